@@ -1,0 +1,126 @@
+/* bt_engine — one event-driven backtest of one parameter set.
+ *
+ * Takes bar series and a parameter block, returns metrics (and, when asked,
+ * the full record for `bt run`). Knows no file format, socket or YAML.
+ * Per step: MARKET (the step's bars) -> FILL (resting orders against the new
+ * bar) -> mark to market, risk exits -> strategy -> SIGNAL -> risk/sizing
+ * -> ORDER. Nothing is allocated, logged or read per bar. */
+#ifndef BT_ENGINE_H
+#define BT_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bt_err.h"
+#include "bt_metrics.h"
+#include "bt_series.h"
+#include "bt_strategy.h"
+
+typedef enum { BT_FILL_NEXT_OPEN = 0, BT_FILL_SAME_CLOSE = 1 } bt_fill_at_t;
+typedef enum {
+    BT_SIZE_PCT_EQUITY = 0, /* size_value = fraction of equity per unit signal */
+    BT_SIZE_PCT_CASH,       /* size_value = fraction of available cash */
+    BT_SIZE_FIXED,          /* size_value = quantity per unit signal */
+    BT_SIZE_TARGET_WEIGHT   /* signal is the weight of equity itself */
+} bt_sizing_t;
+typedef enum { BT_REBAL_NONE = 0, BT_REBAL_DAILY, BT_REBAL_WEEKLY, BT_REBAL_MONTHLY } bt_rebalance_t;
+
+/* Every field is a plain number so any of them can be a sweep axis. Rates
+ * are fractions (0.001 = 0.1 %); the YAML layer converts user units. */
+typedef struct bt_engine_cfg {
+    double initial_cash;         /* whole account; SINGLE sleeves get an equal share each */
+    bt_fill_at_t fill_at;        /* market orders: next bar's open (default) or this close */
+    double slippage_bps;         /* adverse price move applied to every fill */
+    double commission_rate;      /* fraction of traded value */
+    double commission_per_share; /* per unit traded */
+    double commission_min;       /* minimum per order (charged on its first fill) */
+    double volume_cap;           /* max fraction of a bar's volume one order fills; 0 = off */
+    bool allow_margin;           /* buys may cost more than cash */
+    bool allow_short;            /* sells below zero open shorts */
+    double margin_requirement;   /* fraction of short market value that must be covered by equity */
+    bt_sizing_t sizing;
+    double size_value;
+    bool fractional;             /* fractional quantities; else whole units rounded down */
+    double max_position;         /* risk: max |position value| / equity per symbol; 0 = off */
+    double max_leverage;         /* risk: max gross exposure / equity; 0 = off */
+    int max_positions;           /* risk: max symbols held at once; 0 = off */
+    double stop_loss;            /* risk: exit at this fraction below entry (above for shorts); 0 = off */
+    double take_profit;          /* risk: exit at this fraction above entry; 0 = off */
+    double trailing_stop;        /* risk: exit this fraction below the high-water; 0 = off */
+    double max_drawdown;         /* risk: kill switch, flatten and stop at this drawdown; 0 = off */
+    bt_rebalance_t rebalance;    /* re-apply last target weights on this calendar */
+    double risk_free_rate;       /* annual, for Sharpe and Sortino */
+    bool close_at_end;           /* close open positions at the last bar's close */
+    int64_t start, end;          /* inclusive time range; INT64_MIN / INT64_MAX = open */
+} bt_engine_cfg_t;
+
+void bt_engine_cfg_defaults(bt_engine_cfg_t *cfg);
+
+/* ---- Optional full record (bt run); NULL in sweeps. ---- */
+
+typedef enum {
+    BT_OS_OPEN = 0, BT_OS_FILLED, BT_OS_PARTIAL, BT_OS_CANCELLED, BT_OS_EXPIRED, BT_OS_REJECTED
+} bt_order_status_t;
+
+typedef struct bt_order_rec {
+    int64_t id;
+    uint32_t sym;              /* index into the run's series */
+    int64_t created;           /* time of the decision bar */
+    int64_t done;              /* time of the last fill / cancel / rejection; 0 if open */
+    bt_order_type_t type;
+    double qty;                /* requested, signed */
+    double filled;             /* filled, signed */
+    double limit, stop;        /* 0 when not used */
+    double avg_price;          /* average fill price, 0 if none */
+    double commission;
+    bt_order_status_t status;
+    char reason[64];           /* why rejected, shrunk or cancelled; "" otherwise */
+} bt_order_rec_t;
+
+typedef struct bt_trade_rec {
+    uint32_t sym;
+    int64_t entry_time, exit_time; /* exit_time 0 while open */
+    double qty;                    /* signed: > 0 long */
+    double entry_price, exit_price;/* average prices; exit = last close when open */
+    double pnl;                    /* realised (or unrealised when open), after commission */
+    double commission;
+    bool open;
+} bt_trade_rec_t;
+
+typedef struct bt_equity_rec {
+    int64_t time;
+    double cash, positions_value, equity, drawdown;
+} bt_equity_rec_t;
+
+typedef struct bt_recorder {
+    bt_order_rec_t *orders;   size_t norders, orders_cap;
+    bt_trade_rec_t *trades;   size_t ntrades, trades_cap;
+    bt_equity_rec_t *equity;  size_t nequity, equity_cap;
+} bt_recorder_t;
+
+void bt_recorder_init(bt_recorder_t *rec);
+void bt_recorder_fini(bt_recorder_t *rec);
+
+/* ---- Running ---- */
+
+typedef struct bt_run_spec {
+    const bt_series_t *series;     /* nsym series (already sliced or not; cfg.start/end apply) */
+    size_t nsym;
+    const bt_strategy_t *strategy;
+    const double *params;          /* strategy->nparams values */
+    const bt_engine_cfg_t *cfg;
+    int threads;                   /* OpenMP threads across sleeves; 0 = OpenMP default */
+    bt_recorder_t *rec;            /* NULL unless the caller wants every order/trade/equity point */
+} bt_run_spec_t;
+
+typedef struct bt_engine bt_engine_t; /* reusable scratch; one per thread that runs backtests */
+
+bt_engine_t *bt_engine_new(void);
+void bt_engine_destroy(bt_engine_t **self_p);
+
+/* Runs one backtest. Results are identical for any thread count. */
+bt_err_t bt_engine_run(bt_engine_t *eng, const bt_run_spec_t *spec, bt_metrics_t *out,
+                       bt_errbuf_t *eb);
+
+#endif

@@ -1,0 +1,118 @@
+/* bt_metrics — the performance metrics of one backtest.
+ *
+ * The list below is the single source of metric names: metrics.json, the
+ * sweep's CSV columns and the wire codec all iterate BT_METRICS, so a name
+ * is spelled once. Every metric is a double (counts are whole numbers).
+ * Definitions are in docs/metrics.md. */
+#ifndef BT_METRICS_H
+#define BT_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* X(field, description) */
+#define BT_METRICS(X)                                                                  \
+    X(final_equity, "equity at the last step, in account currency")                   \
+    X(total_return, "final_equity / initial_cash - 1")                                \
+    X(cagr, "compound annual growth rate over the calendar span")                     \
+    X(volatility, "annualised standard deviation of per-step returns")                \
+    X(sharpe, "annualised mean excess per-step return / its standard deviation")      \
+    X(sortino, "annualised mean excess per-step return / downside deviation")         \
+    X(max_drawdown, "largest peak-to-trough fall of equity, as a fraction of peak")   \
+    X(max_drawdown_duration, "longest time from a peak to its recovery, in days")     \
+    X(calmar, "cagr / max_drawdown")                                                  \
+    X(trades, "closed round trips")                                                   \
+    X(win_rate, "fraction of closed trades with pnl > 0")                             \
+    X(avg_win, "mean pnl of winning trades")                                          \
+    X(avg_loss, "mean pnl of losing trades (negative)")                               \
+    X(profit_factor, "gross profit / gross loss of closed trades")                    \
+    X(expectancy, "mean pnl per closed trade")                                        \
+    X(exposure, "fraction of steps with any open position")                           \
+    X(turnover, "traded value / mean equity, annualised")                             \
+    X(commission, "total commission paid")                                            \
+    X(rejected_orders, "orders rejected (cash, risk, volume)")                        \
+    X(benchmark_return, "buy-and-hold return of the same symbols, equal weight")
+
+typedef struct bt_metrics {
+#define BT_METRIC_FIELD(name, desc) double name;
+    BT_METRICS(BT_METRIC_FIELD)
+#undef BT_METRIC_FIELD
+} bt_metrics_t;
+
+/* Number of metrics, and access by index in list order (for codecs/CSV). */
+size_t bt_metrics_count(void);
+const char *bt_metrics_name(size_t i);
+const char *bt_metrics_desc(size_t i);
+double bt_metrics_get(const bt_metrics_t *m, size_t i);
+void bt_metrics_set(bt_metrics_t *m, size_t i, double v);
+/* Index of a metric by name, or -1. */
+int bt_metrics_find(const char *name);
+/* Whether larger is better for ranking (false for max_drawdown etc.). */
+bool bt_metrics_higher_is_better(size_t i);
+
+/* Online accumulator: fed one equity point per step (and one pnl per closed
+ * trade), it yields bt_metrics_t without storing the curve, so a sweep needs
+ * no per-bar memory. bt_macc_step is inline because it runs on every step. */
+typedef struct bt_macc {
+    double initial;          /* equity before the first step */
+    double prev;             /* equity at the previous step */
+    int64_t t_first, t_last; /* times of the first and last step */
+    uint64_t steps;          /* steps seen */
+    double mean_r, m2_r;     /* Welford mean and sum of squared deviations of returns */
+    double down2;            /* sum of min(r - rf_step, 0)^2 */
+    double rf_step;          /* per-step risk-free rate, set by bt_macc_set_rf */
+    double peak;             /* running equity peak */
+    int64_t peak_time;       /* time the peak was set */
+    double max_dd;           /* largest drawdown fraction so far */
+    int64_t max_dd_ns;       /* longest peak-to-recovery span so far */
+    uint64_t exposed;        /* steps with an open position */
+    double equity_sum;       /* for mean equity (turnover) */
+    double traded_value;     /* sum of |qty * price| of fills */
+    double commission;       /* commission paid */
+    uint64_t ntrades, nwins; /* closed trades, and those with pnl > 0 */
+    double gross_profit;     /* sum of pnl > 0 */
+    double gross_loss;       /* sum of -pnl for pnl < 0 */
+    uint64_t nlosses;        /* closed trades with pnl < 0 */
+    uint64_t rejected;       /* rejected orders */
+} bt_macc_t;
+
+void bt_macc_init(bt_macc_t *a, double initial_equity);
+/* Per-step risk-free rate (from an annual rate and steps per year). */
+void bt_macc_set_rf(bt_macc_t *a, double rf_step);
+void bt_macc_trade(bt_macc_t *a, double pnl);
+void bt_macc_fill(bt_macc_t *a, double traded_value, double commission);
+/* Annual risk-free rate rf; benchmark_return as computed by the caller. */
+void bt_macc_finish(const bt_macc_t *a, double rf, double benchmark_return, bt_metrics_t *out);
+
+static inline void bt_macc_step(bt_macc_t *a, int64_t t, double equity, bool exposed)
+{
+    if (a->steps == 0) {
+        a->t_first = t;
+        a->peak_time = t;
+    }
+    double r = a->prev != 0.0 ? equity / a->prev - 1.0 : 0.0;
+    a->steps++;
+    double d = r - a->mean_r;
+    a->mean_r += d / (double)a->steps;
+    a->m2_r += d * (r - a->mean_r);
+    double ex = r - a->rf_step;
+    if (ex < 0.0)
+        a->down2 += ex * ex;
+    if (equity >= a->peak) {
+        if (t - a->peak_time > a->max_dd_ns)
+            a->max_dd_ns = t - a->peak_time;
+        a->peak = equity;
+        a->peak_time = t;
+    } else if (a->peak > 0.0) {
+        double dd = 1.0 - equity / a->peak;
+        if (dd > a->max_dd)
+            a->max_dd = dd;
+    }
+    a->exposed += exposed;
+    a->equity_sum += equity;
+    a->prev = equity;
+    a->t_last = t;
+}
+
+#endif

@@ -1,0 +1,112 @@
+/* bt_strategy — the strategy API: the only header a strategy includes.
+ *
+ * A strategy is a table of functions registered by name. It sees one step
+ * at a time: the bars of the current step (never a later one) plus what it
+ * kept itself in its state block, which the engine allocates, zeroes and
+ * owns. It acts by signals (target exposure, sized and risk-checked by the
+ * engine) or explicit orders. Nothing in on_bar may allocate, log or do I/O. */
+#ifndef BT_STRATEGY_H
+#define BT_STRATEGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bt_err.h"
+
+#define BT_STRATEGY_ABI 1 /* bumped when this header changes incompatibly */
+#define BT_MAX_PARAMS 16  /* parameters per strategy */
+
+/* One bar of one symbol. */
+typedef struct bt_bar {
+    int64_t time; /* ns since epoch UTC */
+    double open, high, low, close, volume;
+} bt_bar_t;
+
+typedef enum { BT_PARAM_INT = 0, BT_PARAM_REAL = 1 } bt_param_type_t;
+
+typedef struct bt_param_spec {
+    const char *name;     /* snake_case, unique within the strategy */
+    bt_param_type_t type; /* INT values are whole numbers stored as double */
+    double def;           /* default */
+    double min, max;      /* inclusive bounds */
+    const char *help;     /* one line */
+} bt_param_spec_t;
+
+typedef enum {
+    BT_STRAT_SINGLE = 0,   /* trades one symbol; several symbols = one sleeve each */
+    BT_STRAT_PORTFOLIO = 1 /* sees all symbols at once in one book */
+} bt_strat_kind_t;
+
+typedef enum { BT_ORD_MARKET = 0, BT_ORD_LIMIT, BT_ORD_STOP, BT_ORD_STOP_LIMIT } bt_order_type_t;
+typedef enum { BT_TIF_GTC = 0, BT_TIF_DAY } bt_tif_t;
+
+/* An explicit order. qty is signed: > 0 buys, < 0 sells. */
+typedef struct bt_order_req {
+    uint32_t sym;         /* index into the strategy's symbols */
+    double qty;           /* shares/units, signed */
+    bt_order_type_t type; /* market, limit, stop, stop-limit */
+    double limit;         /* limit price (LIMIT, STOP_LIMIT) */
+    double stop;          /* stop trigger price (STOP, STOP_LIMIT) */
+    bt_tif_t tif;         /* GTC, or DAY: cancelled if not filled by the end of the next bar's day */
+    double stop_loss;     /* attached protective stop price once filled; 0 = none */
+    double take_profit;   /* attached take-profit limit price once filled; 0 = none */
+    double trail_pct;     /* attached trailing stop, fraction below the high-water (long); 0 = none */
+} bt_order_req_t;
+
+/* A fill, as reported to on_fill. */
+typedef struct bt_fill {
+    int64_t order_id;
+    uint32_t sym;
+    int64_t time;      /* time of the bar it filled on */
+    double qty;        /* signed quantity filled */
+    double price;      /* fill price after slippage */
+    double commission; /* commission charged for this fill */
+} bt_fill_t;
+
+/* The strategy's view of the current step. Fields are read-only for the
+ * strategy; the engine updates them before each call. */
+typedef struct bt_ctx {
+    size_t nsym;            /* symbols in this book (1 for a SINGLE sleeve) */
+    size_t step;            /* index of the current step, from 0 */
+    int64_t time;           /* time of the current step */
+    const bt_bar_t *bar;    /* nsym bars; bar[i] is current only if has_bar[i] */
+    const uint8_t *has_bar; /* nsym flags: symbol i has a bar at this step */
+    const double *position; /* nsym signed quantities held */
+    double cash;            /* cash now */
+    double equity;          /* cash + positions at this step's closes */
+    void *engine;           /* private to the engine */
+} bt_ctx_t;
+
+/* Signal: the strategy wants symbol sym at `target` units of exposure:
+ * +1 fully long, -1 fully short (if shorting is allowed), 0 flat; values in
+ * between scale the position. What "fully" means is the config's sizing
+ * (percent of equity, percent of cash, fixed quantity, or target weight).
+ * The engine sizes it from this bar's close, passes it through risk, and
+ * places a market order for the difference from the current position. */
+void bt_signal(bt_ctx_t *ctx, uint32_t sym, double target);
+
+/* Places an explicit order (still risk-checked). Returns its id (> 0), or
+ * 0 if it was refused at once (the refusal is recorded with its reason). */
+int64_t bt_order(bt_ctx_t *ctx, const bt_order_req_t *req);
+/* Cancels an open order; false if it is no longer open. */
+bool bt_cancel(bt_ctx_t *ctx, int64_t order_id);
+
+typedef struct bt_strategy {
+    const char *name;    /* registry key, snake_case */
+    const char *summary; /* one line for `bt strategies` */
+    bt_strat_kind_t kind;
+    const bt_param_spec_t *params; /* nparams entries */
+    size_t nparams;
+    /* Bytes of state for these parameters and nsym symbols. */
+    size_t (*state_size)(const double *params, size_t nsym);
+    /* Prepares zeroed state. Returns BT_OK, or an error with a message in eb
+     * naming the parameter (e.g. "fast (50) must be less than slow (20)"). */
+    bt_err_t (*init)(void *state, const double *params, size_t nsym, bt_errbuf_t *eb);
+    /* Called once per step with the step's bars. */
+    void (*on_bar)(void *state, bt_ctx_t *ctx);
+    /* Called for each fill; may be NULL. */
+    void (*on_fill)(void *state, bt_ctx_t *ctx, const bt_fill_t *fill);
+} bt_strategy_t;
+
+#endif

@@ -1,0 +1,59 @@
+/* Unit tests for common/base: errors, time. Known answers by hand or from
+ * `date -u -d ... +%s` (GNU coreutils), written next to each case. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "bt_err.h"
+#include "bt_time.h"
+
+Test(err, strerror_and_errf)
+{
+    cr_assert_str_eq(bt_strerror(BT_OK), "success");
+    cr_assert_str_eq(bt_strerror(BT_EPARSE), "parse error");
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    bt_err_t e = bt_errf(&eb, BT_EDATA, "%s:%d: field %s", "a.csv", 7, "close");
+    cr_assert_eq(e, BT_EDATA);
+    cr_assert_str_eq(eb.msg, "a.csv:7: field close");
+}
+
+Test(time, known_epochs)
+{
+    int64_t t;
+    /* date -u -d 2001-09-11 +%s -> 1000166400 */
+    cr_assert(bt_time_parse("2001-09-11", 10, &t));
+    cr_assert_eq(t, INT64_C(1000166400) * BT_NS_PER_SEC);
+    /* date -u -d '2017-04-19 09:00:00' +%s -> 1492592400 */
+    cr_assert(bt_time_parse("2017-04-19 09:00:00", 19, &t));
+    cr_assert_eq(t, INT64_C(1492592400) * BT_NS_PER_SEC);
+    /* date -u -d 1960-01-01 +%s -> -315619200 = -3653 days (1960, 64, 68 leap) */
+    cr_assert(bt_time_parse("1960-01-01", 10, &t));
+    cr_assert_eq(t, -INT64_C(3653) * BT_NS_PER_DAY);
+    /* 2006-01-02 09:05 -> 1136192700 */
+    cr_assert(bt_time_parse("2006-01-02T09:05", 16, &t));
+    cr_assert_eq(t, INT64_C(1136192700) * BT_NS_PER_SEC);
+}
+
+Test(time, rejects_bad_dates)
+{
+    int64_t t;
+    cr_assert_not(bt_time_parse("2001-02-29", 10, &t)); /* 2001 is not a leap year */
+    cr_assert(bt_time_parse("2000-02-29", 10, &t));     /* 2000 is */
+    cr_assert_not(bt_time_parse("2001-13-01", 10, &t));
+    cr_assert_not(bt_time_parse("2001-1-01x", 10, &t));
+    cr_assert_not(bt_time_parse("2001-01-01 25:00", 16, &t));
+    cr_assert_not(bt_time_parse("2001-01-01 10:00:0", 18, &t));
+}
+
+Test(time, format_and_weekday)
+{
+    char buf[40];
+    int64_t t;
+    cr_assert(bt_time_parse("2012-10-29", 10, &t));
+    cr_assert_str_eq(bt_time_format(t, buf, sizeof buf), "2012-10-29");
+    cr_assert_eq(bt_time_weekday(t), 0); /* Hurricane Sandy closure began on a Monday */
+    cr_assert(bt_time_parse("2018-02-07 15:00:00", 19, &t));
+    cr_assert_str_eq(bt_time_format(t, buf, sizeof buf), "2018-02-07 15:00:00");
+    cr_assert_eq(bt_time_weekday(t), 2); /* Wednesday */
+    cr_assert_eq(bt_time_weekday(-1), 2); /* 1969-12-31 was a Wednesday */
+}
