@@ -64,12 +64,22 @@ typedef struct bt_fill {
     double commission; /* commission charged for this fill */
 } bt_fill_t;
 
+/* Calendar flags of a step: set when this step is the first of a new
+ * UTC day / ISO week / month / year compared with the previous step. */
+enum {
+    BT_CAL_NEW_DAY = 1u << 0,
+    BT_CAL_NEW_WEEK = 1u << 1,
+    BT_CAL_NEW_MONTH = 1u << 2,
+    BT_CAL_NEW_YEAR = 1u << 3
+};
+
 /* The strategy's view of the current step. Fields are read-only for the
  * strategy; the engine updates them before each call. */
 typedef struct bt_ctx {
     size_t nsym;            /* symbols in this book (1 for a SINGLE sleeve) */
     size_t step;            /* index of the current step, from 0 */
     int64_t time;           /* time of the current step */
+    unsigned calendar;      /* BT_CAL_* flags of this step (0 on the first step) */
     const bt_bar_t *bar;    /* nsym bars; bar[i] is current only if has_bar[i] */
     const uint8_t *has_bar; /* nsym flags: symbol i has a bar at this step */
     const double *position; /* nsym signed quantities held */
