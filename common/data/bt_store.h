@@ -1,0 +1,65 @@
+/* bt_store — the HDF5 bar store. Only common/data knows HDF5.
+ *
+ * Layout: one group per symbol, "/SYMBOL", holding one 1-D chunked dataset per
+ * field: time (int64 ns since epoch UTC), open, high, low, close, volume and,
+ * when the source had it, adj_close (float64). Group attributes: source,
+ * source_sha256, frequency, rows, content_sha256, bt_version. See docs/data.md. */
+#ifndef BT_STORE_H
+#define BT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bt_err.h"
+#include "bt_series.h"
+
+typedef struct bt_store_meta {
+    char source[256];    /* source file name (or "synth seed=42 ...") */
+    char sha256[65];     /* sha256 of the source file, hex; "" if none */
+    char frequency[16];  /* "1d", "1h", "5m", "1m", "1w", "1mo", or "irregular" */
+} bt_store_meta_t;
+
+/* Writes one symbol (group named s->symbol). Exists + !replace -> BT_EEXIST with a message telling
+ * the user to pass --replace. deflate: chunked + shuffle + deflate; else chunked, uncompressed. */
+bt_err_t bt_store_write(const char *path, const bt_series_t *s, const bt_store_meta_t *meta,
+                        bool replace, bool deflate, bt_errbuf_t *eb);
+/* Detects the bar frequency from the median spacing of s->time. */
+const char *bt_store_detect_frequency(const bt_series_t *s);
+
+typedef struct bt_dataset {
+    size_t nsym;
+    bt_series_t *series;   /* nsym views, sorted by symbol name when loading "all" */
+    bt_store_meta_t *meta; /* nsym */
+    char hash[65];         /* data hash: sha256 over the selected symbols' content hashes */
+    void *priv;            /* owned arrays */
+} bt_dataset_t;
+
+/* Loads the named symbols (symbols == NULL: all of them, sorted). Each field is one read straight
+ * into a 64-byte aligned array; read-only afterwards. Missing file / symbol / corrupt file: NULL with
+ * a clear message in eb naming the path and the symbol (and listing the symbols that exist).
+ * hash = sha256 of the concatenated "SYMBOL:content_sha256\n" lines in load order. */
+bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size_t nsym,
+                              bt_errbuf_t *eb);
+void bt_dataset_destroy(bt_dataset_t **self_p);
+
+/* Symbol names in the store, sorted; caller frees with bt_store_names_free. */
+bt_err_t bt_store_names(const char *path, char ***names, size_t *n, bt_errbuf_t *eb);
+void bt_store_names_free(char **names, size_t n);
+
+/* content_sha256 of a series: sha256 over the raw little-endian bytes of time, open, high, low,
+ * close, volume (each whole array, in that order). hex gets 64 digits + NUL. */
+void bt_store_content_hash(const bt_series_t *s, char hex[65]);
+
+/* Attributes of one stored symbol, as written (for `bt data info`). */
+typedef struct bt_store_attrs {
+    bt_store_meta_t meta;     /* source, source_sha256, frequency */
+    char content_sha256[65];  /* as stored */
+    char bt_version[32];      /* version of bt that wrote it */
+    long long rows;           /* the rows attribute */
+    bool has_adj_close;       /* an adj_close dataset exists */
+    bool deflate;             /* the datasets are deflate-compressed */
+} bt_store_attrs_t;
+bt_err_t bt_store_read_attrs(const char *path, const char *symbol, bt_store_attrs_t *out,
+                             bt_errbuf_t *eb);
+
+#endif
