@@ -6,6 +6,7 @@
 #define BT_BARS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bt_err.h"

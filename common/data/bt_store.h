@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bt_err.h"
 #include "bt_series.h"
@@ -25,6 +26,8 @@ bt_err_t bt_store_write(const char *path, const bt_series_t *s, const bt_store_m
                         bool replace, bool deflate, bt_errbuf_t *eb);
 /* Detects the bar frequency from the median spacing of s->time. */
 const char *bt_store_detect_frequency(const bt_series_t *s);
+/* Nominal spacing of a frequency label in ns ("1mo" counts 30 days); 0 for "irregular"/unknown. */
+int64_t bt_store_frequency_ns(const char *freq);
 
 typedef struct bt_dataset {
     size_t nsym;
