@@ -1,0 +1,281 @@
+/* bt_indicators — see bt_indicators.h for the definitions and conventions. */
+#include "bt_indicators.h"
+
+#include <assert.h>
+#include <math.h>
+
+/* Neumaier's improved Kahan summation: adds x to (*sum, *comp). The true sum
+ * is *sum + *comp. */
+static inline void s_neumaier_add(double *sum, double *comp, double x)
+{
+    double t = *sum + x;
+    if (fabs(*sum) >= fabs(x))
+        *comp += (*sum - t) + x;
+    else
+        *comp += (x - t) + *sum;
+    *sum = t;
+}
+
+/* ---- SMA ---- */
+
+size_t bt_sma_size(size_t n)
+{
+    return n * sizeof(double);
+}
+
+void bt_sma_init(bt_sma_t *s, size_t n, double *buf)
+{
+    assert(s && n >= 1 && buf);
+    *s = (bt_sma_t){.buf = buf, .n = n};
+}
+
+double bt_sma_update(bt_sma_t *s, double x)
+{
+    if (s->count >= s->n)
+        s_neumaier_add(&s->sum, &s->comp, -s->buf[s->pos]);
+    s->buf[s->pos] = x;
+    s_neumaier_add(&s->sum, &s->comp, x);
+    if (++s->pos == s->n)
+        s->pos = 0;
+    s->count++;
+    /* Every n updates (the buffer is full by then), recompute the sum from
+     * the window so that no error can accumulate: amortised O(1). */
+    if (++s->since >= s->n) {
+        double sum = 0.0, comp = 0.0;
+        for (size_t i = 0; i < s->n; i++)
+            s_neumaier_add(&sum, &comp, s->buf[i]);
+        s->sum = sum;
+        s->comp = comp;
+        s->since = 0;
+    }
+    if (s->count >= s->n) {
+        s->ready = true;
+        s->value = (s->sum + s->comp) / (double)s->n;
+    } else {
+        s->value = (s->sum + s->comp) / (double)s->count;
+    }
+    return s->value;
+}
+
+/* ---- EMA ---- */
+
+void bt_ema_init(bt_ema_t *e, size_t n)
+{
+    assert(e && n >= 1);
+    *e = (bt_ema_t){.n = n, .alpha = 2.0 / ((double)n + 1.0)};
+}
+
+double bt_ema_update(bt_ema_t *e, double x)
+{
+    e->count++;
+    if (e->count < e->n) {
+        e->sum += x;
+        e->value = e->sum / (double)e->count;
+    } else if (e->count == e->n) {
+        e->sum += x;
+        e->value = e->sum / (double)e->n; /* seed: SMA of the first n values */
+        e->ready = true;
+    } else {
+        e->value += e->alpha * (x - e->value);
+    }
+    return e->value;
+}
+
+/* ---- RSI ---- */
+
+void bt_rsi_init(bt_rsi_t *r, size_t n)
+{
+    assert(r && n >= 1);
+    *r = (bt_rsi_t){.n = n, .value = 50.0};
+}
+
+static inline double s_rsi_value(double avg_gain, double avg_loss)
+{
+    if (avg_loss == 0.0)
+        return avg_gain == 0.0 ? 50.0 : 100.0;
+    return 100.0 - 100.0 / (1.0 + avg_gain / avg_loss);
+}
+
+double bt_rsi_update(bt_rsi_t *r, double x)
+{
+    if (r->count == 0) {
+        r->prev = x;
+        r->count = 1;
+        return r->value;
+    }
+    double d = x - r->prev;
+    double gain = d > 0.0 ? d : 0.0;
+    double loss = d < 0.0 ? -d : 0.0;
+    r->prev = x;
+    if (r->count <= r->n) { /* this is change number `count` of the seed */
+        r->avg_gain += gain;
+        r->avg_loss += loss;
+        if (r->count == r->n) {
+            r->avg_gain /= (double)r->n;
+            r->avg_loss /= (double)r->n;
+            r->ready = true;
+            r->value = s_rsi_value(r->avg_gain, r->avg_loss);
+        }
+    } else {
+        double nm1 = (double)(r->n - 1), n = (double)r->n;
+        r->avg_gain = (r->avg_gain * nm1 + gain) / n;
+        r->avg_loss = (r->avg_loss * nm1 + loss) / n;
+        r->value = s_rsi_value(r->avg_gain, r->avg_loss);
+    }
+    r->count++;
+    return r->value;
+}
+
+/* ---- Rolling standard deviation ---- */
+
+size_t bt_rstd_size(size_t n)
+{
+    return n * sizeof(double);
+}
+
+void bt_rstd_init(bt_rstd_t *s, size_t n, double *buf)
+{
+    assert(s && n >= 1 && buf);
+    *s = (bt_rstd_t){.buf = buf, .n = n};
+}
+
+double bt_rstd_update(bt_rstd_t *s, double x)
+{
+    if (s->count < s->n) { /* filling: Welford's add */
+        double k = (double)(s->count + 1);
+        double d = x - s->mean;
+        s->mean += d / k;
+        s->m2 += d * (x - s->mean);
+    } else { /* full: replace the oldest value (sliding Welford) */
+        double old = s->buf[s->pos];
+        double mean = s->mean + (x - old) / (double)s->n;
+        s->m2 += (x - old) * (x - mean + old - s->mean);
+        s->mean = mean;
+    }
+    s->buf[s->pos] = x;
+    if (++s->pos == s->n)
+        s->pos = 0;
+    s->count++;
+    if (++s->since >= s->n) { /* exact two-pass recomputation every n updates */
+        double sum = 0.0, comp = 0.0;
+        for (size_t i = 0; i < s->n; i++)
+            s_neumaier_add(&sum, &comp, s->buf[i]);
+        double mean = (sum + comp) / (double)s->n, m2 = 0.0;
+        for (size_t i = 0; i < s->n; i++) {
+            double d = s->buf[i] - mean;
+            m2 += d * d;
+        }
+        s->mean = mean;
+        s->m2 = m2;
+        s->since = 0;
+    }
+    if (s->m2 < 0.0)
+        s->m2 = 0.0;
+    uint64_t k = s->count < s->n ? s->count : s->n;
+    s->std = sqrt(s->m2 / (double)k);
+    s->ready = s->count >= s->n;
+    return s->std;
+}
+
+size_t bt_boll_size(size_t n)
+{
+    return bt_rstd_size(n);
+}
+
+void bt_boll_init(bt_boll_t *b, size_t n, double k, double *buf)
+{
+    assert(b);
+    *b = (bt_boll_t){.k = k};
+    bt_rstd_init(&b->sd, n, buf);
+}
+
+void bt_boll_update(bt_boll_t *b, double x)
+{
+    double sd = bt_rstd_update(&b->sd, x);
+    b->middle = b->sd.mean;
+    b->upper = b->middle + b->k * sd;
+    b->lower = b->middle - b->k * sd;
+}
+
+/* ---- Rolling max / min ---- */
+
+size_t bt_rext_size(size_t n)
+{
+    return n * (sizeof(uint64_t) + sizeof(double));
+}
+
+static void s_rext_init(bt_rext_t *r, size_t n, void *buf, bool is_min)
+{
+    assert(r && n >= 1 && buf);
+    *r = (bt_rext_t){.idx = buf, .val = (double *)((uint64_t *)buf + n), .n = n, .is_min = is_min};
+}
+
+void bt_rmax_init(bt_rext_t *r, size_t n, void *buf)
+{
+    s_rext_init(r, n, buf, false);
+}
+
+void bt_rmin_init(bt_rext_t *r, size_t n, void *buf)
+{
+    s_rext_init(r, n, buf, true);
+}
+
+double bt_rext_update(bt_rext_t *r, double x)
+{
+    uint64_t i = r->count;
+    /* Drop the front once it leaves the window [i - n + 1, i]. */
+    while (r->len > 0 && r->idx[r->head] + r->n <= i) {
+        if (++r->head == r->n)
+            r->head = 0;
+        r->len--;
+    }
+    /* Pop values from the back that x dominates: they can never be the
+     * extreme again. Ties pop too (the newer value lives longer). */
+    while (r->len > 0) {
+        size_t back = r->head + r->len - 1;
+        if (back >= r->n)
+            back -= r->n;
+        double v = r->val[back];
+        if (r->is_min ? v >= x : v <= x)
+            r->len--;
+        else
+            break;
+    }
+    size_t slot = r->head + r->len;
+    if (slot >= r->n)
+        slot -= r->n;
+    r->idx[slot] = i;
+    r->val[slot] = x;
+    r->len++;
+    r->count++;
+    r->value = r->val[r->head];
+    r->ready = r->count >= r->n;
+    return r->value;
+}
+
+/* ---- Rate of change ---- */
+
+size_t bt_roc_size(size_t n)
+{
+    return (n + 1) * sizeof(double);
+}
+
+void bt_roc_init(bt_roc_t *r, size_t n, double *buf)
+{
+    assert(r && n >= 1 && buf);
+    *r = (bt_roc_t){.buf = buf, .n = n};
+}
+
+double bt_roc_update(bt_roc_t *r, double x)
+{
+    r->buf[r->pos] = x;
+    if (++r->pos == r->n + 1)
+        r->pos = 0;
+    r->count++;
+    if (r->count > r->n) {
+        double old = r->buf[r->pos]; /* the oldest slot holds x_{t-n} */
+        r->value = old != 0.0 ? x / old - 1.0 : 0.0;
+        r->ready = true;
+    }
+    return r->value;
+}
