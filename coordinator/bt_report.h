@@ -1,0 +1,88 @@
+/* bt_report — the sweep's results table, ranking and summary.
+ *
+ * Holds one row per job: its swept values, its metrics (BT_METRICS order) and
+ * its status. Writes DIR/results.csv (grid order), DIR/ranking.csv (ok rows
+ * ranked) and DIR/summary.txt. The two CSVs depend only on the rows set, never
+ * on the order results arrived in, the number of workers, or resume: see
+ * docs/sweep.md "Report" for the exact format.
+ *
+ * Axes: each swept key is an axis with a name (the dotted key, e.g.
+ * "strategy.fast"). A numeric axis value is a double. A labelled axis (e.g.
+ * data.symbols, whose values are symbol sets) takes the value's index as the
+ * double and a label table set with bt_report_set_axis_labels(); the CSV then
+ * shows the label (e.g. "AAPL+MSFT") in the column NAME and the index in
+ * NAME_index. Not thread-safe. */
+#ifndef BT_REPORT_H
+#define BT_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bt_err.h"
+#include "bt_journal.h"
+
+#define BT_REPORT_MAX_AXES 64 /* cap on swept keys */
+
+typedef struct bt_report bt_report_t;
+
+/* Run facts for summary.txt (not in the CSVs). Strings may be NULL (printed as "-"). */
+typedef struct bt_report_summary {
+    const char *config_path;   /* as given on the command line */
+    const char *config_sha256; /* hex */
+    const char *data_store;    /* bar store path */
+    const char *data_hash;     /* dataset hash, hex */
+    const char *bt_version;    /* BT_VERSION */
+    const char *strategy;      /* strategy name */
+    const char *rank_by;       /* printed; the ranking uses bt_report_write's argument */
+    double wall_s;             /* wall time of this session, seconds */
+    uint64_t jobs_run;         /* jobs finished in this session (not replayed) */
+    uint64_t bars_run;         /* bar events of those jobs */
+    uint64_t jobs_resumed;     /* jobs taken from the journal */
+    uint32_t workers_seen;     /* workers that connected this session */
+    uint64_t retries;          /* failed attempts that were retried */
+    uint64_t requeued;         /* leases lost to silent/dead workers */
+} bt_report_summary_t;
+
+/* njobs > 0, naxes <= BT_REPORT_MAX_AXES; axis names are copied. NULL when out
+ * of memory. Every row starts "pending" (no result). */
+bt_report_t *bt_report_new(uint64_t njobs, size_t naxes, const char *const *axis_names);
+void bt_report_destroy(bt_report_t **self_p);
+
+/* Makes axis a labelled axis: value i of that axis prints as labels[i]
+ * (copied). Values that are not a valid index print as the number. */
+bt_err_t bt_report_set_axis_labels(bt_report_t *r, size_t axis, size_t nlabels,
+                                   const char *const *labels, bt_errbuf_t *eb);
+
+/* The swept values of job_id (naxes doubles, copied). */
+void bt_report_set_point(bt_report_t *r, uint64_t job_id, const double *axis_values);
+
+/* Keeps one result per job, independent of call order: an ok record beats a
+ * failed one; between two of the same status the lower attempt wins; an
+ * exact tie keeps the first. Returns false (ignored) if rec->job_id is out of
+ * range. Only the first min(nmetrics, bt_metrics_count()) metrics are used;
+ * missing ones print empty. */
+bool bt_report_set_result(bt_report_t *r, const bt_journal_rec_t *rec);
+
+/* Best ok row so far by metric (index in BT_METRICS), for the progress line.
+ * false if there is none. */
+bool bt_report_best(const bt_report_t *r, size_t metric, bool descending, uint64_t *job_id,
+                    double *value);
+
+/* Rows with status ok / failed / pending. */
+void bt_report_counts(const bt_report_t *r, uint64_t *ok, uint64_t *failed, uint64_t *pending);
+
+/* Writes DIR/results.csv, DIR/ranking.csv and DIR/summary.txt, each to a
+ * temporary file, fsync'd and renamed, so a kill never leaves a torn report.
+ * rank_by: a metric name from BT_METRICS (else BT_ECONFIG listing the names).
+ * top: rows in ranking.csv (0 = all ok rows). summary may be NULL (no
+ * summary.txt). */
+bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank_by,
+                         bool descending, size_t top, const bt_report_summary_t *summary,
+                         bt_errbuf_t *eb);
+
+/* Formats v the way the CSVs do: shortest of %.15g/%.16g/%.17g that reads
+ * back to the same double; "nan", "inf", "-inf". Returns buf. */
+const char *bt_report_fmt_double(double v, char *buf, size_t size);
+
+#endif

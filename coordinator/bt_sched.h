@@ -1,0 +1,99 @@
+/* bt_sched — job states, leases, retries and batch sizing for a sweep.
+ *
+ * Pure bookkeeping: no sockets, no clock. Every time is milliseconds from a
+ * monotonic clock passed in by the caller, so tests can fake time.
+ *
+ * A job is QUEUED, LEASED (to one worker, with an attempt number), DONE (ok)
+ * or FAILED (final). Each lease gets a new attempt number (1, 2, ...).
+ * A worker's leases stay valid while it is heard from (any call naming the
+ * worker counts as "heard"); bt_sched_expire() requeues the leases of workers
+ * silent for lease_ms. A job whose attempt fails inside a worker is requeued
+ * until it has failed max_attempts times, then it is FAILED. Lost leases
+ * (silent or lost worker) do not count as failures.
+ *
+ * Batch sizing: each worker's throughput (jobs/ms while it had work) is
+ * measured from its completions; its batch size is rate * target_ms, bounded
+ * [1, 4096], and never more than the credit it announced.
+ *
+ * Memory: 16 bytes per job plus the outstanding leases; nothing per message.
+ * Not thread-safe: owned by the coordinator loop. See docs/sweep.md. */
+#ifndef BT_SCHED_H
+#define BT_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BT_SCHED_BATCH_MAX 4096       /* upper bound of a batch */
+#define BT_SCHED_TARGET_MS_DEFAULT 150 /* default time one batch should take */
+
+typedef struct bt_sched bt_sched_t;
+
+/* njobs > 0, max_attempts >= 1 (failures before FAILED), lease_ms > 0.
+ * NULL when out of memory. */
+bt_sched_t *bt_sched_new(uint64_t njobs, uint32_t max_attempts, int64_t lease_ms);
+void bt_sched_destroy(bt_sched_t **self_p);
+
+/* Time one batch should take on a worker (default BT_SCHED_TARGET_MS_DEFAULT). */
+void bt_sched_set_target_ms(bt_sched_t *s, int64_t target_ms);
+
+/* Resume: the journal says job_id finished (ok or final failure). Call before
+ * leasing. Ids out of range are ignored and return false. */
+bool bt_sched_mark_done(bt_sched_t *s, uint64_t job_id, bool ok);
+
+/* A new worker: returns its slot (0, 1, 2, ...; slots are never reused). */
+uint32_t bt_sched_worker_add(bt_sched_t *s, int64_t now_ms);
+/* The worker is gone (disconnect, kill): requeues its leases; returns how many.
+ * A late result from it is still accepted by bt_sched_complete. */
+size_t bt_sched_worker_lost(bt_sched_t *s, uint32_t worker);
+/* Heard from the worker: extends all its leases to now + lease_ms. */
+void bt_sched_heartbeat(bt_sched_t *s, uint32_t worker, int64_t now_ms);
+
+/* Leases up to min(max, bt_sched_batch_size(worker)) jobs to worker: requeued
+ * jobs first, then fresh ones in grid order. Fills ids[] and attempts[]
+ * (both of room >= max). Returns the count (0: nothing to hand out now). */
+size_t bt_sched_lease(bt_sched_t *s, uint32_t worker, size_t max, int64_t now_ms, uint64_t *ids,
+                      uint32_t *attempts);
+
+typedef enum {
+    BT_SCHED_NEW,       /* first result for the job, ok: journal it, then ack */
+    BT_SCHED_FAILED,    /* failure and no attempts left: journal it (final), then ack */
+    BT_SCHED_RETRY,     /* failure, job requeued: do not journal; ack */
+    BT_SCHED_DUPLICATE, /* job already finished: drop; ack */
+    BT_SCHED_STALE,     /* failure of an old attempt while a newer one runs: drop; ack */
+    BT_SCHED_INVALID    /* job id out of range (bad message): drop and count */
+} bt_sched_outcome_t;
+
+/* A result arrived from worker for (job_id, attempt). */
+bt_sched_outcome_t bt_sched_complete(bt_sched_t *s, uint32_t worker, uint64_t job_id,
+                                     uint32_t attempt, bool ok, int64_t now_ms);
+
+/* Requeues the leases of every worker not heard from for lease_ms or more
+ * (now_ms - last_heard >= lease_ms); returns the number of jobs requeued. */
+size_t bt_sched_expire(bt_sched_t *s, int64_t now_ms);
+
+/* Current batch size for the worker, in [1, BT_SCHED_BATCH_MAX]. */
+size_t bt_sched_batch_size(const bt_sched_t *s, uint32_t worker);
+/* The worker's measured rate in jobs per second (0 until measured). */
+double bt_sched_worker_rate(const bt_sched_t *s, uint32_t worker);
+/* Jobs currently leased to the worker. */
+size_t bt_sched_worker_outstanding(const bt_sched_t *s, uint32_t worker);
+/* Jobs the worker completed first (outcome NEW or FAILED). */
+uint64_t bt_sched_worker_done(const bt_sched_t *s, uint32_t worker);
+
+/* All jobs are DONE or FAILED. */
+bool bt_sched_finished(const bt_sched_t *s);
+
+typedef struct bt_sched_counts {
+    uint64_t ok;       /* DONE */
+    uint64_t failed;   /* FAILED (final) */
+    uint64_t leased;   /* LEASED now */
+    uint64_t queued;   /* QUEUED now (fresh or requeued) */
+    uint64_t retries;  /* failures that were requeued */
+    uint64_t requeued; /* leases lost (expired or worker lost) */
+    uint64_t duplicates; /* DUPLICATE + STALE results */
+    uint32_t workers;  /* workers ever added */
+} bt_sched_counts_t;
+void bt_sched_counts(const bt_sched_t *s, bt_sched_counts_t *out);
+
+#endif
