@@ -15,7 +15,7 @@
  * measured from its completions; its batch size is rate * target_ms, bounded
  * [1, 4096], and never more than the credit it announced.
  *
- * Memory: 16 bytes per job plus the outstanding leases; nothing per message.
+ * Memory: 24 bytes per job plus the outstanding leases; nothing per message.
  * Not thread-safe: owned by the coordinator loop. See docs/sweep.md. */
 #ifndef BT_SCHED_H
 #define BT_SCHED_H
@@ -41,7 +41,9 @@ void bt_sched_set_target_ms(bt_sched_t *s, int64_t target_ms);
  * leasing. Ids out of range are ignored and return false. */
 bool bt_sched_mark_done(bt_sched_t *s, uint64_t job_id, bool ok);
 
-/* A new worker: returns its slot (0, 1, 2, ...; slots are never reused). */
+/* A new worker: returns its slot (0, 1, 2, ...; slots are never reused), or
+ * BT_SCHED_NO_WORKER when out of memory. */
+#define BT_SCHED_NO_WORKER UINT32_MAX
 uint32_t bt_sched_worker_add(bt_sched_t *s, int64_t now_ms);
 /* The worker is gone (disconnect, kill): requeues its leases; returns how many.
  * A late result from it is still accepted by bt_sched_complete. */

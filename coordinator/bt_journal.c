@@ -1,0 +1,546 @@
+/* bt_journal — see bt_journal.h and docs/sweep.md "Journal".
+ *
+ * File layout (all integers little-endian):
+ *   file header: "BTJRNL1\n" | u32 n | n bytes of header text | u32 crc32c(all before)
+ *   record:      u32 len | len bytes of payload | u32 crc32c(len field + payload)
+ *   payload:     u8 type (1 = result) | u64 job_id | u32 attempt | u8 ok | u16 nmetrics |
+ *                nmetrics x f64 (IEEE bits) | u64 run_us | u64 bars |
+ *                u8 worker_len | worker bytes | u16 error_len | error bytes
+ */
+#include "bt_journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bt_log.h"
+
+#define S_MAGIC "BTJRNL1\n"
+#define S_MAGIC_LEN 8
+#define S_REC_RESULT 1
+#define S_PAYLOAD_MIN (1 + 8 + 4 + 1 + 2 + 8 + 8 + 1 + 2)
+#define S_PAYLOAD_MAX (S_PAYLOAD_MIN + 8 * BT_JOURNAL_MAX_METRICS + 255 + 65535)
+#define S_FLUSH_AT (1u << 20) /* write the buffer out when it holds this much */
+
+struct bt_journal {
+    int fd;                /* open journal file */
+    char path[4096];       /* DIR/journal.btj */
+    bool resume;           /* opened for resume */
+    bool replayed;         /* replay done (required before append when resuming) */
+    bt_err_t failed;       /* sticky: a write or fdatasync failed; nothing more is accepted */
+    uint8_t *buf;          /* encoded records not yet written */
+    size_t nbuf, capbuf;   /* bytes used / allocated in buf */
+    uint64_t file_size;    /* bytes written to the file so far (good end) */
+    uint64_t appended;     /* records appended this session */
+    uint64_t replayed_n;   /* records replayed */
+    uint64_t truncated;    /* bytes cut by replay */
+};
+
+/* ---- CRC-32C (Castagnoli), reflected, table-driven ---- */
+
+static uint32_t s_crc_table[256];
+static bool s_crc_ready;
+
+static void s_crc_init(void)
+{
+    if (s_crc_ready)
+        return;
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        s_crc_table[i] = c;
+    }
+    s_crc_ready = true;
+}
+
+static uint32_t s_crc32c(uint32_t crc, const uint8_t *p, size_t n)
+{
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++)
+        crc = s_crc_table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* ---- little-endian helpers ---- */
+
+static void s_put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void s_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void s_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint16_t s_get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t s_get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static uint64_t s_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* ---- I/O helpers ---- */
+
+static bt_err_t s_write_all(int fd, const uint8_t *p, size_t n, const char *path, bt_errbuf_t *eb)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return bt_errf(eb, BT_EIO, "%s: write failed: %s (is the disk full?)", path,
+                           strerror(errno));
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return BT_OK;
+}
+
+/* Reads up to n bytes at the current offset; returns bytes read (short only at EOF) or -1. */
+static ssize_t s_read_full(int fd, uint8_t *p, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, p + got, n - got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+static void s_fsync_dir(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        if (fsync(dfd) != 0)
+            bt_log(BT_LOG_WARN, "fsync of folder %s failed: %s", dir, strerror(errno));
+        close(dfd);
+    }
+}
+
+static bt_err_t s_reserve(bt_journal_t *j, size_t extra)
+{
+    if (j->nbuf + extra <= j->capbuf)
+        return BT_OK;
+    size_t cap = j->capbuf ? j->capbuf : 65536;
+    while (cap < j->nbuf + extra)
+        cap *= 2;
+    uint8_t *nb = realloc(j->buf, cap);
+    if (!nb)
+        return BT_ENOMEM;
+    j->buf = nb;
+    j->capbuf = cap;
+    return BT_OK;
+}
+
+static void s_free(bt_journal_t *j)
+{
+    if (j->fd >= 0)
+        close(j->fd);
+    free(j->buf);
+    free(j);
+}
+
+/* ---- header ---- */
+
+static bt_err_t s_write_header(bt_journal_t *j, const char *header, bt_errbuf_t *eb)
+{
+    size_t hl = strlen(header);
+    size_t n = S_MAGIC_LEN + 4 + hl + 4;
+    uint8_t *p = malloc(n);
+    if (!p)
+        return bt_errf(eb, BT_ENOMEM, "out of memory writing the journal header");
+    memcpy(p, S_MAGIC, S_MAGIC_LEN);
+    s_put_u32(p + S_MAGIC_LEN, (uint32_t)hl);
+    memcpy(p + S_MAGIC_LEN + 4, header, hl);
+    s_put_u32(p + n - 4, s_crc32c(0, p, n - 4));
+    bt_err_t e = s_write_all(j->fd, p, n, j->path, eb);
+    free(p);
+    if (e != BT_OK)
+        return e;
+    if (fdatasync(j->fd) != 0)
+        return bt_errf(eb, BT_EIO, "%s: fdatasync failed: %s", j->path, strerror(errno));
+    j->file_size = n;
+    return BT_OK;
+}
+
+static bt_err_t s_check_header(bt_journal_t *j, const char *header, bt_errbuf_t *eb)
+{
+    uint8_t head[S_MAGIC_LEN + 4];
+    ssize_t r = s_read_full(j->fd, head, sizeof head);
+    if (r < 0)
+        return bt_errf(eb, BT_EIO, "%s: read failed: %s", j->path, strerror(errno));
+    if ((size_t)r < sizeof head || memcmp(head, S_MAGIC, S_MAGIC_LEN) != 0)
+        return bt_errf(eb, BT_EFORMAT,
+                       "%s is not a Back Tester journal (or its header was never completed); "
+                       "start the sweep again without --resume into a new --out folder",
+                       j->path);
+    uint32_t hl = s_get_u32(head + S_MAGIC_LEN);
+    if (hl > BT_JOURNAL_MAX_HEADER)
+        return bt_errf(eb, BT_EFORMAT, "%s: journal header length %u exceeds %d bytes", j->path,
+                       hl, BT_JOURNAL_MAX_HEADER);
+    uint8_t *p = malloc((size_t)hl + 4);
+    if (!p)
+        return bt_errf(eb, BT_ENOMEM, "out of memory reading the journal header");
+    r = s_read_full(j->fd, p, (size_t)hl + 4);
+    uint32_t crc = s_crc32c(s_crc32c(0, head, sizeof head), p, hl);
+    if (r != (ssize_t)hl + 4 || s_get_u32(p + hl) != crc) {
+        free(p);
+        return bt_errf(eb, BT_EFORMAT,
+                       "%s: the journal header is torn or corrupt; start the sweep again "
+                       "without --resume into a new --out folder",
+                       j->path);
+    }
+    bool same = hl == strlen(header) && memcmp(p, header, hl) == 0;
+    if (!same) {
+        char was[512];
+        size_t k = hl < sizeof was - 1 ? hl : sizeof was - 1;
+        memcpy(was, p, k);
+        was[k] = '\0';
+        for (size_t i = 0; i < k; i++)
+            if (was[i] == '\n')
+                was[i] = ' ';
+        free(p);
+        return bt_errf(eb, BT_ECONFIG,
+                       "%s was written for a different sweep (the config or the data changed "
+                       "since it started): journal has [%s]; restore the original config and "
+                       "data to resume, or run without --resume into a new --out folder",
+                       j->path, was);
+    }
+    free(p);
+    j->file_size = S_MAGIC_LEN + 4 + (uint64_t)hl + 4;
+    return BT_OK;
+}
+
+bt_journal_t *bt_journal_open(const char *dir, const char *header, bool resume, bt_errbuf_t *eb)
+{
+    s_crc_init();
+    if (strlen(header) > BT_JOURNAL_MAX_HEADER) {
+        bt_errf(eb, BT_EINVAL, "journal header longer than %d bytes", BT_JOURNAL_MAX_HEADER);
+        return NULL;
+    }
+    bt_journal_t *j = calloc(1, sizeof *j);
+    if (!j) {
+        bt_errf(eb, BT_ENOMEM, "out of memory opening the journal");
+        return NULL;
+    }
+    j->fd = -1;
+    j->resume = resume;
+    int n = snprintf(j->path, sizeof j->path, "%s/%s", dir, BT_JOURNAL_FILE);
+    if (n < 0 || (size_t)n >= sizeof j->path) {
+        bt_errf(eb, BT_EINVAL, "output folder path too long: %s", dir);
+        s_free(j);
+        return NULL;
+    }
+    if (!resume) {
+        j->fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+        if (j->fd < 0) {
+            if (errno == EEXIST)
+                bt_errf(eb, BT_EEXIST,
+                        "%s already holds a sweep journal: pass --resume %s to continue that "
+                        "sweep, or choose another --out folder",
+                        dir, dir);
+            else
+                bt_errf(eb, BT_EIO, "cannot create %s: %s", j->path, strerror(errno));
+            s_free(j);
+            return NULL;
+        }
+        if (s_write_header(j, header, eb) != BT_OK) {
+            unlink(j->path);
+            s_free(j);
+            return NULL;
+        }
+        s_fsync_dir(dir);
+        j->replayed = true;
+        return j;
+    }
+    j->fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (j->fd < 0) {
+        if (errno == ENOENT)
+            bt_errf(eb, BT_ENOTFOUND,
+                    "--resume %s: no journal there (%s); give the --out folder of the sweep to "
+                    "resume, or start a new sweep without --resume",
+                    dir, BT_JOURNAL_FILE);
+        else
+            bt_errf(eb, BT_EIO, "cannot open %s: %s", j->path, strerror(errno));
+        s_free(j);
+        return NULL;
+    }
+    if (s_check_header(j, header, eb) != BT_OK) {
+        s_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* ---- records ---- */
+
+static size_t s_bounded_len(const char *s, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap && s[n])
+        n++;
+    return n;
+}
+
+bt_err_t bt_journal_append(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbuf_t *eb)
+{
+    /* API misuse: when resuming, the torn tail must be cut before appending. */
+    if (!j->replayed)
+        return bt_errf(eb, BT_EINTERNAL, "journal: bt_journal_replay must run before appending");
+    if (j->failed != BT_OK)
+        return bt_errf(eb, j->failed, "%s: an earlier write failed; the sweep must stop",
+                       j->path);
+    size_t nm = r->nmetrics <= BT_JOURNAL_MAX_METRICS ? r->nmetrics : BT_JOURNAL_MAX_METRICS;
+    size_t wl = s_bounded_len(r->worker, sizeof r->worker - 1);
+    size_t el = s_bounded_len(r->error, sizeof r->error - 1);
+    size_t plen = S_PAYLOAD_MIN + 8 * nm + wl + el;
+    if (s_reserve(j, 4 + plen + 4) != BT_OK)
+        return bt_errf(eb, BT_ENOMEM, "out of memory buffering journal records");
+    uint8_t *rec = j->buf + j->nbuf;
+    uint8_t *p = rec;
+    s_put_u32(p, (uint32_t)plen);
+    p += 4;
+    *p++ = S_REC_RESULT;
+    s_put_u64(p, r->job_id);
+    p += 8;
+    s_put_u32(p, r->attempt);
+    p += 4;
+    *p++ = r->ok ? 1 : 0;
+    s_put_u16(p, (uint16_t)nm);
+    p += 2;
+    for (size_t i = 0; i < nm; i++) {
+        uint64_t bits;
+        memcpy(&bits, &r->metrics[i], 8);
+        s_put_u64(p, bits);
+        p += 8;
+    }
+    s_put_u64(p, r->run_us);
+    p += 8;
+    s_put_u64(p, r->bars);
+    p += 8;
+    *p++ = (uint8_t)wl;
+    memcpy(p, r->worker, wl);
+    p += wl;
+    s_put_u16(p, (uint16_t)el);
+    p += 2;
+    memcpy(p, r->error, el);
+    p += el;
+    s_put_u32(p, s_crc32c(0, rec, 4 + plen));
+    j->nbuf += 4 + plen + 4;
+    j->appended++;
+    if (j->nbuf >= S_FLUSH_AT) {
+        bt_err_t e = s_write_all(j->fd, j->buf, j->nbuf, j->path, eb);
+        if (e != BT_OK) {
+            j->failed = e;
+            return e;
+        }
+        j->file_size += j->nbuf;
+        j->nbuf = 0;
+    }
+    return BT_OK;
+}
+
+bt_err_t bt_journal_sync(bt_journal_t *j, bt_errbuf_t *eb)
+{
+    if (j->failed != BT_OK)
+        return bt_errf(eb, j->failed, "%s: an earlier write failed; the sweep must stop",
+                       j->path);
+    if (j->nbuf > 0) {
+        bt_err_t e = s_write_all(j->fd, j->buf, j->nbuf, j->path, eb);
+        if (e != BT_OK) {
+            j->failed = e;
+            return e;
+        }
+        j->file_size += j->nbuf;
+        j->nbuf = 0;
+    }
+    /* Sticky on failure: after a failed fdatasync the kernel may have dropped the
+     * dirty pages, so a later successful call proves nothing (PostgreSQL, 2018). */
+    if (fdatasync(j->fd) != 0) {
+        j->failed = BT_EIO;
+        return bt_errf(eb, BT_EIO, "%s: fdatasync failed: %s; results since the last sync are "
+                       "not durable, the sweep must stop",
+                       j->path, strerror(errno));
+    }
+    return BT_OK;
+}
+
+/* Decodes one payload; false if it is not a well-formed result record. */
+static bool s_decode(const uint8_t *p, size_t n, bt_journal_rec_t *r)
+{
+    if (n < S_PAYLOAD_MIN || p[0] != S_REC_RESULT)
+        return false;
+    const uint8_t *end = p + n;
+    p++;
+    memset(r, 0, sizeof *r);
+    r->job_id = s_get_u64(p);
+    p += 8;
+    r->attempt = s_get_u32(p);
+    p += 4;
+    if (*p > 1)
+        return false;
+    r->ok = *p++;
+    size_t nm = s_get_u16(p);
+    p += 2;
+    if (nm > BT_JOURNAL_MAX_METRICS || (size_t)(end - p) < 8 * nm + 8 + 8 + 1)
+        return false;
+    r->nmetrics = nm;
+    for (size_t i = 0; i < nm; i++) {
+        uint64_t bits = s_get_u64(p);
+        memcpy(&r->metrics[i], &bits, 8);
+        p += 8;
+    }
+    r->run_us = s_get_u64(p);
+    p += 8;
+    r->bars = s_get_u64(p);
+    p += 8;
+    size_t wl = *p++;
+    if (wl >= sizeof r->worker || (size_t)(end - p) < wl + 2)
+        return false;
+    memcpy(r->worker, p, wl);
+    p += wl;
+    size_t el = s_get_u16(p);
+    p += 2;
+    if (el >= sizeof r->error || (size_t)(end - p) != el)
+        return false;
+    memcpy(r->error, p, el);
+    return true;
+}
+
+bt_err_t bt_journal_replay(bt_journal_t *j, void (*fn)(void *user, const bt_journal_rec_t *r),
+                           void *user, bt_errbuf_t *eb)
+{
+    if (!j->resume || j->replayed) {
+        j->replayed = true;
+        return BT_OK;
+    }
+    struct stat st;
+    if (fstat(j->fd, &st) != 0)
+        return bt_errf(eb, BT_EIO, "%s: stat failed: %s", j->path, strerror(errno));
+    uint64_t size = (uint64_t)st.st_size;
+    if (lseek(j->fd, (off_t)j->file_size, SEEK_SET) < 0)
+        return bt_errf(eb, BT_EIO, "%s: seek failed: %s", j->path, strerror(errno));
+
+    /* Stream through the file with a window buffer holding at least one whole record. */
+    size_t cap = S_FLUSH_AT + 4 + S_PAYLOAD_MAX + 4;
+    uint8_t *win = malloc(cap);
+    if (!win)
+        return bt_errf(eb, BT_ENOMEM, "out of memory replaying the journal");
+    size_t have = 0, pos = 0; /* bytes in win, parse position in win */
+    uint64_t good = j->file_size; /* file offset after the last good record */
+    bool eof = false;
+    bt_journal_rec_t rec;
+    for (;;) {
+        if (!eof && have - pos < 4 + S_PAYLOAD_MAX + 4) {
+            memmove(win, win + pos, have - pos);
+            have -= pos;
+            pos = 0;
+            ssize_t r = s_read_full(j->fd, win + have, cap - have);
+            if (r < 0) {
+                free(win);
+                return bt_errf(eb, BT_EIO, "%s: read failed: %s", j->path, strerror(errno));
+            }
+            have += (size_t)r;
+            eof = have < cap;
+        }
+        size_t avail = have - pos;
+        if (avail < 4)
+            break;
+        uint32_t len = s_get_u32(win + pos);
+        if (len < S_PAYLOAD_MIN || len > S_PAYLOAD_MAX || avail < (size_t)len + 8)
+            break;
+        uint32_t crc = s_get_u32(win + pos + 4 + len);
+        if (crc != s_crc32c(0, win + pos, 4 + (size_t)len))
+            break;
+        if (!s_decode(win + pos + 4, len, &rec))
+            break;
+        if (fn)
+            fn(user, &rec);
+        j->replayed_n++;
+        pos += (size_t)len + 8;
+        good += (uint64_t)len + 8;
+    }
+    free(win);
+    if (good < size) {
+        j->truncated = size - good;
+        bt_log(BT_LOG_WARN, "%s: cutting %llu bytes of torn or corrupt tail after %llu records",
+               j->path, (unsigned long long)j->truncated, (unsigned long long)j->replayed_n);
+        if (ftruncate(j->fd, (off_t)good) != 0 || fdatasync(j->fd) != 0)
+            return bt_errf(eb, BT_EIO, "%s: cannot cut the torn tail: %s", j->path,
+                           strerror(errno));
+    }
+    j->file_size = good;
+    j->replayed = true;
+    return BT_OK;
+}
+
+uint64_t bt_journal_appended(const bt_journal_t *j)
+{
+    return j->appended;
+}
+
+uint64_t bt_journal_replayed(const bt_journal_t *j)
+{
+    return j->replayed_n;
+}
+
+uint64_t bt_journal_truncated_bytes(const bt_journal_t *j)
+{
+    return j->truncated;
+}
+
+const char *bt_journal_path(const bt_journal_t *j)
+{
+    return j->path;
+}
+
+void bt_journal_close(bt_journal_t **j_p)
+{
+    if (!j_p || !*j_p)
+        return;
+    bt_journal_t *j = *j_p;
+    if (j->replayed && j->failed == BT_OK && j->nbuf > 0) {
+        bt_errbuf_t eb;
+        bt_errbuf_clear(&eb);
+        if (bt_journal_sync(j, &eb) != BT_OK)
+            bt_log(BT_LOG_ERROR, "%s", eb.msg);
+    }
+    s_free(j);
+    *j_p = NULL;
+}

@@ -1,0 +1,385 @@
+/* bt_sched — see bt_sched.h and docs/sweep.md "Scheduling and leases".
+ *
+ * Per job: 16 bytes + 8 for its FIFO slot (state, failures, attempt, owning worker, position in that
+ * worker's lease list, so completing a job is O(1)). Jobs never leased are
+ * handed out by a cursor in grid order; requeued jobs wait in a FIFO that is
+ * served first. FIFO entries whose job finished meanwhile are skipped. */
+#include "bt_sched.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_WINDOW_MS 50 /* busy time a rate sample covers at least */
+#define S_NO_OWNER UINT32_MAX
+
+enum { S_QUEUED = 0, S_LEASED, S_DONE, S_FAILED };
+
+typedef struct {
+    uint8_t state;    /* S_QUEUED .. S_FAILED */
+    uint8_t fails;    /* failed attempts so far */
+    uint16_t pad;     /* unused */
+    uint32_t attempt; /* attempt number of the latest lease (0 = never leased) */
+    uint32_t owner;   /* worker holding the lease when LEASED */
+    uint32_t pos;     /* index in the owner's lease list when LEASED */
+} s_job_t;
+
+typedef struct {
+    uint64_t *leases;   /* job ids leased to this worker */
+    size_t n, cap;      /* leases held / allocated */
+    int64_t last_heard; /* last time anything was heard from the worker */
+    int64_t busy_mark;  /* time of the last event (busy accounting) */
+    int64_t win_busy;   /* ms with work outstanding in the current rate window */
+    uint64_t win_done;  /* jobs completed in the current rate window */
+    double rate;        /* jobs per ms, 0 until measured */
+    uint64_t done;      /* jobs this worker completed (owner at the time) */
+    uint64_t first;     /* results from it that were NEW or FAILED */
+    bool lost;          /* reported lost and not heard from since */
+} s_worker_t;
+
+struct bt_sched {
+    uint64_t njobs;        /* jobs in the grid */
+    s_job_t *jobs;         /* njobs entries */
+    uint32_t max_attempts; /* failures before FAILED */
+    int64_t lease_ms;      /* silence after which leases are requeued */
+    int64_t target_ms;     /* time one batch should take */
+    uint64_t next_fresh;   /* cursor: jobs >= it were never leased */
+    uint64_t *fifo;        /* ring of requeued job ids, njobs slots */
+    size_t fhead, fcount, fcap;
+    s_worker_t *workers;   /* nworkers slots */
+    uint32_t nworkers, capworkers;
+    bt_sched_counts_t c;   /* counters (queued computed on demand) */
+};
+
+bt_sched_t *bt_sched_new(uint64_t njobs, uint32_t max_attempts, int64_t lease_ms)
+{
+    assert(njobs > 0 && max_attempts >= 1 && lease_ms > 0);
+    if (njobs > SIZE_MAX / sizeof(s_job_t))
+        return NULL;
+    bt_sched_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->jobs = calloc((size_t)njobs, sizeof *s->jobs);
+    s->fifo = malloc((size_t)njobs * sizeof *s->fifo);
+    if (!s->jobs || !s->fifo) {
+        free(s->jobs);
+        free(s->fifo);
+        free(s);
+        return NULL;
+    }
+    s->njobs = njobs;
+    s->fcap = (size_t)njobs;
+    s->max_attempts = max_attempts > 255 ? 255 : max_attempts;
+    s->lease_ms = lease_ms;
+    s->target_ms = BT_SCHED_TARGET_MS_DEFAULT;
+    return s;
+}
+
+void bt_sched_destroy(bt_sched_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_sched_t *s = *self_p;
+    for (uint32_t i = 0; i < s->nworkers; i++)
+        free(s->workers[i].leases);
+    free(s->workers);
+    free(s->fifo);
+    free(s->jobs);
+    free(s);
+    *self_p = NULL;
+}
+
+void bt_sched_set_target_ms(bt_sched_t *s, int64_t target_ms)
+{
+    s->target_ms = target_ms > 0 ? target_ms : 1;
+}
+
+/* ---- FIFO of requeued jobs ---- */
+
+/* Each job has at most one FIFO entry (pushed when it leaves LEASED for QUEUED,
+ * popped before it is leased again), so njobs slots always suffice. */
+static void s_fifo_push(bt_sched_t *s, uint64_t id)
+{
+    assert(s->fcount < s->fcap);
+    s->fifo[(s->fhead + s->fcount) % s->fcap] = id;
+    s->fcount++;
+}
+
+static bool s_fifo_pop(bt_sched_t *s, uint64_t *id)
+{
+    if (s->fcount == 0)
+        return false;
+    *id = s->fifo[s->fhead];
+    s->fhead = (s->fhead + 1) % s->fcap;
+    s->fcount--;
+    return true;
+}
+
+/* ---- leases ---- */
+
+static void s_unlease(bt_sched_t *s, uint64_t id)
+{
+    s_job_t *j = &s->jobs[id];
+    assert(j->state == S_LEASED && j->owner < s->nworkers);
+    s_worker_t *w = &s->workers[j->owner];
+    assert(j->pos < w->n && w->leases[j->pos] == id);
+    uint64_t moved = w->leases[--w->n];
+    w->leases[j->pos] = moved;
+    s->jobs[moved].pos = j->pos;
+    j->owner = S_NO_OWNER;
+    s->c.leased--;
+}
+
+/* Requeues every lease of worker w, in lease order; returns how many. */
+static size_t s_requeue_worker(bt_sched_t *s, s_worker_t *w)
+{
+    size_t n = w->n;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = w->leases[i];
+        s_job_t *j = &s->jobs[id];
+        j->state = S_QUEUED;
+        j->owner = S_NO_OWNER;
+        s_fifo_push(s, id);
+    }
+    w->n = 0;
+    s->c.leased -= n;
+    s->c.requeued += n;
+    w->win_busy = 0;
+    w->win_done = 0;
+    return n;
+}
+
+/* Busy-time accounting: time between events counts while work was outstanding. */
+static void s_touch(s_worker_t *w, int64_t now_ms)
+{
+    if (w->n > 0 && now_ms > w->busy_mark)
+        w->win_busy += now_ms - w->busy_mark;
+    if (now_ms > w->busy_mark)
+        w->busy_mark = now_ms;
+    if (now_ms > w->last_heard)
+        w->last_heard = now_ms;
+    w->lost = false;
+}
+
+static void s_sample(s_worker_t *w)
+{
+    if (w->win_busy < S_WINDOW_MS || w->win_done == 0)
+        return;
+    double sample = (double)w->win_done / (double)w->win_busy;
+    w->rate = w->rate > 0.0 ? 0.5 * w->rate + 0.5 * sample : sample;
+    w->win_busy = 0;
+    w->win_done = 0;
+}
+
+bool bt_sched_mark_done(bt_sched_t *s, uint64_t job_id, bool ok)
+{
+    if (job_id >= s->njobs)
+        return false;
+    s_job_t *j = &s->jobs[job_id];
+    if (j->state == S_DONE)
+        return true;
+    if (j->state == S_FAILED) {
+        if (ok) { /* an ok record beats a failed one, as in bt_report */
+            j->state = S_DONE;
+            s->c.failed--;
+            s->c.ok++;
+        }
+        return true;
+    }
+    if (j->state == S_LEASED)
+        s_unlease(s, job_id);
+    j->state = ok ? S_DONE : S_FAILED;
+    if (ok)
+        s->c.ok++;
+    else
+        s->c.failed++;
+    return true;
+}
+
+uint32_t bt_sched_worker_add(bt_sched_t *s, int64_t now_ms)
+{
+    if (s->nworkers == s->capworkers) {
+        uint32_t ncap = s->capworkers ? s->capworkers * 2 : 16;
+        s_worker_t *nw = realloc(s->workers, ncap * sizeof *nw);
+        if (!nw)
+            return BT_SCHED_NO_WORKER;
+        s->workers = nw;
+        s->capworkers = ncap;
+    }
+    s_worker_t *w = &s->workers[s->nworkers];
+    memset(w, 0, sizeof *w);
+    w->last_heard = now_ms;
+    w->busy_mark = now_ms;
+    s->c.workers = s->nworkers + 1;
+    return s->nworkers++;
+}
+
+size_t bt_sched_worker_lost(bt_sched_t *s, uint32_t worker)
+{
+    assert(worker < s->nworkers);
+    s_worker_t *w = &s->workers[worker];
+    w->lost = true;
+    return s_requeue_worker(s, w);
+}
+
+void bt_sched_heartbeat(bt_sched_t *s, uint32_t worker, int64_t now_ms)
+{
+    assert(worker < s->nworkers);
+    s_touch(&s->workers[worker], now_ms);
+}
+
+size_t bt_sched_batch_size(const bt_sched_t *s, uint32_t worker)
+{
+    assert(worker < s->nworkers);
+    const s_worker_t *w = &s->workers[worker];
+    double b;
+    if (w->rate > 0.0)
+        b = llround(w->rate * (double)s->target_ms);
+    else
+        b = 1.0 + (double)w->done; /* slow start: roughly doubles per round trip */
+    if (b < 1.0)
+        b = 1.0;
+    if (b > BT_SCHED_BATCH_MAX)
+        b = BT_SCHED_BATCH_MAX;
+    return (size_t)b;
+}
+
+static bool s_reserve_leases(s_worker_t *w, size_t extra)
+{
+    if (w->n + extra <= w->cap)
+        return true;
+    size_t ncap = w->cap ? w->cap : 64;
+    while (ncap < w->n + extra)
+        ncap *= 2;
+    uint64_t *nl = realloc(w->leases, ncap * sizeof *nl);
+    if (!nl)
+        return false;
+    w->leases = nl;
+    w->cap = ncap;
+    return true;
+}
+
+size_t bt_sched_lease(bt_sched_t *s, uint32_t worker, size_t max, int64_t now_ms, uint64_t *ids,
+                      uint32_t *attempts)
+{
+    assert(worker < s->nworkers);
+    s_worker_t *w = &s->workers[worker];
+    s_touch(w, now_ms);
+    size_t want = bt_sched_batch_size(s, worker);
+    if (want > max)
+        want = max;
+    if (!s_reserve_leases(w, want))
+        return 0;
+    size_t n = 0;
+    while (n < want) {
+        uint64_t id;
+        if (!s_fifo_pop(s, &id)) {
+            while (s->next_fresh < s->njobs && s->jobs[s->next_fresh].state != S_QUEUED)
+                s->next_fresh++;
+            if (s->next_fresh >= s->njobs)
+                break;
+            id = s->next_fresh++;
+        } else if (s->jobs[id].state != S_QUEUED) {
+            continue; /* finished while it waited in the FIFO */
+        }
+        s_job_t *j = &s->jobs[id];
+        j->state = S_LEASED;
+        j->attempt++;
+        j->owner = worker;
+        j->pos = (uint32_t)w->n;
+        w->leases[w->n++] = id;
+        ids[n] = id;
+        attempts[n] = j->attempt;
+        n++;
+    }
+    s->c.leased += n;
+    return n;
+}
+
+bt_sched_outcome_t bt_sched_complete(bt_sched_t *s, uint32_t worker, uint64_t job_id,
+                                     uint32_t attempt, bool ok, int64_t now_ms)
+{
+    assert(worker < s->nworkers);
+    s_worker_t *w = &s->workers[worker];
+    s_touch(w, now_ms);
+    if (job_id >= s->njobs)
+        return BT_SCHED_INVALID;
+    s_job_t *j = &s->jobs[job_id];
+    if (j->state == S_DONE || j->state == S_FAILED) {
+        s->c.duplicates++;
+        return BT_SCHED_DUPLICATE;
+    }
+    bool mine = j->state == S_LEASED && j->owner == worker;
+    if (!ok && (attempt != j->attempt || (j->state == S_LEASED && !mine))) {
+        s->c.duplicates++;
+        return BT_SCHED_STALE;
+    }
+    if (mine) {
+        w->win_done++;
+        w->done++;
+    }
+    if (j->state == S_LEASED)
+        s_unlease(s, job_id);
+    s_sample(w);
+    if (ok) {
+        j->state = S_DONE;
+        s->c.ok++;
+        w->first++;
+        return BT_SCHED_NEW;
+    }
+    j->fails++;
+    if (j->fails >= s->max_attempts) {
+        j->state = S_FAILED;
+        s->c.failed++;
+        w->first++;
+        return BT_SCHED_FAILED;
+    }
+    s->c.retries++;
+    if (j->state == S_LEASED) {
+        j->state = S_QUEUED;
+        s_fifo_push(s, job_id);
+    }
+    /* else it is already QUEUED (its lease expired) and waits in the FIFO */
+    return BT_SCHED_RETRY;
+}
+
+size_t bt_sched_expire(bt_sched_t *s, int64_t now_ms)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < s->nworkers; i++) {
+        s_worker_t *w = &s->workers[i];
+        if (w->n > 0 && now_ms - w->last_heard >= s->lease_ms)
+            n += s_requeue_worker(s, w);
+    }
+    return n;
+}
+
+double bt_sched_worker_rate(const bt_sched_t *s, uint32_t worker)
+{
+    assert(worker < s->nworkers);
+    return s->workers[worker].rate * 1000.0;
+}
+
+size_t bt_sched_worker_outstanding(const bt_sched_t *s, uint32_t worker)
+{
+    assert(worker < s->nworkers);
+    return s->workers[worker].n;
+}
+
+uint64_t bt_sched_worker_done(const bt_sched_t *s, uint32_t worker)
+{
+    assert(worker < s->nworkers);
+    return s->workers[worker].first;
+}
+
+bool bt_sched_finished(const bt_sched_t *s)
+{
+    return s->c.ok + s->c.failed == s->njobs;
+}
+
+void bt_sched_counts(const bt_sched_t *s, bt_sched_counts_t *out)
+{
+    *out = s->c;
+    out->queued = s->njobs - s->c.ok - s->c.failed - s->c.leased;
+}
