@@ -86,12 +86,12 @@ double bt_ema_update(bt_ema_t *e, double x);
 /* ---- Wilder's RSI (no buffer) ---- */
 
 typedef struct bt_rsi {
-    size_t n;                   /* period */
-    uint64_t count;             /* values seen */
-    double prev;                /* previous value */
-    double avg_gain, avg_loss;  /* sums during the seed, then Wilder averages */
-    double value;               /* RSI in [0, 100] (valid when ready) */
-    bool ready;                 /* count >= n + 1 */
+    size_t n;                  /* period */
+    uint64_t count;            /* values seen */
+    double prev;               /* previous value */
+    double avg_gain, avg_loss; /* sums during the seed, then Wilder averages */
+    double value;              /* RSI in [0, 100] (valid when ready) */
+    bool ready;                /* count >= n + 1 */
 } bt_rsi_t;
 
 void bt_rsi_init(bt_rsi_t *r, size_t n);
@@ -118,9 +118,9 @@ double bt_rstd_update(bt_rstd_t *s, double x);
 
 /* Bollinger bands: middle = rolling mean, upper/lower = middle +/- k * std. */
 typedef struct bt_boll {
-    bt_rstd_t sd;               /* window statistics */
-    double k;                   /* band width in standard deviations */
-    double upper, middle, lower;/* valid when sd.ready */
+    bt_rstd_t sd;                /* window statistics */
+    double k;                    /* band width in standard deviations */
+    double upper, middle, lower; /* valid when sd.ready */
 } bt_boll_t;
 
 size_t bt_boll_size(size_t n);

@@ -38,9 +38,9 @@ Test(sma, hand_values)
     cr_assert_not(s.ready);
     s_near(bt_sma_update(&s, 12), 11.0, "(10+11+12)/3"); /* 33/3 = 11 */
     cr_assert(s.ready);
-    s_near(bt_sma_update(&s, 13), 12.0, "(11+12+13)/3"); /* 36/3 = 12 */
+    s_near(bt_sma_update(&s, 13), 12.0, "(11+12+13)/3");       /* 36/3 = 12 */
     s_near(bt_sma_update(&s, 15), 40.0 / 3.0, "(12+13+15)/3"); /* 40/3 = 13.333.. */
-    s_near(bt_sma_update(&s, -4), 8.0, "(13+15-4)/3");          /* 24/3 = 8 */
+    s_near(bt_sma_update(&s, -4), 8.0, "(13+15-4)/3");         /* 24/3 = 8 */
 }
 
 Test(sma, window_one_is_identity)
@@ -187,8 +187,8 @@ Test(rstd, hand_values_population)
      * [2,4,4] mean 10/3, dev^2 16/9+4/9+4/9 = 24/9 -> var 8/9
      * [4,4,4] 0; [4,4,5] mean 13/3, 1/9+1/9+4/9 -> var 2/9; [4,5,5] 2/9;
      * [5,5,7] mean 17/3, 4/9+4/9+16/9 -> 8/9; [5,7,9] mean 7, 4+0+4 -> 8/3 */
-    double want[] = {NAN, NAN, sqrt(8.0 / 9), 0, sqrt(2.0 / 9), sqrt(2.0 / 9), sqrt(8.0 / 9),
-                     sqrt(8.0 / 3)};
+    double want[] = {NAN,           NAN,           sqrt(8.0 / 9), 0,
+                     sqrt(2.0 / 9), sqrt(2.0 / 9), sqrt(8.0 / 9), sqrt(8.0 / 3)};
     for (size_t i = 0; i < 8; i++) {
         double sd = bt_rstd_update(&s, xs[i]);
         cr_assert_eq(s.ready, i >= 2);
@@ -227,8 +227,7 @@ Test(rstd, matches_two_pass_on_random_walk)
             double want = sqrt((double)(v / W));
             /* the std is about 1e4 times smaller than the values, so allow
              * rounding of the values (1e4 * 2^-52 ~ 2e-12) relative to it */
-            cr_assert(fabs(s.std - want) <= 1e-8 * want, "step %d: %.17g vs %.17g", i, s.std,
-                      want);
+            cr_assert(fabs(s.std - want) <= 1e-8 * want, "step %d: %.17g vs %.17g", i, s.std, want);
         }
     }
 }

@@ -1,0 +1,42 @@
+/* bt_strat_util — small helpers shared by the built-in strategies (not part
+ * of the strategy API; a user's strategy does not need them). */
+#ifndef BT_STRAT_UTIL_H
+#define BT_STRAT_UTIL_H
+
+#include <stddef.h>
+
+#include "bt_indicators.h"
+#include "bt_strategy.h"
+
+/* Largest window any built-in accepts (also the schemas' max), so that
+ * state_size stays small even for a parameter block that was not checked. */
+#define BT_SU_MAX_WINDOW 100000
+
+/* A window parameter as a count in [1, BT_SU_MAX_WINDOW] (rounded). */
+static inline size_t bt_su_window(double v)
+{
+    if (!(v >= 1.0)) /* also catches NaN */
+        return 1;
+    if (v > (double)BT_SU_MAX_WINDOW)
+        return BT_SU_MAX_WINDOW;
+    return (size_t)(v + 0.5);
+}
+
+/* Signals symbol 0 only when the wanted target differs from the last one
+ * sent (*last starts at 0 = flat in the zeroed state), so a strategy emits
+ * transitions, not the same target on every bar. */
+static inline void bt_su_target(bt_ctx_t *ctx, double *last, double target)
+{
+    if (*last != target) {
+        *last = target;
+        bt_signal(ctx, 0, target);
+    }
+}
+
+/* True when symbol 0 has a bar at this step. */
+static inline int bt_su_has_bar(const bt_ctx_t *ctx)
+{
+    return ctx->has_bar == NULL || ctx->has_bar[0];
+}
+
+#endif

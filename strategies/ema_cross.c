@@ -1,0 +1,81 @@
+/* ema_cross — moving-average crossover on exponential moving averages.
+ *
+ * Cross up (the fast EMA moves from at-or-below the slow EMA to above it):
+ * signal +1. Cross down (from at-or-above to below): signal 0, or -1 when
+ * `short` = 1. A cross needs both averages ready on the previous bar and on
+ * this one, so nothing happens during the first `slow` bars (an EMA is
+ * seeded with the SMA of its first n values). Only changes of target are
+ * signalled. */
+#include "bt_indicators.h"
+#include "bt_strat_util.h"
+#include "bt_strategy.h"
+
+enum { P_FAST, P_SLOW, P_SHORT, P_COUNT };
+
+static const bt_param_spec_t s_params[P_COUNT] = {
+    [P_FAST] = {"fast", BT_PARAM_INT, 10, 1, BT_SU_MAX_WINDOW, "fast EMA window, in bars"},
+    [P_SLOW] = {"slow", BT_PARAM_INT, 30, 2, BT_SU_MAX_WINDOW, "slow EMA window, in bars (> fast)"},
+    [P_SHORT] = {"short", BT_PARAM_INT, 0, 0, 1, "1 = go short (-1) on a cross down, 0 = go flat"},
+};
+
+typedef struct {
+    bt_ema_t fast, slow; /* the two EMAs of the close, alpha = 2/(n+1) */
+    double prev_diff;    /* fast - slow on the previous bar */
+    int have_prev;       /* prev_diff is set (both were ready) */
+    double down;         /* target after a cross down: 0 or -1 */
+    double target;       /* last target signalled */
+} s_state_t;
+
+static size_t s_state_size(const double *p, size_t nsym)
+{
+    (void)nsym;
+    (void)p;
+    return sizeof(s_state_t); /* an EMA needs no window buffer */
+}
+
+static bt_err_t s_init(void *state, const double *p, size_t nsym, bt_errbuf_t *eb)
+{
+    (void)nsym;
+    if (!(p[P_FAST] < p[P_SLOW]))
+        return bt_errf(eb, BT_ESTRATEGY,
+                       "ema_cross: fast (%g) must be less than slow (%g); swap them or change one",
+                       p[P_FAST], p[P_SLOW]);
+    s_state_t *st = state;
+    bt_ema_init(&st->fast, bt_su_window(p[P_FAST]));
+    bt_ema_init(&st->slow, bt_su_window(p[P_SLOW]));
+    st->down = p[P_SHORT] >= 0.5 ? -1.0 : 0.0;
+    return BT_OK;
+}
+
+static void s_on_bar(void *state, bt_ctx_t *ctx)
+{
+    s_state_t *st = state;
+    if (!bt_su_has_bar(ctx))
+        return;
+    double c = ctx->bar[0].close;
+    bt_ema_update(&st->fast, c);
+    bt_ema_update(&st->slow, c);
+    if (!st->slow.ready || !st->fast.ready)
+        return;
+    double diff = st->fast.value - st->slow.value;
+    if (st->have_prev) {
+        if (st->prev_diff <= 0.0 && diff > 0.0)
+            bt_su_target(ctx, &st->target, 1.0);
+        else if (st->prev_diff >= 0.0 && diff < 0.0)
+            bt_su_target(ctx, &st->target, st->down);
+    }
+    st->prev_diff = diff;
+    st->have_prev = 1;
+}
+
+const bt_strategy_t bt_strategy_ema_cross = {
+    .name = "ema_cross",
+    .summary = "long when the fast EMA crosses above the slow EMA, flat (or short) below",
+    .kind = BT_STRAT_SINGLE,
+    .params = s_params,
+    .nparams = P_COUNT,
+    .state_size = s_state_size,
+    .init = s_init,
+    .on_bar = s_on_bar,
+    .on_fill = NULL,
+};
