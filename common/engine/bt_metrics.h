@@ -51,9 +51,27 @@ int bt_metrics_find(const char *name);
 /* Whether larger is better for ranking (false for max_drawdown etc.). */
 bool bt_metrics_higher_is_better(size_t i);
 
+/* profit_factor when there are no losing trades but some profit (and the
+ * ceiling of any profit factor): JSON and CSV never see inf or NaN. */
+#define BT_PROFIT_FACTOR_CAP 1e9
+
+/* Steps per year of a run: (steps - 1) / years spanned by t_first..t_last,
+ * years = ns / (365.25 days). 0 when steps < 2 or the span is not positive. */
+double bt_metrics_steps_per_year(uint64_t steps, int64_t t_first, int64_t t_last);
+/* Per-step risk-free rate: (1 + rf)^(1 / steps_per_year) - 1; 0 when
+ * steps_per_year <= 0 or rf <= -1. */
+double bt_metrics_rf_step(double rf_annual, double steps_per_year);
+
 /* Online accumulator: fed one equity point per step (and one pnl per closed
  * trade), it yields bt_metrics_t without storing the curve, so a sweep needs
- * no per-bar memory. bt_macc_step is inline because it runs on every step. */
+ * no per-bar memory. bt_macc_step is inline because it runs on every step.
+ *
+ * Risk-free rate: bt_macc_finish derives the per-step rate from its annual
+ * rf and the run's own steps per year, so callers need not do anything. A
+ * caller that knows the steps per year before the first step may call
+ * bt_macc_set_rf(a, bt_metrics_rf_step(rf, spy)) first; finish then uses
+ * that rate and the downside deviation is exact (otherwise it is exact up to
+ * returns between 0 and rf_step; docs/metrics.md). */
 typedef struct bt_macc {
     double initial;          /* equity before the first step */
     double prev;             /* equity at the previous step */
@@ -75,13 +93,24 @@ typedef struct bt_macc {
     double gross_loss;       /* sum of -pnl for pnl < 0 */
     uint64_t nlosses;        /* closed trades with pnl < 0 */
     uint64_t rejected;       /* rejected orders */
+    double down1;            /* sum of (r - rf_step) over the steps counted in down2 */
+    uint64_t ndown;          /* steps counted in down2 */
 } bt_macc_t;
 
+/* Zeroes a; the equity before the first step (and the first peak) is
+ * initial_equity. */
 void bt_macc_init(bt_macc_t *a, double initial_equity);
-/* Per-step risk-free rate (from an annual rate and steps per year). */
+/* Optional: per-step risk-free rate, before the first step (see above). */
 void bt_macc_set_rf(bt_macc_t *a, double rf_step);
+/* One closed round trip with its pnl (after commission). */
 void bt_macc_trade(bt_macc_t *a, double pnl);
+/* One fill: traded_value = |qty * price| (the sign is ignored). */
 void bt_macc_fill(bt_macc_t *a, double traded_value, double commission);
+/* One rejected order. */
+static inline void bt_macc_reject(bt_macc_t *a)
+{
+    a->rejected++;
+}
 /* Annual risk-free rate rf; benchmark_return as computed by the caller. */
 void bt_macc_finish(const bt_macc_t *a, double rf, double benchmark_return, bt_metrics_t *out);
 
@@ -97,10 +126,15 @@ static inline void bt_macc_step(bt_macc_t *a, int64_t t, double equity, bool exp
     a->mean_r += d / (double)a->steps;
     a->m2_r += d * (r - a->mean_r);
     double ex = r - a->rf_step;
-    if (ex < 0.0)
+    if (ex < 0.0) {
         a->down2 += ex * ex;
+        a->down1 += ex;
+        a->ndown++;
+    }
     if (equity >= a->peak) {
-        if (t - a->peak_time > a->max_dd_ns)
+        /* Recovery: only when the previous step was below the peak, so a
+         * curve that only rises has no drawdown duration. */
+        if (a->prev < a->peak && t - a->peak_time > a->max_dd_ns)
             a->max_dd_ns = t - a->peak_time;
         a->peak = equity;
         a->peak_time = t;
