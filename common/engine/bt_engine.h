@@ -102,6 +102,39 @@ typedef struct bt_recorder {
 void bt_recorder_init(bt_recorder_t *rec);
 void bt_recorder_fini(bt_recorder_t *rec);
 
+/* ---- Per-step hook (tests, debugging) ---- */
+
+/* One fill of the current step, as seen by the step hook. */
+typedef struct bt_step_fill {
+    int64_t order_id; /* id within the book (sleeve-local for SINGLE runs) */
+    uint32_t sym;     /* index into the run's series */
+    int64_t decided;  /* time of the decision bar (the bar before, for engine exits) */
+    int64_t time;     /* time of the bar it filled on */
+    double qty;       /* signed */
+    double price;     /* after slippage */
+    double commission;
+} bt_step_fill_t;
+
+/* State of one book after a step (a SINGLE sleeve, or the PORTFOLIO book). */
+typedef struct bt_step_info {
+    size_t book;                 /* sleeve index for SINGLE runs; 0 for PORTFOLIO */
+    size_t step;                 /* step index within the book, from 0 */
+    int64_t time;                /* time of the step */
+    size_t nsym;                 /* symbols in the book */
+    uint32_t sym0;               /* run series index of the book's symbol 0 */
+    const double *position;      /* nsym signed quantities */
+    const double *close;         /* nsym last closes (this step's if it had a bar; 0 if none yet) */
+    double cash;
+    double equity;               /* cash + sum(position * close) */
+    const bt_step_fill_t *fills; /* the fills of this step */
+    size_t nfills;
+} bt_step_info_t;
+
+/* Called once per book step after the equity point. For SINGLE runs on
+ * several symbols it is called from several threads at once (one sleeve per
+ * call): the callee must be thread-safe. */
+typedef void (*bt_step_fn)(void *user, const bt_step_info_t *info);
+
 /* ---- Running ---- */
 
 typedef struct bt_run_spec {
@@ -112,6 +145,8 @@ typedef struct bt_run_spec {
     const bt_engine_cfg_t *cfg;
     int threads;                   /* OpenMP threads across sleeves; 0 = OpenMP default */
     bt_recorder_t *rec;            /* NULL unless the caller wants every order/trade/equity point */
+    bt_step_fn on_step;            /* optional per-step hook (tests); NULL in normal runs */
+    void *on_step_user;            /* passed to on_step */
 } bt_run_spec_t;
 
 typedef struct bt_engine bt_engine_t; /* reusable scratch; one per thread that runs backtests */
