@@ -1031,9 +1031,29 @@ static bt_err_t s_syntax_error(bt_errbuf_t *eb, const char *name, const char *wh
                    err + 9);
 }
 
+/* Only blank lines and comments. */
+static bool s_is_blank(const char *text, size_t len)
+{
+    bool comment = false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (ch == '\n')
+            comment = false;
+        else if (ch == '#')
+            comment = true;
+        else if (!comment && ch != ' ' && ch != '\t' && ch != '\r')
+            return false;
+    }
+    return true;
+}
+
 static struct fy_document *s_parse_yaml(const char *text, size_t len, const char *where,
                                         bt_errbuf_t *eb)
 {
+    if (s_is_blank(text, len)) {
+        bt_errf(eb, BT_ECONFIG, "%s: empty (write at least strategy: and data: store:)", where);
+        return NULL;
+    }
     s_diag_t dg = {{0}};
     struct fy_diag_cfg dc;
     fy_diag_cfg_default(&dc);

@@ -122,7 +122,8 @@ static bt_err_t s_parse_constraint(const bt_config_t *c, const bt_grid_t *g, con
     for (k = 0; k < sizeof ops / sizeof ops[0]; k++)
         if (strncmp(p, ops[k].s, strlen(ops[k].s)) == 0)
             break;
-    if (k == sizeof ops / sizeof ops[0])
+    if (k == sizeof ops / sizeof ops[0] ||
+        (p[strlen(ops[k].s)] && strchr("<>=!", p[strlen(ops[k].s)])))
         return bt_errf(eb, BT_ECONFIG,
                        "%s:%d: sweep.constraints: '%s': expected one of < <= > >= == != at '%s'",
                        bt_config_path(c), line, text, p);
