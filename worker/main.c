@@ -1,27 +1,110 @@
 /* bt-worker — runs backtest jobs handed out by a `bt sweep` coordinator. */
+#include <errno.h>
+#include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "bt_log.h"
+#include "bt_worker.h"
 
 static void s_usage(FILE *out)
 {
-    fprintf(out, "usage: bt-worker --connect ENDPOINT [--threads N]\n\n"
-                 "Connects to a coordinator started with 'bt sweep CONFIG --bind ENDPOINT' and\n"
-                 "runs the backtest jobs it hands out until the sweep ends.\n\n"
-                 "example:\n"
-                 "  bt-worker --connect tcp://10.0.0.5:5555 --threads 2\n");
+    fprintf(out,
+            "usage: bt-worker --connect ENDPOINT [--threads N] [--idle-exit SEC]\n"
+            "                 [--backoff-max-ms MS] [--name NAME] [--log-level LEVEL]\n\n"
+            "Connects to a coordinator started with 'bt sweep CONFIG --bind ENDPOINT' and\n"
+            "runs the backtest jobs it hands out until the sweep ends (the coordinator says\n"
+            "BYE). If the coordinator goes away the worker reconnects with back-off, so it\n"
+            "may be started before the coordinator and survives a coordinator restart.\n\n"
+            "options:\n"
+            "  --connect EP        coordinator endpoint, e.g. tcp://10.0.0.5:5555 (required)\n"
+            "  --threads N         threads for backtests (default: all cores)\n"
+            "  --idle-exit SEC     exit after SEC seconds without work (default 300; 0 = never)\n"
+            "  --backoff-max-ms MS cap of the reconnect back-off (default 4000)\n"
+            "  --name NAME         name in the coordinator's logs (default hostname:pid)\n"
+            "  --log-level L       error, warn, info (default) or debug\n\n"
+            "example:\n"
+            "  bt-worker --connect tcp://10.0.0.5:5555 --threads 2\n");
+}
+
+static int s_parse_long(const char *opt, const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+        fprintf(stderr, "bt-worker: %s wants a whole number in %ld..%ld, got '%s'\n", opt, min, max,
+                s);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        s_usage(stdout);
-        return 0;
+    bt_worker_opts_t o = {
+        .endpoint = NULL,
+        .threads = omp_get_num_procs(),
+        .idle_exit_ms = 300 * 1000,
+        .backoff_max_ms = 4000,
+        .trivial = false,
+        .name = NULL,
+    };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n = 0;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            s_usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("bt-worker %s\n", BT_VERSION);
+            return 0;
+        } else if (strcmp(a, "--trivial") == 0) {
+            o.trivial = true; /* hidden: dispatch benchmark */
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "bt-worker: %s needs a value; see 'bt-worker --help'\n", a);
+            return 2;
+        }
+        i++;
+        if (strcmp(a, "--connect") == 0) {
+            o.endpoint = v;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (s_parse_long(a, v, 1, 4096, &n) != 0)
+                return 2;
+            o.threads = (int)n;
+        } else if (strcmp(a, "--idle-exit") == 0) {
+            if (s_parse_long(a, v, 0, 86400L * 365, &n) != 0)
+                return 2;
+            o.idle_exit_ms = (int64_t)n * 1000;
+        } else if (strcmp(a, "--backoff-max-ms") == 0) {
+            if (s_parse_long(a, v, 100, 600000, &n) != 0)
+                return 2;
+            o.backoff_max_ms = n;
+        } else if (strcmp(a, "--name") == 0) {
+            o.name = v;
+        } else if (strcmp(a, "--log-level") == 0) {
+            int lv = bt_log_level_parse(v);
+            if (lv < 0) {
+                fprintf(stderr, "bt-worker: --log-level wants error, warn, info or debug\n");
+                return 2;
+            }
+            bt_log_set_level((bt_log_level_t)lv);
+        } else {
+            fprintf(stderr, "bt-worker: unknown option '%s'; see 'bt-worker --help'\n", a);
+            return 2;
+        }
     }
-    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-        printf("bt-worker %s\n", BT_VERSION);
-        return 0;
+    if (!o.endpoint) {
+        s_usage(stderr);
+        fprintf(stderr, "\nbt-worker: --connect ENDPOINT is required\n");
+        return 2;
     }
-    s_usage(stderr);
-    fprintf(stderr, "bt-worker: the sweep cluster is not available in this version yet\n");
-    return 2;
+    if (o.threads < 1)
+        o.threads = 1;
+    return bt_worker_run(&o);
 }

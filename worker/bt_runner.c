@@ -1,0 +1,241 @@
+#include "bt_runner.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bt_dscache.h"
+#include "bt_engine.h"
+
+struct bt_runner {
+    const bt_config_t *base;  /* sweep config, not owned */
+    const bt_dataset_t *ds;   /* cached dataset, not owned */
+    int threads;              /* threads this worker may use */
+    bt_engine_t **engines;    /* one per thread */
+};
+
+/* A job made ready to run: its own config and its series views. */
+typedef struct {
+    bt_config_t *cfg;         /* base + overrides */
+    bt_series_t *series;      /* nsym views into the dataset */
+    size_t nsym;
+} s_prep_t;
+
+static uint64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+bt_runner_t *bt_runner_new(const bt_config_t *base, const bt_dataset_t *ds, int threads)
+{
+    bt_runner_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->base = base;
+    self->ds = ds;
+    self->threads = threads > 0 ? threads : 1;
+    self->engines = calloc((size_t)self->threads, sizeof *self->engines);
+    if (!self->engines) {
+        free(self);
+        return NULL;
+    }
+    for (int i = 0; i < self->threads; i++) {
+        self->engines[i] = bt_engine_new();
+        if (!self->engines[i]) {
+            bt_runner_destroy(&self);
+            return NULL;
+        }
+    }
+    return self;
+}
+
+void bt_runner_destroy(bt_runner_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_runner_t *self = *self_p;
+    for (int i = 0; i < self->threads; i++)
+        bt_engine_destroy(&self->engines[i]);
+    free(self->engines);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Series of the config's symbols (all of the dataset when "all"). */
+static bt_err_t s_pick_series(const bt_config_t *cfg, const bt_dataset_t *ds, bt_series_t **out,
+                              size_t *nout, bt_errbuf_t *eb)
+{
+    size_t n = 0;
+    const char *const *names = bt_config_symbols(cfg, &n);
+    if (!names || n == 0) {
+        n = ds->nsym;
+        names = NULL;
+    }
+    if (n == 0)
+        return bt_errf(eb, BT_EDATA, "data store has no symbols");
+    bt_series_t *s = malloc(n * sizeof *s);
+    if (!s)
+        return bt_errf(eb, BT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (!names) {
+            s[i] = ds->series[i];
+            continue;
+        }
+        long k = bt_dscache_find_symbol(ds, names[i]);
+        if (k < 0) {
+            free(s);
+            return bt_errf(eb, BT_ENOTFOUND, "symbol %s is not in the data store", names[i]);
+        }
+        s[i] = ds->series[k];
+    }
+    *out = s;
+    *nout = n;
+    return BT_OK;
+}
+
+static bt_err_t s_apply_symbols(bt_config_t *cfg, const bt_config_t *base, double value,
+                                bt_errbuf_t *eb)
+{
+    const bt_sweep_spec_t *sw = bt_config_sweep(base);
+    for (size_t a = 0; sw && a < sw->naxes; a++) {
+        const bt_axis_spec_t *ax = &sw->axes[a];
+        if (ax->kind != BT_AXIS_SYMBOLS || strcmp(ax->key, BT_RUNNER_SYMBOLS_KEY) != 0)
+            continue;
+        if (!(value >= 0.0) || value >= (double)ax->nsets || value != (double)(size_t)value)
+            return bt_errf(eb, BT_ERANGE, "symbol set index %g out of range (0..%zu)", value,
+                           ax->nsets ? ax->nsets - 1 : 0);
+        size_t k = (size_t)value;
+        return bt_config_set_symbols(cfg, (const char *const *)ax->symsets[k], ax->symset_len[k],
+                                     eb);
+    }
+    return bt_errf(eb, BT_ECONFIG, "job sets %s but the sweep has no symbol-set axis",
+                   BT_RUNNER_SYMBOLS_KEY);
+}
+
+static bt_err_t s_prepare(const bt_runner_t *self, const bt_runner_job_t *job, s_prep_t *p,
+                          bt_errbuf_t *eb)
+{
+    memset(p, 0, sizeof *p);
+    p->cfg = bt_config_dup(self->base);
+    if (!p->cfg)
+        return bt_errf(eb, BT_ENOMEM, "out of memory copying the config");
+    for (size_t i = 0; i < job->nover; i++) {
+        bt_err_t rc = strcmp(job->keys[i], BT_RUNNER_SYMBOLS_KEY) == 0
+                          ? s_apply_symbols(p->cfg, self->base, job->values[i], eb)
+                          : bt_config_set(p->cfg, job->keys[i], job->values[i], eb);
+        if (rc != BT_OK)
+            return rc;
+    }
+    return s_pick_series(p->cfg, self->ds, &p->series, &p->nsym, eb);
+}
+
+static void s_prep_fini(s_prep_t *p)
+{
+    bt_config_destroy(&p->cfg);
+    free(p->series);
+    p->series = NULL;
+}
+
+static uint64_t s_bars_in_range(const s_prep_t *p)
+{
+    const bt_engine_cfg_t *ec = bt_config_engine(p->cfg);
+    uint64_t bars = 0;
+    for (size_t i = 0; i < p->nsym; i++)
+        bars += bt_series_slice_time(&p->series[i], ec->start, ec->end).n;
+    return bars;
+}
+
+static void s_run_one(bt_engine_t *eng, const s_prep_t *p, int threads, bt_runner_job_t *job)
+{
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    bt_run_spec_t spec = {
+        .series = p->series,
+        .nsym = p->nsym,
+        .strategy = bt_config_strategy(p->cfg),
+        .params = bt_config_params(p->cfg),
+        .cfg = bt_config_engine(p->cfg),
+        .threads = threads,
+        .rec = NULL,
+    };
+    uint64_t t0 = s_now_us();
+    bt_err_t rc = bt_engine_run(eng, &spec, &job->metrics, &eb);
+    job->run_us = s_now_us() - t0;
+    if (rc == BT_OK) {
+        job->ok = true;
+        job->bars = s_bars_in_range(p);
+    } else {
+        job->ok = false;
+        memset(&job->metrics, 0, sizeof job->metrics);
+        snprintf(job->error, sizeof job->error, "%s", eb.msg[0] ? eb.msg : bt_strerror(rc));
+    }
+}
+
+void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n)
+{
+    if (n == 0)
+        return;
+    s_prep_t *prep = calloc(n, sizeof *prep);
+    bool *ready = calloc(n, sizeof *ready);
+    if (!prep || !ready) {
+        for (size_t i = 0; i < n; i++) {
+            jobs[i].ok = false;
+            snprintf(jobs[i].error, sizeof jobs[i].error, "worker out of memory");
+        }
+        free(prep);
+        free(ready);
+        return;
+    }
+    /* Preparation (config copies) is sequential: only engine runs go parallel. */
+    size_t max_sym = 0;
+    for (size_t i = 0; i < n; i++) {
+        bt_errbuf_t eb;
+        bt_errbuf_clear(&eb);
+        jobs[i].ok = false;
+        jobs[i].error[0] = '\0';
+        jobs[i].run_us = 0;
+        jobs[i].bars = 0;
+        memset(&jobs[i].metrics, 0, sizeof jobs[i].metrics);
+        if (s_prepare(self, &jobs[i], &prep[i], &eb) != BT_OK) {
+            snprintf(jobs[i].error, sizeof jobs[i].error, "%s",
+                     eb.msg[0] ? eb.msg : bt_strerror(eb.code));
+            continue;
+        }
+        ready[i] = true;
+        if (prep[i].nsym > max_sym)
+            max_sym = prep[i].nsym;
+    }
+    int threads = self->threads;
+    bt_engine_t **engines = self->engines;
+    if (threads > 1 && n > 1 && max_sym < (size_t)threads) {
+        /* Few symbols: one job per thread, each engine single-threaded. */
+        long nl = (long)n;
+#pragma omp parallel for default(none) shared(engines, prep, ready, jobs, nl) \
+    num_threads(threads) schedule(dynamic, 1)
+        for (long i = 0; i < nl; i++) {
+            if (ready[i])
+                s_run_one(engines[omp_get_thread_num()], &prep[i], 1, &jobs[i]);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (ready[i])
+                s_run_one(engines[0], &prep[i], threads, &jobs[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        s_prep_fini(&prep[i]);
+    free(prep);
+    free(ready);
+}
+
+bt_err_t bt_runner_check(const bt_config_t *base, const bt_dataset_t *ds, bt_errbuf_t *eb)
+{
+    bt_series_t *s = NULL;
+    size_t n = 0;
+    bt_err_t rc = s_pick_series(base, ds, &s, &n, eb);
+    free(s);
+    return rc;
+}

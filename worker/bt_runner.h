@@ -1,0 +1,53 @@
+/* bt_runner — runs a batch of sweep jobs on one worker: applies each job's
+ * overrides to a copy of the sweep's base config, picks its symbols from the
+ * cached dataset and runs the engine.
+ *
+ * Threads: with at least as many symbols as threads each job runs its
+ * symbols in parallel (engine threads); otherwise the jobs of the batch run
+ * in parallel, one engine per thread. The engine's results do not depend on
+ * its thread count and each job writes only its own slot, so both ways give
+ * identical results. This is the worker's only OpenMP module. */
+#ifndef BT_RUNNER_H
+#define BT_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bt_config.h"
+#include "bt_err.h"
+#include "bt_metrics.h"
+#include "bt_store.h"
+
+/* Key of the symbol-set axis; its override value is the index of the set in
+ * the sweep section's list of symbol lists. */
+#define BT_RUNNER_SYMBOLS_KEY "data.symbols"
+
+typedef struct bt_runner_job {
+    uint64_t id;                /* job id (grid point) */
+    uint32_t attempt;           /* 1-based attempt */
+    const char *const *keys;    /* nover dotted keys */
+    const double *values;       /* nover values in user units */
+    size_t nover;
+    /* out */
+    bool ok;
+    char error[1024];           /* "" when ok */
+    bt_metrics_t metrics;
+    uint64_t run_us;            /* wall time of the run */
+    uint64_t bars;              /* bars processed (sum over symbols in range) */
+} bt_runner_job_t;
+
+typedef struct bt_runner bt_runner_t;
+
+/* base: the sweep's config (not owned; must outlive the runner). */
+bt_runner_t *bt_runner_new(const bt_config_t *base, const bt_dataset_t *ds, int threads);
+void bt_runner_destroy(bt_runner_t **self_p);
+
+/* Runs n jobs; each gets ok/error/metrics filled. Never fails as a whole: a
+ * job that cannot run (bad override, strategy init error) is reported failed. */
+void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n);
+
+/* Checks the base config against the dataset (symbols present). */
+bt_err_t bt_runner_check(const bt_config_t *base, const bt_dataset_t *ds, bt_errbuf_t *eb);
+
+#endif

@@ -1,0 +1,450 @@
+#include "bt_worker.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bt_config.h"
+#include "bt_dscache.h"
+#include "bt_log.h"
+#include "bt_registry.h"
+#include "bt_runner.h"
+#include "bt_wire.h"
+
+#define S_BACKOFF_MIN_MS 100
+#define S_HELLO_HEARTBEAT_MS 1000 /* heartbeat interval until WELCOME says otherwise */
+#define S_INITIAL_CREDIT (2u * BT_WIRE_JOBS_MAX)
+#define S_MAX_OVERRIDES BT_WIRE_OVERRIDES_MAX
+
+static volatile sig_atomic_t s_stop_signal;
+
+static void s_on_signal(int sig) { s_stop_signal = sig; }
+
+typedef enum { S_DISCONNECTED = 0, S_HELLO_SENT, S_WELCOMED, S_READY } s_state_t;
+
+typedef struct {
+    const bt_worker_opts_t *opts;
+    char name[BT_WIRE_NAME_MAX + 1];  /* hostname:pid */
+    zsock_t *sock;                    /* DEALER, NULL while disconnected */
+    zpoller_t *poller;                /* on sock */
+    s_state_t state;
+    int64_t backoff_ms;               /* next reconnect delay */
+    int64_t next_connect;             /* when to (re)connect, ms */
+    int64_t hello_at;                 /* when HELLO was sent */
+    int64_t last_heard;               /* last message from the coordinator */
+    int64_t last_sent_hb;             /* last HEARTBEAT we sent */
+    int64_t idle_since;               /* last job (or start) */
+    uint32_t heartbeat_ms, lease_ms;  /* from WELCOME */
+    uint64_t hb_seq;                  /* our heartbeat counter */
+    bt_msg_t in, out;                 /* decode / encode messages */
+    bt_wire_buf_t buf;                /* encode buffer */
+    bt_dscache_t *cache;              /* datasets across sweeps */
+    bt_config_t *config;              /* current sweep's base config */
+    char config_sha[BT_WIRE_SHA256_HEX + 1]; /* its hash, to skip reloads */
+    bt_runner_t *runner;              /* for the current sweep */
+    bt_runner_job_t *jobs;            /* batch scratch, BT_WIRE_JOBS_MAX */
+    const char **keys;                /* override key pointers, JOBS_MAX * OVERRIDES_MAX */
+    double *values;                   /* override values, same shape */
+    uint64_t jobs_done, results_acked;
+    uint64_t bad_msgs;                /* malformed / unexpected messages dropped */
+    unsigned logged_kinds;            /* bit per bt_msg_type_t already logged as unexpected */
+    bool logged_malformed;
+} s_worker_t;
+
+/* Copies src into dst (cap bytes), truncating; always NUL-terminated. */
+static void s_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int s_send(s_worker_t *w)
+{
+    bt_errbuf_t eb;
+    if (bt_wire_encode(&w->out, &w->buf, &eb) != BT_OK) {
+        bt_log(BT_LOG_ERROR, "cannot encode %s: %s", bt_msg_type_name(w->out.type), eb.msg);
+        return -1;
+    }
+    if (!w->sock)
+        return -1;
+    zframe_t *f = zframe_new(w->buf.data, w->buf.len);
+    if (!f)
+        return -1;
+    return zframe_send(&f, w->sock, ZFRAME_DONTWAIT);
+}
+
+static void s_disconnect(s_worker_t *w)
+{
+    if (w->poller)
+        zpoller_destroy(&w->poller);
+    if (w->sock)
+        zsock_destroy(&w->sock);
+    w->state = S_DISCONNECTED;
+}
+
+static void s_connect(s_worker_t *w, int64_t now)
+{
+    s_disconnect(w);
+    w->sock = zsock_new(ZMQ_DEALER);
+    if (!w->sock || zsock_connect(w->sock, "%s", w->opts->endpoint) != 0) {
+        bt_log(BT_LOG_ERROR, "cannot connect to %s (check the endpoint, e.g. tcp://HOST:5555)",
+               w->opts->endpoint);
+        if (w->sock)
+            zsock_destroy(&w->sock);
+        w->next_connect = now + w->backoff_ms;
+        return;
+    }
+    zsock_set_linger(w->sock, 1000);
+    zsock_set_sndhwm(w->sock, 0);
+    zsock_set_rcvhwm(w->sock, 0);
+    w->poller = zpoller_new(w->sock, NULL);
+    bt_msg_reset(&w->out, BT_MSG_HELLO);
+    snprintf(w->out.hello.name, sizeof w->out.hello.name, "%s", w->name);
+    w->out.hello.threads = (uint32_t)w->opts->threads;
+    snprintf(w->out.hello.bt_version, sizeof w->out.hello.bt_version, "%s", BT_VERSION);
+    s_send(w);
+    w->state = S_HELLO_SENT;
+    w->hello_at = now;
+    bt_log(BT_LOG_DEBUG, "HELLO sent to %s", w->opts->endpoint);
+}
+
+static void s_retry_later(s_worker_t *w, int64_t now, const char *why)
+{
+    bt_log(BT_LOG_WARN, "%s; reconnecting to %s in %lld ms", why, w->opts->endpoint,
+           (long long)w->backoff_ms);
+    s_disconnect(w);
+    w->next_connect = now + w->backoff_ms;
+    w->backoff_ms *= 2;
+    if (w->backoff_ms > w->opts->backoff_max_ms)
+        w->backoff_ms = w->opts->backoff_max_ms;
+}
+
+static void s_send_bye(s_worker_t *w, const char *reason)
+{
+    bt_msg_reset(&w->out, BT_MSG_BYE);
+    snprintf(w->out.bye.reason, sizeof w->out.bye.reason, "%s", reason);
+    s_send(w);
+}
+
+static void s_send_credit(s_worker_t *w, uint32_t credit)
+{
+    bt_msg_reset(&w->out, BT_MSG_CREDIT);
+    w->out.credit.credit = credit;
+    s_send(w);
+}
+
+/* SWEEP: load the config and the dataset (cached); returns 0, or -1 fatal. */
+static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
+{
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    if (w->opts->trivial) {
+        s_send_credit(w, S_INITIAL_CREDIT);
+        w->state = S_READY;
+        return 0;
+    }
+    if (!w->config || strcmp(w->config_sha, sw->config_sha256) != 0) {
+        bt_runner_destroy(&w->runner);
+        bt_config_destroy(&w->config);
+        size_t ns = bt_strategy_count();
+        const bt_strategy_t **strats = calloc(ns ? ns : 1, sizeof *strats);
+        if (!strats)
+            return -1;
+        for (size_t i = 0; i < ns; i++)
+            strats[i] = bt_strategy_at(i);
+        w->config = bt_config_load_string(sw->yaml, "sweep config (from the coordinator)", NULL, 0,
+                                          strats, ns, &eb);
+        free(strats);
+        if (!w->config) {
+            bt_log(BT_LOG_ERROR, "the coordinator's config does not load here: %s", eb.msg);
+            s_send_bye(w, eb.msg);
+            return -1;
+        }
+        snprintf(w->config_sha, sizeof w->config_sha, "%s", sw->config_sha256);
+    }
+    const bt_dataset_t *ds = bt_dscache_get(w->cache, sw->store_path, sw->data_hash, &eb);
+    if (!ds || bt_runner_check(w->config, ds, &eb) != BT_OK) {
+        bt_log(BT_LOG_ERROR, "%s", eb.msg);
+        s_send_bye(w, eb.msg);
+        return -1;
+    }
+    bt_runner_destroy(&w->runner);
+    w->runner = bt_runner_new(w->config, ds, w->opts->threads);
+    if (!w->runner) {
+        s_send_bye(w, "worker out of memory");
+        return -1;
+    }
+    w->state = S_READY;
+    s_send_credit(w, S_INITIAL_CREDIT);
+    bt_log(BT_LOG_INFO, "sweep %.12s: data %s ready, %d thread(s)", sw->config_sha256,
+           sw->store_path, w->opts->threads);
+    return 0;
+}
+
+static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
+{
+    uint32_t n = job->njobs;
+    for (uint32_t i = 0; i < n; i++) {
+        const bt_wire_job_t *src = &job->jobs[i];
+        bt_runner_job_t *dst = &w->jobs[i];
+        memset(dst, 0, sizeof *dst);
+        dst->id = src->id;
+        dst->attempt = src->attempt;
+        const char **keys = w->keys + (size_t)i * S_MAX_OVERRIDES;
+        double *values = w->values + (size_t)i * S_MAX_OVERRIDES;
+        for (uint32_t k = 0; k < src->nover; k++) {
+            keys[k] = src->over[k].key;
+            values[k] = src->over[k].value;
+        }
+        dst->keys = keys;
+        dst->values = values;
+        dst->nover = src->nover;
+    }
+    if (w->opts->trivial) {
+        for (uint32_t i = 0; i < n; i++) {
+            w->jobs[i].ok = true;
+            w->jobs[i].bars = 1;
+        }
+    } else {
+        bt_runner_run(w->runner, w->jobs, n);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const bt_runner_job_t *r = &w->jobs[i];
+        bt_msg_reset(&w->out, BT_MSG_RESULT);
+        bt_msg_result_t *res = &w->out.result;
+        res->job_id = r->id;
+        res->attempt = r->attempt;
+        res->status = r->ok ? BT_JOB_OK : BT_JOB_FAILED;
+        if (!r->ok)
+            snprintf(res->error, sizeof res->error, "%s", r->error[0] ? r->error : "failed");
+        res->has_metrics = r->ok;
+        res->metrics = r->metrics;
+        res->run_us = r->run_us;
+        res->bars = r->bars;
+        bt_errbuf_t eb;
+        if (r->ok && bt_wire_check(&w->out, &eb) != BT_OK) {
+            /* e.g. a non-finite metric: report the job failed rather than send bad bytes */
+            res->status = BT_JOB_FAILED;
+            res->has_metrics = false;
+            memset(&res->metrics, 0, sizeof res->metrics);
+            s_copy(res->error, sizeof res->error, eb.msg);
+        }
+        s_send(w);
+        if (!r->ok)
+            bt_log(BT_LOG_DEBUG, "job %llu attempt %u failed: %s", (unsigned long long)r->id,
+                   r->attempt, r->error);
+    }
+    w->jobs_done += n;
+    s_send_credit(w, n);
+}
+
+static void s_unexpected(s_worker_t *w, bt_msg_type_t t)
+{
+    w->bad_msgs++;
+    unsigned bit = 1u << (unsigned)t;
+    if (!(w->logged_kinds & bit)) {
+        w->logged_kinds |= bit;
+        bt_log(BT_LOG_WARN, "unexpected %s from the coordinator dropped (logged once)",
+               bt_msg_type_name(t));
+    }
+}
+
+/* Handles one message; returns -1 to keep going, else the exit code. */
+static int s_on_message(s_worker_t *w, int64_t now)
+{
+    zframe_t *f = zframe_recv(w->sock);
+    if (!f)
+        return -1;
+    /* A DEALER may receive a multi-frame message from a misbehaving peer: use the first. */
+    while (zsock_rcvmore(w->sock)) {
+        zframe_t *extra = zframe_recv(w->sock);
+        zframe_destroy(&extra);
+    }
+    bt_errbuf_t eb;
+    bt_err_t rc = bt_wire_decode(zframe_data(f), zframe_size(f), &w->in, &eb);
+    zframe_destroy(&f);
+    if (rc != BT_OK) {
+        w->bad_msgs++;
+        if (rc == BT_EVERSION) {
+            bt_log(BT_LOG_ERROR,
+                   "the coordinator speaks protocol v%u, this worker v%u: use the same bt version "
+                   "on both sides",
+                   w->in.version, BT_WIRE_VERSION);
+            return 1;
+        }
+        if (!w->logged_malformed) {
+            w->logged_malformed = true;
+            bt_log(BT_LOG_WARN, "malformed message from the coordinator dropped: %s", eb.msg);
+        }
+        return -1;
+    }
+    w->last_heard = now;
+    switch (w->in.type) {
+    case BT_MSG_WELCOME:
+        w->heartbeat_ms = w->in.welcome.heartbeat_ms;
+        w->lease_ms = w->in.welcome.lease_ms;
+        w->backoff_ms = S_BACKOFF_MIN_MS;
+        if (w->state == S_HELLO_SENT)
+            w->state = S_WELCOMED;
+        bt_log(BT_LOG_INFO, "welcomed to sweep %s at %s (heartbeat %u ms, lease %u ms)",
+               w->in.welcome.sweep_id, w->opts->endpoint, w->heartbeat_ms, w->lease_ms);
+        return -1;
+    case BT_MSG_REFUSE:
+        bt_log(BT_LOG_ERROR, "the coordinator refused this worker: %s", w->in.refuse.reason);
+        return 1;
+    case BT_MSG_SWEEP:
+        if (w->state < S_WELCOMED) {
+            s_unexpected(w, w->in.type);
+            return -1;
+        }
+        w->idle_since = now;
+        return s_on_sweep(w, &w->in.sweep) == 0 ? -1 : 1;
+    case BT_MSG_JOB:
+        if (w->state != S_READY) {
+            s_unexpected(w, w->in.type);
+            return -1;
+        }
+        s_on_job(w, &w->in.job);
+        w->idle_since = s_now_ms();
+        return -1;
+    case BT_MSG_ACK:
+        w->results_acked += w->in.ack.nids;
+        return -1;
+    case BT_MSG_HEARTBEAT:
+        return -1;
+    case BT_MSG_BYE:
+        bt_log(BT_LOG_INFO, "coordinator says bye (%s); %llu job(s) run, exiting",
+               w->in.bye.reason[0] ? w->in.bye.reason : "sweep finished",
+               (unsigned long long)w->jobs_done);
+        return 0;
+    default:
+        s_unexpected(w, w->in.type);
+        return -1;
+    }
+}
+
+static int s_loop(s_worker_t *w)
+{
+    const bt_worker_opts_t *o = w->opts;
+    int64_t now = s_now_ms();
+    w->next_connect = now;
+    w->idle_since = now;
+    w->backoff_ms = S_BACKOFF_MIN_MS;
+    w->heartbeat_ms = S_HELLO_HEARTBEAT_MS;
+    for (;;) {
+        now = s_now_ms();
+        if (s_stop_signal) {
+            bt_log(BT_LOG_INFO, "signal %d: leaving", (int)s_stop_signal);
+            if (w->sock && w->state >= S_WELCOMED)
+                s_send_bye(w, "worker stopped by a signal");
+            return 1;
+        }
+        if (o->idle_exit_ms > 0 && now - w->idle_since >= o->idle_exit_ms) {
+            bt_log(BT_LOG_INFO, "no work for %lld s: exiting", (long long)(o->idle_exit_ms / 1000));
+            if (w->sock && w->state >= S_WELCOMED)
+                s_send_bye(w, "worker idle");
+            return 0;
+        }
+        if (!w->sock && now >= w->next_connect)
+            s_connect(w, now);
+        /* Timers. */
+        if (w->sock && w->state == S_HELLO_SENT && now - w->hello_at >= w->backoff_ms) {
+            s_retry_later(w, now, "no answer to HELLO");
+            continue;
+        }
+        if (w->sock && w->state >= S_WELCOMED && now - w->last_heard >= (int64_t)w->lease_ms) {
+            s_retry_later(w, now, "coordinator silent");
+            continue;
+        }
+        if (w->sock && w->state >= S_WELCOMED && now - w->last_sent_hb >= (int64_t)w->heartbeat_ms) {
+            bt_msg_reset(&w->out, BT_MSG_HEARTBEAT);
+            w->out.heartbeat.seq = ++w->hb_seq;
+            s_send(w);
+            w->last_sent_hb = now;
+        }
+        int64_t wait = w->heartbeat_ms;
+        if (wait > 100 && w->state == S_HELLO_SENT)
+            wait = 100;
+        if (!w->sock) {
+            wait = w->next_connect - now;
+            if (wait < 1)
+                wait = 1;
+            struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
+            nanosleep(&ts, NULL); /* back-off; a signal cuts it short */
+            continue;
+        }
+        void *which = zpoller_wait(w->poller, (int)wait);
+        if (!which)
+            continue; /* timeout or signal: the top of the loop looks at both */
+        /* Drain what is queued before looking at timers again. */
+        for (int burst = 0; burst < 1024; burst++) {
+            int rc = s_on_message(w, s_now_ms());
+            if (rc >= 0)
+                return rc;
+            if (!w->sock || !(zsock_events(w->sock) & ZMQ_POLLIN))
+                break;
+        }
+    }
+}
+
+int bt_worker_run(const bt_worker_opts_t *opts)
+{
+    s_worker_t w;
+    memset(&w, 0, sizeof w);
+    w.opts = opts;
+    if (opts->name && opts->name[0]) {
+        snprintf(w.name, sizeof w.name, "%s", opts->name);
+    } else {
+        char host[128] = "localhost";
+        gethostname(host, sizeof host - 1);
+        host[sizeof host - 1] = '\0';
+        snprintf(w.name, sizeof w.name, "%s:%ld", host, (long)getpid());
+    }
+    char ctx[96];
+    s_copy(ctx, sizeof ctx, w.name);
+    bt_log_set_context(ctx);
+
+    zsys_handler_set(NULL); /* our own handlers: stop cleanly, say BYE */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    bt_msg_init(&w.in);
+    bt_msg_init(&w.out);
+    bt_wire_buf_init(&w.buf);
+    w.cache = bt_dscache_new(4);
+    w.jobs = calloc(BT_WIRE_JOBS_MAX, sizeof *w.jobs);
+    w.keys = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.keys);
+    w.values = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.values);
+    int rc = 1;
+    if (w.cache && w.jobs && w.keys && w.values)
+        rc = s_loop(&w);
+    else
+        bt_log(BT_LOG_ERROR, "out of memory");
+    s_disconnect(&w);
+    bt_runner_destroy(&w.runner);
+    bt_config_destroy(&w.config);
+    bt_dscache_destroy(&w.cache);
+    free(w.jobs);
+    free(w.keys);
+    free(w.values);
+    bt_msg_fini(&w.in);
+    bt_msg_fini(&w.out);
+    bt_wire_buf_fini(&w.buf);
+    return rc;
+}

@@ -1,0 +1,24 @@
+/* bt_worker — the bt-worker event loop: one DEALER socket to a coordinator,
+ * HELLO / WELCOME / SWEEP / CREDIT / JOB / RESULT / ACK / HEARTBEAT / BYE as in
+ * docs/protocol.md, reconnection with capped exponential back-off, and exit
+ * on BYE, on REFUSE, on SIGINT/SIGTERM or after an idle time. */
+#ifndef BT_WORKER_H
+#define BT_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct bt_worker_opts {
+    const char *endpoint;    /* e.g. "tcp://10.0.0.5:5555" */
+    int threads;             /* OpenMP threads for jobs (>= 1) */
+    int64_t idle_exit_ms;    /* exit after this long without a job or coordinator; 0 = never */
+    int64_t backoff_max_ms;  /* reconnect back-off cap */
+    bool trivial;            /* hidden bench mode: answer jobs without running them */
+    const char *name;        /* worker name; NULL = hostname:pid */
+} bt_worker_opts_t;
+
+/* Runs until the sweep ends. Returns the process exit code: 0 after BYE or
+ * idle exit, 1 after REFUSE / a fatal error / a signal. */
+int bt_worker_run(const bt_worker_opts_t *opts);
+
+#endif
