@@ -10,9 +10,4 @@ static int s_not_yet(const char *name)
     return 1;
 }
 
-int bt_cmd_data_import(int argc, char **argv) { (void)argc; (void)argv; return s_not_yet("data import"); }
-int bt_cmd_data_info(int argc, char **argv) { (void)argc; (void)argv; return s_not_yet("data info"); }
-int bt_cmd_data_export(int argc, char **argv) { (void)argc; (void)argv; return s_not_yet("data export"); }
-int bt_cmd_run(int argc, char **argv) { (void)argc; (void)argv; return s_not_yet("run"); }
 int bt_cmd_sweep(int argc, char **argv) { (void)argc; (void)argv; return s_not_yet("sweep"); }
-int bt_cmd_strategies(int argc, char **argv) { (void)argc; (void)argv; return s_not_yet("strategies"); }

@@ -1,0 +1,556 @@
+/* cmd_data — `bt data import | info | export`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bt_bars.h"
+#include "bt_cmd.h"
+#include "bt_csv.h"
+#include "bt_store.h"
+#include "bt_time.h"
+
+#define S_TOP_GAPS 10 /* gaps listed by `bt data info STORE SYMBOL` */
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static bool s_is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
+
+/* Matches "--name value" and "--name=value"; advances *i past the value. On a missing value
+ * prints an error and sets *bad. */
+static bool s_opt_val(int argc, char **argv, int *i, const char *name, const char **val, bool *bad)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return false;
+    if (argv[*i][n] == '=') {
+        *val = argv[*i] + n + 1;
+        return true;
+    }
+    if (argv[*i][n] != '\0')
+        return false;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "%s needs a value\n", name);
+        *bad = true;
+        return true;
+    }
+    *val = argv[++*i];
+    return true;
+}
+
+/* Upper-cased file stem up to the first '-' or '.': orcl-1995-2014.txt -> ORCL. */
+static void s_default_symbol(const char *path, char *out, size_t cap)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = 0;
+    for (const char *p = base; *p && *p != '-' && *p != '.' && n + 1 < cap; p++)
+        out[n++] = (*p >= 'a' && *p <= 'z') ? (char)(*p - 'a' + 'A') : *p;
+    out[n] = '\0';
+}
+
+static const char *s_base(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+/* "3d 4h", "2h 5m", "45m", "12s" */
+static char *s_fmt_dur(int64_t ns, char *buf, size_t cap)
+{
+    int64_t s = ns / BT_NS_PER_SEC;
+    int64_t d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60, sec = s % 60;
+    if (d > 0)
+        snprintf(buf, cap, h ? "%lldd %lldh" : "%lldd", (long long)d, (long long)h);
+    else if (h > 0)
+        snprintf(buf, cap, m ? "%lldh %lldm" : "%lldh", (long long)h, (long long)m);
+    else if (m > 0)
+        snprintf(buf, cap, sec ? "%lldm %llds" : "%lldm", (long long)m, (long long)sec);
+    else
+        snprintf(buf, cap, "%llds", (long long)sec);
+    return buf;
+}
+
+/* ---- import ------------------------------------------------------------ */
+
+static void s_import_help(FILE *out)
+{
+    fprintf(out,
+            "usage: bt data import FILE... --out STORE.h5 [--symbol NAME]\n"
+            "                      [--format auto|yahoo|ohlcv|intraday] [--compress none|deflate]\n"
+            "                      [--replace] [--skip-bad]\n"
+            "\n"
+            "Imports CSV bar files into an HDF5 bar store, one symbol per file.\n"
+            "  --out STORE.h5   the bar store (created if absent)\n"
+            "  --symbol NAME    symbol name (one file only); default: the upper-cased file name\n"
+            "                   up to the first '-' or '.' (orcl-1995-2014.txt -> ORCL)\n"
+            "  --format F       auto (default: sniffed from the header), yahoo, ohlcv, intraday\n"
+            "  --compress C     none (default, fastest to load) or deflate (smaller)\n"
+            "  --replace        overwrite a symbol that is already in the store\n"
+            "  --skip-bad       skip invalid rows (reported per reason) instead of failing\n"
+            "\n"
+            "example:\n"
+            "  bt data import orcl-1995-2014.txt nvda-1999-2014.txt --out stocks.h5\n"
+            "  bt data import EURUSD.csv --symbol EURUSD --out fx.h5 --compress deflate\n");
+}
+
+static void s_print_skips(const bt_csv_report_t *rep)
+{
+    if (rep->skipped == 0)
+        return;
+    printf("  skipped %zu bad row%s:\n", rep->skipped, rep->skipped == 1 ? "" : "s");
+    for (int r = 0; r < BT_CSV_NREASONS; r++) {
+        size_t n = rep->by_reason[r];
+        if (n == 0)
+            continue;
+        printf("    %zu x %s (line%s", n, bt_csv_reason_text((bt_csv_reason_t)r), n > 1 ? "s" : "");
+        for (size_t k = 0; k < n && k < BT_CSV_FIRST_LINES; k++)
+            printf("%s %zu", k ? "," : "", rep->first_lines[r][k]);
+        printf("%s), first: %s\n", n > BT_CSV_FIRST_LINES ? ", ..." : "", rep->first_msg[r]);
+    }
+}
+
+static int s_import_one(const char *file, const char *symbol, const char *store,
+                        const bt_csv_opts_t *opts, bool replace, bool deflate)
+{
+    char sym[BT_SYMBOL_MAX];
+    if (symbol)
+        snprintf(sym, sizeof sym, "%s", symbol);
+    else
+        s_default_symbol(file, sym, sizeof sym);
+    if (sym[0] == '\0') {
+        fprintf(stderr, "bt data import: %s: cannot derive a symbol from the file name; pass "
+                        "--symbol NAME\n", file);
+        return 1;
+    }
+    bt_bars_t *bars = bt_bars_new(sym, 4096);
+    if (!bars) {
+        fprintf(stderr, "bt data import: out of memory\n");
+        return 1;
+    }
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    bt_csv_report_t rep;
+    double t0 = s_now();
+    bt_err_t rc = bt_csv_read_file(file, opts, bars, &rep, &eb);
+    double t1 = s_now();
+    if (rc != BT_OK) {
+        fprintf(stderr, "bt data import: %s\n", eb.msg);
+        bt_bars_destroy(&bars);
+        return 1;
+    }
+    bt_series_t s = bt_bars_view(bars);
+    bt_store_meta_t meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.source, sizeof meta.source, "%s", s_base(file));
+    memcpy(meta.sha256, rep.sha256, sizeof meta.sha256);
+    snprintf(meta.frequency, sizeof meta.frequency, "%s", bt_store_detect_frequency(&s));
+    rc = bt_store_write(store, &s, &meta, replace, deflate, &eb);
+    double t2 = s_now();
+    if (rc != BT_OK) {
+        fprintf(stderr, "bt data import: %s\n", eb.msg);
+        bt_bars_destroy(&bars);
+        return 1;
+    }
+    char a[40], b[40];
+    double secs = t2 - t0;
+    printf("%-8s %9zu rows  %s .. %s  %-9s %-8s %.3f s  %.0f rows/s  (parse %.3f s, write "
+           "%.3f s)  %s%s\n",
+           sym, s.n, bt_time_format(s.time[0], a, sizeof a),
+           bt_time_format(s.time[s.n - 1], b, sizeof b), meta.frequency,
+           bt_csv_format_name(rep.format), secs, secs > 0 ? (double)s.n / secs : 0.0, t1 - t0,
+           t2 - t1, s_base(file), rep.time_from_rows ? " (time column taken from the rows)" : "");
+    s_print_skips(&rep);
+    bt_bars_destroy(&bars);
+    return 0;
+}
+
+int bt_cmd_data_import(int argc, char **argv)
+{
+    const char *out = NULL, *symbol = NULL, *format = "auto", *compress = "none";
+    bool replace = false, skip_bad = false, bad = false;
+    int nfiles = 0;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    if (!files)
+        return 1;
+    for (int i = 1; i < argc && !bad; i++) {
+        const char *a = argv[i];
+        if (s_is_help(a)) {
+            s_import_help(stdout);
+            free(files);
+            return 0;
+        }
+        if (s_opt_val(argc, argv, &i, "--out", &out, &bad) ||
+            s_opt_val(argc, argv, &i, "--symbol", &symbol, &bad) ||
+            s_opt_val(argc, argv, &i, "--format", &format, &bad) ||
+            s_opt_val(argc, argv, &i, "--compress", &compress, &bad))
+            continue;
+        if (strcmp(a, "--replace") == 0)
+            replace = true;
+        else if (strcmp(a, "--skip-bad") == 0)
+            skip_bad = true;
+        else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "bt data import: unknown option '%s'\n", a);
+            bad = true;
+        } else
+            files[nfiles++] = argv[i];
+    }
+    bt_csv_opts_t opts = {.skip_bad = skip_bad};
+    if (!bad && nfiles == 0) {
+        fprintf(stderr, "bt data import: no CSV file given\n");
+        bad = true;
+    }
+    if (!bad && !out) {
+        fprintf(stderr, "bt data import: --out STORE.h5 is required\n");
+        bad = true;
+    }
+    if (!bad && symbol && nfiles > 1) {
+        fprintf(stderr, "bt data import: --symbol works with one file only (%d given); import "
+                        "them one by one or rely on the file-name rule\n", nfiles);
+        bad = true;
+    }
+    if (!bad && bt_csv_format_parse(format, &opts.format) != BT_OK) {
+        fprintf(stderr, "bt data import: unknown --format '%s' (auto, yahoo, ohlcv, intraday)\n",
+                format);
+        bad = true;
+    }
+    if (!bad && strcmp(compress, "none") != 0 && strcmp(compress, "deflate") != 0) {
+        fprintf(stderr, "bt data import: unknown --compress '%s' (none, deflate)\n", compress);
+        bad = true;
+    }
+    if (bad) {
+        fprintf(stderr, "see 'bt data import --help'\n");
+        free(files);
+        return 2;
+    }
+    int rc = 0;
+    for (int i = 0; i < nfiles; i++)
+        if (s_import_one(files[i], symbol, out, &opts, replace, strcmp(compress, "deflate") == 0))
+            rc = 1;
+    free(files);
+    return rc;
+}
+
+/* ---- info -------------------------------------------------------------- */
+
+typedef struct {
+    int64_t from, to; /* the bars on either side */
+} s_gap_t;
+
+/* Weekdays (Mon-Fri) strictly between day numbers a < b. */
+static int64_t s_weekdays_between(int64_t a, int64_t b)
+{
+    int64_t n = 0;
+    int64_t d = a + 1;
+    int64_t span = b - d;
+    if (span <= 0)
+        return 0;
+    n = span / 7 * 5;
+    for (int64_t x = d + span / 7 * 7; x < b; x++) {
+        int64_t w = (x + 3) % 7; /* 1970-01-01 was a Thursday (3) */
+        if (w < 0)
+            w += 7;
+        n += w < 5;
+    }
+    return n;
+}
+
+static int64_t s_floor_day(int64_t t)
+{
+    int64_t d = t / BT_NS_PER_DAY;
+    return (t % BT_NS_PER_DAY < 0) ? d - 1 : d;
+}
+
+/* Is the spacing between bar i-1 and i a gap? See docs/data.md for the rule. */
+static bool s_is_gap(const bt_series_t *s, size_t i, int64_t freq_ns, bool daily)
+{
+    if (daily)
+        return s_weekdays_between(s_floor_day(s->time[i - 1]), s_floor_day(s->time[i])) >= 2;
+    return (double)(s->time[i] - s->time[i - 1]) > 1.5 * (double)freq_ns;
+}
+
+/* Counts gaps and keeps the S_TOP_GAPS largest in top (descending). */
+static size_t s_gaps(const bt_series_t *s, const char *freq, s_gap_t *top, size_t *ntop)
+{
+    int64_t fns = bt_store_frequency_ns(freq);
+    bool daily = strcmp(freq, "1d") == 0;
+    *ntop = 0;
+    if (fns == 0)
+        return 0;
+    size_t count = 0;
+    for (size_t i = 1; i < s->n; i++) {
+        if (!s_is_gap(s, i, fns, daily))
+            continue;
+        count++;
+        int64_t len = s->time[i] - s->time[i - 1];
+        size_t k;
+        if (*ntop < S_TOP_GAPS)
+            k = (*ntop)++;
+        else if (top[S_TOP_GAPS - 1].to - top[S_TOP_GAPS - 1].from < len)
+            k = S_TOP_GAPS - 1;
+        else
+            continue;
+        top[k] = (s_gap_t){s->time[i - 1], s->time[i]};
+        for (; k > 0 && top[k - 1].to - top[k - 1].from < len; k--) {
+            s_gap_t tmp = top[k - 1];
+            top[k - 1] = top[k];
+            top[k] = tmp;
+        }
+    }
+    return count;
+}
+
+static void s_info_help(FILE *out)
+{
+    fprintf(out,
+            "usage: bt data info STORE.h5 [SYMBOL] [--verify]\n"
+            "\n"
+            "Lists each symbol: rows, first and last bar, frequency, number of gaps and the\n"
+            "largest gap. With SYMBOL also its largest gaps and stored attributes.\n"
+            "  --verify   re-hash the bars and compare with the stored content_sha256\n"
+            "\n"
+            "A gap in daily data is a spacing that skips 2 or more weekdays (one missing weekday\n"
+            "is a holiday); in other data a spacing above 1.5x the bar frequency.\n"
+            "\n"
+            "example:\n"
+            "  bt data info stocks.h5\n"
+            "  bt data info stocks.h5 ORCL --verify\n");
+}
+
+int bt_cmd_data_info(int argc, char **argv)
+{
+    const char *store = NULL, *symbol = NULL;
+    bool verify = false, bad = false;
+    for (int i = 1; i < argc; i++) {
+        if (s_is_help(argv[i])) {
+            s_info_help(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--verify") == 0)
+            verify = true;
+        else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "bt data info: unknown option '%s'\n", argv[i]);
+            bad = true;
+        } else if (!store)
+            store = argv[i];
+        else if (!symbol)
+            symbol = argv[i];
+        else {
+            fprintf(stderr, "bt data info: unexpected argument '%s'\n", argv[i]);
+            bad = true;
+        }
+    }
+    if (!bad && !store) {
+        fprintf(stderr, "bt data info: missing STORE.h5\n");
+        bad = true;
+    }
+    if (bad) {
+        fprintf(stderr, "see 'bt data info --help'\n");
+        return 2;
+    }
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    const char *one[1] = {symbol};
+    bt_dataset_t *ds = bt_dataset_load(store, symbol ? one : NULL, symbol ? 1 : 0, &eb);
+    if (!ds) {
+        fprintf(stderr, "bt data info: %s\n", eb.msg);
+        return 1;
+    }
+    int rc = 0;
+    printf("%-10s %10s  %-19s  %-19s  %-9s %6s  %s\n", "symbol", "rows", "first", "last", "freq",
+           "gaps", "largest gap");
+    for (size_t k = 0; k < ds->nsym; k++) {
+        const bt_series_t *s = &ds->series[k];
+        const char *freq = ds->meta[k].frequency[0] ? ds->meta[k].frequency
+                                                     : bt_store_detect_frequency(s);
+        s_gap_t top[S_TOP_GAPS];
+        size_t ntop = 0;
+        size_t ngaps = s_gaps(s, freq, top, &ntop);
+        char a[40] = "-", b[40] = "-", g[40] = "-";
+        if (s->n) {
+            bt_time_format(s->time[0], a, sizeof a);
+            bt_time_format(s->time[s->n - 1], b, sizeof b);
+        }
+        if (ntop)
+            s_fmt_dur(top[0].to - top[0].from, g, sizeof g);
+        char gaps[24];
+        if (bt_store_frequency_ns(freq) == 0)
+            snprintf(gaps, sizeof gaps, "-");
+        else
+            snprintf(gaps, sizeof gaps, "%zu", ngaps);
+        printf("%-10s %10zu  %-19s  %-19s  %-9s %6s  %s", s->symbol, s->n, a, b, freq, gaps, g);
+        if (ntop) {
+            char f1[40], f2[40];
+            printf(" (%s -> %s)", bt_time_format(top[0].from, f1, sizeof f1),
+                   bt_time_format(top[0].to, f2, sizeof f2));
+        }
+        printf("\n");
+        if (symbol) {
+            bt_store_attrs_t at;
+            if (bt_store_read_attrs(store, s->symbol, &at, &eb) != BT_OK) {
+                fprintf(stderr, "bt data info: %s\n", eb.msg);
+                rc = 1;
+                continue;
+            }
+            if (ntop) {
+                printf("\nlargest gaps:\n");
+                for (size_t j = 0; j < ntop; j++) {
+                    char f1[40], f2[40], d[40];
+                    printf("  %-19s -> %-19s  %s\n", bt_time_format(top[j].from, f1, sizeof f1),
+                           bt_time_format(top[j].to, f2, sizeof f2),
+                           s_fmt_dur(top[j].to - top[j].from, d, sizeof d));
+                }
+            }
+            printf("\nattributes of /%s:\n", s->symbol);
+            printf("  source          %s\n", at.meta.source);
+            printf("  source_sha256   %s\n", at.meta.sha256[0] ? at.meta.sha256 : "(none)");
+            printf("  frequency       %s\n", at.meta.frequency);
+            printf("  rows            %lld\n", at.rows);
+            printf("  content_sha256  %s\n", at.content_sha256);
+            printf("  bt_version      %s\n", at.bt_version);
+            printf("  fields          time, open, high, low, close, volume%s\n",
+                   at.has_adj_close ? ", adj_close" : "");
+            printf("  compression     %s\n", at.deflate ? "shuffle + deflate" : "none");
+        }
+        if (verify) {
+            bt_store_attrs_t at;
+            char now[65];
+            bt_store_content_hash(s, now);
+            if (bt_store_read_attrs(store, s->symbol, &at, &eb) != BT_OK) {
+                fprintf(stderr, "bt data info: %s\n", eb.msg);
+                rc = 1;
+            } else if (strcmp(now, at.content_sha256) != 0 || at.rows != (long long)s->n) {
+                fprintf(stderr,
+                        "bt data info: %s: symbol %s FAILED verification: content hash %s, "
+                        "stored %s (rows %zu, stored %lld); re-import it\n",
+                        store, s->symbol, now, at.content_sha256[0] ? at.content_sha256 : "(none)",
+                        s->n, at.rows);
+                rc = 1;
+            } else {
+                printf("  verify %s: OK (content_sha256 %s)\n", s->symbol, now);
+            }
+        }
+    }
+    printf("\ndata hash: %s\n", ds->hash);
+    bt_dataset_destroy(&ds);
+    return rc;
+}
+
+/* ---- export ------------------------------------------------------------ */
+
+static void s_export_help(FILE *out)
+{
+    fprintf(out,
+            "usage: bt data export STORE.h5 SYMBOL [--out FILE.csv]\n"
+            "\n"
+            "Writes one symbol as CSV (stdout by default) with the header\n"
+            "Date,Open,High,Low,Close[,Adj Close],Volume. Numbers are written in their shortest\n"
+            "form that reads back to the same double, so re-importing gives identical bars.\n"
+            "\n"
+            "example:\n"
+            "  bt data export stocks.h5 ORCL --out orcl.csv\n");
+}
+
+/* Shortest %.{15,16,17}g text that strtod reads back as exactly v. */
+static int s_fmt_double(char *buf, size_t cap, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        int n = snprintf(buf, cap, "%.*g", prec, v);
+        if (prec == 17 || strtod(buf, NULL) == v)
+            return n;
+    }
+    return 0;
+}
+
+static void s_fmt_stamp(int64_t t, bool intraday, char *buf, size_t cap)
+{
+    bt_civil_t c;
+    bt_time_to_civil(t, &c);
+    if (!intraday)
+        snprintf(buf, cap, "%04d-%02d-%02d", c.year, c.month, c.day);
+    else if (c.nanos == 0)
+        snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d", c.year, c.month, c.day, c.hour,
+                 c.minute, c.second);
+    else
+        snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d.%09lld", c.year, c.month, c.day, c.hour,
+                 c.minute, c.second, (long long)c.nanos);
+}
+
+int bt_cmd_data_export(int argc, char **argv)
+{
+    const char *store = NULL, *symbol = NULL, *out = NULL;
+    bool bad = false;
+    for (int i = 1; i < argc && !bad; i++) {
+        if (s_is_help(argv[i])) {
+            s_export_help(stdout);
+            return 0;
+        }
+        if (s_opt_val(argc, argv, &i, "--out", &out, &bad))
+            continue;
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "bt data export: unknown option '%s'\n", argv[i]);
+            bad = true;
+        } else if (!store)
+            store = argv[i];
+        else if (!symbol)
+            symbol = argv[i];
+        else {
+            fprintf(stderr, "bt data export: unexpected argument '%s'\n", argv[i]);
+            bad = true;
+        }
+    }
+    if (!bad && (!store || !symbol)) {
+        fprintf(stderr, "bt data export: need STORE.h5 and SYMBOL\n");
+        bad = true;
+    }
+    if (bad) {
+        fprintf(stderr, "see 'bt data export --help'\n");
+        return 2;
+    }
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    const char *one[1] = {symbol};
+    bt_dataset_t *ds = bt_dataset_load(store, one, 1, &eb);
+    if (!ds) {
+        fprintf(stderr, "bt data export: %s\n", eb.msg);
+        return 1;
+    }
+    FILE *f = out ? fopen(out, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "bt data export: cannot create %s\n", out);
+        bt_dataset_destroy(&ds);
+        return 1;
+    }
+    const bt_series_t *s = &ds->series[0];
+    bool intraday = false;
+    for (size_t i = 0; i < s->n && !intraday; i++)
+        intraday = s->time[i] % BT_NS_PER_DAY != 0;
+    fprintf(f, "Date,Open,High,Low,Close,%sVolume\n", s->adj_close ? "Adj Close," : "");
+    for (size_t i = 0; i < s->n; i++) {
+        char ts[48], o[32], h[32], l[32], c[32], a[32] = "", v[32];
+        s_fmt_stamp(s->time[i], intraday, ts, sizeof ts);
+        s_fmt_double(o, sizeof o, s->open[i]);
+        s_fmt_double(h, sizeof h, s->high[i]);
+        s_fmt_double(l, sizeof l, s->low[i]);
+        s_fmt_double(c, sizeof c, s->close[i]);
+        s_fmt_double(v, sizeof v, s->volume[i]);
+        if (s->adj_close) {
+            s_fmt_double(a, sizeof a - 1, s->adj_close[i]);
+            strncat(a, ",", sizeof a - strlen(a) - 1);
+        }
+        fprintf(f, "%s,%s,%s,%s,%s,%s%s\n", ts, o, h, l, c, a, v);
+    }
+    int rc = 0;
+    if (ferror(f) || (out ? fclose(f) : fflush(f)) != 0) {
+        fprintf(stderr, "bt data export: writing %s failed (disk full?)\n", out ? out : "stdout");
+        rc = 1;
+    }
+    bt_dataset_destroy(&ds);
+    return rc;
+}
