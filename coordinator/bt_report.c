@@ -1,0 +1,653 @@
+/* bt_report — see bt_report.h and docs/sweep.md "Report".
+ *
+ * Storage per job: status byte, attempt, metrics row (nm doubles), swept
+ * values (naxes doubles) and an error pointer (set for failed rows only).
+ * Metric names come from the BT_METRICS X-macro, the single list of names. */
+#include "bt_report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bt_metrics.h"
+
+#define S_PENDING 0
+#define S_OK 1
+#define S_FAILED 2
+#define S_STATUS_MASK 0x03
+#define S_HAS_POINT 0x80 /* set_point was called */
+#define S_TOP_SUMMARY 10 /* rows in summary.txt's table */
+#define S_ERRORS_SUMMARY 5 /* failures listed in summary.txt */
+
+static const char *const s_metric_names[] = {
+#define S_METRIC_NAME(name, desc) #name,
+    BT_METRICS(S_METRIC_NAME)
+#undef S_METRIC_NAME
+};
+#define S_NMETRICS (sizeof s_metric_names / sizeof s_metric_names[0])
+
+typedef struct {
+    char **labels;  /* nlabels strings, NULL for a numeric axis */
+    size_t nlabels; /* 0 for a numeric axis */
+} s_axis_t;
+
+struct bt_report {
+    uint64_t njobs;     /* rows */
+    size_t naxes;       /* swept keys */
+    char **axis_names;  /* naxes copies */
+    s_axis_t *axes;     /* naxes label tables */
+    uint8_t *status;    /* per job: S_PENDING/S_OK/S_FAILED | S_HAS_POINT */
+    uint8_t *nmet;      /* per job: metrics present (<= S_NMETRICS) */
+    uint32_t *attempt;  /* per job: attempt of the kept record */
+    double *metrics;    /* njobs x S_NMETRICS */
+    double *points;     /* njobs x naxes */
+    char **errors;      /* per job: error text of a failed row, or NULL */
+};
+
+bt_report_t *bt_report_new(uint64_t njobs, size_t naxes, const char *const *axis_names)
+{
+    if (njobs == 0 || naxes > BT_REPORT_MAX_AXES ||
+        njobs > SIZE_MAX / (sizeof(double) * (S_NMETRICS + BT_REPORT_MAX_AXES)))
+        return NULL;
+    bt_report_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->njobs = njobs;
+    r->naxes = naxes;
+    size_t n = (size_t)njobs;
+    r->axis_names = calloc(naxes ? naxes : 1, sizeof *r->axis_names);
+    r->axes = calloc(naxes ? naxes : 1, sizeof *r->axes);
+    r->status = calloc(n, 1);
+    r->nmet = calloc(n, 1);
+    r->attempt = calloc(n, sizeof *r->attempt);
+    r->metrics = calloc(n * S_NMETRICS, sizeof *r->metrics);
+    r->points = calloc(naxes ? n * naxes : 1, sizeof *r->points);
+    r->errors = calloc(n, sizeof *r->errors);
+    bool ok = r->axis_names && r->axes && r->status && r->nmet && r->attempt && r->metrics &&
+              r->points && r->errors;
+    for (size_t a = 0; ok && a < naxes; a++) {
+        r->axis_names[a] = strdup(axis_names[a]);
+        ok = r->axis_names[a] != NULL;
+    }
+    if (!ok)
+        bt_report_destroy(&r);
+    return r;
+}
+
+void bt_report_destroy(bt_report_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_report_t *r = *self_p;
+    for (size_t a = 0; a < r->naxes; a++) {
+        if (r->axis_names)
+            free(r->axis_names[a]);
+        if (r->axes) {
+            for (size_t i = 0; i < r->axes[a].nlabels; i++)
+                free(r->axes[a].labels[i]);
+            free(r->axes[a].labels);
+        }
+    }
+    if (r->errors)
+        for (uint64_t i = 0; i < r->njobs; i++)
+            free(r->errors[i]);
+    free(r->axis_names);
+    free(r->axes);
+    free(r->status);
+    free(r->nmet);
+    free(r->attempt);
+    free(r->metrics);
+    free(r->points);
+    free(r->errors);
+    free(r);
+    *self_p = NULL;
+}
+
+bt_err_t bt_report_set_axis_labels(bt_report_t *r, size_t axis, size_t nlabels,
+                                   const char *const *labels, bt_errbuf_t *eb)
+{
+    if (axis >= r->naxes)
+        return bt_errf(eb, BT_EINVAL, "report: axis %zu out of range (%zu axes)", axis,
+                       r->naxes);
+    s_axis_t *ax = &r->axes[axis];
+    char **copy = calloc(nlabels ? nlabels : 1, sizeof *copy);
+    if (!copy)
+        return bt_errf(eb, BT_ENOMEM, "out of memory storing labels of axis %s",
+                       r->axis_names[axis]);
+    for (size_t i = 0; i < nlabels; i++) {
+        copy[i] = strdup(labels[i]);
+        if (!copy[i]) {
+            for (size_t k = 0; k < i; k++)
+                free(copy[k]);
+            free(copy);
+            return bt_errf(eb, BT_ENOMEM, "out of memory storing labels of axis %s",
+                           r->axis_names[axis]);
+        }
+    }
+    for (size_t i = 0; i < ax->nlabels; i++)
+        free(ax->labels[i]);
+    free(ax->labels);
+    ax->labels = copy;
+    ax->nlabels = nlabels;
+    return BT_OK;
+}
+
+void bt_report_set_point(bt_report_t *r, uint64_t job_id, const double *axis_values)
+{
+    if (job_id >= r->njobs)
+        return;
+    if (r->naxes)
+        memcpy(&r->points[job_id * r->naxes], axis_values, r->naxes * sizeof(double));
+    r->status[job_id] |= S_HAS_POINT;
+}
+
+bool bt_report_set_result(bt_report_t *r, const bt_journal_rec_t *rec)
+{
+    if (rec->job_id >= r->njobs)
+        return false;
+    uint64_t id = rec->job_id;
+    int cur = r->status[id] & S_STATUS_MASK;
+    int neu = rec->ok ? S_OK : S_FAILED;
+    bool take;
+    if (cur == S_PENDING)
+        take = true;
+    else if (cur != neu)
+        take = neu == S_OK; /* ok beats failed */
+    else
+        take = rec->attempt < r->attempt[id];
+    if (!take)
+        return true;
+    free(r->errors[id]);
+    r->errors[id] = NULL;
+    if (neu == S_FAILED) {
+        size_t el = strnlen(rec->error, sizeof rec->error - 1);
+        r->errors[id] = strndup(rec->error, el);
+        /* out of memory: the row still says failed, with an empty error */
+    }
+    size_t nm = rec->nmetrics < S_NMETRICS ? rec->nmetrics : S_NMETRICS;
+    if (neu == S_FAILED)
+        nm = 0;
+    double *row = &r->metrics[id * S_NMETRICS];
+    for (size_t i = 0; i < S_NMETRICS; i++)
+        row[i] = i < nm ? rec->metrics[i] : 0.0;
+    r->nmet[id] = (uint8_t)nm;
+    r->attempt[id] = rec->attempt;
+    r->status[id] = (uint8_t)((r->status[id] & S_HAS_POINT) | neu);
+    return true;
+}
+
+void bt_report_counts(const bt_report_t *r, uint64_t *ok, uint64_t *failed, uint64_t *pending)
+{
+    uint64_t c[3] = {0, 0, 0};
+    for (uint64_t i = 0; i < r->njobs; i++)
+        c[r->status[i] & S_STATUS_MASK]++;
+    if (ok)
+        *ok = c[S_OK];
+    if (failed)
+        *failed = c[S_FAILED];
+    if (pending)
+        *pending = c[S_PENDING];
+}
+
+/* ---- ordering ---- */
+
+typedef struct {
+    const bt_report_t *r; /* rows */
+    size_t metric;        /* rank_by index */
+    bool descending;      /* direction of the metric */
+} s_rank_ctx_t;
+
+static bool s_has_metric(const bt_report_t *r, uint64_t id, size_t m)
+{
+    return (r->status[id] & S_STATUS_MASK) == S_OK && m < r->nmet[id];
+}
+
+/* Total order on doubles for tie-breaks: NaN after every number. */
+static int s_cmp_double(double a, double b)
+{
+    bool na = isnan(a), nb = isnan(b);
+    if (na || nb)
+        return na == nb ? 0 : (na ? 1 : -1);
+    return a < b ? -1 : (a > b ? 1 : 0);
+}
+
+/* < 0 when row a ranks before row b. Missing or NaN metric values rank last in
+ * either direction; then swept values ascending in axis order; then job id. */
+static int s_rank_cmp(const s_rank_ctx_t *c, uint64_t a, uint64_t b)
+{
+    const bt_report_t *r = c->r;
+    double va = s_has_metric(r, a, c->metric) ? r->metrics[a * S_NMETRICS + c->metric] : NAN;
+    double vb = s_has_metric(r, b, c->metric) ? r->metrics[b * S_NMETRICS + c->metric] : NAN;
+    bool na = isnan(va), nb = isnan(vb);
+    if (na != nb)
+        return na ? 1 : -1;
+    if (!na) {
+        if (va != vb)
+            return (va < vb) == c->descending ? 1 : -1;
+    }
+    for (size_t k = 0; k < r->naxes; k++) {
+        int d = s_cmp_double(r->points[a * r->naxes + k], r->points[b * r->naxes + k]);
+        if (d != 0)
+            return d;
+    }
+    return a < b ? -1 : (a > b ? 1 : 0);
+}
+
+/* Stable merge sort of ids (tmp has room for n). */
+static void s_sort(const s_rank_ctx_t *c, uint64_t *ids, uint64_t *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    s_sort(c, ids, tmp, h);
+    s_sort(c, ids + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = s_rank_cmp(c, ids[j], ids[i]) < 0 ? ids[j++] : ids[i++];
+    while (i < h)
+        tmp[k++] = ids[i++];
+    while (j < n)
+        tmp[k++] = ids[j++];
+    memcpy(ids, tmp, n * sizeof *ids);
+}
+
+bool bt_report_best(const bt_report_t *r, size_t metric, bool descending, uint64_t *job_id,
+                    double *value)
+{
+    if (metric >= S_NMETRICS)
+        return false;
+    s_rank_ctx_t c = {r, metric, descending};
+    bool found = false;
+    uint64_t best = 0;
+    for (uint64_t i = 0; i < r->njobs; i++) {
+        if ((r->status[i] & S_STATUS_MASK) != S_OK)
+            continue;
+        if (!found || s_rank_cmp(&c, i, best) < 0) {
+            best = i;
+            found = true;
+        }
+    }
+    if (found) {
+        if (job_id)
+            *job_id = best;
+        if (value)
+            *value = s_has_metric(r, best, metric) ? r->metrics[best * S_NMETRICS + metric] : NAN;
+    }
+    return found;
+}
+
+/* ---- formatting ---- */
+
+const char *bt_report_fmt_double(double v, char *buf, size_t size)
+{
+    if (isnan(v)) {
+        snprintf(buf, size, "nan");
+        return buf;
+    }
+    if (isinf(v)) {
+        snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
+        return buf;
+    }
+    snprintf(buf, size, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, size, "%.17g", v);
+    return buf;
+}
+
+static bool s_needs_quotes(const char *s)
+{
+    if (!*s)
+        return false;
+    if (s[0] == ' ' || s[strlen(s) - 1] == ' ')
+        return true;
+    return strpbrk(s, ",\"\r\n") != NULL;
+}
+
+/* Writes s as one CSV field (RFC 4180 quoting when needed). */
+static void s_put_field(FILE *f, const char *s)
+{
+    if (!s_needs_quotes(s)) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static const char *s_label(const bt_report_t *r, size_t axis, double v)
+{
+    const s_axis_t *ax = &r->axes[axis];
+    if (ax->nlabels == 0 || !(v >= 0.0) || v >= (double)ax->nlabels || v != floor(v))
+        return NULL;
+    return ax->labels[(size_t)v];
+}
+
+static void s_put_header(FILE *f, const bt_report_t *r, bool rank)
+{
+    if (rank)
+        fputs("rank,", f);
+    fputs("job_id", f);
+    for (size_t a = 0; a < r->naxes; a++) {
+        fputc(',', f);
+        s_put_field(f, r->axis_names[a]);
+        if (r->axes[a].nlabels) {
+            fputc(',', f);
+            char name[512];
+            snprintf(name, sizeof name, "%s_index", r->axis_names[a]);
+            s_put_field(f, name);
+        }
+    }
+    for (size_t m = 0; m < S_NMETRICS; m++) {
+        fputc(',', f);
+        fputs(s_metric_names[m], f);
+    }
+    fputs(",status,error\n", f);
+}
+
+static void s_put_row(FILE *f, const bt_report_t *r, uint64_t id, uint64_t rank)
+{
+    char num[40];
+    if (rank)
+        fprintf(f, "%llu,", (unsigned long long)rank);
+    fprintf(f, "%llu", (unsigned long long)id);
+    bool has_point = (r->status[id] & S_HAS_POINT) != 0;
+    for (size_t a = 0; a < r->naxes; a++) {
+        double v = r->points[id * r->naxes + a];
+        fputc(',', f);
+        if (!has_point) {
+            if (r->axes[a].nlabels)
+                fputc(',', f);
+            continue;
+        }
+        const char *lab = s_label(r, a, v);
+        s_put_field(f, lab ? lab : bt_report_fmt_double(v, num, sizeof num));
+        if (r->axes[a].nlabels) {
+            fputc(',', f);
+            fputs(bt_report_fmt_double(v, num, sizeof num), f);
+        }
+    }
+    int st = r->status[id] & S_STATUS_MASK;
+    for (size_t m = 0; m < S_NMETRICS; m++) {
+        fputc(',', f);
+        if (st == S_OK && m < r->nmet[id])
+            fputs(bt_report_fmt_double(r->metrics[id * S_NMETRICS + m], num, sizeof num), f);
+    }
+    fputs(st == S_OK ? ",ok," : (st == S_FAILED ? ",failed," : ",pending,"), f);
+    if (st == S_FAILED && r->errors[id])
+        s_put_field(f, r->errors[id]);
+    fputc('\n', f);
+}
+
+/* ---- atomic files ---- */
+
+typedef struct {
+    FILE *f;            /* open temporary file */
+    char tmp[4096];     /* DIR/.NAME.tmp */
+    char final[4096];   /* DIR/NAME */
+} s_out_t;
+
+static bt_err_t s_out_open(s_out_t *o, const char *dir, const char *name, bt_errbuf_t *eb)
+{
+    int a = snprintf(o->tmp, sizeof o->tmp, "%s/.%s.tmp", dir, name);
+    int b = snprintf(o->final, sizeof o->final, "%s/%s", dir, name);
+    if (a < 0 || b < 0 || (size_t)a >= sizeof o->tmp || (size_t)b >= sizeof o->final)
+        return bt_errf(eb, BT_EINVAL, "output folder path too long: %s", dir);
+    o->f = fopen(o->tmp, "w");
+    if (!o->f)
+        return bt_errf(eb, BT_EIO, "cannot create %s: %s", o->tmp, strerror(errno));
+    setvbuf(o->f, NULL, _IOFBF, 1 << 20);
+    return BT_OK;
+}
+
+static bt_err_t s_out_commit(s_out_t *o, bt_errbuf_t *eb)
+{
+    bool bad = ferror(o->f) != 0;
+    bad |= fflush(o->f) != 0;
+    bad |= fsync(fileno(o->f)) != 0;
+    int err = errno;
+    bad |= fclose(o->f) != 0;
+    o->f = NULL;
+    if (bad) {
+        unlink(o->tmp);
+        return bt_errf(eb, BT_EIO, "writing %s failed: %s (is the disk full?)", o->tmp,
+                       strerror(err));
+    }
+    if (rename(o->tmp, o->final) != 0) {
+        err = errno;
+        unlink(o->tmp);
+        return bt_errf(eb, BT_EIO, "cannot rename %s to %s: %s", o->tmp, o->final,
+                       strerror(err));
+    }
+    return BT_OK;
+}
+
+static void s_out_abort(s_out_t *o)
+{
+    if (o->f) {
+        fclose(o->f);
+        o->f = NULL;
+        unlink(o->tmp);
+    }
+}
+
+/* ---- summary.txt ---- */
+
+static const char *s_or_dash(const char *s)
+{
+    return s && *s ? s : "-";
+}
+
+static size_t s_count_distinct(const bt_report_t *r, size_t axis, double *tmp)
+{
+    size_t n = 0;
+    for (uint64_t i = 0; i < r->njobs; i++)
+        if (r->status[i] & S_HAS_POINT)
+            tmp[n++] = r->points[i * r->naxes + axis];
+    for (size_t gap = n / 2; gap > 0; gap /= 2) /* shell sort */
+        for (size_t i = gap; i < n; i++) {
+            double v = tmp[i];
+            size_t j = i;
+            while (j >= gap && s_cmp_double(tmp[j - gap], v) > 0) {
+                tmp[j] = tmp[j - gap];
+                j -= gap;
+            }
+            tmp[j] = v;
+        }
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || s_cmp_double(tmp[i - 1], tmp[i]) != 0)
+            d++;
+    return d;
+}
+
+#define S_TCOLS (2 + BT_REPORT_MAX_AXES + 6)
+
+static void s_write_top_table(FILE *f, const bt_report_t *r, const uint64_t *ids, size_t n,
+                              size_t rank_metric)
+{
+    /* columns: rank, job_id, axes, rank_by, then a few headline metrics */
+    static const char *const headline[] = {"total_return", "cagr", "sharpe", "max_drawdown",
+                                           "trades"};
+    size_t mcols[6];
+    size_t nm = 0;
+    mcols[nm++] = rank_metric;
+    for (size_t h = 0; h < sizeof headline / sizeof headline[0]; h++)
+        for (size_t m = 0; m < S_NMETRICS; m++)
+            if (strcmp(s_metric_names[m], headline[h]) == 0 && m != rank_metric)
+                mcols[nm++] = m;
+    size_t ncols = 2 + r->naxes + nm;
+    char cell[S_TOP_SUMMARY + 1][S_TCOLS][72]; /* about 55 KiB */
+    size_t width[S_TCOLS] = {0};
+    size_t rows = n < S_TOP_SUMMARY ? n : S_TOP_SUMMARY;
+    for (size_t row = 0; row <= rows; row++) {
+        size_t c = 0;
+        uint64_t id = row ? ids[row - 1] : 0;
+        if (row == 0) {
+            snprintf(cell[0][c++], 72, "rank");
+            snprintf(cell[0][c++], 72, "job_id");
+            for (size_t a = 0; a < r->naxes; a++)
+                snprintf(cell[0][c++], 72, "%s", r->axis_names[a]);
+            for (size_t k = 0; k < nm; k++)
+                snprintf(cell[0][c++], 72, "%s", s_metric_names[mcols[k]]);
+        } else {
+            snprintf(cell[row][c++], 72, "%zu", row);
+            snprintf(cell[row][c++], 72, "%llu", (unsigned long long)id);
+            for (size_t a = 0; a < r->naxes; a++) {
+                double v = r->points[id * r->naxes + a];
+                const char *lab = s_label(r, a, v);
+                if (lab)
+                    snprintf(cell[row][c++], 72, "%s", lab);
+                else
+                    snprintf(cell[row][c++], 72, "%.6g", v);
+            }
+            for (size_t k = 0; k < nm; k++) {
+                if (s_has_metric(r, id, mcols[k]))
+                    snprintf(cell[row][c++], 72, "%.6g", r->metrics[id * S_NMETRICS + mcols[k]]);
+                else
+                    snprintf(cell[row][c++], 72, "-");
+            }
+        }
+        for (size_t k = 0; k < ncols; k++) {
+            size_t l = strlen(cell[row][k]);
+            if (l > width[k])
+                width[k] = l;
+        }
+    }
+    for (size_t row = 0; row <= rows; row++) {
+        for (size_t k = 0; k < ncols; k++)
+            fprintf(f, "%s%*s", k ? "  " : "  ", (int)width[k], cell[row][k]);
+        fputc('\n', f);
+    }
+}
+
+static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summary_t *s,
+                            const char *rank_by, bool descending, const uint64_t *ranked,
+                            size_t nranked, size_t rank_metric)
+{
+    double *tmp = malloc((size_t)r->njobs * sizeof *tmp);
+    uint64_t ok, failed, pending;
+    bt_report_counts(r, &ok, &failed, &pending);
+    fprintf(f, "Back Tester sweep summary\n\n");
+    fprintf(f, "config:        %s (sha256 %s)\n", s_or_dash(s->config_path),
+            s_or_dash(s->config_sha256));
+    fprintf(f, "data:          %s (hash %s)\n", s_or_dash(s->data_store), s_or_dash(s->data_hash));
+    fprintf(f, "bt version:    %s\n", s_or_dash(s->bt_version));
+    fprintf(f, "strategy:      %s\n", s_or_dash(s->strategy));
+    fprintf(f, "grid:          %llu points", (unsigned long long)r->njobs);
+    for (size_t a = 0; a < r->naxes; a++)
+        if (tmp)
+            fprintf(f, "%s%s (%zu values)", a ? " x " : " = ", r->axis_names[a],
+                    s_count_distinct(r, a, tmp));
+    free(tmp);
+    fprintf(f, "\nranked by:     %s (%s)\n", rank_by, descending ? "descending" : "ascending");
+    fprintf(f, "wall time:     %.3f s\n", s->wall_s);
+    double bps = s->wall_s > 0 ? (double)s->jobs_run / s->wall_s : 0.0;
+    double eps = s->wall_s > 0 ? (double)s->bars_run / s->wall_s : 0.0;
+    fprintf(f, "throughput:    %.1f backtests/s, %.4g bar-events/s (%llu jobs, %llu bar events "
+               "this session)\n",
+            bps, eps, (unsigned long long)s->jobs_run, (unsigned long long)s->bars_run);
+    fprintf(f, "resumed:       %llu jobs taken from the journal\n",
+            (unsigned long long)s->jobs_resumed);
+    fprintf(f, "workers seen:  %u\n", s->workers_seen);
+    fprintf(f, "results:       %llu ok, %llu failed, %llu pending\n", (unsigned long long)ok,
+            (unsigned long long)failed, (unsigned long long)pending);
+    fprintf(f, "retries:       %llu failed attempts retried, %llu leases requeued\n",
+            (unsigned long long)s->retries, (unsigned long long)s->requeued);
+    if (failed) {
+        fprintf(f, "failures (first %d by job id):\n", S_ERRORS_SUMMARY);
+        int shown = 0;
+        for (uint64_t i = 0; i < r->njobs && shown < S_ERRORS_SUMMARY; i++) {
+            if ((r->status[i] & S_STATUS_MASK) != S_FAILED)
+                continue;
+            fprintf(f, "  job %llu: %s\n", (unsigned long long)i,
+                    r->errors[i] ? r->errors[i] : "");
+            shown++;
+        }
+    }
+    fprintf(f, "\ntop %d by %s:\n", S_TOP_SUMMARY, rank_by);
+    if (nranked == 0)
+        fprintf(f, "  (no successful runs)\n");
+    else
+        s_write_top_table(f, r, ranked, nranked, rank_metric);
+}
+
+bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank_by,
+                         bool descending, size_t top, const bt_report_summary_t *summary,
+                         bt_errbuf_t *eb)
+{
+    size_t metric = S_NMETRICS;
+    for (size_t m = 0; m < S_NMETRICS; m++)
+        if (rank_by && strcmp(rank_by, s_metric_names[m]) == 0)
+            metric = m;
+    if (metric == S_NMETRICS) {
+        char names[1024];
+        size_t used = 0;
+        names[0] = '\0';
+        for (size_t m = 0; m < S_NMETRICS && used < sizeof names; m++) {
+            int w = snprintf(names + used, sizeof names - used, "%s%s", m ? ", " : "",
+                             s_metric_names[m]);
+            if (w > 0)
+                used += (size_t)w;
+        }
+        return bt_errf(eb, BT_ECONFIG, "rank_by: unknown metric '%s'; use one of: %s",
+                       rank_by ? rank_by : "", names);
+    }
+    size_t n = (size_t)r->njobs;
+    uint64_t *ids = malloc(n * sizeof *ids);
+    uint64_t *tmp = malloc(n * sizeof *tmp);
+    if (!ids || !tmp) {
+        free(ids);
+        free(tmp);
+        return bt_errf(eb, BT_ENOMEM, "out of memory ranking %zu rows", n);
+    }
+    size_t nok = 0;
+    for (uint64_t i = 0; i < r->njobs; i++)
+        if ((r->status[i] & S_STATUS_MASK) == S_OK)
+            ids[nok++] = i;
+    s_rank_ctx_t c = {r, metric, descending};
+    s_sort(&c, ids, tmp, nok);
+
+    s_out_t o = {0};
+    bt_err_t e = s_out_open(&o, dir, "results.csv", eb);
+    if (e == BT_OK) {
+        s_put_header(o.f, r, false);
+        for (uint64_t i = 0; i < r->njobs; i++)
+            s_put_row(o.f, r, i, 0);
+        e = s_out_commit(&o, eb);
+    }
+    if (e == BT_OK)
+        e = s_out_open(&o, dir, "ranking.csv", eb);
+    if (e == BT_OK) {
+        size_t lim = top && top < nok ? top : nok;
+        s_put_header(o.f, r, true);
+        for (size_t k = 0; k < lim; k++)
+            s_put_row(o.f, r, ids[k], k + 1);
+        e = s_out_commit(&o, eb);
+    }
+    if (e == BT_OK && summary)
+        e = s_out_open(&o, dir, "summary.txt", eb);
+    if (e == BT_OK && summary) {
+        s_write_summary(o.f, r, summary, rank_by, descending, ids, nok, metric);
+        e = s_out_commit(&o, eb);
+    }
+    s_out_abort(&o);
+    free(ids);
+    free(tmp);
+    if (e == BT_OK) {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            (void)fsync(dfd);
+            close(dfd);
+        }
+    }
+    return e;
+}
