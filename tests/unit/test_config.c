@@ -101,7 +101,7 @@ Test(config, defaults)
     cr_assert_eq(e->commission_rate, 0);
     cr_assert_eq(e->margin_requirement, 0.5);
     cr_assert_eq(e->sizing, BT_SIZE_PCT_EQUITY);
-    cr_assert_eq(e->size_value, 1.0);
+    cr_assert_float_eq(e->size_value, 0.95, 1e-15);
     cr_assert_eq(e->close_at_end, true);
     cr_assert_eq(e->allow_short, false);
     cr_assert_eq(e->rebalance, BT_REBAL_NONE);
@@ -283,7 +283,7 @@ Test(config, error_wrong_type)
 Test(config, error_bounds)
 {
     s_expect_err(S_MIN "execution:\n  fill: next_open\n  commission_pct: 101\n", NULL, 0,
-                 "c.yaml:5: execution.commission_pct", "allowed 0 to 100");
+                 "c.yaml:5: execution.commission_pct", "allowed 0 to 99.99");
     s_expect_err(S_MIN "capital: -5\n", NULL, 0, "c.yaml:3: capital", "out of bounds");
     s_expect_err(S_MIN "capital: .nan\n", NULL, 0, "c.yaml:3: capital", "number");
 }
