@@ -4,10 +4,9 @@
 
 #include "bt_cmd.h"
 
-static int s_not_yet(const char *name)
+__attribute__((unused)) static int s_not_yet(const char *name)
 {
     fprintf(stderr, "bt %s: not available in this version yet\n", name);
     return 1;
 }
 
-int bt_cmd_sweep(int argc, char **argv) { (void)argc; (void)argv; return s_not_yet("sweep"); }
