@@ -160,10 +160,16 @@ const bt_strategy_t *bt_strategy_load(const char *path_so, bt_errbuf_t *eb)
     void *h = dlopen(path_so, RTLD_NOW | RTLD_LOCAL);
     if (h == NULL) {
         const char *why = dlerror();
-        bt_errf(eb, BT_ENOTFOUND,
-                "cannot load strategy library '%s': %s (check the path; a name without '/' is "
-                "searched on the library path, so write ./%s for a file here)",
-                path_so, why ? why : "unknown error", path_so);
+        if (strchr(path_so, '/') == NULL)
+            bt_errf(eb, BT_ENOTFOUND,
+                    "cannot load strategy library '%s': %s (a name without '/' is searched on "
+                    "the library path; write ./%s for a file in this folder)",
+                    path_so, why ? why : "unknown error", path_so);
+        else
+            bt_errf(eb, BT_ENOTFOUND,
+                    "cannot load strategy library '%s': %s (it must be a shared library built "
+                    "with -shared -fPIC; see strategies/README.md)",
+                    path_so, why ? why : "unknown error");
         return NULL;
     }
     int (*abi)(void) = NULL;
