@@ -1,0 +1,225 @@
+/* Integration tests of `bt run`: makes a synthetic store with `bt data
+ * synth`, runs configs through the real program and checks its files:
+ * headers, every metric in metrics.json, trade pnl adding up to the equity
+ * change, and config errors giving exit 2 with FILE:LINE. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bt_metrics.h"
+
+static char s_dir[256];
+
+static void s_setup(void)
+{
+    snprintf(s_dir, sizeof s_dir, "/tmp/bt_test_run_XXXXXX");
+    cr_assert_not_null(mkdtemp(s_dir));
+}
+
+static void s_teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    (void)system(cmd);
+}
+
+TestSuite(run_cli, .init = s_setup, .fini = s_teardown, .timeout = 120);
+
+/* Runs a shell command (paths here have no spaces or quotes), stdout and
+ * stderr to DIR/out.txt and DIR/err.txt; returns the exit status. */
+static int s_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int s_sh(const char *fmt, ...)
+{
+    char cmd[4096], full[5000];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "cd %s && %s >%s/out.txt 2>%s/err.txt", s_dir, cmd, s_dir, s_dir);
+    int st = system(full);
+    cr_assert(st != -1 && WIFEXITED(st), "could not run: %s", cmd);
+    return WEXITSTATUS(st);
+}
+
+/* Whole file DIR/name into a malloc'ed string ("" if missing). */
+static char *s_slurp(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", s_dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return calloc(1, 1);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    cr_assert_not_null(buf);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    buf[got] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void s_write(const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", s_dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static bool s_exists(const char *name)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", s_dir, name);
+    return stat(path, &st) == 0;
+}
+
+static void s_make_store(void)
+{
+    int rc = s_sh("%s/bt data synth --out bars.h5 --symbols 2 --bars 600 --seed 7", BT_BIN_DIR);
+    char *err = s_slurp("err.txt");
+    cr_assert_eq(rc, 0, "synth failed: %s", err);
+    free(err);
+}
+
+static const char *s_first_line(const char *text, char *buf, size_t cap)
+{
+    size_t n = strcspn(text, "\n");
+    snprintf(buf, cap, "%.*s", (int)n, text);
+    return buf;
+}
+
+Test(run_cli, writes_every_file)
+{
+    s_make_store();
+    s_write("c.yaml", "strategy: sma_cross\n"
+                      "data: {store: bars.h5, symbols: [SYN000, SYN001]}\n"
+                      "capital: 50000\n"
+                      "params: {fast: 5, slow: 20}\n"
+                      "execution: {commission_pct: 0.1, slippage_bps: 2}\n"
+                      "report: {close_at_end: true}\n");
+    int rc = s_sh("%s/bt run c.yaml --out res --threads 2", BT_BIN_DIR);
+    char *err = s_slurp("err.txt");
+    cr_assert_eq(rc, 0, "bt run failed: %s", err);
+    free(err);
+
+    const char *files[] = {"res/trades.csv", "res/orders.csv", "res/equity.csv",
+                           "res/metrics.json", "res/provenance.txt"};
+    for (size_t i = 0; i < 5; i++)
+        cr_assert(s_exists(files[i]), "%s missing", files[i]);
+
+    char line[512];
+    char *trades = s_slurp("res/trades.csv");
+    cr_assert_str_eq(s_first_line(trades, line, sizeof line),
+                     "symbol,side,entry_time,exit_time,qty,entry_price,exit_price,pnl,return_pct,"
+                     "commission,open");
+    char *orders = s_slurp("res/orders.csv");
+    cr_assert_str_eq(s_first_line(orders, line, sizeof line),
+                     "id,created,done,symbol,type,qty,filled,limit,stop,avg_price,commission,"
+                     "status,reason");
+    char *equity = s_slurp("res/equity.csv");
+    cr_assert_str_eq(s_first_line(equity, line, sizeof line),
+                     "time,cash,positions_value,equity,drawdown");
+    /* 600 bars -> 600 equity rows + header; first data row at the capital */
+    size_t rows = 0;
+    for (const char *p = equity; *p; p++)
+        rows += *p == '\n';
+    cr_assert_eq(rows, 601);
+    cr_assert(strstr(equity, ",50000,"), "first equity row should show 50000");
+
+    char *json = s_slurp("res/metrics.json");
+    for (size_t i = 0; i < bt_metrics_count(); i++) {
+        char key[64];
+        snprintf(key, sizeof key, "\"%s\": ", bt_metrics_name(i));
+        cr_assert(strstr(json, key), "metrics.json lacks %s", key);
+    }
+    cr_assert(strstr(json, "\"provenance\": {"));
+    cr_assert(strstr(json, "\"config_sha256\": \""));
+    cr_assert(strstr(json, "\"data_hash\": \""));
+    cr_assert(strstr(json, "\"params\": {\"fast\": 5, \"slow\": 20"));
+    cr_assert(strstr(json, "\"command_line\": \"bt run c.yaml --out res --threads 2\""));
+    const char *fe = strstr(json, "\"final_equity\": ");
+    cr_assert_not_null(fe);
+    double final_equity = strtod(fe + strlen("\"final_equity\": "), NULL);
+
+    /* sum of trade pnl = final_equity - capital when nothing is open
+     * (close_at_end: every position is closed at the last bar) */
+    double sum = 0;
+    size_t ntrades = 0;
+    for (const char *row = strchr(trades, '\n'); row && row[1]; row = strchr(row, '\n')) {
+        row++;
+        const char *fields[11];
+        size_t nf = 0;
+        fields[nf++] = row;
+        for (const char *p = row; *p && *p != '\n'; p++)
+            if (*p == ',' && nf < 11)
+                fields[nf++] = p + 1;
+        cr_assert_eq(nf, 11, "trade row with %zu fields", nf);
+        cr_assert_eq(fields[10][0], '0', "a trade is still open");
+        sum += strtod(fields[7], NULL);
+        ntrades++;
+    }
+    cr_assert_gt(ntrades, 2, "expected some trades with fast=5 slow=20 over 600 bars");
+    cr_assert_float_eq(sum, final_equity - 50000.0, 1e-6, "pnl sum %.9f vs equity change %.9f",
+                       sum, final_equity - 50000.0);
+
+    char *prov = s_slurp("res/provenance.txt");
+    cr_assert(strstr(prov, "config: c.yaml\n"), "%s", prov);
+    cr_assert(strstr(prov, "symbols: SYN000 SYN001\n"), "%s", prov);
+    free(prov);
+    free(json);
+    free(equity);
+    free(orders);
+    free(trades);
+}
+
+static void s_expect_config_error(const char *yaml, const char *args, const char *needle)
+{
+    s_write("c.yaml", yaml);
+    int rc = s_sh("%s/bt run c.yaml --out res %s", BT_BIN_DIR, args);
+    char *err = s_slurp("err.txt");
+    cr_assert_eq(rc, 2, "exit %d, stderr: %s", rc, err);
+    cr_assert(strstr(err, needle), "stderr '%s' lacks '%s'", err, needle);
+    cr_assert_not(s_exists("res"), "nothing should be written on a config error");
+    free(err);
+}
+
+Test(run_cli, config_errors_exit_2)
+{
+    s_make_store();
+    s_expect_config_error("strategy: sma_cross\ndata:\n  store: bars.h5\nexecution:\n"
+                          "  fill: tomorrow\n",
+                          "", "c.yaml:5: execution.fill");
+    s_expect_config_error("strategy: sma_cross\ndata: {store: bars.h5}\nparams:\n  fsat: 3\n", "",
+                          "c.yaml:4: params.fsat");
+    s_expect_config_error("strategy: sma_cross\ndata: {store: bars.h5}\n",
+                          "--set risk.stop_loss_pct=200", "--set risk.stop_loss_pct=200");
+    s_expect_config_error("strategy: sma_crosss\ndata: {store: bars.h5}\n", "",
+                          "c.yaml:1: strategy");
+    s_expect_config_error("strategy: sma_cross\ndata: {store: bars.h5, symbols: [NOPE]}\n", "",
+                          "NOPE");
+}
+
+Test(run_cli, usage)
+{
+    cr_assert_eq(s_sh("%s/bt run --help", BT_BIN_DIR), 0);
+    char *out = s_slurp("out.txt");
+    cr_assert(strstr(out, "example:"));
+    free(out);
+    cr_assert_eq(s_sh("%s/bt run", BT_BIN_DIR), 2);
+    cr_assert_eq(s_sh("%s/bt run c.yaml --bogus", BT_BIN_DIR), 2);
+    cr_assert_eq(s_sh("%s/bt run --list-settings", BT_BIN_DIR), 0);
+    out = s_slurp("out.txt");
+    cr_assert(strstr(out, "`execution.commission_pct`"));
+    free(out);
+}
