@@ -123,7 +123,7 @@ typedef struct s_book {
 struct bt_engine {
     s_book_t *books;     /* reusable books */
     size_t books_cap;
-    uint32_t *tl_cur;    /* union timeline cursors */
+    size_t *tl_cur;      /* union timeline cursors */
     double *tl_eq, *tl_cash;
     uint8_t *tl_ex;
     size_t tl_cap;
@@ -332,7 +332,7 @@ static inline double s_mark(const s_book_t *bk)
 
 static void s_count_reject(s_book_t *bk)
 {
-    bk->macc.rejected++;
+    bt_macc_reject(&bk->macc);
 }
 
 /* Finishes an order (not a fill): cancelled, expired or rejected. */
@@ -845,10 +845,8 @@ static void s_risk_exits(s_book_t *bk)
         if (p == 0.0 || !bk->has_bar[s])
             continue;
         const bt_bar_t *b = &bk->bar[s];
-        if (bk->open_step[s] >= bk->step) {
-            bk->hw[s] = p > 0 ? fmax(bk->hw[s], b->high) : fmin(bk->hw[s], b->low);
-            continue;
-        }
+        if (bk->open_step[s] >= bk->step)
+            continue; /* entry bar: exits and the water mark start at the next bar */
         double a = bk->avg[s], px = 0.0;
         const char *why = NULL;
         uint8_t type = BT_ORD_STOP;
@@ -1173,7 +1171,7 @@ static void s_close_at_end(s_book_t *bk)
         s_order_t o;
         memset(&o, 0, sizeof o);
         o.id = bk->next_id++;
-        o.created = bk->t;
+        o.created = bk->prev_time[s]; /* a rule of the run, not a decision at this bar */
         o.created_step = bk->step;
         o.sym = s;
         o.type = BT_ORD_MARKET;
@@ -1561,52 +1559,6 @@ static double s_benchmark(const bt_run_spec_t *spec)
     return k ? sum / (double)k : 0.0;
 }
 
-/* Per-step risk-free rate from the annual rate and the run's step density. */
-static double s_rf_step(double rf, uint64_t steps, int64_t t0, int64_t t1)
-{
-    if (rf == 0.0 || steps < 2 || t1 <= t0)
-        return 0.0;
-    double years = (double)(t1 - t0) / (365.25 * (double)BT_NS_PER_DAY);
-    double ppy = (double)(steps - 1) / years;
-    return pow(1.0 + rf, 1.0 / ppy) - 1.0;
-}
-
-/* Steps of the union timeline of the sliced series, and its first/last time. */
-static uint64_t s_union_steps(s_book_t *bk, int64_t *t0, int64_t *t1)
-{
-    size_t ns = bk->nsym;
-    uint64_t steps = 0;
-    *t0 = INT64_MAX;
-    *t1 = INT64_MIN;
-    for (size_t s = 0; s < ns; s++) {
-        bk->idx[s] = 0;
-        if (bk->ser[s].n) {
-            if (bk->ser[s].time[0] < *t0)
-                *t0 = bk->ser[s].time[0];
-            if (bk->ser[s].time[bk->ser[s].n - 1] > *t1)
-                *t1 = bk->ser[s].time[bk->ser[s].n - 1];
-        }
-    }
-    for (;;) {
-        int64_t t = INT64_MAX;
-        bool any = false;
-        for (size_t s = 0; s < ns; s++)
-            if (bk->idx[s] < bk->ser[s].n && bk->ser[s].time[bk->idx[s]] <= t) {
-                t = bk->ser[s].time[bk->idx[s]];
-                any = true;
-            }
-        if (!any)
-            break;
-        for (size_t s = 0; s < ns; s++)
-            if (bk->idx[s] < bk->ser[s].n && bk->ser[s].time[bk->idx[s]] == t)
-                bk->idx[s]++;
-        steps++;
-    }
-    for (size_t s = 0; s < ns; s++)
-        bk->idx[s] = 0;
-    return steps;
-}
-
 static void s_merge_counts(bt_macc_t *dst, const bt_macc_t *src)
 {
     dst->traded_value += src->traded_value;
@@ -1663,19 +1615,15 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
 
     bt_macc_t m;
     bt_macc_init(&m, c->initial_cash);
-    uint32_t *cur = e->tl_cur;
+    size_t *cur = e->tl_cur;
     double *leq = e->tl_eq, *lcash = e->tl_cash;
     uint8_t *lex = e->tl_ex;
-    int64_t t0 = INT64_MAX, t1 = INT64_MIN;
-    uint64_t steps = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t s = 0; s < ns; s++) {
-            cur[s] = 0;
-            leq[s] = lcash[s] = share;
-            lex[s] = 0;
-        }
-        if (pass == 1)
-            bt_macc_set_rf(&m, s_rf_step(c->risk_free_rate, steps, t0, t1));
+    for (size_t s = 0; s < ns; s++) {
+        cur[s] = 0;
+        leq[s] = lcash[s] = share;
+        lex[s] = 0;
+    }
+    {
         double peak = c->initial_cash;
         for (;;) {
             int64_t t = INT64_MAX;
@@ -1703,13 +1651,6 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
                 eq += leq[s];
                 cash += lcash[s];
                 ex |= lex[s] != 0;
-            }
-            if (pass == 0) {
-                if (t < t0)
-                    t0 = t;
-                t1 = t;
-                steps++;
-                continue;
             }
             bt_macc_step(&m, t, eq, ex);
             if (eq > peak)
@@ -1776,16 +1717,6 @@ bt_err_t bt_engine_run(bt_engine_t *eng, const bt_run_spec_t *spec, bt_metrics_t
     rc = s_book_setup(bk, spec, spec->nsym, 0, 0, spec->cfg->initial_cash, false, eb);
     if (rc != BT_OK)
         return rc;
-    int64_t t0, t1;
-    uint64_t steps;
-    if (spec->nsym == 1) {
-        steps = bk->ser[0].n;
-        t0 = steps ? bk->ser[0].time[0] : 0;
-        t1 = steps ? bk->ser[0].time[steps - 1] : 0;
-    } else {
-        steps = s_union_steps(bk, &t0, &t1);
-    }
-    bt_macc_set_rf(&bk->macc, s_rf_step(spec->cfg->risk_free_rate, steps, t0, t1));
     if (spec->nsym == 1)
         s_run_single(bk);
     else
