@@ -220,6 +220,12 @@ static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
     } else {
         bt_runner_run(w->runner, w->jobs, n);
     }
+    if (w->opts->job_delay_ms > 0) {
+        int64_t ms = w->opts->job_delay_ms * (int64_t)n;
+        struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && !s_stop_signal) {
+        }
+    }
     for (uint32_t i = 0; i < n; i++) {
         const bt_runner_job_t *r = &w->jobs[i];
         bt_msg_reset(&w->out, BT_MSG_RESULT);

@@ -14,6 +14,7 @@ typedef struct bt_worker_opts {
     int64_t idle_exit_ms;    /* exit after this long without a job or coordinator; 0 = never */
     int64_t backoff_max_ms;  /* reconnect back-off cap */
     bool trivial;            /* hidden bench mode: answer jobs without running them */
+    int64_t job_delay_ms;    /* hidden test aid: extra time per job (slows a sweep down) */
     const char *name;        /* worker name; NULL = hostname:pid */
 } bt_worker_opts_t;
 

@@ -85,6 +85,10 @@ int main(int argc, char **argv)
             if (s_parse_long(a, v, 100, 600000, &n) != 0)
                 return 2;
             o.backoff_max_ms = n;
+        } else if (strcmp(a, "--debug-job-ms") == 0) {
+            if (s_parse_long(a, v, 0, 60000, &n) != 0) /* hidden: slows jobs for tests */
+                return 2;
+            o.job_delay_ms = n;
         } else if (strcmp(a, "--name") == 0) {
             o.name = v;
         } else if (strcmp(a, "--log-level") == 0) {

@@ -1,0 +1,69 @@
+/* bt sweep end to end on one machine: local workers spawned by the
+ * coordinator, identical reports whatever their number, usage errors,
+ * resume of a finished sweep, remote-style workers joining a bound coordinator. */
+#include "sweep_fixture.h"
+
+static sfx_t f;
+
+static void s_setup(void) { sfx_setup(&f, "sweep-basic"); }
+static void s_teardown(void) { bt_proc_kill_all(); }
+
+TestSuite(sweep_basic, .init = s_setup, .fini = s_teardown, .timeout = 120);
+
+Test(sweep_basic, one_vs_three_local_workers_identical)
+{
+    cr_assert_eq(sfx_sweep_local(&f, "w1", 1), 0, "1-worker sweep failed");
+    cr_assert_eq(sfx_sweep_local(&f, "w3", 3), 0, "3-worker sweep failed");
+    sfx_assert_same_report(&f, "w1", "w3");
+    char p[400];
+    snprintf(p, sizeof p, "%s/w1/results.csv", f.dir);
+    /* header + one row per grid point: 11 fast x 5 slow = 55 */
+    cr_assert_eq(bt_proc_count_lines(p), 1 + SFX_NJOBS);
+    snprintf(p, sizeof p, "%s/w1/summary.txt", f.dir);
+    cr_assert(bt_proc_wait_size(p, 1, 0), "no summary.txt");
+    cr_assert(sfx_log_has(&f, "w3", "worker local-2 joined"), "three workers expected");
+}
+
+Test(sweep_basic, remote_workers_join_a_bound_coordinator)
+{
+    cr_assert_eq(sfx_sweep_local(&f, "ref", 1), 0);
+    char ep[256];
+    pid_t coord = sfx_start_coord(&f, "remote", "tcp://127.0.0.1:*", false, ep, sizeof ep);
+    cr_assert(strncmp(ep, "tcp://127.0.0.1:", 16) == 0, "endpoint %s", ep);
+    sfx_start_worker(&f, ep, "ra", 0);
+    sfx_start_worker(&f, ep, "rb", 0);
+    cr_assert_eq(bt_proc_wait(coord, 60000), 0, "coordinator failed");
+    sfx_assert_same_report(&f, "ref", "remote");
+}
+
+Test(sweep_basic, usage_errors_and_existing_journal)
+{
+    char *noarg[] = {f.bt, "sweep", NULL};
+    char log[400];
+    snprintf(log, sizeof log, "%s/usage.log", f.dir);
+    cr_assert_eq(bt_proc_run(noarg, log, 10000), 2);
+    char *badopt[] = {f.bt, "sweep", f.cfg, "--workers", "many", NULL};
+    cr_assert_eq(bt_proc_run(badopt, log, 10000), 2);
+    cr_assert(bt_proc_wait_text(log, "--workers wants a whole number", 0, NULL, 0));
+    char *help[] = {f.bt, "sweep", "--help", NULL};
+    cr_assert_eq(bt_proc_run(help, log, 10000), 0);
+    cr_assert(bt_proc_wait_text(log, "example", 0, NULL, 0));
+
+    cr_assert_eq(sfx_sweep_local(&f, "once", 1), 0);
+    /* Same --out again: refused (exit 2), pointing at --resume. */
+    cr_assert_eq(sfx_sweep_local(&f, "once", 1), 2);
+    cr_assert(sfx_log_has(&f, "once", "--resume"));
+    /* Resuming a finished sweep runs nothing and rewrites the same report. */
+    char odir[320], copy[400];
+    snprintf(odir, sizeof odir, "%s/once", f.dir);
+    snprintf(copy, sizeof copy, "%s/once/results.csv", f.dir);
+    char *before = bt_proc_slurp(copy, NULL);
+    cr_assert(before);
+    char *resume[] = {f.bt, "sweep", f.cfg, "--resume", odir, "--workers", "1", NULL};
+    cr_assert_eq(bt_proc_run(resume, log, 60000), 0);
+    char *after = bt_proc_slurp(copy, NULL);
+    cr_assert(after && strcmp(before, after) == 0, "resumed report differs");
+    free(before);
+    free(after);
+    cr_assert(bt_proc_wait_text(log, "55 from the journal", 0, NULL, 0));
+}
