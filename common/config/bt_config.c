@@ -107,7 +107,7 @@ static const s_setting_t s_settings[S_NSETTINGS] = {
     [S_FRACTIONAL] = {"sizing.fractional", S_BOOL, 0, 1, 0, "false", "", 1, S_EB(fractional), NULL,
                       "allow fractional quantities; otherwise whole units, rounded down"},
     [S_MAX_POS] = {"risk.max_position_pct", S_REAL, 0, 10000, 0, "0", "percent", 0.01,
-                   S_E(max_position), NULL, "max |position value| per symbol as % of equity; 0 = off"},
+                   S_E(max_position), NULL, "max absolute position value per symbol, % of equity; 0 = off"},
     [S_MAX_LEV] = {"risk.max_leverage", S_REAL, 0, 100, 0, "0", "ratio", 1, S_E(max_leverage),
                    NULL, "max gross exposure / equity; 0 = off"},
     [S_MAX_POSITIONS] = {"risk.max_positions", S_INT, 0, 1000000, 0, "0", "count", 1,
@@ -133,7 +133,7 @@ static const s_setting_t s_settings[S_NSETTINGS] = {
                       "desc = larger is better; default: desc, or asc for max_drawdown-like metrics"},
     [S_TOP] = {"top", S_INT, 1, 1000000, 20, "20", "rows", 1, S_NONE, NULL,
                "rows printed from the ranking"},
-    [S_MAX_GRID] = {"sweep.max_grid", S_INT, 1, 9007199254740992.0, 1e7, "10000000", "points", 1,
+    [S_MAX_GRID] = {"sweep.max_grid", S_INT, 1, 1e15, 1e7, "10000000", "points", 1,
                     S_NONE, NULL, "refuse a sweep grid larger than this (before pruning)"},
 };
 
@@ -1457,7 +1457,7 @@ void bt_config_write_reference(FILE *out)
                                         k ? " / " : "", s->choices[k]);
         }
         char conv[64] = "";
-        if (s->land != S_L_NONE && s->scale != 1.0)
+        if (s->scale != 1.0)
             snprintf(conv, sizeof conv, " (engine: x%g)", s->scale);
         fprintf(out, "| `%s` | %s | %s | %s | %s%s | %s |\n", s->key, s_type_name(s->type),
                 s->def_text, bounds, s->unit, conv, s->help);

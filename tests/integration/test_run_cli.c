@@ -223,3 +223,40 @@ Test(run_cli, usage)
     cr_assert(strstr(out, "`execution.commission_pct`"));
     free(out);
 }
+
+/* Every example config in configs/ validates and runs (on a small synthetic
+ * store in place of out/demo/demo.h5, all its symbols). */
+Test(run_cli, example_configs_run)
+{
+    int rc = s_sh("%s/bt data synth --out bars.h5 --symbols 4 --bars 300 --seed 42", BT_BIN_DIR);
+    cr_assert_eq(rc, 0);
+    const char *names[] = {"sma_cross", "ema_cross", "rsi_reversion", "bollinger_reversion",
+                           "donchian_breakout", "momentum_rotation", "buy_and_hold", "orcl_sma"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        rc = s_sh("%s/bt run %s/configs/%s.yaml --set data.store=bars.h5 --set data.symbols=all "
+                  "--out res_%s",
+                  BT_BIN_DIR, BT_SOURCE_DIR, names[i], names[i]);
+        char *err = s_slurp("err.txt");
+        cr_assert_eq(rc, 0, "configs/%s.yaml: exit %d: %s", names[i], rc, err);
+        free(err);
+    }
+}
+
+/* configs/README.md carries the reference generated from the settings table;
+ * it must match `bt run --list-settings` so it cannot drift. */
+Test(run_cli, readme_matches_settings_table)
+{
+    cr_assert_eq(s_sh("%s/bt run --list-settings", BT_BIN_DIR), 0);
+    char *out = s_slurp("out.txt");
+    const char *body = strchr(out, '\n'); /* skip the "# Config keys" title */
+    cr_assert_not_null(body);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cp %s/configs/README.md readme.md", BT_SOURCE_DIR);
+    cr_assert_eq(s_sh("%s", cmd), 0);
+    char *readme = s_slurp("readme.md");
+    cr_assert(strstr(readme, body + 1),
+              "configs/README.md is out of date: regenerate its last section with "
+              "'bt run --list-settings'");
+    free(readme);
+    free(out);
+}
