@@ -208,7 +208,7 @@ Test(grid, size_refusal)
     /* overflow of uint64 is caught before multiplying: 4 axes of 1e6 and one of
      * 1e5 points = 1e29 > 2^64 (1.8e19) */
     const char *huge = S_HEAD "sweep:\n"
-        "  execution.slippage_bps: {from: 0, to: 9999.99, step: 0.01}\n"
+        "  execution.slippage_bps: {from: 0, to: 999.999, step: 0.001}\n"
         "  execution.commission_min: {from: 0, to: 999999, step: 1}\n"
         "  capital: {from: 1, to: 1000000, step: 1}\n"
         "  sizing.quantity: {from: 1, to: 1000000, step: 1}\n"
