@@ -13,6 +13,7 @@
 #include "bt_cmd.h"
 #include "bt_config.h"
 #include "bt_engine.h"
+#include "bt_grid.h"
 #include "bt_err.h"
 #include "bt_metrics.h"
 #include "bt_registry.h"
@@ -360,8 +361,9 @@ int bt_cmd_run(int argc, char **argv)
 
     bt_errbuf_t eb;
     bt_config_t *cfg = bt_config_load(path, sets, nsets, strats, nstrats, &eb);
-    if (!cfg) {
+    if (!cfg || bt_grid_check(cfg, &eb) != BT_OK) {
         fprintf(stderr, "bt run: %s\n", eb.msg);
+        bt_config_destroy(&cfg);
         return 2;
     }
     int rc = 1;

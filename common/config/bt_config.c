@@ -558,6 +558,12 @@ static bt_err_t s_unknown_key(s_loader_t *ld, const s_entry_t *e)
     size_t n;
     const char *const *keys = s_all_keys(&n);
     const char *best = bt_config_closest(e->key, keys, n);
+    if (!strchr(e->key, '.') && e->node && fy_node_get_type(e->node) == FYNT_MAPPING) {
+        const char *sec = bt_config_closest(e->key, s_sections, S_NSECTIONS);
+        if (sec)
+            return s_fail(ld, e, "unknown section; did you mean '%s:'? (keys: configs/README.md)",
+                          sec);
+    }
     if (best)
         return s_fail(ld, e, "unknown key; did you mean '%s'? (keys: configs/README.md)", best);
     return s_fail(ld, e, "unknown key; the valid keys are listed in configs/README.md");

@@ -141,7 +141,7 @@ static bt_err_t s_parse_constraint(const bt_config_t *c, const bt_grid_t *g, con
 
 /* ---- Building ---- */
 
-bt_grid_t *bt_grid_new(const bt_config_t *c, bool allow_huge, bt_errbuf_t *eb)
+static bt_grid_t *s_build(const bt_config_t *c, bool allow_huge, bool count, bt_errbuf_t *eb)
 {
     const bt_sweep_spec_t *sw = bt_config_sweep(c);
     if (sw->naxes > S_MAX_AXES) {
@@ -196,7 +196,7 @@ bt_grid_t *bt_grid_new(const bt_config_t *c, bool allow_huge, bt_errbuf_t *eb)
             g->ncons++;
         }
     }
-    if (g->ncons == 0) {
+    if (g->ncons == 0 || !count) {
         g->count = size;
     } else {
         size_t idx[S_MAX_AXES];
@@ -204,6 +204,20 @@ bt_grid_t *bt_grid_new(const bt_config_t *c, bool allow_huge, bt_errbuf_t *eb)
             g->count += bt_grid_point(g, r, idx);
     }
     return g;
+}
+
+bt_grid_t *bt_grid_new(const bt_config_t *c, bool allow_huge, bt_errbuf_t *eb)
+{
+    return s_build(c, allow_huge, true, eb);
+}
+
+bt_err_t bt_grid_check(const bt_config_t *c, bt_errbuf_t *eb)
+{
+    bt_grid_t *g = s_build(c, true, false, eb);
+    if (!g)
+        return eb ? eb->code : BT_ECONFIG;
+    bt_grid_destroy(&g);
+    return BT_OK;
 }
 
 void bt_grid_destroy(bt_grid_t **self_p)

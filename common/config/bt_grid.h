@@ -29,6 +29,10 @@ typedef struct bt_grid bt_grid_t;
  * scanned once to count the surviving points. */
 bt_grid_t *bt_grid_new(const bt_config_t *c, bool allow_huge, bt_errbuf_t *eb);
 void bt_grid_destroy(bt_grid_t **self_p);
+/* Checks the sweep: section (constraints parse, size fits in 64 bits)
+ * without counting or refusing by max_grid: for commands that ignore the
+ * sweep but should still reject a broken config. */
+bt_err_t bt_grid_check(const bt_config_t *c, bt_errbuf_t *eb);
 
 uint64_t bt_grid_size(const bt_grid_t *g);  /* full product, before pruning */
 uint64_t bt_grid_count(const bt_grid_t *g); /* points that pass the constraints */

@@ -208,6 +208,10 @@ Test(run_cli, config_errors_exit_2)
                           "c.yaml:1: strategy");
     s_expect_config_error("strategy: sma_cross\ndata: {store: bars.h5, symbols: [NOPE]}\n", "",
                           "NOPE");
+    /* the sweep: section is checked even though bt run ignores it */
+    s_expect_config_error("strategy: sma_cross\ndata: {store: bars.h5}\nsweep:\n"
+                          "  params.fast: [5, 10]\n  constraints: [\"params.fast < params.slwo\"]\n",
+                          "", "c.yaml:5: sweep.constraints");
 }
 
 Test(run_cli, usage)

@@ -265,6 +265,8 @@ Test(config, error_unknown_key)
     s_expect_err(S_MIN "commission_pct: 0.1\n", NULL, 0, "c.yaml:3: commission_pct",
                  "did you mean 'execution.commission_pct'");
     s_expect_err(S_MIN "zzzzzzzz: 1\n", NULL, 0, "c.yaml:3: zzzzzzzz", "unknown key");
+    s_expect_err(S_MIN "exection:\n  fill: next_open\n", NULL, 0, "c.yaml:3: exection",
+                 "did you mean 'execution:'");
 }
 
 Test(config, error_wrong_type)
