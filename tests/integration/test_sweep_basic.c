@@ -67,3 +67,35 @@ Test(sweep_basic, usage_errors_and_existing_journal)
     free(after);
     cr_assert(bt_proc_wait_text(log, "55 from the journal", 0, NULL, 0));
 }
+
+Test(sweep_basic, failing_jobs_are_retried_then_recorded_failed)
+{
+    /* fast >= slow makes sma_cross's init fail: points (30,20) and (30,30)
+     * fail on every attempt; (10,20) and (10,30) run. */
+    FILE *c = fopen(f.cfg, "w");
+    cr_assert(c);
+    fprintf(c, "strategy: sma_cross\ndata:\n  store: %s\ncapital: 100000\nrank_by: sharpe\n"
+               "sweep:\n  params.fast: [10, 30]\n  params.slow: [20, 30]\n",
+            f.store);
+    fclose(c);
+    char odir[320], log[340];
+    snprintf(odir, sizeof odir, "%s/fail", f.dir);
+    snprintf(log, sizeof log, "%s/fail.log", f.dir);
+    char *argv[] = {f.bt, "sweep", f.cfg, "--out", odir, "--workers", "2", "--max-attempts", "2",
+                    NULL};
+    cr_assert_eq(bt_proc_run(argv, log, 60000), 0, "a sweep with failed jobs still completes");
+    char p[400];
+    snprintf(p, sizeof p, "%s/results.csv", odir);
+    char *text = bt_proc_slurp(p, NULL);
+    cr_assert(text);
+    size_t nfailed = 0;
+    for (const char *s = text; (s = strstr(s, ",failed,")) != NULL; s++)
+        nfailed++;
+    cr_assert_eq(nfailed, 2, "results.csv:\n%s", text);
+    cr_assert(strstr(text, "fast"), "the error names the parameter:\n%s", text);
+    free(text);
+    snprintf(p, sizeof p, "%s/ranking.csv", odir);
+    cr_assert_eq(bt_proc_count_lines(p), 1 + 2, "only ok rows are ranked");
+    cr_assert(bt_proc_wait_text(log, "failed after 2 attempt(s)", 0, NULL, 0));
+    cr_assert(bt_proc_wait_text(log, "will retry", 0, NULL, 0));
+}
