@@ -1,0 +1,371 @@
+/* Unit tests for coordinator/bt_journal: round trip, torn tails at every byte,
+ * corruption, header mismatch, duplicates kept once by the report. Each test
+ * works in its own mkdtemp folder under /tmp, removed at the end. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bt_journal.h"
+#include "bt_log.h"
+#include "bt_report.h"
+
+#define HEADER "bt-sweep v1\nconfig_sha256=abc\ndata_hash=def\njobs=100\n"
+
+static char s_dir[64];
+static char s_path[128];
+
+static void s_setup(void)
+{
+    bt_log_set_level(BT_LOG_ERROR); /* the torn-tail warnings are expected here */
+    snprintf(s_dir, sizeof s_dir, "/tmp/bt_test_journal_XXXXXX");
+    cr_assert_not_null(mkdtemp(s_dir));
+    snprintf(s_path, sizeof s_path, "%s/%s", s_dir, BT_JOURNAL_FILE);
+}
+
+static void s_teardown(void)
+{
+    DIR *d = opendir(s_dir);
+    if (d) {
+        struct dirent *e;
+        char p[512];
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || strcmp(e->d_name, "..") == 0))
+                continue;
+            snprintf(p, sizeof p, "%s/%s", s_dir, e->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(s_dir);
+}
+
+TestSuite(journal, .init = s_setup, .fini = s_teardown);
+
+/* A record whose every field depends on k, so a mix-up shows. */
+static void s_make(bt_journal_rec_t *r, uint64_t k)
+{
+    memset(r, 0, sizeof *r);
+    r->job_id = k * 7 + 1;
+    r->attempt = (uint32_t)(k % 3) + 1;
+    r->ok = k % 5 != 4;
+    if (!r->ok)
+        snprintf(r->error, sizeof r->error, "strategy error in job %llu: \"bad\", really",
+                 (unsigned long long)r->job_id);
+    r->nmetrics = 20;
+    for (size_t i = 0; i < r->nmetrics; i++)
+        r->metrics[i] = (double)k + (double)i / 3.0;
+    r->metrics[3] = k == 2 ? NAN : r->metrics[3];
+    r->metrics[4] = k == 3 ? -INFINITY : r->metrics[4];
+    snprintf(r->worker, sizeof r->worker, "host-%llu:%d", (unsigned long long)k, 4242);
+    r->run_us = 1000 + k;
+    r->bars = 252 * (k + 1);
+}
+
+static void s_assert_same(const bt_journal_rec_t *a, const bt_journal_rec_t *b)
+{
+    cr_assert_eq(a->job_id, b->job_id);
+    cr_assert_eq(a->attempt, b->attempt);
+    cr_assert_eq(a->ok, b->ok);
+    cr_assert_str_eq(a->error, b->error);
+    cr_assert_eq(a->nmetrics, b->nmetrics);
+    /* bit-exact, NaN included */
+    cr_assert_eq(memcmp(a->metrics, b->metrics, a->nmetrics * sizeof(double)), 0);
+    cr_assert_str_eq(a->worker, b->worker);
+    cr_assert_eq(a->run_us, b->run_us);
+    cr_assert_eq(a->bars, b->bars);
+}
+
+typedef struct {
+    bt_journal_rec_t recs[64]; /* records seen by the callback */
+    size_t n;                  /* how many */
+} s_seen_t;
+
+static void s_collect(void *user, const bt_journal_rec_t *r)
+{
+    s_seen_t *s = user;
+    if (s->n < 64)
+        s->recs[s->n] = *r;
+    s->n++;
+}
+
+/* Creates the journal with n records (sync after each group of 3); returns the
+ * file size after n - 1 records in *before_last. */
+static off_t s_write_n(size_t n, off_t *before_last)
+{
+    bt_errbuf_t eb;
+    bt_journal_t *j = bt_journal_open(s_dir, HEADER, false, &eb);
+    cr_assert_not_null(j, "%s", eb.msg);
+    bt_journal_rec_t r;
+    for (size_t k = 0; k < n; k++) {
+        if (k + 1 == n) {
+            cr_assert_eq(bt_journal_sync(j, &eb), BT_OK);
+            struct stat st;
+            cr_assert_eq(stat(s_path, &st), 0);
+            *before_last = st.st_size;
+        }
+        s_make(&r, k);
+        cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK, "%s", eb.msg);
+        if (k % 3 == 2)
+            cr_assert_eq(bt_journal_sync(j, &eb), BT_OK);
+    }
+    cr_assert_eq(bt_journal_sync(j, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(bt_journal_appended(j), n);
+    bt_journal_close(&j);
+    cr_assert_null(j);
+    bt_journal_close(&j); /* safe twice */
+    struct stat st;
+    cr_assert_eq(stat(s_path, &st), 0);
+    return st.st_size;
+}
+
+static void s_replay(s_seen_t *seen, uint64_t *truncated)
+{
+    bt_errbuf_t eb;
+    bt_journal_t *j = bt_journal_open(s_dir, HEADER, true, &eb);
+    cr_assert_not_null(j, "%s", eb.msg);
+    seen->n = 0;
+    cr_assert_eq(bt_journal_replay(j, s_collect, seen, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(bt_journal_replayed(j), seen->n);
+    if (truncated)
+        *truncated = bt_journal_truncated_bytes(j);
+    bt_journal_close(&j);
+}
+
+Test(journal, round_trip)
+{
+    off_t before_last;
+    s_write_n(10, &before_last);
+    s_seen_t seen;
+    uint64_t cut;
+    s_replay(&seen, &cut);
+    cr_assert_eq(seen.n, 10);
+    cr_assert_eq(cut, 0);
+    for (size_t k = 0; k < 10; k++) {
+        bt_journal_rec_t want;
+        s_make(&want, k);
+        s_assert_same(&seen.recs[k], &want);
+    }
+    cr_assert(isnan(seen.recs[2].metrics[3]));
+    cr_assert(isinf(seen.recs[3].metrics[4]) && seen.recs[3].metrics[4] < 0);
+}
+
+Test(journal, append_after_resume_continues)
+{
+    off_t before_last;
+    s_write_n(4, &before_last);
+    bt_errbuf_t eb;
+    bt_journal_t *j = bt_journal_open(s_dir, HEADER, true, &eb);
+    cr_assert_not_null(j, "%s", eb.msg);
+    bt_journal_rec_t r;
+    s_make(&r, 4);
+    /* resuming: appending before replay is refused (the tail may be torn) */
+    cr_assert_neq(bt_journal_append(j, &r, &eb), BT_OK);
+    cr_assert_eq(bt_journal_replay(j, NULL, NULL, &eb), BT_OK);
+    cr_assert_eq(bt_journal_replayed(j), 4);
+    cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
+    bt_journal_close(&j); /* close syncs what is buffered */
+    s_seen_t seen;
+    s_replay(&seen, NULL);
+    cr_assert_eq(seen.n, 5);
+    s_assert_same(&seen.recs[4], &r);
+}
+
+/* Cutting the file at every byte offset inside the last record (as a kill in
+ * the middle of write() can) must give the complete records only, cut the
+ * tail, and let appending continue cleanly. */
+Test(journal, torn_tail_every_offset)
+{
+    off_t before_last;
+    off_t full = s_write_n(6, &before_last);
+    cr_assert_gt(full, before_last);
+    FILE *f = fopen(s_path, "rb");
+    cr_assert_not_null(f);
+    unsigned char *orig = malloc((size_t)full);
+    cr_assert_eq(fread(orig, 1, (size_t)full, f), (size_t)full);
+    fclose(f);
+    for (off_t cut = before_last; cut < full; cut++) {
+        f = fopen(s_path, "wb");
+        cr_assert_not_null(f);
+        cr_assert_eq(fwrite(orig, 1, (size_t)cut, f), (size_t)cut);
+        fclose(f);
+        bt_errbuf_t eb;
+        bt_journal_t *j = bt_journal_open(s_dir, HEADER, true, &eb);
+        cr_assert_not_null(j, "%s", eb.msg);
+        s_seen_t seen = {.n = 0};
+        cr_assert_eq(bt_journal_replay(j, s_collect, &seen, &eb), BT_OK);
+        cr_assert_eq(seen.n, 5, "cut at %ld", (long)cut);
+        cr_assert_eq(bt_journal_truncated_bytes(j), (uint64_t)(cut - before_last));
+        bt_journal_rec_t r;
+        s_make(&r, 40);
+        cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
+        cr_assert_eq(bt_journal_sync(j, &eb), BT_OK);
+        bt_journal_close(&j);
+        s_replay(&seen, NULL);
+        cr_assert_eq(seen.n, 6, "cut at %ld", (long)cut);
+        s_assert_same(&seen.recs[5], &r);
+        for (size_t k = 0; k < 5; k++) {
+            bt_journal_rec_t want;
+            s_make(&want, k);
+            s_assert_same(&seen.recs[k], &want);
+        }
+    }
+    free(orig);
+}
+
+static void s_flip_byte(off_t at)
+{
+    int fd = open(s_path, O_RDWR);
+    cr_assert_geq(fd, 0);
+    unsigned char b;
+    cr_assert_eq(pread(fd, &b, 1, at), 1);
+    b ^= 0x10;
+    cr_assert_eq(pwrite(fd, &b, 1, at), 1);
+    close(fd);
+}
+
+Test(journal, corrupt_record_stops_replay_there)
+{
+    off_t before_last;
+    off_t full = s_write_n(6, &before_last);
+    /* a bit flipped in the middle of the last record's payload */
+    s_flip_byte(before_last + (full - before_last) / 2);
+    s_seen_t seen;
+    uint64_t cut;
+    s_replay(&seen, &cut);
+    cr_assert_eq(seen.n, 5);
+    cr_assert_eq(cut, (uint64_t)(full - before_last));
+    struct stat st;
+    cr_assert_eq(stat(s_path, &st), 0);
+    cr_assert_eq(st.st_size, before_last); /* tail cut */
+}
+
+Test(journal, corrupt_checksum_byte)
+{
+    off_t before_last;
+    off_t full = s_write_n(3, &before_last);
+    s_flip_byte(full - 1); /* last byte of the last record's CRC */
+    s_seen_t seen;
+    s_replay(&seen, NULL);
+    cr_assert_eq(seen.n, 2);
+}
+
+Test(journal, header_mismatch_on_resume)
+{
+    off_t before_last;
+    s_write_n(2, &before_last);
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    bt_journal_t *j = bt_journal_open(s_dir, "bt-sweep v1\nconfig_sha256=XYZ\n", true, &eb);
+    cr_assert_null(j);
+    cr_assert_eq(eb.code, BT_ECONFIG);
+    cr_assert(strstr(eb.msg, "config or the data changed") != NULL, "%s", eb.msg);
+    cr_assert(strstr(eb.msg, "config_sha256=abc") != NULL, "%s", eb.msg);
+}
+
+Test(journal, new_sweep_into_used_folder_refused)
+{
+    off_t before_last;
+    s_write_n(1, &before_last);
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    cr_assert_null(bt_journal_open(s_dir, HEADER, false, &eb));
+    cr_assert_eq(eb.code, BT_EEXIST);
+    cr_assert(strstr(eb.msg, "--resume") != NULL, "%s", eb.msg);
+}
+
+Test(journal, resume_without_journal)
+{
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    cr_assert_null(bt_journal_open(s_dir, HEADER, true, &eb));
+    cr_assert_eq(eb.code, BT_ENOTFOUND);
+}
+
+Test(journal, torn_header_is_an_error)
+{
+    off_t before_last;
+    s_write_n(1, &before_last);
+    cr_assert_eq(truncate(s_path, 20), 0); /* inside the header */
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    cr_assert_null(bt_journal_open(s_dir, HEADER, true, &eb));
+    cr_assert_eq(eb.code, BT_EFORMAT);
+}
+
+/* More than the 1 MiB buffer between syncs: written out early, still intact. */
+Test(journal, large_group)
+{
+    bt_errbuf_t eb;
+    bt_journal_t *j = bt_journal_open(s_dir, HEADER, false, &eb);
+    cr_assert_not_null(j);
+    bt_journal_rec_t r;
+    const size_t n = 8000; /* ~200 bytes each -> ~1.6 MB */
+    for (size_t k = 0; k < n; k++) {
+        s_make(&r, k);
+        cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
+    }
+    cr_assert_eq(bt_journal_sync(j, &eb), BT_OK);
+    bt_journal_close(&j);
+    s_seen_t seen;
+    s_replay(&seen, NULL);
+    cr_assert_eq(seen.n, n);
+}
+
+/* The journal may hold a job twice (e.g. two workers finished it before the
+ * first record was acked); the report keeps one, the lower attempt. */
+typedef struct {
+    bt_report_t *rep;
+} s_rep_user_t;
+
+static void s_to_report(void *user, const bt_journal_rec_t *r)
+{
+    bt_report_set_result(((s_rep_user_t *)user)->rep, r);
+}
+
+Test(journal, duplicates_kept_once_by_report)
+{
+    bt_errbuf_t eb;
+    bt_journal_t *j = bt_journal_open(s_dir, HEADER, false, &eb);
+    cr_assert_not_null(j);
+    bt_journal_rec_t r;
+    memset(&r, 0, sizeof r);
+    r.job_id = 1;
+    r.ok = 1;
+    r.nmetrics = 20;
+    r.attempt = 2;
+    r.metrics[4] = 2.0; /* sharpe of the attempt-2 record */
+    cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
+    r.attempt = 1;
+    r.metrics[4] = 1.0; /* attempt 1: the one kept */
+    cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
+    r.job_id = 0;
+    r.metrics[4] = 0.5;
+    cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
+    cr_assert_eq(bt_journal_sync(j, &eb), BT_OK);
+    bt_journal_close(&j);
+
+    const char *axes[] = {"strategy.fast"};
+    s_rep_user_t u = {bt_report_new(2, 1, axes)};
+    cr_assert_not_null(u.rep);
+    j = bt_journal_open(s_dir, HEADER, true, &eb);
+    cr_assert_not_null(j);
+    cr_assert_eq(bt_journal_replay(j, s_to_report, &u, &eb), BT_OK);
+    cr_assert_eq(bt_journal_replayed(j), 3);
+    bt_journal_close(&j);
+    uint64_t ok, failed, pending;
+    bt_report_counts(u.rep, &ok, &failed, &pending);
+    cr_assert_eq(ok, 2);
+    cr_assert_eq(pending, 0);
+    uint64_t best;
+    double v;
+    cr_assert(bt_report_best(u.rep, 4, true, &best, &v)); /* metric 4 = sharpe */
+    cr_assert_eq(best, 1);
+    cr_assert_eq(v, 1.0);
+    bt_report_destroy(&u.rep);
+}
