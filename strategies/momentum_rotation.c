@@ -11,9 +11,10 @@
  * top_n the rest stays in cash.
  *
  * The signal is a weight of equity: run it with sizing TARGET_WEIGHT (the
- * config's `sizing: target_weight`). Selected symbols are re-signalled each
- * month, so their weights are brought back to 1/top_n; 0 is signalled only
- * to symbols that had a non-zero target. */
+ * config's `sizing: target_weight`). Only changes of target are signalled;
+ * to bring the weights of symbols that stay selected back to 1/top_n each
+ * month, run it with the engine's monthly rebalance (`rebalance: monthly`),
+ * which re-applies the last targets that were not re-signalled. */
 #include <stdint.h>
 
 #include "bt_indicators.h"
@@ -104,7 +105,7 @@ static void s_on_bar(void *state, bt_ctx_t *ctx)
             break; /* sorted: none after this one is positive either */
         chosen++;
     }
-    /* Exits first, then entries and re-weights, in symbol order. */
+    /* Exits first (in symbol order), then entries (in rank order). */
     for (size_t i = 0; i < st->nsym; i++) {
         int keep = 0;
         for (size_t j = 0; j < chosen; j++)
@@ -114,12 +115,11 @@ static void s_on_bar(void *state, bt_ctx_t *ctx)
             bt_signal(ctx, (uint32_t)i, 0.0);
         }
     }
-    for (size_t i = 0; i < st->nsym; i++) {
-        for (size_t j = 0; j < chosen; j++) {
-            if (st->cand[j].sym == i) {
-                st->target[i] = w;
-                bt_signal(ctx, (uint32_t)i, w);
-            }
+    for (size_t j = 0; j < chosen; j++) {
+        size_t i = st->cand[j].sym;
+        if (st->target[i] != w) {
+            st->target[i] = w;
+            bt_signal(ctx, (uint32_t)i, w);
         }
     }
 }
