@@ -122,3 +122,21 @@ Test(sweep_faults, coordinator_sigkill_then_resume)
     for (int i = 0; i < SFX_NJOBS; i++)
         cr_assert_eq(c.seen[i], 1, "job %d journaled %u times", i, c.seen[i]);
 }
+
+Test(sweep_faults, sigint_writes_partial_report_and_resumes)
+{
+    char ep[256];
+    pid_t coord = sfx_start_coord(&f, "int", "tcp://127.0.0.1:*", false, ep, sizeof ep);
+    sfx_start_worker(&f, ep, "w1", 30);
+    sfx_wait_progress(&f, "int", 1);
+    cr_assert_eq(kill(coord, SIGINT), 0);
+    cr_assert_eq(bt_proc_wait(coord, 30000), 1, "interrupted sweep exits 1");
+    cr_assert(sfx_log_has(&f, "int", "--resume"), "tells the user how to resume");
+    char p[400];
+    snprintf(p, sizeof p, "%s/int/results.csv", f.dir);
+    cr_assert_eq(bt_proc_count_lines(p), 1 + SFX_NJOBS, "partial report has every grid row");
+    char ep2[256];
+    coord = sfx_start_coord(&f, "int", ep, true, ep2, sizeof ep2);
+    cr_assert_eq(bt_proc_wait(coord, 90000), 0, "resumed coordinator failed (see int.log)");
+    sfx_assert_same_report(&f, "ref", "int");
+}
