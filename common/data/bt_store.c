@@ -94,7 +94,7 @@ const char *bt_store_detect_frequency(const bt_series_t *s)
         d[k] = s->time[i + 1] - s->time[i];
     }
     qsort(d, m, sizeof *d, s_cmp_i64);
-    int64_t med = d[m / 2];
+    int64_t med = d[(m - 1) / 2]; /* lower median: gaps only ever lengthen spacings */
     free(d);
     static const struct {
         int64_t ns;

@@ -1,0 +1,208 @@
+/* Runs `bt data import | info | export` as real processes (BT_BIN_DIR/bt) in a temp dir: exit
+ * codes, messages, --replace, --skip-bad, and the layout as h5dump (hdf5-tools) shows it. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char s_dir[64];
+static char s_out[160], s_err[160];
+
+static void s_setup(void)
+{
+    snprintf(s_dir, sizeof s_dir, "/tmp/bt_cli_XXXXXX");
+    cr_assert_not_null(mkdtemp(s_dir));
+    snprintf(s_out, sizeof s_out, "%s/stdout.txt", s_dir);
+    snprintf(s_err, sizeof s_err, "%s/stderr.txt", s_dir);
+}
+
+static void s_teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", s_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(cli, .init = s_setup, .fini = s_teardown);
+
+/* Runs argv (argv[0] a path) with stdout/stderr to s_out/s_err; returns the exit code. */
+static int s_run(char *const argv[])
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, s_out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, s_err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    cr_assert_eq(rc, 0, "cannot start %s", argv[0]);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st), "%s did not exit normally", argv[0]);
+    return WEXITSTATUS(st);
+}
+
+static char *s_slurp(const char *path)
+{
+    static char buf[1 << 16];
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void s_write(const char *name, const char *text, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/%s", s_dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+#define BT BT_BIN_DIR "/bt"
+
+static const char *s_good = "Date,Open,High,Low,Close,Adj Close,Volume\n"
+                            "2020-01-02,10,11,9,10.5,10.4,1000\n"
+                            "2020-01-03,10.5,12,10,11.25,11.1,2000\n"
+                            "2020-01-06,11.25,11.5,10.75,11,10.9,1500\n";
+
+Test(cli, import_info_export_roundtrip_and_h5dump)
+{
+    char csv[160], store[160], back[160];
+    s_write("abc-2020.csv", s_good, csv, sizeof csv);
+    snprintf(store, sizeof store, "%s/s.h5", s_dir);
+    snprintf(back, sizeof back, "%s/back.csv", s_dir);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, NULL}), 0, "%s",
+                 s_slurp(s_err));
+    char *out = s_slurp(s_out);
+    /* symbol from the file stem up to the first '-': abc-2020.csv -> ABC */
+    cr_assert(strstr(out, "ABC") && strstr(out, "3 rows") && strstr(out, "2020-01-02") &&
+                  strstr(out, "2020-01-06") && strstr(out, "1d") && strstr(out, "rows/s"),
+              "%s", out);
+
+    cr_assert_eq(s_run((char *[]){BT, "data", "info", store, NULL}), 0, "%s", s_slurp(s_err));
+    out = s_slurp(s_out);
+    cr_assert(strstr(out, "ABC") && strstr(out, "data hash:"), "%s", out);
+
+    cr_assert_eq(s_run((char *[]){BT, "data", "info", store, "ABC", "--verify", NULL}), 0, "%s",
+                 s_slurp(s_err));
+    out = s_slurp(s_out);
+    cr_assert(strstr(out, "verify ABC: OK") && strstr(out, "source          abc-2020.csv") &&
+                  strstr(out, "adj_close"),
+              "%s", out);
+
+    cr_assert_eq(s_run((char *[]){BT, "data", "export", store, "ABC", "--out", back, NULL}), 0);
+    out = s_slurp(back);
+    cr_assert_str_eq(out, "Date,Open,High,Low,Close,Adj Close,Volume\n"
+                          "2020-01-02,10,11,9,10.5,10.4,1000\n"
+                          "2020-01-03,10.5,12,10,11.25,11.1,2000\n"
+                          "2020-01-06,11.25,11.5,10.75,11,10.9,1500\n");
+    /* to stdout by default */
+    cr_assert_eq(s_run((char *[]){BT, "data", "export", store, "ABC", NULL}), 0);
+    cr_assert_str_eq(s_slurp(s_out), out);
+
+    /* h5dump shows the layout: /ABC/time int64, /ABC/close float64, attributes */
+    char h5[200];
+    snprintf(h5, sizeof h5, "%s", "h5dump");
+    cr_assert_eq(s_run((char *[]){h5, "-H", store, NULL}), 0, "h5dump failed: %s", s_slurp(s_err));
+    out = s_slurp(s_out);
+    cr_assert(strstr(out, "GROUP \"ABC\""), "%s", out);
+    cr_assert(strstr(out, "DATASET \"time\"") && strstr(out, "H5T_STD_I64LE"), "%s", out);
+    cr_assert(strstr(out, "DATASET \"close\"") && strstr(out, "H5T_IEEE_F64LE"), "%s", out);
+    cr_assert(strstr(out, "DATASET \"adj_close\"") && strstr(out, "ATTRIBUTE \"content_sha256\"") &&
+                  strstr(out, "ATTRIBUTE \"source_sha256\"") &&
+                  strstr(out, "ATTRIBUTE \"frequency\""),
+              "%s", out);
+    cr_assert_eq(s_run((char *[]){h5, "-d", "/ABC/close", store, NULL}), 0);
+    out = s_slurp(s_out);
+    cr_assert(strstr(out, "10.5, 11.25, 11"), "%s", out);
+}
+
+Test(cli, replace_and_eexist)
+{
+    char csv[160], store[160];
+    s_write("abc.csv", s_good, csv, sizeof csv);
+    snprintf(store, sizeof store, "%s/s.h5", s_dir);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, NULL}), 0);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, NULL}), 1);
+    cr_assert(strstr(s_slurp(s_err), "already exists") && strstr(s_slurp(s_err), "--replace"),
+              "%s", s_slurp(s_err));
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--replace",
+                                  "--compress", "deflate", NULL}),
+                 0, "%s", s_slurp(s_err));
+    cr_assert_eq(s_run((char *[]){BT, "data", "info", store, "ABC", NULL}), 0);
+    cr_assert(strstr(s_slurp(s_out), "shuffle + deflate"), "%s", s_slurp(s_out));
+    /* --symbol stores under another name */
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--symbol", "XYZ",
+                                  NULL}),
+                 0);
+    cr_assert_eq(s_run((char *[]){BT, "data", "info", store, NULL}), 0);
+    cr_assert(strstr(s_slurp(s_out), "XYZ"), "%s", s_slurp(s_out));
+}
+
+Test(cli, bad_rows_fail_or_skip)
+{
+    char csv[160], store[160];
+    s_write("bad.csv",
+            "Date,Open,High,Low,Close,Volume\n"
+            "2020-01-02,10,11,9,10.5,1000\n"
+            "2020-01-03,10,9,11,10.5,1000\n" /* line 3: high below low */
+            "2020-01-06,10,11,9,10.5,1000\n",
+            csv, sizeof csv);
+    snprintf(store, sizeof store, "%s/s.h5", s_dir);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, NULL}), 1);
+    char *err = s_slurp(s_err);
+    cr_assert(strstr(err, "bad.csv:3: field 'high'") && strstr(err, "--skip-bad"), "%s", err);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--skip-bad", NULL}),
+                 0, "%s", s_slurp(s_err));
+    char *out = s_slurp(s_out);
+    cr_assert(strstr(out, "2 rows") && strstr(out, "skipped 1 bad row") &&
+                  strstr(out, "high below low (line 3)"),
+              "%s", out);
+}
+
+Test(cli, usage_errors_exit_2_and_help)
+{
+    char csv[160], store[160];
+    s_write("abc.csv", s_good, csv, sizeof csv);
+    snprintf(store, sizeof store, "%s/s.h5", s_dir);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, NULL}), 2); /* no --out */
+    cr_assert(strstr(s_slurp(s_err), "--out"), "%s", s_slurp(s_err));
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", "--out", store, NULL}), 2); /* no file */
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, csv, "--symbol", "A", "--out", store,
+                                  NULL}),
+                 2);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--format", "excel", "--out", store,
+                                  NULL}),
+                 2);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--bogus", "--out", store, NULL}), 2);
+    cr_assert_eq(s_run((char *[]){BT, "data", "info", NULL}), 2);
+    cr_assert_eq(s_run((char *[]){BT, "data", "export", store, NULL}), 2);
+    const char *cmds[] = {"import", "info", "export"};
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(s_run((char *[]){BT, "data", (char *)cmds[i], "--help", NULL}), 0);
+        char *out = s_slurp(s_out);
+        cr_assert(strstr(out, "usage: bt data") && strstr(out, "example"), "%s", out);
+    }
+    /* failures of the work exit 1: missing file, missing store, missing symbol */
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", "/nonexistent/x.csv", "--out", store,
+                                  NULL}),
+                 1);
+    cr_assert(strstr(s_slurp(s_err), "/nonexistent/x.csv"), "%s", s_slurp(s_err));
+    cr_assert_eq(s_run((char *[]){BT, "data", "info", store, NULL}), 1);
+    cr_assert(strstr(s_slurp(s_err), store), "%s", s_slurp(s_err));
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, NULL}), 0);
+    cr_assert_eq(s_run((char *[]){BT, "data", "export", store, "NOPE", NULL}), 1);
+    cr_assert(strstr(s_slurp(s_err), "'NOPE'") && strstr(s_slurp(s_err), "ABC"), "%s",
+              s_slurp(s_err));
+}
