@@ -1,0 +1,337 @@
+/* Unit tests for coordinator/bt_sched. Time is faked: every call gets an
+ * explicit "now" in ms, so there are no sleeps. Expected values follow from
+ * the rules in bt_sched.h, worked out next to each assertion. */
+#include <criterion/criterion.h>
+
+#include "bt_sched.h"
+
+#define MAXB 4096
+static uint64_t s_ids[MAXB];
+static uint32_t s_att[MAXB];
+
+Test(sched, lease_and_complete_in_grid_order)
+{
+    bt_sched_t *s = bt_sched_new(10, 3, 1000);
+    cr_assert_not_null(s);
+    uint32_t w = bt_sched_worker_add(s, 0);
+    cr_assert_eq(w, 0);
+    /* unmeasured worker: batch = 1 + jobs it completed = 1 */
+    cr_assert_eq(bt_sched_batch_size(s, w), 1);
+    size_t n = bt_sched_lease(s, w, 100, 0, s_ids, s_att);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(s_ids[0], 0);
+    cr_assert_eq(s_att[0], 1);
+    cr_assert_eq(bt_sched_complete(s, w, 0, 1, true, 1), BT_SCHED_NEW);
+    /* slow start: 1 done -> batch 2 */
+    n = bt_sched_lease(s, w, 100, 1, s_ids, s_att);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(s_ids[0], 1);
+    cr_assert_eq(s_ids[1], 2);
+    bt_sched_counts_t c;
+    bt_sched_counts(s, &c);
+    cr_assert_eq(c.ok, 1);
+    cr_assert_eq(c.leased, 2);
+    cr_assert_eq(c.queued, 7); /* 10 - 1 - 2 */
+    cr_assert_eq(bt_sched_worker_outstanding(s, w), 2);
+    /* complete out of order */
+    cr_assert_eq(bt_sched_complete(s, w, 2, 1, true, 2), BT_SCHED_NEW);
+    cr_assert_eq(bt_sched_complete(s, w, 1, 1, true, 2), BT_SCHED_NEW);
+    int64_t t = 3;
+    while (!bt_sched_finished(s)) {
+        n = bt_sched_lease(s, w, 3, t, s_ids, s_att); /* credit 3 caps the batch */
+        cr_assert(n >= 1 && n <= 3);
+        for (size_t i = 0; i < n; i++)
+            cr_assert_eq(bt_sched_complete(s, w, s_ids[i], s_att[i], true, t), BT_SCHED_NEW);
+        t++;
+    }
+    bt_sched_counts(s, &c);
+    cr_assert_eq(c.ok, 10);
+    cr_assert_eq(c.queued, 0);
+    cr_assert_eq(c.leased, 0);
+    cr_assert_eq(bt_sched_worker_done(s, w), 10);
+    cr_assert_eq(bt_sched_lease(s, w, 3, t, s_ids, s_att), 0); /* nothing left */
+    bt_sched_destroy(&s);
+    cr_assert_null(s);
+    bt_sched_destroy(&s); /* safe twice */
+}
+
+Test(sched, duplicate_result_kept_once)
+{
+    bt_sched_t *s = bt_sched_new(2, 3, 1000);
+    uint32_t w = bt_sched_worker_add(s, 0);
+    cr_assert_eq(bt_sched_lease(s, w, 1, 0, s_ids, s_att), 1);
+    cr_assert_eq(bt_sched_complete(s, w, 0, 1, true, 1), BT_SCHED_NEW);
+    cr_assert_eq(bt_sched_complete(s, w, 0, 1, true, 2), BT_SCHED_DUPLICATE);
+    cr_assert_eq(bt_sched_complete(s, w, 0, 1, false, 2), BT_SCHED_DUPLICATE);
+    cr_assert_eq(bt_sched_complete(s, w, 99, 1, true, 2), BT_SCHED_INVALID);
+    bt_sched_counts_t c;
+    bt_sched_counts(s, &c);
+    cr_assert_eq(c.ok, 1);
+    cr_assert_eq(c.duplicates, 2);
+    bt_sched_destroy(&s);
+}
+
+/* A silent worker's leases go back to the queue after lease_ms and run
+ * elsewhere, before fresh jobs; the first result wins, the second is a duplicate. */
+Test(sched, expiry_requeues_silent_worker)
+{
+    bt_sched_t *s = bt_sched_new(5, 3, 1000);
+    uint32_t a = bt_sched_worker_add(s, 0);
+    uint32_t b = bt_sched_worker_add(s, 0);
+    cr_assert_eq(bt_sched_lease(s, a, 1, 0, s_ids, s_att), 1); /* job 0 to a */
+    cr_assert_eq(s_ids[0], 0);
+    cr_assert_eq(bt_sched_expire(s, 999), 0);  /* 999 - 0 < 1000: still valid */
+    bt_sched_heartbeat(s, b, 1000);            /* b is alive */
+    cr_assert_eq(bt_sched_expire(s, 1000), 1); /* a silent for 1000 ms */
+    bt_sched_counts_t c;
+    bt_sched_counts(s, &c);
+    cr_assert_eq(c.requeued, 1);
+    cr_assert_eq(c.leased, 0);
+    cr_assert_eq(bt_sched_worker_outstanding(s, a), 0);
+    /* b gets the requeued job first, as attempt 2 */
+    cr_assert_eq(bt_sched_lease(s, b, 1, 1001, s_ids, s_att), 1);
+    cr_assert_eq(s_ids[0], 0);
+    cr_assert_eq(s_att[0], 2);
+    /* a comes back with its (valid) result first: kept; b's is a duplicate */
+    cr_assert_eq(bt_sched_complete(s, a, 0, 1, true, 1002), BT_SCHED_NEW);
+    cr_assert_eq(bt_sched_worker_outstanding(s, b), 0); /* b's lease released */
+    cr_assert_eq(bt_sched_complete(s, b, 0, 2, true, 1003), BT_SCHED_DUPLICATE);
+    /* then fresh jobs in order */
+    cr_assert_eq(bt_sched_lease(s, b, 1, 1004, s_ids, s_att), 1);
+    cr_assert_eq(s_ids[0], 1);
+    cr_assert_eq(s_att[0], 1);
+    bt_sched_destroy(&s);
+}
+
+Test(sched, heartbeat_extends_leases)
+{
+    bt_sched_t *s = bt_sched_new(3, 3, 1000);
+    uint32_t w = bt_sched_worker_add(s, 0);
+    cr_assert_eq(bt_sched_lease(s, w, 1, 0, s_ids, s_att), 1);
+    bt_sched_heartbeat(s, w, 900);
+    cr_assert_eq(bt_sched_expire(s, 1500), 0); /* 1500 - 900 < 1000 */
+    cr_assert_eq(bt_sched_expire(s, 1899), 0);
+    cr_assert_eq(bt_sched_expire(s, 1900), 1);
+    bt_sched_destroy(&s);
+}
+
+Test(sched, retries_then_failed)
+{
+    bt_sched_t *s = bt_sched_new(2, 3, 1000);
+    uint32_t w = bt_sched_worker_add(s, 0);
+    /* attempts 1 and 2 fail -> RETRY; attempt 3 fails -> FAILED (3 failures) */
+    for (uint32_t att = 1; att <= 3; att++) {
+        size_t n = bt_sched_lease(s, w, 1, att, s_ids, s_att);
+        cr_assert_eq(n, 1);
+        cr_assert_eq(s_ids[0], 0, "attempt %u", att); /* the retry comes before job 1 */
+        cr_assert_eq(s_att[0], att);
+        bt_sched_outcome_t o = bt_sched_complete(s, w, 0, att, false, att);
+        cr_assert_eq(o, att < 3 ? BT_SCHED_RETRY : BT_SCHED_FAILED, "attempt %u", att);
+    }
+    bt_sched_counts_t c;
+    bt_sched_counts(s, &c);
+    cr_assert_eq(c.failed, 1);
+    cr_assert_eq(c.retries, 2);
+    cr_assert_not(bt_sched_finished(s));
+    /* the sweep goes on */
+    cr_assert_eq(bt_sched_lease(s, w, 1, 10, s_ids, s_att), 1);
+    cr_assert_eq(s_ids[0], 1);
+    cr_assert_eq(bt_sched_complete(s, w, 1, 1, true, 11), BT_SCHED_NEW);
+    cr_assert(bt_sched_finished(s));
+    bt_sched_destroy(&s);
+}
+
+Test(sched, max_attempts_one)
+{
+    bt_sched_t *s = bt_sched_new(1, 1, 1000);
+    uint32_t w = bt_sched_worker_add(s, 0);
+    cr_assert_eq(bt_sched_lease(s, w, 1, 0, s_ids, s_att), 1);
+    cr_assert_eq(bt_sched_complete(s, w, 0, 1, false, 1), BT_SCHED_FAILED);
+    cr_assert(bt_sched_finished(s));
+    bt_sched_destroy(&s);
+}
+
+/* A failure of an old attempt, while a newer attempt runs, is not counted. */
+Test(sched, stale_failure_ignored)
+{
+    bt_sched_t *s = bt_sched_new(1, 2, 100);
+    uint32_t a = bt_sched_worker_add(s, 0);
+    uint32_t b = bt_sched_worker_add(s, 0);
+    cr_assert_eq(bt_sched_lease(s, a, 1, 0, s_ids, s_att), 1);
+    bt_sched_heartbeat(s, b, 100);
+    cr_assert_eq(bt_sched_expire(s, 100), 1);
+    cr_assert_eq(bt_sched_lease(s, b, 1, 101, s_ids, s_att), 1);
+    cr_assert_eq(s_att[0], 2);
+    cr_assert_eq(bt_sched_complete(s, a, 0, 1, false, 102), BT_SCHED_STALE);
+    cr_assert_eq(bt_sched_worker_outstanding(s, b), 1); /* b's lease untouched */
+    cr_assert_eq(bt_sched_complete(s, b, 0, 2, true, 103), BT_SCHED_NEW);
+    bt_sched_destroy(&s);
+}
+
+/* The last lease expired, then its failure arrives: it counts (same attempt),
+ * and the job, already queued, is not queued twice. */
+Test(sched, failure_after_expiry_counts_once)
+{
+    bt_sched_t *s = bt_sched_new(1, 3, 100);
+    uint32_t a = bt_sched_worker_add(s, 0);
+    cr_assert_eq(bt_sched_lease(s, a, 1, 0, s_ids, s_att), 1);
+    cr_assert_eq(bt_sched_expire(s, 100), 1);
+    cr_assert_eq(bt_sched_complete(s, a, 0, 1, false, 101), BT_SCHED_RETRY);
+    bt_sched_counts_t c;
+    bt_sched_counts(s, &c);
+    cr_assert_eq(c.queued, 1);
+    cr_assert_eq(bt_sched_lease(s, a, 5, 102, s_ids, s_att), 1); /* one entry, not two */
+    cr_assert_eq(s_att[0], 2);
+    bt_sched_destroy(&s);
+}
+
+Test(sched, worker_lost_requeues)
+{
+    bt_sched_t *s = bt_sched_new(100, 3, 1000);
+    uint32_t a = bt_sched_worker_add(s, 0);
+    int64_t t = 0;
+    /* grow a's batch: complete 1, 2, 4 ... */
+    for (int round = 0; round < 4; round++) {
+        size_t n = bt_sched_lease(s, a, 64, t, s_ids, s_att);
+        for (size_t i = 0; i < n; i++)
+            bt_sched_complete(s, a, s_ids[i], s_att[i], true, t);
+        t++;
+    }
+    size_t held = bt_sched_lease(s, a, 64, t, s_ids, s_att);
+    cr_assert_gt(held, 1);
+    uint64_t first = s_ids[0];
+    cr_assert_eq(bt_sched_worker_lost(s, a), held);
+    bt_sched_counts_t c;
+    bt_sched_counts(s, &c);
+    cr_assert_eq(c.leased, 0);
+    cr_assert_eq(c.requeued, held);
+    uint32_t b = bt_sched_worker_add(s, t);
+    cr_assert_eq(b, 1);
+    cr_assert_eq(bt_sched_lease(s, b, 64, t, s_ids, s_att), 1); /* new worker starts at 1 */
+    cr_assert_eq(s_ids[0], first);
+    cr_assert_eq(s_att[0], 2);
+    bt_sched_destroy(&s);
+}
+
+/* Drives worker w for `rounds` batches; each job takes 1/per_ms ms (per_ms
+ * jobs finish per ms) or ms_per_job ms each. Returns the time reached. */
+static int64_t s_drive(bt_sched_t *s, uint32_t w, int rounds, int per_ms, int ms_per_job,
+                       int64_t t, size_t credit)
+{
+    for (int r = 0; r < rounds; r++) {
+        size_t n = bt_sched_lease(s, w, credit, t, s_ids, s_att);
+        for (size_t i = 0; i < n; i++) {
+            if (per_ms > 0) {
+                if (i % (size_t)per_ms == 0)
+                    t++;
+            } else {
+                t += ms_per_job;
+            }
+            cr_assert_eq(bt_sched_complete(s, w, s_ids[i], s_att[i], true, t), BT_SCHED_NEW);
+        }
+    }
+    return t;
+}
+
+Test(sched, batch_grows_for_fast_and_stays_small_for_slow)
+{
+    bt_sched_t *s = bt_sched_new(10000000, 3, 100000);
+    uint32_t fast = bt_sched_worker_add(s, 0);
+    uint32_t slow = bt_sched_worker_add(s, 0);
+    /* fast: 10 jobs per ms -> batch = 10 * 150 ms = 1500 */
+    s_drive(s, fast, 30, 10, 0, 0, MAXB);
+    size_t bf = bt_sched_batch_size(s, fast);
+    cr_assert(bf >= 1400 && bf <= 1600, "fast batch %zu", bf);
+    double rate = bt_sched_worker_rate(s, fast); /* jobs/s ~ 10000 */
+    cr_assert(rate > 9000 && rate < 11000, "rate %f", rate);
+    /* slow: 1000 ms per job -> 0.001 * 150 = 0.15 -> 1 */
+    s_drive(s, slow, 5, 0, 1000, 0, MAXB);
+    cr_assert_eq(bt_sched_batch_size(s, slow), 1);
+    /* the credit caps a lease even for a fast worker */
+    cr_assert_eq(bt_sched_lease(s, fast, 7, 100000, s_ids, s_att), 7);
+    bt_sched_destroy(&s);
+}
+
+Test(sched, batch_shrinks_when_worker_slows_and_is_bounded)
+{
+    bt_sched_t *s = bt_sched_new(10000000, 3, 1000000);
+    uint32_t w = bt_sched_worker_add(s, 0);
+    /* 100 jobs per ms -> 15000, bounded to 4096 */
+    int64_t t = s_drive(s, w, 30, 100, 0, 0, MAXB);
+    cr_assert_eq(bt_sched_batch_size(s, w), BT_SCHED_BATCH_MAX);
+    /* now 100 ms per job: each completion is a 100 ms sample at 0.01 jobs/ms,
+     * the average halves toward it: after 20 samples rate ~ 0.01 -> batch 2 */
+    size_t n = bt_sched_lease(s, w, 20, t, s_ids, s_att);
+    cr_assert_eq(n, 20);
+    for (size_t i = 0; i < n; i++) {
+        t += 100;
+        bt_sched_complete(s, w, s_ids[i], s_att[i], true, t);
+    }
+    size_t b = bt_sched_batch_size(s, w);
+    cr_assert(b >= 1 && b <= 3, "batch %zu", b);
+    bt_sched_set_target_ms(s, 1000); /* 0.01 * 1000 = 10 */
+    b = bt_sched_batch_size(s, w);
+    cr_assert(b >= 9 && b <= 11, "batch %zu", b);
+    bt_sched_destroy(&s);
+}
+
+/* Two workers sharing the queue: the fast one ends up with more jobs. */
+Test(sched, fast_worker_gets_more_work)
+{
+    bt_sched_t *s = bt_sched_new(1000000, 3, 100000);
+    uint32_t fast = bt_sched_worker_add(s, 0);
+    uint32_t slow = bt_sched_worker_add(s, 0);
+    int64_t tf = 0, ts = 0;
+    while (tf < 5000 || ts < 5000) {
+        if (tf <= ts)
+            tf = s_drive(s, fast, 1, 0, 1, tf, MAXB); /* 1 ms per job */
+        else
+            ts = s_drive(s, slow, 1, 0, 20, ts, MAXB); /* 20 ms per job */
+    }
+    uint64_t df = bt_sched_worker_done(s, fast), ds = bt_sched_worker_done(s, slow);
+    cr_assert(df > 10 * ds, "fast %llu slow %llu", (unsigned long long)df,
+              (unsigned long long)ds);
+    bt_sched_destroy(&s);
+}
+
+Test(sched, resume_marks)
+{
+    bt_sched_t *s = bt_sched_new(10, 3, 1000);
+    for (uint64_t i = 0; i < 5; i++)
+        cr_assert(bt_sched_mark_done(s, i, true));
+    cr_assert(bt_sched_mark_done(s, 7, false));
+    cr_assert(bt_sched_mark_done(s, 7, false)); /* twice: no double count */
+    cr_assert_not(bt_sched_mark_done(s, 10, true));
+    bt_sched_counts_t c;
+    bt_sched_counts(s, &c);
+    cr_assert_eq(c.ok, 5);
+    cr_assert_eq(c.failed, 1);
+    cr_assert_eq(c.queued, 4);
+    uint32_t w = bt_sched_worker_add(s, 0);
+    uint64_t got[8];
+    size_t ngot = 0;
+    int64_t t = 0;
+    while (!bt_sched_finished(s)) {
+        size_t n = bt_sched_lease(s, w, 8, t, s_ids, s_att);
+        cr_assert_gt(n, 0);
+        for (size_t i = 0; i < n; i++) {
+            got[ngot++] = s_ids[i];
+            bt_sched_complete(s, w, s_ids[i], s_att[i], true, t);
+        }
+        t++;
+    }
+    cr_assert_eq(ngot, 4); /* only the missing jobs: 5, 6, 8, 9 */
+    cr_assert_eq(got[0], 5);
+    cr_assert_eq(got[1], 6);
+    cr_assert_eq(got[2], 8);
+    cr_assert_eq(got[3], 9);
+    /* an ok record beats a failed one for the same job (as in the report) */
+    bt_sched_t *s2 = bt_sched_new(1, 3, 1000);
+    bt_sched_mark_done(s2, 0, false);
+    bt_sched_mark_done(s2, 0, true);
+    bt_sched_counts(s2, &c);
+    cr_assert_eq(c.ok, 1);
+    cr_assert_eq(c.failed, 0);
+    bt_sched_destroy(&s2);
+    bt_sched_destroy(&s);
+}
