@@ -689,10 +689,9 @@ typedef struct {
 
 typedef enum { S_NIL, S_BOOL, S_UINT, S_INT, S_FLOAT, S_STR, S_BIN, S_ARR, S_MAP, S_EXT } s_kind_t;
 
-static const char *const s_kind_name[] = {"nil",    "boolean", "unsigned integer",
-                                          "integer", "float",   "string",
-                                          "binary", "array",   "map",
-                                          "extension"};
+static const char *const s_kind_name[] = {
+    "a nil",  "a boolean", "an unsigned integer", "a negative integer", "a float",
+    "a string", "a binary", "an array", "a map", "an extension"};
 
 /* One decoded header: scalars carry their value; str/bin/ext carry their
  * payload length (payload not consumed); arrays and maps their count. */
@@ -791,7 +790,7 @@ static bt_err_t s_next(s_rd_t *r, const char *field, s_tok_t *t)
         }
         if (s_left(r) < need) {
             r->p = at;
-            return s_fail(r, BT_EPROTO, field, "the message ends inside a %s header",
+            return s_fail(r, BT_EPROTO, field, "the message ends inside %s header",
                           s_kind_name[t->kind]);
         }
         if (t->kind == S_EXT && b >= 0xd4) {
@@ -856,10 +855,10 @@ static bt_err_t s_next(s_rd_t *r, const char *field, s_tok_t *t)
     if (!fits) {
         r->p = at;
         return s_fail(r, BT_EPROTO, field,
-                      "a %s claims %llu %s but only %llu bytes are left (truncated or forged "
+                      "%s claims %llu %s but only %llu bytes are left (truncated or forged "
                       "header)",
                       s_kind_name[t->kind], (unsigned long long)t->u,
-                      (t->kind == S_ARR || t->kind == S_MAP) ? "elements" : "bytes",
+                      t->kind == S_ARR ? "elements" : t->kind == S_MAP ? "entries" : "bytes",
                       (unsigned long long)left);
     }
     return BT_OK;
@@ -900,7 +899,7 @@ static bt_err_t s_want(s_rd_t *r, const char *field, const s_tok_t *t, s_kind_t 
     if (t->kind == kind)
         return BT_OK;
     r->p = at;
-    return s_fail(r, BT_EPROTO, field, "expected a %s, found a %s", s_kind_name[kind],
+    return s_fail(r, BT_EPROTO, field, "expected %s, found %s", s_kind_name[kind],
                   s_kind_name[t->kind]);
 }
 
@@ -954,7 +953,7 @@ static bt_err_t s_double(s_rd_t *r, const char *field, double *out)
         return BT_OK;
     default:
         r->p = at;
-        return s_fail(r, BT_EPROTO, field, "expected a number, found a %s", s_kind_name[t.kind]);
+        return s_fail(r, BT_EPROTO, field, "expected a number, found %s", s_kind_name[t.kind]);
     }
 }
 
@@ -1022,7 +1021,7 @@ static bt_err_t s_key(s_rd_t *r, const char *where, const char *const *keys, uin
         return e;
     if (t.kind != S_STR) {
         r->p = at;
-        return s_fail(r, BT_EPROTO, where, "a map key is a %s; keys must be strings",
+        return s_fail(r, BT_EPROTO, where, "a map key is %s; keys must be strings",
                       s_kind_name[t.kind]);
     }
     size_t n = (size_t)t.u;
