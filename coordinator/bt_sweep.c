@@ -457,7 +457,7 @@ static void s_on_message(s_coord_t *c, int64_t now)
         goto done;
     }
     if (!p) {
-        s_bad(c, NULL, t, "not preceded by HELLO");
+        s_bad(c, NULL, t, "not preceded by HELLO (a worker of an earlier coordinator? it will reconnect)");
         goto done;
     }
     p->last_heard = now;

@@ -21,7 +21,7 @@ Test(sweep_basic, one_vs_three_local_workers_identical)
     cr_assert_eq(bt_proc_count_lines(p), 1 + SFX_NJOBS);
     snprintf(p, sizeof p, "%s/w1/summary.txt", f.dir);
     cr_assert(bt_proc_wait_size(p, 1, 0), "no summary.txt");
-    cr_assert(sfx_log_has(&f, "w3", "worker local-2 joined"), "three workers expected");
+    cr_assert(sfx_log_has(&f, "w3", "started 3 local worker(s)"), "three workers expected");
 }
 
 Test(sweep_basic, remote_workers_join_a_bound_coordinator)
