@@ -81,8 +81,9 @@ bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank
                          bool descending, size_t top, const bt_report_summary_t *summary,
                          bt_errbuf_t *eb);
 
-/* Formats v the way the CSVs do: shortest of %.15g/%.16g/%.17g that reads
- * back to the same double; "nan", "inf", "-inf". Returns buf. */
+/* Formats v the way the CSVs do: "%.15g" if that reads back (strtod) to the
+ * same double, else "%.17g" (always exact); "nan", "inf", "-inf". size >= 32.
+ * Returns buf. */
 const char *bt_report_fmt_double(double v, char *buf, size_t size);
 
 #endif
