@@ -1,0 +1,429 @@
+/* Unit tests for coordinator/bt_report: exact CSV headers and rows, the same
+ * bytes whatever order results arrive in, ranking ties broken by swept values,
+ * top, failed and pending rows, directions, number format. Output goes to
+ * mkdtemp folders under /tmp, removed at the end. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bt_metrics.h"
+#include "bt_report.h"
+
+static const char *const s_names[] = {
+#define S_NAME(name, desc) #name,
+    BT_METRICS(S_NAME)
+#undef S_NAME
+};
+#define S_NM (sizeof s_names / sizeof s_names[0])
+
+static size_t s_metric(const char *name)
+{
+    for (size_t i = 0; i < S_NM; i++)
+        if (strcmp(s_names[i], name) == 0)
+            return i;
+    cr_assert_fail("no metric %s", name);
+    return 0;
+}
+
+static char s_dirs[2][64];
+
+static void s_setup(void)
+{
+    for (int i = 0; i < 2; i++) {
+        snprintf(s_dirs[i], sizeof s_dirs[i], "/tmp/bt_test_report_XXXXXX");
+        cr_assert_not_null(mkdtemp(s_dirs[i]));
+    }
+}
+
+static void s_teardown(void)
+{
+    for (int i = 0; i < 2; i++) {
+        DIR *d = opendir(s_dirs[i]);
+        if (d) {
+            struct dirent *e;
+            char p[512];
+            while ((e = readdir(d)) != NULL) {
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                    continue;
+                snprintf(p, sizeof p, "%s/%s", s_dirs[i], e->d_name);
+                unlink(p);
+            }
+            closedir(d);
+        }
+        rmdir(s_dirs[i]);
+    }
+}
+
+TestSuite(report, .init = s_setup, .fini = s_teardown);
+
+static char *s_slurp(const char *dir, const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    cr_assert_not_null(f, "cannot open %s", p);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* Line k (0 = header) of text, copied into buf. */
+static const char *s_line(const char *text, int k, char *buf, size_t size)
+{
+    const char *p = text;
+    for (int i = 0; i < k && p; i++) {
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    cr_assert(p && *p, "no line %d", k);
+    size_t n = strcspn(p, "\n");
+    cr_assert_lt(n, size);
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static int s_count_lines(const char *text)
+{
+    int n = 0;
+    for (; *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
+/* Grid: strategy.fast in {5, 10, 15} x data.symbols in 4 labelled sets; job id
+ * = fast_index * 4 + set_index. */
+static const char *const s_axes[] = {"strategy.fast", "data.symbols"};
+static const char *const s_sets[] = {"AAPL+MSFT", "SPY", "A,B", "X\"Y"};
+
+static bt_report_t *s_new_grid(void)
+{
+    bt_report_t *r = bt_report_new(12, 2, s_axes);
+    cr_assert_not_null(r);
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_report_set_axis_labels(r, 1, 4, s_sets, &eb), BT_OK);
+    for (uint64_t id = 0; id < 12; id++) {
+        double v[2] = {5.0 * (double)(id / 4 + 1), (double)(id % 4)};
+        bt_report_set_point(r, id, v);
+    }
+    return r;
+}
+
+static void s_rec(bt_journal_rec_t *rec, uint64_t id, uint32_t attempt, bool ok, double sharpe)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->job_id = id;
+    rec->attempt = attempt;
+    rec->ok = ok;
+    rec->nmetrics = ok ? S_NM : 0;
+    if (!ok)
+        snprintf(rec->error, sizeof rec->error, "job %llu: strategy said \"no\", stop",
+                 (unsigned long long)id);
+    for (size_t m = 0; ok && m < S_NM; m++)
+        rec->metrics[m] = (double)id / 10.0 + (double)m;
+    rec->metrics[s_metric("sharpe")] = sharpe;
+    rec->metrics[s_metric("max_drawdown")] = 0.01 * (double)((id * 7) % 12);
+}
+
+/* The result set used by several tests: sharpe ties between jobs 1, 5, 9
+ * (value 2.0) and 2, 6 (value 1.5); job 3 failed; job 4 NaN sharpe; job 11
+ * pending (no result). Plus duplicate records in `dups` mode. */
+static size_t s_results(bt_journal_rec_t *out, bool dups)
+{
+    static const double sharpe[12] = {0.5, 2.0, 1.5, 0, NAN, 2.0, 1.5, -1.0, 0.25, 2.0, 3.0, 0};
+    size_t n = 0;
+    for (uint64_t id = 0; id < 11; id++)
+        s_rec(&out[n++], id, 1, id != 3, sharpe[id]);
+    if (dups) {
+        s_rec(&out[n++], 1, 2, true, 99.0);  /* higher attempt: loses to attempt 1 */
+        s_rec(&out[n++], 3, 2, false, 0);    /* failed twice: attempt 1 kept */
+        s_rec(&out[n++], 10, 3, false, 0);   /* failed after ok: ok kept */
+    }
+    return n;
+}
+
+static void s_write(bt_report_t *r, const char *dir, const char *rank_by, bool desc, size_t top)
+{
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    bt_report_summary_t sum = {.config_path = "configs/x.yaml", .config_sha256 = "c0ffee",
+                               .data_store = "demo.h5", .data_hash = "d00d", .bt_version = "0.1.0",
+                               .strategy = "sma_cross", .rank_by = rank_by, .wall_s = 2.0,
+                               .jobs_run = 11, .bars_run = 11000, .workers_seen = 2};
+    cr_assert_eq(bt_report_write(r, dir, rank_by, desc, top, &sum, &eb), BT_OK, "%s", eb.msg);
+}
+
+Test(report, csv_header_exact)
+{
+    bt_report_t *r = s_new_grid();
+    s_write(r, s_dirs[0], "sharpe", true, 0);
+    char *res = s_slurp(s_dirs[0], "results.csv");
+    char *rank = s_slurp(s_dirs[0], "ranking.csv");
+    char want[4096];
+    size_t used = (size_t)snprintf(want, sizeof want, "job_id,strategy.fast,data.symbols,"
+                                                      "data.symbols_index");
+    for (size_t m = 0; m < S_NM; m++)
+        used += (size_t)snprintf(want + used, sizeof want - used, ",%s", s_names[m]);
+    snprintf(want + used, sizeof want - used, ",status,error");
+    char line[4096];
+    cr_assert_str_eq(s_line(res, 0, line, sizeof line), want);
+    /* the metric columns are the BT_METRICS list, starting like this */
+    cr_assert(strncmp(want + strlen("job_id,strategy.fast,data.symbols,data.symbols_index,"),
+                      "final_equity,total_return,cagr,", 31) == 0);
+    char want_rank[4200];
+    snprintf(want_rank, sizeof want_rank, "rank,%s", want);
+    cr_assert_str_eq(s_line(rank, 0, line, sizeof line), want_rank);
+    /* nothing finished: every row pending, ranking empty */
+    cr_assert_eq(s_count_lines(res), 13);
+    cr_assert_eq(s_count_lines(rank), 1);
+    s_line(res, 1, line, sizeof line);
+    /* job 0: fast 5, set 0 "AAPL+MSFT", 20 empty metrics, pending, empty error */
+    char want_row[256];
+    used = (size_t)snprintf(want_row, sizeof want_row, "0,5,AAPL+MSFT,0");
+    for (size_t m = 0; m < S_NM; m++)
+        want_row[used++] = ',';
+    snprintf(want_row + used, sizeof want_row - used, ",pending,");
+    cr_assert_str_eq(line, want_row);
+    free(res);
+    free(rank);
+    bt_report_destroy(&r);
+    cr_assert_null(r);
+}
+
+Test(report, same_bytes_whatever_the_arrival_order)
+{
+    bt_journal_rec_t recs[20];
+    size_t n = s_results(recs, true);
+    bt_report_t *a = s_new_grid();
+    bt_report_t *b = s_new_grid();
+    for (size_t i = 0; i < n; i++)
+        bt_report_set_result(a, &recs[i]);
+    for (size_t i = n; i-- > 0;) /* reverse: duplicates arrive first */
+        bt_report_set_result(b, &recs[i]);
+    s_write(a, s_dirs[0], "sharpe", true, 0);
+    s_write(b, s_dirs[1], "sharpe", true, 0);
+    const char *files[] = {"results.csv", "ranking.csv"};
+    for (int f = 0; f < 2; f++) {
+        char *x = s_slurp(s_dirs[0], files[f]);
+        char *y = s_slurp(s_dirs[1], files[f]);
+        cr_assert_str_eq(x, y, "%s differs", files[f]);
+        free(x);
+        free(y);
+    }
+    /* and the duplicates were resolved as documented */
+    uint64_t best;
+    double v;
+    cr_assert(bt_report_best(b, s_metric("sharpe"), true, &best, &v));
+    cr_assert_eq(best, 10); /* 3.0: the ok record beat the later failure */
+    cr_assert_eq(v, 3.0);
+    uint64_t ok, failed, pending;
+    bt_report_counts(b, &ok, &failed, &pending);
+    cr_assert_eq(ok, 10);     /* 0..10 except 3 */
+    cr_assert_eq(failed, 1);  /* 3 */
+    cr_assert_eq(pending, 1); /* 11 */
+    bt_report_destroy(&a);
+    bt_report_destroy(&b);
+}
+
+/* First field (rank) and second (job id) of each ranking line. */
+static void s_rank_ids(const char *text, uint64_t *ids, int n)
+{
+    char line[4096];
+    for (int k = 0; k < n; k++) {
+        s_line(text, k + 1, line, sizeof line);
+        unsigned long long rank = 0, id = 0;
+        cr_assert_eq(sscanf(line, "%llu,%llu,", &rank, &id), 2);
+        cr_assert_eq(rank, (unsigned long long)k + 1);
+        ids[k] = id;
+    }
+}
+
+Test(report, ranking_ties_broken_by_swept_values)
+{
+    bt_journal_rec_t recs[20];
+    size_t n = s_results(recs, false);
+    bt_report_t *r = s_new_grid();
+    for (size_t i = n; i-- > 0;)
+        bt_report_set_result(r, &recs[i]);
+    s_write(r, s_dirs[0], "sharpe", true, 0);
+    char *rank = s_slurp(s_dirs[0], "ranking.csv");
+    /* ok rows: 0..10 except 3 = 10 rows. Descending sharpe:
+     *   10 (3.0); then 2.0 for jobs 1 (fast 5, set 1), 5 (fast 10, set 1),
+     *   9 (fast 15, set 1): fast ascending -> 1, 5, 9;
+     *   1.5: jobs 2 (fast 5) and 6 (fast 10) -> 2, 6; 0.5: 0; 0.25: 8; -1: 7;
+     *   NaN last: 4. */
+    cr_assert_eq(s_count_lines(rank), 11);
+    uint64_t ids[10];
+    s_rank_ids(rank, ids, 10);
+    const uint64_t want[10] = {10, 1, 5, 9, 2, 6, 0, 8, 7, 4};
+    for (int k = 0; k < 10; k++)
+        cr_assert_eq(ids[k], want[k], "rank %d: job %llu, want %llu", k + 1,
+                     (unsigned long long)ids[k], (unsigned long long)want[k]);
+    free(rank);
+
+    /* ties on the first axis fall to the second: fast equal, set index ascending.
+     * Jobs 4..7 all fast 10; give 5, 6, 7 the same sharpe -> 5 (set 1), 6, 7. */
+    bt_report_t *r2 = s_new_grid();
+    bt_journal_rec_t rec;
+    for (uint64_t id = 7; id >= 5; id--) {
+        s_rec(&rec, id, 1, true, 1.0);
+        bt_report_set_result(r2, &rec);
+    }
+    s_write(r2, s_dirs[1], "sharpe", false, 0);
+    rank = s_slurp(s_dirs[1], "ranking.csv");
+    s_rank_ids(rank, ids, 3);
+    cr_assert_eq(ids[0], 5);
+    cr_assert_eq(ids[1], 6);
+    cr_assert_eq(ids[2], 7);
+    free(rank);
+    bt_report_destroy(&r);
+    bt_report_destroy(&r2);
+}
+
+Test(report, top_and_ascending)
+{
+    bt_journal_rec_t recs[20];
+    size_t n = s_results(recs, false);
+    bt_report_t *r = s_new_grid();
+    for (size_t i = 0; i < n; i++)
+        bt_report_set_result(r, &recs[i]);
+    /* max_drawdown = 0.01 * ((id * 7) % 12), ascending, ok ids 0,1,2,4..10:
+     *   id:  0    1    2    4    5    6    7    8    9    10
+     *   dd:  0   .07  .02  .04  .11  .06  .01  .08  .03  .10
+     * top 3 ascending -> 0 (0), 7 (.01), 2 (.02) */
+    s_write(r, s_dirs[0], "max_drawdown", false, 3);
+    char *rank = s_slurp(s_dirs[0], "ranking.csv");
+    cr_assert_eq(s_count_lines(rank), 4);
+    uint64_t ids[3];
+    s_rank_ids(rank, ids, 3);
+    cr_assert_eq(ids[0], 0);
+    cr_assert_eq(ids[1], 7);
+    cr_assert_eq(ids[2], 2);
+    free(rank);
+    /* descending, top 2 -> 5 (.11), 10 (.10) */
+    s_write(r, s_dirs[0], "max_drawdown", true, 2);
+    rank = s_slurp(s_dirs[0], "ranking.csv");
+    cr_assert_eq(s_count_lines(rank), 3);
+    s_rank_ids(rank, ids, 2);
+    cr_assert_eq(ids[0], 5);
+    cr_assert_eq(ids[1], 10);
+    free(rank);
+    /* top larger than the ok rows: all 10 */
+    s_write(r, s_dirs[0], "max_drawdown", true, 500);
+    rank = s_slurp(s_dirs[0], "ranking.csv");
+    cr_assert_eq(s_count_lines(rank), 11);
+    free(rank);
+    bt_report_destroy(&r);
+}
+
+Test(report, failed_and_labelled_rows)
+{
+    bt_journal_rec_t recs[20];
+    size_t n = s_results(recs, false);
+    bt_report_t *r = s_new_grid();
+    for (size_t i = 0; i < n; i++)
+        bt_report_set_result(r, &recs[i]);
+    s_write(r, s_dirs[0], "sharpe", true, 0);
+    char *res = s_slurp(s_dirs[0], "results.csv");
+    char line[4096], want[4096];
+    /* job 3: fast 5, set 3 label X"Y quoted as "X""Y", no metrics, failed, error quoted */
+    size_t used = (size_t)snprintf(want, sizeof want, "3,5,\"X\"\"Y\",3");
+    for (size_t m = 0; m < S_NM; m++)
+        want[used++] = ',';
+    snprintf(want + used, sizeof want - used,
+             ",failed,\"job 3: strategy said \"\"no\"\", stop\"");
+    cr_assert_str_eq(s_line(res, 4, line, sizeof line), want);
+    /* job 2: set 2 "A,B" quoted; metrics m = 0.2 + m, sharpe 1.5, max_drawdown 0.02,
+     * printed shortest-exact: 0.2, 1.2, 2.2, 3.2, 1.5, 5.2, 0.02, 7.2, ... */
+    s_line(res, 3, line, sizeof line);
+    cr_assert(strncmp(line, "2,5,\"A,B\",2,0.2,1.2,2.2,3.2,1.5,5.2,0.02,7.2,", 44) == 0, "%s",
+              line);
+    cr_assert(strstr(line, ",ok,") != NULL);
+    cr_assert_eq(line[strlen(line) - 1], ','); /* empty error */
+    /* job 4: NaN sharpe printed "nan" */
+    s_line(res, 5, line, sizeof line);
+    cr_assert(strstr(line, ",nan,") != NULL, "%s", line);
+    /* job 11 pending */
+    s_line(res, 12, line, sizeof line);
+    cr_assert(strstr(line, ",pending,") != NULL, "%s", line);
+    free(res);
+    /* summary names the run and lists the failure and the top table */
+    char *sum = s_slurp(s_dirs[0], "summary.txt");
+    cr_assert(strstr(sum, "configs/x.yaml (sha256 c0ffee)") != NULL);
+    cr_assert(strstr(sum, "12 points = strategy.fast (3 values) x data.symbols (4 values)"));
+    cr_assert(strstr(sum, "5.5 backtests/s") != NULL, "%s", sum); /* 11 jobs / 2 s */
+    cr_assert(strstr(sum, "job 3: job 3: strategy said") != NULL);
+    cr_assert(strstr(sum, "10 ok, 1 failed, 1 pending") != NULL);
+    cr_assert(strstr(sum, "top 10 by sharpe") != NULL);
+    free(sum);
+    bt_report_destroy(&r);
+}
+
+Test(report, unknown_rank_by)
+{
+    bt_report_t *r = s_new_grid();
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    cr_assert_eq(bt_report_write(r, s_dirs[0], "sharp", true, 0, NULL, &eb), BT_ECONFIG);
+    cr_assert(strstr(eb.msg, "'sharp'") != NULL, "%s", eb.msg);
+    cr_assert(strstr(eb.msg, "sharpe") != NULL, "%s", eb.msg);
+    bt_report_destroy(&r);
+}
+
+Test(report, write_into_missing_folder_fails_cleanly)
+{
+    bt_report_t *r = s_new_grid();
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    cr_assert_eq(bt_report_write(r, "/nonexistent/bt", "sharpe", true, 0, NULL, &eb), BT_EIO);
+    cr_assert(strstr(eb.msg, "/nonexistent/bt") != NULL, "%s", eb.msg);
+    bt_report_destroy(&r);
+}
+
+Test(report, number_format)
+{
+    char b[40];
+    cr_assert_str_eq(bt_report_fmt_double(0.1, b, sizeof b), "0.1");
+    cr_assert_str_eq(bt_report_fmt_double(100.0, b, sizeof b), "100");
+    cr_assert_str_eq(bt_report_fmt_double(-2.5e-7, b, sizeof b), "-2.5e-07");
+    /* 1/3 needs 17 digits to read back: 0.33333333333333331 */
+    cr_assert_str_eq(bt_report_fmt_double(1.0 / 3.0, b, sizeof b), "0.33333333333333331");
+    /* 0.1 + 0.2 = 0.30000000000000004 (the classic) */
+    cr_assert_str_eq(bt_report_fmt_double(0.1 + 0.2, b, sizeof b), "0.30000000000000004");
+    cr_assert_str_eq(bt_report_fmt_double(NAN, b, sizeof b), "nan");
+    cr_assert_str_eq(bt_report_fmt_double(-NAN, b, sizeof b), "nan");
+    cr_assert_str_eq(bt_report_fmt_double(INFINITY, b, sizeof b), "inf");
+    cr_assert_str_eq(bt_report_fmt_double(-INFINITY, b, sizeof b), "-inf");
+    /* every printed value reads back exactly */
+    double x = 1.0;
+    for (int i = 0; i < 200; i++) {
+        x = x * 1.37 + 0.001 * i;
+        cr_assert_eq(strtod(bt_report_fmt_double(x, b, sizeof b), NULL), x);
+        cr_assert_eq(strtod(bt_report_fmt_double(1.0 / x, b, sizeof b), NULL), 1.0 / x);
+    }
+}
+
+Test(report, out_of_range_ids_ignored)
+{
+    bt_report_t *r = s_new_grid();
+    bt_journal_rec_t rec;
+    s_rec(&rec, 12, 1, true, 1.0);
+    cr_assert_not(bt_report_set_result(r, &rec));
+    double v[2] = {1, 1};
+    bt_report_set_point(r, 99, v); /* ignored */
+    uint64_t ok;
+    bt_report_counts(r, &ok, NULL, NULL);
+    cr_assert_eq(ok, 0);
+    cr_assert_not(bt_report_best(r, 0, true, NULL, NULL));
+    bt_report_destroy(&r);
+}
