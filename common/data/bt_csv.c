@@ -393,7 +393,9 @@ static bool s_parse_stamp(s_rowctx_t *cx, const char *s, size_t len, int64_t *ou
         return true;
     }
     int64_t day;
-    if (len < 10 || !bt_time_parse(s, 10, &day))
+    /* int64 ns since 1970 end in April 2262: refuse later years before converting. */
+    if (len < 10 || (s[0] > '2' || (s[0] == '2' && (s[1] > '2' || (s[1] == '2' && s[2] >= '6')))) ||
+        !bt_time_parse(s, 10, &day))
         return false;
     memcpy(cx->last_date, s, 10);
     cx->last_day_ns = day;
@@ -417,7 +419,8 @@ static int s_row(s_rowctx_t *cx, size_t line, const char **fb, const size_t *fl,
     int dc = lay->col[S_DATE];
     if (!s_parse_stamp(cx, fb[dc], fl[dc], t))
         S_FAIL(BT_CSV_R_DATE,
-               "%s:%zu: field 'date' (column %d): cannot parse '%.*s' as YYYY-MM-DD[ HH:MM:SS]",
+               "%s:%zu: field 'date' (column %d): cannot parse '%.*s' as YYYY-MM-DD[ HH:MM:SS] "
+               "(years 1800 to 2259)",
                cx->name, line, dc + 1, s_show_len(fl[dc]), fb[dc]);
     int tc = lay->col[S_TIME];
     if (tc >= 0) {
