@@ -247,6 +247,41 @@ static bt_err_t s_check_header(bt_journal_t *j, const char *header, bt_errbuf_t 
     return BT_OK;
 }
 
+bt_err_t bt_journal_read_header(const char *dir, char *buf, size_t size, bt_errbuf_t *eb)
+{
+    s_crc_init();
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, BT_JOURNAL_FILE);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return bt_errf(eb, BT_EINVAL, "output folder path too long: %s", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return bt_errf(eb, errno == ENOENT ? BT_ENOTFOUND : BT_EIO, "cannot open %s: %s", path,
+                       strerror(errno));
+    uint8_t head[S_MAGIC_LEN + 4];
+    uint8_t *p = NULL;
+    bt_err_t e = BT_OK;
+    ssize_t r = s_read_full(fd, head, sizeof head);
+    uint32_t hl = r == (ssize_t)sizeof head ? s_get_u32(head + S_MAGIC_LEN) : 0;
+    if (r != (ssize_t)sizeof head || memcmp(head, S_MAGIC, S_MAGIC_LEN) != 0 ||
+        hl > BT_JOURNAL_MAX_HEADER) {
+        e = bt_errf(eb, BT_EFORMAT, "%s is not a Back Tester journal", path);
+    } else if ((size_t)hl + 1 > size) {
+        e = bt_errf(eb, BT_ELIMIT, "%s: header of %u bytes does not fit in %zu", path, hl, size);
+    } else if (!(p = malloc((size_t)hl + 4))) {
+        e = bt_errf(eb, BT_ENOMEM, "out of memory reading the journal header");
+    } else if (s_read_full(fd, p, (size_t)hl + 4) != (ssize_t)hl + 4 ||
+               s_get_u32(p + hl) != s_crc32c(s_crc32c(0, head, sizeof head), p, hl)) {
+        e = bt_errf(eb, BT_EFORMAT, "%s: the journal header is torn or corrupt", path);
+    } else {
+        memcpy(buf, p, hl);
+        buf[hl] = '\0';
+    }
+    free(p);
+    close(fd);
+    return e;
+}
+
 bt_journal_t *bt_journal_open(const char *dir, const char *header, bool resume, bt_errbuf_t *eb)
 {
     s_crc_init();

@@ -47,6 +47,11 @@ typedef struct bt_journal bt_journal_t;
  *   before any bt_journal_append(). */
 bt_journal_t *bt_journal_open(const char *dir, const char *header, bool resume, bt_errbuf_t *eb);
 
+/* Reads the header text of DIR/journal.btj into buf (NUL-terminated), checking
+ * magic and CRC, without opening the journal for writing (for tools and tests
+ * that inspect a journal). BT_ELIMIT if it does not fit in size. */
+bt_err_t bt_journal_read_header(const char *dir, char *buf, size_t size, bt_errbuf_t *eb);
+
 /* Calls fn for each intact record in file order (fn may be NULL). Stops at
  * the first torn or corrupt record and truncates the file there, so appends
  * continue after the last good record. A caller may see one job id several

@@ -287,6 +287,20 @@ Test(journal, resume_without_journal)
     cr_assert_eq(eb.code, BT_ENOTFOUND);
 }
 
+Test(journal, read_header)
+{
+    off_t before_last;
+    s_write_n(1, &before_last);
+    char buf[256];
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_journal_read_header(s_dir, buf, sizeof buf, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_str_eq(buf, HEADER);
+    cr_assert_eq(bt_journal_read_header(s_dir, buf, 8, &eb), BT_ELIMIT);
+    cr_assert_eq(bt_journal_read_header("/nonexistent", buf, sizeof buf, &eb), BT_ENOTFOUND);
+    s_flip_byte(12); /* first byte of the header text: CRC no longer matches */
+    cr_assert_eq(bt_journal_read_header(s_dir, buf, sizeof buf, &eb), BT_EFORMAT);
+}
+
 Test(journal, torn_header_is_an_error)
 {
     off_t before_last;
