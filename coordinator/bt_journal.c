@@ -27,17 +27,17 @@
 #define S_FLUSH_AT (1u << 20) /* write the buffer out when it holds this much */
 
 struct bt_journal {
-    int fd;                /* open journal file */
-    char path[4096];       /* DIR/journal.btj */
-    bool resume;           /* opened for resume */
-    bool replayed;         /* replay done (required before append when resuming) */
-    bt_err_t failed;       /* sticky: a write or fdatasync failed; nothing more is accepted */
-    uint8_t *buf;          /* encoded records not yet written */
-    size_t nbuf, capbuf;   /* bytes used / allocated in buf */
-    uint64_t file_size;    /* bytes written to the file so far (good end) */
-    uint64_t appended;     /* records appended this session */
-    uint64_t replayed_n;   /* records replayed */
-    uint64_t truncated;    /* bytes cut by replay */
+    int fd;              /* open journal file */
+    char path[4096];     /* DIR/journal.btj */
+    bool resume;         /* opened for resume */
+    bool replayed;       /* replay done (required before append when resuming) */
+    bt_err_t failed;     /* sticky: a write or fdatasync failed; nothing more is accepted */
+    uint8_t *buf;        /* encoded records not yet written */
+    size_t nbuf, capbuf; /* bytes used / allocated in buf */
+    uint64_t file_size;  /* bytes written to the file so far (good end) */
+    uint64_t appended;   /* records appended this session */
+    uint64_t replayed_n; /* records replayed */
+    uint64_t truncated;  /* bytes cut by replay */
 };
 
 /* ---- CRC-32C (Castagnoli), reflected, table-driven ---- */
@@ -212,8 +212,8 @@ static bt_err_t s_check_header(bt_journal_t *j, const char *header, bt_errbuf_t 
                        j->path);
     uint32_t hl = s_get_u32(head + S_MAGIC_LEN);
     if (hl > BT_JOURNAL_MAX_HEADER)
-        return bt_errf(eb, BT_EFORMAT, "%s: journal header length %u exceeds %d bytes", j->path,
-                       hl, BT_JOURNAL_MAX_HEADER);
+        return bt_errf(eb, BT_EFORMAT, "%s: journal header length %u exceeds %d bytes", j->path, hl,
+                       BT_JOURNAL_MAX_HEADER);
     uint8_t *p = malloc((size_t)hl + 4);
     if (!p)
         return bt_errf(eb, BT_ENOMEM, "out of memory reading the journal header");
@@ -359,8 +359,7 @@ bt_err_t bt_journal_append(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbuf
     if (!j->replayed)
         return bt_errf(eb, BT_EINTERNAL, "journal: bt_journal_replay must run before appending");
     if (j->failed != BT_OK)
-        return bt_errf(eb, j->failed, "%s: an earlier write failed; the sweep must stop",
-                       j->path);
+        return bt_errf(eb, j->failed, "%s: an earlier write failed; the sweep must stop", j->path);
     size_t nm = r->nmetrics <= BT_JOURNAL_MAX_METRICS ? r->nmetrics : BT_JOURNAL_MAX_METRICS;
     size_t wl = s_bounded_len(r->worker, sizeof r->worker - 1);
     size_t el = s_bounded_len(r->error, sizeof r->error - 1);
@@ -414,8 +413,7 @@ bt_err_t bt_journal_append(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbuf
 bt_err_t bt_journal_sync(bt_journal_t *j, bt_errbuf_t *eb)
 {
     if (j->failed != BT_OK)
-        return bt_errf(eb, j->failed, "%s: an earlier write failed; the sweep must stop",
-                       j->path);
+        return bt_errf(eb, j->failed, "%s: an earlier write failed; the sweep must stop", j->path);
     if (j->nbuf > 0) {
         bt_err_t e = s_write_all(j->fd, j->buf, j->nbuf, j->path, eb);
         if (e != BT_OK) {
@@ -429,7 +427,8 @@ bt_err_t bt_journal_sync(bt_journal_t *j, bt_errbuf_t *eb)
      * dirty pages, so a later successful call proves nothing (PostgreSQL, 2018). */
     if (fdatasync(j->fd) != 0) {
         j->failed = BT_EIO;
-        return bt_errf(eb, BT_EIO, "%s: fdatasync failed: %s; results since the last sync are "
+        return bt_errf(eb, BT_EIO,
+                       "%s: fdatasync failed: %s; results since the last sync are "
                        "not durable, the sweep must stop",
                        j->path, strerror(errno));
     }
@@ -497,7 +496,7 @@ bt_err_t bt_journal_replay(bt_journal_t *j, void (*fn)(void *user, const bt_jour
     uint8_t *win = malloc(cap);
     if (!win)
         return bt_errf(eb, BT_ENOMEM, "out of memory replaying the journal");
-    size_t have = 0, pos = 0; /* bytes in win, parse position in win */
+    size_t have = 0, pos = 0;     /* bytes in win, parse position in win */
     uint64_t good = j->file_size; /* file offset after the last good record */
     bool eof = false;
     bt_journal_rec_t rec;

@@ -24,15 +24,15 @@
 
 /* One job outcome. Strings are NUL-terminated (truncated to fit). */
 typedef struct bt_journal_rec {
-    uint64_t job_id;                         /* grid index of the job */
-    uint32_t attempt;                        /* lease number that produced it (1 = first) */
-    uint8_t ok;                              /* 1 ok, 0 failed */
-    char error[256];                         /* "" when ok */
-    size_t nmetrics;                         /* <= BT_JOURNAL_MAX_METRICS */
-    double metrics[BT_JOURNAL_MAX_METRICS];  /* BT_METRICS order */
-    char worker[64];                         /* worker name (journal only, never in the CSVs) */
-    uint64_t run_us;                         /* time the worker spent on the job */
-    uint64_t bars;                           /* bar events processed */
+    uint64_t job_id;                        /* grid index of the job */
+    uint32_t attempt;                       /* lease number that produced it (1 = first) */
+    uint8_t ok;                             /* 1 ok, 0 failed */
+    char error[256];                        /* "" when ok */
+    size_t nmetrics;                        /* <= BT_JOURNAL_MAX_METRICS */
+    double metrics[BT_JOURNAL_MAX_METRICS]; /* BT_METRICS order */
+    char worker[64];                        /* worker name (journal only, never in the CSVs) */
+    uint64_t run_us;                        /* time the worker spent on the job */
+    uint64_t bars;                          /* bar events processed */
 } bt_journal_rec_t;
 
 typedef struct bt_journal bt_journal_t;

@@ -19,8 +19,8 @@
 #define S_OK 1
 #define S_FAILED 2
 #define S_STATUS_MASK 0x03
-#define S_HAS_POINT 0x80 /* set_point was called */
-#define S_TOP_SUMMARY 10 /* rows in summary.txt's table */
+#define S_HAS_POINT 0x80   /* set_point was called */
+#define S_TOP_SUMMARY 10   /* rows in summary.txt's table */
 #define S_ERRORS_SUMMARY 5 /* failures listed in summary.txt */
 
 static const char *const s_metric_names[] = {
@@ -36,16 +36,16 @@ typedef struct {
 } s_axis_t;
 
 struct bt_report {
-    uint64_t njobs;     /* rows */
-    size_t naxes;       /* swept keys */
-    char **axis_names;  /* naxes copies */
-    s_axis_t *axes;     /* naxes label tables */
-    uint8_t *status;    /* per job: S_PENDING/S_OK/S_FAILED | S_HAS_POINT */
-    uint8_t *nmet;      /* per job: metrics present (<= S_NMETRICS) */
-    uint32_t *attempt;  /* per job: attempt of the kept record */
-    double *metrics;    /* njobs x S_NMETRICS */
-    double *points;     /* njobs x naxes */
-    char **errors;      /* per job: error text of a failed row, or NULL */
+    uint64_t njobs;    /* rows */
+    size_t naxes;      /* swept keys */
+    char **axis_names; /* naxes copies */
+    s_axis_t *axes;    /* naxes label tables */
+    uint8_t *status;   /* per job: S_PENDING/S_OK/S_FAILED | S_HAS_POINT */
+    uint8_t *nmet;     /* per job: metrics present (<= S_NMETRICS) */
+    uint32_t *attempt; /* per job: attempt of the kept record */
+    double *metrics;   /* njobs x S_NMETRICS */
+    double *points;    /* njobs x naxes */
+    char **errors;     /* per job: error text of a failed row, or NULL */
 };
 
 bt_report_t *bt_report_new(uint64_t njobs, size_t naxes, const char *const *axis_names)
@@ -111,8 +111,7 @@ bt_err_t bt_report_set_axis_labels(bt_report_t *r, size_t axis, size_t nlabels,
                                    const char *const *labels, bt_errbuf_t *eb)
 {
     if (axis >= r->naxes)
-        return bt_errf(eb, BT_EINVAL, "report: axis %zu out of range (%zu axes)", axis,
-                       r->naxes);
+        return bt_errf(eb, BT_EINVAL, "report: axis %zu out of range (%zu axes)", axis, r->naxes);
     s_axis_t *ax = &r->axes[axis];
     char **copy = calloc(nlabels ? nlabels : 1, sizeof *copy);
     if (!copy)
@@ -390,9 +389,9 @@ static void s_put_row(FILE *f, const bt_report_t *r, uint64_t id, uint64_t rank)
 /* ---- atomic files ---- */
 
 typedef struct {
-    FILE *f;            /* open temporary file */
-    char tmp[4096];     /* DIR/.NAME.tmp */
-    char final[4096];   /* DIR/NAME */
+    FILE *f;          /* open temporary file */
+    char tmp[4096];   /* DIR/.NAME.tmp */
+    char final[4096]; /* DIR/NAME */
 } s_out_t;
 
 static bt_err_t s_out_open(s_out_t *o, const char *dir, const char *name, bt_errbuf_t *eb)
@@ -424,8 +423,7 @@ static bt_err_t s_out_commit(s_out_t *o, bt_errbuf_t *eb)
     if (rename(o->tmp, o->final) != 0) {
         err = errno;
         unlink(o->tmp);
-        return bt_errf(eb, BT_EIO, "cannot rename %s to %s: %s", o->tmp, o->final,
-                       strerror(err));
+        return bt_errf(eb, BT_EIO, "cannot rename %s to %s: %s", o->tmp, o->final, strerror(err));
     }
     return BT_OK;
 }
@@ -552,8 +550,9 @@ static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summa
     fprintf(f, "wall time:     %.3f s\n", s->wall_s);
     double bps = s->wall_s > 0 ? (double)s->jobs_run / s->wall_s : 0.0;
     double eps = s->wall_s > 0 ? (double)s->bars_run / s->wall_s : 0.0;
-    fprintf(f, "throughput:    %.1f backtests/s, %.4g bar-events/s (%llu jobs, %llu bar events "
-               "this session)\n",
+    fprintf(f,
+            "throughput:    %.1f backtests/s, %.4g bar-events/s (%llu jobs, %llu bar events "
+            "this session)\n",
             bps, eps, (unsigned long long)s->jobs_run, (unsigned long long)s->bars_run);
     fprintf(f, "resumed:       %llu jobs taken from the journal\n",
             (unsigned long long)s->jobs_resumed);
@@ -568,8 +567,7 @@ static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summa
         for (uint64_t i = 0; i < r->njobs && shown < S_ERRORS_SUMMARY; i++) {
             if ((r->status[i] & S_STATUS_MASK) != S_FAILED)
                 continue;
-            fprintf(f, "  job %llu: %s\n", (unsigned long long)i,
-                    r->errors[i] ? r->errors[i] : "");
+            fprintf(f, "  job %llu: %s\n", (unsigned long long)i, r->errors[i] ? r->errors[i] : "");
             shown++;
         }
     }

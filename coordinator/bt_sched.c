@@ -1,9 +1,9 @@
 /* bt_sched — see bt_sched.h and docs/sweep.md "Scheduling and leases".
  *
- * Per job: 16 bytes + 8 for its FIFO slot (state, failures, attempt, owning worker, position in that
- * worker's lease list, so completing a job is O(1)). Jobs never leased are
- * handed out by a cursor in grid order; requeued jobs wait in a FIFO that is
- * served first. FIFO entries whose job finished meanwhile are skipped. */
+ * Per job: 16 bytes + 8 for its FIFO slot (state, failures, attempt, owning worker, position in
+ * that worker's lease list, so completing a job is O(1)). Jobs never leased are handed out by a
+ * cursor in grid order; requeued jobs wait in a FIFO that is served first. FIFO entries whose job
+ * finished meanwhile are skipped. */
 #include "bt_sched.h"
 
 #include <assert.h>
@@ -47,9 +47,9 @@ struct bt_sched {
     uint64_t next_fresh;   /* cursor: jobs >= it were never leased */
     uint64_t *fifo;        /* ring of requeued job ids, njobs slots */
     size_t fhead, fcount, fcap;
-    s_worker_t *workers;   /* nworkers slots */
+    s_worker_t *workers; /* nworkers slots */
     uint32_t nworkers, capworkers;
-    bt_sched_counts_t c;   /* counters (queued computed on demand) */
+    bt_sched_counts_t c; /* counters (queued computed on demand) */
 };
 
 bt_sched_t *bt_sched_new(uint64_t njobs, uint32_t max_attempts, int64_t lease_ms)

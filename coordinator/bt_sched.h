@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BT_SCHED_BATCH_MAX 4096       /* upper bound of a batch */
+#define BT_SCHED_BATCH_MAX 4096        /* upper bound of a batch */
 #define BT_SCHED_TARGET_MS_DEFAULT 150 /* default time one batch should take */
 
 typedef struct bt_sched bt_sched_t;
@@ -87,14 +87,14 @@ uint64_t bt_sched_worker_done(const bt_sched_t *s, uint32_t worker);
 bool bt_sched_finished(const bt_sched_t *s);
 
 typedef struct bt_sched_counts {
-    uint64_t ok;       /* DONE */
-    uint64_t failed;   /* FAILED (final) */
-    uint64_t leased;   /* LEASED now */
-    uint64_t queued;   /* QUEUED now (fresh or requeued) */
-    uint64_t retries;  /* failures that were requeued */
-    uint64_t requeued; /* leases lost (expired or worker lost) */
+    uint64_t ok;         /* DONE */
+    uint64_t failed;     /* FAILED (final) */
+    uint64_t leased;     /* LEASED now */
+    uint64_t queued;     /* QUEUED now (fresh or requeued) */
+    uint64_t retries;    /* failures that were requeued */
+    uint64_t requeued;   /* leases lost (expired or worker lost) */
     uint64_t duplicates; /* DUPLICATE + STALE results */
-    uint32_t workers;  /* workers ever added */
+    uint32_t workers;    /* workers ever added */
 } bt_sched_counts_t;
 void bt_sched_counts(const bt_sched_t *s, bt_sched_counts_t *out);
 

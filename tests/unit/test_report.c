@@ -145,9 +145,9 @@ static size_t s_results(bt_journal_rec_t *out, bool dups)
     for (uint64_t id = 0; id < 11; id++)
         s_rec(&out[n++], id, 1, id != 3, sharpe[id]);
     if (dups) {
-        s_rec(&out[n++], 1, 2, true, 99.0);  /* higher attempt: loses to attempt 1 */
-        s_rec(&out[n++], 3, 2, false, 0);    /* failed twice: attempt 1 kept */
-        s_rec(&out[n++], 10, 3, false, 0);   /* failed after ok: ok kept */
+        s_rec(&out[n++], 1, 2, true, 99.0); /* higher attempt: loses to attempt 1 */
+        s_rec(&out[n++], 3, 2, false, 0);   /* failed twice: attempt 1 kept */
+        s_rec(&out[n++], 10, 3, false, 0);  /* failed after ok: ok kept */
     }
     return n;
 }
@@ -156,10 +156,17 @@ static void s_write(bt_report_t *r, const char *dir, const char *rank_by, bool d
 {
     bt_errbuf_t eb;
     bt_errbuf_clear(&eb);
-    bt_report_summary_t sum = {.config_path = "configs/x.yaml", .config_sha256 = "c0ffee",
-                               .data_store = "demo.h5", .data_hash = "d00d", .bt_version = "0.1.0",
-                               .strategy = "sma_cross", .rank_by = rank_by, .wall_s = 2.0,
-                               .jobs_run = 11, .bars_run = 11000, .workers_seen = 2};
+    bt_report_summary_t sum = {.config_path = "configs/x.yaml",
+                               .config_sha256 = "c0ffee",
+                               .data_store = "demo.h5",
+                               .data_hash = "d00d",
+                               .bt_version = "0.1.0",
+                               .strategy = "sma_cross",
+                               .rank_by = rank_by,
+                               .wall_s = 2.0,
+                               .jobs_run = 11,
+                               .bars_run = 11000,
+                               .workers_seen = 2};
     cr_assert_eq(bt_report_write(r, dir, rank_by, desc, top, &sum, &eb), BT_OK, "%s", eb.msg);
 }
 
@@ -170,8 +177,9 @@ Test(report, csv_header_exact)
     char *res = s_slurp(s_dirs[0], "results.csv");
     char *rank = s_slurp(s_dirs[0], "ranking.csv");
     char want[4096];
-    size_t used = (size_t)snprintf(want, sizeof want, "job_id,strategy.fast,data.symbols,"
-                                                      "data.symbols_index");
+    size_t used = (size_t)snprintf(want, sizeof want,
+                                   "job_id,strategy.fast,data.symbols,"
+                                   "data.symbols_index");
     for (size_t m = 0; m < S_NM; m++)
         used += (size_t)snprintf(want + used, sizeof want - used, ",%s", s_names[m]);
     snprintf(want + used, sizeof want - used, ",status,error");
@@ -340,8 +348,7 @@ Test(report, failed_and_labelled_rows)
     size_t used = (size_t)snprintf(want, sizeof want, "3,5,\"X\"\"Y\",3");
     for (size_t m = 0; m < S_NM; m++)
         want[used++] = ',';
-    snprintf(want + used, sizeof want - used,
-             ",failed,\"job 3: strategy said \"\"no\"\", stop\"");
+    snprintf(want + used, sizeof want - used, ",failed,\"job 3: strategy said \"\"no\"\", stop\"");
     cr_assert_str_eq(s_line(res, 4, line, sizeof line), want);
     /* job 2: set 2 "A,B" quoted; metrics m = 0.2 + m, sharpe 1.5, max_drawdown 0.02,
      * printed shortest-exact: 0.2, 1.2, 2.2, 3.2, 1.5, 5.2, 0.02, 7.2, ... */

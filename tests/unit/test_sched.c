@@ -215,8 +215,8 @@ Test(sched, worker_lost_requeues)
 
 /* Drives worker w for `rounds` batches; each job takes 1/per_ms ms (per_ms
  * jobs finish per ms) or ms_per_job ms each. Returns the time reached. */
-static int64_t s_drive(bt_sched_t *s, uint32_t w, int rounds, int per_ms, int ms_per_job,
-                       int64_t t, size_t credit)
+static int64_t s_drive(bt_sched_t *s, uint32_t w, int rounds, int per_ms, int ms_per_job, int64_t t,
+                       size_t credit)
 {
     for (int r = 0; r < rounds; r++) {
         size_t n = bt_sched_lease(s, w, credit, t, s_ids, s_att);
@@ -289,8 +289,7 @@ Test(sched, fast_worker_gets_more_work)
             ts = s_drive(s, slow, 1, 0, 20, ts, MAXB); /* 20 ms per job */
     }
     uint64_t df = bt_sched_worker_done(s, fast), ds = bt_sched_worker_done(s, slow);
-    cr_assert(df > 10 * ds, "fast %llu slow %llu", (unsigned long long)df,
-              (unsigned long long)ds);
+    cr_assert(df > 10 * ds, "fast %llu slow %llu", (unsigned long long)df, (unsigned long long)ds);
     bt_sched_destroy(&s);
 }
 
