@@ -2,8 +2,15 @@
 #include "bt_sha256.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define S_HAVE_NI 1
+#endif
 
 static const uint32_t s_k[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
@@ -19,7 +26,7 @@ static const uint32_t s_k[64] = {
 
 static inline uint32_t s_ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-static void s_block(uint32_t st[8], const uint8_t *p)
+static void s_block_portable(uint32_t st[8], const uint8_t *p)
 {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
@@ -55,6 +62,87 @@ static void s_block(uint32_t st[8], const uint8_t *p)
     st[7] += h;
 }
 
+static void s_blocks_portable(uint32_t st[8], const uint8_t *p, size_t nblocks)
+{
+    for (; nblocks; nblocks--, p += 64)
+        s_block_portable(st, p);
+}
+
+#ifdef S_HAVE_NI
+/* The same compression with the x86 SHA extensions (SHA-NI): four rounds per pair of
+ * sha256rnds2; state kept as ABEF/CDGH as those instructions want it. */
+__attribute__((target("sha,sse4.1"))) static void s_blocks_ni(uint32_t st[8], const uint8_t *p,
+                                                              size_t nblocks)
+{
+    const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i tmp = _mm_loadu_si128((const __m128i *)&st[0]);
+    __m128i state1 = _mm_loadu_si128((const __m128i *)&st[4]);
+    tmp = _mm_shuffle_epi32(tmp, 0xB1);                /* CDAB */
+    state1 = _mm_shuffle_epi32(state1, 0x1B);          /* EFGH */
+    __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);  /* ABEF */
+    state1 = _mm_blend_epi16(state1, tmp, 0xF0);       /* CDGH */
+    for (; nblocks; nblocks--, p += 64) {
+        __m128i abef = state0, cdgh = state1;
+        __m128i m[16];
+        for (int i = 0; i < 16; i++) {
+            if (i < 4)
+                m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), mask);
+            else
+                m[i] = _mm_sha256msg2_epu32(
+                    _mm_add_epi32(_mm_sha256msg1_epu32(m[i - 4], m[i - 3]),
+                                  _mm_alignr_epi8(m[i - 1], m[i - 2], 4)),
+                    m[i - 1]);
+            __m128i msg = _mm_add_epi32(m[i], _mm_loadu_si128((const __m128i *)&s_k[4 * i]));
+            state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+            msg = _mm_shuffle_epi32(msg, 0x0E);
+            state0 = _mm_sha256rnds2_epu32(state0, state1, msg);
+        }
+        state0 = _mm_add_epi32(state0, abef);
+        state1 = _mm_add_epi32(state1, cdgh);
+    }
+    tmp = _mm_shuffle_epi32(state0, 0x1B);        /* FEBA */
+    state1 = _mm_shuffle_epi32(state1, 0xB1);     /* DCHG */
+    state0 = _mm_blend_epi16(tmp, state1, 0xF0);  /* DCBA */
+    state1 = _mm_alignr_epi8(state1, tmp, 8);     /* ABEF */
+    _mm_storeu_si128((__m128i *)&st[0], state0);
+    _mm_storeu_si128((__m128i *)&st[4], state1);
+}
+
+static bool s_cpu_has_sha(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 29))) /* SHA */
+        return false;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return false;
+    return (c & (1u << 19)) && (c & (1u << 9)); /* SSE4.1, SSSE3 */
+}
+#endif
+
+typedef void (*s_blocks_fn)(uint32_t st[8], const uint8_t *p, size_t nblocks);
+static s_blocks_fn s_blocks = s_blocks_portable; /* chosen once at load time */
+static bool s_hw;                                /* s_blocks is the SHA-NI one */
+
+__attribute__((constructor)) static void s_choose(void)
+{
+#ifdef S_HAVE_NI
+    if (s_cpu_has_sha()) {
+        s_blocks = s_blocks_ni;
+        s_hw = true;
+    }
+#endif
+}
+
+bool bt_sha256_hw(void) { return s_hw; }
+
+void bt_sha256_set_portable(bool on)
+{
+    s_blocks = s_blocks_portable;
+    s_hw = false;
+    if (!on)
+        s_choose();
+}
+
 void bt_sha256_init(bt_sha256_t *h)
 {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -76,11 +164,14 @@ void bt_sha256_update(bt_sha256_t *h, const void *data, size_t len)
         len -= take;
         if (h->nbuf < 64)
             return;
-        s_block(h->state, h->buf);
+        s_blocks(h->state, h->buf, 1);
         h->nbuf = 0;
     }
-    for (; len >= 64; p += 64, len -= 64)
-        s_block(h->state, p);
+    if (len >= 64) {
+        s_blocks(h->state, p, len / 64);
+        p += len / 64 * 64;
+        len %= 64;
+    }
     if (len > 0) {
         memcpy(h->buf, p, len);
         h->nbuf = len;

@@ -2,6 +2,7 @@
 #ifndef BT_SHA256_H
 #define BT_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,5 +21,11 @@ void bt_sha256_update(bt_sha256_t *h, const void *data, size_t len);
 void bt_sha256_final(bt_sha256_t *h, char hex[65]);
 /* Hash of a whole file. BT_EIO with the path and the reason if it cannot be read. */
 bt_err_t bt_sha256_file(const char *path, char hex[65], bt_errbuf_t *eb);
+
+/* true when the CPU's SHA extensions (x86 SHA-NI) are used; chosen once at start-up. */
+bool bt_sha256_hw(void);
+/* Forces the portable C code (on) or restores the automatic choice (off). For tests and
+ * benchmarks; call before hashing starts, not while other threads hash. */
+void bt_sha256_set_portable(bool on);
 
 #endif
