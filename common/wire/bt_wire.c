@@ -27,17 +27,17 @@ _Static_assert(sizeof(bt_metrics_t) == BT_WIRE_NMETRICS * sizeof(double),
 
 /* Wire spelling of each type ("t"), indexed by bt_msg_type_t. */
 static const char *const s_type_wire[BT_MSG_TYPE_COUNT_] = {
-    [BT_MSG_NONE] = NULL,         [BT_MSG_HELLO] = "hello",   [BT_MSG_WELCOME] = "welcome",
-    [BT_MSG_REFUSE] = "refuse",   [BT_MSG_SWEEP] = "sweep",   [BT_MSG_JOB] = "job",
-    [BT_MSG_RESULT] = "result",   [BT_MSG_CREDIT] = "credit", [BT_MSG_HEARTBEAT] = "hb",
-    [BT_MSG_BYE] = "bye",         [BT_MSG_ACK] = "ack",
+    [BT_MSG_NONE] = NULL,       [BT_MSG_HELLO] = "hello",   [BT_MSG_WELCOME] = "welcome",
+    [BT_MSG_REFUSE] = "refuse", [BT_MSG_SWEEP] = "sweep",   [BT_MSG_JOB] = "job",
+    [BT_MSG_RESULT] = "result", [BT_MSG_CREDIT] = "credit", [BT_MSG_HEARTBEAT] = "hb",
+    [BT_MSG_BYE] = "bye",       [BT_MSG_ACK] = "ack",
 };
 
 static const char *const s_type_name[BT_MSG_TYPE_COUNT_] = {
-    [BT_MSG_NONE] = "NONE",       [BT_MSG_HELLO] = "HELLO",   [BT_MSG_WELCOME] = "WELCOME",
-    [BT_MSG_REFUSE] = "REFUSE",   [BT_MSG_SWEEP] = "SWEEP",   [BT_MSG_JOB] = "JOB",
-    [BT_MSG_RESULT] = "RESULT",   [BT_MSG_CREDIT] = "CREDIT", [BT_MSG_HEARTBEAT] = "HEARTBEAT",
-    [BT_MSG_BYE] = "BYE",         [BT_MSG_ACK] = "ACK",
+    [BT_MSG_NONE] = "NONE",     [BT_MSG_HELLO] = "HELLO",   [BT_MSG_WELCOME] = "WELCOME",
+    [BT_MSG_REFUSE] = "REFUSE", [BT_MSG_SWEEP] = "SWEEP",   [BT_MSG_JOB] = "JOB",
+    [BT_MSG_RESULT] = "RESULT", [BT_MSG_CREDIT] = "CREDIT", [BT_MSG_HEARTBEAT] = "HEARTBEAT",
+    [BT_MSG_BYE] = "BYE",       [BT_MSG_ACK] = "ACK",
 };
 
 const char *bt_msg_type_name(bt_msg_type_t t)
@@ -77,16 +77,16 @@ static const char *const s_keys_onejob[] = {"id", "a", "o"};
 /* ----------------------------------------------------------------- pool -- */
 
 struct bt_msg_pool {
-    char *bytes;               /* SWEEP yaml copy (+ NUL) */
-    size_t bytes_cap;          /* in bytes */
-    bt_wire_job_t *jobs;       /* JOB jobs */
-    size_t jobs_cap;           /* in elements */
-    bt_wire_override_t *over;  /* JOB overrides of all jobs, job after job */
-    size_t over_cap;           /* in elements */
-    uint64_t *u64;             /* ACK ids */
-    size_t u64_cap;            /* in elements */
-    double *f64;               /* RESULT blk */
-    size_t f64_cap;            /* in elements */
+    char *bytes;              /* SWEEP yaml copy (+ NUL) */
+    size_t bytes_cap;         /* in bytes */
+    bt_wire_job_t *jobs;      /* JOB jobs */
+    size_t jobs_cap;          /* in elements */
+    bt_wire_override_t *over; /* JOB overrides of all jobs, job after job */
+    size_t over_cap;          /* in elements */
+    uint64_t *u64;            /* ACK ids */
+    size_t u64_cap;           /* in elements */
+    double *f64;              /* RESULT blk */
+    size_t f64_cap;           /* in elements */
 };
 
 /* Grows *p to hold at least n elements of size el (geometric, at most max
@@ -213,7 +213,7 @@ static bool s_terminated(const char *s, size_t cap)
     do {                                                                                           \
         if (!s_terminated((arr), sizeof(arr)))                                                     \
             return bt_errf(eb, BT_EINVAL,                                                          \
-                           "wire encode %s: field '%s' is not NUL-terminated within its %zu "     \
+                           "wire encode %s: field '%s' is not NUL-terminated within its %zu "      \
                            "bytes",                                                                \
                            msgname, field, sizeof(arr));                                           \
     } while (0)
@@ -295,8 +295,7 @@ static bt_err_t s_encode_caps(const bt_msg_t *m, bt_errbuf_t *eb)
                            "messages",
                            m->ack.nids, BT_WIRE_ACK_MAX);
         if (m->ack.nids && !m->ack.ids)
-            return bt_errf(eb, BT_EINVAL, "wire encode ACK: ids is NULL with nids %u",
-                           m->ack.nids);
+            return bt_errf(eb, BT_EINVAL, "wire encode ACK: ids is NULL with nids %u", m->ack.nids);
         break;
     case BT_MSG_CREDIT:
     case BT_MSG_HEARTBEAT:
@@ -449,8 +448,7 @@ bt_err_t bt_wire_encode(const bt_msg_t *m, bt_wire_buf_t *buf, bt_errbuf_t *eb)
     if (out.err != BT_OK) {
         buf->len = 0;
         if (out.err == BT_ELIMIT)
-            return bt_errf(eb, BT_ELIMIT,
-                           "wire encode %s: the message would exceed %u bytes",
+            return bt_errf(eb, BT_ELIMIT, "wire encode %s: the message would exceed %u bytes",
                            bt_msg_type_name(m->type), BT_WIRE_MSG_MAX);
         return bt_errf(eb, out.err, "wire encode %s: out of memory", bt_msg_type_name(m->type));
     }
@@ -517,8 +515,7 @@ static bt_err_t s_check_text(const char *mn, const char *field, const char *s, b
         return bt_errf(eb, BT_EPROTO, "wire %s message: field '%s' is empty; it must not be", mn,
                        field);
     if (!s_utf8_valid((const unsigned char *)s, n))
-        return bt_errf(eb, BT_EPROTO, "wire %s message: field '%s' is not valid UTF-8", mn,
-                       field);
+        return bt_errf(eb, BT_EPROTO, "wire %s message: field '%s' is not valid UTF-8", mn, field);
     return BT_OK;
 }
 
@@ -554,7 +551,7 @@ static bt_err_t s_check_result(const bt_msg_result_t *r, bt_errbuf_t *eb)
     if (!isfinite(r->metrics.name))                                                                \
         return bt_errf(eb, BT_EPROTO,                                                              \
                        "wire RESULT message for job %llu: metric m[%zu] '%s' is %g; metrics "      \
-                       "must be finite (a worker bug: report it)",                                  \
+                       "must be finite (a worker bug: report it)",                                 \
                        (unsigned long long)r->job_id, i, #name, r->metrics.name);                  \
     i++;
         BT_METRICS(S_CHECK_METRIC)
@@ -622,8 +619,7 @@ bt_err_t bt_wire_check(const bt_msg_t *m, bt_errbuf_t *eb)
             (e = s_check_text("HELLO", "ver", m->hello.bt_version, false, eb)) != BT_OK)
             return e;
         if (m->hello.threads < 1 || m->hello.threads > BT_WIRE_THREADS_MAX)
-            return bt_errf(eb, BT_EPROTO,
-                           "wire HELLO message: field 'thr' is %u; it must be 1..%u",
+            return bt_errf(eb, BT_EPROTO, "wire HELLO message: field 'thr' is %u; it must be 1..%u",
                            m->hello.threads, BT_WIRE_THREADS_MAX);
         return BT_OK;
     case BT_MSG_WELCOME:
@@ -668,12 +664,11 @@ bt_err_t bt_wire_check(const bt_msg_t *m, bt_errbuf_t *eb)
         return BT_OK;
     case BT_MSG_ACK:
         if (m->ack.nids > BT_WIRE_ACK_MAX)
-            return bt_errf(eb, BT_ELIMIT, "wire ACK message: %u ids, the limit is %u",
-                           m->ack.nids, BT_WIRE_ACK_MAX);
+            return bt_errf(eb, BT_ELIMIT, "wire ACK message: %u ids, the limit is %u", m->ack.nids,
+                           BT_WIRE_ACK_MAX);
         return BT_OK;
     default:
-        return bt_errf(eb, BT_EPROTO, "wire: message type %d is not a message type",
-                       (int)m->type);
+        return bt_errf(eb, BT_EPROTO, "wire: message type %d is not a message type", (int)m->type);
     }
 }
 
@@ -689,9 +684,16 @@ typedef struct {
 
 typedef enum { S_NIL, S_BOOL, S_UINT, S_INT, S_FLOAT, S_STR, S_BIN, S_ARR, S_MAP, S_EXT } s_kind_t;
 
-static const char *const s_kind_name[] = {
-    "a nil",  "a boolean", "an unsigned integer", "a negative integer", "a float",
-    "a string", "a binary", "an array", "a map", "an extension"};
+static const char *const s_kind_name[] = {"a nil",
+                                          "a boolean",
+                                          "an unsigned integer",
+                                          "a negative integer",
+                                          "a float",
+                                          "a string",
+                                          "a binary",
+                                          "an array",
+                                          "a map",
+                                          "an extension"};
 
 /* One decoded header: scalars carry their value; str/bin/ext carry their
  * payload length (payload not consumed); arrays and maps their count. */
@@ -702,9 +704,8 @@ typedef struct {
     double d;   /* S_FLOAT value */
 } s_tok_t;
 
-__attribute__((format(printf, 4, 5))) static bt_err_t s_fail(s_rd_t *r, bt_err_t code,
-                                                             const char *field, const char *fmt,
-                                                             ...)
+__attribute__((format(printf, 4, 5))) static bt_err_t
+s_fail(s_rd_t *r, bt_err_t code, const char *field, const char *fmt, ...)
 {
     char detail[600];
     va_list ap;
@@ -768,22 +769,65 @@ static bt_err_t s_next(s_rd_t *r, const char *field, s_tok_t *t)
             t->kind = S_BOOL;
             t->u = b == 0xc3;
             return BT_OK;
-        case 0xc4: case 0xc5: case 0xc6: need = (size_t)1 << (b - 0xc4); t->kind = S_BIN; break;
-        case 0xc7: case 0xc8: case 0xc9:
+        case 0xc4:
+        case 0xc5:
+        case 0xc6:
+            need = (size_t)1 << (b - 0xc4);
+            t->kind = S_BIN;
+            break;
+        case 0xc7:
+        case 0xc8:
+        case 0xc9:
             need = ((size_t)1 << (b - 0xc7)) + 1; /* length, then the ext type byte */
             t->kind = S_EXT;
             break;
-        case 0xca: need = 4; t->kind = S_FLOAT; break;
-        case 0xcb: need = 8; t->kind = S_FLOAT; break;
-        case 0xcc: case 0xcd: case 0xce: case 0xcf:
-            need = (size_t)1 << (b - 0xcc); t->kind = S_UINT; break;
-        case 0xd0: case 0xd1: case 0xd2: case 0xd3:
-            need = (size_t)1 << (b - 0xd0); t->kind = S_INT; break;
-        case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
-            need = 1; t->kind = S_EXT; t->u = (uint64_t)1 << (b - 0xd4); break;
-        case 0xd9: case 0xda: case 0xdb: need = (size_t)1 << (b - 0xd9); t->kind = S_STR; break;
-        case 0xdc: case 0xdd: need = (size_t)2 << (b - 0xdc); t->kind = S_ARR; break;
-        case 0xde: case 0xdf: need = (size_t)2 << (b - 0xde); t->kind = S_MAP; break;
+        case 0xca:
+            need = 4;
+            t->kind = S_FLOAT;
+            break;
+        case 0xcb:
+            need = 8;
+            t->kind = S_FLOAT;
+            break;
+        case 0xcc:
+        case 0xcd:
+        case 0xce:
+        case 0xcf:
+            need = (size_t)1 << (b - 0xcc);
+            t->kind = S_UINT;
+            break;
+        case 0xd0:
+        case 0xd1:
+        case 0xd2:
+        case 0xd3:
+            need = (size_t)1 << (b - 0xd0);
+            t->kind = S_INT;
+            break;
+        case 0xd4:
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8:
+            need = 1;
+            t->kind = S_EXT;
+            t->u = (uint64_t)1 << (b - 0xd4);
+            break;
+        case 0xd9:
+        case 0xda:
+        case 0xdb:
+            need = (size_t)1 << (b - 0xd9);
+            t->kind = S_STR;
+            break;
+        case 0xdc:
+        case 0xdd:
+            need = (size_t)2 << (b - 0xdc);
+            t->kind = S_ARR;
+            break;
+        case 0xde:
+        case 0xdf:
+            need = (size_t)2 << (b - 0xde);
+            t->kind = S_MAP;
+            break;
         default: /* 0xc1 is never used */
             r->p = at;
             return s_fail(r, BT_EPROTO, field, "byte 0x%02x is not a MessagePack type", b);
@@ -819,10 +863,18 @@ static bt_err_t s_next(s_rd_t *r, const char *field, s_tok_t *t)
             r->p += need;
             int64_t v;
             switch (need) {
-            case 1: v = (int8_t)(uint8_t)raw; break;
-            case 2: v = (int16_t)(uint16_t)raw; break;
-            case 4: v = (int32_t)(uint32_t)raw; break;
-            default: memcpy(&v, &raw, 8); break;
+            case 1:
+                v = (int8_t)(uint8_t)raw;
+                break;
+            case 2:
+                v = (int16_t)(uint16_t)raw;
+                break;
+            case 4:
+                v = (int32_t)(uint32_t)raw;
+                break;
+            default:
+                memcpy(&v, &raw, 8);
+                break;
             }
             if (v >= 0) {
                 t->kind = S_UINT;
@@ -858,7 +910,9 @@ static bt_err_t s_next(s_rd_t *r, const char *field, s_tok_t *t)
                       "%s claims %llu %s but only %llu bytes are left (truncated or forged "
                       "header)",
                       s_kind_name[t->kind], (unsigned long long)t->u,
-                      t->kind == S_ARR ? "elements" : t->kind == S_MAP ? "entries" : "bytes",
+                      t->kind == S_ARR   ? "elements"
+                      : t->kind == S_MAP ? "entries"
+                                         : "bytes",
                       (unsigned long long)left);
     }
     return BT_OK;
@@ -1172,8 +1226,7 @@ static bt_err_t s_one_job(s_rd_t *r, bt_msg_t *m, uint32_t i, size_t *nover_tota
             uint32_t no = 0;
             if ((e = s_array(r, field, BT_WIRE_OVERRIDES_MAX, &no)) != BT_OK)
                 return e;
-            if (s_reserve((void **)&pl->over, &pl->over_cap, *nover_total + no,
-                          sizeof *pl->over,
+            if (s_reserve((void **)&pl->over, &pl->over_cap, *nover_total + no, sizeof *pl->over,
                           (size_t)BT_WIRE_JOBS_MAX * BT_WIRE_OVERRIDES_MAX) != BT_OK)
                 return bt_errf(r->eb, BT_ENOMEM, "wire decode JOB: out of memory");
             for (uint32_t o = 0; o < no; o++) {
@@ -1207,8 +1260,8 @@ static bt_err_t s_f_job(s_rd_t *r, bt_msg_t *m, int k)
     if (e != BT_OK || (e = s_pool(m, r->eb)) != BT_OK)
         return e;
     struct bt_msg_pool *pl = m->pool;
-    if (n && s_reserve((void **)&pl->jobs, &pl->jobs_cap, n, sizeof *pl->jobs,
-                       BT_WIRE_JOBS_MAX) != BT_OK)
+    if (n && s_reserve((void **)&pl->jobs, &pl->jobs_cap, n, sizeof *pl->jobs, BT_WIRE_JOBS_MAX) !=
+                 BT_OK)
         return bt_errf(r->eb, BT_ENOMEM, "wire decode JOB: out of memory");
     size_t total = 0;
     for (uint32_t i = 0; i < n; i++)
@@ -1249,8 +1302,7 @@ static bt_err_t s_f_result(s_rd_t *r, bt_msg_t *m, int k)
             res->status = BT_JOB_FAILED;
         } else {
             r->p = at;
-            return s_fail(r, BT_EPROTO, "st", "status \"%s\" is neither \"ok\" nor \"failed\"",
-                          st);
+            return s_fail(r, BT_EPROTO, "st", "status \"%s\" is neither \"ok\" nor \"failed\"", st);
         }
         return BT_OK;
     }
@@ -1289,8 +1341,8 @@ static bt_err_t s_f_result(s_rd_t *r, bt_msg_t *m, int k)
             (e = s_pool(m, r->eb)) != BT_OK)
             return e;
         struct bt_msg_pool *pl = m->pool;
-        if (n && s_reserve((void **)&pl->f64, &pl->f64_cap, n, sizeof *pl->f64,
-                           BT_WIRE_BLK_MAX) != BT_OK)
+        if (n && s_reserve((void **)&pl->f64, &pl->f64_cap, n, sizeof *pl->f64, BT_WIRE_BLK_MAX) !=
+                     BT_OK)
             return bt_errf(r->eb, BT_ENOMEM, "wire decode RESULT: out of memory");
         for (uint32_t i = 0; i < n; i++)
             if ((e = s_double(r, "blk", &pl->f64[i])) != BT_OK)
@@ -1319,8 +1371,8 @@ static bt_err_t s_f_ack(s_rd_t *r, bt_msg_t *m, int k)
     if (e != BT_OK || (e = s_pool(m, r->eb)) != BT_OK)
         return e;
     struct bt_msg_pool *pl = m->pool;
-    if (n && s_reserve((void **)&pl->u64, &pl->u64_cap, n, sizeof *pl->u64, BT_WIRE_ACK_MAX) !=
-                 BT_OK)
+    if (n &&
+        s_reserve((void **)&pl->u64, &pl->u64_cap, n, sizeof *pl->u64, BT_WIRE_ACK_MAX) != BT_OK)
         return bt_errf(r->eb, BT_ENOMEM, "wire decode ACK: out of memory");
     for (uint32_t i = 0; i < n; i++)
         if ((e = s_uint(r, "ids", UINT64_MAX, &pl->u64[i])) != BT_OK)
@@ -1358,8 +1410,7 @@ static const char *const s_head_keys[] = {"t", "v"};
 
 /* Pass 1: the whole message is one well-formed map (every value skipped,
  * nothing after it); finds "t" and "v". */
-static bt_err_t s_head(s_rd_t *r, char *tname, size_t tcap, bool *has_t, uint64_t *v,
-                       bool *has_v)
+static bt_err_t s_head(s_rd_t *r, char *tname, size_t tcap, bool *has_t, uint64_t *v, bool *has_v)
 {
     uint32_t n = 0, seen = 0;
     bt_err_t e = s_map(r, "(top level)", &n);
@@ -1412,8 +1463,8 @@ bt_err_t bt_wire_decode(const void *data, size_t len, bt_msg_t *m, bt_errbuf_t *
                        BT_WIRE_MSG_MAX);
     if (len == 0)
         return bt_errf(eb, BT_EPROTO, "wire message is empty");
-    s_rd_t r = {.base = data, .p = data, .end = (const uint8_t *)data + len, .mn = "message",
-                .eb = eb};
+    s_rd_t r = {
+        .base = data, .p = data, .end = (const uint8_t *)data + len, .mn = "message", .eb = eb};
     char tname[16];
     bool has_t = false, has_v = false;
     uint64_t v = 0;
@@ -1421,8 +1472,9 @@ bt_err_t bt_wire_decode(const void *data, size_t len, bt_msg_t *m, bt_errbuf_t *
     if (e != BT_OK)
         return e;
     if (!has_v)
-        return bt_errf(eb, BT_EPROTO, "wire message: required key 'v' (protocol version) is "
-                                      "missing");
+        return bt_errf(eb, BT_EPROTO,
+                       "wire message: required key 'v' (protocol version) is "
+                       "missing");
     if (v != BT_WIRE_VERSION) {
         m->version = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
         return bt_errf(eb, BT_EVERSION,

@@ -32,23 +32,23 @@
 #define BT_WIRE_VERSION 1u
 
 /* Caps. Strings are byte lengths without the terminating NUL. */
-#define BT_WIRE_MSG_MAX (64u << 20) /* whole message, refused before parsing */
-#define BT_WIRE_NAME_MAX 255u       /* HELLO worker name (hostname:pid) */
-#define BT_WIRE_BTVER_MAX 63u       /* HELLO bt version string */
-#define BT_WIRE_THREADS_MAX 4096u   /* HELLO threads */
-#define BT_WIRE_SWEEPID_MAX 64u     /* WELCOME sweep id */
-#define BT_WIRE_REASON_MAX 1023u    /* REFUSE / BYE reason */
-#define BT_WIRE_YAML_MAX (1u << 20) /* SWEEP config YAML bytes */
-#define BT_WIRE_PATH_MAX 4095u      /* SWEEP data store path */
-#define BT_WIRE_SHA256_HEX 64u      /* SWEEP hashes: exactly 64 lowercase hex digits */
-#define BT_WIRE_JOBS_MAX 4096u      /* JOB jobs per batch */
-#define BT_WIRE_OVERRIDES_MAX 64u   /* JOB overrides per job */
-#define BT_WIRE_KEY_MAX 64u         /* JOB override key */
-#define BT_WIRE_ERROR_MAX 1024u     /* RESULT error text (1 KiB) */
-#define BT_WIRE_BLK_MAX 4096u       /* RESULT optional block statistics */
+#define BT_WIRE_MSG_MAX (64u << 20)   /* whole message, refused before parsing */
+#define BT_WIRE_NAME_MAX 255u         /* HELLO worker name (hostname:pid) */
+#define BT_WIRE_BTVER_MAX 63u         /* HELLO bt version string */
+#define BT_WIRE_THREADS_MAX 4096u     /* HELLO threads */
+#define BT_WIRE_SWEEPID_MAX 64u       /* WELCOME sweep id */
+#define BT_WIRE_REASON_MAX 1023u      /* REFUSE / BYE reason */
+#define BT_WIRE_YAML_MAX (1u << 20)   /* SWEEP config YAML bytes */
+#define BT_WIRE_PATH_MAX 4095u        /* SWEEP data store path */
+#define BT_WIRE_SHA256_HEX 64u        /* SWEEP hashes: exactly 64 lowercase hex digits */
+#define BT_WIRE_JOBS_MAX 4096u        /* JOB jobs per batch */
+#define BT_WIRE_OVERRIDES_MAX 64u     /* JOB overrides per job */
+#define BT_WIRE_KEY_MAX 64u           /* JOB override key */
+#define BT_WIRE_ERROR_MAX 1024u       /* RESULT error text (1 KiB) */
+#define BT_WIRE_BLK_MAX 4096u         /* RESULT optional block statistics */
 #define BT_WIRE_CREDIT_MAX (1u << 20) /* CREDIT */
-#define BT_WIRE_ACK_MAX 65536u      /* ACK ids per message */
-#define BT_WIRE_DEPTH_MAX 32u       /* nesting depth of (ignored) unknown values */
+#define BT_WIRE_ACK_MAX 65536u        /* ACK ids per message */
+#define BT_WIRE_DEPTH_MAX 32u         /* nesting depth of (ignored) unknown values */
 
 /* Number of metrics carried by RESULT: the length of BT_METRICS, i.e. what
  * bt_metrics_count() returns. Known at compile time so it can size arrays. */
@@ -73,9 +73,9 @@ typedef enum {
 typedef enum { BT_JOB_OK = 0, BT_JOB_FAILED = 1 } bt_job_status_t;
 
 typedef struct {
-    char name[BT_WIRE_NAME_MAX + 1];         /* worker name, "hostname:pid"; non-empty */
-    uint32_t threads;                        /* OpenMP threads, 1..BT_WIRE_THREADS_MAX */
-    char bt_version[BT_WIRE_BTVER_MAX + 1];  /* BT_VERSION of the worker; non-empty */
+    char name[BT_WIRE_NAME_MAX + 1];        /* worker name, "hostname:pid"; non-empty */
+    uint32_t threads;                       /* OpenMP threads, 1..BT_WIRE_THREADS_MAX */
+    char bt_version[BT_WIRE_BTVER_MAX + 1]; /* BT_VERSION of the worker; non-empty */
 } bt_msg_hello_t;
 
 typedef struct {
@@ -89,11 +89,11 @@ typedef struct {
 } bt_msg_reason_t;
 
 typedef struct {
-    const char *yaml;                         /* view: config bytes (decoded: NUL-terminated copy) */
-    size_t yaml_len;                          /* 1..BT_WIRE_YAML_MAX */
+    const char *yaml; /* view: config bytes (decoded: NUL-terminated copy) */
+    size_t yaml_len;  /* 1..BT_WIRE_YAML_MAX */
     char config_sha256[BT_WIRE_SHA256_HEX + 1]; /* as given by the coordinator */
-    char store_path[BT_WIRE_PATH_MAX + 1];    /* data store path, non-empty */
-    char data_hash[BT_WIRE_SHA256_HEX + 1];   /* dataset hash the worker must reproduce */
+    char store_path[BT_WIRE_PATH_MAX + 1];      /* data store path, non-empty */
+    char data_hash[BT_WIRE_SHA256_HEX + 1];     /* dataset hash the worker must reproduce */
 } bt_msg_sweep_t;
 
 typedef struct {
@@ -102,9 +102,9 @@ typedef struct {
 } bt_wire_override_t;
 
 typedef struct {
-    uint64_t id;                   /* job id, any value */
-    uint32_t attempt;              /* lease attempt, any value */
-    uint32_t nover;                /* 0..BT_WIRE_OVERRIDES_MAX */
+    uint64_t id;                    /* job id, any value */
+    uint32_t attempt;               /* lease attempt, any value */
+    uint32_t nover;                 /* 0..BT_WIRE_OVERRIDES_MAX */
     const bt_wire_override_t *over; /* view; keys distinct within a job */
 } bt_wire_job_t;
 

@@ -408,8 +408,7 @@ Test(wire, truncated_at_every_offset)
             char *p = malloc(cut ? cut : 1);
             memcpy(p, b, cut);
             bt_err_t e = s_decode(p, cut, &eb);
-            cr_assert_eq(e, BT_EPROTO, "sample %d cut at %zu/%zu: %d (%s)", i, cut, len, e,
-                         eb.msg);
+            cr_assert_eq(e, BT_EPROTO, "sample %d cut at %zu/%zu: %d (%s)", i, cut, len, e, eb.msg);
             free(p);
         }
         free(b);
@@ -480,11 +479,26 @@ static void s_mutate(const char *in, size_t len, const char *key, int mut, s_pac
     msgpack_zone_destroy(&z);
 }
 
-static void s_v_nil(msgpack_packer *pk) { msgpack_pack_nil(pk); }
-static void s_v_true(msgpack_packer *pk) { msgpack_pack_true(pk); }
-static void s_v_neg(msgpack_packer *pk) { msgpack_pack_int64(pk, -1); }
-static void s_v_uint(msgpack_packer *pk) { msgpack_pack_uint64(pk, 7); }
-static void s_v_float(msgpack_packer *pk) { msgpack_pack_double(pk, 1.5); }
+static void s_v_nil(msgpack_packer *pk)
+{
+    msgpack_pack_nil(pk);
+}
+static void s_v_true(msgpack_packer *pk)
+{
+    msgpack_pack_true(pk);
+}
+static void s_v_neg(msgpack_packer *pk)
+{
+    msgpack_pack_int64(pk, -1);
+}
+static void s_v_uint(msgpack_packer *pk)
+{
+    msgpack_pack_uint64(pk, 7);
+}
+static void s_v_float(msgpack_packer *pk)
+{
+    msgpack_pack_double(pk, 1.5);
+}
 static void s_v_str(msgpack_packer *pk)
 {
     msgpack_pack_str(pk, 1);
@@ -495,8 +509,14 @@ static void s_v_bin(msgpack_packer *pk)
     msgpack_pack_bin(pk, 1);
     msgpack_pack_bin_body(pk, "x", 1);
 }
-static void s_v_arr(msgpack_packer *pk) { msgpack_pack_array(pk, 0); }
-static void s_v_map(msgpack_packer *pk) { msgpack_pack_map(pk, 0); }
+static void s_v_arr(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, 0);
+}
+static void s_v_map(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 0);
+}
 /* A nested unknown value: {"a": [1, {"b": nil}, "s", bin, 2.5, ext]} */
 static void s_v_nested(msgpack_packer *pk)
 {
@@ -668,8 +688,8 @@ Test(wire, deep_nesting_in_unknown_value)
      * stack exhaustion. 33 deep would already pass the cap of 32. */
     unsigned char buf[64];
     size_t n = 0;
-    const unsigned char head[] = {0x84, 0xa1, 't', 0xa2, 'h', 'b', 0xa1, 'v', 0x01,
-                                  0xa3, 's',  'e', 'q',  0x01, 0xa1, 'x'};
+    const unsigned char head[] = {0x84, 0xa1, 't', 0xa2, 'h', 'b',  0xa1, 'v',
+                                  0x01, 0xa3, 's', 'e',  'q', 0x01, 0xa1, 'x'};
     memcpy(buf, head, sizeof head);
     n = sizeof head;
     for (int i = 0; i < 40; i++)
@@ -686,8 +706,8 @@ Test(wire, deep_nesting_in_unknown_value)
 }
 
 /* Builds a HEARTBEAT-shaped prefix {"t":"<t>","v":1,<key>: then appends raw. */
-static size_t s_raw(unsigned char *out, const char *type, const char *key,
-                    const unsigned char *raw, size_t rawlen)
+static size_t s_raw(unsigned char *out, const char *type, const char *key, const unsigned char *raw,
+                    size_t rawlen)
 {
     size_t n = 0;
     out[n++] = 0x83;
@@ -804,8 +824,8 @@ Test(wire, version_mismatch)
     /* v0 and a huge v */
     const unsigned char v0[] = {0x82, 0xa1, 't', 0xa2, 'h', 'b', 0xa1, 'v', 0x00};
     cr_assert_eq(bt_wire_decode(v0, sizeof v0, &d, &eb), BT_EVERSION);
-    const unsigned char vbig[] = {0x82, 0xa1, 't', 0xa2, 'h', 'b', 0xa1, 'v',
-                                  0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    const unsigned char vbig[] = {0x82, 0xa1, 't',  0xa2, 'h',  'b',  0xa1, 'v', 0xcf,
+                                  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     cr_assert_eq(bt_wire_decode(vbig, sizeof vbig, &d, &eb), BT_EVERSION);
     /* unknown type at v1 */
     const unsigned char unk[] = {0x82, 0xa1, 't', 0xa3, 'n', 'e', 'w', 0xa1, 'v', 0x01};
@@ -970,7 +990,7 @@ Test(wire, metrics_count_type_and_numeric_forms)
     bt_msg_init(&d);
     s_pack_result(&sb, BT_WIRE_NMETRICS, -1);
     cr_assert_eq(bt_wire_decode(sb.data, sb.size, &d, &eb), BT_OK, "%s", eb.msg);
-    cr_assert_eq(d.result.metrics.final_equity, 0.5); /* index 0: float32 0.5 */
+    cr_assert_eq(d.result.metrics.final_equity, 0.5);  /* index 0: float32 0.5 */
     cr_assert_eq(d.result.metrics.total_return, -2.0); /* index 1: int -2 */
     cr_assert_eq(d.result.metrics.cagr, 0.25);
     msgpack_sbuffer_destroy(&sb);
