@@ -20,7 +20,10 @@ static double s_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static bool s_is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
+static bool s_is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
 
 /* Matches "--name value" and "--name=value"; advances *i past the value. On a missing value
  * prints an error and sets *bad. */
@@ -125,8 +128,10 @@ static int s_import_one(const char *file, const char *symbol, const char *store,
     else
         s_default_symbol(file, sym, sizeof sym);
     if (sym[0] == '\0') {
-        fprintf(stderr, "bt data import: %s: cannot derive a symbol from the file name; pass "
-                        "--symbol NAME\n", file);
+        fprintf(stderr,
+                "bt data import: %s: cannot derive a symbol from the file name; pass "
+                "--symbol NAME\n",
+                file);
         return 1;
     }
     bt_bars_t *bars = bt_bars_new(sym, 4096);
@@ -211,8 +216,10 @@ int bt_cmd_data_import(int argc, char **argv)
         bad = true;
     }
     if (!bad && symbol && nfiles > 1) {
-        fprintf(stderr, "bt data import: --symbol works with one file only (%d given); import "
-                        "them one by one or rely on the file-name rule\n", nfiles);
+        fprintf(stderr,
+                "bt data import: --symbol works with one file only (%d given); import "
+                "them one by one or rely on the file-name rule\n",
+                nfiles);
         bad = true;
     }
     if (!bad && bt_csv_format_parse(format, &opts.format) != BT_OK) {
@@ -367,8 +374,8 @@ int bt_cmd_data_info(int argc, char **argv)
            "gaps", "largest gap");
     for (size_t k = 0; k < ds->nsym; k++) {
         const bt_series_t *s = &ds->series[k];
-        const char *freq = ds->meta[k].frequency[0] ? ds->meta[k].frequency
-                                                     : bt_store_detect_frequency(s);
+        const char *freq =
+            ds->meta[k].frequency[0] ? ds->meta[k].frequency : bt_store_detect_frequency(s);
         s_gap_t top[S_TOP_GAPS];
         size_t ntop = 0;
         size_t ngaps = s_gaps(s, freq, top, &ntop);

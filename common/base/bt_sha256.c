@@ -13,18 +13,19 @@
 #endif
 
 static const uint32_t s_k[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-    0xc67178f2};
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-static inline uint32_t s_ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+static inline uint32_t s_ror(uint32_t x, int n)
+{
+    return (x >> n) | (x << (32 - n));
+}
 
 static void s_block_portable(uint32_t st[8], const uint8_t *p)
 {
@@ -37,11 +38,10 @@ static void s_block_portable(uint32_t st[8], const uint8_t *p)
         uint32_t s1 = s_ror(w[i - 2], 17) ^ s_ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
         w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
-    uint32_t a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6],
-             h = st[7];
+    uint32_t a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
     for (int i = 0; i < 64; i++) {
-        uint32_t t1 = h + (s_ror(e, 6) ^ s_ror(e, 11) ^ s_ror(e, 25)) + ((e & f) ^ (~e & g)) +
-                      s_k[i] + w[i];
+        uint32_t t1 =
+            h + (s_ror(e, 6) ^ s_ror(e, 11) ^ s_ror(e, 25)) + ((e & f) ^ (~e & g)) + s_k[i] + w[i];
         uint32_t t2 = (s_ror(a, 2) ^ s_ror(a, 13) ^ s_ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
         h = g;
         g = f;
@@ -77,10 +77,10 @@ __attribute__((target("sha,sse4.1"))) static void s_blocks_ni(uint32_t st[8], co
     const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
     __m128i tmp = _mm_loadu_si128((const __m128i *)&st[0]);
     __m128i state1 = _mm_loadu_si128((const __m128i *)&st[4]);
-    tmp = _mm_shuffle_epi32(tmp, 0xB1);                /* CDAB */
-    state1 = _mm_shuffle_epi32(state1, 0x1B);          /* EFGH */
-    __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);  /* ABEF */
-    state1 = _mm_blend_epi16(state1, tmp, 0xF0);       /* CDGH */
+    tmp = _mm_shuffle_epi32(tmp, 0xB1);               /* CDAB */
+    state1 = _mm_shuffle_epi32(state1, 0x1B);         /* EFGH */
+    __m128i state0 = _mm_alignr_epi8(tmp, state1, 8); /* ABEF */
+    state1 = _mm_blend_epi16(state1, tmp, 0xF0);      /* CDGH */
     for (; nblocks; nblocks--, p += 64) {
         __m128i abef = state0, cdgh = state1;
         __m128i m[16];
@@ -88,10 +88,9 @@ __attribute__((target("sha,sse4.1"))) static void s_blocks_ni(uint32_t st[8], co
             if (i < 4)
                 m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), mask);
             else
-                m[i] = _mm_sha256msg2_epu32(
-                    _mm_add_epi32(_mm_sha256msg1_epu32(m[i - 4], m[i - 3]),
-                                  _mm_alignr_epi8(m[i - 1], m[i - 2], 4)),
-                    m[i - 1]);
+                m[i] = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(m[i - 4], m[i - 3]),
+                                                          _mm_alignr_epi8(m[i - 1], m[i - 2], 4)),
+                                            m[i - 1]);
             __m128i msg = _mm_add_epi32(m[i], _mm_loadu_si128((const __m128i *)&s_k[4 * i]));
             state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
             msg = _mm_shuffle_epi32(msg, 0x0E);
@@ -100,10 +99,10 @@ __attribute__((target("sha,sse4.1"))) static void s_blocks_ni(uint32_t st[8], co
         state0 = _mm_add_epi32(state0, abef);
         state1 = _mm_add_epi32(state1, cdgh);
     }
-    tmp = _mm_shuffle_epi32(state0, 0x1B);        /* FEBA */
-    state1 = _mm_shuffle_epi32(state1, 0xB1);     /* DCHG */
-    state0 = _mm_blend_epi16(tmp, state1, 0xF0);  /* DCBA */
-    state1 = _mm_alignr_epi8(state1, tmp, 8);     /* ABEF */
+    tmp = _mm_shuffle_epi32(state0, 0x1B);       /* FEBA */
+    state1 = _mm_shuffle_epi32(state1, 0xB1);    /* DCHG */
+    state0 = _mm_blend_epi16(tmp, state1, 0xF0); /* DCBA */
+    state1 = _mm_alignr_epi8(state1, tmp, 8);    /* ABEF */
     _mm_storeu_si128((__m128i *)&st[0], state0);
     _mm_storeu_si128((__m128i *)&st[4], state1);
 }
@@ -133,7 +132,10 @@ __attribute__((constructor)) static void s_choose(void)
 #endif
 }
 
-bool bt_sha256_hw(void) { return s_hw; }
+bool bt_sha256_hw(void)
+{
+    return s_hw;
+}
 
 void bt_sha256_set_portable(bool on)
 {

@@ -101,7 +101,10 @@ bt_err_t bt_bars_push(bt_bars_t *self, int64_t time, double open, double high, d
     return BT_OK;
 }
 
-size_t bt_bars_count(const bt_bars_t *self) { return self->n; }
+size_t bt_bars_count(const bt_bars_t *self)
+{
+    return self->n;
+}
 
 bt_series_t bt_bars_view(const bt_bars_t *self)
 {

@@ -16,8 +16,8 @@
 #include "bt_sha256.h"
 #include "bt_time.h"
 
-#define S_MAXCOLS 32                       /* more fields than this is a field-count error */
-#define S_MAX_FILE ((size_t)64 << 30)      /* refuse files above 64 GiB */
+#define S_MAXCOLS 32                  /* more fields than this is a field-count error */
+#define S_MAX_FILE ((size_t)64 << 30) /* refuse files above 64 GiB */
 
 /* What a column holds. */
 typedef enum {
@@ -34,14 +34,14 @@ typedef enum {
     S_NROLES
 } s_role_t;
 
-static const char *const s_role_names[S_NROLES] = {
-    "(ignored)", "date", "time", "open", "high", "low", "close", "adj_close", "volume",
-    "openinterest"};
+static const char *const s_role_names[S_NROLES] = {"(ignored)", "date",        "time",  "open",
+                                                   "high",      "low",         "close", "adj_close",
+                                                   "volume",    "openinterest"};
 
 typedef struct {
-    int ncols;               /* fields per row */
+    int ncols;                /* fields per row */
     s_role_t role[S_MAXCOLS]; /* role of each column */
-    int col[S_NROLES];       /* column of each role, -1 if absent */
+    int col[S_NROLES];        /* column of each role, -1 if absent */
 } s_layout_t;
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -49,8 +49,8 @@ typedef struct {
 const char *bt_csv_reason_text(bt_csv_reason_t r)
 {
     switch (r) {
-#define BT_CSV_REASON_CASE(name, text) \
-    case name:                         \
+#define BT_CSV_REASON_CASE(name, text)                                                             \
+    case name:                                                                                     \
         return text;
         BT_CSV_REASONS(BT_CSV_REASON_CASE)
 #undef BT_CSV_REASON_CASE
@@ -174,12 +174,12 @@ static s_role_t s_role_of(const char *name, int index)
         const char *name;
         s_role_t role;
     } t[] = {
-        {"date", S_DATE},          {"datetime", S_DATE},     {"timestamp", S_DATE},
-        {"date time", S_DATE},    {"open", S_OPEN},         {"high", S_HIGH},
-        {"low", S_LOW},           {"close", S_CLOSE},       {"adj close", S_ADJ},
-        {"adj_close", S_ADJ},     {"adjclose", S_ADJ},      {"adjusted close", S_ADJ},
-        {"volume", S_VOLUME},     {"vol", S_VOLUME},        {"openinterest", S_OI},
-        {"open interest", S_OI},  {"open_interest", S_OI},  {"oi", S_OI},
+        {"date", S_DATE},        {"datetime", S_DATE},    {"timestamp", S_DATE},
+        {"date time", S_DATE},   {"open", S_OPEN},        {"high", S_HIGH},
+        {"low", S_LOW},          {"close", S_CLOSE},      {"adj close", S_ADJ},
+        {"adj_close", S_ADJ},    {"adjclose", S_ADJ},     {"adjusted close", S_ADJ},
+        {"volume", S_VOLUME},    {"vol", S_VOLUME},       {"openinterest", S_OI},
+        {"open interest", S_OI}, {"open_interest", S_OI}, {"oi", S_OI},
     };
     if (index == 0 && (name[0] == '\0' || strcmp(name, "time") == 0))
         return S_DATE; /* pandas index column, or a "time" column holding date and time */
@@ -241,7 +241,10 @@ static bool s_blank(const char *p, const char *le)
 }
 
 /* Shows a field in a message: at most 40 bytes. */
-static int s_show_len(size_t len) { return len > 40 ? 40 : (int)len; }
+static int s_show_len(size_t len)
+{
+    return len > 40 ? 40 : (int)len;
+}
 
 /* ---- layout detection -------------------------------------------------- */
 
@@ -277,13 +280,13 @@ static bt_err_t s_detect(const char *name, const char **fb, size_t *fl, int nf, 
             for (int k = 0; k < c; k++)
                 if (lay->role[c] != S_SKIP && lay->role[k] == lay->role[c])
                     return bt_errf(eb, BT_EFORMAT,
-                                   "%s:1: header names column '%s' twice (fields %d and %d)",
-                                   name, s_role_names[lay->role[c]], k + 1, c + 1);
+                                   "%s:1: header names column '%s' twice (fields %d and %d)", name,
+                                   s_role_names[lay->role[c]], k + 1, c + 1);
         }
         /* Quirk: header without the time column while the rows carry one (date,time,...). */
         int64_t clock;
-        if (rb && rnf == nf + 1 && nf + 1 <= S_MAXCOLS && lay->role[0] == S_DATE &&
-            rl[0] == 10 && bt_time_parse_clock(rb[1], rl[1], &clock)) {
+        if (rb && rnf == nf + 1 && nf + 1 <= S_MAXCOLS && lay->role[0] == S_DATE && rl[0] == 10 &&
+            bt_time_parse_clock(rb[1], rl[1], &clock)) {
             bool has_time = false;
             for (int c = 0; c < nf; c++)
                 has_time |= lay->role[c] == S_TIME;
@@ -326,8 +329,7 @@ static bt_err_t s_detect(const char *name, const char **fb, size_t *fl, int nf, 
                            name, s_role_names[need[i]], cols);
     bt_csv_format_t fmt = opts->format;
     if (fmt == BT_CSV_YAHOO) {
-        static const s_role_t yahoo[] = {S_DATE, S_OPEN, S_HIGH,  S_LOW,
-                                         S_CLOSE, S_ADJ, S_VOLUME};
+        static const s_role_t yahoo[] = {S_DATE, S_OPEN, S_HIGH, S_LOW, S_CLOSE, S_ADJ, S_VOLUME};
         bool ok = *header && lay->ncols == 7;
         for (int c = 0; ok && c < 7; c++)
             ok = lay->role[c] == yahoo[c];
@@ -338,8 +340,8 @@ static bt_err_t s_detect(const char *name, const char **fb, size_t *fl, int nf, 
                            "use --format auto",
                            name, cols);
     } else if (fmt == BT_CSV_INTRADAY) {
-        bool ok = lay->col[S_TIME] >= 0 ||
-                  (rb && lay->col[S_DATE] < rnf && rl[lay->col[S_DATE]] > 10);
+        bool ok =
+            lay->col[S_TIME] >= 0 || (rb && lay->col[S_DATE] < rnf && rl[lay->col[S_DATE]] > 10);
         if (!ok)
             return bt_errf(eb, BT_EFORMAT,
                            "%s: intraday format needs a time column or 'YYYY-MM-DD HH:MM:SS' "
@@ -366,19 +368,19 @@ static bt_err_t s_detect(const char *name, const char **fb, size_t *fl, int nf, 
 /* ---- rows -------------------------------------------------------------- */
 
 typedef struct {
-    const char *name;        /* file name for messages */
-    const s_layout_t *lay;   /* columns */
-    char last_date[10];      /* cache: the last date text parsed ... */
-    int64_t last_day_ns;     /* ... and its midnight in ns */
-    bool have_last_date;     /* cache valid */
-    char msg[300];           /* the row's error message */
-    char cols[160];          /* column roles, for messages */
+    const char *name;      /* file name for messages */
+    const s_layout_t *lay; /* columns */
+    char last_date[10];    /* cache: the last date text parsed ... */
+    int64_t last_day_ns;   /* ... and its midnight in ns */
+    bool have_last_date;   /* cache valid */
+    char msg[300];         /* the row's error message */
+    char cols[160];        /* column roles, for messages */
 } s_rowctx_t;
 
-#define S_FAIL(reason, ...)                                           \
-    do {                                                              \
-        snprintf(cx->msg, sizeof cx->msg, __VA_ARGS__);               \
-        return (reason);                                              \
+#define S_FAIL(reason, ...)                                                                        \
+    do {                                                                                           \
+        snprintf(cx->msg, sizeof cx->msg, __VA_ARGS__);                                            \
+        return (reason);                                                                           \
     } while (0)
 
 /* Parses a date or datetime field using the one-entry date cache. */
@@ -386,8 +388,8 @@ static bool s_parse_stamp(s_rowctx_t *cx, const char *s, size_t len, int64_t *ou
 {
     if (len >= 10 && cx->have_last_date && memcmp(s, cx->last_date, 10) == 0) {
         int64_t clock = 0;
-        if (len > 10 && ((s[10] != ' ' && s[10] != 'T') ||
-                         !bt_time_parse_clock(s + 11, len - 11, &clock)))
+        if (len > 10 &&
+            ((s[10] != ' ' && s[10] != 'T') || !bt_time_parse_clock(s + 11, len - 11, &clock)))
             return false;
         *out = cx->last_day_ns + clock;
         return true;
@@ -409,8 +411,8 @@ static bool s_parse_stamp(s_rowctx_t *cx, const char *s, size_t len, int64_t *ou
 }
 
 /* Parses and validates one row. Returns BT_CSV_NREASONS when good, else the reason (and msg). */
-static int s_row(s_rowctx_t *cx, size_t line, const char **fb, const size_t *fl, int nf,
-                 int64_t *t, double v[S_NROLES])
+static int s_row(s_rowctx_t *cx, size_t line, const char **fb, const size_t *fl, int nf, int64_t *t,
+                 double v[S_NROLES])
 {
     const s_layout_t *lay = cx->lay;
     if (nf != lay->ncols)
@@ -426,8 +428,9 @@ static int s_row(s_rowctx_t *cx, size_t line, const char **fb, const size_t *fl,
     if (tc >= 0) {
         int64_t clock;
         if (!bt_time_parse_clock(fb[tc], fl[tc], &clock))
-            S_FAIL(BT_CSV_R_DATE, "%s:%zu: field 'time' (column %d): cannot parse '%.*s' as HH:MM:SS",
-                   cx->name, line, tc + 1, s_show_len(fl[tc]), fb[tc]);
+            S_FAIL(BT_CSV_R_DATE,
+                   "%s:%zu: field 'time' (column %d): cannot parse '%.*s' as HH:MM:SS", cx->name,
+                   line, tc + 1, s_show_len(fl[tc]), fb[tc]);
         *t += clock;
     }
     for (int r = S_OPEN; r <= S_VOLUME; r++) {
@@ -440,14 +443,17 @@ static int s_row(s_rowctx_t *cx, size_t line, const char **fb, const size_t *fl,
             char low[8];
             s_norm(fb[c], fl[c] < 7 ? fl[c] : 7, low, sizeof low);
             if (strstr(low, "nan") || strstr(low, "inf"))
-                S_FAIL(BT_CSV_R_NONFINITE, "%s:%zu: field '%s' (column %d): '%.*s' is not a finite number",
-                       cx->name, line, s_role_names[r], c + 1, s_show_len(fl[c]), fb[c]);
-            S_FAIL(BT_CSV_R_NUMBER, "%s:%zu: field '%s' (column %d): cannot parse '%.*s' as a number",
-                   cx->name, line, s_role_names[r], c + 1, s_show_len(fl[c]), fb[c]);
+                S_FAIL(BT_CSV_R_NONFINITE,
+                       "%s:%zu: field '%s' (column %d): '%.*s' is not a finite number", cx->name,
+                       line, s_role_names[r], c + 1, s_show_len(fl[c]), fb[c]);
+            S_FAIL(BT_CSV_R_NUMBER,
+                   "%s:%zu: field '%s' (column %d): cannot parse '%.*s' as a number", cx->name,
+                   line, s_role_names[r], c + 1, s_show_len(fl[c]), fb[c]);
         }
         if (!isfinite(v[r]))
-            S_FAIL(BT_CSV_R_NONFINITE, "%s:%zu: field '%s' (column %d): '%.*s' is out of the double range",
-                   cx->name, line, s_role_names[r], c + 1, s_show_len(fl[c]), fb[c]);
+            S_FAIL(BT_CSV_R_NONFINITE,
+                   "%s:%zu: field '%s' (column %d): '%.*s' is out of the double range", cx->name,
+                   line, s_role_names[r], c + 1, s_show_len(fl[c]), fb[c]);
         if (r != S_VOLUME && v[r] < 0)
             S_FAIL(BT_CSV_R_NEGATIVE, "%s:%zu: field '%s' (column %d): negative price %.*s",
                    cx->name, line, s_role_names[r], c + 1, s_show_len(fl[c]), fb[c]);
@@ -456,14 +462,16 @@ static int s_row(s_rowctx_t *cx, size_t line, const char **fb, const size_t *fl,
         S_FAIL(BT_CSV_R_HIGHLOW, "%s:%zu: field 'high' (column %d): high %.17g is below low %.17g",
                cx->name, line, lay->col[S_HIGH] + 1, v[S_HIGH], v[S_LOW]);
     if (v[S_OPEN] < v[S_LOW] || v[S_OPEN] > v[S_HIGH])
-        S_FAIL(BT_CSV_R_RANGE, "%s:%zu: field 'open' (column %d): open %.17g is outside [low %.17g, high %.17g]",
+        S_FAIL(BT_CSV_R_RANGE,
+               "%s:%zu: field 'open' (column %d): open %.17g is outside [low %.17g, high %.17g]",
                cx->name, line, lay->col[S_OPEN] + 1, v[S_OPEN], v[S_LOW], v[S_HIGH]);
     if (v[S_CLOSE] < v[S_LOW] || v[S_CLOSE] > v[S_HIGH])
-        S_FAIL(BT_CSV_R_RANGE, "%s:%zu: field 'close' (column %d): close %.17g is outside [low %.17g, high %.17g]",
+        S_FAIL(BT_CSV_R_RANGE,
+               "%s:%zu: field 'close' (column %d): close %.17g is outside [low %.17g, high %.17g]",
                cx->name, line, lay->col[S_CLOSE] + 1, v[S_CLOSE], v[S_LOW], v[S_HIGH]);
     if (v[S_VOLUME] < 0)
-        S_FAIL(BT_CSV_R_VOLUME, "%s:%zu: field 'volume' (column %d): negative volume %.*s", cx->name,
-               line, lay->col[S_VOLUME] + 1, s_show_len(fl[lay->col[S_VOLUME]]),
+        S_FAIL(BT_CSV_R_VOLUME, "%s:%zu: field 'volume' (column %d): negative volume %.*s",
+               cx->name, line, lay->col[S_VOLUME] + 1, s_show_len(fl[lay->col[S_VOLUME]]),
                fb[lay->col[S_VOLUME]]);
     return BT_CSV_NREASONS;
 }
@@ -538,8 +546,8 @@ bt_err_t bt_csv_parse(const char *name, const char *buf, size_t len, const bt_cs
     }
     s_layout_t lay;
     bool header = false;
-    bt_err_t rc = s_detect(name, fb, fl, nf, &header, have_row && rnf <= S_MAXCOLS ? rb : NULL,
-                           rl, rnf, opts, &lay, rep, eb);
+    bt_err_t rc = s_detect(name, fb, fl, nf, &header, have_row && rnf <= S_MAXCOLS ? rb : NULL, rl,
+                           rnf, opts, &lay, rep, eb);
     if (rc != BT_OK)
         return rc;
     if (!header) { /* the first line is data: start over from it */
@@ -615,8 +623,10 @@ bt_err_t bt_csv_read_file(const char *path, const bt_csv_opts_t *opts, bt_bars_t
     size_t len = (size_t)st.st_size;
     if (len > S_MAX_FILE) {
         close(fd);
-        return bt_errf(eb, BT_ELIMIT, "%s: %zu bytes is above the %zu-byte import limit; split "
-                                      "the file", path, len, S_MAX_FILE);
+        return bt_errf(eb, BT_ELIMIT,
+                       "%s: %zu bytes is above the %zu-byte import limit; split "
+                       "the file",
+                       path, len, S_MAX_FILE);
     }
     if (len == 0) {
         close(fd);

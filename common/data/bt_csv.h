@@ -27,16 +27,16 @@ typedef struct bt_csv_opts {
 } bt_csv_opts_t;
 
 /* Why a row was rejected. */
-#define BT_CSV_REASONS(X)                                        \
-    X(BT_CSV_R_FIELDS, "wrong number of fields")                 \
-    X(BT_CSV_R_DATE, "unparsable date or time")                  \
-    X(BT_CSV_R_NUMBER, "unparsable number")                      \
-    X(BT_CSV_R_NONFINITE, "NaN or infinite value")               \
-    X(BT_CSV_R_NEGATIVE, "negative price")                       \
-    X(BT_CSV_R_HIGHLOW, "high below low")                        \
-    X(BT_CSV_R_RANGE, "open or close outside [low, high]")       \
-    X(BT_CSV_R_VOLUME, "negative volume")                        \
-    X(BT_CSV_R_DUPLICATE, "duplicate timestamp")                 \
+#define BT_CSV_REASONS(X)                                                                          \
+    X(BT_CSV_R_FIELDS, "wrong number of fields")                                                   \
+    X(BT_CSV_R_DATE, "unparsable date or time")                                                    \
+    X(BT_CSV_R_NUMBER, "unparsable number")                                                        \
+    X(BT_CSV_R_NONFINITE, "NaN or infinite value")                                                 \
+    X(BT_CSV_R_NEGATIVE, "negative price")                                                         \
+    X(BT_CSV_R_HIGHLOW, "high below low")                                                          \
+    X(BT_CSV_R_RANGE, "open or close outside [low, high]")                                         \
+    X(BT_CSV_R_VOLUME, "negative volume")                                                          \
+    X(BT_CSV_R_DUPLICATE, "duplicate timestamp")                                                   \
     X(BT_CSV_R_ORDER, "timestamp earlier than the previous row")
 
 typedef enum {
@@ -51,22 +51,23 @@ const char *bt_csv_reason_text(bt_csv_reason_t r);
 #define BT_CSV_FIRST_LINES 5 /* line numbers kept per reason */
 
 typedef struct bt_csv_report {
-    size_t rows;                                         /* bars imported */
-    size_t lines;                                        /* lines read, header included */
-    size_t skipped;                                      /* rows skipped (skip_bad only) */
-    size_t by_reason[BT_CSV_NREASONS];                   /* skipped rows per reason */
+    size_t rows;                                             /* bars imported */
+    size_t lines;                                            /* lines read, header included */
+    size_t skipped;                                          /* rows skipped (skip_bad only) */
+    size_t by_reason[BT_CSV_NREASONS];                       /* skipped rows per reason */
     size_t first_lines[BT_CSV_NREASONS][BT_CSV_FIRST_LINES]; /* first line numbers per reason */
-    char first_msg[BT_CSV_NREASONS][200];                /* message of the first row per reason */
-    bool has_header;                                     /* the first line was a header */
-    bool time_from_rows;                                 /* header lacked the time column */
-    bool has_adj_close;                                  /* an Adj Close column was imported */
-    bt_csv_format_t format;                              /* the format detected or forced */
-    char columns[160];                                   /* column roles, e.g. "date,time,open,.." */
-    char sha256[65];                                     /* sha256 of the file (read_file only) */
+    char first_msg[BT_CSV_NREASONS][200]; /* message of the first row per reason */
+    bool has_header;                      /* the first line was a header */
+    bool time_from_rows;                  /* header lacked the time column */
+    bool has_adj_close;                   /* an Adj Close column was imported */
+    bt_csv_format_t format;               /* the format detected or forced */
+    char columns[160];                    /* column roles, e.g. "date,time,open,.." */
+    char sha256[65];                      /* sha256 of the file (read_file only) */
 } bt_csv_report_t;
 
 /* Parses len bytes of CSV text. name is used in messages (the file name). Bars are appended to
- * out (which should be empty). rep may be NULL. On failure out holds the rows before the bad one. */
+ * out (which should be empty). rep may be NULL. On failure out holds the rows before the bad one.
+ */
 bt_err_t bt_csv_parse(const char *name, const char *buf, size_t len, const bt_csv_opts_t *opts,
                       bt_bars_t *out, bt_csv_report_t *rep, bt_errbuf_t *eb);
 

@@ -19,8 +19,8 @@
 #define BT_VERSION "unknown"
 #endif
 
-#define S_NFIELDS 7          /* time + 5 doubles + adj_close */
-#define S_CHUNK_ROWS 262144  /* 2 MiB of float64 per chunk: larger than the chunk cache */
+#define S_NFIELDS 7                   /* time + 5 doubles + adj_close */
+#define S_CHUNK_ROWS 262144           /* 2 MiB of float64 per chunk: larger than the chunk cache */
 #define S_MAX_ROWS ((hsize_t)1 << 34) /* refuse absurd sizes from a corrupt file */
 #define S_MAX_SYMBOLS 100000
 
@@ -28,7 +28,10 @@ static const char *const s_fields[S_NFIELDS] = {"time",  "open",   "high",     "
                                                 "close", "volume", "adj_close"};
 
 /* Silences HDF5's own error printing: we report errors ourselves. */
-static void s_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+static void s_quiet(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
 
 /* Symbol names become group names: printable, no '/', not "." or "..". */
 static bool s_symbol_ok(const char *sym)
@@ -238,19 +241,25 @@ static hid_t s_open_rw(const char *path, bt_errbuf_t *eb)
     if (access(path, F_OK) != 0) {
         hid_t f = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
         if (f < 0)
-            bt_errf(eb, BT_EIO, "%s: cannot create the bar store (check the folder exists and is "
-                                "writable)", path);
+            bt_errf(eb, BT_EIO,
+                    "%s: cannot create the bar store (check the folder exists and is "
+                    "writable)",
+                    path);
         return f;
     }
     if (H5Fis_hdf5(path) <= 0) {
-        bt_errf(eb, BT_EFORMAT, "%s: exists but is not an HDF5 bar store; choose another --out "
-                                "path or remove the file", path);
+        bt_errf(eb, BT_EFORMAT,
+                "%s: exists but is not an HDF5 bar store; choose another --out "
+                "path or remove the file",
+                path);
         return -1;
     }
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     if (f < 0)
-        bt_errf(eb, BT_EIO, "%s: cannot open the bar store for writing (is it read-only, or "
-                            "open in another program?)", path);
+        bt_errf(eb, BT_EIO,
+                "%s: cannot open the bar store for writing (is it read-only, or "
+                "open in another program?)",
+                path);
     return f;
 }
 
@@ -301,8 +310,8 @@ bt_err_t bt_store_write(const char *path, const bt_series_t *s, const bt_store_m
     bt_store_content_hash(s, content);
     ok = ok && s_attr_put_str(grp, "source", meta->source) &&
          s_attr_put_str(grp, "source_sha256", meta->sha256) &&
-         s_attr_put_str(grp, "frequency", meta->frequency[0] ? meta->frequency
-                                                              : bt_store_detect_frequency(s)) &&
+         s_attr_put_str(grp, "frequency",
+                        meta->frequency[0] ? meta->frequency : bt_store_detect_frequency(s)) &&
          s_attr_put_i64(grp, "rows", (int64_t)s->n) &&
          s_attr_put_str(grp, "content_sha256", content) &&
          s_attr_put_str(grp, "bt_version", BT_VERSION);
@@ -378,8 +387,7 @@ static hid_t s_open_ro(const char *path, bt_errbuf_t *eb)
     }
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
-        bt_errf(eb, BT_EFORMAT, "%s: the HDF5 file cannot be opened (corrupt or truncated?)",
-                path);
+        bt_errf(eb, BT_EFORMAT, "%s: the HDF5 file cannot be opened (corrupt or truncated?)", path);
     return f;
 }
 
@@ -448,7 +456,10 @@ typedef struct {
 } s_priv_t;
 
 /* Rounds up to the next multiple of BT_ALIGN. */
-static size_t s_round(size_t x) { return (x + BT_ALIGN - 1) / BT_ALIGN * BT_ALIGN; }
+static size_t s_round(size_t x)
+{
+    return (x + BT_ALIGN - 1) / BT_ALIGN * BT_ALIGN;
+}
 
 /* A block for the arrays of one symbol (free with free()). Large blocks are 2 MiB aligned and
  * asked to use transparent huge pages: loading is then bound by memory bandwidth rather than by
@@ -507,8 +518,10 @@ static bt_err_t s_load_symbol(hid_t f, const char *path, const char *sym, bt_ser
     bt_err_t rc = BT_OK;
     hsize_t n = 0, m = 0;
     if (!s_field_dims(grp, "time", H5T_INTEGER, &n) || n > S_MAX_ROWS) {
-        rc = bt_errf(eb, BT_EFORMAT, "%s: symbol %s: dataset /%s/time is missing or not 1-D "
-                                     "int64 (not a bar store written by bt?)", path, sym, sym);
+        rc = bt_errf(eb, BT_EFORMAT,
+                     "%s: symbol %s: dataset /%s/time is missing or not 1-D "
+                     "int64 (not a bar store written by bt?)",
+                     path, sym, sym);
         goto out;
     }
     htri_t has_adj = H5Lexists(grp, "adj_close", H5P_DEFAULT);
@@ -599,8 +612,8 @@ bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size
         if (!found) {
             char list[600];
             s_join(names, nnames, list, sizeof list);
-            bt_errf(eb, BT_ENOTFOUND, "%s: symbol '%s' is not in the bar store; it holds: %s",
-                    path, symbols[i], list);
+            bt_errf(eb, BT_ENOTFOUND, "%s: symbol '%s' is not in the bar store; it holds: %s", path,
+                    symbols[i], list);
             goto fail;
         }
     }
@@ -608,9 +621,10 @@ bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size
     s_priv_t *priv = calloc(1, sizeof *priv);
     if (ds)
         ds->priv = priv;
-    if (!ds || !priv || (nsym && (!(ds->series = calloc(nsym, sizeof *ds->series)) ||
-                                  !(ds->meta = calloc(nsym, sizeof *ds->meta)) ||
-                                  !(priv->blocks = calloc(nsym, sizeof *priv->blocks))))) {
+    if (!ds || !priv ||
+        (nsym && (!(ds->series = calloc(nsym, sizeof *ds->series)) ||
+                  !(ds->meta = calloc(nsym, sizeof *ds->meta)) ||
+                  !(priv->blocks = calloc(nsym, sizeof *priv->blocks))))) {
         if (!ds)
             free(priv);
         bt_errf(eb, BT_ENOMEM, "%s: out of memory", path);

@@ -135,17 +135,16 @@ Test(cli, replace_and_eexist)
     snprintf(store, sizeof store, "%s/s.h5", s_dir);
     cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, NULL}), 0);
     cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, NULL}), 1);
-    cr_assert(strstr(s_slurp(s_err), "already exists") && strstr(s_slurp(s_err), "--replace"),
-              "%s", s_slurp(s_err));
+    cr_assert(strstr(s_slurp(s_err), "already exists") && strstr(s_slurp(s_err), "--replace"), "%s",
+              s_slurp(s_err));
     cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--replace",
                                   "--compress", "deflate", NULL}),
                  0, "%s", s_slurp(s_err));
     cr_assert_eq(s_run((char *[]){BT, "data", "info", store, "ABC", NULL}), 0);
     cr_assert(strstr(s_slurp(s_out), "shuffle + deflate"), "%s", s_slurp(s_out));
     /* --symbol stores under another name */
-    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--symbol", "XYZ",
-                                  NULL}),
-                 0);
+    cr_assert_eq(
+        s_run((char *[]){BT, "data", "import", csv, "--out", store, "--symbol", "XYZ", NULL}), 0);
     cr_assert_eq(s_run((char *[]){BT, "data", "info", store, NULL}), 0);
     cr_assert(strstr(s_slurp(s_out), "XYZ"), "%s", s_slurp(s_out));
 }
@@ -179,12 +178,11 @@ Test(cli, usage_errors_exit_2_and_help)
     cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, NULL}), 2); /* no --out */
     cr_assert(strstr(s_slurp(s_err), "--out"), "%s", s_slurp(s_err));
     cr_assert_eq(s_run((char *[]){BT, "data", "import", "--out", store, NULL}), 2); /* no file */
-    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, csv, "--symbol", "A", "--out", store,
-                                  NULL}),
-                 2);
-    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--format", "excel", "--out", store,
-                                  NULL}),
-                 2);
+    cr_assert_eq(
+        s_run((char *[]){BT, "data", "import", csv, csv, "--symbol", "A", "--out", store, NULL}),
+        2);
+    cr_assert_eq(
+        s_run((char *[]){BT, "data", "import", csv, "--format", "excel", "--out", store, NULL}), 2);
     cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--bogus", "--out", store, NULL}), 2);
     cr_assert_eq(s_run((char *[]){BT, "data", "info", NULL}), 2);
     cr_assert_eq(s_run((char *[]){BT, "data", "export", store, NULL}), 2);
@@ -195,9 +193,8 @@ Test(cli, usage_errors_exit_2_and_help)
         cr_assert(strstr(out, "usage: bt data") && strstr(out, "example"), "%s", out);
     }
     /* failures of the work exit 1: missing file, missing store, missing symbol */
-    cr_assert_eq(s_run((char *[]){BT, "data", "import", "/nonexistent/x.csv", "--out", store,
-                                  NULL}),
-                 1);
+    cr_assert_eq(
+        s_run((char *[]){BT, "data", "import", "/nonexistent/x.csv", "--out", store, NULL}), 1);
     cr_assert(strstr(s_slurp(s_err), "/nonexistent/x.csv"), "%s", s_slurp(s_err));
     cr_assert_eq(s_run((char *[]){BT, "data", "info", store, NULL}), 1);
     cr_assert(strstr(s_slurp(s_err), store), "%s", s_slurp(s_err));

@@ -36,7 +36,10 @@ static s_res_t s_parse(const char *text, bt_csv_format_t fmt, bool skip_bad)
     return r;
 }
 
-static void s_free(s_res_t *r) { bt_bars_destroy(&r->bars); }
+static void s_free(s_res_t *r)
+{
+    bt_bars_destroy(&r->bars);
+}
 
 static void s_bits_eq(double a, double b)
 {
@@ -62,16 +65,17 @@ Test(csv, yahoo_shape)
     cr_assert_eq(r.s.volume[1], 46051600.0);
     s_free(&r);
     /* forced yahoo works too */
-    r = s_parse("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,2,2,5\n",
-                BT_CSV_YAHOO, false);
+    r = s_parse("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,2,2,5\n", BT_CSV_YAHOO,
+                false);
     cr_assert_eq(r.rc, BT_OK, "%s", r.eb.msg);
     s_free(&r);
 }
 
 Test(csv, pandas_unnamed_first_column_daily_and_hourly)
 {
-    s_res_t r = s_parse(",Open,High,Low,Close,Volume\n2020-01-02,100,104.06,95.96,100.34,22351900\n",
-                        BT_CSV_AUTO, false);
+    s_res_t r =
+        s_parse(",Open,High,Low,Close,Volume\n2020-01-02,100,104.06,95.96,100.34,22351900\n",
+                BT_CSV_AUTO, false);
     cr_assert_eq(r.rc, BT_OK, "%s", r.eb.msg);
     cr_assert_eq(r.rep.format, BT_CSV_OHLCV);
     cr_assert_null(r.s.adj_close);
@@ -93,8 +97,8 @@ Test(csv, pandas_unnamed_first_column_daily_and_hourly)
 Test(csv, headerless_generic_shapes)
 {
     /* date,open,high,low,close,volume */
-    s_res_t r = s_parse("2020-01-02,1,2,0.5,1.5,100\n2020-01-03,1.5,2.5,1,2,200\n", BT_CSV_AUTO,
-                        false);
+    s_res_t r =
+        s_parse("2020-01-02,1,2,0.5,1.5,100\n2020-01-03,1.5,2.5,1,2,200\n", BT_CSV_AUTO, false);
     cr_assert_eq(r.rc, BT_OK, "%s", r.eb.msg);
     cr_assert(!r.rep.has_header);
     cr_assert_eq(r.s.n, 2);
@@ -164,10 +168,24 @@ Test(csv, fractional_volume_blank_lines_no_final_newline_bom)
 
 Test(csv, parse_double_matches_strtod_bit_for_bit)
 {
-    const char *cases[] = {"0",         "100",       "104.06",     "2.179012",   "45.450001",
-                           "1.07083",   "0.1",       "-0.5",       "+3.25",      "1e3",
-                           "1.5E-3",    "108364.0",  "0.000001",   "9007199254740993",
-                           "123456789012345678901234.5", "0.30000000000000004", ".5", "5."};
+    const char *cases[] = {"0",
+                           "100",
+                           "104.06",
+                           "2.179012",
+                           "45.450001",
+                           "1.07083",
+                           "0.1",
+                           "-0.5",
+                           "+3.25",
+                           "1e3",
+                           "1.5E-3",
+                           "108364.0",
+                           "0.000001",
+                           "9007199254740993",
+                           "123456789012345678901234.5",
+                           "0.30000000000000004",
+                           ".5",
+                           "5."};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double v = -1;
         cr_assert(bt_csv_parse_double(cases[i], strlen(cases[i]), &v), "%s", cases[i]);
@@ -186,8 +204,8 @@ Test(csv, parse_double_matches_strtod_bit_for_bit)
         double w = strtod(buf, NULL);
         cr_assert_eq(memcmp(&v, &w, 8), 0, "%s: %.17g vs strtod %.17g", buf, v, w);
     }
-    const char *bad[] = {"", "-", ".", "abc", "1.2.3", "1,5", "nan", "inf", "1e", "0x10", " 1",
-                         "1 "};
+    const char *bad[] = {"",    "-",   ".",  "abc",  "1.2.3", "1,5",
+                         "nan", "inf", "1e", "0x10", " 1",    "1 "};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         double v;
         cr_assert(!bt_csv_parse_double(bad[i], strlen(bad[i]), &v), "'%s' accepted", bad[i]);
@@ -198,8 +216,8 @@ Test(csv, parse_double_matches_strtod_bit_for_bit)
 static void s_bad(const char *row, bt_err_t code, const char *field, const char *what)
 {
     char text[512];
-    snprintf(text, sizeof text,
-             "Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,1.5,100\n%s\n", row);
+    snprintf(text, sizeof text, "Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,1.5,100\n%s\n",
+             row);
     s_res_t r = s_parse(text, BT_CSV_AUTO, false);
     cr_assert_eq(r.rc, code, "row '%s': rc %d (%s)", row, r.rc, r.eb.msg);
     cr_assert(strstr(r.eb.msg, "t.csv:3:") != NULL, "no file:line in '%s'", r.eb.msg);
@@ -243,15 +261,15 @@ Test(csv, bad_time_column)
 Test(csv, skip_bad_counts_reasons_and_lines)
 {
     const char *text = "Date,Open,High,Low,Close,Volume\n" /* line 1 */
-                       "2020-01-02,1,2,0.5,1.5,100\n"     /* 2 ok */
-                       "2020-01-03,1,2,0.5,x,100\n"       /* 3 number */
-                       "2020-01-03,1,0.1,0.5,1.5,100\n"   /* 4 high<low */
-                       "2020-01-03,1,2,0.5,1.5,100\n"     /* 5 ok */
-                       "2020-01-03,1,2,0.5,1.5,100\n"     /* 6 duplicate */
-                       "2020-01-04,1,2,0.5,1.5\n"         /* 7 fields */
-                       "2020-01-02,1,2,0.5,1.5,100\n"     /* 8 order */
-                       "2020-01-05,1,2,0.5,y,100\n"       /* 9 number */
-                       "2020-01-06,1,2,0.5,1.5,100\n";    /* 10 ok */
+                       "2020-01-02,1,2,0.5,1.5,100\n"      /* 2 ok */
+                       "2020-01-03,1,2,0.5,x,100\n"        /* 3 number */
+                       "2020-01-03,1,0.1,0.5,1.5,100\n"    /* 4 high<low */
+                       "2020-01-03,1,2,0.5,1.5,100\n"      /* 5 ok */
+                       "2020-01-03,1,2,0.5,1.5,100\n"      /* 6 duplicate */
+                       "2020-01-04,1,2,0.5,1.5\n"          /* 7 fields */
+                       "2020-01-02,1,2,0.5,1.5,100\n"      /* 8 order */
+                       "2020-01-05,1,2,0.5,y,100\n"        /* 9 number */
+                       "2020-01-06,1,2,0.5,1.5,100\n";     /* 10 ok */
     s_res_t r = s_parse(text, BT_CSV_AUTO, true);
     cr_assert_eq(r.rc, BT_OK, "%s", r.eb.msg);
     cr_assert_eq(r.rep.rows, 3);

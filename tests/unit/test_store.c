@@ -39,8 +39,8 @@ static bt_bars_t *s_make_step(const char *sym, size_t n, bool adj, int64_t step)
     int64_t t0 = INT64_C(1577923200) * BT_NS_PER_SEC;
     for (size_t i = 0; i < n; i++) {
         double c = 100.0 + 0.1 * (double)i + 1.0 / 3.0;
-        bt_bars_push(b, t0 + (int64_t)i * step, c - 0.05, c + 0.5, c - 0.5, c,
-                     1000.25 + (double)i, adj ? c * 0.97 : NAN);
+        bt_bars_push(b, t0 + (int64_t)i * step, c - 0.05, c + 0.5, c - 0.5, c, 1000.25 + (double)i,
+                     adj ? c * 0.97 : NAN);
     }
     return b;
 }
@@ -122,8 +122,14 @@ static void s_roundtrip(bool deflate)
     bt_bars_destroy(&b);
 }
 
-Test(store, roundtrip_bit_for_bit_uncompressed) { s_roundtrip(false); }
-Test(store, roundtrip_bit_for_bit_deflate) { s_roundtrip(true); }
+Test(store, roundtrip_bit_for_bit_uncompressed)
+{
+    s_roundtrip(false);
+}
+Test(store, roundtrip_bit_for_bit_deflate)
+{
+    s_roundtrip(true);
+}
 
 Test(store, replace_versus_eexist)
 {
