@@ -33,6 +33,28 @@ static inline void bt_su_target(bt_ctx_t *ctx, double *last, double target)
     }
 }
 
+/* Crossover state shared by the moving-average cross strategies. */
+typedef struct {
+    double prev_diff; /* fast - slow on the previous bar */
+    int have_prev;    /* prev_diff is set (both averages were ready) */
+    double down;      /* target after a cross down: 0 (flat) or -1 (short) */
+    double target;    /* last target signalled */
+} bt_su_cross_t;
+
+/* Feeds fast - slow of this bar: a cross up (from <= 0 to > 0) targets +1,
+ * a cross down (from >= 0 to < 0) targets `down`. */
+static inline void bt_su_cross_step(bt_ctx_t *ctx, bt_su_cross_t *x, double diff)
+{
+    if (x->have_prev) {
+        if (x->prev_diff <= 0.0 && diff > 0.0)
+            bt_su_target(ctx, &x->target, 1.0);
+        else if (x->prev_diff >= 0.0 && diff < 0.0)
+            bt_su_target(ctx, &x->target, x->down);
+    }
+    x->prev_diff = diff;
+    x->have_prev = 1;
+}
+
 /* True when symbol 0 has a bar at this step. */
 static inline int bt_su_has_bar(const bt_ctx_t *ctx)
 {

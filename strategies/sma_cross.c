@@ -19,10 +19,7 @@ static const bt_param_spec_t s_params[P_COUNT] = {
 
 typedef struct {
     bt_sma_t fast, slow; /* the two averages of the close */
-    double prev_diff;    /* fast - slow on the previous bar */
-    int have_prev;       /* prev_diff is set (both were ready) */
-    double down;         /* target after a cross down: 0 or -1 */
-    double target;       /* last target signalled */
+    bt_su_cross_t cross; /* crossover detection and last target */
 } s_state_t;
 
 static size_t s_state_size(const double *p, size_t nsym)
@@ -44,7 +41,7 @@ static bt_err_t s_init(void *state, const double *p, size_t nsym, bt_errbuf_t *e
     size_t nf = bt_su_window(p[P_FAST]), ns = bt_su_window(p[P_SLOW]);
     bt_sma_init(&st->fast, nf, bt_ind_carve(&cur, bt_sma_size(nf)));
     bt_sma_init(&st->slow, ns, bt_ind_carve(&cur, bt_sma_size(ns)));
-    st->down = p[P_SHORT] >= 0.5 ? -1.0 : 0.0;
+    st->cross.down = p[P_SHORT] >= 0.5 ? -1.0 : 0.0;
     return BT_OK;
 }
 
@@ -58,15 +55,7 @@ static void s_on_bar(void *state, bt_ctx_t *ctx)
     bt_sma_update(&st->slow, c);
     if (!st->slow.ready || !st->fast.ready)
         return;
-    double diff = st->fast.value - st->slow.value;
-    if (st->have_prev) {
-        if (st->prev_diff <= 0.0 && diff > 0.0)
-            bt_su_target(ctx, &st->target, 1.0);
-        else if (st->prev_diff >= 0.0 && diff < 0.0)
-            bt_su_target(ctx, &st->target, st->down);
-    }
-    st->prev_diff = diff;
-    st->have_prev = 1;
+    bt_su_cross_step(ctx, &st->cross, st->fast.value - st->slow.value);
 }
 
 const bt_strategy_t bt_strategy_sma_cross = {
