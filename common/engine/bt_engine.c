@@ -813,23 +813,31 @@ static void s_day_expiry(s_book_t *bk, s_order_t *o)
         s_finish(bk, o, BT_OS_EXPIRED, "day order expired");
 }
 
+/* Fills resting orders: every sell first, then every buy, each side in
+ * placement order, so that a rotation's sale pays for its buy in the same
+ * step (docs/engine.md "The step"). A side is fixed for an order's life:
+ * bracket children only grow or shrink toward zero. */
 static void s_fill_phase(s_book_t *bk)
 {
     size_t n = bk->nord;
-    for (size_t i = 0; i < n; i++) {
-        s_order_t *o = &bk->ord[i];
-        if (o->done || !bk->has_bar[o->sym] || o->created_step >= bk->step)
-            continue;
-        s_try(bk, o, 0.0, false);
-        o = &bk->ord[i];
-        if (o->done)
-            continue;
-        if (o->kind == S_KIND_TRAIL) { /* the water mark moves after the bar */
-            const bt_bar_t *b = &bk->bar[o->sym];
-            o->hw = o->qty < 0 ? fmax(o->hw, b->high) : fmin(o->hw, b->low);
+    for (int pass = 0; pass < 2; pass++) {
+        bool sells = pass == 0;
+        for (size_t i = 0; i < n; i++) {
+            s_order_t *o = &bk->ord[i];
+            if (o->done || !bk->has_bar[o->sym] || o->created_step >= bk->step ||
+                (o->qty < 0) != sells)
+                continue;
+            s_try(bk, o, 0.0, false);
+            o = &bk->ord[i];
+            if (o->done)
+                continue;
+            if (o->kind == S_KIND_TRAIL) { /* the water mark moves after the bar */
+                const bt_bar_t *b = &bk->bar[o->sym];
+                o->hw = o->qty < 0 ? fmax(o->hw, b->high) : fmin(o->hw, b->low);
+            }
+            if (o->tif == BT_TIF_DAY)
+                s_day_expiry(bk, o);
         }
-        if (o->tif == BT_TIF_DAY)
-            s_day_expiry(bk, o);
     }
     s_compact(bk);
 }
@@ -1149,12 +1157,15 @@ static void s_kill(s_book_t *bk)
 static void s_same_close(s_book_t *bk)
 {
     size_t n = bk->nord;
-    for (size_t i = 0; i < n; i++) {
-        s_order_t *o = &bk->ord[i];
-        if (o->done || o->type != BT_ORD_MARKET || o->created_step != bk->step ||
-            !bk->has_bar[o->sym])
-            continue;
-        s_try(bk, o, bk->bar[o->sym].close, true);
+    for (int pass = 0; pass < 2; pass++) { /* sells first, as in s_fill_phase */
+        bool sells = pass == 0;
+        for (size_t i = 0; i < n; i++) {
+            s_order_t *o = &bk->ord[i];
+            if (o->done || o->type != BT_ORD_MARKET || o->created_step != bk->step ||
+                !bk->has_bar[o->sym] || (o->qty < 0) != sells)
+                continue;
+            s_try(bk, o, bk->bar[o->sym].close, true);
+        }
     }
     s_compact(bk);
 }

@@ -302,3 +302,58 @@ Test(engine_cash, reversal_closes_and_opens)
     TU_EQ(rec.trades[1].pnl, -5.0);
     bt_recorder_fini(&rec);
 }
+
+/* Rotation in one book: at step 1 the script places the buy of B BEFORE the
+ * sale of A. Sells fill before buys within a step, so the sale's cash pays
+ * for the buy. By hand (cash 1000, no costs, FIXED):
+ *   step 0: buy 100 A; fills at bar 1's open 10 -> cash 0
+ *   step 1: buy 50 B, then sell 100 A (both market)
+ *   step 2: sell 100 A @ open 12 -> cash 1200; buy 50 B @ open 20 = 1000
+ *           <= 1200 -> filled, cash 200 (placement order would reject it:
+ *           1000 > cash 0). */
+static const double ROT_A[4][4] = {{10, 10, 10, 10}, {10, 10, 10, 10}, {12, 12, 12, 12},
+                                   {12, 12, 12, 12}};
+static const double ROT_B[4][4] = {{20, 20, 20, 20}, {20, 20, 20, 20}, {20, 20, 20, 20},
+                                   {20, 20, 20, 20}};
+
+static void s_rotation(bt_fill_at_t fill_at, int fill_bar)
+{
+    tu_ser_t x[2];
+    tu_ser_init(&x[0], "A", 4, ROT_A, 1e6, 0, 1);
+    tu_ser_init(&x[1], "B", 4, ROT_B, 1e6, 0, 1);
+    bt_series_t ser[2] = {x[0].s, x[1].s};
+    bt_engine_cfg_t c = tu_cfg();
+    c.fill_at = fill_at;
+    tu_act_t acts[] = {
+        {.step = 0, .what = TU_ORDER, .req = TU_MKT(0, 100)},
+        {.step = 1, .what = TU_ORDER, .req = TU_MKT(1, 50)},   /* buy placed first */
+        {.step = 1, .what = TU_ORDER, .req = TU_MKT(0, -100)}, /* then the sale */
+    };
+    bt_recorder_t rec;
+    bt_recorder_init(&rec);
+    bt_metrics_t m = tu_run_ex(&c, ser, 2, &tu_script_pf, acts, TU_N(acts), &rec, 1);
+    TU_EQ(m.rejected_orders, 0.0);
+    cr_assert_eq(tu_order(&rec, g_ids[1])->status, BT_OS_FILLED);
+    cr_assert_eq(tu_order(&rec, g_ids[2])->status, BT_OS_FILLED);
+    cr_assert_eq(g_nfills, 3);
+    /* the sale is reported first, then the buy, both on the same bar */
+    cr_assert_eq(g_fills[1].f.sym, 0);
+    TU_EQ(g_fills[1].f.qty, -100.0);
+    cr_assert_eq(g_fills[2].f.sym, 1);
+    TU_EQ(g_fills[2].f.qty, 50.0);
+    cr_assert_eq(g_fills[2].f.time, tu_day(fill_bar));
+    /* next_open: 100 * 12 - 50 * 20 = 200. same_close: bar 0 close 10 buys A,
+     * bar 1 close 10 sells it (1000) and buys B for 1000 -> 0 */
+    TU_EQ(g_cash[3], fill_at == BT_FILL_NEXT_OPEN ? 200.0 : 0.0);
+    bt_recorder_fini(&rec);
+}
+
+Test(engine_cash, sells_fill_before_buys_next_open)
+{
+    s_rotation(BT_FILL_NEXT_OPEN, 2);
+}
+
+Test(engine_cash, sells_fill_before_buys_same_close)
+{
+    s_rotation(BT_FILL_SAME_CLOSE, 1);
+}
