@@ -56,7 +56,7 @@ enum {
     S_FILL, S_SLIP, S_COMM_PCT, S_COMM_SHARE, S_COMM_MIN, S_VOLCAP, S_SHORT, S_MARGIN, S_MARGIN_REQ,
     S_SIZE_MODE, S_SIZE_PCT, S_SIZE_QTY, S_FRACTIONAL,
     S_MAX_POS, S_MAX_LEV, S_MAX_POSITIONS, S_STOP, S_TAKE, S_TRAIL, S_MAX_DD, S_REBAL,
-    S_RF, S_CLOSE_END, S_MAX_GRID,
+    S_RF, S_CLOSE_END, S_MAX_GRID, S_PBO_BLOCKS,
     S_NSETTINGS
 };
 
@@ -127,6 +127,9 @@ static const s_setting_t s_settings[S_NSETTINGS] = {
               S_E(risk_free_rate), NULL, "annual risk-free rate for Sharpe and Sortino"},
     [S_CLOSE_END] = {"report.close_at_end", S_BOOL, 0, 1, 1, "true", "", 1, S_EB(close_at_end), NULL,
                      "close open positions at the last bar's close so every trade is counted"},
+    [S_PBO_BLOCKS] = {"report.pbo_blocks", S_INT, 0, 32, 16, "16", "blocks", 1, S_EI(pbo_blocks),
+                      NULL, "blocks for the probability of backtest overfitting (CSCV), even; "
+                      "0 = off (docs/overfitting.md)"},
     [S_RANK_BY] = {"rank_by", S_STRING, 0, 0, 0, "sharpe", "metric", 1, S_NONE, NULL,
                    "metric that ranks sweep results (any name in docs/metrics.md)"},
     [S_RANK_ORDER] = {"rank_order", S_ENUM, 0, 0, 0, "(by metric)", "", 1, S_NONE, s_order_choices,
@@ -399,6 +402,10 @@ static bool s_num_ok(const s_num_t *d, double v, char *why, size_t cap)
     }
     if (v < d->min || v > d->max) {
         snprintf(why, cap, "%.15g is out of bounds: allowed %.15g to %.15g", v, d->min, d->max);
+        return false;
+    }
+    if (d->setting == S_PBO_BLOCKS && (v == 1 || fmod(v, 2.0) != 0.0)) {
+        snprintf(why, cap, "must be 0 (off) or an even number from 2 to 32 (got %.15g)", v);
         return false;
     }
     return true;

@@ -142,6 +142,7 @@ void bt_engine_cfg_defaults(bt_engine_cfg_t *cfg)
     cfg->size_value = 0.95; /* room for a gap between the sizing close and the fill open */
     cfg->start = INT64_MIN;
     cfg->end = INT64_MAX;
+    cfg->pbo_blocks = 16;
 }
 
 static bt_err_t s_check_cfg(const bt_engine_cfg_t *c, bt_errbuf_t *eb)
@@ -182,6 +183,9 @@ static bt_err_t s_check_cfg(const bt_engine_cfg_t *c, bt_errbuf_t *eb)
           "none, daily, weekly or monthly");
     S_REQ(isfinite(c->risk_free_rate) && c->risk_free_rate > -1, "risk_free_rate", "> -1");
     S_REQ(c->start <= c->end, "start", "at or before end");
+    S_REQ(c->pbo_blocks == 0 || (c->pbo_blocks >= 2 && c->pbo_blocks <= BT_MACC_MAX_BLOCKS &&
+                                 c->pbo_blocks % 2 == 0),
+          "pbo_blocks", "0 (off) or an even number in [2, 32]");
 #undef S_REQ
     return BT_OK;
 }
@@ -1556,6 +1560,45 @@ static bool s_engine_tl(bt_engine_t *e, size_t n)
     return true;
 }
 
+/* PBO block statistics: the number of steps (distinct times over the series
+ * get(base, 0..n-1)) is needed before stepping; cur is n scratch cursors. */
+static uint64_t s_union_steps(const bt_series_t *(*get)(const void *, size_t), const void *base,
+                              size_t n, size_t *cur)
+{
+    for (size_t s = 0; s < n; s++)
+        cur[s] = 0;
+    uint64_t steps = 0;
+    for (;;) {
+        int64_t t = INT64_MAX;
+        bool any = false;
+        for (size_t s = 0; s < n; s++) {
+            const bt_series_t *sr = get(base, s);
+            if (cur[s] < sr->n && sr->time[cur[s]] <= t) {
+                t = sr->time[cur[s]];
+                any = true;
+            }
+        }
+        if (!any)
+            return steps;
+        for (size_t s = 0; s < n; s++) {
+            const bt_series_t *sr = get(base, s);
+            if (cur[s] < sr->n && sr->time[cur[s]] == t)
+                cur[s]++;
+        }
+        steps++;
+    }
+}
+
+static const bt_series_t *s_get_book_ser(const void *base, size_t i)
+{
+    return &((const s_book_t *)base)->ser[i];
+}
+
+static const bt_series_t *s_get_sleeve_ser(const void *base, size_t i)
+{
+    return &((const s_book_t *)base)[i].ser[0];
+}
+
 static double s_benchmark(const bt_run_spec_t *spec)
 {
     double sum = 0.0;
@@ -1626,6 +1669,9 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
 
     bt_macc_t m;
     bt_macc_init(&m, c->initial_cash);
+    if (c->pbo_blocks)
+        bt_macc_set_blocks(&m, s_union_steps(s_get_sleeve_ser, books, ns, e->tl_cur),
+                           (uint32_t)c->pbo_blocks);
     size_t *cur = e->tl_cur;
     double *leq = e->tl_eq, *lcash = e->tl_cash;
     uint8_t *lex = e->tl_ex;
@@ -1688,6 +1734,8 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
         }
     }
     bt_macc_finish(&m, c->risk_free_rate, s_benchmark(spec), out);
+    if (spec->blocks_out)
+        bt_macc_blocks(&m, spec->blocks_out, 3u * (size_t)c->pbo_blocks);
     return BT_OK;
 }
 
@@ -1728,6 +1776,13 @@ bt_err_t bt_engine_run(bt_engine_t *eng, const bt_run_spec_t *spec, bt_metrics_t
     rc = s_book_setup(bk, spec, spec->nsym, 0, 0, spec->cfg->initial_cash, false, eb);
     if (rc != BT_OK)
         return rc;
+    if (spec->cfg->pbo_blocks) {
+        if (spec->nsym > 1 && !s_engine_tl(eng, spec->nsym))
+            return bt_errf(eb, BT_ENOMEM, "out of memory for %zu symbols", spec->nsym);
+        uint64_t nsteps = spec->nsym == 1 ? bk->ser[0].n
+                                          : s_union_steps(s_get_book_ser, bk, spec->nsym, eng->tl_cur);
+        bt_macc_set_blocks(&bk->macc, nsteps, (uint32_t)spec->cfg->pbo_blocks);
+    }
     if (spec->nsym == 1)
         s_run_single(bk);
     else
@@ -1735,5 +1790,7 @@ bt_err_t bt_engine_run(bt_engine_t *eng, const bt_run_spec_t *spec, bt_metrics_t
     if (bk->err != BT_OK)
         return bt_errf(eb, bk->err, "out of memory while recording the run");
     bt_macc_finish(&bk->macc, spec->cfg->risk_free_rate, s_benchmark(spec), out);
+    if (spec->blocks_out)
+        bt_macc_blocks(&bk->macc, spec->blocks_out, 3u * (size_t)spec->cfg->pbo_blocks);
     return BT_OK;
 }

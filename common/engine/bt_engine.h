@@ -53,6 +53,7 @@ typedef struct bt_engine_cfg {
     double risk_free_rate;       /* annual, for Sharpe and Sortino */
     bool close_at_end;           /* close open positions at the last bar's close */
     int64_t start, end;          /* inclusive time range; INT64_MIN / INT64_MAX = open */
+    int pbo_blocks;              /* blocks of per-step return stats for PBO (even, 2..32; 0 = off) */
 } bt_engine_cfg_t;
 
 void bt_engine_cfg_defaults(bt_engine_cfg_t *cfg);
@@ -147,6 +148,8 @@ typedef struct bt_run_spec {
     bt_recorder_t *rec;            /* NULL unless the caller wants every order/trade/equity point */
     bt_step_fn on_step;            /* optional per-step hook (tests); NULL in normal runs */
     void *on_step_user;            /* passed to on_step */
+    double *blocks_out;            /* optional: 3 * cfg->pbo_blocks doubles, per block count, sum
+                                    * and sum of squares of per-step returns (docs/overfitting.md) */
 } bt_run_spec_t;
 
 typedef struct bt_engine bt_engine_t; /* reusable scratch; one per thread that runs backtests */

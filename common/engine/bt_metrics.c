@@ -110,6 +110,36 @@ void bt_macc_set_rf(bt_macc_t *a, double rf_step)
     a->rf_step = isfinite(rf_step) ? rf_step : 0.0;
 }
 
+void bt_macc_set_blocks(bt_macc_t *a, uint64_t nsteps, uint32_t nblocks)
+{
+    assert(a && a->steps == 0 && nblocks <= BT_MACC_MAX_BLOCKS && nblocks != 1);
+    memset(a->blk, 0, sizeof a->blk);
+    a->blk_n = nblocks;
+    a->blk_cur = 0;
+    a->blk_total = nsteps;
+    a->blk_end = nblocks ? nsteps / nblocks : 0;
+}
+
+uint32_t bt_macc_blocks(const bt_macc_t *a, double *out, size_t out_len)
+{
+    assert(a);
+    if (!a->blk_n || !out || out_len < 3u * a->blk_n)
+        return 0;
+    memcpy(out, a->blk, 3u * a->blk_n * sizeof *out);
+    return a->blk_n;
+}
+
+double bt_metrics_psr(double sr, double n, double skew, double kurt, double sr_star)
+{
+    if (!(n >= 2.0) || !isfinite(sr) || !isfinite(sr_star))
+        return 0.5;
+    double var = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr;
+    if (!(var > 1e-12))
+        var = 1e-12; /* the formula's variance is never below 0 for real data; guard rounding */
+    double z = (sr - sr_star) * sqrt(n - 1.0) / sqrt(var);
+    return 0.5 * erfc(-z / sqrt(2.0));
+}
+
 void bt_macc_trade(bt_macc_t *a, double pnl)
 {
     assert(a);
@@ -176,11 +206,24 @@ void bt_macc_finish(const bt_macc_t *a, double rf, double benchmark_return, bt_m
         double excess = a->mean_r - rf_step;
         if (sd > 0.0)
             out->sharpe = excess / sd * ann;
+        /* Higher moments (population, as in Bailey & Lopez de Prado):
+         * skew = m3 / m2^1.5 * sqrt(n), kurt = n m4 / m2^2. */
+        if (sd > 0.0 && a->m2_r > 0.0) {
+            double nn = (double)n;
+            out->skewness = sqrt(nn) * a->m3_r / pow(a->m2_r, 1.5);
+            out->kurtosis = nn * a->m4_r / (a->m2_r * a->m2_r);
+            out->psr = bt_metrics_psr(excess / sd, nn, out->skewness, out->kurtosis, 0.0);
+        } else {
+            out->kurtosis = 0.0;
+            out->psr = excess > 0.0 ? 1.0 : excess < 0.0 ? 0.0 : 0.5;
+        }
         double dd = sqrt(down2 / (double)n);
         if (dd > 1e-12 * fabs(a->mean_r) && dd > 0.0)
             out->sortino = excess / dd * ann;
     }
 
+    if (spy <= 0.0)
+        out->psr = 0.5; /* fewer than 2 returns: no evidence either way */
     out->max_drawdown = a->max_dd;
     int64_t dur = a->max_dd_ns;
     if (n && a->prev < a->peak && a->t_last - a->peak_time > dur)

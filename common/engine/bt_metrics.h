@@ -32,7 +32,10 @@
     X(turnover, "traded value / mean equity, annualised")                             \
     X(commission, "total commission paid")                                            \
     X(rejected_orders, "orders rejected (cash, risk, volume)")                        \
-    X(benchmark_return, "buy-and-hold return of the same symbols, equal weight")
+    X(benchmark_return, "buy-and-hold return of the same symbols, equal weight")         \
+    X(skewness, "skewness of per-step returns (0 for a symmetric distribution)")      \
+    X(kurtosis, "kurtosis of per-step returns, Pearson (3 for a normal distribution)") \
+    X(psr, "probabilistic Sharpe ratio: P(true per-step Sharpe > 0), docs/overfitting.md")
 
 typedef struct bt_metrics {
 #define BT_METRIC_FIELD(name, desc) double name;
@@ -62,6 +65,14 @@ double bt_metrics_steps_per_year(uint64_t steps, int64_t t_first, int64_t t_last
  * steps_per_year <= 0 or rf <= -1. */
 double bt_metrics_rf_step(double rf_annual, double steps_per_year);
 
+/* Probabilistic Sharpe ratio (Bailey & Lopez de Prado 2012): the
+ * probability that the true per-step Sharpe exceeds sr_star, given the
+ * observed per-step (not annualised) Sharpe sr over n returns with skewness
+ * skew and Pearson kurtosis kurt:
+ *   Phi((sr - sr_star) sqrt(n - 1) / sqrt(1 - skew sr + (kurt - 1) / 4 sr^2)).
+ * 0.5 when n < 2 or an input is not finite. */
+double bt_metrics_psr(double sr, double n, double skew, double kurt, double sr_star);
+
 /* Online accumulator: fed one equity point per step (and one pnl per closed
  * trade), it yields bt_metrics_t without storing the curve, so a sweep needs
  * no per-bar memory. bt_macc_step is inline because it runs on every step.
@@ -72,6 +83,8 @@ double bt_metrics_rf_step(double rf_annual, double steps_per_year);
  * bt_macc_set_rf(a, bt_metrics_rf_step(rf, spy)) first; finish then uses
  * that rate and the downside deviation is exact (otherwise it is exact up to
  * returns between 0 and rf_step; docs/metrics.md). */
+#define BT_MACC_MAX_BLOCKS 32 /* cap on PBO blocks (report.pbo_blocks) */
+
 typedef struct bt_macc {
     double initial;          /* equity before the first step */
     double prev;             /* equity at the previous step */
@@ -95,6 +108,15 @@ typedef struct bt_macc {
     uint64_t rejected;       /* rejected orders */
     double down1;            /* sum of (r - rf_step) over the steps counted in down2 */
     uint64_t ndown;          /* steps counted in down2 */
+    double m3_r, m4_r;       /* sums of cubed / fourth-power deviations (Pebay's update) */
+    /* Block statistics for PBO (docs/overfitting.md): the returns of the
+     * first blk_total steps split into blk_n contiguous blocks of nearly
+     * equal count; block b holds steps [floor(b N / S), floor((b+1) N / S)). */
+    uint32_t blk_n;          /* blocks S, 0 = off */
+    uint32_t blk_cur;        /* block of the next step */
+    uint64_t blk_total;      /* N: steps the caller announced */
+    uint64_t blk_end;        /* first step index after block blk_cur */
+    double blk[3 * BT_MACC_MAX_BLOCKS]; /* per block: count, sum r, sum r^2 */
 } bt_macc_t;
 
 /* Zeroes a; the equity before the first step (and the first peak) is
@@ -111,6 +133,13 @@ static inline void bt_macc_reject(bt_macc_t *a)
 {
     a->rejected++;
 }
+/* Optional, before the first step: collect per-block return statistics over
+ * nsteps steps split into nblocks (2..BT_MACC_MAX_BLOCKS) blocks. Steps past
+ * nsteps go to the last block. nblocks = 0 turns it off. */
+void bt_macc_set_blocks(bt_macc_t *a, uint64_t nsteps, uint32_t nblocks);
+/* Copies the 3 * nblocks block statistics (count, sum, sum of squares per
+ * block) into out; returns nblocks (0 if blocks are off). */
+uint32_t bt_macc_blocks(const bt_macc_t *a, double *out, size_t out_len);
 /* Annual risk-free rate rf; benchmark_return as computed by the caller. */
 void bt_macc_finish(const bt_macc_t *a, double rf, double benchmark_return, bt_metrics_t *out);
 
@@ -122,9 +151,28 @@ static inline void bt_macc_step(bt_macc_t *a, int64_t t, double equity, bool exp
     }
     double r = a->prev != 0.0 ? equity / a->prev - 1.0 : 0.0;
     a->steps++;
-    double d = r - a->mean_r;
-    a->mean_r += d / (double)a->steps;
-    a->m2_r += d * (r - a->mean_r);
+    {
+        /* Welford / Pebay: central moments 2..4 in one pass. */
+        double n = (double)a->steps;
+        double d = r - a->mean_r;
+        double dn = d / n;
+        double dn2 = dn * dn;
+        double t1 = d * dn * (n - 1.0);
+        a->mean_r += dn;
+        a->m4_r += t1 * dn2 * (n * n - 3.0 * n + 3.0) + 6.0 * dn2 * a->m2_r - 4.0 * dn * a->m3_r;
+        a->m3_r += t1 * dn * (n - 2.0) - 3.0 * dn * a->m2_r;
+        a->m2_r += t1;
+    }
+    if (a->blk_n) {
+        while (a->steps > a->blk_end && a->blk_cur + 1 < a->blk_n) {
+            a->blk_cur++;
+            a->blk_end = (a->blk_total * (a->blk_cur + 1)) / a->blk_n;
+        }
+        double *b = &a->blk[3 * a->blk_cur];
+        b[0] += 1.0;
+        b[1] += r;
+        b[2] += r * r;
+    }
     double ex = r - a->rf_step;
     if (ex < 0.0) {
         a->down2 += ex * ex;

@@ -305,7 +305,7 @@ Test(metrics, trades_and_profit_factor)
 
 Test(metrics, names_round_trip)
 {
-    cr_assert_eq(bt_metrics_count(), 20);
+    cr_assert_eq(bt_metrics_count(), 23); /* 20 + skewness, kurtosis, psr */
     bt_metrics_t m;
     memset(&m, 0, sizeof m);
     for (size_t i = 0; i < bt_metrics_count(); i++) {
