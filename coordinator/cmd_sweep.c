@@ -26,6 +26,7 @@
 #include "bt_sha256.h"
 #include "bt_store.h"
 #include "bt_sweep.h"
+#include "bt_wfsweep.h"
 
 #define S_YAML_MAX (1u << 20) /* the SWEEP message's cap on config text */
 
@@ -379,6 +380,14 @@ int bt_cmd_sweep(int argc, char **argv)
     if (!cfg) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
         exit_code = 2;
+        goto out;
+    }
+    if (bt_config_walk_forward(cfg)) {
+        /* walk_forward: section: one job graph over every window (bt_wfsweep.h). */
+        bt_wfsweep_args_t wa = {a.config_path, a.out_dir,     a.resume_dir,   a.bind,
+                                a.workers,     a.threads,     a.lease_ms,     a.heartbeat_ms,
+                                a.max_attempts, a.allow_huge, a.trivial};
+        exit_code = bt_wfsweep_run(&wa);
         goto out;
     }
     grid = bt_grid_new(cfg, a.allow_huge, &eb);

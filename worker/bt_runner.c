@@ -14,6 +14,12 @@ struct bt_runner {
     const bt_dataset_t *ds;   /* cached dataset, not owned */
     int threads;              /* threads this worker may use */
     bt_engine_t **engines;    /* one per thread */
+    /* Walk-forward windows of the base config (computed on first use). */
+    bool wf_ready;            /* windows computed (or failed: wf_err) */
+    bt_wf_window_t *wf;       /* nwf windows */
+    size_t nwf;
+    int64_t *wf_times;        /* the union timeline they index */
+    char wf_err[1024];        /* why there are none, "" if fine */
 };
 
 /* A job made ready to run: its own config and its series views. */
@@ -61,6 +67,8 @@ void bt_runner_destroy(bt_runner_t **self_p)
     for (int i = 0; i < self->threads; i++)
         bt_engine_destroy(&self->engines[i]);
     free(self->engines);
+    free(self->wf);
+    free(self->wf_times);
     free(self);
     *self_p = NULL;
 }
@@ -116,6 +124,47 @@ static bt_err_t s_apply_symbols(bt_config_t *cfg, const bt_config_t *base, doubl
                    BT_RUNNER_SYMBOLS_KEY);
 }
 
+/* Computes the walk-forward windows of the base config over the dataset,
+ * exactly as the coordinator does (bt_wf.h): union timeline of the base
+ * config's symbols within data.start..data.end. */
+static void s_wf_init(bt_runner_t *self)
+{
+    self->wf_ready = true;
+    const bt_wf_spec_t *spec = bt_config_walk_forward(self->base);
+    if (!spec)
+        return;
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    bt_series_t *s = NULL;
+    size_t n = 0, nt = 0;
+    const bt_engine_cfg_t *ec = bt_config_engine(self->base);
+    bt_err_t rc = s_pick_series(self->base, self->ds, &s, &n, &eb);
+    if (rc == BT_OK)
+        rc = bt_wf_timeline(s, n, ec->start, ec->end, &self->wf_times, &nt, &eb);
+    if (rc == BT_OK)
+        rc = bt_wf_windows(spec, self->wf_times, nt, &self->wf, &self->nwf, &eb);
+    if (rc != BT_OK)
+        snprintf(self->wf_err, sizeof self->wf_err, "%s", eb.msg[0] ? eb.msg : bt_strerror(rc));
+    free(s);
+}
+
+/* Restricts cfg to the training range of walk-forward window `value`. */
+static bt_err_t s_apply_window(bt_config_t *cfg, const bt_runner_t *self, double value,
+                               bt_errbuf_t *eb)
+{
+    if (self->wf_err[0])
+        return bt_errf(eb, BT_EDATA, "%s", self->wf_err);
+    if (!self->wf)
+        return bt_errf(eb, BT_ECONFIG, "job sets %s but the config has no walk_forward: section",
+                       BT_WF_WINDOW_KEY);
+    if (!(value >= 0.0) || value >= (double)self->nwf || value != (double)(size_t)value)
+        return bt_errf(eb, BT_ERANGE, "walk-forward window %g out of range (0..%zu)", value,
+                       self->nwf - 1);
+    const bt_wf_window_t *w = &self->wf[(size_t)value];
+    bt_config_set_range(cfg, w->train_first, w->train_last);
+    return BT_OK;
+}
+
 static bt_err_t s_prepare(const bt_runner_t *self, const bt_runner_job_t *job, s_prep_t *p,
                           bt_errbuf_t *eb)
 {
@@ -126,6 +175,8 @@ static bt_err_t s_prepare(const bt_runner_t *self, const bt_runner_job_t *job, s
     for (size_t i = 0; i < job->nover; i++) {
         bt_err_t rc = strcmp(job->keys[i], BT_RUNNER_SYMBOLS_KEY) == 0
                           ? s_apply_symbols(p->cfg, self->base, job->values[i], eb)
+                      : strcmp(job->keys[i], BT_WF_WINDOW_KEY) == 0
+                          ? s_apply_window(p->cfg, self, job->values[i], eb)
                           : bt_config_set(p->cfg, job->keys[i], job->values[i], eb);
         if (rc != BT_OK)
             return rc;
@@ -161,13 +212,16 @@ static void s_run_one(bt_engine_t *eng, const s_prep_t *p, int threads, bt_runne
         .cfg = bt_config_engine(p->cfg),
         .threads = threads,
         .rec = NULL,
+        .blocks_out = job->blk, /* PBO block statistics (docs/overfitting.md) */
     };
+    job->nblk = 0;
     uint64_t t0 = s_now_us();
     bt_err_t rc = bt_engine_run(eng, &spec, &job->metrics, &eb);
     job->run_us = s_now_us() - t0;
     if (rc == BT_OK) {
         job->ok = true;
         job->bars = s_bars_in_range(p);
+        job->nblk = 3u * (uint32_t)spec.cfg->pbo_blocks;
     } else {
         job->ok = false;
         memset(&job->metrics, 0, sizeof job->metrics);
@@ -190,6 +244,8 @@ void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n)
         free(ready);
         return;
     }
+    if (!self->wf_ready)
+        s_wf_init(self);
     /* Preparation (config copies) is sequential: only engine runs go parallel. */
     size_t max_sym = 0;
     for (size_t i = 0; i < n; i++) {

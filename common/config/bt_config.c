@@ -159,6 +159,7 @@ struct bt_config {
     int64_t start, end;                /* data.start / data.end, INT64_MIN/MAX = open */
     int rank_by;                       /* metric index */
     bt_sweep_spec_t sweep;             /* parsed sweep: section */
+    bt_wf_spec_t wf;                   /* parsed walk_forward: section (enabled = false if none) */
     bt_engine_cfg_t eng;               /* derived by s_finish */
 };
 
@@ -177,6 +178,8 @@ typedef struct {
     size_t n, cap;
     struct fy_node *sweep; /* the sweep: mapping, if any */
     int sweep_line;
+    struct fy_node *wf;    /* the walk_forward: mapping, if any */
+    int wf_line;
     bt_errbuf_t *eb;
 } s_loader_t;
 
@@ -517,8 +520,14 @@ static bt_err_t s_flatten(s_loader_t *ld, struct fy_node *map, const char *prefi
         snprintf(full, sizeof full, "%s%s%.*s", prefix, prefix[0] ? "." : "", (int)klen, ks);
         s_entry_t here = {.line = line};
         snprintf(here.key, sizeof here.key, "%.*s", S_KEY_MAX - 1, full);
-        if (strcmp(full, "walk_forward") == 0)
-            return s_fail(ld, &here, "walk-forward is not supported yet; remove this section");
+        if (strcmp(full, "walk_forward") == 0) {
+            if (fy_node_get_type(v) != FYNT_MAPPING)
+                return s_fail(ld, &here, "expected a mapping, e.g. walk_forward: {train: 3y, "
+                                         "test: 6m, step: 6m, mode: rolling}");
+            ld->wf = v;
+            ld->wf_line = line;
+            continue;
+        }
         if (strcmp(full, "sweep") == 0) {
             if (fy_node_get_type(v) != FYNT_MAPPING)
                 return s_fail(ld, &here, "expected a mapping of dotted keys to lists or ranges, "
@@ -744,6 +753,63 @@ static bt_err_t s_apply_param(s_loader_t *ld, const s_entry_t *e)
                       best ? "'?)" : "", list);
     }
     return s_node_number(ld, e, e->node, &d, d.slot);
+}
+
+/* ---- The walk_forward section (docs/walkforward.md) ---- */
+
+static bt_err_t s_parse_wf(s_loader_t *ld)
+{
+    bt_wf_spec_t *wf = &ld->c->wf;
+    memset(wf, 0, sizeof *wf);
+    bool have_train = false, have_test = false, have_step = false;
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(ld->wf, &it)) != NULL) {
+        struct fy_node *k = fy_node_pair_key(p), *v = fy_node_pair_value(p);
+        size_t klen = 0, vlen = 0;
+        const char *ks = s_scalar(k, &klen);
+        const char *vs = s_scalar(v, &vlen);
+        s_entry_t e = {.line = s_node_line(k) ? s_node_line(k) : ld->wf_line};
+        snprintf(e.key, sizeof e.key, "walk_forward.%.*s", ks ? (int)klen : 0, ks ? ks : "");
+        if (!ks)
+            return s_fail(ld, &e, "expected train, test, step or mode");
+        bool is_mode = klen == 4 && memcmp(ks, "mode", 4) == 0;
+        if (is_mode) {
+            if (vs && vlen == 7 && memcmp(vs, "rolling", 7) == 0)
+                wf->anchored = false;
+            else if (vs && vlen == 8 && memcmp(vs, "anchored", 8) == 0)
+                wf->anchored = true;
+            else
+                return s_fail(ld, &e, "expected rolling or anchored");
+            continue;
+        }
+        bt_wf_len_t *dst = NULL;
+        bool *have = NULL;
+        if (klen == 5 && memcmp(ks, "train", 5) == 0)
+            dst = &wf->train, have = &have_train;
+        else if (klen == 4 && memcmp(ks, "test", 4) == 0)
+            dst = &wf->test, have = &have_test;
+        else if (klen == 4 && memcmp(ks, "step", 4) == 0)
+            dst = &wf->step, have = &have_step;
+        else
+            return s_fail(ld, &e, "unknown key; walk_forward: takes train, test, step and mode");
+        if (!vs || !bt_wf_parse_len(vs, vlen, dst))
+            return s_fail(ld, &e, "expected a length: a whole number of bars (500 or 500b) or "
+                                  "of days, weeks, months, years (20d, 2w, 6m, 3y)");
+        *have = true;
+    }
+    s_entry_t top = {.line = ld->wf_line};
+    snprintf(top.key, sizeof top.key, "walk_forward");
+    if (!have_train || !have_test)
+        return s_fail(ld, &top, "train and test are required, e.g. walk_forward: {train: 3y, "
+                                "test: 6m}");
+    if (!have_step)
+        wf->step = wf->test;
+    wf->enabled = true;
+    bt_errbuf_t eb;
+    if (bt_wf_check(wf, &eb) != BT_OK)
+        return s_fail(ld, &top, "%s", eb.msg + strlen("walk_forward: "));
+    return BT_OK;
 }
 
 /* ---- The sweep section ---- */
@@ -1149,7 +1215,8 @@ static bt_config_t *s_load(const char *text, size_t len, const char *name,
             goto fail;
         }
         if (strcmp(oe.key, "walk_forward") == 0 || strncmp(oe.key, "walk_forward.", 13) == 0) {
-            rc = s_fail(&ld, &oe, "walk-forward is not supported yet");
+            rc = s_fail(&ld, &oe, "walk_forward cannot be set with --set; edit the "
+                                  "walk_forward: section of the file");
             goto fail;
         }
         char where[512];
@@ -1224,6 +1291,8 @@ static bt_config_t *s_load(const char *text, size_t len, const char *name,
     if (!c->set[S_RANK_ORDER])
         c->values[S_RANK_ORDER] = bt_metrics_higher_is_better((size_t)c->rank_by) ? 0 : 1;
     if (ld.sweep && (rc = s_parse_sweep(&ld)) != BT_OK)
+        goto fail;
+    if (ld.wf && (rc = s_parse_wf(&ld)) != BT_OK)
         goto fail;
     s_finish(c);
 
@@ -1385,6 +1454,18 @@ const bt_strategy_t *bt_config_strategy(const bt_config_t *c) { return c->strate
 const double *bt_config_params(const bt_config_t *c) { return c->params; }
 const char *bt_config_store(const bt_config_t *c) { return c->store; }
 const bt_sweep_spec_t *bt_config_sweep(const bt_config_t *c) { return &c->sweep; }
+const bt_wf_spec_t *bt_config_walk_forward(const bt_config_t *c)
+{
+    return c->wf.enabled ? &c->wf : NULL;
+}
+
+void bt_config_set_range(bt_config_t *c, int64_t start, int64_t end)
+{
+    c->start = start;
+    c->end = end;
+    c->eng.start = start;
+    c->eng.end = end;
+}
 int bt_config_rank_by(const bt_config_t *c) { return c->rank_by; }
 bool bt_config_rank_desc(const bt_config_t *c) { return c->values[S_RANK_ORDER] == 0; }
 int bt_config_top(const bt_config_t *c) { return (int)c->values[S_TOP]; }

@@ -23,6 +23,7 @@
 #include "bt_engine.h"
 #include "bt_err.h"
 #include "bt_strategy.h"
+#include "bt_wf.h"
 
 #define BT_CONFIG_MAX_SYMBOLS 4096   /* symbols listed in data.symbols */
 #define BT_CONFIG_MAX_OVERRIDES 256  /* --set options per command */
@@ -94,6 +95,13 @@ typedef struct bt_sweep_spec {
     int line;                /* line of "sweep:" (0 if absent) */
 } bt_sweep_spec_t;
 const bt_sweep_spec_t *bt_config_sweep(const bt_config_t *c);
+
+/* The walk_forward: section, or NULL when the config has none
+ * (docs/walkforward.md; windows come from bt_wf_windows). */
+const bt_wf_spec_t *bt_config_walk_forward(const bt_config_t *c);
+/* Replaces data.start / data.end (inclusive ns times; INT64_MIN / INT64_MAX
+ * = open), e.g. to run one walk-forward window. */
+void bt_config_set_range(bt_config_t *c, int64_t start, int64_t end);
 
 /* Writes the reference of every key (markdown table per section) to out. */
 void bt_config_write_reference(FILE *out);

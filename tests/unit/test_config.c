@@ -326,7 +326,7 @@ Test(config, error_syntax_and_structure)
     s_expect_err("- a\n- b\n", NULL, 0, "c.yaml:1", "mapping");
     s_expect_err("", NULL, 0, "c.yaml", "empty");
     s_expect_err(S_MIN "walk_forward: {train: 100}\n", NULL, 0, "c.yaml:3: walk_forward",
-                 "not supported yet");
+                 "train and test are required");
 }
 
 Test(config, error_params)
