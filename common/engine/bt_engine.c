@@ -93,6 +93,7 @@ typedef struct s_book {
     double *eq_out;        /* multi-sleeve: equity per bar */
     double *cash_out;      /* multi-sleeve with recorder: cash per bar */
     uint8_t *ex_out;       /* multi-sleeve: exposed per bar */
+    bool same_tl;          /* multi-sleeve: same bar times as sleeve 0 */
     void *state;           /* strategy state, 64-byte aligned */
     size_t state_cap;
     void *arena;           /* every per-run array above */
@@ -1296,7 +1297,12 @@ static bool s_book_alloc(s_book_t *bk, size_t nsym, size_t nbars_store, bool sto
         if (!bk->arena)
             return false;
     } else {
-        memset(bk->arena, 0, total);
+        /* the sleeve curves (the last 3 arrays) are written in full by the
+         * run: zero only what comes before them */
+        size_t head = 0;
+        for (size_t i = 0; i + 3 < sizeof sz / sizeof sz[0]; i++)
+            head += S_ALIGN_UP(sz[i]);
+        memset(bk->arena, 0, head);
     }
     char *p = bk->arena;
     void *ptr[sizeof sz / sizeof sz[0]];
@@ -1643,6 +1649,42 @@ static bt_err_t s_merge_rec(bt_recorder_t *dst, const bt_recorder_t *src, int64_
     return BT_OK;
 }
 
+/* True if a and b have the same bar times. */
+static bool s_same_timeline(const bt_series_t *a, const bt_series_t *b)
+{
+    return a->n == b->n && (a->time == b->time || a->n == 0 ||
+                            memcmp(a->time, b->time, a->n * sizeof *a->time) == 0);
+}
+
+#define S_SUM_CHUNK 16384 /* bars per work item of the curve sum */
+
+/* Called by every thread of a parallel region: sleeve 0's curves become the
+ * sums over all ns sleeves (equity and cash summed in sleeve order,
+ * exposure or-ed). All sleeves have sleeve 0's timeline. */
+static void s_sum_curves(s_book_t *books, size_t ns)
+{
+    size_t n = books[0].ser[0].n;
+    long nchunks = (long)((n + S_SUM_CHUNK - 1) / S_SUM_CHUNK);
+#pragma omp for schedule(static)
+    for (long k = 0; k < nchunks; k++) {
+        size_t i0 = (size_t)k * S_SUM_CHUNK;
+        size_t i1 = i0 + S_SUM_CHUNK < n ? i0 + S_SUM_CHUNK : n;
+        double *e0 = books[0].eq_out, *c0 = books[0].cash_out;
+        uint8_t *x0 = books[0].ex_out;
+        for (size_t s = 1; s < ns; s++) {
+            const double *es = books[s].eq_out, *cs = books[s].cash_out;
+            const uint8_t *xs = books[s].ex_out;
+            for (size_t i = i0; i < i1; i++) {
+                e0[i] += es[i];
+                x0[i] |= xs[i];
+            }
+            if (c0)
+                for (size_t i = i0; i < i1; i++)
+                    c0[i] += cs[i];
+        }
+    }
+}
+
 /* SINGLE strategy on several symbols: one sleeve per symbol in parallel,
  * then the sleeves' equity is summed on the union timeline in sleeve order. */
 static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metrics_t *out,
@@ -1663,14 +1705,31 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
         nt = (int)ns;
     s_book_t *books = e->books;
     long nsl = (long)ns;
-#pragma omp parallel for default(none) shared(books, nsl) num_threads(nt) schedule(dynamic, 1)
-    for (long i = 0; i < nsl; i++)
-        s_run_single(&books[i]);
+    bool all_same = true;
+    /* Run the sleeves; then, when every sleeve has sleeve 0's timeline (the
+     * usual case), sum the curves into sleeve 0's in parallel over fixed
+     * chunks of bars (per bar in sleeve order: the same sums at any thread
+     * count) so that only the metrics pass below is sequential. */
+#pragma omp parallel default(none) shared(books, nsl, all_same) num_threads(nt)
+    {
+#pragma omp for schedule(dynamic, 1)
+        for (long i = 0; i < nsl; i++) {
+            s_run_single(&books[i]);
+            books[i].same_tl = s_same_timeline(&books[i].ser[0], &books[0].ser[0]);
+        }
+#pragma omp single
+        for (long i = 0; i < nsl; i++)
+            all_same = all_same && books[i].same_tl;
+        if (all_same)
+            s_sum_curves(books, (size_t)nsl);
+    }
 
     bt_macc_t m;
     bt_macc_init(&m, c->initial_cash);
-    if (c->pbo_blocks)
-        bt_macc_set_blocks(&m, s_union_steps(s_get_sleeve_ser, books, ns, e->tl_cur),
+    if (c->pbo_blocks) /* one timeline: its length is the step count, no scan needed */
+        bt_macc_set_blocks(&m,
+                           all_same ? (uint64_t)books[0].ser[0].n
+                                    : s_union_steps(s_get_sleeve_ser, books, ns, e->tl_cur),
                            (uint32_t)c->pbo_blocks);
     size_t *cur = e->tl_cur;
     double *leq = e->tl_eq, *lcash = e->tl_cash;
@@ -1680,7 +1739,28 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
         leq[s] = lcash[s] = share;
         lex[s] = 0;
     }
-    {
+    if (all_same) {
+        const s_book_t *b0 = &books[0];
+        const int64_t *T = b0->ser[0].time;
+        const double *E = b0->eq_out, *C = b0->cash_out;
+        const uint8_t *X = b0->ex_out;
+        size_t n = b0->ser[0].n;
+        double peak = c->initial_cash;
+        for (size_t i = 0; i < n; i++) {
+            double eq = E[i];
+            bt_macc_step(&m, T[i], eq, X[i] != 0);
+            if (!spec->rec)
+                continue;
+            if (eq > peak)
+                peak = eq;
+            double cash = C[i];
+            bt_recorder_t *r = spec->rec;
+            if (!s_grow((void **)&r->equity, r->nequity, &r->equity_cap, sizeof *r->equity))
+                return bt_errf(eb, BT_ENOMEM, "out of memory for the equity record");
+            r->equity[r->nequity++] = (bt_equity_rec_t){T[i], cash, eq - cash, eq,
+                                                        peak > 0 ? 1.0 - eq / peak : 0.0};
+        }
+    } else {
         double peak = c->initial_cash;
         for (;;) {
             int64_t t = INT64_MAX;

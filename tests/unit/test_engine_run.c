@@ -273,3 +273,83 @@ Test(engine_run, hook_detects_a_broken_invariant)
     tu_hook(NULL, &in);
     cr_assert_eq(g_bad, 2); /* a fill at its decision bar under next-open */
 }
+
+/* Sleeves that share one timeline take the engine's parallel curve sum: the
+ * combined equity and cash must be, bit for bit, the per-step sums (in sleeve
+ * order) of the same symbols run alone with initial_cash / 3 each, at 1 and 2
+ * threads. 40,000 bars span several sum chunks; sleeve 1 shares sleeve 0's
+ * time array, sleeve 2 has an equal copy. */
+#define AL_N 40000
+
+Test(engine_run, aligned_sleeves_sum_like_separate_runs)
+{
+    static int64_t t[2][AL_N];
+    static double px[3][5][AL_N];
+    uint64_t seed = 7;
+    bt_series_t ser[3];
+    for (int s = 0; s < 3; s++) {
+        double p = 100.0;
+        for (size_t i = 0; i < AL_N; i++) {
+            double o = p * (1.0 + 0.01 * (s_u01(&seed) - 0.5));
+            double c = o * (1.0 + 0.04 * (s_u01(&seed) - 0.5));
+            px[s][0][i] = o;
+            px[s][1][i] = fmax(o, c) * 1.004;
+            px[s][2][i] = fmin(o, c) * 0.996;
+            px[s][3][i] = c;
+            px[s][4][i] = 1000;
+            p = c;
+            if (s < 2)
+                t[s][i] = tu_day((int)i);
+        }
+        memset(&ser[s], 0, sizeof ser[s]);
+        ser[s].n = AL_N;
+        ser[s].time = t[s == 2 ? 1 : 0];
+        ser[s].open = px[s][0];
+        ser[s].high = px[s][1];
+        ser[s].low = px[s][2];
+        ser[s].close = px[s][3];
+        ser[s].volume = px[s][4];
+    }
+    const bt_strategy_t *st = bt_strategy_find("sma_cross");
+    cr_assert_not_null(st);
+    double params[3] = {5, 20, 1};
+    bt_engine_cfg_t c = s_busy_cfg();
+    bt_engine_t *eng = bt_engine_new();
+    bt_errbuf_t eb;
+    bt_metrics_t m;
+    /* each symbol alone */
+    bt_engine_cfg_t c1 = c;
+    c1.initial_cash = c.initial_cash / 3.0;
+    bt_recorder_t one[3];
+    for (int s = 0; s < 3; s++) {
+        bt_recorder_init(&one[s]);
+        bt_run_spec_t spec = {.series = &ser[s], .nsym = 1, .strategy = st, .params = params,
+                              .cfg = &c1, .threads = 1, .rec = &one[s]};
+        cr_assert_eq(bt_engine_run(eng, &spec, &m, &eb), BT_OK, "%s", eb.msg);
+        cr_assert_eq(one[s].nequity, AL_N);
+    }
+    bt_metrics_t mt[2];
+    for (int k = 0; k < 2; k++) {
+        bt_recorder_t rec;
+        bt_recorder_init(&rec);
+        bt_run_spec_t spec = {.series = ser, .nsym = 3, .strategy = st, .params = params,
+                              .cfg = &c, .threads = k + 1, .rec = &rec};
+        cr_assert_eq(bt_engine_run(eng, &spec, &mt[k], &eb), BT_OK, "%s", eb.msg);
+        cr_assert_eq(rec.nequity, AL_N);
+        for (size_t i = 0; i < AL_N; i++) {
+            double eq = one[0].equity[i].equity + one[1].equity[i].equity +
+                        one[2].equity[i].equity;
+            double cash = one[0].equity[i].cash + one[1].equity[i].cash + one[2].equity[i].cash;
+            cr_assert(rec.equity[i].equity == eq && rec.equity[i].cash == cash,
+                      "step %zu (%d threads): equity %.17g cash %.17g, expected %.17g %.17g", i,
+                      k + 1, rec.equity[i].equity, rec.equity[i].cash, eq, cash);
+            cr_assert_eq(rec.equity[i].time, t[0][i]);
+        }
+        bt_recorder_fini(&rec);
+    }
+    cr_assert(memcmp(&mt[0], &mt[1], sizeof mt[0]) == 0, "metrics differ between 1 and 2 threads");
+    cr_assert(mt[0].trades > 10, "the strategy should trade (%g trades)", mt[0].trades);
+    for (int s = 0; s < 3; s++)
+        bt_recorder_fini(&one[s]);
+    bt_engine_destroy(&eng);
+}
