@@ -6,6 +6,8 @@
  *   payload:     u8 type (1 = result) | u64 job_id | u32 attempt | u8 ok | u16 nmetrics |
  *                nmetrics x f64 (IEEE bits) | u64 run_us | u64 bars |
  *                u8 worker_len | worker bytes | u16 error_len | error bytes
+ *                [u16 nblk | nblk x f64]   optional trailing block statistics (PBO);
+ *                                          absent in older journals = none
  */
 #include "bt_journal.h"
 
@@ -363,7 +365,8 @@ bt_err_t bt_journal_append(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbuf
     size_t nm = r->nmetrics <= BT_JOURNAL_MAX_METRICS ? r->nmetrics : BT_JOURNAL_MAX_METRICS;
     size_t wl = s_bounded_len(r->worker, sizeof r->worker - 1);
     size_t el = s_bounded_len(r->error, sizeof r->error - 1);
-    size_t plen = S_PAYLOAD_MIN + 8 * nm + wl + el;
+    size_t nb = r->nblk <= BT_JOURNAL_MAX_BLK ? r->nblk : 0;
+    size_t plen = S_PAYLOAD_MIN + 8 * nm + wl + el + (nb ? 2 + 8 * nb : 0);
     if (s_reserve(j, 4 + plen + 4) != BT_OK)
         return bt_errf(eb, BT_ENOMEM, "out of memory buffering journal records");
     uint8_t *rec = j->buf + j->nbuf;
@@ -395,6 +398,16 @@ bt_err_t bt_journal_append(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbuf
     p += 2;
     memcpy(p, r->error, el);
     p += el;
+    if (nb) {
+        s_put_u16(p, (uint16_t)nb);
+        p += 2;
+        for (size_t i = 0; i < nb; i++) {
+            uint64_t bits;
+            memcpy(&bits, &r->blk[i], 8);
+            s_put_u64(p, bits);
+            p += 8;
+        }
+    }
     s_put_u32(p, s_crc32c(0, rec, 4 + plen));
     j->nbuf += 4 + plen + 4;
     j->appended++;
@@ -471,9 +484,24 @@ static bool s_decode(const uint8_t *p, size_t n, bt_journal_rec_t *r)
     p += wl;
     size_t el = s_get_u16(p);
     p += 2;
-    if (el >= sizeof r->error || (size_t)(end - p) != el)
+    if (el >= sizeof r->error || (size_t)(end - p) < el)
         return false;
     memcpy(r->error, p, el);
+    p += el;
+    if (p == end)
+        return true; /* no block statistics (or a journal written before they existed) */
+    if ((size_t)(end - p) < 2)
+        return false;
+    size_t nb = s_get_u16(p);
+    p += 2;
+    if (nb == 0 || nb > BT_JOURNAL_MAX_BLK || (size_t)(end - p) != 8 * nb)
+        return false;
+    r->nblk = (uint32_t)nb;
+    for (size_t i = 0; i < nb; i++) {
+        uint64_t bits = s_get_u64(p);
+        memcpy(&r->blk[i], &bits, 8);
+        p += 8;
+    }
     return true;
 }
 

@@ -21,6 +21,7 @@
 #define BT_JOURNAL_FILE "journal.btj" /* file name inside the output folder */
 #define BT_JOURNAL_MAX_METRICS 64     /* cap on metrics per record */
 #define BT_JOURNAL_MAX_HEADER 4096    /* cap on the header text, bytes */
+#define BT_JOURNAL_MAX_BLK 96         /* cap on block statistics per record (3 x 32 blocks) */
 
 /* One job outcome. Strings are NUL-terminated (truncated to fit). */
 typedef struct bt_journal_rec {
@@ -33,6 +34,8 @@ typedef struct bt_journal_rec {
     char worker[64];                        /* worker name (journal only, never in the CSVs) */
     uint64_t run_us;                        /* time the worker spent on the job */
     uint64_t bars;                          /* bar events processed */
+    uint32_t nblk;                          /* block statistics (PBO), 0 = none */
+    double blk[BT_JOURNAL_MAX_BLK];         /* per block: count, sum, sum of squares of returns */
 } bt_journal_rec_t;
 
 typedef struct bt_journal bt_journal_t;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bt_metrics.h"
+#include "bt_overfit.h"
 
 #define S_PENDING 0
 #define S_OK 1
@@ -46,6 +47,11 @@ struct bt_report {
     double *metrics;   /* njobs x S_NMETRICS */
     double *points;    /* njobs x naxes */
     char **errors;     /* per job: error text of a failed row, or NULL */
+    /* PBO block statistics (docs/overfitting.md), allocated with the first
+     * result that carries them: */
+    uint32_t blk_s;    /* blocks S (0 = none seen yet) */
+    float *blk;        /* njobs x S x (mean, M2) of each block's returns */
+    uint64_t *blk_n;   /* per job: returns over all blocks; 0 = no block statistics */
 };
 
 bt_report_t *bt_report_new(uint64_t njobs, size_t naxes, const char *const *axis_names)
@@ -103,6 +109,8 @@ void bt_report_destroy(bt_report_t **self_p)
     free(r->metrics);
     free(r->points);
     free(r->errors);
+    free(r->blk);
+    free(r->blk_n);
     free(r);
     *self_p = NULL;
 }
@@ -144,6 +152,49 @@ void bt_report_set_point(bt_report_t *r, uint64_t job_id, const double *axis_val
     r->status[job_id] |= S_HAS_POINT;
 }
 
+/* Keeps job id's block statistics from rec (NULL: none) as float (mean, M2)
+ * per block; a record whose block count differs from the first one seen is
+ * kept without them. */
+static void s_set_blocks(bt_report_t *r, uint64_t id, const bt_journal_rec_t *rec)
+{
+    if (r->blk_n)
+        r->blk_n[id] = 0;
+    if (!rec || rec->nblk == 0 || rec->nblk % 3 || rec->nblk > BT_JOURNAL_MAX_BLK)
+        return;
+    uint32_t s = rec->nblk / 3;
+    if (s < 2 || s % 2)
+        return;
+    if (!r->blk_s) {
+        if ((size_t)r->njobs > SIZE_MAX / (2u * s * sizeof(float)))
+            return;
+        r->blk = calloc((size_t)r->njobs * 2u * s, sizeof *r->blk);
+        r->blk_n = calloc((size_t)r->njobs, sizeof *r->blk_n);
+        if (!r->blk || !r->blk_n) { /* out of memory: no PBO, said in summary.txt */
+            free(r->blk);
+            free(r->blk_n);
+            r->blk = NULL;
+            r->blk_n = NULL;
+            return;
+        }
+        r->blk_s = s;
+    }
+    if (s != r->blk_s)
+        return;
+    float *dst = &r->blk[id * 2u * s];
+    double total = 0;
+    for (uint32_t b = 0; b < s; b++) {
+        double n = rec->blk[3 * b], sum = rec->blk[3 * b + 1], sq = rec->blk[3 * b + 2];
+        if (!(n >= 0) || !isfinite(sum) || !isfinite(sq))
+            return;
+        double mean = n > 0 ? sum / n : 0.0;
+        double m2 = n > 0 ? sq - sum * mean : 0.0;
+        dst[2 * b] = (float)mean;
+        dst[2 * b + 1] = (float)(m2 > 0 ? m2 : 0.0);
+        total += n;
+    }
+    r->blk_n[id] = (uint64_t)total;
+}
+
 bool bt_report_set_result(bt_report_t *r, const bt_journal_rec_t *rec)
 {
     if (rec->job_id >= r->njobs)
@@ -174,6 +225,7 @@ bool bt_report_set_result(bt_report_t *r, const bt_journal_rec_t *rec)
     for (size_t i = 0; i < S_NMETRICS; i++)
         row[i] = i < nm ? rec->metrics[i] : 0.0;
     r->nmet[id] = (uint8_t)nm;
+    s_set_blocks(r, id, neu == S_OK ? rec : NULL);
     r->attempt[id] = rec->attempt;
     r->status[id] = (uint8_t)((r->status[id] & S_HAS_POINT) | neu);
     return true;
@@ -527,6 +579,101 @@ static void s_write_top_table(FILE *f, const bt_report_t *r, const uint64_t *ids
     }
 }
 
+/* The deflated Sharpe ratio and PBO lines of summary.txt
+ * (docs/overfitting.md). Trials: ok rows with block statistics over the same
+ * number of returns as the lowest such job id. */
+static void s_write_overfit(FILE *f, const bt_report_t *r)
+{
+    fprintf(f, "overfitting:   (how to read: docs/overfitting.md)\n");
+    if (!r->blk_s) {
+        fprintf(f, "  deflated Sharpe: n/a -- no per-block return statistics (report.pbo_blocks "
+                   "is 0, or no successful runs)\n");
+        fprintf(f, "  PBO: n/a -- same reason\n");
+        return;
+    }
+    uint32_t S = r->blk_s;
+    uint64_t nref = 0, excluded = 0;
+    size_t T = 0;
+    for (uint64_t i = 0; i < r->njobs; i++) {
+        if ((r->status[i] & S_STATUS_MASK) != S_OK || !r->blk_n[i])
+            continue;
+        if (!nref)
+            nref = r->blk_n[i];
+        if (r->blk_n[i] == nref)
+            T++;
+        else
+            excluded++;
+    }
+    double *sr = malloc((T ? T : 1) * sizeof *sr);
+    uint64_t *ids = malloc((T ? T : 1) * sizeof *ids);
+    float *stats = malloc((T ? T : 1) * 2u * S * sizeof *stats);
+    double count[32];
+    if (!sr || !ids || !stats) {
+        fprintf(f, "  deflated Sharpe, PBO: n/a -- out of memory for %zu trials\n", T);
+        free(sr);
+        free(ids);
+        free(stats);
+        return;
+    }
+    for (uint32_t b = 0; b < S; b++)
+        count[b] = (double)((nref * (b + 1)) / S - (nref * b) / S);
+    size_t k = 0, best = 0;
+    for (uint64_t i = 0; i < r->njobs && k < T; i++) {
+        if ((r->status[i] & S_STATUS_MASK) != S_OK || r->blk_n[i] != nref)
+            continue;
+        const float *src = &r->blk[i * 2u * S];
+        memcpy(&stats[k * 2u * S], src, 2u * S * sizeof *stats);
+        double n = 0, s1 = 0, s2 = 0;
+        for (uint32_t b = 0; b < S; b++) {
+            double m = src[2 * b];
+            n += count[b];
+            s1 += count[b] * m;
+            s2 += src[2 * b + 1] + count[b] * m * m;
+        }
+        sr[k] = bt_overfit_sharpe_sums(n, s1, s2);
+        ids[k] = i;
+        if (sr[k] > sr[best])
+            best = k;
+        k++;
+    }
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    int isk = bt_metrics_find("skewness"), iku = bt_metrics_find("kurtosis");
+    double skew = 0, kurt = 3;
+    if (T && isk >= 0 && iku >= 0 && r->nmet[ids[best]] > (size_t)iku) {
+        skew = r->metrics[ids[best] * S_NMETRICS + (size_t)isk];
+        kurt = r->metrics[ids[best] * S_NMETRICS + (size_t)iku];
+    }
+    bt_dsr_t d;
+    if (bt_overfit_dsr(sr, T, best, (double)nref, skew, kurt, &d, &eb) == BT_OK)
+        fprintf(f,
+                "  deflated Sharpe %.3f -- probability that the best trial (job %llu, Sharpe "
+                "%.4g per step over %llu returns) beats %.4g, what the best of %zu zero-skill "
+                "trials would show by luck; below 0.95 the winner is not significant\n",
+                d.dsr, (unsigned long long)ids[best], d.sr_best, (unsigned long long)nref, d.sr0,
+                T);
+    else
+        fprintf(f, "  deflated Sharpe: n/a -- %s\n", eb.msg);
+    bt_pbo_t p;
+    bt_errbuf_clear(&eb);
+    if (bt_overfit_pbo(stats, count, T, S, &p, &eb) == BT_OK)
+        fprintf(f,
+                "  PBO %.3f over %llu%s CSCV splits of %u blocks -- the chance that the "
+                "in-sample best trial is at or below the median out of sample; above 0.5 the "
+                "selection is overfit (median logit %.3f; the in-sample best loses money out of "
+                "sample in %.1f%% of splits)\n",
+                p.pbo, (unsigned long long)p.splits, p.sampled ? " sampled" : "", S,
+                p.median_logit, 100.0 * p.prob_oos_loss);
+    else
+        fprintf(f, "  PBO: n/a -- %s\n", eb.msg);
+    if (excluded)
+        fprintf(f, "  (%llu trials left out: a different number of returns than job %llu)\n",
+                (unsigned long long)excluded, (unsigned long long)ids[0]);
+    free(sr);
+    free(ids);
+    free(stats);
+}
+
 static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summary_t *s,
                             const char *rank_by, bool descending, const uint64_t *ranked,
                             size_t nranked, size_t rank_metric)
@@ -571,6 +718,7 @@ static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summa
             shown++;
         }
     }
+    s_write_overfit(f, r);
     fprintf(f, "\ntop %d by %s:\n", S_TOP_SUMMARY, rank_by);
     if (nranked == 0)
         fprintf(f, "  (no successful runs)\n");

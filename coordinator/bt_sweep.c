@@ -383,6 +383,10 @@ static void s_on_result(s_coord_t *c, s_peer_t *p, int64_t now)
             for (size_t i = 0; i < nm; i++)
                 rec.metrics[i] = bt_metrics_get(&r->metrics, i);
         }
+        if (ok && r->nblk && r->nblk <= BT_JOURNAL_MAX_BLK) { /* PBO block statistics */
+            rec.nblk = r->nblk;
+            memcpy(rec.blk, r->blk, r->nblk * sizeof *rec.blk);
+        }
         s_copy(rec.worker, sizeof rec.worker, p->name);
         rec.run_us = r->run_us;
         rec.bars = r->bars;

@@ -35,6 +35,8 @@ typedef struct bt_runner_job {
     bt_metrics_t metrics;
     uint64_t run_us;            /* wall time of the run */
     uint64_t bars;              /* bars processed (sum over symbols in range) */
+    uint32_t nblk;              /* 3 * report.pbo_blocks when ok, else 0 */
+    double blk[3 * BT_MACC_MAX_BLOCKS]; /* per block: count, sum, sum of squares of returns */
 } bt_runner_job_t;
 
 typedef struct bt_runner bt_runner_t;

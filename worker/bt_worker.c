@@ -239,6 +239,8 @@ static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
         res->metrics = r->metrics;
         res->run_us = r->run_us;
         res->bars = r->bars;
+        res->blk = r->ok && r->nblk ? r->blk : NULL; /* PBO block statistics */
+        res->nblk = r->ok ? r->nblk : 0;
         bt_errbuf_t eb;
         if (r->ok && bt_wire_check(&w->out, &eb) != BT_OK) {
             /* e.g. a non-finite metric: report the job failed rather than send bad bytes */
@@ -246,6 +248,8 @@ static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
             res->has_metrics = false;
             memset(&res->metrics, 0, sizeof res->metrics);
             s_copy(res->error, sizeof res->error, eb.msg);
+            res->blk = NULL;
+            res->nblk = 0;
         }
         s_send(w);
         if (!r->ok)

@@ -366,3 +366,96 @@ Test(metrics, never_nan_or_inf)
     bt_macc_finish(&a, 0.0, NAN, &m);
     s_all_finite(&m);
 }
+
+/* Higher moments and PSR of the daily_known_answer curve (returns 0, 0.1,
+ * -0.1, 0.2121...). Reference values from python3 (statistics only):
+ * population moments m_k = mean((r - mean)^k); skew = m3 / m2^1.5,
+ * kurt = m4 / m2^2; SR = mean / sample sd;
+ * PSR = NormalDist().cdf(SR sqrt(n-1) / sqrt(1 - skew SR + (kurt-1)/4 SR^2)):
+ *   skew 0.06378086677079024, kurt 1.6641206045640833,
+ *   SR 0.3961953864108266, PSR 0.7536304821920146 */
+Test(metrics, moments_and_psr)
+{
+    const double eq[] = {100, 110, 99, 120};
+    const int64_t t[] = {T0, T0 + DAY, T0 + 2 * DAY, T0 + 3 * DAY};
+    bt_macc_t a;
+    s_run(&a, 100, eq, t, 4, NULL);
+    bt_metrics_t m;
+    bt_macc_finish(&a, 0.0, 0.0, &m);
+    s_close(m.skewness, 0.06378086677079024, 1e-9, "skewness");
+    s_close(m.kurtosis, 1.6641206045640833, 1e-9, "kurtosis");
+    s_close(m.psr, 0.7536304821920146, 1e-9, "psr");
+    /* the same PSR from the public helper */
+    s_close(bt_metrics_psr(0.3961953864108266, 4, 0.06378086677079024, 1.6641206045640833, 0.0),
+            0.7536304821920146, 1e-12, "bt_metrics_psr");
+}
+
+/* Edge cases: no step, one step (no spread), constant growth (zero variance). */
+Test(metrics, psr_edge_cases)
+{
+    bt_macc_t a;
+    bt_metrics_t m;
+    bt_macc_init(&a, 100);
+    bt_macc_finish(&a, 0.0, 0.0, &m);
+    cr_assert_eq(m.psr, 0.5);
+    cr_assert_eq(m.skewness, 0);
+    cr_assert_eq(m.kurtosis, 0);
+    const double up[] = {101, 102.01, 103.0301, 104.060401};
+    const int64_t t[] = {T0, T0 + DAY, T0 + 2 * DAY, T0 + 3 * DAY};
+    s_run(&a, 100, up, t, 1, NULL);
+    bt_macc_finish(&a, 0.0, 0.0, &m);
+    cr_assert_eq(m.psr, 0.5, "one return: no evidence");
+    s_run(&a, 100, up, t, 4, NULL);
+    bt_macc_finish(&a, 0.0, 0.0, &m);
+    s_all_finite(&m);
+    cr_assert_eq(m.psr, 1.0, "constant positive return: certain");
+    cr_assert_eq(bt_metrics_psr(0.1, 1, 0, 3, 0), 0.5);
+    cr_assert_eq(bt_metrics_psr(NAN, 100, 0, 3, 0), 0.5);
+}
+
+/* Block statistics: 10 steps in 4 blocks hold steps [0,2) [2,5) [5,7) [7,10)
+ * (floor(b * 10 / 4)); equity 100 * 1.01^i except one dip, so each block's
+ * count, sum and sum of squares can be checked against the returns. */
+Test(metrics, block_stats)
+{
+    double eq[10];
+    int64_t t[10];
+    double r[10];
+    double prev = 100;
+    for (int i = 0; i < 10; i++) {
+        eq[i] = prev * (i == 6 ? 0.97 : 1.0 + 0.001 * (i + 1));
+        r[i] = eq[i] / prev - 1.0;
+        prev = eq[i];
+        t[i] = T0 + i * DAY;
+    }
+    bt_macc_t a;
+    bt_macc_init(&a, 100);
+    bt_macc_set_blocks(&a, 10, 4);
+    for (int i = 0; i < 10; i++)
+        bt_macc_step(&a, t[i], eq[i], false);
+    double out[12];
+    cr_assert_eq(bt_macc_blocks(&a, out, 12), 4);
+    const int lo[] = {0, 2, 5, 7, 10};
+    for (int b = 0; b < 4; b++) {
+        double s = 0, q = 0;
+        for (int i = lo[b]; i < lo[b + 1]; i++) {
+            s += r[i];
+            q += r[i] * r[i];
+        }
+        cr_assert_eq(out[3 * b], lo[b + 1] - lo[b], "block %d count", b);
+        s_close(out[3 * b + 1], s, 1e-12, "block sum");
+        s_close(out[3 * b + 2], q, 1e-12, "block sum of squares");
+    }
+    cr_assert_eq(bt_macc_blocks(&a, out, 11), 0, "too small an output");
+    /* Fewer steps than blocks: empty blocks stay 0, all steps are counted. */
+    bt_macc_init(&a, 100);
+    bt_macc_set_blocks(&a, 3, 4);
+    for (int i = 0; i < 3; i++)
+        bt_macc_step(&a, t[i], eq[i], false);
+    cr_assert_eq(bt_macc_blocks(&a, out, 12), 4);
+    cr_assert_eq(out[0] + out[3] + out[6] + out[9], 3);
+    cr_assert_eq(out[0], 0, "block 0 is [0, 0)");
+    /* Off by default. */
+    bt_macc_init(&a, 100);
+    cr_assert_eq(bt_macc_blocks(&a, out, 12), 0);
+}

@@ -1,0 +1,225 @@
+/* bt_overfit: normal quantiles, expected max Sharpe, PSR/DSR, PBO by CSCV.
+ * Reference values come from python3 with the standard library only
+ * (statistics.NormalDist for Phi and Phi^-1, itertools.combinations for an
+ * independent CSCV); the script's formulas are written next to each test. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <string.h>
+
+#include "bt_metrics.h"
+#include "bt_overfit.h"
+
+static void s_close(double got, double want, double tol, const char *what)
+{
+    cr_assert(fabs(got - want) <= tol, "%s: got %.17g, want %.17g", what, got, want);
+}
+
+typedef struct {
+    double p, x;
+} s_ppf_case_t;
+
+/* NormalDist().inv_cdf(p) */
+ParameterizedTestParameters(overfit, ppf)
+{
+    static s_ppf_case_t cases[] = {
+        {1e-10, -6.361340902404056},    {0.001, -3.090232306167813},
+        {0.02, -2.0537489106318225},    {0.025, -1.9599639845400538},
+        {0.3, -0.5244005127080407},     {0.5, 0.0},
+        {0.9, 1.2815515655446008},      {0.975, 1.9599639845400536},
+        {0.98, 2.053748910631822},      {0.999999, 4.753424308817089},
+    };
+    return cr_make_param_array(s_ppf_case_t, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(s_ppf_case_t *c, overfit, ppf)
+{
+    double x = bt_overfit_norm_ppf(c->p);
+    cr_assert(fabs(x - c->x) <= 1e-12 * fmax(1.0, fabs(c->x)), "ppf(%g) = %.17g, want %.17g",
+              c->p, x, c->x);
+    s_close(bt_overfit_norm_cdf(x), c->p, 1e-12 * fmax(c->p, 1e-300) + 1e-300, "cdf(ppf(p))");
+}
+
+Test(overfit, ppf_extremes_are_finite)
+{
+    cr_assert(isfinite(bt_overfit_norm_ppf(0.0)));
+    cr_assert(isfinite(bt_overfit_norm_ppf(1.0)));
+    cr_assert(isfinite(bt_overfit_norm_ppf(NAN)));
+    cr_assert_lt(bt_overfit_norm_ppf(0.0), -30);
+    cr_assert_gt(bt_overfit_norm_ppf(1.0), 8);
+}
+
+/* emax(n, v) = sqrt(v) ((1 - g) inv_cdf(1 - 1/n) + g inv_cdf(1 - 1/(n e))),
+ * g = 0.5772156649015329:
+ *   emax(100, 0.01) = 0.2530602893201685; emax(1000, 0.25) = 1.6275607568263615 */
+Test(overfit, expected_max_sharpe)
+{
+    s_close(bt_overfit_expected_max_sharpe(100, 0.01), 0.2530602893201685, 1e-12, "N=100");
+    s_close(bt_overfit_expected_max_sharpe(1000, 0.25), 1.6275607568263615, 1e-12, "N=1000");
+    cr_assert_eq(bt_overfit_expected_max_sharpe(1, 0.25), 0.0, "one trial: no selection");
+    cr_assert_eq(bt_overfit_expected_max_sharpe(100, 0.0), 0.0, "zero variance");
+    cr_assert_eq(bt_overfit_expected_max_sharpe(100, NAN), 0.0);
+}
+
+/* psr(sr, n, skew, kurt, s0) = cdf((sr - s0) sqrt(n-1) / sqrt(1 - skew sr + (kurt-1)/4 sr^2)):
+ *   psr(0.1, 250, -0.5, 5, 0) = 0.937320574390259 */
+Test(overfit, psr_known_answer)
+{
+    s_close(bt_metrics_psr(0.1, 250, -0.5, 5, 0), 0.937320574390259, 1e-12, "psr");
+}
+
+/* DSR of 4 trials with Sharpe 0.05, 0.1, -0.02, 0.08; best = 0.1 over 500
+ * normal returns: var = statistics.variance = 0.0027583333333333336,
+ * sr0 = emax(4, var) = 0.05525731977957031, dsr = psr(0.1, 500, 0, 3, sr0)
+ * = 0.840614446514979 */
+Test(overfit, dsr_known_answer)
+{
+    const double sr[] = {0.05, 0.1, -0.02, 0.08};
+    bt_dsr_t d;
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_overfit_dsr(sr, 4, 1, 500, 0, 3, &d, &eb), BT_OK);
+    s_close(d.var_sr, 0.0027583333333333336, 1e-15, "var");
+    s_close(d.sr0, 0.05525731977957031, 1e-12, "sr0");
+    s_close(d.dsr, 0.840614446514979, 1e-12, "dsr");
+    cr_assert_eq(d.ntrials, 4);
+    cr_assert_eq(d.sr_best, 0.1);
+}
+
+Test(overfit, dsr_edge_cases)
+{
+    const double one[] = {0.1};
+    bt_dsr_t d;
+    bt_errbuf_t eb;
+    /* One trial: no selection, sr0 = 0, the DSR is the plain PSR. */
+    cr_assert_eq(bt_overfit_dsr(one, 1, 0, 250, -0.5, 5, &d, &eb), BT_OK);
+    cr_assert_eq(d.sr0, 0.0);
+    s_close(d.dsr, 0.937320574390259, 1e-12, "one trial = psr");
+    /* Too few returns, no trials: errors with a message. */
+    bt_errbuf_clear(&eb);
+    cr_assert_eq(bt_overfit_dsr(one, 1, 0, 1, 0, 3, &d, &eb), BT_EINVAL);
+    cr_assert(strstr(eb.msg, "at least 2"), "%s", eb.msg);
+    bt_errbuf_clear(&eb);
+    cr_assert_eq(bt_overfit_dsr(one, 0, 0, 100, 0, 3, &d, &eb), BT_EINVAL);
+    cr_assert(strstr(eb.msg, "at least 1 trial"), "%s", eb.msg);
+    /* Zero variance across trials: sr0 = 0, finite. */
+    const double same[] = {0.0, 0.0, 0.0};
+    cr_assert_eq(bt_overfit_dsr(same, 3, 0, 100, 0, 3, &d, &eb), BT_OK);
+    cr_assert_eq(d.sr0, 0.0);
+    cr_assert_eq(d.dsr, 0.5);
+}
+
+Test(overfit, sharpe_sums)
+{
+    /* returns 0.01, 0.03: mean 0.02, sample sd sqrt(0.0002) = 0.0141421356;
+     * SR = 1.4142135623730951 */
+    s_close(bt_overfit_sharpe_sums(2, 0.04, 0.0001 + 0.0009), 1.4142135623730951, 1e-9, "SR");
+    cr_assert_eq(bt_overfit_sharpe_sums(1, 0.01, 0.0001), 0.0);
+    cr_assert_eq(bt_overfit_sharpe_sums(3, 0.03, 0.0003), 0.0, "constant returns");
+}
+
+/* Two trials, two blocks: each is good where the other is bad, so the IS
+ * winner is always the OOS loser: PBO = 1 (both splits), omega = 1/3,
+ * lambda = ln(0.5) = -0.6931471805599453; the IS best loses money OOS in
+ * both. Make trial 0 good in both halves instead: PBO = 0, lambda = ln 2. */
+Test(overfit, pbo_two_by_two)
+{
+    const double count[] = {50, 50};
+    const float flip[] = {0.01f, 0.05f, -0.01f, 0.05f, /* trial 0: good, bad */
+                          -0.01f, 0.05f, 0.01f, 0.05f}; /* trial 1: bad, good */
+    bt_pbo_t p;
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_overfit_pbo(flip, count, 2, 2, &p, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(p.splits, 2);
+    cr_assert_eq(p.splits_all, 2);
+    cr_assert_eq(p.pbo, 1.0);
+    s_close(p.median_logit, -0.6931471805599453, 1e-12, "median lambda");
+    cr_assert_eq(p.prob_oos_loss, 1.0);
+    const float good[] = {0.01f, 0.05f, 0.01f, 0.05f, -0.01f, 0.05f, -0.01f, 0.05f};
+    cr_assert_eq(bt_overfit_pbo(good, count, 2, 2, &p, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(p.pbo, 0.0);
+    s_close(p.median_logit, 0.6931471805599453, 1e-12, "median lambda");
+    cr_assert_eq(p.prob_oos_loss, 0.0);
+}
+
+/* 5 trials x 4 blocks of 50 returns, (mean, M2) per block as below (float32).
+ * An independent python CSCV (itertools.combinations over the 6 half-splits,
+ * Sharpe from summed count / sum / sum of squares, IS best = max with ties to
+ * the lowest index, rank = 1 + less + ties/2, omega = rank / (T + 1)) gives
+ * PBO 0.6666666666666666, median lambda -1.6094379124341005 (= ln(1/5)),
+ * P(IS best loses OOS) 0.6666666666666666, 6 splits. */
+Test(overfit, pbo_matches_independent_cscv)
+{
+    const float st[] = {
+        0.001f,  0.02f, -0.002f, 0.03f, 0.0005f, 0.025f, 0.003f,  0.02f,
+        0.002f,  0.01f, 0.001f,  0.012f, -0.001f, 0.02f, 0.0f,    0.015f,
+        -0.001f, 0.03f, 0.004f,  0.02f, 0.002f,  0.01f,  -0.002f, 0.02f,
+        0.0015f, 0.02f, 0.0015f, 0.02f, 0.0015f, 0.02f,  0.0015f, 0.02f,
+        0.0f,    0.01f, 0.0f,    0.01f, 0.003f,  0.05f,  -0.003f, 0.04f,
+    };
+    const double count[] = {50, 50, 50, 50};
+    bt_pbo_t p;
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_overfit_pbo(st, count, 5, 4, &p, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(p.splits, 6);
+    cr_assert_eq(p.sampled, 0);
+    s_close(p.pbo, 0.6666666666666666, 1e-15, "pbo");
+    s_close(p.median_logit, -1.6094379124341005, 1e-12, "median lambda");
+    s_close(p.prob_oos_loss, 0.6666666666666666, 1e-15, "oos loss");
+}
+
+Test(overfit, pbo_edge_cases)
+{
+    const float st[] = {0.01f, 0.05f, -0.01f, 0.05f, -0.01f, 0.05f, 0.01f, 0.05f};
+    const double count[] = {50, 50};
+    bt_pbo_t p;
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    cr_assert_eq(bt_overfit_pbo(st, count, 1, 2, &p, &eb), BT_EINVAL);
+    cr_assert(strstr(eb.msg, "at least 2 trials"), "%s", eb.msg);
+    bt_errbuf_clear(&eb);
+    cr_assert_eq(bt_overfit_pbo(st, count, 2, 3, &p, &eb), BT_EINVAL, "odd blocks");
+    cr_assert(strstr(eb.msg, "even"), "%s", eb.msg);
+    const double tiny[] = {1, 1};
+    bt_errbuf_clear(&eb);
+    cr_assert_eq(bt_overfit_pbo(st, tiny, 2, 2, &p, &eb), BT_EINVAL, "short series");
+    cr_assert(strstr(eb.msg, "too few returns"), "%s", eb.msg);
+    /* Zero variance everywhere: every Sharpe is 0, all tie: omega = 1/2,
+     * lambda = 0, which counts as overfit (PBO = 1) -- defined, finite. */
+    const float flat[8] = {0};
+    cr_assert_eq(bt_overfit_pbo(flat, count, 2, 2, &p, &eb), BT_OK);
+    cr_assert_eq(p.pbo, 1.0);
+    cr_assert_eq(p.median_logit, 0.0);
+    cr_assert_eq(p.prob_oos_loss, 0.0);
+}
+
+/* Above the work budget the splits are a deterministic sample: same answer
+ * twice, at least BT_PBO_MIN_SPLITS splits, flagged as sampled. 2000 trials
+ * x 16 blocks x 12870 splits = 4.1e8 > 4e8. */
+Test(overfit, pbo_sampling_is_deterministic)
+{
+    const size_t T = 2000;
+    const uint32_t S = 16;
+    float *st = malloc(T * 2 * S * sizeof *st);
+    cr_assert_not_null(st);
+    uint64_t x = 42;
+    for (size_t i = 0; i < T * S; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        st[2 * i] = (float)((double)(x >> 11) / 9007199254740992.0 - 0.5) * 0.002f;
+        st[2 * i + 1] = 0.01f;
+    }
+    double count[16];
+    for (uint32_t b = 0; b < S; b++)
+        count[b] = 100;
+    bt_pbo_t a, b;
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_overfit_pbo(st, count, T, S, &a, &eb), BT_OK);
+    cr_assert_eq(bt_overfit_pbo(st, count, T, S, &b, &eb), BT_OK);
+    cr_assert_eq(a.sampled, 1);
+    cr_assert_eq(a.splits_all, 12870);
+    cr_assert_eq(a.splits, 12500); /* 4e8 / (2000 x 16) */
+    cr_assert_eq(a.pbo, b.pbo);
+    cr_assert_eq(a.median_logit, b.median_logit);
+    /* pure noise: the in-sample best is no better than a coin flip OOS */
+    cr_assert(a.pbo > 0.3 && a.pbo < 0.8, "pbo %g", a.pbo);
+    free(st);
+}
