@@ -21,6 +21,21 @@ Test(sweep_basic, one_vs_three_local_workers_identical)
     cr_assert_eq(bt_proc_count_lines(p), 1 + SFX_NJOBS);
     snprintf(p, sizeof p, "%s/w1/summary.txt", f.dir);
     cr_assert(bt_proc_wait_size(p, 1, 0), "no summary.txt");
+    /* Overfitting lines (docs/overfitting.md): 55 trials x C(16, 8) splits,
+     * all evaluated. */
+    char *sum = bt_proc_slurp(p, NULL);
+    cr_assert_not_null(sum);
+    cr_assert(strstr(sum, "  deflated Sharpe 0.") || strstr(sum, "  deflated Sharpe 1.000"), "%s",
+              sum);
+    cr_assert(strstr(sum, "zero-skill trials would show by luck"), "%s", sum);
+    cr_assert(strstr(sum, " over 12870 CSCV splits of 16 blocks"), "%s", sum);
+    cr_assert(strstr(sum, "best of 55 zero-skill"), "%s", sum);
+    cr_assert_null(strstr(sum, "nan"), "%s", sum);
+    free(sum);
+    snprintf(p, sizeof p, "%s/w1/results.csv", f.dir);
+    char *csv = bt_proc_slurp(p, NULL);
+    cr_assert(csv && strstr(csv, ",skewness,kurtosis,psr"), "results.csv has the psr column");
+    free(csv);
     cr_assert(sfx_log_has(&f, "w3", "started 3 local worker(s)"), "three workers expected");
 }
 
