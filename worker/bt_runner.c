@@ -267,8 +267,13 @@ void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n)
     }
     int threads = self->threads;
     bt_engine_t **engines = self->engines;
-    if (threads > 1 && n > 1 && max_sym < (size_t)threads) {
-        /* Few symbols: one job per thread, each engine single-threaded. */
+    /* One job per thread (each engine single-threaded) when the batch has
+     * enough jobs to keep every thread busy, or too few symbols to split a
+     * job: no fork/join per job and no sleeve merge, which for short jobs
+     * (~1 ms) costs more than it gains. Symbols in parallel inside a job only
+     * for a small batch of jobs with many symbols. */
+    bool by_job = (size_t)threads <= n / 2 || max_sym < (size_t)threads;
+    if (threads > 1 && n > 1 && by_job) {
         long nl = (long)n;
 #pragma omp parallel for default(none) shared(engines, prep, ready, jobs, nl) \
     num_threads(threads) schedule(dynamic, 1)
