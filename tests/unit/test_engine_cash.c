@@ -1,7 +1,9 @@
 /* Engine cash, costs, shorting and sizing: cash rejection (not retried),
  * commission (rate, per share, minimum once per order), slippage, shorting
  * with and without allow_short, margin rejection, sizing modes and whole-unit
- * rounding, open position at the end and close_at_end. */
+ * rounding (near-whole values), pct_cash counting the position, the cash
+ * check counting commission, open position at the end and close_at_end, and
+ * sells filling before buys in one step (next_open and same_close). */
 #include "test_engine_util.h"
 
 static const double BARS_A[4][4] = {
@@ -356,4 +358,68 @@ Test(engine_cash, sells_fill_before_buys_next_open)
 Test(engine_cash, sells_fill_before_buys_same_close)
 {
     s_rotation(BT_FILL_SAME_CLOSE, 1);
+}
+
+static const double FLAT10[4][4] = {{10, 10, 10, 10}, {10, 10, 10, 10}, {10, 10, 10, 10},
+                                    {10, 10, 10, 10}};
+
+Test(engine_cash, cash_check_counts_commission)
+{
+    tu_ser_t x;
+    tu_ser_init(&x, "A", 4, FLAT10, 1e6, 0, 1);
+    bt_engine_cfg_t c = tu_cfg();
+    c.commission_rate = 0.01;
+    tu_act_t acts[] = {{.step = 0, .what = TU_ORDER, .req = TU_MKT(0, 100)}};
+    bt_recorder_t rec;
+    bt_recorder_init(&rec);
+    tu_run(&c, &x.s, acts, TU_N(acts), &rec);
+    /* 100 @ 10 = 1000 plus commission 10 = 1010 > cash 1000: rejected */
+    cr_assert_eq(rec.orders[0].status, BT_OS_REJECTED);
+    cr_assert_str_eq(rec.orders[0].reason, "insufficient cash");
+    TU_EQ(g_cash[3], 1000.0);
+    bt_recorder_fini(&rec);
+}
+
+Test(engine_cash, sizing_rounds_near_whole_numbers)
+{
+    static const double b[4][4] = {{1.1, 1.1, 1.1, 1.1}, {1.1, 1.1, 1.1, 1.1},
+                                   {1.1, 1.1, 1.1, 1.1}, {1.1, 1.1, 1.1, 1.1}};
+    tu_ser_t x;
+    tu_ser_init(&x, "A", 4, b, 1e6, 0, 1);
+    bt_engine_cfg_t c = tu_cfg();
+    c.sizing = BT_SIZE_PCT_EQUITY;
+    c.size_value = 0.11;
+    tu_act_t acts[] = {{.step = 0, .what = TU_SIGNAL, .target = 1}};
+    bt_recorder_t rec;
+    bt_recorder_init(&rec);
+    tu_run(&c, &x.s, acts, TU_N(acts), &rec);
+    /* 0.11 * 1000 / 1.1 is 99.99999999999999 in doubles: within 1e-9 of
+     * 100, so 100 (not 99) */
+    TU_EQ(rec.orders[0].qty, 100.0);
+    TU_EQ(g_pos[3], 100.0);
+    bt_recorder_fini(&rec);
+}
+
+Test(engine_cash, pct_cash_counts_the_symbols_position)
+{
+    tu_ser_t x;
+    tu_ser_init(&x, "A", 4, BARS_A, 1e6, 0, 1);
+    bt_engine_cfg_t c = tu_cfg();
+    c.sizing = BT_SIZE_PCT_CASH;
+    c.size_value = 0.5;
+    tu_act_t acts[] = {
+        {.step = 0, .what = TU_SIGNAL, .target = 1},
+        {.step = 1, .what = TU_SIGNAL, .target = 1.5},
+    };
+    bt_recorder_t rec;
+    bt_recorder_init(&rec);
+    tu_run(&c, &x.s, acts, TU_N(acts), &rec);
+    /* step 0: 0.5 * 1000 / 10 = 50, filled at bar 1's open 11 -> cash 450.
+     * step 1 (close 11): 1.5 * 0.5 * (450 + 50 * 11) / 11 = 68.18 -> 68,
+     * order +18, filled at bar 2's open 12 -> cash 450 - 216 = 234 */
+    cr_assert_eq(rec.norders, 2);
+    TU_EQ(rec.orders[1].qty, 18.0);
+    TU_EQ(g_pos[3], 68.0);
+    TU_EQ(g_cash[3], 234.0);
+    bt_recorder_fini(&rec);
 }

@@ -1,5 +1,6 @@
 /* Engine risk layer: max_position shrink, max_leverage shrink, max_positions
- * refusal, stop_loss / take_profit / trailing_stop percentages, the
+ * refusal, stop_loss / take_profit / trailing_stop percentages (stop first
+ * when both are in one bar; none on the entry bar), the
  * drawdown kill switch, monthly rebalancing. Hand-worked answers inline. */
 #include "test_engine_util.h"
 
@@ -210,4 +211,35 @@ Test(engine_risk, monthly_rebalance)
     TU_EQ(g_fills[1].f.qty, -12.5);
     TU_EQ(g_pos[5], 37.5);
     TU_EQ(g_cash[5], 750.0);
+}
+
+Test(engine_risk, exit_stop_assumed_before_target_in_one_bar)
+{
+    bt_engine_cfg_t c = tu_cfg();
+    c.stop_loss = 0.05;   /* 10 * 0.95 = 9.5 */
+    c.take_profit = 0.05; /* 10 * 1.05 = 10.5 */
+    bt_recorder_t rec;
+    bt_recorder_init(&rec);
+    const double b2[4] = {10, 11, 9, 10}, b3[4] = {10, 10, 10, 10};
+    s_exit_run(&c, b2, b3, &rec);
+    /* bar 2's range holds both 9.5 and 10.5: the stop is assumed first,
+     * min(open 10, 9.5) = 9.5; pnl (9.5 - 10) * 10 = -5 */
+    cr_assert_eq(g_nfills, 2);
+    TU_EQ(g_fills[1].f.price, 9.5);
+    cr_assert_not_null(tu_order_reason(&rec, "stop_loss"));
+    cr_assert_null(tu_order_reason(&rec, "take_profit"));
+    TU_EQ(rec.trades[0].pnl, -5.0);
+    bt_recorder_fini(&rec);
+}
+
+Test(engine_risk, exits_start_the_bar_after_entry)
+{
+    bt_engine_cfg_t c = tu_cfg();
+    c.stop_loss = 0.01; /* 10 * 0.99 = 9.9: the entry bar's low 9.9 touches it */
+    const double b2[4] = {10, 10.1, 9.95, 10}, b3[4] = {10, 10, 10, 10};
+    s_exit_run(&c, b2, b3, NULL);
+    /* entry fills at bar 1's open 10; bar 1 is not checked, bars 2 and 3
+     * stay above 9.9: only the entry fill, still 10 held at the end */
+    cr_assert_eq(g_nfills, 1);
+    TU_EQ(g_pos[3], 10.0);
 }
