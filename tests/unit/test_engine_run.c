@@ -120,6 +120,7 @@ Test(engine_run, sleeves_identical_across_threads)
         sum += r1.trades[i].pnl;
     }
     TU_EQ(sum, m1.final_equity - c.initial_cash);
+    TU_EQ(m1.trades, (double)r1.ntrades); /* sleeves' trade counts summed once each */
     TU_EQ(r1.equity[r1.nequity - 1].equity, m1.final_equity);
     bt_recorder_fini(&r1);
     bt_recorder_fini(&r3);
