@@ -1,6 +1,7 @@
 #include "bt_worker.h"
 
 #include <czmq.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,25 @@ static volatile sig_atomic_t s_stop_signal;
 static void s_on_signal(int sig) { s_stop_signal = sig; }
 
 typedef enum { S_DISCONNECTED = 0, S_HELLO_SENT, S_WELCOMED, S_READY } s_state_t;
+
+/* The batch executor: one long-lived thread runs each batch while the main
+ * thread, which owns the socket, keeps heartbeating. Without it a batch that
+ * outlasts the lease looks like a dead worker and its jobs run again
+ * elsewhere, forever. The thread lives as long as the worker so OpenMP's
+ * thread pool stays warm between batches. */
+typedef enum { S_EXEC_IDLE = 0, S_EXEC_RUN, S_EXEC_DONE, S_EXEC_QUIT } s_exec_state_t;
+
+typedef struct {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;        /* signalled on every state change */
+    s_exec_state_t state;
+    bt_runner_t *runner;      /* batch to run while state == RUN */
+    bt_runner_job_t *jobs;
+    size_t n;
+    int64_t delay_ms;         /* test hook: extra time per job (--debug-job-ms) */
+    bool started;             /* thread exists */
+} s_exec_t;
 
 typedef struct {
     const bt_worker_opts_t *opts;
@@ -53,6 +73,7 @@ typedef struct {
     uint64_t bad_msgs;                /* malformed / unexpected messages dropped */
     unsigned logged_kinds;            /* bit per bt_msg_type_t already logged as unexpected */
     bool logged_malformed;
+    s_exec_t exec;                    /* batch executor thread */
 } s_worker_t;
 
 /* Copies src into dst (cap bytes), truncating; always NUL-terminated. */
@@ -193,6 +214,104 @@ static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
     return 0;
 }
 
+static void s_send_heartbeat(s_worker_t *w, int64_t now)
+{
+    bt_msg_reset(&w->out, BT_MSG_HEARTBEAT);
+    w->out.heartbeat.seq = ++w->hb_seq;
+    s_send(w);
+    w->last_sent_hb = now;
+}
+
+static void *s_exec_main(void *arg)
+{
+    s_exec_t *x = arg;
+    pthread_mutex_lock(&x->mu);
+    for (;;) {
+        while (x->state != S_EXEC_RUN && x->state != S_EXEC_QUIT)
+            pthread_cond_wait(&x->cv, &x->mu);
+        if (x->state == S_EXEC_QUIT)
+            break;
+        pthread_mutex_unlock(&x->mu);
+        if (x->runner)
+            bt_runner_run(x->runner, x->jobs, x->n);
+        if (x->delay_ms > 0) {
+            int64_t ms = x->delay_ms * (int64_t)x->n;
+            struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+            while (nanosleep(&ts, &ts) != 0 && !s_stop_signal) {
+            }
+        }
+        pthread_mutex_lock(&x->mu);
+        x->state = S_EXEC_DONE;
+        pthread_cond_broadcast(&x->cv);
+    }
+    pthread_mutex_unlock(&x->mu);
+    return NULL;
+}
+
+static bool s_exec_start(s_exec_t *x)
+{
+    if (pthread_mutex_init(&x->mu, NULL) != 0)
+        return false;
+    if (pthread_cond_init(&x->cv, NULL) != 0) {
+        pthread_mutex_destroy(&x->mu);
+        return false;
+    }
+    x->state = S_EXEC_IDLE;
+    if (pthread_create(&x->thread, NULL, s_exec_main, x) != 0) {
+        pthread_cond_destroy(&x->cv);
+        pthread_mutex_destroy(&x->mu);
+        return false;
+    }
+    x->started = true;
+    return true;
+}
+
+static void s_exec_stop(s_exec_t *x)
+{
+    if (!x->started)
+        return;
+    pthread_mutex_lock(&x->mu);
+    x->state = S_EXEC_QUIT;
+    pthread_cond_broadcast(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+    pthread_join(x->thread, NULL);
+    pthread_cond_destroy(&x->cv);
+    pthread_mutex_destroy(&x->mu);
+    x->started = false;
+}
+
+/* Runs n jobs on the executor thread, heartbeating every heartbeat_ms until
+ * they are done. Messages from the coordinator wait in the socket meanwhile. */
+static void s_run_batch(s_worker_t *w, size_t n)
+{
+    s_exec_t *x = &w->exec;
+    pthread_mutex_lock(&x->mu);
+    x->runner = w->opts->trivial ? NULL : w->runner;
+    x->jobs = w->jobs;
+    x->delay_ms = w->opts->job_delay_ms;
+    x->n = n;
+    x->state = S_EXEC_RUN;
+    pthread_cond_broadcast(&x->cv);
+    while (x->state != S_EXEC_DONE) {
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        int64_t ns = (int64_t)dl.tv_nsec + (int64_t)w->heartbeat_ms * 1000000;
+        dl.tv_sec += (time_t)(ns / 1000000000);
+        dl.tv_nsec = (long)(ns % 1000000000);
+        pthread_cond_timedwait(&x->cv, &x->mu, &dl);
+        if (x->state != S_EXEC_DONE && w->sock) {
+            pthread_mutex_unlock(&x->mu);
+            s_send_heartbeat(w, s_now_ms());
+            pthread_mutex_lock(&x->mu);
+        }
+    }
+    x->state = S_EXEC_IDLE;
+    pthread_mutex_unlock(&x->mu);
+    /* What the coordinator sent while we were busy is still queued and is
+     * read next; the busy time is not its silence. */
+    w->last_heard = s_now_ms();
+}
+
 static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
 {
     uint32_t n = job->njobs;
@@ -217,15 +336,9 @@ static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
             w->jobs[i].ok = true;
             w->jobs[i].bars = 1;
         }
-    } else {
-        bt_runner_run(w->runner, w->jobs, n);
     }
-    if (w->opts->job_delay_ms > 0) {
-        int64_t ms = w->opts->job_delay_ms * (int64_t)n;
-        struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && !s_stop_signal) {
-        }
-    }
+    if (!w->opts->trivial || w->opts->job_delay_ms > 0)
+        s_run_batch(w, n);
     for (uint32_t i = 0; i < n; i++) {
         const bt_runner_job_t *r = &w->jobs[i];
         bt_msg_reset(&w->out, BT_MSG_RESULT);
@@ -378,12 +491,8 @@ static int s_loop(s_worker_t *w)
             s_retry_later(w, now, "coordinator silent");
             continue;
         }
-        if (w->sock && w->state >= S_WELCOMED && now - w->last_sent_hb >= (int64_t)w->heartbeat_ms) {
-            bt_msg_reset(&w->out, BT_MSG_HEARTBEAT);
-            w->out.heartbeat.seq = ++w->hb_seq;
-            s_send(w);
-            w->last_sent_hb = now;
-        }
+        if (w->sock && w->state >= S_WELCOMED && now - w->last_sent_hb >= (int64_t)w->heartbeat_ms)
+            s_send_heartbeat(w, now);
         int64_t wait = w->heartbeat_ms;
         if (wait > 100 && w->state == S_HELLO_SENT)
             wait = 100;
@@ -442,10 +551,11 @@ int bt_worker_run(const bt_worker_opts_t *opts)
     w.keys = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.keys);
     w.values = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.values);
     int rc = 1;
-    if (w.cache && w.jobs && w.keys && w.values)
+    if (w.cache && w.jobs && w.keys && w.values && s_exec_start(&w.exec))
         rc = s_loop(&w);
     else
-        bt_log(BT_LOG_ERROR, "out of memory");
+        bt_log(BT_LOG_ERROR, "out of memory (or no thread for the batch executor)");
+    s_exec_stop(&w.exec);
     s_disconnect(&w);
     bt_runner_destroy(&w.runner);
     bt_config_destroy(&w.config);

@@ -140,3 +140,35 @@ Test(sweep_faults, sigint_writes_partial_report_and_resumes)
     cr_assert_eq(bt_proc_wait(coord, 90000), 0, "resumed coordinator failed (see int.log)");
     sfx_assert_same_report(&f, "ref", "int");
 }
+
+/* A batch that takes longer than the lease: the worker's executor thread runs
+ * it while the main thread keeps heartbeating, so the coordinator must not
+ * take the worker for dead nor run the job again. Lease 1000 ms (see
+ * sfx_start_coord), each job 1500 ms. Before the executor thread existed this
+ * sweep requeued its jobs after every lease and never finished. */
+Test(sweep_faults, batch_longer_than_lease_is_not_requeued)
+{
+    sfx_t g = f; /* same store; a 2-point grid of its own */
+    sfx_path(g.cfg, sizeof g.cfg, &f, "long.yaml");
+    FILE *c = fopen(g.cfg, "w");
+    cr_assert(c);
+    fprintf(c, "strategy: sma_cross\ndata:\n  store: %s\ncapital: 100000\nrank_by: sharpe\n"
+               "sweep:\n  params.fast: [5, 6]\n  params.slow: [20]\n",
+            f.store);
+    fclose(c);
+    char ep[256];
+    pid_t coord = sfx_start_coord(&g, "long", "tcp://127.0.0.1:*", false, ep, sizeof ep);
+    pid_t w = sfx_start_worker(&g, ep, "slow", 1500);
+    cr_assert_eq(bt_proc_wait(coord, 60000), 0, "coordinator failed (see long.log)");
+    cr_assert_not(sfx_log_has(&g, "long", "silent"), "the busy worker was taken for dead");
+    char summary[400];
+    snprintf(summary, sizeof summary, "%s/long/summary.txt", f.dir);
+    size_t len = 0;
+    char *text = bt_proc_slurp(summary, &len);
+    cr_assert(text, "no %s", summary);
+    cr_assert(strstr(text, "2 ok, 0 failed"), "summary: %s", text);
+    cr_assert(strstr(text, "0 leases requeued"), "summary: %s", text);
+    free(text);
+    kill(w, SIGTERM);
+    bt_proc_wait(w, 10000);
+}
