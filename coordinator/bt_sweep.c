@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bt_log.h"
+#include "bt_time.h"
 #include "bt_metrics.h"
 #include "bt_wire.h"
 
@@ -69,21 +70,6 @@ typedef struct {
     uint64_t done_at_start;    /* ok + failed when the session started */
     bool progress_shown;
 } s_coord_t;
-
-/* Copies src into dst (cap bytes), truncating; always NUL-terminated. */
-static void s_copy(char *dst, size_t cap, const char *src)
-{
-    size_t n = strnlen(src, cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 bt_err_t bt_sweep_sibling_path(const char *prog, char *out, size_t cap, bt_errbuf_t *eb)
 {
@@ -193,7 +179,7 @@ static void s_stop_workers(s_coord_t *c)
         if (c->children[i].alive)
             kill(c->children[i].pid, SIGTERM);
     /* Bounded wait for them to leave; then force. */
-    int64_t deadline = s_now_ms() + 3000;
+    int64_t deadline = bt_monotonic_ms() + 3000;
     for (size_t i = 0; i < c->nchildren; i++) {
         s_child_t *ch = &c->children[i];
         while (ch->alive) {
@@ -203,7 +189,7 @@ static void s_stop_workers(s_coord_t *c)
                 ch->alive = false;
                 break;
             }
-            if (s_now_ms() >= deadline) {
+            if (bt_monotonic_ms() >= deadline) {
                 kill(ch->pid, SIGKILL);
                 waitpid(ch->pid, &status, 0);
                 ch->alive = false;
@@ -374,7 +360,7 @@ static void s_on_result(s_coord_t *c, s_peer_t *p, int64_t now)
         rec.job_id = r->job_id;
         rec.attempt = r->attempt;
         rec.ok = ok ? 1 : 0;
-        s_copy(rec.error, sizeof rec.error, ok ? "" : r->error);
+        bt_str_copy(rec.error, sizeof rec.error, ok ? "" : r->error);
         if (ok && r->has_metrics) {
             size_t nm = bt_metrics_count();
             if (nm > BT_JOURNAL_MAX_METRICS)
@@ -387,7 +373,7 @@ static void s_on_result(s_coord_t *c, s_peer_t *p, int64_t now)
             rec.nblk = r->nblk;
             memcpy(rec.blk, r->blk, r->nblk * sizeof *rec.blk);
         }
-        s_copy(rec.worker, sizeof rec.worker, p->name);
+        bt_str_copy(rec.worker, sizeof rec.worker, p->name);
         rec.run_us = r->run_us;
         rec.bars = r->bars;
         bt_errbuf_t eb;
@@ -628,7 +614,7 @@ static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
 {
     bt_sweep_ctx_t *ctx = c->ctx;
     for (;;) {
-        int64_t now = s_now_ms();
+        int64_t now = bt_monotonic_ms();
         if (s_signal) {
             ctx->interrupted = true;
             ctx->signal = (int)s_signal;
@@ -642,12 +628,12 @@ static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
         void *which = zpoller_wait(c->poller, S_POLL_MS);
         if (which) {
             for (int i = 0; i < S_BURST; i++) {
-                s_on_message(c, s_now_ms());
+                s_on_message(c, bt_monotonic_ms());
                 if (!(zsock_events(c->router) & ZMQ_POLLIN))
                     break;
             }
         }
-        now = s_now_ms();
+        now = bt_monotonic_ms();
         bt_err_t rc = s_commit(c, eb);
         if (rc != BT_OK)
             return rc;
@@ -716,7 +702,7 @@ bt_err_t bt_sweep_serve(bt_sweep_ctx_t *ctx, const bt_sweep_opts_t *opts, bt_err
         s_start_workers(&c);
     else
         bt_log(BT_LOG_INFO, "waiting for workers: bt-worker --connect %s", c.endpoint);
-    c.t_start = s_now_ms();
+    c.t_start = bt_monotonic_ms();
     c.last_hb = c.t_start;
     c.last_progress = c.t_start;
     {
@@ -725,7 +711,7 @@ bt_err_t bt_sweep_serve(bt_sweep_ctx_t *ctx, const bt_sweep_opts_t *opts, bt_err
         c.done_at_start = k.ok + k.failed;
     }
     rc = s_loop(&c, eb);
-    s_progress(&c, s_now_ms(), true);
+    s_progress(&c, bt_monotonic_ms(), true);
 out:
     if (c.router) {
         for (size_t i = 0; i < c.npeers; i++) {

@@ -12,6 +12,7 @@
 #include "bt_config.h"
 #include "bt_dscache.h"
 #include "bt_log.h"
+#include "bt_time.h"
 #include "bt_registry.h"
 #include "bt_runner.h"
 #include "bt_wire.h"
@@ -75,21 +76,6 @@ typedef struct {
     bool logged_malformed;
     s_exec_t exec;                    /* batch executor thread */
 } s_worker_t;
-
-/* Copies src into dst (cap bytes), truncating; always NUL-terminated. */
-static void s_copy(char *dst, size_t cap, const char *src)
-{
-    size_t n = strnlen(src, cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int s_send(s_worker_t *w)
 {
@@ -301,7 +287,7 @@ static void s_run_batch(s_worker_t *w, size_t n)
         pthread_cond_timedwait(&x->cv, &x->mu, &dl);
         if (x->state != S_EXEC_DONE && w->sock) {
             pthread_mutex_unlock(&x->mu);
-            s_send_heartbeat(w, s_now_ms());
+            s_send_heartbeat(w, bt_monotonic_ms());
             pthread_mutex_lock(&x->mu);
         }
     }
@@ -309,7 +295,7 @@ static void s_run_batch(s_worker_t *w, size_t n)
     pthread_mutex_unlock(&x->mu);
     /* What the coordinator sent while we were busy is still queued and is
      * read next; the busy time is not its silence. */
-    w->last_heard = s_now_ms();
+    w->last_heard = bt_monotonic_ms();
 }
 
 static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
@@ -360,7 +346,7 @@ static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
             res->status = BT_JOB_FAILED;
             res->has_metrics = false;
             memset(&res->metrics, 0, sizeof res->metrics);
-            s_copy(res->error, sizeof res->error, eb.msg);
+            bt_str_copy(res->error, sizeof res->error, eb.msg);
             res->blk = NULL;
             res->nblk = 0;
         }
@@ -440,7 +426,7 @@ static int s_on_message(s_worker_t *w, int64_t now)
             return -1;
         }
         s_on_job(w, &w->in.job);
-        w->idle_since = s_now_ms();
+        w->idle_since = bt_monotonic_ms();
         return -1;
     case BT_MSG_ACK:
         w->results_acked += w->in.ack.nids;
@@ -461,13 +447,13 @@ static int s_on_message(s_worker_t *w, int64_t now)
 static int s_loop(s_worker_t *w)
 {
     const bt_worker_opts_t *o = w->opts;
-    int64_t now = s_now_ms();
+    int64_t now = bt_monotonic_ms();
     w->next_connect = now;
     w->idle_since = now;
     w->backoff_ms = S_BACKOFF_MIN_MS;
     w->heartbeat_ms = S_HELLO_HEARTBEAT_MS;
     for (;;) {
-        now = s_now_ms();
+        now = bt_monotonic_ms();
         if (s_stop_signal) {
             bt_log(BT_LOG_INFO, "signal %d: leaving", (int)s_stop_signal);
             if (w->sock && w->state >= S_WELCOMED)
@@ -509,7 +495,7 @@ static int s_loop(s_worker_t *w)
             continue; /* timeout or signal: the top of the loop looks at both */
         /* Drain what is queued before looking at timers again. */
         for (int burst = 0; burst < 1024; burst++) {
-            int rc = s_on_message(w, s_now_ms());
+            int rc = s_on_message(w, bt_monotonic_ms());
             if (rc >= 0)
                 return rc;
             if (!w->sock || !(zsock_events(w->sock) & ZMQ_POLLIN))
@@ -532,7 +518,7 @@ int bt_worker_run(const bt_worker_opts_t *opts)
         snprintf(w.name, sizeof w.name, "%s:%ld", host, (long)getpid());
     }
     char ctx[96];
-    s_copy(ctx, sizeof ctx, w.name);
+    bt_str_copy(ctx, sizeof ctx, w.name);
     bt_log_set_context(ctx);
 
     zsys_handler_set(NULL); /* our own handlers: stop cleanly, say BYE */

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 const char *bt_strerror(bt_err_t err)
 {
@@ -33,4 +34,11 @@ void bt_errbuf_clear(bt_errbuf_t *eb)
         eb->code = BT_OK;
         eb->msg[0] = '\0';
     }
+}
+
+void bt_str_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }

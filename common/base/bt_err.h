@@ -47,6 +47,9 @@ typedef struct {
 bt_err_t bt_errf(bt_errbuf_t *eb, bt_err_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Copies src into dst (cap > 0 bytes), truncating; always NUL-terminated. */
+void bt_str_copy(char *dst, size_t cap, const char *src);
+
 /* Clears eb (code BT_OK, empty message). */
 void bt_errbuf_clear(bt_errbuf_t *eb);
 

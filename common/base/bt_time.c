@@ -1,6 +1,7 @@
 #include "bt_time.h"
 
 #include <stdio.h>
+#include <time.h>
 
 int64_t bt_days_from_civil(int year, int month, int day)
 {
@@ -142,4 +143,11 @@ char *bt_time_format(int64_t t, char *buf, size_t cap)
         snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d.%09lld", c.year, c.month, c.day,
                  c.hour, c.minute, c.second, (long long)c.nanos);
     return buf;
+}
+
+int64_t bt_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

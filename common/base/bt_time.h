@@ -36,6 +36,9 @@ bool bt_time_parse(const char *s, size_t len, int64_t *out);
 /* Parses "HH:MM" or "HH:MM:SS" into ns since midnight. */
 bool bt_time_parse_clock(const char *s, size_t len, int64_t *out);
 
+/* Milliseconds from a monotonic clock (for timeouts, never for bar times). */
+int64_t bt_monotonic_ms(void);
+
 /* Writes "YYYY-MM-DD" when t is midnight, else "YYYY-MM-DD HH:MM:SS" (and
  * ".nnnnnnnnn" when there are nanoseconds). Returns buf. cap >= 32. */
 char *bt_time_format(int64_t t, char *buf, size_t cap);

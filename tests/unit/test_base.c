@@ -57,3 +57,14 @@ Test(time, format_and_weekday)
     cr_assert_eq(bt_time_weekday(t), 2); /* Wednesday */
     cr_assert_eq(bt_time_weekday(-1), 2); /* 1969-12-31 was a Wednesday */
 }
+
+Test(base, str_copy_truncates_and_terminates)
+{
+    char buf[4];
+    bt_str_copy(buf, sizeof buf, "abcdef");
+    cr_assert_str_eq(buf, "abc"); /* 3 bytes + NUL */
+    bt_str_copy(buf, sizeof buf, "x");
+    cr_assert_str_eq(buf, "x");
+    int64_t a = bt_monotonic_ms(), b = bt_monotonic_ms();
+    cr_assert_geq(b, a); /* monotonic: never goes back */
+}
