@@ -107,6 +107,7 @@ typedef struct s_book {
     int64_t next_id;
     uint64_t nfill_total;  /* fills so far (to see whether a step changed anything) */
     bool killed;
+    bool warm;             /* warm-up: before cfg->trade_start (no orders, no equity points) */
     bool has_exits;        /* cfg stop_loss / take_profit / trailing_stop */
     bool stream_steps;     /* feed bt_macc_step (single-book runs) */
     bool last_step;
@@ -144,6 +145,7 @@ void bt_engine_cfg_defaults(bt_engine_cfg_t *cfg)
     cfg->start = INT64_MIN;
     cfg->end = INT64_MAX;
     cfg->pbo_blocks = 16;
+    cfg->trade_start = INT64_MIN;
 }
 
 static bt_err_t s_check_cfg(const bt_engine_cfg_t *c, bt_errbuf_t *eb)
@@ -1060,6 +1062,10 @@ int64_t bt_order(bt_ctx_t *ctx, const bt_order_req_t *req)
         s_refuse(bk, req->sym < bk->nsym ? req->sym : 0, (uint8_t)req->type, req->qty, 0, 0, bad);
         return 0;
     }
+    if (bk->warm) { /* recorded (with a recorder), not counted: metrics start at trade_start */
+        s_refuse(bk, req->sym, (uint8_t)req->type, req->qty, req->limit, req->stop, "warm-up");
+        return 0;
+    }
     return s_place(bk, req, S_KIND_USER);
 }
 
@@ -1127,6 +1133,8 @@ void bt_signal(bt_ctx_t *ctx, uint32_t sym, double target)
         return; /* unchanged target: no new order */
     bk->has_target[sym] = 1;
     bk->target[sym] = target;
+    if (bk->warm)
+        return; /* warm-up: the target is placed at the first tradable step */
     if (bk->killed) {
         s_refuse(bk, sym, BT_ORD_MARKET, 0.0, 0, 0, "kill switch");
         return;
@@ -1430,8 +1438,9 @@ static void s_book_end(s_book_t *bk)
     }
 }
 
-/* A single-symbol book over its series: the hot loop. */
-static void s_run_single(s_book_t *bk)
+/* Bars [i0, i1) of a single-symbol book (in order, continuing from bar
+ * i0 - 1): the hot loop. */
+static void s_run_range(s_book_t *bk, size_t i0, size_t i1)
 {
     const bt_series_t *sr = &bk->ser[0];
     size_t n = sr->n;
@@ -1441,7 +1450,7 @@ static void s_run_single(s_book_t *bk)
     bk->has_bar[0] = 1;
     double *eq_out = bk->eq_out, *cash_out = bk->cash_out;
     uint8_t *ex_out = bk->ex_out;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = i0; i < i1; i++) {
         b->time = T[i];
         b->open = O[i];
         b->high = H[i];
@@ -1460,6 +1469,12 @@ static void s_run_single(s_book_t *bk)
                 cash_out[i] = bk->cash;
         }
     }
+}
+
+/* A single-symbol book over its whole series. */
+static void s_run_single(s_book_t *bk)
+{
+    s_run_range(bk, 0, bk->ser[0].n);
     s_book_end(bk);
 }
 
@@ -1656,19 +1671,19 @@ static bool s_same_timeline(const bt_series_t *a, const bt_series_t *b)
                             memcmp(a->time, b->time, a->n * sizeof *a->time) == 0);
 }
 
-#define S_SUM_CHUNK 16384 /* bars per work item of the curve sum */
+#define S_SUM_CHUNK 4096  /* bars per work item of the curve sum */
+#define S_PIPE_BLOCK 32768 /* bars per block of the pipelined sleeve run */
 
-/* Called by every thread of a parallel region: sleeve 0's curves become the
- * sums over all ns sleeves (equity and cash summed in sleeve order,
- * exposure or-ed). All sleeves have sleeve 0's timeline. */
-static void s_sum_curves(s_book_t *books, size_t ns)
+/* Called by every thread of a parallel region: over bars [b0, b1), sleeve
+ * 0's curves become the sums over all ns sleeves (equity and cash summed in
+ * sleeve order, exposure or-ed). All sleeves have sleeve 0's timeline. */
+static void s_sum_range(s_book_t *books, size_t ns, size_t b0, size_t b1)
 {
-    size_t n = books[0].ser[0].n;
-    long nchunks = (long)((n + S_SUM_CHUNK - 1) / S_SUM_CHUNK);
+    long nchunks = (long)((b1 - b0 + S_SUM_CHUNK - 1) / S_SUM_CHUNK);
 #pragma omp for schedule(static)
     for (long k = 0; k < nchunks; k++) {
-        size_t i0 = (size_t)k * S_SUM_CHUNK;
-        size_t i1 = i0 + S_SUM_CHUNK < n ? i0 + S_SUM_CHUNK : n;
+        size_t i0 = b0 + (size_t)k * S_SUM_CHUNK;
+        size_t i1 = i0 + S_SUM_CHUNK < b1 ? i0 + S_SUM_CHUNK : b1;
         double *e0 = books[0].eq_out, *c0 = books[0].cash_out;
         uint8_t *x0 = books[0].ex_out;
         for (size_t s = 1; s < ns; s++) {
@@ -1683,6 +1698,16 @@ static void s_sum_curves(s_book_t *books, size_t ns)
                     c0[i] += cs[i];
         }
     }
+}
+
+/* Feeds bars [i0, i1) of the summed curve (sleeve 0's) to the metrics. */
+static void s_macc_range(bt_macc_t *m, const s_book_t *b0, size_t i0, size_t i1)
+{
+    const int64_t *T = b0->ser[0].time;
+    const double *E = b0->eq_out;
+    const uint8_t *X = b0->ex_out;
+    for (size_t i = i0; i < i1; i++)
+        bt_macc_step(m, T[i], E[i], X[i] != 0);
 }
 
 /* SINGLE strategy on several symbols: one sleeve per symbol in parallel,
@@ -1705,32 +1730,65 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
         nt = (int)ns;
     s_book_t *books = e->books;
     long nsl = (long)ns;
-    bool all_same = true;
-    /* Run the sleeves; then, when every sleeve has sleeve 0's timeline (the
-     * usual case), sum the curves into sleeve 0's in parallel over fixed
-     * chunks of bars (per bar in sleeve order: the same sums at any thread
-     * count) so that only the metrics pass below is sequential. */
-#pragma omp parallel default(none) shared(books, nsl, all_same) num_threads(nt)
-    {
-#pragma omp for schedule(dynamic, 1)
-        for (long i = 0; i < nsl; i++) {
-            s_run_single(&books[i]);
-            books[i].same_tl = s_same_timeline(&books[i].ser[0], &books[0].ser[0]);
-        }
-#pragma omp single
-        for (long i = 0; i < nsl; i++)
-            all_same = all_same && books[i].same_tl;
-        if (all_same)
-            s_sum_curves(books, (size_t)nsl);
-    }
-
+    bool all_same = true, piped = false, want_pipe = spec->rec == NULL;
+    size_t *tl_cur = e->tl_cur;
     bt_macc_t m;
     bt_macc_init(&m, c->initial_cash);
-    if (c->pbo_blocks) /* one timeline: its length is the step count, no scan needed */
-        bt_macc_set_blocks(&m,
-                           all_same ? (uint64_t)books[0].ser[0].n
-                                    : s_union_steps(s_get_sleeve_ser, books, ns, e->tl_cur),
-                           (uint32_t)c->pbo_blocks);
+    /* When every sleeve has sleeve 0's timeline (the usual case) and no
+     * recorder is attached, the sleeves run in blocks of bars: all sleeves
+     * run block k (dynamic), their curves are summed into sleeve 0's in
+     * parallel (per bar in sleeve order), and one thread feeds block k to the
+     * metrics while the others already run block k + 1. Sums and metrics
+     * are the same at any thread count. Otherwise the sleeves run whole and
+     * the curves are combined below. */
+#pragma omp parallel default(none) shared(books, nsl, all_same, piped, want_pipe, m, c, tl_cur) \
+    num_threads(nt)
+    {
+#pragma omp for schedule(static)
+        for (long i = 0; i < nsl; i++)
+            books[i].same_tl = s_same_timeline(&books[i].ser[0], &books[0].ser[0]);
+#pragma omp single
+        {
+            for (long i = 0; i < nsl; i++)
+                all_same = all_same && books[i].same_tl;
+            if (c->pbo_blocks) /* one timeline: its length is the step count, no scan */
+                bt_macc_set_blocks(&m,
+                                   all_same ? (uint64_t)books[0].ser[0].n
+                                            : s_union_steps(s_get_sleeve_ser, books,
+                                                            (size_t)nsl, tl_cur),
+                                   (uint32_t)c->pbo_blocks);
+            piped = all_same && want_pipe;
+        }
+        if (piped) {
+            size_t n = books[0].ser[0].n;
+            size_t nblk = (n + S_PIPE_BLOCK - 1) / S_PIPE_BLOCK;
+            for (size_t k = 0; k <= nblk; k++) {
+                if (k > 0) {
+#pragma omp single nowait
+                    s_macc_range(&m, &books[0], (k - 1) * S_PIPE_BLOCK,
+                                 k * S_PIPE_BLOCK < n ? k * S_PIPE_BLOCK : n);
+                }
+                if (k < nblk) {
+                    size_t i0 = k * S_PIPE_BLOCK;
+                    size_t i1 = i0 + S_PIPE_BLOCK < n ? i0 + S_PIPE_BLOCK : n;
+#pragma omp for schedule(dynamic, 1)
+                    for (long i = 0; i < nsl; i++) {
+                        s_run_range(&books[i], i0, i1);
+                        if (i1 == n)
+                            s_book_end(&books[i]);
+                    }
+                    s_sum_range(books, (size_t)nsl, i0, i1);
+                }
+            }
+        } else {
+#pragma omp for schedule(dynamic, 1)
+            for (long i = 0; i < nsl; i++)
+                s_run_single(&books[i]);
+            if (all_same)
+                s_sum_range(books, (size_t)nsl, 0, books[0].ser[0].n);
+        }
+    }
+
     size_t *cur = e->tl_cur;
     double *leq = e->tl_eq, *lcash = e->tl_cash;
     uint8_t *lex = e->tl_ex;
@@ -1739,7 +1797,9 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
         leq[s] = lcash[s] = share;
         lex[s] = 0;
     }
-    if (all_same) {
+    if (piped) {
+        /* the metrics were fed block by block above */
+    } else if (all_same) {
         const s_book_t *b0 = &books[0];
         const int64_t *T = b0->ser[0].time;
         const double *E = b0->eq_out, *C = b0->cash_out;

@@ -278,9 +278,11 @@ Test(engine_run, hook_detects_a_broken_invariant)
 /* Sleeves that share one timeline take the engine's parallel curve sum: the
  * combined equity and cash must be, bit for bit, the per-step sums (in sleeve
  * order) of the same symbols run alone with initial_cash / 3 each, at 1 and 2
- * threads. 40,000 bars span several sum chunks; sleeve 1 shares sleeve 0's
- * time array, sleeve 2 has an equal copy. */
-#define AL_N 40000
+ * threads. Without a recorder the sleeves run in blocks of bars with the
+ * metrics fed block by block: the metrics must equal the recorded run's.
+ * 70,000 bars span several blocks (the last one partial); sleeve 1 shares
+ * sleeve 0's time array, sleeve 2 has an equal copy. */
+#define AL_N 70000
 
 Test(engine_run, aligned_sleeves_sum_like_separate_runs)
 {
@@ -347,6 +349,13 @@ Test(engine_run, aligned_sleeves_sum_like_separate_runs)
             cr_assert_eq(rec.equity[i].time, t[0][i]);
         }
         bt_recorder_fini(&rec);
+        /* the same without a recorder (blocks, metrics fed as they go) */
+        bt_metrics_t mp;
+        spec.rec = NULL;
+        cr_assert_eq(bt_engine_run(eng, &spec, &mp, &eb), BT_OK, "%s", eb.msg);
+        cr_assert(memcmp(&mp, &mt[k], sizeof mp) == 0,
+                  "%d threads: metrics without a recorder differ (final equity %.17g vs %.17g)",
+                  k + 1, mp.final_equity, mt[k].final_equity);
     }
     cr_assert(memcmp(&mt[0], &mt[1], sizeof mt[0]) == 0, "metrics differ between 1 and 2 threads");
     cr_assert(mt[0].trades > 10, "the strategy should trade (%g trades)", mt[0].trades);
