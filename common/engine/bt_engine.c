@@ -107,7 +107,6 @@ typedef struct s_book {
     int64_t next_id;
     uint64_t nfill_total;  /* fills so far (to see whether a step changed anything) */
     bool killed;
-    bool warm;             /* warm-up: before cfg->trade_start (no orders, no equity points) */
     bool has_exits;        /* cfg stop_loss / take_profit / trailing_stop */
     bool stream_steps;     /* feed bt_macc_step (single-book runs) */
     bool last_step;
@@ -145,7 +144,6 @@ void bt_engine_cfg_defaults(bt_engine_cfg_t *cfg)
     cfg->start = INT64_MIN;
     cfg->end = INT64_MAX;
     cfg->pbo_blocks = 16;
-    cfg->trade_start = INT64_MIN;
 }
 
 static bt_err_t s_check_cfg(const bt_engine_cfg_t *c, bt_errbuf_t *eb)
@@ -1062,10 +1060,6 @@ int64_t bt_order(bt_ctx_t *ctx, const bt_order_req_t *req)
         s_refuse(bk, req->sym < bk->nsym ? req->sym : 0, (uint8_t)req->type, req->qty, 0, 0, bad);
         return 0;
     }
-    if (bk->warm) { /* recorded (with a recorder), not counted: metrics start at trade_start */
-        s_refuse(bk, req->sym, (uint8_t)req->type, req->qty, req->limit, req->stop, "warm-up");
-        return 0;
-    }
     return s_place(bk, req, S_KIND_USER);
 }
 
@@ -1133,8 +1127,6 @@ void bt_signal(bt_ctx_t *ctx, uint32_t sym, double target)
         return; /* unchanged target: no new order */
     bk->has_target[sym] = 1;
     bk->target[sym] = target;
-    if (bk->warm)
-        return; /* warm-up: the target is placed at the first tradable step */
     if (bk->killed) {
         s_refuse(bk, sym, BT_ORD_MARKET, 0.0, 0, 0, "kill switch");
         return;
