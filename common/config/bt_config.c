@@ -1033,6 +1033,7 @@ static void s_finish(bt_config_t *c)
                                                    : c->values[S_SIZE_PCT] * 0.01;
     eng->start = c->start;
     eng->end = c->end;
+    eng->trade_start = INT64_MIN; /* no warm-up unless a caller sets it (walk-forward tests) */
 }
 
 _Static_assert(sizeof(bt_fill_at_t) == sizeof(int) && sizeof(bt_sizing_t) == sizeof(int) &&

@@ -107,6 +107,7 @@ typedef struct s_book {
     int64_t next_id;
     uint64_t nfill_total;  /* fills so far (to see whether a step changed anything) */
     bool killed;
+    bool warm;             /* warm-up: before cfg->trade_start (no orders, no equity points) */
     bool has_exits;        /* cfg stop_loss / take_profit / trailing_stop */
     bool stream_steps;     /* feed bt_macc_step (single-book runs) */
     bool last_step;
@@ -144,6 +145,7 @@ void bt_engine_cfg_defaults(bt_engine_cfg_t *cfg)
     cfg->start = INT64_MIN;
     cfg->end = INT64_MAX;
     cfg->pbo_blocks = 16;
+    cfg->trade_start = INT64_MIN;
 }
 
 static bt_err_t s_check_cfg(const bt_engine_cfg_t *c, bt_errbuf_t *eb)
@@ -337,7 +339,8 @@ static inline double s_mark(const s_book_t *bk)
 
 static void s_count_reject(s_book_t *bk)
 {
-    bt_macc_reject(&bk->macc);
+    if (!bk->warm) /* metrics count from trade_start */
+        bt_macc_reject(&bk->macc);
 }
 
 /* Finishes an order (not a fill): cancelled, expired or rejected. */
@@ -1060,6 +1063,10 @@ int64_t bt_order(bt_ctx_t *ctx, const bt_order_req_t *req)
         s_refuse(bk, req->sym < bk->nsym ? req->sym : 0, (uint8_t)req->type, req->qty, 0, 0, bad);
         return 0;
     }
+    if (bk->warm) { /* recorded (with a recorder), not counted: metrics start at trade_start */
+        s_refuse(bk, req->sym, (uint8_t)req->type, req->qty, req->limit, req->stop, "warm-up");
+        return 0;
+    }
     return s_place(bk, req, S_KIND_USER);
 }
 
@@ -1127,6 +1134,8 @@ void bt_signal(bt_ctx_t *ctx, uint32_t sym, double target)
         return; /* unchanged target: no new order */
     bk->has_target[sym] = 1;
     bk->target[sym] = target;
+    if (bk->warm)
+        return; /* warm-up: the target is placed at the first tradable step */
     if (bk->killed) {
         s_refuse(bk, sym, BT_ORD_MARKET, 0.0, 0, 0, "kill switch");
         return;
@@ -1227,13 +1236,28 @@ static inline void s_step(s_book_t *bk, int64_t t)
         if (eq < bk->peak * (1.0 - c->max_drawdown))
             s_kill(bk);
     }
+    bool go_live = false;
+    if (bk->warm && t >= c->trade_start) {
+        bk->warm = false;
+        go_live = true;
+    }
     uint64_t nf = bk->nfill_total;
     if (!bk->killed) {
         bk->ctx.cash = bk->cash;
         bk->ctx.equity = eq;
         bk->strat->on_bar(bk->state, &bk->ctx);
-        if (bk->ctx.calendar & bk->rebal_flag)
+        if (bk->warm) { /* warm-up: targets recorded, nothing traded or measured */
+            bk->step++;
+            return;
+        }
+        bool rebal = (bk->ctx.calendar & bk->rebal_flag) != 0;
+        if (rebal)
             s_rebalance(bk);
+        if (go_live) /* first tradable step: order the targets set during warm-up */
+            for (uint32_t s = 0; s < bk->nsym; s++)
+                if (bk->has_target[s] && bk->target[s] != 0.0 &&
+                    !(rebal && bk->sig_step[s] != bk->step))
+                    s_signal_order(bk, s);
     }
     if (c->fill_at == BT_FILL_SAME_CLOSE && bk->nord)
         s_same_close(bk);
@@ -1366,6 +1390,7 @@ static bt_err_t s_book_setup(s_book_t *bk, const bt_run_spec_t *spec, size_t nsy
     bk->next_id = 1;
     bk->nfill_total = 0;
     bk->killed = false;
+    bk->warm = c->trade_start != INT64_MIN;
     bk->has_exits = c->stop_loss > 0 || c->take_profit > 0 || c->trailing_stop > 0;
     bk->stream_steps = !multi;
     bk->last_step = false;
@@ -1573,10 +1598,25 @@ static bool s_engine_tl(bt_engine_t *e, size_t n)
     return true;
 }
 
-/* PBO block statistics: the number of steps (distinct times over the series
- * get(base, 0..n-1)) is needed before stepping; cur is n scratch cursors. */
+/* Index of the first bar of sr at or after t (sr->n if none). */
+static size_t s_first_at(const bt_series_t *sr, int64_t t)
+{
+    size_t lo = 0, hi = sr->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sr->time[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* PBO block statistics: the number of steps (distinct times at or after
+ * from over the series get(base, 0..n-1)) is needed before stepping; cur is
+ * n scratch cursors. */
 static uint64_t s_union_steps(const bt_series_t *(*get)(const void *, size_t), const void *base,
-                              size_t n, size_t *cur)
+                              size_t n, size_t *cur, int64_t from)
 {
     for (size_t s = 0; s < n; s++)
         cur[s] = 0;
@@ -1598,7 +1638,7 @@ static uint64_t s_union_steps(const bt_series_t *(*get)(const void *, size_t), c
             if (cur[s] < sr->n && sr->time[cur[s]] == t)
                 cur[s]++;
         }
-        steps++;
+        steps += t >= from;
     }
 }
 
@@ -1616,8 +1656,12 @@ static double s_benchmark(const bt_run_spec_t *spec)
 {
     double sum = 0.0;
     size_t k = 0;
+    int64_t from = spec->cfg->start > spec->cfg->trade_start ? spec->cfg->start
+                                                              : spec->cfg->trade_start;
     for (size_t s = 0; s < spec->nsym; s++) {
-        bt_series_t v = bt_series_slice_time(&spec->series[s], spec->cfg->start, spec->cfg->end);
+        if (from > spec->cfg->end)
+            continue;
+        bt_series_t v = bt_series_slice_time(&spec->series[s], from, spec->cfg->end);
         if (v.n == 0 || !(v.close[0] > 0))
             continue;
         sum += v.close[v.n - 1] / v.close[0] - 1.0;
@@ -1698,8 +1742,10 @@ static void s_macc_range(bt_macc_t *m, const s_book_t *b0, size_t i0, size_t i1)
     const int64_t *T = b0->ser[0].time;
     const double *E = b0->eq_out;
     const uint8_t *X = b0->ex_out;
+    int64_t from = b0->cfg->trade_start;
     for (size_t i = i0; i < i1; i++)
-        bt_macc_step(m, T[i], E[i], X[i] != 0);
+        if (T[i] >= from) /* warm-up bars are not measured */
+            bt_macc_step(m, T[i], E[i], X[i] != 0);
 }
 
 /* SINGLE strategy on several symbols: one sleeve per symbol in parallel,
@@ -1745,9 +1791,11 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
                 all_same = all_same && books[i].same_tl;
             if (c->pbo_blocks) /* one timeline: its length is the step count, no scan */
                 bt_macc_set_blocks(&m,
-                                   all_same ? (uint64_t)books[0].ser[0].n
+                                   all_same ? (uint64_t)(books[0].ser[0].n -
+                                                         s_first_at(&books[0].ser[0],
+                                                                    c->trade_start))
                                             : s_union_steps(s_get_sleeve_ser, books,
-                                                            (size_t)nsl, tl_cur),
+                                                            (size_t)nsl, tl_cur, c->trade_start),
                                    (uint32_t)c->pbo_blocks);
             piped = all_same && want_pipe;
         }
@@ -1798,7 +1846,7 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
         const uint8_t *X = b0->ex_out;
         size_t n = b0->ser[0].n;
         double peak = c->initial_cash;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = s_first_at(&b0->ser[0], c->trade_start); i < n; i++) {
             double eq = E[i];
             bt_macc_step(&m, T[i], eq, X[i] != 0);
             if (!spec->rec)
@@ -1841,6 +1889,8 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
                 cash += lcash[s];
                 ex |= lex[s] != 0;
             }
+            if (t < c->trade_start)
+                continue; /* warm-up: not measured, not recorded */
             bt_macc_step(&m, t, eq, ex);
             if (eq > peak)
                 peak = eq;
@@ -1911,8 +1961,10 @@ bt_err_t bt_engine_run(bt_engine_t *eng, const bt_run_spec_t *spec, bt_metrics_t
     if (spec->cfg->pbo_blocks) {
         if (spec->nsym > 1 && !s_engine_tl(eng, spec->nsym))
             return bt_errf(eb, BT_ENOMEM, "out of memory for %zu symbols", spec->nsym);
-        uint64_t nsteps = spec->nsym == 1 ? bk->ser[0].n
-                                          : s_union_steps(s_get_book_ser, bk, spec->nsym, eng->tl_cur);
+        int64_t from = spec->cfg->trade_start;
+        uint64_t nsteps = spec->nsym == 1
+                              ? bk->ser[0].n - s_first_at(&bk->ser[0], from)
+                              : s_union_steps(s_get_book_ser, bk, spec->nsym, eng->tl_cur, from);
         bt_macc_set_blocks(&bk->macc, nsteps, (uint32_t)spec->cfg->pbo_blocks);
     }
     if (spec->nsym == 1)

@@ -54,6 +54,8 @@ typedef struct bt_engine_cfg {
     bool close_at_end;           /* close open positions at the last bar's close */
     int64_t start, end;          /* inclusive time range; INT64_MIN / INT64_MAX = open */
     int pbo_blocks;              /* blocks of per-step return stats for PBO (even, 2..32; 0 = off) */
+    int64_t trade_start;         /* warm-up: bars in [start, trade_start) feed the strategy but
+                                  * nothing trades or is measured; INT64_MIN = off */
 } bt_engine_cfg_t;
 
 void bt_engine_cfg_defaults(bt_engine_cfg_t *cfg);
