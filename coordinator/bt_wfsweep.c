@@ -405,7 +405,9 @@ static void s_test_window(const bt_config_t *cfg, const bt_grid_t *grid, const u
     if (rc == BT_OK)
         rc = bt_grid_apply(grid, raw[res->job % npoints], c, &eb);
     if (rc == BT_OK) {
-        bt_config_set_range(c, x->test_first, x->test_last);
+        /* the training range warms the strategy up (docs/walkforward.md):
+         * fed from the training start, trading from the test start */
+        bt_config_set_range(c, x->train_first, x->test_last);
         rc = s_pick(c, ds, &ser, &nsym, &eb);
     }
     if (rc == BT_OK && !(cash > 0.0))
@@ -413,6 +415,7 @@ static void s_test_window(const bt_config_t *cfg, const bt_grid_t *grid, const u
     if (rc == BT_OK) {
         bt_engine_cfg_t ec = *bt_config_engine(c);
         ec.initial_cash = cash;
+        ec.trade_start = x->test_first;
         bt_run_spec_t spec = {
             .series = ser,
             .nsym = nsym,
@@ -497,8 +500,8 @@ static bt_err_t s_finish_wf(const bt_wfsweep_args_t *a, const bt_config_t *cfg,
             const bt_order_rec_t *o = &rc_->orders[i];
             if (o->filled != 0.0 || o->commission != 0.0)
                 bt_macc_fill(&acc, fabs(o->filled * o->avg_price), o->commission);
-            if (o->status == BT_OS_REJECTED)
-                bt_macc_reject(&acc);
+            if (o->status == BT_OS_REJECTED && o->created >= win[w].test_first)
+                bt_macc_reject(&acc); /* warm-up refusals are not counted (as in the engine) */
         }
         for (size_t i = 0; i < rc_->ntrades; i++)
             if (!rc_->trades[i].open)
