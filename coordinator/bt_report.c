@@ -579,46 +579,54 @@ static void s_write_top_table(FILE *f, const bt_report_t *r, const uint64_t *ids
     }
 }
 
-/* The deflated Sharpe ratio and PBO lines of summary.txt
- * (docs/overfitting.md). Trials: ok rows with block statistics over the same
- * number of returns as the lowest such job id. */
-static void s_write_overfit(FILE *f, const bt_report_t *r)
+bt_err_t bt_report_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
+                           bt_report_overfit_t *out)
 {
-    fprintf(f, "overfitting:   (how to read: docs/overfitting.md)\n");
+    memset(out, 0, sizeof *out);
     if (!r->blk_s) {
-        fprintf(f, "  deflated Sharpe: n/a -- no per-block return statistics (report.pbo_blocks "
-                   "is 0, or no successful runs)\n");
-        fprintf(f, "  PBO: n/a -- same reason\n");
-        return;
+        out->dsr_err = out->pbo_err = BT_ENOTFOUND;
+        snprintf(out->dsr_msg, sizeof out->dsr_msg,
+                 "no per-block return statistics (report.pbo_blocks is 0, or no successful "
+                 "runs)");
+        bt_str_copy(out->pbo_msg, sizeof out->pbo_msg, out->dsr_msg);
+        return BT_ENOTFOUND;
     }
+    if (end > r->njobs)
+        end = r->njobs;
     uint32_t S = r->blk_s;
-    uint64_t nref = 0, excluded = 0;
+    uint64_t nref = 0;
     size_t T = 0;
-    for (uint64_t i = 0; i < r->njobs; i++) {
+    for (uint64_t i = first; i < end; i++) {
         if ((r->status[i] & S_STATUS_MASK) != S_OK || !r->blk_n[i])
             continue;
-        if (!nref)
+        if (!nref) {
             nref = r->blk_n[i];
+            out->ref_job = i;
+        }
         if (r->blk_n[i] == nref)
             T++;
         else
-            excluded++;
+            out->left_out++;
     }
+    out->trials = T;
+    out->nreturns = nref;
     double *sr = malloc((T ? T : 1) * sizeof *sr);
     uint64_t *ids = malloc((T ? T : 1) * sizeof *ids);
     float *stats = malloc((T ? T : 1) * 2u * S * sizeof *stats);
     double count[32];
     if (!sr || !ids || !stats) {
-        fprintf(f, "  deflated Sharpe, PBO: n/a -- out of memory for %zu trials\n", T);
         free(sr);
         free(ids);
         free(stats);
-        return;
+        out->dsr_err = out->pbo_err = BT_ENOMEM;
+        snprintf(out->dsr_msg, sizeof out->dsr_msg, "out of memory for %zu trials", T);
+        bt_str_copy(out->pbo_msg, sizeof out->pbo_msg, out->dsr_msg);
+        return BT_ENOMEM;
     }
     for (uint32_t b = 0; b < S; b++)
         count[b] = (double)((nref * (b + 1)) / S - (nref * b) / S);
     size_t k = 0, best = 0;
-    for (uint64_t i = 0; i < r->njobs && k < T; i++) {
+    for (uint64_t i = first; i < end && k < T; i++) {
         if ((r->status[i] & S_STATUS_MASK) != S_OK || r->blk_n[i] != nref)
             continue;
         const float *src = &r->blk[i * 2u * S];
@@ -640,38 +648,70 @@ static void s_write_overfit(FILE *f, const bt_report_t *r)
     bt_errbuf_clear(&eb);
     int isk = bt_metrics_find("skewness"), iku = bt_metrics_find("kurtosis");
     double skew = 0, kurt = 3;
-    if (T && isk >= 0 && iku >= 0 && r->nmet[ids[best]] > (size_t)iku) {
-        skew = r->metrics[ids[best] * S_NMETRICS + (size_t)isk];
-        kurt = r->metrics[ids[best] * S_NMETRICS + (size_t)iku];
+    if (T) {
+        out->best_job = ids[best];
+        if (isk >= 0 && iku >= 0 && r->nmet[ids[best]] > (size_t)iku) {
+            skew = r->metrics[ids[best] * S_NMETRICS + (size_t)isk];
+            kurt = r->metrics[ids[best] * S_NMETRICS + (size_t)iku];
+        }
     }
-    bt_dsr_t d;
-    if (bt_overfit_dsr(sr, T, best, (double)nref, skew, kurt, &d, &eb) == BT_OK)
+    out->dsr_err = bt_overfit_dsr(sr, T, best, (double)nref, skew, kurt, &out->dsr, &eb);
+    if (out->dsr_err != BT_OK)
+        bt_str_copy(out->dsr_msg, sizeof out->dsr_msg, eb.msg);
+    bt_errbuf_clear(&eb);
+    out->pbo_err = bt_overfit_pbo(stats, count, T, S, &out->pbo, &eb);
+    if (out->pbo_err != BT_OK)
+        bt_str_copy(out->pbo_msg, sizeof out->pbo_msg, eb.msg);
+    free(sr);
+    free(ids);
+    free(stats);
+    return out->dsr_err != BT_OK ? out->dsr_err : out->pbo_err;
+}
+
+/* The deflated Sharpe ratio and PBO lines of summary.txt
+ * (docs/overfitting.md): bt_report_overfit over every job, or a pointer to
+ * the per-set figures when the caller splits the jobs into trial sets. */
+static void s_write_overfit(FILE *f, const bt_report_t *r, uint64_t set_size)
+{
+    fprintf(f, "overfitting:   (how to read: docs/overfitting.md)\n");
+    if (set_size > 0 && set_size < r->njobs) {
+        fprintf(f,
+                "  deflated Sharpe, PBO: computed per window -- each window's training sweep "
+                "(%llu jobs) is its own trial set; pooling windows would mix different "
+                "periods. See the walk-forward section below (written once every window's "
+                "training jobs are done) and is_dsr, is_pbo in walkforward.csv\n",
+                (unsigned long long)set_size);
+        return;
+    }
+    bt_report_overfit_t o;
+    bt_report_overfit(r, 0, r->njobs, &o);
+    if (o.dsr_err == BT_ENOTFOUND) {
+        fprintf(f, "  deflated Sharpe: n/a -- %s\n", o.dsr_msg);
+        fprintf(f, "  PBO: n/a -- same reason\n");
+        return;
+    }
+    if (o.dsr_err == BT_OK)
         fprintf(f,
                 "  deflated Sharpe %.3f -- probability that the best trial (job %llu, Sharpe "
-                "%.4g per step over %llu returns) beats %.4g, what the best of %zu zero-skill "
+                "%.4g per step over %llu returns) beats %.4g, what the best of %llu zero-skill "
                 "trials would show by luck; below 0.95 the winner is not significant\n",
-                d.dsr, (unsigned long long)ids[best], d.sr_best, (unsigned long long)nref, d.sr0,
-                T);
+                o.dsr.dsr, (unsigned long long)o.best_job, o.dsr.sr_best,
+                (unsigned long long)o.nreturns, o.dsr.sr0, (unsigned long long)o.trials);
     else
-        fprintf(f, "  deflated Sharpe: n/a -- %s\n", eb.msg);
-    bt_pbo_t p;
-    bt_errbuf_clear(&eb);
-    if (bt_overfit_pbo(stats, count, T, S, &p, &eb) == BT_OK)
+        fprintf(f, "  deflated Sharpe: n/a -- %s\n", o.dsr_msg);
+    if (o.pbo_err == BT_OK)
         fprintf(f,
                 "  PBO %.3f over %llu%s CSCV splits of %u blocks -- the chance that the "
                 "in-sample best trial is at or below the median out of sample; above 0.5 the "
                 "selection is overfit (median logit %.3f; the in-sample best loses money out of "
                 "sample in %.1f%% of splits)\n",
-                p.pbo, (unsigned long long)p.splits, p.sampled ? " sampled" : "", S,
-                p.median_logit, 100.0 * p.prob_oos_loss);
+                o.pbo.pbo, (unsigned long long)o.pbo.splits, o.pbo.sampled ? " sampled" : "",
+                o.pbo.blocks, o.pbo.median_logit, 100.0 * o.pbo.prob_oos_loss);
     else
-        fprintf(f, "  PBO: n/a -- %s\n", eb.msg);
-    if (excluded)
+        fprintf(f, "  PBO: n/a -- %s\n", o.pbo_msg);
+    if (o.left_out)
         fprintf(f, "  (%llu trials left out: a different number of returns than job %llu)\n",
-                (unsigned long long)excluded, (unsigned long long)ids[0]);
-    free(sr);
-    free(ids);
-    free(stats);
+                (unsigned long long)o.left_out, (unsigned long long)o.ref_job);
 }
 
 static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summary_t *s,
@@ -718,7 +758,7 @@ static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summa
             shown++;
         }
     }
-    s_write_overfit(f, r);
+    s_write_overfit(f, r, s->trial_set_size);
     fprintf(f, "\ntop %d by %s:\n", S_TOP_SUMMARY, rank_by);
     if (nranked == 0)
         fprintf(f, "  (no successful runs)\n");

@@ -21,6 +21,7 @@
 
 #include "bt_err.h"
 #include "bt_journal.h"
+#include "bt_overfit.h"
 
 #define BT_REPORT_MAX_AXES 64 /* cap on swept keys */
 
@@ -42,6 +43,11 @@ typedef struct bt_report_summary {
     uint32_t workers_seen;     /* workers that connected this session */
     uint64_t retries;          /* failed attempts that were retried */
     uint64_t requeued;         /* leases lost to silent/dead workers */
+    /* 0: all jobs are one trial set for the deflated Sharpe / PBO lines. n > 0
+     * (walk-forward: points per window): jobs [k n, (k+1) n) are trial set k,
+     * computed by the caller (bt_report_overfit); the summary's overfitting
+     * lines then say so instead of pooling the sets. */
+    uint64_t trial_set_size;
 } bt_report_summary_t;
 
 /* njobs > 0, naxes <= BT_REPORT_MAX_AXES; axis names are copied. NULL when out
@@ -80,6 +86,32 @@ void bt_report_counts(const bt_report_t *r, uint64_t *ok, uint64_t *failed, uint
 bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank_by,
                          bool descending, size_t top, const bt_report_summary_t *summary,
                          bt_errbuf_t *eb);
+
+/* Deflated Sharpe ratio and PBO of one trial set (docs/overfitting.md). */
+typedef struct bt_report_overfit {
+    uint64_t trials;   /* ok rows used: block statistics over nreturns returns */
+    uint64_t left_out; /* ok rows with block statistics over another number of returns */
+    uint64_t ref_job;  /* lowest job id with block statistics; it sets nreturns */
+    uint64_t nreturns; /* returns of every trial (0 when there is no trial) */
+    uint64_t best_job; /* highest per-step Sharpe (ties: lowest id): the DSR's winner */
+    bt_err_t dsr_err; /* BT_OK: dsr is set; else dsr_msg says why there is none */
+    bt_dsr_t dsr;
+    char dsr_msg[256];
+    bt_err_t pbo_err; /* BT_OK: pbo is set; else pbo_msg says why there is none */
+    bt_pbo_t pbo;
+    char pbo_msg[256];
+} bt_report_overfit_t;
+
+/* Computes the DSR and PBO over the trials with job id in [first, end) (end
+ * is clamped to the row count): the ok rows that carry block statistics over
+ * the same number of returns as the lowest such id in the range (others are
+ * counted in left_out). The summary's lines use [0, njobs); a walk-forward
+ * calls it once per window. Each statistic fails on its own, with a message
+ * fit for summary.txt: BT_ENOTFOUND (no block statistics: report.pbo_blocks
+ * is 0, or no successful run yet), BT_EINVAL (too few trials or returns),
+ * BT_ENOMEM. Returns BT_OK when both are set, else the first error. */
+bt_err_t bt_report_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
+                           bt_report_overfit_t *out);
 
 /* Formats v the way the CSVs do: "%.15g" if that reads back (strtod) to the
  * same double, else "%.17g" (always exact); "nan", "inf", "-inf". size >= 32.

@@ -231,6 +231,7 @@ typedef struct {
     bt_metrics_t oos;          /* stitched */
     double is_cagr_mean, wfe;
     size_t nchosen;
+    const bt_report_overfit_t *ov; /* nwin: DSR and PBO of each window's training sweep */
 } s_wf_out_t;
 
 static void s_num(FILE *f, double v)
@@ -247,7 +248,7 @@ static void s_write_windows(FILE *f, void *user)
     fputs("window,train_start,train_end,train_bars,test_start,test_end,test_bars,job_id", f);
     for (size_t a = 0; a < naxes; a++)
         fprintf(f, ",%s", bt_grid_axis_key(o->grid, a));
-    fprintf(f, ",is_%s,is_cagr,start_equity,end_equity", rank);
+    fprintf(f, ",is_%s,is_cagr,is_dsr,is_pbo,start_equity,end_equity", rank);
     for (size_t m = 0; m < nm; m++)
         fprintf(f, ",oos_%s", bt_metrics_name(m));
     fputc('\n', f);
@@ -261,7 +262,7 @@ static void s_write_windows(FILE *f, void *user)
                 bt_time_format(x->test_first, t[2], sizeof t[2]),
                 bt_time_format(x->test_last, t[3], sizeof t[3]), x->test_i1 - x->test_i0);
         if (!r->chosen) {
-            for (size_t a = 0; a < naxes + 4 + nm; a++)
+            for (size_t a = 0; a < naxes + 6 + nm; a++)
                 fputc(',', f);
             fputc('\n', f);
             continue;
@@ -284,6 +285,12 @@ static void s_write_windows(FILE *f, void *user)
         s_num(f, o->jobs[r->job].rank);
         fputc(',', f);
         s_num(f, o->jobs[r->job].cagr);
+        fputc(',', f); /* is_dsr, is_pbo: empty when n/a (the reason is in summary.txt) */
+        if (o->ov[w].dsr_err == BT_OK)
+            s_num(f, o->ov[w].dsr.dsr);
+        fputc(',', f);
+        if (o->ov[w].pbo_err == BT_OK)
+            s_num(f, o->ov[w].pbo.pbo);
         fputc(',', f);
         s_num(f, r->start_equity);
         fputc(',', f);
@@ -325,6 +332,61 @@ static int s_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* Per-window deflated Sharpe and PBO (each window's training sweep is its
+ * own trial set) and their means over the windows that have them. */
+static void s_write_overfit(FILE *f, const s_wf_out_t *o)
+{
+    fprintf(f, "  overfitting per window (each window's training sweep is its own trial set; "
+               "how to read: docs/overfitting.md):\n");
+    fprintf(f, "    %6s  %6s  %8s  %8s  %6s  %6s\n", "window", "trials", "dsr_best", "sr_step",
+            "is_dsr", "is_pbo");
+    double dsum = 0.0, psum = 0.0;
+    size_t nd = 0, npb = 0;
+    for (size_t w = 0; w < o->nwin; w++) {
+        const bt_report_overfit_t *v = &o->ov[w];
+        char d[16] = "n/a", p[16] = "n/a", best[24] = "-", sr[24] = "-";
+        if (v->dsr_err == BT_OK) {
+            snprintf(d, sizeof d, "%.3f", v->dsr.dsr);
+            snprintf(best, sizeof best, "%llu", (unsigned long long)v->best_job);
+            snprintf(sr, sizeof sr, "%.4g", v->dsr.sr_best);
+            dsum += v->dsr.dsr;
+            nd++;
+        }
+        if (v->pbo_err == BT_OK) {
+            snprintf(p, sizeof p, "%.3f", v->pbo.pbo);
+            psum += v->pbo.pbo;
+            npb++;
+        }
+        fprintf(f, "    %6zu  %6llu  %8s  %8s  %6s  %6s", w, (unsigned long long)v->trials, best,
+                sr, d, p);
+        if (v->dsr_err != BT_OK)
+            fprintf(f, "  (deflated Sharpe n/a: %s)", v->dsr_msg);
+        if (v->pbo_err != BT_OK && !(v->dsr_err == BT_ENOTFOUND && v->pbo_err == BT_ENOTFOUND))
+            fprintf(f, "  (PBO n/a: %s)", v->pbo_msg);
+        if (v->left_out)
+            fprintf(f, "  (%llu trials left out: a different number of returns than job %llu)",
+                    (unsigned long long)v->left_out, (unsigned long long)v->ref_job);
+        fputc('\n', f);
+    }
+    fprintf(f, "    (dsr_best: the job with the highest per-step Sharpe sr_step, the winner "
+               "the DSR is about; the chosen point is the rank_by best, the same job when "
+               "ranking by sharpe)\n");
+    fprintf(f, "  mean deflated Sharpe over windows: ");
+    if (nd)
+        fprintf(f,
+                "%.3f (%zu of %zu windows); below 0.95 the typical winner is not "
+                "significant\n",
+                dsum / (double)nd, nd, o->nwin);
+    else
+        fprintf(f, "n/a (no window has one)\n");
+    fprintf(f, "  mean PBO over windows: ");
+    if (npb)
+        fprintf(f, "%.3f (%zu of %zu windows); above 0.5 the per-window selection is overfit\n",
+                psum / (double)npb, npb, o->nwin);
+    else
+        fprintf(f, "n/a (no window has one)\n");
 }
 
 static void s_write_summary(FILE *f, void *user)
@@ -388,6 +450,7 @@ static void s_write_summary(FILE *f, void *user)
     }
     free(v);
     free(sorted);
+    s_write_overfit(f, o);
 }
 
 /* Runs window w's test with its chosen point; fills res and rec. */
@@ -444,21 +507,26 @@ static void s_test_window(const bt_config_t *cfg, const bt_grid_t *grid, const u
 static bt_err_t s_finish_wf(const bt_wfsweep_args_t *a, const bt_config_t *cfg,
                             const bt_grid_t *grid, s_points_t *pts, const bt_dataset_t *ds,
                             const bt_wf_window_t *win, size_t nwin, const s_job_t *jobs,
-                            bt_errbuf_t *eb)
+                            const bt_report_t *report, bt_errbuf_t *eb)
 {
     size_t naxes = bt_grid_naxes(grid);
     uint64_t np = pts->npoints;
     s_win_t *res = calloc(nwin, sizeof *res);
     bt_recorder_t *rec = calloc(nwin, sizeof *rec);
+    bt_report_overfit_t *ov = calloc(nwin, sizeof *ov);
     double *va = calloc(naxes + 1, sizeof *va), *vb = calloc(naxes + 1, sizeof *vb);
     bt_engine_t *eng = bt_engine_new();
     bt_err_t rc = BT_OK;
-    if (!res || !rec || !va || !vb || !eng) {
+    if (!res || !rec || !ov || !va || !vb || !eng) {
         rc = bt_errf(eb, BT_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t w = 0; w < nwin; w++)
+    for (size_t w = 0; w < nwin; w++) {
         bt_recorder_init(&rec[w]);
+        /* Each window's training sweep (job ids w np .. w np + np - 1) is its
+         * own trial set; its failures are reported per window in summary.txt. */
+        bt_report_overfit(report, (uint64_t)w * np, (uint64_t)(w + 1) * np, &ov[w]);
+    }
     bool desc = bt_config_rank_desc(cfg);
     double capital = bt_config_engine(cfg)->initial_cash, cash = capital;
     double is_sum = 0.0;
@@ -520,7 +588,7 @@ static bt_err_t s_finish_wf(const bt_wfsweep_args_t *a, const bt_config_t *cfg,
     s_wf_out_t o = {
         .cfg = cfg, .grid = grid, .pts = pts, .spec = bt_config_walk_forward(cfg),
         .win = win, .nwin = nwin, .res = res, .jobs = jobs, .rec = rec, .vals = va,
-        .capital = capital, .nchosen = nchosen,
+        .capital = capital, .nchosen = nchosen, .ov = ov,
     };
     memset(&o.oos, 0, sizeof o.oos);
     if (acc.steps > 0)
@@ -558,6 +626,7 @@ out:
         for (size_t w = 0; w < nwin; w++)
             bt_recorder_fini(&rec[w]);
     free(rec);
+    free(ov);
     free(res);
     free(va);
     free(vb);
@@ -801,6 +870,9 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
         .workers_seen = sc.workers_seen,
         .retries = k.retries,
         .requeued = k.requeued,
+        /* each window's training sweep is its own trial set (per-window
+         * DSR / PBO in the walk-forward section) */
+        .trial_set_size = a->trivial ? 0 : np,
     };
     int top = bt_config_top(cfg);
     bt_errbuf_t reb;
@@ -832,7 +904,7 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
         goto out;
     }
     if (!a->trivial &&
-        s_finish_wf(a, cfg, grid, &pts, ds, win, nwin, jobs, &eb) != BT_OK) {
+        s_finish_wf(a, cfg, grid, &pts, ds, win, nwin, jobs, report, &eb) != BT_OK) {
         fprintf(stderr, "bt sweep: walk-forward: %s\n", eb.msg);
         goto out;
     }
