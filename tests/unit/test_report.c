@@ -434,3 +434,154 @@ Test(report, out_of_range_ids_ignored)
     cr_assert_not(bt_report_best(r, 0, true, NULL, NULL));
     bt_report_destroy(&r);
 }
+
+/* ---- bt_report_overfit over job-id ranges ----
+ *
+ * 2 PBO blocks, 4 returns each (N = 8). A block given as (count 4, sum 4a,
+ * sum of squares 4a^2 + 3) has mean a and sample variance (4a^2 + 3 - 4a^2)/3
+ * = 1, so its per-step Sharpe is a. Two blocks with means a0, a1: mean
+ * m = (a0 + a1)/2, sample variance (4a0^2 + 4a1^2 + 6 - 8m^2)/7
+ * = (2(a0 - a1)^2 + 6)/7. CSCV with S = 2 has C(2,1) = 2 splits: IS = one
+ * block, OOS = the other. All values are exact in float (the report keeps
+ * float mean and M2). */
+static void s_blk_rec(bt_journal_rec_t *rec, uint64_t id, double a0, double a1, double n)
+{
+    s_rec(rec, id, 1, true, 0.0);
+    rec->metrics[s_metric("skewness")] = 0.0;
+    rec->metrics[s_metric("kurtosis")] = 3.0;
+    rec->nblk = 6;
+    double a[2] = {a0, a1};
+    for (int b = 0; b < 2; b++) {
+        rec->blk[3 * b] = n;
+        rec->blk[3 * b + 1] = n * a[b];
+        rec->blk[3 * b + 2] = n * a[b] * a[b] + (n - 1.0); /* sample variance 1 */
+    }
+}
+
+/* Jobs 0..3 = trial set A, 4..7 = trial set B (as walk-forward windows of 4
+ * points).
+ * A: job 0 (0.5, 0.5), job 1 (0.25, 0.25), job 2 (0, 0); job 3 has blocks of
+ *   6 returns (N = 12, left out), with a huge mean that would win if it
+ *   counted. Each split's IS best is job 0 (IS Sharpe 0.5 > 0.25 > 0), also
+ *   the OOS best: rank 3 of 3, omega 3/4, lambda ln 3 > 0 -> PBO 0, median
+ *   logit ln 3 = 1.0986122886681098, no OOS loss.
+ *   DSR: full Sharpes m sqrt(7/6) (variance 6/7) = 2c, c, 0 with
+ *   c = 0.25 sqrt(7/6); V = sample variance = c^2 = 0.0729166..; best job 0,
+ *   SR 0.5400617248673217; SR0 = sqrt(V)((1-g) Phi^-1(2/3) + g Phi^-1(1 -
+ *   1/(3e))) = 0.23028353358287573; DSR = Phi((SR - SR0) sqrt(7) /
+ *   sqrt(1 + SR^2/2)) = 0.7780623487836298 (skew 0, kurtosis 3; Python
+ *   statistics.NormalDist).
+ * B: job 4 (0.5, -0.5), job 5 (-0.5, 0.5), job 6 (0, 0); job 7 failed. IS =
+ *   block 0: best job 4, whose OOS Sharpe -0.5 is the lowest: rank 1 of 3,
+ *   omega 1/4, lambda ln(1/3) < 0; IS = block 1: job 5, the same -> PBO 1,
+ *   median logit -ln 3, the IS best loses OOS in both splits.
+ *   DSR: every full mean is 0 -> Sharpes all 0, V = 0, SR0 = 0, winner the
+ *   lowest id (job 4), DSR = Phi(0) = 0.5. */
+static bt_report_t *s_two_sets(void)
+{
+    bt_report_t *r = s_new_grid();
+    bt_journal_rec_t rec;
+    static const double a[7][2] = {{0.5, 0.5},  {0.25, 0.25}, {0, 0},  {5.0, 5.0},
+                                   {0.5, -0.5}, {-0.5, 0.5},  {0, 0}};
+    for (uint64_t id = 0; id < 7; id++) {
+        s_blk_rec(&rec, id, a[id][0], a[id][1], id == 3 ? 6.0 : 4.0);
+        cr_assert(bt_report_set_result(r, &rec));
+    }
+    s_rec(&rec, 7, 1, false, 0);
+    cr_assert(bt_report_set_result(r, &rec));
+    return r;
+}
+
+Test(report, overfit_per_range_known_answers)
+{
+    bt_report_t *r = s_two_sets();
+    bt_report_overfit_t o;
+
+    cr_assert_eq(bt_report_overfit(r, 0, 4, &o), BT_OK, "%s / %s", o.dsr_msg, o.pbo_msg);
+    cr_assert_eq(o.trials, 3);
+    cr_assert_eq(o.left_out, 1); /* job 3: 12 returns */
+    cr_assert_eq(o.ref_job, 0);
+    cr_assert_eq(o.nreturns, 8);
+    cr_assert_eq(o.best_job, 0);
+    cr_assert_float_eq(o.dsr.sr_best, 0.5400617248673217, 1e-12);
+    cr_assert_float_eq(o.dsr.var_sr, 0.07291666666666669, 1e-12);
+    cr_assert_float_eq(o.dsr.sr0, 0.23028353358287573, 1e-10);
+    cr_assert_float_eq(o.dsr.dsr, 0.7780623487836298, 1e-10);
+    cr_assert_eq(o.pbo.splits, 2);
+    cr_assert_eq(o.pbo.blocks, 2);
+    cr_assert_eq(o.pbo.pbo, 0.0);
+    cr_assert_float_eq(o.pbo.median_logit, 1.0986122886681098, 1e-12);
+    cr_assert_eq(o.pbo.prob_oos_loss, 0.0);
+
+    cr_assert_eq(bt_report_overfit(r, 4, 8, &o), BT_OK, "%s / %s", o.dsr_msg, o.pbo_msg);
+    cr_assert_eq(o.trials, 3); /* job 7 failed */
+    cr_assert_eq(o.left_out, 0);
+    cr_assert_eq(o.ref_job, 4);
+    cr_assert_eq(o.best_job, 4);
+    cr_assert_eq(o.dsr.sr0, 0.0);
+    cr_assert_float_eq(o.dsr.dsr, 0.5, 1e-15);
+    cr_assert_eq(o.pbo.pbo, 1.0);
+    cr_assert_float_eq(o.pbo.median_logit, -1.0986122886681098, 1e-12);
+    cr_assert_eq(o.pbo.prob_oos_loss, 1.0);
+
+    /* The whole sweep pools both sets (what the summary's lines use): job 0
+     * sets N = 8, so 6 trials, job 3 left out, winner job 0. */
+    cr_assert_eq(bt_report_overfit(r, 0, 100, &o), BT_OK); /* end clamped to 12 rows */
+    cr_assert_eq(o.trials, 6);
+    cr_assert_eq(o.left_out, 1);
+    cr_assert_eq(o.best_job, 0);
+
+    /* A range with one trial: DSR is the plain PSR, PBO needs 2 trials. */
+    cr_assert_eq(bt_report_overfit(r, 3, 5, &o), BT_EINVAL);
+    cr_assert_eq(o.trials, 1); /* job 3 sets N = 12 here, job 4 is left out */
+    cr_assert_eq(o.ref_job, 3);
+    cr_assert_eq(o.left_out, 1);
+    cr_assert_eq(o.dsr_err, BT_OK);
+    cr_assert_eq(o.pbo_err, BT_EINVAL);
+    cr_assert(strstr(o.pbo_msg, "at least 2 trials"), "%s", o.pbo_msg);
+
+    /* Empty range. */
+    cr_assert_eq(bt_report_overfit(r, 8, 12, &o), BT_EINVAL);
+    cr_assert_eq(o.trials, 0);
+    cr_assert_eq(o.dsr_err, BT_EINVAL);
+    cr_assert_eq(o.pbo_err, BT_EINVAL);
+    bt_report_destroy(&r);
+
+    /* No block statistics at all (report.pbo_blocks 0). */
+    r = s_new_grid();
+    bt_journal_rec_t rec;
+    s_rec(&rec, 0, 1, true, 1.0);
+    bt_report_set_result(r, &rec);
+    cr_assert_eq(bt_report_overfit(r, 0, 12, &o), BT_ENOTFOUND);
+    cr_assert_eq(o.pbo_err, BT_ENOTFOUND);
+    cr_assert(strstr(o.dsr_msg, "report.pbo_blocks"), "%s", o.dsr_msg);
+    bt_report_destroy(&r);
+}
+
+/* summary.txt: one trial set -> the numbers and the left-out note; trial sets
+ * of 4 jobs (walk-forward) -> no pooled numbers, a pointer to the per-window
+ * figures instead. */
+Test(report, overfit_summary_lines)
+{
+    bt_report_t *r = s_two_sets();
+    s_write(r, s_dirs[0], "sharpe", true, 0);
+    char *t = s_slurp(s_dirs[0], "summary.txt");
+    cr_assert(strstr(t, "  deflated Sharpe 0."), "%s", t);
+    cr_assert(strstr(t, "best of 6 zero-skill trials"), "%s", t);
+    cr_assert(strstr(t, "  PBO 0."), "%s", t);
+    cr_assert(strstr(t, "(1 trials left out: a different number of returns than job 0)"), "%s",
+              t);
+    free(t);
+
+    bt_errbuf_t eb;
+    bt_report_summary_t sum = {.rank_by = "sharpe", .trial_set_size = 4};
+    cr_assert_eq(bt_report_write(r, s_dirs[1], "sharpe", true, 0, &sum, &eb), BT_OK, "%s",
+                 eb.msg);
+    t = s_slurp(s_dirs[1], "summary.txt");
+    cr_assert(strstr(t, "deflated Sharpe, PBO: computed per window"), "%s", t);
+    cr_assert(strstr(t, "(4 jobs) is its own trial set"), "%s", t);
+    cr_assert_null(strstr(t, "left out"), "%s", t);
+    cr_assert_null(strstr(t, "  PBO "), "%s", t);
+    free(t);
+    bt_report_destroy(&r);
+}
