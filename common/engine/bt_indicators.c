@@ -38,9 +38,10 @@ double bt_sma_update(bt_sma_t *s, double x)
     if (++s->pos == s->n)
         s->pos = 0;
     s->count++;
-    /* Every n updates (the buffer is full by then), recompute the sum from
-     * the window so that no error can accumulate: amortised O(1). */
-    if (++s->since >= s->n) {
+    /* The compensated sum keeps the error at a few ulps; a full
+     * recomputation from the window every 16 n updates (the buffer is full
+     * by then) bounds it for good at an amortised 1/16 add per update. */
+    if (++s->since >= 16 * s->n) {
         double sum = 0.0, comp = 0.0;
         for (size_t i = 0; i < s->n; i++)
             s_neumaier_add(&sum, &comp, s->buf[i]);

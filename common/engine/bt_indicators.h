@@ -13,7 +13,7 @@
  *
  * Conventions (textbook; see strategies/README.md):
  * - SMA: exact mean of the last n values. Kept as a Neumaier-compensated
- *   running sum that is also recomputed from the window every n updates, so
+ *   running sum that is also recomputed from the window every 16 n updates, so
  *   it does not drift over millions of bars.
  * - EMA: alpha = 2 / (n + 1), seeded with the SMA of the first n values
  *   (ready at the n-th value, whose EMA is that SMA).

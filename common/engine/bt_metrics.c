@@ -102,6 +102,7 @@ void bt_macc_init(bt_macc_t *a, double initial_equity)
     a->initial = initial_equity;
     a->prev = initial_equity;
     a->peak = initial_equity;
+    a->blk_end = UINT64_MAX; /* no blocks unless bt_macc_set_blocks */
 }
 
 void bt_macc_set_rf(bt_macc_t *a, double rf_step)
@@ -114,10 +115,30 @@ void bt_macc_set_blocks(bt_macc_t *a, uint64_t nsteps, uint32_t nblocks)
 {
     assert(a && a->steps == 0 && nblocks <= BT_MACC_MAX_BLOCKS && nblocks != 1);
     memset(a->blk, 0, sizeof a->blk);
+    memset(a->blk_mark, 0, sizeof a->blk_mark);
     a->blk_n = nblocks;
     a->blk_cur = 0;
     a->blk_total = nsteps;
-    a->blk_end = nblocks ? nsteps / nblocks : 0;
+    a->blk_end = nblocks ? nsteps / nblocks : UINT64_MAX;
+    if (nblocks && a->blk_end == 0)
+        bt_macc_close_blocks(a); /* fewer steps than blocks: leading empty blocks */
+}
+
+void bt_macc_close_blocks(bt_macc_t *a)
+{
+    while (a->blk_cur < a->blk_n && (double)a->steps >= (double)a->blk_end) {
+        double *b = &a->blk[3 * a->blk_cur];
+        b[0] = (double)a->steps - a->blk_mark[0];
+        b[1] = a->s1 - a->blk_mark[1];
+        b[2] = a->s2 - a->blk_mark[2];
+        a->blk_mark[0] = (double)a->steps;
+        a->blk_mark[1] = a->s1;
+        a->blk_mark[2] = a->s2;
+        a->blk_cur++;
+        a->blk_end = a->blk_cur < a->blk_n ? (a->blk_total * (a->blk_cur + 1)) / a->blk_n : 0;
+    }
+    if (a->blk_cur >= a->blk_n)
+        a->blk_end = UINT64_MAX;
 }
 
 uint32_t bt_macc_blocks(const bt_macc_t *a, double *out, size_t out_len)
@@ -126,6 +147,12 @@ uint32_t bt_macc_blocks(const bt_macc_t *a, double *out, size_t out_len)
     if (!a->blk_n || !out || out_len < 3u * a->blk_n)
         return 0;
     memcpy(out, a->blk, 3u * a->blk_n * sizeof *out);
+    if (a->blk_cur < a->blk_n) { /* the run stopped inside a block: it holds the rest */
+        double *b = &out[3 * a->blk_cur];
+        b[0] = (double)a->steps - a->blk_mark[0];
+        b[1] = a->s1 - a->blk_mark[1];
+        b[2] = a->s2 - a->blk_mark[2];
+    }
     return a->blk_n;
 }
 
@@ -195,30 +222,41 @@ void bt_macc_finish(const bt_macc_t *a, double rf, double benchmark_return, bt_m
     if (down2 < 0.0)
         down2 = 0.0;
 
+    /* Central moments from the raw sums: mean, and the sums of squared,
+     * cubed and fourth-power deviations from it. */
+    const double nn = (double)n;
+    const double mean_r = n ? a->s1 / nn : 0.0;
+    double m2_r = a->s2 - mean_r * a->s1;
+    /* Below 1e-9 of the raw sum, m2 is the rounding left by cancelling a
+     * constant return against itself: zero variance (std < 3e-5 of rms r). */
+    if (m2_r < 1e-9 * a->s2)
+        m2_r = 0.0;
+    const double m3_r = a->s3 - 3.0 * mean_r * a->s2 + 2.0 * nn * mean_r * mean_r * mean_r;
+    const double m4_r = a->s4 - 4.0 * mean_r * a->s3 + 6.0 * mean_r * mean_r * a->s2 -
+                        3.0 * nn * mean_r * mean_r * mean_r * mean_r;
     if (spy > 0.0) {
-        double sd = sqrt(a->m2_r / (double)(n - 1));
+        double sd = sqrt(m2_r / (double)(n - 1));
         /* A spread below 1e-12 of the mean return is rounding noise of a
          * constant-return curve: treat it as zero variance. */
-        if (!(sd > 1e-12 * fabs(a->mean_r)))
+        if (!(sd > 1e-12 * fabs(mean_r)))
             sd = 0.0;
         double ann = sqrt(spy);
         out->volatility = sd * ann;
-        double excess = a->mean_r - rf_step;
+        double excess = mean_r - rf_step;
         if (sd > 0.0)
             out->sharpe = excess / sd * ann;
         /* Higher moments (population, as in Bailey & Lopez de Prado):
          * skew = m3 / m2^1.5 * sqrt(n), kurt = n m4 / m2^2. */
-        if (sd > 0.0 && a->m2_r > 0.0) {
-            double nn = (double)n;
-            out->skewness = sqrt(nn) * a->m3_r / pow(a->m2_r, 1.5);
-            out->kurtosis = nn * a->m4_r / (a->m2_r * a->m2_r);
+        if (sd > 0.0 && m2_r > 0.0) {
+            out->skewness = sqrt(nn) * m3_r / pow(m2_r, 1.5);
+            out->kurtosis = nn * m4_r / (m2_r * m2_r);
             out->psr = bt_metrics_psr(excess / sd, nn, out->skewness, out->kurtosis, 0.0);
         } else {
             out->kurtosis = 0.0;
             out->psr = excess > 0.0 ? 1.0 : excess < 0.0 ? 0.0 : 0.5;
         }
         double dd = sqrt(down2 / (double)n);
-        if (dd > 1e-12 * fabs(a->mean_r) && dd > 0.0)
+        if (dd > 1e-12 * fabs(mean_r) && dd > 0.0)
             out->sortino = excess / dd * ann;
     }
 

@@ -90,7 +90,7 @@ typedef struct bt_macc {
     double prev;             /* equity at the previous step */
     int64_t t_first, t_last; /* times of the first and last step */
     uint64_t steps;          /* steps seen */
-    double mean_r, m2_r;     /* Welford mean and sum of squared deviations of returns */
+    double s1, s2;           /* sums of r and r^2 over the steps (central moments in finish) */
     double down2;            /* sum of min(r - rf_step, 0)^2 */
     double rf_step;          /* per-step risk-free rate, set by bt_macc_set_rf */
     double peak;             /* running equity peak */
@@ -108,15 +108,16 @@ typedef struct bt_macc {
     uint64_t rejected;       /* rejected orders */
     double down1;            /* sum of (r - rf_step) over the steps counted in down2 */
     uint64_t ndown;          /* steps counted in down2 */
-    double m3_r, m4_r;       /* sums of cubed / fourth-power deviations (Pebay's update) */
+    double s3, s4;           /* sums of r^3 and r^4 */
     /* Block statistics for PBO (docs/overfitting.md): the returns of the
      * first blk_total steps split into blk_n contiguous blocks of nearly
      * equal count; block b holds steps [floor(b N / S), floor((b+1) N / S)). */
     uint32_t blk_n;          /* blocks S, 0 = off */
     uint32_t blk_cur;        /* block of the next step */
     uint64_t blk_total;      /* N: steps the caller announced */
-    uint64_t blk_end;        /* first step index after block blk_cur */
-    double blk[3 * BT_MACC_MAX_BLOCKS]; /* per block: count, sum r, sum r^2 */
+    uint64_t blk_end;        /* steps count that closes block blk_cur; UINT64_MAX = none */
+    double blk_mark[3];      /* steps, s1, s2 when the open block began */
+    double blk[3 * BT_MACC_MAX_BLOCKS]; /* closed blocks: count, sum r, sum r^2 */
 } bt_macc_t;
 
 /* Zeroes a; the equity before the first step (and the first peak) is
@@ -143,6 +144,14 @@ uint32_t bt_macc_blocks(const bt_macc_t *a, double *out, size_t out_len);
 /* Annual risk-free rate rf; benchmark_return as computed by the caller. */
 void bt_macc_finish(const bt_macc_t *a, double rf, double benchmark_return, bt_metrics_t *out);
 
+/* Closes the blocks whose last step has been seen (called at boundaries only). */
+void bt_macc_close_blocks(bt_macc_t *a);
+
+/* Raw power sums keep the per-step work to independent multiply-adds (no
+ * division, no dependency chain): per-step returns have |mean| far below
+ * their spread, so the central moments computed from them in finish lose
+ * nothing measurable (test_metrics checks them against two-pass values).
+ * Block sums are differences of the running sums at block boundaries. */
 static inline void bt_macc_step(bt_macc_t *a, int64_t t, double equity, bool exposed)
 {
     if (a->steps == 0) {
@@ -151,28 +160,13 @@ static inline void bt_macc_step(bt_macc_t *a, int64_t t, double equity, bool exp
     }
     double r = a->prev != 0.0 ? equity / a->prev - 1.0 : 0.0;
     a->steps++;
-    {
-        /* Welford / Pebay: central moments 2..4 in one pass. */
-        double n = (double)a->steps;
-        double d = r - a->mean_r;
-        double dn = d / n;
-        double dn2 = dn * dn;
-        double t1 = d * dn * (n - 1.0);
-        a->mean_r += dn;
-        a->m4_r += t1 * dn2 * (n * n - 3.0 * n + 3.0) + 6.0 * dn2 * a->m2_r - 4.0 * dn * a->m3_r;
-        a->m3_r += t1 * dn * (n - 2.0) - 3.0 * dn * a->m2_r;
-        a->m2_r += t1;
-    }
-    if (a->blk_n) {
-        while (a->steps > a->blk_end && a->blk_cur + 1 < a->blk_n) {
-            a->blk_cur++;
-            a->blk_end = (a->blk_total * (a->blk_cur + 1)) / a->blk_n;
-        }
-        double *b = &a->blk[3 * a->blk_cur];
-        b[0] += 1.0;
-        b[1] += r;
-        b[2] += r * r;
-    }
+    double r2 = r * r;
+    a->s1 += r;
+    a->s2 += r2;
+    a->s3 += r2 * r;
+    a->s4 += r2 * r2;
+    if (a->steps >= a->blk_end)
+        bt_macc_close_blocks(a);
     double ex = r - a->rf_step;
     if (ex < 0.0) {
         a->down2 += ex * ex;
@@ -186,10 +180,8 @@ static inline void bt_macc_step(bt_macc_t *a, int64_t t, double equity, bool exp
             a->max_dd_ns = t - a->peak_time;
         a->peak = equity;
         a->peak_time = t;
-    } else if (a->peak > 0.0) {
-        double dd = 1.0 - equity / a->peak;
-        if (dd > a->max_dd)
-            a->max_dd = dd;
+    } else if (equity < a->peak * (1.0 - a->max_dd) && a->peak > 0.0) {
+        a->max_dd = 1.0 - equity / a->peak; /* a new deepest drawdown: rare */
     }
     a->exposed += exposed;
     a->equity_sum += equity;
