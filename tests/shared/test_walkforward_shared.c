@@ -8,7 +8,9 @@
  * with 2007-01-03 + k years <= date < 2008-01-03 + k years (2005-01-03 is the
  * first bar on or after data.start 2005-01-01). 2007-01-02 was a market
  * closure (President Ford), so window 0 trains up to 2006-12-29. */
+#include <math.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +226,120 @@ Test(wf_shared, stitched_curve_continuous)
     fclose(in);
     cr_assert_eq(rows, total);
     cr_assert_eq(last_eq, end[S_NWIN - 1]);
+}
+
+/* Column of name in the header fields, or -1. */
+static int s_col(char **fl, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fl[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Per-window overfitting statistics: each window's 6 training jobs (ids
+ * 6w .. 6w+5) are one trial set. walkforward.csv has is_dsr, is_pbo right
+ * after is_cagr. Checks that do not need the statistics' own code:
+ * - PBO over 16 blocks with 6 trials evaluates all C(16,8) = 12870 splits
+ *   (6 x 12870 x 16 is far below the 4e8 work budget), so PBO x 12870 is a
+ *   whole number in 0..12870;
+ * - DSR = PSR(best; SR0) with SR0 >= 0 is at most PSR(best; 0), the best
+ *   trial's psr column in results.csv (risk-free rate 0), so at most the
+ *   highest psr of the window's jobs (+1e-3 for the float block statistics);
+ * - summary.txt's per-window table prints the same numbers (%.3f) and their
+ *   mean; the global lines say they are computed per window. */
+Test(wf_shared, per_window_dsr_pbo)
+{
+    char path[400], line[8192], *fl[128];
+    double max_psr[S_NWIN];
+    for (size_t w = 0; w < S_NWIN; w++)
+        max_psr[w] = -1.0;
+    s_file(path, sizeof path, "ref", "results.csv");
+    FILE *in = fopen(path, "r");
+    cr_assert(in);
+    cr_assert(fgets(line, sizeof line, in));
+    size_t nf = s_fields(line, fl, 128);
+    int c_win = s_col(fl, nf, "wf.window"), c_psr = s_col(fl, nf, "psr");
+    cr_assert(c_win >= 0 && c_psr >= 0);
+    size_t rows = 0;
+    while (fgets(line, sizeof line, in)) {
+        s_fields(line, fl, 128);
+        size_t w = strtoul(fl[c_win], NULL, 10);
+        cr_assert(w < S_NWIN);
+        double psr = strtod(fl[c_psr], NULL);
+        if (psr > max_psr[w])
+            max_psr[w] = psr;
+        rows++;
+    }
+    fclose(in);
+    cr_assert_eq(rows, 6 * S_NWIN);
+
+    s_file(path, sizeof path, "ref", "walkforward.csv");
+    in = fopen(path, "r");
+    cr_assert(in);
+    cr_assert(fgets(line, sizeof line, in));
+    nf = s_fields(line, fl, 128);
+    int c_cagr = s_col(fl, nf, "is_cagr"), c_dsr = s_col(fl, nf, "is_dsr"),
+        c_pbo = s_col(fl, nf, "is_pbo");
+    cr_assert(c_cagr > 0 && c_dsr == c_cagr + 1 && c_pbo == c_cagr + 2, "%d %d %d", c_cagr,
+              c_dsr, c_pbo);
+    double dsr[S_NWIN], pbo[S_NWIN], dsum = 0, psum = 0;
+    size_t w = 0;
+    while (w < S_NWIN && fgets(line, sizeof line, in)) {
+        s_fields(line, fl, 128);
+        cr_assert(fl[c_dsr][0] && fl[c_pbo][0], "window %zu: empty is_dsr/is_pbo", w);
+        dsr[w] = strtod(fl[c_dsr], NULL);
+        pbo[w] = strtod(fl[c_pbo], NULL);
+        cr_assert(dsr[w] >= 0.0 && dsr[w] <= max_psr[w] + 1e-3, "window %zu: dsr %g, psr %g", w,
+                  dsr[w], max_psr[w]);
+        double k = pbo[w] * 12870.0;
+        cr_assert(pbo[w] >= 0.0 && pbo[w] <= 1.0 && fabs(k - round(k)) < 1e-6,
+                  "window %zu: pbo %.17g is not a count of 12870 splits", w, pbo[w]);
+        dsum += dsr[w];
+        psum += pbo[w];
+        w++;
+    }
+    fclose(in);
+    cr_assert_eq(w, S_NWIN);
+
+    s_file(path, sizeof path, "ref", "summary.txt");
+    in = fopen(path, "r");
+    cr_assert(in);
+    size_t found = 0;
+    bool global = false, in_table = false, mean_d = false, mean_p = false;
+    while (fgets(line, sizeof line, in)) {
+        if (strstr(line, "deflated Sharpe, PBO: computed per window"))
+            global = true;
+        cr_assert_null(strstr(line, "left out"), "%s", line);
+        if (strstr(line, "overfitting per window")) {
+            in_table = true;
+            continue;
+        }
+        unsigned long ww, trials;
+        char best[32], sr[32], d[32], p[32];
+        if (in_table && sscanf(line, "%lu %lu %31s %31s %31s %31s", &ww, &trials, best, sr, d,
+                               p) == 6) {
+            char want[32];
+            cr_assert_eq(ww, found);
+            cr_assert_eq(trials, 6);
+            snprintf(want, sizeof want, "%.3f", dsr[ww]);
+            cr_assert_str_eq(d, want, "window %lu dsr", ww);
+            snprintf(want, sizeof want, "%.3f", pbo[ww]);
+            cr_assert_str_eq(p, want, "window %lu pbo", ww);
+            found++;
+        }
+        char want[96];
+        snprintf(want, sizeof want, "  mean deflated Sharpe over windows: %.3f (8 of 8 windows)",
+                 dsum / S_NWIN);
+        mean_d |= strncmp(line, want, strlen(want)) == 0;
+        snprintf(want, sizeof want, "  mean PBO over windows: %.3f (8 of 8 windows)",
+                 psum / S_NWIN);
+        mean_p |= strncmp(line, want, strlen(want)) == 0;
+    }
+    fclose(in);
+    cr_assert(global, "no 'computed per window' line");
+    cr_assert_eq(found, S_NWIN);
+    cr_assert(mean_d && mean_p, "mean lines missing or wrong");
 }
 
 static void s_assert_same(const char *a, const char *b)
