@@ -238,6 +238,16 @@ size_t bt_sched_batch_size(const bt_sched_t *s, uint32_t worker)
         b = llround(w->rate * (double)s->target_ms);
     else
         b = 1.0 + (double)w->done; /* slow start: roughly doubles per round trip */
+    /* Guided tail: never take more than half of an equal share of what is
+     * still queued, so near the end the last jobs spread over all workers
+     * instead of one worker finishing a big batch while the others idle. */
+    uint32_t active = 0;
+    for (uint32_t i = 0; i < s->nworkers; i++)
+        active += !s->workers[i].lost;
+    uint64_t queued = s->njobs - s->c.ok - s->c.failed - s->c.leased;
+    double share = ceil((double)queued / (2.0 * (active ? active : 1)));
+    if (b > share)
+        b = share;
     if (b < 1.0)
         b = 1.0;
     if (b > BT_SCHED_BATCH_MAX)

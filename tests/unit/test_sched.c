@@ -334,3 +334,37 @@ Test(sched, resume_marks)
     bt_sched_destroy(&s2);
     bt_sched_destroy(&s);
 }
+
+/* Leases to w and completes (one job per ms) until `upto` jobs are done. */
+static int64_t s_finish_upto(bt_sched_t *s, uint32_t w, size_t done, size_t upto, int64_t t)
+{
+    while (done < upto) {
+        size_t n = bt_sched_lease(s, w, upto - done, t, s_ids, s_att);
+        cr_assert(n > 0);
+        for (size_t i = 0; i < n; i++)
+            cr_assert_eq(bt_sched_complete(s, w, s_ids[i], s_att[i], true, ++t), BT_SCHED_NEW);
+        done += n;
+    }
+    return t;
+}
+
+/* Guided tail: near the end a worker takes at most half of an equal share
+ * of what is queued (ceil(queued / (2 * live workers))), so the last jobs
+ * spread over all workers. 2000 jobs, two workers, a measured at 1 job/ms. */
+Test(sched, batch_guided_near_the_end)
+{
+    bt_sched_t *s = bt_sched_new(2000, 3, 100000);
+    uint32_t a = bt_sched_worker_add(s, 0);
+    uint32_t b = bt_sched_worker_add(s, 0);
+    /* 1 job per ms: the rate alone would give batches of 150 */
+    int64_t t = s_finish_upto(s, a, 0, 1000, 0);
+    cr_assert_eq(bt_sched_batch_size(s, a), 150); /* 150 < cap ceil(1000 / 4) = 250 */
+    t = s_finish_upto(s, a, 1000, 1600, t);
+    cr_assert_eq(bt_sched_batch_size(s, a), 100); /* cap ceil(400 / 4) = 100 < 150 */
+    t = s_finish_upto(s, a, 1600, 1990, t);
+    cr_assert_eq(bt_sched_batch_size(s, a), 3); /* ceil(10 / 4) */
+    cr_assert_eq(bt_sched_batch_size(s, b), 1); /* b never ran: slow start (1 + done) */
+    bt_sched_worker_lost(s, b);
+    cr_assert_eq(bt_sched_batch_size(s, a), 5); /* one worker left: ceil(10 / 2) */
+    bt_sched_destroy(&s);
+}
