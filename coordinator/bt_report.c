@@ -744,6 +744,9 @@ static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summa
     fprintf(f, "resumed:       %llu jobs taken from the journal\n",
             (unsigned long long)s->jobs_resumed);
     fprintf(f, "workers seen:  %u\n", s->workers_seen);
+    if (s->peak_rss_mb > 0)
+        fprintf(f, "memory:        coordinator peak RSS %.1f MB up to the last result\n",
+                s->peak_rss_mb);
     fprintf(f, "results:       %llu ok, %llu failed, %llu pending\n", (unsigned long long)ok,
             (unsigned long long)failed, (unsigned long long)pending);
     fprintf(f, "retries:       %llu failed attempts retried, %llu leases requeued\n",

@@ -43,6 +43,7 @@ typedef struct bt_report_summary {
     uint32_t workers_seen;     /* workers that connected this session */
     uint64_t retries;          /* failed attempts that were retried */
     uint64_t requeued;         /* leases lost to silent/dead workers */
+    double peak_rss_mb;        /* coordinator's peak resident memory so far, MB (0: unknown) */
     /* 0: all jobs are one trial set for the deflated Sharpe / PBO lines. n > 0
      * (walk-forward: points per window): jobs [k n, (k+1) n) are trial set k,
      * computed by the caller (bt_report_overfit); the summary's overfitting

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "bt_log.h"
 #include "bt_time.h"
@@ -733,4 +734,12 @@ out:
     bt_msg_fini(&c.out);
     bt_wire_buf_fini(&c.buf);
     return rc;
+}
+
+double bt_sweep_peak_rss_mb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0.0;
+    return (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
 }

@@ -71,4 +71,7 @@ bt_err_t bt_sweep_serve(bt_sweep_ctx_t *ctx, const bt_sweep_opts_t *opts, bt_err
 /* Path of a program next to the running one (from /proc/self/exe). */
 bt_err_t bt_sweep_sibling_path(const char *prog, char *out, size_t cap, bt_errbuf_t *eb);
 
+/* Peak resident memory of this process so far, in MB (0 if unknown). */
+double bt_sweep_peak_rss_mb(void);
+
 #endif

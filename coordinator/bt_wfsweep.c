@@ -870,6 +870,7 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
         .workers_seen = sc.workers_seen,
         .retries = k.retries,
         .requeued = k.requeued,
+        .peak_rss_mb = bt_sweep_peak_rss_mb(),
         /* each window's training sweep is its own trial set (per-window
          * DSR / PBO in the walk-forward section) */
         .trial_set_size = a->trivial ? 0 : np,

@@ -554,6 +554,7 @@ int bt_cmd_sweep(int argc, char **argv)
         .workers_seen = sc.workers_seen,
         .retries = k.retries,
         .requeued = k.requeued,
+        .peak_rss_mb = bt_sweep_peak_rss_mb(),
     };
     int top = bt_config_top(cfg);
     bt_errbuf_t reb;

@@ -43,6 +43,7 @@ static void s_write_config(const char *path, const char *store, int fast_to, int
 }
 
 static double s_phase; /* last sweep's "wall time" from summary.txt: start to last result */
+static double s_rss;   /* last sweep's coordinator peak RSS (MB) from summary.txt */
 
 /* Runs one sweep; returns wall seconds (< 0 on failure). */
 static double s_sweep(const char *cfg, const char *tag, int workers, bool trivial)
@@ -62,6 +63,8 @@ static double s_sweep(const char *cfg, const char *tag, int workers, bool trivia
     char *text = bt_proc_slurp(sum, &len);
     const char *w = text ? strstr(text, "wall time:") : NULL;
     s_phase = w ? strtod(w + strlen("wall time:"), NULL) : 0.0;
+    const char *m = text ? strstr(text, "coordinator peak RSS") : NULL;
+    s_rss = m ? strtod(m + strlen("coordinator peak RSS"), NULL) : 0.0;
     free(text);
     char rm[1100];
     snprintf(rm, sizeof rm, "rm -rf '%s'", out);
@@ -118,9 +121,20 @@ int main(int argc, char **argv)
     s_write_config(cfg_t, store, tf, ts, 1);
     uint64_t njt = (uint64_t)(tf - 1) * (uint64_t)ts;
     double tt = s_median3(cfg_t, "trivial", 1, true);
+    double rss_big = s_rss;
     printf("dispatch: %llu trivial jobs, 1 worker: %.2f s wall = %.0f jobs/s (whole command: "
            "grid, journal with group fdatasync, report)\n",
            (unsigned long long)njt, tt, (double)njt / tt);
+    /* Coordinator memory against results kept: the same trivial sweep with a
+     * tenth of the jobs; the difference per job is what one result costs. */
+    s_write_config(cfg_t, store, tf, ts / 10, 1);
+    uint64_t njs = (uint64_t)(tf - 1) * (uint64_t)(ts / 10);
+    s_sweep(cfg_t, "trivial-small", 1, true);
+    double rss_small = s_rss;
+    printf("coordinator peak RSS: %.1f MB for %llu jobs, %.1f MB for %llu jobs = %.0f bytes per "
+           "result kept\n",
+           rss_small, (unsigned long long)njs, rss_big, (unsigned long long)njt,
+           (rss_big - rss_small) * 1048576.0 / (double)(njt - njs));
 
     /* Real grid: 49 fast x 200 slow = 9800 backtests of 4 x 2520 bars, a few
      * seconds of work, so start-up and the end-of-sweep statistics (fixed
