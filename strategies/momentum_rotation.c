@@ -10,8 +10,10 @@
  * whose return is > 0; every other symbol gets 0. With fewer candidates than
  * top_n the rest stays in cash.
  *
- * The signal is a weight of equity: run it with sizing TARGET_WEIGHT (the
- * config's `sizing: target_weight`). Only changes of target are signalled;
+ * The signal is a weight: with `sizing: percent_equity` and `value_pct: 95`
+ * (configs/momentum_rotation.yaml) each holding is 95 % of its weight of
+ * equity, which leaves room for costs and gaps at the next open;
+ * `target_weight` invests the weights in full. Only changes of target are signalled;
  * to bring the weights of symbols that stay selected back to 1/top_n each
  * month, run it with the engine's monthly rebalance (`rebalance: monthly`),
  * which re-applies the last targets that were not re-signalled. */
@@ -127,7 +129,7 @@ static void s_on_bar(void *state, bt_ctx_t *ctx)
 const bt_strategy_t bt_strategy_momentum_rotation = {
     .name = "momentum_rotation",
     .summary = "each month hold the top_n symbols by trailing return, 1/top_n each "
-               "(sizing: target_weight)",
+               "(weights of equity; see configs/momentum_rotation.yaml)",
     .kind = BT_STRAT_PORTFOLIO,
     .params = s_params,
     .nparams = P_COUNT,

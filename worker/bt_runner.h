@@ -2,9 +2,9 @@
  * overrides to a copy of the sweep's base config, picks its symbols from the
  * cached dataset and runs the engine.
  *
- * Threads: with at least as many symbols as threads each job runs its
- * symbols in parallel (engine threads); otherwise the jobs of the batch run
- * in parallel, one engine per thread. The engine's results do not depend on
+ * Threads: with at least 2 jobs per thread (or fewer symbols than threads)
+ * the jobs of the batch run in parallel, one engine per thread; otherwise
+ * each job runs its symbols in parallel (engine threads). The engine's results do not depend on
  * its thread count and each job writes only its own slot, so both ways give
  * identical results. This is the worker's only OpenMP module. */
 #ifndef BT_RUNNER_H
