@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bt_config.h"
+#include "bt_fs.h"
 #include "bt_engine.h"
 #include "bt_grid.h"
 #include "bt_journal.h"
@@ -60,57 +61,6 @@ typedef struct {
     uint64_t replayed;
     int rank_metric, cagr_metric;
 } s_replay_t;
-
-static double s_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *s_read_file(const char *path, size_t cap, size_t *len, bt_errbuf_t *eb)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        bt_errf(eb, BT_EIO, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(cap + 1);
-    size_t n = buf ? fread(buf, 1, cap + 1, f) : 0;
-    fclose(f);
-    if (!buf) {
-        bt_errf(eb, BT_ENOMEM, "out of memory reading %s", path);
-        return NULL;
-    }
-    if (n > cap) {
-        free(buf);
-        bt_errf(eb, BT_ELIMIT, "%s is larger than %zu bytes, the cap for a sweep config", path,
-                cap);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-static bt_err_t s_mkdir_p(const char *dir, bt_errbuf_t *eb)
-{
-    char tmp[PATH_MAX];
-    int w = snprintf(tmp, sizeof tmp, "%s", dir);
-    if (w < 0 || (size_t)w >= sizeof tmp)
-        return bt_errf(eb, BT_ELIMIT, "output folder path too long: %s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return bt_errf(eb, BT_EIO, "cannot create %s: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return bt_errf(eb, BT_EIO, "cannot create %s: %s", tmp, strerror(errno));
-    return BT_OK;
-}
 
 /* Views of cfg's symbols (every symbol of ds when "all"). */
 static bt_err_t s_pick(const bt_config_t *cfg, const bt_dataset_t *ds, bt_series_t **out,
@@ -636,7 +586,7 @@ out:
 
 int bt_wfsweep_run(const bt_wfsweep_args_t *a)
 {
-    double t0 = s_now_s();
+    double t0 = bt_monotonic_s();
     int exit_code = 1;
     bt_errbuf_t eb;
     bt_errbuf_clear(&eb);
@@ -659,7 +609,7 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
 
     /* 1. Config, grid, data, windows: all checked before any work. */
     size_t yaml_len = 0;
-    yaml = s_read_file(a->config_path, S_YAML_MAX, &yaml_len, &eb);
+    yaml = bt_fs_read_file(a->config_path, S_YAML_MAX, &yaml_len, &eb);
     size_t ns = bt_strategy_count();
     const bt_strategy_t *strats[64];
     if (ns > 64)
@@ -734,7 +684,7 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
         keys[i + 1] = bt_grid_axis_key(grid, i);
 
     /* 2. Output folder, journal (header names the windows), report. */
-    if (s_mkdir_p(a->out_dir, &eb) != BT_OK) {
+    if (bt_fs_mkdir_p(a->out_dir, &eb) != BT_OK) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
         goto out;
     }
@@ -863,7 +813,7 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
         .bt_version = BT_VERSION,
         .strategy = bt_config_strategy(cfg)->name,
         .rank_by = rank_name,
-        .wall_s = s_now_s() - t0,
+        .wall_s = bt_monotonic_s() - t0,
         .jobs_run = sc.jobs_run,
         .bars_run = sc.bars_run,
         .jobs_resumed = rp.replayed,
@@ -909,7 +859,7 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
         fprintf(stderr, "bt sweep: walk-forward: %s\n", eb.msg);
         goto out;
     }
-    double wall = s_now_s() - t0;
+    double wall = bt_monotonic_s() - t0;
     printf("sweep done: %llu jobs (%llu ok, %llu failed, %llu from the journal) in %.2f s\n",
            (unsigned long long)njobs, (unsigned long long)k.ok, (unsigned long long)k.failed,
            (unsigned long long)rp.replayed, wall);

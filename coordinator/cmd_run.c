@@ -15,6 +15,7 @@
 #include "bt_engine.h"
 #include "bt_grid.h"
 #include "bt_err.h"
+#include "bt_fs.h"
 #include "bt_metrics.h"
 #include "bt_registry.h"
 #include "bt_store.h"
@@ -45,35 +46,6 @@ static void s_help(FILE *out)
             "\n"
             "example:\n"
             "  bt run configs/sma_cross.yaml --set params.fast=5 --out out/run\n");
-}
-
-/* mkdir -p */
-static bool s_mkdirs(const char *path, char *why, size_t cap)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-        snprintf(why, cap, "path too long");
-        return false;
-    }
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                snprintf(why, cap, "%s: %s", buf, strerror(errno));
-                return false;
-            }
-            *p = saved;
-            if (saved == '\0')
-                break;
-        }
-    }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(why, cap, "%s is not a folder", path);
-        return false;
-    }
-    return true;
 }
 
 static void s_json_str(FILE *f, const char *s)
@@ -381,8 +353,8 @@ int bt_cmd_run(int argc, char **argv)
         rc = 2;
         goto done;
     }
-    if (!s_mkdirs(out, why, sizeof why)) {
-        fprintf(stderr, "bt run: cannot create output folder: %s\n", why);
+    if (bt_fs_mkdir_p(out, &eb) != BT_OK) {
+        fprintf(stderr, "bt run: cannot create output folder: %s\n", eb.msg);
         rc = 2;
         goto done;
     }

@@ -16,6 +16,8 @@
 
 #include "bt_cmd.h"
 #include "bt_config.h"
+#include "bt_fs.h"
+#include "bt_time.h"
 #include "bt_grid.h"
 #include "bt_journal.h"
 #include "bt_log.h"
@@ -177,51 +179,6 @@ static int s_parse_args(int argc, char **argv, s_args_t *a)
     return 0;
 }
 
-/* Reads a whole file (capped). */
-static char *s_read_file(const char *path, size_t cap, size_t *len, bt_errbuf_t *eb)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        bt_errf(eb, BT_EIO, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(cap + 1);
-    size_t n = buf ? fread(buf, 1, cap + 1, f) : 0;
-    fclose(f);
-    if (!buf) {
-        bt_errf(eb, BT_ENOMEM, "out of memory reading %s", path);
-        return NULL;
-    }
-    if (n > cap) {
-        free(buf);
-        bt_errf(eb, BT_ELIMIT, "%s is larger than %zu bytes, the cap for a sweep config", path,
-                cap);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-static bt_err_t s_mkdir_p(const char *dir, bt_errbuf_t *eb)
-{
-    char tmp[PATH_MAX];
-    int w = snprintf(tmp, sizeof tmp, "%s", dir);
-    if (w < 0 || (size_t)w >= sizeof tmp)
-        return bt_errf(eb, BT_ELIMIT, "output folder path too long: %s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return bt_errf(eb, BT_EIO, "cannot create %s: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return bt_errf(eb, BT_EIO, "cannot create %s: %s", tmp, strerror(errno));
-    return BT_OK;
-}
-
 /* Data hash of the whole store as a worker loads it (every symbol, sorted),
  * from the stored content hashes: no bar is read. Also checks the config's
  * symbols exist. */
@@ -296,13 +253,6 @@ static void s_on_replay(void *user, const bt_journal_rec_t *r)
     bt_report_set_result(rp->report, r);
 }
 
-static double s_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Labels of a symbols axis: each set joined with '+'. */
 static bt_err_t s_symbol_labels(bt_report_t *rep, const bt_grid_t *g, size_t a, bt_errbuf_t *eb)
 {
@@ -347,7 +297,7 @@ int bt_cmd_sweep(int argc, char **argv)
         return 0;
     if (prc != 0)
         return 2;
-    double t0 = s_now_s();
+    double t0 = bt_monotonic_s();
     int exit_code = 1;
     bt_errbuf_t eb;
     bt_errbuf_clear(&eb);
@@ -364,7 +314,7 @@ int bt_cmd_sweep(int argc, char **argv)
 
     /* 1. Config and grid: a bad config is a usage error (exit 2), before any work. */
     size_t yaml_len = 0;
-    yaml = s_read_file(a.config_path, S_YAML_MAX, &yaml_len, &eb);
+    yaml = bt_fs_read_file(a.config_path, S_YAML_MAX, &yaml_len, &eb);
     if (!yaml) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
         exit_code = 2;
@@ -445,7 +395,7 @@ int bt_cmd_sweep(int argc, char **argv)
     }
 
     /* 3. Output folder, journal, report. */
-    if (s_mkdir_p(a.out_dir, &eb) != BT_OK) {
+    if (bt_fs_mkdir_p(a.out_dir, &eb) != BT_OK) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
         goto out;
     }
@@ -547,7 +497,7 @@ int bt_cmd_sweep(int argc, char **argv)
         .bt_version = BT_VERSION,
         .strategy = bt_config_strategy(cfg)->name,
         .rank_by = rank_name,
-        .wall_s = s_now_s() - t0,
+        .wall_s = bt_monotonic_s() - t0,
         .jobs_run = sc.jobs_run,
         .bars_run = sc.bars_run,
         .jobs_resumed = rp.replayed,
@@ -575,7 +525,7 @@ int bt_cmd_sweep(int argc, char **argv)
                 a.out_dir, a.config_path, a.out_dir);
         goto out;
     }
-    double wall = s_now_s() - t0;
+    double wall = bt_monotonic_s() - t0;
     printf("sweep done: %llu jobs (%llu ok, %llu failed, %llu from the journal) in %.2f s, "
            "%.0f backtests/s, %.3g bar-events/s\n",
            (unsigned long long)njobs, (unsigned long long)k.ok, (unsigned long long)k.failed,

@@ -38,6 +38,8 @@ bool bt_time_parse_clock(const char *s, size_t len, int64_t *out);
 
 /* Milliseconds from a monotonic clock (for timeouts, never for bar times). */
 int64_t bt_monotonic_ms(void);
+/* The same clock in seconds, with sub-millisecond resolution. */
+double bt_monotonic_s(void);
 
 /* Writes "YYYY-MM-DD" when t is midnight, else "YYYY-MM-DD HH:MM:SS" (and
  * ".nnnnnnnnn" when there are nanoseconds). Returns buf. cap >= 32. */

@@ -68,3 +68,41 @@ Test(base, str_copy_truncates_and_terminates)
     int64_t a = bt_monotonic_ms(), b = bt_monotonic_ms();
     cr_assert_geq(b, a); /* monotonic: never goes back */
 }
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "bt_fs.h"
+
+Test(base, fs_mkdir_p_and_read_file)
+{
+    char dir[] = "/tmp/bt-fs-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    char nested[256], file[256];
+    snprintf(nested, sizeof nested, "%s/a/b/c", dir);
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_fs_mkdir_p(nested, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(bt_fs_mkdir_p(nested, &eb), BT_OK); /* exists: fine */
+    snprintf(file, sizeof file, "%s/a/f.txt", dir);
+    FILE *f = fopen(file, "w");
+    cr_assert(f);
+    fputs("hello", f);
+    fclose(f);
+    /* a file where a folder is wanted */
+    cr_assert_neq(bt_fs_mkdir_p(file, &eb), BT_OK);
+    cr_assert(strstr(eb.msg, "not a folder"), "%s", eb.msg);
+    size_t len = 0;
+    char *text = bt_fs_read_file(file, 5, &len, &eb);
+    cr_assert(text, "%s", eb.msg);
+    cr_assert_eq(len, 5);
+    cr_assert_str_eq(text, "hello");
+    free(text);
+    cr_assert_null(bt_fs_read_file(file, 4, &len, &eb)); /* 5 bytes > cap 4 */
+    cr_assert_eq(eb.code, BT_ELIMIT);
+    cr_assert_null(bt_fs_read_file("/nonexistent/x", 4, &len, &eb));
+    cr_assert_eq(eb.code, BT_EIO);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
