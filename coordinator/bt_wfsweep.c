@@ -68,34 +68,13 @@ static bt_err_t s_pick(const bt_config_t *cfg, const bt_dataset_t *ds, bt_series
 {
     size_t n = 0;
     const char *const *names = bt_config_symbols(cfg, &n);
-    if (!names || n == 0) {
-        n = ds->nsym;
-        names = NULL;
+    bt_err_t rc = bt_dataset_pick(ds, names, n, out, nout, eb);
+    if (rc == BT_ENOTFOUND) {
+        char msg[sizeof eb->msg];
+        bt_str_copy(msg, sizeof msg, eb->msg);
+        bt_errf(eb, rc, "%s: %s", bt_config_path(cfg), msg);
     }
-    if (n == 0)
-        return bt_errf(eb, BT_EDATA, "data store has no symbols");
-    bt_series_t *s = malloc(n * sizeof *s);
-    if (!s)
-        return bt_errf(eb, BT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        if (!names) {
-            s[i] = ds->series[i];
-            continue;
-        }
-        size_t k = 0;
-        while (k < ds->nsym && strcmp(ds->series[k].symbol, names[i]) != 0)
-            k++;
-        if (k == ds->nsym) {
-            free(s);
-            return bt_errf(eb, BT_ENOTFOUND, "%s: data.symbols: %s is not in the data store "
-                                             "(see 'bt data info')",
-                           bt_config_path(cfg), names[i]);
-        }
-        s[i] = ds->series[k];
-    }
-    *out = s;
-    *nout = n;
-    return BT_OK;
+    return rc;
 }
 
 static void s_point(void *user, uint64_t job_id, double *values)

@@ -103,25 +103,6 @@ const bt_dataset_t *bt_dscache_get(bt_dscache_t *self, const char *path, const c
     return ds;
 }
 
-long bt_dscache_find_symbol(const bt_dataset_t *ds, const char *symbol)
-{
-    size_t lo = 0, hi = ds->nsym;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(ds->series[mid].symbol, symbol);
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    /* Stores written by other tools may not be sorted: fall back to a scan. */
-    for (size_t i = 0; i < ds->nsym; i++)
-        if (strcmp(ds->series[i].symbol, symbol) == 0)
-            return (long)i;
-    return -1;
-}
 
 size_t bt_dscache_hits(const bt_dscache_t *self) { return self->hits; }
 size_t bt_dscache_loads(const bt_dscache_t *self) { return self->loads; }

@@ -26,9 +26,6 @@ void bt_dscache_destroy(bt_dscache_t **self_p);
 const bt_dataset_t *bt_dscache_get(bt_dscache_t *self, const char *path, const char *hash,
                                    bt_errbuf_t *eb);
 
-/* Index of symbol in ds (sorted by name), or -1. */
-long bt_dscache_find_symbol(const bt_dataset_t *ds, const char *symbol);
-
 /* Loads served from memory / from disk (for logs and tests). */
 size_t bt_dscache_hits(const bt_dscache_t *self);
 size_t bt_dscache_loads(const bt_dscache_t *self);

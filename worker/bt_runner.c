@@ -79,30 +79,7 @@ static bt_err_t s_pick_series(const bt_config_t *cfg, const bt_dataset_t *ds, bt
 {
     size_t n = 0;
     const char *const *names = bt_config_symbols(cfg, &n);
-    if (!names || n == 0) {
-        n = ds->nsym;
-        names = NULL;
-    }
-    if (n == 0)
-        return bt_errf(eb, BT_EDATA, "data store has no symbols");
-    bt_series_t *s = malloc(n * sizeof *s);
-    if (!s)
-        return bt_errf(eb, BT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        if (!names) {
-            s[i] = ds->series[i];
-            continue;
-        }
-        long k = bt_dscache_find_symbol(ds, names[i]);
-        if (k < 0) {
-            free(s);
-            return bt_errf(eb, BT_ENOTFOUND, "symbol %s is not in the data store", names[i]);
-        }
-        s[i] = ds->series[k];
-    }
-    *out = s;
-    *nout = n;
-    return BT_OK;
+    return bt_dataset_pick(ds, names, n, out, nout, eb);
 }
 
 static bt_err_t s_apply_symbols(bt_config_t *cfg, const bt_config_t *base, double value,

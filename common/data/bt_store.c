@@ -728,3 +728,49 @@ bt_err_t bt_store_read_attrs(const char *path, const char *symbol, bt_store_attr
     H5Fclose(f);
     return rc;
 }
+
+long bt_dataset_find(const bt_dataset_t *ds, const char *symbol)
+{
+    size_t lo = 0, hi = ds->nsym;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(ds->series[mid].symbol, symbol);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = 0; i < ds->nsym; i++) /* not sorted: look at every one */
+        if (strcmp(ds->series[i].symbol, symbol) == 0)
+            return (long)i;
+    return -1;
+}
+
+bt_err_t bt_dataset_pick(const bt_dataset_t *ds, const char *const *names, size_t n,
+                         bt_series_t **out, size_t *nout, bt_errbuf_t *eb)
+{
+    if (!names || n == 0) {
+        names = NULL;
+        n = ds->nsym;
+    }
+    if (n == 0)
+        return bt_errf(eb, BT_EDATA, "the data store has no symbols");
+    bt_series_t *s = malloc(n * sizeof *s);
+    if (!s)
+        return bt_errf(eb, BT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        long k = names ? bt_dataset_find(ds, names[i]) : (long)i;
+        if (k < 0) {
+            free(s);
+            return bt_errf(eb, BT_ENOTFOUND,
+                           "data.symbols: %s is not in the data store (see 'bt data info')",
+                           names[i]);
+        }
+        s[i] = ds->series[k];
+    }
+    *out = s;
+    *nout = n;
+    return BT_OK;
+}

@@ -44,6 +44,14 @@ typedef struct bt_dataset {
 bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size_t nsym,
                               bt_errbuf_t *eb);
 void bt_dataset_destroy(bt_dataset_t **self_p);
+/* Index of symbol in ds, or -1. Binary search when ds is sorted (as loaded
+ * with "all"), with a linear scan as the fallback, so any ds works. */
+long bt_dataset_find(const bt_dataset_t *ds, const char *symbol);
+/* Views of the named symbols of ds in the given order (names NULL or n 0:
+ * every symbol of ds); *out is malloc'ed, the caller frees it. A missing
+ * name is BT_ENOTFOUND: "data.symbols: X is not in the data store ...". */
+bt_err_t bt_dataset_pick(const bt_dataset_t *ds, const char *const *names, size_t n,
+                         bt_series_t **out, size_t *nout, bt_errbuf_t *eb);
 
 /* Symbol names in the store, sorted; caller frees with bt_store_names_free. */
 bt_err_t bt_store_names(const char *path, char ***names, size_t *n, bt_errbuf_t *eb);

@@ -184,6 +184,25 @@ Test(store, names_sorted_and_selected_order_and_hash)
     cr_assert_str_neq(two->hash, all->hash);
     bt_dataset_t *again = bt_dataset_load(s_path, NULL, 0, &eb);
     cr_assert_str_eq(again->hash, all->hash, "same data, same hash");
+    /* find / pick: sorted (all) by binary search, unsorted (two: ZED, ABC)
+     * by the linear fallback; views share the dataset's arrays */
+    cr_assert_eq(bt_dataset_find(all, "MID"), 1);
+    cr_assert_eq(bt_dataset_find(two, "ABC"), 1);
+    cr_assert_eq(bt_dataset_find(two, "MID"), -1);
+    const char *want[] = {"MID", "ZED"};
+    bt_series_t *v;
+    size_t nv;
+    cr_assert_eq(bt_dataset_pick(all, want, 2, &v, &nv, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(nv, 2);
+    cr_assert_str_eq(v[0].symbol, "MID");
+    cr_assert_eq(v[1].close, all->series[2].close, "a view, not a copy");
+    free(v);
+    cr_assert_eq(bt_dataset_pick(all, NULL, 0, &v, &nv, &eb), BT_OK);
+    cr_assert_eq(nv, 3);
+    free(v);
+    const char *missing[] = {"ABC", "NOPE"};
+    cr_assert_eq(bt_dataset_pick(two, missing, 2, &v, &nv, &eb), BT_ENOTFOUND);
+    cr_assert(strstr(eb.msg, "NOPE is not in the data store"), "%s", eb.msg);
     bt_dataset_destroy(&all);
     bt_dataset_destroy(&two);
     bt_dataset_destroy(&again);
