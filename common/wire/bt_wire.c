@@ -55,8 +55,8 @@ enum { K_WEL_SID, K_WEL_HB, K_WEL_LEASE };
 static const char *const s_keys_welcome[] = {"sid", "hb", "lease"};
 enum { K_REASON_WHY };
 static const char *const s_keys_reason[] = {"why"};
-enum { K_SWEEP_YAML, K_SWEEP_SHA, K_SWEEP_STORE, K_SWEEP_DHASH };
-static const char *const s_keys_sweep[] = {"yaml", "sha", "store", "dhash"};
+enum { K_SWEEP_YAML, K_SWEEP_SHA, K_SWEEP_STORE, K_SWEEP_DHASH, K_SWEEP_SET };
+static const char *const s_keys_sweep[] = {"yaml", "sha", "store", "dhash", "set"};
 enum { K_JOB_JOBS };
 static const char *const s_keys_job[] = {"jobs"};
 enum { K_RES_ID, K_RES_A, K_RES_ST, K_RES_ERR, K_RES_M, K_RES_US, K_RES_BARS, K_RES_BLK };
@@ -87,6 +87,12 @@ struct bt_msg_pool {
     size_t u64_cap;           /* in elements */
     double *f64;              /* RESULT blk */
     size_t f64_cap;           /* in elements */
+    char *setbytes;           /* SWEEP set strings, each + NUL, one after another */
+    size_t setbytes_cap;      /* in bytes */
+    const char **setv;        /* SWEEP set: pointers into setbytes */
+    size_t setv_cap;          /* in elements */
+    size_t *setoff;           /* SWEEP set: offsets into setbytes while decoding */
+    size_t setoff_cap;        /* in elements */
 };
 
 /* Grows *p to hold at least n elements of size el (geometric, at most max
@@ -126,6 +132,9 @@ void bt_msg_fini(bt_msg_t *m)
         free(pl->over);
         free(pl->u64);
         free(pl->f64);
+        free(pl->setbytes);
+        free(pl->setv);
+        free(pl->setoff);
         free(pl);
     }
     memset(m, 0, sizeof *m);
@@ -248,6 +257,20 @@ static bt_err_t s_encode_caps(const bt_msg_t *m, bt_errbuf_t *eb)
         if (m->sweep.yaml_len && !m->sweep.yaml)
             return bt_errf(eb, BT_EINVAL, "wire encode SWEEP: yaml is NULL with yaml_len %zu",
                            m->sweep.yaml_len);
+        if (m->sweep.nsets > BT_WIRE_SETS_MAX)
+            return bt_errf(eb, BT_ELIMIT, "wire encode SWEEP: %u --set overrides, the limit is %u",
+                           m->sweep.nsets, BT_WIRE_SETS_MAX);
+        if (m->sweep.nsets && !m->sweep.sets)
+            return bt_errf(eb, BT_EINVAL, "wire encode SWEEP: sets is NULL with nsets %u",
+                           m->sweep.nsets);
+        for (uint32_t i = 0; i < m->sweep.nsets; i++) {
+            if (!m->sweep.sets[i])
+                return bt_errf(eb, BT_EINVAL, "wire encode SWEEP: set[%u] is NULL", i);
+            if (strlen(m->sweep.sets[i]) > BT_WIRE_SET_MAX)
+                return bt_errf(eb, BT_ELIMIT,
+                               "wire encode SWEEP: --set %.40s... is %zu bytes, the limit is %u",
+                               m->sweep.sets[i], strlen(m->sweep.sets[i]), BT_WIRE_SET_MAX);
+        }
         break;
     case BT_MSG_JOB:
         if (m->job.njobs > BT_WIRE_JOBS_MAX)
@@ -345,6 +368,12 @@ static void s_pack_body(msgpack_packer *pk, const bt_msg_t *m)
         s_pack_cstr(pk, m->sweep.store_path);
         s_pack_key(pk, s_keys_sweep[K_SWEEP_DHASH]);
         s_pack_cstr(pk, m->sweep.data_hash);
+        if (m->sweep.nsets) {
+            s_pack_key(pk, s_keys_sweep[K_SWEEP_SET]);
+            msgpack_pack_array(pk, m->sweep.nsets);
+            for (uint32_t i = 0; i < m->sweep.nsets; i++)
+                s_pack_cstr(pk, m->sweep.sets[i]);
+        }
         break;
     case BT_MSG_JOB:
         s_pack_key(pk, s_keys_job[K_JOB_JOBS]);
@@ -421,7 +450,7 @@ static uint32_t s_body_keys(const bt_msg_t *m)
     case BT_MSG_WELCOME:
         return 3;
     case BT_MSG_SWEEP:
-        return 4;
+        return 4 + (m->sweep.nsets ? 1u : 0u);
     case BT_MSG_RESULT:
         return 6 + (m->result.has_metrics ? 1u : 0u) + (m->result.nblk ? 1u : 0u);
     default:
@@ -570,6 +599,33 @@ static bt_err_t s_check_result(const bt_msg_result_t *r, bt_errbuf_t *eb)
     return BT_OK;
 }
 
+/* SWEEP "set": each "key=value" with a non-empty key, at most BT_WIRE_SET_MAX
+ * bytes, valid UTF-8. The config loader judges the key and value. */
+static bt_err_t s_check_sets(const bt_msg_sweep_t *sw, bt_errbuf_t *eb)
+{
+    if (sw->nsets > BT_WIRE_SETS_MAX)
+        return bt_errf(eb, BT_ELIMIT, "wire SWEEP message: %u --set overrides, the limit is %u",
+                       sw->nsets, BT_WIRE_SETS_MAX);
+    if (sw->nsets && !sw->sets)
+        return bt_errf(eb, BT_EINVAL, "wire SWEEP message: sets is NULL");
+    for (uint32_t i = 0; i < sw->nsets; i++) {
+        const char *o = sw->sets[i];
+        if (!o)
+            return bt_errf(eb, BT_EINVAL, "wire SWEEP message: set[%u] is NULL", i);
+        size_t n = strlen(o);
+        if (n > BT_WIRE_SET_MAX)
+            return bt_errf(eb, BT_ELIMIT, "wire SWEEP message: set[%u] is %zu bytes, the limit "
+                                          "is %u", i, n, BT_WIRE_SET_MAX);
+        if (!s_utf8_valid((const unsigned char *)o, n))
+            return bt_errf(eb, BT_EPROTO, "wire SWEEP message: set[%u] is not valid UTF-8", i);
+        const char *eq = strchr(o, '=');
+        if (!eq || eq == o)
+            return bt_errf(eb, BT_EPROTO,
+                           "wire SWEEP message: set[%u] \"%.60s\" is not key=value", i, o);
+    }
+    return BT_OK;
+}
+
 static bt_err_t s_check_job(const bt_msg_job_t *jb, bt_errbuf_t *eb)
 {
     if (jb->njobs > BT_WIRE_JOBS_MAX)
@@ -650,7 +706,9 @@ bt_err_t bt_wire_check(const bt_msg_t *m, bt_errbuf_t *eb)
         if (!s_hex64(m->sweep.data_hash))
             return bt_errf(eb, BT_EPROTO,
                            "wire SWEEP message: field 'dhash' must be 64 lowercase hex digits");
-        return s_check_text("SWEEP", "store", m->sweep.store_path, false, eb);
+        if ((e = s_check_text("SWEEP", "store", m->sweep.store_path, false, eb)) != BT_OK)
+            return e;
+        return s_check_sets(&m->sweep, eb);
     case BT_MSG_JOB:
         return s_check_job(&m->job, eb);
     case BT_MSG_RESULT:
@@ -1156,6 +1214,51 @@ static bt_err_t s_f_reason(s_rd_t *r, bt_msg_t *m, int k)
     return s_str(r, "why", BT_WIRE_REASON_MAX, rs->reason);
 }
 
+/* SWEEP "set": an array of strings, copied one after another into the pool;
+ * the pointers are made once all are read (the byte buffer may move). */
+static bt_err_t s_sweep_sets(s_rd_t *r, bt_msg_t *m)
+{
+    uint32_t n = 0;
+    bt_err_t e = s_array(r, "set", BT_WIRE_SETS_MAX, &n);
+    if (e != BT_OK || (e = s_pool(m, r->eb)) != BT_OK)
+        return e;
+    struct bt_msg_pool *pl = m->pool;
+    if (n && (s_reserve((void **)&pl->setv, &pl->setv_cap, n, sizeof *pl->setv,
+                        BT_WIRE_SETS_MAX) != BT_OK ||
+              s_reserve((void **)&pl->setoff, &pl->setoff_cap, n, sizeof *pl->setoff,
+                        BT_WIRE_SETS_MAX) != BT_OK))
+        return bt_errf(r->eb, BT_ENOMEM, "wire decode SWEEP: out of memory");
+    size_t used = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *at = r->p;
+        s_tok_t t;
+        if ((e = s_next(r, "set", &t)) != BT_OK || (e = s_want(r, "set", &t, S_STR, at)) != BT_OK)
+            return e;
+        if (t.u > BT_WIRE_SET_MAX) {
+            r->p = at;
+            return s_fail(r, BT_ELIMIT, "set", "set[%u] is %llu bytes, the limit is %u", i,
+                          (unsigned long long)t.u, BT_WIRE_SET_MAX);
+        }
+        if (memchr(r->p, '\0', (size_t)t.u)) {
+            r->p = at;
+            return s_fail(r, BT_EPROTO, "set", "set[%u] contains a NUL byte", i);
+        }
+        if (s_reserve((void **)&pl->setbytes, &pl->setbytes_cap, used + (size_t)t.u + 1, 1,
+                      (size_t)BT_WIRE_SETS_MAX * (BT_WIRE_SET_MAX + 1)) != BT_OK)
+            return bt_errf(r->eb, BT_ENOMEM, "wire decode SWEEP: out of memory");
+        memcpy(pl->setbytes + used, r->p, (size_t)t.u);
+        pl->setbytes[used + t.u] = '\0';
+        pl->setoff[i] = used;
+        used += (size_t)t.u + 1;
+        r->p += t.u;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        pl->setv[i] = pl->setbytes + pl->setoff[i];
+    m->sweep.sets = n ? pl->setv : NULL;
+    m->sweep.nsets = n;
+    return BT_OK;
+}
+
 static bt_err_t s_f_sweep(s_rd_t *r, bt_msg_t *m, int k)
 {
     switch (k) {
@@ -1187,8 +1290,10 @@ static bt_err_t s_f_sweep(s_rd_t *r, bt_msg_t *m, int k)
         return s_str(r, "sha", BT_WIRE_SHA256_HEX, m->sweep.config_sha256);
     case K_SWEEP_STORE:
         return s_str(r, "store", BT_WIRE_PATH_MAX, m->sweep.store_path);
-    default:
+    case K_SWEEP_DHASH:
         return s_str(r, "dhash", BT_WIRE_SHA256_HEX, m->sweep.data_hash);
+    default:
+        return s_sweep_sets(r, m);
     }
 }
 
@@ -1393,7 +1498,8 @@ static const s_spec_t s_specs[BT_MSG_TYPE_COUNT_] = {
     [BT_MSG_HELLO] = {s_keys_hello, 3, S_ALL(3), s_f_hello},
     [BT_MSG_WELCOME] = {s_keys_welcome, 3, S_ALL(3), s_f_welcome},
     [BT_MSG_REFUSE] = {s_keys_reason, 1, S_ALL(1), s_f_reason},
-    [BT_MSG_SWEEP] = {s_keys_sweep, 4, S_ALL(4), s_f_sweep},
+    /* "set" is optional (absent = no --set overrides). */
+    [BT_MSG_SWEEP] = {s_keys_sweep, 5, S_ALL(4), s_f_sweep},
     [BT_MSG_JOB] = {s_keys_job, 1, S_ALL(1), s_f_job},
     /* "m" is checked against the status by bt_wire_check; "blk" is optional. */
     [BT_MSG_RESULT] = {s_keys_result, 8, S_ALL(8) & ~(1u << K_RES_M) & ~(1u << K_RES_BLK),
@@ -1531,6 +1637,16 @@ static bool s_deq(double a, double b)
     return memcmp(&a, &b, sizeof a) == 0;
 }
 
+static bool s_sets_equal(const bt_msg_sweep_t *a, const bt_msg_sweep_t *b)
+{
+    if (a->nsets != b->nsets)
+        return false;
+    for (uint32_t i = 0; i < a->nsets; i++)
+        if (strcmp(a->sets[i], b->sets[i]) != 0)
+            return false;
+    return true;
+}
+
 bool bt_msg_equal(const bt_msg_t *a, const bt_msg_t *b)
 {
     assert(a && b);
@@ -1554,7 +1670,8 @@ bool bt_msg_equal(const bt_msg_t *a, const bt_msg_t *b)
                 memcmp(a->sweep.yaml, b->sweep.yaml, a->sweep.yaml_len) == 0) &&
                strcmp(a->sweep.config_sha256, b->sweep.config_sha256) == 0 &&
                strcmp(a->sweep.store_path, b->sweep.store_path) == 0 &&
-               strcmp(a->sweep.data_hash, b->sweep.data_hash) == 0;
+               strcmp(a->sweep.data_hash, b->sweep.data_hash) == 0 &&
+               s_sets_equal(&a->sweep, &b->sweep);
     case BT_MSG_JOB:
         if (a->job.njobs != b->job.njobs)
             return false;

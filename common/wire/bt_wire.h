@@ -40,6 +40,8 @@
 #define BT_WIRE_REASON_MAX 1023u      /* REFUSE / BYE reason */
 #define BT_WIRE_YAML_MAX (1u << 20)   /* SWEEP config YAML bytes */
 #define BT_WIRE_PATH_MAX 4095u        /* SWEEP data store path */
+#define BT_WIRE_SETS_MAX 256u         /* SWEEP optional --set overrides */
+#define BT_WIRE_SET_MAX 4095u         /* SWEEP one override "key=value" */
 #define BT_WIRE_SHA256_HEX 64u        /* SWEEP hashes: exactly 64 lowercase hex digits */
 #define BT_WIRE_JOBS_MAX 4096u        /* JOB jobs per batch */
 #define BT_WIRE_OVERRIDES_MAX 64u     /* JOB overrides per job */
@@ -94,6 +96,8 @@ typedef struct {
     char config_sha256[BT_WIRE_SHA256_HEX + 1]; /* as given by the coordinator */
     char store_path[BT_WIRE_PATH_MAX + 1];      /* data store path, non-empty */
     char data_hash[BT_WIRE_SHA256_HEX + 1];     /* dataset hash the worker must reproduce */
+    const char *const *sets; /* view: --set overrides "key=value", applied in order on load */
+    uint32_t nsets;          /* 0..BT_WIRE_SETS_MAX; 0 = key "set" omitted */
 } bt_msg_sweep_t;
 
 typedef struct {

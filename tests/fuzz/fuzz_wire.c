@@ -151,6 +151,17 @@ static int s_write_corpus(const char *dir)
     snprintf(m.sweep.store_path, sizeof m.sweep.store_path, "/data/bars.h5");
     snprintf(m.sweep.data_hash, sizeof m.sweep.data_hash, "%s", HEX_A);
     rc |= s_write_msg(dir, "ok-sweep.bin", &m, 0);
+    /* the optional "set" key: --set overrides the worker applies on load */
+    const char *sets[] = {"execution.commission_pct=0.5", "data.symbols=[A, B]"};
+    m.sweep.sets = sets;
+    m.sweep.nsets = 2;
+    rc |= s_write_msg(dir, "ok-sweep-set.bin", &m, 0);
+    const char *bad_set[] = {"no_equals_sign"};
+    m.sweep.sets = bad_set;
+    m.sweep.nsets = 1;
+    rc |= s_write_msg(dir, "bad-sweep-set-not-key-value.bin", &m, 0);
+    m.sweep.sets = NULL;
+    m.sweep.nsets = 0;
 
     bt_wire_override_t ov[] = {{"fast", 10.0}, {"slow", -0.0}, {"risk.stop", 4.9e-324}};
     bt_wire_job_t jobs[] = {{.id = 0, .attempt = 0, .nover = 0, .over = NULL},

@@ -34,10 +34,14 @@ static bt_wire_job_t s_jobs[] = {
 };
 static const double s_blk[] = {0.01, -0.0, DBL_MAX};
 static const uint64_t s_ids[] = {0, 5, UINT64_MAX};
+/* SWEEP's optional --set overrides (a YAML flow list, a UTF-8 value). */
+static const char *const s_sets[] = {"execution.commission_pct=0.5", "data.symbols=[A, B]",
+                                     "report.note=caf\xc3\xa9"};
 
-enum { NSAMPLES = 11 };
+enum { NSAMPLES = 12 };
 
-/* Sample i of every message type (two RESULTs: ok and failed). */
+/* Sample i of every message type (two RESULTs: ok and failed; two SWEEPs:
+ * without and with --set overrides). */
 static void s_sample(int i, bt_msg_t *m)
 {
     bt_msg_init(m);
@@ -106,10 +110,15 @@ static void s_sample(int i, bt_msg_t *m)
         bt_msg_reset(m, BT_MSG_BYE);
         snprintf(m->bye.reason, sizeof m->bye.reason, "shutting down");
         break;
-    default:
+    case 10:
         bt_msg_reset(m, BT_MSG_ACK);
         m->ack.ids = s_ids;
         m->ack.nids = 3;
+        break;
+    default:
+        s_sample(3, m);
+        m->sweep.sets = s_sets;
+        m->sweep.nsets = 3;
         break;
     }
 }
@@ -616,8 +625,8 @@ Test(wire, missing_and_duplicate_keys)
             msgpack_sbuffer sb;
             s_mutate(b, len, keys[k], MUT_DROP, NULL, &sb);
             bt_err_t e = s_decode(sb.data, sb.size, &eb);
-            if (strcmp(keys[k], "blk") == 0)
-                cr_assert_eq(e, BT_OK, "blk is optional: %s", eb.msg);
+            if (strcmp(keys[k], "blk") == 0 || strcmp(keys[k], "set") == 0)
+                cr_assert_eq(e, BT_OK, "%s is optional: %s", keys[k], eb.msg);
             else
                 cr_assert_eq(e, BT_EPROTO, "sample %d without '%s': %d", i, keys[k], e);
             if (e != BT_OK)
@@ -1217,6 +1226,156 @@ Test(wire, encoder_checks_caps)
     cr_assert_eq(b.len, 0);
     bt_wire_buf_fini(&b);
     bt_wire_buf_fini(&b); /* safe twice */
+}
+
+/* Packs the bytes of *s_raw_value as they are (an already packed value). */
+static const msgpack_sbuffer *s_raw_value;
+static void s_v_raw(msgpack_packer *pk)
+{
+    pk->callback(pk->data, s_raw_value->data, s_raw_value->size);
+}
+
+/* SWEEP "set": optional; absent when there are none (so a SWEEP without
+ * overrides encodes exactly as before the key existed), an array of
+ * "key=value" strings otherwise, read back in order. */
+Test(wire, sweep_sets)
+{
+    bt_errbuf_t eb;
+    bt_msg_t plain, with;
+    s_sample(3, &plain);
+    s_sample(11, &with);
+    size_t lp, lw;
+    char *bp = s_encode(&plain, &lp);
+    char *bw = s_encode(&with, &lw);
+    /* Without sets: map of 6 (t, v, yaml, sha, store, dhash) = fixmap 0x86. */
+    cr_assert_eq((unsigned char)bp[0], 0x86);
+    cr_assert(!s_contains(bp, lp, "\xa3set", 4));
+    /* With sets: map of 7 (0x87), then key "set" (fixstr 3 = 0xa3) and a
+     * fixarray of 3 (0x93) whose first element is fixstr 28 (0xbc). */
+    cr_assert_eq((unsigned char)bw[0], 0x87);
+    cr_assert(s_contains(bw, lw, "\xa3set\x93\xbc" "execution.commission_pct=0.5", 33));
+    /* The encodings differ only by the appended key: same prefix after byte 0. */
+    cr_assert_eq(memcmp(bp + 1, bw + 1, lp - 1), 0);
+
+    /* msgpack-c reads "set" as an array of the three strings in order. */
+    msgpack_zone z;
+    msgpack_zone_init(&z, 2048);
+    msgpack_object o;
+    size_t off = 0;
+    cr_assert_eq(msgpack_unpack(bw, lw, &off, &z, &o), MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *arr = NULL;
+    for (uint32_t i = 0; i < o.via.map.size; i++)
+        if (o.via.map.ptr[i].key.via.str.size == 3 &&
+            memcmp(o.via.map.ptr[i].key.via.str.ptr, "set", 3) == 0)
+            arr = &o.via.map.ptr[i].val;
+    cr_assert_not_null(arr);
+    cr_assert_eq(arr->type, MSGPACK_OBJECT_ARRAY);
+    cr_assert_eq(arr->via.array.size, 3);
+    for (uint32_t i = 0; i < 3; i++) {
+        const msgpack_object *e = &arr->via.array.ptr[i];
+        cr_assert_eq(e->type, MSGPACK_OBJECT_STR);
+        cr_assert_eq(e->via.str.size, strlen(s_sets[i]));
+        cr_assert_eq(memcmp(e->via.str.ptr, s_sets[i], e->via.str.size), 0);
+    }
+    msgpack_zone_destroy(&z);
+
+    /* Decoded views are NUL-terminated copies, in order; a second decode
+     * into the same message (fewer sets, then none) replaces them. */
+    bt_msg_t d;
+    bt_msg_init(&d);
+    cr_assert_eq(bt_wire_decode(bw, lw, &d, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(d.sweep.nsets, 3);
+    cr_assert_str_eq(d.sweep.sets[0], "execution.commission_pct=0.5");
+    cr_assert_str_eq(d.sweep.sets[1], "data.symbols=[A, B]");
+    cr_assert_str_eq(d.sweep.sets[2], "report.note=caf\xc3\xa9");
+    const char *one[] = {"params.fast=7"};
+    with.sweep.sets = one;
+    with.sweep.nsets = 1;
+    size_t l1;
+    char *b1 = s_encode(&with, &l1);
+    cr_assert_eq(bt_wire_decode(b1, l1, &d, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(d.sweep.nsets, 1);
+    cr_assert_str_eq(d.sweep.sets[0], "params.fast=7");
+    cr_assert_eq(bt_wire_decode(bp, lp, &d, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(d.sweep.nsets, 0);
+    cr_assert_null(d.sweep.sets);
+    free(b1);
+
+    /* Value rules: each is key=value with a non-empty key, valid UTF-8. */
+    const char *bad[][1] = {{""}, {"=5"}, {"no_equals"}, {"k=\xff"}};
+    for (size_t i = 0; i < 4; i++) {
+        with.sweep.sets = bad[i];
+        with.sweep.nsets = 1;
+        cr_assert_eq(s_enc_dec(&with, &eb), BT_EPROTO, "set '%s'", bad[i][0]);
+        cr_assert(strstr(eb.msg, "set[0]") != NULL, "%s", eb.msg);
+    }
+
+    /* Caps: BT_WIRE_SETS_MAX strings of BT_WIRE_SET_MAX bytes round-trip;
+     * one more string, or one more byte, is refused by the encoder. */
+    char *big = malloc(BT_WIRE_SET_MAX + 2);
+    memset(big, 'v', BT_WIRE_SET_MAX + 1);
+    memcpy(big, "k=", 2);
+    big[BT_WIRE_SET_MAX] = '\0';
+    const char **many = calloc(BT_WIRE_SETS_MAX + 1, sizeof *many);
+    for (uint32_t i = 0; i <= BT_WIRE_SETS_MAX; i++)
+        many[i] = big;
+    with.sweep.sets = many;
+    with.sweep.nsets = BT_WIRE_SETS_MAX;
+    s_roundtrip(&with);
+    bt_wire_buf_t wb;
+    bt_wire_buf_init(&wb);
+    with.sweep.nsets = BT_WIRE_SETS_MAX + 1;
+    cr_assert_eq(bt_wire_encode(&with, &wb, &eb), BT_ELIMIT);
+    with.sweep.nsets = 1;
+    big[BT_WIRE_SET_MAX] = 'v';
+    big[BT_WIRE_SET_MAX + 1] = '\0';
+    cr_assert_eq(bt_wire_encode(&with, &wb, &eb), BT_ELIMIT);
+    with.sweep.sets = NULL;
+    cr_assert_eq(bt_wire_encode(&with, &wb, &eb), BT_EINVAL);
+
+    /* The decoder enforces the same caps on bytes from the wire: a string of
+     * BT_WIRE_SET_MAX + 1 bytes, and BT_WIRE_SETS_MAX + 1 strings. */
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_str_with_body(&pk, big, BT_WIRE_SET_MAX + 1);
+    msgpack_sbuffer out;
+    s_raw_value = &sb;
+    s_mutate(bp, lp, "set", MUT_ADD, s_v_raw, &out);
+    cr_assert_eq(s_decode(out.data, out.size, &eb), BT_ELIMIT, "%s", eb.msg);
+    msgpack_sbuffer_destroy(&out);
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_array(&pk, BT_WIRE_SETS_MAX + 1);
+    for (uint32_t i = 0; i <= BT_WIRE_SETS_MAX; i++)
+        msgpack_pack_str_with_body(&pk, "k=1", 3);
+    s_mutate(bp, lp, "set", MUT_ADD, s_v_raw, &out);
+    cr_assert_eq(s_decode(out.data, out.size, &eb), BT_ELIMIT, "%s", eb.msg);
+    msgpack_sbuffer_destroy(&out);
+    /* An element that is not a string, and a string with a NUL byte. */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "k=1", 3);
+    msgpack_pack_uint8(&pk, 7);
+    s_mutate(bp, lp, "set", MUT_ADD, s_v_raw, &out);
+    cr_assert_eq(s_decode(out.data, out.size, &eb), BT_EPROTO, "%s", eb.msg);
+    msgpack_sbuffer_destroy(&out);
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "k=1\0x", 5);
+    s_mutate(bp, lp, "set", MUT_ADD, s_v_raw, &out);
+    cr_assert_eq(s_decode(out.data, out.size, &eb), BT_EPROTO, "%s", eb.msg);
+    cr_assert(strstr(eb.msg, "NUL") != NULL, "%s", eb.msg);
+    msgpack_sbuffer_destroy(&out);
+    msgpack_sbuffer_destroy(&sb);
+
+    bt_wire_buf_fini(&wb);
+    free(many);
+    free(big);
+    bt_msg_fini(&d);
+    free(bp);
+    free(bw);
 }
 
 /* xorshift64*: deterministic garbage */
