@@ -337,6 +337,8 @@ static void s_on_hello(s_coord_t *c, zframe_t *id, s_peer_t *p, int64_t now)
     bt_msg_sweep_t *sw = &c->out.sweep;
     sw->yaml = c->ctx->yaml;
     sw->yaml_len = c->ctx->yaml_len;
+    sw->sets = c->ctx->sets;
+    sw->nsets = (uint32_t)c->ctx->nsets;
     snprintf(sw->config_sha256, sizeof sw->config_sha256, "%s", c->ctx->config_sha);
     snprintf(sw->store_path, sizeof sw->store_path, "%s", c->ctx->store_path);
     snprintf(sw->data_hash, sizeof sw->data_hash, "%s", c->ctx->data_hash);

@@ -41,6 +41,8 @@ typedef struct bt_sweep_ctx {
     const char *config_sha;    /* 64 hex */
     const char *store_path;    /* absolute path of the bar store */
     const char *data_hash;     /* 64 hex: hash of the whole store as loaded by workers */
+    const char *const *sets;   /* --set overrides "key=value" (workers apply them on load) */
+    size_t nsets;              /* 0..BT_WIRE_SETS_MAX */
     /* The grid. */
     uint64_t njobs;
     size_t naxes;

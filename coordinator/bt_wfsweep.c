@@ -596,7 +596,8 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
     for (size_t i = 0; i < ns; i++)
         strats[i] = bt_strategy_at(i);
     if (yaml)
-        cfg = bt_config_load(a->config_path, NULL, 0, strats, ns, &eb);
+        cfg = bt_config_load_lib(a->config_path, a->sets, a->nsets, strats, ns, bt_strategy_load,
+                                 &eb);
     if (cfg)
         grid = bt_grid_new(cfg, a->allow_huge, &eb);
     if (!grid) {
@@ -763,6 +764,8 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
         .config_sha = bt_config_hash(cfg),
         .store_path = store,
         .data_hash = ds->hash,
+        .sets = a->sets,
+        .nsets = a->nsets,
         .njobs = njobs,
         .naxes = naxes + 1,
         .axis_keys = keys,

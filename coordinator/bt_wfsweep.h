@@ -17,6 +17,7 @@
 #define BT_WFSWEEP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct bt_wfsweep_args {
     const char *config_path;
@@ -30,6 +31,8 @@ typedef struct bt_wfsweep_args {
     long max_attempts;
     bool allow_huge;
     bool trivial;            /* benchmark workers (no backtests): no walk-forward files */
+    const char *const *sets; /* --set overrides "key=value", applied to the config everywhere */
+    size_t nsets;
 } bt_wfsweep_args_t;
 
 /* Runs the whole walk-forward; returns the process exit status (0 done, 1

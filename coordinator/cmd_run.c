@@ -332,7 +332,7 @@ int bt_cmd_run(int argc, char **argv)
         strats[nstrats++] = bt_strategy_at(i);
 
     bt_errbuf_t eb;
-    bt_config_t *cfg = bt_config_load(path, sets, nsets, strats, nstrats, &eb);
+    bt_config_t *cfg = bt_config_load_lib(path, sets, nsets, strats, nstrats, bt_strategy_load, &eb);
     if (!cfg || bt_grid_check(cfg, &eb) != BT_OK) {
         fprintf(stderr, "bt run: %s\n", eb.msg);
         bt_config_destroy(&cfg);

@@ -29,13 +29,15 @@
 #include "bt_store.h"
 #include "bt_sweep.h"
 #include "bt_wfsweep.h"
+#include "bt_wire.h"
 
 #define S_YAML_MAX (1u << 20) /* the SWEEP message's cap on config text */
 
 static void s_usage(FILE *out)
 {
     fprintf(out,
-            "usage: bt sweep CONFIG.yaml [--out DIR] [--workers N] [--threads N]\n"
+            "usage: bt sweep CONFIG.yaml [--set key=value ...] [--out DIR] [--workers N]\n"
+            "                [--threads N]\n"
             "                [--bind ENDPOINT] [--resume DIR] [--lease-ms MS]\n"
             "                [--heartbeat-ms MS] [--max-attempts N] [--allow-huge]\n"
             "                [--log-level LEVEL]\n\n"
@@ -44,6 +46,9 @@ static void s_usage(FILE *out)
             "DIR/results.csv, DIR/ranking.csv and DIR/summary.txt. Results are journaled\n"
             "in DIR as they arrive; an interrupted sweep continues with --resume DIR.\n\n"
             "options:\n"
+            "  --set key=value    override a config key (repeatable), value as in YAML, as in\n"
+            "                     'bt run'; every worker applies the same overrides, and they\n"
+            "                     are part of the config hash (a --resume must repeat them)\n"
             "  --out DIR          output folder (default out/sweep); must not hold a journal\n"
             "  --resume DIR       continue the sweep journaled in DIR (same config and data)\n"
             "  --workers N        local workers to start (default: one per core; 0 = none)\n"
@@ -56,6 +61,7 @@ static void s_usage(FILE *out)
             "  --log-level L      error, warn, info (default) or debug\n\n"
             "examples:\n"
             "  bt sweep configs/sma_cross.yaml --out out/sma\n"
+            "  bt sweep configs/sma_cross.yaml --set execution.commission_pct=0.5 --out out/c05\n"
             "  bt sweep configs/sma_cross.yaml --out out/sma --bind tcp://*:5555 --workers 0\n"
             "      (then on each other machine: bt-worker --connect tcp://THIS_HOST:5555)\n"
             "  bt sweep configs/sma_cross.yaml --resume out/sma\n");
@@ -73,6 +79,8 @@ typedef struct {
     long max_attempts;
     bool allow_huge;
     bool trivial;      /* hidden: benchmark workers that do not run backtests */
+    const char *sets[BT_CONFIG_MAX_OVERRIDES]; /* --set key=value, in order */
+    size_t nsets;
 } s_args_t;
 
 static int s_parse_long(const char *opt, const char *s, long min, long max, long *out)
@@ -128,7 +136,19 @@ static int s_parse_args(int argc, char **argv, s_args_t *a)
         }
         i++;
         int rc = 0;
-        if (strcmp(o, "--out") == 0)
+        if (strcmp(o, "--set") == 0) {
+            if (a->nsets == BT_CONFIG_MAX_OVERRIDES) {
+                fprintf(stderr, "bt sweep: more than %d --set options\n",
+                        BT_CONFIG_MAX_OVERRIDES);
+                return 2;
+            }
+            if (strlen(v) > BT_WIRE_SET_MAX) {
+                fprintf(stderr, "bt sweep: --set %.40s...: %zu bytes, the limit is %u\n", v,
+                        strlen(v), BT_WIRE_SET_MAX);
+                return 2;
+            }
+            a->sets[a->nsets++] = v;
+        } else if (strcmp(o, "--out") == 0)
             a->out_dir = v;
         else if (strcmp(o, "--resume") == 0)
             a->resume_dir = v;
@@ -326,7 +346,7 @@ int bt_cmd_sweep(int argc, char **argv)
         ns = 64;
     for (size_t i = 0; i < ns; i++)
         strats[i] = bt_strategy_at(i);
-    cfg = bt_config_load(a.config_path, NULL, 0, strats, ns, &eb);
+    cfg = bt_config_load_lib(a.config_path, a.sets, a.nsets, strats, ns, bt_strategy_load, &eb);
     if (!cfg) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
         exit_code = 2;
@@ -336,7 +356,7 @@ int bt_cmd_sweep(int argc, char **argv)
         /* walk_forward: section: one job graph over every window (bt_wfsweep.h). */
         bt_wfsweep_args_t wa = {a.config_path, a.out_dir,     a.resume_dir,   a.bind,
                                 a.workers,     a.threads,     a.lease_ms,     a.heartbeat_ms,
-                                a.max_attempts, a.allow_huge, a.trivial};
+                                a.max_attempts, a.allow_huge, a.trivial, a.sets, a.nsets};
         exit_code = bt_wfsweep_run(&wa);
         goto out;
     }
@@ -468,6 +488,8 @@ int bt_cmd_sweep(int argc, char **argv)
         .config_sha = bt_config_hash(cfg),
         .store_path = store,
         .data_hash = data_hash,
+        .sets = a.sets,
+        .nsets = a.nsets,
         .njobs = njobs,
         .naxes = naxes,
         .axis_keys = axis_keys,
@@ -520,9 +542,12 @@ int bt_cmd_sweep(int argc, char **argv)
         fprintf(stderr,
                 "bt sweep: interrupted (signal %d) with %llu of %llu jobs done; results so far "
                 "are in %s (partial report)\n"
-                "continue with: bt sweep %s --resume %s\n",
+                "continue with: bt sweep %s",
                 sc.signal, (unsigned long long)(k.ok + k.failed), (unsigned long long)njobs,
-                a.out_dir, a.config_path, a.out_dir);
+                a.out_dir, a.config_path);
+        for (size_t i = 0; i < a.nsets; i++)
+            fprintf(stderr, " --set '%s'", a.sets[i]);
+        fprintf(stderr, " --resume %s\n", a.out_dir);
         goto out;
     }
     double wall = bt_monotonic_s() - t0;

@@ -171,12 +171,27 @@ static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
             return -1;
         for (size_t i = 0; i < ns; i++)
             strats[i] = bt_strategy_at(i);
-        w->config = bt_config_load_string(sw->yaml, "sweep config (from the coordinator)", NULL, 0,
-                                          strats, ns, &eb);
+        /* The coordinator's --set overrides, in order, as it applied them. */
+        w->config = bt_config_load_string_lib(sw->yaml, "sweep config (from the coordinator)",
+                                              sw->sets, sw->nsets, strats, ns, bt_strategy_load,
+                                              &eb);
         free(strats);
         if (!w->config) {
             bt_log(BT_LOG_ERROR, "the coordinator's config does not load here: %s", eb.msg);
             s_send_bye(w, eb.msg);
+            return -1;
+        }
+        /* Same text and overrides give the same hash; anything else means the
+         * two sides would not run the same config. */
+        if (strcmp(bt_config_hash(w->config), sw->config_sha256) != 0) {
+            char why[256];
+            snprintf(why, sizeof why,
+                     "config hash differs: coordinator %.12s, worker %.12s (the SWEEP message "
+                     "lost its --set overrides? run the same bt version on both)",
+                     sw->config_sha256, bt_config_hash(w->config));
+            bt_log(BT_LOG_ERROR, "%s", why);
+            bt_config_destroy(&w->config);
+            s_send_bye(w, why);
             return -1;
         }
         snprintf(w->config_sha, sizeof w->config_sha, "%s", sw->config_sha256);

@@ -51,7 +51,7 @@ static const char *const s_order_choices[] = {"desc", "asc", NULL};
 
 /* Indices of the entries s_finish and the loader refer to by name. */
 enum {
-    S_STRATEGY = 0, S_CAPITAL, S_RANK_BY, S_RANK_ORDER, S_TOP,
+    S_STRATEGY = 0, S_LIBRARY, S_CAPITAL, S_RANK_BY, S_RANK_ORDER, S_TOP,
     S_STORE, S_SYMBOLS, S_START, S_END,
     S_FILL, S_SLIP, S_COMM_PCT, S_COMM_SHARE, S_COMM_MIN, S_VOLCAP, S_SHORT, S_MARGIN, S_MARGIN_REQ,
     S_SIZE_MODE, S_SIZE_PCT, S_SIZE_QTY, S_FRACTIONAL,
@@ -62,7 +62,10 @@ enum {
 
 static const s_setting_t s_settings[S_NSETTINGS] = {
     [S_STRATEGY] = {"strategy", S_STRING, 0, 0, 0, "(required)", "", 1, S_NONE, NULL,
-                    "built-in strategy name (see `bt strategies`)"},
+                    "strategy name: a built-in (see `bt strategies`) or the one in strategy_library"},
+    [S_LIBRARY] = {"strategy_library", S_STRING, 0, 0, 0, "(none)", "path", 1, S_NONE, NULL,
+                   "user strategy shared library (.so, strategies/README.md); a relative path is "
+                   "taken from the current directory; sweep workers load the same path"},
     [S_STORE] = {"data.store", S_STRING, 0, 0, 0, "(required)", "path", 1, S_NONE, NULL,
                  "HDF5 bar store; a relative path is taken from the current directory"},
     [S_SYMBOLS] = {"data.symbols", S_STRLIST, 0, 0, 0, "all", "", 1, S_NONE, NULL,
@@ -154,6 +157,7 @@ struct bt_config {
     const bt_strategy_t *strategy;
     double params[BT_MAX_PARAMS];      /* strategy->nparams values */
     char *store;                       /* data.store */
+    char *library;                     /* strategy_library as written, or NULL */
     char **symbols;                    /* data.symbols, NULL = all */
     size_t nsymbols;
     int64_t start, end;                /* data.start / data.end, INT64_MIN/MAX = open */
@@ -687,6 +691,9 @@ static bt_err_t s_apply_entry(s_loader_t *ld, const s_entry_t *e)
         if (i == S_STORE) {
             free(c->store);
             c->store = tmp;
+        } else if (i == S_LIBRARY) {
+            free(c->library);
+            c->library = tmp;
         } else if (i == S_RANK_BY) {
             int m = bt_metrics_find(tmp);
             if (m < 0) {
@@ -1065,6 +1072,7 @@ void bt_config_destroy(bt_config_t **self_p)
     bt_config_t *c = *self_p;
     free(c->path);
     free(c->store);
+    free(c->library);
     s_free_strv(c->symbols, c->nsymbols);
     s_sweep_free(&c->sweep);
     free(c);
@@ -1158,10 +1166,41 @@ static struct fy_document *s_parse_yaml(const char *text, size_t len, const char
     return doc;
 }
 
+/* strategy_library: loads it and checks it provides the strategy named by
+ * strategy:. A relative path is made "./path" so dlopen takes it from the
+ * current directory rather than searching the library path. */
+static bt_err_t s_load_library(s_loader_t *ld, const s_entry_t *se, const char *sn, size_t snlen,
+                               bt_config_lib_fn load_lib)
+{
+    bt_config_t *c = ld->c;
+    const s_entry_t *le = s_find_entry(ld, "strategy_library");
+    if (!load_lib)
+        return s_fail(ld, le, "this program cannot load strategy libraries; use 'bt run' or "
+                              "'bt sweep'");
+    if (c->library[0] == '\0')
+        return s_fail(ld, le, "is empty; give the path of a .so file");
+    char path[4200];
+    if (strchr(c->library, '/') == NULL)
+        snprintf(path, sizeof path, "./%s", c->library);
+    else
+        snprintf(path, sizeof path, "%s", c->library);
+    bt_errbuf_t leb;
+    bt_errbuf_clear(&leb);
+    const bt_strategy_t *st = load_lib(path, &leb);
+    if (!st)
+        return s_fail(ld, le, "%s", leb.msg);
+    if (!sn || strlen(st->name) != snlen || strncmp(st->name, sn, snlen) != 0)
+        return s_fail(ld, se, "'%.*s' is not the strategy in strategy_library %s, which is "
+                              "'%s'; write 'strategy: %s'",
+                      sn ? (int)snlen : 0, sn ? sn : "", c->library, st->name, st->name);
+    c->strategy = st;
+    return BT_OK;
+}
+
 static bt_config_t *s_load(const char *text, size_t len, const char *name,
                            const char *const *overrides, size_t noverrides,
                            const bt_strategy_t *const *strategies, size_t nstrategies,
-                           bt_errbuf_t *eb)
+                           bt_config_lib_fn load_lib, bt_errbuf_t *eb)
 {
     bt_errbuf_clear(eb);
     if (noverrides > BT_CONFIG_MAX_OVERRIDES) {
@@ -1261,13 +1300,16 @@ static bt_config_t *s_load(const char *text, size_t len, const char *name,
     {
         size_t len0 = 0;
         const char *sn = s_scalar(se->node, &len0);
-        for (size_t i = 0; sn && i < nstrategies; i++) {
+        if (c->library && (rc = s_load_library(&ld, se, sn, len0, load_lib)) != BT_OK)
+            goto fail;
+        for (size_t i = 0; sn && !c->library && i < nstrategies; i++) {
             if (strlen(strategies[i]->name) == len0 && strncmp(strategies[i]->name, sn, len0) == 0)
                 c->strategy = strategies[i];
         }
         if (!c->strategy) {
-            rc = s_fail(&ld, se, "unknown strategy '%.*s'; built-in: %s", sn ? (int)len0 : 0,
-                        sn ? sn : "", names);
+            rc = s_fail(&ld, se, "unknown strategy '%.*s'; built-in: %s (a user strategy also "
+                                 "needs 'strategy_library: path/to/lib.so')",
+                        sn ? (int)len0 : 0, sn ? sn : "", names);
             goto fail;
         }
         if (c->strategy->nparams > BT_MAX_PARAMS) {
@@ -1317,13 +1359,30 @@ bt_config_t *bt_config_load_string(const char *yaml, const char *name,
                                    const bt_strategy_t *const *strategies, size_t nstrategies,
                                    bt_errbuf_t *eb)
 {
+    return bt_config_load_string_lib(yaml, name, overrides, noverrides, strategies, nstrategies,
+                                     NULL, eb);
+}
+
+bt_config_t *bt_config_load_string_lib(const char *yaml, const char *name,
+                                       const char *const *overrides, size_t noverrides,
+                                       const bt_strategy_t *const *strategies,
+                                       size_t nstrategies, bt_config_lib_fn load_lib,
+                                       bt_errbuf_t *eb)
+{
     return s_load(yaml, strlen(yaml), name ? name : "<config>", overrides, noverrides, strategies,
-                  nstrategies, eb);
+                  nstrategies, load_lib, eb);
 }
 
 bt_config_t *bt_config_load(const char *path, const char *const *overrides, size_t noverrides,
                             const bt_strategy_t *const *strategies, size_t nstrategies,
                             bt_errbuf_t *eb)
+{
+    return bt_config_load_lib(path, overrides, noverrides, strategies, nstrategies, NULL, eb);
+}
+
+bt_config_t *bt_config_load_lib(const char *path, const char *const *overrides,
+                                size_t noverrides, const bt_strategy_t *const *strategies,
+                                size_t nstrategies, bt_config_lib_fn load_lib, bt_errbuf_t *eb)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -1351,7 +1410,8 @@ bt_config_t *bt_config_load(const char *path, const char *const *overrides, size
         return NULL;
     }
     buf[n] = '\0';
-    bt_config_t *c = s_load(buf, n, path, overrides, noverrides, strategies, nstrategies, eb);
+    bt_config_t *c =
+        s_load(buf, n, path, overrides, noverrides, strategies, nstrategies, load_lib, eb);
     free(buf);
     return c;
 }
@@ -1430,11 +1490,13 @@ bt_config_t *bt_config_dup(const bt_config_t *src)
     *c = *src;
     c->path = NULL;
     c->store = NULL;
+    c->library = NULL;
     c->symbols = NULL;
     c->nsymbols = 0;
     memset(&c->sweep, 0, sizeof c->sweep);
     bool ok = (c->path = s_strdup(src->path)) != NULL &&
-              (!src->store || (c->store = s_strdup(src->store)) != NULL);
+              (!src->store || (c->store = s_strdup(src->store)) != NULL) &&
+              (!src->library || (c->library = s_strdup(src->library)) != NULL);
     if (ok && src->symbols) {
         c->symbols = s_strv_dup(src->symbols, src->nsymbols);
         ok = c->symbols != NULL;
@@ -1454,6 +1516,7 @@ const bt_engine_cfg_t *bt_config_engine(const bt_config_t *c) { return &c->eng; 
 const bt_strategy_t *bt_config_strategy(const bt_config_t *c) { return c->strategy; }
 const double *bt_config_params(const bt_config_t *c) { return c->params; }
 const char *bt_config_store(const bt_config_t *c) { return c->store; }
+const char *bt_config_library(const bt_config_t *c) { return c->library; }
 const bt_sweep_spec_t *bt_config_sweep(const bt_config_t *c) { return &c->sweep; }
 const bt_wf_spec_t *bt_config_walk_forward(const bt_config_t *c)
 {

@@ -43,6 +43,23 @@ bt_config_t *bt_config_load_string(const char *yaml, const char *name,
                                    const char *const *overrides, size_t noverrides,
                                    const bt_strategy_t *const *strategies, size_t nstrategies,
                                    bt_errbuf_t *eb);
+
+/* Loads a user strategy library; bt_strategy_load (bt_registry.h) has this
+ * shape (config does not include the registry). */
+typedef const bt_strategy_t *(*bt_config_lib_fn)(const char *path_so, bt_errbuf_t *eb);
+/* As bt_config_load / bt_config_load_string, and a config naming
+ * strategy_library: is resolved by load_lib(path) (a path without '/' is
+ * given as "./path"): the library's strategy must be the one named by
+ * strategy:. With load_lib NULL (the two functions above) strategy_library
+ * is refused with a message. Errors name FILE:LINE: strategy_library. */
+bt_config_t *bt_config_load_lib(const char *path, const char *const *overrides,
+                                size_t noverrides, const bt_strategy_t *const *strategies,
+                                size_t nstrategies, bt_config_lib_fn load_lib, bt_errbuf_t *eb);
+bt_config_t *bt_config_load_string_lib(const char *yaml, const char *name,
+                                       const char *const *overrides, size_t noverrides,
+                                       const bt_strategy_t *const *strategies,
+                                       size_t nstrategies, bt_config_lib_fn load_lib,
+                                       bt_errbuf_t *eb);
 void bt_config_destroy(bt_config_t **self_p);
 /* Deep copy (for applying grid points). NULL if out of memory. */
 bt_config_t *bt_config_dup(const bt_config_t *c);
@@ -53,6 +70,7 @@ const bt_engine_cfg_t *bt_config_engine(const bt_config_t *c);
 const bt_strategy_t *bt_config_strategy(const bt_config_t *c);
 const double *bt_config_params(const bt_config_t *c);       /* strategy->nparams values */
 const char *bt_config_store(const bt_config_t *c);          /* data.store */
+const char *bt_config_library(const bt_config_t *c);        /* strategy_library, or NULL */
 /* data.symbols: NULL and 0 when "all". */
 const char *const *bt_config_symbols(const bt_config_t *c, size_t *n);
 int bt_config_rank_by(const bt_config_t *c);                /* metric index (bt_metrics_name) */
