@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The built-ins, in the order `bt strategies` lists them. Adding one is one
  * line here plus its .c file defining `const bt_strategy_t bt_strategy_<name>`. */
@@ -154,6 +155,13 @@ const bt_strategy_t *bt_strategy_load(const char *path_so, bt_errbuf_t *eb)
 {
     if (path_so == NULL || path_so[0] == '\0') {
         bt_errf(eb, BT_EINVAL, "strategy library path is empty; give the path of a .so file");
+        return NULL;
+    }
+    if (strchr(path_so, '/') != NULL && access(path_so, F_OK) != 0) {
+        bt_errf(eb, BT_ENOTFOUND,
+                "cannot load strategy library '%s': no such file (a relative path is taken "
+                "from the current directory; build it as in strategies/README.md)",
+                path_so);
         return NULL;
     }
     dlerror();
