@@ -407,3 +407,58 @@ Test(config, reference_lists_every_key)
         cr_assert(strstr(buf, keys[i]), "reference lacks %s", keys[i]);
     free(buf);
 }
+
+/* strategy_library: resolved by the caller's loader (here a fake that hands
+ * out s_other's table for "./plug.so" and fails otherwise). */
+static char s_lib_seen[256];
+static const bt_strategy_t *s_fake_lib(const char *path, bt_errbuf_t *eb)
+{
+    snprintf(s_lib_seen, sizeof s_lib_seen, "%s", path);
+    if (strcmp(path, "./plug.so") == 0)
+        return &s_other;
+    bt_errf(eb, BT_ENOTFOUND, "cannot load strategy library '%s': no such file", path);
+    return NULL;
+}
+
+Test(config, strategy_library_loaded_by_the_callers_loader)
+{
+    bt_errbuf_t eb;
+    /* "other" is not in the list given to the loader: only the library has it. */
+    const char *yaml = "strategy: other\nstrategy_library: plug.so\ndata: {store: x.h5}\n";
+    bt_config_t *c = bt_config_load_string_lib(yaml, "l.yaml", NULL, 0, s_strats, 1, s_fake_lib,
+                                               &eb);
+    cr_assert_not_null(c, "%s", eb.msg);
+    cr_assert_str_eq(s_lib_seen, "./plug.so"); /* no '/': taken from the current directory */
+    cr_assert_eq(bt_config_strategy(c), &s_other);
+    cr_assert_str_eq(bt_config_library(c), "plug.so");
+    bt_config_t *d = bt_config_dup(c);
+    cr_assert_str_eq(bt_config_library(d), "plug.so");
+    bt_config_destroy(&d);
+    bt_config_destroy(&c);
+
+    /* A library that does not load: FILE:LINE: strategy_library and the path. */
+    const char *missing = "strategy: other\nstrategy_library: /no/plug.so\ndata: {store: x.h5}\n";
+    cr_assert_null(bt_config_load_string_lib(missing, "l.yaml", NULL, 0, s_strats, 1, s_fake_lib,
+                                             &eb));
+    cr_assert_eq(eb.code, BT_ECONFIG);
+    cr_assert(strstr(eb.msg, "l.yaml:2: strategy_library: ") && strstr(eb.msg, "/no/plug.so"),
+              "%s", eb.msg);
+    /* strategy: must be the library's strategy. */
+    const char *wrong = "strategy: fake_cross\nstrategy_library: plug.so\ndata: {store: x.h5}\n";
+    cr_assert_null(bt_config_load_string_lib(wrong, "l.yaml", NULL, 0, s_strats, 1, s_fake_lib,
+                                             &eb));
+    cr_assert(strstr(eb.msg, "l.yaml:1: strategy: ") && strstr(eb.msg, "'strategy: other'"),
+              "%s", eb.msg);
+    /* Without a loader the key is refused, not ignored. */
+    cr_assert_null(bt_config_load_string(yaml, "l.yaml", NULL, 0, s_strats, 1, &eb));
+    cr_assert(strstr(eb.msg, "l.yaml:2: strategy_library: "), "%s", eb.msg);
+    /* --set changes the hash (the sweep journal relies on it). */
+    const char *base = "strategy: fake_cross\ndata: {store: x.h5}\n";
+    const char *set1[] = {"capital=5000"};
+    bt_config_t *p = bt_config_load_string(base, "b.yaml", NULL, 0, s_strats, 1, &eb);
+    bt_config_t *q = bt_config_load_string(base, "b.yaml", set1, 1, s_strats, 1, &eb);
+    cr_assert(p && q);
+    cr_assert_str_neq(bt_config_hash(p), bt_config_hash(q));
+    bt_config_destroy(&p);
+    bt_config_destroy(&q);
+}
