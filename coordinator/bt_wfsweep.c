@@ -589,14 +589,9 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
     /* 1. Config, grid, data, windows: all checked before any work. */
     size_t yaml_len = 0;
     yaml = bt_fs_read_file(a->config_path, S_YAML_MAX, &yaml_len, &eb);
-    size_t ns = bt_strategy_count();
-    const bt_strategy_t *strats[64];
-    if (ns > 64)
-        ns = 64;
-    for (size_t i = 0; i < ns; i++)
-        strats[i] = bt_strategy_at(i);
     if (yaml)
-        cfg = bt_config_load_lib(a->config_path, a->sets, a->nsets, strats, ns, bt_strategy_load,
+        cfg = bt_config_load_lib(a->config_path, a->sets, a->nsets, bt_strategy_table(),
+                                 bt_strategy_count(), bt_strategy_load,
                                  &eb);
     if (cfg)
         grid = bt_grid_new(cfg, a->allow_huge, &eb);

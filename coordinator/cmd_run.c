@@ -326,13 +326,9 @@ int bt_cmd_run(int argc, char **argv)
     for (int i = 0; i < argc && off < sizeof cmdline; i++)
         off += (size_t)snprintf(cmdline + off, sizeof cmdline - off, " %s", argv[i]);
 
-    const bt_strategy_t *strats[256];
-    size_t nstrats = 0;
-    for (size_t i = 0; i < bt_strategy_count() && nstrats < 256; i++)
-        strats[nstrats++] = bt_strategy_at(i);
-
     bt_errbuf_t eb;
-    bt_config_t *cfg = bt_config_load_lib(path, sets, nsets, strats, nstrats, bt_strategy_load, &eb);
+    bt_config_t *cfg = bt_config_load_lib(path, sets, nsets, bt_strategy_table(),
+                                          bt_strategy_count(), bt_strategy_load, &eb);
     if (!cfg || bt_grid_check(cfg, &eb) != BT_OK) {
         fprintf(stderr, "bt run: %s\n", eb.msg);
         bt_config_destroy(&cfg);

@@ -340,13 +340,8 @@ int bt_cmd_sweep(int argc, char **argv)
         exit_code = 2;
         goto out;
     }
-    size_t ns = bt_strategy_count();
-    const bt_strategy_t *strats[64];
-    if (ns > 64)
-        ns = 64;
-    for (size_t i = 0; i < ns; i++)
-        strats[i] = bt_strategy_at(i);
-    cfg = bt_config_load_lib(a.config_path, a.sets, a.nsets, strats, ns, bt_strategy_load, &eb);
+    cfg = bt_config_load_lib(a.config_path, a.sets, a.nsets, bt_strategy_table(),
+                             bt_strategy_count(), bt_strategy_load, &eb);
     if (!cfg) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
         exit_code = 2;

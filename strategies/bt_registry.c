@@ -60,6 +60,11 @@ const bt_strategy_t *bt_strategy_at(size_t i)
     return i < S_NBUILTINS ? s_builtins[i] : NULL;
 }
 
+const bt_strategy_t *const *bt_strategy_table(void)
+{
+    return s_builtins;
+}
+
 void bt_strategy_defaults(const bt_strategy_t *s, double *params)
 {
     for (size_t i = 0; i < s->nparams; i++)

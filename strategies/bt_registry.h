@@ -17,6 +17,9 @@ const bt_strategy_t *bt_strategy_find(const char *name);
 /* Number of built-ins, and the i-th (registry order), NULL past the end. */
 size_t bt_strategy_count(void);
 const bt_strategy_t *bt_strategy_at(size_t i);
+/* The whole built-in table (bt_strategy_count() entries), e.g. for
+ * bt_config_load's strategy list. */
+const bt_strategy_t *const *bt_strategy_table(void);
 
 /* Loads a user strategy from a shared library (dlopen). The library must
  * export `int bt_strategy_abi(void)` returning BT_STRATEGY_ABI and

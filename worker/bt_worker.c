@@ -165,17 +165,10 @@ static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
     if (!w->config || strcmp(w->config_sha, sw->config_sha256) != 0) {
         bt_runner_destroy(&w->runner);
         bt_config_destroy(&w->config);
-        size_t ns = bt_strategy_count();
-        const bt_strategy_t **strats = calloc(ns ? ns : 1, sizeof *strats);
-        if (!strats)
-            return -1;
-        for (size_t i = 0; i < ns; i++)
-            strats[i] = bt_strategy_at(i);
         /* The coordinator's --set overrides, in order, as it applied them. */
         w->config = bt_config_load_string_lib(sw->yaml, "sweep config (from the coordinator)",
-                                              sw->sets, sw->nsets, strats, ns, bt_strategy_load,
-                                              &eb);
-        free(strats);
+                                              sw->sets, sw->nsets, bt_strategy_table(),
+                                              bt_strategy_count(), bt_strategy_load, &eb);
         if (!w->config) {
             bt_log(BT_LOG_ERROR, "the coordinator's config does not load here: %s", eb.msg);
             s_send_bye(w, eb.msg);
