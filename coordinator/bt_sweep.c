@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/resource.h>
 
 #include "bt_log.h"
 #include "bt_time.h"
@@ -744,4 +744,40 @@ double bt_sweep_peak_rss_mb(void)
     if (getrusage(RUSAGE_SELF, &ru) != 0)
         return 0.0;
     return (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
+}
+
+bt_err_t bt_sweep_symbol_labels(bt_report_t *rep, size_t report_axis, const bt_grid_t *g,
+                                size_t a, bt_errbuf_t *eb)
+{
+    size_t n = bt_grid_axis_len(g, a);
+    char **labels = calloc(n ? n : 1, sizeof *labels);
+    if (!labels)
+        return bt_errf(eb, BT_ENOMEM, "out of memory");
+    bt_err_t rc = BT_OK;
+    for (size_t j = 0; j < n && rc == BT_OK; j++) {
+        size_t ns = 0;
+        const char *const *syms = bt_grid_axis_symbols(g, a, j, &ns);
+        size_t len = 1;
+        for (size_t k = 0; k < ns; k++)
+            len += strlen(syms[k]) + 1;
+        labels[j] = calloc(len, 1);
+        if (!labels[j]) {
+            rc = bt_errf(eb, BT_ENOMEM, "out of memory");
+            break;
+        }
+        size_t off = 0;
+        for (size_t k = 0; k < ns; k++) {
+            if (k)
+                labels[j][off++] = '+';
+            size_t l = strlen(syms[k]);
+            memcpy(labels[j] + off, syms[k], l);
+            off += l;
+        }
+    }
+    if (rc == BT_OK)
+        rc = bt_report_set_axis_labels(rep, report_axis, n, (const char *const *)labels, eb);
+    for (size_t j = 0; j < n; j++)
+        free(labels[j]);
+    free(labels);
+    return rc;
 }

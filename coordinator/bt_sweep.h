@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "bt_err.h"
+#include "bt_grid.h"
 #include "bt_journal.h"
 #include "bt_report.h"
 #include "bt_sched.h"
@@ -72,6 +73,11 @@ bt_err_t bt_sweep_serve(bt_sweep_ctx_t *ctx, const bt_sweep_opts_t *opts, bt_err
 
 /* Path of a program next to the running one (from /proc/self/exe). */
 bt_err_t bt_sweep_sibling_path(const char *prog, char *out, size_t cap, bt_errbuf_t *eb);
+
+/* Labels the report's column report_axis, a symbol-set axis (grid axis a):
+ * value j prints as the j-th set joined with '+', e.g. "SYN000+SYN001". */
+bt_err_t bt_sweep_symbol_labels(bt_report_t *rep, size_t report_axis, const bt_grid_t *g,
+                                size_t a, bt_errbuf_t *eb);
 
 /* Peak resident memory of this process so far, in MB (0 if unknown). */
 double bt_sweep_peak_rss_mb(void);

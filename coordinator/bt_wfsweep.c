@@ -19,7 +19,6 @@
 #include "bt_journal.h"
 #include "bt_log.h"
 #include "bt_metrics.h"
-#include "bt_registry.h"
 #include "bt_report.h"
 #include "bt_sched.h"
 #include "bt_store.h"
@@ -27,7 +26,6 @@
 #include "bt_time.h"
 #include "bt_wf.h"
 
-#define S_YAML_MAX (1u << 20) /* the SWEEP message's cap on config text */
 
 /* One training job as the journal left it (what window selection needs). */
 typedef struct {
@@ -569,8 +567,9 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
     int exit_code = 1;
     bt_errbuf_t eb;
     bt_errbuf_clear(&eb);
-    char *yaml = NULL;
-    bt_config_t *cfg = NULL;
+    const bt_config_t *cfg = a->cfg;
+    const char *yaml = a->yaml;
+    size_t yaml_len = a->yaml_len;
     bt_grid_t *grid = NULL;
     bt_dataset_t *ds = NULL;
     bt_series_t *base = NULL;
@@ -586,15 +585,9 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
     bt_report_t *report = NULL;
     size_t nwin = 0, nbase = 0, ntimes = 0;
 
-    /* 1. Config, grid, data, windows: all checked before any work. */
-    size_t yaml_len = 0;
-    yaml = bt_fs_read_file(a->config_path, S_YAML_MAX, &yaml_len, &eb);
-    if (yaml)
-        cfg = bt_config_load_lib(a->config_path, a->sets, a->nsets, bt_strategy_table(),
-                                 bt_strategy_count(), bt_strategy_load,
-                                 &eb);
-    if (cfg)
-        grid = bt_grid_new(cfg, a->allow_huge, &eb);
+    /* 1. Grid, data, windows (the config is loaded by the caller): all
+     * checked before any work. */
+    grid = bt_grid_new(cfg, a->allow_huge, &eb);
     if (!grid) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
         exit_code = 2;
@@ -689,29 +682,9 @@ int bt_wfsweep_run(const bt_wfsweep_args_t *a)
         goto out;
     }
     for (size_t i = 0; i < naxes; i++) {
-        if (!bt_grid_axis_is_symbols(grid, i))
-            continue;
-        size_t n = bt_grid_axis_len(grid, i);
-        char **labels = calloc(n, sizeof *labels);
-        for (size_t j = 0; labels && j < n; j++) {
-            size_t nsy = 0, len = 1;
-            const char *const *sy = bt_grid_axis_symbols(grid, i, j, &nsy);
-            for (size_t k = 0; k < nsy; k++)
-                len += strlen(sy[k]) + 1;
-            labels[j] = calloc(len, 1);
-            for (size_t k = 0; labels[j] && k < nsy; k++) {
-                if (k)
-                    strcat(labels[j], "+");
-                strcat(labels[j], sy[k]);
-            }
-        }
-        rc = labels ? bt_report_set_axis_labels(report, i + 1, n, (const char *const *)labels, &eb)
-                    : BT_ENOMEM;
-        for (size_t j = 0; labels && j < n; j++)
-            free(labels[j]);
-        free(labels);
-        if (rc != BT_OK) {
-            fprintf(stderr, "bt sweep: %s\n", eb.msg[0] ? eb.msg : "out of memory");
+        if (bt_grid_axis_is_symbols(grid, i) &&
+            bt_sweep_symbol_labels(report, i + 1, grid, i, &eb) != BT_OK) {
+            fprintf(stderr, "bt sweep: %s\n", eb.msg);
             goto out;
         }
     }
@@ -849,9 +822,7 @@ out:
     bt_report_destroy(&report);
     bt_sched_destroy(&sched);
     bt_grid_destroy(&grid);
-    bt_config_destroy(&cfg);
     bt_dataset_destroy(&ds);
-    free(yaml);
     free(base);
     free(times);
     free(win);

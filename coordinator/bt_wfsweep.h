@@ -19,8 +19,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bt_config.h"
+
 typedef struct bt_wfsweep_args {
     const char *config_path;
+    const bt_config_t *cfg;  /* the loaded config (borrowed; --set applied) */
+    const char *yaml;        /* its file text, as sent to workers (borrowed) */
+    size_t yaml_len;
     const char *out_dir;     /* output folder (resume_dir when resuming) */
     const char *resume_dir;  /* NULL: a new run */
     const char *bind;        /* NULL: tcp://127.0.0.1:* */

@@ -273,41 +273,6 @@ static void s_on_replay(void *user, const bt_journal_rec_t *r)
     bt_report_set_result(rp->report, r);
 }
 
-/* Labels of a symbols axis: each set joined with '+'. */
-static bt_err_t s_symbol_labels(bt_report_t *rep, const bt_grid_t *g, size_t a, bt_errbuf_t *eb)
-{
-    size_t n = bt_grid_axis_len(g, a);
-    char **labels = calloc(n ? n : 1, sizeof *labels);
-    if (!labels)
-        return bt_errf(eb, BT_ENOMEM, "out of memory");
-    bt_err_t rc = BT_OK;
-    for (size_t j = 0; j < n && rc == BT_OK; j++) {
-        size_t ns = 0;
-        const char *const *syms = bt_grid_axis_symbols(g, a, j, &ns);
-        size_t len = 1;
-        for (size_t k = 0; k < ns; k++)
-            len += strlen(syms[k]) + 1;
-        labels[j] = calloc(len, 1);
-        if (!labels[j]) {
-            rc = bt_errf(eb, BT_ENOMEM, "out of memory");
-            break;
-        }
-        size_t off = 0;
-        for (size_t k = 0; k < ns; k++) {
-            if (k)
-                labels[j][off++] = '+';
-            size_t l = strlen(syms[k]);
-            memcpy(labels[j] + off, syms[k], l);
-            off += l;
-        }
-    }
-    if (rc == BT_OK)
-        rc = bt_report_set_axis_labels(rep, a, n, (const char *const *)labels, eb);
-    for (size_t j = 0; j < n; j++)
-        free(labels[j]);
-    free(labels);
-    return rc;
-}
 
 int bt_cmd_sweep(int argc, char **argv)
 {
@@ -349,9 +314,22 @@ int bt_cmd_sweep(int argc, char **argv)
     }
     if (bt_config_walk_forward(cfg)) {
         /* walk_forward: section: one job graph over every window (bt_wfsweep.h). */
-        bt_wfsweep_args_t wa = {a.config_path, a.out_dir,     a.resume_dir,   a.bind,
-                                a.workers,     a.threads,     a.lease_ms,     a.heartbeat_ms,
-                                a.max_attempts, a.allow_huge, a.trivial, a.sets, a.nsets};
+        bt_wfsweep_args_t wa = {.config_path = a.config_path,
+                                .cfg = cfg,
+                                .yaml = yaml,
+                                .yaml_len = yaml_len,
+                                .out_dir = a.out_dir,
+                                .resume_dir = a.resume_dir,
+                                .bind = a.bind,
+                                .workers = a.workers,
+                                .threads = a.threads,
+                                .lease_ms = a.lease_ms,
+                                .heartbeat_ms = a.heartbeat_ms,
+                                .max_attempts = a.max_attempts,
+                                .allow_huge = a.allow_huge,
+                                .trivial = a.trivial,
+                                .sets = a.sets,
+                                .nsets = a.nsets};
         exit_code = bt_wfsweep_run(&wa);
         goto out;
     }
@@ -434,7 +412,7 @@ int bt_cmd_sweep(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < naxes; i++) {
-        if (bt_grid_axis_is_symbols(grid, i) && s_symbol_labels(report, grid, i, &eb) != BT_OK) {
+        if (bt_grid_axis_is_symbols(grid, i) && bt_sweep_symbol_labels(report, i, grid, i, &eb) != BT_OK) {
             fprintf(stderr, "bt sweep: %s\n", eb.msg);
             goto out;
         }

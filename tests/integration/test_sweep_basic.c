@@ -114,3 +114,31 @@ Test(sweep_basic, failing_jobs_are_retried_then_recorded_failed)
     cr_assert(bt_proc_wait_text(log, "failed after 2 attempt(s)", 0, NULL, 0));
     cr_assert(bt_proc_wait_text(log, "will retry", 0, NULL, 0));
 }
+
+/* A symbol-set axis is labelled in the report by its sets joined with '+',
+ * in a plain sweep and in a walk-forward run (both use
+ * bt_sweep_symbol_labels). Store: SYN000, SYN001 x 500 daily bars. */
+Test(sweep_basic, symbol_set_axis_labels_plain_and_walk_forward)
+{
+    const char *wf[] = {"", "walk_forward:\n  train: 200b\n  test: 100b\n"};
+    const char *out[] = {"sets", "sets-wf"};
+    for (int k = 0; k < 2; k++) {
+        FILE *c = fopen(f.cfg, "w");
+        cr_assert(c);
+        fprintf(c, "strategy: sma_cross\ndata:\n  store: %s\ncapital: 100000\nrank_by: sharpe\n"
+                   "%ssweep:\n  params.fast: [5]\n  params.slow: [20]\n"
+                   "  data.symbols: [[SYN000], [SYN000, SYN001]]\n",
+                f.store, wf[k]);
+        fclose(c);
+        cr_assert_eq(sfx_sweep_local(&f, out[k], 1), 0, "sweep %s failed (see %s.log)", out[k],
+                     out[k]);
+        char p[400];
+        snprintf(p, sizeof p, "%s/%s/results.csv", f.dir, out[k]);
+        char *text = bt_proc_slurp(p, NULL);
+        cr_assert(text, "no %s", p);
+        cr_assert(strstr(text, "data.symbols"), "header:\n%s", text);
+        cr_assert(strstr(text, ",SYN000+SYN001,"), "set label missing:\n%s", text);
+        cr_assert(strstr(text, ",SYN000,"), "single-symbol set label missing:\n%s", text);
+        free(text);
+    }
+}
