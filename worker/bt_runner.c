@@ -1,5 +1,6 @@
 #include "bt_runner.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,10 @@ typedef struct {
     bt_config_t *cfg;         /* base + overrides */
     bt_series_t *series;      /* nsym views into the dataset */
     size_t nsym;
+    bool test;                /* a walk-forward test job (wf.test) */
+    int64_t trade_start;      /* its test range's first bar */
+    bool has_cash;            /* wf.cash given */
+    double cash;              /* the account's starting cash */
 } s_prep_t;
 
 static uint64_t s_now_us(void)
@@ -125,10 +130,13 @@ static void s_wf_init(bt_runner_t *self)
     free(s);
 }
 
-/* Restricts cfg to the training range of walk-forward window `value`. */
-static bt_err_t s_apply_window(bt_config_t *cfg, const bt_runner_t *self, double value,
+/* Restricts cfg to the training range of walk-forward window `value`; for a
+ * test job (test) to the training start .. test end, trading from the test
+ * start: the training range warms the strategy up (docs/walkforward.md). */
+static bt_err_t s_apply_window(s_prep_t *p, const bt_runner_t *self, double value, bool test,
                                bt_errbuf_t *eb)
 {
+    bt_config_t *cfg = p->cfg;
     if (self->wf_err[0])
         return bt_errf(eb, BT_EDATA, "%s", self->wf_err);
     if (!self->wf)
@@ -138,7 +146,9 @@ static bt_err_t s_apply_window(bt_config_t *cfg, const bt_runner_t *self, double
         return bt_errf(eb, BT_ERANGE, "walk-forward window %g out of range (0..%zu)", value,
                        self->nwf - 1);
     const bt_wf_window_t *w = &self->wf[(size_t)value];
-    bt_config_set_range(cfg, w->train_first, w->train_last);
+    bt_config_set_range(cfg, w->train_first, test ? w->test_last : w->train_last);
+    p->test = test;
+    p->trade_start = w->test_first;
     return BT_OK;
 }
 
@@ -150,11 +160,20 @@ static bt_err_t s_prepare(const bt_runner_t *self, const bt_runner_job_t *job, s
     if (!p->cfg)
         return bt_errf(eb, BT_ENOMEM, "out of memory copying the config");
     for (size_t i = 0; i < job->nover; i++) {
-        bt_err_t rc = strcmp(job->keys[i], BT_RUNNER_SYMBOLS_KEY) == 0
-                          ? s_apply_symbols(p->cfg, self->base, job->values[i], eb)
-                      : strcmp(job->keys[i], BT_WF_WINDOW_KEY) == 0
-                          ? s_apply_window(p->cfg, self, job->values[i], eb)
-                          : bt_config_set(p->cfg, job->keys[i], job->values[i], eb);
+        const char *k = job->keys[i];
+        double v = job->values[i];
+        bt_err_t rc = BT_OK;
+        if (strcmp(k, BT_RUNNER_SYMBOLS_KEY) == 0)
+            rc = s_apply_symbols(p->cfg, self->base, v, eb);
+        else if (strcmp(k, BT_WF_WINDOW_KEY) == 0 || strcmp(k, BT_WF_TEST_KEY) == 0)
+            rc = s_apply_window(p, self, v, strcmp(k, BT_WF_TEST_KEY) == 0, eb);
+        else if (strcmp(k, BT_WF_CASH_KEY) == 0 && v > 0.0)
+            p->has_cash = true, p->cash = v;
+        else if (strcmp(k, BT_WF_CASH_KEY) == 0)
+            rc = bt_errf(eb, BT_ERANGE, "%s = %g: the starting cash must be positive",
+                         BT_WF_CASH_KEY, v);
+        else
+            rc = bt_config_set(p->cfg, k, v, eb);
         if (rc != BT_OK)
             return rc;
     }
@@ -177,30 +196,101 @@ static uint64_t s_bars_in_range(const s_prep_t *p)
     return bars;
 }
 
+/* Copies what the coordinator stitches from a test run's recorder. */
+static bt_err_t s_take_segment(const bt_recorder_t *rec, int64_t trade_start,
+                               bt_runner_job_t *job, bt_errbuf_t *eb)
+{
+    size_t n = rec->nequity, nf = 0, nt = 0;
+    for (size_t i = 0; i < rec->norders; i++)
+        nf += rec->orders[i].filled != 0.0 || rec->orders[i].commission != 0.0;
+    for (size_t i = 0; i < rec->ntrades; i++)
+        nt += !rec->trades[i].open;
+    job->seg_time = malloc((n ? n : 1) * sizeof *job->seg_time);
+    job->seg_equity = malloc((n ? n : 1) * sizeof *job->seg_equity);
+    job->seg_exposed = malloc(n ? n : 1);
+    job->fill_value = malloc((nf ? nf : 1) * sizeof *job->fill_value);
+    job->fill_commission = malloc((nf ? nf : 1) * sizeof *job->fill_commission);
+    job->trade_pnl = malloc((nt ? nt : 1) * sizeof *job->trade_pnl);
+    job->has_seg = true;
+    if (!job->seg_time || !job->seg_equity || !job->seg_exposed || !job->fill_value ||
+        !job->fill_commission || !job->trade_pnl)
+        return bt_errf(eb, BT_ENOMEM, "out of memory for the test run's equity segment");
+    for (size_t i = 0; i < n; i++) {
+        job->seg_time[i] = rec->equity[i].time;
+        job->seg_equity[i] = rec->equity[i].equity;
+        job->seg_exposed[i] = rec->equity[i].positions_value != 0.0;
+    }
+    job->nseg = n;
+    for (size_t i = 0; i < rec->norders; i++) {
+        const bt_order_rec_t *o = &rec->orders[i];
+        if (o->filled != 0.0 || o->commission != 0.0) {
+            job->fill_value[job->nfills] = fabs(o->filled * o->avg_price);
+            job->fill_commission[job->nfills++] = o->commission;
+        }
+        /* warm-up refusals are not counted (as in the engine) */
+        job->rejected += o->status == BT_OS_REJECTED && o->created >= trade_start;
+    }
+    for (size_t i = 0; i < rec->ntrades; i++)
+        if (!rec->trades[i].open)
+            job->trade_pnl[job->ntrades++] = rec->trades[i].pnl;
+    return BT_OK;
+}
+
+void bt_runner_job_fini(bt_runner_job_t *job)
+{
+    free(job->seg_time);
+    free(job->seg_equity);
+    free(job->seg_exposed);
+    free(job->fill_value);
+    free(job->fill_commission);
+    free(job->trade_pnl);
+    job->seg_time = NULL;
+    job->seg_equity = NULL;
+    job->seg_exposed = NULL;
+    job->fill_value = job->fill_commission = job->trade_pnl = NULL;
+    job->nseg = job->nfills = job->ntrades = 0;
+    job->rejected = 0;
+    job->has_seg = false;
+}
+
 static void s_run_one(bt_engine_t *eng, const s_prep_t *p, int threads, bt_runner_job_t *job)
 {
     bt_errbuf_t eb;
     bt_errbuf_clear(&eb);
+    bt_engine_cfg_t ec = *bt_config_engine(p->cfg);
+    bt_recorder_t rec;
+    bt_recorder_init(&rec);
+    if (p->test)
+        ec.trade_start = p->trade_start;
+    if (p->has_cash)
+        ec.initial_cash = p->cash;
     bt_run_spec_t spec = {
         .series = p->series,
         .nsym = p->nsym,
         .strategy = bt_config_strategy(p->cfg),
         .params = bt_config_params(p->cfg),
-        .cfg = bt_config_engine(p->cfg),
+        .cfg = &ec,
         .threads = threads,
-        .rec = NULL,
-        .blocks_out = job->blk, /* PBO block statistics (docs/overfitting.md) */
+        .rec = p->test ? &rec : NULL,
+        .blocks_out = p->test ? NULL : job->blk, /* PBO block statistics (docs/overfitting.md) */
     };
     job->nblk = 0;
     uint64_t t0 = s_now_us();
     bt_err_t rc = bt_engine_run(eng, &spec, &job->metrics, &eb);
     job->run_us = s_now_us() - t0;
-    if (rc == BT_OK) {
+    if (rc == BT_OK && p->test)
+        rc = s_take_segment(&rec, p->trade_start, job, &eb);
+    bt_recorder_fini(&rec);
+    if (rc == BT_OK && p->test) {
+        job->ok = true;
+        job->bars = s_bars_in_range(p);
+    } else if (rc == BT_OK) {
         job->ok = true;
         job->bars = s_bars_in_range(p);
         job->nblk = 3u * (uint32_t)spec.cfg->pbo_blocks;
     } else {
         job->ok = false;
+        bt_runner_job_fini(job);
         memset(&job->metrics, 0, sizeof job->metrics);
         snprintf(job->error, sizeof job->error, "%s", eb.msg[0] ? eb.msg : bt_strerror(rc));
     }

@@ -37,7 +37,24 @@ typedef struct bt_runner_job {
     uint64_t bars;              /* bars processed (sum over symbols in range) */
     uint32_t nblk;              /* 3 * report.pbo_blocks when ok, else 0 */
     double blk[3 * BT_MACC_MAX_BLOCKS]; /* per block: count, sum, sum of squares of returns */
+    /* A walk-forward test job (overrides wf.test, wf.cash): the test range's
+     * equity segment, fills, closed trades and rejections, for the
+     * coordinator's stitched curve. Arrays are malloc'd; bt_runner_job_fini. */
+    bool has_seg;
+    int64_t *seg_time;          /* nseg equity times */
+    double *seg_equity;         /* nseg equity values */
+    uint8_t *seg_exposed;       /* nseg: 1 when a position was open */
+    size_t nseg;
+    double *fill_value;         /* nfills |filled x avg price| of orders with a fill or fee */
+    double *fill_commission;    /* nfills commissions */
+    size_t nfills;
+    double *trade_pnl;          /* ntrades closed-trade pnls */
+    size_t ntrades;
+    uint64_t rejected;          /* orders rejected from the test start on */
 } bt_runner_job_t;
+
+/* Frees a job's segment arrays (safe on a zeroed job, safe twice). */
+void bt_runner_job_fini(bt_runner_job_t *job);
 
 typedef struct bt_runner bt_runner_t;
 

@@ -12,6 +12,7 @@
 #include "bt_config.h"
 #include "bt_dscache.h"
 #include "bt_log.h"
+#include "bt_metrics.h"
 #include "bt_time.h"
 #include "bt_registry.h"
 #include "bt_runner.h"
@@ -77,6 +78,17 @@ typedef struct {
     s_exec_t exec;                    /* batch executor thread */
 } s_worker_t;
 
+/* Sends what w->buf holds (the encoding of w->out). */
+static int s_send_buf(s_worker_t *w)
+{
+    if (!w->sock)
+        return -1;
+    zframe_t *f = zframe_new(w->buf.data, w->buf.len);
+    if (!f)
+        return -1;
+    return zframe_send(&f, w->sock, ZFRAME_DONTWAIT);
+}
+
 static int s_send(s_worker_t *w)
 {
     bt_errbuf_t eb;
@@ -84,12 +96,7 @@ static int s_send(s_worker_t *w)
         bt_log(BT_LOG_ERROR, "cannot encode %s: %s", bt_msg_type_name(w->out.type), eb.msg);
         return -1;
     }
-    if (!w->sock)
-        return -1;
-    zframe_t *f = zframe_new(w->buf.data, w->buf.len);
-    if (!f)
-        return -1;
-    return zframe_send(&f, w->sock, ZFRAME_DONTWAIT);
+    return s_send_buf(w);
 }
 
 static void s_disconnect(s_worker_t *w)
@@ -188,6 +195,21 @@ static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
             return -1;
         }
         snprintf(w->config_sha, sizeof w->config_sha, "%s", sw->config_sha256);
+    }
+    /* The coordinator reads RESULT "m" as its metric columns: the same names in
+     * the same order as this build's, or the two would swap metrics. */
+    bool same = sw->nmcols == 0 || sw->nmcols == bt_metrics_count();
+    for (uint32_t i = 0; same && i < sw->nmcols; i++)
+        same = strcmp(sw->mcols[i], bt_metrics_name(i)) == 0;
+    if (!same) {
+        char why[256];
+        snprintf(why, sizeof why,
+                 "metric columns differ: the coordinator has %u (first %s), this worker %zu "
+                 "(first %s); run the same bt version on both",
+                 sw->nmcols, sw->mcols[0], bt_metrics_count(), bt_metrics_name(0));
+        bt_log(BT_LOG_ERROR, "%s", why);
+        s_send_bye(w, why);
+        return -1;
     }
     const bt_dataset_t *ds = bt_dscache_get(w->cache, sw->store_path, sw->data_hash, &eb);
     if (!ds || bt_runner_check(w->config, ds, &eb) != BT_OK) {
@@ -348,17 +370,44 @@ static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
         res->bars = r->bars;
         res->blk = r->ok && r->nblk ? r->blk : NULL; /* PBO block statistics */
         res->nblk = r->ok ? r->nblk : 0;
-        bt_errbuf_t eb;
-        if (r->ok && bt_wire_check(&w->out, &eb) != BT_OK) {
-            /* e.g. a non-finite metric: report the job failed rather than send bad bytes */
-            res->status = BT_JOB_FAILED;
-            res->has_metrics = false;
-            memset(&res->metrics, 0, sizeof res->metrics);
-            bt_str_copy(res->error, sizeof res->error, eb.msg);
-            res->blk = NULL;
-            res->nblk = 0;
+        if (r->ok && r->has_seg) { /* a walk-forward test run's equity segment */
+            res->has_seg = true;
+            res->seg_time = r->seg_time;
+            res->seg_equity = r->seg_equity;
+            res->seg_exposed = r->seg_exposed;
+            res->nseg = (uint32_t)(r->nseg <= UINT32_MAX ? r->nseg : UINT32_MAX);
+            res->fill_value = r->fill_value;
+            res->fill_commission = r->fill_commission;
+            res->nfills = (uint32_t)(r->nfills <= UINT32_MAX ? r->nfills : UINT32_MAX);
+            res->trade_pnl = r->trade_pnl;
+            res->ntrades = (uint32_t)(r->ntrades <= UINT32_MAX ? r->ntrades : UINT32_MAX);
+            res->rejected = r->rejected;
         }
-        s_send(w);
+        bt_errbuf_t eb;
+        bool sent = false;
+        if (!r->ok || (bt_wire_check(&w->out, &eb) == BT_OK &&
+                       bt_wire_encode(&w->out, &w->buf, &eb) == BT_OK)) {
+            if (r->ok)
+                s_send_buf(w);
+            else
+                s_send(w);
+            sent = true;
+        } else {
+            /* e.g. a non-finite metric or a segment over the caps: report the job
+             * failed rather than send bad bytes */
+            uint64_t id = res->job_id, us = res->run_us, bars = res->bars;
+            uint32_t attempt = res->attempt;
+            bt_msg_reset(&w->out, BT_MSG_RESULT);
+            res->job_id = id;
+            res->attempt = attempt;
+            res->run_us = us;
+            res->bars = bars;
+            res->status = BT_JOB_FAILED;
+            bt_str_copy(res->error, sizeof res->error, eb.msg);
+        }
+        if (!sent)
+            s_send(w);
+        bt_runner_job_fini(&w->jobs[i]);
         if (!r->ok)
             bt_log(BT_LOG_DEBUG, "job %llu attempt %u failed: %s", (unsigned long long)r->id,
                    r->attempt, r->error);

@@ -30,6 +30,11 @@
 /* Job override naming the window whose training range a job runs on (the
  * value is the window index, never a timestamp: ns times exceed 2^53). */
 #define BT_WF_WINDOW_KEY "wf.window"
+/* Job overrides of a walk-forward test job (docs/walkforward.md): run on
+ * window `value`'s test range, warmed up on its training range, recording
+ * the equity segment; and the account's starting cash (capital carried over). */
+#define BT_WF_TEST_KEY "wf.test"
+#define BT_WF_CASH_KEY "wf.cash"
 
 typedef enum { BT_WF_BARS = 0, BT_WF_DAYS, BT_WF_WEEKS, BT_WF_MONTHS, BT_WF_YEARS } bt_wf_unit_t;
 

@@ -55,12 +55,20 @@ enum { K_WEL_SID, K_WEL_HB, K_WEL_LEASE };
 static const char *const s_keys_welcome[] = {"sid", "hb", "lease"};
 enum { K_REASON_WHY };
 static const char *const s_keys_reason[] = {"why"};
-enum { K_SWEEP_YAML, K_SWEEP_SHA, K_SWEEP_STORE, K_SWEEP_DHASH, K_SWEEP_SET };
-static const char *const s_keys_sweep[] = {"yaml", "sha", "store", "dhash", "set"};
+enum { K_SWEEP_YAML, K_SWEEP_SHA, K_SWEEP_STORE, K_SWEEP_DHASH, K_SWEEP_SET, K_SWEEP_MCOLS };
+static const char *const s_keys_sweep[] = {"yaml", "sha", "store", "dhash", "set", "mcols"};
 enum { K_JOB_JOBS };
 static const char *const s_keys_job[] = {"jobs"};
-enum { K_RES_ID, K_RES_A, K_RES_ST, K_RES_ERR, K_RES_M, K_RES_US, K_RES_BARS, K_RES_BLK };
-static const char *const s_keys_result[] = {"id", "a", "st", "err", "m", "us", "bars", "blk"};
+enum {
+    K_RES_ID, K_RES_A, K_RES_ST, K_RES_ERR, K_RES_M, K_RES_US, K_RES_BARS, K_RES_BLK,
+    K_RES_ET, K_RES_EE, K_RES_EX, K_RES_FV, K_RES_FC, K_RES_TP, K_RES_RJ
+};
+static const char *const s_keys_result[] = {"id", "a", "st", "err", "m", "us", "bars", "blk",
+                                             "et", "ee", "ex", "fv", "fc", "tp", "rj"};
+/* The equity segment's keys: all or none. */
+#define S_SEG_KEYS                                                                                 \
+    ((1u << K_RES_ET) | (1u << K_RES_EE) | (1u << K_RES_EX) | (1u << K_RES_FV) |                  \
+     (1u << K_RES_FC) | (1u << K_RES_TP) | (1u << K_RES_RJ))
 enum { K_CREDIT_N };
 static const char *const s_keys_credit[] = {"n"};
 enum { K_HB_SEQ };
@@ -76,6 +84,18 @@ static const char *const s_keys_onejob[] = {"id", "a", "o"};
 
 /* ----------------------------------------------------------------- pool -- */
 
+/* Decode storage of one array of strings. */
+typedef struct {
+    char *bytes;       /* the strings, each + NUL, one after another */
+    size_t bytes_cap;  /* in bytes */
+    const char **v;    /* pointers into bytes */
+    size_t v_cap;      /* in elements */
+    size_t *off;       /* offsets into bytes while decoding */
+    size_t off_cap;    /* in elements */
+} s_strs_t;
+
+enum { S_F64_BLK, S_F64_EE, S_F64_FV, S_F64_FC, S_F64_TP, S_NF64 };
+
 struct bt_msg_pool {
     char *bytes;              /* SWEEP yaml copy (+ NUL) */
     size_t bytes_cap;         /* in bytes */
@@ -85,14 +105,14 @@ struct bt_msg_pool {
     size_t over_cap;          /* in elements */
     uint64_t *u64;            /* ACK ids */
     size_t u64_cap;           /* in elements */
-    double *f64;              /* RESULT blk */
-    size_t f64_cap;           /* in elements */
-    char *setbytes;           /* SWEEP set strings, each + NUL, one after another */
-    size_t setbytes_cap;      /* in bytes */
-    const char **setv;        /* SWEEP set: pointers into setbytes */
-    size_t setv_cap;          /* in elements */
-    size_t *setoff;           /* SWEEP set: offsets into setbytes while decoding */
-    size_t setoff_cap;        /* in elements */
+    double *f64[S_NF64];      /* RESULT blk, ee, fv, fc, tp */
+    size_t f64_cap[S_NF64];   /* in elements */
+    size_t f64_n[S_NF64];     /* elements decoded into each */
+    int64_t *i64;             /* RESULT et */
+    size_t i64_cap;           /* in elements */
+    uint8_t *u8;              /* RESULT ex */
+    size_t u8_cap, u8_n;      /* in bytes; bytes decoded */
+    s_strs_t strs[2];         /* SWEEP set, mcols */
 };
 
 /* Grows *p to hold at least n elements of size el (geometric, at most max
@@ -131,10 +151,15 @@ void bt_msg_fini(bt_msg_t *m)
         free(pl->jobs);
         free(pl->over);
         free(pl->u64);
-        free(pl->f64);
-        free(pl->setbytes);
-        free(pl->setv);
-        free(pl->setoff);
+        for (int i = 0; i < S_NF64; i++)
+            free(pl->f64[i]);
+        free(pl->i64);
+        free(pl->u8);
+        for (int i = 0; i < 2; i++) {
+            free(pl->strs[i].bytes);
+            free(pl->strs[i].v);
+            free(pl->strs[i].off);
+        }
         free(pl);
     }
     memset(m, 0, sizeof *m);
@@ -212,6 +237,14 @@ static void s_pack_key(msgpack_packer *pk, const char *k)
     s_pack_cstr(pk, k);
 }
 
+static void s_pack_doubles(msgpack_packer *pk, const char *key, const double *v, uint32_t n)
+{
+    s_pack_key(pk, key);
+    msgpack_pack_array(pk, n);
+    for (uint32_t i = 0; i < n; i++)
+        msgpack_pack_double(pk, v[i]);
+}
+
 /* Whether s is NUL-terminated within cap bytes. */
 static bool s_terminated(const char *s, size_t cap)
 {
@@ -263,6 +296,13 @@ static bt_err_t s_encode_caps(const bt_msg_t *m, bt_errbuf_t *eb)
         if (m->sweep.nsets && !m->sweep.sets)
             return bt_errf(eb, BT_EINVAL, "wire encode SWEEP: sets is NULL with nsets %u",
                            m->sweep.nsets);
+        if (m->sweep.nmcols > BT_WIRE_MCOLS_MAX || (m->sweep.nmcols && !m->sweep.mcols))
+            return bt_errf(eb, BT_ELIMIT, "wire encode SWEEP: %u metric columns (at most %u, "
+                                          "mcols not NULL)", m->sweep.nmcols, BT_WIRE_MCOLS_MAX);
+        for (uint32_t i = 0; i < m->sweep.nmcols; i++)
+            if (!m->sweep.mcols[i] || strlen(m->sweep.mcols[i]) > BT_WIRE_MCOL_MAX)
+                return bt_errf(eb, BT_ELIMIT, "wire encode SWEEP: mcols[%u] is NULL or longer "
+                                              "than %u bytes", i, BT_WIRE_MCOL_MAX);
         for (uint32_t i = 0; i < m->sweep.nsets; i++) {
             if (!m->sweep.sets[i])
                 return bt_errf(eb, BT_EINVAL, "wire encode SWEEP: set[%u] is NULL", i);
@@ -307,6 +347,20 @@ static bt_err_t s_encode_caps(const bt_msg_t *m, bt_errbuf_t *eb)
         if (m->result.nblk && !m->result.blk)
             return bt_errf(eb, BT_EINVAL, "wire encode RESULT: blk is NULL with nblk %u",
                            m->result.nblk);
+        if (m->result.has_seg &&
+            (m->result.nseg > BT_WIRE_SEG_MAX || m->result.nfills > BT_WIRE_FILLS_MAX ||
+             m->result.ntrades > BT_WIRE_TRADES_MAX))
+            return bt_errf(eb, BT_ELIMIT,
+                           "wire encode RESULT: equity segment of %u points, %u fills, %u trades "
+                           "(limits %u, %u, %u)",
+                           m->result.nseg, m->result.nfills, m->result.ntrades, BT_WIRE_SEG_MAX,
+                           BT_WIRE_FILLS_MAX, BT_WIRE_TRADES_MAX);
+        if (m->result.has_seg &&
+            ((m->result.nseg && (!m->result.seg_time || !m->result.seg_equity ||
+                                 !m->result.seg_exposed)) ||
+             (m->result.nfills && (!m->result.fill_value || !m->result.fill_commission)) ||
+             (m->result.ntrades && !m->result.trade_pnl)))
+            return bt_errf(eb, BT_EINVAL, "wire encode RESULT: a segment view is NULL");
         if (m->result.status != BT_JOB_OK && m->result.status != BT_JOB_FAILED)
             return bt_errf(eb, BT_EINVAL, "wire encode RESULT: status %d is neither ok nor failed",
                            (int)m->result.status);
@@ -374,6 +428,12 @@ static void s_pack_body(msgpack_packer *pk, const bt_msg_t *m)
             for (uint32_t i = 0; i < m->sweep.nsets; i++)
                 s_pack_cstr(pk, m->sweep.sets[i]);
         }
+        if (m->sweep.nmcols) {
+            s_pack_key(pk, s_keys_sweep[K_SWEEP_MCOLS]);
+            msgpack_pack_array(pk, m->sweep.nmcols);
+            for (uint32_t i = 0; i < m->sweep.nmcols; i++)
+                s_pack_cstr(pk, m->sweep.mcols[i]);
+        }
         break;
     case BT_MSG_JOB:
         s_pack_key(pk, s_keys_job[K_JOB_JOBS]);
@@ -421,6 +481,22 @@ static void s_pack_body(msgpack_packer *pk, const bt_msg_t *m)
             for (uint32_t i = 0; i < r->nblk; i++)
                 msgpack_pack_double(pk, r->blk[i]);
         }
+        if (r->has_seg) {
+            s_pack_key(pk, s_keys_result[K_RES_ET]);
+            msgpack_pack_array(pk, r->nseg);
+            for (uint32_t i = 0; i < r->nseg; i++)
+                msgpack_pack_int64(pk, r->seg_time[i]);
+            s_pack_doubles(pk, s_keys_result[K_RES_EE], r->seg_equity, r->nseg);
+            s_pack_key(pk, s_keys_result[K_RES_EX]);
+            msgpack_pack_bin(pk, r->nseg);
+            if (r->nseg)
+                msgpack_pack_bin_body(pk, r->seg_exposed, r->nseg);
+            s_pack_doubles(pk, s_keys_result[K_RES_FV], r->fill_value, r->nfills);
+            s_pack_doubles(pk, s_keys_result[K_RES_FC], r->fill_commission, r->nfills);
+            s_pack_doubles(pk, s_keys_result[K_RES_TP], r->trade_pnl, r->ntrades);
+            s_pack_key(pk, s_keys_result[K_RES_RJ]);
+            msgpack_pack_uint64(pk, r->rejected);
+        }
         break;
     }
     case BT_MSG_CREDIT:
@@ -450,9 +526,10 @@ static uint32_t s_body_keys(const bt_msg_t *m)
     case BT_MSG_WELCOME:
         return 3;
     case BT_MSG_SWEEP:
-        return 4 + (m->sweep.nsets ? 1u : 0u);
+        return 4 + (m->sweep.nsets ? 1u : 0u) + (m->sweep.nmcols ? 1u : 0u);
     case BT_MSG_RESULT:
-        return 6 + (m->result.has_metrics ? 1u : 0u) + (m->result.nblk ? 1u : 0u);
+        return 6 + (m->result.has_metrics ? 1u : 0u) + (m->result.nblk ? 1u : 0u) +
+               (m->result.has_seg ? 7u : 0u);
     default:
         return 1;
     }
@@ -548,6 +625,52 @@ static bt_err_t s_check_text(const char *mn, const char *field, const char *s, b
     return BT_OK;
 }
 
+/* n doubles of field `what` are finite. */
+static bt_err_t s_check_finite(const bt_msg_result_t *r, const char *what, const double *v,
+                               uint32_t n, bt_errbuf_t *eb)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return bt_errf(eb, BT_EPROTO,
+                           "wire RESULT message for job %llu: %s[%u] is %g; it must be finite",
+                           (unsigned long long)r->job_id, what, i, v[i]);
+    return BT_OK;
+}
+
+/* The equity segment of a walk-forward test run. */
+static bt_err_t s_check_seg(const bt_msg_result_t *r, bt_errbuf_t *eb)
+{
+    if (r->nseg > BT_WIRE_SEG_MAX || r->nfills > BT_WIRE_FILLS_MAX ||
+        r->ntrades > BT_WIRE_TRADES_MAX)
+        return bt_errf(eb, BT_ELIMIT,
+                       "wire RESULT message: segment of %u points, %u fills, %u trades; the "
+                       "limits are %u, %u, %u",
+                       r->nseg, r->nfills, r->ntrades, BT_WIRE_SEG_MAX, BT_WIRE_FILLS_MAX,
+                       BT_WIRE_TRADES_MAX);
+    if ((r->nseg && (!r->seg_time || !r->seg_equity || !r->seg_exposed)) ||
+        (r->nfills && (!r->fill_value || !r->fill_commission)) || (r->ntrades && !r->trade_pnl))
+        return bt_errf(eb, BT_EINVAL, "wire RESULT message: a segment view is NULL");
+    for (uint32_t i = 1; i < r->nseg; i++)
+        if (r->seg_time[i] <= r->seg_time[i - 1])
+            return bt_errf(eb, BT_EPROTO,
+                           "wire RESULT message for job %llu: et[%u] is not after et[%u]; "
+                           "segment times must increase",
+                           (unsigned long long)r->job_id, i, i - 1);
+    for (uint32_t i = 0; i < r->nseg; i++)
+        if (r->seg_exposed[i] > 1)
+            return bt_errf(eb, BT_EPROTO,
+                           "wire RESULT message for job %llu: ex[%u] is %u; it must be 0 or 1",
+                           (unsigned long long)r->job_id, i, r->seg_exposed[i]);
+    bt_err_t e = s_check_finite(r, "ee", r->seg_equity, r->nseg, eb);
+    if (e == BT_OK)
+        e = s_check_finite(r, "fv", r->fill_value, r->nfills, eb);
+    if (e == BT_OK)
+        e = s_check_finite(r, "fc", r->fill_commission, r->nfills, eb);
+    if (e == BT_OK)
+        e = s_check_finite(r, "tp", r->trade_pnl, r->ntrades, eb);
+    return e;
+}
+
 static bt_err_t s_check_result(const bt_msg_result_t *r, bt_errbuf_t *eb)
 {
     bt_err_t e = s_check_text("RESULT", "err", r->error, true, eb);
@@ -596,7 +719,7 @@ static bt_err_t s_check_result(const bt_msg_result_t *r, bt_errbuf_t *eb)
             return bt_errf(eb, BT_EPROTO,
                            "wire RESULT message for job %llu: blk[%u] is %g; it must be finite",
                            (unsigned long long)r->job_id, i, r->blk[i]);
-    return BT_OK;
+    return r->has_seg ? s_check_seg(r, eb) : BT_OK;
 }
 
 /* SWEEP "set": each "key=value" with a non-empty key, at most BT_WIRE_SET_MAX
@@ -622,6 +745,22 @@ static bt_err_t s_check_sets(const bt_msg_sweep_t *sw, bt_errbuf_t *eb)
         if (!eq || eq == o)
             return bt_errf(eb, BT_EPROTO,
                            "wire SWEEP message: set[%u] \"%.60s\" is not key=value", i, o);
+    }
+    if (sw->nmcols > BT_WIRE_MCOLS_MAX)
+        return bt_errf(eb, BT_ELIMIT, "wire SWEEP message: %u metric columns, the limit is %u",
+                       sw->nmcols, BT_WIRE_MCOLS_MAX);
+    if (sw->nmcols && !sw->mcols)
+        return bt_errf(eb, BT_EINVAL, "wire SWEEP message: mcols is NULL");
+    for (uint32_t i = 0; i < sw->nmcols; i++) {
+        const char *c = sw->mcols[i];
+        if (!c)
+            return bt_errf(eb, BT_EINVAL, "wire SWEEP message: mcols[%u] is NULL", i);
+        size_t n = strlen(c);
+        if (n == 0 || n > BT_WIRE_MCOL_MAX || !s_utf8_valid((const unsigned char *)c, n))
+            return bt_errf(eb, BT_EPROTO,
+                           "wire SWEEP message: mcols[%u] is empty, longer than %u bytes or not "
+                           "UTF-8",
+                           i, BT_WIRE_MCOL_MAX);
     }
     return BT_OK;
 }
@@ -1214,48 +1353,48 @@ static bt_err_t s_f_reason(s_rd_t *r, bt_msg_t *m, int k)
     return s_str(r, "why", BT_WIRE_REASON_MAX, rs->reason);
 }
 
-/* SWEEP "set": an array of strings, copied one after another into the pool;
- * the pointers are made once all are read (the byte buffer may move). */
-static bt_err_t s_sweep_sets(s_rd_t *r, bt_msg_t *m)
+/* An array of at most maxn strings of at most maxlen bytes (SWEEP "set",
+ * "mcols"), copied one after another into st; the pointers are made once all
+ * are read (the byte buffer may move). */
+static bt_err_t s_strs(s_rd_t *r, bt_msg_t *m, const char *field, uint32_t maxn, size_t maxlen,
+                       int slot, const char *const **out, uint32_t *nout)
 {
     uint32_t n = 0;
-    bt_err_t e = s_array(r, "set", BT_WIRE_SETS_MAX, &n);
+    bt_err_t e = s_array(r, field, maxn, &n);
     if (e != BT_OK || (e = s_pool(m, r->eb)) != BT_OK)
         return e;
-    struct bt_msg_pool *pl = m->pool;
-    if (n && (s_reserve((void **)&pl->setv, &pl->setv_cap, n, sizeof *pl->setv,
-                        BT_WIRE_SETS_MAX) != BT_OK ||
-              s_reserve((void **)&pl->setoff, &pl->setoff_cap, n, sizeof *pl->setoff,
-                        BT_WIRE_SETS_MAX) != BT_OK))
-        return bt_errf(r->eb, BT_ENOMEM, "wire decode SWEEP: out of memory");
+    s_strs_t *st = &m->pool->strs[slot];
+    if (n && (s_reserve((void **)&st->v, &st->v_cap, n, sizeof *st->v, maxn) != BT_OK ||
+              s_reserve((void **)&st->off, &st->off_cap, n, sizeof *st->off, maxn) != BT_OK))
+        return bt_errf(r->eb, BT_ENOMEM, "wire decode %s: out of memory", r->mn);
     size_t used = 0;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *at = r->p;
         s_tok_t t;
-        if ((e = s_next(r, "set", &t)) != BT_OK || (e = s_want(r, "set", &t, S_STR, at)) != BT_OK)
+        if ((e = s_next(r, field, &t)) != BT_OK || (e = s_want(r, field, &t, S_STR, at)) != BT_OK)
             return e;
-        if (t.u > BT_WIRE_SET_MAX) {
+        if (t.u > maxlen) {
             r->p = at;
-            return s_fail(r, BT_ELIMIT, "set", "set[%u] is %llu bytes, the limit is %u", i,
-                          (unsigned long long)t.u, BT_WIRE_SET_MAX);
+            return s_fail(r, BT_ELIMIT, field, "%s[%u] is %llu bytes, the limit is %zu", field, i,
+                          (unsigned long long)t.u, maxlen);
         }
         if (memchr(r->p, '\0', (size_t)t.u)) {
             r->p = at;
-            return s_fail(r, BT_EPROTO, "set", "set[%u] contains a NUL byte", i);
+            return s_fail(r, BT_EPROTO, field, "%s[%u] contains a NUL byte", field, i);
         }
-        if (s_reserve((void **)&pl->setbytes, &pl->setbytes_cap, used + (size_t)t.u + 1, 1,
-                      (size_t)BT_WIRE_SETS_MAX * (BT_WIRE_SET_MAX + 1)) != BT_OK)
-            return bt_errf(r->eb, BT_ENOMEM, "wire decode SWEEP: out of memory");
-        memcpy(pl->setbytes + used, r->p, (size_t)t.u);
-        pl->setbytes[used + t.u] = '\0';
-        pl->setoff[i] = used;
+        if (s_reserve((void **)&st->bytes, &st->bytes_cap, used + (size_t)t.u + 1, 1,
+                      (size_t)maxn * (maxlen + 1)) != BT_OK)
+            return bt_errf(r->eb, BT_ENOMEM, "wire decode %s: out of memory", r->mn);
+        memcpy(st->bytes + used, r->p, (size_t)t.u);
+        st->bytes[used + t.u] = '\0';
+        st->off[i] = used;
         used += (size_t)t.u + 1;
         r->p += t.u;
     }
     for (uint32_t i = 0; i < n; i++)
-        pl->setv[i] = pl->setbytes + pl->setoff[i];
-    m->sweep.sets = n ? pl->setv : NULL;
-    m->sweep.nsets = n;
+        st->v[i] = st->bytes + st->off[i];
+    *out = n ? st->v : NULL;
+    *nout = n;
     return BT_OK;
 }
 
@@ -1292,8 +1431,12 @@ static bt_err_t s_f_sweep(s_rd_t *r, bt_msg_t *m, int k)
         return s_str(r, "store", BT_WIRE_PATH_MAX, m->sweep.store_path);
     case K_SWEEP_DHASH:
         return s_str(r, "dhash", BT_WIRE_SHA256_HEX, m->sweep.data_hash);
+    case K_SWEEP_SET:
+        return s_strs(r, m, "set", BT_WIRE_SETS_MAX, BT_WIRE_SET_MAX, 0, &m->sweep.sets,
+                      &m->sweep.nsets);
     default:
-        return s_sweep_sets(r, m);
+        return s_strs(r, m, "mcols", BT_WIRE_MCOLS_MAX, BT_WIRE_MCOL_MAX, 1, &m->sweep.mcols,
+                      &m->sweep.nmcols);
     }
 }
 
@@ -1382,10 +1525,86 @@ static bt_err_t s_f_job(s_rd_t *r, bt_msg_t *m, int k)
     return BT_OK;
 }
 
+/* An array of at most max numbers as doubles, into pool slot `slot`. */
+static bt_err_t s_doubles(s_rd_t *r, bt_msg_t *m, const char *field, uint32_t max, int slot,
+                          const double **out, uint32_t *nout)
+{
+    uint32_t n = 0;
+    bt_err_t e = s_array(r, field, max, &n);
+    if (e != BT_OK || (e = s_pool(m, r->eb)) != BT_OK)
+        return e;
+    struct bt_msg_pool *pl = m->pool;
+    if (n && s_reserve((void **)&pl->f64[slot], &pl->f64_cap[slot], n, sizeof(double), max) !=
+                 BT_OK)
+        return bt_errf(r->eb, BT_ENOMEM, "wire decode %s: out of memory", r->mn);
+    for (uint32_t i = 0; i < n; i++)
+        if ((e = s_double(r, field, &pl->f64[slot][i])) != BT_OK)
+            return e;
+    pl->f64_n[slot] = n;
+    *out = n ? pl->f64[slot] : NULL;
+    *nout = n;
+    return BT_OK;
+}
+
+/* RESULT "et": segment times, integers of either sign. */
+static bt_err_t s_times(s_rd_t *r, bt_msg_t *m)
+{
+    uint32_t n = 0;
+    bt_err_t e = s_array(r, "et", BT_WIRE_SEG_MAX, &n);
+    if (e != BT_OK || (e = s_pool(m, r->eb)) != BT_OK)
+        return e;
+    struct bt_msg_pool *pl = m->pool;
+    if (n && s_reserve((void **)&pl->i64, &pl->i64_cap, n, sizeof *pl->i64, BT_WIRE_SEG_MAX) !=
+                 BT_OK)
+        return bt_errf(r->eb, BT_ENOMEM, "wire decode RESULT: out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *at = r->p;
+        s_tok_t t;
+        if ((e = s_next(r, "et", &t)) != BT_OK)
+            return e;
+        if (t.kind == S_INT) {
+            pl->i64[i] = t.i;
+        } else if (t.kind == S_UINT && t.u <= (uint64_t)INT64_MAX) {
+            pl->i64[i] = (int64_t)t.u;
+        } else {
+            r->p = at;
+            return s_fail(r, BT_EPROTO, "et", "et[%u] is not a 64-bit signed integer", i);
+        }
+    }
+    m->result.seg_time = n ? pl->i64 : NULL;
+    m->result.nseg = n;
+    return BT_OK;
+}
+
+/* RESULT "ex": one byte per segment point. */
+static bt_err_t s_exposed(s_rd_t *r, bt_msg_t *m)
+{
+    const uint8_t *at = r->p;
+    s_tok_t t;
+    bt_err_t e = s_next(r, "ex", &t);
+    if (e != BT_OK || (e = s_want(r, "ex", &t, S_BIN, at)) != BT_OK ||
+        (e = s_pool(m, r->eb)) != BT_OK)
+        return e;
+    if (t.u > BT_WIRE_SEG_MAX) {
+        r->p = at;
+        return s_fail(r, BT_ELIMIT, "ex", "%llu bytes, the limit is %u", (unsigned long long)t.u,
+                      BT_WIRE_SEG_MAX);
+    }
+    struct bt_msg_pool *pl = m->pool;
+    if (t.u && s_reserve((void **)&pl->u8, &pl->u8_cap, (size_t)t.u, 1, BT_WIRE_SEG_MAX) != BT_OK)
+        return bt_errf(r->eb, BT_ENOMEM, "wire decode RESULT: out of memory");
+    memcpy(pl->u8, r->p, (size_t)t.u);
+    r->p += t.u;
+    pl->u8_n = (size_t)t.u;
+    m->result.seg_exposed = t.u ? pl->u8 : NULL;
+    return BT_OK;
+}
+
 static bt_err_t s_f_result(s_rd_t *r, bt_msg_t *m, int k)
 {
     bt_msg_result_t *res = &m->result;
     bt_err_t e;
+    uint32_t e_unused = 0;
     switch (k) {
     case K_RES_ID:
         return s_uint(r, "id", UINT64_MAX, &res->job_id);
@@ -1440,22 +1659,30 @@ static bt_err_t s_f_result(s_rd_t *r, bt_msg_t *m, int k)
         return s_uint(r, "us", UINT64_MAX, &res->run_us);
     case K_RES_BARS:
         return s_uint(r, "bars", UINT64_MAX, &res->bars);
-    default: {
-        uint32_t n = 0;
-        if ((e = s_array(r, "blk", BT_WIRE_BLK_MAX, &n)) != BT_OK ||
-            (e = s_pool(m, r->eb)) != BT_OK)
-            return e;
-        struct bt_msg_pool *pl = m->pool;
-        if (n && s_reserve((void **)&pl->f64, &pl->f64_cap, n, sizeof *pl->f64, BT_WIRE_BLK_MAX) !=
-                     BT_OK)
-            return bt_errf(r->eb, BT_ENOMEM, "wire decode RESULT: out of memory");
-        for (uint32_t i = 0; i < n; i++)
-            if ((e = s_double(r, "blk", &pl->f64[i])) != BT_OK)
-                return e;
-        res->blk = n ? pl->f64 : NULL;
-        res->nblk = n;
-        return BT_OK;
-    }
+    case K_RES_BLK:
+        return s_doubles(r, m, "blk", BT_WIRE_BLK_MAX, S_F64_BLK, &res->blk, &res->nblk);
+    case K_RES_EE:
+        res->has_seg = true;
+        return s_doubles(r, m, "ee", BT_WIRE_SEG_MAX, S_F64_EE, &res->seg_equity, &e_unused);
+    case K_RES_FV:
+        res->has_seg = true;
+        return s_doubles(r, m, "fv", BT_WIRE_FILLS_MAX, S_F64_FV, &res->fill_value, &res->nfills);
+    case K_RES_FC:
+        res->has_seg = true;
+        return s_doubles(r, m, "fc", BT_WIRE_FILLS_MAX, S_F64_FC, &res->fill_commission,
+                         &e_unused);
+    case K_RES_TP:
+        res->has_seg = true;
+        return s_doubles(r, m, "tp", BT_WIRE_TRADES_MAX, S_F64_TP, &res->trade_pnl, &res->ntrades);
+    case K_RES_RJ:
+        res->has_seg = true;
+        return s_uint(r, "rj", UINT64_MAX, &res->rejected);
+    case K_RES_ET:
+        res->has_seg = true;
+        return s_times(r, m);
+    default:
+        res->has_seg = true;
+        return s_exposed(r, m);
     }
 }
 
@@ -1498,11 +1725,12 @@ static const s_spec_t s_specs[BT_MSG_TYPE_COUNT_] = {
     [BT_MSG_HELLO] = {s_keys_hello, 3, S_ALL(3), s_f_hello},
     [BT_MSG_WELCOME] = {s_keys_welcome, 3, S_ALL(3), s_f_welcome},
     [BT_MSG_REFUSE] = {s_keys_reason, 1, S_ALL(1), s_f_reason},
-    /* "set" is optional (absent = no --set overrides). */
-    [BT_MSG_SWEEP] = {s_keys_sweep, 5, S_ALL(4), s_f_sweep},
+    /* "set" and "mcols" are optional (absent = no --set overrides, no column check). */
+    [BT_MSG_SWEEP] = {s_keys_sweep, 6, S_ALL(4), s_f_sweep},
     [BT_MSG_JOB] = {s_keys_job, 1, S_ALL(1), s_f_job},
     /* "m" is checked against the status by bt_wire_check; "blk" is optional. */
-    [BT_MSG_RESULT] = {s_keys_result, 8, S_ALL(8) & ~(1u << K_RES_M) & ~(1u << K_RES_BLK),
+    /* The segment keys are optional, all or none (checked after the map). */
+    [BT_MSG_RESULT] = {s_keys_result, 15, S_ALL(8) & ~(1u << K_RES_M) & ~(1u << K_RES_BLK),
                        s_f_result},
     [BT_MSG_CREDIT] = {s_keys_credit, 1, S_ALL(1), s_f_credit},
     [BT_MSG_HEARTBEAT] = {s_keys_hb, 1, S_ALL(1), s_f_hb},
@@ -1511,6 +1739,26 @@ static const s_spec_t s_specs[BT_MSG_TYPE_COUNT_] = {
 };
 
 /* ---------------------------------------------------------------- decode -- */
+
+/* RESULT: the segment keys come all or none, with matching lengths. */
+static bt_err_t s_seg_shape(s_rd_t *r, const bt_msg_t *m, uint32_t seen)
+{
+    if (!(seen & S_SEG_KEYS))
+        return BT_OK;
+    bt_err_t e = s_missing(r, seen, S_SEG_KEYS, s_keys_result, "segment: ");
+    if (e != BT_OK)
+        return e;
+    const struct bt_msg_pool *pl = m->pool;
+    const bt_msg_result_t *res = &m->result;
+    if (pl->f64_n[S_F64_EE] != res->nseg || pl->u8_n != res->nseg ||
+        pl->f64_n[S_F64_FC] != res->nfills)
+        return bt_errf(r->eb, BT_EPROTO,
+                       "wire RESULT: segment arrays of different lengths (et %u, ee %zu, ex "
+                       "%zu; fv %u, fc %zu)",
+                       res->nseg, pl->f64_n[S_F64_EE], pl->u8_n, res->nfills,
+                       pl->f64_n[S_F64_FC]);
+    return BT_OK;
+}
 
 static const char *const s_head_keys[] = {"t", "v"};
 
@@ -1621,6 +1869,8 @@ bt_err_t bt_wire_decode(const void *data, size_t len, bt_msg_t *m, bt_errbuf_t *
     }
     if ((e = s_missing(&r, seen, sp->required, sp->keys, "")) != BT_OK)
         goto fail;
+    if (type == BT_MSG_RESULT && (e = s_seg_shape(&r, m, seen)) != BT_OK)
+        goto fail;
     if ((e = bt_wire_check(m, eb)) != BT_OK)
         goto fail;
     return BT_OK;
@@ -1637,14 +1887,40 @@ static bool s_deq(double a, double b)
     return memcmp(&a, &b, sizeof a) == 0;
 }
 
-static bool s_sets_equal(const bt_msg_sweep_t *a, const bt_msg_sweep_t *b)
+static bool s_strs_equal(const char *const *a, uint32_t na, const char *const *b, uint32_t nb)
 {
-    if (a->nsets != b->nsets)
+    if (na != nb)
         return false;
-    for (uint32_t i = 0; i < a->nsets; i++)
-        if (strcmp(a->sets[i], b->sets[i]) != 0)
+    for (uint32_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
             return false;
     return true;
+}
+
+static bool s_doubles_equal(const double *a, const double *b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!s_deq(a[i], b[i]))
+            return false;
+    return true;
+}
+
+static bool s_seg_equal(const bt_msg_result_t *x, const bt_msg_result_t *y)
+{
+    if (x->has_seg != y->has_seg)
+        return false;
+    if (!x->has_seg)
+        return true;
+    if (x->nseg != y->nseg || x->nfills != y->nfills || x->ntrades != y->ntrades ||
+        x->rejected != y->rejected)
+        return false;
+    for (uint32_t i = 0; i < x->nseg; i++)
+        if (x->seg_time[i] != y->seg_time[i] || x->seg_exposed[i] != y->seg_exposed[i])
+            return false;
+    return s_doubles_equal(x->seg_equity, y->seg_equity, x->nseg) &&
+           s_doubles_equal(x->fill_value, y->fill_value, x->nfills) &&
+           s_doubles_equal(x->fill_commission, y->fill_commission, x->nfills) &&
+           s_doubles_equal(x->trade_pnl, y->trade_pnl, x->ntrades);
 }
 
 bool bt_msg_equal(const bt_msg_t *a, const bt_msg_t *b)
@@ -1671,7 +1947,8 @@ bool bt_msg_equal(const bt_msg_t *a, const bt_msg_t *b)
                strcmp(a->sweep.config_sha256, b->sweep.config_sha256) == 0 &&
                strcmp(a->sweep.store_path, b->sweep.store_path) == 0 &&
                strcmp(a->sweep.data_hash, b->sweep.data_hash) == 0 &&
-               s_sets_equal(&a->sweep, &b->sweep);
+               s_strs_equal(a->sweep.sets, a->sweep.nsets, b->sweep.sets, b->sweep.nsets) &&
+               s_strs_equal(a->sweep.mcols, a->sweep.nmcols, b->sweep.mcols, b->sweep.nmcols);
     case BT_MSG_JOB:
         if (a->job.njobs != b->job.njobs)
             return false;
@@ -1698,10 +1975,7 @@ bool bt_msg_equal(const bt_msg_t *a, const bt_msg_t *b)
             BT_METRICS(S_EQ_METRIC)
 #undef S_EQ_METRIC
         }
-        for (uint32_t i = 0; i < x->nblk; i++)
-            if (!s_deq(x->blk[i], y->blk[i]))
-                return false;
-        return true;
+        return s_doubles_equal(x->blk, y->blk, x->nblk) && s_seg_equal(x, y);
     }
     case BT_MSG_CREDIT:
         return a->credit.credit == b->credit.credit;

@@ -48,6 +48,11 @@
 #define BT_WIRE_KEY_MAX 64u           /* JOB override key */
 #define BT_WIRE_ERROR_MAX 1024u       /* RESULT error text (1 KiB) */
 #define BT_WIRE_BLK_MAX 4096u         /* RESULT optional block statistics */
+#define BT_WIRE_SEG_MAX (1u << 20)    /* RESULT equity segment points (walk-forward test) */
+#define BT_WIRE_FILLS_MAX (1u << 20)  /* RESULT segment fills */
+#define BT_WIRE_TRADES_MAX (1u << 20) /* RESULT segment closed trades */
+#define BT_WIRE_MCOLS_MAX 64u         /* SWEEP metric columns */
+#define BT_WIRE_MCOL_MAX 63u          /* SWEEP one metric name */
 #define BT_WIRE_CREDIT_MAX (1u << 20) /* CREDIT */
 #define BT_WIRE_ACK_MAX 65536u        /* ACK ids per message */
 #define BT_WIRE_DEPTH_MAX 32u         /* nesting depth of (ignored) unknown values */
@@ -98,6 +103,8 @@ typedef struct {
     char data_hash[BT_WIRE_SHA256_HEX + 1];     /* dataset hash the worker must reproduce */
     const char *const *sets; /* view: --set overrides "key=value", applied in order on load */
     uint32_t nsets;          /* 0..BT_WIRE_SETS_MAX; 0 = key "set" omitted */
+    const char *const *mcols; /* view: the metric columns of RESULT "m", by name, in order */
+    uint32_t nmcols;          /* 1..BT_WIRE_MCOLS_MAX */
 } bt_msg_sweep_t;
 
 typedef struct {
@@ -128,6 +135,19 @@ typedef struct {
     uint64_t bars;                     /* bars processed */
     const double *blk;                 /* view: optional block statistics, finite */
     uint32_t nblk;                     /* 0..BT_WIRE_BLK_MAX; 0 = key omitted */
+    /* Optional: the equity segment of a walk-forward test run (keys omitted
+     * when has_seg is false). */
+    bool has_seg;
+    const int64_t *seg_time;       /* view: nseg times, strictly increasing */
+    const double *seg_equity;      /* view: nseg equity values, finite */
+    const uint8_t *seg_exposed;    /* view: nseg flags, 0 or 1: a position was open */
+    uint32_t nseg;                 /* 0..BT_WIRE_SEG_MAX */
+    const double *fill_value;      /* view: nfills traded values |qty x price|, finite */
+    const double *fill_commission; /* view: nfills commissions, finite */
+    uint32_t nfills;               /* 0..BT_WIRE_FILLS_MAX */
+    const double *trade_pnl;       /* view: ntrades closed-trade pnls, finite */
+    uint32_t ntrades;              /* 0..BT_WIRE_TRADES_MAX */
+    uint64_t rejected;             /* orders rejected in the test range */
 } bt_msg_result_t;
 
 typedef struct {

@@ -15,6 +15,7 @@
 
 #include "bt_metrics.h"
 #include "bt_overfit.h"
+#include "bt_rfile.h"
 
 #define S_PENDING 0
 #define S_OK 1
@@ -438,57 +439,6 @@ static void s_put_row(FILE *f, const bt_report_t *r, uint64_t id, uint64_t rank)
     fputc('\n', f);
 }
 
-/* ---- atomic files ---- */
-
-typedef struct {
-    FILE *f;          /* open temporary file */
-    char tmp[4096];   /* DIR/.NAME.tmp */
-    char final[4096]; /* DIR/NAME */
-} s_out_t;
-
-static bt_err_t s_out_open(s_out_t *o, const char *dir, const char *name, bt_errbuf_t *eb)
-{
-    int a = snprintf(o->tmp, sizeof o->tmp, "%s/.%s.tmp", dir, name);
-    int b = snprintf(o->final, sizeof o->final, "%s/%s", dir, name);
-    if (a < 0 || b < 0 || (size_t)a >= sizeof o->tmp || (size_t)b >= sizeof o->final)
-        return bt_errf(eb, BT_EINVAL, "output folder path too long: %s", dir);
-    o->f = fopen(o->tmp, "w");
-    if (!o->f)
-        return bt_errf(eb, BT_EIO, "cannot create %s: %s", o->tmp, strerror(errno));
-    setvbuf(o->f, NULL, _IOFBF, 1 << 20);
-    return BT_OK;
-}
-
-static bt_err_t s_out_commit(s_out_t *o, bt_errbuf_t *eb)
-{
-    bool bad = ferror(o->f) != 0;
-    bad |= fflush(o->f) != 0;
-    bad |= fsync(fileno(o->f)) != 0;
-    int err = errno;
-    bad |= fclose(o->f) != 0;
-    o->f = NULL;
-    if (bad) {
-        unlink(o->tmp);
-        return bt_errf(eb, BT_EIO, "writing %s failed: %s (is the disk full?)", o->tmp,
-                       strerror(err));
-    }
-    if (rename(o->tmp, o->final) != 0) {
-        err = errno;
-        unlink(o->tmp);
-        return bt_errf(eb, BT_EIO, "cannot rename %s to %s: %s", o->tmp, o->final, strerror(err));
-    }
-    return BT_OK;
-}
-
-static void s_out_abort(s_out_t *o)
-{
-    if (o->f) {
-        fclose(o->f);
-        o->f = NULL;
-        unlink(o->tmp);
-    }
-}
-
 /* ---- summary.txt ---- */
 
 static const char *s_or_dash(const char *s)
@@ -767,6 +717,8 @@ static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summa
         fprintf(f, "  (no successful runs)\n");
     else
         s_write_top_table(f, r, ranked, nranked, rank_metric);
+    if (s->tail)
+        s->tail(f, s->tail_user);
 }
 
 bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank_by,
@@ -805,30 +757,30 @@ bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank
     s_rank_ctx_t c = {r, metric, descending};
     s_sort(&c, ids, tmp, nok);
 
-    s_out_t o = {0};
-    bt_err_t e = s_out_open(&o, dir, "results.csv", eb);
+    bt_rfile_t o = {0};
+    bt_err_t e = bt_rfile_open(&o, dir, "results.csv", eb);
     if (e == BT_OK) {
         s_put_header(o.f, r, false);
         for (uint64_t i = 0; i < r->njobs; i++)
             s_put_row(o.f, r, i, 0);
-        e = s_out_commit(&o, eb);
+        e = bt_rfile_commit(&o, eb);
     }
     if (e == BT_OK)
-        e = s_out_open(&o, dir, "ranking.csv", eb);
+        e = bt_rfile_open(&o, dir, "ranking.csv", eb);
     if (e == BT_OK) {
         size_t lim = top && top < nok ? top : nok;
         s_put_header(o.f, r, true);
         for (size_t k = 0; k < lim; k++)
             s_put_row(o.f, r, ids[k], k + 1);
-        e = s_out_commit(&o, eb);
+        e = bt_rfile_commit(&o, eb);
     }
     if (e == BT_OK && summary)
-        e = s_out_open(&o, dir, "summary.txt", eb);
+        e = bt_rfile_open(&o, dir, "summary.txt", eb);
     if (e == BT_OK && summary) {
         s_write_summary(o.f, r, summary, rank_by, descending, ids, nok, metric);
-        e = s_out_commit(&o, eb);
+        e = bt_rfile_commit(&o, eb);
     }
-    s_out_abort(&o);
+    bt_rfile_abort(&o);
     free(ids);
     free(tmp);
     if (e == BT_OK) {

@@ -4,7 +4,8 @@
  * monotonic clock passed in by the caller, so tests can fake time.
  *
  * A job is QUEUED, LEASED (to one worker, with an attempt number), DONE (ok)
- * or FAILED (final). Each lease gets a new attempt number (1, 2, ...).
+ * or FAILED (final); or HELD: not handed out until the caller releases it
+ * (a job that depends on others' results, e.g. a walk-forward test run). Each lease gets a new attempt number (1, 2, ...).
  * A worker's leases stay valid while it is heard from (any call naming the
  * worker counts as "heard"); bt_sched_expire() requeues the leases of workers
  * silent for lease_ms. A job whose attempt fails inside a worker is requeued
@@ -38,8 +39,18 @@ void bt_sched_destroy(bt_sched_t **self_p);
 void bt_sched_set_target_ms(bt_sched_t *s, int64_t target_ms);
 
 /* Resume: the journal says job_id finished (ok or final failure). Call before
- * leasing. Ids out of range are ignored and return false. */
+ * leasing (or on a HELD job, to settle it without running it). Ids out of
+ * range are ignored and return false. */
 bool bt_sched_mark_done(bt_sched_t *s, uint64_t job_id, bool ok);
+
+/* Holds a QUEUED job back: leases skip it until bt_sched_release. false if
+ * the job is not QUEUED (or out of range). */
+bool bt_sched_hold(bt_sched_t *s, uint64_t job_id);
+/* Makes a HELD job leasable again, ahead of fresh jobs. false if not HELD. */
+bool bt_sched_release(bt_sched_t *s, uint64_t job_id);
+
+/* Jobs in the sweep (as given to bt_sched_new). */
+uint64_t bt_sched_njobs(const bt_sched_t *s);
 
 /* A new worker: returns its slot (0, 1, 2, ...; slots are never reused), or
  * BT_SCHED_NO_WORKER when out of memory. */
@@ -91,6 +102,7 @@ typedef struct bt_sched_counts {
     uint64_t failed;     /* FAILED (final) */
     uint64_t leased;     /* LEASED now */
     uint64_t queued;     /* QUEUED now (fresh or requeued) */
+    uint64_t held;       /* HELD now */
     uint64_t retries;    /* failures that were requeued */
     uint64_t requeued;   /* leases lost (expired or worker lost) */
     uint64_t duplicates; /* DUPLICATE + STALE results */

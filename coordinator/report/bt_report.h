@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bt_err.h"
 #include "bt_journal.h"
@@ -49,6 +50,10 @@ typedef struct bt_report_summary {
      * computed by the caller (bt_report_overfit); the summary's overfitting
      * lines then say so instead of pooling the sets. */
     uint64_t trial_set_size;
+    /* Optional: writes more sections at the end of summary.txt (the
+     * walk-forward section), inside the same atomic write. */
+    void (*tail)(FILE *f, void *user);
+    void *tail_user;
 } bt_report_summary_t;
 
 /* njobs > 0, naxes <= BT_REPORT_MAX_AXES; axis names are copied. NULL when out

@@ -14,10 +14,10 @@
 #define S_WINDOW_MS 50 /* busy time a rate sample covers at least */
 #define S_NO_OWNER UINT32_MAX
 
-enum { S_QUEUED = 0, S_LEASED, S_DONE, S_FAILED };
+enum { S_QUEUED = 0, S_LEASED, S_DONE, S_FAILED, S_HELD };
 
 typedef struct {
-    uint8_t state;    /* S_QUEUED .. S_FAILED */
+    uint8_t state;    /* S_QUEUED .. S_HELD */
     uint8_t fails;    /* failed attempts so far */
     uint16_t pad;     /* unused */
     uint32_t attempt; /* attempt number of the latest lease (0 = never leased) */
@@ -189,6 +189,8 @@ bool bt_sched_mark_done(bt_sched_t *s, uint64_t job_id, bool ok)
     }
     if (j->state == S_LEASED)
         s_unlease(s, job_id);
+    if (j->state == S_HELD)
+        s->c.held--;
     j->state = ok ? S_DONE : S_FAILED;
     if (ok)
         s->c.ok++;
@@ -244,7 +246,7 @@ size_t bt_sched_batch_size(const bt_sched_t *s, uint32_t worker)
     uint32_t active = 0;
     for (uint32_t i = 0; i < s->nworkers; i++)
         active += !s->workers[i].lost;
-    uint64_t queued = s->njobs - s->c.ok - s->c.failed - s->c.leased;
+    uint64_t queued = s->njobs - s->c.ok - s->c.failed - s->c.leased - s->c.held;
     double share = ceil((double)queued / (2.0 * (active ? active : 1)));
     if (b > share)
         b = share;
@@ -320,6 +322,10 @@ bt_sched_outcome_t bt_sched_complete(bt_sched_t *s, uint32_t worker, uint64_t jo
         s->c.duplicates++;
         return BT_SCHED_DUPLICATE;
     }
+    if (j->state == S_HELD) { /* never handed out: nobody can have run it */
+        s->c.duplicates++;
+        return BT_SCHED_STALE;
+    }
     bool mine = j->state == S_LEASED && j->owner == worker;
     if (!ok && (attempt != j->attempt || (j->state == S_LEASED && !mine))) {
         s->c.duplicates++;
@@ -391,5 +397,29 @@ bool bt_sched_finished(const bt_sched_t *s)
 void bt_sched_counts(const bt_sched_t *s, bt_sched_counts_t *out)
 {
     *out = s->c;
-    out->queued = s->njobs - s->c.ok - s->c.failed - s->c.leased;
+    out->queued = s->njobs - s->c.ok - s->c.failed - s->c.leased - s->c.held;
+}
+
+uint64_t bt_sched_njobs(const bt_sched_t *s)
+{
+    return s->njobs;
+}
+
+bool bt_sched_hold(bt_sched_t *s, uint64_t job_id)
+{
+    if (job_id >= s->njobs || s->jobs[job_id].state != S_QUEUED)
+        return false;
+    s->jobs[job_id].state = S_HELD;
+    s->c.held++;
+    return true;
+}
+
+bool bt_sched_release(bt_sched_t *s, uint64_t job_id)
+{
+    if (job_id >= s->njobs || s->jobs[job_id].state != S_HELD)
+        return false;
+    s->jobs[job_id].state = S_QUEUED;
+    s->c.held--;
+    s_fifo_push(s, job_id); /* served before fresh jobs */
+    return true;
 }

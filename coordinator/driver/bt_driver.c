@@ -1,0 +1,412 @@
+#include "bt_driver.h"
+
+#include <limits.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "bt_fs.h"
+#include "bt_jhead.h"
+#include "bt_journal.h"
+#include "bt_local.h"
+#include "bt_log.h"
+#include "bt_metrics.h"
+#include "bt_plan.h"
+#include "bt_report.h"
+#include "bt_sched.h"
+#include "bt_server.h"
+#include "bt_time.h"
+#include "bt_wfreport.h"
+#include "bt_wftest.h"
+
+/* Everything one run holds. */
+typedef struct {
+    const bt_driver_args_t *a;
+    bt_plan_t *plan;
+    uint64_t njobs;            /* training jobs (the journal's and the report's rows) */
+    size_t naxes;
+    double *values;            /* scratch: naxes */
+    bt_jhead_t head;           /* journal header and metric columns */
+    bool same_cols;            /* the journal's columns are this build's, in order */
+    bt_journal_t *journal;
+    bt_report_t *report;
+    bt_sched_t *sched;
+    bt_wftest_t *wf;           /* walk-forward test chain, NULL for a plain sweep */
+    bt_local_t *local;
+    uint64_t replayed;         /* distinct finished jobs taken from the journal */
+    uint64_t jobs_run, bars_run; /* results journaled this session */
+    int rank_metric;
+    bool rank_desc;
+} s_run_t;
+
+static double s_peak_rss_mb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0.0;
+    return (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
+}
+
+/* A record's metrics in BT_METRICS order (journal records are in the journal's columns). */
+static const bt_journal_rec_t *s_in_build_order(const s_run_t *d, const bt_journal_rec_t *r,
+                                                bt_journal_rec_t *tmp, bt_metrics_t *m)
+{
+    if (r->nmetrics == 0 || (d->same_cols && !d->wf))
+        return r; /* the common case costs nothing */
+    bt_jhead_from_cols(&d->head, r->metrics, r->nmetrics, m);
+    if (d->same_cols)
+        return r;
+    *tmp = *r;
+    tmp->nmetrics = bt_metrics_count();
+    for (size_t i = 0; i < tmp->nmetrics; i++)
+        tmp->metrics[i] = bt_metrics_get(m, i);
+    return tmp;
+}
+
+/* Keeps one training result (replayed or live). */
+static void s_keep(s_run_t *d, const bt_journal_rec_t *r)
+{
+    bt_journal_rec_t tmp;
+    bt_metrics_t m;
+    const bt_journal_rec_t *rr = s_in_build_order(d, r, &tmp, &m);
+    bt_report_set_result(d->report, rr);
+    if (d->wf)
+        bt_wftest_train(d->wf, r->job_id, r->ok && r->nmetrics ? &m : NULL);
+}
+
+static void s_on_replay(void *user, const bt_journal_rec_t *r)
+{
+    s_run_t *d = user;
+    if (r->job_id >= d->njobs)
+        return;
+    if (bt_sched_mark_done(d->sched, r->job_id, r->ok != 0))
+        d->replayed++;
+    s_keep(d, r);
+}
+
+/* ---- server hooks ---- */
+
+static size_t s_job(void *user, uint64_t id, bt_wire_override_t *over, size_t max)
+{
+    s_run_t *d = user;
+    if (id >= d->njobs)
+        return d->wf ? bt_wftest_overrides(d->wf, id, over, max) : 0;
+    const char *const *keys = bt_plan_axis_keys(d->plan);
+    bt_plan_values(d->plan, id, d->values);
+    size_t n = d->naxes < max ? d->naxes : max;
+    for (size_t a = 0; a < n; a++) {
+        bt_str_copy(over[a].key, sizeof over[a].key, keys[a]);
+        over[a].value = d->values[a];
+    }
+    return n;
+}
+
+static bt_err_t s_result(void *user, const char *worker, const bt_msg_result_t *r,
+                         bt_errbuf_t *eb)
+{
+    s_run_t *d = user;
+    if (r->job_id >= d->njobs) {
+        if (!d->wf)
+            return bt_errf(eb, BT_EINVAL, "result for job %llu of %llu",
+                           (unsigned long long)r->job_id, (unsigned long long)d->njobs);
+        return bt_wftest_result(d->wf, r, eb);
+    }
+    bool ok = r->status == BT_JOB_OK;
+    bt_journal_rec_t rec;
+    rec.job_id = r->job_id;
+    rec.attempt = r->attempt;
+    rec.ok = ok ? 1 : 0;
+    bt_str_copy(rec.error, sizeof rec.error, ok ? "" : r->error);
+    rec.nmetrics = 0;
+    if (ok && r->has_metrics && d->same_cols) {
+        memcpy(rec.metrics, &r->metrics, sizeof r->metrics);
+        rec.nmetrics = bt_metrics_count();
+    } else if (ok && r->has_metrics) {
+        rec.nmetrics = bt_jhead_to_cols(&d->head, &r->metrics, rec.metrics);
+    }
+    rec.nblk = ok && r->nblk <= BT_JOURNAL_MAX_BLK ? r->nblk : 0; /* PBO block statistics */
+    if (rec.nblk)
+        memcpy(rec.blk, r->blk, rec.nblk * sizeof *rec.blk);
+    bt_str_copy(rec.worker, sizeof rec.worker, worker);
+    rec.run_us = r->run_us;
+    rec.bars = r->bars;
+    bt_err_t rc = bt_journal_append(d->journal, &rec, eb);
+    if (rc != BT_OK)
+        return rc;
+    s_keep(d, &rec);
+    d->jobs_run++;
+    d->bars_run += r->bars;
+    if (d->wf)
+        bt_wftest_advance(d->wf);
+    return BT_OK;
+}
+
+static bt_err_t s_commit(void *user, bt_errbuf_t *eb)
+{
+    s_run_t *d = user;
+    return bt_journal_sync(d->journal, eb);
+}
+
+static void s_tick(void *user)
+{
+    s_run_t *d = user;
+    bt_local_reap(d->local);
+}
+
+static void s_progress(void *user, char *buf, size_t cap)
+{
+    s_run_t *d = user;
+    uint64_t bid;
+    double bv;
+    if (d->rank_metric >= 0 &&
+        bt_report_best(d->report, (size_t)d->rank_metric, d->rank_desc, &bid, &bv))
+        snprintf(buf, cap, ", best %s %.4g (job %llu)",
+                 bt_metrics_name((size_t)d->rank_metric), bv, (unsigned long long)bid);
+}
+
+/* ---- steps ---- */
+
+/* Output folder, journal (new or resumed, replayed), report, scheduler,
+ * walk-forward chain. Returns an exit status, 0 to go on. */
+static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
+{
+    const bt_driver_args_t *a = d->a;
+    if (bt_fs_mkdir_p(a->out_dir, eb) != BT_OK)
+        return 1;
+    char id[BT_JOURNAL_MAX_HEADER];
+    if (bt_plan_journal_id(d->plan, id, sizeof id, eb) != BT_OK)
+        return 2;
+    bt_err_t rc = a->resume ? bt_jhead_load(&d->head, a->out_dir, id, eb)
+                            : bt_jhead_make(&d->head, id, eb);
+    if (rc != BT_OK && !(a->resume && (rc == BT_ENOTFOUND || rc == BT_EFORMAT)))
+        return 2;
+    if (rc != BT_OK) /* the file itself is missing or broken: bt_journal_open says how */
+        bt_jhead_make(&d->head, id, eb);
+    d->same_cols = d->head.ncols == bt_metrics_count();
+    for (size_t i = 0; d->same_cols && i < d->head.ncols; i++)
+        d->same_cols = d->head.col_of_metric[i] == (int)i;
+    d->journal = bt_journal_open(a->out_dir, d->head.text, a->resume, eb);
+    if (!d->journal)
+        return 2;
+    size_t nwin = a->trivial ? 0 : bt_plan_windows(d->plan);
+    d->sched = bt_sched_new(d->njobs + nwin, (uint32_t)a->max_attempts, a->lease_ms);
+    d->report = bt_report_new(d->njobs, d->naxes, bt_plan_axis_keys(d->plan));
+    d->values = calloc(d->naxes, sizeof *d->values);
+    d->wf = nwin && d->sched ? bt_wftest_new(a->cfg, d->plan, d->sched) : NULL;
+    if (!d->sched || !d->report || !d->values || (nwin && !d->wf)) {
+        bt_errf(eb, BT_ENOMEM, "out of memory for %llu jobs", (unsigned long long)d->njobs);
+        return 1;
+    }
+    for (size_t ax = 0; ax < d->naxes; ax++) {
+        if (!bt_plan_axis_is_symbols(d->plan, ax))
+            continue;
+        size_t n = bt_plan_axis_len(d->plan, ax);
+        char **labels = calloc(n ? n : 1, sizeof *labels);
+        for (size_t j = 0; labels && j < n; j++) {
+            char buf[4096];
+            labels[j] = strdup(bt_plan_label(d->plan, ax, j, buf, sizeof buf));
+        }
+        rc = labels ? bt_report_set_axis_labels(d->report, ax, n, (const char *const *)labels, eb)
+                    : bt_errf(eb, BT_ENOMEM, "out of memory");
+        for (size_t j = 0; labels && j < n; j++)
+            free(labels[j]);
+        free(labels);
+        if (rc != BT_OK)
+            return 1;
+    }
+    for (uint64_t j = 0; j < d->njobs; j++) {
+        bt_plan_values(d->plan, j, d->values);
+        bt_report_set_point(d->report, j, d->values);
+    }
+    if (a->resume) {
+        if (bt_journal_replay(d->journal, s_on_replay, d, eb) != BT_OK)
+            return 1;
+        bt_log(BT_LOG_INFO, "resume: %llu of %llu jobs already done in %s%s%s",
+               (unsigned long long)d->replayed, (unsigned long long)d->njobs, a->out_dir,
+               bt_journal_truncated_bytes(d->journal) ? " (a torn last record was cut off)" : "",
+               d->head.version == 1 ? " (a version-1 journal)" : "");
+    }
+    if (d->wf)
+        bt_wftest_advance(d->wf);
+    return 0;
+}
+
+/* Server and local workers until the sweep ends. */
+static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
+{
+    const bt_driver_args_t *a = d->a;
+    const bt_config_t *cfg = a->cfg;
+    char worker_bin[PATH_MAX] = "";
+    long workers = a->workers >= 0 ? a->workers : omp_get_num_procs();
+    if (workers > 0 &&
+        bt_local_sibling_path("bt-worker", worker_bin, sizeof worker_bin, eb) != BT_OK)
+        return eb->code;
+    size_t nwin = bt_plan_windows(d->plan);
+    if (nwin)
+        bt_log(BT_LOG_INFO, "walk-forward %s: %zu windows x %llu points = %llu jobs, strategy %s",
+               a->config_path, nwin, (unsigned long long)bt_plan_points(d->plan),
+               (unsigned long long)d->njobs, bt_config_strategy(cfg)->name);
+    else
+        bt_log(BT_LOG_INFO, "sweep %s: %llu jobs over %zu axis/axes, strategy %s, data %s",
+               a->config_path, (unsigned long long)d->njobs, d->naxes,
+               bt_config_strategy(cfg)->name, bt_plan_store(d->plan));
+    bt_server_opts_t so = {
+        .bind = a->bind,
+        .heartbeat_ms = (uint32_t)a->heartbeat_ms,
+        .lease_ms = (uint32_t)a->lease_ms,
+        .progress_tty = isatty(2) != 0,
+        .progress_every_ms = 5000,
+    };
+    bt_server_t *srv = bt_server_new(&so, eb);
+    if (!srv)
+        return eb->code;
+    if (workers > 0) {
+        bt_local_opts_t lo = {.worker_bin = worker_bin,
+                              .endpoint = bt_server_endpoint(srv),
+                              .count = (int)workers,
+                              .threads = (int)a->threads,
+                              .trivial = a->trivial,
+                              .quiet = bt_log_threshold < BT_LOG_INFO};
+        d->local = bt_local_start(&lo);
+    } else {
+        bt_log(BT_LOG_INFO, "waiting for workers: bt-worker --connect %s", bt_server_endpoint(srv));
+    }
+    const char *mcols[BT_WIRE_MCOLS_MAX];
+    for (size_t i = 0; i < bt_metrics_count() && i < BT_WIRE_MCOLS_MAX; i++)
+        mcols[i] = bt_metrics_name(i);
+    bt_server_sweep_t sw = {
+        .yaml = a->yaml,
+        .yaml_len = a->yaml_len,
+        .config_sha = bt_config_hash(cfg),
+        .store_path = bt_plan_store(d->plan),
+        .data_hash = bt_plan_data_hash(d->plan),
+        .sets = a->sets,
+        .nsets = a->nsets,
+        .mcols = mcols,
+        .nmcols = bt_metrics_count(),
+        .max_overrides = d->naxes + 1,
+    };
+    bt_server_hooks_t hooks = {d, s_job, s_result, s_commit, s_tick, s_progress};
+    bt_err_t rc = bt_server_run(srv, &sw, d->sched, &hooks, eb);
+    *st = *bt_server_stats(srv);
+    bt_local_stop(&d->local);
+    bt_server_destroy(&srv);
+    return rc;
+}
+
+int bt_driver_run(const bt_driver_args_t *a, bool *interrupted)
+{
+    double t0 = bt_monotonic_s();
+    *interrupted = false;
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    s_run_t d;
+    memset(&d, 0, sizeof d);
+    d.a = a;
+    d.rank_metric = bt_config_rank_by(a->cfg);
+    d.rank_desc = bt_config_rank_desc(a->cfg);
+    int exit_code = 1;
+    bt_wfreport_t *wfr = NULL;
+    d.plan = bt_plan_new(a->cfg, a->allow_huge, &eb);
+    if (!d.plan) {
+        fprintf(stderr, "bt sweep: %s\n", eb.msg);
+        return eb.code == BT_ENOMEM ? 1 : 2;
+    }
+    d.njobs = bt_plan_jobs(d.plan);
+    d.naxes = bt_plan_naxes(d.plan);
+    exit_code = s_prepare(&d, &eb);
+    if (exit_code != 0) {
+        fprintf(stderr, "bt sweep: %s\n", eb.msg);
+        goto out;
+    }
+    exit_code = 1;
+    bt_server_stats_t st;
+    memset(&st, 0, sizeof st);
+    bt_err_t rc = BT_OK;
+    if (!bt_sched_finished(d.sched))
+        rc = s_serve(&d, &st, &eb);
+    if (rc != BT_OK)
+        fprintf(stderr, "bt sweep: %s\n", eb.msg);
+
+    /* Report (partial when interrupted or failed); the walk-forward files
+     * once every test run is in. */
+    bool done = rc == BT_OK && bt_sched_finished(d.sched);
+    if (done && d.wf && bt_wftest_done(d.wf)) {
+        wfr = bt_wfreport_new(a->cfg, d.plan, d.report, bt_wftest_outcomes(d.wf));
+        if (!wfr || bt_wfreport_write(wfr, a->out_dir, &eb) != BT_OK) {
+            fprintf(stderr, "bt sweep: walk-forward: %s\n", wfr ? eb.msg : "out of memory");
+            goto out;
+        }
+    }
+    bt_sched_counts_t k;
+    bt_sched_counts(d.sched, &k);
+    const char *rank_name = bt_metrics_name((size_t)d.rank_metric);
+    bt_report_summary_t sum = {
+        .config_path = a->config_path,
+        .config_sha256 = bt_config_hash(a->cfg),
+        .data_store = bt_plan_store(d.plan),
+        .data_hash = bt_plan_data_hash(d.plan),
+        .bt_version = BT_VERSION,
+        .strategy = bt_config_strategy(a->cfg)->name,
+        .rank_by = rank_name,
+        .wall_s = bt_monotonic_s() - t0,
+        .jobs_run = d.jobs_run,
+        .bars_run = d.bars_run,
+        .jobs_resumed = d.replayed,
+        .workers_seen = st.workers_seen,
+        .retries = k.retries,
+        .requeued = k.requeued,
+        .peak_rss_mb = s_peak_rss_mb(),
+        .trial_set_size = a->trivial ? 0 : bt_plan_trial_set_size(d.plan),
+        .tail = wfr ? bt_wfreport_summary : NULL,
+        .tail_user = wfr,
+    };
+    int top = bt_config_top(a->cfg);
+    if (bt_report_write(d.report, a->out_dir, rank_name, d.rank_desc, top > 0 ? (size_t)top : 0,
+                        &sum, &eb) != BT_OK) {
+        fprintf(stderr, "bt sweep: writing the report: %s\n", eb.msg);
+        goto out;
+    }
+    if (rc != BT_OK)
+        goto out;
+    uint64_t ok, failed, pending;
+    bt_report_counts(d.report, &ok, &failed, &pending);
+    if (!done) {
+        *interrupted = true;
+        fprintf(stderr,
+                "bt sweep: interrupted (signal %d) with %llu of %llu jobs done; results so far "
+                "are in %s (partial report%s)\n",
+                st.signal, (unsigned long long)(ok + failed), (unsigned long long)d.njobs,
+                a->out_dir, d.wf ? ", no walk-forward files yet" : "");
+        goto out;
+    }
+    if (wfr)
+        bt_wfreport_line(wfr, stdout);
+    double wall = bt_monotonic_s() - t0;
+    printf("sweep done: %llu jobs (%llu ok, %llu failed, %llu from the journal) in %.2f s, "
+           "%.0f backtests/s, %.3g bar-events/s\n",
+           (unsigned long long)d.njobs, (unsigned long long)ok, (unsigned long long)failed,
+           (unsigned long long)d.replayed, wall, wall > 0 ? (double)d.jobs_run / wall : 0.0,
+           wall > 0 ? (double)d.bars_run / wall : 0.0);
+    printf("report: ");
+    if (wfr)
+        printf("%s/walkforward.csv, %s/oos_equity.csv, ", a->out_dir, a->out_dir);
+    printf("%s/results.csv, %s/ranking.csv, %s/summary.txt\n", a->out_dir, a->out_dir,
+           a->out_dir);
+    if (st.bad_messages)
+        printf("note: %llu malformed or unexpected message(s) were dropped (see the log)\n",
+               (unsigned long long)st.bad_messages);
+    exit_code = 0;
+out:
+    bt_wfreport_destroy(&wfr);
+    bt_wftest_destroy(&d.wf);
+    bt_journal_close(&d.journal);
+    bt_report_destroy(&d.report);
+    bt_sched_destroy(&d.sched);
+    bt_plan_destroy(&d.plan);
+    free(d.values);
+    return exit_code;
+}

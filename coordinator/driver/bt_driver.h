@@ -1,0 +1,44 @@
+/* bt_driver — the one sweep driver of `bt sweep`, for plain and walk-forward
+ * sweeps alike (docs/sweep.md, docs/walkforward.md, docs/architecture.md).
+ *
+ * Prepares everything before any work (plan, output folder, journal,
+ * report, scheduler), replays the journal on --resume, starts the server and
+ * the local workers, keeps each result (journal, report, walk-forward test
+ * chain) as the server hands it over, and writes the report: results,
+ * ranking and summary, plus the walk-forward files once every test run is in.
+ * Journaled results come back on --resume; walk-forward test runs are not
+ * journaled and run again (they are deterministic). */
+#ifndef BT_DRIVER_H
+#define BT_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bt_config.h"
+
+typedef struct bt_driver_args {
+    const char *config_path;
+    const bt_config_t *cfg;  /* the loaded config (--set applied), borrowed */
+    const char *yaml;        /* its file text, as sent to workers (borrowed) */
+    size_t yaml_len;
+    const char *out_dir;     /* output folder */
+    bool resume;             /* continue the sweep journaled in out_dir */
+    const char *bind;        /* NULL: tcp://127.0.0.1:* */
+    long workers;            /* local workers; -1: one per core */
+    long threads;            /* threads per local worker */
+    long lease_ms;
+    long heartbeat_ms;
+    long max_attempts;
+    bool allow_huge;
+    bool trivial;            /* benchmark workers (no backtests): no walk-forward files */
+    const char *const *sets; /* --set overrides "key=value" */
+    size_t nsets;
+} bt_driver_args_t;
+
+/* Runs the sweep; returns the exit status (0 done, 1 failed or interrupted,
+ * 2 bad config: nothing was run) and sets *interrupted when a signal ended
+ * it early (the caller prints how to continue). */
+int bt_driver_run(const bt_driver_args_t *a, bool *interrupted);
+
+#endif

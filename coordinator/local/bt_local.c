@@ -1,0 +1,166 @@
+#include "bt_local.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bt_log.h"
+#include "bt_time.h"
+
+#define S_MAX_RESPAWN_FACTOR 2 /* restarts allowed per worker */
+
+typedef struct {
+    pid_t pid;
+    bool alive;
+} s_child_t;
+
+struct bt_local {
+    bt_local_opts_t opts;  /* strings borrowed from the caller */
+    s_child_t *children;
+    size_t n;
+    int respawns;
+};
+
+bt_err_t bt_local_sibling_path(const char *prog, char *out, size_t cap, bt_errbuf_t *eb)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return bt_errf(eb, BT_EIO, "cannot read /proc/self/exe to find %s: %s", prog,
+                       strerror(errno));
+    self[n] = '\0';
+    char *dir = dirname(self);
+    int w = snprintf(out, cap, "%s/%s", dir, prog);
+    if (w < 0 || (size_t)w >= cap)
+        return bt_errf(eb, BT_ELIMIT, "path of %s too long", prog);
+    if (access(out, X_OK) != 0)
+        return bt_errf(eb, BT_ENOTFOUND,
+                       "%s not found next to bt (%s): rebuild/reinstall, or run 'bt sweep ... "
+                       "--workers 0 --bind tcp://*:5555' and start workers yourself",
+                       prog, out);
+    return BT_OK;
+}
+
+static pid_t s_spawn(const bt_local_t *l, int index)
+{
+    char threads[16], name[64];
+    snprintf(threads, sizeof threads, "%d", l->opts.threads);
+    snprintf(name, sizeof name, "local-%d", index);
+    char *argv[16];
+    int k = 0;
+    argv[k++] = (char *)l->opts.worker_bin;
+    argv[k++] = "--connect";
+    argv[k++] = (char *)l->opts.endpoint;
+    argv[k++] = "--threads";
+    argv[k++] = threads;
+    argv[k++] = "--idle-exit";
+    argv[k++] = "60";
+    argv[k++] = "--name";
+    argv[k++] = name;
+    if (l->opts.quiet) {
+        argv[k++] = "--log-level";
+        argv[k++] = "warn";
+    }
+    if (l->opts.trivial)
+        argv[k++] = "--trivial";
+    argv[k] = NULL;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Child: only async-signal-safe calls until exec. Dies with the coordinator. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+bt_local_t *bt_local_start(const bt_local_opts_t *opts)
+{
+    bt_local_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->opts = *opts;
+    l->n = opts->count > 0 ? (size_t)opts->count : 0;
+    l->children = calloc(l->n ? l->n : 1, sizeof *l->children);
+    if (!l->children) {
+        free(l);
+        return NULL;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        l->children[i].pid = s_spawn(l, (int)i);
+        l->children[i].alive = l->children[i].pid > 0;
+        if (l->children[i].pid < 0)
+            bt_log(BT_LOG_ERROR, "cannot start local worker %s: %s", opts->worker_bin,
+                   strerror(errno));
+    }
+    bt_log(BT_LOG_INFO, "started %zu local worker(s) (%d thread(s) each)", l->n, opts->threads);
+    return l;
+}
+
+void bt_local_reap(bt_local_t *l)
+{
+    for (size_t i = 0; l && i < l->n; i++) {
+        s_child_t *ch = &l->children[i];
+        int status = 0;
+        if (!ch->alive || waitpid(ch->pid, &status, WNOHANG) != ch->pid)
+            continue;
+        ch->alive = false;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            continue;
+        bt_log(BT_LOG_WARN, "local worker %d (pid %ld) %s %d", (int)i, (long)ch->pid,
+               WIFSIGNALED(status) ? "killed by signal" : "exited with code",
+               WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        if (l->respawns < S_MAX_RESPAWN_FACTOR * (int)l->n) {
+            l->respawns++;
+            ch->pid = s_spawn(l, (int)i);
+            ch->alive = ch->pid > 0;
+            if (ch->alive)
+                bt_log(BT_LOG_INFO, "restarted local worker %d (pid %ld)", (int)i, (long)ch->pid);
+        }
+    }
+}
+
+void bt_local_stop(bt_local_t **l_p)
+{
+    if (!l_p || !*l_p)
+        return;
+    bt_local_t *l = *l_p;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->children[i].alive)
+            kill(l->children[i].pid, SIGTERM);
+    /* Bounded wait for them to leave; then force. */
+    int64_t deadline = bt_monotonic_ms() + 3000;
+    for (size_t i = 0; i < l->n; i++) {
+        s_child_t *ch = &l->children[i];
+        while (ch->alive) {
+            int status;
+            pid_t r = waitpid(ch->pid, &status, WNOHANG);
+            if (r == ch->pid || (r < 0 && errno != EINTR)) {
+                ch->alive = false;
+                break;
+            }
+            if (bt_monotonic_ms() >= deadline) {
+                kill(ch->pid, SIGKILL);
+                waitpid(ch->pid, &status, 0);
+                ch->alive = false;
+                break;
+            }
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    free(l->children);
+    free(l);
+    *l_p = NULL;
+}

@@ -1,0 +1,36 @@
+/* bt_local — the local bt-worker children of `bt sweep`: started next to
+ * `bt` with PR_SET_PDEATHSIG (they die with the coordinator), restarted when
+ * one dies unexpectedly (at most twice per worker), stopped at the end
+ * (SIGTERM, then SIGKILL after 3 s). Knows processes only: no socket, no
+ * sweep state. */
+#ifndef BT_LOCAL_H
+#define BT_LOCAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bt_err.h"
+
+typedef struct bt_local_opts {
+    const char *worker_bin; /* path of bt-worker */
+    const char *endpoint;   /* what the workers --connect to */
+    int count;              /* workers to start (> 0) */
+    int threads;            /* --threads of each */
+    bool trivial;           /* hidden --trivial (benchmarks) */
+    bool quiet;             /* --log-level warn */
+} bt_local_opts_t;
+
+typedef struct bt_local bt_local_t;
+
+/* Starts the workers (a fork failure is logged; the others still start).
+ * NULL only when out of memory. */
+bt_local_t *bt_local_start(const bt_local_opts_t *opts);
+/* Reaps exited workers and restarts those that died unexpectedly (bounded). */
+void bt_local_reap(bt_local_t *l);
+/* Stops and reaps every worker, frees, sets *l_p = NULL. Accepts NULL. */
+void bt_local_stop(bt_local_t **l_p);
+
+/* Path of a program next to the running one (from /proc/self/exe). */
+bt_err_t bt_local_sibling_path(const char *prog, char *out, size_t cap, bt_errbuf_t *eb);
+
+#endif

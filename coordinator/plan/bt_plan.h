@@ -1,0 +1,61 @@
+/* bt_plan — what a sweep runs, computed once before any work, for plain and
+ * walk-forward sweeps alike: the jobs (grid points, or walk-forward windows x
+ * grid points), each job's swept values and labels, the trial sets, the data
+ * identity and the journal header text.
+ *
+ * Axes: the report's columns and the overrides a training job carries. A
+ * plain sweep has the grid's axes; a walk-forward sweep puts wf.window first
+ * (job id = window x points + point). A symbol-set axis has the set's index
+ * as its value and a label ("A+B") per index. */
+#ifndef BT_PLAN_H
+#define BT_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bt_config.h"
+#include "bt_err.h"
+#include "bt_grid.h"
+#include "bt_wf.h"
+
+#define BT_PLAN_MAX_AXES 64 /* cap on swept keys, wf.window included */
+
+typedef struct bt_plan bt_plan_t;
+
+/* Expands cfg's grid, resolves data.store, checks its symbols, takes the data
+ * hash and, with a walk_forward: section, computes the windows. cfg is
+ * borrowed and must outlive the plan. NULL on failure: eb->code BT_ENOMEM
+ * for memory, anything else is a config or data problem (nothing was run). */
+bt_plan_t *bt_plan_new(const bt_config_t *cfg, bool allow_huge, bt_errbuf_t *eb);
+void bt_plan_destroy(bt_plan_t **self_p);
+
+uint64_t bt_plan_jobs(const bt_plan_t *p);   /* training jobs: windows x points, or points */
+uint64_t bt_plan_points(const bt_plan_t *p); /* grid points that pass the constraints */
+size_t bt_plan_windows(const bt_plan_t *p);  /* walk-forward windows; 0 for a plain sweep */
+const bt_wf_window_t *bt_plan_window(const bt_plan_t *p, size_t w);
+const bt_grid_t *bt_plan_grid(const bt_plan_t *p);
+
+/* Axes (see above). */
+size_t bt_plan_naxes(const bt_plan_t *p);
+const char *const *bt_plan_axis_keys(const bt_plan_t *p);
+size_t bt_plan_axis_len(const bt_plan_t *p, size_t axis);
+bool bt_plan_axis_is_symbols(const bt_plan_t *p, size_t axis);
+/* The label of value index j of a symbol-set axis: the set joined with '+'. */
+const char *bt_plan_label(const bt_plan_t *p, size_t axis, size_t j, char *buf, size_t cap);
+/* The swept values of a training job (bt_plan_naxes doubles). */
+void bt_plan_values(const bt_plan_t *p, uint64_t job, double *values);
+
+/* Jobs per trial set of the overfitting statistics: the points of one
+ * window for a walk-forward sweep, 0 (all jobs are one set) otherwise. */
+uint64_t bt_plan_trial_set_size(const bt_plan_t *p);
+
+const char *bt_plan_store(const bt_plan_t *p);     /* realpath of data.store */
+const char *bt_plan_data_hash(const bt_plan_t *p); /* 64 hex: every symbol of the store */
+
+/* What identifies the sweep in its journal (config hash, data hash, jobs,
+ * walk-forward layout, axes), one "key value" line each; the journal adds
+ * its version and metric columns. BT_ELIMIT if it does not fit. */
+bt_err_t bt_plan_journal_id(const bt_plan_t *p, char *buf, size_t cap, bt_errbuf_t *eb);
+
+#endif

@@ -1,0 +1,86 @@
+/* bt_server — the coordinator's network side of `bt sweep`: one ROUTER
+ * socket, the protocol of docs/protocol.md, leases and heartbeats (through
+ * bt_sched), group commit (commit hook, then ACK), signals and the progress
+ * line. It moves messages only: what a job carries and what a result means
+ * are the caller's hooks; it builds no journal record, clamps no metric and
+ * starts no process.
+ *
+ * Single-threaded: a zpoller on the ROUTER with a short timeout drives the
+ * timers (heartbeats, lease expiry, progress, the tick hook); SIGINT/SIGTERM
+ * set a flag the loop checks, so it ends cleanly (last commit done). */
+#ifndef BT_SERVER_H
+#define BT_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bt_err.h"
+#include "bt_sched.h"
+#include "bt_wire.h"
+
+typedef struct bt_server_opts {
+    const char *bind;          /* endpoint to bind; NULL: tcp://127.0.0.1:* (OS-chosen port) */
+    uint32_t heartbeat_ms;     /* heartbeat interval, both ways */
+    uint32_t lease_ms;         /* a worker silent this long loses its leases */
+    bool progress_tty;         /* live progress line (stderr is a terminal) */
+    int64_t progress_every_ms; /* plain progress log period when not a terminal */
+} bt_server_opts_t;
+
+/* What every worker receives in SWEEP (all borrowed for the run). */
+typedef struct bt_server_sweep {
+    const char *yaml;          /* the config file's text */
+    size_t yaml_len;
+    const char *config_sha;    /* 64 hex */
+    const char *store_path;    /* absolute path of the bar store */
+    const char *data_hash;     /* 64 hex */
+    const char *const *sets;   /* --set overrides "key=value" */
+    size_t nsets;              /* 0..BT_WIRE_SETS_MAX */
+    const char *const *mcols;  /* metric columns of RESULT "m", by name */
+    size_t nmcols;
+    size_t max_overrides;      /* most overrides the job hook writes for one job */
+} bt_server_sweep_t;
+
+/* The caller's side of the loop. */
+typedef struct bt_server_hooks {
+    void *user;
+    /* Overrides of job id, about to be leased: writes at most max, returns the count. */
+    size_t (*job)(void *user, uint64_t id, bt_wire_override_t *over, size_t max);
+    /* A final outcome (bt_sched said NEW or FAILED) from worker `worker`.
+     * An error means the result could not be kept: it is not acknowledged. */
+    bt_err_t (*result)(void *user, const char *worker, const bt_msg_result_t *r, bt_errbuf_t *eb);
+    /* Called once per loop turn after results were handed over, before their
+     * ACKs go out: make them durable. An error ends the run. */
+    bt_err_t (*commit)(void *user, bt_errbuf_t *eb);
+    /* Every heartbeat interval (e.g. reap local workers). May be NULL. */
+    void (*tick)(void *user);
+    /* Extra text for the progress line (", best ..."). May be NULL. */
+    void (*progress)(void *user, char *buf, size_t cap);
+} bt_server_hooks_t;
+
+typedef struct bt_server_stats {
+    uint32_t workers_seen;     /* workers welcomed */
+    uint64_t bad_messages;     /* malformed / unexpected messages dropped */
+    bool interrupted;          /* the run ended by SIGINT/SIGTERM */
+    int signal;                /* which signal */
+} bt_server_stats_t;
+
+typedef struct bt_server bt_server_t;
+
+/* Creates the socket and binds it (logs "listening on EP"). NULL with a
+ * message on failure (BT_EIO: bind failed, BT_ENOMEM). */
+bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb);
+/* The endpoint actually bound (the OS-chosen port resolved). */
+const char *bt_server_endpoint(const bt_server_t *s);
+
+/* Serves until every job of sched is finished (BT_OK; workers are sent BYE),
+ * a signal arrives (BT_OK, stats.interrupted) or a commit fails (its error).
+ * sched is the caller's; jobs it holds back wait until the caller releases
+ * them (from a hook). */
+bt_err_t bt_server_run(bt_server_t *s, const bt_server_sweep_t *sweep, bt_sched_t *sched,
+                       const bt_server_hooks_t *hooks, bt_errbuf_t *eb);
+
+const bt_server_stats_t *bt_server_stats(const bt_server_t *s);
+void bt_server_destroy(bt_server_t **self_p);
+
+#endif
