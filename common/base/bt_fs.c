@@ -1,11 +1,15 @@
 #include "bt_fs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 char *bt_fs_read_file(const char *path, size_t cap, size_t *len, bt_errbuf_t *eb)
 {
@@ -57,4 +61,137 @@ bt_err_t bt_fs_mkdir_p(const char *dir, bt_errbuf_t *eb)
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return bt_errf(eb, BT_EIO, "%s exists and is not a folder", dir);
     return BT_OK;
+}
+
+/* ---- atomic replace ---------------------------------------------------- */
+
+/* Folder part of path ("." when none) into dir. */
+static bool s_dirname(const char *path, char *dir, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return snprintf(dir, cap, ".") < (int)cap;
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    if (n >= cap)
+        return false;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    return true;
+}
+
+static bt_err_t s_fsync_dir(const char *path, bt_errbuf_t *eb)
+{
+    char dir[PATH_MAX];
+    if (!s_dirname(path, dir, sizeof dir))
+        return bt_errf(eb, BT_ELIMIT, "path too long: %s", path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return bt_errf(eb, BT_EIO, "cannot open folder %s to sync it: %s", dir, strerror(errno));
+    int rc = fsync(fd);
+    int err = errno;
+    close(fd);
+    /* Some file systems cannot sync a folder (EINVAL); the rename still happened. */
+    if (rc != 0 && err != EINVAL)
+        return bt_errf(eb, BT_EIO, "cannot sync folder %s: %s", dir, strerror(err));
+    return BT_OK;
+}
+
+bt_err_t bt_fs_atomic_open(bt_fs_atomic_t *a, const char *path, bt_errbuf_t *eb)
+{
+    static atomic_uint counter; /* unique temp names for threads of one process */
+    a->f = NULL;
+    a->tmp[0] = '\0';
+    int w = snprintf(a->path, sizeof a->path, "%s", path);
+    if (w <= 0 || (size_t)w >= sizeof a->path)
+        return bt_errf(eb, BT_ELIMIT, "output path empty or too long: %s", path);
+    const char *slash = strrchr(path, '/');
+    int dlen = slash ? (int)(slash - path + 1) : 0;
+    const char *name = path + dlen;
+    if (!*name)
+        return bt_errf(eb, BT_EINVAL, "output path names a folder, not a file: %s", path);
+    for (int tries = 0; tries < 100; tries++) {
+        unsigned n = atomic_fetch_add(&counter, 1);
+        w = snprintf(a->tmp, sizeof a->tmp, "%.*s.%s.%ld.%u.tmp", dlen, path, name,
+                     (long)getpid(), n);
+        if (w <= 0 || (size_t)w >= sizeof a->tmp)
+            return bt_errf(eb, BT_ELIMIT, "output path too long: %s", path);
+        int fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno == EEXIST)
+            continue;
+        if (fd < 0) {
+            int err = errno;
+            a->tmp[0] = '\0';
+            return bt_errf(eb, BT_EIO, "cannot create a file in the folder of %s: %s", path,
+                           strerror(err));
+        }
+        a->f = fdopen(fd, "w");
+        if (!a->f) {
+            close(fd);
+            unlink(a->tmp);
+            a->tmp[0] = '\0';
+            return bt_errf(eb, BT_ENOMEM, "out of memory opening %s", path);
+        }
+        setvbuf(a->f, NULL, _IOFBF, 1 << 16);
+        return BT_OK;
+    }
+    a->tmp[0] = '\0';
+    return bt_errf(eb, BT_EIO, "cannot find a free temp name next to %s", path);
+}
+
+bt_err_t bt_fs_atomic_commit(bt_fs_atomic_t *a, bt_errbuf_t *eb)
+{
+    if (!a->f)
+        return bt_errf(eb, BT_EINVAL, "%s: not open for writing", a->path);
+    bool bad = ferror(a->f) != 0;
+    int err = bad ? EIO : 0;
+    if (fflush(a->f) != 0 || fsync(fileno(a->f)) != 0) {
+        bad = true;
+        err = errno;
+    }
+    if (fclose(a->f) != 0 && !bad) {
+        bad = true;
+        err = errno;
+    }
+    a->f = NULL;
+    if (bad) {
+        unlink(a->tmp);
+        a->tmp[0] = '\0';
+        return bt_errf(eb, BT_EIO, "writing %s failed: %s (is the disk full?)", a->path,
+                       strerror(err));
+    }
+    if (rename(a->tmp, a->path) != 0) {
+        err = errno;
+        unlink(a->tmp);
+        a->tmp[0] = '\0';
+        return bt_errf(eb, BT_EIO, "cannot replace %s: %s", a->path, strerror(err));
+    }
+    a->tmp[0] = '\0';
+    return s_fsync_dir(a->path, eb);
+}
+
+void bt_fs_atomic_abort(bt_fs_atomic_t *a)
+{
+    if (a->f) {
+        fclose(a->f);
+        a->f = NULL;
+    }
+    if (a->tmp[0]) {
+        unlink(a->tmp);
+        a->tmp[0] = '\0';
+    }
+}
+
+bt_err_t bt_fs_write_atomic(const char *path, const void *data, size_t len, bt_errbuf_t *eb)
+{
+    bt_fs_atomic_t a;
+    bt_err_t e = bt_fs_atomic_open(&a, path, eb);
+    if (e != BT_OK)
+        return e;
+    if (len && fwrite(data, 1, len, a.f) != len) {
+        int err = errno;
+        bt_fs_atomic_abort(&a);
+        return bt_errf(eb, BT_EIO, "writing %s failed: %s (is the disk full?)", path,
+                       strerror(err));
+    }
+    return bt_fs_atomic_commit(&a, eb);
 }

@@ -2,7 +2,9 @@
 #ifndef BT_FS_H
 #define BT_FS_H
 
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "bt_err.h"
 
@@ -13,5 +15,28 @@ char *bt_fs_read_file(const char *path, size_t cap, size_t *len, bt_errbuf_t *eb
 /* mkdir -p: creates dir and its missing parents; fails (naming the part)
  * if one cannot be made or dir exists but is not a folder. */
 bt_err_t bt_fs_mkdir_p(const char *dir, bt_errbuf_t *eb);
+
+/* Replaces path with data[0..len) atomically: a reader sees the old file or
+ * the whole new one, never a part, even after a crash. Writes a temp file in
+ * the same folder, fsyncs it, renames it over path, fsyncs the folder. */
+bt_err_t bt_fs_write_atomic(const char *path, const void *data, size_t len, bt_errbuf_t *eb);
+
+/* The streaming form, for files written row by row:
+ *     bt_fs_atomic_t a;
+ *     if (bt_fs_atomic_open(&a, path, eb) != BT_OK) return ...;
+ *     fprintf(a.f, ...);                         // any stdio writes
+ *     e = bt_fs_atomic_commit(&a, eb);           // or bt_fs_atomic_abort(&a)
+ * commit reports any write error (disk full) seen since open and leaves no
+ * temp file behind on failure. abort is safe after commit, twice, or after a
+ * failed open, so it can sit on every cleanup path. */
+typedef struct bt_fs_atomic {
+    FILE *f;             /* the open temp file; NULL once committed or aborted */
+    char tmp[PATH_MAX];  /* DIR/.NAME.PID.N.tmp */
+    char path[PATH_MAX]; /* the final path */
+} bt_fs_atomic_t;
+
+bt_err_t bt_fs_atomic_open(bt_fs_atomic_t *a, const char *path, bt_errbuf_t *eb);
+bt_err_t bt_fs_atomic_commit(bt_fs_atomic_t *a, bt_errbuf_t *eb);
+void bt_fs_atomic_abort(bt_fs_atomic_t *a);
 
 #endif

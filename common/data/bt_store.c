@@ -77,6 +77,15 @@ void bt_store_content_hash(const bt_series_t *s, char hex[65])
     bt_sha256_final(&h, hex);
 }
 
+/* One symbol's line of the data hash: "SYMBOL:CONTENT_SHA256\n". */
+static void s_data_hash_line(bt_sha256_t *h, const char *sym, const char content[65])
+{
+    bt_sha256_update(h, sym, strlen(sym));
+    bt_sha256_update(h, ":", 1);
+    bt_sha256_update(h, content, 64);
+    bt_sha256_update(h, "\n", 1);
+}
+
 /* ---- frequency --------------------------------------------------------- */
 
 static int s_cmp_i64(const void *a, const void *b)
@@ -585,6 +594,35 @@ out:
     return rc;
 }
 
+/* The symbols to load or hash: *symbols as given (each must exist), or every symbol of the store,
+ * sorted, when *symbols is NULL. *names (free with bt_store_names_free) backs the "all" case. */
+static bt_err_t s_select(hid_t f, const char *path, const char *const **symbols, size_t *nsym,
+                         char ***names, size_t *nnames, bt_errbuf_t *eb)
+{
+    bt_err_t rc = s_names(f, path, names, nnames, eb);
+    if (rc != BT_OK)
+        return rc;
+    if (!*symbols) {
+        *nsym = *nnames;
+        *symbols = (const char *const *)*names;
+        if (*nsym == 0)
+            return bt_errf(eb, BT_ENOTFOUND, "%s: the bar store holds no symbols", path);
+    }
+    for (size_t i = 0; i < *nsym; i++) {
+        bool found = false;
+        for (size_t j = 0; j < *nnames && !found; j++)
+            found = strcmp((*symbols)[i], (*names)[j]) == 0;
+        if (!found) {
+            char list[600];
+            s_join(*names, *nnames, list, sizeof list);
+            return bt_errf(eb, BT_ENOTFOUND,
+                           "%s: symbol '%s' is not in the bar store; it holds: %s", path,
+                           (*symbols)[i], list);
+        }
+    }
+    return BT_OK;
+}
+
 bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size_t nsym,
                               bt_errbuf_t *eb)
 {
@@ -595,28 +633,8 @@ bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size
     char **names = NULL;
     size_t nnames = 0;
     bt_dataset_t *ds = NULL;
-    if (s_names(f, path, &names, &nnames, eb) != BT_OK)
+    if (s_select(f, path, &symbols, &nsym, &names, &nnames, eb) != BT_OK)
         goto fail;
-    if (!symbols) {
-        nsym = nnames;
-        symbols = (const char *const *)names;
-        if (nsym == 0) {
-            bt_errf(eb, BT_ENOTFOUND, "%s: the bar store holds no symbols", path);
-            goto fail;
-        }
-    }
-    for (size_t i = 0; i < nsym; i++) {
-        bool found = false;
-        for (size_t j = 0; j < nnames && !found; j++)
-            found = strcmp(symbols[i], names[j]) == 0;
-        if (!found) {
-            char list[600];
-            s_join(names, nnames, list, sizeof list);
-            bt_errf(eb, BT_ENOTFOUND, "%s: symbol '%s' is not in the bar store; it holds: %s", path,
-                    symbols[i], list);
-            goto fail;
-        }
-    }
     ds = calloc(1, sizeof *ds);
     s_priv_t *priv = calloc(1, sizeof *priv);
     if (ds)
@@ -638,10 +656,7 @@ bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size
                           &priv->blocks[i], eb) != BT_OK)
             goto fail;
         priv->n = i + 1;
-        bt_sha256_update(&h, symbols[i], strlen(symbols[i]));
-        bt_sha256_update(&h, ":", 1);
-        bt_sha256_update(&h, content, 64);
-        bt_sha256_update(&h, "\n", 1);
+        s_data_hash_line(&h, symbols[i], content);
     }
     ds->nsym = nsym;
     bt_sha256_final(&h, ds->hash);
@@ -653,6 +668,47 @@ fail:
     bt_store_names_free(names, nnames);
     H5Fclose(f);
     return NULL;
+}
+
+bt_err_t bt_store_data_hash(const char *path, const char *const *symbols, size_t nsym,
+                            char hex[65], bt_errbuf_t *eb)
+{
+    assert(path && hex);
+    hid_t f = s_open_ro(path, eb);
+    if (f < 0)
+        return eb ? eb->code : BT_EIO;
+    char **names = NULL;
+    size_t nnames = 0;
+    bt_err_t rc = s_select(f, path, &symbols, &nsym, &names, &nnames, eb);
+    bt_sha256_t h;
+    bt_sha256_init(&h);
+    for (size_t i = 0; rc == BT_OK && i < nsym; i++) {
+        char content[65] = "";
+        hid_t grp = H5Gopen2(f, symbols[i], H5P_DEFAULT);
+        if (grp < 0) {
+            rc = bt_errf(eb, BT_EFORMAT, "%s: cannot open group /%s (corrupt file?)", path,
+                         symbols[i]);
+            break;
+        }
+        bool stored = s_attr_get_str(grp, "content_sha256", content, sizeof content) &&
+                      strlen(content) == 64;
+        H5Gclose(grp);
+        if (!stored) { /* older or foreign file: hash the bars, as bt_dataset_load does */
+            bt_series_t series;
+            bt_store_meta_t meta;
+            void *block = NULL;
+            rc = s_load_symbol(f, path, symbols[i], &series, &meta, content, &block, eb);
+            free(block);
+            if (rc != BT_OK)
+                break;
+        }
+        s_data_hash_line(&h, symbols[i], content);
+    }
+    if (rc == BT_OK)
+        bt_sha256_final(&h, hex);
+    bt_store_names_free(names, nnames);
+    H5Fclose(f);
+    return rc;
 }
 
 void bt_dataset_destroy(bt_dataset_t **self_p)

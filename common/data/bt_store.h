@@ -33,14 +33,14 @@ typedef struct bt_dataset {
     size_t nsym;
     bt_series_t *series;   /* nsym views, sorted by symbol name when loading "all" */
     bt_store_meta_t *meta; /* nsym */
-    char hash[65];         /* data hash: sha256 over the selected symbols' content hashes */
+    char hash[65];         /* data hash of the loaded symbols, see bt_store_data_hash */
     void *priv;            /* owned arrays */
 } bt_dataset_t;
 
 /* Loads the named symbols (symbols == NULL: all of them, sorted). Each field is one read straight
  * into a 64-byte aligned array; read-only afterwards. Missing file / symbol / corrupt file: NULL with
  * a clear message in eb naming the path and the symbol (and listing the symbols that exist).
- * hash = sha256 of the concatenated "SYMBOL:content_sha256\n" lines in load order. */
+ * ds->hash is the data hash of the loaded symbols in load order (bt_store_data_hash). */
 bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size_t nsym,
                               bt_errbuf_t *eb);
 void bt_dataset_destroy(bt_dataset_t **self_p);
@@ -52,6 +52,16 @@ long bt_dataset_find(const bt_dataset_t *ds, const char *symbol);
  * name is BT_ENOTFOUND: "data.symbols: X is not in the data store ...". */
 bt_err_t bt_dataset_pick(const bt_dataset_t *ds, const char *const *names, size_t n,
                          bt_series_t **out, size_t *nout, bt_errbuf_t *eb);
+
+/* The data hash of a selection of symbols — the one formula every program uses to say "the same
+ * data": sha256 over one line "SYMBOL:CONTENT_SHA256\n" per symbol, in the given order, where
+ * CONTENT_SHA256 is the symbol's content hash (bt_store_content_hash) as 64 lowercase hex digits.
+ * symbols NULL (nsym ignored): every symbol of the store sorted by name, as bt_dataset_load loads
+ * them. Reads the stored content_sha256 attributes, no bars, except for a symbol stored without
+ * one (an older or foreign file), whose bars are hashed. Equals ds->hash of bt_dataset_load(path,
+ * symbols, nsym). A missing store or symbol is an error naming it; hex gets 64 digits + NUL. */
+bt_err_t bt_store_data_hash(const char *path, const char *const *symbols, size_t nsym,
+                            char hex[65], bt_errbuf_t *eb);
 
 /* Symbol names in the store, sorted; caller frees with bt_store_names_free. */
 bt_err_t bt_store_names(const char *path, char ***names, size_t *n, bt_errbuf_t *eb);

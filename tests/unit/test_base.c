@@ -106,3 +106,87 @@ Test(base, fs_mkdir_p_and_read_file)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+#include <dirent.h>
+
+/* Files in dir whose name starts with '.' (temp files), not counting . and .. */
+static int s_hidden_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+Test(base, fs_write_atomic_replaces_whole_file)
+{
+    char dir[] = "/tmp/bt-atomic-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_fs_write_atomic(path, "old\n", 4, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(bt_fs_write_atomic(path, "new text\n", 9, &eb), BT_OK, "%s", eb.msg);
+    size_t len = 0;
+    char *text = bt_fs_read_file(path, 100, &len, &eb);
+    cr_assert(text);
+    cr_assert_str_eq(text, "new text\n");
+    free(text);
+    cr_assert_eq(s_hidden_files(dir), 0); /* no temp file left behind */
+    cr_assert_eq(bt_fs_write_atomic(path, "", 0, &eb), BT_OK); /* empty file is fine */
+    text = bt_fs_read_file(path, 100, &len, &eb);
+    cr_assert_eq(len, 0);
+    free(text);
+    /* the folder does not exist: an error naming the path, nothing created */
+    char bad[300];
+    snprintf(bad, sizeof bad, "%s/missing/out.csv", dir);
+    cr_assert_eq(bt_fs_write_atomic(bad, "x", 1, &eb), BT_EIO);
+    cr_assert(strstr(eb.msg, bad), "%s", eb.msg);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(base, fs_atomic_stream_commit_and_abort)
+{
+    char dir[] = "/tmp/bt-atomic-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/rows.csv", dir);
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_fs_write_atomic(path, "keep\n", 5, &eb), BT_OK);
+    bt_fs_atomic_t a;
+    /* aborted: the old file stays whole and the temp file is gone */
+    cr_assert_eq(bt_fs_atomic_open(&a, path, &eb), BT_OK, "%s", eb.msg);
+    fputs("half a row", a.f);
+    cr_assert_eq(s_hidden_files(dir), 1); /* the temp file sits next to the target */
+    bt_fs_atomic_abort(&a);
+    bt_fs_atomic_abort(&a); /* safe twice */
+    cr_assert_eq(s_hidden_files(dir), 0);
+    size_t len = 0;
+    char *text = bt_fs_read_file(path, 100, &len, &eb);
+    cr_assert_str_eq(text, "keep\n");
+    free(text);
+    /* committed: the rows replace the file */
+    cr_assert_eq(bt_fs_atomic_open(&a, path, &eb), BT_OK);
+    for (int i = 0; i < 3; i++)
+        fprintf(a.f, "%d\n", i);
+    cr_assert_eq(bt_fs_atomic_commit(&a, &eb), BT_OK, "%s", eb.msg);
+    bt_fs_atomic_abort(&a); /* after commit: a no-op, the file stays */
+    text = bt_fs_read_file(path, 100, &len, &eb);
+    cr_assert_str_eq(text, "0\n1\n2\n");
+    free(text);
+    cr_assert_eq(s_hidden_files(dir), 0);
+    /* a path naming a folder is refused */
+    char folder[300];
+    snprintf(folder, sizeof folder, "%s/", dir);
+    cr_assert_eq(bt_fs_atomic_open(&a, folder, &eb), BT_EINVAL);
+    bt_fs_atomic_abort(&a); /* safe after a failed open */
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}

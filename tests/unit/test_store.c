@@ -329,3 +329,60 @@ Test(store, detect_frequency)
     cr_assert_eq(bt_store_frequency_ns("5m"), 5 * BT_NS_PER_MIN);
     cr_assert_eq(bt_store_frequency_ns("irregular"), 0);
 }
+
+#include <hdf5.h>
+
+Test(store, data_hash_one_formula)
+{
+    const char *syms[] = {"BBB", "AAA"};
+    bt_errbuf_t eb;
+    bt_store_meta_t m = s_meta("x");
+    char content[2][65];
+    for (int i = 0; i < 2; i++) {
+        bt_bars_t *b = s_make(syms[i], (size_t)(7 + i), false);
+        bt_series_t s = bt_bars_view(b);
+        cr_assert_eq(bt_store_write(s_path, &s, &m, false, false, &eb), BT_OK, "%s", eb.msg);
+        bt_store_content_hash(&s, content[i]);
+        bt_bars_destroy(&b);
+    }
+    /* the formula written out: "AAA:<content>\nBBB:<content>\n" for all (sorted) */
+    char line[200], want_all[65], want_pick[65], got[65];
+    bt_sha256_t h;
+    bt_sha256_init(&h);
+    snprintf(line, sizeof line, "AAA:%s\nBBB:%s\n", content[1], content[0]);
+    bt_sha256_update(&h, line, strlen(line));
+    bt_sha256_final(&h, want_all);
+    bt_sha256_init(&h);
+    snprintf(line, sizeof line, "BBB:%s\n", content[0]);
+    bt_sha256_update(&h, line, strlen(line));
+    bt_sha256_final(&h, want_pick);
+
+    cr_assert_eq(bt_store_data_hash(s_path, NULL, 0, got, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_str_eq(got, want_all);
+    bt_dataset_t *all = bt_dataset_load(s_path, NULL, 0, &eb);
+    cr_assert_str_eq(all->hash, want_all, "the loader uses the same formula");
+    bt_dataset_destroy(&all);
+    const char *pick[] = {"BBB"};
+    cr_assert_eq(bt_store_data_hash(s_path, pick, 1, got, &eb), BT_OK);
+    cr_assert_str_eq(got, want_pick);
+
+    /* a store written without content_sha256 (older or foreign): the bars are hashed, the same
+     * answer as when the attribute is there */
+    hid_t f = H5Fopen(s_path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    cr_assert_geq(H5Adelete_by_name(f, "AAA", "content_sha256", H5P_DEFAULT), 0);
+    H5Fclose(f);
+    cr_assert_eq(bt_store_data_hash(s_path, NULL, 0, got, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_str_eq(got, want_all);
+    all = bt_dataset_load(s_path, NULL, 0, &eb);
+    cr_assert_str_eq(all->hash, want_all);
+    bt_dataset_destroy(&all);
+
+    const char *missing[] = {"AAA", "NOPE"};
+    cr_assert_eq(bt_store_data_hash(s_path, missing, 2, got, &eb), BT_ENOTFOUND);
+    cr_assert(strstr(eb.msg, "'NOPE' is not in the bar store"), "%s", eb.msg);
+    char nofile[160];
+    snprintf(nofile, sizeof nofile, "%s/none.h5", s_dir);
+    cr_assert_neq(bt_store_data_hash(nofile, NULL, 0, got, &eb), BT_OK);
+    cr_assert(strstr(eb.msg, nofile), "%s", eb.msg);
+}

@@ -1,0 +1,116 @@
+/* Unit tests for bt_csvw, the one CSV writer. Expected text written by hand
+ * from RFC 4180 (section 2, rules 6 and 7) and C's printf rules. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt_csvw.h"
+
+Test(csvw, quoting_rule)
+{
+    bt_buf_t b;
+    bt_buf_init(&b, 1 << 16);
+    bt_csvw_t w;
+    bt_csvw_init_buf(&w, &b);
+    bt_csvw_str(&w, "plain");
+    bt_csvw_str(&w, "a,b");          /* comma -> quoted */
+    bt_csvw_str(&w, "say \"hi\"");   /* quotes doubled */
+    bt_csvw_str(&w, "two\nlines");   /* LF */
+    bt_csvw_str(&w, "cr\r");         /* CR */
+    bt_csvw_str(&w, " padded ");     /* spaces are data (RFC 4180): not quoted */
+    bt_csvw_str(&w, "");
+    bt_csvw_empty(&w);
+    cr_assert_eq(bt_csvw_end_row(&w), BT_OK);
+    cr_assert_str_eq(b.data,
+                     "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"cr\r\", padded ,,\n");
+    bt_buf_reset(&b);
+    bt_csvw_strn(&w, "AB\"CDEF", 4); /* first 4 bytes: AB"C */
+    bt_csvw_strn(&w, "xy\0zz", 5);   /* stops at the NUL */
+    bt_csvw_end_row(&w);
+    cr_assert_str_eq(b.data, "\"AB\"\"C\",xy\n");
+    bt_buf_fini(&b);
+}
+
+Test(csvw, numbers)
+{
+    bt_buf_t b;
+    bt_buf_init(&b, 1 << 16);
+    bt_csvw_t w;
+    bt_csvw_init_buf(&w, &b);
+    bt_csvw_i64(&w, INT64_MIN);
+    bt_csvw_u64(&w, UINT64_MAX);
+    bt_csvw_double(&w, 0.1);       /* "%.15g" reads back as 0.1 */
+    bt_csvw_double(&w, 0.1 + 0.2); /* needs 17 digits: 0.30000000000000004 */
+    bt_csvw_double(&w, NAN);
+    bt_csvw_double(&w, -INFINITY);
+    bt_csvw_g(&w, 2.0 / 3.0, 15);  /* fixed 15 digits, not round-trip */
+    bt_csvw_fixed(&w, -1.5, 6);
+    bt_csvw_end_row(&w);
+    cr_assert_str_eq(b.data, "-9223372036854775808,18446744073709551615,0.1,"
+                             "0.30000000000000004,nan,-inf,0.666666666666667,-1.500000\n");
+    /* a huge number is written whole, never cut to a stack buffer: 1e300 with 2
+     * decimals is 301 digits + ".00" */
+    bt_buf_reset(&b);
+    bt_csvw_fixed(&w, 1e300, 2);
+    bt_csvw_end_row(&w);
+    cr_assert_eq(b.len, 301 + 3 + 1);
+    cr_assert_str_eq(b.data + 301, ".00\n");
+    bt_buf_fini(&b);
+}
+
+Test(csvw, double_reads_back_exactly)
+{
+    /* a spread of awkward doubles: each must parse back to the same bits */
+    const double v[] = {1.0 / 3.0, 1e-310, 5e-324, 1.7976931348623157e308, -0.0, 123456789.123456789,
+                        0.1 + 0.7};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char t[40];
+        bt_csvw_fmt_double(v[i], t, sizeof t);
+        double back = strtod(t, NULL);
+        cr_assert_eq(memcmp(&back, &v[i], sizeof back), 0, "%s", t);
+    }
+}
+
+Test(csvw, errors_are_sticky)
+{
+    bt_buf_t b;
+    bt_buf_init(&b, 8);
+    bt_csvw_t w;
+    bt_csvw_init_buf(&w, &b);
+    cr_assert_eq(bt_csvw_line(&w, "a,b,c"), BT_OK); /* 6 bytes */
+    bt_csvw_str(&w, "toolong");                    /* 6 + 7 > 8 */
+    cr_assert_eq(bt_csvw_error(&w), BT_ELIMIT);
+    bt_csvw_str(&w, "x"); /* would fit, but the row is already broken */
+    cr_assert_eq(bt_csvw_end_row(&w), BT_ELIMIT);
+    cr_assert_str_eq(b.data, "a,b,c\n");
+    bt_buf_fini(&b);
+    /* a FILE* that fails: /dev/full takes nothing */
+    FILE *f = fopen("/dev/full", "w");
+    if (f) {
+        setvbuf(f, NULL, _IONBF, 0);
+        bt_csvw_init_file(&w, f);
+        bt_csvw_str(&w, "x");
+        cr_assert_eq(bt_csvw_end_row(&w), BT_EIO);
+        fclose(f);
+    }
+}
+
+Test(csvw, file_target)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cr_assert(f);
+    bt_csvw_t w;
+    bt_csvw_init_file(&w, f);
+    bt_csvw_line(&w, "k,v");
+    bt_csvw_str(&w, "x,y");
+    bt_csvw_i64(&w, 7);
+    cr_assert_eq(bt_csvw_end_row(&w), BT_OK);
+    fclose(f);
+    cr_assert_str_eq(text, "k,v\n\"x,y\",7\n");
+    free(text);
+}
