@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bt_sha256.h"
 #include "bt_store.h"
 
 struct bt_plan {
@@ -25,9 +24,9 @@ struct bt_plan {
     char data_hash[65];
 };
 
-/* Data hash of the whole store as a worker loads it (every symbol, sorted),
- * from the stored content hashes: no bar is read. Also checks that the
- * config's symbols exist. */
+/* The data hash of the whole store as a worker loads it (every symbol,
+ * sorted: bt_store_data_hash), after checking that the config's symbols are
+ * there. */
 static bt_err_t s_data_hash(bt_plan_t *p, bt_errbuf_t *eb)
 {
     char **names = NULL;
@@ -35,19 +34,6 @@ static bt_err_t s_data_hash(bt_plan_t *p, bt_errbuf_t *eb)
     bt_err_t rc = bt_store_names(p->store, &names, &n, eb);
     if (rc != BT_OK)
         return rc;
-    bt_sha256_t h;
-    bt_sha256_init(&h);
-    for (size_t i = 0; i < n && rc == BT_OK; i++) {
-        bt_store_attrs_t at;
-        rc = bt_store_read_attrs(p->store, names[i], &at, eb);
-        if (rc != BT_OK)
-            break;
-        bt_sha256_update(&h, names[i], strlen(names[i]));
-        bt_sha256_update(&h, ":", 1);
-        bt_sha256_update(&h, at.content_sha256, strlen(at.content_sha256));
-        bt_sha256_update(&h, "\n", 1);
-    }
-    bt_sha256_final(&h, p->data_hash);
     size_t ns = 0;
     const char *const *syms = bt_config_symbols(p->cfg, &ns);
     for (size_t i = 0; rc == BT_OK && syms && i < ns; i++) {
@@ -61,7 +47,7 @@ static bt_err_t s_data_hash(bt_plan_t *p, bt_errbuf_t *eb)
                          bt_config_path(p->cfg), syms[i], p->store, n, p->store);
     }
     bt_store_names_free(names, n);
-    return rc;
+    return rc == BT_OK ? bt_store_data_hash(p->store, NULL, 0, p->data_hash, eb) : rc;
 }
 
 /* The walk-forward windows over the union timeline of the config's symbols. */

@@ -6,7 +6,7 @@
 #include "bt_report.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,8 @@
 
 #include "bt_metrics.h"
 #include "bt_overfit.h"
-#include "bt_rfile.h"
+#include "bt_csvw.h"
+#include "bt_fs.h"
 
 #define S_PENDING 0
 #define S_OK 1
@@ -336,43 +337,7 @@ bool bt_report_best(const bt_report_t *r, size_t metric, bool descending, uint64
 
 const char *bt_report_fmt_double(double v, char *buf, size_t size)
 {
-    if (isnan(v)) {
-        snprintf(buf, size, "nan");
-        return buf;
-    }
-    if (isinf(v)) {
-        snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
-        return buf;
-    }
-    snprintf(buf, size, "%.15g", v);
-    if (strtod(buf, NULL) != v)
-        snprintf(buf, size, "%.17g", v);
-    return buf;
-}
-
-static bool s_needs_quotes(const char *s)
-{
-    if (!*s)
-        return false;
-    if (s[0] == ' ' || s[strlen(s) - 1] == ' ')
-        return true;
-    return strpbrk(s, ",\"\r\n") != NULL;
-}
-
-/* Writes s as one CSV field (RFC 4180 quoting when needed). */
-static void s_put_field(FILE *f, const char *s)
-{
-    if (!s_needs_quotes(s)) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
+    return bt_csvw_fmt_double(v, buf, size);
 }
 
 static const char *s_label(const bt_report_t *r, size_t axis, double v)
@@ -383,60 +348,59 @@ static const char *s_label(const bt_report_t *r, size_t axis, double v)
     return ax->labels[(size_t)v];
 }
 
-static void s_put_header(FILE *f, const bt_report_t *r, bool rank)
+static void s_put_header(bt_csvw_t *w, const bt_report_t *r, bool rank)
 {
     if (rank)
-        fputs("rank,", f);
-    fputs("job_id", f);
+        bt_csvw_str(w, "rank");
+    bt_csvw_str(w, "job_id");
     for (size_t a = 0; a < r->naxes; a++) {
-        fputc(',', f);
-        s_put_field(f, r->axis_names[a]);
+        bt_csvw_str(w, r->axis_names[a]);
         if (r->axes[a].nlabels) {
-            fputc(',', f);
             char name[512];
             snprintf(name, sizeof name, "%s_index", r->axis_names[a]);
-            s_put_field(f, name);
+            bt_csvw_str(w, name);
         }
     }
-    for (size_t m = 0; m < S_NMETRICS; m++) {
-        fputc(',', f);
-        fputs(s_metric_names[m], f);
-    }
-    fputs(",status,error\n", f);
+    for (size_t m = 0; m < S_NMETRICS; m++)
+        bt_csvw_str(w, s_metric_names[m]);
+    bt_csvw_str(w, "status");
+    bt_csvw_str(w, "error");
+    bt_csvw_end_row(w);
 }
 
-static void s_put_row(FILE *f, const bt_report_t *r, uint64_t id, uint64_t rank)
+static void s_put_row(bt_csvw_t *w, const bt_report_t *r, uint64_t id, uint64_t rank)
 {
-    char num[40];
     if (rank)
-        fprintf(f, "%llu,", (unsigned long long)rank);
-    fprintf(f, "%llu", (unsigned long long)id);
+        bt_csvw_u64(w, rank);
+    bt_csvw_u64(w, id);
     bool has_point = (r->status[id] & S_HAS_POINT) != 0;
     for (size_t a = 0; a < r->naxes; a++) {
         double v = r->points[id * r->naxes + a];
-        fputc(',', f);
-        if (!has_point) {
-            if (r->axes[a].nlabels)
-                fputc(',', f);
-            continue;
-        }
-        const char *lab = s_label(r, a, v);
-        s_put_field(f, lab ? lab : bt_report_fmt_double(v, num, sizeof num));
-        if (r->axes[a].nlabels) {
-            fputc(',', f);
-            fputs(bt_report_fmt_double(v, num, sizeof num), f);
-        }
+        const char *lab = has_point ? s_label(r, a, v) : NULL;
+        if (!has_point)
+            bt_csvw_empty(w);
+        else if (lab)
+            bt_csvw_str(w, lab);
+        else
+            bt_csvw_double(w, v);
+        if (r->axes[a].nlabels && has_point)
+            bt_csvw_double(w, v);
+        else if (r->axes[a].nlabels)
+            bt_csvw_empty(w);
     }
     int st = r->status[id] & S_STATUS_MASK;
     for (size_t m = 0; m < S_NMETRICS; m++) {
-        fputc(',', f);
         if (st == S_OK && m < r->nmet[id])
-            fputs(bt_report_fmt_double(r->metrics[id * S_NMETRICS + m], num, sizeof num), f);
+            bt_csvw_double(w, r->metrics[id * S_NMETRICS + m]);
+        else
+            bt_csvw_empty(w);
     }
-    fputs(st == S_OK ? ",ok," : (st == S_FAILED ? ",failed," : ",pending,"), f);
+    bt_csvw_str(w, st == S_OK ? "ok" : (st == S_FAILED ? "failed" : "pending"));
     if (st == S_FAILED && r->errors[id])
-        s_put_field(f, r->errors[id]);
-    fputc('\n', f);
+        bt_csvw_str(w, r->errors[id]);
+    else
+        bt_csvw_empty(w);
+    bt_csvw_end_row(w);
 }
 
 /* ---- summary.txt ---- */
@@ -721,6 +685,19 @@ static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summa
         s->tail(f, s->tail_user);
 }
 
+/* Opens DIR/NAME for an atomic write (a large buffer: reports run to MBs). */
+static bt_err_t s_open(bt_fs_atomic_t *o, const char *dir, const char *name, char *path,
+                       bt_errbuf_t *eb)
+{
+    int n = snprintf(path, PATH_MAX, "%s/%s", dir, name);
+    if (n < 0 || n >= PATH_MAX)
+        return bt_errf(eb, BT_EINVAL, "output folder path too long: %s", dir);
+    bt_err_t e = bt_fs_atomic_open(o, path, eb);
+    if (e == BT_OK)
+        setvbuf(o->f, NULL, _IOFBF, 1 << 20);
+    return e;
+}
+
 bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank_by,
                          bool descending, size_t top, const bt_report_summary_t *summary,
                          bt_errbuf_t *eb)
@@ -757,38 +734,35 @@ bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank
     s_rank_ctx_t c = {r, metric, descending};
     s_sort(&c, ids, tmp, nok);
 
-    bt_rfile_t o = {0};
-    bt_err_t e = bt_rfile_open(&o, dir, "results.csv", eb);
+    bt_fs_atomic_t o = {0};
+    char path[PATH_MAX];
+    bt_err_t e = s_open(&o, dir, "results.csv", path, eb);
+    bt_csvw_t w;
     if (e == BT_OK) {
-        s_put_header(o.f, r, false);
+        bt_csvw_init_file(&w, o.f);
+        s_put_header(&w, r, false);
         for (uint64_t i = 0; i < r->njobs; i++)
-            s_put_row(o.f, r, i, 0);
-        e = bt_rfile_commit(&o, eb);
+            s_put_row(&w, r, i, 0);
+        e = bt_fs_atomic_commit(&o, eb);
     }
     if (e == BT_OK)
-        e = bt_rfile_open(&o, dir, "ranking.csv", eb);
+        e = s_open(&o, dir, "ranking.csv", path, eb);
     if (e == BT_OK) {
         size_t lim = top && top < nok ? top : nok;
-        s_put_header(o.f, r, true);
+        bt_csvw_init_file(&w, o.f);
+        s_put_header(&w, r, true);
         for (size_t k = 0; k < lim; k++)
-            s_put_row(o.f, r, ids[k], k + 1);
-        e = bt_rfile_commit(&o, eb);
+            s_put_row(&w, r, ids[k], k + 1);
+        e = bt_fs_atomic_commit(&o, eb);
     }
     if (e == BT_OK && summary)
-        e = bt_rfile_open(&o, dir, "summary.txt", eb);
+        e = s_open(&o, dir, "summary.txt", path, eb);
     if (e == BT_OK && summary) {
         s_write_summary(o.f, r, summary, rank_by, descending, ids, nok, metric);
-        e = bt_rfile_commit(&o, eb);
+        e = bt_fs_atomic_commit(&o, eb);
     }
-    bt_rfile_abort(&o);
+    bt_fs_atomic_abort(&o);
     free(ids);
     free(tmp);
-    if (e == BT_OK) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            (void)fsync(dfd);
-            close(dfd);
-        }
-    }
     return e;
 }

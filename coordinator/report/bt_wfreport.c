@@ -1,10 +1,12 @@
 #include "bt_wfreport.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bt_rfile.h"
+#include "bt_csvw.h"
+#include "bt_fs.h"
 #include "bt_time.h"
 #include "bt_wf.h"
 
@@ -115,72 +117,78 @@ static void s_num(FILE *f, double v)
     fputs(bt_report_fmt_double(v, b, sizeof b), f);
 }
 
-static void s_write_windows(FILE *f, const bt_wfreport_t *o)
+static void s_write_windows(bt_csvw_t *c, const bt_wfreport_t *o)
 {
     const bt_plan_t *p = o->plan;
     size_t naxes = bt_plan_naxes(p), nm = bt_metrics_count();
     const char *const *keys = bt_plan_axis_keys(p);
-    const char *rank = bt_metrics_name((size_t)bt_config_rank_by(o->cfg));
-    fputs("window,train_start,train_end,train_bars,test_start,test_end,test_bars,job_id", f);
+    const char *head[] = {"window", "train_start", "train_end", "train_bars",
+                          "test_start", "test_end", "test_bars", "job_id"};
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        bt_csvw_str(c, head[i]);
     for (size_t a = 1; a < naxes; a++)
-        fprintf(f, ",%s", keys[a]);
-    fprintf(f, ",is_%s,is_cagr,is_dsr,is_pbo,start_equity,end_equity", rank);
-    for (size_t m = 0; m < nm; m++)
-        fprintf(f, ",oos_%s", bt_metrics_name(m));
-    fputc('\n', f);
+        bt_csvw_str(c, keys[a]);
+    char name[96];
+    snprintf(name, sizeof name, "is_%s", bt_metrics_name((size_t)bt_config_rank_by(o->cfg)));
+    const char *mid[] = {name, "is_cagr", "is_dsr", "is_pbo", "start_equity", "end_equity"};
+    for (size_t i = 0; i < sizeof mid / sizeof mid[0]; i++)
+        bt_csvw_str(c, mid[i]);
+    for (size_t m = 0; m < nm; m++) {
+        snprintf(name, sizeof name, "oos_%s", bt_metrics_name(m));
+        bt_csvw_str(c, name);
+    }
+    bt_csvw_end_row(c);
     for (size_t w = 0; w < o->nwin; w++) {
         const bt_wf_window_t *x = bt_plan_window(p, w);
         const bt_wf_outcome_t *r = &o->win[w];
-        char t[4][40];
-        fprintf(f, "%zu,%s,%s,%zu,%s,%s,%zu,", w,
-                bt_time_format(x->train_first, t[0], sizeof t[0]),
-                bt_time_format(x->train_last, t[1], sizeof t[1]), x->train_i1 - x->train_i0,
-                bt_time_format(x->test_first, t[2], sizeof t[2]),
-                bt_time_format(x->test_last, t[3], sizeof t[3]), x->test_i1 - x->test_i0);
+        char t[40];
+        bt_csvw_u64(c, w);
+        bt_csvw_str(c, bt_time_format(x->train_first, t, sizeof t));
+        bt_csvw_str(c, bt_time_format(x->train_last, t, sizeof t));
+        bt_csvw_u64(c, x->train_i1 - x->train_i0);
+        bt_csvw_str(c, bt_time_format(x->test_first, t, sizeof t));
+        bt_csvw_str(c, bt_time_format(x->test_last, t, sizeof t));
+        bt_csvw_u64(c, x->test_i1 - x->test_i0);
         if (!r->chosen) {
-            for (size_t a = 0; a < naxes - 1 + 6 + nm; a++)
-                fputc(',', f);
-            fputc('\n', f);
+            for (size_t a = 0; a < naxes + 6 + nm; a++)
+                bt_csvw_empty(c);
+            bt_csvw_end_row(c);
             continue;
         }
-        fprintf(f, "%llu", (unsigned long long)r->job);
+        bt_csvw_u64(c, r->job);
         bt_plan_values(p, r->job, o->vals);
         for (size_t a = 1; a < naxes; a++) {
-            fputc(',', f);
-            if (bt_plan_axis_is_symbols(p, a)) {
-                char label[1024];
-                fputs(bt_plan_label(p, a, (size_t)o->vals[a], label, sizeof label), f);
-            } else {
-                s_num(f, o->vals[a]);
-            }
+            char label[1024];
+            if (bt_plan_axis_is_symbols(p, a))
+                bt_csvw_str(c, bt_plan_label(p, a, (size_t)o->vals[a], label, sizeof label));
+            else
+                bt_csvw_double(c, o->vals[a]);
         }
-        fputc(',', f);
-        s_num(f, r->is_rank);
-        fputc(',', f);
-        s_num(f, r->is_cagr);
-        fputc(',', f); /* is_dsr, is_pbo: empty when n/a (the reason is in summary.txt) */
+        bt_csvw_double(c, r->is_rank);
+        bt_csvw_double(c, r->is_cagr);
+        /* is_dsr, is_pbo: empty when n/a (the reason is in summary.txt) */
         if (o->ov[w].dsr_err == BT_OK)
-            s_num(f, o->ov[w].dsr.dsr);
-        fputc(',', f);
+            bt_csvw_double(c, o->ov[w].dsr.dsr);
+        else
+            bt_csvw_empty(c);
         if (o->ov[w].pbo_err == BT_OK)
-            s_num(f, o->ov[w].pbo.pbo);
-        fputc(',', f);
-        s_num(f, r->start_equity);
-        fputc(',', f);
-        if (r->tested)
-            s_num(f, r->end_equity);
-        for (size_t m = 0; m < nm; m++) {
-            fputc(',', f);
-            if (r->tested)
-                s_num(f, bt_metrics_get(&r->oos, m));
+            bt_csvw_double(c, o->ov[w].pbo.pbo);
+        else
+            bt_csvw_empty(c);
+        bt_csvw_double(c, r->start_equity);
+        for (size_t m = 0; m <= nm; m++) {
+            if (!r->tested)
+                bt_csvw_empty(c);
+            else
+                bt_csvw_double(c, m == 0 ? r->end_equity : bt_metrics_get(&r->oos, m - 1));
         }
-        fputc('\n', f);
+        bt_csvw_end_row(c);
     }
 }
 
-static void s_write_equity(FILE *f, const bt_wfreport_t *o)
+static void s_write_equity(bt_csvw_t *c, const bt_wfreport_t *o)
 {
-    fputs("window,time,equity,drawdown\n", f);
+    bt_csvw_line(c, "window,time,equity,drawdown");
     double peak = o->capital;
     for (size_t w = 0; w < o->nwin; w++) {
         if (!o->win[w].tested)
@@ -191,31 +199,39 @@ static void s_write_equity(FILE *f, const bt_wfreport_t *o)
             if (e > peak)
                 peak = e;
             char t[40];
-            fprintf(f, "%zu,%s,", w, bt_time_format(s->time[i], t, sizeof t));
-            s_num(f, e);
-            fputc(',', f);
-            s_num(f, peak > 0 ? 1.0 - e / peak : 0.0);
-            fputc('\n', f);
+            bt_csvw_u64(c, w);
+            bt_csvw_str(c, bt_time_format(s->time[i], t, sizeof t));
+            bt_csvw_double(c, e);
+            bt_csvw_double(c, peak > 0 ? 1.0 - e / peak : 0.0);
+            bt_csvw_end_row(c);
         }
     }
 }
 
+/* Writes DIR/name atomically through fn. */
+static bt_err_t s_write(const bt_wfreport_t *w, const char *dir, const char *name,
+                        void (*fn)(bt_csvw_t *c, const bt_wfreport_t *w), bt_errbuf_t *eb)
+{
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return bt_errf(eb, BT_EINVAL, "output folder path too long: %s", dir);
+    bt_fs_atomic_t o = {0};
+    bt_err_t e = bt_fs_atomic_open(&o, path, eb);
+    if (e == BT_OK) {
+        bt_csvw_t c;
+        bt_csvw_init_file(&c, o.f);
+        fn(&c, w);
+        e = bt_fs_atomic_commit(&o, eb);
+    }
+    bt_fs_atomic_abort(&o);
+    return e;
+}
+
 bt_err_t bt_wfreport_write(const bt_wfreport_t *w, const char *dir, bt_errbuf_t *eb)
 {
-    bt_rfile_t o = {0};
-    bt_err_t e = bt_rfile_open(&o, dir, "walkforward.csv", eb);
-    if (e == BT_OK) {
-        s_write_windows(o.f, w);
-        e = bt_rfile_commit(&o, eb);
-    }
-    if (e == BT_OK)
-        e = bt_rfile_open(&o, dir, "oos_equity.csv", eb);
-    if (e == BT_OK) {
-        s_write_equity(o.f, w);
-        e = bt_rfile_commit(&o, eb);
-    }
-    bt_rfile_abort(&o);
-    return e;
+    bt_err_t e = s_write(w, dir, "walkforward.csv", s_write_windows, eb);
+    return e == BT_OK ? s_write(w, dir, "oos_equity.csv", s_write_equity, eb) : e;
 }
 
 static int s_cmp_double(const void *a, const void *b)
