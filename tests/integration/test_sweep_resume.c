@@ -1,0 +1,145 @@
+/* The "continue with:" line of an interrupted sweep, pasted into a shell as
+ * it is, continues the same sweep the same way: a plain and a walk-forward
+ * sweep with --set, --bind and --workers 0 (plus the lease and heartbeat
+ * options), interrupted by SIGINT, resumed by running the printed command,
+ * give the report of the same sweep run straight through. Real bt and
+ * bt-worker processes on 127.0.0.1, OS-chosen ports. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sweep_fixture.h"
+
+static sfx_t f;
+static char s_wf_cfg[400];
+
+static void s_setup(void)
+{
+    sfx_setup(&f, "resume");
+    /* The fixture's grid over 3 walk-forward windows (200 bars train, 100 test). */
+    snprintf(s_wf_cfg, sizeof s_wf_cfg, "%s/wf.yaml", f.dir);
+    char *base = bt_proc_slurp(f.cfg, NULL);
+    cr_assert(base);
+    FILE *c = fopen(s_wf_cfg, "w");
+    cr_assert(c);
+    fprintf(c, "%swalk_forward:\n  train: 200b\n  test: 100b\n", base);
+    fclose(c);
+    free(base);
+    /* The pasted command finds bt on PATH, as a user's shell would. */
+    const char *path = getenv("PATH");
+    size_t n = strlen(BT_BIN_DIR) + (path ? strlen(path) : 0) + 2;
+    char *np = malloc(n);
+    cr_assert(np);
+    snprintf(np, n, "%s:%s", BT_BIN_DIR, path ? path : "");
+    setenv("PATH", np, 1);
+    free(np);
+}
+
+static void s_teardown(void)
+{
+    bt_proc_kill_all();
+}
+
+TestSuite(sweep_resume, .init = s_setup, .fini = s_teardown, .timeout = 240);
+
+/* Text after "continue with: " in log, up to the end of that line (malloc'd). */
+static char *s_hint(const char *log)
+{
+    char *text = bt_proc_slurp(log, NULL);
+    cr_assert(text);
+    char *hit = strstr(text, "continue with: ");
+    cr_assert(hit, "no 'continue with:' line in %s", log);
+    hit += strlen("continue with: ");
+    size_t n = strcspn(hit, "\n");
+    char *line = malloc(n + 1);
+    cr_assert(line);
+    memcpy(line, hit, n);
+    line[n] = '\0';
+    free(text);
+    return line;
+}
+
+/* Waits for "listening on EP" in log past byte `from`; copies EP. */
+static void s_endpoint(const char *log, size_t from, char *ep, size_t cap)
+{
+    cr_assert(bt_proc_wait_text(log, "listening on ", 30000, NULL, 0), "no endpoint in %s", log);
+    char *text = bt_proc_slurp(log, NULL);
+    char *hit = text ? strstr(text + from, "listening on ") : NULL;
+    cr_assert(hit);
+    hit += strlen("listening on ");
+    size_t n = strcspn(hit, "\r\n");
+    cr_assert(n < cap);
+    memcpy(ep, hit, n);
+    ep[n] = '\0';
+    free(text);
+}
+
+static void s_same(const char *a, const char *b, const char *file)
+{
+    char pa[400], pb[400];
+    snprintf(pa, sizeof pa, "%s/%s/%s", f.dir, a, file);
+    snprintf(pb, sizeof pb, "%s/%s/%s", f.dir, b, file);
+    cr_assert(bt_proc_same_file(pa, pb), "%s and %s differ", pa, pb);
+}
+
+/* Runs cfg with the overrides straight through on one local worker into ref;
+ * then interrupts the same sweep on a remote-only coordinator, pastes its
+ * hint into sh, and compares the reports. */
+static void s_interrupt_and_paste(const char *cfg, bool wf)
+{
+    char ref[320], out[320], log[340], log2[340];
+    sfx_path(ref, sizeof ref, &f, "ref");
+    sfx_path(out, sizeof out, &f, "cut");
+    snprintf(log, sizeof log, "%s.log", out);
+    snprintf(log2, sizeof log2, "%s-resumed.log", out);
+    char reflog[340];
+    snprintf(reflog, sizeof reflog, "%s.log", ref);
+    char *straight[] = {f.bt, "sweep", (char *)cfg, "--set", "execution.commission_pct=0.2",
+                        "--out", ref, "--workers", "1", NULL};
+    cr_assert_eq(bt_proc_run(straight, reflog, 120000), 0, "reference sweep failed (%s)", reflog);
+
+    char *argv[] = {f.bt, "sweep", (char *)cfg, "--set", "execution.commission_pct=0.2",
+                    "--out", out, "--workers", "0", "--bind", "tcp://127.0.0.1:*",
+                    "--lease-ms", "1000", "--heartbeat-ms", "100", NULL};
+    pid_t coord = bt_proc_spawn(argv, log);
+    cr_assert(coord > 0);
+    char ep[256];
+    s_endpoint(log, 0, ep, sizeof ep);
+    sfx_start_worker(&f, ep, "slow", 20);
+    sfx_wait_progress(&f, "cut", 1);
+    cr_assert_eq(kill(coord, SIGINT), 0);
+    cr_assert_eq(bt_proc_wait(coord, 30000), 1, "an interrupted sweep exits 1 (see %s)", log);
+
+    char *hint = s_hint(log);
+    const char *must[] = {"bt sweep ", " --set execution.commission_pct=0.2",
+                          " --bind 'tcp://127.0.0.1:*'", " --workers 0", " --lease-ms 1000",
+                          " --heartbeat-ms 100", " --resume "};
+    for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
+        cr_assert(strstr(hint, must[i]), "the hint lacks '%s': %s", must[i], hint);
+
+    /* Pasted into a shell as it is: remote workers only, so it waits for one. */
+    char *sh[] = {"/bin/sh", "-c", hint, NULL};
+    pid_t again = bt_proc_spawn(sh, log2);
+    cr_assert(again > 0);
+    s_endpoint(log2, 0, ep, sizeof ep);
+    sfx_start_worker(&f, ep, "fresh", 0);
+    cr_assert_eq(bt_proc_wait(again, 120000), 0, "the pasted command failed (see %s)", log2);
+    cr_assert(bt_proc_wait_text(log2, "from the journal", 0, NULL, 0));
+    s_same("ref", "cut", "results.csv");
+    s_same("ref", "cut", "ranking.csv");
+    if (wf) {
+        s_same("ref", "cut", "walkforward.csv");
+        s_same("ref", "cut", "oos_equity.csv");
+    }
+    free(hint);
+}
+
+Test(sweep_resume, plain_sweep_hint_pasted_resumes_the_same_way)
+{
+    s_interrupt_and_paste(f.cfg, false);
+}
+
+Test(sweep_resume, walk_forward_hint_pasted_resumes_the_same_way)
+{
+    s_interrupt_and_paste(s_wf_cfg, true);
+}
