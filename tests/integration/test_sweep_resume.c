@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "bt_journal.h"
 #include "sweep_fixture.h"
 
 static sfx_t f;
@@ -142,4 +144,55 @@ Test(sweep_resume, plain_sweep_hint_pasted_resumes_the_same_way)
 Test(sweep_resume, walk_forward_hint_pasted_resumes_the_same_way)
 {
     s_interrupt_and_paste(s_wf_cfg, true);
+}
+
+/* A journal written by the previous bt (journal version 1, no metric column
+ * line) resumes under this one: its columns are the 23 version-1 metrics,
+ * mapped by name. BT_BASE_BT names that bt (default /work/base/build/bt,
+ * the untouched baseline); the test is skipped where it does not exist. */
+Test(sweep_resume, version_1_journal_from_the_previous_bt_resumes)
+{
+    const char *old_bt = getenv("BT_BASE_BT");
+    if (!old_bt || !*old_bt)
+        old_bt = "/work/base/build/bt";
+    char old_worker[512];
+    snprintf(old_worker, sizeof old_worker, "%.*s-worker", (int)strlen(old_bt), old_bt);
+    if (access(old_bt, X_OK) != 0 || access(old_worker, X_OK) != 0)
+        cr_skip_test("no previous bt at %s (set BT_BASE_BT)", old_bt);
+    char ref[320], out[320], log[340], log2[340], reflog[340], wlog[340];
+    sfx_path(ref, sizeof ref, &f, "ref");
+    sfx_path(out, sizeof out, &f, "v1");
+    snprintf(reflog, sizeof reflog, "%s.log", ref);
+    snprintf(log, sizeof log, "%s.log", out);
+    snprintf(log2, sizeof log2, "%s-resumed.log", out);
+    snprintf(wlog, sizeof wlog, "%s-worker.log", out);
+    char *straight[] = {f.bt, "sweep", f.cfg, "--out", ref, "--workers", "1", NULL};
+    cr_assert_eq(bt_proc_run(straight, reflog, 120000), 0);
+
+    /* The previous bt journals part of the sweep, then is interrupted. */
+    char *argv[] = {(char *)old_bt, "sweep", f.cfg, "--out", out, "--workers", "0", "--bind",
+                    "tcp://127.0.0.1:*", NULL};
+    pid_t coord = bt_proc_spawn(argv, log);
+    cr_assert(coord > 0);
+    char ep[256];
+    s_endpoint(log, 0, ep, sizeof ep);
+    char *w[] = {old_worker, "--connect", ep, "--threads", "1", "--debug-job-ms", "20",
+                 "--idle-exit", "30", NULL};
+    cr_assert(bt_proc_spawn(w, wlog) > 0);
+    sfx_wait_progress(&f, "v1", 1);
+    cr_assert_eq(kill(coord, SIGINT), 0);
+    cr_assert_eq(bt_proc_wait(coord, 30000), 1);
+    char head[4096];
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_journal_read_header(out, head, sizeof head, &eb), BT_OK, "%s", eb.msg);
+    cr_assert(strncmp(head, "bt sweep journal 1\n", 19) == 0, "not a version-1 journal: %s", head);
+
+    /* This bt resumes it: same report as the straight run, the old records kept. */
+    char *resume[] = {f.bt, "sweep", f.cfg, "--resume", out, "--workers", "1", NULL};
+    cr_assert_eq(bt_proc_run(resume, log2, 120000), 0, "see %s", log2);
+    cr_assert(bt_proc_wait_text(log2, "a version-1 journal", 0, NULL, 0));
+    s_same("ref", "v1", "results.csv");
+    s_same("ref", "v1", "ranking.csv");
+    cr_assert_eq(bt_journal_read_header(out, head, sizeof head, &eb), BT_OK);
+    cr_assert(strncmp(head, "bt sweep journal 1\n", 19) == 0, "the journal keeps its version");
 }

@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bt_jhead.h"
 #include "bt_journal.h"
+#include "bt_metrics.h"
 #include "bt_log.h"
 #include "bt_report.h"
 
@@ -382,4 +384,100 @@ Test(journal, duplicates_kept_once_by_report)
     cr_assert_eq(best, 1);
     cr_assert_eq(v, 1.0);
     bt_report_destroy(&u.rep);
+}
+
+/* ---- bt_jhead: the header's metric columns, by name ---- */
+
+#define ID "config_sha256 abc\ndata_hash def\njobs 4\naxis params.fast 4\n"
+
+/* Writes a journal whose header text is exactly text. */
+static void s_journal_with(const char *text)
+{
+    bt_errbuf_t eb;
+    bt_journal_t *j = bt_journal_open(s_dir, text, false, &eb);
+    cr_assert_not_null(j, "%s", eb.msg);
+    bt_journal_close(&j);
+}
+
+Test(journal, header_names_this_builds_metric_columns)
+{
+    bt_jhead_t h;
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_jhead_make(&h, ID, &eb), BT_OK, "%s", eb.msg);
+    cr_assert(strncmp(h.text, "bt sweep journal 2\n" ID "metrics final_equity,total_return,", 19 + strlen(ID) + 34) == 0, "%s", h.text);
+    cr_assert_eq(h.ncols, bt_metrics_count());
+    s_journal_with(h.text);
+    bt_jhead_t back;
+    cr_assert_eq(bt_jhead_load(&back, s_dir, ID, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_str_eq(back.text, h.text);
+    cr_assert_eq(back.version, 2);
+    for (size_t i = 0; i < bt_metrics_count(); i++)
+        cr_assert_eq(back.col_of_metric[i], (int)i);
+    /* Another sweep's identity is refused, naming what the journal holds. */
+    cr_assert_eq(bt_jhead_load(&back, s_dir, "config_sha256 XYZ\n", &eb), BT_ECONFIG);
+    cr_assert(strstr(eb.msg, "different sweep") && strstr(eb.msg, "config_sha256 abc"), "%s",
+              eb.msg);
+}
+
+/* Columns in another order, with one this build does not know: mapped by
+ * name both ways; the unknown column is written as NaN. */
+Test(journal, columns_are_mapped_by_name)
+{
+    char text[2048];
+    int n = snprintf(text, sizeof text, "bt sweep journal 2\n" ID "metrics retired_metric");
+    for (size_t i = bt_metrics_count(); i-- > 0;)
+        n += snprintf(text + n, sizeof text - (size_t)n, ",%s", bt_metrics_name(i));
+    snprintf(text + n, sizeof text - (size_t)n, "\n");
+    s_journal_with(text);
+    bt_jhead_t h;
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_jhead_load(&h, s_dir, ID, &eb), BT_OK, "%s", eb.msg);
+    size_t nm = bt_metrics_count();
+    cr_assert_eq(h.ncols, nm + 1);
+    cr_assert_eq(h.metric_of_col[0], -1);
+    /* column k (k >= 1) holds metric nm - k */
+    bt_metrics_t m, back;
+    for (size_t i = 0; i < nm; i++)
+        bt_metrics_set(&m, i, (double)i + 0.5);
+    double cols[BT_JOURNAL_MAX_METRICS];
+    cr_assert_eq(bt_jhead_to_cols(&h, &m, cols), nm + 1);
+    cr_assert(isnan(cols[0]));
+    for (size_t k = 1; k <= nm; k++)
+        cr_assert_eq(cols[k], (double)(nm - k) + 0.5);
+    bt_jhead_from_cols(&h, cols, nm + 1, &back);
+    cr_assert_eq(memcmp(&m, &back, sizeof m), 0);
+}
+
+/* A journal that lacks a metric this build computes cannot be resumed. */
+Test(journal, journal_without_a_metric_is_refused_naming_it)
+{
+    char text[2048];
+    int n = snprintf(text, sizeof text, "bt sweep journal 2\n" ID "metrics ");
+    for (size_t i = 0; i + 1 < bt_metrics_count(); i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s%s", i ? "," : "", bt_metrics_name(i));
+    snprintf(text + n, sizeof text - (size_t)n, "\n");
+    s_journal_with(text);
+    bt_jhead_t h;
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_jhead_load(&h, s_dir, ID, &eb), BT_ECONFIG);
+    cr_assert(strstr(eb.msg, bt_metrics_name(bt_metrics_count() - 1)) != NULL, "%s", eb.msg);
+}
+
+/* Version 1 (no metric line): the 23 columns version 1 wrote, in its order;
+ * an unknown version is refused. */
+Test(journal, version_1_header_and_unknown_version)
+{
+    s_journal_with("bt sweep journal 1\n" ID);
+    bt_jhead_t h;
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_jhead_load(&h, s_dir, ID, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(h.version, 1);
+    cr_assert_eq(h.ncols, 23);
+    cr_assert_eq(h.col_of_metric[bt_metrics_find("sharpe")], 4);
+    cr_assert_eq(h.col_of_metric[bt_metrics_find("psr")], 22);
+    s_teardown();
+    s_setup();
+    s_journal_with("bt sweep journal 9\n" ID);
+    cr_assert_eq(bt_jhead_load(&h, s_dir, ID, &eb), BT_EFORMAT);
+    cr_assert(strstr(eb.msg, "journal 9") != NULL, "%s", eb.msg);
 }

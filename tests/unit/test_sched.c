@@ -368,3 +368,49 @@ Test(sched, batch_guided_near_the_end)
     cr_assert_eq(bt_sched_batch_size(s, a), 5); /* one worker left: ceil(10 / 2) */
     bt_sched_destroy(&s);
 }
+
+/* Held jobs (walk-forward test runs) are skipped by leases until released,
+ * then go out before fresh jobs; a result for a held job is dropped; a held
+ * job can be settled without running. Jobs 0..5, 4 and 5 held. */
+Test(sched, held_jobs_wait_for_release)
+{
+    bt_sched_t *s = bt_sched_new(6, 3, 1000);
+    cr_assert(bt_sched_hold(s, 4));
+    cr_assert(bt_sched_hold(s, 5));
+    cr_assert_not(bt_sched_hold(s, 4), "already held");
+    cr_assert_not(bt_sched_hold(s, 6), "out of range");
+    bt_sched_counts_t c;
+    bt_sched_counts(s, &c);
+    cr_assert_eq(c.held, 2);
+    cr_assert_eq(c.queued, 4); /* 6 - 2 held */
+    uint32_t w = bt_sched_worker_add(s, 0);
+    /* A forged result for a held job: nobody can have run it. */
+    cr_assert_eq(bt_sched_complete(s, w, 4, 1, true, 0), BT_SCHED_STALE);
+    int64_t t = 1;
+    size_t got = 0;
+    while (got < 4) {
+        size_t n = bt_sched_lease(s, w, 100, t, s_ids, s_att);
+        cr_assert(n >= 1);
+        for (size_t i = 0; i < n; i++) {
+            cr_assert_lt(s_ids[i], 4, "held job %llu was leased", (unsigned long long)s_ids[i]);
+            bt_sched_complete(s, w, s_ids[i], s_att[i], true, t);
+        }
+        got += n;
+        t++;
+    }
+    cr_assert_eq(bt_sched_lease(s, w, 100, t, s_ids, s_att), 0, "only held jobs are left");
+    cr_assert_not(bt_sched_finished(s));
+    cr_assert(bt_sched_release(s, 5));
+    cr_assert_not(bt_sched_release(s, 5), "not held any more");
+    cr_assert_eq(bt_sched_lease(s, w, 100, t, s_ids, s_att), 1);
+    cr_assert_eq(s_ids[0], 5);
+    cr_assert_eq(bt_sched_complete(s, w, 5, s_att[0], true, t), BT_SCHED_NEW);
+    /* Job 4 is settled without a run (a window with nothing to test). */
+    cr_assert(bt_sched_mark_done(s, 4, true));
+    bt_sched_counts(s, &c);
+    cr_assert_eq(c.held, 0);
+    cr_assert_eq(c.ok, 6);
+    cr_assert(bt_sched_finished(s));
+    cr_assert_eq(bt_sched_njobs(s), 6);
+    bt_sched_destroy(&s);
+}

@@ -34,11 +34,21 @@ static bt_wire_job_t s_jobs[] = {
 };
 static const double s_blk[] = {0.01, -0.0, DBL_MAX};
 static const uint64_t s_ids[] = {0, 5, UINT64_MAX};
+/* RESULT's optional equity segment of a walk-forward test run: times of
+ * either sign, equity, exposure flags, fills, closed-trade pnls. */
+static const int64_t s_seg_t[] = {-5, 1262563200000000000LL, INT64_MAX};
+static const double s_seg_e[] = {100000.0, -0.0, 4.9406564584124654e-324};
+static const uint8_t s_seg_x[] = {0, 1, 1};
+static const double s_fill_v[] = {1234.5, 0.0};
+static const double s_fill_c[] = {1.25, 0.5};
+static const double s_pnl[] = {-17.25};
+/* SWEEP's optional metric columns. */
+static const char *const s_mcols[] = {"final_equity", "sharpe"};
 /* SWEEP's optional --set overrides (a YAML flow list, a UTF-8 value). */
 static const char *const s_sets[] = {"execution.commission_pct=0.5", "data.symbols=[A, B]",
                                      "report.note=caf\xc3\xa9"};
 
-enum { NSAMPLES = 12 };
+enum { NSAMPLES = 14 };
 
 /* Sample i of every message type (two RESULTs: ok and failed; two SWEEPs:
  * without and with --set overrides). */
@@ -115,10 +125,31 @@ static void s_sample(int i, bt_msg_t *m)
         m->ack.ids = s_ids;
         m->ack.nids = 3;
         break;
-    default:
+    case 11:
         s_sample(3, m);
         m->sweep.sets = s_sets;
         m->sweep.nsets = 3;
+        break;
+    case 12:
+        s_sample(5, m);
+        m->result.blk = NULL;
+        m->result.nblk = 0;
+        m->result.has_seg = true;
+        m->result.seg_time = s_seg_t;
+        m->result.seg_equity = s_seg_e;
+        m->result.seg_exposed = s_seg_x;
+        m->result.nseg = 3;
+        m->result.fill_value = s_fill_v;
+        m->result.fill_commission = s_fill_c;
+        m->result.nfills = 2;
+        m->result.trade_pnl = s_pnl;
+        m->result.ntrades = 1;
+        m->result.rejected = 2;
+        break;
+    default:
+        s_sample(11, m);
+        m->sweep.mcols = s_mcols;
+        m->sweep.nmcols = 2;
         break;
     }
 }
@@ -625,7 +656,8 @@ Test(wire, missing_and_duplicate_keys)
             msgpack_sbuffer sb;
             s_mutate(b, len, keys[k], MUT_DROP, NULL, &sb);
             bt_err_t e = s_decode(sb.data, sb.size, &eb);
-            if (strcmp(keys[k], "blk") == 0 || strcmp(keys[k], "set") == 0)
+            if (strcmp(keys[k], "blk") == 0 || strcmp(keys[k], "set") == 0 ||
+                strcmp(keys[k], "mcols") == 0)
                 cr_assert_eq(e, BT_OK, "%s is optional: %s", keys[k], eb.msg);
             else
                 cr_assert_eq(e, BT_EPROTO, "sample %d without '%s': %d", i, keys[k], e);
@@ -1425,4 +1457,61 @@ Test(wire, garbage_and_bit_flips)
         free(b);
     }
     bt_msg_fini(&d);
+}
+
+/* An array of s_raw_ndoubles doubles from s_raw_doubles. */
+static const double *s_raw_doubles;
+static uint32_t s_raw_ndoubles;
+static void s_v_doubles(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, s_raw_ndoubles);
+    for (uint32_t i = 0; i < s_raw_ndoubles; i++)
+        msgpack_pack_double(pk, s_raw_doubles[i]);
+}
+
+/* The walk-forward segment of a RESULT: all keys or none, arrays of one
+ * length, times increasing, flags 0 or 1, finite values. */
+Test(wire, result_segment_rules)
+{
+    bt_errbuf_t eb;
+    bt_msg_t m;
+    s_sample(12, &m);
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_OK, "%s", eb.msg);
+    int64_t back[] = {3, 2, 4}; /* 2 after 3 */
+    m.result.seg_time = back;
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_EPROTO);
+    cr_assert(strstr(eb.msg, "et[1]") != NULL, "%s", eb.msg);
+    s_sample(12, &m);
+    uint8_t flag[] = {0, 2, 1};
+    m.result.seg_exposed = flag;
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_EPROTO);
+    s_sample(12, &m);
+    double eq[] = {1.0, NAN, 2.0};
+    m.result.seg_equity = eq;
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_EPROTO);
+    cr_assert(strstr(eb.msg, "ee[1]") != NULL, "%s", eb.msg);
+    s_sample(12, &m);
+    double pnl[] = {INFINITY};
+    m.result.trade_pnl = pnl;
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_EPROTO);
+    /* ee one element short of et: the lengths must agree. */
+    s_sample(12, &m);
+    size_t len;
+    char *b = s_encode(&m, &len);
+    msgpack_sbuffer sb;
+    static const double two[] = {1.0, 2.0};
+    s_raw_doubles = two;
+    s_raw_ndoubles = 2;
+    s_mutate(b, len, "ee", MUT_REPLACE, s_v_doubles, &sb);
+    cr_assert_eq(s_decode(sb.data, sb.size, &eb), BT_EPROTO);
+    cr_assert(strstr(eb.msg, "lengths") != NULL, "%s", eb.msg);
+    msgpack_sbuffer_destroy(&sb);
+    free(b);
+    /* Over the cap: refused before anything is read. */
+    s_sample(12, &m);
+    m.result.nseg = BT_WIRE_SEG_MAX + 1;
+    bt_wire_buf_t wb;
+    bt_wire_buf_init(&wb);
+    cr_assert_eq(bt_wire_encode(&m, &wb, &eb), BT_ELIMIT);
+    bt_wire_buf_fini(&wb);
 }
