@@ -162,6 +162,13 @@ static int s_write_corpus(const char *dir)
     rc |= s_write_msg(dir, "bad-sweep-set-not-key-value.bin", &m, 0);
     m.sweep.sets = NULL;
     m.sweep.nsets = 0;
+    /* the optional "mcols" key: the metric columns of RESULT "m", by name */
+    const char *mcols[] = {"final_equity", "total_return", "sharpe"};
+    m.sweep.mcols = mcols;
+    m.sweep.nmcols = 3;
+    rc |= s_write_msg(dir, "ok-sweep-mcols.bin", &m, 0);
+    m.sweep.mcols = NULL;
+    m.sweep.nmcols = 0;
 
     bt_wire_override_t ov[] = {{"fast", 10.0}, {"slow", -0.0}, {"risk.stop", 4.9e-324}};
     bt_wire_job_t jobs[] = {{.id = 0, .attempt = 0, .nover = 0, .over = NULL},
@@ -188,6 +195,27 @@ static int s_write_corpus(const char *dir)
     m.result.blk = blk;
     m.result.nblk = 3;
     rc |= s_write_msg(dir, "ok-result-blk.bin", &m, 0);
+    /* a walk-forward test run's equity segment */
+    static const int64_t seg_t[] = {1262563200000000000LL, 1262649600000000000LL};
+    static const double seg_e[] = {100000.0, 100250.5}, fills[] = {9990.0}, fees[] = {9.99};
+    static const uint8_t seg_x[] = {0, 1};
+    m.result.blk = NULL;
+    m.result.nblk = 0;
+    m.result.has_seg = true;
+    m.result.seg_time = seg_t;
+    m.result.seg_equity = seg_e;
+    m.result.seg_exposed = seg_x;
+    m.result.nseg = 2;
+    m.result.fill_value = fills;
+    m.result.fill_commission = fees;
+    m.result.nfills = 1;
+    rc |= s_write_msg(dir, "ok-result-segment.bin", &m, 0);
+    static const int64_t seg_back[] = {1262649600000000000LL, 1262563200000000000LL};
+    m.result.seg_time = seg_back;
+    rc |= s_write_msg(dir, "bad-result-segment-time-backwards.bin", &m, 0);
+    m.result.has_seg = false;
+    m.result.blk = blk;
+    m.result.nblk = 3;
     m.result.metrics.sharpe = NAN;
     rc |= s_write_msg(dir, "bad-result-nan-metric.bin", &m, 0);
     bt_msg_reset(&m, BT_MSG_RESULT);
