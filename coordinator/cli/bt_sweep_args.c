@@ -13,8 +13,8 @@ static int s_parse_long(const char *opt, const char *s, long min, long max, long
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "bt sweep: %s wants a whole number in %ld..%ld, got '%s'\n", opt, min,
-                max, s);
+        fprintf(stderr, "bt sweep: %s wants a whole number in %ld..%ld, got '%s'\n", opt, min, max,
+                s);
         return -1;
     }
     *out = v;
@@ -24,27 +24,27 @@ static int s_parse_long(const char *opt, const char *s, long min, long max, long
 int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
 {
     memset(a, 0, sizeof *a);
-    a->workers = -1;
-    a->threads = 1;
-    a->lease_ms = 10000;
-    a->heartbeat_ms = 1000;
-    a->max_attempts = 3;
+    a->run.workers = -1;
+    a->run.threads = 1;
+    a->run.lease_ms = 10000;
+    a->run.heartbeat_ms = 1000;
+    a->run.max_attempts = 3;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0)
             return 1;
         if (strcmp(o, "--allow-huge") == 0) {
-            a->allow_huge = true;
+            a->run.allow_huge = true;
             continue;
         }
         if (strcmp(o, "--trivial") == 0) {
-            a->trivial = true;
+            a->run.trivial = true;
             continue;
         }
         if (o[0] != '-') {
             if (a->config_path) {
-                fprintf(stderr, "bt sweep: one CONFIG only (got '%s' and '%s')\n",
-                        a->config_path, o);
+                fprintf(stderr, "bt sweep: one CONFIG only (got '%s' and '%s')\n", a->config_path,
+                        o);
                 return 2;
             }
             a->config_path = o;
@@ -58,9 +58,8 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
         i++;
         int rc = 0;
         if (strcmp(o, "--set") == 0) {
-            if (a->nsets == BT_CONFIG_MAX_OVERRIDES) {
-                fprintf(stderr, "bt sweep: more than %d --set options\n",
-                        BT_CONFIG_MAX_OVERRIDES);
+            if (a->run.nsets == BT_CONFIG_MAX_OVERRIDES) {
+                fprintf(stderr, "bt sweep: more than %d --set options\n", BT_CONFIG_MAX_OVERRIDES);
                 return 2;
             }
             if (strlen(v) > BT_WIRE_SET_MAX) {
@@ -68,24 +67,26 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
                         strlen(v), BT_WIRE_SET_MAX);
                 return 2;
             }
-            a->sets[a->nsets++] = v;
+            a->run.sets[a->run.nsets++] = v;
         } else if (strcmp(o, "--out") == 0)
-            a->out_dir = v;
+            a->run.out_dir = v;
         else if (strcmp(o, "--resume") == 0)
             a->resume_dir = v;
         else if (strcmp(o, "--bind") == 0)
-            a->bind = v;
+            a->run.bind = v;
         else if (strcmp(o, "--workers") == 0)
-            rc = s_parse_long(o, v, 0, 1024, &a->workers);
+            rc = s_parse_long(o, v, 0, 1024, &a->run.workers);
         else if (strcmp(o, "--threads") == 0)
-            rc = s_parse_long(o, v, 1, 4096, &a->threads), a->given |= BT_SWEEP_GIVEN_THREADS;
+            rc = s_parse_long(o, v, 1, 4096, &a->run.threads), a->given |= BT_SWEEP_GIVEN_THREADS;
         else if (strcmp(o, "--lease-ms") == 0)
-            rc = s_parse_long(o, v, 50, 3600L * 1000, &a->lease_ms), a->given |= BT_SWEEP_GIVEN_LEASE;
+            rc = s_parse_long(o, v, 50, 3600L * 1000, &a->run.lease_ms),
+            a->given |= BT_SWEEP_GIVEN_LEASE;
         else if (strcmp(o, "--heartbeat-ms") == 0)
-            rc = s_parse_long(o, v, 10, 600L * 1000, &a->heartbeat_ms),
+            rc = s_parse_long(o, v, 10, 600L * 1000, &a->run.heartbeat_ms),
             a->given |= BT_SWEEP_GIVEN_HEARTBEAT;
         else if (strcmp(o, "--max-attempts") == 0)
-            rc = s_parse_long(o, v, 1, 100, &a->max_attempts), a->given |= BT_SWEEP_GIVEN_ATTEMPTS;
+            rc = s_parse_long(o, v, 1, 100, &a->run.max_attempts),
+            a->given |= BT_SWEEP_GIVEN_ATTEMPTS;
         else if (strcmp(o, "--log-level") == 0) {
             int lv = bt_log_level_parse(v);
             if (lv < 0) {
@@ -104,29 +105,30 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
         fprintf(stderr, "bt sweep: CONFIG.yaml is required; see 'bt sweep --help'\n");
         return 2;
     }
-    if (a->resume_dir && a->out_dir && strcmp(a->resume_dir, a->out_dir) != 0) {
+    if (a->resume_dir && a->run.out_dir && strcmp(a->resume_dir, a->run.out_dir) != 0) {
         fprintf(stderr, "bt sweep: --resume DIR already names the output folder; drop --out\n");
         return 2;
     }
     if (a->resume_dir)
-        a->out_dir = a->resume_dir;
-    if (!a->out_dir)
-        a->out_dir = "out/sweep";
-    if (a->heartbeat_ms * 2 > a->lease_ms) {
+        a->run.out_dir = a->resume_dir;
+    a->run.resume = a->resume_dir != NULL;
+    if (!a->run.out_dir)
+        a->run.out_dir = "out/sweep";
+    if (a->run.heartbeat_ms * 2 > a->run.lease_ms) {
         fprintf(stderr, "bt sweep: --lease-ms (%ld) must be at least twice --heartbeat-ms (%ld)\n",
-                a->lease_ms, a->heartbeat_ms);
+                a->run.lease_ms, a->run.heartbeat_ms);
         return 2;
     }
     return 0;
 }
-
 
 void bt_sweep_args_quote(FILE *f, const char *s)
 {
     bool safe = s[0] != '\0';
     for (const char *p = s; *p && safe; p++)
         safe = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                      "_-./:=,+@%", *p) != NULL;
+                      "_-./:=,+@%",
+                      *p) != NULL;
     if (safe) {
         fputs(s, f);
         return;
@@ -157,24 +159,24 @@ void bt_sweep_args_hint(FILE *f, const char *prog, const bt_sweep_args_t *a)
 {
     fprintf(f, "%s sweep ", prog);
     bt_sweep_args_quote(f, a->config_path);
-    for (size_t i = 0; i < a->nsets; i++)
-        s_opt(f, "--set", a->sets[i]);
-    if (a->bind)
-        s_opt(f, "--bind", a->bind);
-    if (a->workers >= 0)
-        s_opt_long(f, "--workers", a->workers);
+    for (size_t i = 0; i < a->run.nsets; i++)
+        s_opt(f, "--set", a->run.sets[i]);
+    if (a->run.bind)
+        s_opt(f, "--bind", a->run.bind);
+    if (a->run.workers >= 0)
+        s_opt_long(f, "--workers", a->run.workers);
     if (a->given & BT_SWEEP_GIVEN_THREADS)
-        s_opt_long(f, "--threads", a->threads);
+        s_opt_long(f, "--threads", a->run.threads);
     if (a->given & BT_SWEEP_GIVEN_LEASE)
-        s_opt_long(f, "--lease-ms", a->lease_ms);
+        s_opt_long(f, "--lease-ms", a->run.lease_ms);
     if (a->given & BT_SWEEP_GIVEN_HEARTBEAT)
-        s_opt_long(f, "--heartbeat-ms", a->heartbeat_ms);
+        s_opt_long(f, "--heartbeat-ms", a->run.heartbeat_ms);
     if (a->given & BT_SWEEP_GIVEN_ATTEMPTS)
-        s_opt_long(f, "--max-attempts", a->max_attempts);
-    if (a->allow_huge)
+        s_opt_long(f, "--max-attempts", a->run.max_attempts);
+    if (a->run.allow_huge)
         fputs(" --allow-huge", f);
-    if (a->trivial)
+    if (a->run.trivial)
         fputs(" --trivial", f);
-    s_opt(f, "--resume", a->out_dir);
+    s_opt(f, "--resume", a->run.out_dir);
     fputc('\n', f);
 }

@@ -7,23 +7,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "bt_config.h"
+#include "bt_driver.h"
 
 typedef struct bt_sweep_args {
     const char *config_path;
-    const char *out_dir;     /* the resume folder when resuming; default out/sweep */
-    const char *resume_dir;
-    const char *bind;        /* NULL: not given */
-    long workers;            /* -1: one per core (not given) */
-    long threads;
-    long lease_ms;
-    long heartbeat_ms;
-    long max_attempts;
-    bool allow_huge;
-    bool trivial;            /* hidden: benchmark workers that do not run backtests */
-    const char *sets[BT_CONFIG_MAX_OVERRIDES]; /* --set key=value, in order */
-    size_t nsets;
-    unsigned given;          /* BT_SWEEP_GIVEN_* bits: options given on the command line */
+    const char *resume_dir; /* --resume DIR (then run.out_dir is DIR too) */
+    unsigned given;         /* BT_SWEEP_GIVEN_* bits: options given on the command line */
+    bt_driver_opts_t run;   /* how the sweep runs (defaults filled in) */
 } bt_sweep_args_t;
 
 enum {

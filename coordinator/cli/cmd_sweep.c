@@ -60,7 +60,7 @@ int bt_cmd_sweep(int argc, char **argv)
     /* A bad config is a usage error (exit 2), before any work. */
     size_t yaml_len = 0;
     char *yaml = bt_fs_read_file(a.config_path, S_YAML_MAX, &yaml_len, &eb);
-    bt_config_t *cfg = yaml ? bt_config_load_lib(a.config_path, a.sets, a.nsets,
+    bt_config_t *cfg = yaml ? bt_config_load_lib(a.config_path, a.run.sets, a.run.nsets,
                                                  bt_strategy_table(), bt_strategy_count(),
                                                  bt_strategy_load, &eb)
                             : NULL;
@@ -69,24 +69,8 @@ int bt_cmd_sweep(int argc, char **argv)
         free(yaml);
         return 2;
     }
-    bt_driver_args_t da = {.config_path = a.config_path,
-                           .cfg = cfg,
-                           .yaml = yaml,
-                           .yaml_len = yaml_len,
-                           .out_dir = a.out_dir,
-                           .resume = a.resume_dir != NULL,
-                           .bind = a.bind,
-                           .workers = a.workers,
-                           .threads = a.threads,
-                           .lease_ms = a.lease_ms,
-                           .heartbeat_ms = a.heartbeat_ms,
-                           .max_attempts = a.max_attempts,
-                           .allow_huge = a.allow_huge,
-                           .trivial = a.trivial,
-                           .sets = a.sets,
-                           .nsets = a.nsets};
     bool interrupted = false;
-    int rc = bt_driver_run(&da, &interrupted);
+    int rc = bt_driver_run(a.config_path, cfg, yaml, yaml_len, &a.run, &interrupted);
     if (interrupted) {
         fputs("continue with: ", stderr);
         bt_sweep_args_hint(stderr, "bt", &a);

@@ -23,20 +23,29 @@
 #include "bt_wftest.h"
 
 /* Everything one run holds. */
+/* The command's inputs. */
 typedef struct {
-    const bt_driver_args_t *a;
+    const char *config_path;
+    const bt_config_t *cfg;
+    const char *yaml;
+    size_t yaml_len;
+    const bt_driver_opts_t *o;
+} s_in_t;
+
+typedef struct {
+    const s_in_t *in;
     bt_plan_t *plan;
-    uint64_t njobs;            /* training jobs (the journal's and the report's rows) */
+    uint64_t njobs; /* training jobs (the journal's and the report's rows) */
     size_t naxes;
-    double *values;            /* scratch: naxes */
-    bt_jhead_t head;           /* journal header and metric columns */
-    bool same_cols;            /* the journal's columns are this build's, in order */
+    double *values;  /* scratch: naxes */
+    bt_jhead_t head; /* journal header and metric columns */
+    bool same_cols;  /* the journal's columns are this build's, in order */
     bt_journal_t *journal;
     bt_report_t *report;
     bt_sched_t *sched;
-    bt_wftest_t *wf;           /* walk-forward test chain, NULL for a plain sweep */
+    bt_wftest_t *wf; /* walk-forward test chain, NULL for a plain sweep */
     bt_local_t *local;
-    uint64_t replayed;         /* distinct finished jobs taken from the journal */
+    uint64_t replayed;           /* distinct finished jobs taken from the journal */
     uint64_t jobs_run, bars_run; /* results journaled this session */
     int rank_metric;
     bool rank_desc;
@@ -104,8 +113,7 @@ static size_t s_job(void *user, uint64_t id, bt_wire_override_t *over, size_t ma
     return n;
 }
 
-static bt_err_t s_result(void *user, const char *worker, const bt_msg_result_t *r,
-                         bt_errbuf_t *eb)
+static bt_err_t s_result(void *user, const char *worker, const bt_msg_result_t *r, bt_errbuf_t *eb)
 {
     s_run_t *d = user;
     if (r->job_id >= d->njobs) {
@@ -163,8 +171,8 @@ static void s_progress(void *user, char *buf, size_t cap)
     double bv;
     if (d->rank_metric >= 0 &&
         bt_report_best(d->report, (size_t)d->rank_metric, d->rank_desc, &bid, &bv))
-        snprintf(buf, cap, ", best %s %.4g (job %llu)",
-                 bt_metrics_name((size_t)d->rank_metric), bv, (unsigned long long)bid);
+        snprintf(buf, cap, ", best %s %.4g (job %llu)", bt_metrics_name((size_t)d->rank_metric), bv,
+                 (unsigned long long)bid);
 }
 
 /* ---- steps ---- */
@@ -173,14 +181,15 @@ static void s_progress(void *user, char *buf, size_t cap)
  * walk-forward chain. Returns an exit status, 0 to go on. */
 static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
 {
-    const bt_driver_args_t *a = d->a;
+    const s_in_t *in = d->in;
+    const bt_driver_opts_t *a = in->o;
     if (bt_fs_mkdir_p(a->out_dir, eb) != BT_OK)
         return 1;
     char id[BT_JOURNAL_MAX_HEADER];
     if (bt_plan_journal_id(d->plan, id, sizeof id, eb) != BT_OK)
         return 2;
-    bt_err_t rc = a->resume ? bt_jhead_load(&d->head, a->out_dir, id, eb)
-                            : bt_jhead_make(&d->head, id, eb);
+    bt_err_t rc =
+        a->resume ? bt_jhead_load(&d->head, a->out_dir, id, eb) : bt_jhead_make(&d->head, id, eb);
     if (rc != BT_OK && !(a->resume && (rc == BT_ENOTFOUND || rc == BT_EFORMAT)))
         return 2;
     if (rc != BT_OK) /* the file itself is missing or broken: bt_journal_open says how */
@@ -195,7 +204,7 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
     d->sched = bt_sched_new(d->njobs + nwin, (uint32_t)a->max_attempts, a->lease_ms);
     d->report = bt_report_new(d->njobs, d->naxes, bt_plan_axis_keys(d->plan));
     d->values = calloc(d->naxes, sizeof *d->values);
-    d->wf = nwin && d->sched ? bt_wftest_new(a->cfg, d->plan, d->sched) : NULL;
+    d->wf = nwin && d->sched ? bt_wftest_new(in->cfg, d->plan, d->sched) : NULL;
     if (!d->sched || !d->report || !d->values || (nwin && !d->wf)) {
         bt_errf(eb, BT_ENOMEM, "out of memory for %llu jobs", (unsigned long long)d->njobs);
         return 1;
@@ -237,8 +246,9 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
 /* Server and local workers until the sweep ends. */
 static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
 {
-    const bt_driver_args_t *a = d->a;
-    const bt_config_t *cfg = a->cfg;
+    const s_in_t *in = d->in;
+    const bt_driver_opts_t *a = in->o;
+    const bt_config_t *cfg = in->cfg;
     char worker_bin[PATH_MAX] = "";
     long workers = a->workers >= 0 ? a->workers : omp_get_num_procs();
     if (workers > 0 &&
@@ -247,11 +257,11 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
     size_t nwin = bt_plan_windows(d->plan);
     if (nwin)
         bt_log(BT_LOG_INFO, "walk-forward %s: %zu windows x %llu points = %llu jobs, strategy %s",
-               a->config_path, nwin, (unsigned long long)bt_plan_points(d->plan),
+               in->config_path, nwin, (unsigned long long)bt_plan_points(d->plan),
                (unsigned long long)d->njobs, bt_config_strategy(cfg)->name);
     else
         bt_log(BT_LOG_INFO, "sweep %s: %llu jobs over %zu axis/axes, strategy %s, data %s",
-               a->config_path, (unsigned long long)d->njobs, d->naxes,
+               in->config_path, (unsigned long long)d->njobs, d->naxes,
                bt_config_strategy(cfg)->name, bt_plan_store(d->plan));
     bt_server_opts_t so = {
         .bind = a->bind,
@@ -278,8 +288,8 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
     for (size_t i = 0; i < bt_metrics_count() && i < BT_WIRE_MCOLS_MAX; i++)
         mcols[i] = bt_metrics_name(i);
     bt_server_sweep_t sw = {
-        .yaml = a->yaml,
-        .yaml_len = a->yaml_len,
+        .yaml = in->yaml,
+        .yaml_len = in->yaml_len,
         .config_sha = bt_config_hash(cfg),
         .store_path = bt_plan_store(d->plan),
         .data_hash = bt_plan_data_hash(d->plan),
@@ -297,20 +307,22 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
     return rc;
 }
 
-int bt_driver_run(const bt_driver_args_t *a, bool *interrupted)
+int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *yaml,
+                  size_t yaml_len, const bt_driver_opts_t *a, bool *interrupted)
 {
+    s_in_t in = {config_path, cfg, yaml, yaml_len, a};
     double t0 = bt_monotonic_s();
     *interrupted = false;
     bt_errbuf_t eb;
     bt_errbuf_clear(&eb);
     s_run_t d;
     memset(&d, 0, sizeof d);
-    d.a = a;
-    d.rank_metric = bt_config_rank_by(a->cfg);
-    d.rank_desc = bt_config_rank_desc(a->cfg);
+    d.in = &in;
+    d.rank_metric = bt_config_rank_by(in.cfg);
+    d.rank_desc = bt_config_rank_desc(in.cfg);
     int exit_code = 1;
     bt_wfreport_t *wfr = NULL;
-    d.plan = bt_plan_new(a->cfg, a->allow_huge, &eb);
+    d.plan = bt_plan_new(in.cfg, a->allow_huge, &eb);
     if (!d.plan) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
         return eb.code == BT_ENOMEM ? 1 : 2;
@@ -335,7 +347,7 @@ int bt_driver_run(const bt_driver_args_t *a, bool *interrupted)
      * once every test run is in. */
     bool done = rc == BT_OK && bt_sched_finished(d.sched);
     if (done && d.wf && bt_wftest_done(d.wf)) {
-        wfr = bt_wfreport_new(a->cfg, d.plan, d.report, bt_wftest_outcomes(d.wf));
+        wfr = bt_wfreport_new(in.cfg, d.plan, d.report, bt_wftest_outcomes(d.wf));
         if (!wfr || bt_wfreport_write(wfr, a->out_dir, &eb) != BT_OK) {
             fprintf(stderr, "bt sweep: walk-forward: %s\n", wfr ? eb.msg : "out of memory");
             goto out;
@@ -345,12 +357,12 @@ int bt_driver_run(const bt_driver_args_t *a, bool *interrupted)
     bt_sched_counts(d.sched, &k);
     const char *rank_name = bt_metrics_name((size_t)d.rank_metric);
     bt_report_summary_t sum = {
-        .config_path = a->config_path,
-        .config_sha256 = bt_config_hash(a->cfg),
+        .config_path = in.config_path,
+        .config_sha256 = bt_config_hash(in.cfg),
         .data_store = bt_plan_store(d.plan),
         .data_hash = bt_plan_data_hash(d.plan),
         .bt_version = BT_VERSION,
-        .strategy = bt_config_strategy(a->cfg)->name,
+        .strategy = bt_config_strategy(in.cfg)->name,
         .rank_by = rank_name,
         .wall_s = bt_monotonic_s() - t0,
         .jobs_run = d.jobs_run,
@@ -364,7 +376,7 @@ int bt_driver_run(const bt_driver_args_t *a, bool *interrupted)
         .tail = wfr ? bt_wfreport_summary : NULL,
         .tail_user = wfr,
     };
-    int top = bt_config_top(a->cfg);
+    int top = bt_config_top(in.cfg);
     if (bt_report_write(d.report, a->out_dir, rank_name, d.rank_desc, top > 0 ? (size_t)top : 0,
                         &sum, &eb) != BT_OK) {
         fprintf(stderr, "bt sweep: writing the report: %s\n", eb.msg);
@@ -394,8 +406,7 @@ int bt_driver_run(const bt_driver_args_t *a, bool *interrupted)
     printf("report: ");
     if (wfr)
         printf("%s/walkforward.csv, %s/oos_equity.csv, ", a->out_dir, a->out_dir);
-    printf("%s/results.csv, %s/ranking.csv, %s/summary.txt\n", a->out_dir, a->out_dir,
-           a->out_dir);
+    printf("%s/results.csv, %s/ranking.csv, %s/summary.txt\n", a->out_dir, a->out_dir, a->out_dir);
     if (st.bad_messages)
         printf("note: %llu malformed or unexpected message(s) were dropped (see the log)\n",
                (unsigned long long)st.bad_messages);

@@ -17,28 +17,28 @@
 
 #include "bt_config.h"
 
-typedef struct bt_driver_args {
-    const char *config_path;
-    const bt_config_t *cfg;  /* the loaded config (--set applied), borrowed */
-    const char *yaml;        /* its file text, as sent to workers (borrowed) */
-    size_t yaml_len;
-    const char *out_dir;     /* output folder */
-    bool resume;             /* continue the sweep journaled in out_dir */
-    const char *bind;        /* NULL: tcp://127.0.0.1:* */
-    long workers;            /* local workers; -1: one per core */
-    long threads;            /* threads per local worker */
+/* How a sweep runs: the options of `bt sweep` that the driver uses. */
+typedef struct bt_driver_opts {
+    const char *out_dir; /* output folder */
+    bool resume;         /* continue the sweep journaled in out_dir */
+    const char *bind;    /* NULL: tcp://127.0.0.1:* */
+    long workers;        /* local workers; -1: one per core */
+    long threads;        /* threads per local worker */
     long lease_ms;
     long heartbeat_ms;
     long max_attempts;
     bool allow_huge;
-    bool trivial;            /* benchmark workers (no backtests): no walk-forward files */
-    const char *const *sets; /* --set overrides "key=value" */
+    bool trivial; /* benchmark workers (no backtests): no walk-forward files */
+    const char *sets[BT_CONFIG_MAX_OVERRIDES]; /* --set overrides "key=value", in order */
     size_t nsets;
-} bt_driver_args_t;
+} bt_driver_opts_t;
 
-/* Runs the sweep; returns the exit status (0 done, 1 failed or interrupted,
- * 2 bad config: nothing was run) and sets *interrupted when a signal ended
- * it early (the caller prints how to continue). */
-int bt_driver_run(const bt_driver_args_t *a, bool *interrupted);
+/* Runs the sweep of cfg (loaded from config_path with opts->sets applied;
+ * yaml is the file's text, as sent to workers; all borrowed). Returns the
+ * exit status (0 done, 1 failed or interrupted, 2 bad config: nothing was
+ * run) and sets *interrupted when a signal ended it early (the caller prints
+ * how to continue). */
+int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *yaml,
+                  size_t yaml_len, const bt_driver_opts_t *opts, bool *interrupted);
 
 #endif

@@ -20,15 +20,15 @@ struct bt_wftest {
     bt_sched_t *sched;
     uint64_t njobs, npoints; /* training jobs, points per window */
     size_t nwin;
-    s_job_t *jobs;           /* njobs */
-    uint64_t *in;            /* per window: training jobs finished */
-    bt_wf_outcome_t *out;    /* per window */
-    size_t next;             /* first window not settled */
-    bool released;           /* window next's test job is out */
-    double cash;             /* equity carried into window next */
+    s_job_t *jobs;        /* njobs */
+    uint64_t *in;         /* per window: training jobs finished */
+    bt_wf_outcome_t *out; /* per window */
+    size_t next;          /* first window not settled */
+    bool released;        /* window next's test job is out */
+    double cash;          /* equity carried into window next */
     int rank_metric, cagr_metric;
     bool desc;
-    double *va, *vb;         /* scratch: plan axes */
+    double *va, *vb; /* scratch: plan axes */
 };
 
 bt_wftest_t *bt_wftest_new(const bt_config_t *cfg, const bt_plan_t *plan, bt_sched_t *sched)
@@ -143,12 +143,14 @@ void bt_wftest_advance(bt_wftest_t *t)
         s_choose(t, w);
         o->start_equity = t->cash;
         o->end_equity = t->cash;
-        const char *skip = !o->chosen        ? "every training job failed"
+        const char *skip = !o->chosen         ? "every training job failed"
                            : !(t->cash > 0.0) ? "no equity left to carry into this window"
                                               : NULL;
         if (skip) {
-            bt_log(BT_LOG_WARN, "walk-forward window %zu: %s; the window is skipped (equity "
-                                "carried unchanged)", w, skip);
+            bt_log(BT_LOG_WARN,
+                   "walk-forward window %zu: %s; the window is skipped (equity "
+                   "carried unchanged)",
+                   w, skip);
             bt_sched_mark_done(t->sched, t->njobs + w, true);
             s_settle(t);
             continue;
@@ -169,8 +171,10 @@ static void *s_dup(const void *src, size_t n, size_t el)
 bt_err_t bt_wftest_result(bt_wftest_t *t, const bt_msg_result_t *r, bt_errbuf_t *eb)
 {
     if (r->job_id != t->njobs + t->next || !t->released)
-        return bt_errf(eb, BT_EINVAL, "walk-forward: a result for test job %llu, which is not "
-                                      "running", (unsigned long long)r->job_id);
+        return bt_errf(eb, BT_EINVAL,
+                       "walk-forward: a result for test job %llu, which is not "
+                       "running",
+                       (unsigned long long)r->job_id);
     bt_wf_outcome_t *o = &t->out[t->next];
     if (r->status == BT_JOB_OK && r->has_seg && r->nseg > 0) {
         bt_wf_seg_t *s = &o->seg;
@@ -201,8 +205,7 @@ bt_err_t bt_wftest_result(bt_wftest_t *t, const bt_msg_result_t *r, bt_errbuf_t 
     return BT_OK;
 }
 
-size_t bt_wftest_overrides(const bt_wftest_t *t, uint64_t id, bt_wire_override_t *over,
-                           size_t max)
+size_t bt_wftest_overrides(const bt_wftest_t *t, uint64_t id, bt_wire_override_t *over, size_t max)
 {
     size_t w = (size_t)(id - t->njobs), naxes = bt_plan_naxes(t->plan), n = 0;
     if (id < t->njobs || w >= t->nwin || max < naxes + 1)

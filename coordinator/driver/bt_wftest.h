@@ -41,8 +41,7 @@ bt_err_t bt_wftest_result(bt_wftest_t *t, const bt_msg_result_t *r, bt_errbuf_t 
 void bt_wftest_advance(bt_wftest_t *t);
 
 /* Overrides of test job id (at most max); the count written. */
-size_t bt_wftest_overrides(const bt_wftest_t *t, uint64_t id, bt_wire_override_t *over,
-                           size_t max);
+size_t bt_wftest_overrides(const bt_wftest_t *t, uint64_t id, bt_wire_override_t *over, size_t max);
 /* One outcome per window (complete once bt_wftest_done). */
 const bt_wf_outcome_t *bt_wftest_outcomes(const bt_wftest_t *t);
 bool bt_wftest_done(const bt_wftest_t *t);

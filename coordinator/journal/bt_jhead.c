@@ -10,11 +10,29 @@
 
 /* The columns of every version-1 journal (BT_METRICS when version 2 began);
  * frozen: a version-1 journal says nothing else about them. */
-static const char *const s_v1_cols[] = {
-    "final_equity", "total_return", "cagr", "volatility", "sharpe", "sortino",
-    "max_drawdown", "max_drawdown_duration", "calmar", "trades", "win_rate", "avg_win",
-    "avg_loss", "profit_factor", "expectancy", "exposure", "turnover", "commission",
-    "rejected_orders", "benchmark_return", "skewness", "kurtosis", "psr"};
+static const char *const s_v1_cols[] = {"final_equity",
+                                        "total_return",
+                                        "cagr",
+                                        "volatility",
+                                        "sharpe",
+                                        "sortino",
+                                        "max_drawdown",
+                                        "max_drawdown_duration",
+                                        "calmar",
+                                        "trades",
+                                        "win_rate",
+                                        "avg_win",
+                                        "avg_loss",
+                                        "profit_factor",
+                                        "expectancy",
+                                        "exposure",
+                                        "turnover",
+                                        "commission",
+                                        "rejected_orders",
+                                        "benchmark_return",
+                                        "skewness",
+                                        "kurtosis",
+                                        "psr"};
 #define S_NV1 (sizeof s_v1_cols / sizeof s_v1_cols[0])
 
 /* Maps column k named name (len bytes). */
@@ -110,7 +128,7 @@ bt_err_t bt_jhead_load(bt_jhead_t *h, const char *dir, const char *identity, bt_
     }
     if (strncmp(h->text, S_V2, strlen(S_V2)) != 0) {
         size_t n = strcspn(h->text, "\n");
-        return bt_errf(eb, BT_EFORMAT,
+        return bt_errf(eb, BT_EVERSION,
                        "%s/%s starts with \"%.*s\", not a journal version this bt reads (1 or "
                        "2): resume it with the bt version that wrote it, or start a new sweep",
                        dir, BT_JOURNAL_FILE, (int)(n < 80 ? n : 80), h->text);

@@ -20,9 +20,9 @@
 #include "bt_metrics.h"
 
 typedef struct bt_jhead {
-    char text[BT_JOURNAL_MAX_HEADER + 1]; /* the header, as written or found */
-    unsigned version;                     /* 1 or 2 */
-    size_t ncols;                         /* the journal's metric columns */
+    char text[BT_JOURNAL_MAX_HEADER + 1];      /* the header, as written or found */
+    unsigned version;                          /* 1 or 2 */
+    size_t ncols;                              /* the journal's metric columns */
     int metric_of_col[BT_JOURNAL_MAX_METRICS]; /* column -> BT_METRICS index, -1 if unknown here */
     int col_of_metric[BT_JOURNAL_MAX_METRICS]; /* BT_METRICS index -> column */
 } bt_jhead_t;
@@ -32,7 +32,8 @@ bt_err_t bt_jhead_make(bt_jhead_t *h, const char *identity, bt_errbuf_t *eb);
 
 /* The header of the journal in dir, checked against identity (BT_ECONFIG:
  * "written for a different sweep"), its columns mapped by name (BT_ECONFIG
- * naming a metric the journal lacks; BT_EFORMAT: unknown version). Errors of
+ * naming a metric the journal lacks; BT_EVERSION: a version this bt does not
+ * read). Errors of
  * the file itself (missing, not a journal, torn) come from bt_journal_open. */
 bt_err_t bt_jhead_load(bt_jhead_t *h, const char *dir, const char *identity, bt_errbuf_t *eb);
 

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bt_buf.h"
 #include "bt_log.h"
 
 #define S_MAGIC "BTJRNL1\n"
@@ -34,8 +35,7 @@ struct bt_journal {
     bool resume;         /* opened for resume */
     bool replayed;       /* replay done (required before append when resuming) */
     bt_err_t failed;     /* sticky: a write or fdatasync failed; nothing more is accepted */
-    uint8_t *buf;        /* encoded records not yet written */
-    size_t nbuf, capbuf; /* bytes used / allocated in buf */
+    bt_buf_t buf;        /* encoded records not yet written (capped: one flush + one record) */
     uint64_t file_size;  /* bytes written to the file so far (good end) */
     uint64_t appended;   /* records appended this session */
     uint64_t replayed_n; /* records replayed */
@@ -155,26 +155,11 @@ static void s_fsync_dir(const char *dir)
     }
 }
 
-static bt_err_t s_reserve(bt_journal_t *j, size_t extra)
-{
-    if (j->nbuf + extra <= j->capbuf)
-        return BT_OK;
-    size_t cap = j->capbuf ? j->capbuf : 65536;
-    while (cap < j->nbuf + extra)
-        cap *= 2;
-    uint8_t *nb = realloc(j->buf, cap);
-    if (!nb)
-        return BT_ENOMEM;
-    j->buf = nb;
-    j->capbuf = cap;
-    return BT_OK;
-}
-
 static void s_free(bt_journal_t *j)
 {
     if (j->fd >= 0)
         close(j->fd);
-    free(j->buf);
+    bt_buf_fini(&j->buf);
     free(j);
 }
 
@@ -201,50 +186,55 @@ static bt_err_t s_write_header(bt_journal_t *j, const char *header, bt_errbuf_t 
     return BT_OK;
 }
 
-static bt_err_t s_check_header(bt_journal_t *j, const char *header, bt_errbuf_t *eb)
+/* Reads the file header at fd's offset: magic, length, text, CRC. The text
+ * goes into buf (NUL-terminated), its length into *hl. */
+static bt_err_t s_read_header(int fd, const char *path, char *buf, size_t size, uint32_t *hl,
+                              bt_errbuf_t *eb)
 {
     uint8_t head[S_MAGIC_LEN + 4];
-    ssize_t r = s_read_full(j->fd, head, sizeof head);
+    ssize_t r = s_read_full(fd, head, sizeof head);
     if (r < 0)
-        return bt_errf(eb, BT_EIO, "%s: read failed: %s", j->path, strerror(errno));
-    if ((size_t)r < sizeof head || memcmp(head, S_MAGIC, S_MAGIC_LEN) != 0)
+        return bt_errf(eb, BT_EIO, "%s: read failed: %s", path, strerror(errno));
+    *hl = r == (ssize_t)sizeof head ? s_get_u32(head + S_MAGIC_LEN) : 0;
+    if ((size_t)r < sizeof head || memcmp(head, S_MAGIC, S_MAGIC_LEN) != 0 ||
+        *hl > BT_JOURNAL_MAX_HEADER)
         return bt_errf(eb, BT_EFORMAT,
                        "%s is not a Back Tester journal (or its header was never completed); "
                        "start the sweep again without --resume into a new --out folder",
-                       j->path);
-    uint32_t hl = s_get_u32(head + S_MAGIC_LEN);
-    if (hl > BT_JOURNAL_MAX_HEADER)
-        return bt_errf(eb, BT_EFORMAT, "%s: journal header length %u exceeds %d bytes", j->path, hl,
-                       BT_JOURNAL_MAX_HEADER);
-    uint8_t *p = malloc((size_t)hl + 4);
-    if (!p)
-        return bt_errf(eb, BT_ENOMEM, "out of memory reading the journal header");
-    r = s_read_full(j->fd, p, (size_t)hl + 4);
-    uint32_t crc = s_crc32c(s_crc32c(0, head, sizeof head), p, hl);
-    if (r != (ssize_t)hl + 4 || s_get_u32(p + hl) != crc) {
-        free(p);
+                       path);
+    if ((size_t)*hl + 1 > size)
+        return bt_errf(eb, BT_ELIMIT, "%s: header of %u bytes does not fit in %zu", path, *hl,
+                       size);
+    uint8_t crc[4];
+    if (s_read_full(fd, (uint8_t *)buf, *hl) != (ssize_t)*hl || s_read_full(fd, crc, 4) != 4 ||
+        s_get_u32(crc) != s_crc32c(s_crc32c(0, head, sizeof head), (const uint8_t *)buf, *hl))
         return bt_errf(eb, BT_EFORMAT,
                        "%s: the journal header is torn or corrupt; start the sweep again "
                        "without --resume into a new --out folder",
-                       j->path);
-    }
-    bool same = hl == strlen(header) && memcmp(p, header, hl) == 0;
-    if (!same) {
-        char was[512];
-        size_t k = hl < sizeof was - 1 ? hl : sizeof was - 1;
-        memcpy(was, p, k);
-        was[k] = '\0';
-        for (size_t i = 0; i < k; i++)
-            if (was[i] == '\n')
-                was[i] = ' ';
-        free(p);
+                       path);
+    buf[*hl] = '\0';
+    return BT_OK;
+}
+
+static bt_err_t s_check_header(bt_journal_t *j, const char *header, bt_errbuf_t *eb)
+{
+    char was[BT_JOURNAL_MAX_HEADER + 1];
+    uint32_t hl = 0;
+    bt_err_t e = s_read_header(j->fd, j->path, was, sizeof was, &hl, eb);
+    if (e != BT_OK)
+        return e;
+    if (strcmp(was, header) != 0) {
+        if (hl > 511)
+            was[511] = '\0';
+        for (char *c = was; *c; c++)
+            if (*c == '\n')
+                *c = ' ';
         return bt_errf(eb, BT_ECONFIG,
                        "%s was written for a different sweep (the config or the data changed "
                        "since it started): journal has [%s]; restore the original config and "
                        "data to resume, or run without --resume into a new --out folder",
                        j->path, was);
     }
-    free(p);
     j->file_size = S_MAGIC_LEN + 4 + (uint64_t)hl + 4;
     return BT_OK;
 }
@@ -260,26 +250,8 @@ bt_err_t bt_journal_read_header(const char *dir, char *buf, size_t size, bt_errb
     if (fd < 0)
         return bt_errf(eb, errno == ENOENT ? BT_ENOTFOUND : BT_EIO, "cannot open %s: %s", path,
                        strerror(errno));
-    uint8_t head[S_MAGIC_LEN + 4];
-    uint8_t *p = NULL;
-    bt_err_t e = BT_OK;
-    ssize_t r = s_read_full(fd, head, sizeof head);
-    uint32_t hl = r == (ssize_t)sizeof head ? s_get_u32(head + S_MAGIC_LEN) : 0;
-    if (r != (ssize_t)sizeof head || memcmp(head, S_MAGIC, S_MAGIC_LEN) != 0 ||
-        hl > BT_JOURNAL_MAX_HEADER) {
-        e = bt_errf(eb, BT_EFORMAT, "%s is not a Back Tester journal", path);
-    } else if ((size_t)hl + 1 > size) {
-        e = bt_errf(eb, BT_ELIMIT, "%s: header of %u bytes does not fit in %zu", path, hl, size);
-    } else if (!(p = malloc((size_t)hl + 4))) {
-        e = bt_errf(eb, BT_ENOMEM, "out of memory reading the journal header");
-    } else if (s_read_full(fd, p, (size_t)hl + 4) != (ssize_t)hl + 4 ||
-               s_get_u32(p + hl) != s_crc32c(s_crc32c(0, head, sizeof head), p, hl)) {
-        e = bt_errf(eb, BT_EFORMAT, "%s: the journal header is torn or corrupt", path);
-    } else {
-        memcpy(buf, p, hl);
-        buf[hl] = '\0';
-    }
-    free(p);
+    uint32_t hl = 0;
+    bt_err_t e = s_read_header(fd, path, buf, size, &hl, eb);
     close(fd);
     return e;
 }
@@ -298,6 +270,7 @@ bt_journal_t *bt_journal_open(const char *dir, const char *header, bool resume, 
     }
     j->fd = -1;
     j->resume = resume;
+    bt_buf_init(&j->buf, S_FLUSH_AT + 4 + S_PAYLOAD_MAX + 4);
     int n = snprintf(j->path, sizeof j->path, "%s/%s", dir, BT_JOURNAL_FILE);
     if (n < 0 || (size_t)n >= sizeof j->path) {
         bt_errf(eb, BT_EINVAL, "output folder path too long: %s", dir);
@@ -367,9 +340,9 @@ bt_err_t bt_journal_append(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbuf
     size_t el = s_bounded_len(r->error, sizeof r->error - 1);
     size_t nb = r->nblk <= BT_JOURNAL_MAX_BLK ? r->nblk : 0;
     size_t plen = S_PAYLOAD_MIN + 8 * nm + wl + el + (nb ? 2 + 8 * nb : 0);
-    if (s_reserve(j, 4 + plen + 4) != BT_OK)
+    if (bt_buf_reserve(&j->buf, 4 + plen + 4) != BT_OK)
         return bt_errf(eb, BT_ENOMEM, "out of memory buffering journal records");
-    uint8_t *rec = j->buf + j->nbuf;
+    uint8_t *rec = (uint8_t *)j->buf.data + j->buf.len;
     uint8_t *p = rec;
     s_put_u32(p, (uint32_t)plen);
     p += 4;
@@ -409,16 +382,17 @@ bt_err_t bt_journal_append(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbuf
         }
     }
     s_put_u32(p, s_crc32c(0, rec, 4 + plen));
-    j->nbuf += 4 + plen + 4;
+    j->buf.len += 4 + plen + 4;
+    j->buf.data[j->buf.len] = '\0'; /* bt_buf's invariant; the records are binary */
     j->appended++;
-    if (j->nbuf >= S_FLUSH_AT) {
-        bt_err_t e = s_write_all(j->fd, j->buf, j->nbuf, j->path, eb);
+    if (j->buf.len >= S_FLUSH_AT) {
+        bt_err_t e = s_write_all(j->fd, (const uint8_t *)j->buf.data, j->buf.len, j->path, eb);
         if (e != BT_OK) {
             j->failed = e;
             return e;
         }
-        j->file_size += j->nbuf;
-        j->nbuf = 0;
+        j->file_size += j->buf.len;
+        bt_buf_reset(&j->buf);
     }
     return BT_OK;
 }
@@ -427,14 +401,14 @@ bt_err_t bt_journal_sync(bt_journal_t *j, bt_errbuf_t *eb)
 {
     if (j->failed != BT_OK)
         return bt_errf(eb, j->failed, "%s: an earlier write failed; the sweep must stop", j->path);
-    if (j->nbuf > 0) {
-        bt_err_t e = s_write_all(j->fd, j->buf, j->nbuf, j->path, eb);
+    if (j->buf.len > 0) {
+        bt_err_t e = s_write_all(j->fd, (const uint8_t *)j->buf.data, j->buf.len, j->path, eb);
         if (e != BT_OK) {
             j->failed = e;
             return e;
         }
-        j->file_size += j->nbuf;
-        j->nbuf = 0;
+        j->file_size += j->buf.len;
+        bt_buf_reset(&j->buf);
     }
     /* Sticky on failure: after a failed fdatasync the kernel may have dropped the
      * dirty pages, so a later successful call proves nothing (PostgreSQL, 2018). */
@@ -597,7 +571,7 @@ void bt_journal_close(bt_journal_t **j_p)
     if (!j_p || !*j_p)
         return;
     bt_journal_t *j = *j_p;
-    if (j->replayed && j->failed == BT_OK && j->nbuf > 0) {
+    if (j->replayed && j->failed == BT_OK && j->buf.len > 0) {
         bt_errbuf_t eb;
         bt_errbuf_clear(&eb);
         if (bt_journal_sync(j, &eb) != BT_OK)

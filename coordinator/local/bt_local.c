@@ -23,7 +23,7 @@ typedef struct {
 } s_child_t;
 
 struct bt_local {
-    bt_local_opts_t opts;  /* strings borrowed from the caller */
+    bt_local_opts_t opts; /* strings borrowed from the caller */
     s_child_t *children;
     size_t n;
     int respawns;

@@ -10,17 +10,17 @@
 #include "bt_store.h"
 
 struct bt_plan {
-    const bt_config_t *cfg;  /* borrowed */
-    bt_grid_t *grid;         /* the sweep: section */
-    uint64_t npoints;        /* grid points that pass the constraints */
-    uint64_t *raw;           /* point -> raw grid index */
-    size_t *idx;             /* scratch: grid axis indices */
-    size_t off;              /* 1 when wf.window leads the axes, else 0 */
-    size_t naxes;            /* off + grid axes */
-    const char **keys;       /* naxes axis keys */
-    bt_wf_window_t *win;     /* walk-forward windows, NULL for a plain sweep */
+    const bt_config_t *cfg; /* borrowed */
+    bt_grid_t *grid;        /* the sweep: section */
+    uint64_t npoints;       /* grid points that pass the constraints */
+    uint64_t *raw;          /* point -> raw grid index */
+    size_t *idx;            /* scratch: grid axis indices */
+    size_t off;             /* 1 when wf.window leads the axes, else 0 */
+    size_t naxes;           /* off + grid axes */
+    const char **keys;      /* naxes axis keys */
+    bt_wf_window_t *win;    /* walk-forward windows, NULL for a plain sweep */
     size_t nwin;
-    char store[PATH_MAX];    /* realpath of data.store */
+    char store[PATH_MAX]; /* realpath of data.store */
     char data_hash[65];
 };
 
@@ -105,8 +105,7 @@ bt_plan_t *bt_plan_new(const bt_config_t *cfg, bool allow_huge, bt_errbuf_t *eb)
         goto fail;
     }
     if (p->naxes > BT_PLAN_MAX_AXES) {
-        bt_errf(eb, BT_ELIMIT, "%s: %zu swept keys, at most %d", path, p->naxes,
-                BT_PLAN_MAX_AXES);
+        bt_errf(eb, BT_ELIMIT, "%s: %zu swept keys, at most %d", path, p->naxes, BT_PLAN_MAX_AXES);
         goto fail;
     }
     p->raw = malloc(p->npoints * sizeof *p->raw);
@@ -221,7 +220,7 @@ void bt_plan_values(const bt_plan_t *p, uint64_t job, double *values)
     for (size_t a = p->off; a < p->naxes; a++) {
         size_t g = a - p->off;
         values[a] = bt_grid_axis_is_symbols(p->grid, g) ? (double)p->idx[g]
-                                                         : bt_grid_axis_value(p->grid, g, p->idx[g]);
+                                                        : bt_grid_axis_value(p->grid, g, p->idx[g]);
     }
 }
 
@@ -244,8 +243,7 @@ bt_err_t bt_plan_journal_id(const bt_plan_t *p, char *buf, size_t cap, bt_errbuf
 {
     size_t n = 0;
     int w = snprintf(buf, cap, "config_sha256 %s\ndata_hash %s\njobs %llu\n",
-                     bt_config_hash(p->cfg), p->data_hash,
-                     (unsigned long long)bt_plan_jobs(p));
+                     bt_config_hash(p->cfg), p->data_hash, (unsigned long long)bt_plan_jobs(p));
     if (w > 0)
         n = (size_t)w;
     if (p->nwin && n < cap) {
@@ -263,7 +261,9 @@ bt_err_t bt_plan_journal_id(const bt_plan_t *p, char *buf, size_t cap, bt_errbuf
         n += w > 0 ? (size_t)w : 0;
     }
     if (n >= cap)
-        return bt_errf(eb, BT_ELIMIT, "the journal header is longer than %zu bytes (too many "
-                                      "swept keys?)", cap - 1);
+        return bt_errf(eb, BT_ELIMIT,
+                       "the journal header is longer than %zu bytes (too many "
+                       "swept keys?)",
+                       cap - 1);
     return BT_OK;
 }

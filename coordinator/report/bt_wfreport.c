@@ -15,12 +15,12 @@ struct bt_wfreport {
     const bt_plan_t *plan;
     const bt_wf_outcome_t *win;
     size_t nwin;
-    double *vals;                  /* scratch: plan axes */
-    double capital;                /* initial cash */
-    bt_metrics_t oos;              /* stitched */
+    double *vals;     /* scratch: plan axes */
+    double capital;   /* initial cash */
+    bt_metrics_t oos; /* stitched */
     double is_cagr_mean, wfe;
     size_t nchosen;
-    bt_report_overfit_t *ov;       /* nwin: DSR and PBO of each window's training sweep */
+    bt_report_overfit_t *ov; /* nwin: DSR and PBO of each window's training sweep */
 };
 
 void bt_wf_seg_fini(bt_wf_seg_t *s)
@@ -122,8 +122,8 @@ static void s_write_windows(bt_csvw_t *c, const bt_wfreport_t *o)
     const bt_plan_t *p = o->plan;
     size_t naxes = bt_plan_naxes(p), nm = bt_metrics_count();
     const char *const *keys = bt_plan_axis_keys(p);
-    const char *head[] = {"window", "train_start", "train_end", "train_bars",
-                          "test_start", "test_end", "test_bars", "job_id"};
+    const char *head[] = {"window",     "train_start", "train_end", "train_bars",
+                          "test_start", "test_end",    "test_bars", "job_id"};
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
         bt_csvw_str(c, head[i]);
     for (size_t a = 1; a < naxes; a++)
@@ -296,8 +296,7 @@ static void s_write_overfit(FILE *f, const bt_wfreport_t *o)
 }
 
 /* Parameter stability of swept key `a` over the windows with a choice. */
-static void s_write_stability(FILE *f, const bt_wfreport_t *o, size_t a, double *v,
-                              double *sorted)
+static void s_write_stability(FILE *f, const bt_wfreport_t *o, size_t a, double *v, double *sorted)
 {
     size_t n = 0;
     for (size_t w = 0; w < o->nwin; w++) {

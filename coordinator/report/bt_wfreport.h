@@ -18,16 +18,16 @@
 
 /* What a test run sends back besides its metrics (owned arrays). */
 typedef struct bt_wf_seg {
-    int64_t *time;           /* n equity times */
-    double *equity;          /* n equity values */
-    uint8_t *exposed;        /* n flags: a position was open */
+    int64_t *time;    /* n equity times */
+    double *equity;   /* n equity values */
+    uint8_t *exposed; /* n flags: a position was open */
     size_t n;
     double *fill_value;      /* nfills traded values */
     double *fill_commission; /* nfills commissions */
     size_t nfills;
-    double *trade_pnl;       /* ntrades closed-trade pnls */
+    double *trade_pnl; /* ntrades closed-trade pnls */
     size_t ntrades;
-    uint64_t rejected;       /* orders rejected in the test range */
+    uint64_t rejected; /* orders rejected in the test range */
 } bt_wf_seg_t;
 
 void bt_wf_seg_fini(bt_wf_seg_t *s);
@@ -40,8 +40,8 @@ typedef struct bt_wf_outcome {
     bool settled;            /* the test run is done (or will not run) */
     bool tested;             /* the test run succeeded */
     double start_equity, end_equity;
-    bt_metrics_t oos;        /* metrics of the test run */
-    bt_wf_seg_t seg;         /* its segment */
+    bt_metrics_t oos; /* metrics of the test run */
+    bt_wf_seg_t seg;  /* its segment */
 } bt_wf_outcome_t;
 
 typedef struct bt_wfreport bt_wfreport_t;

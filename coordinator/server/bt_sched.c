@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt_buf.h"
+
 #define S_WINDOW_MS 50 /* busy time a rate sample covers at least */
 #define S_NO_OWNER UINT32_MAX
+#define S_WORKERS_MAX (1u << 20) /* worker slots (never reused) */
 
 enum { S_QUEUED = 0, S_LEASED, S_DONE, S_FAILED, S_HELD };
 
@@ -47,8 +50,9 @@ struct bt_sched {
     uint64_t next_fresh;   /* cursor: jobs >= it were never leased */
     uint64_t *fifo;        /* ring of requeued job ids, njobs slots */
     size_t fhead, fcount, fcap;
-    s_worker_t *workers; /* nworkers slots */
-    uint32_t nworkers, capworkers;
+    bt_buf_t workers_buf; /* s_worker_t slots, capped (workers join from outside) */
+    s_worker_t *workers;  /* view of workers_buf: nworkers slots */
+    uint32_t nworkers;
     bt_sched_counts_t c; /* counters (queued computed on demand) */
 };
 
@@ -70,6 +74,7 @@ bt_sched_t *bt_sched_new(uint64_t njobs, uint32_t max_attempts, int64_t lease_ms
     }
     s->njobs = njobs;
     s->fcap = (size_t)njobs;
+    bt_buf_init(&s->workers_buf, S_WORKERS_MAX * sizeof(s_worker_t));
     s->max_attempts = max_attempts > 255 ? 255 : max_attempts;
     s->lease_ms = lease_ms;
     s->target_ms = BT_SCHED_TARGET_MS_DEFAULT;
@@ -83,7 +88,7 @@ void bt_sched_destroy(bt_sched_t **self_p)
     bt_sched_t *s = *self_p;
     for (uint32_t i = 0; i < s->nworkers; i++)
         free(s->workers[i].leases);
-    free(s->workers);
+    bt_buf_fini(&s->workers_buf);
     free(s->fifo);
     free(s->jobs);
     free(s);
@@ -201,14 +206,10 @@ bool bt_sched_mark_done(bt_sched_t *s, uint64_t job_id, bool ok)
 
 uint32_t bt_sched_worker_add(bt_sched_t *s, int64_t now_ms)
 {
-    if (s->nworkers == s->capworkers) {
-        uint32_t ncap = s->capworkers ? s->capworkers * 2 : 16;
-        s_worker_t *nw = realloc(s->workers, ncap * sizeof *nw);
-        if (!nw)
-            return BT_SCHED_NO_WORKER;
-        s->workers = nw;
-        s->capworkers = ncap;
-    }
+    if (bt_buf_reserve(&s->workers_buf, sizeof(s_worker_t)) != BT_OK)
+        return BT_SCHED_NO_WORKER;
+    s->workers_buf.len += sizeof(s_worker_t);
+    s->workers = (s_worker_t *)(void *)s->workers_buf.data;
     s_worker_t *w = &s->workers[s->nworkers];
     memset(w, 0, sizeof *w);
     w->last_heard = now_ms;

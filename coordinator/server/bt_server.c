@@ -7,28 +7,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt_buf.h"
 #include "bt_log.h"
 #include "bt_time.h"
 #include "bt_wire.h"
 
-#define S_POLL_MS 50           /* loop tick when nothing arrives */
-#define S_BURST 4096           /* messages handled before a group commit */
-#define S_PIPELINE 2           /* batches kept in flight per worker */
+#define S_POLL_MS 50          /* loop tick when nothing arrives */
+#define S_BURST 4096          /* messages handled before a group commit */
+#define S_PIPELINE 2          /* batches kept in flight per worker */
+#define S_PEERS_MAX 65536     /* live peers at most */
+#define S_ACKS_MAX (1u << 20) /* results of one peer waiting for a commit */
 
 static volatile sig_atomic_t s_signal;
 
-static void s_on_signal(int sig) { s_signal = sig; }
+static void s_on_signal(int sig)
+{
+    s_signal = sig;
+}
 
 typedef struct {
-    zframe_t *id;              /* ROUTER routing id */
+    zframe_t *id; /* ROUTER routing id */
     char name[BT_WIRE_NAME_MAX + 1];
-    uint32_t slot;             /* bt_sched worker slot */
-    bool ready;                /* got SWEEP and announced credit */
-    uint64_t credit;           /* jobs it can still take */
-    int64_t last_heard;        /* ms */
-    uint64_t *acks;            /* results waiting for the next journal sync */
-    size_t nacks, acks_cap;
-    unsigned logged;           /* bit per message kind already logged as bad */
+    uint32_t slot;      /* bt_sched worker slot */
+    bool ready;         /* got SWEEP and announced credit */
+    uint64_t credit;    /* jobs it can still take */
+    int64_t last_heard; /* ms */
+    bt_buf_t acks_buf;  /* results waiting for the next commit: uint64 job ids */
+    uint64_t *acks;     /* view of acks_buf */
+    size_t nacks;
+    unsigned logged; /* bit per message kind already logged as bad */
     bool logged_malformed;
 } s_peer_t;
 
@@ -41,19 +48,20 @@ struct bt_server {
     zsock_t *router;
     zpoller_t *poller;
     char endpoint[256];
-    s_peer_t *peers;           /* live peers */
-    size_t npeers, peers_cap;
+    bt_buf_t peers_buf; /* live peers (s_peer_t), capped */
+    s_peer_t *peers;    /* view of peers_buf */
+    size_t npeers;
     bt_msg_t in, out;
     bt_wire_buf_t buf;
-    bt_wire_job_t *jobs;       /* BT_SCHED_BATCH_MAX */
-    bt_wire_override_t *over;  /* BT_SCHED_BATCH_MAX * max_overrides */
+    bt_wire_job_t *jobs;      /* BT_SCHED_BATCH_MAX */
+    bt_wire_override_t *over; /* BT_SCHED_BATCH_MAX * max_overrides */
     uint64_t *lease_ids;
     uint32_t *lease_attempts;
-    bool dirty;                /* results handed over since the last commit */
-    unsigned logged_unknown;   /* kinds from unknown peers already logged */
+    bool dirty;              /* results handed over since the last commit */
+    unsigned logged_unknown; /* kinds from unknown peers already logged */
     bool logged_unknown_malformed;
     int64_t t_start, last_hb, last_progress;
-    uint64_t done_at_start;    /* ok + failed when the run started */
+    uint64_t done_at_start; /* ok + failed when the run started */
     bool progress_shown;
 };
 typedef struct bt_server s_coord_t;
@@ -70,16 +78,13 @@ static s_peer_t *s_peer_find(s_coord_t *c, zframe_t *id)
 
 static s_peer_t *s_peer_add(s_coord_t *c, zframe_t *id)
 {
-    if (c->npeers == c->peers_cap) {
-        size_t cap = c->peers_cap ? c->peers_cap * 2 : 16;
-        s_peer_t *np = realloc(c->peers, cap * sizeof *np);
-        if (!np)
-            return NULL;
-        c->peers = np;
-        c->peers_cap = cap;
-    }
+    if (bt_buf_reserve(&c->peers_buf, sizeof(s_peer_t)) != BT_OK)
+        return NULL; /* more peers than S_PEERS_MAX: this one is ignored */
+    c->peers_buf.len += sizeof(s_peer_t);
+    c->peers = (s_peer_t *)(void *)c->peers_buf.data;
     s_peer_t *p = &c->peers[c->npeers++];
     memset(p, 0, sizeof *p);
+    bt_buf_init(&p->acks_buf, S_ACKS_MAX * sizeof(uint64_t));
     p->id = zframe_dup(id);
     return p;
 }
@@ -87,9 +92,10 @@ static s_peer_t *s_peer_add(s_coord_t *c, zframe_t *id)
 static void s_peer_remove(s_coord_t *c, s_peer_t *p)
 {
     zframe_destroy(&p->id);
-    free(p->acks);
+    bt_buf_fini(&p->acks_buf);
     size_t i = (size_t)(p - c->peers);
     c->peers[i] = c->peers[--c->npeers];
+    c->peers_buf.len -= sizeof(s_peer_t);
 }
 
 static void s_id_hex(zframe_t *id, char *out, size_t cap)
@@ -182,10 +188,16 @@ static void s_on_hello(s_coord_t *c, zframe_t *id, s_peer_t *p, int64_t now)
         return;
     snprintf(p->name, sizeof p->name, "%s", h->name);
     p->slot = bt_sched_worker_add(c->sched, now);
+    if (p->slot == BT_SCHED_NO_WORKER) {
+        bt_log(BT_LOG_ERROR, "worker %s ignored: no room for another worker", h->name);
+        s_peer_remove(c, p);
+        return;
+    }
     p->last_heard = now;
     c->stats.workers_seen++;
     bt_msg_reset(&c->out, BT_MSG_WELCOME);
-    snprintf(c->out.welcome.sweep_id, sizeof c->out.welcome.sweep_id, "%.16s", c->sweep->config_sha);
+    snprintf(c->out.welcome.sweep_id, sizeof c->out.welcome.sweep_id, "%.16s",
+             c->sweep->config_sha);
     c->out.welcome.heartbeat_ms = c->opts.heartbeat_ms;
     c->out.welcome.lease_ms = c->opts.lease_ms;
     s_send_to(c, id);
@@ -209,8 +221,7 @@ static void s_on_result(s_coord_t *c, s_peer_t *p, int64_t now)
 {
     const bt_msg_result_t *r = &c->in.result;
     bool ok = r->status == BT_JOB_OK;
-    bt_sched_outcome_t oc =
-        bt_sched_complete(c->sched, p->slot, r->job_id, r->attempt, ok, now);
+    bt_sched_outcome_t oc = bt_sched_complete(c->sched, p->slot, r->job_id, r->attempt, ok, now);
     if (oc == BT_SCHED_INVALID) {
         s_bad(c, p, BT_MSG_RESULT, "job id out of range");
         return;
@@ -230,15 +241,10 @@ static void s_on_result(s_coord_t *c, s_peer_t *p, int64_t now)
         bt_log(BT_LOG_INFO, "job %llu attempt %u failed on %s, will retry: %s",
                (unsigned long long)r->job_id, r->attempt, p->name, r->error);
     }
-    if (p->nacks == p->acks_cap) {
-        size_t cap = p->acks_cap ? p->acks_cap * 2 : 256;
-        uint64_t *na = realloc(p->acks, cap * sizeof *na);
-        if (!na)
-            return;
-        p->acks = na;
-        p->acks_cap = cap;
-    }
-    p->acks[p->nacks++] = r->job_id;
+    if (bt_buf_append(&p->acks_buf, &r->job_id, sizeof r->job_id) != BT_OK)
+        return; /* over the cap: not acked, the worker keeps it (harmless) */
+    p->acks = (uint64_t *)(void *)p->acks_buf.data;
+    p->nacks++;
 }
 
 /* Receives and handles one message. */
@@ -285,7 +291,8 @@ static void s_on_message(s_coord_t *c, int64_t now)
         goto done;
     }
     if (!p) {
-        s_bad(c, NULL, t, "not preceded by HELLO (a worker of an earlier coordinator? it will reconnect)");
+        s_bad(c, NULL, t,
+              "not preceded by HELLO (a worker of an earlier coordinator? it will reconnect)");
         goto done;
     }
     p->last_heard = now;
@@ -337,6 +344,7 @@ static bt_err_t s_commit(s_coord_t *c, bt_errbuf_t *eb)
             off += n;
         }
         p->nacks = 0;
+        bt_buf_reset(&p->acks_buf);
     }
     return BT_OK;
 }
@@ -416,7 +424,8 @@ static void s_progress(s_coord_t *c, int64_t now, bool final)
     if (c->hooks->progress)
         c->hooks->progress(c->hooks->user, extra, sizeof extra);
     char line[320];
-    snprintf(line, sizeof line, "%llu/%llu jobs (%.1f%%), %.0f jobs/s, ETA %.0fs, %zu worker(s)%s%s",
+    snprintf(line, sizeof line,
+             "%llu/%llu jobs (%.1f%%), %.0f jobs/s, ETA %.0fs, %zu worker(s)%s%s",
              (unsigned long long)done, (unsigned long long)total,
              total ? 100.0 * (double)done / (double)total : 100.0, rate, eta, c->npeers, extra,
              k.failed ? ", some failed" : "");
@@ -480,6 +489,7 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
         return NULL;
     }
     c->opts = *opts;
+    bt_buf_init(&c->peers_buf, S_PEERS_MAX * sizeof(s_peer_t));
     bt_msg_init(&c->in);
     bt_msg_init(&c->out);
     bt_wire_buf_init(&c->buf);
@@ -497,8 +507,9 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
     zsock_set_linger(c->router, 500);
     const char *bind = opts->bind ? opts->bind : "tcp://127.0.0.1:*";
     if (zsock_bind(c->router, "%s", bind) < 0) {
-        bt_errf(eb, BT_EIO, "cannot bind %s: %s (is the port in use? try tcp://*:0 or another port)",
-                bind, zmq_strerror(zmq_errno()));
+        bt_errf(eb, BT_EIO,
+                "cannot bind %s: %s (is the port in use? try tcp://*:0 or another port)", bind,
+                zmq_strerror(zmq_errno()));
         bt_server_destroy(&c);
         return NULL;
     }
@@ -566,9 +577,9 @@ void bt_server_destroy(bt_server_t **self_p)
     bt_server_t *c = *self_p;
     for (size_t i = 0; i < c->npeers; i++) {
         zframe_destroy(&c->peers[i].id);
-        free(c->peers[i].acks);
+        bt_buf_fini(&c->peers[i].acks_buf);
     }
-    free(c->peers);
+    bt_buf_fini(&c->peers_buf);
     zpoller_destroy(&c->poller);
     zsock_destroy(&c->router);
     free(c->jobs);

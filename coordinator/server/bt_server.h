@@ -29,16 +29,16 @@ typedef struct bt_server_opts {
 
 /* What every worker receives in SWEEP (all borrowed for the run). */
 typedef struct bt_server_sweep {
-    const char *yaml;          /* the config file's text */
+    const char *yaml; /* the config file's text */
     size_t yaml_len;
-    const char *config_sha;    /* 64 hex */
-    const char *store_path;    /* absolute path of the bar store */
-    const char *data_hash;     /* 64 hex */
-    const char *const *sets;   /* --set overrides "key=value" */
-    size_t nsets;              /* 0..BT_WIRE_SETS_MAX */
-    const char *const *mcols;  /* metric columns of RESULT "m", by name */
+    const char *config_sha;   /* 64 hex */
+    const char *store_path;   /* absolute path of the bar store */
+    const char *data_hash;    /* 64 hex */
+    const char *const *sets;  /* --set overrides "key=value" */
+    size_t nsets;             /* 0..BT_WIRE_SETS_MAX */
+    const char *const *mcols; /* metric columns of RESULT "m", by name */
     size_t nmcols;
-    size_t max_overrides;      /* most overrides the job hook writes for one job */
+    size_t max_overrides; /* most overrides the job hook writes for one job */
 } bt_server_sweep_t;
 
 /* The caller's side of the loop. */
@@ -59,10 +59,10 @@ typedef struct bt_server_hooks {
 } bt_server_hooks_t;
 
 typedef struct bt_server_stats {
-    uint32_t workers_seen;     /* workers welcomed */
-    uint64_t bad_messages;     /* malformed / unexpected messages dropped */
-    bool interrupted;          /* the run ended by SIGINT/SIGTERM */
-    int signal;                /* which signal */
+    uint32_t workers_seen; /* workers welcomed */
+    uint64_t bad_messages; /* malformed / unexpected messages dropped */
+    bool interrupted;      /* the run ended by SIGINT/SIGTERM */
+    int signal;            /* which signal */
 } bt_server_stats_t;
 
 typedef struct bt_server bt_server_t;

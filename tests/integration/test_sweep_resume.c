@@ -96,13 +96,26 @@ static void s_interrupt_and_paste(const char *cfg, bool wf)
     snprintf(log2, sizeof log2, "%s-resumed.log", out);
     char reflog[340];
     snprintf(reflog, sizeof reflog, "%s.log", ref);
-    char *straight[] = {f.bt, "sweep", (char *)cfg, "--set", "execution.commission_pct=0.2",
-                        "--out", ref, "--workers", "1", NULL};
+    char *straight[] = {f.bt,    "sweep", (char *)cfg, "--set", "execution.commission_pct=0.2",
+                        "--out", ref,     "--workers", "1",     NULL};
     cr_assert_eq(bt_proc_run(straight, reflog, 120000), 0, "reference sweep failed (%s)", reflog);
 
-    char *argv[] = {f.bt, "sweep", (char *)cfg, "--set", "execution.commission_pct=0.2",
-                    "--out", out, "--workers", "0", "--bind", "tcp://127.0.0.1:*",
-                    "--lease-ms", "1000", "--heartbeat-ms", "100", NULL};
+    char *argv[] = {f.bt,
+                    "sweep",
+                    (char *)cfg,
+                    "--set",
+                    "execution.commission_pct=0.2",
+                    "--out",
+                    out,
+                    "--workers",
+                    "0",
+                    "--bind",
+                    "tcp://127.0.0.1:*",
+                    "--lease-ms",
+                    "1000",
+                    "--heartbeat-ms",
+                    "100",
+                    NULL};
     pid_t coord = bt_proc_spawn(argv, log);
     cr_assert(coord > 0);
     char ep[256];
@@ -113,9 +126,13 @@ static void s_interrupt_and_paste(const char *cfg, bool wf)
     cr_assert_eq(bt_proc_wait(coord, 30000), 1, "an interrupted sweep exits 1 (see %s)", log);
 
     char *hint = s_hint(log);
-    const char *must[] = {"bt sweep ", " --set execution.commission_pct=0.2",
-                          " --bind 'tcp://127.0.0.1:*'", " --workers 0", " --lease-ms 1000",
-                          " --heartbeat-ms 100", " --resume "};
+    const char *must[] = {"bt sweep ",
+                          " --set execution.commission_pct=0.2",
+                          " --bind 'tcp://127.0.0.1:*'",
+                          " --workers 0",
+                          " --lease-ms 1000",
+                          " --heartbeat-ms 100",
+                          " --resume "};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         cr_assert(strstr(hint, must[i]), "the hint lacks '%s': %s", must[i], hint);
 
@@ -170,14 +187,14 @@ Test(sweep_resume, version_1_journal_from_the_previous_bt_resumes)
     cr_assert_eq(bt_proc_run(straight, reflog, 120000), 0);
 
     /* The previous bt journals part of the sweep, then is interrupted. */
-    char *argv[] = {(char *)old_bt, "sweep", f.cfg, "--out", out, "--workers", "0", "--bind",
+    char *argv[] = {(char *)old_bt,      "sweep", f.cfg, "--out", out, "--workers", "0", "--bind",
                     "tcp://127.0.0.1:*", NULL};
     pid_t coord = bt_proc_spawn(argv, log);
     cr_assert(coord > 0);
     char ep[256];
     s_endpoint(log, 0, ep, sizeof ep);
-    char *w[] = {old_worker, "--connect", ep, "--threads", "1", "--debug-job-ms", "20",
-                 "--idle-exit", "30", NULL};
+    char *w[] = {old_worker, "--connect",   ep,   "--threads", "1", "--debug-job-ms",
+                 "20",       "--idle-exit", "30", NULL};
     cr_assert(bt_proc_spawn(w, wlog) > 0);
     sfx_wait_progress(&f, "v1", 1);
     cr_assert_eq(kill(coord, SIGINT), 0);

@@ -478,6 +478,6 @@ Test(journal, version_1_header_and_unknown_version)
     s_teardown();
     s_setup();
     s_journal_with("bt sweep journal 9\n" ID);
-    cr_assert_eq(bt_jhead_load(&h, s_dir, ID, &eb), BT_EFORMAT);
+    cr_assert_eq(bt_jhead_load(&h, s_dir, ID, &eb), BT_EVERSION);
     cr_assert(strstr(eb.msg, "journal 9") != NULL, "%s", eb.msg);
 }
