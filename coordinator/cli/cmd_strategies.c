@@ -71,6 +71,16 @@ static void s_show(FILE *out, const bt_strategy_t *s)
     }
 }
 
+/* One strategy: its name, or its whole schema. Returns exit status 0. */
+static int s_print_one(const bt_strategy_t *s, bool names_only)
+{
+    if (names_only)
+        printf("%s\n", s->name);
+    else
+        s_show(stdout, s);
+    return 0;
+}
+
 int bt_cmd_strategies(int argc, char **argv)
 {
     const char *name = NULL, *load = NULL;
@@ -107,11 +117,7 @@ int bt_cmd_strategies(int argc, char **argv)
             fprintf(stderr, "bt strategies: %s\n", eb.msg);
             return 1;
         }
-        if (names_only)
-            printf("%s\n", s->name);
-        else
-            s_show(stdout, s);
-        return 0;
+        return s_print_one(s, names_only);
     }
     if (name) {
         const bt_strategy_t *s = bt_strategy_find(name);
@@ -122,11 +128,7 @@ int bt_cmd_strategies(int argc, char **argv)
             fprintf(stderr, " (a user strategy is shown with --load PATH.so)\n");
             return 2;
         }
-        if (names_only)
-            printf("%s\n", s->name);
-        else
-            s_show(stdout, s);
-        return 0;
+        return s_print_one(s, names_only);
     }
     for (size_t i = 0; i < bt_strategy_count(); i++) {
         const bt_strategy_t *s = bt_strategy_at(i);

@@ -33,28 +33,31 @@ struct bt_wftest {
 
 bt_wftest_t *bt_wftest_new(const bt_config_t *cfg, const bt_plan_t *plan, bt_sched_t *sched)
 {
-    bt_wftest_t *t = calloc(1, sizeof *t);
+    bt_wftest_t *t = malloc(sizeof *t);
     if (!t)
         return NULL;
-    t->cfg = cfg;
-    t->plan = plan;
-    t->sched = sched;
-    t->njobs = bt_plan_jobs(plan);
-    t->npoints = bt_plan_points(plan);
-    t->nwin = bt_plan_windows(plan);
+    *t = (bt_wftest_t){
+        .cfg = cfg,
+        .plan = plan,
+        .sched = sched,
+        .njobs = bt_plan_jobs(plan),
+        .npoints = bt_plan_points(plan),
+        .nwin = bt_plan_windows(plan),
+        .cash = bt_config_engine(cfg)->initial_cash,
+        .rank_metric = bt_config_rank_by(cfg),
+        .cagr_metric = bt_metrics_find("cagr"),
+        .desc = bt_config_rank_desc(cfg),
+    };
+    size_t naxes = bt_plan_naxes(plan);
     t->jobs = calloc(t->njobs, sizeof *t->jobs);
     t->in = calloc(t->nwin, sizeof *t->in);
     t->out = calloc(t->nwin, sizeof *t->out);
-    t->va = calloc(bt_plan_naxes(plan), sizeof *t->va);
-    t->vb = calloc(bt_plan_naxes(plan), sizeof *t->vb);
-    if (!t->jobs || !t->in || !t->out || !t->va || !t->vb) {
+    t->va = calloc(2 * naxes, sizeof *t->va); /* va and vb */
+    if (!t->jobs || !t->in || !t->out || !t->va) {
         bt_wftest_destroy(&t);
         return NULL;
     }
-    t->cash = bt_config_engine(cfg)->initial_cash;
-    t->rank_metric = bt_config_rank_by(cfg);
-    t->cagr_metric = bt_metrics_find("cagr");
-    t->desc = bt_config_rank_desc(cfg);
+    t->vb = t->va + naxes;
     for (size_t w = 0; w < t->nwin; w++)
         bt_sched_hold(sched, t->njobs + w);
     return t;
@@ -67,11 +70,9 @@ void bt_wftest_destroy(bt_wftest_t **self_p)
     bt_wftest_t *t = *self_p;
     for (size_t w = 0; t->out && w < t->nwin; w++)
         bt_wf_seg_fini(&t->out[w].seg);
-    free(t->jobs);
-    free(t->in);
-    free(t->out);
-    free(t->va);
-    free(t->vb);
+    void *owned[] = {t->jobs, t->in, t->out, t->va};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+        free(owned[i]);
     free(t);
     *self_p = NULL;
 }
@@ -160,14 +161,6 @@ void bt_wftest_advance(bt_wftest_t *t)
     }
 }
 
-static void *s_dup(const void *src, size_t n, size_t el)
-{
-    void *p = malloc(n ? n * el : 1);
-    if (p && n)
-        memcpy(p, src, n * el);
-    return p;
-}
-
 bt_err_t bt_wftest_result(bt_wftest_t *t, const bt_msg_result_t *r, bt_errbuf_t *eb)
 {
     if (r->job_id != t->njobs + t->next || !t->released)
@@ -177,18 +170,27 @@ bt_err_t bt_wftest_result(bt_wftest_t *t, const bt_msg_result_t *r, bt_errbuf_t 
                        (unsigned long long)r->job_id);
     bt_wf_outcome_t *o = &t->out[t->next];
     if (r->status == BT_JOB_OK && r->has_seg && r->nseg > 0) {
-        bt_wf_seg_t *s = &o->seg;
-        s->time = s_dup(r->seg_time, r->nseg, sizeof *s->time);
-        s->equity = s_dup(r->seg_equity, r->nseg, sizeof *s->equity);
-        s->exposed = s_dup(r->seg_exposed, r->nseg, 1);
-        s->fill_value = s_dup(r->fill_value, r->nfills, sizeof *s->fill_value);
-        s->fill_commission = s_dup(r->fill_commission, r->nfills, sizeof *s->fill_commission);
-        s->trade_pnl = s_dup(r->trade_pnl, r->ntrades, sizeof *s->trade_pnl);
-        if (!s->time || !s->equity || !s->exposed || !s->fill_value || !s->fill_commission ||
-            !s->trade_pnl) {
-            bt_wf_seg_fini(s);
+        /* One block: times, then the doubles, then the flags. */
+        size_t nd = (size_t)r->nseg + 2 * (size_t)r->nfills + r->ntrades;
+        char *blk = malloc(r->nseg * sizeof(int64_t) + nd * sizeof(double) + r->nseg);
+        if (!blk)
             return bt_errf(eb, BT_ENOMEM, "out of memory for a walk-forward test segment");
+        bt_wf_seg_t *s = &o->seg;
+        s->time = (int64_t *)(void *)blk;
+        s->equity = (double *)(void *)(blk + r->nseg * sizeof(int64_t));
+        s->fill_value = s->equity + r->nseg;
+        s->fill_commission = s->fill_value + r->nfills;
+        s->trade_pnl = s->fill_commission + r->nfills;
+        s->exposed = (uint8_t *)(s->trade_pnl + r->ntrades);
+        memcpy(s->time, r->seg_time, r->nseg * sizeof *s->time);
+        memcpy(s->equity, r->seg_equity, r->nseg * sizeof *s->equity);
+        memcpy(s->exposed, r->seg_exposed, r->nseg);
+        if (r->nfills) {
+            memcpy(s->fill_value, r->fill_value, r->nfills * sizeof(double));
+            memcpy(s->fill_commission, r->fill_commission, r->nfills * sizeof(double));
         }
+        if (r->ntrades)
+            memcpy(s->trade_pnl, r->trade_pnl, r->ntrades * sizeof(double));
         s->n = r->nseg;
         s->nfills = r->nfills;
         s->ntrades = r->ntrades;

@@ -88,6 +88,17 @@ static void s_put_u64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* n doubles as their IEEE bits (NaN and infinities come back bit-exact). */
+static uint8_t *s_put_f64s(uint8_t *p, const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++, p += 8) {
+        uint64_t bits;
+        memcpy(&bits, &v[i], 8);
+        s_put_u64(p, bits);
+    }
+    return p;
+}
+
 static uint16_t s_get_u16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | (p[1] << 8));
@@ -107,6 +118,15 @@ static uint64_t s_get_u64(const uint8_t *p)
     for (int i = 7; i >= 0; i--)
         v = (v << 8) | p[i];
     return v;
+}
+
+static const uint8_t *s_get_f64s(const uint8_t *p, double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++, p += 8) {
+        uint64_t bits = s_get_u64(p);
+        memcpy(&v[i], &bits, 8);
+    }
+    return p;
 }
 
 /* ---- I/O helpers ---- */
@@ -256,6 +276,27 @@ bt_err_t bt_journal_read_header(const char *dir, char *buf, size_t size, bt_errb
     return e;
 }
 
+/* Creates the journal file (a new sweep) or opens it for appending (resume). */
+static bt_err_t s_open_file(bt_journal_t *j, const char *dir, bool resume, bt_errbuf_t *eb)
+{
+    j->fd = resume ? open(j->path, O_RDWR | O_APPEND | O_CLOEXEC)
+                   : open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    if (j->fd >= 0)
+        return BT_OK;
+    if (!resume && errno == EEXIST)
+        return bt_errf(eb, BT_EEXIST,
+                       "%s already holds a sweep journal: pass --resume %s to continue that "
+                       "sweep, or choose another --out folder",
+                       dir, dir);
+    if (resume && errno == ENOENT)
+        return bt_errf(eb, BT_ENOTFOUND,
+                       "--resume %s: no journal there (%s); give the --out folder of the sweep "
+                       "to resume, or start a new sweep without --resume",
+                       dir, BT_JOURNAL_FILE);
+    return bt_errf(eb, BT_EIO, "cannot %s %s: %s", resume ? "open" : "create", j->path,
+                   strerror(errno));
+}
+
 bt_journal_t *bt_journal_open(const char *dir, const char *header, bool resume, bt_errbuf_t *eb)
 {
     s_crc_init();
@@ -277,19 +318,11 @@ bt_journal_t *bt_journal_open(const char *dir, const char *header, bool resume, 
         s_free(j);
         return NULL;
     }
+    if (s_open_file(j, dir, resume, eb) != BT_OK) {
+        s_free(j);
+        return NULL;
+    }
     if (!resume) {
-        j->fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
-        if (j->fd < 0) {
-            if (errno == EEXIST)
-                bt_errf(eb, BT_EEXIST,
-                        "%s already holds a sweep journal: pass --resume %s to continue that "
-                        "sweep, or choose another --out folder",
-                        dir, dir);
-            else
-                bt_errf(eb, BT_EIO, "cannot create %s: %s", j->path, strerror(errno));
-            s_free(j);
-            return NULL;
-        }
         if (s_write_header(j, header, eb) != BT_OK) {
             unlink(j->path);
             s_free(j);
@@ -298,18 +331,6 @@ bt_journal_t *bt_journal_open(const char *dir, const char *header, bool resume, 
         s_fsync_dir(dir);
         j->replayed = true;
         return j;
-    }
-    j->fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
-    if (j->fd < 0) {
-        if (errno == ENOENT)
-            bt_errf(eb, BT_ENOTFOUND,
-                    "--resume %s: no journal there (%s); give the --out folder of the sweep to "
-                    "resume, or start a new sweep without --resume",
-                    dir, BT_JOURNAL_FILE);
-        else
-            bt_errf(eb, BT_EIO, "cannot open %s: %s", j->path, strerror(errno));
-        s_free(j);
-        return NULL;
     }
     if (s_check_header(j, header, eb) != BT_OK) {
         s_free(j);
@@ -326,6 +347,21 @@ static size_t s_bounded_len(const char *s, size_t cap)
     while (n < cap && s[n])
         n++;
     return n;
+}
+
+/* Writes the buffered records (no fdatasync); a failure is sticky. */
+static bt_err_t s_flush(bt_journal_t *j, bt_errbuf_t *eb)
+{
+    if (j->buf.len == 0)
+        return BT_OK;
+    bt_err_t e = s_write_all(j->fd, (const uint8_t *)j->buf.data, j->buf.len, j->path, eb);
+    if (e != BT_OK) {
+        j->failed = e;
+        return e;
+    }
+    j->file_size += j->buf.len;
+    bt_buf_reset(&j->buf);
+    return BT_OK;
 }
 
 bt_err_t bt_journal_append(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbuf_t *eb)
@@ -354,12 +390,7 @@ bt_err_t bt_journal_append(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbuf
     *p++ = r->ok ? 1 : 0;
     s_put_u16(p, (uint16_t)nm);
     p += 2;
-    for (size_t i = 0; i < nm; i++) {
-        uint64_t bits;
-        memcpy(&bits, &r->metrics[i], 8);
-        s_put_u64(p, bits);
-        p += 8;
-    }
+    p = s_put_f64s(p, r->metrics, nm);
     s_put_u64(p, r->run_us);
     p += 8;
     s_put_u64(p, r->bars);
@@ -373,43 +404,22 @@ bt_err_t bt_journal_append(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbuf
     p += el;
     if (nb) {
         s_put_u16(p, (uint16_t)nb);
-        p += 2;
-        for (size_t i = 0; i < nb; i++) {
-            uint64_t bits;
-            memcpy(&bits, &r->blk[i], 8);
-            s_put_u64(p, bits);
-            p += 8;
-        }
+        p = s_put_f64s(p + 2, r->blk, nb);
     }
     s_put_u32(p, s_crc32c(0, rec, 4 + plen));
     j->buf.len += 4 + plen + 4;
     j->buf.data[j->buf.len] = '\0'; /* bt_buf's invariant; the records are binary */
     j->appended++;
-    if (j->buf.len >= S_FLUSH_AT) {
-        bt_err_t e = s_write_all(j->fd, (const uint8_t *)j->buf.data, j->buf.len, j->path, eb);
-        if (e != BT_OK) {
-            j->failed = e;
-            return e;
-        }
-        j->file_size += j->buf.len;
-        bt_buf_reset(&j->buf);
-    }
-    return BT_OK;
+    return j->buf.len >= S_FLUSH_AT ? s_flush(j, eb) : BT_OK;
 }
 
 bt_err_t bt_journal_sync(bt_journal_t *j, bt_errbuf_t *eb)
 {
     if (j->failed != BT_OK)
         return bt_errf(eb, j->failed, "%s: an earlier write failed; the sweep must stop", j->path);
-    if (j->buf.len > 0) {
-        bt_err_t e = s_write_all(j->fd, (const uint8_t *)j->buf.data, j->buf.len, j->path, eb);
-        if (e != BT_OK) {
-            j->failed = e;
-            return e;
-        }
-        j->file_size += j->buf.len;
-        bt_buf_reset(&j->buf);
-    }
+    bt_err_t e = s_flush(j, eb);
+    if (e != BT_OK)
+        return e;
     /* Sticky on failure: after a failed fdatasync the kernel may have dropped the
      * dirty pages, so a later successful call proves nothing (PostgreSQL, 2018). */
     if (fdatasync(j->fd) != 0) {
@@ -442,11 +452,7 @@ static bool s_decode(const uint8_t *p, size_t n, bt_journal_rec_t *r)
     if (nm > BT_JOURNAL_MAX_METRICS || (size_t)(end - p) < 8 * nm + 8 + 8 + 1)
         return false;
     r->nmetrics = nm;
-    for (size_t i = 0; i < nm; i++) {
-        uint64_t bits = s_get_u64(p);
-        memcpy(&r->metrics[i], &bits, 8);
-        p += 8;
-    }
+    p = s_get_f64s(p, r->metrics, nm);
     r->run_us = s_get_u64(p);
     p += 8;
     r->bars = s_get_u64(p);
@@ -471,11 +477,7 @@ static bool s_decode(const uint8_t *p, size_t n, bt_journal_rec_t *r)
     if (nb == 0 || nb > BT_JOURNAL_MAX_BLK || (size_t)(end - p) != 8 * nb)
         return false;
     r->nblk = (uint32_t)nb;
-    for (size_t i = 0; i < nb; i++) {
-        uint64_t bits = s_get_u64(p);
-        memcpy(&r->blk[i], &bits, 8);
-        p += 8;
-    }
+    s_get_f64s(p, r->blk, nb);
     return true;
 }
 

@@ -84,6 +84,20 @@ static bt_err_t s_windows(bt_plan_t *p, bool allow_huge, bt_errbuf_t *eb)
     return rc;
 }
 
+void bt_plan_destroy(bt_plan_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_plan_t *p = *self_p;
+    bt_grid_destroy(&p->grid);
+    free(p->raw);
+    free(p->idx);
+    free(p->keys);
+    free(p->win);
+    free(p);
+    *self_p = NULL;
+}
+
 bt_plan_t *bt_plan_new(const bt_config_t *cfg, bool allow_huge, bt_errbuf_t *eb)
 {
     bt_plan_t *p = calloc(1, sizeof *p);
@@ -136,20 +150,6 @@ bt_plan_t *bt_plan_new(const bt_config_t *cfg, bool allow_huge, bt_errbuf_t *eb)
 fail:
     bt_plan_destroy(&p);
     return NULL;
-}
-
-void bt_plan_destroy(bt_plan_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    bt_plan_t *p = *self_p;
-    bt_grid_destroy(&p->grid);
-    free(p->raw);
-    free(p->idx);
-    free(p->keys);
-    free(p->win);
-    free(p);
-    *self_p = NULL;
 }
 
 uint64_t bt_plan_jobs(const bt_plan_t *p)

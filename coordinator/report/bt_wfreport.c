@@ -25,12 +25,7 @@ struct bt_wfreport {
 
 void bt_wf_seg_fini(bt_wf_seg_t *s)
 {
-    free(s->time);
-    free(s->equity);
-    free(s->exposed);
-    free(s->fill_value);
-    free(s->fill_commission);
-    free(s->trade_pnl);
+    free(s->time); /* one block holds every array */
     memset(s, 0, sizeof *s);
 }
 

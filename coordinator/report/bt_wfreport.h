@@ -16,7 +16,8 @@
 #include "bt_plan.h"
 #include "bt_report.h"
 
-/* What a test run sends back besides its metrics (owned arrays). */
+/* What a test run sends back besides its metrics: arrays in one block that
+ * starts at time (freed by bt_wf_seg_fini). */
 typedef struct bt_wf_seg {
     int64_t *time;    /* n equity times */
     double *equity;   /* n equity values */
