@@ -35,8 +35,10 @@ Test(sweep_garbage, coordinator_survives_bad_peers)
 {
     char ep[256];
     pid_t coord = sfx_start_coord(&f, "g", "tcp://127.0.0.1:*", false, ep, sizeof ep);
-    sfx_start_worker(&f, ep, "w1", 20);
-    sfx_start_worker(&f, ep, "w2", 20);
+    /* 100 ms per job: the sweep (55 jobs, ~2.8 s) must outlast the bad
+     * peers below, or the v2 HELLO finds the coordinator already gone. */
+    sfx_start_worker(&f, ep, "w1", 100);
+    sfx_start_worker(&f, ep, "w2", 100);
     sfx_wait_progress(&f, "g", 1);
 
     bt_wire_buf_t buf;
