@@ -1136,9 +1136,61 @@ static bool s_is_blank(const char *text, size_t len)
     return true;
 }
 
+/* 0 when text holds one YAML document; else the 1-based line where the second one starts, or -1
+ * when what follows the first document is not valid YAML (the diagnostic is in pc's diag). */
+static int s_second_document_line(const struct fy_parse_cfg *pc, const char *text, size_t len)
+{
+    struct fy_parser *fyp = fy_parser_create(pc);
+    if (!fyp)
+        return -1;
+    int line = 0;
+    struct fy_document *d1 = NULL, *d2 = NULL;
+    if (fy_parser_set_string(fyp, text, len) != 0 || !(d1 = fy_parse_load_document(fyp))) {
+        line = -1;
+    } else if ((d2 = fy_parse_load_document(fyp)) != NULL) {
+        struct fy_document_state *st = fy_document_get_document_state(d2);
+        const struct fy_mark *m = st ? fy_document_state_start_mark(st) : NULL;
+        line = m ? m->line + 1 : 1;
+    } else if (fy_parser_get_stream_error(fyp)) {
+        line = -1;
+    }
+    if (d2)
+        fy_parse_document_destroy(fyp, d2);
+    if (d1)
+        fy_parse_document_destroy(fyp, d1);
+    fy_parser_destroy(fyp);
+    return line;
+}
+
+/* A config is text: a NUL byte means a binary or corrupt file, and the YAML parser would stop
+ * there silently. 0, or the 1-based line of the first NUL (its column in *col). */
+static int s_nul_line(const char *text, size_t len, int *col)
+{
+    const char *nul = memchr(text, '\0', len);
+    if (!nul)
+        return 0;
+    int line = 1;
+    const char *bol = text;
+    for (const char *p = text; p < nul; p++)
+        if (*p == '\n') {
+            line++;
+            bol = p + 1;
+        }
+    *col = (int)(nul - bol) + 1;
+    return line;
+}
+
 static struct fy_document *s_parse_yaml(const char *text, size_t len, const char *where,
                                         bt_errbuf_t *eb)
 {
+    int col = 0, nul = s_nul_line(text, len, &col);
+    if (nul) {
+        bt_errf(eb, BT_ECONFIG,
+                "%s:%d: a NUL byte at column %d; a config is plain text (is this the right "
+                "file, or was it saved as UTF-16?)",
+                where, nul, col);
+        return NULL;
+    }
     if (s_is_blank(text, len)) {
         bt_errf(eb, BT_ECONFIG, "%s: empty (write at least strategy: and data: store:)", where);
         return NULL;
@@ -1158,10 +1210,23 @@ static struct fy_document *s_parse_yaml(const char *text, size_t len, const char
     }
     struct fy_parse_cfg pc = {.flags = FYPCF_QUIET, .diag = diag};
     struct fy_document *doc = fy_document_build_from_string(&pc, text, len);
+    int second = 0;
     if (!doc && dg.msg[0])
         s_syntax_error(eb, where, where, &dg);
     else if (!doc)
         bt_errf(eb, BT_ECONFIG, "%s: empty (write at least strategy: and data: store:)", where);
+    else if ((second = s_second_document_line(&pc, text, len)) != 0) {
+        /* the loader above reads the first document only: the rest would be ignored */
+        if (second > 0)
+            bt_errf(eb, BT_ECONFIG,
+                    "%s:%d: a second YAML document starts here ('---'); a config is one "
+                    "document: remove the marker and merge the keys into one mapping",
+                    where, second);
+        else
+            s_syntax_error(eb, where, where, &dg);
+        fy_document_destroy(doc);
+        doc = NULL;
+    }
     fy_diag_destroy(diag);
     return doc;
 }

@@ -462,3 +462,48 @@ Test(config, strategy_library_loaded_by_the_callers_loader)
     bt_config_destroy(&p);
     bt_config_destroy(&q);
 }
+
+/* Input integrity (issue 10): a NUL byte and a second YAML document are errors naming
+ * FILE:LINE; before, the NUL was accepted and the second document silently ignored. */
+Test(config, nul_byte_is_an_error_naming_the_line)
+{
+    /* "strategy: fake_cross\n" (line 1), "data: {store: bars.h5}\n" (line 2), then "x" NUL on
+     * line 3 at column 2 */
+    char path[512];
+    snprintf(path, sizeof path, "%s/nul.yaml", s_dir);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    static const char text[] = S_MIN "x\0y: 1\n";
+    fwrite(text, 1, sizeof text - 1, f);
+    fclose(f);
+    bt_errbuf_t eb;
+    bt_config_t *c = bt_config_load(path, NULL, 0, s_strats, 2, &eb);
+    cr_assert_null(c);
+    cr_assert_eq(eb.code, BT_ECONFIG);
+    char want[600];
+    snprintf(want, sizeof want, "%s:3: a NUL byte at column 2", path);
+    cr_assert(strstr(eb.msg, want), "%s", eb.msg);
+    /* a NUL at the very end (after valid YAML) too */
+    f = fopen(path, "wb");
+    fwrite(S_MIN, 1, strlen(S_MIN) + 1, f);
+    fclose(f);
+    cr_assert_null(bt_config_load(path, NULL, 0, s_strats, 2, &eb));
+    snprintf(want, sizeof want, "%s:3: a NUL byte at column 1", path);
+    cr_assert(strstr(eb.msg, want), "%s", eb.msg);
+}
+
+Test(config, second_document_is_an_error_naming_the_line)
+{
+    /* lines: 1 strategy, 2 data, 3 '---', 4 execution */
+    s_expect_err(S_MIN "---\nexecution: {commission_pct: 5}\n", NULL, 0, "c.yaml:3:",
+                 "second YAML document");
+    /* an explicit start marker on the first document is fine, and so is an end marker */
+    bt_errbuf_t eb;
+    bt_config_t *c = s_load("---\n" S_MIN "...\n", NULL, 0, &eb);
+    cr_assert_not_null(c, "%s", eb.msg);
+    bt_config_destroy(&c);
+    /* an empty second document is still a second document: line 4 */
+    s_expect_err("# c\n" S_MIN "---\n", NULL, 0, "c.yaml:4:", "second YAML document");
+    /* garbage after the first document is a syntax error, not ignored */
+    s_expect_err(S_MIN "---\n[unclosed\n", NULL, 0, "c.yaml", "YAML syntax error");
+}
