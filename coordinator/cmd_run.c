@@ -370,6 +370,12 @@ int bt_cmd_run(int argc, char **argv)
         rc = 2;
         goto done;
     }
+    const bt_engine_cfg_t *ecfg = bt_config_engine(cfg);
+    if (bt_dataset_check_range(ds->series, ds->nsym, ecfg->start, ecfg->end, &eb) != BT_OK) {
+        fprintf(stderr, "bt run: %s: data.start / data.end: %s\n", path, eb.msg);
+        rc = 2;
+        goto done;
+    }
     if (bt_fs_mkdir_p(out, &eb) != BT_OK) {
         fprintf(stderr, "bt run: cannot create output folder: %s\n", eb.msg);
         rc = 2;
@@ -385,7 +391,7 @@ int bt_cmd_run(int argc, char **argv)
         .nsym = ds->nsym,
         .strategy = bt_config_strategy(cfg),
         .params = bt_config_params(cfg),
-        .cfg = bt_config_engine(cfg),
+        .cfg = ecfg,
         .threads = threads,
         .rec = &rec,
     };

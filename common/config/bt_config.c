@@ -137,8 +137,8 @@ static const s_setting_t s_settings[S_NSETTINGS] = {
                    "metric that ranks sweep results (any name in docs/metrics.md)"},
     [S_RANK_ORDER] = {"rank_order", S_ENUM, 0, 0, 0, "(by metric)", "", 1, S_NONE, s_order_choices,
                       "desc = larger is better; default: desc, or asc for max_drawdown-like metrics"},
-    [S_TOP] = {"top", S_INT, 1, 1000000, 20, "20", "rows", 1, S_NONE, NULL,
-               "rows printed from the ranking"},
+    [S_TOP] = {"top", S_INT, 0, 1000000, 20, "20", "rows", 1, S_NONE, NULL,
+               "rows written to a sweep's ranking.csv, best first; 0 = all"},
     [S_MAX_GRID] = {"sweep.max_grid", S_INT, 1, 1e15, 1e7, "10000000", "points", 1,
                     S_NONE, NULL, "refuse a sweep grid larger than this (before pruning)"},
 };

@@ -507,3 +507,43 @@ Test(config, second_document_is_an_error_naming_the_line)
     /* garbage after the first document is a syntax error, not ignored */
     s_expect_err(S_MIN "---\n[unclosed\n", NULL, 0, "c.yaml", "YAML syntax error");
 }
+
+/* `top: 0 = all` was documented (docs/sweep.md, bt_report_write) but refused by the table's
+ * bounds (1 .. 1000000); now 0 is accepted and means every ranked row. */
+Test(config, top_zero_means_all)
+{
+    bt_errbuf_t eb;
+    bt_config_t *c = s_load(S_MIN "top: 0\n", NULL, 0, &eb);
+    cr_assert_not_null(c, "%s", eb.msg);
+    cr_assert_eq(bt_config_top(c), 0);
+    bt_config_destroy(&c);
+    c = s_load(S_MIN, NULL, 0, &eb);
+    cr_assert_eq(bt_config_top(c), 20); /* the default */
+    bt_config_destroy(&c);
+    s_expect_err(S_MIN "top: -1\n", NULL, 0, "c.yaml:3: top", "allowed 0 to 1000000");
+}
+
+/* Booleans and enums as sweep axes, as configs/README.md now says: a list names them
+ * ([false, true]), a range counts them (0 .. 1); a list of 0/1 is refused like `allow_short: 1`. */
+Test(config, bool_and_enum_sweep_axes)
+{
+    bt_errbuf_t eb;
+    bt_config_t *c = s_load(S_MIN "sweep:\n  execution.allow_short: [false, true]\n"
+                                  "  execution.fill: [same_close]\n"
+                                  "  report.close_at_end: {from: 0, to: 1, step: 1}\n",
+                            NULL, 0, &eb);
+    cr_assert_not_null(c, "%s", eb.msg);
+    const bt_sweep_spec_t *sw = bt_config_sweep(c);
+    cr_assert_eq(sw->naxes, 3);
+    cr_assert_eq(sw->axes[0].nvalues, 2);
+    cr_assert_eq(sw->axes[0].values[0], 0.0); /* false */
+    cr_assert_eq(sw->axes[0].values[1], 1.0); /* true */
+    cr_assert_eq(sw->axes[1].values[0], 1.0); /* same_close is choice 1 */
+    cr_assert_eq(sw->axes[2].kind, BT_AXIS_RANGE);
+    cr_assert_eq(sw->axes[2].nvalues, 2);
+    bt_config_destroy(&c);
+    s_expect_err(S_MIN "sweep:\n  execution.allow_short: [0, 1]\n", NULL, 0,
+                 "c.yaml:4: execution.allow_short", "expected true or false");
+    s_expect_err(S_MIN "sweep:\n  execution.allow_short: {from: 0, to: 2, step: 1}\n", NULL, 0,
+                 "c.yaml:4: execution.allow_short", "range to");
+}
