@@ -12,6 +12,7 @@
 #include "bt_metrics.h"
 #include "bt_sha256.h"
 #include "bt_time.h"
+#include "bt_yaml.h"
 
 #define S_MAX_FILE (1u << 20) /* a config file larger than 1 MiB is refused */
 #define S_KEY_MAX 96
@@ -137,8 +138,8 @@ static const s_setting_t s_settings[S_NSETTINGS] = {
                    "metric that ranks sweep results (any name in docs/metrics.md)"},
     [S_RANK_ORDER] = {"rank_order", S_ENUM, 0, 0, 0, "(by metric)", "", 1, S_NONE, s_order_choices,
                       "desc = larger is better; default: desc, or asc for max_drawdown-like metrics"},
-    [S_TOP] = {"top", S_INT, 1, 1000000, 20, "20", "rows", 1, S_NONE, NULL,
-               "rows printed from the ranking"},
+    [S_TOP] = {"top", S_INT, 0, 1000000, 20, "20", "rows", 1, S_NONE, NULL,
+               "rows written to a sweep's ranking.csv, best first; 0 = all"},
     [S_MAX_GRID] = {"sweep.max_grid", S_INT, 1, 1e15, 1e7, "10000000", "points", 1,
                     S_NONE, NULL, "refuse a sweep grid larger than this (before pruning)"},
 };
@@ -1081,91 +1082,6 @@ void bt_config_destroy(bt_config_t **self_p)
 
 /* ---- Loading ---- */
 
-typedef struct {
-    char msg[512]; /* first diagnostic line */
-} s_diag_t;
-
-static void s_diag_out(struct fy_diag *diag, void *user, const char *buf, size_t len)
-{
-    (void)diag;
-    s_diag_t *d = user;
-    if (d->msg[0] || len == 0)
-        return;
-    size_t n = len < sizeof d->msg - 1 ? len : sizeof d->msg - 1;
-    memcpy(d->msg, buf, n);
-    d->msg[n] = '\0';
-    char *nl = strchr(d->msg, '\n');
-    if (nl)
-        *nl = '\0';
-}
-
-/* Turns "<memory-...>:3:1: error: did not find..." into "NAME:3:1: ...". */
-static bt_err_t s_syntax_error(bt_errbuf_t *eb, const char *name, const char *where,
-                               const s_diag_t *d)
-{
-    const char *err = strstr(d->msg, ": error: ");
-    if (!err)
-        return bt_errf(eb, BT_ECONFIG, "%s: YAML syntax error%s%s", where, d->msg[0] ? ": " : "",
-                       d->msg);
-    /* walk back over ":COL" and ":LINE" */
-    const char *p = err;
-    int colons = 0;
-    while (p > d->msg && colons < 2) {
-        p--;
-        if (*p == ':')
-            colons++;
-    }
-    (void)name;
-    return bt_errf(eb, BT_ECONFIG, "%s%.*s: YAML syntax error: %s", where, (int)(err - p), p,
-                   err + 9);
-}
-
-/* Only blank lines and comments. */
-static bool s_is_blank(const char *text, size_t len)
-{
-    bool comment = false;
-    for (size_t i = 0; i < len; i++) {
-        char ch = text[i];
-        if (ch == '\n')
-            comment = false;
-        else if (ch == '#')
-            comment = true;
-        else if (!comment && ch != ' ' && ch != '\t' && ch != '\r')
-            return false;
-    }
-    return true;
-}
-
-static struct fy_document *s_parse_yaml(const char *text, size_t len, const char *where,
-                                        bt_errbuf_t *eb)
-{
-    if (s_is_blank(text, len)) {
-        bt_errf(eb, BT_ECONFIG, "%s: empty (write at least strategy: and data: store:)", where);
-        return NULL;
-    }
-    s_diag_t dg = {{0}};
-    struct fy_diag_cfg dc;
-    fy_diag_cfg_default(&dc);
-    dc.fp = NULL;
-    dc.output_fn = s_diag_out;
-    dc.user = &dg;
-    dc.colorize = false;
-    dc.show_source = false;
-    struct fy_diag *diag = fy_diag_create(&dc);
-    if (!diag) {
-        bt_errf(eb, BT_ENOMEM, "out of memory");
-        return NULL;
-    }
-    struct fy_parse_cfg pc = {.flags = FYPCF_QUIET, .diag = diag};
-    struct fy_document *doc = fy_document_build_from_string(&pc, text, len);
-    if (!doc && dg.msg[0])
-        s_syntax_error(eb, where, where, &dg);
-    else if (!doc)
-        bt_errf(eb, BT_ECONFIG, "%s: empty (write at least strategy: and data: store:)", where);
-    fy_diag_destroy(diag);
-    return doc;
-}
-
 /* strategy_library: loads it and checks it provides the strategy named by
  * strategy:. A relative path is made "./path" so dlopen takes it from the
  * current directory rather than searching the library path. */
@@ -1227,7 +1143,7 @@ static bt_config_t *s_load(const char *text, size_t len, const char *name,
     }
     bt_sha256_final(&h, c->hash);
 
-    struct fy_document *doc = s_parse_yaml(text, len, name, eb);
+    struct fy_document *doc = bt_yaml_parse(text, len, name, eb);
     if (!doc)
         goto fail;
     struct fy_node *root = fy_document_root(doc);
@@ -1261,7 +1177,7 @@ static bt_config_t *s_load(const char *text, size_t len, const char *name,
         }
         char where[512];
         snprintf(where, sizeof where, "--set %s", o);
-        ovdocs[i] = s_parse_yaml(eq + 1, strlen(eq + 1), where, eb);
+        ovdocs[i] = bt_yaml_parse(eq + 1, strlen(eq + 1), where, eb);
         if (!ovdocs[i]) {
             if (eq[1] == '\0')
                 rc = s_fail(&ld, &oe, "has no value after '='");

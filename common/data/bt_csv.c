@@ -220,16 +220,31 @@ static int s_split(const char *p, const char *le, const char **fb, size_t *fl)
     }
 }
 
-/* Next line [p, *le) with CR stripped; returns the start of the following line. */
-static const char *s_line(const char *p, const char *end, const char **le)
+/* Next line [p, *le) without its line end; returns the start of the following line. eol is the
+ * file's line terminator: '\n' (LF, or CRLF: the CR is stripped) or '\r' (CR-only files, as
+ * classic Mac OS and some exporters write; a CR LF pair still counts as one line end). */
+static const char *s_line(const char *p, const char *end, const char **le, char eol)
 {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    const char *next = eol ? eol + 1 : end;
-    const char *e = eol ? eol : end;
-    if (e > p && e[-1] == '\r')
+    const char *nl = memchr(p, eol, (size_t)(end - p));
+    const char *next = nl ? nl + 1 : end;
+    const char *e = nl ? nl : end;
+    if (eol == '\n' && e > p && e[-1] == '\r')
         e--;
+    else if (eol == '\r' && next < end && *next == '\n')
+        next++;
     *le = e;
     return next;
+}
+
+/* The line terminator of a file: CR when its first line ends in a CR not followed by LF. Only
+ * the first line is looked at, so a 10 GB LF file is not scanned twice. */
+static char s_eol_of(const char *buf, size_t len)
+{
+    if (len == 0)
+        return '\n';
+    const char *nl = memchr(buf, '\n', len);
+    const char *cr = memchr(buf, '\r', nl ? (size_t)(nl - buf) : len);
+    return cr && cr + 1 != nl ? '\r' : '\n';
 }
 
 static bool s_blank(const char *p, const char *le)
@@ -454,9 +469,28 @@ static int s_row(s_rowctx_t *cx, size_t line, const char **fb, const size_t *fl,
             S_FAIL(BT_CSV_R_NONFINITE,
                    "%s:%zu: field '%s' (column %d): '%.*s' is out of the double range", cx->name,
                    line, s_role_names[r], c + 1, s_show_len(fl[c]), fb[c]);
-        if (r != S_VOLUME && v[r] < 0)
-            S_FAIL(BT_CSV_R_NEGATIVE, "%s:%zu: field '%s' (column %d): negative price %.*s",
-                   cx->name, line, s_role_names[r], c + 1, s_show_len(fl[c]), fb[c]);
+    }
+    /* A row of zeros is a placeholder for a missing bar, not a quote: its own reason. */
+    if (v[S_OPEN] == 0 && v[S_HIGH] == 0 && v[S_LOW] == 0 && v[S_CLOSE] == 0)
+        S_FAIL(BT_CSV_R_ZERO_ROW,
+               "%s:%zu: field 'open' (column %d): open, high, low and close are all zero (a "
+               "placeholder for a missing bar?)",
+               cx->name, line, lay->col[S_OPEN] + 1);
+    for (int r = S_OPEN; r <= S_ADJ; r++) {
+        int c = lay->col[r];
+        if (c < 0)
+            continue;
+        if (v[r] <= 0)
+            S_FAIL(BT_CSV_R_NONPOSITIVE,
+                   "%s:%zu: field '%s' (column %d): %s price %.*s; prices must be above zero",
+                   cx->name, line, s_role_names[r], c + 1, v[r] < 0 ? "negative" : "zero",
+                   s_show_len(fl[c]), fb[c]);
+        if (v[r] > BT_CSV_MAX_PRICE)
+            S_FAIL(BT_CSV_R_MAGNITUDE,
+                   "%s:%zu: field '%s' (column %d): price %.*s is above %g, the largest price "
+                   "accepted (wrong units or a broken number?)",
+                   cx->name, line, s_role_names[r], c + 1, s_show_len(fl[c]), fb[c],
+                   BT_CSV_MAX_PRICE);
     }
     if (v[S_HIGH] < v[S_LOW])
         S_FAIL(BT_CSV_R_HIGHLOW, "%s:%zu: field 'high' (column %d): high %.17g is below low %.17g",
@@ -473,6 +507,12 @@ static int s_row(s_rowctx_t *cx, size_t line, const char **fb, const size_t *fl,
         S_FAIL(BT_CSV_R_VOLUME, "%s:%zu: field 'volume' (column %d): negative volume %.*s",
                cx->name, line, lay->col[S_VOLUME] + 1, s_show_len(fl[lay->col[S_VOLUME]]),
                fb[lay->col[S_VOLUME]]);
+    if (v[S_VOLUME] > BT_CSV_MAX_VOLUME)
+        S_FAIL(BT_CSV_R_MAGNITUDE,
+               "%s:%zu: field 'volume' (column %d): volume %.*s is above %g, the largest volume "
+               "accepted (wrong units or a broken number?)",
+               cx->name, line, lay->col[S_VOLUME] + 1, s_show_len(fl[lay->col[S_VOLUME]]),
+               fb[lay->col[S_VOLUME]], BT_CSV_MAX_VOLUME);
     return BT_CSV_NREASONS;
 }
 
@@ -510,12 +550,13 @@ bt_err_t bt_csv_parse(const char *name, const char *buf, size_t len, const bt_cs
     memset(rep, 0, sizeof *rep);
 
     const char *p = buf, *end = buf + len, *le;
+    const char eol = s_eol_of(buf, len);
     size_t line = 0;
     /* First non-blank line, and the first non-blank line after it. */
     const char *first = NULL, *first_le = NULL;
     size_t first_line = 0;
     while (p < end && !first) {
-        const char *next = s_line(p, end, &le);
+        const char *next = s_line(p, end, &le, eol);
         line++;
         if (!s_blank(p, le)) {
             first = p;
@@ -537,7 +578,7 @@ bt_err_t bt_csv_parse(const char *name, const char *buf, size_t len, const bt_cs
     int rnf = 0;
     bool have_row = false;
     while (q < end && !have_row) {
-        const char *next = s_line(q, end, &le);
+        const char *next = s_line(q, end, &le, eol);
         if (!s_blank(q, le)) {
             rnf = s_split(q, le, rb, rl);
             have_row = true;
@@ -560,7 +601,7 @@ bt_err_t bt_csv_parse(const char *name, const char *buf, size_t len, const bt_cs
     int64_t last_t = INT64_MIN;
     bool have_last = false;
     while (p < end) {
-        const char *next = s_line(p, end, &le);
+        const char *next = s_line(p, end, &le, eol);
         line++;
         if (le == p || s_blank(p, le)) {
             p = next;

@@ -3,9 +3,10 @@
  * Reads the common CSV shapes into a bt_bars_t: Yahoo (Date,Open,High,Low,Close,Adj Close,Volume),
  * generic OHLCV with or without a header (date[,time],open,high,low,close[,volume[,openinterest]],
  * including the pandas shape whose first header field is empty), and intraday (a time column, or
- * one "YYYY-MM-DD HH:MM:SS" column). Naive timestamps are UTC. Every row is validated; a bad row
- * fails the import with a message naming file, line and field, or with skip_bad is counted and
- * skipped. Numbers are parsed exactly as strtod would (no rounding). See docs/data.md. */
+ * one "YYYY-MM-DD HH:MM:SS" column). Lines end in LF, CRLF or CR. Naive timestamps are UTC. Every
+ * row is validated (prices > 0 and <= BT_CSV_MAX_PRICE, low <= open, close <= high, volume in
+ * [0, BT_CSV_MAX_VOLUME], time strictly increasing); a bad row fails the import with a message
+ * naming file, line and field, or with skip_bad is counted per reason and skipped. Numbers are parsed exactly as strtod would (no rounding). See docs/data.md. */
 #ifndef BT_CSV_H
 #define BT_CSV_H
 
@@ -26,13 +27,20 @@ typedef struct bt_csv_opts {
     bool skip_bad;          /* skip bad rows (counted in the report) instead of failing */
 } bt_csv_opts_t;
 
+/* Largest price (open, high, low, close, adj close) and volume a row may carry: a larger number
+ * is a unit or parsing mistake (1e308 would overflow every sum), not a quote. */
+#define BT_CSV_MAX_PRICE 1e12
+#define BT_CSV_MAX_VOLUME 1e15
+
 /* Why a row was rejected. */
 #define BT_CSV_REASONS(X)                                                                          \
     X(BT_CSV_R_FIELDS, "wrong number of fields")                                                   \
     X(BT_CSV_R_DATE, "unparsable date or time")                                                    \
     X(BT_CSV_R_NUMBER, "unparsable number")                                                        \
     X(BT_CSV_R_NONFINITE, "NaN or infinite value")                                                 \
-    X(BT_CSV_R_NEGATIVE, "negative price")                                                         \
+    X(BT_CSV_R_ZERO_ROW, "open, high, low and close all zero")                                     \
+    X(BT_CSV_R_NONPOSITIVE, "zero or negative price")                                              \
+    X(BT_CSV_R_MAGNITUDE, "price above 1e12 or volume above 1e15")                                 \
     X(BT_CSV_R_HIGHLOW, "high below low")                                                          \
     X(BT_CSV_R_RANGE, "open or close outside [low, high]")                                         \
     X(BT_CSV_R_VOLUME, "negative volume")                                                          \

@@ -63,6 +63,14 @@ bt_err_t bt_dataset_pick(const bt_dataset_t *ds, const char *const *names, size_
 bt_err_t bt_store_data_hash(const char *path, const char *const *symbols, size_t nsym,
                             char hex[65], bt_errbuf_t *eb);
 
+/* Checks that the inclusive time range [start, end] (INT64_MIN / INT64_MAX: open end) holds at
+ * least one bar of the n series; a run over an empty range would report all-zero metrics as if it
+ * had traded. BT_EDATA otherwise, with a message naming the requested range and the range the
+ * data covers (first to last bar over all series), e.g. "no bar between 2030-01-01 and 2030-12-31;
+ * the data (2 symbols) runs from 2010-01-04 to 2019-12-31". Shared by `bt run` and the worker. */
+bt_err_t bt_dataset_check_range(const bt_series_t *series, size_t n, int64_t start, int64_t end,
+                                bt_errbuf_t *eb);
+
 /* Symbol names in the store, sorted; caller frees with bt_store_names_free. */
 bt_err_t bt_store_names(const char *path, char ***names, size_t *n, bt_errbuf_t *eb);
 void bt_store_names_free(char **names, size_t n);

@@ -8,6 +8,8 @@
 #include "bt_bars.h"
 #include "bt_cmd.h"
 #include "bt_csv.h"
+#include "bt_csvw.h"
+#include "bt_fs.h"
 #include "bt_store.h"
 #include "bt_time.h"
 
@@ -457,22 +459,12 @@ static void s_export_help(FILE *out)
             "usage: bt data export STORE.h5 SYMBOL [--out FILE.csv]\n"
             "\n"
             "Writes one symbol as CSV (stdout by default) with the header\n"
-            "Date,Open,High,Low,Close[,Adj Close],Volume. Numbers are written in their shortest\n"
-            "form that reads back to the same double, so re-importing gives identical bars.\n"
+            "Date,Open,High,Low,Close[,Adj Close],Volume. Numbers are written with 15 significant\n"
+            "digits, or 17 where 15 would not read back to the same double, so re-importing\n"
+            "gives identical bars.\n"
             "\n"
             "example:\n"
             "  bt data export stocks.h5 ORCL --out orcl.csv\n");
-}
-
-/* Shortest %.{15,16,17}g text that strtod reads back as exactly v. */
-static int s_fmt_double(char *buf, size_t cap, double v)
-{
-    for (int prec = 15; prec <= 17; prec++) {
-        int n = snprintf(buf, cap, "%.*g", prec, v);
-        if (prec == 17 || strtod(buf, NULL) == v)
-            return n;
-    }
-    return 0;
 }
 
 static void s_fmt_stamp(int64_t t, bool intraday, char *buf, size_t cap)
@@ -528,34 +520,45 @@ int bt_cmd_data_export(int argc, char **argv)
         fprintf(stderr, "bt data export: %s\n", eb.msg);
         return 1;
     }
-    FILE *f = out ? fopen(out, "w") : stdout;
-    if (!f) {
-        fprintf(stderr, "bt data export: cannot create %s\n", out);
+    /* --out: written to a temp file and renamed into place, so a failed export leaves no
+     * half file behind */
+    bt_fs_atomic_t a = {0};
+    if (out && bt_fs_atomic_open(&a, out, &eb) != BT_OK) {
+        fprintf(stderr, "bt data export: %s\n", eb.msg);
         bt_dataset_destroy(&ds);
         return 1;
     }
+    FILE *f = out ? a.f : stdout;
     const bt_series_t *s = &ds->series[0];
     bool intraday = false;
     for (size_t i = 0; i < s->n && !intraday; i++)
         intraday = s->time[i] % BT_NS_PER_DAY != 0;
-    fprintf(f, "Date,Open,High,Low,Close,%sVolume\n", s->adj_close ? "Adj Close," : "");
-    for (size_t i = 0; i < s->n; i++) {
-        char ts[48], o[32], h[32], l[32], c[32], a[32] = "", v[32];
+    bt_csvw_t w;
+    bt_csvw_init_file(&w, f);
+    bt_csvw_line(&w, s->adj_close ? "Date,Open,High,Low,Close,Adj Close,Volume"
+                                  : "Date,Open,High,Low,Close,Volume");
+    for (size_t i = 0; i < s->n && bt_csvw_error(&w) == BT_OK; i++) {
+        char ts[48];
         s_fmt_stamp(s->time[i], intraday, ts, sizeof ts);
-        s_fmt_double(o, sizeof o, s->open[i]);
-        s_fmt_double(h, sizeof h, s->high[i]);
-        s_fmt_double(l, sizeof l, s->low[i]);
-        s_fmt_double(c, sizeof c, s->close[i]);
-        s_fmt_double(v, sizeof v, s->volume[i]);
-        if (s->adj_close) {
-            s_fmt_double(a, sizeof a - 1, s->adj_close[i]);
-            strncat(a, ",", sizeof a - strlen(a) - 1);
-        }
-        fprintf(f, "%s,%s,%s,%s,%s,%s%s\n", ts, o, h, l, c, a, v);
+        bt_csvw_str(&w, ts);
+        bt_csvw_double(&w, s->open[i]);
+        bt_csvw_double(&w, s->high[i]);
+        bt_csvw_double(&w, s->low[i]);
+        bt_csvw_double(&w, s->close[i]);
+        if (s->adj_close)
+            bt_csvw_double(&w, s->adj_close[i]);
+        bt_csvw_double(&w, s->volume[i]);
+        bt_csvw_end_row(&w);
     }
     int rc = 0;
-    if (ferror(f) || (out ? fclose(f) : fflush(f)) != 0) {
-        fprintf(stderr, "bt data export: writing %s failed (disk full?)\n", out ? out : "stdout");
+    if (out) {
+        if (bt_fs_atomic_commit(&a, &eb) != BT_OK) {
+            fprintf(stderr, "bt data export: %s\n", eb.msg);
+            rc = 1;
+        }
+        bt_fs_atomic_abort(&a);
+    } else if (bt_csvw_error(&w) != BT_OK || ferror(f) || fflush(f) != 0) {
+        fprintf(stderr, "bt data export: writing stdout failed\n");
         rc = 1;
     }
     bt_dataset_destroy(&ds);

@@ -2,6 +2,7 @@
  * trades.csv, orders.csv, equity.csv, metrics.json, provenance.txt in DIR. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "bt_cmd.h"
 #include "bt_config.h"
+#include "bt_csvw.h"
 #include "bt_engine.h"
 #include "bt_grid.h"
 #include "bt_err.h"
@@ -73,28 +75,6 @@ static void s_json_num(FILE *f, double v)
         fputs("null", f); /* JSON has no inf/nan */
 }
 
-/* A CSV field, quoted when it holds a comma, quote or newline (RFC 4180). */
-static void s_csv_str(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static FILE *s_open(const char *dir, const char *name, char *path, size_t cap)
-{
-    snprintf(path, cap, "%s/%s", dir, name);
-    return fopen(path, "w");
-}
-
 static const char *s_order_type(bt_order_type_t t)
 {
     static const char *const n[] = {"market", "limit", "stop", "stop_limit"};
@@ -150,63 +130,81 @@ static void s_write_provenance_json(FILE *f, const s_prov_t *p)
     fprintf(f, "\n  }\n");
 }
 
-static bool s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, const bt_metrics_t *m,
-                            char *why, size_t cap)
+/* Each output is written to a temp file and renamed into place (bt_fs_atomic): a crash or a full
+ * disk never leaves half a file that looks whole. */
+static bt_err_t s_open(bt_fs_atomic_t *a, const char *dir, const char *name, bt_errbuf_t *eb)
 {
-    char path[4200], t1[40], t2[40];
-    const bt_dataset_t *ds = p->ds;
-    FILE *f;
+    char path[PATH_MAX];
+    int w = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (w < 0 || (size_t)w >= sizeof path)
+        return bt_errf(eb, BT_ELIMIT, "output folder path too long: %s", dir);
+    return bt_fs_atomic_open(a, path, eb);
+}
 
-    if (!(f = s_open(p->out, "trades.csv", path, sizeof path)))
-        goto io_fail;
-    fprintf(f, "symbol,side,entry_time,exit_time,qty,entry_price,exit_price,pnl,return_pct,"
-               "commission,open\n");
+static void s_write_trades(bt_csvw_t *w, const bt_dataset_t *ds, const bt_recorder_t *rec)
+{
+    char t1[40], t2[40];
+    bt_csvw_line(w, "symbol,side,entry_time,exit_time,qty,entry_price,exit_price,pnl,return_pct,"
+                    "commission,open");
     for (size_t i = 0; i < rec->ntrades; i++) {
         const bt_trade_rec_t *t = &rec->trades[i];
         double ret = t->entry_price != 0 ? (t->exit_price / t->entry_price - 1.0) * 100.0 : 0.0;
         if (t->qty < 0)
             ret = -ret;
-        s_csv_str(f, t->sym < ds->nsym ? ds->series[t->sym].symbol : "?");
-        fprintf(f, ",%s,%s,%s,%.15g,%.15g,%.15g,%.15g,%.6f,%.15g,%d\n",
-                t->qty < 0 ? "short" : "long", s_tfmt(t->entry_time, t1),
-                s_tfmt(t->exit_time, t2), t->qty, t->entry_price, t->exit_price, t->pnl, ret,
-                t->commission, t->open ? 1 : 0);
+        bt_csvw_str(w, t->sym < ds->nsym ? ds->series[t->sym].symbol : "?");
+        bt_csvw_str(w, t->qty < 0 ? "short" : "long");
+        bt_csvw_str(w, s_tfmt(t->entry_time, t1));
+        bt_csvw_str(w, s_tfmt(t->exit_time, t2));
+        bt_csvw_g(w, t->qty, 15);
+        bt_csvw_g(w, t->entry_price, 15);
+        bt_csvw_g(w, t->exit_price, 15);
+        bt_csvw_g(w, t->pnl, 15);
+        bt_csvw_fixed(w, ret, 6);
+        bt_csvw_g(w, t->commission, 15);
+        bt_csvw_i64(w, t->open ? 1 : 0);
+        bt_csvw_end_row(w);
     }
-    if (fclose(f) != 0)
-        goto io_fail;
+}
 
-    if (!(f = s_open(p->out, "orders.csv", path, sizeof path)))
-        goto io_fail;
-    fprintf(f, "id,created,done,symbol,type,qty,filled,limit,stop,avg_price,commission,status,"
-               "reason\n");
+static void s_write_orders(bt_csvw_t *w, const bt_dataset_t *ds, const bt_recorder_t *rec)
+{
+    char t1[40], t2[40];
+    bt_csvw_line(w, "id,created,done,symbol,type,qty,filled,limit,stop,avg_price,commission,status,"
+                    "reason");
     for (size_t i = 0; i < rec->norders; i++) {
         const bt_order_rec_t *o = &rec->orders[i];
-        fprintf(f, "%" PRId64 ",%s,%s,", o->id, s_tfmt(o->created, t1), s_tfmt(o->done, t2));
-        s_csv_str(f, o->sym < ds->nsym ? ds->series[o->sym].symbol : "?");
-        fprintf(f, ",%s,%.15g,%.15g,%.15g,%.15g,%.15g,%.15g,%s,", s_order_type(o->type), o->qty,
-                o->filled, o->limit, o->stop, o->avg_price, o->commission,
-                s_order_status(o->status));
-        char reason[sizeof o->reason + 1];
-        snprintf(reason, sizeof reason, "%.*s", (int)sizeof o->reason, o->reason);
-        s_csv_str(f, reason);
-        fputc('\n', f);
+        bt_csvw_i64(w, o->id);
+        bt_csvw_str(w, s_tfmt(o->created, t1));
+        bt_csvw_str(w, s_tfmt(o->done, t2));
+        bt_csvw_str(w, o->sym < ds->nsym ? ds->series[o->sym].symbol : "?");
+        bt_csvw_str(w, s_order_type(o->type));
+        const double num[] = {o->qty,  o->filled,    o->limit,     o->stop,
+                              o->avg_price, o->commission};
+        for (size_t k = 0; k < sizeof num / sizeof num[0]; k++)
+            bt_csvw_g(w, num[k], 15);
+        bt_csvw_str(w, s_order_status(o->status));
+        bt_csvw_strn(w, o->reason, sizeof o->reason); /* not always NUL-terminated */
+        bt_csvw_end_row(w);
     }
-    if (fclose(f) != 0)
-        goto io_fail;
+}
 
-    if (!(f = s_open(p->out, "equity.csv", path, sizeof path)))
-        goto io_fail;
-    fprintf(f, "time,cash,positions_value,equity,drawdown\n");
+static void s_write_equity(bt_csvw_t *w, const bt_recorder_t *rec)
+{
+    char t1[40];
+    bt_csvw_line(w, "time,cash,positions_value,equity,drawdown");
     for (size_t i = 0; i < rec->nequity; i++) {
         const bt_equity_rec_t *e = &rec->equity[i];
-        fprintf(f, "%s,%.15g,%.15g,%.15g,%.15g\n", bt_time_format(e->time, t1, sizeof t1), e->cash,
-                e->positions_value, e->equity, e->drawdown);
+        bt_csvw_str(w, bt_time_format(e->time, t1, sizeof t1));
+        bt_csvw_g(w, e->cash, 15);
+        bt_csvw_g(w, e->positions_value, 15);
+        bt_csvw_g(w, e->equity, 15);
+        bt_csvw_g(w, e->drawdown, 15);
+        bt_csvw_end_row(w);
     }
-    if (fclose(f) != 0)
-        goto io_fail;
+}
 
-    if (!(f = s_open(p->out, "metrics.json", path, sizeof path)))
-        goto io_fail;
+static void s_write_metrics_json(FILE *f, const s_prov_t *p, const bt_metrics_t *m)
+{
     fprintf(f, "{\n");
     for (size_t i = 0; i < bt_metrics_count(); i++) {
         fprintf(f, "  \"%s\": ", bt_metrics_name(i));
@@ -215,28 +213,52 @@ static bool s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, const b
     }
     s_write_provenance_json(f, p);
     fprintf(f, "}\n");
-    if (fclose(f) != 0)
-        goto io_fail;
+}
 
-    if (!(f = s_open(p->out, "provenance.txt", path, sizeof path)))
-        goto io_fail;
+static void s_write_provenance_txt(FILE *f, const s_prov_t *p)
+{
     const bt_strategy_t *st = bt_config_strategy(p->cfg);
     fprintf(f, "config: %s\nconfig_sha256: %s\ndata_store: %s\ndata_hash: %s\nbt_version: %s\n"
                "strategy: %s\nparams:",
-            bt_config_path(p->cfg), bt_config_hash(p->cfg), bt_config_store(p->cfg), ds->hash,
+            bt_config_path(p->cfg), bt_config_hash(p->cfg), bt_config_store(p->cfg), p->ds->hash,
             BT_VERSION, st->name);
     for (size_t i = 0; i < st->nparams; i++)
         fprintf(f, " %s=%.10g", st->params[i].name, bt_config_params(p->cfg)[i]);
     fprintf(f, "\nsymbols:");
-    for (size_t i = 0; i < ds->nsym; i++)
-        fprintf(f, " %s", ds->series[i].symbol);
+    for (size_t i = 0; i < p->ds->nsym; i++)
+        fprintf(f, " %s", p->ds->series[i].symbol);
     fprintf(f, "\ncommand_line: %s\n", p->cmdline);
-    if (fclose(f) != 0)
-        goto io_fail;
-    return true;
-io_fail:
-    snprintf(why, cap, "%s: %s", path, strerror(errno));
-    return false;
+}
+
+static bt_err_t s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, const bt_metrics_t *m,
+                                bt_errbuf_t *eb)
+{
+    static const char *const names[] = {"trades.csv", "orders.csv", "equity.csv", "metrics.json",
+                                        "provenance.txt"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        bt_fs_atomic_t a;
+        bt_err_t e = s_open(&a, p->out, names[k], eb);
+        if (e != BT_OK)
+            return e;
+        bt_csvw_t w;
+        bt_csvw_init_file(&w, a.f);
+        if (k == 0)
+            s_write_trades(&w, p->ds, rec);
+        else if (k == 1)
+            s_write_orders(&w, p->ds, rec);
+        else if (k == 2)
+            s_write_equity(&w, rec);
+        else if (k == 3)
+            s_write_metrics_json(a.f, p, m);
+        else
+            s_write_provenance_txt(a.f, p);
+        /* a write error is sticky in the FILE*: commit reports it and removes the temp file */
+        e = bt_fs_atomic_commit(&a, eb);
+        bt_fs_atomic_abort(&a);
+        if (e != BT_OK)
+            return e;
+    }
+    return BT_OK;
 }
 
 static void s_print_summary(const bt_config_t *cfg, const bt_dataset_t *ds, const bt_metrics_t *m,
@@ -339,13 +361,18 @@ int bt_cmd_run(int argc, char **argv)
     bt_engine_t *eng = NULL;
     bt_recorder_t rec;
     bt_recorder_init(&rec);
-    char why[4400];
 
     size_t nsym = 0;
     const char *const *syms = bt_config_symbols(cfg, &nsym);
     ds = bt_dataset_load(bt_config_store(cfg), syms, nsym, &eb);
     if (!ds) {
         fprintf(stderr, "bt run: %s (data.store in %s)\n", eb.msg, path);
+        rc = 2;
+        goto done;
+    }
+    const bt_engine_cfg_t *ecfg = bt_config_engine(cfg);
+    if (bt_dataset_check_range(ds->series, ds->nsym, ecfg->start, ecfg->end, &eb) != BT_OK) {
+        fprintf(stderr, "bt run: %s: data.start / data.end: %s\n", path, eb.msg);
         rc = 2;
         goto done;
     }
@@ -364,7 +391,7 @@ int bt_cmd_run(int argc, char **argv)
         .nsym = ds->nsym,
         .strategy = bt_config_strategy(cfg),
         .params = bt_config_params(cfg),
-        .cfg = bt_config_engine(cfg),
+        .cfg = ecfg,
         .threads = threads,
         .rec = &rec,
     };
@@ -377,8 +404,8 @@ int bt_cmd_run(int argc, char **argv)
         goto done;
     }
     s_prov_t prov = {cfg, ds, cmdline, out};
-    if (!s_write_outputs(&prov, &rec, &m, why, sizeof why)) {
-        fprintf(stderr, "bt run: cannot write results: %s\n", why);
+    if (s_write_outputs(&prov, &rec, &m, &eb) != BT_OK) {
+        fprintf(stderr, "bt run: cannot write results: %s\n", eb.msg);
         goto done;
     }
     s_print_summary(cfg, ds, &m, &rec);

@@ -203,3 +203,34 @@ Test(cli, usage_errors_exit_2_and_help)
     cr_assert(strstr(s_slurp(s_err), "'NOPE'") && strstr(s_slurp(s_err), "ABC"), "%s",
               s_slurp(s_err));
 }
+
+/* Issue 10: placeholder and absurd rows are refused, or skipped and counted per reason; a
+ * CR-only file imports (before: all of these imported, and the CR file failed). */
+Test(cli, implausible_rows_and_cr_only_file)
+{
+    char csv[160], cr[160], store[160];
+    s_write("z.csv",
+            "Date,Open,High,Low,Close,Volume\n"
+            "2020-01-02,10,11,9,10.5,1000\n"
+            "2020-01-03,0,0,0,0,0\n"           /* line 3: all-zero placeholder */
+            "2020-01-06,10,1e308,9,10.5,1000\n" /* line 4: absurd high */
+            "2020-01-07,10,11,9,10.5,1000\n",
+            csv, sizeof csv);
+    snprintf(store, sizeof store, "%s/s.h5", s_dir);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, NULL}), 1);
+    char *err = s_slurp(s_err);
+    cr_assert(strstr(err, "z.csv:3: field 'open'") && strstr(err, "all zero"), "%s", err);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--skip-bad", NULL}),
+                 0, "%s", s_slurp(s_err));
+    char *out = s_slurp(s_out);
+    cr_assert(strstr(out, "2 rows") && strstr(out, "skipped 2 bad rows") &&
+                  strstr(out, "1 x open, high, low and close all zero (line 3)") &&
+                  strstr(out, "1 x price above 1e12 or volume above 1e15 (line 4)"),
+              "%s", out);
+    s_write("cr.csv", "Date,Open,High,Low,Close,Volume\r2020-01-02,10,11,9,10.5,1000\r"
+                      "2020-01-03,10.5,12,10,11.25,2000\r",
+            cr, sizeof cr);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", cr, "--out", store, NULL}), 0, "%s",
+                 s_slurp(s_err));
+    cr_assert(strstr(s_slurp(s_out), "2 rows"), "%s", s_slurp(s_out));
+}

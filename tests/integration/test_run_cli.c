@@ -264,3 +264,43 @@ Test(run_cli, readme_matches_settings_table)
     free(readme);
     free(out);
 }
+
+/* Issue 10: a date range with no bar is a config error (exit 2, nothing written) naming the
+ * requested range and the data's; before, bt run wrote an "ok" run with all-zero metrics. */
+Test(run_cli, empty_date_range_exits_2)
+{
+    s_make_store(); /* 600 daily bars from the synth default start, far before 2100 */
+    s_expect_config_error("strategy: sma_cross\ndata: {store: bars.h5, start: 2100-01-01, "
+                          "end: 2100-12-31}\n",
+                          "", "no bar between 2100-01-01 and 2100-12-31; the data (2 symbols) "
+                              "runs from ");
+    s_expect_config_error("strategy: sma_cross\ndata: {store: bars.h5}\n",
+                          "--set data.end=1990-01-31", "no bar between the first bar and "
+                                                       "1990-01-31");
+    char *err = s_slurp("err.txt");
+    cr_assert(strstr(err, "c.yaml: data.start / data.end:"), "%s", err);
+    free(err);
+}
+
+/* Issue 10: a NUL byte or a second YAML document in the config is an error naming FILE:LINE
+ * (before: the NUL was accepted, the second document silently ignored). */
+Test(run_cli, nul_byte_and_second_document_exit_2)
+{
+    s_make_store();
+    static const char text[] = "strategy: sma_cross\ndata: {store: bars.h5}\n\0\n";
+    char path[512];
+    snprintf(path, sizeof path, "%s/c.yaml", s_dir);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fwrite(text, 1, sizeof text - 1, f);
+    fclose(f);
+    int rc = s_sh("%s/bt run c.yaml --out res", BT_BIN_DIR);
+    char *err = s_slurp("err.txt");
+    cr_assert_eq(rc, 2, "exit %d: %s", rc, err);
+    cr_assert(strstr(err, "c.yaml:3: a NUL byte"), "%s", err);
+    free(err);
+    cr_assert_not(s_exists("res"));
+    s_expect_config_error("strategy: sma_cross\ndata: {store: bars.h5}\n---\n"
+                          "params: {fast: 3}\n",
+                          "", "c.yaml:3: a second YAML document");
+}

@@ -462,3 +462,88 @@ Test(config, strategy_library_loaded_by_the_callers_loader)
     bt_config_destroy(&p);
     bt_config_destroy(&q);
 }
+
+/* Input integrity (issue 10): a NUL byte and a second YAML document are errors naming
+ * FILE:LINE; before, the NUL was accepted and the second document silently ignored. */
+Test(config, nul_byte_is_an_error_naming_the_line)
+{
+    /* "strategy: fake_cross\n" (line 1), "data: {store: bars.h5}\n" (line 2), then "x" NUL on
+     * line 3 at column 2 */
+    char path[512];
+    snprintf(path, sizeof path, "%s/nul.yaml", s_dir);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    static const char text[] = S_MIN "x\0y: 1\n";
+    fwrite(text, 1, sizeof text - 1, f);
+    fclose(f);
+    bt_errbuf_t eb;
+    bt_config_t *c = bt_config_load(path, NULL, 0, s_strats, 2, &eb);
+    cr_assert_null(c);
+    cr_assert_eq(eb.code, BT_ECONFIG);
+    char want[600];
+    snprintf(want, sizeof want, "%s:3: a NUL byte at column 2", path);
+    cr_assert(strstr(eb.msg, want), "%s", eb.msg);
+    /* a NUL at the very end (after valid YAML) too */
+    f = fopen(path, "wb");
+    fwrite(S_MIN, 1, strlen(S_MIN) + 1, f);
+    fclose(f);
+    cr_assert_null(bt_config_load(path, NULL, 0, s_strats, 2, &eb));
+    snprintf(want, sizeof want, "%s:3: a NUL byte at column 1", path);
+    cr_assert(strstr(eb.msg, want), "%s", eb.msg);
+}
+
+Test(config, second_document_is_an_error_naming_the_line)
+{
+    /* lines: 1 strategy, 2 data, 3 '---', 4 execution */
+    s_expect_err(S_MIN "---\nexecution: {commission_pct: 5}\n", NULL, 0, "c.yaml:3:",
+                 "second YAML document");
+    /* an explicit start marker on the first document is fine, and so is an end marker */
+    bt_errbuf_t eb;
+    bt_config_t *c = s_load("---\n" S_MIN "...\n", NULL, 0, &eb);
+    cr_assert_not_null(c, "%s", eb.msg);
+    bt_config_destroy(&c);
+    /* an empty second document is still a second document: line 4 */
+    s_expect_err("# c\n" S_MIN "---\n", NULL, 0, "c.yaml:4:", "second YAML document");
+    /* garbage after the first document is a syntax error, not ignored */
+    s_expect_err(S_MIN "---\n[unclosed\n", NULL, 0, "c.yaml", "YAML syntax error");
+}
+
+/* `top: 0 = all` was documented (docs/sweep.md, bt_report_write) but refused by the table's
+ * bounds (1 .. 1000000); now 0 is accepted and means every ranked row. */
+Test(config, top_zero_means_all)
+{
+    bt_errbuf_t eb;
+    bt_config_t *c = s_load(S_MIN "top: 0\n", NULL, 0, &eb);
+    cr_assert_not_null(c, "%s", eb.msg);
+    cr_assert_eq(bt_config_top(c), 0);
+    bt_config_destroy(&c);
+    c = s_load(S_MIN, NULL, 0, &eb);
+    cr_assert_eq(bt_config_top(c), 20); /* the default */
+    bt_config_destroy(&c);
+    s_expect_err(S_MIN "top: -1\n", NULL, 0, "c.yaml:3: top", "allowed 0 to 1000000");
+}
+
+/* Booleans and enums as sweep axes, as configs/README.md now says: a list names them
+ * ([false, true]), a range counts them (0 .. 1); a list of 0/1 is refused like `allow_short: 1`. */
+Test(config, bool_and_enum_sweep_axes)
+{
+    bt_errbuf_t eb;
+    bt_config_t *c = s_load(S_MIN "sweep:\n  execution.allow_short: [false, true]\n"
+                                  "  execution.fill: [same_close]\n"
+                                  "  report.close_at_end: {from: 0, to: 1, step: 1}\n",
+                            NULL, 0, &eb);
+    cr_assert_not_null(c, "%s", eb.msg);
+    const bt_sweep_spec_t *sw = bt_config_sweep(c);
+    cr_assert_eq(sw->naxes, 3);
+    cr_assert_eq(sw->axes[0].nvalues, 2);
+    cr_assert_eq(sw->axes[0].values[0], 0.0); /* false */
+    cr_assert_eq(sw->axes[0].values[1], 1.0); /* true */
+    cr_assert_eq(sw->axes[1].values[0], 1.0); /* same_close is choice 1 */
+    cr_assert_eq(sw->axes[2].kind, BT_AXIS_RANGE);
+    cr_assert_eq(sw->axes[2].nvalues, 2);
+    bt_config_destroy(&c);
+    s_expect_err(S_MIN "sweep:\n  execution.allow_short: [0, 1]\n", NULL, 0,
+                 "c.yaml:4: execution.allow_short", "expected true or false");
+    s_expect_err(S_MIN "sweep:\n  execution.allow_short: {from: 0, to: 2, step: 1}\n", NULL, 0,
+                 "c.yaml:4: execution.allow_short", "range to");
+}

@@ -412,3 +412,80 @@ Test(csv, dates_beyond_int64_nanoseconds_are_refused)
     cr_assert_eq(r.rc, BT_OK, "%s", r.eb.msg);
     s_free(&r);
 }
+
+/* Input integrity (issue 10): rows main accepted that are not quotes. Each case is one bad row
+ * at line 3; before this change every one of them imported. */
+Test(csv, implausible_prices_are_rejected)
+{
+    s_bad("2020-01-03,0,2,0.5,1.5,100", BT_EDATA, "'open' (column 2)", "zero price 0");
+    s_bad("2020-01-03,1,2,0,1.5,100", BT_EDATA, "'low' (column 4)", "zero price");
+    s_bad("2020-01-03,0,0,0,0,100", BT_EDATA, "t.csv:3: field 'open'", "all zero");
+    s_bad("2020-01-03,0,0,0,0,0", BT_EDATA, "'open'", "all zero");
+    /* 1e308 is a finite double: it passed every old check (high 1e308 >= everything) */
+    s_bad("2020-01-03,1,1e308,0.5,1.5,100", BT_EDATA, "'high' (column 3)", "above 1e+12");
+    s_bad("2020-01-03,1,2,0.5,1.5,1e16", BT_EDATA, "'volume' (column 6)", "above 1e+15");
+    /* low > min(open, close), high < max(open, close), low > high */
+    s_bad("2020-01-03,1,2,1.2,1.5,100", BT_EDATA, "'open'", "outside [low");
+    s_bad("2020-01-03,1.6,1.55,0.5,1.5,100", BT_EDATA, "'open'",
+          "open 1.6000000000000001 is outside");
+    s_bad("2020-01-03,1,1.4,0.5,1.5,100", BT_EDATA, "'close'", "outside [low");
+    s_bad("2020-01-03,1,1,2,1,100", BT_EDATA, "'high'", "below low");
+    /* at the caps is fine: 1e12 price and 1e15 volume */
+    s_res_t r = s_parse("Date,Open,High,Low,Close,Volume\n2020-01-02,1e12,1e12,1e12,1e12,1e15\n"
+                        "2020-01-03,1,2,0.5,1.5,0\n",
+                        BT_CSV_AUTO, false);
+    cr_assert_eq(r.rc, BT_OK, "%s", r.eb.msg);
+    cr_assert_eq(r.s.n, 2);
+    s_free(&r);
+}
+
+Test(csv, skip_bad_counts_implausible_rows_per_reason)
+{
+    const char *text = "Date,Open,High,Low,Close,Volume\n" /* line 1 */
+                       "2020-01-02,1,2,0.5,1.5,100\n"      /* 2 ok */
+                       "2020-01-03,0,0,0,0,0\n"            /* 3 all zero */
+                       "2020-01-04,0,2,0.5,1.5,100\n"      /* 4 zero price */
+                       "2020-01-05,1,1e308,0.5,1.5,100\n"  /* 5 magnitude */
+                       "2020-01-06,0,0,0,0,100\n"          /* 6 all zero */
+                       "2020-01-07,1,2,0.5,1.5,100\n";     /* 7 ok */
+    s_res_t r = s_parse(text, BT_CSV_AUTO, true);
+    cr_assert_eq(r.rc, BT_OK, "%s", r.eb.msg);
+    cr_assert_eq(r.s.n, 2);
+    cr_assert_eq(r.rep.skipped, 4);
+    cr_assert_eq(r.rep.by_reason[BT_CSV_R_ZERO_ROW], 2);
+    cr_assert_eq(r.rep.first_lines[BT_CSV_R_ZERO_ROW][0], 3);
+    cr_assert_eq(r.rep.first_lines[BT_CSV_R_ZERO_ROW][1], 6);
+    cr_assert_eq(r.rep.by_reason[BT_CSV_R_NONPOSITIVE], 1);
+    cr_assert_eq(r.rep.first_lines[BT_CSV_R_NONPOSITIVE][0], 4);
+    cr_assert_eq(r.rep.by_reason[BT_CSV_R_MAGNITUDE], 1);
+    cr_assert_eq(r.rep.first_lines[BT_CSV_R_MAGNITUDE][0], 5);
+    cr_assert(strstr(r.rep.first_msg[BT_CSV_R_MAGNITUDE], "t.csv:5: field 'high'"),
+              "%s", r.rep.first_msg[BT_CSV_R_MAGNITUDE]);
+    s_free(&r);
+}
+
+Test(csv, cr_only_line_endings)
+{
+    /* before: one 1-line file of 16 fields ("1201 fields" on a real one) */
+    s_res_t r = s_parse("Date,Open,High,Low,Close,Volume\r2020-01-02,1,2,0.5,1.5,100\r"
+                        "2020-01-03,1,2,0.5,1.25,200\r\r2020-01-06,1,2,0.5,1.75,300",
+                        BT_CSV_AUTO, false);
+    cr_assert_eq(r.rc, BT_OK, "%s", r.eb.msg);
+    cr_assert_eq(r.s.n, 3);
+    cr_assert_eq(r.s.time[2], D0 + 4 * BT_NS_PER_DAY);
+    cr_assert_eq(r.s.close[1], 1.25);
+    cr_assert_eq(r.s.volume[2], 300.0);
+    s_free(&r);
+    /* line numbers count CR lines: the bad row is line 4 (line 3 is blank) */
+    r = s_parse("Date,Open,High,Low,Close\r2020-01-02,1,2,0.5,1.5\r\r2020-01-03,1,2,0.5,x\r",
+                BT_CSV_AUTO, false);
+    cr_assert_eq(r.rc, BT_EPARSE);
+    cr_assert(strstr(r.eb.msg, "t.csv:4: field 'close'"), "%s", r.eb.msg);
+    s_free(&r);
+    /* CR first, then CR LF pairs: each pair is one line end, no blank line counted */
+    r = s_parse("Date,Open,High,Low,Close\r2020-01-02,1,2,0.5,1.5\r\n2020-01-03,1,2,0.5,y\r\n",
+                BT_CSV_AUTO, false);
+    cr_assert_eq(r.rc, BT_EPARSE);
+    cr_assert(strstr(r.eb.msg, "t.csv:3:"), "%s", r.eb.msg);
+    s_free(&r);
+}

@@ -386,3 +386,35 @@ Test(store, data_hash_one_formula)
     cr_assert_neq(bt_store_data_hash(nofile, NULL, 0, got, &eb), BT_OK);
     cr_assert(strstr(eb.msg, nofile), "%s", eb.msg);
 }
+
+Test(store, check_range_names_both_ranges)
+{
+    /* two symbols: A has bars on 2020-01-02..04, B on 2020-01-10 (dates by hand from D0 =
+     * 2020-01-02, 1577923200 s) */
+    const int64_t d0 = INT64_C(1577923200) * BT_NS_PER_SEC, day = BT_NS_PER_DAY;
+    const int64_t ta[] = {d0, d0 + day, d0 + 2 * day}, tb[] = {d0 + 8 * day};
+    const double px[] = {1, 1, 1};
+    bt_series_t s[2] = {{.symbol = "A", .n = 3, .time = ta, .open = px, .high = px, .low = px,
+                         .close = px, .volume = px},
+                        {.symbol = "B", .n = 1, .time = tb, .open = px, .high = px, .low = px,
+                         .close = px, .volume = px}};
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_dataset_check_range(s, 2, INT64_MIN, INT64_MAX, &eb), BT_OK);
+    cr_assert_eq(bt_dataset_check_range(s, 2, d0 + day, d0 + day, &eb), BT_OK); /* one bar */
+    cr_assert_eq(bt_dataset_check_range(s, 2, d0 + 8 * day, INT64_MAX, &eb), BT_OK); /* B only */
+    /* 2020-01-05 .. 2020-01-09 (end stored as its last ns): between A's last and B's first */
+    cr_assert_eq(bt_dataset_check_range(s, 2, d0 + 3 * day, d0 + 8 * day - 1, &eb), BT_EDATA);
+    cr_assert_str_eq(eb.msg, "no bar between 2020-01-05 and 2020-01-09; the data (2 symbols) "
+                             "runs from 2020-01-02 to 2020-01-10: move the dates into that range");
+    /* open start, end before the data */
+    cr_assert_eq(bt_dataset_check_range(s, 1, INT64_MIN, d0 - 1, &eb), BT_EDATA);
+    cr_assert(strstr(eb.msg, "between the first bar and 2020-01-01; the data (1 symbol) runs "
+                             "from 2020-01-02 to 2020-01-04"),
+              "%s", eb.msg);
+    /* start after end holds nothing */
+    cr_assert_eq(bt_dataset_check_range(s, 2, d0 + day, d0, &eb), BT_EDATA);
+    /* no bars at all */
+    bt_series_t empty = {.symbol = "E"};
+    cr_assert_eq(bt_dataset_check_range(&empty, 1, INT64_MIN, INT64_MAX, &eb), BT_EDATA);
+    cr_assert(strstr(eb.msg, "holds no bars"), "%s", eb.msg);
+}
