@@ -120,4 +120,35 @@ for pid in $pids; do
 done
 [ ! -e "$T/idle.state" ] || fail "stop left the record behind"
 grep -c ": stopped" "$T/stop.log" | grep -qx 2 || { cat "$T/stop.log"; fail "stop did not report 2 stopped"; }
+# --keys: the worker pair and the coordinator's public key reach each host,
+# 0600, and the coordinator's secret never does
+keys="$T/keys"
+"$bin/bt" keygen "$keys" --name coordinator >/dev/null
+"$bin/bt" keygen "$keys" >/dev/null
+cp "$keys/worker.key" "$keys/allow/worker.key"
+"$root/scripts/ssh-workers" start "$T/hosts.txt" --connect "tcp://127.0.0.1:$nobody" --keys "$keys" \
+  --remote-dir "$T/remote3" --state "$T/keys.state" --ssh-config "$T/ssh_config" >"$T/start3.log" 2>&1 || true
+for f in worker.key worker.key_secret coordinator.key; do
+  [ "$(stat -c %a "$T/remote3/keys/$f" 2>/dev/null)" = 600 ] ||
+    { cat "$T/start3.log"; fail "remote keys/$f missing or not mode 600"; }
+  cmp -s "$keys/$f" "$T/remote3/keys/$f" || fail "remote keys/$f differs from $keys/$f"
+done
+[ ! -e "$T/remote3/keys/coordinator.key_secret" ] || fail "the coordinator's secret was copied"
+[ "$(wc -l <"$T/keys.state")" -eq 2 ] || { cat "$T/start3.log"; fail "expected 2 recorded workers"; }
+"$root/scripts/ssh-workers" stop "$T/hosts.txt" --state "$T/keys.state" --ssh-config "$T/ssh_config" >/dev/null
+echo "ssh_test: ssh-workers --keys copied the worker pair and coordinator.key (0600), no coordinator secret"
+
+# The whole keyed path, once bt has --keys (issue 9 wiring): CURVE over ssh.
+help=$("$bin/bt" sweep --help 2>&1 || true)
+if [[ "$help" == *--keys* ]]; then
+  kport=$(free_port)
+  timeout 600 "$root/scripts/ssh-sweep" "$T/hosts.txt" "$T/sma.yaml" --out "$T/ssh-keys" \
+    --host 127.0.0.1 --port "$kport" --bind "tcp://127.0.0.1:$kport" --threads 1 --keys "$keys" \
+    --bin "$bin" --remote-dir "$T/remote4" --ssh-config "$T/ssh_config" >"$T/ssh-keys.log" 2>&1 ||
+    { cat "$T/ssh-keys.log"; fail "ssh-sweep --keys failed"; }
+  same_report "$T/local" "$T/ssh-keys"
+  echo "ssh_test: ssh-sweep --keys (CURVE) report equals the local sweep's"
+else
+  echo "ssh_test: NOTE: this bt has no 'bt sweep --keys' yet; the keyed sweep was not run"
+fi
 echo "ssh_test: PASS: ssh-sweep report equals the local sweep's; ssh-workers stop ends what start began"
