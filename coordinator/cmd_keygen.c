@@ -34,8 +34,8 @@ static void s_usage(FILE *out)
 
 static void s_explain(const char *dir, const char *name)
 {
-    printf("wrote %s/%s%s (public) and %s/%s%s (secret, mode 0600: keep it on this machine)\n",
-           dir, name, BT_CURVE_PUBLIC_EXT, dir, name, BT_CURVE_SECRET_EXT);
+    printf("wrote %s/%s%s (public) and %s/%s%s (secret, mode 0600: keep it on this machine)\n", dir,
+           name, BT_CURVE_PUBLIC_EXT, dir, name, BT_CURVE_SECRET_EXT);
     if (strcmp(name, BT_CURVE_COORDINATOR) == 0) {
         printf("this is the coordinator's pair:\n"
                "  - copy %s/%s%s to every worker, into its keys folder as %s%s\n"

@@ -14,8 +14,8 @@
 
 #include "bt_fs.h"
 
-#define S_KEY_TXT 40   /* Z85 text of a 32-byte key */
-#define S_KEY_BIN 32   /* binary key */
+#define S_KEY_TXT 40    /* Z85 text of a 32-byte key */
+#define S_KEY_BIN 32    /* binary key */
 #define S_FILE_MAX 4096 /* a key file is a few hundred bytes */
 
 struct bt_curve_auth_t {
@@ -65,8 +65,9 @@ static bt_err_t s_need_curve(bt_errbuf_t *eb)
 {
     if (bt_curve_available())
         return BT_OK;
-    return bt_errf(eb, BT_EINTERNAL, "this libzmq was built without CURVE (libsodium); install "
-                                     "Debian's libzmq5, which has it, and rebuild");
+    return bt_errf(eb, BT_EINTERNAL,
+                   "this libzmq was built without CURVE (libsodium); install "
+                   "Debian's libzmq5, which has it, and rebuild");
 }
 
 /* Reads one key ("public-key" or "secret-key") of a czmq certificate file
@@ -92,26 +93,29 @@ static zconfig_t *s_load_file(const char *path, bt_errbuf_t *eb)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
-        bt_errf(eb, BT_ENOTFOUND, "%s: %s (make a key pair with 'bt keygen DIR --name NAME')",
-                path, strerror(errno));
+        bt_errf(eb, BT_ENOTFOUND, "%s: %s (make a key pair with 'bt keygen DIR --name NAME')", path,
+                strerror(errno));
         return NULL;
     }
     if (!S_ISREG(st.st_mode)) {
-        bt_errf(eb, BT_EFORMAT, "%s is not a regular file; give the NAME.key file written by "
-                                "'bt keygen'",
+        bt_errf(eb, BT_EFORMAT,
+                "%s is not a regular file; give the NAME.key file written by "
+                "'bt keygen'",
                 path);
         return NULL;
     }
     if (st.st_size > S_FILE_MAX) {
-        bt_errf(eb, BT_ELIMIT, "%s has %lld bytes; a key file has a few hundred: is it the "
-                               "NAME.key file written by 'bt keygen'?",
+        bt_errf(eb, BT_ELIMIT,
+                "%s has %lld bytes; a key file has a few hundred: is it the "
+                "NAME.key file written by 'bt keygen'?",
                 path, (long long)st.st_size);
         return NULL;
     }
     zconfig_t *root = zconfig_load(path);
     if (root == NULL)
-        bt_errf(eb, BT_EFORMAT, "%s cannot be read as a key file (czmq certificate format); give "
-                                "the NAME.key file written by 'bt keygen'",
+        bt_errf(eb, BT_EFORMAT,
+                "%s cannot be read as a key file (czmq certificate format); give "
+                "the NAME.key file written by 'bt keygen'",
                 path);
     return root;
 }
@@ -127,14 +131,16 @@ zcert_t *bt_curve_load_public(const char *public_path, bt_errbuf_t *eb)
     zcert_t *cert = NULL;
     bt_err_t rc = s_read_key(root, public_path, "public-key", pub, eb);
     if (rc == BT_ENOTFOUND) {
-        bt_errf(eb, BT_EFORMAT, "%s has no curve public-key; give the NAME.key file written by "
-                                "'bt keygen'",
+        bt_errf(eb, BT_EFORMAT,
+                "%s has no curve public-key; give the NAME.key file written by "
+                "'bt keygen'",
                 public_path);
     } else if (rc == BT_OK && zconfig_get(root, "/curve/secret-key", NULL) != NULL) {
         /* a secret under a public name is about to be copied around */
-        bt_errf(eb, BT_EFORMAT, "%s holds a secret key, so it is a NAME.key_secret file under a "
-                                "public name; copy only the NAME.key file, and make a new pair "
-                                "with 'bt keygen' if this one was shared",
+        bt_errf(eb, BT_EFORMAT,
+                "%s holds a secret key, so it is a NAME.key_secret file under a "
+                "public name; copy only the NAME.key file, and make a new pair "
+                "with 'bt keygen' if this one was shared",
                 public_path);
     } else if (rc == BT_OK) {
         cert = zcert_new_from(pub, sec);
@@ -154,8 +160,9 @@ zcert_t *bt_curve_load_pair(const char *public_path, bt_errbuf_t *eb)
         return NULL;
     }
     if (!s_ends_with(public_path, BT_CURVE_PUBLIC_EXT)) {
-        bt_errf(eb, BT_EINVAL, "%s: give the public file NAME.key of a pair written by 'bt "
-                               "keygen' (its secret NAME.key_secret must be beside it)",
+        bt_errf(eb, BT_EINVAL,
+                "%s: give the public file NAME.key of a pair written by 'bt "
+                "keygen' (its secret NAME.key_secret must be beside it)",
                 public_path);
         return NULL;
     }
@@ -164,15 +171,17 @@ zcert_t *bt_curve_load_pair(const char *public_path, bt_errbuf_t *eb)
         return NULL;
     struct stat st;
     if (stat(secret_path, &st) != 0) {
-        bt_errf(eb, BT_ENOTFOUND, "%s: %s (the secret half of %s; it stays on the machine where "
-                                  "'bt keygen' wrote it)",
+        bt_errf(eb, BT_ENOTFOUND,
+                "%s: %s (the secret half of %s; it stays on the machine where "
+                "'bt keygen' wrote it)",
                 secret_path, strerror(errno), public_path);
         zcert_destroy(&pub);
         return NULL;
     }
     if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
-        bt_errf(eb, BT_EINVAL, "%s can be read or written by others (mode %03o); run 'chmod 600 "
-                               "%s', and make a new pair if others may have read it",
+        bt_errf(eb, BT_EINVAL,
+                "%s can be read or written by others (mode %03o); run 'chmod 600 "
+                "%s', and make a new pair if others may have read it",
                 secret_path, (unsigned)(st.st_mode & 0777), secret_path);
         zcert_destroy(&pub);
         return NULL;
@@ -188,8 +197,9 @@ zcert_t *bt_curve_load_pair(const char *public_path, bt_errbuf_t *eb)
     if (rc == BT_OK)
         rc = s_read_key(root, secret_path, "secret-key", ssec, eb);
     if (rc == BT_ENOTFOUND) {
-        bt_errf(eb, BT_EFORMAT, "%s lacks its public-key or secret-key; make a new pair with 'bt "
-                                "keygen'",
+        bt_errf(eb, BT_EFORMAT,
+                "%s lacks its public-key or secret-key; make a new pair with 'bt "
+                "keygen'",
                 secret_path);
     } else if (rc == BT_OK) {
         /* the secret must be the one whose public half is NAME.key */
@@ -198,8 +208,9 @@ zcert_t *bt_curve_load_pair(const char *public_path, bt_errbuf_t *eb)
         if (zmq_curve_public(derived, sec_txt) != 0 ||
             strcmp(derived, zcert_public_txt(pub)) != 0 ||
             memcmp(spub, zcert_public_key(pub), S_KEY_BIN) != 0) {
-            bt_errf(eb, BT_EFORMAT, "%s and %s are not one key pair (the public file was replaced "
-                                    "or mixed up); make a new pair with 'bt keygen'",
+            bt_errf(eb, BT_EFORMAT,
+                    "%s and %s are not one key pair (the public file was replaced "
+                    "or mixed up); make a new pair with 'bt keygen'",
                     public_path, secret_path);
         } else {
             pair = zcert_new_from(spub, ssec);
@@ -218,8 +229,9 @@ static bt_err_t s_create_excl(const char *path, mode_t mode, bt_errbuf_t *eb)
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
         if (errno == EEXIST)
-            return bt_errf(eb, BT_EEXIST, "%s exists; 'bt keygen' never overwrites a key (remove "
-                                          "it first, or choose another --name)",
+            return bt_errf(eb, BT_EEXIST,
+                           "%s exists; 'bt keygen' never overwrites a key (remove "
+                           "it first, or choose another --name)",
                            path);
         return bt_errf(eb, BT_EIO, "cannot create %s: %s", path, strerror(errno));
     }
@@ -233,8 +245,9 @@ bt_err_t bt_curve_keygen(const char *dir, const char *name, bt_errbuf_t *eb)
     if (rc != BT_OK)
         return rc;
     if (!bt_curve_name_ok(name))
-        return bt_errf(eb, BT_EINVAL, "key name '%.80s' is not 1..%d of letters, digits, '.', '_' "
-                                      "and '-' (not starting with '.' or '-')",
+        return bt_errf(eb, BT_EINVAL,
+                       "key name '%.80s' is not 1..%d of letters, digits, '.', '_' "
+                       "and '-' (not starting with '.' or '-')",
                        name, BT_CURVE_NAME_MAX);
     char pub[PATH_MAX], sec[PATH_MAX];
     int w1 = snprintf(pub, sizeof pub, "%s/%s%s", dir, name, BT_CURVE_PUBLIC_EXT);
@@ -243,8 +256,9 @@ bt_err_t bt_curve_keygen(const char *dir, const char *name, bt_errbuf_t *eb)
         return bt_errf(eb, BT_ELIMIT, "key folder path too long: %s", dir);
     struct stat st;
     if (lstat(pub, &st) == 0 || lstat(sec, &st) == 0)
-        return bt_errf(eb, BT_EEXIST, "%s exists; 'bt keygen' never overwrites a key (remove it "
-                                      "first, or choose another --name)",
+        return bt_errf(eb, BT_EEXIST,
+                       "%s exists; 'bt keygen' never overwrites a key (remove it "
+                       "first, or choose another --name)",
                        lstat(pub, &st) == 0 ? pub : sec);
     rc = bt_fs_mkdir_p(dir, eb);
     if (rc != BT_OK)
@@ -289,8 +303,9 @@ static bt_err_t s_scan_allow(const char *dir, size_t *nkeys, bt_errbuf_t *eb)
 {
     DIR *d = opendir(dir);
     if (d == NULL)
-        return bt_errf(eb, BT_ENOTFOUND, "allow-list folder %s: %s (create it and copy each "
-                                         "worker's public NAME.key into it)",
+        return bt_errf(eb, BT_ENOTFOUND,
+                       "allow-list folder %s: %s (create it and copy each "
+                       "worker's public NAME.key into it)",
                        dir, strerror(errno));
     bt_err_t rc = BT_OK;
     size_t n = 0;
@@ -308,14 +323,16 @@ static bt_err_t s_scan_allow(const char *dir, size_t *nkeys, bt_errbuf_t *eb)
         if (stat(path, &st) != 0) {
             rc = bt_errf(eb, BT_EIO, "%s: %s", path, strerror(errno));
         } else if (s_ends_with(e->d_name, BT_CURVE_SECRET_EXT)) {
-            rc = bt_errf(eb, BT_EINVAL, "%s: a secret key in the allow-list folder; only public "
-                                        "NAME.key files belong there: remove it (and if it was "
-                                        "copied from a worker, give that worker a new pair)",
+            rc = bt_errf(eb, BT_EINVAL,
+                         "%s: a secret key in the allow-list folder; only public "
+                         "NAME.key files belong there: remove it (and if it was "
+                         "copied from a worker, give that worker a new pair)",
                          path);
         } else if (!S_ISREG(st.st_mode) || !s_ends_with(e->d_name, BT_CURVE_PUBLIC_EXT)) {
-            rc = bt_errf(eb, BT_EINVAL, "%s: only workers' public NAME.key files belong in the "
-                                        "allow-list folder (the coordinator would admit any key "
-                                        "file here); move it elsewhere",
+            rc = bt_errf(eb, BT_EINVAL,
+                         "%s: only workers' public NAME.key files belong in the "
+                         "allow-list folder (the coordinator would admit any key "
+                         "file here); move it elsewhere",
                          path);
         } else {
             zcert_t *c = bt_curve_load_public(path, eb);
@@ -335,8 +352,9 @@ bt_curve_auth_t *bt_curve_auth_new(const char *allow_dir, bt_errbuf_t *eb)
     if (s_need_curve(eb) != BT_OK)
         return NULL;
     if (strcmp(allow_dir, CURVE_ALLOW_ANY) == 0) {
-        bt_errf(eb, BT_EINVAL, "allow-list folder '%s' would admit any key; give a folder of "
-                               "workers' NAME.key files",
+        bt_errf(eb, BT_EINVAL,
+                "allow-list folder '%s' would admit any key; give a folder of "
+                "workers' NAME.key files",
                 allow_dir);
         return NULL;
     }
@@ -346,8 +364,9 @@ bt_curve_auth_t *bt_curve_auth_new(const char *allow_dir, bt_errbuf_t *eb)
     }
     char real[PATH_MAX];
     if (realpath(allow_dir, real) == NULL) {
-        bt_errf(eb, BT_ENOTFOUND, "allow-list folder %s: %s (create it and copy each worker's "
-                                  "public NAME.key into it)",
+        bt_errf(eb, BT_ENOTFOUND,
+                "allow-list folder %s: %s (create it and copy each worker's "
+                "public NAME.key into it)",
                 allow_dir, strerror(errno));
         return NULL;
     }
@@ -396,8 +415,9 @@ bt_err_t bt_curve_server_apply(zsock_t *sock, zcert_t *server_pair, const bt_cur
     if (rc != BT_OK)
         return rc;
     if (s_is_zero(zcert_secret_key(server_pair)))
-        return bt_errf(eb, BT_EINVAL, "the coordinator's key has no secret half; load it with its "
-                                      "NAME.key_secret beside NAME.key");
+        return bt_errf(eb, BT_EINVAL,
+                       "the coordinator's key has no secret half; load it with its "
+                       "NAME.key_secret beside NAME.key");
     /* With the domain enforced, a missing ZAP handler refuses every client
      * instead of admitting all of them. */
     zsock_set_zap_domain(sock, BT_CURVE_ZAP_DOMAIN);
@@ -415,8 +435,9 @@ bt_err_t bt_curve_client_apply(zsock_t *sock, zcert_t *own_pair, zcert_t *server
     if (rc != BT_OK)
         return rc;
     if (s_is_zero(zcert_secret_key(own_pair)))
-        return bt_errf(eb, BT_EINVAL, "the worker's key has no secret half; load it with its "
-                                      "NAME.key_secret beside NAME.key");
+        return bt_errf(eb, BT_EINVAL,
+                       "the worker's key has no secret half; load it with its "
+                       "NAME.key_secret beside NAME.key");
     zcert_apply(own_pair, sock);
     zsock_set_curve_serverkey(sock, zcert_public_txt(server_public));
     return BT_OK;

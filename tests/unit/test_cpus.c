@@ -38,8 +38,9 @@ typedef struct {
 
 ParameterizedTestParameters(cpus, slurm_garbage_is_an_error)
 {
-    static s_bad_t bad[] = {{"abc"}, {"0"},   {"-2"},    {"4x"}, {"+4"},
-                            {" 4"},  {"2.5"}, {"65537"}, {"99999999999999999999"}};
+    static s_bad_t bad[] = {{"abc"}, {"0"},     {"-2"},
+                            {"4x"},  {"+4"},    {" 4"},
+                            {"2.5"}, {"65537"}, {"99999999999999999999"}};
     return cr_make_param_array(s_bad_t, bad, sizeof bad / sizeof bad[0]);
 }
 

@@ -272,9 +272,9 @@ Test(curve, worker_pinning_another_coordinator_key_gets_nothing)
     zcert_t *impostor = s_pair("intruder"), *pin = s_public("coordinator");
     zcert_t *worker = s_pair("worker");
     zsock_t *router = zsock_new(ZMQ_ROUTER);
-    zsock_t *mon = s_monitor(router, "impostor", ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                                    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                                                    ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    zsock_t *mon = s_monitor(router, "impostor",
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                 ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
     cr_assert_eq(bt_curve_server_apply(router, impostor, auth, &eb), BT_OK, "%s", eb.msg);
     cr_assert_neq(zsock_bind(router, "tcp://127.0.0.1:*"), -1);
     zsock_t *dealer = s_dealer(worker, pin, zsock_endpoint(router));
@@ -296,11 +296,11 @@ Test(curve, worker_pinning_another_coordinator_key_gets_nothing)
 
 /* A one-connection TCP relay that records every byte it forwards. */
 typedef struct {
-    int lfd;           /* listening socket on 127.0.0.1 */
-    int up_port;       /* the router's port */
-    int stop[2];       /* pipe: main thread asks the relay to end */
-    char *log;         /* all bytes, both directions */
-    size_t len, cap;   /* of log */
+    int lfd;               /* listening socket on 127.0.0.1 */
+    int up_port;           /* the router's port */
+    int stop[2];           /* pipe: main thread asks the relay to end */
+    char *log;             /* all bytes, both directions */
+    size_t len, cap;       /* of log */
     unsigned char s2c[64]; /* first bytes from the server */
     size_t s2c_len;
     pthread_t th;
@@ -406,8 +406,8 @@ static void s_through_relay(bool secure, s_relay_t *relay)
     int port = s_relay_start(relay, ep);
     snprintf(via, sizeof via, "tcp://127.0.0.1:%d", port);
     zsock_t *dealer = s_dealer(worker, pin, via);
-    char *user = s_exchange(router, dealer, S_MARKER " to the coordinator",
-                            S_MARKER " to the worker");
+    char *user =
+        s_exchange(router, dealer, S_MARKER " to the coordinator", S_MARKER " to the worker");
     free(user);
     zsock_destroy(&dealer);
     zsock_destroy(&router);
