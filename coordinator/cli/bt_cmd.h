@@ -11,5 +11,6 @@ int bt_cmd_data_synth(int argc, char **argv);
 int bt_cmd_run(int argc, char **argv);
 int bt_cmd_sweep(int argc, char **argv);
 int bt_cmd_strategies(int argc, char **argv);
+int bt_cmd_keygen(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const s_command_t s_commands[] = {
     {NULL, "run", bt_cmd_run, "run one backtest from a config"},
     {NULL, "sweep", bt_cmd_sweep, "run a parameter sweep on local or remote workers"},
     {NULL, "strategies", bt_cmd_strategies, "list built-in strategies and their parameters"},
+    {NULL, "keygen", bt_cmd_keygen, "write a CurveZMQ key pair for cluster traffic"},
 };
 #define S_NCOMMANDS (sizeof s_commands / sizeof s_commands[0])
 
@@ -35,6 +36,7 @@ static void s_usage(FILE *out)
                  "  bt data synth --out demo.h5 --symbols 4 --bars 2520\n"
                  "  bt data info demo.h5\n"
                  "  bt run configs/sma_cross.yaml --out out/run\n"
+                 "  bt keygen keys --name coordinator\n"
                  "\n'bt COMMAND --help' explains each command. 'bt --version' prints the version.\n");
 }
 
