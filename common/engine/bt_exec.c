@@ -10,11 +10,6 @@
 /* ------------------------------------------------------------------ */
 /* Order types                                                         */
 
-/* Fill price of the price-dependent part of an order on bar b (before
- * slippage); false if it does not fill on this bar. May change o
- * (a stop-limit remembers its trigger). */
-typedef bool (*s_price_fn)(bt_exec_order_t *o, const bt_bar_t *b, double *px);
-
 static bool s_px_limit_at(bool buy, double lim, const bt_bar_t *b, double *px)
 {
     if (buy && b->low <= lim) {
@@ -105,36 +100,14 @@ static bool s_px_stop_limit(bt_exec_order_t *o, const bt_bar_t *b, double *px)
     return false;
 }
 
-/* One row per bt_order_type_t: everything that depends on the type. A new
- * order type is an enum value in bt_strategy.h, a row here and its price
- * rule above. */
-static const struct {
-    bool limit;        /* uses req->limit */
-    bool stop;         /* uses req->stop */
-    bool same_close;   /* fills at the decision close with fill_at: same_close */
-    s_price_fn price;  /* fill price on a later bar */
-} s_types[] = {
+/* The order-type table (bt_exec.h). */
+const bt_exec_type_t bt_exec_types[BT_EXEC_NTYPES] = {
+    /*                   limit, stop,  same_close, price */
     [BT_ORD_MARKET] = {false, false, true, s_px_market},
     [BT_ORD_LIMIT] = {true, false, false, s_px_limit},
     [BT_ORD_STOP] = {false, true, false, s_px_stop},
     [BT_ORD_STOP_LIMIT] = {true, true, false, s_px_stop_limit},
 };
-#define S_NTYPES (sizeof s_types / sizeof s_types[0])
-
-bool bt_exec_type_known(unsigned type)
-{
-    return type < S_NTYPES && s_types[type].price;
-}
-
-bool bt_exec_type_uses_limit(unsigned type)
-{
-    return type < S_NTYPES && s_types[type].limit;
-}
-
-bool bt_exec_type_uses_stop(unsigned type)
-{
-    return type < S_NTYPES && s_types[type].stop;
-}
 
 /* ------------------------------------------------------------------ */
 /* Orders                                                              */
@@ -232,24 +205,6 @@ bool bt_exec_cancel(bt_book_t *bk, int64_t order_id)
         }
     }
     return false;
-}
-
-bt_exec_order_t *bt_exec_new(bt_book_t *bk, uint32_t sym, uint8_t kind, uint8_t type, double qty)
-{
-    bt_exec_state_t *e = &bk->exec;
-    if (e->nord >= bk->dims.ocap)
-        return NULL;
-    bt_exec_order_t *o = &e->ord[e->nord++];
-    memset(o, 0, sizeof *o);
-    o->id = e->next_id++;
-    o->created = bk->feed.t;
-    o->created_step = bk->feed.step;
-    o->rec = SIZE_MAX;
-    o->qty = qty;
-    o->sym = sym;
-    o->type = type;
-    o->kind = kind;
-    return o;
 }
 
 void bt_exec_refuse(bt_book_t *bk, uint32_t sym, uint8_t type, double qty, double limit,
@@ -442,7 +397,7 @@ static void s_try(bt_book_t *bk, bt_exec_order_t *o, double px_close, bool at_cl
     double px;
     if (at_close)
         px = px_close;
-    else if (!s_types[o->type].price(o, b, &px))
+    else if (!bt_exec_types[o->type].price(o, b, &px))
         return;
     double q = s_cap_qty(bk, o, b);
     if (q == 0.0)
@@ -517,7 +472,7 @@ void bt_exec_same_close(bt_book_t *bk)
         bool sells = pass == 0;
         for (size_t i = 0; i < n; i++) {
             bt_exec_order_t *o = &bk->exec.ord[i];
-            if (o->done || !s_types[o->type].same_close || o->created_step != bk->feed.step ||
+            if (o->done || !bt_exec_types[o->type].same_close || o->created_step != bk->feed.step ||
                 !bk->feed.has_bar[o->sym] || (o->qty < 0) != sells)
                 continue;
             s_try(bk, o, bk->feed.bar[o->sym].close, true);

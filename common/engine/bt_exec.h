@@ -10,21 +10,65 @@
 #ifndef BT_EXEC_H
 #define BT_EXEC_H
 
+#include <string.h>
+
 #include "bt_book.h"
 
-/* ---- Order types (the table's columns) ---- */
+/* ---- Order types ---- */
 
-/* type is a bt_order_type_t this engine knows. */
-bool bt_exec_type_known(unsigned type);
-/* The type uses a limit price / a stop price (others are stored as 0). */
-bool bt_exec_type_uses_limit(unsigned type);
-bool bt_exec_type_uses_stop(unsigned type);
+/* Fill price of an order of this type on bar b (before slippage); false if
+ * it does not fill on this bar. May change o (a stop-limit's trigger). */
+typedef bool (*bt_exec_price_fn)(bt_exec_order_t *o, const bt_bar_t *b, double *px);
+
+/* Everything that depends on an order's type: one row per bt_order_type_t
+ * in bt_exec.c. A new type is an enum value, a row and its price rule. */
+typedef struct bt_exec_type {
+    bool limit;             /* uses the limit price (else stored as 0) */
+    bool stop;              /* uses the stop price (else stored as 0) */
+    bool same_close;        /* fills at the decision close with fill_at: same_close */
+    bt_exec_price_fn price; /* fill-price rule on a later bar */
+} bt_exec_type_t;
+
+#define BT_EXEC_NTYPES (BT_ORD_STOP_LIMIT + 1)
+extern const bt_exec_type_t bt_exec_types[BT_EXEC_NTYPES];
+
+static inline bool bt_exec_type_known(unsigned type)
+{
+    return type < BT_EXEC_NTYPES;
+}
+
+static inline bool bt_exec_type_uses_limit(unsigned type)
+{
+    return type < BT_EXEC_NTYPES && bt_exec_types[type].limit;
+}
+
+static inline bool bt_exec_type_uses_stop(unsigned type)
+{
+    return type < BT_EXEC_NTYPES && bt_exec_types[type].stop;
+}
 
 /* ---- Orders ---- */
 
 /* A new open order (id, decision time and step set), or NULL when the book
- * has no free order slot. */
-bt_exec_order_t *bt_exec_new(bt_book_t *bk, uint32_t sym, uint8_t kind, uint8_t type, double qty);
+ * has no free order slot. Inline: every strategy order passes here. */
+static inline bt_exec_order_t *bt_exec_new(bt_book_t *bk, uint32_t sym, uint8_t kind,
+                                           uint8_t type, double qty)
+{
+    bt_exec_state_t *e = &bk->exec;
+    if (e->nord >= bk->dims.ocap)
+        return NULL;
+    bt_exec_order_t *o = &e->ord[e->nord++];
+    memset(o, 0, sizeof *o);
+    o->id = e->next_id++;
+    o->created = bk->feed.t;
+    o->created_step = bk->feed.step;
+    o->rec = SIZE_MAX;
+    o->qty = qty;
+    o->sym = sym;
+    o->type = type;
+    o->kind = kind;
+    return o;
+}
 /* Records o with requested quantity req_qty; its record index, or SIZE_MAX
  * without a recorder (or out of memory: bk->err is set). */
 size_t bt_exec_record(bt_book_t *bk, const bt_exec_order_t *o, double req_qty, const char *reason,

@@ -58,24 +58,36 @@ static inline bool bt_feed_go_live(bt_book_t *bk, int64_t t)
 
 /* ---- One series (a sleeve, or a one-symbol book) ---- */
 
+/* The columns of symbol 0, taken once before a run of bars (the compiler
+ * keeps them in registers; reloading them through the book per bar costs). */
+typedef struct bt_feed_cols {
+    const int64_t *t;
+    const double *o, *h, *l, *c, *v;
+    size_t n;
+} bt_feed_cols_t;
+
+static inline bt_feed_cols_t bt_feed_begin_one(bt_book_t *bk)
+{
+    const bt_series_t *sr = &bk->feed.ser[0];
+    bk->feed.has_bar[0] = 1;
+    return (bt_feed_cols_t){sr->time, sr->open, sr->high, sr->low, sr->close, sr->volume, sr->n};
+}
+
 /* Loads bar i of symbol 0 as the current step; returns its time. */
-static inline int64_t bt_feed_load_one(bt_book_t *bk, size_t i)
+static inline int64_t bt_feed_load_one(bt_book_t *bk, const bt_feed_cols_t *x, size_t i)
 {
     bt_feed_state_t *f = &bk->feed;
-    const bt_series_t *sr = &f->ser[0];
     bt_bar_t *b = &f->bar[0];
-    int64_t t = sr->time[i];
-    b->time = t;
-    b->open = sr->open[i];
-    b->high = sr->high[i];
-    b->low = sr->low[i];
-    b->close = sr->close[i];
-    b->volume = sr->volume[i];
-    f->has_bar[0] = 1;
-    f->close[0] = b->close;
+    b->time = x->t[i];
+    b->open = x->o[i];
+    b->high = x->h[i];
+    b->low = x->l[i];
+    b->close = x->c[i];
+    b->volume = x->v[i];
+    f->close[0] = x->c[i];
     f->idx[0] = i;
-    f->last_step = i + 1 == sr->n;
-    return t;
+    f->last_step = i + 1 == x->n;
+    return x->t[i];
 }
 
 /* After the step at t of a one-series book. */

@@ -79,8 +79,9 @@ void bt_loop_range(bt_book_t *bk, size_t i0, size_t i1)
 {
     double *eq_out = bk->curve.eq, *cash_out = bk->curve.cash;
     uint8_t *ex_out = bk->curve.ex;
+    bt_feed_cols_t x = bt_feed_begin_one(bk);
     for (size_t i = i0; i < i1; i++) {
-        int64_t t = bt_feed_load_one(bk, i);
+        int64_t t = bt_feed_load_one(bk, &x, i);
         s_step(bk, t);
         bt_feed_done_one(bk, t);
         if (eq_out) {
