@@ -178,14 +178,14 @@ typedef struct bt_book {
     bt_risk_state_t risk;
     bt_exec_state_t exec;
     bt_curve_state_t curve;
-    bt_macc_t macc;        /* metrics of this book */
     bool stream_steps;     /* feed bt_macc_step per step (single-book runs) */
-    bt_recorder_t *rec;    /* where orders/trades go (NULL = none) */
-    bt_recorder_t local;   /* multi-sleeve: sleeve-local recorder */
     bool rec_equity;       /* write equity records per step (single-book runs) */
     bt_err_t err;          /* BT_ENOMEM while recording */
-    bt_step_fn on_step;
+    bt_recorder_t *rec;    /* where orders/trades go (NULL = none) */
+    bt_step_fn on_step;    /* per-step hook (tests) or NULL */
     void *on_step_user;
+    bt_macc_t macc;        /* metrics of this book (large: its block sums last) */
+    bt_recorder_t local;   /* multi-sleeve: sleeve-local recorder */
 } bt_book_t;
 
 /* Prepares bk for one run: arrays from the table (arena reused when large
