@@ -161,8 +161,10 @@ typedef struct bt_curve_state {
     bool same_tl;         /* same bar times as sleeve 0 */
 } bt_curve_state_t;
 
+/* Cache-line aligned: sleeves run on several threads and their books lie
+ * side by side in bt_engine's array. */
 typedef struct bt_book {
-    const bt_engine_cfg_t *cfg;
+    _Alignas(64) const bt_engine_cfg_t *cfg;
     const bt_strategy_t *strat;
     size_t nsym;           /* symbols in the book */
     uint32_t sym0;         /* run series index of local symbol 0 */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt_alloc.h"
 #include "bt_book.h"
 #include "bt_feed.h"
 #include "bt_loop.h"
@@ -103,7 +104,7 @@ void bt_engine_destroy(bt_engine_t **self_p)
     bt_engine_t *e = *self_p;
     for (size_t i = 0; i < e->books_cap; i++)
         bt_book_fini(&e->books[i]);
-    free(e->books);
+    bt_aligned_free(e->books);
     free(e->tl_cur);
     free(e->tl_eq);
     free(e->tl_cash);
@@ -116,10 +117,12 @@ static bool s_engine_books(bt_engine_t *e, size_t n)
 {
     if (n <= e->books_cap)
         return true;
-    bt_book_t *b = realloc(e->books, n * sizeof *b);
+    bt_book_t *b = bt_aligned_alloc(n * sizeof *b); /* zeroed, 64-byte aligned */
     if (!b)
         return false;
-    memset(b + e->books_cap, 0, (n - e->books_cap) * sizeof *b);
+    if (e->books_cap)
+        memcpy(b, e->books, e->books_cap * sizeof *b);
+    bt_aligned_free(e->books);
     e->books = b;
     e->books_cap = n;
     return true;
