@@ -14,6 +14,7 @@
 
 #include "bt_err.h"
 #include "bt_metrics.h"
+#include "bt_recorder.h"
 #include "bt_series.h"
 #include "bt_strategy.h"
 
@@ -60,50 +61,7 @@ typedef struct bt_engine_cfg {
 
 void bt_engine_cfg_defaults(bt_engine_cfg_t *cfg);
 
-/* ---- Optional full record (bt run); NULL in sweeps. ---- */
-
-typedef enum {
-    BT_OS_OPEN = 0, BT_OS_FILLED, BT_OS_PARTIAL, BT_OS_CANCELLED, BT_OS_EXPIRED, BT_OS_REJECTED
-} bt_order_status_t;
-
-typedef struct bt_order_rec {
-    int64_t id;
-    uint32_t sym;              /* index into the run's series */
-    int64_t created;           /* time of the decision bar */
-    int64_t done;              /* time of the last fill / cancel / rejection; 0 if open */
-    bt_order_type_t type;
-    double qty;                /* requested, signed */
-    double filled;             /* filled, signed */
-    double limit, stop;        /* 0 when not used */
-    double avg_price;          /* average fill price, 0 if none */
-    double commission;
-    bt_order_status_t status;
-    char reason[64];           /* why rejected, shrunk or cancelled; "" otherwise */
-} bt_order_rec_t;
-
-typedef struct bt_trade_rec {
-    uint32_t sym;
-    int64_t entry_time, exit_time; /* exit_time 0 while open */
-    double qty;                    /* signed: > 0 long */
-    double entry_price, exit_price;/* average prices; exit = last close when open */
-    double pnl;                    /* realised (or unrealised when open), after commission */
-    double commission;
-    bool open;
-} bt_trade_rec_t;
-
-typedef struct bt_equity_rec {
-    int64_t time;
-    double cash, positions_value, equity, drawdown;
-} bt_equity_rec_t;
-
-typedef struct bt_recorder {
-    bt_order_rec_t *orders;   size_t norders, orders_cap;
-    bt_trade_rec_t *trades;   size_t ntrades, trades_cap;
-    bt_equity_rec_t *equity;  size_t nequity, equity_cap;
-} bt_recorder_t;
-
-void bt_recorder_init(bt_recorder_t *rec);
-void bt_recorder_fini(bt_recorder_t *rec);
+/* ---- Optional full record (bt run): bt_recorder_t in bt_recorder.h ---- */
 
 /* ---- Per-step hook (tests, debugging) ---- */
 

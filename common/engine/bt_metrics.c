@@ -299,3 +299,15 @@ void bt_macc_finish(const bt_macc_t *a, double rf, double benchmark_return, bt_m
     for (size_t i = 0; i < S_NMETRICS; i++)
         bt_metrics_set(out, i, s_finite(bt_metrics_get(out, i)));
 }
+
+void bt_macc_add_counts(bt_macc_t *dst, const bt_macc_t *src)
+{
+    dst->traded_value += src->traded_value;
+    dst->commission += src->commission;
+    dst->ntrades += src->ntrades;
+    dst->nwins += src->nwins;
+    dst->nlosses += src->nlosses;
+    dst->gross_profit += src->gross_profit;
+    dst->gross_loss += src->gross_loss;
+    dst->rejected += src->rejected;
+}

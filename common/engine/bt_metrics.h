@@ -141,6 +141,9 @@ void bt_macc_set_blocks(bt_macc_t *a, uint64_t nsteps, uint32_t nblocks);
 /* Copies the 3 * nblocks block statistics (count, sum, sum of squares per
  * block) into out; returns nblocks (0 if blocks are off). */
 uint32_t bt_macc_blocks(const bt_macc_t *a, double *out, size_t out_len);
+/* Adds src's fill, trade and rejection counts to dst (not its steps):
+ * combining the books of a multi-sleeve run. */
+void bt_macc_add_counts(bt_macc_t *dst, const bt_macc_t *src);
 /* Annual risk-free rate rf; benchmark_return as computed by the caller. */
 void bt_macc_finish(const bt_macc_t *a, double rf, double benchmark_return, bt_metrics_t *out);
 

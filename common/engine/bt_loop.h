@@ -1,0 +1,28 @@
+/* bt_loop — the step loop of one book (internal to the engine).
+ *
+ * Each step calls the components in this order (docs/engine.md "The step"):
+ *   bt_feed       MARKET: the step's bars, calendar flags, end of warm-up
+ *   bt_exec       FILL: resting orders against the new bars
+ *   bt_risk       engine exits
+ *   bt_portfolio  mark to market; bt_risk kill switch
+ *   strategy      on_bar -> bt_signal / bt_order -> bt_risk -> bt_exec
+ *   bt_risk       rebalance, warm-up targets
+ *   bt_exec       same-close fills, close_at_end
+ *   bt_metrics    equity point (and bt_recorder, the step hook)
+ * Single-threaded: bt_engine runs several books in parallel. */
+#ifndef BT_LOOP_H
+#define BT_LOOP_H
+
+#include "bt_book.h"
+
+/* Bars [i0, i1) of a one-series book, continuing from bar i0 - 1 (the hot
+ * loop); a sleeve also writes its curves. */
+void bt_loop_range(bt_book_t *bk, size_t i0, size_t i1);
+/* The book's end: open round trips into the recorder. */
+void bt_loop_end(bt_book_t *bk);
+/* A one-series book over its whole series, then its end. */
+void bt_loop_single(bt_book_t *bk);
+/* A book over several series merged by time, then its end. */
+void bt_loop_merged(bt_book_t *bk);
+
+#endif

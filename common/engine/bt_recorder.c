@@ -1,0 +1,93 @@
+/* bt_recorder — the optional full record of a run. See bt_recorder.h. */
+#include "bt_recorder.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void bt_recorder_init(bt_recorder_t *rec)
+{
+    memset(rec, 0, sizeof *rec);
+}
+
+void bt_recorder_fini(bt_recorder_t *rec)
+{
+    if (!rec)
+        return;
+    free(rec->orders);
+    free(rec->trades);
+    free(rec->equity);
+    memset(rec, 0, sizeof *rec);
+}
+
+void bt_recorder_clear(bt_recorder_t *rec)
+{
+    rec->norders = rec->ntrades = rec->nequity = 0;
+}
+
+/* Makes room for one more element of size sz in *arr (n used, *cap slots). */
+static bool s_grow(void **arr, size_t n, size_t *cap, size_t sz)
+{
+    if (n < *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    void *p = realloc(*arr, ncap * sz);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = ncap;
+    return true;
+}
+
+bt_order_rec_t *bt_recorder_add_order(bt_recorder_t *rec)
+{
+    if (!s_grow((void **)&rec->orders, rec->norders, &rec->orders_cap, sizeof *rec->orders))
+        return NULL;
+    bt_order_rec_t *x = &rec->orders[rec->norders++];
+    memset(x, 0, sizeof *x);
+    return x;
+}
+
+bt_trade_rec_t *bt_recorder_add_trade(bt_recorder_t *rec)
+{
+    if (!s_grow((void **)&rec->trades, rec->ntrades, &rec->trades_cap, sizeof *rec->trades))
+        return NULL;
+    bt_trade_rec_t *x = &rec->trades[rec->ntrades++];
+    memset(x, 0, sizeof *x);
+    return x;
+}
+
+bt_equity_rec_t *bt_recorder_add_equity(bt_recorder_t *rec)
+{
+    if (!s_grow((void **)&rec->equity, rec->nequity, &rec->equity_cap, sizeof *rec->equity))
+        return NULL;
+    return &rec->equity[rec->nequity++];
+}
+
+bt_err_t bt_recorder_append(bt_recorder_t *dst, const bt_recorder_t *src, int64_t id_off)
+{
+    for (size_t i = 0; i < src->norders; i++) {
+        bt_order_rec_t *x = bt_recorder_add_order(dst);
+        if (!x)
+            return BT_ENOMEM;
+        *x = src->orders[i];
+        if (x->id)
+            x->id += id_off;
+    }
+    for (size_t i = 0; i < src->ntrades; i++) {
+        bt_trade_rec_t *x = bt_recorder_add_trade(dst);
+        if (!x)
+            return BT_ENOMEM;
+        *x = src->trades[i];
+    }
+    return BT_OK;
+}
+
+void bt_recorder_set_reason(char dst[64], const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n > 63)
+        n = 63;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
