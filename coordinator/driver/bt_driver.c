@@ -237,6 +237,13 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
                (unsigned long long)d->replayed, (unsigned long long)d->njobs, a->out_dir,
                bt_journal_truncated_bytes(d->journal) ? " (a torn last record was cut off)" : "",
                d->head.version == 1 ? " (a version-1 journal)" : "");
+        uint64_t sk = bt_journal_skipped_regions(d->journal);
+        if (sk)
+            fprintf(stderr,
+                    "bt sweep: the journal had %llu damaged record(s) (%llu bytes) between good "
+                    "ones; skipped them, their jobs run again\n",
+                    (unsigned long long)sk,
+                    (unsigned long long)bt_journal_skipped_bytes(d->journal));
     }
     if (d->wf)
         bt_wftest_advance(d->wf);

@@ -40,6 +40,8 @@ struct bt_journal {
     uint64_t appended;   /* records appended this session */
     uint64_t replayed_n; /* records replayed */
     uint64_t truncated;  /* bytes cut by replay */
+    uint64_t skipped_regions; /* damaged regions skipped by replay (good records after them) */
+    uint64_t skipped_bytes;   /* their bytes */
 };
 
 /* ---- CRC-32C (Castagnoli), reflected, table-driven ---- */
@@ -501,8 +503,11 @@ bt_err_t bt_journal_replay(bt_journal_t *j, void (*fn)(void *user, const bt_jour
     if (!win)
         return bt_errf(eb, BT_ENOMEM, "out of memory replaying the journal");
     size_t have = 0, pos = 0;     /* bytes in win, parse position in win */
+    uint64_t off = j->file_size;  /* file offset of win[pos] */
     uint64_t good = j->file_size; /* file offset after the last good record */
     bool eof = false;
+    bool bad = false; /* scanning for the next good record after a bad one */
+    uint64_t bad_at = 0;
     bt_journal_rec_t rec;
     for (;;) {
         if (!eof && have - pos < 4 + S_PAYLOAD_MAX + 4) {
@@ -521,21 +526,38 @@ bt_err_t bt_journal_replay(bt_journal_t *j, void (*fn)(void *user, const bt_jour
         if (avail < 4)
             break;
         uint32_t len = s_get_u32(win + pos);
-        if (len < S_PAYLOAD_MIN || len > S_PAYLOAD_MAX || avail < (size_t)len + 8)
-            break;
-        uint32_t crc = s_get_u32(win + pos + 4 + len);
-        if (crc != s_crc32c(0, win + pos, 4 + (size_t)len))
-            break;
-        if (!s_decode(win + pos + 4, len, &rec))
-            break;
+        if (len < S_PAYLOAD_MIN || len > S_PAYLOAD_MAX || avail < (size_t)len + 8 ||
+            s_get_u32(win + pos + 4 + len) != s_crc32c(0, win + pos, 4 + (size_t)len) ||
+            !s_decode(win + pos + 4, len, &rec)) {
+            /* Not a record here: resync by trying the next byte. A false match
+             * needs a length in range, a matching CRC-32C and a valid payload. */
+            if (!bad) {
+                bad = true;
+                bad_at = off;
+            }
+            pos++;
+            off++;
+            continue;
+        }
+        if (bad) { /* good records follow a damaged region: skip it, keep them */
+            bad = false;
+            j->skipped_regions++;
+            j->skipped_bytes += off - bad_at;
+            bt_log(BT_LOG_WARN,
+                   "%s: skipped %llu damaged bytes at offset %llu (after %llu good records); "
+                   "the job(s) recorded there run again",
+                   j->path, (unsigned long long)(off - bad_at), (unsigned long long)bad_at,
+                   (unsigned long long)j->replayed_n);
+        }
         if (fn)
             fn(user, &rec);
         j->replayed_n++;
         pos += (size_t)len + 8;
-        good += (uint64_t)len + 8;
+        off += (uint64_t)len + 8;
+        good = off;
     }
     free(win);
-    if (good < size) {
+    if (good < size) { /* only a tail with no good record after it is cut */
         j->truncated = size - good;
         bt_log(BT_LOG_WARN, "%s: cutting %llu bytes of torn or corrupt tail after %llu records",
                j->path, (unsigned long long)j->truncated, (unsigned long long)j->replayed_n);
@@ -561,6 +583,16 @@ uint64_t bt_journal_replayed(const bt_journal_t *j)
 uint64_t bt_journal_truncated_bytes(const bt_journal_t *j)
 {
     return j->truncated;
+}
+
+uint64_t bt_journal_skipped_regions(const bt_journal_t *j)
+{
+    return j->skipped_regions;
+}
+
+uint64_t bt_journal_skipped_bytes(const bt_journal_t *j)
+{
+    return j->skipped_bytes;
 }
 
 const char *bt_journal_path(const bt_journal_t *j)

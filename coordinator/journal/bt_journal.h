@@ -55,9 +55,13 @@ bt_journal_t *bt_journal_open(const char *dir, const char *header, bool resume, 
  * that inspect a journal). BT_ELIMIT if it does not fit in size. */
 bt_err_t bt_journal_read_header(const char *dir, char *buf, size_t size, bt_errbuf_t *eb);
 
-/* Calls fn for each intact record in file order (fn may be NULL). Stops at
- * the first torn or corrupt record and truncates the file there, so appends
- * continue after the last good record. A caller may see one job id several
+/* Calls fn for each intact record in file order (fn may be NULL). A damaged
+ * region (bit flip, garbage) followed by good records is skipped: the reader
+ * resyncs on the next offset holding a whole record with a matching CRC and a
+ * valid payload, and counts the region (bt_journal_skipped_*); its jobs are
+ * simply absent, so they run again. A damaged tail with no good record after
+ * it (a torn last write) is truncated, so appends continue after the last
+ * good record. A caller may see one job id several
  * times (e.g. a record written twice); keeping one is the caller's job
  * (bt_report_set_result does it). */
 bt_err_t bt_journal_replay(bt_journal_t *j, void (*fn)(void *user, const bt_journal_rec_t *r),
@@ -76,6 +80,11 @@ bt_err_t bt_journal_sync(bt_journal_t *j, bt_errbuf_t *eb);
 uint64_t bt_journal_appended(const bt_journal_t *j);
 uint64_t bt_journal_replayed(const bt_journal_t *j);
 uint64_t bt_journal_truncated_bytes(const bt_journal_t *j);
+
+/* Damaged regions the last replay skipped (good records came after each),
+ * and their bytes; each usually held one record. */
+uint64_t bt_journal_skipped_regions(const bt_journal_t *j);
+uint64_t bt_journal_skipped_bytes(const bt_journal_t *j);
 
 /* Path of the journal file. */
 const char *bt_journal_path(const bt_journal_t *j);

@@ -247,6 +247,60 @@ Test(journal, corrupt_record_stops_replay_there)
     cr_assert_eq(st.st_size, before_last); /* tail cut */
 }
 
+/* Issue 10: one flipped bit 10 % into a journal used to cut every record
+ * after it as "a torn tail". Now the damaged record alone is skipped
+ * (counted), every other record is kept and nothing is truncated. Tried at
+ * every byte of the damaged record, so a flip in the length, the payload or
+ * the CRC all resync. */
+Test(journal, flipped_bit_skips_one_record_only)
+{
+    const size_t n = 60, victim = n / 10;
+    off_t before_last;
+    off_t full = s_write_n(n, &before_last);
+    FILE *f = fopen(s_path, "rb");
+    cr_assert_not_null(f);
+    unsigned char *orig = malloc((size_t)full);
+    cr_assert_eq(fread(orig, 1, (size_t)full, f), (size_t)full);
+    fclose(f);
+    /* walk the frames: header = magic(8) + u32 n + text + crc; record = u32 len + len + crc */
+    size_t at = 8 + 4 + (size_t)orig[8] + 4;
+    for (size_t k = 0; k < victim; k++)
+        at += 4 + (size_t)(orig[at] | (orig[at + 1] << 8)) + 4;
+    size_t rec_len = 4 + (size_t)(orig[at] | (orig[at + 1] << 8)) + 4;
+    for (size_t b = 0; b < rec_len; b++) {
+        f = fopen(s_path, "wb");
+        cr_assert_not_null(f);
+        cr_assert_eq(fwrite(orig, 1, (size_t)full, f), (size_t)full);
+        fclose(f);
+        s_flip_byte((off_t)(at + b));
+        bt_errbuf_t eb;
+        bt_journal_t *j = bt_journal_open(s_dir, HEADER, true, &eb);
+        cr_assert_not_null(j, "%s", eb.msg);
+        s_seen_t seen = {.n = 0};
+        cr_assert_eq(bt_journal_replay(j, s_collect, &seen, &eb), BT_OK, "%s", eb.msg);
+        cr_assert_eq(seen.n, n - 1, "flip at byte %zu of record %zu", b, victim);
+        cr_assert_eq(bt_journal_skipped_regions(j), 1);
+        cr_assert_eq(bt_journal_skipped_bytes(j), rec_len);
+        cr_assert_eq(bt_journal_truncated_bytes(j), 0);
+        for (size_t k = 0, i = 0; k < n; k++) {
+            if (k == victim)
+                continue;
+            bt_journal_rec_t want;
+            s_make(&want, k);
+            s_assert_same(&seen.recs[i++], &want);
+        }
+        /* appends continue at the end; the next replay skips the region again */
+        bt_journal_rec_t r;
+        s_make(&r, victim);
+        cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
+        bt_journal_close(&j);
+        s_replay(&seen, NULL);
+        cr_assert_eq(seen.n, n);
+        s_assert_same(&seen.recs[n - 1], &r);
+    }
+    free(orig);
+}
+
 Test(journal, corrupt_checksum_byte)
 {
     off_t before_last;
