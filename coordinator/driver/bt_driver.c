@@ -12,6 +12,7 @@
 #include "bt_jhead.h"
 #include "bt_journal.h"
 #include "bt_local.h"
+#include "bt_lock.h"
 #include "bt_log.h"
 #include "bt_metrics.h"
 #include "bt_plan.h"
@@ -45,6 +46,7 @@ typedef struct {
     bt_sched_t *sched;
     bt_wftest_t *wf; /* walk-forward test chain, NULL for a plain sweep */
     bt_local_t *local;
+    bt_lock_t *lock;             /* the output folder's lock, held for the whole run */
     uint64_t replayed;           /* distinct finished jobs taken from the journal */
     uint64_t jobs_run, bars_run; /* results journaled this session */
     int rank_metric;
@@ -185,6 +187,9 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
     const bt_driver_opts_t *a = in->o;
     if (bt_fs_mkdir_p(a->out_dir, eb) != BT_OK)
         return 1;
+    d->lock = bt_lock_take(a->out_dir, eb);
+    if (!d->lock)
+        return eb->code == BT_EEXIST ? 2 : 1;
     char id[BT_JOURNAL_MAX_HEADER];
     if (bt_plan_journal_id(d->plan, id, sizeof id, eb) != BT_OK)
         return 2;
@@ -418,10 +423,19 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
         printf("note: %llu malformed or unexpected message(s) were dropped (see the log)\n",
                (unsigned long long)st.bad_messages);
     exit_code = 0;
+    if (failed) { /* failed work is never "ok": a distinct exit code, and why */
+        fprintf(stderr,
+                "bt sweep: finished with %llu failed job(s) of %llu (each failed %ld time(s)); "
+                "first: %s; all in %s/failures.csv and summary.txt\n",
+                (unsigned long long)failed, (unsigned long long)d.njobs, a->max_attempts,
+                bt_report_first_failure(d.report), a->out_dir);
+        exit_code = BT_DRIVER_EXIT_FAILED_JOBS;
+    }
 out:
     bt_wfreport_destroy(&wfr);
     bt_wftest_destroy(&d.wf);
     bt_journal_close(&d.journal);
+    bt_lock_release(&d.lock);
     bt_report_destroy(&d.report);
     bt_sched_destroy(&d.sched);
     bt_plan_destroy(&d.plan);

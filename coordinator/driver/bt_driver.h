@@ -33,10 +33,13 @@ typedef struct bt_driver_opts {
     size_t nsets;
 } bt_driver_opts_t;
 
+#define BT_DRIVER_EXIT_FAILED_JOBS 3 /* finished, but some jobs failed */
+
 /* Runs the sweep of cfg (loaded from config_path with opts->sets applied;
  * yaml is the file's text, as sent to workers; all borrowed). Returns the
- * exit status (0 done, 1 failed or interrupted, 2 bad config: nothing was
- * run) and sets *interrupted when a signal ended it early (the caller prints
+ * exit status (0 done, every job ok; 1 failed or interrupted; 2 bad config
+ * or the output folder in use by another coordinator: nothing was run; 3
+ * finished with failed jobs, listed in failures.csv) and sets *interrupted when a signal ended it early (the caller prints
  * how to continue). */
 int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *yaml,
                   size_t yaml_len, const bt_driver_opts_t *opts, bool *interrupted);

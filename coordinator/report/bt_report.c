@@ -233,6 +233,33 @@ bool bt_report_set_result(bt_report_t *r, const bt_journal_rec_t *rec)
     return true;
 }
 
+static const char *s_label(const bt_report_t *r, size_t axis, double v);
+
+const char *bt_report_first_failure(const bt_report_t *r)
+{
+    static char buf[512];
+    buf[0] = '\0';
+    for (uint64_t i = 0; i < r->njobs; i++) {
+        if ((r->status[i] & S_STATUS_MASK) != S_FAILED)
+            continue;
+        size_t used = 0;
+        int w = snprintf(buf, sizeof buf, "job %llu (", (unsigned long long)i);
+        used = w > 0 ? (size_t)w : 0;
+        for (size_t a = 0; a < r->naxes && used < sizeof buf; a++) {
+            char num[64];
+            double v = r->points[i * r->naxes + a];
+            const char *lab = s_label(r, a, v);
+            w = snprintf(buf + used, sizeof buf - used, "%s%s=%s", a ? " " : "", r->axis_names[a],
+                         lab ? lab : bt_csvw_fmt_double(v, num, sizeof num));
+            used += w > 0 ? (size_t)w : 0;
+        }
+        if (used < sizeof buf)
+            snprintf(buf + used, sizeof buf - used, "): %s", r->errors[i] ? r->errors[i] : "");
+        break;
+    }
+    return buf;
+}
+
 void bt_report_counts(const bt_report_t *r, uint64_t *ok, uint64_t *failed, uint64_t *pending)
 {
     uint64_t c[3] = {0, 0, 0};
@@ -666,7 +693,7 @@ static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summa
     fprintf(f, "retries:       %llu failed attempts retried, %llu leases requeued\n",
             (unsigned long long)s->retries, (unsigned long long)s->requeued);
     if (failed) {
-        fprintf(f, "failures (first %d by job id):\n", S_ERRORS_SUMMARY);
+        fprintf(f, "failures (first %d by job id; all in failures.csv):\n", S_ERRORS_SUMMARY);
         int shown = 0;
         for (uint64_t i = 0; i < r->njobs && shown < S_ERRORS_SUMMARY; i++) {
             if ((r->status[i] & S_STATUS_MASK) != S_FAILED)
@@ -753,6 +780,16 @@ bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank
         s_put_header(&w, r, true);
         for (size_t k = 0; k < lim; k++)
             s_put_row(&w, r, ids[k], k + 1);
+        e = bt_fs_atomic_commit(&o, eb);
+    }
+    if (e == BT_OK) /* failed rows only, same columns; header alone when none failed */
+        e = s_open(&o, dir, "failures.csv", path, eb);
+    if (e == BT_OK) {
+        bt_csvw_init_file(&w, o.f);
+        s_put_header(&w, r, false);
+        for (uint64_t i = 0; i < r->njobs; i++)
+            if ((r->status[i] & S_STATUS_MASK) == S_FAILED)
+                s_put_row(&w, r, i, 0);
         e = bt_fs_atomic_commit(&o, eb);
     }
     if (e == BT_OK && summary)

@@ -81,10 +81,15 @@ bool bt_report_set_result(bt_report_t *r, const bt_journal_rec_t *rec);
 bool bt_report_best(const bt_report_t *r, size_t metric, bool descending, uint64_t *job_id,
                     double *value);
 
+/* "job N (values): error" of the lowest failed job id, in a static buffer;
+ * "" when none failed. */
+const char *bt_report_first_failure(const bt_report_t *r);
+
 /* Rows with status ok / failed / pending. */
 void bt_report_counts(const bt_report_t *r, uint64_t *ok, uint64_t *failed, uint64_t *pending);
 
-/* Writes DIR/results.csv, DIR/ranking.csv and DIR/summary.txt, each to a
+/* Writes DIR/results.csv, DIR/ranking.csv, DIR/failures.csv (the failed rows
+ * of results.csv, header only when none failed) and DIR/summary.txt, each to a
  * temporary file, fsync'd and renamed, so a kill never leaves a torn report.
  * rank_by: a metric name from BT_METRICS (else BT_ECONFIG listing the names).
  * top: rows in ranking.csv (0 = all ok rows). summary may be NULL (no
