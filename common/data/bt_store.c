@@ -587,8 +587,20 @@ static bt_err_t s_load_symbol(hid_t f, const char *path, const char *sym, bt_ser
     s_attr_get_str(grp, "source", meta->source, sizeof meta->source);
     s_attr_get_str(grp, "source_sha256", meta->sha256, sizeof meta->sha256);
     s_attr_get_str(grp, "frequency", meta->frequency, sizeof meta->frequency);
-    if (!s_attr_get_str(grp, "content_sha256", content, 65) || strlen(content) != 64)
-        bt_store_content_hash(series, content); /* older or foreign file: hash it now */
+    /* The data as read, not as labelled: bars edited in place under an
+     * unchanged content_sha256 must not pass as the imported data. */
+    char stored[65];
+    bt_store_content_hash(series, content);
+    if (s_attr_get_str(grp, "content_sha256", stored, sizeof stored) && strlen(stored) == 64 &&
+        strcmp(stored, content) != 0) {
+        free(mem);
+        *block = NULL;
+        rc = bt_errf(eb, BT_EDATA,
+                     "%s: symbol %s: the bars read do not match their stored content_sha256 "
+                     "(%.12s... read, %.12s... stored): the store was changed after import; "
+                     "re-import the source",
+                     path, sym, content, stored);
+    }
 out:
     H5Gclose(grp);
     return rc;

@@ -1,8 +1,11 @@
 #include "bt_jhead.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "bt_log.h"
 
 #define S_V1 "bt sweep journal 1\n"
 #define S_V2 "bt sweep journal 2\n"
@@ -92,22 +95,93 @@ bt_err_t bt_jhead_make(bt_jhead_t *h, const char *identity, bt_errbuf_t *eb)
     return BT_OK;
 }
 
-static bt_err_t s_different(const bt_jhead_t *h, const char *dir, bt_errbuf_t *eb)
+/* Identity lines about the code (engine build, strategy library bytes):
+ * journals written before they existed lack them. */
+static bool s_is_code_line(const char *line)
 {
-    char was[512];
-    size_t k = strlen(h->text);
-    if (k > sizeof was - 1)
-        k = sizeof was - 1;
-    memcpy(was, h->text, k);
-    was[k] = '\0';
-    for (size_t i = 0; i < k; i++)
-        if (was[i] == '\n')
-            was[i] = ' ';
-    return bt_errf(eb, BT_ECONFIG,
-                   "%s/%s was written for a different sweep (the config or the data changed "
-                   "since it started): journal has [%s]; restore the original config and data "
-                   "to resume, or run without --resume into a new --out folder",
-                   dir, BT_JOURNAL_FILE, was);
+    return strncmp(line, "engine_build ", 13) == 0 || strncmp(line, "strategy_code ", 14) == 0;
+}
+
+/* identity without its code lines, into out (cap > strlen(identity)). */
+static void s_strip_code(const char *identity, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *l = identity; *l;) {
+        size_t len = strcspn(l, "\n");
+        len += l[len] == '\n';
+        if (!s_is_code_line(l) && n + len < cap) {
+            memcpy(out + n, l, len);
+            n += len;
+        }
+        l += len;
+    }
+    out[n] = '\0';
+}
+
+/* What a line of the identity stands for, to say what changed. */
+static const char *s_what(const char *line)
+{
+    if (strncmp(line, "config_sha256 ", 14) == 0)
+        return "the config changed (its bytes or the --set overrides)";
+    if (strncmp(line, "data_hash ", 10) == 0)
+        return "the data changed (the bars as read)";
+    if (strncmp(line, "engine_build ", 13) == 0)
+        return "the engine build changed (bt was rebuilt from other sources or flags)";
+    if (strncmp(line, "strategy_code ", 14) == 0)
+        return "the strategy code changed (the strategy library's bytes)";
+    return "the grid changed";
+}
+
+/* BT_ECONFIG naming the first identity line that differs between the
+ * journal's (was, wl bytes) and now. */
+static bt_err_t s_different(const char *dir, const char *was, size_t wl, const char *now,
+                            bt_errbuf_t *eb)
+{
+    const char *w = was, *n = now, *wend = was + wl;
+    for (;;) {
+        size_t a = w < wend ? strcspn(w, "\n") : 0, b = strcspn(n, "\n");
+        if (w + a > wend)
+            a = (size_t)(wend - w);
+        if (a != b || memcmp(w, n, a) != 0) {
+            const char *line = a ? w : n;
+            return bt_errf(eb, BT_ECONFIG,
+                           "%s/%s was written for a different sweep: %s since it started "
+                           "(journal: \"%.*s\", now: \"%.*s\"); restore what changed to "
+                           "resume, or run without --resume into a new --out folder",
+                           dir, BT_JOURNAL_FILE, s_what(line), (int)(a < 120 ? a : 120),
+                           a ? w : "(nothing)", (int)(b < 120 ? b : 120), b ? n : "(nothing)");
+        }
+        if (a == 0 && b == 0)
+            return bt_errf(eb, BT_ECONFIG, "%s/%s was written for a different sweep", dir,
+                           BT_JOURNAL_FILE);
+        w += a + (w + a < wend);
+        n += b + (n[b] == '\n');
+    }
+}
+
+/* Compares the journal's identity region (id, il bytes) with identity. A
+ * journal without code lines (written before they existed) is compared
+ * without them, with a warning: the code cannot be checked. */
+static bt_err_t s_check_identity(const char *dir, const char *id, size_t il,
+                                 const char *identity, bt_errbuf_t *eb)
+{
+    bool has_code = false;
+    for (const char *l = id; l < id + il; l += strcspn(l, "\n") + 1)
+        has_code = has_code || s_is_code_line(l);
+    char bare[BT_JOURNAL_MAX_HEADER + 1];
+    const char *want = identity;
+    if (!has_code) {
+        s_strip_code(identity, bare, sizeof bare);
+        want = bare;
+    }
+    if (strlen(want) != il || memcmp(id, want, il) != 0)
+        return s_different(dir, id, il, want, eb);
+    if (!has_code && want != identity && strcmp(want, identity) != 0)
+        bt_log(BT_LOG_WARN,
+               "%s/%s predates the engine-build and strategy-code lines: resuming without "
+               "checking that the code is the one that started the sweep",
+               dir, BT_JOURNAL_FILE);
+    return BT_OK;
 }
 
 bt_err_t bt_jhead_load(bt_jhead_t *h, const char *dir, const char *identity, bt_errbuf_t *eb)
@@ -116,10 +190,11 @@ bt_err_t bt_jhead_load(bt_jhead_t *h, const char *dir, const char *identity, bt_
     bt_err_t rc = bt_journal_read_header(dir, h->text, sizeof h->text, eb);
     if (rc != BT_OK)
         return rc;
-    size_t il = strlen(identity);
     if (strncmp(h->text, S_V1, strlen(S_V1)) == 0) {
-        if (strcmp(h->text + strlen(S_V1), identity) != 0)
-            return s_different(h, dir, eb);
+        const char *id = h->text + strlen(S_V1);
+        rc = s_check_identity(dir, id, strlen(id), identity, eb);
+        if (rc != BT_OK)
+            return rc;
         h->version = 1;
         h->ncols = S_NV1;
         for (size_t k = 0; k < S_NV1; k++)
@@ -134,13 +209,22 @@ bt_err_t bt_jhead_load(bt_jhead_t *h, const char *dir, const char *identity, bt_
                        dir, BT_JOURNAL_FILE, (int)(n < 80 ? n : 80), h->text);
     }
     const char *id = h->text + strlen(S_V2);
-    const char *cols = id + il;
-    if (strncmp(id, identity, il) != 0 || strncmp(cols, S_METRICS, strlen(S_METRICS)) != 0)
-        return s_different(h, dir, eb);
+    const char *cols = id;
+    while (*cols && strncmp(cols, S_METRICS, strlen(S_METRICS)) != 0) {
+        const char *nl = strchr(cols, '\n');
+        cols = nl ? nl + 1 : cols + strlen(cols);
+    }
+    rc = s_check_identity(dir, id, (size_t)(cols - id), identity, eb);
+    if (rc != BT_OK)
+        return rc;
+    if (!*cols)
+        return bt_errf(eb, BT_EFORMAT, "%s/%s: the journal header has no metrics line", dir,
+                       BT_JOURNAL_FILE);
     cols += strlen(S_METRICS);
     const char *end = strchr(cols, '\n');
     if (!end || end[1] != '\0')
-        return s_different(h, dir, eb);
+        return bt_errf(eb, BT_EFORMAT, "%s/%s: the journal header's metrics line is damaged",
+                       dir, BT_JOURNAL_FILE);
     h->version = 2;
     while (cols < end) {
         size_t len = strcspn(cols, ",\n");

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt_build.h"
+#include "bt_sha256.h"
 #include "bt_store.h"
 
 struct bt_plan {
@@ -47,7 +49,17 @@ static bt_err_t s_data_hash(bt_plan_t *p, bt_errbuf_t *eb)
                          bt_config_path(p->cfg), syms[i], p->store, n, p->store);
     }
     bt_store_names_free(names, n);
-    return rc == BT_OK ? bt_store_data_hash(p->store, NULL, 0, p->data_hash, eb) : rc;
+    if (rc != BT_OK)
+        return rc;
+    /* Loaded, not just labelled: the hash of the bars as read, each symbol
+     * checked against its stored content_sha256 (as every worker does), so a
+     * store edited in place refuses the sweep and its --resume up front. */
+    bt_dataset_t *ds = bt_dataset_load(p->store, NULL, 0, eb);
+    if (!ds)
+        return eb->code;
+    bt_str_copy(p->data_hash, sizeof p->data_hash, ds->hash);
+    bt_dataset_destroy(&ds);
+    return BT_OK;
 }
 
 /* The walk-forward windows over the union timeline of the config's symbols. */
@@ -258,6 +270,22 @@ bt_err_t bt_plan_journal_id(const bt_plan_t *p, char *buf, size_t cap, bt_errbuf
     }
     for (size_t a = 0; a < p->naxes && n < cap; a++) {
         w = snprintf(buf + n, cap - n, "axis %s %zu\n", p->keys[a], bt_plan_axis_len(p, a));
+        n += w > 0 ? (size_t)w : 0;
+    }
+    /* The code that computes the results: this engine build, and the
+     * strategy library's bytes (a built-in strategy is part of the build). */
+    if (n < cap) {
+        w = snprintf(buf + n, cap - n, "engine_build %s\n", bt_build_id());
+        n += w > 0 ? (size_t)w : 0;
+    }
+    const char *lib = bt_config_library(p->cfg);
+    if (lib && n < cap) {
+        char path[PATH_MAX + 2], hex[65];
+        snprintf(path, sizeof path, "%s%s", strchr(lib, '/') ? "" : "./", lib);
+        bt_err_t rc = bt_sha256_file(path, hex, eb);
+        if (rc != BT_OK)
+            return rc;
+        w = snprintf(buf + n, cap - n, "strategy_code sha256 %s %s\n", hex, lib);
         n += w > 0 ? (size_t)w : 0;
     }
     if (n >= cap)

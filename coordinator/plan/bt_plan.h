@@ -51,11 +51,13 @@ void bt_plan_values(const bt_plan_t *p, uint64_t job, double *values);
 uint64_t bt_plan_trial_set_size(const bt_plan_t *p);
 
 const char *bt_plan_store(const bt_plan_t *p);     /* realpath of data.store */
-const char *bt_plan_data_hash(const bt_plan_t *p); /* 64 hex: every symbol of the store */
+const char *bt_plan_data_hash(const bt_plan_t *p); /* 64 hex: every symbol as read, checked */
 
-/* What identifies the sweep in its journal (config hash, data hash, jobs,
- * walk-forward layout, axes), one "key value" line each; the journal adds
- * its version and metric columns. BT_ELIMIT if it does not fit. */
+/* What identifies the sweep in its journal (config hash, data hash of the
+ * bars as read, jobs, walk-forward layout, axes, engine build, strategy
+ * library sha256), one "key value" line each; the journal adds its version
+ * and metric columns. BT_ELIMIT if it does not fit; an unreadable strategy
+ * library is an error naming it. */
 bt_err_t bt_plan_journal_id(const bt_plan_t *p, char *buf, size_t cap, bt_errbuf_t *eb);
 
 #endif
