@@ -37,6 +37,10 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
             a->run.allow_huge = true;
             continue;
         }
+        if (strcmp(o, "--keep-invalid") == 0) {
+            a->run.keep_invalid = true;
+            continue;
+        }
         if (strcmp(o, "--trivial") == 0) {
             a->run.trivial = true;
             continue;
@@ -175,6 +179,8 @@ void bt_sweep_args_hint(FILE *f, const char *prog, const bt_sweep_args_t *a)
         s_opt_long(f, "--max-attempts", a->run.max_attempts);
     if (a->run.allow_huge)
         fputs(" --allow-huge", f);
+    if (a->run.keep_invalid)
+        fputs(" --keep-invalid", f);
     if (a->run.trivial)
         fputs(" --trivial", f);
     s_opt(f, "--resume", a->run.out_dir);

@@ -339,6 +339,11 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
         return eb.code == BT_ENOMEM ? 1 : 2;
     }
+    if (!a->keep_invalid && !a->trivial && bt_plan_check_points(d.plan, &eb) != BT_OK) {
+        fprintf(stderr, "bt sweep: %s\n", eb.msg);
+        bt_plan_destroy(&d.plan);
+        return eb.code == BT_ENOMEM ? 1 : 2;
+    }
     d.njobs = bt_plan_jobs(d.plan);
     d.naxes = bt_plan_naxes(d.plan);
     exit_code = s_prepare(&d, &eb);

@@ -29,6 +29,7 @@ typedef struct bt_driver_opts {
     long max_attempts;
     bool allow_huge;
     bool trivial; /* benchmark workers (no backtests): no walk-forward files */
+    bool keep_invalid; /* run grid points the strategy refuses (they fail) instead of refusing */
     const char *sets[BT_CONFIG_MAX_OVERRIDES]; /* --set overrides "key=value", in order */
     size_t nsets;
 } bt_driver_opts_t;

@@ -184,6 +184,11 @@ const bt_wf_window_t *bt_plan_window(const bt_plan_t *p, size_t w)
     return w < p->nwin ? &p->win[w] : NULL;
 }
 
+const bt_config_t *bt_plan_config(const bt_plan_t *p)
+{
+    return p->cfg;
+}
+
 const bt_grid_t *bt_plan_grid(const bt_plan_t *p)
 {
     return p->grid;

@@ -35,6 +35,15 @@ uint64_t bt_plan_points(const bt_plan_t *p); /* grid points that pass the constr
 size_t bt_plan_windows(const bt_plan_t *p);  /* walk-forward windows; 0 for a plain sweep */
 const bt_wf_window_t *bt_plan_window(const bt_plan_t *p, size_t w);
 const bt_grid_t *bt_plan_grid(const bt_plan_t *p);
+const bt_config_t *bt_plan_config(const bt_plan_t *p); /* the cfg given to bt_plan_new */
+
+/* Hands each grid point (the first 1,000,000) to the strategy's own init, as
+ * a worker does first, so points that would fail every attempt are found
+ * before any work. BT_ECONFIG if any does: how many, the first with its
+ * error, and the constraint "A op B" over two axes that separates the
+ * refused points from the others exactly, when there is one (e.g.
+ * "params.fast < params.slow"). In bt_plan_check.c. */
+bt_err_t bt_plan_check_points(const bt_plan_t *p, bt_errbuf_t *eb);
 
 /* Axes (see above). */
 size_t bt_plan_naxes(const bt_plan_t *p);

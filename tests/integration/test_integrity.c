@@ -6,6 +6,8 @@
  * - a second coordinator on a folder in use is refused naming the holder; a
  *   killed coordinator's lock is taken over;
  * - one flipped bit 10 % into the journal costs that one record only;
+ * - grid points the strategy refuses are refused before any work, with the
+ *   constraint that prunes them;
  * - a sweep that finishes with failed jobs exits 3 and lists them. */
 #include <fcntl.h>
 #include <hdf5.h>
@@ -208,7 +210,7 @@ Test(integrity, failed_jobs_exit_3_and_are_listed)
                "  params.slow: [30]\n",
             f.store);
     fclose(c);
-    char *sweep[] = {f.bt, "sweep", cfg, "--out", out, "--workers", "1", NULL};
+    char *sweep[] = {f.bt, "sweep", cfg, "--out", out, "--workers", "1", "--keep-invalid", NULL};
     cr_assert_eq(s_run(sweep, "fail.log"), 3);
     cr_assert(sfx_log_has(&f, "fail", "finished with 1 failed job(s) of 3"));
     cr_assert(sfx_log_has(&f, "fail", "fast (40) must be less than slow (30)"));
@@ -223,4 +225,33 @@ Test(integrity, failed_jobs_exit_3_and_are_listed)
     char *sum = s_read("fail/summary.txt");
     cr_assert(sum && strstr(sum, "1 failed") && strstr(sum, "job 2: "), "%s", sum);
     free(sum);
+}
+
+/* Before: fast >= slow points were retried three times each, exit 0. */
+Test(integrity, points_the_strategy_refuses_are_refused_up_front)
+{
+    char cfg[320], out[320];
+    sfx_path(cfg, sizeof cfg, &f, "bad.yaml");
+    sfx_path(out, sizeof out, &f, "bad");
+    FILE *c = fopen(cfg, "w");
+    cr_assert(c);
+    fprintf(c, "strategy: sma_cross\ndata:\n  store: %s\nsweep:\n  params.fast: [5, 30, 40]\n"
+               "  params.slow: [20, 30]\n",
+            f.store);
+    fclose(c);
+    char *sweep[] = {f.bt, "sweep", cfg, "--out", out, "--workers", "1", NULL};
+    cr_assert_eq(s_run(sweep, "bad.log"), 2);
+    /* (30,20) (30,30) (40,20) (40,30) fail; the first is point 2 */
+    cr_assert(sfx_log_has(&f, "bad", "4 of 6 grid points would fail before any work"));
+    cr_assert(sfx_log_has(&f, "bad", "point 2 (params.fast=30 params.slow=20)"));
+    cr_assert(sfx_log_has(&f, "bad", "constraints: [\"params.fast < params.slow\"]"));
+    struct stat st;
+    cr_assert_neq(stat(out, &st), 0, "nothing was started: no output folder");
+    /* with the suggested constraint the sweep runs the two valid points */
+    c = fopen(cfg, "a");
+    cr_assert(c);
+    fprintf(c, "  constraints: [\"params.fast < params.slow\"]\n");
+    fclose(c);
+    cr_assert_eq(s_run(sweep, "bad2.log"), 0);
+    cr_assert(sfx_log_has(&f, "bad2", "2 ok, 0 failed"));
 }

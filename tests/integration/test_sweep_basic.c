@@ -96,9 +96,11 @@ Test(sweep_basic, failing_jobs_are_retried_then_recorded_failed)
     char odir[320], log[340];
     snprintf(odir, sizeof odir, "%s/fail", f.dir);
     snprintf(log, sizeof log, "%s/fail.log", f.dir);
-    char *argv[] = {f.bt, "sweep", f.cfg, "--out", odir, "--workers", "2", "--max-attempts", "2",
-                    NULL};
-    cr_assert_eq(bt_proc_run(argv, log, 60000), 0, "a sweep with failed jobs still completes");
+    /* --keep-invalid: run the points the strategy refuses instead of refusing
+     * the sweep up front; finished with failed jobs is exit 3 (issue 10) */
+    char *argv[] = {f.bt,   "sweep",          f.cfg, "--out", odir, "--workers", "2", "--max-attempts",
+                    "2",    "--keep-invalid", NULL};
+    cr_assert_eq(bt_proc_run(argv, log, 60000), 3, "a sweep with failed jobs completes, exit 3");
     char p[400];
     snprintf(p, sizeof p, "%s/results.csv", odir);
     char *text = bt_proc_slurp(p, NULL);
