@@ -22,12 +22,15 @@ Test(sweep_faults, worker_sigkill_mid_sweep)
 {
     char ep[256];
     pid_t coord = sfx_start_coord(&f, "kill", "tcp://127.0.0.1:*", false, ep, sizeof ep);
+    /* w1 alone until it has journaled results: it then holds leases (the
+     * coordinator leases on every credit while jobs are queued), so the sweep
+     * can only end after its lease expires, however loaded the machine is */
     pid_t w1 = sfx_start_worker(&f, ep, "w1", 40);
-    sfx_start_worker(&f, ep, "w2", 40);
-    sfx_start_worker(&f, ep, "w3", 40);
     sfx_wait_progress(&f, "kill", 1);
     cr_assert_eq(kill(w1, SIGKILL), 0);
     cr_assert_eq(bt_proc_wait(w1, 10000), 128 + SIGKILL);
+    sfx_start_worker(&f, ep, "w2", 40);
+    sfx_start_worker(&f, ep, "w3", 40);
     cr_assert_eq(bt_proc_wait(coord, 90000), 0, "coordinator failed (see kill.log)");
     sfx_assert_same_report(&f, "ref", "kill");
     /* w1 went silent and was dropped via the lease timeout */
@@ -38,10 +41,11 @@ Test(sweep_faults, worker_sigstop_leases_expire)
 {
     char ep[256];
     pid_t coord = sfx_start_coord(&f, "stop", "tcp://127.0.0.1:*", false, ep, sizeof ep);
+    /* w1 alone until it has journaled results (see worker_sigkill_mid_sweep) */
     pid_t w1 = sfx_start_worker(&f, ep, "w1", 40);
-    sfx_start_worker(&f, ep, "w2", 40);
     sfx_wait_progress(&f, "stop", 1);
     cr_assert_eq(kill(w1, SIGSTOP), 0);
+    sfx_start_worker(&f, ep, "w2", 40);
     cr_assert_eq(bt_proc_wait(coord, 90000), 0, "coordinator failed (see stop.log)");
     sfx_assert_same_report(&f, "ref", "stop");
     cr_assert(sfx_log_has(&f, "stop", "worker w1 silent"));
@@ -86,11 +90,15 @@ Test(sweep_faults, coordinator_sigkill_then_resume)
 {
     char ep[256];
     pid_t coord = sfx_start_coord(&f, "crash", "tcp://127.0.0.1:*", false, ep, sizeof ep);
-    sfx_start_worker(&f, ep, "w1", 30);
-    sfx_start_worker(&f, ep, "w2", 30);
+    /* One worker, stopped once results are journaled: the sweep cannot end
+     * before the kill, however slowly this test process is scheduled. */
+    pid_t w1 = sfx_start_worker(&f, ep, "w1", 30);
     sfx_wait_progress(&f, "crash", 200);
+    cr_assert_eq(kill(w1, SIGSTOP), 0);
     cr_assert_eq(kill(coord, SIGKILL), 0);
     cr_assert_eq(bt_proc_wait(coord, 10000), 128 + SIGKILL);
+    cr_assert_eq(kill(w1, SIGCONT), 0);
+    sfx_start_worker(&f, ep, "w2", 30);
     char results[400];
     snprintf(results, sizeof results, "%s/crash/results.csv", f.dir);
     cr_assert(access(results, F_OK) != 0, "the sweep finished before the kill; nothing tested");
@@ -127,10 +135,12 @@ Test(sweep_faults, sigint_writes_partial_report_and_resumes)
 {
     char ep[256];
     pid_t coord = sfx_start_coord(&f, "int", "tcp://127.0.0.1:*", false, ep, sizeof ep);
-    sfx_start_worker(&f, ep, "w1", 30);
+    pid_t w1 = sfx_start_worker(&f, ep, "w1", 30);
     sfx_wait_progress(&f, "int", 1);
+    cr_assert_eq(kill(w1, SIGSTOP), 0); /* the sweep cannot finish before the SIGINT */
     cr_assert_eq(kill(coord, SIGINT), 0);
     cr_assert_eq(bt_proc_wait(coord, 30000), 1, "interrupted sweep exits 1");
+    cr_assert_eq(kill(w1, SIGCONT), 0);
     cr_assert(sfx_log_has(&f, "int", "--resume"), "tells the user how to resume");
     char p[400];
     snprintf(p, sizeof p, "%s/int/results.csv", f.dir);
