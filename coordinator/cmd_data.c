@@ -110,39 +110,43 @@ static char *s_fmt_dur(int64_t ns, char *buf, size_t cap)
 
 static void s_import_help(FILE *out)
 {
-    fprintf(out,
-            "usage: bt data import FILE... --out STORE.h5 [--symbol NAME]\n"
-            "                      [--format auto|yahoo|ohlcv|intraday] [--compress none|deflate]\n"
-            "                      [--replace] [--skip-bad] [--delimiter ,|;|tab|'|']\n"
-            "                      [--date-format FMT | --epoch s|ms] [--tz ZONE]\n"
-            "                      [--columns ROLE=COL,...] [--adjust]\n"
-            "\n"
-            "Imports CSV bar files into an HDF5 bar store, one symbol per file.\n"
-            "  --out STORE.h5   the bar store (created if absent)\n"
-            "  --symbol NAME    symbol name (one file only); default: the upper-cased file name\n"
-            "                   up to the first '-' or '.' (orcl-1995-2014.txt -> ORCL) when that\n"
-            "                   is a ticker (a letter, then letters, digits, '_'; 15 at most)\n"
-            "  --format F       auto (default: sniffed from the header), yahoo, ohlcv, intraday\n"
-            "  --compress C     none (default, fastest to load) or deflate (smaller)\n"
-            "  --replace        overwrite a symbol that is already in the store\n"
-            "  --skip-bad       skip invalid rows (reported per reason) instead of failing\n"
-            "  --delimiter D    field separator: , (default) ; tab |\n"
-            "  --date-format F  timestamp layout, e.g. '%%m/%%d/%%Y' or '%%d.%%m.%%Y %%H:%%M'\n"
-            "                   (%%Y %%y %%m %%b %%d %%H %%M %%S %%f); default ISO YYYY-MM-DD[ HH:MM:SS]\n"
-            "  --epoch U        timestamps are seconds (s) or milliseconds (ms) since 1970 UTC\n"
-            "  --tz ZONE        naive timestamps are local time in ZONE (Europe/Berlin, +01:00);\n"
-            "                   stored as UTC. Default: naive timestamps are UTC\n"
-            "  --columns MAP    roles by position (from 0) or header name:\n"
-            "                   'time=0,open=1,high=2,low=3,close=4,volume=5', 'time=Date,close=Last,...'\n"
-            "                   roles: time, clock (separate time of day), open, high, low, close,\n"
-            "                   adj_close, volume; other columns are ignored\n"
-            "  --adjust         scale open, high, low, close by Adj Close / Close (dividends)\n"
-            "\n"
-            "example:\n"
-            "  bt data import orcl-1995-2014.txt nvda-1999-2014.txt --out stocks.h5\n"
-            "  bt data import orcl-1995-2014.txt --adjust --symbol ORCL_ADJ --out stocks.h5\n"
-            "  bt data import 2006-min-005.txt --symbol IDX5M --tz Europe/Berlin --out idx.h5\n"
-            "  bt data import us.csv --delimiter ';' --date-format '%%m/%%d/%%Y' --out us.h5\n");
+    fprintf(
+        out,
+        "usage: bt data import FILE... --out STORE.h5 [--symbol NAME]\n"
+        "                      [--format auto|yahoo|ohlcv|intraday] [--compress none|deflate]\n"
+        "                      [--replace] [--skip-bad] [--delimiter ,|;|tab|'|']\n"
+        "                      [--date-format FMT | --epoch s|ms] [--tz ZONE]\n"
+        "                      [--columns ROLE=COL,...] [--adjust]\n"
+        "\n"
+        "Imports CSV bar files into an HDF5 bar store, one symbol per file.\n"
+        "  --out STORE.h5   the bar store (created if absent)\n"
+        "  --symbol NAME    symbol name (one file only); default: the upper-cased file name\n"
+        "                   up to the first '-' or '.' (orcl-1995-2014.txt -> ORCL) when that\n"
+        "                   is a ticker (a letter, then letters, digits, '_'; 15 at most)\n"
+        "  --format F       auto (default: sniffed from the header), yahoo, ohlcv, intraday\n"
+        "  --compress C     none (default, fastest to load) or deflate (smaller)\n"
+        "  --replace        overwrite a symbol that is already in the store\n"
+        "  --skip-bad       skip invalid rows (reported per reason) instead of failing\n"
+        "  --delimiter D    field separator: , (default) ; tab |\n"
+        "  --date-format F  timestamp layout, e.g. '%%m/%%d/%%Y' or '%%d.%%m.%%Y %%H:%%M'\n"
+        "                   (%%Y %%y %%m %%b %%d %%H %%M %%S %%f);\n"
+        "                   default: ISO YYYY-MM-DD[ HH:MM:SS]\n"
+        "  --epoch U        timestamps are seconds (s) or milliseconds (ms) since 1970 UTC\n"
+        "  --tz ZONE        naive timestamps are local time in ZONE (Europe/Berlin, +01:00);\n"
+        "                   stored as UTC. Default: naive timestamps are UTC\n"
+        "  --columns MAP    roles by position (from 0) or header name:\n"
+        "                   'time=0,open=1,high=2,low=3,close=4,volume=5'\n"
+        "                   or 'time=Date,open=First,high=Top,low=Bottom,close=Last'\n"
+        "                   roles: time, clock (separate time of day), open, high, low, close,\n"
+        "                   adj_close, volume; other columns are ignored\n"
+        "  --adjust         scale open, high, low, close by Adj Close / Close (dividends)\n"
+        "\n"
+        "example:\n"
+        "  bt data import orcl-1995-2014.txt nvda-1999-2014.txt --out stocks.h5\n"
+        "  bt data import orcl-1995-2014.txt --adjust --symbol ORCL_ADJ --out stocks.h5\n"
+        "  bt data import paris.csv --tz Europe/Paris --columns \\\n"
+        "      time=0,open=1,high=2,low=3,close=4 --out eu.h5\n"
+        "  bt data import us.csv --delimiter ';' --date-format '%%m/%%d/%%Y' --out us.h5\n");
 }
 
 static void s_print_skips(const bt_csv_report_t *rep)
@@ -294,8 +298,9 @@ int bt_cmd_data_import(int argc, char **argv)
         bad = true;
     }
     if (!bad && epoch && bt_epoch_unit_parse(epoch, &opts.epoch) != BT_OK) {
-        fprintf(stderr, "bt data import: unknown --epoch '%s'; use s (seconds) or ms "
-                        "(milliseconds)\n",
+        fprintf(stderr,
+                "bt data import: unknown --epoch '%s'; use s (seconds) or ms "
+                "(milliseconds)\n",
                 epoch);
         bad = true;
     }
@@ -322,8 +327,8 @@ int bt_cmd_data_import(int argc, char **argv)
     }
     int rc = 0;
     for (int i = 0; i < nfiles; i++) {
-        int r = s_import_one(files[i], symbol, out, &opts, replace,
-                             strcmp(compress, "deflate") == 0);
+        int r =
+            s_import_one(files[i], symbol, out, &opts, replace, strcmp(compress, "deflate") == 0);
         if (r > rc)
             rc = r;
     }
@@ -654,27 +659,28 @@ int bt_cmd_data_export(int argc, char **argv)
 
 static void s_resample_help(FILE *out)
 {
-    fprintf(out,
-            "usage: bt data resample STORE.h5 SYMBOL --to PERIOD --out STORE2.h5\n"
-            "                        [--label start|end] [--session HH:MM-HH:MM]\n"
-            "                        [--symbol NAME] [--replace] [--compress none|deflate]\n"
-            "\n"
-            "Builds coarser bars: first open, highest high, lowest low, last close, summed\n"
-            "volume per bin. Bins are aligned to UTC midnight; empty bins make no bar.\n"
-            "  --to PERIOD      Ns, Nm, Nh dividing a day (5m, 15m, 1h, 4h), 1d or 1w (Monday)\n"
-            "  --out STORE2.h5  where the new symbol goes (may be STORE.h5 with --symbol)\n"
-            "  --label L        how the source bars are stamped: start (default: a bar at 09:00\n"
-            "                   covers 09:00-09:05) or end (09:05 covers 09:00-09:05); intraday\n"
-            "                   output bars are stamped the same way; 1d/1w bars at midnight\n"
-            "  --session S      keep only bars stamped from HH:MM to HH:MM (inclusive); an\n"
-            "                   overnight session (22:00-21:59) counts its evening to the next day\n"
-            "  --symbol NAME    name in STORE2 (default: SYMBOL)\n"
-            "  --replace        overwrite NAME in STORE2\n"
-            "\n"
-            "example:\n"
-            "  bt data resample idx.h5 IDX5M --to 1d --label end --session 09:05-17:30 \\\n"
-            "      --out idx-daily.h5 --symbol IDX\n"
-            "  bt data resample fx.h5 EURUSD --to 4h --out fx4h.h5\n");
+    fprintf(
+        out,
+        "usage: bt data resample STORE.h5 SYMBOL --to PERIOD --out STORE2.h5\n"
+        "                        [--label start|end] [--session HH:MM-HH:MM]\n"
+        "                        [--symbol NAME] [--replace] [--compress none|deflate]\n"
+        "\n"
+        "Builds coarser bars: first open, highest high, lowest low, last close, summed\n"
+        "volume per bin. Bins are aligned to UTC midnight; empty bins make no bar.\n"
+        "  --to PERIOD      Ns, Nm, Nh dividing a day (5m, 15m, 1h, 4h), 1d or 1w (Monday)\n"
+        "  --out STORE2.h5  where the new symbol goes (may be STORE.h5 with --symbol)\n"
+        "  --label L        how the source bars are stamped: start (default: a bar at 09:00\n"
+        "                   covers 09:00-09:05) or end (09:05 covers 09:00-09:05); intraday\n"
+        "                   output bars are stamped the same way; 1d/1w bars at midnight\n"
+        "  --session S      keep only bars stamped from HH:MM to HH:MM (inclusive); an\n"
+        "                   overnight session (22:00-21:59) counts its evening to the next day\n"
+        "  --symbol NAME    name in STORE2 (default: SYMBOL)\n"
+        "  --replace        overwrite NAME in STORE2\n"
+        "\n"
+        "example:\n"
+        "  bt data resample idx.h5 IDX5M --to 1d --label end --session 09:05-17:30 \\\n"
+        "      --out idx-daily.h5 --symbol IDX\n"
+        "  bt data resample fx.h5 EURUSD --to 4h --out fx4h.h5\n");
 }
 
 int bt_cmd_data_resample(int argc, char **argv)
@@ -779,15 +785,14 @@ int bt_cmd_data_resample(int argc, char **argv)
                  s_base(store), symbol, to, label, session ? ", session " : "",
                  session ? session : "");
         snprintf(meta.frequency, sizeof meta.frequency, "%s", bt_store_detect_frequency(&s));
-        if (bt_store_write(out, &s, &meta, replace, strcmp(compress, "deflate") == 0, &eb) !=
-            BT_OK)
+        if (bt_store_write(out, &s, &meta, replace, strcmp(compress, "deflate") == 0, &eb) != BT_OK)
             fprintf(stderr, "bt data resample: %s\n", eb.msg);
         else {
             char a[40], b[40];
             printf("%-8s %9zu rows  %s .. %s  %-9s from %zu bars of %s:%s\n", s.symbol, s.n,
                    bt_time_format(s.time[0], a, sizeof a),
-                   bt_time_format(s.time[s.n - 1], b, sizeof b), meta.frequency,
-                   ds->series[0].n, s_base(store), symbol);
+                   bt_time_format(s.time[s.n - 1], b, sizeof b), meta.frequency, ds->series[0].n,
+                   s_base(store), symbol);
             rc = 0;
         }
     }

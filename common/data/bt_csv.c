@@ -278,9 +278,9 @@ bt_err_t bt_csv_delimiter_parse(const char *name, char *out)
 /* --columns parsed: per role a position or a (normalised) header name. */
 typedef struct {
     bool given[S_NROLES];
-    int pos[S_NROLES];         /* 0-based column, or -1 when by name */
-    char name[S_NROLES][48];   /* header name (lower case) when pos < 0 */
-    bool by_name;              /* some role is given by name */
+    int pos[S_NROLES];       /* 0-based column, or -1 when by name */
+    char name[S_NROLES][48]; /* header name (lower case) when pos < 0 */
+    bool by_name;            /* some role is given by name */
 } s_colspec_t;
 
 static int s_colkey_role(const char *k, size_t n)
@@ -288,8 +288,8 @@ static int s_colkey_role(const char *k, size_t n)
     static const struct {
         const char *key;
         s_role_t role;
-    } t[] = {{"time", S_DATE},   {"date", S_DATE},   {"datetime", S_DATE}, {"timestamp", S_DATE},
-             {"clock", S_TIME},  {"open", S_OPEN},   {"high", S_HIGH},     {"low", S_LOW},
+    } t[] = {{"time", S_DATE},   {"date", S_DATE},     {"datetime", S_DATE}, {"timestamp", S_DATE},
+             {"clock", S_TIME},  {"open", S_OPEN},     {"high", S_HIGH},     {"low", S_LOW},
              {"close", S_CLOSE}, {"adj_close", S_ADJ}, {"volume", S_VOLUME}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (strlen(t[i].key) == n && memcmp(t[i].key, k, n) == 0)
@@ -306,10 +306,11 @@ static bt_err_t s_colspec_parse(const char *spec, s_colspec_t *cs, bt_errbuf_t *
         size_t n = end ? (size_t)(end - p) : strlen(p);
         const char *eq = memchr(p, '=', n);
         if (!eq || eq == p || eq + 1 == p + n)
-            return bt_errf(eb, BT_EINVAL,
-                           "--columns '%s': '%.*s' is not ROLE=COLUMN; write e.g. "
-                           "'time=0,open=1,high=2,low=3,close=4,volume=5' or 'date=Date,close=Last'",
-                           spec, (int)n, p);
+            return bt_errf(
+                eb, BT_EINVAL,
+                "--columns '%s': '%.*s' is not ROLE=COLUMN; write e.g. "
+                "'time=0,open=1,high=2,low=3,close=4,volume=5' or 'date=Date,close=Last'",
+                spec, (int)n, p);
         int r = s_colkey_role(p, (size_t)(eq - p));
         if (r < 0)
             return bt_errf(eb, BT_EINVAL,
@@ -560,15 +561,15 @@ static bt_err_t s_detect(const char *name, const char **fb, size_t *fl, int nf, 
 /* ---- rows -------------------------------------------------------------- */
 
 typedef struct {
-    const char *name;            /* file name for messages */
-    const s_layout_t *lay;       /* columns */
-    const bt_csv_opts_t *opts;   /* timestamp options, adjust */
-    bt_tz_t *tz;                 /* opts->tz, or NULL */
-    char last_date[10];    /* cache: the last date text parsed ... */
-    int64_t last_day_ns;   /* ... and its midnight in ns */
-    bool have_last_date;   /* cache valid */
-    char msg[300];         /* the row's error message */
-    char cols[160];        /* column roles, for messages */
+    const char *name;          /* file name for messages */
+    const s_layout_t *lay;     /* columns */
+    const bt_csv_opts_t *opts; /* timestamp options, adjust */
+    bt_tz_t *tz;               /* opts->tz, or NULL */
+    char last_date[10];        /* cache: the last date text parsed ... */
+    int64_t last_day_ns;       /* ... and its midnight in ns */
+    bool have_last_date;       /* cache valid */
+    char msg[300];             /* the row's error message */
+    char cols[160];            /* column roles, for messages */
 } s_rowctx_t;
 
 #define S_FAIL(reason, ...)                                                                        \
@@ -840,8 +841,7 @@ bt_err_t bt_csv_parse(const char *name, const char *buf, size_t len, const bt_cs
         if (reason != BT_CSV_NREASONS) {
             if (!opts->skip_bad) {
                 rc = bt_errf(eb, s_reason_code(reason),
-                             "%s; fix the row or pass --skip-bad to import the other rows",
-                             cx.msg);
+                             "%s; fix the row or pass --skip-bad to import the other rows", cx.msg);
                 break;
             }
             s_note_skip(rep, reason, line, cx.msg);

@@ -27,10 +27,10 @@ bt_err_t bt_resample_period_parse(const char *s, int64_t *out)
         n = n * 10 + (s[i++] - '0');
     if (i == 0 || n == 0 || s[i] == '\0' || s[i + 1] != '\0')
         return BT_EINVAL;
-    int64_t unit = s[i] == 's' ? BT_NS_PER_SEC
-                 : s[i] == 'm' ? BT_NS_PER_MIN
-                 : s[i] == 'h' ? BT_NS_PER_HOUR
-                               : 0;
+    int64_t unit = s[i] == 's'   ? BT_NS_PER_SEC
+                   : s[i] == 'm' ? BT_NS_PER_MIN
+                   : s[i] == 'h' ? BT_NS_PER_HOUR
+                                 : 0;
     if (unit == 0 || n * unit > BT_NS_PER_DAY || BT_NS_PER_DAY % (n * unit) != 0)
         return BT_EINVAL;
     *out = n * unit;

@@ -16,9 +16,10 @@
 
 /* How the source bars are stamped, and so how the output is. */
 typedef enum {
-    BT_LABEL_START = 0, /* a bar stamped t covers [t, t + f): bins are [k P, (k+1) P), stamped k P */
-    BT_LABEL_END        /* a bar stamped t covers (t - f, t]: bins are (k P, (k+1) P], stamped
-                           (k+1) P */
+    BT_LABEL_START =
+        0,       /* a bar stamped t covers [t, t + f): bins are [k P, (k+1) P), stamped k P */
+    BT_LABEL_END /* a bar stamped t covers (t - f, t]: bins are (k P, (k+1) P], stamped
+                    (k+1) P */
 } bt_label_t;
 
 typedef struct bt_resample_opts {

@@ -214,12 +214,12 @@ bool bt_epoch_parse(bt_epoch_t unit, const char *s, size_t len, int64_t *out)
 #define S_TZ_BLOCK 900 /* offsets are cached per 15 minutes of local time */
 
 struct bt_tz {
-    bool named;          /* a tz database zone (else a fixed offset) */
-    int64_t fixed;       /* fixed offset east of UTC, seconds */
-    char *old_tz;        /* TZ before bt_tz_new, to restore; NULL if it was unset */
-    int64_t cache_key;   /* local seconds / S_TZ_BLOCK of the cached answer */
-    int64_t cache_off;   /* its offset, or INT64_MIN for "does not exist" */
-    bool cache_ok;       /* cache filled */
+    bool named;        /* a tz database zone (else a fixed offset) */
+    int64_t fixed;     /* fixed offset east of UTC, seconds */
+    char *old_tz;      /* TZ before bt_tz_new, to restore; NULL if it was unset */
+    int64_t cache_key; /* local seconds / S_TZ_BLOCK of the cached answer */
+    int64_t cache_off; /* its offset, or INT64_MIN for "does not exist" */
+    bool cache_ok;     /* cache filled */
 };
 
 static bool s_fixed_offset(const char *s, int64_t *out)

@@ -212,7 +212,7 @@ Test(cli, implausible_rows_and_cr_only_file)
     s_write("z.csv",
             "Date,Open,High,Low,Close,Volume\n"
             "2020-01-02,10,11,9,10.5,1000\n"
-            "2020-01-03,0,0,0,0,0\n"           /* line 3: all-zero placeholder */
+            "2020-01-03,0,0,0,0,0\n"            /* line 3: all-zero placeholder */
             "2020-01-06,10,1e308,9,10.5,1000\n" /* line 4: absurd high */
             "2020-01-07,10,11,9,10.5,1000\n",
             csv, sizeof csv);
@@ -227,8 +227,9 @@ Test(cli, implausible_rows_and_cr_only_file)
                   strstr(out, "1 x open, high, low and close all zero (line 3)") &&
                   strstr(out, "1 x price above 1e12 or volume above 1e15 (line 4)"),
               "%s", out);
-    s_write("cr.csv", "Date,Open,High,Low,Close,Volume\r2020-01-02,10,11,9,10.5,1000\r"
-                      "2020-01-03,10.5,12,10,11.25,2000\r",
+    s_write("cr.csv",
+            "Date,Open,High,Low,Close,Volume\r2020-01-02,10,11,9,10.5,1000\r"
+            "2020-01-03,10.5,12,10,11.25,2000\r",
             cr, sizeof cr);
     cr_assert_eq(s_run((char *[]){BT, "data", "import", cr, "--out", store, NULL}), 0, "%s",
                  s_slurp(s_err));
@@ -241,8 +242,9 @@ Test(cli, import_options)
 {
     char csv[160], store[160];
     snprintf(store, sizeof store, "%s/s.h5", s_dir);
-    s_write("us.csv", "Date;Open;High;Low;Close;Volume\n01/02/2020;10;11;9;10.5;1000\n"
-                      "01/03/2020;10.5;12;10;11.25;2000\n",
+    s_write("us.csv",
+            "Date;Open;High;Low;Close;Volume\n01/02/2020;10;11;9;10.5;1000\n"
+            "01/03/2020;10.5;12;10;11.25;2000\n",
             csv, sizeof csv);
     cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--delimiter", ";",
                                   "--date-format", "%m/%d/%Y", NULL}),
@@ -262,23 +264,21 @@ Test(cli, import_options)
                                      "2020-01-02 09:30:00,10,11,9,10.5,0\n"
                                      "2020-01-02 09:31:00,10,11,9,10.25,0\n");
     /* local time at UTC+01:00 is stored as UTC */
-    s_write("tz.csv", "Date,Open,High,Low,Close\n2020-01-02 10:30,10,11,9,10.5\n", csv,
-            sizeof csv);
-    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--tz", "+01:00",
-                                  NULL}),
-                 0, "%s", s_slurp(s_err));
+    s_write("tz.csv", "Date,Open,High,Low,Close\n2020-01-02 10:30,10,11,9,10.5\n", csv, sizeof csv);
+    cr_assert_eq(
+        s_run((char *[]){BT, "data", "import", csv, "--out", store, "--tz", "+01:00", NULL}), 0,
+        "%s", s_slurp(s_err));
     cr_assert_eq(s_run((char *[]){BT, "data", "export", store, "TZ", NULL}), 0);
     cr_assert(strstr(s_slurp(s_out), "2020-01-02 09:30:00,10,11,9,10.5"), "%s", s_slurp(s_out));
     /* --adjust: factor 10.4 / 10.5 (s_good's first row), close becomes 10.4 */
     s_write("adj.csv", s_good, csv, sizeof csv);
-    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--adjust", NULL}),
-                 0, "%s", s_slurp(s_err));
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--adjust", NULL}), 0,
+                 "%s", s_slurp(s_err));
     cr_assert(strstr(s_slurp(s_out), "adjusted: open, high, low, close x adj_close / close"));
     cr_assert_eq(s_run((char *[]){BT, "data", "export", store, "ADJ", NULL}), 0);
     cr_assert(strstr(s_slurp(s_out), ",10.4,10.4,1000\n"), "%s", s_slurp(s_out));
     cr_assert_eq(s_run((char *[]){BT, "data", "info", store, "ADJ", NULL}), 0);
-    cr_assert(strstr(s_slurp(s_out), "(adjusted: OHLC x adj_close/close)"), "%s",
-              s_slurp(s_out));
+    cr_assert(strstr(s_slurp(s_out), "(adjusted: OHLC x adj_close/close)"), "%s", s_slurp(s_out));
 
     struct {
         const char *flag, *value, *says;
@@ -299,8 +299,8 @@ Test(cli, import_options)
                                   "--date-format", "%Y-%m-%d", NULL}),
                  2);
     cr_assert(strstr(s_slurp(s_err), "--date-format and --epoch"), "%s", s_slurp(s_err));
-    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--date-format", NULL}),
-                 2);
+    cr_assert_eq(
+        s_run((char *[]){BT, "data", "import", csv, "--out", store, "--date-format", NULL}), 2);
     cr_assert(strstr(s_slurp(s_err), "--date-format needs a value"), "%s", s_slurp(s_err));
 }
 
@@ -318,9 +318,9 @@ Test(cli, symbol_from_file_name_must_be_a_ticker)
                   strstr(err, "'2006' does not start with a letter") && strstr(err, "--symbol"),
               "%s", err);
     cr_assert_neq(access(store, F_OK), 0, "the store must not be created");
-    cr_assert_eq(s_run((char *[]){BT, "data", "import", idx, "--symbol", "IDX", "--out", store,
-                                  NULL}),
-                 0, "%s", s_slurp(s_err));
+    cr_assert_eq(
+        s_run((char *[]){BT, "data", "import", idx, "--symbol", "IDX", "--out", store, NULL}), 0,
+        "%s", s_slurp(s_err));
     s_write("a$b.csv", s_good, idx, sizeof idx);
     cr_assert_eq(s_run((char *[]){BT, "data", "import", idx, "--out", store, NULL}), 2);
     cr_assert(strstr(s_slurp(s_err), "holds '$'"), "%s", s_slurp(s_err));
@@ -367,16 +367,26 @@ Test(cli, resample)
                {"--label", "middle", "--label 'middle'"},
                {"--session", "9-17", "--session '9-17'"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char *argv[] = {BT, "data", "resample", store, "M", "--to", "1d", "--out", out,
-                        (char *)bad[i].flag, (char *)bad[i].value, NULL};
+        char *argv[] = {BT,
+                        "data",
+                        "resample",
+                        store,
+                        "M",
+                        "--to",
+                        "1d",
+                        "--out",
+                        out,
+                        (char *)bad[i].flag,
+                        (char *)bad[i].value,
+                        NULL};
         cr_assert_eq(s_run(argv), 2, "%s", bad[i].flag);
         cr_assert(strstr(s_slurp(s_err), bad[i].says), "%s", s_slurp(s_err));
     }
     cr_assert_eq(s_run((char *[]){BT, "data", "resample", store, "M", "--out", out, NULL}), 2);
     cr_assert(strstr(s_slurp(s_err), "--to PERIOD is required"), "%s", s_slurp(s_err));
-    cr_assert_eq(s_run((char *[]){BT, "data", "resample", store, "NOPE", "--to", "1d", "--out",
-                                  out, NULL}),
-                 1);
+    cr_assert_eq(
+        s_run((char *[]){BT, "data", "resample", store, "NOPE", "--to", "1d", "--out", out, NULL}),
+        1);
     cr_assert_eq(s_run((char *[]){BT, "data", "resample", "--help", NULL}), 0);
     cr_assert(strstr(s_slurp(s_out), "example:"), "%s", s_slurp(s_out));
     /* finer than the source */

@@ -43,8 +43,7 @@ static void s_compare(const bt_series_t *r, const bt_series_t *d)
         cr_assert_str_eq(a, "2006-01-27");
         cr_assert_eq(r->high[i], 3685.95);
         cr_assert_eq(d->high[j], 3685.48);
-        cr_assert(r->open[i] == d->open[j] && r->low[i] == d->low[j] &&
-                  r->close[i] == d->close[j]);
+        cr_assert(r->open[i] == d->open[j] && r->low[i] == d->low[j] && r->close[i] == d->close[j]);
     }
     cr_assert_eq(differ, 1, "%zu days differ; the README names exactly one", differ);
 }
@@ -57,12 +56,27 @@ Test(shared_resample, five_minutes_to_days_via_the_cli)
     snprintf(store, sizeof store, "%s/idx.h5", dir);
     snprintf(out, sizeof out, "%s/daily.h5", dir);
     snprintf(log, sizeof log, "%s/log.txt", dir);
-    char *imp5[] = {BT_BIN_DIR "/bt", "data", "import", BT_SHARED_DATA "/2006-min-005.txt",
-                    "--symbol", "IDX5M", "--out", store, NULL};
-    char *impd[] = {BT_BIN_DIR "/bt", "data", "import", BT_SHARED_DATA "/2006-day-001.txt",
-                    "--symbol", "IDXD", "--out", store, NULL};
-    char *res[] = {BT_BIN_DIR "/bt", "data", "resample", store, "IDX5M", "--to", "1d",
-                   "--label", "end", "--session", "09:05-17:30", "--out", out, "--symbol", "IDX",
+    char *imp5[] = {
+        BT_BIN_DIR "/bt", "data", "import", BT_SHARED_DATA "/2006-min-005.txt", "--symbol", "IDX5M",
+        "--out",          store,  NULL};
+    char *impd[] = {
+        BT_BIN_DIR "/bt", "data", "import", BT_SHARED_DATA "/2006-day-001.txt", "--symbol", "IDXD",
+        "--out",          store,  NULL};
+    char *res[] = {BT_BIN_DIR "/bt",
+                   "data",
+                   "resample",
+                   store,
+                   "IDX5M",
+                   "--to",
+                   "1d",
+                   "--label",
+                   "end",
+                   "--session",
+                   "09:05-17:30",
+                   "--out",
+                   out,
+                   "--symbol",
+                   "IDX",
                    NULL};
     cr_assert_eq(bt_proc_run(imp5, log, 60000), 0, "see %s", log);
     cr_assert_eq(bt_proc_run(impd, log, 60000), 0, "see %s", log);
@@ -118,7 +132,8 @@ Test(shared_resample, orcl_adjusted_prices)
 {
     s_need_data();
     bt_csv_opts_t raw_o = {0}, adj_o = {.adjust = true};
-    bt_bars_t *raw = s_read("orcl-1995-2014.txt", &raw_o), *adj = s_read("orcl-1995-2014.txt", &adj_o);
+    bt_bars_t *raw = s_read("orcl-1995-2014.txt", &raw_o),
+              *adj = s_read("orcl-1995-2014.txt", &adj_o);
     bt_series_t r = bt_bars_view(raw), a = bt_bars_view(adj);
     cr_assert_eq(a.n, 5036);
     /* README: Adj Close / Close rises from 0.8895 to 0.9407 */

@@ -16,8 +16,8 @@
 #include "bt_csv.h"
 #include "bt_time.h"
 
-#define D0 (INT64_C(1577923200) * BT_NS_PER_SEC)      /* 2020-01-02 00:00 UTC */
-#define D0930 (INT64_C(1577957400) * BT_NS_PER_SEC)   /* 2020-01-02 09:30 UTC */
+#define D0 (INT64_C(1577923200) * BT_NS_PER_SEC)    /* 2020-01-02 00:00 UTC */
+#define D0930 (INT64_C(1577957400) * BT_NS_PER_SEC) /* 2020-01-02 09:30 UTC */
 
 typedef struct {
     bt_bars_t *bars;
@@ -88,7 +88,8 @@ Test(csv_opts, us_dates_and_datetime_format)
     cr_assert_eq(r.s.time[1], D0 + BT_NS_PER_DAY);
     s_free(&r);
     /* headerless, date and time in one field */
-    r = s_parse("02.01.2020 09:30,10,11,9,10.5\n", (bt_csv_opts_t){.date_format = "%d.%m.%Y %H:%M"});
+    r = s_parse("02.01.2020 09:30,10,11,9,10.5\n",
+                (bt_csv_opts_t){.date_format = "%d.%m.%Y %H:%M"});
     cr_assert_eq(r.rc, BT_OK, "%s", r.eb.msg);
     cr_assert_not(r.rep.has_header);
     cr_assert_eq(r.s.time[0], D0930);
@@ -251,7 +252,7 @@ Test(csv_opts, adjust_scales_ohlc_by_adj_over_close)
     s_bits_eq(r.s.high[0], 1.9491921191639856);
     s_bits_eq(r.s.low[0], 1.883304);
     s_bits_eq(r.s.close[0], 1.883304);
-    s_bits_eq(r.s.adj_close[0], 1.883304); /* kept as imported */
+    s_bits_eq(r.s.adj_close[0], 1.883304);   /* kept as imported */
     cr_assert_eq(r.s.volume[0], 36301200.0); /* volume is not scaled */
     s_free(&r);
     /* no Adj Close: refused with what to do */

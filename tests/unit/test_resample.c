@@ -27,8 +27,7 @@ static bt_bars_t *s_five(void)
                         l[] = {9, 10, 8, 7, 8, 11}, c[] = {11, 12, 9, 8, 13, 12};
     bt_bars_t *b = bt_bars_new("X", 0);
     for (int i = 0; i < 6; i++)
-        cr_assert_eq(bt_bars_push(b, s_t(ts[i]), o[i], h[i], l[i], c[i], i + 1, c[i] * 0.5),
-                     BT_OK);
+        cr_assert_eq(bt_bars_push(b, s_t(ts[i]), o[i], h[i], l[i], c[i], i + 1, c[i] * 0.5), BT_OK);
     return b;
 }
 

@@ -14,7 +14,7 @@
 #include "bt_stamp.h"
 #include "bt_time.h"
 
-#define S(x) ((int64_t)(x) * BT_NS_PER_SEC)
+#define S(x) ((int64_t)(x)*BT_NS_PER_SEC)
 #define T20200102 S(1577923200)
 #define T20060102_15 S(1136214000)
 
@@ -43,21 +43,19 @@ Test(datefmt, us_european_and_named_months)
     cr_assert_eq(s_fmt("%d %b %Y", "2 jan 2020"), T20200102);
     cr_assert_eq(s_fmt("%m/%d/%Y %H:%M:%S", "01/02/2006 15:00:00"), T20060102_15);
     cr_assert_eq(s_fmt("%Y-%m-%dT%H:%M", "2006-01-02T15:00"), T20060102_15);
-    cr_assert_eq(s_fmt("%Y-%m-%d %H:%M:%S.%f", "2006-01-02 15:00:00.25"),
-                 T20060102_15 + 250000000);
-    cr_assert_eq(s_fmt("%Y-%m-%d %H:%M:%S.%f", "2006-01-02 15:00:00.000000001"),
-                 T20060102_15 + 1);
+    cr_assert_eq(s_fmt("%Y-%m-%d %H:%M:%S.%f", "2006-01-02 15:00:00.25"), T20060102_15 + 250000000);
+    cr_assert_eq(s_fmt("%Y-%m-%d %H:%M:%S.%f", "2006-01-02 15:00:00.000000001"), T20060102_15 + 1);
     cr_assert_eq(s_fmt("%y%%%m%%%d", "69%01%01"), -S(86400) * 365); /* 1969-01-01 */
 }
 
 Test(datefmt, mismatches_and_impossible_dates)
 {
     cr_assert_not(s_fmt_ok("%m/%d/%Y", "2020-01-02"));
-    cr_assert_not(s_fmt_ok("%m/%d/%Y", "13/02/2020"));   /* month 13 */
-    cr_assert_not(s_fmt_ok("%m/%d/%Y", "02/30/2020"));   /* 30 February */
-    cr_assert_not(s_fmt_ok("%m/%d/%Y", "01/02/2020 "));  /* trailing text */
-    cr_assert_not(s_fmt_ok("%m/%d/%Y", "01/02/20"));     /* %Y needs 4 digits */
-    cr_assert_not(s_fmt_ok("%m/%d/%Y", "01/02/2262"));   /* past int64 ns */
+    cr_assert_not(s_fmt_ok("%m/%d/%Y", "13/02/2020"));  /* month 13 */
+    cr_assert_not(s_fmt_ok("%m/%d/%Y", "02/30/2020"));  /* 30 February */
+    cr_assert_not(s_fmt_ok("%m/%d/%Y", "01/02/2020 ")); /* trailing text */
+    cr_assert_not(s_fmt_ok("%m/%d/%Y", "01/02/20"));    /* %Y needs 4 digits */
+    cr_assert_not(s_fmt_ok("%m/%d/%Y", "01/02/2262"));  /* past int64 ns */
     cr_assert_not(s_fmt_ok("%Y-%m-%d %H:%M", "2020-01-02 24:00"));
     cr_assert_not(s_fmt_ok("%d %b %Y", "2 jam 2020"));
     cr_assert_not(s_fmt_ok("%m/%d/%Y", ""));
