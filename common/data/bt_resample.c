@@ -96,6 +96,13 @@ bt_err_t bt_resample(const bt_series_t *in, const bt_resample_opts_t *o, bt_bars
                        "%s: its bars are %s apart, coarser than the target; resampling only "
                        "makes bars longer (choose --to above %s)",
                        in->symbol, freq, freq);
+    bool midnight = true;
+    for (size_t i = 0; i < in->n && midnight; i++)
+        midnight = in->time[i] % BT_NS_PER_DAY == 0;
+    bt_resample_opts_t oo = *o;
+    if (midnight)
+        oo.label = BT_LABEL_START; /* daily bars are stamped at the start of their day */
+    o = &oo;
     bool have = false;
     int64_t cur = 0, stamp = 0;
     double op = 0, hi = 0, lo = 0, cl = 0, vol = 0, adj = NAN;

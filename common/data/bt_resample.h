@@ -24,8 +24,10 @@ typedef enum {
 
 typedef struct bt_resample_opts {
     int64_t period;        /* target bar length, ns (BT_NS_PER_DAY: daily, 7 days: weekly) */
-    bt_label_t label;      /* intraday targets only; daily and weekly bars are stamped at
-                              midnight of their (first) day, as imported daily bars are */
+    bt_label_t label;      /* of intraday sources (a source with every bar at midnight is
+                              stamped at the start of its days whatever this says); intraday
+                              output is stamped the same way, 1d and 1w output at midnight of its
+                              (first) day */
     bool session;          /* keep only bars stamped inside [session_open, session_close] */
     int64_t session_open;  /* ns since midnight, inclusive */
     int64_t session_close; /* ns since midnight, inclusive; below open: an overnight session,

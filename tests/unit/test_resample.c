@@ -136,6 +136,12 @@ Test(resample, weekly_bins_start_on_monday)
                     {"2020-01-13", 9, 10, 9, 10, 4}};
     s_check(out, w, 3);
     bt_bars_destroy(&out);
+    /* daily bars are stamped at the start of their day: --label end must not move Monday's bar
+     * into the week before */
+    out = s_run(in, (bt_resample_opts_t){.period = 7 * BT_NS_PER_DAY, .label = BT_LABEL_END},
+                BT_OK);
+    s_check(out, w, 3);
+    bt_bars_destroy(&out);
     bt_bars_destroy(&in);
 }
 
