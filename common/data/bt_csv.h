@@ -5,8 +5,9 @@
  * including the pandas shape whose first header field is empty), and intraday (a time column, or
  * one "YYYY-MM-DD HH:MM:SS" column). Lines end in LF, CRLF or CR. Naive timestamps are UTC (or
  * local time in opts.tz). Every row is validated (prices > 0 and <= BT_CSV_MAX_PRICE, low <= open,
- * close <= high, volume in [0, BT_CSV_MAX_VOLUME], time strictly increasing); a bad row fails the import with a message
- * naming file, line and field, or with skip_bad is counted per reason and skipped. Numbers are
+ * close <= high, volume in [0, BT_CSV_MAX_VOLUME], time strictly increasing); a bad row fails the
+ * import with a message naming file, line and field, or with skip_bad is counted per reason and
+ * skipped. Numbers are
  * parsed exactly as strtod would (no rounding). Options (bt_csv_opts_t) take other delimiters,
  * date formats, epoch times, time zones, explicit column maps and dividend adjustment. See
  * docs/data.md. */
