@@ -26,6 +26,46 @@ struct bt_plan {
     char data_hash[65];
 };
 
+/* data.start .. data.end must hold a bar of the symbols (and of each symbol
+ * set of a data.symbols axis): a run over no bar would report all-zero
+ * metrics as "ok". Checked before any work, naming both ranges. */
+static bt_err_t s_check_range_of(const bt_plan_t *p, const bt_dataset_t *ds,
+                                 const char *const *names, size_t n, bt_errbuf_t *eb)
+{
+    bt_series_t *ser = NULL;
+    size_t nser = 0;
+    bt_err_t rc = bt_dataset_pick(ds, names, n, &ser, &nser, eb);
+    if (rc != BT_OK)
+        return rc;
+    const bt_engine_cfg_t *e = bt_config_engine(p->cfg);
+    bt_errbuf_t reb;
+    bt_errbuf_clear(&reb);
+    rc = bt_dataset_check_range(ser, nser, e->start, e->end, &reb);
+    free(ser);
+    if (rc != BT_OK)
+        return bt_errf(eb, rc, "%s: data.start / data.end: %s; every job would run over no bar",
+                       bt_config_path(p->cfg), reb.msg);
+    return BT_OK;
+}
+
+static bt_err_t s_check_range(const bt_plan_t *p, const bt_dataset_t *ds,
+                              const char *const *syms, size_t ns, bt_errbuf_t *eb)
+{
+    if (bt_config_walk_forward(p->cfg))
+        return BT_OK; /* windows come from the data itself (s_windows) */
+    bt_err_t rc = s_check_range_of(p, ds, syms, syms ? ns : 0, eb);
+    for (size_t a = 0; rc == BT_OK && a < bt_grid_naxes(p->grid); a++) {
+        if (!bt_grid_axis_is_symbols(p->grid, a))
+            continue;
+        for (size_t j = 0; rc == BT_OK && j < bt_grid_axis_len(p->grid, a); j++) {
+            size_t n = 0;
+            const char *const *set = bt_grid_axis_symbols(p->grid, a, j, &n);
+            rc = s_check_range_of(p, ds, set, n, eb);
+        }
+    }
+    return rc;
+}
+
 /* The data hash of the whole store as a worker loads it (every symbol,
  * sorted: bt_store_data_hash), after checking that the config's symbols are
  * there. */
@@ -58,8 +98,9 @@ static bt_err_t s_data_hash(bt_plan_t *p, bt_errbuf_t *eb)
     if (!ds)
         return eb->code;
     bt_str_copy(p->data_hash, sizeof p->data_hash, ds->hash);
+    rc = s_check_range(p, ds, syms, ns, eb);
     bt_dataset_destroy(&ds);
-    return BT_OK;
+    return rc;
 }
 
 /* The walk-forward windows over the union timeline of the config's symbols. */

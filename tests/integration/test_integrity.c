@@ -1,13 +1,14 @@
 /* Issue 10, "nothing silently wrong": each test fails on the bt before the
  * fix and passes after. Real bt and bt-worker processes on 127.0.0.1.
  * - a store whose bars were edited in place (stored content_sha256 left as
- *   it was) refuses the --resume, a new sweep and `bt run`, saying so;
+ *   it was) refuses the --resume, a new sweep and a worker's load, saying so;
  * - a strategy library swapped before --resume is refused, naming it;
  * - a second coordinator on a folder in use is refused naming the holder; a
  *   killed coordinator's lock is taken over;
  * - one flipped bit 10 % into the journal costs that one record only;
  * - grid points the strategy refuses are refused before any work, with the
  *   constraint that prunes them;
+ * - a sweep whose date range holds no bar is refused naming both ranges;
  * - a sweep that finishes with failed jobs exits 3 and lists them. */
 #include <fcntl.h>
 #include <hdf5.h>
@@ -254,4 +255,24 @@ Test(integrity, points_the_strategy_refuses_are_refused_up_front)
     fclose(c);
     cr_assert_eq(s_run(sweep, "bad2.log"), 0);
     cr_assert(sfx_log_has(&f, "bad2", "2 ok, 0 failed"));
+}
+
+/* Before: data.start after the last bar gave "ok" rows of all-zero metrics. */
+Test(integrity, sweep_over_no_bar_is_refused)
+{
+    char cfg[320], out[320];
+    sfx_path(cfg, sizeof cfg, &f, "empty.yaml");
+    sfx_path(out, sizeof out, &f, "empty");
+    FILE *c = fopen(cfg, "w");
+    cr_assert(c);
+    fprintf(c, "strategy: sma_cross\ndata:\n  store: %s\n  start: 2090-01-01\nsweep:\n"
+               "  params.fast: [5, 10]\n  params.slow: [30]\n",
+            f.store);
+    fclose(c);
+    char *sweep[] = {f.bt, "sweep", cfg, "--out", out, "--workers", "1", NULL};
+    cr_assert_eq(s_run(sweep, "empty.log"), 2);
+    cr_assert(sfx_log_has(&f, "empty", "no bar between 2090-01-01"));
+    cr_assert(sfx_log_has(&f, "empty", "the data (2 symbols) runs from "));
+    struct stat st;
+    cr_assert_neq(stat(out, &st), 0, "nothing was started: no output folder");
 }
