@@ -61,8 +61,8 @@ bt_lock_t *bt_lock_take(const char *dir, bt_errbuf_t *eb)
     }
     s_read_owner(l->fd, owner, sizeof owner);
     if (owner[0])
-        bt_log(BT_LOG_WARN, "%s: taking over a stale lock (%s ended without releasing it)",
-               l->path, owner);
+        bt_log(BT_LOG_WARN, "%s: taking over a stale lock (%s ended without releasing it)", l->path,
+               owner);
     char host[256] = "?";
     if (gethostname(host, sizeof host) != 0)
         bt_str_copy(host, sizeof host, "?");

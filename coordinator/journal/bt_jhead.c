@@ -162,8 +162,8 @@ static bt_err_t s_different(const char *dir, const char *was, size_t wl, const c
 /* Compares the journal's identity region (id, il bytes) with identity. A
  * journal without code lines (written before they existed) is compared
  * without them, with a warning: the code cannot be checked. */
-static bt_err_t s_check_identity(const char *dir, const char *id, size_t il,
-                                 const char *identity, bt_errbuf_t *eb)
+static bt_err_t s_check_identity(const char *dir, const char *id, size_t il, const char *identity,
+                                 bt_errbuf_t *eb)
 {
     bool has_code = false;
     for (const char *l = id; l < id + il; l += strcspn(l, "\n") + 1)
@@ -223,8 +223,8 @@ bt_err_t bt_jhead_load(bt_jhead_t *h, const char *dir, const char *identity, bt_
     cols += strlen(S_METRICS);
     const char *end = strchr(cols, '\n');
     if (!end || end[1] != '\0')
-        return bt_errf(eb, BT_EFORMAT, "%s/%s: the journal header's metrics line is damaged",
-                       dir, BT_JOURNAL_FILE);
+        return bt_errf(eb, BT_EFORMAT, "%s/%s: the journal header's metrics line is damaged", dir,
+                       BT_JOURNAL_FILE);
     h->version = 2;
     while (cols < end) {
         size_t len = strcspn(cols, ",\n");

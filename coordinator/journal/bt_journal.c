@@ -30,16 +30,16 @@
 #define S_FLUSH_AT (1u << 20) /* write the buffer out when it holds this much */
 
 struct bt_journal {
-    int fd;              /* open journal file */
-    char path[4096];     /* DIR/journal.btj */
-    bool resume;         /* opened for resume */
-    bool replayed;       /* replay done (required before append when resuming) */
-    bt_err_t failed;     /* sticky: a write or fdatasync failed; nothing more is accepted */
-    bt_buf_t buf;        /* encoded records not yet written (capped: one flush + one record) */
-    uint64_t file_size;  /* bytes written to the file so far (good end) */
-    uint64_t appended;   /* records appended this session */
-    uint64_t replayed_n; /* records replayed */
-    uint64_t truncated;  /* bytes cut by replay */
+    int fd;                   /* open journal file */
+    char path[4096];          /* DIR/journal.btj */
+    bool resume;              /* opened for resume */
+    bool replayed;            /* replay done (required before append when resuming) */
+    bt_err_t failed;          /* sticky: a write or fdatasync failed; nothing more is accepted */
+    bt_buf_t buf;             /* encoded records not yet written (capped: one flush + one record) */
+    uint64_t file_size;       /* bytes written to the file so far (good end) */
+    uint64_t appended;        /* records appended this session */
+    uint64_t replayed_n;      /* records replayed */
+    uint64_t truncated;       /* bytes cut by replay */
     uint64_t skipped_regions; /* damaged regions skipped by replay (good records after them) */
     uint64_t skipped_bytes;   /* their bytes */
 };

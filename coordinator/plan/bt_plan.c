@@ -48,8 +48,8 @@ static bt_err_t s_check_range_of(const bt_plan_t *p, const bt_dataset_t *ds,
     return BT_OK;
 }
 
-static bt_err_t s_check_range(const bt_plan_t *p, const bt_dataset_t *ds,
-                              const char *const *syms, size_t ns, bt_errbuf_t *eb)
+static bt_err_t s_check_range(const bt_plan_t *p, const bt_dataset_t *ds, const char *const *syms,
+                              size_t ns, bt_errbuf_t *eb)
 {
     if (bt_config_walk_forward(p->cfg))
         return BT_OK; /* windows come from the data itself (s_windows) */

@@ -17,11 +17,16 @@
 static bool s_holds(double a, int op, double b)
 {
     switch (op) {
-    case 0: return a < b;
-    case 1: return a <= b;
-    case 2: return a > b;
-    case 3: return a >= b;
-    default: return a != b;
+    case 0:
+        return a < b;
+    case 1:
+        return a <= b;
+    case 2:
+        return a > b;
+    case 3:
+        return a >= b;
+    default:
+        return a != b;
     }
 }
 

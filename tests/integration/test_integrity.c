@@ -207,8 +207,9 @@ Test(integrity, failed_jobs_exit_3_and_are_listed)
     FILE *c = fopen(cfg, "w");
     cr_assert(c);
     /* sma_cross refuses fast >= slow: job 2 (fast 40, slow 30) fails */
-    fprintf(c, "strategy: sma_cross\ndata:\n  store: %s\nsweep:\n  params.fast: [5, 10, 40]\n"
-               "  params.slow: [30]\n",
+    fprintf(c,
+            "strategy: sma_cross\ndata:\n  store: %s\nsweep:\n  params.fast: [5, 10, 40]\n"
+            "  params.slow: [30]\n",
             f.store);
     fclose(c);
     char *sweep[] = {f.bt, "sweep", cfg, "--out", out, "--workers", "1", "--keep-invalid", NULL};
@@ -236,8 +237,9 @@ Test(integrity, points_the_strategy_refuses_are_refused_up_front)
     sfx_path(out, sizeof out, &f, "bad");
     FILE *c = fopen(cfg, "w");
     cr_assert(c);
-    fprintf(c, "strategy: sma_cross\ndata:\n  store: %s\nsweep:\n  params.fast: [5, 30, 40]\n"
-               "  params.slow: [20, 30]\n",
+    fprintf(c,
+            "strategy: sma_cross\ndata:\n  store: %s\nsweep:\n  params.fast: [5, 30, 40]\n"
+            "  params.slow: [20, 30]\n",
             f.store);
     fclose(c);
     char *sweep[] = {f.bt, "sweep", cfg, "--out", out, "--workers", "1", NULL};
@@ -265,8 +267,9 @@ Test(integrity, sweep_over_no_bar_is_refused)
     sfx_path(out, sizeof out, &f, "empty");
     FILE *c = fopen(cfg, "w");
     cr_assert(c);
-    fprintf(c, "strategy: sma_cross\ndata:\n  store: %s\n  start: 2090-01-01\nsweep:\n"
-               "  params.fast: [5, 10]\n  params.slow: [30]\n",
+    fprintf(c,
+            "strategy: sma_cross\ndata:\n  store: %s\n  start: 2090-01-01\nsweep:\n"
+            "  params.fast: [5, 10]\n  params.slow: [30]\n",
             f.store);
     fclose(c);
     char *sweep[] = {f.bt, "sweep", cfg, "--out", out, "--workers", "1", NULL};

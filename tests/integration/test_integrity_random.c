@@ -67,9 +67,9 @@ static pid_t s_restart_coord(const char *out, const char *ep)
     char odir[320], log[340];
     sfx_path(odir, sizeof odir, &f, out);
     snprintf(log, sizeof log, "%s.log", odir);
-    char *argv[] = {f.bt,           "sweep",  f.cfg, "--resume",       odir, "--workers", "0",
-                    "--bind",       (char *)ep, "--lease-ms", "1000", "--heartbeat-ms", "100",
-                    NULL};
+    char *argv[] = {f.bt,  "sweep",  f.cfg,      "--resume",   odir,   "--workers",
+                    "0",   "--bind", (char *)ep, "--lease-ms", "1000", "--heartbeat-ms",
+                    "100", NULL};
     int64_t deadline = bt_proc_now_ms() + 60000;
     for (;;) {
         size_t before = 0;
@@ -84,8 +84,8 @@ static pid_t s_restart_coord(const char *out, const char *ep)
                 return pid;
             int rc = bt_proc_wait(pid, 0);
             if (rc != -1) {
-                cr_assert(sfx_log_has(&f, out, "cannot bind"), "coordinator exited %d (see %s)",
-                          rc, log);
+                cr_assert(sfx_log_has(&f, out, "cannot bind"), "coordinator exited %d (see %s)", rc,
+                          log);
                 break;
             }
             cr_assert(bt_proc_now_ms() < deadline, "coordinator did not start (see %s)", log);
