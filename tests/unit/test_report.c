@@ -376,6 +376,43 @@ Test(report, failed_and_labelled_rows)
     bt_report_destroy(&r);
 }
 
+/* failures.csv: results.csv's header and its failed rows only (job 3 here),
+ * byte for byte; only the header when none failed. The first failure is
+ * named with its values (the label of a labelled axis). */
+Test(report, failures_csv_lists_the_failed_rows)
+{
+    bt_journal_rec_t recs[20];
+    size_t n = s_results(recs, false);
+    bt_report_t *r = s_new_grid();
+    cr_assert_str_eq(bt_report_first_failure(r), "");
+    for (size_t i = 0; i < n; i++)
+        bt_report_set_result(r, &recs[i]);
+    s_write(r, s_dirs[0], "sharpe", true, 0);
+    char *res = s_slurp(s_dirs[0], "results.csv");
+    char *fail = s_slurp(s_dirs[0], "failures.csv");
+    char hdr[4096], row[4096], want[8200];
+    s_line(res, 0, hdr, sizeof hdr);
+    s_line(res, 4, row, sizeof row); /* job 3 */
+    snprintf(want, sizeof want, "%s\n%s\n", hdr, row);
+    cr_assert_str_eq(fail, want);
+    cr_assert_str_eq(bt_report_first_failure(r), "job 3 (strategy.fast=5 data.symbols=X\"Y): job 3: "
+                                                 "strategy said \"no\", stop");
+    free(fail);
+    bt_report_destroy(&r);
+    /* no failure: header only */
+    r = s_new_grid();
+    for (size_t i = 0; i < n; i++)
+        if (recs[i].ok)
+            bt_report_set_result(r, &recs[i]);
+    s_write(r, s_dirs[1], "sharpe", true, 0);
+    fail = s_slurp(s_dirs[1], "failures.csv");
+    snprintf(want, sizeof want, "%s\n", hdr);
+    cr_assert_str_eq(fail, want);
+    free(fail);
+    free(res);
+    bt_report_destroy(&r);
+}
+
 Test(report, unknown_rank_by)
 {
     bt_report_t *r = s_new_grid();
