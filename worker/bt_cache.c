@@ -1,0 +1,221 @@
+#include "bt_cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bt_fs.h"
+#include "bt_log.h"
+#include "bt_sha256.h"
+
+struct bt_cache {
+    char dir[PATH_MAX];  /* cache root */
+    char objs[PATH_MAX]; /* dir/objects */
+    uint64_t max_bytes;  /* eviction threshold */
+};
+
+/* out = a/b; false if it does not fit. */
+static bool s_join(char *out, size_t cap, const char *a, const char *b)
+{
+    int w = snprintf(out, cap, "%s/%s", a, b);
+    return w >= 0 && (size_t)w < cap;
+}
+
+static bool s_is_sha(const char *s)
+{
+    size_t i = 0;
+    for (; s[i]; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return i == 64;
+}
+
+bt_cache_t *bt_cache_new(const char *dir, uint64_t max_bytes, bt_errbuf_t *eb)
+{
+    bt_cache_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        bt_errf(eb, BT_ENOMEM, "out of memory for the cache");
+        return NULL;
+    }
+    int w;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (dir && dir[0])
+        w = snprintf(self->dir, sizeof self->dir, "%s", dir);
+    else if (xdg && xdg[0] == '/')
+        w = snprintf(self->dir, sizeof self->dir, "%s/backtester", xdg);
+    else if (home && home[0])
+        w = snprintf(self->dir, sizeof self->dir, "%s/.cache/backtester", home);
+    else
+        w = snprintf(self->dir, sizeof self->dir, "/tmp/backtester-cache-%ld", (long)getuid());
+    if (w < 0 || (size_t)w >= sizeof self->dir - 16) {
+        bt_errf(eb, BT_ELIMIT, "cache folder path too long; give a shorter --cache DIR");
+        free(self);
+        return NULL;
+    }
+    if (!s_join(self->objs, sizeof self->objs, self->dir, "objects")) {
+        bt_errf(eb, BT_ELIMIT, "cache folder path too long; give a shorter --cache DIR");
+        free(self);
+        return NULL;
+    }
+    self->max_bytes = max_bytes ? max_bytes : BT_CACHE_MAX_DEFAULT;
+    return self;
+}
+
+void bt_cache_destroy(bt_cache_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const char *bt_cache_dir(const bt_cache_t *self) { return self->dir; }
+
+bt_err_t bt_cache_check_regular(const char *path, bt_errbuf_t *eb)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return bt_errf(eb, errno == ENOENT ? BT_ENOTFOUND : BT_EIO, "cannot open %s: %s", path,
+                       strerror(errno));
+    struct stat st;
+    int rc = fstat(fd, &st);
+    int err = errno;
+    close(fd);
+    if (rc != 0)
+        return bt_errf(eb, BT_EIO, "cannot stat %s: %s", path, strerror(err));
+    if (!S_ISREG(st.st_mode))
+        return bt_errf(eb, BT_EDATA, "%s is not a regular file (it is a %s); give a file", path,
+                       S_ISFIFO(st.st_mode)  ? "FIFO"
+                       : S_ISDIR(st.st_mode) ? "folder"
+                       : S_ISCHR(st.st_mode) ? "character device"
+                       : S_ISBLK(st.st_mode) ? "block device"
+                                             : "socket or other special file");
+    return BT_OK;
+}
+
+/* Hashes an open regular file. */
+static bt_err_t s_hash_path(const char *path, char hex[65], bt_errbuf_t *eb)
+{
+    bt_err_t e = bt_cache_check_regular(path, eb);
+    if (e != BT_OK)
+        return e;
+    return bt_sha256_file(path, hex, eb);
+}
+
+bt_err_t bt_cache_lookup(bt_cache_t *self, const char *sha, char *path, size_t cap,
+                         bt_errbuf_t *eb)
+{
+    if (!s_is_sha(sha))
+        return bt_errf(eb, BT_EINVAL, "cache lookup: '%.70s' is not a sha256 hex digest", sha);
+    if (!s_join(path, cap, self->objs, sha))
+        return bt_errf(eb, BT_ELIMIT, "cache path too long");
+    if (access(path, F_OK) != 0)
+        return bt_errf(eb, BT_ENOTFOUND, "%.12s... is not in the cache %s", sha, self->dir);
+    char got[65];
+    bt_errbuf_t e2;
+    if (s_hash_path(path, got, &e2) != BT_OK || strcmp(got, sha) != 0) {
+        bt_log(BT_LOG_WARN, "cache: %s is corrupted (%s); deleted, it will be fetched again", path,
+               e2.code != BT_OK ? e2.msg : "its bytes hash to another value");
+        unlink(path);
+        return bt_errf(eb, BT_ENOTFOUND, "%.12s... was corrupted in the cache %s", sha, self->dir);
+    }
+    utimensat(AT_FDCWD, path, NULL, 0); /* most recently used */
+    return BT_OK;
+}
+
+uint64_t bt_cache_bytes(const bt_cache_t *self, size_t *nfiles)
+{
+    uint64_t total = 0;
+    size_t n = 0;
+    DIR *d = opendir(self->objs);
+    if (d) {
+        struct dirent *de;
+        char p[PATH_MAX + 80];
+        while ((de = readdir(d)) != NULL) {
+            struct stat st;
+            if (!s_is_sha(de->d_name))
+                continue;
+            if (s_join(p, sizeof p, self->objs, de->d_name) && lstat(p, &st) == 0 &&
+                S_ISREG(st.st_mode)) {
+                total += (uint64_t)st.st_size;
+                n++;
+            }
+        }
+        closedir(d);
+    }
+    if (nfiles)
+        *nfiles = n;
+    return total;
+}
+
+/* Removes least recently used files (never keep) until the total fits. */
+static void s_evict(bt_cache_t *self, const char *keep)
+{
+    for (;;) {
+        uint64_t total = 0;
+        char oldest[72] = "";
+        struct timespec tmin = {0, 0};
+        DIR *d = opendir(self->objs);
+        if (!d)
+            return;
+        struct dirent *de;
+        char p[PATH_MAX + 80];
+        while ((de = readdir(d)) != NULL) {
+            struct stat st;
+            if (!s_is_sha(de->d_name))
+                continue;
+            if (!s_join(p, sizeof p, self->objs, de->d_name) || lstat(p, &st) != 0 ||
+                !S_ISREG(st.st_mode))
+                continue;
+            total += (uint64_t)st.st_size;
+            if (strcmp(de->d_name, keep) == 0)
+                continue;
+            if (!oldest[0] || st.st_mtim.tv_sec < tmin.tv_sec ||
+                (st.st_mtim.tv_sec == tmin.tv_sec && st.st_mtim.tv_nsec < tmin.tv_nsec)) {
+                tmin = st.st_mtim;
+                bt_str_copy(oldest, sizeof oldest, de->d_name);
+            }
+        }
+        closedir(d);
+        if (total <= self->max_bytes || !oldest[0])
+            return;
+        if (!s_join(p, sizeof p, self->objs, oldest))
+            return;
+        bt_log(BT_LOG_INFO, "cache: over %llu bytes, removing least recently used %.12s...",
+               (unsigned long long)self->max_bytes, oldest);
+        if (unlink(p) != 0)
+            return;
+    }
+}
+
+bt_err_t bt_cache_put(bt_cache_t *self, const char *sha, const void *data, size_t len,
+                      bt_errbuf_t *eb)
+{
+    if (!s_is_sha(sha))
+        return bt_errf(eb, BT_EINVAL, "cache add: '%.70s' is not a sha256 hex digest", sha);
+    bt_sha256_t h;
+    char got[65];
+    bt_sha256_init(&h);
+    bt_sha256_update(&h, data, len);
+    bt_sha256_final(&h, got);
+    if (strcmp(got, sha) != 0)
+        return bt_errf(eb, BT_EDATA, "received bytes hash to %s, expected %s: not cached", got,
+                       sha);
+    bt_err_t e = bt_fs_mkdir_p(self->objs, eb);
+    if (e != BT_OK)
+        return e;
+    char path[PATH_MAX + 80];
+    if (!s_join(path, sizeof path, self->objs, sha))
+        return bt_errf(eb, BT_ELIMIT, "cache path too long");
+    e = bt_fs_write_atomic(path, data, len, eb);
+    if (e != BT_OK)
+        return e;
+    s_evict(self, sha);
+    return BT_OK;
+}
