@@ -75,7 +75,10 @@ void bt_cache_destroy(bt_cache_t **self_p)
     *self_p = NULL;
 }
 
-const char *bt_cache_dir(const bt_cache_t *self) { return self->dir; }
+const char *bt_cache_dir(const bt_cache_t *self)
+{
+    return self->dir;
+}
 
 bt_err_t bt_cache_check_regular(const char *path, bt_errbuf_t *eb)
 {
@@ -108,8 +111,7 @@ static bt_err_t s_hash_path(const char *path, char hex[65], bt_errbuf_t *eb)
     return bt_sha256_file(path, hex, eb);
 }
 
-bt_err_t bt_cache_lookup(bt_cache_t *self, const char *sha, char *path, size_t cap,
-                         bt_errbuf_t *eb)
+bt_err_t bt_cache_lookup(bt_cache_t *self, const char *sha, char *path, size_t cap, bt_errbuf_t *eb)
 {
     if (!s_is_sha(sha))
         return bt_errf(eb, BT_EINVAL, "cache lookup: '%.70s' is not a sha256 hex digest", sha);
@@ -217,5 +219,179 @@ bt_err_t bt_cache_put(bt_cache_t *self, const char *sha, const void *data, size_
     if (e != BT_OK)
         return e;
     s_evict(self, sha);
+    return BT_OK;
+}
+
+enum { S_TODO = 0, S_ASKED, S_HELD };
+
+struct bt_cache_recv {
+    bt_cache_t *cache;
+    char sha[65];               /* whole file */
+    uint64_t size;              /* bytes */
+    uint32_t chunk, n;          /* chunk size, chunk count */
+    char (*chunk_sha)[65];      /* n hashes (copied) */
+    uint8_t *state;             /* n of S_TODO / S_ASKED / S_HELD */
+    uint32_t next, held, asked; /* scan position, counters */
+    int fd;                     /* temp file */
+    char tmp[PATH_MAX + 80];
+};
+
+bt_cache_recv_t *bt_cache_recv_new(bt_cache_t *self, const char *sha, uint64_t size, uint32_t chunk,
+                                   const char (*chunk_sha)[65], uint32_t nchunks, bt_errbuf_t *eb)
+{
+    if (!s_is_sha(sha) || chunk == 0 || chunk > BT_CACHE_CHUNK_MAX || size > BT_CACHE_FILE_MAX ||
+        (uint64_t)nchunks != (size + chunk - 1) / chunk) {
+        bt_errf(eb, BT_EPROTO,
+                "bad file manifest: sha256 '%.70s', %llu bytes in %u chunks of %u (caps: chunk "
+                "%u, file %llu)",
+                sha, (unsigned long long)size, nchunks, chunk, BT_CACHE_CHUNK_MAX,
+                (unsigned long long)BT_CACHE_FILE_MAX);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < nchunks; i++)
+        if (!s_is_sha(chunk_sha[i])) {
+            bt_errf(eb, BT_EPROTO, "bad file manifest: chunk %u hash is not sha256 hex", i);
+            return NULL;
+        }
+    if (bt_fs_mkdir_p(self->objs, eb) != BT_OK)
+        return NULL;
+    bt_cache_recv_t *r = calloc(1, sizeof *r);
+    if (r) {
+        r->chunk_sha = calloc(nchunks ? nchunks : 1, sizeof *r->chunk_sha);
+        r->state = calloc(nchunks ? nchunks : 1, 1);
+    }
+    if (!r || !r->chunk_sha || !r->state) {
+        if (r) {
+            free(r->chunk_sha);
+            free(r->state);
+        }
+        free(r);
+        bt_errf(eb, BT_ENOMEM, "out of memory receiving %.12s", sha);
+        return NULL;
+    }
+    memcpy(r->chunk_sha, chunk_sha, (size_t)nchunks * sizeof *r->chunk_sha);
+    r->cache = self;
+    bt_str_copy(r->sha, sizeof r->sha, sha);
+    r->size = size;
+    r->chunk = chunk;
+    r->n = nchunks;
+    int w = snprintf(r->tmp, sizeof r->tmp, "%s/.%s.%ld.part", self->objs, sha, (long)getpid());
+    r->fd = w > 0 && (size_t)w < sizeof r->tmp
+                ? open(r->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+                : -1;
+    if (r->fd < 0) {
+        bt_errf(eb, BT_EIO, "cannot create %s: %s", r->tmp, strerror(errno));
+        free(r->chunk_sha);
+        free(r->state);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void bt_cache_recv_destroy(bt_cache_recv_t **r_p)
+{
+    if (!r_p || !*r_p)
+        return;
+    bt_cache_recv_t *r = *r_p;
+    if (r->fd >= 0) {
+        close(r->fd);
+        unlink(r->tmp);
+    }
+    free(r->chunk_sha);
+    free(r->state);
+    free(r);
+    *r_p = NULL;
+}
+
+bool bt_cache_recv_next(bt_cache_recv_t *r, uint64_t *offset, uint32_t *len)
+{
+    for (uint32_t k = 0; k < r->n; k++) {
+        uint32_t i = (r->next + k) % r->n;
+        if (r->state[i] == S_TODO) {
+            r->state[i] = S_ASKED;
+            r->asked++;
+            r->next = i + 1;
+            *offset = (uint64_t)i * r->chunk;
+            uint64_t left = r->size - *offset;
+            *len = left < r->chunk ? (uint32_t)left : r->chunk;
+            return true;
+        }
+    }
+    return false;
+}
+
+bt_err_t bt_cache_recv_chunk(bt_cache_recv_t *r, uint64_t offset, const void *data, size_t len,
+                             bt_errbuf_t *eb)
+{
+    if (offset % r->chunk != 0 || offset >= r->size)
+        return bt_errf(eb, BT_ERANGE, "chunk at offset %llu is not a chunk of %.12s",
+                       (unsigned long long)offset, r->sha);
+    uint32_t i = (uint32_t)(offset / r->chunk);
+    uint64_t left = r->size - offset;
+    size_t want = left < r->chunk ? (size_t)left : r->chunk;
+    if (r->state[i] == S_HELD)
+        return BT_OK;
+    if (r->state[i] == S_ASKED)
+        r->asked--;
+    r->state[i] = S_TODO; /* until it is held: ask again on any error */
+    if (len != want)
+        return bt_errf(eb, BT_ERANGE, "chunk %u of %.12s has %zu bytes, expected %zu", i, r->sha,
+                       len, want);
+    bt_sha256_t h;
+    char got[65];
+    bt_sha256_init(&h);
+    bt_sha256_update(&h, data, len);
+    bt_sha256_final(&h, got);
+    if (strcmp(got, r->chunk_sha[i]) != 0)
+        return bt_errf(eb, BT_EDATA, "chunk %u of %.12s hashes to %s, the manifest says %s", i,
+                       r->sha, got, r->chunk_sha[i]);
+    const char *p = data;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t wr = pwrite(r->fd, p + done, len - done, (off_t)(offset + done));
+        if (wr < 0 && errno == EINTR)
+            continue;
+        if (wr <= 0)
+            return bt_errf(eb, BT_EIO, "cannot write %s: %s", r->tmp, strerror(errno));
+        done += (size_t)wr;
+    }
+    r->state[i] = S_HELD;
+    r->held++;
+    return BT_OK;
+}
+
+uint32_t bt_cache_recv_inflight(const bt_cache_recv_t *r)
+{
+    return r->asked;
+}
+bool bt_cache_recv_complete(const bt_cache_recv_t *r)
+{
+    return r->held == r->n;
+}
+
+bt_err_t bt_cache_recv_commit(bt_cache_recv_t *r, char *path, size_t cap, bt_errbuf_t *eb)
+{
+    if (!bt_cache_recv_complete(r))
+        return bt_errf(eb, BT_EINVAL, "%.12s: %u of %u chunks received", r->sha, r->held, r->n);
+    if (ftruncate(r->fd, (off_t)r->size) != 0 || fsync(r->fd) != 0)
+        return bt_errf(eb, BT_EIO, "cannot finish %s: %s", r->tmp, strerror(errno));
+    char got[65];
+    bt_err_t e = bt_sha256_file(r->tmp, got, eb);
+    if (e != BT_OK)
+        return e;
+    if (strcmp(got, r->sha) != 0) {
+        memset(r->state, S_TODO, r->n); /* every chunk matched, the whole did not: start over */
+        r->held = 0;
+        return bt_errf(eb, BT_EDATA, "received file hashes to %s, the manifest says %s", got,
+                       r->sha);
+    }
+    if (!s_join(path, cap, r->cache->objs, r->sha))
+        return bt_errf(eb, BT_ELIMIT, "cache path too long");
+    if (rename(r->tmp, path) != 0)
+        return bt_errf(eb, BT_EIO, "cannot move %s to %s: %s", r->tmp, path, strerror(errno));
+    close(r->fd);
+    r->fd = -1;
+    s_evict(r->cache, r->sha);
     return BT_OK;
 }

@@ -15,8 +15,14 @@
 
 static sfx_t f;
 
-static void s_setup(void) { sfx_setup(&f, "ship"); }
-static void s_teardown(void) { bt_proc_kill_all(); }
+static void s_setup(void)
+{
+    sfx_setup(&f, "ship");
+}
+static void s_teardown(void)
+{
+    bt_proc_kill_all();
+}
 
 TestSuite(ship, .init = s_setup, .fini = s_teardown, .timeout = 180);
 
@@ -25,8 +31,8 @@ static pid_t s_worker(const char *ep, const char *name, char *const extra[], siz
 {
     char log[340];
     snprintf(log, sizeof log, "%s/%s.log", f.dir, name);
-    char *argv[32] = {f.worker,     "--connect", (char *)ep, "--threads", "1", "--name",
-                      (char *)name, "--idle-exit", "60",     "--backoff-max-ms", "500"};
+    char *argv[32] = {f.worker,     "--connect",   (char *)ep, "--threads",        "1",  "--name",
+                      (char *)name, "--idle-exit", "60",       "--backoff-max-ms", "500"};
     size_t k = 11;
     for (size_t i = 0; i < nextra && k < 31; i++)
         argv[k++] = extra[i];
@@ -71,8 +77,8 @@ Test(ship, data_flag_with_other_bars_names_both_hashes)
     char other[340], log[340];
     sfx_path(other, sizeof other, &f, "other.h5");
     sfx_path(log, sizeof log, &f, "synth-other.log");
-    char *synth[] = {f.bt, "data", "synth", "--out", other, "--symbols", "2", "--bars", "500",
-                     "--seed", "8", NULL};
+    char *synth[] = {f.bt, "data",   "synth", "--out",  other, "--symbols",
+                     "2",  "--bars", "500",   "--seed", "8",   NULL};
     cr_assert_eq(bt_proc_run(synth, log, 60000), 0);
     char want[65], got[65];
     s_data_hash(f.store, "mine", want);
@@ -108,8 +114,9 @@ static void s_lib_config(char *cfg, size_t cap, const char *so)
     sfx_path(cfg, cap, &f, "lib.yaml");
     FILE *c = fopen(cfg, "w");
     cr_assert(c);
-    fprintf(c, "strategy: streak_reversal\nstrategy_library: %s\ndata:\n  store: %s\n"
-               "params: {down: 3, hold: 4}\nsweep:\n  params.down: [2, 3, 4]\n",
+    fprintf(c,
+            "strategy: streak_reversal\nstrategy_library: %s\ndata:\n  store: %s\n"
+            "params: {down: 3, hold: 4}\nsweep:\n  params.down: [2, 3, 4]\n",
             so, f.store);
     fclose(c);
     snprintf(f.cfg, sizeof f.cfg, "%s", cfg);
