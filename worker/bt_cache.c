@@ -234,7 +234,39 @@ struct bt_cache_recv {
     uint32_t next, held, asked; /* scan position, counters */
     int fd;                     /* temp file */
     char tmp[PATH_MAX + 80];
+    bt_sha256_t whole; /* hash of chunks [0, hashed) in order */
+    uint32_t hashed;   /* chunks fed to whole */
+    char *scratch;     /* a chunk read back when one arrived ahead of order */
 };
+
+/* Feeds whole the held chunks that follow the hashed prefix; `data` is chunk
+ * i's bytes (just written), others are read back from the temp file. */
+static bt_err_t s_feed(bt_cache_recv_t *r, uint32_t i, const void *data, bt_errbuf_t *eb)
+{
+    while (r->hashed < r->n && r->state[r->hashed] == S_HELD) {
+        uint32_t k = r->hashed;
+        uint64_t off = (uint64_t)k * r->chunk;
+        size_t len = r->size - off < r->chunk ? (size_t)(r->size - off) : r->chunk;
+        const void *bytes = data;
+        if (k != i) {
+            if (!r->scratch && !(r->scratch = malloc(r->chunk)))
+                return bt_errf(eb, BT_ENOMEM, "out of memory receiving %.12s", r->sha);
+            size_t got = 0;
+            while (got < len) {
+                ssize_t rd = pread(r->fd, r->scratch + got, len - got, (off_t)(off + got));
+                if (rd < 0 && errno == EINTR)
+                    continue;
+                if (rd <= 0)
+                    return bt_errf(eb, BT_EIO, "cannot read back %s", r->tmp);
+                got += (size_t)rd;
+            }
+            bytes = r->scratch;
+        }
+        bt_sha256_update(&r->whole, bytes, len);
+        r->hashed++;
+    }
+    return BT_OK;
+}
 
 bt_cache_recv_t *bt_cache_recv_new(bt_cache_t *self, const char *sha, uint64_t size, uint32_t chunk,
                                    const char (*chunk_sha)[65], uint32_t nchunks, bt_errbuf_t *eb)
@@ -270,6 +302,7 @@ bt_cache_recv_t *bt_cache_recv_new(bt_cache_t *self, const char *sha, uint64_t s
         return NULL;
     }
     memcpy(r->chunk_sha, chunk_sha, (size_t)nchunks * sizeof *r->chunk_sha);
+    bt_sha256_init(&r->whole);
     r->cache = self;
     bt_str_copy(r->sha, sizeof r->sha, sha);
     r->size = size;
@@ -300,6 +333,7 @@ void bt_cache_recv_destroy(bt_cache_recv_t **r_p)
     }
     free(r->chunk_sha);
     free(r->state);
+    free(r->scratch);
     free(r);
     *r_p = NULL;
 }
@@ -358,7 +392,7 @@ bt_err_t bt_cache_recv_chunk(bt_cache_recv_t *r, uint64_t offset, const void *da
     }
     r->state[i] = S_HELD;
     r->held++;
-    return BT_OK;
+    return s_feed(r, i, data, eb);
 }
 
 uint32_t bt_cache_recv_inflight(const bt_cache_recv_t *r)
@@ -374,15 +408,23 @@ bt_err_t bt_cache_recv_commit(bt_cache_recv_t *r, char *path, size_t cap, bt_err
 {
     if (!bt_cache_recv_complete(r))
         return bt_errf(eb, BT_EINVAL, "%.12s: %u of %u chunks received", r->sha, r->held, r->n);
-    if (ftruncate(r->fd, (off_t)r->size) != 0 || fsync(r->fd) != 0)
+    /* No fsync: a cached file is hashed again on every use, so one torn by a
+     * crash is found then and fetched again. */
+    if (ftruncate(r->fd, (off_t)r->size) != 0)
         return bt_errf(eb, BT_EIO, "cannot finish %s: %s", r->tmp, strerror(errno));
     char got[65];
-    bt_err_t e = bt_sha256_file(r->tmp, got, eb);
-    if (e != BT_OK)
-        return e;
+    if (r->hashed == r->n) {
+        bt_sha256_final(&r->whole, got); /* hashed as the chunks came */
+    } else {
+        bt_err_t e = bt_sha256_file(r->tmp, got, eb);
+        if (e != BT_OK)
+            return e;
+    }
     if (strcmp(got, r->sha) != 0) {
         memset(r->state, S_TODO, r->n); /* every chunk matched, the whole did not: start over */
         r->held = 0;
+        r->hashed = 0;
+        bt_sha256_init(&r->whole);
         return bt_errf(eb, BT_EDATA, "received file hashes to %s, the manifest says %s", got,
                        r->sha);
     }
