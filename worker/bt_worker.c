@@ -197,8 +197,17 @@ static const bt_dataset_t *s_dataset(s_worker_t *w, const bt_msg_sweep_t *sw, bt
                    path);
         }
     }
-    if (bt_cache_check_regular(path, eb) != BT_OK)
+    if (bt_cache_check_regular(path, eb) != BT_OK) {
+        if (!w->opts->data_path) {
+            char why[sizeof eb->msg];
+            bt_str_copy(why, sizeof why, eb->msg);
+            bt_errf(eb, eb->code,
+                    "%s; this worker has no copy of the coordinator's store there: start it "
+                    "with --data PATH (a copy of the store on this host)",
+                    why);
+        }
         return NULL;
+    }
     return bt_dscache_get(w->cache, path, sw->data_hash, eb);
 }
 
