@@ -159,3 +159,29 @@ Test(ship, library_from_the_command_line_runs_in_another_cwd)
     snprintf(p, sizeof p, "%s/lib-ok/results.csv", f.dir);
     cr_assert_eq(bt_proc_count_lines(p), 1 + 3, "one row per params.down value");
 }
+
+Test(ship, fifo_store_in_the_config_is_refused_by_bt)
+{
+    char fifo[340], cfg[340];
+    sfx_path(fifo, sizeof fifo, &f, "cfg.fifo");
+    sfx_path(cfg, sizeof cfg, &f, "fifo.yaml");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    FILE *c = fopen(cfg, "w");
+    cr_assert(c);
+    fprintf(c, "strategy: sma_cross\ndata:\n  store: %s\nsweep:\n  params.fast: [2, 3]\n", fifo);
+    fclose(c);
+    const char *cmds[] = {"run", "sweep"};
+    for (int i = 0; i < 2; i++) {
+        char out[340], log[360];
+        snprintf(out, sizeof out, "%s/fifo-%s", f.dir, cmds[i]);
+        snprintf(log, sizeof log, "%s.log", out);
+        char *argv[] = {f.bt, (char *)cmds[i], cfg, "--out", out, "--workers", "1", NULL};
+        if (i == 0)
+            argv[4 + 1] = NULL; /* bt run has no --workers */
+        cr_assert_eq(bt_proc_run(argv, log, 60000), 2, "bt %s must refuse a FIFO (see %s)",
+                     cmds[i], log);
+        char *text = bt_proc_slurp(log, NULL);
+        cr_assert(text && strstr(text, "not a regular file"), "bt %s: %s", cmds[i], text);
+        free(text);
+    }
+}
