@@ -101,9 +101,17 @@ static const char *const s_metric_names[] = {
 bool bt_wire_present(const w_field_t *f, const void *base)
 {
     switch (f->opt) {
-    case W_OPT_NZ:
-        return f->kind == W_BIN ? S_AT(base, f->noff, size_t) != 0
-                                : S_AT(base, f->noff, uint32_t) != 0;
+    case W_OPT_NZ: /* scalars: the value; views: the count */
+        switch (f->kind) {
+        case W_U32:
+            return S_AT(base, f->off, uint32_t) != 0;
+        case W_U64:
+            return S_AT(base, f->off, uint64_t) != 0;
+        case W_BIN:
+            return S_AT(base, f->noff, size_t) != 0;
+        default:
+            return S_AT(base, f->noff, uint32_t) != 0;
+        }
     case W_OPT_FLAG:
         return S_AT(base, f->flag, bool);
     default:

@@ -34,6 +34,35 @@ static void s_set_ptr(void *base, uint32_t off, const void *p)
 
 #define S_REF(base, off, type) ((type *)(void *)((char *)(base) + (off)))
 
+/* "<a><sep><b>" or "<a>[<i>]" into out (field names for errors). These run
+ * per nested key on the hot path, so they do not go through printf. */
+static void s_join(char *out, size_t cap, const char *a, char sep, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na + 1 + nb + 1 > cap)
+        nb = na + 2 < cap ? cap - na - 2 : 0, na = na + 2 < cap ? na : 0;
+    memcpy(out, a, na);
+    out[na] = sep;
+    memcpy(out + na + 1, b, nb);
+    out[na + 1 + nb] = '\0';
+}
+
+static void s_indexed(char *out, size_t cap, const char *a, uint32_t i)
+{
+    char num[16];
+    size_t n = sizeof num - 1;
+    num[n] = '\0';
+    do
+        num[--n] = (char)('0' + i % 10);
+    while ((i /= 10) != 0);
+    char tail[20];
+    size_t t = sizeof num - 1 - n;
+    memcpy(tail, num + n, t);
+    tail[t] = ']';
+    tail[t + 1] = '\0';
+    s_join(out, cap, a, '[', tail);
+}
+
 /* ------------------------------------------------------------ values -- */
 
 static bt_err_t s_dec_map(bt_wire_rd_t *r, bt_msg_t *m, const w_msg_t *d, void *base, int lv,
@@ -252,7 +281,7 @@ static bt_err_t s_dec_value(bt_wire_rd_t *r, bt_msg_t *m, const w_field_t *f, vo
             char *el = (char *)room + (size_t)i * f->elsize;
             char where[48];
             memset(el, 0, f->elsize);
-            snprintf(where, sizeof where, "%s[%u]", f->key, i);
+            s_indexed(where, sizeof where, f->key, i);
             if ((e = s_dec_map(r, m, f->sub, el, lv + 1, where, mult * f->max)) != BT_OK)
                 return e;
         }
@@ -268,7 +297,7 @@ static bt_err_t s_dec_value(bt_wire_rd_t *r, bt_msg_t *m, const w_field_t *f, vo
             char efield[80];
             uint32_t two = 0;
             memset(el, 0, f->elsize);
-            snprintf(efield, sizeof efield, "%s[%u]", field, i);
+            s_indexed(efield, sizeof efield, field, i);
             if ((e = bt_wire_rd_array(r, efield, sub->nf, &two)) != BT_OK)
                 return e;
             if (two != sub->nf)
@@ -322,7 +351,7 @@ static bt_err_t s_dec_map(bt_wire_rd_t *r, bt_msg_t *m, const w_msg_t *d, void *
             return e;
         const char *fname = name;
         if (lv > 0) {
-            snprintf(field, sizeof field, "%s.%s", where, name);
+            s_join(field, sizeof field, where, '.', name);
             fname = field;
         }
         if (k < 0) { /* "t", "v" (checked in pass 1) or unknown: skip */

@@ -35,7 +35,7 @@ typedef enum {
 
 typedef enum {
     W_REQ = 0, /* required, always written */
-    W_OPT_NZ,  /* optional: written when its count is not 0 (absent = count 0) */
+    W_OPT_NZ,  /* optional: written when its count (uint: value) is not 0; absent = 0 */
     W_OPT_FLAG /* optional: written when the bool at flag is true; decoding sets it */
 } w_opt_t;
 
