@@ -16,6 +16,10 @@ typedef struct bt_worker_opts {
     bool trivial;            /* hidden bench mode: answer jobs without running them */
     int64_t job_delay_ms;    /* hidden test aid: extra time per job (slows a sweep down) */
     const char *name;        /* worker name; NULL = hostname:pid */
+    const char *data_path;   /* --data: this host's copy of the store (verified by hash), or NULL */
+    const char *lib_path;    /* --strategy-lib: the only strategy library it may load, or NULL */
+    const char *cache_dir;   /* --cache; NULL = the XDG default (bt_cache) */
+    uint64_t cache_max;      /* --cache-max bytes; 0 = default */
 } bt_worker_opts_t;
 
 /* Runs until the sweep ends. Returns the process exit code: 0 after BYE or
