@@ -110,7 +110,7 @@ static int s_out_write(void *data, const char *bytes, size_t len)
 
 /* -------------------------------------------------------------- encoder -- */
 
-#define S_AT(base, off, type) (*(const type *)((const char *)(base) + (off)))
+#define S_AT(base, off, type) (*(type const *)((const char *)(base) + (off)))
 
 _Static_assert(sizeof(bt_job_status_t) == sizeof(int), "W_ENUM fields are stored as int");
 

@@ -90,7 +90,7 @@ bt_err_t bt_wire_fail(const w_where_t *w, bt_errbuf_t *eb, bt_err_t code, const 
 
 /* --------------------------------------------------------- the check -- */
 
-#define S_AT(base, off, type) (*(const type *)((const char *)(base) + (off)))
+#define S_AT(base, off, type) (*(type const *)((const char *)(base) + (off)))
 
 static const char *const s_metric_names[] = {
 #define S_METRIC_NAME(name, desc) #name,
