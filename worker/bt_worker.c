@@ -51,6 +51,10 @@ typedef struct {
 typedef struct {
     const bt_worker_opts_t *opts;
     char name[BT_WIRE_NAME_MAX + 1];  /* hostname:pid */
+    char ident[96];                   /* ZeroMQ routing id, the same on every reconnect */
+    bool welcomed_once;               /* a coordinator has welcomed us */
+    bool abandoned;                   /* left a batch running on a signal: do not join it */
+    bool bye_sent;                    /* BYE already said */
     zsock_t *sock;                    /* DEALER, NULL while disconnected */
     zpoller_t *poller;                /* on sock */
     s_state_t state;
@@ -121,6 +125,9 @@ static void s_connect(s_worker_t *w, int64_t now)
         return;
     }
     zsock_set_linger(w->sock, 1000);
+    /* Before connect takes effect: the coordinator knows a rejoining worker
+     * by it (its leases, its count). */
+    zsock_set_identity(w->sock, w->ident);
     zsock_set_sndhwm(w->sock, 0);
     zsock_set_rcvhwm(w->sock, 0);
     w->poller = zpoller_new(w->sock, NULL);
@@ -147,6 +154,7 @@ static void s_retry_later(s_worker_t *w, int64_t now, const char *why)
 
 static void s_send_bye(s_worker_t *w, const char *reason)
 {
+    w->bye_sent = true;
     bt_msg_reset(&w->out, BT_MSG_BYE);
     snprintf(w->out.bye.reason, sizeof w->out.bye.reason, "%s", reason);
     s_send(w);
@@ -308,16 +316,31 @@ static void s_run_batch(s_worker_t *w, size_t n)
     x->n = n;
     x->state = S_EXEC_RUN;
     pthread_cond_broadcast(&x->cv);
+    int64_t slice = w->heartbeat_ms < 100 ? w->heartbeat_ms : 100; /* signal latency */
+    int64_t last_hb = bt_monotonic_ms();
     while (x->state != S_EXEC_DONE) {
+        if (s_stop_signal) {
+            /* Say BYE now, so the coordinator hands our jobs to others at once,
+             * and leave the batch running: the process exits. */
+            pthread_mutex_unlock(&x->mu);
+            bt_log(BT_LOG_INFO, "signal %d while busy: leaving, %zu job(s) go back",
+                   (int)s_stop_signal, n);
+            if (w->sock)
+                s_send_bye(w, "worker stopped by a signal");
+            w->abandoned = true;
+            return;
+        }
         struct timespec dl;
         clock_gettime(CLOCK_REALTIME, &dl);
-        int64_t ns = (int64_t)dl.tv_nsec + (int64_t)w->heartbeat_ms * 1000000;
+        int64_t ns = (int64_t)dl.tv_nsec + slice * 1000000;
         dl.tv_sec += (time_t)(ns / 1000000000);
         dl.tv_nsec = (long)(ns % 1000000000);
         pthread_cond_timedwait(&x->cv, &x->mu, &dl);
-        if (x->state != S_EXEC_DONE && w->sock) {
+        int64_t now = bt_monotonic_ms();
+        if (x->state != S_EXEC_DONE && w->sock && now - last_hb >= (int64_t)w->heartbeat_ms) {
+            last_hb = now;
             pthread_mutex_unlock(&x->mu);
-            s_send_heartbeat(w, bt_monotonic_ms());
+            s_send_heartbeat(w, now);
             pthread_mutex_lock(&x->mu);
         }
     }
@@ -355,6 +378,8 @@ static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
     }
     if (!w->opts->trivial || w->opts->job_delay_ms > 0)
         s_run_batch(w, n);
+    if (w->abandoned)
+        return;
     for (uint32_t i = 0; i < n; i++) {
         const bt_runner_job_t *r = &w->jobs[i];
         bt_msg_reset(&w->out, BT_MSG_RESULT);
@@ -464,6 +489,7 @@ static int s_on_message(s_worker_t *w, int64_t now)
         w->backoff_ms = S_BACKOFF_MIN_MS;
         if (w->state == S_HELLO_SENT)
             w->state = S_WELCOMED;
+        w->welcomed_once = true;
         bt_log(BT_LOG_INFO, "welcomed to sweep %s at %s (heartbeat %u ms, lease %u ms)",
                w->in.welcome.sweep_id, w->opts->endpoint, w->heartbeat_ms, w->lease_ms);
         return -1;
@@ -513,12 +539,31 @@ static int s_loop(s_worker_t *w)
         now = bt_monotonic_ms();
         if (s_stop_signal) {
             bt_log(BT_LOG_INFO, "signal %d: leaving", (int)s_stop_signal);
-            if (w->sock && w->state >= S_WELCOMED)
+            if (w->sock && w->state >= S_WELCOMED && !w->bye_sent)
                 s_send_bye(w, "worker stopped by a signal");
             return 1;
         }
+        if (w->abandoned)
+            return 1;
+        /* A coordinator that was there and has been silent for three leases
+         * (reconnects included) is gone: a batch job must not idle on. */
+        int64_t gone_ms = 3 * (int64_t)(w->lease_ms > w->heartbeat_ms ? w->lease_ms
+                                                                        : w->heartbeat_ms);
+        if (w->welcomed_once && now - w->last_heard >= gone_ms) {
+            bt_log(BT_LOG_ERROR,
+                   "the coordinator at %s is gone: nothing heard from it for %lld s; exiting",
+                   o->endpoint, (long long)((now - w->last_heard) / 1000));
+            return 1;
+        }
         if (o->idle_exit_ms > 0 && now - w->idle_since >= o->idle_exit_ms) {
-            bt_log(BT_LOG_INFO, "no work for %lld s: exiting", (long long)(o->idle_exit_ms / 1000));
+            if (w->welcomed_once)
+                bt_log(BT_LOG_INFO, "no work for %lld s: exiting",
+                       (long long)(o->idle_exit_ms / 1000));
+            else
+                bt_log(BT_LOG_ERROR,
+                       "no coordinator welcomed this worker at %s in %lld s (none there, not a "
+                       "bt coordinator, or it refuses this worker's key): exiting",
+                       o->endpoint, (long long)(o->idle_exit_ms / 1000));
             if (w->sock && w->state >= S_WELCOMED)
                 s_send_bye(w, "worker idle");
             return 0;
@@ -574,6 +619,11 @@ int bt_worker_run(const bt_worker_opts_t *opts)
         host[sizeof host - 1] = '\0';
         snprintf(w.name, sizeof w.name, "%s:%ld", host, (long)getpid());
     }
+    /* Unique per process (name, pid, start time), fixed for its life. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(w.ident, sizeof w.ident, "w:%.48s:%ld:%lx", w.name, (long)getpid(),
+             (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec);
     char ctx[96];
     bt_str_copy(ctx, sizeof ctx, w.name);
     bt_log_set_context(ctx);
@@ -598,6 +648,13 @@ int bt_worker_run(const bt_worker_opts_t *opts)
         rc = s_loop(&w);
     else
         bt_log(BT_LOG_ERROR, "out of memory (or no thread for the batch executor)");
+    if (w.abandoned) {
+        /* The executor still runs the batch: flush the BYE (linger) and exit
+         * without joining it. */
+        s_disconnect(&w);
+        fflush(NULL);
+        _exit(rc);
+    }
     s_exec_stop(&w.exec);
     s_disconnect(&w);
     bt_runner_destroy(&w.runner);

@@ -1,10 +1,10 @@
 /* bt-worker — runs backtest jobs handed out by a `bt sweep` coordinator. */
 #include <errno.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt_cpus.h"
 #include "bt_log.h"
 #include "bt_worker.h"
 
@@ -19,7 +19,8 @@ static void s_usage(FILE *out)
             "may be started before the coordinator and survives a coordinator restart.\n\n"
             "options:\n"
             "  --connect EP        coordinator endpoint, e.g. tcp://10.0.0.5:5555 (required)\n"
-            "  --threads N         threads for backtests (default: all cores)\n"
+            "  --threads N         threads for backtests (default: the CPUs this process may\n"
+            "                      use: SLURM_CPUS_PER_TASK, else its affinity mask)\n"
             "  --idle-exit SEC     exit after SEC seconds without work (default 300; 0 = never)\n"
             "  --backoff-max-ms MS cap of the reconnect back-off (default 4000)\n"
             "  --name NAME         name in the coordinator's logs (default hostname:pid)\n"
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
 {
     bt_worker_opts_t o = {
         .endpoint = NULL,
-        .threads = omp_get_num_procs(),
+        .threads = 0, /* from bt_cpus_allowed unless --threads */
         .idle_exit_ms = 300 * 1000,
         .backoff_max_ms = 4000,
         .trivial = false,
@@ -108,7 +109,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "\nbt-worker: --connect ENDPOINT is required\n");
         return 2;
     }
-    if (o.threads < 1)
-        o.threads = 1;
+    if (o.threads < 1) {
+        int n = 1;
+        const char *src = NULL;
+        bt_errbuf_t eb;
+        if (bt_cpus_allowed(&n, &src, &eb) != BT_OK) {
+            fprintf(stderr, "bt-worker: %s (or give --threads N)\n", eb.msg);
+            return 2;
+        }
+        o.threads = n;
+        bt_log(BT_LOG_INFO, "%d thread(s), from %s", n, src);
+    }
     return bt_worker_run(&o);
 }

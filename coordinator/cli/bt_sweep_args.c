@@ -29,6 +29,7 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
     a->run.lease_ms = 10000;
     a->run.heartbeat_ms = 1000;
     a->run.max_attempts = 3;
+    a->run.idle_timeout_s = 300;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0)
@@ -87,6 +88,9 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
         else if (strcmp(o, "--max-attempts") == 0)
             rc = s_parse_long(o, v, 1, 100, &a->run.max_attempts),
             a->given |= BT_SWEEP_GIVEN_ATTEMPTS;
+        else if (strcmp(o, "--idle-timeout") == 0)
+            rc = s_parse_long(o, v, 0, 86400L * 365, &a->run.idle_timeout_s),
+            a->given |= BT_SWEEP_GIVEN_IDLE;
         else if (strcmp(o, "--log-level") == 0) {
             int lv = bt_log_level_parse(v);
             if (lv < 0) {
@@ -173,6 +177,8 @@ void bt_sweep_args_hint(FILE *f, const char *prog, const bt_sweep_args_t *a)
         s_opt_long(f, "--heartbeat-ms", a->run.heartbeat_ms);
     if (a->given & BT_SWEEP_GIVEN_ATTEMPTS)
         s_opt_long(f, "--max-attempts", a->run.max_attempts);
+    if (a->given & BT_SWEEP_GIVEN_IDLE)
+        s_opt_long(f, "--idle-timeout", a->run.idle_timeout_s);
     if (a->run.allow_huge)
         fputs(" --allow-huge", f);
     if (a->run.trivial)

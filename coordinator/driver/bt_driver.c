@@ -269,6 +269,7 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .lease_ms = (uint32_t)a->lease_ms,
         .progress_tty = isatty(2) != 0,
         .progress_every_ms = 5000,
+        .idle_timeout_ms = (int64_t)a->idle_timeout_s * 1000,
     };
     bt_server_t *srv = bt_server_new(&so, eb);
     if (!srv)
@@ -389,9 +390,9 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     if (!done) {
         *interrupted = true;
         fprintf(stderr,
-                "bt sweep: interrupted (signal %d) with %llu of %llu jobs done; results so far "
+                "bt sweep: interrupted (%s) with %llu of %llu jobs done; results so far "
                 "are in %s (partial report%s)\n",
-                st.signal, (unsigned long long)(ok + failed), (unsigned long long)d.njobs,
+                st.why, (unsigned long long)(ok + failed), (unsigned long long)d.njobs,
                 a->out_dir, d.wf ? ", no walk-forward files yet" : "");
         goto out;
     }

@@ -27,6 +27,7 @@ typedef struct bt_driver_opts {
     long lease_ms;
     long heartbeat_ms;
     long max_attempts;
+    long idle_timeout_s; /* give up when no worker is ready this long; 0: never */
     bool allow_huge;
     bool trivial; /* benchmark workers (no backtests): no walk-forward files */
     const char *sets[BT_CONFIG_MAX_OVERRIDES]; /* --set overrides "key=value", in order */

@@ -17,6 +17,8 @@
 #define S_PIPELINE 2          /* batches kept in flight per worker */
 #define S_PEERS_MAX 65536     /* live peers at most */
 #define S_ACKS_MAX (1u << 20) /* results of one peer waiting for a commit */
+#define S_RETIRED_MAX 1024    /* departed workers remembered, to keep their identity */
+#define S_HWM 1000            /* messages queued per peer, each way, before ZeroMQ pushes back */
 
 static volatile sig_atomic_t s_signal;
 
@@ -37,7 +39,13 @@ typedef struct {
     size_t nacks;
     unsigned logged; /* bit per message kind already logged as bad */
     bool logged_malformed;
+    int64_t hello_at; /* ms of its last accepted HELLO (a HELLO flood is dropped) */
 } s_peer_t;
+
+typedef struct {
+    zframe_t *id;  /* routing id of a departed worker (NULL: free) */
+    uint32_t slot; /* its bt_sched slot, given back if it rejoins */
+} s_retired_t;
 
 struct bt_server {
     bt_server_opts_t opts;
@@ -48,6 +56,9 @@ struct bt_server {
     zsock_t *router;
     zpoller_t *poller;
     char endpoint[256];
+    s_retired_t retired[S_RETIRED_MAX]; /* ring of departed workers */
+    size_t retired_next;                /* next ring slot to overwrite */
+    int64_t idle_since;                 /* no ready worker since (ms); 0: one is ready */
     bt_buf_t peers_buf; /* live peers (s_peer_t), capped */
     s_peer_t *peers;    /* view of peers_buf */
     size_t npeers;
@@ -84,13 +95,40 @@ static s_peer_t *s_peer_add(s_coord_t *c, zframe_t *id)
     c->peers = (s_peer_t *)(void *)c->peers_buf.data;
     s_peer_t *p = &c->peers[c->npeers++];
     memset(p, 0, sizeof *p);
+    p->slot = BT_SCHED_NO_WORKER;
     bt_buf_init(&p->acks_buf, S_ACKS_MAX * sizeof(uint64_t));
     p->id = zframe_dup(id);
     return p;
 }
 
+/* A departed worker's routing id and slot: if it rejoins (a partition
+ * healed, a reconnect) it keeps its identity and is counted once. */
+static void s_retire(s_coord_t *c, zframe_t **id_p, uint32_t slot)
+{
+    s_retired_t *r = &c->retired[c->retired_next];
+    c->retired_next = (c->retired_next + 1) % S_RETIRED_MAX;
+    zframe_destroy(&r->id);
+    r->id = *id_p;
+    r->slot = slot;
+    *id_p = NULL;
+}
+
+static uint32_t s_unretire(s_coord_t *c, zframe_t *id)
+{
+    for (size_t i = 0; i < S_RETIRED_MAX; i++) {
+        s_retired_t *r = &c->retired[i];
+        if (r->id && zframe_eq(r->id, id)) {
+            zframe_destroy(&r->id);
+            return r->slot;
+        }
+    }
+    return BT_SCHED_NO_WORKER;
+}
+
 static void s_peer_remove(s_coord_t *c, s_peer_t *p)
 {
+    if (p->slot != BT_SCHED_NO_WORKER)
+        s_retire(c, &p->id, p->slot);
     zframe_destroy(&p->id);
     bt_buf_fini(&p->acks_buf);
     size_t i = (size_t)(p - c->peers);
@@ -168,33 +206,78 @@ static void s_malformed(s_coord_t *c, s_peer_t *p, const char *what)
 
 /* ---- handlers ---- */
 
+/* Records as failed the jobs whose lease was lost for the last allowed time. */
+static void s_settle_lost(s_coord_t *c, const char *worker, const char *why)
+{
+    uint64_t id;
+    while (bt_sched_take_lost_failed(c->sched, &id)) {
+        bt_msg_reset(&c->out, BT_MSG_RESULT);
+        bt_msg_result_t *r = &c->out.result;
+        r->job_id = id;
+        r->attempt = bt_sched_job_attempt(c->sched, id);
+        r->status = BT_JOB_FAILED;
+        snprintf(r->error, sizeof r->error,
+                 "lost %u time(s), last on worker %s (%s): the job may crash or hang workers",
+                 r->attempt, worker, why);
+        bt_errbuf_t eb;
+        bt_errbuf_clear(&eb);
+        if (c->hooks->result(c->hooks->user, worker, r, &eb) != BT_OK) {
+            bt_log(BT_LOG_ERROR, "%s", eb.msg);
+            continue;
+        }
+        c->dirty = true;
+        bt_log(BT_LOG_WARN, "job %llu failed: %s", (unsigned long long)id, r->error);
+    }
+}
+
 static void s_worker_gone(s_coord_t *c, s_peer_t *p, const char *why)
 {
     size_t n = bt_sched_worker_lost(c->sched, p->slot);
     bt_log(BT_LOG_INFO, "worker %s %s; %zu job(s) go back to the queue", p->name, why, n);
+    s_settle_lost(c, p->name, why);
     s_peer_remove(c, p);
 }
 
 static void s_on_hello(s_coord_t *c, zframe_t *id, s_peer_t *p, int64_t now)
 {
     const bt_msg_hello_t *h = &c->in.hello;
+    uint32_t slot = BT_SCHED_NO_WORKER;
     if (p) {
-        /* Same socket says HELLO again (its WELCOME was lost?): start over. */
+        /* Same worker says HELLO again (it reconnected, or its WELCOME was
+         * lost): start over under the same identity. More than one HELLO per
+         * heartbeat interval is a flood: each would cost a SWEEP. */
+        if (now - p->hello_at < (int64_t)c->opts.heartbeat_ms) {
+            s_bad(c, p, BT_MSG_HELLO, "HELLO repeated too fast");
+            return;
+        }
         bt_sched_worker_lost(c->sched, p->slot);
+        s_settle_lost(c, p->name, "reconnected");
+        slot = p->slot;
+        p->slot = BT_SCHED_NO_WORKER; /* not retired: it stays */
         s_peer_remove(c, p);
+    } else {
+        slot = s_unretire(c, id);
     }
     p = s_peer_add(c, id);
     if (!p)
         return;
     snprintf(p->name, sizeof p->name, "%s", h->name);
-    p->slot = bt_sched_worker_add(c->sched, now);
+    p->hello_at = now;
+    bool rejoined = slot != BT_SCHED_NO_WORKER;
+    if (rejoined) {
+        bt_sched_heartbeat(c->sched, slot, now);
+        p->slot = slot;
+    } else {
+        p->slot = bt_sched_worker_add(c->sched, now);
+    }
     if (p->slot == BT_SCHED_NO_WORKER) {
         bt_log(BT_LOG_ERROR, "worker %s ignored: no room for another worker", h->name);
         s_peer_remove(c, p);
         return;
     }
     p->last_heard = now;
-    c->stats.workers_seen++;
+    if (!rejoined)
+        c->stats.workers_seen++;
     bt_msg_reset(&c->out, BT_MSG_WELCOME);
     snprintf(c->out.welcome.sweep_id, sizeof c->out.welcome.sweep_id, "%.16s",
              c->sweep->config_sha);
@@ -213,8 +296,8 @@ static void s_on_hello(s_coord_t *c, zframe_t *id, s_peer_t *p, int64_t now)
     snprintf(sw->store_path, sizeof sw->store_path, "%s", c->sweep->store_path);
     snprintf(sw->data_hash, sizeof sw->data_hash, "%s", c->sweep->data_hash);
     s_send_to(c, id);
-    bt_log(BT_LOG_INFO, "worker %s joined (%u thread(s), bt %s)", p->name, h->threads,
-           h->bt_version);
+    bt_log(BT_LOG_INFO, "worker %s %s (%u thread(s), bt %s)", p->name,
+           rejoined ? "rejoined" : "joined", h->threads, h->bt_version);
 }
 
 static void s_on_result(s_coord_t *c, s_peer_t *p, int64_t now)
@@ -224,6 +307,10 @@ static void s_on_result(s_coord_t *c, s_peer_t *p, int64_t now)
     bt_sched_outcome_t oc = bt_sched_complete(c->sched, p->slot, r->job_id, r->attempt, ok, now);
     if (oc == BT_SCHED_INVALID) {
         s_bad(c, p, BT_MSG_RESULT, "job id out of range");
+        return;
+    }
+    if (oc == BT_SCHED_FOREIGN) {
+        s_bad(c, p, BT_MSG_RESULT, "a job (attempt) that was not leased to this worker");
         return;
     }
     if (oc == BT_SCHED_NEW || oc == BT_SCHED_FAILED) {
@@ -310,6 +397,11 @@ static void s_on_message(s_coord_t *c, int64_t now)
     case BT_MSG_HEARTBEAT:
         break;
     case BT_MSG_BYE:
+        /* A worker leaving before it took work could not run this sweep
+         * (data, config, build): that is the operator's business. */
+        if (!p->ready)
+            bt_log(BT_LOG_ERROR, "worker %s cannot run this sweep: %s", p->name,
+                   c->in.bye.reason[0] ? c->in.bye.reason : "(no reason given)");
         s_worker_gone(c, p, c->in.bye.reason[0] ? c->in.bye.reason : "left");
         break;
     default:
@@ -390,6 +482,7 @@ static void s_heartbeats(s_coord_t *c, int64_t now)
     for (size_t i = 0; i < c->npeers; i++)
         s_send_to(c, c->peers[i].id);
     size_t requeued = bt_sched_expire(c->sched, now);
+    s_settle_lost(c, "a silent worker", "lease expired");
     /* Forget workers silent past the lease (their leases just went back). */
     for (size_t i = 0; i < c->npeers;) {
         s_peer_t *p = &c->peers[i];
@@ -444,6 +537,29 @@ static void s_send_bye_all(s_coord_t *c, const char *reason)
         s_send_reason(c, c->peers[i].id, BT_MSG_BYE, reason);
 }
 
+/* True when no connected worker has been able to run the sweep for the idle
+ * timeout: the run ends (report of what is in, resume hint) instead of
+ * waiting for ever. */
+static bool s_idle_timeout(s_coord_t *c, int64_t now)
+{
+    bool any_ready = false;
+    for (size_t i = 0; i < c->npeers && !any_ready; i++)
+        any_ready = c->peers[i].ready;
+    if (any_ready || c->opts.idle_timeout_ms <= 0) {
+        c->idle_since = now;
+        return false;
+    }
+    if (now - c->idle_since < c->opts.idle_timeout_ms)
+        return false;
+    snprintf(c->stats.why, sizeof c->stats.why,
+             "no worker could run the sweep for %lld s (%zu connected, none ready; see the "
+             "errors above, or start workers: bt-worker --connect %s)",
+             (long long)(c->opts.idle_timeout_ms / 1000), c->npeers, c->endpoint);
+    bt_log(BT_LOG_ERROR, "%s", c->stats.why);
+    c->stats.interrupted = true;
+    return true;
+}
+
 static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
 {
     for (;;) {
@@ -451,6 +567,7 @@ static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
         if (s_signal) {
             c->stats.interrupted = true;
             c->stats.signal = (int)s_signal;
+            snprintf(c->stats.why, sizeof c->stats.why, "signal %d", (int)s_signal);
             return s_commit(c, eb);
         }
         if (bt_sched_finished(c->sched)) {
@@ -458,6 +575,8 @@ static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
             s_send_bye_all(c, "sweep finished");
             return rc;
         }
+        if (s_idle_timeout(c, now))
+            return s_commit(c, eb);
         void *which = zpoller_wait(c->poller, S_POLL_MS);
         if (which) {
             for (int i = 0; i < S_BURST; i++) {
@@ -502,8 +621,11 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
     }
     zsock_set_router_mandatory(c->router, 1);
     zsock_set_maxmsgsize(c->router, (int64_t)BT_WIRE_MSG_MAX);
-    zsock_set_sndhwm(c->router, 0);
-    zsock_set_rcvhwm(c->router, 0);
+    /* Bounded queues: a peer that does not read loses messages (sends fail
+     * at once, DONTWAIT); one that floods is pushed back by TCP. */
+    zsock_set_sndhwm(c->router, S_HWM);
+    zsock_set_rcvhwm(c->router, S_HWM);
+    zsock_set_router_handover(c->router, 1); /* a rejoining worker takes over its identity */
     zsock_set_linger(c->router, 500);
     const char *bind = opts->bind ? opts->bind : "tcp://127.0.0.1:*";
     if (zsock_bind(c->router, "%s", bind) < 0) {
@@ -555,6 +677,7 @@ bt_err_t bt_server_run(bt_server_t *c, const bt_server_sweep_t *sweep, bt_sched_
     if (!c->jobs || !c->over || !c->lease_ids || !c->lease_attempts)
         return bt_errf(eb, BT_ENOMEM, "out of memory");
     c->t_start = bt_monotonic_ms();
+    c->idle_since = c->t_start;
     c->last_hb = c->t_start;
     c->last_progress = c->t_start;
     bt_sched_counts_t k;
@@ -579,6 +702,8 @@ void bt_server_destroy(bt_server_t **self_p)
         zframe_destroy(&c->peers[i].id);
         bt_buf_fini(&c->peers[i].acks_buf);
     }
+    for (size_t i = 0; i < S_RETIRED_MAX; i++)
+        zframe_destroy(&c->retired[i].id);
     bt_buf_fini(&c->peers_buf);
     zpoller_destroy(&c->poller);
     zsock_destroy(&c->router);
