@@ -116,6 +116,10 @@ static void s_connect(s_worker_t *w, int64_t now)
 {
     s_disconnect(w);
     w->sock = zsock_new(ZMQ_DEALER);
+    /* Before connecting: the coordinator knows a rejoining worker by it (its
+     * leases, its count). */
+    if (w->sock)
+        zsock_set_identity(w->sock, w->ident);
     if (!w->sock || zsock_connect(w->sock, "%s", w->opts->endpoint) != 0) {
         bt_log(BT_LOG_ERROR, "cannot connect to %s (check the endpoint, e.g. tcp://HOST:5555)",
                w->opts->endpoint);
@@ -125,9 +129,6 @@ static void s_connect(s_worker_t *w, int64_t now)
         return;
     }
     zsock_set_linger(w->sock, 1000);
-    /* Before connect takes effect: the coordinator knows a rejoining worker
-     * by it (its leases, its count). */
-    zsock_set_identity(w->sock, w->ident);
     zsock_set_sndhwm(w->sock, 0);
     zsock_set_rcvhwm(w->sock, 0);
     w->poller = zpoller_new(w->sock, NULL);
