@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bt_config.h"
+#include "bt_curve.h"
 #include "bt_dscache.h"
 #include "bt_log.h"
 #include "bt_metrics.h"
@@ -120,6 +121,14 @@ static void s_connect(s_worker_t *w, int64_t now)
      * leases, its count). */
     if (w->sock)
         zsock_set_identity(w->sock, w->ident);
+    bt_errbuf_t eb;
+    if (w->sock && w->opts->keys_dir &&
+        bt_curve_client_setup(w->sock, w->opts->keys_dir, &eb) != BT_OK) {
+        bt_log(BT_LOG_ERROR, "%s", eb.msg); /* checked at start: the folder changed */
+        zsock_destroy(&w->sock);
+        w->next_connect = now + w->backoff_ms;
+        return;
+    }
     if (!w->sock || zsock_connect(w->sock, "%s", w->opts->endpoint) != 0) {
         bt_log(BT_LOG_ERROR, "cannot connect to %s (check the endpoint, e.g. tcp://HOST:5555)",
                w->opts->endpoint);
@@ -556,6 +565,19 @@ static int s_loop(s_worker_t *w)
                    o->endpoint, (long long)((now - w->last_heard) / 1000));
             return 1;
         }
+        /* A CURVE handshake with a coordinator that lacks the pinned key never
+         * completes: nothing says so, so the worker gives up after a while. */
+        if (!w->welcomed_once && o->connect_timeout_ms > 0 &&
+            now - w->idle_since >= o->connect_timeout_ms) {
+            bt_log(BT_LOG_ERROR,
+                   "no coordinator welcomed this worker at %s in %lld s%s: exiting", o->endpoint,
+                   (long long)(o->connect_timeout_ms / 1000),
+                   o->keys_dir ? " (with --keys: the coordinator there does not hold the key "
+                                 "pinned in KEYS/coordinator.key, does not admit this worker's "
+                                 "key, or is not running)"
+                               : " (is it running? is it a bt coordinator? does it want --keys?)");
+            return 1;
+        }
         if (o->idle_exit_ms > 0 && now - w->idle_since >= o->idle_exit_ms) {
             if (w->welcomed_once)
                 bt_log(BT_LOG_INFO, "no work for %lld s: exiting",
@@ -645,6 +667,17 @@ int bt_worker_run(const bt_worker_opts_t *opts)
     w.keys = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.keys);
     w.values = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.values);
     int rc = 1;
+    if (opts->keys_dir) { /* bad keys are the operator's to fix: say so at once */
+        zsock_t *probe = zsock_new(ZMQ_DEALER);
+        bt_errbuf_t eb;
+        bt_errbuf_clear(&eb);
+        bt_err_t krc = probe ? bt_curve_client_setup(probe, opts->keys_dir, &eb) : BT_ENOMEM;
+        zsock_destroy(&probe);
+        if (krc != BT_OK) {
+            bt_log(BT_LOG_ERROR, "--keys %s: %s", opts->keys_dir, eb.msg);
+            goto out;
+        }
+    }
     if (w.cache && w.jobs && w.keys && w.values && s_exec_start(&w.exec))
         rc = s_loop(&w);
     else
@@ -656,6 +689,7 @@ int bt_worker_run(const bt_worker_opts_t *opts)
         fflush(NULL);
         _exit(rc);
     }
+out:
     s_exec_stop(&w.exec);
     s_disconnect(&w);
     bt_runner_destroy(&w.runner);

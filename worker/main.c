@@ -12,7 +12,8 @@ static void s_usage(FILE *out)
 {
     fprintf(out,
             "usage: bt-worker --connect ENDPOINT [--threads N] [--idle-exit SEC]\n"
-            "                 [--backoff-max-ms MS] [--name NAME] [--log-level LEVEL]\n\n"
+            "                 [--backoff-max-ms MS] [--name NAME] [--keys DIR]\n"
+            "                 [--connect-timeout SEC] [--log-level LEVEL]\n\n"
             "Connects to a coordinator started with 'bt sweep CONFIG --bind ENDPOINT' and\n"
             "runs the backtest jobs it hands out until the sweep ends (the coordinator says\n"
             "BYE). If the coordinator goes away the worker reconnects with back-off, so it\n"
@@ -24,6 +25,11 @@ static void s_usage(FILE *out)
             "  --idle-exit SEC     exit after SEC seconds without work (default 300; 0 = never)\n"
             "  --backoff-max-ms MS cap of the reconnect back-off (default 4000)\n"
             "  --name NAME         name in the coordinator's logs (default hostname:pid)\n"
+            "  --keys DIR          CurveZMQ: DIR/worker.key + .key_secret, and the pinned\n"
+            "                      DIR/coordinator.key (see 'bt keygen --help')\n"
+            "  --connect-timeout SEC  exit when no coordinator has welcomed this worker\n"
+            "                      after SEC (default 120; 0 = never)\n"
+            "  (a coordinator that was there and is silent for 3 leases is gone: exit 1)\n"
             "  --log-level L       error, warn, info (default) or debug\n\n"
             "example:\n"
             "  bt-worker --connect tcp://10.0.0.5:5555 --threads 2\n");
@@ -52,6 +58,7 @@ int main(int argc, char **argv)
         .backoff_max_ms = 4000,
         .trivial = false,
         .name = NULL,
+        .connect_timeout_ms = 120 * 1000,
     };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -90,6 +97,12 @@ int main(int argc, char **argv)
             if (s_parse_long(a, v, 0, 60000, &n) != 0) /* hidden: slows jobs for tests */
                 return 2;
             o.job_delay_ms = n;
+        } else if (strcmp(a, "--keys") == 0) {
+            o.keys_dir = v;
+        } else if (strcmp(a, "--connect-timeout") == 0) {
+            if (s_parse_long(a, v, 0, 86400L * 365, &n) != 0)
+                return 2;
+            o.connect_timeout_ms = (int64_t)n * 1000;
         } else if (strcmp(a, "--name") == 0) {
             o.name = v;
         } else if (strcmp(a, "--log-level") == 0) {

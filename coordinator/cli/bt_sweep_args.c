@@ -38,6 +38,10 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
             a->run.allow_huge = true;
             continue;
         }
+        if (strcmp(o, "--insecure") == 0) {
+            a->run.insecure = true;
+            continue;
+        }
         if (strcmp(o, "--trivial") == 0) {
             a->run.trivial = true;
             continue;
@@ -75,6 +79,8 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
             a->resume_dir = v;
         else if (strcmp(o, "--bind") == 0)
             a->run.bind = v;
+        else if (strcmp(o, "--keys") == 0)
+            a->run.keys_dir = v;
         else if (strcmp(o, "--workers") == 0)
             rc = s_parse_long(o, v, 0, 1024, &a->run.workers);
         else if (strcmp(o, "--threads") == 0)
@@ -167,6 +173,10 @@ void bt_sweep_args_hint(FILE *f, const char *prog, const bt_sweep_args_t *a)
         s_opt(f, "--set", a->run.sets[i]);
     if (a->run.bind)
         s_opt(f, "--bind", a->run.bind);
+    if (a->run.keys_dir)
+        s_opt(f, "--keys", a->run.keys_dir);
+    if (a->run.insecure)
+        fputs(" --insecure", f);
     if (a->run.workers >= 0)
         s_opt_long(f, "--workers", a->run.workers);
     if (a->given & BT_SWEEP_GIVEN_THREADS)

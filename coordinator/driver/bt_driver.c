@@ -270,6 +270,8 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .progress_tty = isatty(2) != 0,
         .progress_every_ms = 5000,
         .idle_timeout_ms = (int64_t)a->idle_timeout_s * 1000,
+        .keys_dir = a->keys_dir,
+        .insecure = a->insecure,
     };
     bt_server_t *srv = bt_server_new(&so, eb);
     if (!srv)
@@ -280,6 +282,7 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
                               .count = (int)workers,
                               .threads = (int)a->threads,
                               .trivial = a->trivial,
+                              .keys_dir = a->keys_dir,
                               .quiet = bt_log_threshold < BT_LOG_INFO};
         d->local = bt_local_start(&lo);
     } else {

@@ -28,6 +28,8 @@ typedef struct bt_driver_opts {
     long heartbeat_ms;
     long max_attempts;
     long idle_timeout_s; /* give up when no worker is ready this long; 0: never */
+    const char *keys_dir; /* --keys DIR: CurveZMQ (also passed to local workers) */
+    bool insecure;        /* --insecure: non-loopback bind without keys */
     bool allow_huge;
     bool trivial; /* benchmark workers (no backtests): no walk-forward files */
     const char *sets[BT_CONFIG_MAX_OVERRIDES]; /* --set overrides "key=value", in order */

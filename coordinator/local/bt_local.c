@@ -71,6 +71,10 @@ static pid_t s_spawn(const bt_local_t *l, int index)
     }
     if (l->opts.trivial)
         argv[k++] = "--trivial";
+    if (l->opts.keys_dir) {
+        argv[k++] = "--keys";
+        argv[k++] = (char *)l->opts.keys_dir;
+    }
     argv[k] = NULL;
     pid_t parent = getpid();
     pid_t pid = fork();

@@ -18,6 +18,7 @@ typedef struct bt_local_opts {
     int threads;            /* --threads of each */
     bool trivial;           /* hidden --trivial (benchmarks) */
     bool quiet;             /* --log-level warn */
+    const char *keys_dir;   /* --keys of each (NULL: none) */
 } bt_local_opts_t;
 
 typedef struct bt_local bt_local_t;

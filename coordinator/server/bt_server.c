@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bt_buf.h"
+#include "bt_curve.h"
 #include "bt_log.h"
 #include "bt_time.h"
 #include "bt_wire.h"
@@ -54,6 +55,7 @@ struct bt_server {
     const bt_server_hooks_t *hooks; /* during a run */
     bt_server_stats_t stats;
     zsock_t *router;
+    bt_curve_auth_t *auth; /* allow-list of worker keys (with keys_dir) */
     zpoller_t *poller;
     char endpoint[256];
     s_retired_t retired[S_RETIRED_MAX]; /* ring of departed workers */
@@ -628,6 +630,20 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
     zsock_set_router_handover(c->router, 1); /* a rejoining worker takes over its identity */
     zsock_set_linger(c->router, 500);
     const char *bind = opts->bind ? opts->bind : "tcp://127.0.0.1:*";
+    if (opts->keys_dir) {
+        if (bt_curve_server_setup(c->router, opts->keys_dir, &c->auth, eb) != BT_OK) {
+            bt_server_destroy(&c);
+            return NULL;
+        }
+    } else if (!opts->insecure && !bt_curve_is_loopback(bind)) {
+        bt_errf(eb, BT_EINVAL,
+                "refusing to bind %s without keys: any machine that reaches it could take jobs "
+                "and send results; give --keys DIR (see 'bt keygen --help') or, on a trusted "
+                "network, --insecure",
+                bind);
+        bt_server_destroy(&c);
+        return NULL;
+    }
     if (zsock_bind(c->router, "%s", bind) < 0) {
         bt_errf(eb, BT_EIO,
                 "cannot bind %s: %s (is the port in use? try tcp://*:0 or another port)", bind,
@@ -644,6 +660,9 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
         return NULL;
     }
     bt_log(BT_LOG_INFO, "listening on %s", c->endpoint);
+    if (c->auth)
+        bt_log(BT_LOG_INFO, "CurveZMQ on: %zu worker key(s) allowed in %s/%s", bt_curve_auth_nkeys(c->auth),
+               opts->keys_dir, BT_CURVE_ALLOW_DIR);
     return c;
 }
 
@@ -707,6 +726,7 @@ void bt_server_destroy(bt_server_t **self_p)
     bt_buf_fini(&c->peers_buf);
     zpoller_destroy(&c->poller);
     zsock_destroy(&c->router);
+    bt_curve_auth_destroy(&c->auth); /* after the socket it checks */
     free(c->jobs);
     free(c->over);
     free(c->lease_ids);

@@ -30,6 +30,8 @@ typedef struct bt_server_opts {
     bool progress_tty;         /* live progress line (stderr is a terminal) */
     int64_t progress_every_ms; /* plain progress log period when not a terminal */
     int64_t idle_timeout_ms;   /* give up when no worker is ready this long; 0: never */
+    const char *keys_dir;      /* CurveZMQ keys folder (bt_curve layout); NULL: plain TCP */
+    bool insecure;             /* allow a non-loopback bind without keys */
 } bt_server_opts_t;
 
 /* What every worker receives in SWEEP (all borrowed for the run). */
@@ -74,7 +76,8 @@ typedef struct bt_server_stats {
 typedef struct bt_server bt_server_t;
 
 /* Creates the socket and binds it (logs "listening on EP"). NULL with a
- * message on failure (BT_EIO: bind failed, BT_ENOMEM). */
+ * message on failure (BT_EIO: bind failed, BT_ENOMEM; BT_EINVAL: a bind
+ * other machines can reach without keys or insecure; a keys error). */
 bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb);
 /* The endpoint actually bound (the OS-chosen port resolved). */
 const char *bt_server_endpoint(const bt_server_t *s);
