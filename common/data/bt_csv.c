@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bt_sha256.h"
+#include "bt_stamp.h"
 #include "bt_time.h"
 
 #define S_MAXCOLS 32                  /* more fields than this is a field-count error */
@@ -200,14 +201,14 @@ static void s_layout_index(s_layout_t *lay)
             lay->col[lay->role[c]] = c;
 }
 
-/* Splits [p, le) at commas. Returns the number of fields (may exceed S_MAXCOLS; only the first
+/* Splits [p, le) at delim. Returns the number of fields (may exceed S_MAXCOLS; only the first
  * S_MAXCOLS are recorded). */
-static int s_split(const char *p, const char *le, const char **fb, size_t *fl)
+static int s_split(const char *p, const char *le, const char **fb, size_t *fl, char delim)
 {
     int nf = 0;
     const char *fs = p;
     for (;;) {
-        const char *q = memchr(fs, ',', (size_t)(le - fs));
+        const char *q = memchr(fs, delim, (size_t)(le - fs));
         const char *fe = q ? q : le;
         if (nf < S_MAXCOLS) {
             fb[nf] = fs;
@@ -261,7 +262,175 @@ static int s_show_len(size_t len)
     return len > 40 ? 40 : (int)len;
 }
 
+/* ---- options ------------------------------------------------------------ */
+
+bt_err_t bt_csv_delimiter_parse(const char *name, char *out)
+{
+    if (strcmp(name, "tab") == 0 || strcmp(name, "\t") == 0 || strcmp(name, "\\t") == 0)
+        *out = '\t';
+    else if (strcmp(name, ",") == 0 || strcmp(name, ";") == 0 || strcmp(name, "|") == 0)
+        *out = name[0];
+    else
+        return BT_EINVAL;
+    return BT_OK;
+}
+
+/* --columns parsed: per role a position or a (normalised) header name. */
+typedef struct {
+    bool given[S_NROLES];
+    int pos[S_NROLES];       /* 0-based column, or -1 when by name */
+    char name[S_NROLES][48]; /* header name (lower case) when pos < 0 */
+    bool by_name;            /* some role is given by name */
+} s_colspec_t;
+
+static int s_colkey_role(const char *k, size_t n)
+{
+    static const struct {
+        const char *key;
+        s_role_t role;
+    } t[] = {{"time", S_DATE},   {"date", S_DATE},     {"datetime", S_DATE}, {"timestamp", S_DATE},
+             {"clock", S_TIME},  {"open", S_OPEN},     {"high", S_HIGH},     {"low", S_LOW},
+             {"close", S_CLOSE}, {"adj_close", S_ADJ}, {"volume", S_VOLUME}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strlen(t[i].key) == n && memcmp(t[i].key, k, n) == 0)
+            return (int)t[i].role;
+    return -1;
+}
+
+static bt_err_t s_colspec_parse(const char *spec, s_colspec_t *cs, bt_errbuf_t *eb)
+{
+    memset(cs, 0, sizeof *cs);
+    const char *p = spec;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        if (!eq || eq == p || eq + 1 == p + n)
+            return bt_errf(
+                eb, BT_EINVAL,
+                "--columns '%s': '%.*s' is not ROLE=COLUMN; write e.g. "
+                "'time=0,open=1,high=2,low=3,close=4,volume=5' or 'date=Date,close=Last'",
+                spec, (int)n, p);
+        int r = s_colkey_role(p, (size_t)(eq - p));
+        if (r < 0)
+            return bt_errf(eb, BT_EINVAL,
+                           "--columns: unknown role '%.*s'; roles are time (the timestamp; also "
+                           "date), clock (a separate time of day), open, high, low, close, "
+                           "adj_close, volume",
+                           (int)(eq - p), p);
+        if (cs->given[r])
+            return bt_errf(eb, BT_EINVAL, "--columns: role '%s' is given twice", s_role_names[r]);
+        const char *v = eq + 1;
+        size_t vn = (size_t)(p + n - v);
+        bool digits = vn <= 2;
+        for (size_t i = 0; i < vn && digits; i++)
+            digits = v[i] >= '0' && v[i] <= '9';
+        cs->given[r] = true;
+        if (digits) {
+            cs->pos[r] = (v[0] - '0') * (vn == 2 ? 10 : 1) + (vn == 2 ? v[1] - '0' : 0);
+            if (cs->pos[r] >= S_MAXCOLS)
+                return bt_errf(eb, BT_EINVAL, "--columns: column %d is past the %d supported",
+                               cs->pos[r], S_MAXCOLS);
+        } else {
+            cs->pos[r] = -1;
+            cs->by_name = true;
+            s_norm(v, vn, cs->name[r], sizeof cs->name[r]);
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    static const s_role_t need[] = {S_DATE, S_OPEN, S_HIGH, S_LOW, S_CLOSE};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!cs->given[need[i]])
+            return bt_errf(eb, BT_EINVAL,
+                           "--columns '%s' does not map '%s'; time, open, high, low and close are "
+                           "required",
+                           spec, need[i] == S_DATE ? "time" : s_role_names[need[i]]);
+    return BT_OK;
+}
+
+bt_err_t bt_csv_opts_check(const bt_csv_opts_t *opts, bt_errbuf_t *eb)
+{
+    if (opts->date_format && bt_datefmt_check(opts->date_format, eb) != BT_OK)
+        return BT_EINVAL;
+    if (opts->date_format && opts->epoch != BT_EPOCH_NONE)
+        return bt_errf(eb, BT_EINVAL,
+                       "--date-format and --epoch exclude each other: the timestamp column is "
+                       "either text or a number; keep one");
+    if (opts->tz && opts->epoch != BT_EPOCH_NONE)
+        return bt_errf(eb, BT_EINVAL,
+                       "--tz does not apply to --epoch timestamps, which are UTC; drop --tz");
+    if (opts->tz) {
+        bt_tz_t *tz = bt_tz_new(opts->tz, eb);
+        if (!tz)
+            return BT_EINVAL;
+        bt_tz_destroy(&tz);
+    }
+    s_colspec_t cs;
+    if (opts->columns && s_colspec_parse(opts->columns, &cs, eb) != BT_OK)
+        return BT_EINVAL;
+    return BT_OK;
+}
+
+/* Parses a timestamp field as the options say (ISO, a date format or epoch). */
+static bool s_stamp(const bt_csv_opts_t *opts, const char *s, size_t len, int64_t *out)
+{
+    if (opts->epoch != BT_EPOCH_NONE)
+        return bt_epoch_parse(opts->epoch, s, len, out);
+    if (opts->date_format)
+        return bt_datefmt_parse(opts->date_format, s, len, out);
+    return bt_time_parse(s, len, out);
+}
+
 /* ---- layout detection -------------------------------------------------- */
+
+/* The layout from --columns: roles by position or by header name. */
+static bt_err_t s_layout_from_spec(const char *name, const bt_csv_opts_t *opts, const char **fb,
+                                   size_t *fl, int nf, bool *header, int rnf, s_layout_t *lay,
+                                   bt_errbuf_t *eb)
+{
+    s_colspec_t cs;
+    bt_err_t rc = s_colspec_parse(opts->columns, &cs, eb);
+    if (rc != BT_OK)
+        return rc;
+    int64_t t;
+    int dpos = cs.pos[S_DATE];
+    *header = cs.by_name || dpos >= nf || !s_stamp(opts, fb[dpos], fl[dpos], &t);
+    lay->ncols = *header ? (rnf > 0 ? rnf : nf) : nf;
+    if (lay->ncols > S_MAXCOLS)
+        return bt_errf(eb, BT_EFORMAT, "%s: %d fields; at most %d columns are supported", name,
+                       lay->ncols, S_MAXCOLS);
+    for (int r = 0; r < S_NROLES; r++) {
+        if (!cs.given[r])
+            continue;
+        int c = cs.pos[r];
+        if (c < 0) {
+            for (int k = 0; k < nf && k < S_MAXCOLS && c < 0; k++) {
+                char norm[48];
+                s_norm(fb[k], fl[k], norm, sizeof norm);
+                if (strcmp(norm, cs.name[r]) == 0)
+                    c = k;
+            }
+            if (c < 0)
+                return bt_errf(eb, BT_EFORMAT,
+                               "%s:1: --columns names '%s' for %s, but the header has no such "
+                               "column (header: %.*s)",
+                               name, cs.name[r], r == S_DATE ? "time" : s_role_names[r],
+                               (int)(fl[nf - 1] + (size_t)(fb[nf - 1] - fb[0])), fb[0]);
+        }
+        if (c >= lay->ncols)
+            return bt_errf(eb, BT_EFORMAT,
+                           "%s: --columns puts %s in column %d, but rows have %d fields "
+                           "(columns count from 0)",
+                           name, r == S_DATE ? "time" : s_role_names[r], c, lay->ncols);
+        if (lay->role[c] != S_SKIP)
+            return bt_errf(eb, BT_EFORMAT, "%s: --columns maps column %d to both %s and %s", name,
+                           c, s_role_names[lay->role[c]], s_role_names[r]);
+        lay->role[c] = (s_role_t)r;
+    }
+    return BT_OK;
+}
 
 static void s_columns_text(const s_layout_t *lay, char *out, size_t cap)
 {
@@ -285,8 +454,11 @@ static bt_err_t s_detect(const char *name, const char **fb, size_t *fl, int nf, 
     if (nf > S_MAXCOLS)
         return bt_errf(eb, BT_EFORMAT, "%s:1: %d fields; at most %d columns are supported", name,
                        nf, S_MAXCOLS);
-    *header = !bt_time_parse(fb[0], fl[0], &t);
-    if (*header) {
+    if (opts->columns) {
+        bt_err_t rc = s_layout_from_spec(name, opts, fb, fl, nf, header, rb ? rnf : 0, lay, eb);
+        if (rc != BT_OK)
+            return rc;
+    } else if ((*header = !s_stamp(opts, fb[0], fl[0], &t))) {
         lay->ncols = nf;
         for (int c = 0; c < nf; c++) {
             char norm[48];
@@ -335,6 +507,11 @@ static bt_err_t s_detect(const char *name, const char **fb, size_t *fl, int nf, 
     s_layout_index(lay);
     char cols[160];
     s_columns_text(lay, cols, sizeof cols);
+    if (opts->adjust && lay->col[S_ADJ] < 0)
+        return bt_errf(eb, BT_EFORMAT,
+                       "%s: --adjust needs an Adj Close column, and there is none (columns read "
+                       "as: %s); drop --adjust or map one with --columns adj_close=N",
+                       name, cols);
     static const s_role_t need[] = {S_DATE, S_OPEN, S_HIGH, S_LOW, S_CLOSE};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (lay->col[need[i]] < 0)
@@ -375,6 +552,7 @@ static bt_err_t s_detect(const char *name, const char **fb, size_t *fl, int nf, 
         rep->format = fmt;
         rep->has_header = *header;
         rep->has_adj_close = lay->col[S_ADJ] >= 0;
+        rep->adjusted = opts->adjust;
         snprintf(rep->columns, sizeof rep->columns, "%s", cols);
     }
     return BT_OK;
@@ -383,13 +561,15 @@ static bt_err_t s_detect(const char *name, const char **fb, size_t *fl, int nf, 
 /* ---- rows -------------------------------------------------------------- */
 
 typedef struct {
-    const char *name;      /* file name for messages */
-    const s_layout_t *lay; /* columns */
-    char last_date[10];    /* cache: the last date text parsed ... */
-    int64_t last_day_ns;   /* ... and its midnight in ns */
-    bool have_last_date;   /* cache valid */
-    char msg[300];         /* the row's error message */
-    char cols[160];        /* column roles, for messages */
+    const char *name;          /* file name for messages */
+    const s_layout_t *lay;     /* columns */
+    const bt_csv_opts_t *opts; /* timestamp options, adjust */
+    bt_tz_t *tz;               /* opts->tz, or NULL */
+    char last_date[10];        /* cache: the last date text parsed ... */
+    int64_t last_day_ns;       /* ... and its midnight in ns */
+    bool have_last_date;       /* cache valid */
+    char msg[300];             /* the row's error message */
+    char cols[160];            /* column roles, for messages */
 } s_rowctx_t;
 
 #define S_FAIL(reason, ...)                                                                        \
@@ -401,6 +581,8 @@ typedef struct {
 /* Parses a date or datetime field using the one-entry date cache. */
 static bool s_parse_stamp(s_rowctx_t *cx, const char *s, size_t len, int64_t *out)
 {
+    if (cx->opts->epoch != BT_EPOCH_NONE || cx->opts->date_format)
+        return s_stamp(cx->opts, s, len, out);
     if (len >= 10 && cx->have_last_date && memcmp(s, cx->last_date, 10) == 0) {
         int64_t clock = 0;
         if (len > 10 &&
@@ -434,11 +616,21 @@ static int s_row(s_rowctx_t *cx, size_t line, const char **fb, const size_t *fl,
         S_FAIL(BT_CSV_R_FIELDS, "%s:%zu: %d fields, expected %d (%s)", cx->name, line, nf,
                lay->ncols, cx->cols);
     int dc = lay->col[S_DATE];
-    if (!s_parse_stamp(cx, fb[dc], fl[dc], t))
+    if (!s_parse_stamp(cx, fb[dc], fl[dc], t)) {
+        const bt_csv_opts_t *o = cx->opts;
+        char want[120];
+        if (o->epoch != BT_EPOCH_NONE)
+            snprintf(want, sizeof want, "epoch %s (--epoch %s)",
+                     o->epoch == BT_EPOCH_S ? "seconds" : "milliseconds",
+                     o->epoch == BT_EPOCH_S ? "s" : "ms");
+        else if (o->date_format)
+            snprintf(want, sizeof want, "--date-format '%s'", o->date_format);
+        else
+            snprintf(want, sizeof want, "YYYY-MM-DD[ HH:MM:SS] (or pass --date-format)");
         S_FAIL(BT_CSV_R_DATE,
-               "%s:%zu: field 'date' (column %d): cannot parse '%.*s' as YYYY-MM-DD[ HH:MM:SS] "
-               "(years 1800 to 2259)",
-               cx->name, line, dc + 1, s_show_len(fl[dc]), fb[dc]);
+               "%s:%zu: field 'date' (column %d): cannot parse '%.*s' as %s (years 1800 to 2259)",
+               cx->name, line, dc + 1, s_show_len(fl[dc]), fb[dc], want);
+    }
     int tc = lay->col[S_TIME];
     if (tc >= 0) {
         int64_t clock;
@@ -447,6 +639,16 @@ static int s_row(s_rowctx_t *cx, size_t line, const char **fb, const size_t *fl,
                    "%s:%zu: field 'time' (column %d): cannot parse '%.*s' as HH:MM:SS", cx->name,
                    line, tc + 1, s_show_len(fl[tc]), fb[tc]);
         *t += clock;
+    }
+    if (cx->tz) {
+        int64_t local = *t;
+        if (!bt_tz_to_utc(cx->tz, local, t)) {
+            char a[40];
+            S_FAIL(BT_CSV_R_DATE,
+                   "%s:%zu: field 'date' (column %d): local time %s does not exist in --tz %s "
+                   "(skipped by a daylight-saving change)",
+                   cx->name, line, dc + 1, bt_time_format(local, a, sizeof a), cx->opts->tz);
+        }
     }
     for (int r = S_OPEN; r <= S_VOLUME; r++) {
         int c = lay->col[r];
@@ -513,6 +715,15 @@ static int s_row(s_rowctx_t *cx, size_t line, const char **fb, const size_t *fl,
                "accepted (wrong units or a broken number?)",
                cx->name, line, lay->col[S_VOLUME] + 1, s_show_len(fl[lay->col[S_VOLUME]]),
                fb[lay->col[S_VOLUME]], BT_CSV_MAX_VOLUME);
+    if (cx->opts->adjust) {
+        /* One factor for the whole bar keeps low <= open, close <= high: multiplying by a
+         * positive double is monotone under rounding. */
+        double f = v[S_ADJ] / v[S_CLOSE];
+        v[S_OPEN] *= f;
+        v[S_HIGH] *= f;
+        v[S_LOW] *= f;
+        v[S_CLOSE] *= f;
+    }
     return BT_CSV_NREASONS;
 }
 
@@ -551,6 +762,7 @@ bt_err_t bt_csv_parse(const char *name, const char *buf, size_t len, const bt_cs
 
     const char *p = buf, *end = buf + len, *le;
     const char eol = s_eol_of(buf, len);
+    const char delim = opts->delimiter ? opts->delimiter : ',';
     size_t line = 0;
     /* First non-blank line, and the first non-blank line after it. */
     const char *first = NULL, *first_le = NULL;
@@ -572,7 +784,7 @@ bt_err_t bt_csv_parse(const char *name, const char *buf, size_t len, const bt_cs
         first += 3; /* UTF-8 byte order mark */
     const char *fb[S_MAXCOLS], *rb[S_MAXCOLS];
     size_t fl[S_MAXCOLS], rl[S_MAXCOLS];
-    int nf = s_split(first, first_le, fb, fl);
+    int nf = s_split(first, first_le, fb, fl, delim);
     /* Peek at the next non-blank line (first data row if the first line is a header). */
     const char *q = p;
     int rnf = 0;
@@ -580,7 +792,7 @@ bt_err_t bt_csv_parse(const char *name, const char *buf, size_t len, const bt_cs
     while (q < end && !have_row) {
         const char *next = s_line(q, end, &le, eol);
         if (!s_blank(q, le)) {
-            rnf = s_split(q, le, rb, rl);
+            rnf = s_split(q, le, rb, rl, delim);
             have_row = true;
         }
         q = next;
@@ -596,18 +808,21 @@ bt_err_t bt_csv_parse(const char *name, const char *buf, size_t len, const bt_cs
         line = first_line - 1;
     }
 
-    s_rowctx_t cx = {.name = name, .lay = &lay};
+    s_rowctx_t cx = {.name = name, .lay = &lay, .opts = opts};
+    if (opts->tz && !(cx.tz = bt_tz_new(opts->tz, eb)))
+        return BT_EINVAL;
     s_columns_text(&lay, cx.cols, sizeof cx.cols);
     int64_t last_t = INT64_MIN;
     bool have_last = false;
-    while (p < end) {
+    rc = BT_OK;
+    while (p < end && rc == BT_OK) {
         const char *next = s_line(p, end, &le, eol);
         line++;
         if (le == p || s_blank(p, le)) {
             p = next;
             continue;
         }
-        int rnf2 = s_split(p, le, fb, fl);
+        int rnf2 = s_split(p, le, fb, fl, delim);
         p = next;
         int64_t t;
         double v[S_NROLES];
@@ -625,27 +840,29 @@ bt_err_t bt_csv_parse(const char *name, const char *buf, size_t len, const bt_cs
         }
         if (reason != BT_CSV_NREASONS) {
             if (!opts->skip_bad) {
-                rep->lines = line;
-                return bt_errf(eb, s_reason_code(reason),
-                               "%s; fix the row or pass --skip-bad to import the other rows",
-                               cx.msg);
+                rc = bt_errf(eb, s_reason_code(reason),
+                             "%s; fix the row or pass --skip-bad to import the other rows", cx.msg);
+                break;
             }
             s_note_skip(rep, reason, line, cx.msg);
             continue;
         }
         if (bt_bars_push(out, t, v[S_OPEN], v[S_HIGH], v[S_LOW], v[S_CLOSE], v[S_VOLUME],
-                         v[S_ADJ]) != BT_OK)
-            return bt_errf(eb, BT_ENOMEM, "%s:%zu: out of memory after %zu bars", name, line,
-                           rep->rows);
+                         v[S_ADJ]) != BT_OK) {
+            rc = bt_errf(eb, BT_ENOMEM, "%s:%zu: out of memory after %zu bars", name, line,
+                         rep->rows);
+            break;
+        }
         rep->rows++;
         last_t = t;
         have_last = true;
     }
+    bt_tz_destroy(&cx.tz);
     rep->lines = line;
-    if (rep->rows == 0)
-        return bt_errf(eb, BT_EDATA, "%s: no valid bars found (%zu lines read, %zu rows skipped)",
-                       name, line, rep->skipped);
-    return BT_OK;
+    if (rc == BT_OK && rep->rows == 0)
+        rc = bt_errf(eb, BT_EDATA, "%s: no valid bars found (%zu lines read, %zu rows skipped)",
+                     name, line, rep->skipped);
+    return rc;
 }
 
 bt_err_t bt_csv_read_file(const char *path, const bt_csv_opts_t *opts, bt_bars_t *out,

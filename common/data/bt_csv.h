@@ -3,10 +3,14 @@
  * Reads the common CSV shapes into a bt_bars_t: Yahoo (Date,Open,High,Low,Close,Adj Close,Volume),
  * generic OHLCV with or without a header (date[,time],open,high,low,close[,volume[,openinterest]],
  * including the pandas shape whose first header field is empty), and intraday (a time column, or
- * one "YYYY-MM-DD HH:MM:SS" column). Lines end in LF, CRLF or CR. Naive timestamps are UTC. Every
- * row is validated (prices > 0 and <= BT_CSV_MAX_PRICE, low <= open, close <= high, volume in
- * [0, BT_CSV_MAX_VOLUME], time strictly increasing); a bad row fails the import with a message
- * naming file, line and field, or with skip_bad is counted per reason and skipped. Numbers are parsed exactly as strtod would (no rounding). See docs/data.md. */
+ * one "YYYY-MM-DD HH:MM:SS" column). Lines end in LF, CRLF or CR. Naive timestamps are UTC (or
+ * local time in opts.tz). Every row is validated (prices > 0 and <= BT_CSV_MAX_PRICE, low <= open,
+ * close <= high, volume in [0, BT_CSV_MAX_VOLUME], time strictly increasing); a bad row fails the
+ * import with a message naming file, line and field, or with skip_bad is counted per reason and
+ * skipped. Numbers are
+ * parsed exactly as strtod would (no rounding). Options (bt_csv_opts_t) take other delimiters,
+ * date formats, epoch times, time zones, explicit column maps and dividend adjustment. See
+ * docs/data.md. */
 #ifndef BT_CSV_H
 #define BT_CSV_H
 
@@ -15,6 +19,7 @@
 
 #include "bt_bars.h"
 #include "bt_err.h"
+#include "bt_stamp.h"
 
 typedef enum { BT_CSV_AUTO = 0, BT_CSV_YAHOO, BT_CSV_OHLCV, BT_CSV_INTRADAY } bt_csv_format_t;
 
@@ -22,10 +27,25 @@ typedef enum { BT_CSV_AUTO = 0, BT_CSV_YAHOO, BT_CSV_OHLCV, BT_CSV_INTRADAY } bt
 bt_err_t bt_csv_format_parse(const char *name, bt_csv_format_t *out);
 const char *bt_csv_format_name(bt_csv_format_t f);
 
+/* Zero-initialised options read ISO timestamps (taken as UTC) from comma-separated columns named
+ * by the header. docs/data.md, "Import options", has the rules. */
 typedef struct bt_csv_opts {
-    bt_csv_format_t format; /* BT_CSV_AUTO sniffs from the header / first row */
-    bool skip_bad;          /* skip bad rows (counted in the report) instead of failing */
+    bt_csv_format_t format;  /* BT_CSV_AUTO sniffs from the header / first row */
+    bool skip_bad;           /* skip bad rows (counted in the report) instead of failing */
+    char delimiter;          /* field separator: ',' (also 0), ';', '\t' or '|' */
+    const char *date_format; /* the timestamp column in this format (bt_datefmt), or NULL: ISO */
+    bt_epoch_t epoch;        /* the timestamp column is epoch seconds / milliseconds (UTC) */
+    const char *columns;     /* "time=0,open=1,..." or "date=Date,close=Last": positions (from 0)
+                                or header names; NULL: roles from the header / the shape */
+    const char *tz;          /* naive timestamps are local time here (bt_tz), NULL: UTC */
+    bool adjust;             /* scale open/high/low/close by adj_close / close */
 } bt_csv_opts_t;
+
+/* Checks the options a user gave (date format, column spec, zone, conflicting options), before
+ * any file is read. BT_EINVAL with a message naming the flag and what to do. */
+bt_err_t bt_csv_opts_check(const bt_csv_opts_t *opts, bt_errbuf_t *eb);
+/* "," ";" "|" "tab" (or a real tab) -> the separator; BT_EINVAL otherwise. */
+bt_err_t bt_csv_delimiter_parse(const char *name, char *out);
 
 /* Largest price (open, high, low, close, adj close) and volume a row may carry: a larger number
  * is a unit or parsing mistake (1e308 would overflow every sum), not a quote. */
@@ -68,6 +88,7 @@ typedef struct bt_csv_report {
     bool has_header;                      /* the first line was a header */
     bool time_from_rows;                  /* header lacked the time column */
     bool has_adj_close;                   /* an Adj Close column was imported */
+    bool adjusted;                        /* open/high/low/close were scaled (opts.adjust) */
     bt_csv_format_t format;               /* the format detected or forced */
     char columns[160];                    /* column roles, e.g. "date,time,open,.." */
     char sha256[65];                      /* sha256 of the file (read_file only) */

@@ -7,6 +7,7 @@
 int bt_cmd_data_import(int argc, char **argv);
 int bt_cmd_data_info(int argc, char **argv);
 int bt_cmd_data_export(int argc, char **argv);
+int bt_cmd_data_resample(int argc, char **argv);
 int bt_cmd_data_synth(int argc, char **argv);
 int bt_cmd_run(int argc, char **argv);
 int bt_cmd_sweep(int argc, char **argv);

@@ -1,4 +1,4 @@
-/* cmd_data — `bt data import | info | export`. */
+/* cmd_data — `bt data import | info | export | resample`. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "bt_csv.h"
 #include "bt_csvw.h"
 #include "bt_fs.h"
+#include "bt_resample.h"
 #include "bt_store.h"
 #include "bt_time.h"
 
@@ -49,15 +50,38 @@ static bool s_opt_val(int argc, char **argv, int *i, const char *name, const cha
     return true;
 }
 
-/* Upper-cased file stem up to the first '-' or '.': orcl-1995-2014.txt -> ORCL. */
-static void s_default_symbol(const char *path, char *out, size_t cap)
+/* The symbol a file name gives: its stem up to the first '-' or '.', upper-cased
+ * (orcl-1995-2014.txt -> ORCL), when that is a ticker: a letter, then letters, digits or '_',
+ * at most 15 characters. Else false and why (2006-day-001.txt: "2006" starts with a digit). */
+static bool s_default_symbol(const char *path, char *out, size_t cap, char *why, size_t wcap)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     size_t n = 0;
-    for (const char *p = base; *p && *p != '-' && *p != '.' && n + 1 < cap; p++)
+    const char *p = base;
+    for (; *p && *p != '-' && *p != '.' && n + 1 < cap; p++)
         out[n++] = (*p >= 'a' && *p <= 'z') ? (char)(*p - 'a' + 'A') : *p;
     out[n] = '\0';
+    if (n == 0) {
+        snprintf(why, wcap, "the file name has no stem before '-' or '.'");
+        return false;
+    }
+    if (!(out[0] >= 'A' && out[0] <= 'Z')) {
+        snprintf(why, wcap, "'%s' does not start with a letter, so it is not a ticker", out);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = out[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+            snprintf(why, wcap, "'%s' holds '%c'; a ticker is letters, digits and '_'", out, c);
+            return false;
+        }
+    }
+    if (n > 15 || (*p && *p != '-' && *p != '.')) {
+        snprintf(why, wcap, "'%s' is longer than the 15 characters of a ticker", out);
+        return false;
+    }
+    return true;
 }
 
 static const char *s_base(const char *path)
@@ -86,23 +110,43 @@ static char *s_fmt_dur(int64_t ns, char *buf, size_t cap)
 
 static void s_import_help(FILE *out)
 {
-    fprintf(out,
-            "usage: bt data import FILE... --out STORE.h5 [--symbol NAME]\n"
-            "                      [--format auto|yahoo|ohlcv|intraday] [--compress none|deflate]\n"
-            "                      [--replace] [--skip-bad]\n"
-            "\n"
-            "Imports CSV bar files into an HDF5 bar store, one symbol per file.\n"
-            "  --out STORE.h5   the bar store (created if absent)\n"
-            "  --symbol NAME    symbol name (one file only); default: the upper-cased file name\n"
-            "                   up to the first '-' or '.' (orcl-1995-2014.txt -> ORCL)\n"
-            "  --format F       auto (default: sniffed from the header), yahoo, ohlcv, intraday\n"
-            "  --compress C     none (default, fastest to load) or deflate (smaller)\n"
-            "  --replace        overwrite a symbol that is already in the store\n"
-            "  --skip-bad       skip invalid rows (reported per reason) instead of failing\n"
-            "\n"
-            "example:\n"
-            "  bt data import orcl-1995-2014.txt nvda-1999-2014.txt --out stocks.h5\n"
-            "  bt data import EURUSD.csv --symbol EURUSD --out fx.h5 --compress deflate\n");
+    fprintf(
+        out,
+        "usage: bt data import FILE... --out STORE.h5 [--symbol NAME]\n"
+        "                      [--format auto|yahoo|ohlcv|intraday] [--compress none|deflate]\n"
+        "                      [--replace] [--skip-bad] [--delimiter ,|;|tab|'|']\n"
+        "                      [--date-format FMT | --epoch s|ms] [--tz ZONE]\n"
+        "                      [--columns ROLE=COL,...] [--adjust]\n"
+        "\n"
+        "Imports CSV bar files into an HDF5 bar store, one symbol per file.\n"
+        "  --out STORE.h5   the bar store (created if absent)\n"
+        "  --symbol NAME    symbol name (one file only); default: the upper-cased file name\n"
+        "                   up to the first '-' or '.' (orcl-1995-2014.txt -> ORCL) when that\n"
+        "                   is a ticker (a letter, then letters, digits, '_'; 15 at most)\n"
+        "  --format F       auto (default: sniffed from the header), yahoo, ohlcv, intraday\n"
+        "  --compress C     none (default, fastest to load) or deflate (smaller)\n"
+        "  --replace        overwrite a symbol that is already in the store\n"
+        "  --skip-bad       skip invalid rows (reported per reason) instead of failing\n"
+        "  --delimiter D    field separator: , (default) ; tab |\n"
+        "  --date-format F  timestamp layout, e.g. '%%m/%%d/%%Y' or '%%d.%%m.%%Y %%H:%%M'\n"
+        "                   (%%Y %%y %%m %%b %%d %%H %%M %%S %%f);\n"
+        "                   default: ISO YYYY-MM-DD[ HH:MM:SS]\n"
+        "  --epoch U        timestamps are seconds (s) or milliseconds (ms) since 1970 UTC\n"
+        "  --tz ZONE        naive timestamps are local time in ZONE (Europe/Berlin, +01:00);\n"
+        "                   stored as UTC. Default: naive timestamps are UTC\n"
+        "  --columns MAP    roles by position (from 0) or header name:\n"
+        "                   'time=0,open=1,high=2,low=3,close=4,volume=5'\n"
+        "                   or 'time=Date,open=First,high=Top,low=Bottom,close=Last'\n"
+        "                   roles: time, clock (separate time of day), open, high, low, close,\n"
+        "                   adj_close, volume; other columns are ignored\n"
+        "  --adjust         scale open, high, low, close by Adj Close / Close (dividends)\n"
+        "\n"
+        "example:\n"
+        "  bt data import orcl-1995-2014.txt nvda-1999-2014.txt --out stocks.h5\n"
+        "  bt data import orcl-1995-2014.txt --adjust --symbol ORCL_ADJ --out stocks.h5\n"
+        "  bt data import paris.csv --tz Europe/Paris --columns \\\n"
+        "      time=0,open=1,high=2,low=3,close=4 --out eu.h5\n"
+        "  bt data import us.csv --delimiter ';' --date-format '%%m/%%d/%%Y' --out us.h5\n");
 }
 
 static void s_print_skips(const bt_csv_report_t *rep)
@@ -124,17 +168,15 @@ static void s_print_skips(const bt_csv_report_t *rep)
 static int s_import_one(const char *file, const char *symbol, const char *store,
                         const bt_csv_opts_t *opts, bool replace, bool deflate)
 {
-    char sym[BT_SYMBOL_MAX];
+    char sym[BT_SYMBOL_MAX], why[128];
     if (symbol)
         snprintf(sym, sizeof sym, "%s", symbol);
-    else
-        s_default_symbol(file, sym, sizeof sym);
-    if (sym[0] == '\0') {
+    else if (!s_default_symbol(file, sym, sizeof sym, why, sizeof why)) {
         fprintf(stderr,
-                "bt data import: %s: cannot derive a symbol from the file name; pass "
+                "bt data import: %s: cannot take a symbol from the file name: %s; pass "
                 "--symbol NAME\n",
-                file);
-        return 1;
+                file, why);
+        return 2;
     }
     bt_bars_t *bars = bt_bars_new(sym, 4096);
     if (!bars) {
@@ -155,7 +197,8 @@ static int s_import_one(const char *file, const char *symbol, const char *store,
     bt_series_t s = bt_bars_view(bars);
     bt_store_meta_t meta;
     memset(&meta, 0, sizeof meta);
-    snprintf(meta.source, sizeof meta.source, "%s", s_base(file));
+    snprintf(meta.source, sizeof meta.source, "%s%s", s_base(file),
+             rep.adjusted ? " (adjusted: OHLC x adj_close/close)" : "");
     memcpy(meta.sha256, rep.sha256, sizeof meta.sha256);
     snprintf(meta.frequency, sizeof meta.frequency, "%s", bt_store_detect_frequency(&s));
     rc = bt_store_write(store, &s, &meta, replace, deflate, &eb);
@@ -173,6 +216,8 @@ static int s_import_one(const char *file, const char *symbol, const char *store,
            bt_time_format(s.time[s.n - 1], b, sizeof b), meta.frequency,
            bt_csv_format_name(rep.format), secs, secs > 0 ? (double)s.n / secs : 0.0, t1 - t0,
            t2 - t1, s_base(file), rep.time_from_rows ? " (time column taken from the rows)" : "");
+    if (rep.adjusted)
+        printf("  adjusted: open, high, low, close x adj_close / close\n");
     s_print_skips(&rep);
     bt_bars_destroy(&bars);
     return 0;
@@ -181,7 +226,8 @@ static int s_import_one(const char *file, const char *symbol, const char *store,
 int bt_cmd_data_import(int argc, char **argv)
 {
     const char *out = NULL, *symbol = NULL, *format = "auto", *compress = "none";
-    bool replace = false, skip_bad = false, bad = false;
+    const char *delim = NULL, *datefmt = NULL, *epoch = NULL, *tz = NULL, *columns = NULL;
+    bool replace = false, skip_bad = false, adjust = false, bad = false;
     int nfiles = 0;
     char **files = calloc((size_t)argc + 1, sizeof *files);
     if (!files)
@@ -196,10 +242,17 @@ int bt_cmd_data_import(int argc, char **argv)
         if (s_opt_val(argc, argv, &i, "--out", &out, &bad) ||
             s_opt_val(argc, argv, &i, "--symbol", &symbol, &bad) ||
             s_opt_val(argc, argv, &i, "--format", &format, &bad) ||
-            s_opt_val(argc, argv, &i, "--compress", &compress, &bad))
+            s_opt_val(argc, argv, &i, "--compress", &compress, &bad) ||
+            s_opt_val(argc, argv, &i, "--delimiter", &delim, &bad) ||
+            s_opt_val(argc, argv, &i, "--date-format", &datefmt, &bad) ||
+            s_opt_val(argc, argv, &i, "--epoch", &epoch, &bad) ||
+            s_opt_val(argc, argv, &i, "--tz", &tz, &bad) ||
+            s_opt_val(argc, argv, &i, "--columns", &columns, &bad))
             continue;
         if (strcmp(a, "--replace") == 0)
             replace = true;
+        else if (strcmp(a, "--adjust") == 0)
+            adjust = true;
         else if (strcmp(a, "--skip-bad") == 0)
             skip_bad = true;
         else if (a[0] == '-' && a[1] != '\0') {
@@ -208,7 +261,11 @@ int bt_cmd_data_import(int argc, char **argv)
         } else
             files[nfiles++] = argv[i];
     }
-    bt_csv_opts_t opts = {.skip_bad = skip_bad};
+    bt_csv_opts_t opts = {.skip_bad = skip_bad,
+                          .date_format = datefmt,
+                          .tz = tz,
+                          .columns = columns,
+                          .adjust = adjust};
     if (!bad && nfiles == 0) {
         fprintf(stderr, "bt data import: no CSV file given\n");
         bad = true;
@@ -233,15 +290,48 @@ int bt_cmd_data_import(int argc, char **argv)
         fprintf(stderr, "bt data import: unknown --compress '%s' (none, deflate)\n", compress);
         bad = true;
     }
+    if (!bad && delim && bt_csv_delimiter_parse(delim, &opts.delimiter) != BT_OK) {
+        fprintf(stderr,
+                "bt data import: unknown --delimiter '%s'; use , ; tab or | (quote ; and | in "
+                "the shell)\n",
+                delim);
+        bad = true;
+    }
+    if (!bad && epoch && bt_epoch_unit_parse(epoch, &opts.epoch) != BT_OK) {
+        fprintf(stderr,
+                "bt data import: unknown --epoch '%s'; use s (seconds) or ms "
+                "(milliseconds)\n",
+                epoch);
+        bad = true;
+    }
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    if (!bad && bt_csv_opts_check(&opts, &eb) != BT_OK) {
+        fprintf(stderr, "bt data import: %s\n", eb.msg);
+        bad = true;
+    }
+    for (int i = 0; !bad && !symbol && i < nfiles; i++) {
+        char sym[BT_SYMBOL_MAX], why[128];
+        if (!s_default_symbol(files[i], sym, sizeof sym, why, sizeof why)) {
+            fprintf(stderr,
+                    "bt data import: %s: cannot take a symbol from the file name: %s; pass "
+                    "--symbol NAME\n",
+                    files[i], why);
+            bad = true;
+        }
+    }
     if (bad) {
         fprintf(stderr, "see 'bt data import --help'\n");
         free(files);
         return 2;
     }
     int rc = 0;
-    for (int i = 0; i < nfiles; i++)
-        if (s_import_one(files[i], symbol, out, &opts, replace, strcmp(compress, "deflate") == 0))
-            rc = 1;
+    for (int i = 0; i < nfiles; i++) {
+        int r =
+            s_import_one(files[i], symbol, out, &opts, replace, strcmp(compress, "deflate") == 0);
+        if (r > rc)
+            rc = r;
+    }
     free(files);
     return rc;
 }
@@ -561,6 +651,152 @@ int bt_cmd_data_export(int argc, char **argv)
         fprintf(stderr, "bt data export: writing stdout failed\n");
         rc = 1;
     }
+    bt_dataset_destroy(&ds);
+    return rc;
+}
+
+/* ---- resample ---------------------------------------------------------- */
+
+static void s_resample_help(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: bt data resample STORE.h5 SYMBOL --to PERIOD --out STORE2.h5\n"
+        "                        [--label start|end] [--session HH:MM-HH:MM]\n"
+        "                        [--symbol NAME] [--replace] [--compress none|deflate]\n"
+        "\n"
+        "Builds coarser bars: first open, highest high, lowest low, last close, summed\n"
+        "volume per bin. Bins are aligned to UTC midnight; empty bins make no bar.\n"
+        "  --to PERIOD      Ns, Nm, Nh dividing a day (5m, 15m, 1h, 4h), 1d or 1w (Monday)\n"
+        "  --out STORE2.h5  where the new symbol goes (may be STORE.h5 with --symbol)\n"
+        "  --label L        how the source bars are stamped: start (default: a bar at 09:00\n"
+        "                   covers 09:00-09:05) or end (09:05 covers 09:00-09:05); intraday\n"
+        "                   output bars are stamped the same way; 1d/1w bars at midnight\n"
+        "  --session S      keep only bars stamped from HH:MM to HH:MM (inclusive); an\n"
+        "                   overnight session (22:00-21:59) counts its evening to the next day\n"
+        "  --symbol NAME    name in STORE2 (default: SYMBOL)\n"
+        "  --replace        overwrite NAME in STORE2\n"
+        "\n"
+        "example:\n"
+        "  bt data resample idx.h5 IDX5M --to 1d --label end --session 09:05-17:30 \\\n"
+        "      --out idx-daily.h5 --symbol IDX\n"
+        "  bt data resample fx.h5 EURUSD --to 4h --out fx4h.h5\n");
+}
+
+int bt_cmd_data_resample(int argc, char **argv)
+{
+    const char *store = NULL, *symbol = NULL, *out = NULL, *to = NULL, *label = "start";
+    const char *session = NULL, *name = NULL, *compress = "none";
+    bool replace = false, bad = false;
+    for (int i = 1; i < argc && !bad; i++) {
+        const char *a = argv[i];
+        if (s_is_help(a)) {
+            s_resample_help(stdout);
+            return 0;
+        }
+        if (s_opt_val(argc, argv, &i, "--out", &out, &bad) ||
+            s_opt_val(argc, argv, &i, "--to", &to, &bad) ||
+            s_opt_val(argc, argv, &i, "--label", &label, &bad) ||
+            s_opt_val(argc, argv, &i, "--session", &session, &bad) ||
+            s_opt_val(argc, argv, &i, "--symbol", &name, &bad) ||
+            s_opt_val(argc, argv, &i, "--compress", &compress, &bad))
+            continue;
+        if (strcmp(a, "--replace") == 0)
+            replace = true;
+        else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "bt data resample: unknown option '%s'\n", a);
+            bad = true;
+        } else if (!store)
+            store = a;
+        else if (!symbol)
+            symbol = a;
+        else {
+            fprintf(stderr, "bt data resample: unexpected argument '%s'\n", a);
+            bad = true;
+        }
+    }
+    bt_resample_opts_t o = {0};
+    if (!bad && (!store || !symbol)) {
+        fprintf(stderr, "bt data resample: need STORE.h5 and SYMBOL\n");
+        bad = true;
+    }
+    if (!bad && !to) {
+        fprintf(stderr, "bt data resample: --to PERIOD is required (e.g. --to 1d)\n");
+        bad = true;
+    }
+    if (!bad && !out) {
+        fprintf(stderr, "bt data resample: --out STORE2.h5 is required\n");
+        bad = true;
+    }
+    if (!bad && bt_resample_period_parse(to, &o.period) != BT_OK) {
+        fprintf(stderr,
+                "bt data resample: --to '%s' is not a period; use Ns, Nm or Nh dividing a day "
+                "(5m, 15m, 1h, 4h), 1d or 1w\n",
+                to);
+        bad = true;
+    }
+    if (!bad && strcmp(label, "start") != 0 && strcmp(label, "end") != 0) {
+        fprintf(stderr, "bt data resample: --label '%s': use start or end\n", label);
+        bad = true;
+    }
+    o.label = strcmp(label, "end") == 0 ? BT_LABEL_END : BT_LABEL_START;
+    if (!bad && session) {
+        o.session = true;
+        if (bt_resample_session_parse(session, &o.session_open, &o.session_close) != BT_OK) {
+            fprintf(stderr,
+                    "bt data resample: --session '%s': write HH:MM-HH:MM with two different "
+                    "times, e.g. 09:00-17:30\n",
+                    session);
+            bad = true;
+        }
+    }
+    if (!bad && strcmp(compress, "none") != 0 && strcmp(compress, "deflate") != 0) {
+        fprintf(stderr, "bt data resample: unknown --compress '%s' (none, deflate)\n", compress);
+        bad = true;
+    }
+    if (!bad && name && (name[0] == '\0' || strlen(name) >= BT_SYMBOL_MAX)) {
+        fprintf(stderr, "bt data resample: --symbol must have 1 to %d characters\n",
+                BT_SYMBOL_MAX - 1);
+        bad = true;
+    }
+    if (bad) {
+        fprintf(stderr, "see 'bt data resample --help'\n");
+        return 2;
+    }
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    const char *one[1] = {symbol};
+    bt_dataset_t *ds = bt_dataset_load(store, one, 1, &eb);
+    if (!ds) {
+        fprintf(stderr, "bt data resample: %s\n", eb.msg);
+        return 1;
+    }
+    bt_bars_t *bars = bt_bars_new(name ? name : symbol, ds->series[0].n / 4 + 16);
+    int rc = 1;
+    if (!bars)
+        fprintf(stderr, "bt data resample: out of memory\n");
+    else if (bt_resample(&ds->series[0], &o, bars, &eb) != BT_OK)
+        fprintf(stderr, "bt data resample: %s\n", eb.msg);
+    else {
+        bt_series_t s = bt_bars_view(bars);
+        bt_store_meta_t meta;
+        memset(&meta, 0, sizeof meta);
+        snprintf(meta.source, sizeof meta.source, "resample of %s:%s to %s, label %s%s%s",
+                 s_base(store), symbol, to, label, session ? ", session " : "",
+                 session ? session : "");
+        snprintf(meta.frequency, sizeof meta.frequency, "%s", bt_store_detect_frequency(&s));
+        if (bt_store_write(out, &s, &meta, replace, strcmp(compress, "deflate") == 0, &eb) != BT_OK)
+            fprintf(stderr, "bt data resample: %s\n", eb.msg);
+        else {
+            char a[40], b[40];
+            printf("%-8s %9zu rows  %s .. %s  %-9s from %zu bars of %s:%s\n", s.symbol, s.n,
+                   bt_time_format(s.time[0], a, sizeof a),
+                   bt_time_format(s.time[s.n - 1], b, sizeof b), meta.frequency, ds->series[0].n,
+                   s_base(store), symbol);
+            rc = 0;
+        }
+    }
+    bt_bars_destroy(&bars);
     bt_dataset_destroy(&ds);
     return rc;
 }

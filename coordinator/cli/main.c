@@ -15,6 +15,7 @@ static const s_command_t s_commands[] = {
     {"data", "import", bt_cmd_data_import, "import CSV files into an HDF5 bar store"},
     {"data", "info", bt_cmd_data_info, "list symbols, rows, time range, frequency, gaps"},
     {"data", "export", bt_cmd_data_export, "write one symbol back to CSV"},
+    {"data", "resample", bt_cmd_data_resample, "coarser bars: minutes to hours, days, weeks"},
     {"data", "synth", bt_cmd_data_synth, "write a seeded synthetic market"},
     {NULL, "run", bt_cmd_run, "run one backtest from a config"},
     {NULL, "sweep", bt_cmd_sweep, "run a parameter sweep on local or remote workers"},
@@ -57,7 +58,7 @@ int main(int argc, char **argv)
     }
     int grouped = strcmp(argv[1], "data") == 0;
     if (grouped && argc < 3) {
-        fprintf(stderr, "bt data: missing subcommand (import, info, export, synth)\n");
+        fprintf(stderr, "bt data: missing subcommand (import, info, export, resample, synth)\n");
         return 2;
     }
     const char *name = grouped ? argv[2] : argv[1];

@@ -212,7 +212,7 @@ Test(cli, implausible_rows_and_cr_only_file)
     s_write("z.csv",
             "Date,Open,High,Low,Close,Volume\n"
             "2020-01-02,10,11,9,10.5,1000\n"
-            "2020-01-03,0,0,0,0,0\n"           /* line 3: all-zero placeholder */
+            "2020-01-03,0,0,0,0,0\n"            /* line 3: all-zero placeholder */
             "2020-01-06,10,1e308,9,10.5,1000\n" /* line 4: absurd high */
             "2020-01-07,10,11,9,10.5,1000\n",
             csv, sizeof csv);
@@ -227,10 +227,171 @@ Test(cli, implausible_rows_and_cr_only_file)
                   strstr(out, "1 x open, high, low and close all zero (line 3)") &&
                   strstr(out, "1 x price above 1e12 or volume above 1e15 (line 4)"),
               "%s", out);
-    s_write("cr.csv", "Date,Open,High,Low,Close,Volume\r2020-01-02,10,11,9,10.5,1000\r"
-                      "2020-01-03,10.5,12,10,11.25,2000\r",
+    s_write("cr.csv",
+            "Date,Open,High,Low,Close,Volume\r2020-01-02,10,11,9,10.5,1000\r"
+            "2020-01-03,10.5,12,10,11.25,2000\r",
             cr, sizeof cr);
     cr_assert_eq(s_run((char *[]){BT, "data", "import", cr, "--out", store, NULL}), 0, "%s",
                  s_slurp(s_err));
     cr_assert(strstr(s_slurp(s_out), "2 rows"), "%s", s_slurp(s_out));
+}
+
+/* Issue 14: import options. A semicolon file with US dates, epoch milliseconds, a column map, a
+ * time zone and --adjust, each read back with export; bad values exit 2 naming the flag. */
+Test(cli, import_options)
+{
+    char csv[160], store[160];
+    snprintf(store, sizeof store, "%s/s.h5", s_dir);
+    s_write("us.csv",
+            "Date;Open;High;Low;Close;Volume\n01/02/2020;10;11;9;10.5;1000\n"
+            "01/03/2020;10.5;12;10;11.25;2000\n",
+            csv, sizeof csv);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--delimiter", ";",
+                                  "--date-format", "%m/%d/%Y", NULL}),
+                 0, "%s", s_slurp(s_err));
+    cr_assert_eq(s_run((char *[]){BT, "data", "export", store, "US", NULL}), 0);
+    cr_assert_str_eq(s_slurp(s_out), "Date,Open,High,Low,Close,Volume\n"
+                                     "2020-01-02,10,11,9,10.5,1000\n"
+                                     "2020-01-03,10.5,12,10,11.25,2000\n");
+    /* epoch ms in column 2, prices by position; `date -u -d @1577957400` = 2020-01-02 09:30 */
+    s_write("ep.csv", "x,10,1577957400000,11,9,10.5\nx,10,1577957460000,11,9,10.25\n", csv,
+            sizeof csv);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--epoch", "ms",
+                                  "--columns", "time=2,open=1,high=3,low=4,close=5", NULL}),
+                 0, "%s", s_slurp(s_err));
+    cr_assert_eq(s_run((char *[]){BT, "data", "export", store, "EP", NULL}), 0);
+    cr_assert_str_eq(s_slurp(s_out), "Date,Open,High,Low,Close,Volume\n"
+                                     "2020-01-02 09:30:00,10,11,9,10.5,0\n"
+                                     "2020-01-02 09:31:00,10,11,9,10.25,0\n");
+    /* local time at UTC+01:00 is stored as UTC */
+    s_write("tz.csv", "Date,Open,High,Low,Close\n2020-01-02 10:30,10,11,9,10.5\n", csv, sizeof csv);
+    cr_assert_eq(
+        s_run((char *[]){BT, "data", "import", csv, "--out", store, "--tz", "+01:00", NULL}), 0,
+        "%s", s_slurp(s_err));
+    cr_assert_eq(s_run((char *[]){BT, "data", "export", store, "TZ", NULL}), 0);
+    cr_assert(strstr(s_slurp(s_out), "2020-01-02 09:30:00,10,11,9,10.5"), "%s", s_slurp(s_out));
+    /* --adjust: factor 10.4 / 10.5 (s_good's first row), close becomes 10.4 */
+    s_write("adj.csv", s_good, csv, sizeof csv);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--adjust", NULL}), 0,
+                 "%s", s_slurp(s_err));
+    cr_assert(strstr(s_slurp(s_out), "adjusted: open, high, low, close x adj_close / close"));
+    cr_assert_eq(s_run((char *[]){BT, "data", "export", store, "ADJ", NULL}), 0);
+    cr_assert(strstr(s_slurp(s_out), ",10.4,10.4,1000\n"), "%s", s_slurp(s_out));
+    cr_assert_eq(s_run((char *[]){BT, "data", "info", store, "ADJ", NULL}), 0);
+    cr_assert(strstr(s_slurp(s_out), "(adjusted: OHLC x adj_close/close)"), "%s", s_slurp(s_out));
+
+    struct {
+        const char *flag, *value, *says;
+    } bad[] = {
+        {"--delimiter", "::", "--delimiter '::'"},
+        {"--epoch", "us", "--epoch 'us'"},
+        {"--date-format", "%Y-%q-%d", "--date-format"},
+        {"--tz", "Mars/Olympus", "--tz 'Mars/Olympus'"},
+        {"--columns", "open=1", "--columns"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--replace",
+                                      (char *)bad[i].flag, (char *)bad[i].value, NULL}),
+                     2, "%s", bad[i].flag);
+        cr_assert(strstr(s_slurp(s_err), bad[i].says), "%s", s_slurp(s_err));
+    }
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, "--epoch", "s",
+                                  "--date-format", "%Y-%m-%d", NULL}),
+                 2);
+    cr_assert(strstr(s_slurp(s_err), "--date-format and --epoch"), "%s", s_slurp(s_err));
+    cr_assert_eq(
+        s_run((char *[]){BT, "data", "import", csv, "--out", store, "--date-format", NULL}), 2);
+    cr_assert(strstr(s_slurp(s_err), "--date-format needs a value"), "%s", s_slurp(s_err));
+}
+
+/* A file name that is not a ticker (2006-day-001.txt -> "2006") needs --symbol; nothing of a
+ * multi-file import is written when one name is refused. */
+Test(cli, symbol_from_file_name_must_be_a_ticker)
+{
+    char good[160], idx[160], store[160];
+    s_write("abc.csv", s_good, good, sizeof good);
+    s_write("2006-day-001.txt", s_good, idx, sizeof idx);
+    snprintf(store, sizeof store, "%s/s.h5", s_dir);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", good, idx, "--out", store, NULL}), 2);
+    char *err = s_slurp(s_err);
+    cr_assert(strstr(err, "2006-day-001.txt: cannot take a symbol from the file name") &&
+                  strstr(err, "'2006' does not start with a letter") && strstr(err, "--symbol"),
+              "%s", err);
+    cr_assert_neq(access(store, F_OK), 0, "the store must not be created");
+    cr_assert_eq(
+        s_run((char *[]){BT, "data", "import", idx, "--symbol", "IDX", "--out", store, NULL}), 0,
+        "%s", s_slurp(s_err));
+    s_write("a$b.csv", s_good, idx, sizeof idx);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", idx, "--out", store, NULL}), 2);
+    cr_assert(strstr(s_slurp(s_err), "holds '$'"), "%s", s_slurp(s_err));
+}
+
+Test(cli, resample)
+{
+    char csv[160], store[160], out[160];
+    s_write("m.csv",
+            "Date,Open,High,Low,Close,Volume\n"
+            "2020-01-02 09:00,10,12,9,11,1\n2020-01-02 09:30,11,15,10,12,2\n"
+            "2020-01-02 10:00,12,13,8,9,3\n2020-01-03 09:00,9,10,7,8,4\n",
+            csv, sizeof csv);
+    snprintf(store, sizeof store, "%s/m.h5", s_dir);
+    snprintf(out, sizeof out, "%s/d.h5", s_dir);
+    cr_assert_eq(s_run((char *[]){BT, "data", "import", csv, "--out", store, NULL}), 0, "%s",
+                 s_slurp(s_err));
+    /* session 09:00-09:45 drops the 10:00 bar of 01-02 */
+    cr_assert_eq(s_run((char *[]){BT, "data", "resample", store, "M", "--to", "1d", "--out", out,
+                                  "--session", "09:00-09:45", NULL}),
+                 0, "%s", s_slurp(s_err));
+    cr_assert(strstr(s_slurp(s_out), "2 rows"), "%s", s_slurp(s_out));
+    cr_assert_eq(s_run((char *[]){BT, "data", "export", out, "M", NULL}), 0);
+    cr_assert_str_eq(s_slurp(s_out), "Date,Open,High,Low,Close,Volume\n"
+                                     "2020-01-02,10,15,9,12,3\n"
+                                     "2020-01-03,9,10,7,8,4\n");
+    /* 1h, start labels: 09:00 + 09:30 -> 09:00; 10:00 -> 10:00 */
+    cr_assert_eq(s_run((char *[]){BT, "data", "resample", store, "M", "--to", "1h", "--out", out,
+                                  "--symbol", "H", NULL}),
+                 0, "%s", s_slurp(s_err));
+    cr_assert_eq(s_run((char *[]){BT, "data", "export", out, "H", NULL}), 0);
+    cr_assert_str_eq(s_slurp(s_out), "Date,Open,High,Low,Close,Volume\n"
+                                     "2020-01-02 09:00:00,10,15,9,12,3\n"
+                                     "2020-01-02 10:00:00,12,13,8,9,3\n"
+                                     "2020-01-03 09:00:00,9,10,7,8,4\n");
+    /* existing name without --replace */
+    cr_assert_eq(s_run((char *[]){BT, "data", "resample", store, "M", "--to", "1h", "--out", out,
+                                  "--symbol", "H", NULL}),
+                 1);
+    cr_assert(strstr(s_slurp(s_err), "--replace"), "%s", s_slurp(s_err));
+    struct {
+        const char *flag, *value, *says;
+    } bad[] = {{"--to", "7m", "--to '7m'"},
+               {"--label", "middle", "--label 'middle'"},
+               {"--session", "9-17", "--session '9-17'"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[] = {BT,
+                        "data",
+                        "resample",
+                        store,
+                        "M",
+                        "--to",
+                        "1d",
+                        "--out",
+                        out,
+                        (char *)bad[i].flag,
+                        (char *)bad[i].value,
+                        NULL};
+        cr_assert_eq(s_run(argv), 2, "%s", bad[i].flag);
+        cr_assert(strstr(s_slurp(s_err), bad[i].says), "%s", s_slurp(s_err));
+    }
+    cr_assert_eq(s_run((char *[]){BT, "data", "resample", store, "M", "--out", out, NULL}), 2);
+    cr_assert(strstr(s_slurp(s_err), "--to PERIOD is required"), "%s", s_slurp(s_err));
+    cr_assert_eq(
+        s_run((char *[]){BT, "data", "resample", store, "NOPE", "--to", "1d", "--out", out, NULL}),
+        1);
+    cr_assert_eq(s_run((char *[]){BT, "data", "resample", "--help", NULL}), 0);
+    cr_assert(strstr(s_slurp(s_out), "example:"), "%s", s_slurp(s_out));
+    /* finer than the source */
+    cr_assert_eq(s_run((char *[]){BT, "data", "resample", out, "M", "--to", "1h", "--out", out,
+                                  "--symbol", "X", NULL}),
+                 1);
+    cr_assert(strstr(s_slurp(s_err), "coarser than the target"), "%s", s_slurp(s_err));
 }
