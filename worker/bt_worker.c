@@ -54,6 +54,7 @@ typedef struct {
     char name[BT_WIRE_NAME_MAX + 1];  /* hostname:pid */
     char ident[96];                   /* ZeroMQ routing id, the same on every reconnect */
     bool welcomed_once;               /* a coordinator has welcomed us */
+    char sweep_id[BT_WIRE_SWEEPID_MAX + 1]; /* the sweep of the first WELCOME */
     bool abandoned;                   /* left a batch running on a signal: do not join it */
     bool bye_sent;                    /* BYE already said */
     zsock_t *sock;                    /* DEALER, NULL while disconnected */
@@ -363,6 +364,8 @@ static void s_run_batch(s_worker_t *w, size_t n)
 
 static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
 {
+    if (w->abandoned)
+        return; /* leaving: BYE said, the coordinator requeues these */
     uint32_t n = job->njobs;
     for (uint32_t i = 0; i < n; i++) {
         const bt_wire_job_t *src = &job->jobs[i];
@@ -494,6 +497,16 @@ static int s_on_message(s_worker_t *w, int64_t now)
     w->last_heard = now;
     switch (w->in.type) {
     case BT_MSG_WELCOME:
+        /* Reconnected to the same endpoint and found another sweep: our
+         * coordinator is gone (its port was reused); never serve a stranger. */
+        if (w->welcomed_once && strcmp(w->sweep_id, w->in.welcome.sweep_id) != 0) {
+            bt_log(BT_LOG_ERROR,
+                   "the coordinator at %s is gone: that endpoint now runs sweep %s, not %s; "
+                   "exiting",
+                   w->opts->endpoint, w->in.welcome.sweep_id, w->sweep_id);
+            return 1;
+        }
+        snprintf(w->sweep_id, sizeof w->sweep_id, "%s", w->in.welcome.sweep_id);
         w->heartbeat_ms = w->in.welcome.heartbeat_ms;
         w->lease_ms = w->in.welcome.lease_ms;
         w->backoff_ms = S_BACKOFF_MIN_MS;
@@ -623,6 +636,8 @@ static int s_loop(s_worker_t *w)
             int rc = s_on_message(w, bt_monotonic_ms());
             if (rc >= 0)
                 return rc;
+            if (w->abandoned)
+                break;
             if (!w->sock || !(zsock_events(w->sock) & ZMQ_POLLIN))
                 break;
         }

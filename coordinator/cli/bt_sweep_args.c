@@ -97,6 +97,9 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
         else if (strcmp(o, "--idle-timeout") == 0)
             rc = s_parse_long(o, v, 0, 86400L * 365, &a->run.idle_timeout_s),
             a->given |= BT_SWEEP_GIVEN_IDLE;
+        else if (strcmp(o, "--job-timeout") == 0)
+            rc = s_parse_long(o, v, 0, 86400L * 365, &a->run.job_timeout_s),
+            a->given |= BT_SWEEP_GIVEN_JOB_TIMEOUT;
         else if (strcmp(o, "--log-level") == 0) {
             int lv = bt_log_level_parse(v);
             if (lv < 0) {
@@ -189,6 +192,8 @@ void bt_sweep_args_hint(FILE *f, const char *prog, const bt_sweep_args_t *a)
         s_opt_long(f, "--max-attempts", a->run.max_attempts);
     if (a->given & BT_SWEEP_GIVEN_IDLE)
         s_opt_long(f, "--idle-timeout", a->run.idle_timeout_s);
+    if (a->given & BT_SWEEP_GIVEN_JOB_TIMEOUT)
+        s_opt_long(f, "--job-timeout", a->run.job_timeout_s);
     if (a->run.allow_huge)
         fputs(" --allow-huge", f);
     if (a->run.trivial)

@@ -270,6 +270,7 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .progress_tty = isatty(2) != 0,
         .progress_every_ms = 5000,
         .idle_timeout_ms = (int64_t)a->idle_timeout_s * 1000,
+        .job_timeout_ms = (int64_t)a->job_timeout_s * 1000,
         .keys_dir = a->keys_dir,
         .insecure = a->insecure,
     };

@@ -40,6 +40,7 @@ typedef struct {
     uint64_t done;      /* jobs this worker completed (owner at the time) */
     uint64_t first;     /* results from it that were NEW or FAILED */
     bool lost;          /* reported lost and not heard from since */
+    int64_t progress_at; /* last result from it, or when it got work while idle */
 } s_worker_t;
 
 struct bt_sched {
@@ -298,6 +299,8 @@ size_t bt_sched_lease(bt_sched_t *s, uint32_t worker, size_t max, int64_t now_ms
         want = max;
     if (!s_reserve_leases(w, want))
         return 0;
+    if (w->n == 0)
+        w->progress_at = now_ms;
     size_t n = 0;
     while (n < want) {
         uint64_t id;
@@ -356,6 +359,7 @@ bt_sched_outcome_t bt_sched_complete(bt_sched_t *s, uint32_t worker, uint64_t jo
         s->c.duplicates++;
         return BT_SCHED_STALE;
     }
+    w->progress_at = now_ms;
     if (mine) {
         w->win_done++;
         w->done++;
@@ -408,6 +412,13 @@ size_t bt_sched_expire(bt_sched_t *s, int64_t now_ms)
             n += s_requeue_worker(s, w);
     }
     return n;
+}
+
+int64_t bt_sched_worker_stalled_ms(const bt_sched_t *s, uint32_t worker, int64_t now_ms)
+{
+    assert(worker < s->nworkers);
+    const s_worker_t *w = &s->workers[worker];
+    return w->n > 0 && now_ms > w->progress_at ? now_ms - w->progress_at : 0;
 }
 
 double bt_sched_worker_rate(const bt_sched_t *s, uint32_t worker)

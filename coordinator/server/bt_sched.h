@@ -101,6 +101,9 @@ uint32_t bt_sched_job_attempt(const bt_sched_t *s, uint64_t job_id);
 size_t bt_sched_batch_size(const bt_sched_t *s, uint32_t worker);
 /* The worker's measured rate in jobs per second (0 until measured). */
 double bt_sched_worker_rate(const bt_sched_t *s, uint32_t worker);
+/* How long the worker has held leases without a result (0 when it holds
+ * none): a hung job, or a peer that takes jobs and never answers. */
+int64_t bt_sched_worker_stalled_ms(const bt_sched_t *s, uint32_t worker, int64_t now_ms);
 /* Jobs currently leased to the worker. */
 size_t bt_sched_worker_outstanding(const bt_sched_t *s, uint32_t worker);
 /* Jobs the worker completed first (outcome NEW or FAILED). */

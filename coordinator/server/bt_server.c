@@ -19,6 +19,8 @@
 #define S_PEERS_MAX 65536     /* live peers at most */
 #define S_ACKS_MAX (1u << 20) /* results of one peer waiting for a commit */
 #define S_RETIRED_MAX 1024    /* departed workers remembered, to keep their identity */
+#define S_JOB_US_N 255        /* recent job times kept for the median */
+#define S_JOB_TIMEOUT_MIN_MS 60000
 #define S_HWM 1000            /* messages queued per peer, each way, before ZeroMQ pushes back */
 
 static volatile sig_atomic_t s_signal;
@@ -61,6 +63,8 @@ struct bt_server {
     s_retired_t retired[S_RETIRED_MAX]; /* ring of departed workers */
     size_t retired_next;                /* next ring slot to overwrite */
     int64_t idle_since;                 /* no ready worker since (ms); 0: one is ready */
+    uint64_t job_us[S_JOB_US_N];        /* ring of recent job run times (us) */
+    size_t njob_us;                     /* entries written (ring index = n % N) */
     bt_buf_t peers_buf; /* live peers (s_peer_t), capped */
     s_peer_t *peers;    /* view of peers_buf */
     size_t npeers;
@@ -315,6 +319,8 @@ static void s_on_result(s_coord_t *c, s_peer_t *p, int64_t now)
         s_bad(c, p, BT_MSG_RESULT, "a job (attempt) that was not leased to this worker");
         return;
     }
+    if (oc == BT_SCHED_NEW && r->run_us > 0)
+        c->job_us[c->njob_us++ % S_JOB_US_N] = r->run_us;
     if (oc == BT_SCHED_NEW || oc == BT_SCHED_FAILED) {
         bt_errbuf_t eb;
         bt_errbuf_clear(&eb);
@@ -477,6 +483,27 @@ static void s_dispatch(s_coord_t *c, int64_t now)
     }
 }
 
+static int s_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* --job-timeout, or max(60 s, 50 x the median of recent job times). */
+static int64_t s_job_timeout_ms(const s_coord_t *c)
+{
+    if (c->opts.job_timeout_ms > 0)
+        return c->opts.job_timeout_ms;
+    size_t n = c->njob_us < S_JOB_US_N ? c->njob_us : S_JOB_US_N;
+    if (n == 0)
+        return S_JOB_TIMEOUT_MIN_MS;
+    uint64_t v[S_JOB_US_N];
+    memcpy(v, c->job_us, n * sizeof v[0]);
+    qsort(v, n, sizeof v[0], s_cmp_u64);
+    int64_t t = (int64_t)(v[n / 2] / 1000) * 50;
+    return t > S_JOB_TIMEOUT_MIN_MS ? t : S_JOB_TIMEOUT_MIN_MS;
+}
+
 static void s_heartbeats(s_coord_t *c, int64_t now)
 {
     bt_msg_reset(&c->out, BT_MSG_HEARTBEAT);
@@ -485,9 +512,22 @@ static void s_heartbeats(s_coord_t *c, int64_t now)
         s_send_to(c, c->peers[i].id);
     size_t requeued = bt_sched_expire(c->sched, now);
     s_settle_lost(c, "a silent worker", "lease expired");
-    /* Forget workers silent past the lease (their leases just went back). */
+    /* Forget workers silent past the lease (their leases just went back),
+     * and workers that heartbeat but return nothing for the job timeout (a
+     * hung backtest, or a peer that takes jobs and sits on them). */
+    int64_t job_timeout = s_job_timeout_ms(c);
     for (size_t i = 0; i < c->npeers;) {
         s_peer_t *p = &c->peers[i];
+        int64_t stalled = bt_sched_worker_stalled_ms(c->sched, p->slot, now);
+        if (stalled >= job_timeout) {
+            char why[160];
+            snprintf(why, sizeof why, "returned no result for %lld s (job timeout %lld s)",
+                     (long long)(stalled / 1000), (long long)(job_timeout / 1000));
+            bt_log(BT_LOG_WARN, "worker %s %s: dropped", p->name, why);
+            s_send_reason(c, p->id, BT_MSG_BYE, why);
+            s_worker_gone(c, p, "timed out on a job");
+            continue;
+        }
         if (now - p->last_heard >= (int64_t)c->opts.lease_ms) {
             bt_log(BT_LOG_WARN, "worker %s silent for %lld ms: dropped", p->name,
                    (long long)(now - p->last_heard));
