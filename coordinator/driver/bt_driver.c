@@ -18,6 +18,7 @@
 #include "bt_report.h"
 #include "bt_sched.h"
 #include "bt_server.h"
+#include "bt_status.h"
 #include "bt_time.h"
 #include "bt_wfreport.h"
 #include "bt_wftest.h"
@@ -263,7 +264,10 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         bt_log(BT_LOG_INFO, "sweep %s: %llu jobs over %zu axis/axes, strategy %s, data %s",
                in->config_path, (unsigned long long)d->njobs, d->naxes,
                bt_config_strategy(cfg)->name, bt_plan_store(d->plan));
+    char status_path[4096];
+    snprintf(status_path, sizeof status_path, "%s/%s", a->out_dir, BT_STATUS_FILE);
     bt_server_opts_t so = {
+        .status_path = status_path,
         .bind = a->bind,
         .heartbeat_ms = (uint32_t)a->heartbeat_ms,
         .lease_ms = (uint32_t)a->lease_ms,

@@ -10,6 +10,7 @@
 #include "bt_buf.h"
 #include "bt_curve.h"
 #include "bt_log.h"
+#include "bt_status.h"
 #include "bt_time.h"
 #include "bt_wire.h"
 
@@ -43,6 +44,7 @@ typedef struct {
     unsigned logged; /* bit per message kind already logged as bad */
     bool logged_malformed;
     int64_t hello_at; /* ms of its last accepted HELLO (a HELLO flood is dropped) */
+    uint32_t threads; /* from its HELLO */
 } s_peer_t;
 
 typedef struct {
@@ -80,6 +82,11 @@ struct bt_server {
     int64_t t_start, last_hb, last_progress;
     uint64_t done_at_start; /* ok + failed when the run started */
     bool progress_shown;
+    char progress_line[320]; /* last live progress line, redrawn after a log line */
+    bool progress_live;      /* that line is on the terminal now */
+    int64_t last_status;     /* ms of the last status.json */
+    bt_buf_t status_buf;     /* bt_status_worker_t rows */
+    bool status_logged;      /* a status.json write error was logged */
 };
 typedef struct bt_server s_coord_t;
 
@@ -269,6 +276,7 @@ static void s_on_hello(s_coord_t *c, zframe_t *id, s_peer_t *p, int64_t now)
         return;
     snprintf(p->name, sizeof p->name, "%s", h->name);
     p->hello_at = now;
+    p->threads = h->threads;
     bool rejoined = slot != BT_SCHED_NO_WORKER;
     if (rejoined) {
         bt_sched_heartbeat(c->sched, slot, now);
@@ -567,10 +575,76 @@ static void s_progress(s_coord_t *c, int64_t now, bool final)
     if (tty) {
         fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
         fflush(stderr);
+        snprintf(c->progress_line, sizeof c->progress_line, "%s", line);
+        c->progress_live = !final;
     } else {
         bt_log(BT_LOG_INFO, "progress: %s", line);
     }
     c->progress_shown = true;
+}
+
+/* Log lines on a terminal: clear the live progress line first, redraw it after. */
+static void s_log_before(void *user)
+{
+    s_coord_t *c = user;
+    if (c->progress_live)
+        fputs("\r\033[K", stderr);
+}
+
+static void s_log_after(void *user)
+{
+    s_coord_t *c = user;
+    if (c->progress_live) {
+        fputs(c->progress_line, stderr);
+        fflush(stderr);
+    }
+}
+
+static void s_status(s_coord_t *c, int64_t now, const char *state)
+{
+    if (!c->opts.status_path)
+        return;
+    c->last_status = now;
+    bt_sched_counts_t k;
+    bt_sched_counts(c->sched, &k);
+    uint64_t done = k.ok + k.failed, total = bt_sched_njobs(c->sched);
+    double secs = (double)(now - c->t_start) / 1000.0;
+    double rate = secs > 0 ? (double)(done - c->done_at_start) / secs : 0.0;
+    bt_buf_reset(&c->status_buf);
+    if (bt_buf_reserve(&c->status_buf, c->npeers * sizeof(bt_status_worker_t)) != BT_OK)
+        return;
+    bt_status_worker_t *rows = (bt_status_worker_t *)(void *)c->status_buf.data;
+    for (size_t i = 0; i < c->npeers; i++) {
+        const s_peer_t *p = &c->peers[i];
+        rows[i] = (bt_status_worker_t){
+            .name = p->name,
+            .threads = p->threads,
+            .rate = bt_sched_worker_rate(c->sched, p->slot),
+            .done = bt_sched_worker_done(c->sched, p->slot),
+            .outstanding = bt_sched_worker_outstanding(c->sched, p->slot),
+            .heard_ms_ago = now - p->last_heard,
+        };
+    }
+    bt_status_t st = {
+        .state = state,
+        .endpoint = c->endpoint,
+        .total = total,
+        .ok = k.ok,
+        .failed = k.failed,
+        .leased = k.leased,
+        .queued = k.queued,
+        .rate = rate,
+        .eta_s = rate > 0 ? (double)(total - done) / rate : -1.0,
+        .elapsed_s = secs,
+        .workers = rows,
+        .nworkers = c->npeers,
+    };
+    bt_errbuf_t eb;
+    if (bt_status_write(c->opts.status_path, &st, &eb) != BT_OK && !c->status_logged) {
+        c->status_logged = true;
+        bt_log(BT_LOG_WARN, "cannot write %s: %s (further failures not logged)",
+               c->opts.status_path, eb.msg);
+    }
 }
 
 static void s_send_bye_all(s_coord_t *c, const char *reason)
@@ -639,6 +713,8 @@ static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
         }
         s_dispatch(c, now);
         s_progress(c, now, false);
+        if (now - c->last_status >= 1000)
+            s_status(c, now, "running");
     }
 }
 
@@ -651,6 +727,7 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
     }
     c->opts = *opts;
     bt_buf_init(&c->peers_buf, S_PEERS_MAX * sizeof(s_peer_t));
+    bt_buf_init(&c->status_buf, S_PEERS_MAX * sizeof(bt_status_worker_t));
     bt_msg_init(&c->in);
     bt_msg_init(&c->out);
     bt_wire_buf_init(&c->buf);
@@ -742,8 +819,13 @@ bt_err_t bt_server_run(bt_server_t *c, const bt_server_sweep_t *sweep, bt_sched_
     bt_sched_counts_t k;
     bt_sched_counts(sched, &k);
     c->done_at_start = k.ok + k.failed;
+    if (c->opts.progress_tty)
+        bt_log_set_line_hook(s_log_before, s_log_after, c);
     bt_err_t rc = s_loop(c, eb);
     s_progress(c, bt_monotonic_ms(), true);
+    bt_log_set_line_hook(NULL, NULL, NULL);
+    s_status(c, bt_monotonic_ms(),
+             rc == BT_OK && bt_sched_finished(sched) ? "finished" : "interrupted");
     return rc;
 }
 
@@ -764,6 +846,7 @@ void bt_server_destroy(bt_server_t **self_p)
     for (size_t i = 0; i < S_RETIRED_MAX; i++)
         zframe_destroy(&c->retired[i].id);
     bt_buf_fini(&c->peers_buf);
+    bt_buf_fini(&c->status_buf);
     zpoller_destroy(&c->poller);
     zsock_destroy(&c->router);
     bt_curve_auth_destroy(&c->auth); /* after the socket it checks */

@@ -32,6 +32,7 @@ typedef struct bt_server_opts {
     int64_t idle_timeout_ms;   /* give up when no worker is ready this long; 0: never */
     const char *keys_dir;      /* CurveZMQ keys folder (bt_curve layout); NULL: plain TCP */
     bool insecure;             /* allow a non-loopback bind without keys */
+    const char *status_path;   /* status.json written about once a second; NULL: none */
     int64_t job_timeout_ms;    /* a worker with leases and no result this long is dropped;
                                   0: max(60 s, 50 x the median job time) */
 } bt_server_opts_t;

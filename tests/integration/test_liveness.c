@@ -72,8 +72,21 @@ Test(liveness, worker_exits_when_the_coordinator_is_gone)
     cr_assert(bt_proc_wait_text(log, "listening on ", 30000, ep, sizeof ep));
     pid_t w = sfx_start_worker(&f, ep, "orphan", 200);
     sfx_wait_progress(&f, "gone", 1);
+    /* bt status: running while it runs, GONE once it is killed. */
+    char slog[400];
+    snprintf(slog, sizeof slog, "%s/status-live.log", f.dir);
+    char *st[] = {f.bt, "status", odir, NULL};
+    char sjson[400];
+    snprintf(sjson, sizeof sjson, "%s/status.json", odir);
+    cr_assert(bt_proc_wait_text(sjson, "\"host\": \"orphan\"", 30000, NULL, 0));
+    cr_assert_eq(bt_proc_run(st, slog, 30000), 0, "see status-live.log");
+    cr_assert(sfx_log_has(&f, "status-live", "\"host\": \"orphan\""));
+    cr_assert(sfx_log_has(&f, "status-live", "coordinator: running"));
     cr_assert_eq(kill(coord, SIGKILL), 0);
     bt_proc_wait(coord, 10000);
+    snprintf(slog, sizeof slog, "%s/status-dead.log", f.dir);
+    cr_assert_eq(bt_proc_run(st, slog, 30000), 1, "see status-dead.log");
+    cr_assert(sfx_log_has(&f, "status-dead", "coordinator: GONE"));
     /* 3 leases = 3 s; --idle-exit is 60 s, so this is the coordinator-gone rule. */
     cr_assert_eq(bt_proc_wait(w, 40000), 1, "the worker stayed after its coordinator died");
     /* Gone: silent for 3 leases, or its port already serves another sweep. */
