@@ -1,4 +1,5 @@
-/* bt_wire — the value rules of every message (bt_wire_check). */
+/* bt_wire — the value rules of every message (bt_wire_check), driven by the
+ * descriptions in bt_wire_msgs.c. */
 #include <assert.h>
 #include <math.h>
 #include <msgpack.h>
@@ -49,271 +50,224 @@ bool bt_wire_utf8_valid(const unsigned char *s, size_t n)
     return true;
 }
 
-static bool s_hex64(const char *s)
-{
-    size_t n = strlen(s);
-    if (n != BT_WIRE_SHA256_HEX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
-}
+/* --------------------------------------------------------- where -- */
 
-/* Text field rule: valid UTF-8, and non-empty unless allowed. */
-static bt_err_t s_check_text(const char *mn, const char *field, const char *s, bool may_be_empty,
-                             bt_errbuf_t *eb)
+/* "JOB message: jobs[0].o[1] (job 3)", "RESULT message for job 17". */
+static void s_where(const w_where_t *w, char *out, size_t cap)
 {
-    size_t n = strlen(s);
-    if (n == 0 && !may_be_empty)
-        return bt_errf(eb, BT_EPROTO, "wire %s message: field '%s' is empty; it must not be", mn,
-                       field);
-    if (!bt_wire_utf8_valid((const unsigned char *)s, n))
-        return bt_errf(eb, BT_EPROTO, "wire %s message: field '%s' is not valid UTF-8", mn, field);
-    return BT_OK;
-}
-
-/* n doubles of field `what` are finite. */
-static bt_err_t s_check_finite(const bt_msg_result_t *r, const char *what, const double *v,
-                               uint32_t n, bt_errbuf_t *eb)
-{
-    for (uint32_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return bt_errf(eb, BT_EPROTO,
-                           "wire RESULT message for job %llu: %s[%u] is %g; it must be finite",
-                           (unsigned long long)r->job_id, what, i, v[i]);
-    return BT_OK;
-}
-
-/* The equity segment of a walk-forward test run. */
-static bt_err_t s_check_seg(const bt_msg_result_t *r, bt_errbuf_t *eb)
-{
-    if (r->nseg > BT_WIRE_SEG_MAX || r->nfills > BT_WIRE_FILLS_MAX ||
-        r->ntrades > BT_WIRE_TRADES_MAX)
-        return bt_errf(eb, BT_ELIMIT,
-                       "wire RESULT message: segment of %u points, %u fills, %u trades; the "
-                       "limits are %u, %u, %u",
-                       r->nseg, r->nfills, r->ntrades, BT_WIRE_SEG_MAX, BT_WIRE_FILLS_MAX,
-                       BT_WIRE_TRADES_MAX);
-    if ((r->nseg && (!r->seg_time || !r->seg_equity || !r->seg_exposed)) ||
-        (r->nfills && (!r->fill_value || !r->fill_commission)) || (r->ntrades && !r->trade_pnl))
-        return bt_errf(eb, BT_EINVAL, "wire RESULT message: a segment view is NULL");
-    for (uint32_t i = 1; i < r->nseg; i++)
-        if (r->seg_time[i] <= r->seg_time[i - 1])
-            return bt_errf(eb, BT_EPROTO,
-                           "wire RESULT message for job %llu: et[%u] is not after et[%u]; "
-                           "segment times must increase",
-                           (unsigned long long)r->job_id, i, i - 1);
-    for (uint32_t i = 0; i < r->nseg; i++)
-        if (r->seg_exposed[i] > 1)
-            return bt_errf(eb, BT_EPROTO,
-                           "wire RESULT message for job %llu: ex[%u] is %u; it must be 0 or 1",
-                           (unsigned long long)r->job_id, i, r->seg_exposed[i]);
-    bt_err_t e = s_check_finite(r, "ee", r->seg_equity, r->nseg, eb);
-    if (e == BT_OK)
-        e = s_check_finite(r, "fv", r->fill_value, r->nfills, eb);
-    if (e == BT_OK)
-        e = s_check_finite(r, "fc", r->fill_commission, r->nfills, eb);
-    if (e == BT_OK)
-        e = s_check_finite(r, "tp", r->trade_pnl, r->ntrades, eb);
-    return e;
-}
-
-static bt_err_t s_check_result(const bt_msg_result_t *r, bt_errbuf_t *eb)
-{
-    bt_err_t e = s_check_text("RESULT", "err", r->error, true, eb);
-    if (e != BT_OK)
-        return e;
-    if (r->status == BT_JOB_OK) {
-        if (r->error[0])
-            return bt_errf(eb, BT_EPROTO,
-                           "wire RESULT message for job %llu: status ok but field 'err' is set "
-                           "(\"%.80s\")",
-                           (unsigned long long)r->job_id, r->error);
-        if (!r->has_metrics)
-            return bt_errf(eb, BT_EPROTO,
-                           "wire RESULT message for job %llu: status ok but key 'm' (metrics) is "
-                           "missing",
-                           (unsigned long long)r->job_id);
-    } else if (r->status == BT_JOB_FAILED) {
-        if (!r->error[0])
-            return bt_errf(eb, BT_EPROTO,
-                           "wire RESULT message for job %llu: status failed needs a non-empty "
-                           "'err' saying why",
-                           (unsigned long long)r->job_id);
-    } else {
-        return bt_errf(eb, BT_EPROTO, "wire RESULT message: status %d is neither ok nor failed",
-                       (int)r->status);
+    const w_where_t *chain[8];
+    size_t n = 0;
+    for (const w_where_t *x = w; x && n < 8; x = x->up)
+        chain[n++] = x;
+    const w_where_t *top = chain[n - 1];
+    size_t len = (size_t)snprintf(out, cap, "%s message", top->msg->name);
+    const w_where_t *subj = NULL;
+    for (size_t i = n; i-- > 0;) {
+        if (chain[i]->msg->has_subject)
+            subj = chain[i];
+        if (i + 1 < n && len < cap)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s[%u]", i + 2 == n ? ": " : ".",
+                                    chain[i]->key, chain[i]->idx);
     }
-    if (r->has_metrics) {
-        size_t i = 0;
-#define S_CHECK_METRIC(name, desc)                                                                 \
-    if (!isfinite(r->metrics.name))                                                                \
-        return bt_errf(eb, BT_EPROTO,                                                              \
-                       "wire RESULT message for job %llu: metric m[%zu] '%s' is %g; metrics "      \
-                       "must be finite (a worker bug: report it)",                                 \
-                       (unsigned long long)r->job_id, i, #name, r->metrics.name);                  \
-    i++;
-        BT_METRICS(S_CHECK_METRIC)
-#undef S_CHECK_METRIC
+    if (subj && len < cap) {
+        uint64_t id;
+        memcpy(&id, (const char *)subj->base + subj->msg->subject_off, sizeof id);
+        snprintf(out + len, cap - len, n > 1 ? " (%s %llu)" : " for %s %llu",
+                 subj->msg->subject_name, (unsigned long long)id);
     }
-    if (r->nblk > BT_WIRE_BLK_MAX)
-        return bt_errf(eb, BT_ELIMIT, "wire RESULT message: %u block statistics, the limit is %u",
-                       r->nblk, BT_WIRE_BLK_MAX);
-    if (r->nblk && !r->blk)
-        return bt_errf(eb, BT_EINVAL, "wire RESULT message: blk is NULL");
-    for (uint32_t i = 0; i < r->nblk; i++)
-        if (!isfinite(r->blk[i]))
-            return bt_errf(eb, BT_EPROTO,
-                           "wire RESULT message for job %llu: blk[%u] is %g; it must be finite",
-                           (unsigned long long)r->job_id, i, r->blk[i]);
-    return r->has_seg ? s_check_seg(r, eb) : BT_OK;
 }
 
-/* SWEEP "set": each "key=value" with a non-empty key, at most BT_WIRE_SET_MAX
- * bytes, valid UTF-8. The config loader judges the key and value. */
-static bt_err_t s_check_sets(const bt_msg_sweep_t *sw, bt_errbuf_t *eb)
+bt_err_t bt_wire_fail(const w_where_t *w, bt_errbuf_t *eb, bt_err_t code, const char *fmt, ...)
 {
-    if (sw->nsets > BT_WIRE_SETS_MAX)
-        return bt_errf(eb, BT_ELIMIT, "wire SWEEP message: %u --set overrides, the limit is %u",
-                       sw->nsets, BT_WIRE_SETS_MAX);
-    if (sw->nsets && !sw->sets)
-        return bt_errf(eb, BT_EINVAL, "wire SWEEP message: sets is NULL");
-    for (uint32_t i = 0; i < sw->nsets; i++) {
-        const char *o = sw->sets[i];
-        if (!o)
-            return bt_errf(eb, BT_EINVAL, "wire SWEEP message: set[%u] is NULL", i);
-        size_t n = strlen(o);
-        if (n > BT_WIRE_SET_MAX)
-            return bt_errf(eb, BT_ELIMIT, "wire SWEEP message: set[%u] is %zu bytes, the limit "
-                                          "is %u", i, n, BT_WIRE_SET_MAX);
-        if (!bt_wire_utf8_valid((const unsigned char *)o, n))
-            return bt_errf(eb, BT_EPROTO, "wire SWEEP message: set[%u] is not valid UTF-8", i);
-        const char *eq = strchr(o, '=');
-        if (!eq || eq == o)
-            return bt_errf(eb, BT_EPROTO,
-                           "wire SWEEP message: set[%u] \"%.60s\" is not key=value", i, o);
-    }
-    if (sw->nmcols > BT_WIRE_MCOLS_MAX)
-        return bt_errf(eb, BT_ELIMIT, "wire SWEEP message: %u metric columns, the limit is %u",
-                       sw->nmcols, BT_WIRE_MCOLS_MAX);
-    if (sw->nmcols && !sw->mcols)
-        return bt_errf(eb, BT_EINVAL, "wire SWEEP message: mcols is NULL");
-    for (uint32_t i = 0; i < sw->nmcols; i++) {
-        const char *c = sw->mcols[i];
-        if (!c)
-            return bt_errf(eb, BT_EINVAL, "wire SWEEP message: mcols[%u] is NULL", i);
-        size_t n = strlen(c);
-        if (n == 0 || n > BT_WIRE_MCOL_MAX || !bt_wire_utf8_valid((const unsigned char *)c, n))
-            return bt_errf(eb, BT_EPROTO,
-                           "wire SWEEP message: mcols[%u] is empty, longer than %u bytes or not "
-                           "UTF-8",
-                           i, BT_WIRE_MCOL_MAX);
-    }
-    return BT_OK;
+    char where[256], detail[640];
+    s_where(w, where, sizeof where);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return bt_errf(eb, code, "wire %s: %s", where, detail);
 }
 
-static bt_err_t s_check_job(const bt_msg_job_t *jb, bt_errbuf_t *eb)
+/* --------------------------------------------------------- the check -- */
+
+#define S_AT(base, off, type) (*(const type *)((const char *)(base) + (off)))
+
+static const char *const s_metric_names[] = {
+#define S_METRIC_NAME(name, desc) #name,
+    BT_METRICS(S_METRIC_NAME)
+#undef S_METRIC_NAME
+};
+
+bool bt_wire_present(const w_field_t *f, const void *base)
 {
-    if (jb->njobs > BT_WIRE_JOBS_MAX)
-        return bt_errf(eb, BT_ELIMIT, "wire JOB message: %u jobs, the limit is %u", jb->njobs,
-                       BT_WIRE_JOBS_MAX);
-    if (jb->njobs && !jb->jobs)
-        return bt_errf(eb, BT_EINVAL, "wire JOB message: jobs is NULL");
-    for (uint32_t i = 0; i < jb->njobs; i++) {
-        const bt_wire_job_t *j = &jb->jobs[i];
-        if (j->nover > BT_WIRE_OVERRIDES_MAX)
-            return bt_errf(eb, BT_ELIMIT,
-                           "wire JOB message: jobs[%u] has %u overrides, the limit is %u", i,
-                           j->nover, BT_WIRE_OVERRIDES_MAX);
-        if (j->nover && !j->over)
-            return bt_errf(eb, BT_EINVAL, "wire JOB message: jobs[%u].over is NULL", i);
-        for (uint32_t k = 0; k < j->nover; k++) {
-            const bt_wire_override_t *o = &j->over[k];
-            size_t n = strlen(o->key);
-            if (n == 0 || !bt_wire_utf8_valid((const unsigned char *)o->key, n))
-                return bt_errf(eb, BT_EPROTO,
-                               "wire JOB message: jobs[%u].o[%u] (job %llu): the key is empty or "
-                               "not UTF-8",
-                               i, k, (unsigned long long)j->id);
-            if (!isfinite(o->value))
-                return bt_errf(eb, BT_EPROTO,
-                               "wire JOB message: jobs[%u].o[%u] (job %llu) '%s' = %g; override "
-                               "values must be finite",
-                               i, k, (unsigned long long)j->id, o->key, o->value);
-            for (uint32_t q = 0; q < k; q++)
-                if (strcmp(j->over[q].key, o->key) == 0)
-                    return bt_errf(eb, BT_EPROTO,
-                                   "wire JOB message: jobs[%u] (job %llu) sets '%s' twice (o[%u] "
-                                   "and o[%u])",
-                                   i, (unsigned long long)j->id, o->key, q, k);
+    switch (f->opt) {
+    case W_OPT_NZ: /* scalars: the value; views: the count */
+        switch (f->kind) {
+        case W_U32:
+            return S_AT(base, f->off, uint32_t) != 0;
+        case W_U64:
+            return S_AT(base, f->off, uint64_t) != 0;
+        case W_BIN:
+            return S_AT(base, f->noff, size_t) != 0;
+        default:
+            return S_AT(base, f->noff, uint32_t) != 0;
         }
+    case W_OPT_FLAG:
+        return S_AT(base, f->flag, bool);
+    default:
+        return true;
+    }
+}
+
+static bt_err_t s_check_map(const w_where_t *w, bt_errbuf_t *eb);
+
+/* A nested array: count, view, then every element. */
+static bt_err_t s_check_elems(const w_where_t *w, const w_field_t *f, const void *base,
+                              bt_errbuf_t *eb)
+{
+    const char *v = S_AT(base, f->off, const char *);
+    uint32_t n = S_AT(base, f->noff, uint32_t);
+    for (uint32_t i = 0; i < n; i++) { /* a tuple is judged like a map of its elements */
+        const void *el = v + (size_t)i * f->elsize;
+        w_where_t sub = {.up = w, .msg = f->sub, .base = el, .key = f->key, .idx = i};
+        bt_err_t e = s_check_map(&sub, eb);
+        if (e != BT_OK)
+            return e;
     }
     return BT_OK;
+}
+
+static bt_err_t s_check_field(const w_where_t *w, const w_field_t *f, const void *base,
+                              bt_errbuf_t *eb)
+{
+    switch (f->kind) {
+    case W_U32: {
+        uint32_t v = S_AT(base, f->off, uint32_t);
+        if (v > f->max && f->cap)
+            return bt_wire_fail(w, eb, BT_ELIMIT, "field '%s' is %u, the limit is %llu", f->key,
+                                v, (unsigned long long)f->max);
+        if (v < f->min || v > f->max)
+            return f->max == UINT32_MAX
+                       ? bt_wire_fail(w, eb, BT_EPROTO, "field '%s' is %u; it must be >= %llu",
+                                      f->key, v, (unsigned long long)f->min)
+                       : bt_wire_fail(w, eb, BT_EPROTO, "field '%s' is %u; it must be %llu..%llu",
+                                      f->key, v, (unsigned long long)f->min,
+                                      (unsigned long long)f->max);
+        return BT_OK;
+    }
+    case W_U64:
+        return BT_OK;
+    case W_F64: {
+        double v = S_AT(base, f->off, double);
+        if (!isfinite(v))
+            return bt_wire_fail(w, eb, BT_EPROTO, "field '%s' is %g; it must be finite", f->key,
+                                v);
+        return BT_OK;
+    }
+    case W_STR: {
+        const char *s = (const char *)base + f->off;
+        size_t n = strnlen(s, f->max + 1);
+        if (n > f->max)
+            return bt_wire_fail(w, eb, BT_EINVAL, "field '%s' is not NUL-terminated within %llu "
+                                "bytes", f->key, (unsigned long long)f->max + 1);
+        if (f->rule)
+            return BT_OK; /* the rule judges the whole text (hex digits) */
+        if (n < f->min)
+            return bt_wire_fail(w, eb, BT_EPROTO, "field '%s' is empty; it must not be", f->key);
+        if (!bt_wire_utf8_valid((const unsigned char *)s, n))
+            return bt_wire_fail(w, eb, BT_EPROTO, "field '%s' is not valid UTF-8", f->key);
+        return BT_OK;
+    }
+    case W_ENUM: {
+        int v = S_AT(base, f->off, int);
+        if (v < 0 || (uint64_t)v > f->max)
+            return bt_wire_fail(w, eb, BT_EPROTO, "field '%s' is %d, not one of 0..%llu", f->key,
+                                v, (unsigned long long)f->max);
+        return BT_OK;
+    }
+    case W_BIN: {
+        size_t n = S_AT(base, f->noff, size_t);
+        if (n && !S_AT(base, f->off, const char *))
+            return bt_wire_fail(w, eb, BT_EINVAL, "field '%s' is NULL", f->key);
+        if (n < f->min || n > f->max)
+            return bt_wire_fail(w, eb, BT_ELIMIT, "field '%s' is %zu bytes; it must be %llu..%llu",
+                                f->key, n, (unsigned long long)f->min, (unsigned long long)f->max);
+        return BT_OK;
+    }
+    case W_METRICS: {
+        double v[BT_WIRE_NMETRICS];
+        memcpy(v, (const char *)base + f->off, sizeof v);
+        for (size_t i = 0; i < BT_WIRE_NMETRICS; i++)
+            if (!isfinite(v[i]))
+                return bt_wire_fail(w, eb, BT_EPROTO,
+                                    "metric %s[%zu] '%s' is %g; metrics must be finite (a worker "
+                                    "bug: report it)",
+                                    f->key, i, s_metric_names[i], v[i]);
+        return BT_OK;
+    }
+    default:
+        break;
+    }
+    /* Views: count within the cap, pointer set, then the elements. */
+    uint32_t n = S_AT(base, f->noff, uint32_t);
+    const void *p = S_AT(base, f->off, const void *);
+    if (n > f->max)
+        return bt_wire_fail(w, eb, BT_ELIMIT, "field '%s' has %u elements, the limit is %llu",
+                            f->key, n, (unsigned long long)f->max);
+    if (n && !p)
+        return bt_wire_fail(w, eb, BT_EINVAL, "field '%s' is NULL with %u elements", f->key, n);
+    switch (f->kind) {
+    case W_F64S:
+        for (uint32_t i = 0; i < n; i++)
+            if (!isfinite(((const double *)p)[i]))
+                return bt_wire_fail(w, eb, BT_EPROTO, "%s[%u] is %g; it must be finite", f->key,
+                                    i, ((const double *)p)[i]);
+        return BT_OK;
+    case W_STRS:
+        for (uint32_t i = 0; i < n; i++) {
+            const char *s = ((const char *const *)p)[i];
+            if (!s)
+                return bt_wire_fail(w, eb, BT_EINVAL, "%s[%u] is NULL", f->key, i);
+            size_t len = strnlen(s, (size_t)f->elmax + 1);
+            if (len > f->elmax)
+                return bt_wire_fail(w, eb, BT_ELIMIT, "%s[%u] is over %u bytes, the limit", f->key,
+                                    i, f->elmax);
+            if (len < f->min)
+                return bt_wire_fail(w, eb, BT_EPROTO, "%s[%u] is empty; it must not be", f->key,
+                                    i);
+            if (!bt_wire_utf8_valid((const unsigned char *)s, len))
+                return bt_wire_fail(w, eb, BT_EPROTO, "%s[%u] is not valid UTF-8", f->key, i);
+        }
+        return BT_OK;
+    case W_MAPS:
+    case W_TUPLES:
+        return s_check_elems(w, f, base, eb);
+    default:
+        return BT_OK;
+    }
+}
+
+static bt_err_t s_check_map(const w_where_t *w, bt_errbuf_t *eb)
+{
+    const w_msg_t *d = w->msg;
+    for (uint32_t k = 0; k < d->nf; k++) {
+        const w_field_t *f = &d->f[k];
+        if (!bt_wire_present(f, w->base))
+            continue;
+        bt_err_t e = s_check_field(w, f, w->base, eb);
+        if (e == BT_OK && f->rule)
+            e = f->rule(w, f, w->base, eb);
+        if (e != BT_OK)
+            return e;
+    }
+    return d->rule ? d->rule(w, NULL, w->base, eb) : BT_OK;
 }
 
 bt_err_t bt_wire_check(const bt_msg_t *m, bt_errbuf_t *eb)
 {
     assert(m);
-    bt_err_t e = BT_OK;
-    switch (m->type) {
-    case BT_MSG_HELLO:
-        if ((e = s_check_text("HELLO", "name", m->hello.name, false, eb)) != BT_OK ||
-            (e = s_check_text("HELLO", "ver", m->hello.bt_version, false, eb)) != BT_OK)
-            return e;
-        if (m->hello.threads < 1 || m->hello.threads > BT_WIRE_THREADS_MAX)
-            return bt_errf(eb, BT_EPROTO, "wire HELLO message: field 'thr' is %u; it must be 1..%u",
-                           m->hello.threads, BT_WIRE_THREADS_MAX);
-        return BT_OK;
-    case BT_MSG_WELCOME:
-        if ((e = s_check_text("WELCOME", "sid", m->welcome.sweep_id, false, eb)) != BT_OK)
-            return e;
-        if (m->welcome.heartbeat_ms < 1)
-            return bt_errf(eb, BT_EPROTO, "wire WELCOME message: field 'hb' must be >= 1 ms");
-        if (m->welcome.lease_ms < 1)
-            return bt_errf(eb, BT_EPROTO, "wire WELCOME message: field 'lease' must be >= 1 ms");
-        return BT_OK;
-    case BT_MSG_REFUSE:
-        return s_check_text("REFUSE", "why", m->refuse.reason, false, eb);
-    case BT_MSG_BYE:
-        return s_check_text("BYE", "why", m->bye.reason, true, eb);
-    case BT_MSG_SWEEP:
-        if (m->sweep.yaml_len && !m->sweep.yaml)
-            return bt_errf(eb, BT_EINVAL, "wire SWEEP message: yaml is NULL");
-        if (m->sweep.yaml_len < 1 || m->sweep.yaml_len > BT_WIRE_YAML_MAX)
-            return bt_errf(eb, BT_ELIMIT,
-                           "wire SWEEP message: the config YAML is %zu bytes; it must be 1..%u",
-                           m->sweep.yaml_len, BT_WIRE_YAML_MAX);
-        if (memchr(m->sweep.yaml, '\0', m->sweep.yaml_len))
-            return bt_errf(eb, BT_EPROTO,
-                           "wire SWEEP message: the config YAML contains a NUL byte");
-        if (!s_hex64(m->sweep.config_sha256))
-            return bt_errf(eb, BT_EPROTO,
-                           "wire SWEEP message: field 'sha' must be 64 lowercase hex digits");
-        if (!s_hex64(m->sweep.data_hash))
-            return bt_errf(eb, BT_EPROTO,
-                           "wire SWEEP message: field 'dhash' must be 64 lowercase hex digits");
-        if ((e = s_check_text("SWEEP", "store", m->sweep.store_path, false, eb)) != BT_OK)
-            return e;
-        return s_check_sets(&m->sweep, eb);
-    case BT_MSG_JOB:
-        return s_check_job(&m->job, eb);
-    case BT_MSG_RESULT:
-        return s_check_result(&m->result, eb);
-    case BT_MSG_CREDIT:
-        if (m->credit.credit > BT_WIRE_CREDIT_MAX)
-            return bt_errf(eb, BT_ELIMIT, "wire CREDIT message: credit %u, the limit is %u",
-                           m->credit.credit, BT_WIRE_CREDIT_MAX);
-        return BT_OK;
-    case BT_MSG_HEARTBEAT:
-        return BT_OK;
-    case BT_MSG_ACK:
-        if (m->ack.nids > BT_WIRE_ACK_MAX)
-            return bt_errf(eb, BT_ELIMIT, "wire ACK message: %u ids, the limit is %u", m->ack.nids,
-                           BT_WIRE_ACK_MAX);
-        return BT_OK;
-    default:
+    if ((int)m->type <= BT_MSG_NONE || m->type >= BT_MSG_TYPE_COUNT_)
         return bt_errf(eb, BT_EPROTO, "wire: message type %d is not a message type", (int)m->type);
-    }
+    w_where_t w = {.msg = &bt_wire_msgs[m->type], .base = m};
+    return s_check_map(&w, eb);
 }
-

@@ -9,446 +9,389 @@
 
 #include "bt_wire_priv.h"
 
-/* ------------------------------------------------- per-message fields -- */
+/* ----------------------------------------------------------- storage -- */
 
-typedef bt_err_t (*s_field_fn)(bt_wire_rd_t *r, bt_msg_t *m, int k);
-
-static bt_err_t s_f_hello(bt_wire_rd_t *r, bt_msg_t *m, int k)
+/* Buffer `which` of field position k at nesting level lv, holding at most
+ * cap bytes; room for `bytes` more at its end, or NULL when out of memory. */
+static void *s_room(bt_msg_t *m, int lv, uint32_t k, int which, size_t bytes, size_t cap)
 {
-    switch (k) {
-    case K_HELLO_NAME:
-        return bt_wire_rd_str(r, "name", BT_WIRE_NAME_MAX, m->hello.name);
-    case K_HELLO_THR:
-        return bt_wire_rd_u32(r, "thr", &m->hello.threads);
-    default:
-        return bt_wire_rd_str(r, "ver", BT_WIRE_BTVER_MAX, m->hello.bt_version);
-    }
+    bt_buf_t *b = &m->pool->buf[lv][k][which];
+    b->cap = cap;
+    if (bt_buf_reserve(b, bytes) != BT_OK)
+        return NULL;
+    return b->data + b->len;
 }
 
-static bt_err_t s_f_welcome(bt_wire_rd_t *r, bt_msg_t *m, int k)
+static bt_err_t s_nomem(bt_wire_rd_t *r)
 {
-    switch (k) {
-    case K_WEL_SID:
-        return bt_wire_rd_str(r, "sid", BT_WIRE_SWEEPID_MAX, m->welcome.sweep_id);
-    case K_WEL_HB:
-        return bt_wire_rd_u32(r, "hb", &m->welcome.heartbeat_ms);
-    default:
-        return bt_wire_rd_u32(r, "lease", &m->welcome.lease_ms);
-    }
+    return bt_errf(r->eb, BT_ENOMEM, "wire decode %s: out of memory", r->mn);
 }
 
-static bt_err_t s_f_reason(bt_wire_rd_t *r, bt_msg_t *m, int k)
+static void s_set_ptr(void *base, uint32_t off, const void *p)
 {
-    bt_msg_reason_t *rs = m->type == BT_MSG_REFUSE ? &m->refuse : &m->bye;
-    return bt_wire_rd_str(r, "why", BT_WIRE_REASON_MAX, rs->reason);
+    memcpy((char *)base + off, &p, sizeof p);
 }
 
-/* An array of at most maxn strings of at most maxlen bytes (SWEEP "set",
- * "mcols"), copied one after another into st; the pointers are made once all
- * are read (the byte buffer may move). */
-static bt_err_t s_strs(bt_wire_rd_t *r, bt_msg_t *m, const char *field, uint32_t maxn, size_t maxlen,
-                       int slot, const char *const **out, uint32_t *nout)
+#define S_REF(base, off, type) ((type *)(void *)((char *)(base) + (off)))
+
+/* "<a><sep><b>" or "<a>[<i>]" into out (field names for errors). These run
+ * per nested key on the hot path, so they do not go through printf. */
+static void s_join(char *out, size_t cap, const char *a, char sep, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na + 1 + nb + 1 > cap)
+        nb = na + 2 < cap ? cap - na - 2 : 0, na = na + 2 < cap ? na : 0;
+    memcpy(out, a, na);
+    out[na] = sep;
+    memcpy(out + na + 1, b, nb);
+    out[na + 1 + nb] = '\0';
+}
+
+static void s_indexed(char *out, size_t cap, const char *a, uint32_t i)
+{
+    char num[16];
+    size_t n = sizeof num - 1;
+    num[n] = '\0';
+    do
+        num[--n] = (char)('0' + i % 10);
+    while ((i /= 10) != 0);
+    char tail[20];
+    size_t t = sizeof num - 1 - n;
+    memcpy(tail, num + n, t);
+    tail[t] = ']';
+    tail[t + 1] = '\0';
+    s_join(out, cap, a, '[', tail);
+}
+
+/* ------------------------------------------------------------ values -- */
+
+static bt_err_t s_dec_map(bt_wire_rd_t *r, bt_msg_t *m, const w_msg_t *d, void *base, int lv,
+                          const char *where, size_t mult);
+
+/* RESULT "st" and the like: a string naming one of f->names. */
+static bt_err_t s_dec_enum(bt_wire_rd_t *r, const w_field_t *f, void *base, const char *field)
+{
+    char v[16], list[128];
+    const uint8_t *at = r->p;
+    bt_err_t e = bt_wire_rd_str(r, field, sizeof v - 1, v);
+    if (e != BT_OK && e != BT_ELIMIT)
+        return e;
+    for (uint64_t i = 0; e == BT_OK && i <= f->max; i++)
+        if (strcmp(v, f->names[i]) == 0) {
+            *S_REF(base, f->off, int) = (int)i;
+            return BT_OK;
+        }
+    size_t len = 0;
+    list[0] = '\0';
+    for (uint64_t i = 0; i <= f->max && len < sizeof list; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s\"%s\"", i ? " nor " : "neither ",
+                                f->names[i]);
+    r->p = at;
+    if (e == BT_OK)
+        return bt_wire_rd_fail(r, BT_EPROTO, field, "\"%s\" is %s", v, list);
+    return bt_wire_rd_fail(r, BT_EPROTO, field, "the value is %s", list);
+}
+
+/* An array header and room for its n elements of el bytes. */
+static bt_err_t s_dec_array(bt_wire_rd_t *r, bt_msg_t *m, const w_field_t *f, int lv, uint32_t k,
+                            const char *field, size_t el, size_t mult, uint32_t *n, void **out)
+{
+    bt_err_t e = bt_wire_rd_array(r, field, (uint32_t)f->max, n);
+    if (e != BT_OK)
+        return e;
+    *out = s_room(m, lv, k, 0, (size_t)*n * el, mult * f->max * el);
+    return *out ? BT_OK : s_nomem(r);
+}
+
+/* An array of strings (level 0 only): bytes one after another in buffer 0,
+ * pointers in buffer 1, made once all are read (buffer 0 may move). */
+static bt_err_t s_dec_strs(bt_wire_rd_t *r, bt_msg_t *m, const w_field_t *f, void *base,
+                           uint32_t k, const char *field, uint32_t *count)
 {
     uint32_t n = 0;
-    bt_err_t e = bt_wire_rd_array(r, field, maxn, &n);
-    if (e != BT_OK || (e = bt_wire_rd_pool(m, r->eb)) != BT_OK)
+    bt_err_t e = bt_wire_rd_array(r, field, (uint32_t)f->max, &n);
+    if (e != BT_OK)
         return e;
-    s_strs_t *st = &m->pool->strs[slot];
-    if (n && (bt_wire_reserve((void **)&st->v, &st->v_cap, n, sizeof *st->v, maxn) != BT_OK ||
-              bt_wire_reserve((void **)&st->off, &st->off_cap, n, sizeof *st->off, maxn) != BT_OK))
-        return bt_errf(r->eb, BT_ENOMEM, "wire decode %s: out of memory", r->mn);
-    size_t used = 0;
+    bt_buf_t *bytes = &m->pool->buf[0][k][0];
+    bytes->cap = (size_t)f->max * (f->elmax + 1);
+    const char **v = s_room(m, 0, k, 1, (size_t)n * sizeof *v, f->max * sizeof *v);
+    if (!v)
+        return s_nomem(r);
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *at = r->p;
         bt_wire_tok_t t;
-        if ((e = bt_wire_rd_next(r, field, &t)) != BT_OK || (e = bt_wire_rd_want(r, field, &t, S_STR, at)) != BT_OK)
+        if ((e = bt_wire_rd_next(r, field, &t)) != BT_OK ||
+            (e = bt_wire_rd_want(r, field, &t, S_STR, at)) != BT_OK)
             return e;
-        if (t.u > maxlen) {
+        if (t.u > f->elmax) {
             r->p = at;
-            return bt_wire_rd_fail(r, BT_ELIMIT, field, "%s[%u] is %llu bytes, the limit is %zu", field, i,
-                          (unsigned long long)t.u, maxlen);
+            return bt_wire_rd_fail(r, BT_ELIMIT, field, "%s[%u] is %llu bytes, the limit is %u",
+                                   field, i, (unsigned long long)t.u, f->elmax);
         }
         if (memchr(r->p, '\0', (size_t)t.u)) {
             r->p = at;
             return bt_wire_rd_fail(r, BT_EPROTO, field, "%s[%u] contains a NUL byte", field, i);
         }
-        if (bt_wire_reserve((void **)&st->bytes, &st->bytes_cap, used + (size_t)t.u + 1, 1,
-                      (size_t)maxn * (maxlen + 1)) != BT_OK)
-            return bt_errf(r->eb, BT_ENOMEM, "wire decode %s: out of memory", r->mn);
-        memcpy(st->bytes + used, r->p, (size_t)t.u);
-        st->bytes[used + t.u] = '\0';
-        st->off[i] = used;
-        used += (size_t)t.u + 1;
+        if (bt_buf_append(bytes, r->p, (size_t)t.u) != BT_OK || bt_buf_putc(bytes, '\0') != BT_OK)
+            return s_nomem(r);
         r->p += t.u;
     }
-    for (uint32_t i = 0; i < n; i++)
-        st->v[i] = st->bytes + st->off[i];
-    *out = n ? st->v : NULL;
-    *nout = n;
+    const char *s = bytes->data;
+    for (uint32_t i = 0; i < n; i++, s += strlen(s) + 1)
+        v[i] = s;
+    s_set_ptr(base, f->off, n ? v : NULL);
+    *S_REF(base, f->noff, uint32_t) = n;
+    *count = n;
     return BT_OK;
 }
 
-static bt_err_t s_f_sweep(bt_wire_rd_t *r, bt_msg_t *m, int k)
+/* After a nested array of maps: each element's views point into the
+ * level-1 buffers, element after element. */
+static void s_fix_views(bt_msg_t *m, const w_field_t *f, char *els, uint32_t n)
 {
-    switch (k) {
-    case K_SWEEP_YAML: {
-        const uint8_t *at = r->p;
-        bt_wire_tok_t t;
-        bt_err_t e = bt_wire_rd_next(r, "yaml", &t);
-        if (e != BT_OK || (e = bt_wire_rd_want(r, "yaml", &t, S_BIN, at)) != BT_OK)
-            return e;
-        if (t.u > BT_WIRE_YAML_MAX) {
-            r->p = at;
-            return bt_wire_rd_fail(r, BT_ELIMIT, "yaml", "the config is %llu bytes, the limit is %u",
-                          (unsigned long long)t.u, BT_WIRE_YAML_MAX);
+    for (uint32_t j = 0; j < f->sub->nf; j++) {
+        const w_field_t *g = &f->sub->f[j];
+        size_t el = g->kind == W_U8S      ? 1
+                    : g->kind == W_TUPLES ? g->elsize
+                    : g->kind >= W_U64S && g->kind <= W_F64S ? 8
+                                                              : 0;
+        assert(g->kind != W_STRS && g->kind != W_BIN && g->kind != W_MAPS); /* not nested */
+        if (!el)
+            continue;
+        char *p = m->pool->buf[1][j][0].data;
+        size_t off = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            void *e = els + (size_t)i * f->elsize;
+            uint32_t c = *S_REF(e, g->noff, uint32_t);
+            s_set_ptr(e, g->off, c ? p + off : NULL);
+            off += c * el;
         }
-        if ((e = bt_wire_rd_pool(m, r->eb)) != BT_OK)
-            return e;
-        struct bt_msg_pool *pl = m->pool;
-        if (bt_wire_reserve((void **)&pl->bytes, &pl->bytes_cap, (size_t)t.u + 1, 1,
-                      BT_WIRE_YAML_MAX + 1) != BT_OK)
-            return bt_errf(r->eb, BT_ENOMEM, "wire decode SWEEP: out of memory");
-        memcpy(pl->bytes, r->p, (size_t)t.u);
-        pl->bytes[t.u] = '\0';
-        r->p += t.u;
-        m->sweep.yaml = pl->bytes;
-        m->sweep.yaml_len = (size_t)t.u;
-        return BT_OK;
-    }
-    case K_SWEEP_SHA:
-        return bt_wire_rd_str(r, "sha", BT_WIRE_SHA256_HEX, m->sweep.config_sha256);
-    case K_SWEEP_STORE:
-        return bt_wire_rd_str(r, "store", BT_WIRE_PATH_MAX, m->sweep.store_path);
-    case K_SWEEP_DHASH:
-        return bt_wire_rd_str(r, "dhash", BT_WIRE_SHA256_HEX, m->sweep.data_hash);
-    case K_SWEEP_SET:
-        return s_strs(r, m, "set", BT_WIRE_SETS_MAX, BT_WIRE_SET_MAX, 0, &m->sweep.sets,
-                      &m->sweep.nsets);
-    default:
-        return s_strs(r, m, "mcols", BT_WIRE_MCOLS_MAX, BT_WIRE_MCOL_MAX, 1, &m->sweep.mcols,
-                      &m->sweep.nmcols);
     }
 }
 
-/* One element of "jobs": a map {id, a, o}. Overrides are appended to the
- * pool at *nover_total (pointers are fixed up after the whole batch). */
-static bt_err_t s_one_job(bt_wire_rd_t *r, bt_msg_t *m, uint32_t i, size_t *nover_total)
+/* The value of field f (position k at level lv) into the struct at base.
+ * field names it in errors; *count gets a view's length. */
+static bt_err_t s_dec_value(bt_wire_rd_t *r, bt_msg_t *m, const w_field_t *f, void *base, int lv,
+                            uint32_t k, const char *field, size_t mult, uint32_t *count)
 {
-    struct bt_msg_pool *pl = m->pool;
-    bt_wire_job_t *j = &pl->jobs[i];
-    memset(j, 0, sizeof *j);
-    char where[48], field[64], name[32];
-    snprintf(where, sizeof where, "jobs[%u]", i);
-    uint32_t n = 0, seen = 0;
+    bt_err_t e = BT_OK;
+    uint32_t n = 0;
+    void *room = NULL;
+    assert(f->kind < W_BIN || lv < 2); /* storage for two levels */
+    if (f->kind >= W_BIN && (e = bt_wire_rd_pool(m, r->eb)) != BT_OK)
+        return e;
+    if (lv == 0 && f->kind >= W_BIN) {
+        bt_buf_reset(&m->pool->buf[0][k][0]);
+        bt_buf_reset(&m->pool->buf[0][k][1]);
+    }
+    switch (f->kind) {
+    case W_U32:
+        return bt_wire_rd_u32(r, field, S_REF(base, f->off, uint32_t));
+    case W_U64:
+        return bt_wire_rd_uint(r, field, UINT64_MAX, S_REF(base, f->off, uint64_t));
+    case W_F64:
+        return bt_wire_rd_double(r, field, S_REF(base, f->off, double));
+    case W_STR:
+        return bt_wire_rd_str(r, field, f->max, (char *)base + f->off);
+    case W_ENUM:
+        return s_dec_enum(r, f, base, field);
+    case W_BIN:
+    case W_U8S: {
+        const uint8_t *at = r->p;
+        bt_wire_tok_t t;
+        if ((e = bt_wire_rd_next(r, field, &t)) != BT_OK ||
+            (e = bt_wire_rd_want(r, field, &t, S_BIN, at)) != BT_OK)
+            return e;
+        if (t.u > f->max) {
+            r->p = at;
+            return bt_wire_rd_fail(r, BT_ELIMIT, field, "%llu bytes, the limit is %llu",
+                                   (unsigned long long)t.u, (unsigned long long)f->max);
+        }
+        /* Copied with a NUL after it (the YAML is read as text). */
+        if (!(room = s_room(m, lv, k, 0, (size_t)t.u, mult * f->max)))
+            return s_nomem(r);
+        memcpy(room, r->p, (size_t)t.u);
+        r->p += t.u;
+        n = (uint32_t)t.u;
+        if (f->kind == W_BIN)
+            *S_REF(base, f->noff, size_t) = n;
+        break;
+    }
+    case W_U64S:
+        if ((e = s_dec_array(r, m, f, lv, k, field, 8, mult, &n, &room)) != BT_OK)
+            return e;
+        for (uint32_t i = 0; i < n; i++)
+            if ((e = bt_wire_rd_uint(r, field, UINT64_MAX, (uint64_t *)room + i)) != BT_OK)
+                return e;
+        break;
+    case W_I64S:
+        if ((e = s_dec_array(r, m, f, lv, k, field, 8, mult, &n, &room)) != BT_OK)
+            return e;
+        for (uint32_t i = 0; i < n; i++) {
+            const uint8_t *at = r->p;
+            bt_wire_tok_t t;
+            if ((e = bt_wire_rd_next(r, field, &t)) != BT_OK)
+                return e;
+            if (t.kind == S_INT) {
+                ((int64_t *)room)[i] = t.i;
+            } else if (t.kind == S_UINT && t.u <= (uint64_t)INT64_MAX) {
+                ((int64_t *)room)[i] = (int64_t)t.u;
+            } else {
+                r->p = at;
+                return bt_wire_rd_fail(r, BT_EPROTO, field,
+                                       "%s[%u] is not a 64-bit signed integer", field, i);
+            }
+        }
+        break;
+    case W_F64S:
+        if ((e = s_dec_array(r, m, f, lv, k, field, 8, mult, &n, &room)) != BT_OK)
+            return e;
+        for (uint32_t i = 0; i < n; i++)
+            if ((e = bt_wire_rd_double(r, field, (double *)room + i)) != BT_OK)
+                return e;
+        break;
+    case W_STRS:
+        assert(lv == 0); /* the table nests no string arrays */
+        return s_dec_strs(r, m, f, base, k, field, count);
+    case W_METRICS: {
+        const uint8_t *at = r->p;
+        if ((e = bt_wire_rd_array(r, field, UINT32_MAX, &n)) != BT_OK)
+            return e;
+        if (n != BT_WIRE_NMETRICS) {
+            r->p = at;
+            return bt_wire_rd_fail(r, BT_EPROTO, field,
+                                   "%u metrics, this build has %u (BT_METRICS): coordinator and "
+                                   "worker are different builds; run the same bt version on both",
+                                   n, (unsigned)BT_WIRE_NMETRICS);
+        }
+        double v[BT_WIRE_NMETRICS];
+        for (uint32_t i = 0; i < n; i++)
+            if ((e = bt_wire_rd_double(r, field, &v[i])) != BT_OK)
+                return e;
+        memcpy((char *)base + f->off, v, sizeof v);
+        return BT_OK;
+    }
+    case W_MAPS: {
+        assert(lv == 0); /* one level of nesting */
+        if ((e = s_dec_array(r, m, f, lv, k, field, f->elsize, mult, &n, &room)) != BT_OK)
+            return e;
+        for (uint32_t j = 0; j < f->sub->nf; j++)
+            bt_buf_reset(&m->pool->buf[1][j][0]);
+        for (uint32_t i = 0; i < n; i++) {
+            char *el = (char *)room + (size_t)i * f->elsize;
+            char where[48];
+            memset(el, 0, f->elsize);
+            s_indexed(where, sizeof where, f->key, i);
+            if ((e = s_dec_map(r, m, f->sub, el, lv + 1, where, mult * f->max)) != BT_OK)
+                return e;
+        }
+        s_fix_views(m, f, room, n);
+        break;
+    }
+    case W_TUPLES: {
+        if ((e = s_dec_array(r, m, f, lv, k, field, f->elsize, mult, &n, &room)) != BT_OK)
+            return e;
+        const w_msg_t *sub = f->sub;
+        for (uint32_t i = 0; i < n; i++) {
+            char *el = (char *)room + (size_t)i * f->elsize;
+            char efield[80];
+            uint32_t two = 0;
+            memset(el, 0, f->elsize);
+            s_indexed(efield, sizeof efield, field, i);
+            if ((e = bt_wire_rd_array(r, efield, sub->nf, &two)) != BT_OK)
+                return e;
+            if (two != sub->nf)
+                return bt_wire_rd_fail(r, BT_EPROTO, efield,
+                                       "an element of '%s' is an array of exactly %u (%s, ...); "
+                                       "this one has %u elements",
+                                       f->key, sub->nf, sub->f[0].key, two);
+            for (uint32_t j = 0; j < sub->nf; j++)
+                if ((e = s_dec_value(r, m, &sub->f[j], el, lv + 1, j, efield, mult, count)) !=
+                    BT_OK)
+                    return e;
+        }
+        break;
+    }
+    }
+    /* A view: its elements are in room; nested ones are pointed by s_fix_views. */
+    size_t el = f->kind == W_U8S || f->kind == W_BIN      ? 1
+                : f->kind == W_TUPLES || f->kind == W_MAPS ? f->elsize
+                                                           : 8;
+    m->pool->buf[lv][k][0].len += (size_t)n * el;
+    if (f->kind == W_BIN)
+        m->pool->buf[lv][k][0].data[n] = '\0';
+    if (lv == 0)
+        s_set_ptr(base, f->off, n || f->kind == W_BIN ? room : NULL);
+    if (f->kind != W_BIN)
+        *S_REF(base, f->noff, uint32_t) = n;
+    *count = n;
+    return BT_OK;
+}
+
+/* Views whose length lives in the same count member. */
+static bool s_counted(const w_field_t *f)
+{
+    return f->kind >= W_U8S && f->kind != W_METRICS;
+}
+
+/* One map: the fields of d into base. where names it in errors
+ * ("(top level)", "jobs[3]"). */
+static bt_err_t s_dec_map(bt_wire_rd_t *r, bt_msg_t *m, const w_msg_t *d, void *base, int lv,
+                          const char *where, size_t mult)
+{
+    uint32_t n = 0, seen = 0, cnt[W_KEYS_MAX];
     bt_err_t e = bt_wire_rd_map(r, where, &n);
     if (e != BT_OK)
         return e;
     for (uint32_t q = 0; q < n; q++) {
         int k = -1;
-        if ((e = bt_wire_rd_key(r, where, s_keys_onejob, S_NKEYS(s_keys_onejob), &k, name, sizeof name)) !=
-            BT_OK)
+        char name[32], field[80];
+        if ((e = bt_wire_rd_key(r, where, &d->f[0].key, sizeof d->f[0], d->nf, &k, name,
+                                sizeof name)) != BT_OK)
             return e;
-        snprintf(field, sizeof field, "jobs[%u].%s", i, name);
-        if (k < 0) {
-            if ((e = bt_wire_rd_skip(r, field, 1)) != BT_OK)
+        const char *fname = name;
+        if (lv > 0) {
+            s_join(field, sizeof field, where, '.', name);
+            fname = field;
+        }
+        if (k < 0) { /* "t", "v" (checked in pass 1) or unknown: skip */
+            if ((e = bt_wire_rd_skip(r, fname, 1)) != BT_OK)
                 return e;
             continue;
         }
-        if ((e = bt_wire_rd_seen(r, &seen, k, field)) != BT_OK)
+        const w_field_t *f = &d->f[k];
+        if ((e = bt_wire_rd_seen(r, &seen, k, fname)) != BT_OK)
             return e;
-        if (k == K_J_ID) {
-            e = bt_wire_rd_uint(r, field, UINT64_MAX, &j->id);
-        } else if (k == K_J_A) {
-            e = bt_wire_rd_u32(r, field, &j->attempt);
-        } else {
-            uint32_t no = 0;
-            if ((e = bt_wire_rd_array(r, field, BT_WIRE_OVERRIDES_MAX, &no)) != BT_OK)
-                return e;
-            if (bt_wire_reserve((void **)&pl->over, &pl->over_cap, *nover_total + no, sizeof *pl->over,
-                          (size_t)BT_WIRE_JOBS_MAX * BT_WIRE_OVERRIDES_MAX) != BT_OK)
-                return bt_errf(r->eb, BT_ENOMEM, "wire decode JOB: out of memory");
-            for (uint32_t o = 0; o < no; o++) {
-                bt_wire_override_t *ov = &pl->over[*nover_total + o];
-                uint32_t two = 0;
-                snprintf(field, sizeof field, "jobs[%u].o[%u]", i, o);
-                if ((e = bt_wire_rd_array(r, field, 2, &two)) != BT_OK)
-                    return e;
-                if (two != 2)
-                    return bt_wire_rd_fail(r, BT_EPROTO, field,
-                                  "an override is a [key, value] pair; this one has %u elements",
-                                  two);
-                if ((e = bt_wire_rd_str(r, field, BT_WIRE_KEY_MAX, ov->key)) != BT_OK ||
-                    (e = bt_wire_rd_double(r, field, &ov->value)) != BT_OK)
-                    return e;
-            }
-            j->nover = no;
-            *nover_total += no;
-        }
-        if (e != BT_OK)
+        if (f->opt == W_OPT_FLAG)
+            *S_REF(base, f->flag, bool) = true;
+        if ((e = s_dec_value(r, m, f, base, lv, (uint32_t)k, fname, mult, &cnt[k])) != BT_OK)
             return e;
     }
-    snprintf(where, sizeof where, "jobs[%u]: ", i);
-    return bt_wire_rd_missing(r, seen, S_ALL(3), s_keys_onejob, where);
-}
-
-static bt_err_t s_f_job(bt_wire_rd_t *r, bt_msg_t *m, int k)
-{
-    uint32_t n = 0;
-    bt_err_t e = bt_wire_rd_array(r, "jobs", BT_WIRE_JOBS_MAX, &n);
-    if (e != BT_OK || (e = bt_wire_rd_pool(m, r->eb)) != BT_OK)
-        return e;
-    struct bt_msg_pool *pl = m->pool;
-    if (n && bt_wire_reserve((void **)&pl->jobs, &pl->jobs_cap, n, sizeof *pl->jobs, BT_WIRE_JOBS_MAX) !=
-                 BT_OK)
-        return bt_errf(r->eb, BT_ENOMEM, "wire decode JOB: out of memory");
-    size_t total = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if ((e = s_one_job(r, m, i, &total)) != BT_OK)
-            return e;
-    size_t off = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        pl->jobs[i].over = pl->jobs[i].nover ? &pl->over[off] : NULL;
-        off += pl->jobs[i].nover;
+    const char *pre = lv > 0 ? where : "", *sep = lv > 0 ? ": " : "";
+    for (uint32_t k = 0; k < d->nf; k++) {
+        const w_field_t *f = &d->f[k];
+        if (seen & (1u << k))
+            continue;
+        if (f->opt == W_REQ)
+            return bt_errf(r->eb, BT_EPROTO, "wire %s: %s%srequired key '%s' is missing", r->mn,
+                           pre, sep, f->key);
+        for (uint32_t j = 0; f->group && j < d->nf; j++) /* all or none */
+            if ((seen & (1u << j)) && d->f[j].group && d->f[j].flag == f->flag)
+                return bt_errf(r->eb, BT_EPROTO, "wire %s: %s%s%s: required key '%s' is missing",
+                               r->mn, pre, sep, f->group, f->key);
     }
-    m->job.jobs = n ? pl->jobs : NULL;
-    m->job.njobs = n;
+    for (uint32_t k = 0; k < d->nf; k++)
+        for (uint32_t j = 0; j < k && s_counted(&d->f[k]) && (seen & (1u << k)); j++)
+            if ((seen & (1u << j)) && s_counted(&d->f[j]) && d->f[j].noff == d->f[k].noff &&
+                cnt[j] != cnt[k])
+                return bt_errf(r->eb, BT_EPROTO,
+                               "wire %s: %s%s'%s' has %u elements but '%s' has %u: arrays of "
+                               "different lengths",
+                               r->mn, pre, sep, d->f[k].key, cnt[k], d->f[j].key, cnt[j]);
     return BT_OK;
 }
-
-/* An array of at most max numbers as doubles, into pool slot `slot`. */
-static bt_err_t s_doubles(bt_wire_rd_t *r, bt_msg_t *m, const char *field, uint32_t max, int slot,
-                          const double **out, uint32_t *nout)
-{
-    uint32_t n = 0;
-    bt_err_t e = bt_wire_rd_array(r, field, max, &n);
-    if (e != BT_OK || (e = bt_wire_rd_pool(m, r->eb)) != BT_OK)
-        return e;
-    struct bt_msg_pool *pl = m->pool;
-    if (n && bt_wire_reserve((void **)&pl->f64[slot], &pl->f64_cap[slot], n, sizeof(double), max) !=
-                 BT_OK)
-        return bt_errf(r->eb, BT_ENOMEM, "wire decode %s: out of memory", r->mn);
-    for (uint32_t i = 0; i < n; i++)
-        if ((e = bt_wire_rd_double(r, field, &pl->f64[slot][i])) != BT_OK)
-            return e;
-    pl->f64_n[slot] = n;
-    *out = n ? pl->f64[slot] : NULL;
-    *nout = n;
-    return BT_OK;
-}
-
-/* RESULT "et": segment times, integers of either sign. */
-static bt_err_t s_times(bt_wire_rd_t *r, bt_msg_t *m)
-{
-    uint32_t n = 0;
-    bt_err_t e = bt_wire_rd_array(r, "et", BT_WIRE_SEG_MAX, &n);
-    if (e != BT_OK || (e = bt_wire_rd_pool(m, r->eb)) != BT_OK)
-        return e;
-    struct bt_msg_pool *pl = m->pool;
-    if (n && bt_wire_reserve((void **)&pl->i64, &pl->i64_cap, n, sizeof *pl->i64, BT_WIRE_SEG_MAX) !=
-                 BT_OK)
-        return bt_errf(r->eb, BT_ENOMEM, "wire decode RESULT: out of memory");
-    for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *at = r->p;
-        bt_wire_tok_t t;
-        if ((e = bt_wire_rd_next(r, "et", &t)) != BT_OK)
-            return e;
-        if (t.kind == S_INT) {
-            pl->i64[i] = t.i;
-        } else if (t.kind == S_UINT && t.u <= (uint64_t)INT64_MAX) {
-            pl->i64[i] = (int64_t)t.u;
-        } else {
-            r->p = at;
-            return bt_wire_rd_fail(r, BT_EPROTO, "et", "et[%u] is not a 64-bit signed integer", i);
-        }
-    }
-    m->result.seg_time = n ? pl->i64 : NULL;
-    m->result.nseg = n;
-    return BT_OK;
-}
-
-/* RESULT "ex": one byte per segment point. */
-static bt_err_t s_exposed(bt_wire_rd_t *r, bt_msg_t *m)
-{
-    const uint8_t *at = r->p;
-    bt_wire_tok_t t;
-    bt_err_t e = bt_wire_rd_next(r, "ex", &t);
-    if (e != BT_OK || (e = bt_wire_rd_want(r, "ex", &t, S_BIN, at)) != BT_OK ||
-        (e = bt_wire_rd_pool(m, r->eb)) != BT_OK)
-        return e;
-    if (t.u > BT_WIRE_SEG_MAX) {
-        r->p = at;
-        return bt_wire_rd_fail(r, BT_ELIMIT, "ex", "%llu bytes, the limit is %u", (unsigned long long)t.u,
-                      BT_WIRE_SEG_MAX);
-    }
-    struct bt_msg_pool *pl = m->pool;
-    if (t.u && bt_wire_reserve((void **)&pl->u8, &pl->u8_cap, (size_t)t.u, 1, BT_WIRE_SEG_MAX) != BT_OK)
-        return bt_errf(r->eb, BT_ENOMEM, "wire decode RESULT: out of memory");
-    memcpy(pl->u8, r->p, (size_t)t.u);
-    r->p += t.u;
-    pl->u8_n = (size_t)t.u;
-    m->result.seg_exposed = t.u ? pl->u8 : NULL;
-    return BT_OK;
-}
-
-static bt_err_t s_f_result(bt_wire_rd_t *r, bt_msg_t *m, int k)
-{
-    bt_msg_result_t *res = &m->result;
-    bt_err_t e;
-    uint32_t e_unused = 0;
-    switch (k) {
-    case K_RES_ID:
-        return bt_wire_rd_uint(r, "id", UINT64_MAX, &res->job_id);
-    case K_RES_A:
-        return bt_wire_rd_u32(r, "a", &res->attempt);
-    case K_RES_ST: {
-        char st[8];
-        const uint8_t *at = r->p;
-        if ((e = bt_wire_rd_str(r, "st", sizeof st - 1, st)) != BT_OK) {
-            if (e == BT_ELIMIT) {
-                r->p = at;
-                return bt_wire_rd_fail(r, BT_EPROTO, "st", "status must be \"ok\" or \"failed\"");
-            }
-            return e;
-        }
-        if (strcmp(st, "ok") == 0) {
-            res->status = BT_JOB_OK;
-        } else if (strcmp(st, "failed") == 0) {
-            res->status = BT_JOB_FAILED;
-        } else {
-            r->p = at;
-            return bt_wire_rd_fail(r, BT_EPROTO, "st", "status \"%s\" is neither \"ok\" nor \"failed\"", st);
-        }
-        return BT_OK;
-    }
-    case K_RES_ERR:
-        return bt_wire_rd_str(r, "err", BT_WIRE_ERROR_MAX, res->error);
-    case K_RES_M: {
-        const uint8_t *at = r->p;
-        uint32_t n = 0;
-        if ((e = bt_wire_rd_array(r, "m", UINT32_MAX, &n)) != BT_OK)
-            return e;
-        if (n != BT_WIRE_NMETRICS) {
-            r->p = at;
-            return bt_wire_rd_fail(r, BT_EPROTO, "m",
-                          "%u metrics, this build has %u (BT_METRICS): coordinator and worker "
-                          "are different builds; run the same bt version on both",
-                          n, (unsigned)BT_WIRE_NMETRICS);
-        }
-        double v[BT_WIRE_NMETRICS];
-        for (uint32_t i = 0; i < n; i++)
-            if ((e = bt_wire_rd_double(r, "m", &v[i])) != BT_OK)
-                return e;
-        size_t i = 0;
-#define S_SET_METRIC(name, desc) res->metrics.name = v[i++];
-        BT_METRICS(S_SET_METRIC)
-#undef S_SET_METRIC
-        res->has_metrics = true;
-        return BT_OK;
-    }
-    case K_RES_US:
-        return bt_wire_rd_uint(r, "us", UINT64_MAX, &res->run_us);
-    case K_RES_BARS:
-        return bt_wire_rd_uint(r, "bars", UINT64_MAX, &res->bars);
-    case K_RES_BLK:
-        return s_doubles(r, m, "blk", BT_WIRE_BLK_MAX, S_F64_BLK, &res->blk, &res->nblk);
-    case K_RES_EE:
-        res->has_seg = true;
-        return s_doubles(r, m, "ee", BT_WIRE_SEG_MAX, S_F64_EE, &res->seg_equity, &e_unused);
-    case K_RES_FV:
-        res->has_seg = true;
-        return s_doubles(r, m, "fv", BT_WIRE_FILLS_MAX, S_F64_FV, &res->fill_value, &res->nfills);
-    case K_RES_FC:
-        res->has_seg = true;
-        return s_doubles(r, m, "fc", BT_WIRE_FILLS_MAX, S_F64_FC, &res->fill_commission,
-                         &e_unused);
-    case K_RES_TP:
-        res->has_seg = true;
-        return s_doubles(r, m, "tp", BT_WIRE_TRADES_MAX, S_F64_TP, &res->trade_pnl, &res->ntrades);
-    case K_RES_RJ:
-        res->has_seg = true;
-        return bt_wire_rd_uint(r, "rj", UINT64_MAX, &res->rejected);
-    case K_RES_ET:
-        res->has_seg = true;
-        return s_times(r, m);
-    default:
-        res->has_seg = true;
-        return s_exposed(r, m);
-    }
-}
-
-static bt_err_t s_f_credit(bt_wire_rd_t *r, bt_msg_t *m, int k)
-{
-    return bt_wire_rd_u32(r, "n", &m->credit.credit);
-}
-
-static bt_err_t s_f_hb(bt_wire_rd_t *r, bt_msg_t *m, int k)
-{
-    return bt_wire_rd_uint(r, "seq", UINT64_MAX, &m->heartbeat.seq);
-}
-
-static bt_err_t s_f_ack(bt_wire_rd_t *r, bt_msg_t *m, int k)
-{
-    uint32_t n = 0;
-    bt_err_t e = bt_wire_rd_array(r, "ids", BT_WIRE_ACK_MAX, &n);
-    if (e != BT_OK || (e = bt_wire_rd_pool(m, r->eb)) != BT_OK)
-        return e;
-    struct bt_msg_pool *pl = m->pool;
-    if (n &&
-        bt_wire_reserve((void **)&pl->u64, &pl->u64_cap, n, sizeof *pl->u64, BT_WIRE_ACK_MAX) != BT_OK)
-        return bt_errf(r->eb, BT_ENOMEM, "wire decode ACK: out of memory");
-    for (uint32_t i = 0; i < n; i++)
-        if ((e = bt_wire_rd_uint(r, "ids", UINT64_MAX, &pl->u64[i])) != BT_OK)
-            return e;
-    m->ack.ids = n ? pl->u64 : NULL;
-    m->ack.nids = n;
-    return BT_OK;
-}
-
-typedef struct {
-    const char *const *keys; /* body keys */
-    uint32_t nkeys;          /* their number */
-    uint32_t required;       /* mask of required keys */
-    s_field_fn field;        /* decodes the value of key index k */
-} s_spec_t;
-
-static const s_spec_t s_specs[BT_MSG_TYPE_COUNT_] = {
-    [BT_MSG_HELLO] = {s_keys_hello, 3, S_ALL(3), s_f_hello},
-    [BT_MSG_WELCOME] = {s_keys_welcome, 3, S_ALL(3), s_f_welcome},
-    [BT_MSG_REFUSE] = {s_keys_reason, 1, S_ALL(1), s_f_reason},
-    /* "set" and "mcols" are optional (absent = no --set overrides, no column check). */
-    [BT_MSG_SWEEP] = {s_keys_sweep, 6, S_ALL(4), s_f_sweep},
-    [BT_MSG_JOB] = {s_keys_job, 1, S_ALL(1), s_f_job},
-    /* "m" is checked against the status by bt_wire_check; "blk" is optional. */
-    /* The segment keys are optional, all or none (checked after the map). */
-    [BT_MSG_RESULT] = {s_keys_result, 15, S_ALL(8) & ~(1u << K_RES_M) & ~(1u << K_RES_BLK),
-                       s_f_result},
-    [BT_MSG_CREDIT] = {s_keys_credit, 1, S_ALL(1), s_f_credit},
-    [BT_MSG_HEARTBEAT] = {s_keys_hb, 1, S_ALL(1), s_f_hb},
-    [BT_MSG_BYE] = {s_keys_reason, 1, S_ALL(1), s_f_reason},
-    [BT_MSG_ACK] = {s_keys_ack, 1, S_ALL(1), s_f_ack},
-};
 
 /* ---------------------------------------------------------------- decode -- */
-
-/* RESULT: the segment keys come all or none, with matching lengths. */
-static bt_err_t s_seg_shape(bt_wire_rd_t *r, const bt_msg_t *m, uint32_t seen)
-{
-    if (!(seen & S_SEG_KEYS))
-        return BT_OK;
-    bt_err_t e = bt_wire_rd_missing(r, seen, S_SEG_KEYS, s_keys_result, "segment: ");
-    if (e != BT_OK)
-        return e;
-    const struct bt_msg_pool *pl = m->pool;
-    const bt_msg_result_t *res = &m->result;
-    if (pl->f64_n[S_F64_EE] != res->nseg || pl->u8_n != res->nseg ||
-        pl->f64_n[S_F64_FC] != res->nfills)
-        return bt_errf(r->eb, BT_EPROTO,
-                       "wire RESULT: segment arrays of different lengths (et %u, ee %zu, ex "
-                       "%zu; fv %u, fc %zu)",
-                       res->nseg, pl->f64_n[S_F64_EE], pl->u8_n, res->nfills,
-                       pl->f64_n[S_F64_FC]);
-    return BT_OK;
-}
 
 static const char *const s_head_keys[] = {"t", "v"};
 
@@ -463,7 +406,8 @@ static bt_err_t s_head(bt_wire_rd_t *r, char *tname, size_t tcap, bool *has_t, u
     for (uint32_t i = 0; i < n; i++) {
         int k = -1;
         char name[32];
-        if ((e = bt_wire_rd_key(r, "(top level)", s_head_keys, 2, &k, name, sizeof name)) != BT_OK)
+        if ((e = bt_wire_rd_key(r, "(top level)", s_head_keys, sizeof s_head_keys[0], 2, &k, name,
+                                sizeof name)) != BT_OK)
             return e;
         if (k < 0) {
             if ((e = bt_wire_rd_skip(r, name, 1)) != BT_OK)
@@ -530,7 +474,7 @@ bt_err_t bt_wire_decode(const void *data, size_t len, bt_msg_t *m, bt_errbuf_t *
         return bt_errf(eb, BT_EPROTO, "wire message: required key 't' (type) is missing");
     bt_msg_type_t type = BT_MSG_NONE;
     for (int i = 1; i < BT_MSG_TYPE_COUNT_; i++)
-        if (strcmp(tname, s_type_wire[i]) == 0)
+        if (strcmp(tname, bt_wire_msgs[i].wire) == 0)
             type = (bt_msg_type_t)i;
     if (type == BT_MSG_NONE)
         return bt_errf(eb, BT_EPROTO, "wire message: unknown type \"%s\"", tname);
@@ -539,27 +483,8 @@ bt_err_t bt_wire_decode(const void *data, size_t len, bt_msg_t *m, bt_errbuf_t *
     m->type = type;
     m->version = BT_WIRE_VERSION;
     r.p = r.base;
-    r.mn = s_type_name[type];
-    const s_spec_t *sp = &s_specs[type];
-    uint32_t n = 0, seen = 0;
-    if ((e = bt_wire_rd_map(&r, "(top level)", &n)) != BT_OK)
-        goto fail;
-    for (uint32_t i = 0; i < n; i++) {
-        int k = -1;
-        char name[32];
-        if ((e = bt_wire_rd_key(&r, "(top level)", sp->keys, sp->nkeys, &k, name, sizeof name)) != BT_OK)
-            goto fail;
-        if (k < 0) { /* "t", "v" (checked in pass 1) or unknown: skip */
-            if ((e = bt_wire_rd_skip(&r, name, 1)) != BT_OK)
-                goto fail;
-            continue;
-        }
-        if ((e = bt_wire_rd_seen(&r, &seen, k, name)) != BT_OK || (e = sp->field(&r, m, k)) != BT_OK)
-            goto fail;
-    }
-    if ((e = bt_wire_rd_missing(&r, seen, sp->required, sp->keys, "")) != BT_OK)
-        goto fail;
-    if (type == BT_MSG_RESULT && (e = s_seg_shape(&r, m, seen)) != BT_OK)
+    r.mn = bt_wire_msgs[type].name;
+    if ((e = s_dec_map(&r, m, &bt_wire_msgs[type], m, 0, "(top level)", 1)) != BT_OK)
         goto fail;
     if ((e = bt_wire_check(m, eb)) != BT_OK)
         goto fail;

@@ -1,5 +1,5 @@
 /* bt_wire_priv — what the files of common/wire share and nobody else sees:
- * the keys of each message, the decode storage and the byte reader. */
+ * the message descriptions, the decode storage and the byte reader. */
 #ifndef BT_WIRE_PRIV_H
 #define BT_WIRE_PRIV_H
 
@@ -7,94 +7,105 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bt_buf.h"
 #include "bt_wire.h"
 
-/* ---------------------------------------------------------------- names -- */
+/* ---------------------------------------------------------- the table -- */
 
-/* Wire spelling of each type ("t"), indexed by bt_msg_type_t. */
-static const char *const s_type_wire[BT_MSG_TYPE_COUNT_] = {
-    [BT_MSG_NONE] = NULL,       [BT_MSG_HELLO] = "hello",   [BT_MSG_WELCOME] = "welcome",
-    [BT_MSG_REFUSE] = "refuse", [BT_MSG_SWEEP] = "sweep",   [BT_MSG_JOB] = "job",
-    [BT_MSG_RESULT] = "result", [BT_MSG_CREDIT] = "credit", [BT_MSG_HEARTBEAT] = "hb",
-    [BT_MSG_BYE] = "bye",       [BT_MSG_ACK] = "ack",
+/* Every message is described once, in bt_wire_msgs.c: its wire name and its
+ * fields. Encoder, decoder, checker and equality walk these descriptions;
+ * nothing else in common/wire knows a key. */
+
+typedef enum {
+    W_U32,     /* uint32_t; min..max (over max: BT_ELIMIT if cap, else BT_EPROTO) */
+    W_U64,     /* uint64_t, any value */
+    W_F64,     /* double, finite */
+    W_STR,     /* char[max + 1] inline: UTF-8, no NUL, at least min bytes */
+    W_ENUM,    /* an int (C enum) written as names[value], value 0..max */
+    W_BIN,     /* view: const char * + size_t length at noff; min..max bytes (decoded + NUL) */
+    W_U8S,     /* view: const uint8_t * (bin on the wire) + uint32_t count at noff */
+    W_U64S,    /* view: const uint64_t * + uint32_t count */
+    W_I64S,    /* view: const int64_t * + uint32_t count */
+    W_F64S,    /* view: const double * + uint32_t count; every element finite */
+    W_STRS,    /* view: const char *const * + uint32_t count; each min..elmax bytes, UTF-8 */
+    W_METRICS, /* bt_metrics_t: exactly BT_WIRE_NMETRICS finite doubles, BT_METRICS order */
+    W_MAPS,    /* view of elsize-byte structs + uint32_t count: an array of maps (sub) */
+    W_TUPLES,  /* view of elsize-byte structs + uint32_t count: arrays of exactly sub->nf */
+} w_kind_t;
+
+typedef enum {
+    W_REQ = 0, /* required, always written */
+    W_OPT_NZ,  /* optional: written when its count (uint: value) is not 0; absent = 0 */
+    W_OPT_FLAG /* optional: written when the bool at flag is true; decoding sets it */
+} w_opt_t;
+
+typedef struct w_field w_field_t;
+typedef struct w_msg w_msg_t;
+
+/* Where a check stands, for error messages: the message, or one element of
+ * a nested array (key[idx]) inside `up`. Formatted only on failure. */
+typedef struct w_where {
+    const struct w_where *up; /* enclosing level, NULL at the top */
+    const w_msg_t *msg;       /* description of this level */
+    const void *base;         /* its struct */
+    const char *key;          /* the array this element is in (nested levels) */
+    uint32_t idx;             /* its index there */
+} w_where_t;
+
+/* A value rule beyond the kind's own: f is the field (NULL for a message
+ * rule), base the struct holding it. */
+typedef bt_err_t (*w_rule_fn)(const w_where_t *w, const w_field_t *f, const void *base,
+                              bt_errbuf_t *eb);
+
+struct w_field {
+    const char *key;          /* wire key; in a tuple, the element's name for errors */
+    w_kind_t kind;            /* how it is written and what it holds */
+    w_opt_t opt;              /* required or how it is optional */
+    bool cap;                 /* W_U32: over max is BT_ELIMIT (a cap), not BT_EPROTO */
+    uint32_t off;             /* offset of the value (or view pointer) in its struct */
+    uint32_t noff;            /* views: offset of the count; fields sharing it share a length */
+    uint32_t flag;            /* W_OPT_FLAG: offset of the presence bool */
+    uint64_t min, max;        /* value (uint), bytes (str, bin) or elements (arrays) */
+    uint32_t elmax;           /* W_STRS: bytes of one string */
+    uint32_t elsize;          /* W_MAPS, W_TUPLES: bytes of one element struct */
+    const w_msg_t *sub;       /* W_MAPS, W_TUPLES: the element's fields */
+    const char *const *names; /* W_ENUM: wire spelling of each value */
+    const char *group;        /* W_OPT_FLAG: all-or-none group name in errors, or NULL */
+    w_rule_fn rule;           /* extra value rule, or NULL */
 };
 
-static const char *const s_type_name[BT_MSG_TYPE_COUNT_] = {
-    [BT_MSG_NONE] = "NONE",     [BT_MSG_HELLO] = "HELLO",   [BT_MSG_WELCOME] = "WELCOME",
-    [BT_MSG_REFUSE] = "REFUSE", [BT_MSG_SWEEP] = "SWEEP",   [BT_MSG_JOB] = "JOB",
-    [BT_MSG_RESULT] = "RESULT", [BT_MSG_CREDIT] = "CREDIT", [BT_MSG_HEARTBEAT] = "HEARTBEAT",
-    [BT_MSG_BYE] = "BYE",       [BT_MSG_ACK] = "ACK",
+#define W_KEYS_MAX 32u /* fields of one map (bit masks are uint32_t) */
+
+struct w_msg {
+    const char *wire;         /* "t" value ("hello"); NULL for a nested element */
+    const char *name;         /* for messages ("HELLO") */
+    const w_field_t *f;       /* fields, in the order the encoder writes them */
+    uint32_t nf;              /* their number, <= W_KEYS_MAX */
+    bool has_subject;         /* errors name the uint64 at subject_off ... */
+    uint32_t subject_off;     /* ... */
+    const char *subject_name; /* ... as "<subject_name> <value>" ("job 17") */
+    w_rule_fn rule;           /* cross-field rule run after the fields' checks, or NULL */
 };
 
+/* Descriptions of every message, indexed by bt_msg_type_t (bt_wire_msgs.c). */
+extern const w_msg_t bt_wire_msgs[BT_MSG_TYPE_COUNT_];
 
-/* Keys of each message type, in the order the encoder writes them. The
- * index of a key is its bit in the seen/required masks. */
-enum { K_HELLO_NAME, K_HELLO_THR, K_HELLO_VER };
-static const char *const s_keys_hello[] = {"name", "thr", "ver"};
-enum { K_WEL_SID, K_WEL_HB, K_WEL_LEASE };
-static const char *const s_keys_welcome[] = {"sid", "hb", "lease"};
-enum { K_REASON_WHY };
-static const char *const s_keys_reason[] = {"why"};
-enum { K_SWEEP_YAML, K_SWEEP_SHA, K_SWEEP_STORE, K_SWEEP_DHASH, K_SWEEP_SET, K_SWEEP_MCOLS };
-static const char *const s_keys_sweep[] = {"yaml", "sha", "store", "dhash", "set", "mcols"};
-enum { K_JOB_JOBS };
-static const char *const s_keys_job[] = {"jobs"};
-enum {
-    K_RES_ID, K_RES_A, K_RES_ST, K_RES_ERR, K_RES_M, K_RES_US, K_RES_BARS, K_RES_BLK,
-    K_RES_ET, K_RES_EE, K_RES_EX, K_RES_FV, K_RES_FC, K_RES_TP, K_RES_RJ
-};
-static const char *const s_keys_result[] = {"id", "a", "st", "err", "m", "us", "bars", "blk",
-                                             "et", "ee", "ex", "fv", "fc", "tp", "rj"};
-/* The equity segment's keys: all or none. */
-#define S_SEG_KEYS                                                                                 \
-    ((1u << K_RES_ET) | (1u << K_RES_EE) | (1u << K_RES_EX) | (1u << K_RES_FV) |                  \
-     (1u << K_RES_FC) | (1u << K_RES_TP) | (1u << K_RES_RJ))
-enum { K_CREDIT_N };
-static const char *const s_keys_credit[] = {"n"};
-enum { K_HB_SEQ };
-static const char *const s_keys_hb[] = {"seq"};
-enum { K_ACK_IDS };
-static const char *const s_keys_ack[] = {"ids"};
-/* Keys of one job inside JOB's "jobs" array. */
-enum { K_J_ID, K_J_A, K_J_O };
-static const char *const s_keys_onejob[] = {"id", "a", "o"};
+/* Whether field f of the struct at base is present (written on encode). */
+bool bt_wire_present(const w_field_t *f, const void *base);
 
-#define S_NKEYS(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
-#define S_ALL(n) ((uint32_t)((1u << (n)) - 1u))
+/* "wire <where>: <detail>" into eb (bt_wire_check.c). */
+__attribute__((format(printf, 4, 5))) bt_err_t bt_wire_fail(const w_where_t *w, bt_errbuf_t *eb,
+                                                            bt_err_t code, const char *fmt, ...);
 
 /* ----------------------------------------------------------------- pool -- */
 
-/* Decode storage of one array of strings. */
-typedef struct {
-    char *bytes;       /* the strings, each + NUL, one after another */
-    size_t bytes_cap;  /* in bytes */
-    const char **v;    /* pointers into bytes */
-    size_t v_cap;      /* in elements */
-    size_t *off;       /* offsets into bytes while decoding */
-    size_t off_cap;    /* in elements */
-} s_strs_t;
-
-enum { S_F64_BLK, S_F64_EE, S_F64_FV, S_F64_FC, S_F64_TP, S_NF64 };
-
+/* Decode storage: two growable buffers per field position, one set for the
+ * message's own fields (level 0) and one for the fields of a nested array's
+ * elements (level 1). A buffer is plain bytes, so positions are reused by
+ * whatever message type is decoded next. */
 struct bt_msg_pool {
-    char *bytes;              /* SWEEP yaml copy (+ NUL) */
-    size_t bytes_cap;         /* in bytes */
-    bt_wire_job_t *jobs;      /* JOB jobs */
-    size_t jobs_cap;          /* in elements */
-    bt_wire_override_t *over; /* JOB overrides of all jobs, job after job */
-    size_t over_cap;          /* in elements */
-    uint64_t *u64;            /* ACK ids */
-    size_t u64_cap;           /* in elements */
-    double *f64[S_NF64];      /* RESULT blk, ee, fv, fc, tp */
-    size_t f64_cap[S_NF64];   /* in elements */
-    size_t f64_n[S_NF64];     /* elements decoded into each */
-    int64_t *i64;             /* RESULT et */
-    size_t i64_cap;           /* in elements */
-    uint8_t *u8;              /* RESULT ex */
-    size_t u8_cap, u8_n;      /* in bytes; bytes decoded */
-    s_strs_t strs[2];         /* SWEEP set, mcols */
+    bt_buf_t buf[2][W_KEYS_MAX][2];
 };
-
 
 /* --------------------------------------------------------- the reader -- */
 
@@ -135,15 +146,12 @@ bt_err_t bt_wire_rd_double(bt_wire_rd_t *r, const char *field, double *out);
 bt_err_t bt_wire_rd_str(bt_wire_rd_t *r, const char *field, size_t max, char *dst);
 bt_err_t bt_wire_rd_array(bt_wire_rd_t *r, const char *field, uint32_t max, uint32_t *n);
 bt_err_t bt_wire_rd_map(bt_wire_rd_t *r, const char *field, uint32_t *n);
-bt_err_t bt_wire_rd_key(bt_wire_rd_t *r, const char *where, const char *const *keys,
+bt_err_t bt_wire_rd_key(bt_wire_rd_t *r, const char *where, const void *keys, size_t stride,
                         uint32_t nkeys, int *idx, char *name, size_t name_cap);
 bt_err_t bt_wire_rd_seen(bt_wire_rd_t *r, uint32_t *seen, int idx, const char *name);
-bt_err_t bt_wire_rd_missing(bt_wire_rd_t *r, uint32_t seen, uint32_t required,
-                            const char *const *keys, const char *where);
 bt_err_t bt_wire_rd_pool(bt_msg_t *m, bt_errbuf_t *eb);
 
 /* Shared helpers. */
-bt_err_t bt_wire_reserve(void **p, size_t *cap, size_t n, size_t el, size_t max);
 bool bt_wire_utf8_valid(const unsigned char *s, size_t n);
 
 #endif

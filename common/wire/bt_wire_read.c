@@ -379,10 +379,12 @@ bt_err_t bt_wire_rd_map(bt_wire_rd_t *r, const char *field, uint32_t *n)
     return BT_OK;
 }
 
-/* Reads a map key and finds it in keys[]: *idx = its index, or -1 if the key
- * is not known (its value is then to be skipped). Keys must be strings. */
-bt_err_t bt_wire_rd_key(bt_wire_rd_t *r, const char *where, const char *const *keys, uint32_t nkeys,
-                      int *idx, char *name, size_t name_cap)
+/* Reads a map key and finds it among nkeys keys (key i at
+ * *(const char **)((const char *)keys + i * stride)): *idx = its index, or
+ * -1 if the key is not known (its value is then to be skipped). Keys must
+ * be strings. name gets a printable copy for errors. */
+bt_err_t bt_wire_rd_key(bt_wire_rd_t *r, const char *where, const void *keys, size_t stride,
+                        uint32_t nkeys, int *idx, char *name, size_t name_cap)
 {
     const uint8_t *at = r->p;
     bt_wire_tok_t t;
@@ -400,9 +402,13 @@ bt_err_t bt_wire_rd_key(bt_wire_rd_t *r, const char *where, const char *const *k
         name[i] = (r->p[i] >= 0x20 && r->p[i] < 0x7f) ? (char)r->p[i] : '?';
     name[shown] = '\0';
     *idx = -1;
-    for (uint32_t k = 0; k < nkeys; k++)
-        if (strlen(keys[k]) == n && memcmp(keys[k], r->p, n) == 0)
+    for (uint32_t k = 0; k < nkeys; k++) {
+        const char *key = *(const char *const *)(const void *)((const char *)keys + k * stride);
+        if (strlen(key) == n && memcmp(key, r->p, n) == 0) {
             *idx = (int)k;
+            break;
+        }
+    }
     r->p += n;
     return BT_OK;
 }
@@ -415,17 +421,6 @@ bt_err_t bt_wire_rd_seen(bt_wire_rd_t *r, uint32_t *seen, int idx, const char *n
         return bt_wire_rd_fail(r, BT_EPROTO, name, "the key appears twice in one map");
     *seen |= bit;
     return BT_OK;
-}
-
-bt_err_t bt_wire_rd_missing(bt_wire_rd_t *r, uint32_t seen, uint32_t required, const char *const *keys,
-                          const char *where)
-{
-    uint32_t miss = required & ~seen;
-    if (!miss)
-        return BT_OK;
-    int k = __builtin_ctz(miss);
-    return bt_errf(r->eb, BT_EPROTO, "wire %s: %srequired key '%s' is missing", r->mn, where,
-                   keys[k]);
 }
 
 bt_err_t bt_wire_rd_pool(bt_msg_t *m, bt_errbuf_t *eb)

@@ -17,6 +17,7 @@
 
 #include "bt_metrics.h"
 #include "bt_wire.h"
+#include "bt_wire_priv.h" /* the message table, for its soundness test */
 
 /* ------------------------------------------------------ sample messages -- */
 
@@ -1514,4 +1515,46 @@ Test(wire, result_segment_rules)
     bt_wire_buf_init(&wb);
     cr_assert_eq(bt_wire_encode(&m, &wb, &eb), BT_ELIMIT);
     bt_wire_buf_fini(&wb);
+}
+
+/* The message table (bt_wire_msgs.c) is sound: every map fits the key
+ * masks, keys are distinct and never "t" or "v", nested kinds name their
+ * element, enums their names, flagged fields their flag. */
+static void s_table_sound(const w_msg_t *d, int depth)
+{
+    cr_assert_leq(d->nf, W_KEYS_MAX);
+    for (uint32_t k = 0; k < d->nf; k++) {
+        const w_field_t *f = &d->f[k];
+        cr_assert(f->key && f->key[0]);
+        cr_assert(strcmp(f->key, "t") != 0 && strcmp(f->key, "v") != 0, "%s", f->key);
+        for (uint32_t j = 0; j < k; j++)
+            cr_assert(strcmp(d->f[j].key, f->key) != 0, "key '%s' twice", f->key);
+        if (f->kind == W_MAPS || f->kind == W_TUPLES) {
+            cr_assert(f->sub && f->elsize > 0, "%s", f->key);
+            s_table_sound(f->sub, depth + 1);
+        }
+        /* Decode storage: level 0 anything; in a map element arrays of
+         * numbers and tuples; in a tuple scalars. */
+        if (depth == 1)
+            cr_assert(f->kind != W_BIN && f->kind != W_STRS && f->kind != W_MAPS, "%s", f->key);
+        if (depth == 2)
+            cr_assert_lt(f->kind, W_BIN, "%s: tuples hold scalars", f->key);
+        if (f->kind == W_ENUM)
+            for (uint64_t i = 0; i <= f->max; i++)
+                cr_assert(f->names[i] && strlen(f->names[i]) < 16, "%s", f->key);
+        if (f->opt == W_OPT_FLAG)
+            cr_assert_neq(f->flag, 0, "%s", f->key);
+    }
+}
+
+Test(wire, message_table_is_sound)
+{
+    for (int t = BT_MSG_HELLO; t < BT_MSG_TYPE_COUNT_; t++) {
+        const w_msg_t *d = &bt_wire_msgs[t];
+        cr_assert(d->wire && d->name && d->f, "type %d", t);
+        cr_assert_str_eq(bt_msg_type_name((bt_msg_type_t)t), d->name);
+        for (int u = BT_MSG_HELLO; u < t; u++)
+            cr_assert(strcmp(bt_wire_msgs[u].wire, d->wire) != 0, "%s twice", d->wire);
+        s_table_sound(d, 0);
+    }
 }
