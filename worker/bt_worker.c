@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bt_build.h"
 #include "bt_config.h"
 #include "bt_curve.h"
 #include "bt_dscache.h"
@@ -146,6 +147,8 @@ static void s_connect(s_worker_t *w, int64_t now)
     snprintf(w->out.hello.name, sizeof w->out.hello.name, "%s", w->name);
     w->out.hello.threads = (uint32_t)w->opts->threads;
     snprintf(w->out.hello.bt_version, sizeof w->out.hello.bt_version, "%s", BT_VERSION);
+    w->out.hello.has_build = true;
+    snprintf(w->out.hello.build_id, sizeof w->out.hello.build_id, "%s", bt_build_id());
     s_send(w);
     w->state = S_HELLO_SENT;
     w->hello_at = now;

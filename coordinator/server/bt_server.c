@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bt_buf.h"
+#include "bt_build.h"
 #include "bt_curve.h"
 #include "bt_log.h"
 #include "bt_status.h"
@@ -254,6 +255,21 @@ static void s_worker_gone(s_coord_t *c, s_peer_t *p, const char *why)
 static void s_on_hello(s_coord_t *c, zframe_t *id, s_peer_t *p, int64_t now)
 {
     const bt_msg_hello_t *h = &c->in.hello;
+    /* Results are only comparable from the same sources, compiler and flags. */
+    if (h->has_build && strcmp(h->build_id, bt_build_id()) != 0) {
+        char why[320];
+        snprintf(why, sizeof why,
+                 "different build: this coordinator is build %.64s, the worker build %.64s; "
+                 "run the same bt build on both sides",
+                 bt_build_id(), h->build_id);
+        bt_log(BT_LOG_ERROR, "worker %s refused: %s", h->name, why);
+        s_send_reason(c, id, BT_MSG_REFUSE, why);
+        if (p)
+            s_worker_gone(c, p, "refused (build)");
+        return;
+    }
+    if (!h->has_build)
+        bt_log(BT_LOG_WARN, "worker %s reports no build id (an older bt-worker?)", h->name);
     uint32_t slot = BT_SCHED_NO_WORKER;
     if (p) {
         /* Same worker says HELLO again (it reconnected, or its WELCOME was

@@ -9,6 +9,7 @@
 #include <czmq.h>
 #include <signal.h>
 
+#include "bt_build.h"
 #include "bt_metrics.h"
 #include "bt_wire.h"
 #include "sweep_fixture.h"
@@ -187,4 +188,37 @@ Test(trust, stopped_worker_rejoins_and_is_counted_once)
     char *text = bt_proc_slurp(sum, NULL);
     cr_assert(text && strstr(text, "workers seen:  2\n"), "summary:\n%s", text ? text : "");
     free(text);
+}
+
+/* A worker of another build (its HELLO's "bid") is refused, and both sides
+ * name both build ids. */
+Test(trust, other_build_is_refused_naming_both_ids)
+{
+    char ep[256];
+    pid_t coord = sfx_start_coord(&f, "build", "tcp://127.0.0.1:*", false, ep, sizeof ep);
+    s_forger_t p;
+    memset(&p, 0, sizeof p);
+    bt_msg_init(&p.m);
+    bt_msg_init(&p.in);
+    bt_wire_buf_init(&p.buf);
+    p.sock = zsock_new_dealer(ep);
+    cr_assert(p.sock);
+    zsock_set_linger(p.sock, 0);
+    zsock_set_rcvtimeo(p.sock, 20000);
+    bt_msg_reset(&p.m, BT_MSG_HELLO);
+    snprintf(p.m.hello.name, sizeof p.m.hello.name, "oldbuild");
+    p.m.hello.threads = 1;
+    snprintf(p.m.hello.bt_version, sizeof p.m.hello.bt_version, "%s", BT_VERSION);
+    p.m.hello.has_build = true;
+    const char *other = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    snprintf(p.m.hello.build_id, sizeof p.m.hello.build_id, "%s", other);
+    s_send(&p);
+    s_recv_type(&p, BT_MSG_REFUSE);
+    cr_assert(strstr(p.in.refuse.reason, other), "%s", p.in.refuse.reason);
+    cr_assert(strstr(p.in.refuse.reason, bt_build_id()), "%s", p.in.refuse.reason);
+    cr_assert(sfx_log_has(&f, "build", "worker oldbuild refused: different build"));
+    sfx_start_worker(&f, ep, "w1", 0); /* same build: runs the sweep */
+    cr_assert_eq(bt_proc_wait(coord, 90000), 0, "coordinator failed (see build.log)");
+    sfx_assert_same_report(&f, "ref", "build");
+    s_forger_fini(&p);
 }
