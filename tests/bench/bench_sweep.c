@@ -136,7 +136,7 @@ int main(int argc, char **argv)
            (unsigned long long)njt, tt, (double)njt / tt);
     /* The same dispatch with CurveZMQ (--keys): a coordinator pair, a worker
      * pair for the local worker, admitted. */
-    char keys[600], cmd[2000];
+    char keys[600], cmd[20000];
     snprintf(keys, sizeof keys, "%s/keys", s_dir);
     snprintf(cmd, sizeof cmd,
              "'%s' keygen '%s' --name coordinator >/dev/null && '%s' keygen '%s' >/dev/null && "
