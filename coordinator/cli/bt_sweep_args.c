@@ -176,14 +176,14 @@ void bt_sweep_args_hint(FILE *f, const char *prog, const bt_sweep_args_t *a)
         s_opt(f, "--set", a->run.sets[i]);
     if (a->run.bind)
         s_opt(f, "--bind", a->run.bind);
-    if (a->run.keys_dir)
-        s_opt(f, "--keys", a->run.keys_dir);
-    if (a->run.insecure)
-        fputs(" --insecure", f);
     if (a->run.workers >= 0)
         s_opt_long(f, "--workers", a->run.workers);
     if (a->given & BT_SWEEP_GIVEN_THREADS)
         s_opt_long(f, "--threads", a->run.threads);
+    if (a->run.keys_dir)
+        s_opt(f, "--keys", a->run.keys_dir);
+    if (a->run.insecure)
+        fputs(" --insecure", f);
     if (a->given & BT_SWEEP_GIVEN_LEASE)
         s_opt_long(f, "--lease-ms", a->run.lease_ms);
     if (a->given & BT_SWEEP_GIVEN_HEARTBEAT)

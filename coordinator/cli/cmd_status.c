@@ -52,8 +52,7 @@ int bt_cmd_status(int argc, char **argv)
     size_t len = 0;
     char *text = bt_fs_read_file(path, S_STATUS_MAX, &len, &eb);
     if (!text) {
-        fprintf(stderr, "bt status: %s (is %s the --out folder of a bt sweep?)\n", eb.msg,
-                argv[1]);
+        fprintf(stderr, "bt status: %s (is %s the --out folder of a bt sweep?)\n", eb.msg, argv[1]);
         return 2;
     }
     fputs(text, stdout);

@@ -30,16 +30,16 @@ typedef struct {
 } s_job_t;
 
 typedef struct {
-    uint64_t *leases;   /* job ids leased to this worker */
-    size_t n, cap;      /* leases held / allocated */
-    int64_t last_heard; /* last time anything was heard from the worker */
-    int64_t busy_mark;  /* time of the last event (busy accounting) */
-    int64_t win_busy;   /* ms with work outstanding in the current rate window */
-    uint64_t win_done;  /* jobs completed in the current rate window */
-    double rate;        /* jobs per ms, 0 until measured */
-    uint64_t done;      /* jobs this worker completed (owner at the time) */
-    uint64_t first;     /* results from it that were NEW or FAILED */
-    bool lost;          /* reported lost and not heard from since */
+    uint64_t *leases;    /* job ids leased to this worker */
+    size_t n, cap;       /* leases held / allocated */
+    int64_t last_heard;  /* last time anything was heard from the worker */
+    int64_t busy_mark;   /* time of the last event (busy accounting) */
+    int64_t win_busy;    /* ms with work outstanding in the current rate window */
+    uint64_t win_done;   /* jobs completed in the current rate window */
+    double rate;         /* jobs per ms, 0 until measured */
+    uint64_t done;       /* jobs this worker completed (owner at the time) */
+    uint64_t first;      /* results from it that were NEW or FAILED */
+    bool lost;           /* reported lost and not heard from since */
     int64_t progress_at; /* last result from it, or when it got work while idle */
 } s_worker_t;
 
@@ -55,7 +55,7 @@ struct bt_sched {
     bt_buf_t workers_buf; /* s_worker_t slots, capped (workers join from outside) */
     s_worker_t *workers;  /* view of workers_buf: nworkers slots */
     uint32_t nworkers;
-    bt_sched_counts_t c; /* counters (queued computed on demand) */
+    bt_sched_counts_t c;   /* counters (queued computed on demand) */
     uint64_t *lost_failed; /* jobs FAILED by lost leases, not yet taken (njobs slots) */
     size_t nlost_failed;
 };

@@ -23,7 +23,7 @@
 #define S_RETIRED_MAX 1024    /* departed workers remembered, to keep their identity */
 #define S_JOB_US_N 255        /* recent job times kept for the median */
 #define S_JOB_TIMEOUT_MIN_MS 60000
-#define S_HWM 1000            /* messages queued per peer, each way, before ZeroMQ pushes back */
+#define S_HWM 1000 /* messages queued per peer, each way, before ZeroMQ pushes back */
 
 static volatile sig_atomic_t s_signal;
 
@@ -68,8 +68,8 @@ struct bt_server {
     int64_t idle_since;                 /* no ready worker since (ms); 0: one is ready */
     uint64_t job_us[S_JOB_US_N];        /* ring of recent job run times (us) */
     size_t njob_us;                     /* entries written (ring index = n % N) */
-    bt_buf_t peers_buf; /* live peers (s_peer_t), capped */
-    s_peer_t *peers;    /* view of peers_buf */
+    bt_buf_t peers_buf;                 /* live peers (s_peer_t), capped */
+    s_peer_t *peers;                    /* view of peers_buf */
     size_t npeers;
     bt_msg_t in, out;
     bt_wire_buf_t buf;
@@ -794,8 +794,8 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
     }
     bt_log(BT_LOG_INFO, "listening on %s", c->endpoint);
     if (c->auth)
-        bt_log(BT_LOG_INFO, "CurveZMQ on: %zu worker key(s) allowed in %s/%s", bt_curve_auth_nkeys(c->auth),
-               opts->keys_dir, BT_CURVE_ALLOW_DIR);
+        bt_log(BT_LOG_INFO, "CurveZMQ on: %zu worker key(s) allowed in %s/%s",
+               bt_curve_auth_nkeys(c->auth), opts->keys_dir, BT_CURVE_ALLOW_DIR);
     return c;
 }
 

@@ -39,23 +39,24 @@ bt_err_t bt_status_write(const char *path, const bt_status_t *st, bt_errbuf_t *e
     int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     bt_buf_puts(&b, "{\n  \"state\": ");
     s_str(&b, st->state);
-    bt_buf_printf(&b, ",\n  \"pid\": %ld,\n  \"updated_ms\": %" PRId64 ",\n  \"endpoint\": ", (long)getpid(),
-          now_ms);
+    bt_buf_printf(&b, ",\n  \"pid\": %ld,\n  \"updated_ms\": %" PRId64 ",\n  \"endpoint\": ",
+                  (long)getpid(), now_ms);
     s_str(&b, st->endpoint);
     bt_buf_printf(&b,
-          ",\n  \"jobs\": {\"total\": %" PRIu64 ", \"ok\": %" PRIu64 ", \"failed\": %" PRIu64
-          ", \"leased\": %" PRIu64 ", \"queued\": %" PRIu64 "},\n",
-          st->total, st->ok, st->failed, st->leased, st->queued);
-    bt_buf_printf(&b, "  \"rate\": %.3f,\n  \"eta_s\": %.1f,\n  \"elapsed_s\": %.1f,\n  \"workers\": [",
-          st->rate, st->eta_s, st->elapsed_s);
+                  ",\n  \"jobs\": {\"total\": %" PRIu64 ", \"ok\": %" PRIu64
+                  ", \"failed\": %" PRIu64 ", \"leased\": %" PRIu64 ", \"queued\": %" PRIu64 "},\n",
+                  st->total, st->ok, st->failed, st->leased, st->queued);
+    bt_buf_printf(&b,
+                  "  \"rate\": %.3f,\n  \"eta_s\": %.1f,\n  \"elapsed_s\": %.1f,\n  \"workers\": [",
+                  st->rate, st->eta_s, st->elapsed_s);
     for (size_t i = 0; i < st->nworkers; i++) {
         const bt_status_worker_t *w = &st->workers[i];
         bt_buf_puts(&b, i ? ",\n    {\"host\": " : "\n    {\"host\": ");
         s_str(&b, w->name);
         bt_buf_printf(&b,
-              ", \"threads\": %u, \"rate\": %.3f, \"done\": %" PRIu64
-              ", \"holding\": %zu, \"heard_ms_ago\": %" PRId64 "}",
-              w->threads, w->rate, w->done, w->outstanding, w->heard_ms_ago);
+                      ", \"threads\": %u, \"rate\": %.3f, \"done\": %" PRIu64
+                      ", \"holding\": %zu, \"heard_ms_ago\": %" PRId64 "}",
+                      w->threads, w->rate, w->done, w->outstanding, w->heard_ms_ago);
     }
     bt_buf_puts(&b, st->nworkers ? "\n  ]\n}\n" : "]\n}\n");
     bt_err_t rc = b.data ? bt_fs_write_atomic(path, b.data, b.len, eb)

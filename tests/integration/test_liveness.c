@@ -17,21 +17,26 @@ static void s_setup(void)
     sfx_setup(&f, "liveness");
     cr_assert_eq(sfx_sweep_local(&f, "ref", 1), 0, "reference sweep failed");
 }
-static void s_teardown(void) { bt_proc_kill_all(); }
+static void s_teardown(void)
+{
+    bt_proc_kill_all();
+}
 
 TestSuite(liveness, .init = s_setup, .fini = s_teardown, .timeout = 150);
 
 /* Like sfx_start_coord with a long lease (10 s), so jobs that come back
  * early came back because of a BYE or a job timeout, not lease expiry. */
-static pid_t s_coord(const char *out, char *ep, size_t cap, const char *extra1,
-                     const char *extra2)
+static pid_t s_coord(const char *out, char *ep, size_t cap, const char *extra1, const char *extra2)
 {
     char odir[320], log[340];
     sfx_path(odir, sizeof odir, &f, out);
     snprintf(log, sizeof log, "%s.log", odir);
-    char *argv[] = {f.bt,       "sweep",         f.cfg, "--out", odir, "--workers", "0",
-                    "--bind",   "tcp://127.0.0.1:*", "--lease-ms", "10000", "--heartbeat-ms",
-                    "100",      (char *)extra1,  (char *)extra2, NULL};
+    char *argv[] = {f.bt,         "sweep",        f.cfg,
+                    "--out",      odir,           "--workers",
+                    "0",          "--bind",       "tcp://127.0.0.1:*",
+                    "--lease-ms", "10000",        "--heartbeat-ms",
+                    "100",        (char *)extra1, (char *)extra2,
+                    NULL};
     pid_t pid = bt_proc_spawn(argv, log);
     cr_assert(pid > 0);
     cr_assert(bt_proc_wait_text(log, "listening on ", 30000, ep, cap), "no endpoint");
@@ -51,8 +56,9 @@ Test(liveness, sigterm_to_a_busy_worker_hands_its_jobs_back)
     /* Generous: a worker that waited for its 20 s job would fail this. */
     cr_assert_eq(bt_proc_wait(slow, 10000), 1, "the busy worker did not leave on SIGTERM");
     char n[64];
-    cr_assert(bt_proc_wait_text(log, "worker slow worker stopped by a signal; ", 30000, n, sizeof n),
-              "the coordinator did not hear the BYE (see term.log)");
+    cr_assert(
+        bt_proc_wait_text(log, "worker slow worker stopped by a signal; ", 30000, n, sizeof n),
+        "the coordinator did not hear the BYE (see term.log)");
     cr_assert(strstr(n, " job(s) go back to the queue") && n[0] != '0', "%s", n);
     cr_assert_eq(bt_proc_wait(coord, 90000), 0, "coordinator failed (see term.log)");
     sfx_assert_same_report(&f, "ref", "term");
@@ -62,8 +68,11 @@ Test(liveness, sigterm_to_a_busy_worker_hands_its_jobs_back)
 Test(liveness, worker_exits_when_the_coordinator_is_gone)
 {
     char ep[256];
-    char *argv[] = {f.bt, "sweep", f.cfg, "--out", NULL, "--workers", "0", "--bind",
-                    "tcp://127.0.0.1:*", "--lease-ms", "1000", "--heartbeat-ms", "100", NULL};
+    char *argv[] = {f.bt,         "sweep",  f.cfg,
+                    "--out",      NULL,     "--workers",
+                    "0",          "--bind", "tcp://127.0.0.1:*",
+                    "--lease-ms", "1000",   "--heartbeat-ms",
+                    "100",        NULL};
     char odir[320], log[340];
     sfx_path(odir, sizeof odir, &f, "gone");
     snprintf(log, sizeof log, "%s.log", odir);
@@ -99,8 +108,8 @@ Test(liveness, coordinator_without_able_workers_gives_up)
     char odir[320], log[340];
     sfx_path(odir, sizeof odir, &f, "idle");
     snprintf(log, sizeof log, "%s.log", odir);
-    char *argv[] = {f.bt, "sweep", f.cfg, "--out", odir, "--workers", "0", "--idle-timeout", "2",
-                    NULL};
+    char *argv[] = {f.bt, "sweep",          f.cfg, "--out", odir, "--workers",
+                    "0",  "--idle-timeout", "2",   NULL};
     cr_assert_eq(bt_proc_run(argv, log, 60000), 1);
     cr_assert(sfx_log_has(&f, "idle", "no worker could run the sweep for 2 s"));
     cr_assert(sfx_log_has(&f, "idle", "continue with: bt sweep"));

@@ -21,7 +21,10 @@ static void s_setup(void)
     sfx_setup(&f, "trust");
     cr_assert_eq(sfx_sweep_local(&f, "ref", 1), 0, "reference sweep failed");
 }
-static void s_teardown(void) { bt_proc_kill_all(); }
+static void s_teardown(void)
+{
+    bt_proc_kill_all();
+}
 
 TestSuite(trust, .init = s_setup, .fini = s_teardown, .timeout = 150);
 

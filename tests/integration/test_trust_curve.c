@@ -13,7 +13,10 @@ static void s_setup(void)
     sfx_setup(&f, "trust-curve");
     cr_assert_eq(sfx_sweep_local(&f, "ref", 1), 0, "reference sweep failed");
 }
-static void s_teardown(void) { bt_proc_kill_all(); }
+static void s_teardown(void)
+{
+    bt_proc_kill_all();
+}
 
 TestSuite(trust_curve, .init = s_setup, .fini = s_teardown, .timeout = 150);
 
@@ -43,9 +46,9 @@ static pid_t s_worker(const char *ep, const char *name, const char *keys)
 {
     char log[340];
     snprintf(log, sizeof log, "%s/%s.log", f.dir, name);
-    char *argv[] = {f.worker,      "--connect", (char *)ep, "--threads", "1",         "--name",
-                    (char *)name,  "--keys",    (char *)keys, "--connect-timeout", "3",
-                    "--idle-exit", "60",        NULL};
+    char *argv[] = {f.worker, "--connect",   (char *)ep, "--threads",  "1",
+                    "--name", (char *)name,  "--keys",   (char *)keys, "--connect-timeout",
+                    "3",      "--idle-exit", "60",       NULL};
     pid_t pid = bt_proc_spawn(argv, log);
     cr_assert(pid > 0);
     return pid;
@@ -54,9 +57,9 @@ static pid_t s_worker(const char *ep, const char *name, const char *keys)
 Test(trust_curve, only_admitted_workers_run_and_impostors_give_up)
 {
     char ck[340], wk[340], bad[340], other[340], p1[400], p2[400];
-    snprintf(ck, sizeof ck, "%s/ckeys", f.dir);    /* coordinator's folder */
-    snprintf(wk, sizeof wk, "%s/wkeys", f.dir);    /* admitted worker */
-    snprintf(bad, sizeof bad, "%s/bkeys", f.dir);  /* worker not in allow/ */
+    snprintf(ck, sizeof ck, "%s/ckeys", f.dir);       /* coordinator's folder */
+    snprintf(wk, sizeof wk, "%s/wkeys", f.dir);       /* admitted worker */
+    snprintf(bad, sizeof bad, "%s/bkeys", f.dir);     /* worker not in allow/ */
     snprintf(other, sizeof other, "%s/okeys", f.dir); /* pinned to another coordinator */
     s_keygen(ck, "coordinator");
     s_keygen(wk, "worker");
@@ -76,9 +79,22 @@ Test(trust_curve, only_admitted_workers_run_and_impostors_give_up)
     char odir[320], log[340];
     sfx_path(odir, sizeof odir, &f, "keyed");
     snprintf(log, sizeof log, "%s.log", odir);
-    char *argv[] = {f.bt,       "sweep",   f.cfg,          "--out",       odir, "--workers",
-                    "0",        "--bind",  "tcp://127.0.0.1:*", "--keys", ck,   "--lease-ms",
-                    "1000",     "--heartbeat-ms", "100",   NULL};
+    char *argv[] = {f.bt,
+                    "sweep",
+                    f.cfg,
+                    "--out",
+                    odir,
+                    "--workers",
+                    "0",
+                    "--bind",
+                    "tcp://127.0.0.1:*",
+                    "--keys",
+                    ck,
+                    "--lease-ms",
+                    "1000",
+                    "--heartbeat-ms",
+                    "100",
+                    NULL};
     pid_t coord = bt_proc_spawn(argv, log);
     cr_assert(coord > 0);
     cr_assert(bt_proc_wait_text(log, "listening on ", 30000, ep, sizeof ep), "no endpoint");
@@ -101,8 +117,18 @@ Test(trust_curve, only_admitted_workers_run_and_impostors_give_up)
     /* A keyed worker pointed at a coordinator without keys (a fake). */
     sfx_path(odir, sizeof odir, &f, "fake");
     snprintf(log, sizeof log, "%s.log", odir);
-    char *fargv[] = {f.bt,      "sweep",  f.cfg,    "--out", odir, "--workers", "0", "--bind",
-                     "tcp://127.0.0.1:*", "--idle-timeout", "30", NULL};
+    char *fargv[] = {f.bt,
+                     "sweep",
+                     f.cfg,
+                     "--out",
+                     odir,
+                     "--workers",
+                     "0",
+                     "--bind",
+                     "tcp://127.0.0.1:*",
+                     "--idle-timeout",
+                     "30",
+                     NULL};
     pid_t fake = bt_proc_spawn(fargv, log);
     cr_assert(fake > 0);
     cr_assert(bt_proc_wait_text(log, "listening on ", 30000, ep, sizeof ep), "no endpoint");
@@ -120,15 +146,15 @@ Test(trust_curve, reachable_bind_needs_keys_or_insecure)
     char odir[320], log[340];
     sfx_path(odir, sizeof odir, &f, "open");
     snprintf(log, sizeof log, "%s.log", odir);
-    char *argv[] = {f.bt, "sweep", f.cfg, "--out", odir, "--workers", "0", "--bind",
-                    "tcp://0.0.0.0:*", NULL};
+    char *argv[] = {f.bt,        "sweep", f.cfg,    "--out",           odir,
+                    "--workers", "0",     "--bind", "tcp://0.0.0.0:*", NULL};
     cr_assert_neq(bt_proc_run(argv, log, 30000), 0);
     cr_assert(sfx_log_has(&f, "open", "refusing to bind tcp://0.0.0.0:* without keys"));
     /* --insecure: it binds (and, with a worker on loopback, runs). */
     sfx_path(odir, sizeof odir, &f, "insecure");
     snprintf(log, sizeof log, "%s.log", odir);
-    char *iargv[] = {f.bt, "sweep", f.cfg, "--out", odir, "--workers", "1", "--bind",
-                     "tcp://0.0.0.0:*", "--insecure", NULL};
+    char *iargv[] = {f.bt,     "sweep",           f.cfg,        "--out", odir, "--workers", "1",
+                     "--bind", "tcp://0.0.0.0:*", "--insecure", NULL};
     cr_assert_eq(bt_proc_run(iargv, log, 90000), 0, "see insecure.log");
     sfx_assert_same_report(&f, "ref", "insecure");
 }
