@@ -72,8 +72,8 @@ const bt_dataset_t *bt_dscache_get(bt_dscache_t *self, const char *path, const c
     self->loads++;
     if (want_hash && strcmp(ds->hash, hash) != 0) {
         bt_errf(eb, BT_EDATA,
-                "data store %s on this worker has data hash %.12s..., the coordinator's has "
-                "%.12s...: copy the same store to this machine (or point the sweep at it)",
+                "data store %s on this worker has data hash %s, the coordinator's has %s: "
+                "give this worker --data with a copy of the coordinator's store",
                 path, ds->hash, hash);
         bt_dataset_destroy(&ds);
         return NULL;

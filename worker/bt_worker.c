@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bt_build.h"
+#include "bt_cache.h"
 #include "bt_config.h"
 #include "bt_curve.h"
 #include "bt_dscache.h"
@@ -26,6 +27,9 @@
 #define S_MAX_OVERRIDES BT_WIRE_OVERRIDES_MAX
 
 static volatile sig_atomic_t s_stop_signal;
+/* --strategy-lib, set once before the loop: the config loader's callback
+ * has no context argument. */
+static const char *s_lib_path;
 
 static void s_on_signal(int sig) { s_stop_signal = sig; }
 
@@ -72,6 +76,8 @@ typedef struct {
     bt_msg_t in, out;                 /* decode / encode messages */
     bt_wire_buf_t buf;                /* encode buffer */
     bt_dscache_t *cache;              /* datasets across sweeps */
+    bt_cache_t *files;                /* content-addressed files on disk */
+    bool warned_path;                 /* the SWEEP store path fallback was logged */
     bt_config_t *config;              /* current sweep's base config */
     char config_sha[BT_WIRE_SHA256_HEX + 1]; /* its hash, to skip reloads */
     bt_runner_t *runner;              /* for the current sweep */
@@ -181,6 +187,52 @@ static void s_send_credit(s_worker_t *w, uint32_t credit)
     s_send(w);
 }
 
+/* The config loader's strategy_library hook. The path in the coordinator's
+ * YAML is never opened here: code comes only from this worker's command line. */
+static const bt_strategy_t *s_load_lib(const char *named, bt_errbuf_t *eb)
+{
+    if (!s_lib_path) {
+        bt_errf(eb, BT_ESTRATEGY,
+                "the sweep needs strategy library %s, and this worker loads strategy code only "
+                "from its own command line, never from a path the network names: start it with "
+                "--strategy-lib PATH (a copy of that library on this host)",
+                named);
+        return NULL;
+    }
+    if (bt_cache_check_regular(s_lib_path, eb) != BT_OK)
+        return NULL;
+    return bt_strategy_load(s_lib_path, eb);
+}
+
+/* The dataset for sw: --data if given (verified against the coordinator's
+ * data hash), else the store path in the SWEEP (deprecated; same checks). */
+static const bt_dataset_t *s_dataset(s_worker_t *w, const bt_msg_sweep_t *sw, bt_errbuf_t *eb)
+{
+    const char *path = w->opts->data_path;
+    if (!path) {
+        path = sw->store_path;
+        if (!w->warned_path) {
+            w->warned_path = true;
+            bt_log(BT_LOG_WARN,
+                   "no --data given: trying the coordinator's store path %s on this host "
+                   "(start the worker with --data PATH to choose the file yourself)",
+                   path);
+        }
+    }
+    if (bt_cache_check_regular(path, eb) != BT_OK) {
+        if (!w->opts->data_path) {
+            char why[sizeof eb->msg];
+            bt_str_copy(why, sizeof why, eb->msg);
+            bt_errf(eb, eb->code,
+                    "%s; this worker has no copy of the coordinator's store there: start it "
+                    "with --data PATH (a copy of the store on this host)",
+                    why);
+        }
+        return NULL;
+    }
+    return bt_dscache_get(w->cache, path, sw->data_hash, eb);
+}
+
 /* SWEEP: load the config and the dataset (cached); returns 0, or -1 fatal. */
 static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
 {
@@ -197,7 +249,7 @@ static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
         /* The coordinator's --set overrides, in order, as it applied them. */
         w->config = bt_config_load_string_lib(sw->yaml, "sweep config (from the coordinator)",
                                               sw->sets, sw->nsets, bt_strategy_table(),
-                                              bt_strategy_count(), bt_strategy_load, &eb);
+                                              bt_strategy_count(), s_load_lib, &eb);
         if (!w->config) {
             bt_log(BT_LOG_ERROR, "the coordinator's config does not load here: %s", eb.msg);
             s_send_bye(w, eb.msg);
@@ -233,7 +285,7 @@ static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
         s_send_bye(w, why);
         return -1;
     }
-    const bt_dataset_t *ds = bt_dscache_get(w->cache, sw->store_path, sw->data_hash, &eb);
+    const bt_dataset_t *ds = s_dataset(w, sw, &eb);
     if (!ds || bt_runner_check(w->config, ds, &eb) != BT_OK) {
         bt_log(BT_LOG_ERROR, "%s", eb.msg);
         s_send_bye(w, eb.msg);
@@ -247,8 +299,8 @@ static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
     }
     w->state = S_READY;
     s_send_credit(w, S_INITIAL_CREDIT);
-    bt_log(BT_LOG_INFO, "sweep %.12s: data %s ready, %d thread(s)", sw->config_sha256,
-           sw->store_path, w->opts->threads);
+    bt_log(BT_LOG_INFO, "sweep %.12s: data %.12s ready, %d thread(s)", sw->config_sha256,
+           sw->data_hash, w->opts->threads);
     return 0;
 }
 
@@ -681,22 +733,27 @@ int bt_worker_run(const bt_worker_opts_t *opts)
     bt_msg_init(&w.out);
     bt_wire_buf_init(&w.buf);
     w.cache = bt_dscache_new(4);
+    s_lib_path = opts->lib_path;
+    bt_errbuf_t eb;
+    w.files = bt_cache_new(opts->cache_dir, opts->cache_max, &eb);
+    if (!w.files)
+        bt_log(BT_LOG_ERROR, "%s", eb.msg);
     w.jobs = calloc(BT_WIRE_JOBS_MAX, sizeof *w.jobs);
     w.keys = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.keys);
     w.values = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.values);
     int rc = 1;
     if (opts->keys_dir) { /* bad keys are the operator's to fix: say so at once */
         zsock_t *probe = zsock_new(ZMQ_DEALER);
-        bt_errbuf_t eb;
-        bt_errbuf_clear(&eb);
-        bt_err_t krc = probe ? bt_curve_client_setup(probe, opts->keys_dir, &eb) : BT_ENOMEM;
+        bt_errbuf_t keb;
+        bt_errbuf_clear(&keb);
+        bt_err_t krc = probe ? bt_curve_client_setup(probe, opts->keys_dir, &keb) : BT_ENOMEM;
         zsock_destroy(&probe);
         if (krc != BT_OK) {
-            bt_log(BT_LOG_ERROR, "--keys %s: %s", opts->keys_dir, eb.msg);
+            bt_log(BT_LOG_ERROR, "--keys %s: %s", opts->keys_dir, keb.msg);
             goto out;
         }
     }
-    if (w.cache && w.jobs && w.keys && w.values && s_exec_start(&w.exec))
+    if (w.cache && w.files && w.jobs && w.keys && w.values && s_exec_start(&w.exec))
         rc = s_loop(&w);
     else
         bt_log(BT_LOG_ERROR, "out of memory (or no thread for the batch executor)");
@@ -713,6 +770,7 @@ out:
     bt_runner_destroy(&w.runner);
     bt_config_destroy(&w.config);
     bt_dscache_destroy(&w.cache);
+    bt_cache_destroy(&w.files);
     free(w.jobs);
     free(w.keys);
     free(w.values);

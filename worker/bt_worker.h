@@ -18,6 +18,10 @@ typedef struct bt_worker_opts {
     const char *name;        /* worker name; NULL = hostname:pid */
     const char *keys_dir;    /* CurveZMQ keys folder (bt_curve layout); NULL: plain TCP */
     int64_t connect_timeout_ms; /* give up when never welcomed this long; 0 = never */
+    const char *data_path;   /* --data: this host's copy of the store (verified by hash), or NULL */
+    const char *lib_path;    /* --strategy-lib: the only strategy library it may load, or NULL */
+    const char *cache_dir;   /* --cache; NULL = the XDG default (bt_cache) */
+    uint64_t cache_max;      /* --cache-max bytes; 0 = default */
 } bt_worker_opts_t;
 
 /* Runs until the sweep ends. Returns the process exit code: 0 after BYE or

@@ -1,5 +1,7 @@
 /* bt-worker — runs backtest jobs handed out by a `bt sweep` coordinator. */
 #include <errno.h>
+#include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +14,9 @@ static void s_usage(FILE *out)
 {
     fprintf(out,
             "usage: bt-worker --connect ENDPOINT [--threads N] [--idle-exit SEC]\n"
-            "                 [--backoff-max-ms MS] [--name NAME] [--keys DIR]\n"
-            "                 [--connect-timeout SEC] [--log-level LEVEL]\n\n"
+            "                 [--backoff-max-ms MS] [--name NAME] [--log-level LEVEL]\n"
+            "                 [--data STORE.h5] [--strategy-lib LIB.so] [--cache DIR]\n"
+            "                 [--cache-max BYTES] [--keys DIR] [--connect-timeout SEC]\n\n"
             "Connects to a coordinator started with 'bt sweep CONFIG --bind ENDPOINT' and\n"
             "runs the backtest jobs it hands out until the sweep ends (the coordinator says\n"
             "BYE). If the coordinator goes away the worker reconnects with back-off, so it\n"
@@ -25,12 +28,21 @@ static void s_usage(FILE *out)
             "  --idle-exit SEC     exit after SEC seconds without work (default 300; 0 = never)\n"
             "  --backoff-max-ms MS cap of the reconnect back-off (default 4000)\n"
             "  --name NAME         name in the coordinator's logs (default hostname:pid)\n"
+            "  --log-level L       error, warn, info (default) or debug\n"
+            "  --data PATH         this host's copy of the bar store; used only when its data\n"
+            "                      hash equals the coordinator's (any path; 'bt sweep' passes\n"
+            "                      it to the workers it starts itself)\n"
+            "  --strategy-lib PATH the strategy library to load when the sweep names one; a\n"
+            "                      path sent by the coordinator is never opened\n"
+            "  --cache DIR         file cache (default $XDG_CACHE_HOME/backtester or\n"
+            "                      ~/.cache/backtester)\n"
+            "  --cache-max BYTES   cache size limit, least recently used files go first\n"
+            "                      (suffix K, M or G; default 10G)\n"
             "  --keys DIR          CurveZMQ: DIR/worker.key + .key_secret, and the pinned\n"
             "                      DIR/coordinator.key (see 'bt keygen --help')\n"
             "  --connect-timeout SEC  exit when no coordinator has welcomed this worker\n"
             "                      after SEC (default 120; 0 = never)\n"
-            "  (a coordinator that was there and is silent for 3 leases is gone: exit 1)\n"
-            "  --log-level L       error, warn, info (default) or debug\n\n"
+            "  (a coordinator that was there and is silent for 3 leases is gone: exit 1)\n\n"
             "example:\n"
             "  bt-worker --connect tcp://10.0.0.5:5555 --threads 2\n");
 }
@@ -46,6 +58,30 @@ static int s_parse_long(const char *opt, const char *s, long min, long max, long
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+/* A byte count with an optional K, M or G suffix (powers of 1024). */
+static int s_parse_size(const char *opt, const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    unsigned shift = 0;
+    if (end && (*end == 'K' || *end == 'k'))
+        shift = 10;
+    else if (end && (*end == 'M' || *end == 'm'))
+        shift = 20;
+    else if (end && (*end == 'G' || *end == 'g'))
+        shift = 30;
+    if (shift)
+        end++;
+    if (errno != 0 || end == s || s[0] == '-' || *end != '\0' || v == 0 ||
+        v > (UINT64_MAX >> 30)) {
+        fprintf(stderr, "bt-worker: %s wants a size such as 500M or 20G, got '%s'\n", opt, s);
+        return -1;
+    }
+    *out = (uint64_t)v << shift;
     return 0;
 }
 
@@ -103,6 +139,15 @@ int main(int argc, char **argv)
             if (s_parse_long(a, v, 0, 86400L * 365, &n) != 0)
                 return 2;
             o.connect_timeout_ms = (int64_t)n * 1000;
+        } else if (strcmp(a, "--data") == 0) {
+            o.data_path = v;
+        } else if (strcmp(a, "--strategy-lib") == 0) {
+            o.lib_path = v;
+        } else if (strcmp(a, "--cache") == 0) {
+            o.cache_dir = v;
+        } else if (strcmp(a, "--cache-max") == 0) {
+            if (s_parse_size(a, v, &o.cache_max) != 0)
+                return 2;
         } else if (strcmp(a, "--name") == 0) {
             o.name = v;
         } else if (strcmp(a, "--log-level") == 0) {

@@ -23,7 +23,7 @@ const bt_cfg_setting_t bt_cfg_settings[S_NSETTINGS] = {
                     "strategy name: a built-in (see `bt strategies`) or the one in strategy_library"},
     [S_LIBRARY] = {"strategy_library", S_STRING, 0, 0, 0, "(none)", "path", 1, S_NONE, NULL,
                    "user strategy shared library (.so, strategies/README.md); a relative path is "
-                   "taken from the current directory; sweep workers load the same path"},
+                   "taken from the current directory; remote sweep workers load their --strategy-lib"},
     [S_STORE] = {"data.store", S_STRING, 0, 0, 0, "(required)", "path", 1, S_NONE, NULL,
                  "HDF5 bar store; a relative path is taken from the current directory"},
     [S_SYMBOLS] = {"data.symbols", S_STRLIST, 0, 0, 0, "all", "", 1, S_NONE, NULL,

@@ -4,16 +4,20 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bt_alloc.h"
 #include "bt_sha256.h"
 #include "bt_time.h"
+
+static bool s_regular(const char *path, bt_errbuf_t *eb);
 
 #ifndef BT_VERSION
 #define BT_VERSION "unknown"
@@ -256,6 +260,8 @@ static hid_t s_open_rw(const char *path, bt_errbuf_t *eb)
                     path);
         return f;
     }
+    if (!s_regular(path, eb))
+        return -1;
     if (H5Fis_hdf5(path) <= 0) {
         bt_errf(eb, BT_EFORMAT,
                 "%s: exists but is not an HDF5 bar store; choose another --out "
@@ -376,6 +382,23 @@ static int s_cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A FIFO or device must never reach HDF5 (opening a FIFO blocks until a
+ * writer comes): open without blocking and accept a regular file only. */
+static bool s_regular(const char *path, bt_errbuf_t *eb)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    bool ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        bt_errf(eb, BT_EFORMAT,
+                "%s: not a regular file (a FIFO, device or folder?); give the path of a bar "
+                "store file",
+                path);
+    return ok;
+}
+
 /* Opens a store for reading with a clear message for each way it can fail. */
 static hid_t s_open_ro(const char *path, bt_errbuf_t *eb)
 {
@@ -387,6 +410,8 @@ static hid_t s_open_ro(const char *path, bt_errbuf_t *eb)
                 path, strerror(errno));
         return -1;
     }
+    if (!s_regular(path, eb))
+        return -1;
     if (H5Fis_hdf5(path) <= 0) {
         bt_errf(eb, BT_EFORMAT,
                 "%s: not an HDF5 bar store (corrupt or another kind of file); re-create it with "

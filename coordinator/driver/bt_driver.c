@@ -288,7 +288,9 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
                               .threads = (int)a->threads,
                               .trivial = a->trivial,
                               .keys_dir = a->keys_dir,
-                              .quiet = bt_log_threshold < BT_LOG_INFO};
+                              .quiet = bt_log_threshold < BT_LOG_INFO,
+                              .data_path = bt_plan_store(d->plan),
+                              .lib_path = bt_config_library(cfg)};
         d->local = bt_local_start(&lo);
     } else {
         bt_log(BT_LOG_INFO, "waiting for workers: bt-worker --connect %s", bt_server_endpoint(srv));

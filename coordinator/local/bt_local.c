@@ -1,7 +1,9 @@
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "bt_local.h"
 
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,8 @@ typedef struct {
 } s_child_t;
 
 struct bt_local {
-    bt_local_opts_t opts; /* strings borrowed from the caller */
+    bt_local_opts_t opts; /* strings borrowed from the caller, but: */
+    char lib[PATH_MAX];   /* opts.lib_path made absolute (workers' cwd may differ) */
     s_child_t *children;
     size_t n;
     int respawns;
@@ -54,7 +57,7 @@ static pid_t s_spawn(const bt_local_t *l, int index)
     char threads[16], name[64];
     snprintf(threads, sizeof threads, "%d", l->opts.threads);
     snprintf(name, sizeof name, "local-%d", index);
-    char *argv[16];
+    char *argv[24];
     int k = 0;
     argv[k++] = (char *)l->opts.worker_bin;
     argv[k++] = "--connect";
@@ -74,6 +77,15 @@ static pid_t s_spawn(const bt_local_t *l, int index)
     if (l->opts.keys_dir) {
         argv[k++] = "--keys";
         argv[k++] = (char *)l->opts.keys_dir;
+    }
+    /* argv is not the network: a child on this host may open these paths. */
+    if (l->opts.data_path) {
+        argv[k++] = "--data";
+        argv[k++] = (char *)l->opts.data_path;
+    }
+    if (l->opts.lib_path) {
+        argv[k++] = "--strategy-lib";
+        argv[k++] = (char *)l->opts.lib_path;
     }
     argv[k] = NULL;
     pid_t parent = getpid();
@@ -95,6 +107,10 @@ bt_local_t *bt_local_start(const bt_local_opts_t *opts)
     if (!l)
         return NULL;
     l->opts = *opts;
+    if (opts->lib_path) {
+        if (realpath(opts->lib_path, l->lib))
+            l->opts.lib_path = l->lib;
+    }
     l->n = opts->count > 0 ? (size_t)opts->count : 0;
     l->children = calloc(l->n ? l->n : 1, sizeof *l->children);
     if (!l->children) {

@@ -1,0 +1,169 @@
+/* bt_ship (coordinator: files served by hash) and the worker's chunked
+ * receive into bt_cache, end to end without a socket: a 2.5 MiB file goes
+ * over in 3 chunks, a corrupted chunk is refused and asked for again, the
+ * result is byte-identical and found by its sha256 (which sha256sum(1) of
+ * the same bytes also gives: checked against bt_sha256_file, itself tested
+ * on FIPS vectors in test_sha256.c). Requests a worker could forge are
+ * refused. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bt_cache.h"
+#include "bt_sha256.h"
+#include "bt_ship.h"
+
+static char s_dir[64], s_file[96];
+static size_t s_size = 2 * BT_SHIP_CHUNK + BT_SHIP_CHUNK / 2;
+
+static void s_setup(void)
+{
+    snprintf(s_dir, sizeof s_dir, "/tmp/bt_ship_XXXXXX");
+    cr_assert(mkdtemp(s_dir));
+    snprintf(s_file, sizeof s_file, "%s/store.h5", s_dir);
+    FILE *fp = fopen(s_file, "wb");
+    cr_assert(fp);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < s_size; i++) {
+        x = x * 1103515245u + 12345u;
+        fputc((int)(x >> 24), fp);
+    }
+    fclose(fp);
+}
+
+static void s_teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(ship, .init = s_setup, .fini = s_teardown);
+
+Test(ship, manifest_matches_the_file)
+{
+    bt_errbuf_t eb;
+    bt_ship_t *sh = bt_ship_new();
+    const bt_ship_manifest_t *m = bt_ship_add(sh, BT_SHIP_DATA, s_file, &eb);
+    cr_assert_not_null(m, "%s", eb.msg);
+    char whole[65];
+    cr_assert_eq(bt_sha256_file(s_file, whole, &eb), BT_OK);
+    cr_assert_str_eq(m->sha256, whole);
+    cr_assert_eq(m->size, s_size);
+    cr_assert_eq(m->nchunks, 3);
+    cr_assert_eq(bt_ship_add(sh, BT_SHIP_DATA, s_file, &eb), m, "same content, same entry");
+    bt_ship_destroy(&sh);
+    bt_ship_destroy(&sh);
+    cr_assert_null(sh);
+}
+
+Test(ship, forged_requests_are_refused)
+{
+    bt_errbuf_t eb;
+    bt_ship_t *sh = bt_ship_new();
+    const bt_ship_manifest_t *m = bt_ship_add(sh, BT_SHIP_DATA, s_file, &eb);
+    cr_assert_not_null(m);
+    char *buf = malloc(BT_SHIP_CHUNK);
+    size_t got = 99;
+    const char *other = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    cr_assert_eq(bt_ship_read(sh, other, 0, 16, buf, &got, &eb), BT_ENOTFOUND);
+    cr_assert_eq(got, 0);
+    cr_assert_eq(bt_ship_read(sh, m->sha256, 1, 16, buf, &got, &eb), BT_ERANGE);
+    cr_assert_eq(bt_ship_read(sh, m->sha256, 0, 0, buf, &got, &eb), BT_ERANGE);
+    cr_assert_eq(bt_ship_read(sh, m->sha256, 0, BT_SHIP_CHUNK + 1, buf, &got, &eb), BT_ERANGE);
+    cr_assert_eq(bt_ship_read(sh, m->sha256, 3ull * BT_SHIP_CHUNK, 16, buf, &got, &eb), BT_ERANGE);
+    /* the last chunk is short */
+    cr_assert_eq(bt_ship_read(sh, m->sha256, 2ull * BT_SHIP_CHUNK, BT_SHIP_CHUNK, buf, &got, &eb),
+                 BT_OK);
+    cr_assert_eq(got, BT_SHIP_CHUNK / 2);
+    cr_assert_eq(bt_ship_bytes_served(sh), BT_SHIP_CHUNK / 2);
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/p.fifo", s_dir);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    cr_assert_null(bt_ship_add(sh, BT_SHIP_DATA, fifo, &eb), "a FIFO is never served");
+    cr_assert_eq(eb.code, BT_EDATA);
+    free(buf);
+    bt_ship_destroy(&sh);
+}
+
+Test(ship, chunked_transfer_into_the_cache)
+{
+    bt_errbuf_t eb;
+    bt_ship_t *sh = bt_ship_new();
+    const bt_ship_manifest_t *m = bt_ship_add(sh, BT_SHIP_DATA, s_file, &eb);
+    cr_assert_not_null(m);
+    char cdir[96];
+    snprintf(cdir, sizeof cdir, "%s/cache", s_dir);
+    bt_cache_t *c = bt_cache_new(cdir, 0, &eb);
+    cr_assert_not_null(c);
+    bt_cache_recv_t *r =
+        bt_cache_recv_new(c, m->sha256, m->size, m->chunk, m->chunk_sha, m->nchunks, &eb);
+    cr_assert_not_null(r, "%s", eb.msg);
+    char *buf = malloc(BT_SHIP_CHUNK);
+    uint64_t off;
+    uint32_t len;
+    int corrupted = 0, rounds = 0;
+    while (!bt_cache_recv_complete(r)) {
+        cr_assert_lt(rounds++, 10);
+        /* a window of two chunks in flight */
+        uint64_t offs[2];
+        uint32_t lens[2];
+        int k = 0;
+        while (k < 2 && bt_cache_recv_next(r, &off, &len)) {
+            offs[k] = off;
+            lens[k++] = len;
+        }
+        cr_assert_eq(bt_cache_recv_inflight(r), (uint32_t)k);
+        for (int i = 0; i < k; i++) {
+            size_t got = 0;
+            cr_assert_eq(bt_ship_read(sh, m->sha256, offs[i], lens[i], buf, &got, &eb), BT_OK);
+            if (offs[i] == BT_SHIP_CHUNK && corrupted == 0) {
+                corrupted = 1;
+                buf[7] ^= 1; /* a flipped bit on the way */
+                cr_assert_eq(bt_cache_recv_chunk(r, offs[i], buf, got, &eb), BT_EDATA);
+                cr_assert(strstr(eb.msg, m->chunk_sha[1]), "%s", eb.msg);
+                continue;
+            }
+            cr_assert_eq(bt_cache_recv_chunk(r, offs[i], buf, got, &eb), BT_OK, "%s", eb.msg);
+        }
+    }
+    cr_assert_eq(corrupted, 1);
+    cr_assert_eq(bt_cache_recv_chunk(r, 5, buf, 1, &eb), BT_ERANGE);
+    char path[4200];
+    cr_assert_eq(bt_cache_recv_commit(r, path, sizeof path, &eb), BT_OK, "%s", eb.msg);
+    bt_cache_recv_destroy(&r);
+    cr_assert_eq(bt_cache_lookup(c, m->sha256, path, sizeof path, &eb), BT_OK, "%s", eb.msg);
+    char cmd[8400];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", s_file, path);
+    cr_assert_eq(system(cmd), 0, "the cached copy equals the original");
+    size_t n = 0;
+    cr_assert_eq(bt_cache_bytes(c, &n), s_size, "no temp file left, one object");
+    cr_assert_eq(n, 1);
+    free(buf);
+    bt_cache_destroy(&c);
+    bt_ship_destroy(&sh);
+}
+
+Test(ship, bad_manifests_are_refused)
+{
+    bt_errbuf_t eb;
+    char cdir[96];
+    snprintf(cdir, sizeof cdir, "%s/cache", s_dir);
+    bt_cache_t *c = bt_cache_new(cdir, 0, &eb);
+    const char h[1][65] = {"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"};
+    const char *sha = h[0];
+    cr_assert_null(bt_cache_recv_new(c, sha, 10, 4, h, 1, &eb), "10 bytes in 4-byte chunks is 3");
+    cr_assert_eq(eb.code, BT_EPROTO);
+    cr_assert_null(bt_cache_recv_new(c, sha, 10, BT_CACHE_CHUNK_MAX + 1, h, 1, &eb));
+    cr_assert_null(bt_cache_recv_new(c, "../x", 3, 4, h, 1, &eb));
+    cr_assert_null(bt_cache_recv_new(c, sha, BT_CACHE_FILE_MAX + 1, BT_CACHE_CHUNK_MAX, h, 1, &eb));
+    bt_cache_recv_t *r = bt_cache_recv_new(c, sha, 3, 4, h, 1, &eb);
+    cr_assert_not_null(r, "%s", eb.msg);
+    cr_assert_eq(bt_cache_recv_commit(r, (char[64]){0}, 64, &eb), BT_EINVAL, "nothing received");
+    bt_cache_recv_destroy(&r);
+    bt_cache_recv_destroy(&r);
+    bt_cache_destroy(&c);
+}
