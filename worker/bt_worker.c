@@ -9,8 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bt_build.h"
 #include "bt_cache.h"
 #include "bt_config.h"
+#include "bt_curve.h"
 #include "bt_dscache.h"
 #include "bt_log.h"
 #include "bt_metrics.h"
@@ -55,6 +57,11 @@ typedef struct {
 typedef struct {
     const bt_worker_opts_t *opts;
     char name[BT_WIRE_NAME_MAX + 1];  /* hostname:pid */
+    char ident[96];                   /* ZeroMQ routing id, the same on every reconnect */
+    bool welcomed_once;               /* a coordinator has welcomed us */
+    char sweep_id[BT_WIRE_SWEEPID_MAX + 1]; /* the sweep of the first WELCOME */
+    bool abandoned;                   /* left a batch running on a signal: do not join it */
+    bool bye_sent;                    /* BYE already said */
     zsock_t *sock;                    /* DEALER, NULL while disconnected */
     zpoller_t *poller;                /* on sock */
     s_state_t state;
@@ -118,6 +125,18 @@ static void s_connect(s_worker_t *w, int64_t now)
 {
     s_disconnect(w);
     w->sock = zsock_new(ZMQ_DEALER);
+    /* Before connecting: the coordinator knows a rejoining worker by it (its
+     * leases, its count). */
+    if (w->sock)
+        zsock_set_identity(w->sock, w->ident);
+    bt_errbuf_t eb;
+    if (w->sock && w->opts->keys_dir &&
+        bt_curve_client_setup(w->sock, w->opts->keys_dir, &eb) != BT_OK) {
+        bt_log(BT_LOG_ERROR, "%s", eb.msg); /* checked at start: the folder changed */
+        zsock_destroy(&w->sock);
+        w->next_connect = now + w->backoff_ms;
+        return;
+    }
     if (!w->sock || zsock_connect(w->sock, "%s", w->opts->endpoint) != 0) {
         bt_log(BT_LOG_ERROR, "cannot connect to %s (check the endpoint, e.g. tcp://HOST:5555)",
                w->opts->endpoint);
@@ -134,6 +153,8 @@ static void s_connect(s_worker_t *w, int64_t now)
     snprintf(w->out.hello.name, sizeof w->out.hello.name, "%s", w->name);
     w->out.hello.threads = (uint32_t)w->opts->threads;
     snprintf(w->out.hello.bt_version, sizeof w->out.hello.bt_version, "%s", BT_VERSION);
+    w->out.hello.has_build = true;
+    snprintf(w->out.hello.build_id, sizeof w->out.hello.build_id, "%s", bt_build_id());
     s_send(w);
     w->state = S_HELLO_SENT;
     w->hello_at = now;
@@ -153,6 +174,7 @@ static void s_retry_later(s_worker_t *w, int64_t now, const char *why)
 
 static void s_send_bye(s_worker_t *w, const char *reason)
 {
+    w->bye_sent = true;
     bt_msg_reset(&w->out, BT_MSG_BYE);
     snprintf(w->out.bye.reason, sizeof w->out.bye.reason, "%s", reason);
     s_send(w);
@@ -360,16 +382,31 @@ static void s_run_batch(s_worker_t *w, size_t n)
     x->n = n;
     x->state = S_EXEC_RUN;
     pthread_cond_broadcast(&x->cv);
+    int64_t slice = w->heartbeat_ms < 100 ? w->heartbeat_ms : 100; /* signal latency */
+    int64_t last_hb = bt_monotonic_ms();
     while (x->state != S_EXEC_DONE) {
+        if (s_stop_signal) {
+            /* Say BYE now, so the coordinator hands our jobs to others at once,
+             * and leave the batch running: the process exits. */
+            pthread_mutex_unlock(&x->mu);
+            bt_log(BT_LOG_INFO, "signal %d while busy: leaving, %zu job(s) go back",
+                   (int)s_stop_signal, n);
+            if (w->sock)
+                s_send_bye(w, "worker stopped by a signal");
+            w->abandoned = true;
+            return;
+        }
         struct timespec dl;
         clock_gettime(CLOCK_REALTIME, &dl);
-        int64_t ns = (int64_t)dl.tv_nsec + (int64_t)w->heartbeat_ms * 1000000;
+        int64_t ns = (int64_t)dl.tv_nsec + slice * 1000000;
         dl.tv_sec += (time_t)(ns / 1000000000);
         dl.tv_nsec = (long)(ns % 1000000000);
         pthread_cond_timedwait(&x->cv, &x->mu, &dl);
-        if (x->state != S_EXEC_DONE && w->sock) {
+        int64_t now = bt_monotonic_ms();
+        if (x->state != S_EXEC_DONE && w->sock && now - last_hb >= (int64_t)w->heartbeat_ms) {
+            last_hb = now;
             pthread_mutex_unlock(&x->mu);
-            s_send_heartbeat(w, bt_monotonic_ms());
+            s_send_heartbeat(w, now);
             pthread_mutex_lock(&x->mu);
         }
     }
@@ -382,6 +419,8 @@ static void s_run_batch(s_worker_t *w, size_t n)
 
 static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
 {
+    if (w->abandoned)
+        return; /* leaving: BYE said, the coordinator requeues these */
     uint32_t n = job->njobs;
     for (uint32_t i = 0; i < n; i++) {
         const bt_wire_job_t *src = &job->jobs[i];
@@ -407,6 +446,8 @@ static void s_on_job(s_worker_t *w, const bt_msg_job_t *job)
     }
     if (!w->opts->trivial || w->opts->job_delay_ms > 0)
         s_run_batch(w, n);
+    if (w->abandoned)
+        return;
     for (uint32_t i = 0; i < n; i++) {
         const bt_runner_job_t *r = &w->jobs[i];
         bt_msg_reset(&w->out, BT_MSG_RESULT);
@@ -511,11 +552,22 @@ static int s_on_message(s_worker_t *w, int64_t now)
     w->last_heard = now;
     switch (w->in.type) {
     case BT_MSG_WELCOME:
+        /* Reconnected to the same endpoint and found another sweep: our
+         * coordinator is gone (its port was reused); never serve a stranger. */
+        if (w->welcomed_once && strcmp(w->sweep_id, w->in.welcome.sweep_id) != 0) {
+            bt_log(BT_LOG_ERROR,
+                   "the coordinator at %s is gone: that endpoint now runs sweep %s, not %s; "
+                   "exiting",
+                   w->opts->endpoint, w->in.welcome.sweep_id, w->sweep_id);
+            return 1;
+        }
+        snprintf(w->sweep_id, sizeof w->sweep_id, "%s", w->in.welcome.sweep_id);
         w->heartbeat_ms = w->in.welcome.heartbeat_ms;
         w->lease_ms = w->in.welcome.lease_ms;
         w->backoff_ms = S_BACKOFF_MIN_MS;
         if (w->state == S_HELLO_SENT)
             w->state = S_WELCOMED;
+        w->welcomed_once = true;
         bt_log(BT_LOG_INFO, "welcomed to sweep %s at %s (heartbeat %u ms, lease %u ms)",
                w->in.welcome.sweep_id, w->opts->endpoint, w->heartbeat_ms, w->lease_ms);
         return -1;
@@ -565,12 +617,44 @@ static int s_loop(s_worker_t *w)
         now = bt_monotonic_ms();
         if (s_stop_signal) {
             bt_log(BT_LOG_INFO, "signal %d: leaving", (int)s_stop_signal);
-            if (w->sock && w->state >= S_WELCOMED)
+            if (w->sock && w->state >= S_WELCOMED && !w->bye_sent)
                 s_send_bye(w, "worker stopped by a signal");
             return 1;
         }
+        if (w->abandoned)
+            return 1;
+        /* A coordinator that was there and has been silent for three leases
+         * (reconnects included) is gone: a batch job must not idle on. */
+        int64_t gone_ms = 3 * (int64_t)(w->lease_ms > w->heartbeat_ms ? w->lease_ms
+                                                                        : w->heartbeat_ms);
+        if (w->welcomed_once && now - w->last_heard >= gone_ms) {
+            bt_log(BT_LOG_ERROR,
+                   "the coordinator at %s is gone: nothing heard from it for %lld s; exiting",
+                   o->endpoint, (long long)((now - w->last_heard) / 1000));
+            return 1;
+        }
+        /* A CURVE handshake with a coordinator that lacks the pinned key never
+         * completes: nothing says so, so the worker gives up after a while. */
+        if (!w->welcomed_once && o->connect_timeout_ms > 0 &&
+            now - w->idle_since >= o->connect_timeout_ms) {
+            bt_log(BT_LOG_ERROR,
+                   "no coordinator welcomed this worker at %s in %lld s%s: exiting", o->endpoint,
+                   (long long)(o->connect_timeout_ms / 1000),
+                   o->keys_dir ? " (with --keys: the coordinator there does not hold the key "
+                                 "pinned in KEYS/coordinator.key, does not admit this worker's "
+                                 "key, or is not running)"
+                               : " (is it running? is it a bt coordinator? does it want --keys?)");
+            return 1;
+        }
         if (o->idle_exit_ms > 0 && now - w->idle_since >= o->idle_exit_ms) {
-            bt_log(BT_LOG_INFO, "no work for %lld s: exiting", (long long)(o->idle_exit_ms / 1000));
+            if (w->welcomed_once)
+                bt_log(BT_LOG_INFO, "no work for %lld s: exiting",
+                       (long long)(o->idle_exit_ms / 1000));
+            else
+                bt_log(BT_LOG_ERROR,
+                       "no coordinator welcomed this worker at %s in %lld s (none there, not a "
+                       "bt coordinator, or it refuses this worker's key): exiting",
+                       o->endpoint, (long long)(o->idle_exit_ms / 1000));
             if (w->sock && w->state >= S_WELCOMED)
                 s_send_bye(w, "worker idle");
             return 0;
@@ -607,6 +691,8 @@ static int s_loop(s_worker_t *w)
             int rc = s_on_message(w, bt_monotonic_ms());
             if (rc >= 0)
                 return rc;
+            if (w->abandoned)
+                break;
             if (!w->sock || !(zsock_events(w->sock) & ZMQ_POLLIN))
                 break;
         }
@@ -626,6 +712,11 @@ int bt_worker_run(const bt_worker_opts_t *opts)
         host[sizeof host - 1] = '\0';
         snprintf(w.name, sizeof w.name, "%s:%ld", host, (long)getpid());
     }
+    /* Unique per process (name, pid, start time), fixed for its life. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(w.ident, sizeof w.ident, "w:%.48s:%ld:%lx", w.name, (long)getpid(),
+             (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec);
     char ctx[96];
     bt_str_copy(ctx, sizeof ctx, w.name);
     bt_log_set_context(ctx);
@@ -651,10 +742,29 @@ int bt_worker_run(const bt_worker_opts_t *opts)
     w.keys = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.keys);
     w.values = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.values);
     int rc = 1;
+    if (opts->keys_dir) { /* bad keys are the operator's to fix: say so at once */
+        zsock_t *probe = zsock_new(ZMQ_DEALER);
+        bt_errbuf_t keb;
+        bt_errbuf_clear(&keb);
+        bt_err_t krc = probe ? bt_curve_client_setup(probe, opts->keys_dir, &keb) : BT_ENOMEM;
+        zsock_destroy(&probe);
+        if (krc != BT_OK) {
+            bt_log(BT_LOG_ERROR, "--keys %s: %s", opts->keys_dir, keb.msg);
+            goto out;
+        }
+    }
     if (w.cache && w.files && w.jobs && w.keys && w.values && s_exec_start(&w.exec))
         rc = s_loop(&w);
     else
         bt_log(BT_LOG_ERROR, "out of memory (or no thread for the batch executor)");
+    if (w.abandoned) {
+        /* The executor still runs the batch: flush the BYE (linger) and exit
+         * without joining it. */
+        s_disconnect(&w);
+        fflush(NULL);
+        _exit(rc);
+    }
+out:
     s_exec_stop(&w.exec);
     s_disconnect(&w);
     bt_runner_destroy(&w.runner);

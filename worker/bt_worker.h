@@ -16,6 +16,8 @@ typedef struct bt_worker_opts {
     bool trivial;            /* hidden bench mode: answer jobs without running them */
     int64_t job_delay_ms;    /* hidden test aid: extra time per job (slows a sweep down) */
     const char *name;        /* worker name; NULL = hostname:pid */
+    const char *keys_dir;    /* CurveZMQ keys folder (bt_curve layout); NULL: plain TCP */
+    int64_t connect_timeout_ms; /* give up when never welcomed this long; 0 = never */
     const char *data_path;   /* --data: this host's copy of the store (verified by hash), or NULL */
     const char *lib_path;    /* --strategy-lib: the only strategy library it may load, or NULL */
     const char *cache_dir;   /* --cache; NULL = the XDG default (bt_cache) */

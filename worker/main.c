@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt_cpus.h"
 #include "bt_log.h"
 #include "bt_worker.h"
 
@@ -15,14 +16,15 @@ static void s_usage(FILE *out)
             "usage: bt-worker --connect ENDPOINT [--threads N] [--idle-exit SEC]\n"
             "                 [--backoff-max-ms MS] [--name NAME] [--log-level LEVEL]\n"
             "                 [--data STORE.h5] [--strategy-lib LIB.so] [--cache DIR]\n"
-            "                 [--cache-max BYTES]\n\n"
+            "                 [--cache-max BYTES] [--keys DIR] [--connect-timeout SEC]\n\n"
             "Connects to a coordinator started with 'bt sweep CONFIG --bind ENDPOINT' and\n"
             "runs the backtest jobs it hands out until the sweep ends (the coordinator says\n"
             "BYE). If the coordinator goes away the worker reconnects with back-off, so it\n"
             "may be started before the coordinator and survives a coordinator restart.\n\n"
             "options:\n"
             "  --connect EP        coordinator endpoint, e.g. tcp://10.0.0.5:5555 (required)\n"
-            "  --threads N         threads for backtests (default: all cores)\n"
+            "  --threads N         threads for backtests (default: the CPUs this process may\n"
+            "                      use: SLURM_CPUS_PER_TASK, else its affinity mask)\n"
             "  --idle-exit SEC     exit after SEC seconds without work (default 300; 0 = never)\n"
             "  --backoff-max-ms MS cap of the reconnect back-off (default 4000)\n"
             "  --name NAME         name in the coordinator's logs (default hostname:pid)\n"
@@ -35,7 +37,12 @@ static void s_usage(FILE *out)
             "  --cache DIR         file cache (default $XDG_CACHE_HOME/backtester or\n"
             "                      ~/.cache/backtester)\n"
             "  --cache-max BYTES   cache size limit, least recently used files go first\n"
-            "                      (suffix K, M or G; default 10G)\n\n"
+            "                      (suffix K, M or G; default 10G)\n"
+            "  --keys DIR          CurveZMQ: DIR/worker.key + .key_secret, and the pinned\n"
+            "                      DIR/coordinator.key (see 'bt keygen --help')\n"
+            "  --connect-timeout SEC  exit when no coordinator has welcomed this worker\n"
+            "                      after SEC (default 120; 0 = never)\n"
+            "  (a coordinator that was there and is silent for 3 leases is gone: exit 1)\n\n"
             "example:\n"
             "  bt-worker --connect tcp://10.0.0.5:5555 --threads 2\n");
 }
@@ -82,11 +89,12 @@ int main(int argc, char **argv)
 {
     bt_worker_opts_t o = {
         .endpoint = NULL,
-        .threads = omp_get_num_procs(),
+        .threads = 0, /* from bt_cpus_allowed unless --threads */
         .idle_exit_ms = 300 * 1000,
         .backoff_max_ms = 4000,
         .trivial = false,
         .name = NULL,
+        .connect_timeout_ms = 120 * 1000,
     };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -125,6 +133,12 @@ int main(int argc, char **argv)
             if (s_parse_long(a, v, 0, 60000, &n) != 0) /* hidden: slows jobs for tests */
                 return 2;
             o.job_delay_ms = n;
+        } else if (strcmp(a, "--keys") == 0) {
+            o.keys_dir = v;
+        } else if (strcmp(a, "--connect-timeout") == 0) {
+            if (s_parse_long(a, v, 0, 86400L * 365, &n) != 0)
+                return 2;
+            o.connect_timeout_ms = (int64_t)n * 1000;
         } else if (strcmp(a, "--data") == 0) {
             o.data_path = v;
         } else if (strcmp(a, "--strategy-lib") == 0) {
@@ -153,7 +167,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "\nbt-worker: --connect ENDPOINT is required\n");
         return 2;
     }
-    if (o.threads < 1)
-        o.threads = 1;
+    if (o.threads < 1) {
+        int n = 1;
+        const char *src = NULL;
+        bt_errbuf_t eb;
+        if (bt_cpus_allowed(&n, &src, &eb) != BT_OK) {
+            fprintf(stderr, "bt-worker: %s (or give --threads N)\n", eb.msg);
+            return 2;
+        }
+        o.threads = n;
+        bt_log(BT_LOG_INFO, "%d thread(s), from %s", n, src);
+    }
     return bt_worker_run(&o);
 }

@@ -7,6 +7,15 @@
 
 bt_log_level_t bt_log_threshold = BT_LOG_INFO;
 static _Thread_local char s_context[96];
+static void (*s_before)(void *), (*s_after)(void *);
+static void *s_hook_user;
+
+void bt_log_set_line_hook(void (*before)(void *), void (*after)(void *), void *user)
+{
+    s_before = before;
+    s_after = after;
+    s_hook_user = user;
+}
 
 void bt_log_set_level(bt_log_level_t level) { bt_log_threshold = level; }
 
@@ -43,5 +52,9 @@ void bt_log_emit(bt_log_level_t level, const char *fmt, ...)
     if (n > 0 && (size_t)n < sizeof line)
         vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
+    if (s_before)
+        s_before(s_hook_user);
     fprintf(stderr, "%s\n", line); /* one write per line keeps processes' lines whole */
+    if (s_after)
+        s_after(s_hook_user);
 }

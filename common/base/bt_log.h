@@ -12,6 +12,9 @@ void bt_log_set_level(bt_log_level_t level);
 int bt_log_level_parse(const char *name);
 /* Context printed on each line of this thread, e.g. "worker 3 job 17"; NULL clears. */
 void bt_log_set_context(const char *ctx);
+/* Called around each line written (NULL: none), e.g. to clear and redraw a
+ * live progress line on a terminal. For a single-threaded program. */
+void bt_log_set_line_hook(void (*before)(void *), void (*after)(void *), void *user);
 void bt_log_emit(bt_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define bt_log(level, ...)                         \

@@ -83,6 +83,8 @@ typedef struct {
     char name[BT_WIRE_NAME_MAX + 1];        /* worker name, "hostname:pid"; non-empty */
     uint32_t threads;                       /* OpenMP threads, 1..BT_WIRE_THREADS_MAX */
     char bt_version[BT_WIRE_BTVER_MAX + 1]; /* BT_VERSION of the worker; non-empty */
+    bool has_build;                         /* "bid" present (optional key) */
+    char build_id[BT_WIRE_SHA256_HEX + 1];  /* bt_build_id() of the worker, 64 hex */
 } bt_msg_hello_t;
 
 typedef struct {

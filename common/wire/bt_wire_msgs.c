@@ -129,6 +129,9 @@ static const w_field_t s_hello[] = {
     STR("name", hello.name, 1),
     U32("thr", hello.threads, 1, BT_WIRE_THREADS_MAX),
     STR("ver", hello.bt_version, 1),
+    /* Optional (absent: an older worker), so older HELLOs encode as before. */
+    {.key = "bid", .kind = W_STR, .opt = W_OPT_FLAG, .flag = M(hello.has_build),
+     .off = M(hello.build_id), .max = BT_WIRE_SHA256_HEX, .rule = s_hex64},
 };
 
 static const w_field_t s_welcome[] = {

@@ -29,6 +29,7 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
     a->run.lease_ms = 10000;
     a->run.heartbeat_ms = 1000;
     a->run.max_attempts = 3;
+    a->run.idle_timeout_s = 300;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0)
@@ -39,6 +40,10 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
         }
         if (strcmp(o, "--keep-invalid") == 0) {
             a->run.keep_invalid = true;
+            continue;
+        }
+        if (strcmp(o, "--insecure") == 0) {
+            a->run.insecure = true;
             continue;
         }
         if (strcmp(o, "--trivial") == 0) {
@@ -78,6 +83,8 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
             a->resume_dir = v;
         else if (strcmp(o, "--bind") == 0)
             a->run.bind = v;
+        else if (strcmp(o, "--keys") == 0)
+            a->run.keys_dir = v;
         else if (strcmp(o, "--workers") == 0)
             rc = s_parse_long(o, v, 0, 1024, &a->run.workers);
         else if (strcmp(o, "--threads") == 0)
@@ -91,6 +98,12 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
         else if (strcmp(o, "--max-attempts") == 0)
             rc = s_parse_long(o, v, 1, 100, &a->run.max_attempts),
             a->given |= BT_SWEEP_GIVEN_ATTEMPTS;
+        else if (strcmp(o, "--idle-timeout") == 0)
+            rc = s_parse_long(o, v, 0, 86400L * 365, &a->run.idle_timeout_s),
+            a->given |= BT_SWEEP_GIVEN_IDLE;
+        else if (strcmp(o, "--job-timeout") == 0)
+            rc = s_parse_long(o, v, 0, 86400L * 365, &a->run.job_timeout_s),
+            a->given |= BT_SWEEP_GIVEN_JOB_TIMEOUT;
         else if (strcmp(o, "--log-level") == 0) {
             int lv = bt_log_level_parse(v);
             if (lv < 0) {
@@ -171,12 +184,20 @@ void bt_sweep_args_hint(FILE *f, const char *prog, const bt_sweep_args_t *a)
         s_opt_long(f, "--workers", a->run.workers);
     if (a->given & BT_SWEEP_GIVEN_THREADS)
         s_opt_long(f, "--threads", a->run.threads);
+    if (a->run.keys_dir)
+        s_opt(f, "--keys", a->run.keys_dir);
+    if (a->run.insecure)
+        fputs(" --insecure", f);
     if (a->given & BT_SWEEP_GIVEN_LEASE)
         s_opt_long(f, "--lease-ms", a->run.lease_ms);
     if (a->given & BT_SWEEP_GIVEN_HEARTBEAT)
         s_opt_long(f, "--heartbeat-ms", a->run.heartbeat_ms);
     if (a->given & BT_SWEEP_GIVEN_ATTEMPTS)
         s_opt_long(f, "--max-attempts", a->run.max_attempts);
+    if (a->given & BT_SWEEP_GIVEN_IDLE)
+        s_opt_long(f, "--idle-timeout", a->run.idle_timeout_s);
+    if (a->given & BT_SWEEP_GIVEN_JOB_TIMEOUT)
+        s_opt_long(f, "--job-timeout", a->run.job_timeout_s);
     if (a->run.allow_huge)
         fputs(" --allow-huge", f);
     if (a->run.keep_invalid)

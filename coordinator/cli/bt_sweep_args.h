@@ -21,6 +21,8 @@ enum {
     BT_SWEEP_GIVEN_LEASE = 1u << 1,
     BT_SWEEP_GIVEN_HEARTBEAT = 1u << 2,
     BT_SWEEP_GIVEN_ATTEMPTS = 1u << 3,
+    BT_SWEEP_GIVEN_IDLE = 1u << 4,
+    BT_SWEEP_GIVEN_JOB_TIMEOUT = 1u << 5,
 };
 
 /* Parses argv (argv[0] is "sweep"). Returns 0, 1 for --help (usage printed

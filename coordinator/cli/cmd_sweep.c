@@ -3,6 +3,7 @@
  * See docs/sweep.md. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "bt_cmd.h"
 #include "bt_config.h"
@@ -19,8 +20,9 @@ static void s_usage(FILE *out)
             "usage: bt sweep CONFIG.yaml [--set key=value ...] [--out DIR] [--workers N]\n"
             "                [--threads N]\n"
             "                [--bind ENDPOINT] [--resume DIR] [--lease-ms MS]\n"
-            "                [--heartbeat-ms MS] [--max-attempts N] [--allow-huge]\n"
-            "                [--keep-invalid]\n"
+            "                [--heartbeat-ms MS] [--max-attempts N] [--idle-timeout SEC]\n"
+            "                [--job-timeout SEC]\n"
+            "                [--keys DIR] [--insecure] [--allow-huge] [--keep-invalid]\n"
             "                [--log-level LEVEL]\n\n"
             "Runs every point of the config's sweep: grid as one backtest job, on local\n"
             "bt-worker processes (one per core by default) and/or remote ones, and writes\n"
@@ -35,9 +37,19 @@ static void s_usage(FILE *out)
             "  --workers N        local workers to start (default: one per core; 0 = none)\n"
             "  --threads N        threads per local worker (default 1)\n"
             "  --bind EP          endpoint for workers (default tcp://127.0.0.1:*, a free port)\n"
+            "  --keys DIR         CurveZMQ: encrypt, admit only the worker keys in DIR/allow\n"
+            "                     (DIR/coordinator.key + .key_secret; see 'bt keygen --help');\n"
+            "                     local workers use DIR/worker.key (+ .key_secret)\n"
+            "  --insecure         allow a --bind other machines reach without --keys\n"
             "  --lease-ms MS      a silent worker loses its jobs after MS (default 10000)\n"
             "  --heartbeat-ms MS  heartbeat interval (default 1000)\n"
-            "  --max-attempts N   attempts of a failing job before it is recorded failed (3)\n"
+            "  --max-attempts N   attempts of a job (failed, or its worker died or went\n"
+            "                     silent) before it is recorded failed (default 3)\n"
+            "  --idle-timeout SEC give up (partial report, resume hint, exit 1) when no\n"
+            "                     worker has been able to run the sweep for SEC (default\n"
+            "                     300; 0 = wait for ever)\n"
+            "  --job-timeout SEC  a worker holding jobs with no result for SEC loses them\n"
+            "                     (an attempt); default 0 = max(60, 50 x median job time)\n"
             "  --allow-huge       allow a grid above sweep.max_grid\n"
             "  --keep-invalid     run grid points the strategy refuses (they fail, exit 3)\n"
             "                     instead of refusing the sweep up front\n"
@@ -61,6 +73,18 @@ int bt_cmd_sweep(int argc, char **argv)
         s_usage(stdout);
     if (prc != 0)
         return prc == 1 ? 0 : 2;
+    if (a.run.keys_dir && a.run.workers != 0) {
+        /* Local workers are CURVE clients too: they need a worker pair here. */
+        char wk[4096];
+        snprintf(wk, sizeof wk, "%s/worker.key_secret", a.run.keys_dir);
+        if (access(wk, R_OK) != 0) {
+            fprintf(stderr,
+                    "bt sweep: --keys %s with local workers needs a worker pair there, admitted: "
+                    "bt keygen %s && cp %s/worker.key %s/allow/local.key (or --workers 0)\n",
+                    a.run.keys_dir, a.run.keys_dir, a.run.keys_dir, a.run.keys_dir);
+            return 2;
+        }
+    }
     bt_errbuf_t eb;
     bt_errbuf_clear(&eb);
     /* A bad config is a usage error (exit 2), before any work. */

@@ -19,6 +19,7 @@
 #include "bt_report.h"
 #include "bt_sched.h"
 #include "bt_server.h"
+#include "bt_status.h"
 #include "bt_time.h"
 #include "bt_wfreport.h"
 #include "bt_wftest.h"
@@ -275,12 +276,19 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         bt_log(BT_LOG_INFO, "sweep %s: %llu jobs over %zu axis/axes, strategy %s, data %s",
                in->config_path, (unsigned long long)d->njobs, d->naxes,
                bt_config_strategy(cfg)->name, bt_plan_store(d->plan));
+    char status_path[4096];
+    snprintf(status_path, sizeof status_path, "%s/%s", a->out_dir, BT_STATUS_FILE);
     bt_server_opts_t so = {
+        .status_path = status_path,
         .bind = a->bind,
         .heartbeat_ms = (uint32_t)a->heartbeat_ms,
         .lease_ms = (uint32_t)a->lease_ms,
         .progress_tty = isatty(2) != 0,
         .progress_every_ms = 5000,
+        .idle_timeout_ms = (int64_t)a->idle_timeout_s * 1000,
+        .job_timeout_ms = (int64_t)a->job_timeout_s * 1000,
+        .keys_dir = a->keys_dir,
+        .insecure = a->insecure,
     };
     bt_server_t *srv = bt_server_new(&so, eb);
     if (!srv)
@@ -291,6 +299,7 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
                               .count = (int)workers,
                               .threads = (int)a->threads,
                               .trivial = a->trivial,
+                              .keys_dir = a->keys_dir,
                               .quiet = bt_log_threshold < BT_LOG_INFO,
                               .data_path = bt_plan_store(d->plan),
                               .lib_path = bt_config_library(cfg)};
@@ -408,9 +417,9 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     if (!done) {
         *interrupted = true;
         fprintf(stderr,
-                "bt sweep: interrupted (signal %d) with %llu of %llu jobs done; results so far "
+                "bt sweep: interrupted (%s) with %llu of %llu jobs done; results so far "
                 "are in %s (partial report%s)\n",
-                st.signal, (unsigned long long)(ok + failed), (unsigned long long)d.njobs,
+                st.why, (unsigned long long)(ok + failed), (unsigned long long)d.njobs,
                 a->out_dir, d.wf ? ", no walk-forward files yet" : "");
         goto out;
     }

@@ -27,6 +27,10 @@ typedef struct bt_driver_opts {
     long lease_ms;
     long heartbeat_ms;
     long max_attempts;
+    long idle_timeout_s; /* give up when no worker is ready this long; 0: never */
+    long job_timeout_s;  /* leases without a result this long are lost; 0: automatic */
+    const char *keys_dir; /* --keys DIR: CurveZMQ (also passed to local workers) */
+    bool insecure;        /* --insecure: non-loopback bind without keys */
     bool allow_huge;
     bool trivial; /* benchmark workers (no backtests): no walk-forward files */
     bool keep_invalid; /* run grid points the strategy refuses (they fail) instead of refusing */

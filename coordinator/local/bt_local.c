@@ -74,6 +74,10 @@ static pid_t s_spawn(const bt_local_t *l, int index)
     }
     if (l->opts.trivial)
         argv[k++] = "--trivial";
+    if (l->opts.keys_dir) {
+        argv[k++] = "--keys";
+        argv[k++] = (char *)l->opts.keys_dir;
+    }
     /* argv is not the network: a child on this host may open these paths. */
     if (l->opts.data_path) {
         argv[k++] = "--data";

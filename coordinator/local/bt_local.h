@@ -18,6 +18,7 @@ typedef struct bt_local_opts {
     int threads;            /* --threads of each */
     bool trivial;           /* hidden --trivial (benchmarks) */
     bool quiet;             /* --log-level warn */
+    const char *keys_dir;   /* --keys of each (NULL: none) */
     const char *data_path;  /* --data: the store, so local workers copy nothing; or NULL */
     const char *lib_path;   /* --strategy-lib: the config's strategy_library, or NULL */
 } bt_local_opts_t;

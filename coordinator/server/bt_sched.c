@@ -21,24 +21,26 @@ enum { S_QUEUED = 0, S_LEASED, S_DONE, S_FAILED, S_HELD };
 
 typedef struct {
     uint8_t state;    /* S_QUEUED .. S_HELD */
-    uint8_t fails;    /* failed attempts so far */
+    uint8_t fails;    /* failed or lost attempts so far */
     uint16_t pad;     /* unused */
     uint32_t attempt; /* attempt number of the latest lease (0 = never leased) */
-    uint32_t owner;   /* worker holding the lease when LEASED */
+    uint32_t owner;   /* worker given attempt `attempt` (kept after the lease ends) */
+    uint32_t prev;    /* worker given attempt `attempt - 1` (S_NO_OWNER: none) */
     uint32_t pos;     /* index in the owner's lease list when LEASED */
 } s_job_t;
 
 typedef struct {
-    uint64_t *leases;   /* job ids leased to this worker */
-    size_t n, cap;      /* leases held / allocated */
-    int64_t last_heard; /* last time anything was heard from the worker */
-    int64_t busy_mark;  /* time of the last event (busy accounting) */
-    int64_t win_busy;   /* ms with work outstanding in the current rate window */
-    uint64_t win_done;  /* jobs completed in the current rate window */
-    double rate;        /* jobs per ms, 0 until measured */
-    uint64_t done;      /* jobs this worker completed (owner at the time) */
-    uint64_t first;     /* results from it that were NEW or FAILED */
-    bool lost;          /* reported lost and not heard from since */
+    uint64_t *leases;    /* job ids leased to this worker */
+    size_t n, cap;       /* leases held / allocated */
+    int64_t last_heard;  /* last time anything was heard from the worker */
+    int64_t busy_mark;   /* time of the last event (busy accounting) */
+    int64_t win_busy;    /* ms with work outstanding in the current rate window */
+    uint64_t win_done;   /* jobs completed in the current rate window */
+    double rate;         /* jobs per ms, 0 until measured */
+    uint64_t done;       /* jobs this worker completed (owner at the time) */
+    uint64_t first;      /* results from it that were NEW or FAILED */
+    bool lost;           /* reported lost and not heard from since */
+    int64_t progress_at; /* last result from it, or when it got work while idle */
 } s_worker_t;
 
 struct bt_sched {
@@ -53,7 +55,9 @@ struct bt_sched {
     bt_buf_t workers_buf; /* s_worker_t slots, capped (workers join from outside) */
     s_worker_t *workers;  /* view of workers_buf: nworkers slots */
     uint32_t nworkers;
-    bt_sched_counts_t c; /* counters (queued computed on demand) */
+    bt_sched_counts_t c;   /* counters (queued computed on demand) */
+    uint64_t *lost_failed; /* jobs FAILED by lost leases, not yet taken (njobs slots) */
+    size_t nlost_failed;
 };
 
 bt_sched_t *bt_sched_new(uint64_t njobs, uint32_t max_attempts, int64_t lease_ms)
@@ -66,9 +70,11 @@ bt_sched_t *bt_sched_new(uint64_t njobs, uint32_t max_attempts, int64_t lease_ms
         return NULL;
     s->jobs = calloc((size_t)njobs, sizeof *s->jobs);
     s->fifo = malloc((size_t)njobs * sizeof *s->fifo);
-    if (!s->jobs || !s->fifo) {
+    s->lost_failed = malloc((size_t)njobs * sizeof *s->lost_failed);
+    if (!s->jobs || !s->fifo || !s->lost_failed) {
         free(s->jobs);
         free(s->fifo);
+        free(s->lost_failed);
         free(s);
         return NULL;
     }
@@ -89,6 +95,7 @@ void bt_sched_destroy(bt_sched_t **self_p)
     for (uint32_t i = 0; i < s->nworkers; i++)
         free(s->workers[i].leases);
     bt_buf_fini(&s->workers_buf);
+    free(s->lost_failed);
     free(s->fifo);
     free(s->jobs);
     free(s);
@@ -132,19 +139,27 @@ static void s_unlease(bt_sched_t *s, uint64_t id)
     uint64_t moved = w->leases[--w->n];
     w->leases[j->pos] = moved;
     s->jobs[moved].pos = j->pos;
-    j->owner = S_NO_OWNER;
     s->c.leased--;
 }
 
-/* Requeues every lease of worker w, in lease order; returns how many. */
+/* Requeues every lease of worker w, in lease order; returns how many. A lost
+ * lease counts as a failed attempt: a job that kills or hangs its workers
+ * ends FAILED after max_attempts instead of going round for ever. */
 static size_t s_requeue_worker(bt_sched_t *s, s_worker_t *w)
 {
     size_t n = w->n;
     for (size_t i = 0; i < n; i++) {
         uint64_t id = w->leases[i];
         s_job_t *j = &s->jobs[id];
+        if (j->fails < UINT8_MAX)
+            j->fails++;
+        if (j->fails >= s->max_attempts) {
+            j->state = S_FAILED;
+            s->c.failed++;
+            s->lost_failed[s->nlost_failed++] = id;
+            continue;
+        }
         j->state = S_QUEUED;
-        j->owner = S_NO_OWNER;
         s_fifo_push(s, id);
     }
     w->n = 0;
@@ -284,6 +299,8 @@ size_t bt_sched_lease(bt_sched_t *s, uint32_t worker, size_t max, int64_t now_ms
         want = max;
     if (!s_reserve_leases(w, want))
         return 0;
+    if (w->n == 0)
+        w->progress_at = now_ms;
     size_t n = 0;
     while (n < want) {
         uint64_t id;
@@ -299,6 +316,7 @@ size_t bt_sched_lease(bt_sched_t *s, uint32_t worker, size_t max, int64_t now_ms
         s_job_t *j = &s->jobs[id];
         j->state = S_LEASED;
         j->attempt++;
+        j->prev = j->attempt > 1 ? j->owner : S_NO_OWNER;
         j->owner = worker;
         j->pos = (uint32_t)w->n;
         w->leases[w->n++] = id;
@@ -327,11 +345,21 @@ bt_sched_outcome_t bt_sched_complete(bt_sched_t *s, uint32_t worker, uint64_t jo
         s->c.duplicates++;
         return BT_SCHED_STALE;
     }
+    /* Only the holder of the current attempt, or the previous holder with a
+     * late answer to its expired lease, may settle a job: anything else is a
+     * peer answering for work it was never given. */
+    bool current = j->attempt > 0 && attempt == j->attempt && j->owner == worker;
+    bool previous = attempt > 0 && attempt + 1 == j->attempt && j->prev == worker;
+    if (!current && !previous) {
+        s->c.foreign++;
+        return BT_SCHED_FOREIGN;
+    }
     bool mine = j->state == S_LEASED && j->owner == worker;
     if (!ok && (attempt != j->attempt || (j->state == S_LEASED && !mine))) {
         s->c.duplicates++;
         return BT_SCHED_STALE;
     }
+    w->progress_at = now_ms;
     if (mine) {
         w->win_done++;
         w->done++;
@@ -345,7 +373,8 @@ bt_sched_outcome_t bt_sched_complete(bt_sched_t *s, uint32_t worker, uint64_t jo
         w->first++;
         return BT_SCHED_NEW;
     }
-    j->fails++;
+    if (j->state == S_LEASED && j->fails < UINT8_MAX)
+        j->fails++; /* else its lease was lost and already counted */
     if (j->fails >= s->max_attempts) {
         j->state = S_FAILED;
         s->c.failed++;
@@ -361,6 +390,19 @@ bt_sched_outcome_t bt_sched_complete(bt_sched_t *s, uint32_t worker, uint64_t jo
     return BT_SCHED_RETRY;
 }
 
+bool bt_sched_take_lost_failed(bt_sched_t *s, uint64_t *job_id)
+{
+    if (s->nlost_failed == 0)
+        return false;
+    *job_id = s->lost_failed[--s->nlost_failed];
+    return true;
+}
+
+uint32_t bt_sched_job_attempt(const bt_sched_t *s, uint64_t job_id)
+{
+    return job_id < s->njobs ? s->jobs[job_id].attempt : 0;
+}
+
 size_t bt_sched_expire(bt_sched_t *s, int64_t now_ms)
 {
     size_t n = 0;
@@ -370,6 +412,13 @@ size_t bt_sched_expire(bt_sched_t *s, int64_t now_ms)
             n += s_requeue_worker(s, w);
     }
     return n;
+}
+
+int64_t bt_sched_worker_stalled_ms(const bt_sched_t *s, uint32_t worker, int64_t now_ms)
+{
+    assert(worker < s->nworkers);
+    const s_worker_t *w = &s->workers[worker];
+    return w->n > 0 && now_ms > w->progress_at ? now_ms - w->progress_at : 0;
 }
 
 double bt_sched_worker_rate(const bt_sched_t *s, uint32_t worker)

@@ -8,15 +8,19 @@
  * (a job that depends on others' results, e.g. a walk-forward test run). Each lease gets a new attempt number (1, 2, ...).
  * A worker's leases stay valid while it is heard from (any call naming the
  * worker counts as "heard"); bt_sched_expire() requeues the leases of workers
- * silent for lease_ms. A job whose attempt fails inside a worker is requeued
- * until it has failed max_attempts times, then it is FAILED. Lost leases
- * (silent or lost worker) do not count as failures.
+ * silent for lease_ms. A job whose attempt fails inside a worker, or whose
+ * lease is lost (silent or lost worker), is requeued until that happened
+ * max_attempts times, then it is FAILED.
+ *
+ * Only the worker holding the current attempt of a job, or the previous
+ * holder answering its expired lease late, can settle it; any other result
+ * is BT_SCHED_FOREIGN.
  *
  * Batch sizing: each worker's throughput (jobs/ms while it had work) is
  * measured from its completions; its batch size is rate * target_ms, bounded
  * [1, 4096], and never more than the credit it announced.
  *
- * Memory: 24 bytes per job plus the outstanding leases; nothing per message.
+ * Memory: 28 bytes per job plus the outstanding leases; nothing per message.
  * Not thread-safe: owned by the coordinator loop. See docs/sweep.md. */
 #ifndef BT_SCHED_H
 #define BT_SCHED_H
@@ -74,7 +78,8 @@ typedef enum {
     BT_SCHED_RETRY,     /* failure, job requeued: do not journal; ack */
     BT_SCHED_DUPLICATE, /* job already finished: drop; ack */
     BT_SCHED_STALE,     /* failure of an old attempt while a newer one runs: drop; ack */
-    BT_SCHED_INVALID    /* job id out of range (bad message): drop and count */
+    BT_SCHED_INVALID,   /* job id out of range (bad message): drop and count */
+    BT_SCHED_FOREIGN    /* the worker holds no lease of (job, attempt): drop and count */
 } bt_sched_outcome_t;
 
 /* A result arrived from worker for (job_id, attempt). */
@@ -85,10 +90,20 @@ bt_sched_outcome_t bt_sched_complete(bt_sched_t *s, uint32_t worker, uint64_t jo
  * (now_ms - last_heard >= lease_ms); returns the number of jobs requeued. */
 size_t bt_sched_expire(bt_sched_t *s, int64_t now_ms);
 
+/* Jobs that became FAILED because their lease was lost for the last allowed
+ * time (bt_sched_worker_lost, bt_sched_expire): pops one into *job_id;
+ * false when there is none. The caller records each as failed. */
+bool bt_sched_take_lost_failed(bt_sched_t *s, uint64_t *job_id);
+/* Attempt number of the job's latest lease (0: never leased). */
+uint32_t bt_sched_job_attempt(const bt_sched_t *s, uint64_t job_id);
+
 /* Current batch size for the worker, in [1, BT_SCHED_BATCH_MAX]. */
 size_t bt_sched_batch_size(const bt_sched_t *s, uint32_t worker);
 /* The worker's measured rate in jobs per second (0 until measured). */
 double bt_sched_worker_rate(const bt_sched_t *s, uint32_t worker);
+/* How long the worker has held leases without a result (0 when it holds
+ * none): a hung job, or a peer that takes jobs and never answers. */
+int64_t bt_sched_worker_stalled_ms(const bt_sched_t *s, uint32_t worker, int64_t now_ms);
 /* Jobs currently leased to the worker. */
 size_t bt_sched_worker_outstanding(const bt_sched_t *s, uint32_t worker);
 /* Jobs the worker completed first (outcome NEW or FAILED). */
@@ -106,6 +121,7 @@ typedef struct bt_sched_counts {
     uint64_t retries;    /* failures that were requeued */
     uint64_t requeued;   /* leases lost (expired or worker lost) */
     uint64_t duplicates; /* DUPLICATE + STALE results */
+    uint64_t foreign;    /* FOREIGN results */
     uint32_t workers;    /* workers ever added */
 } bt_sched_counts_t;
 void bt_sched_counts(const bt_sched_t *s, bt_sched_counts_t *out);

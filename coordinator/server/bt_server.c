@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "bt_buf.h"
+#include "bt_build.h"
+#include "bt_curve.h"
 #include "bt_log.h"
+#include "bt_status.h"
 #include "bt_time.h"
 #include "bt_wire.h"
 
@@ -17,6 +20,10 @@
 #define S_PIPELINE 2          /* batches kept in flight per worker */
 #define S_PEERS_MAX 65536     /* live peers at most */
 #define S_ACKS_MAX (1u << 20) /* results of one peer waiting for a commit */
+#define S_RETIRED_MAX 1024    /* departed workers remembered, to keep their identity */
+#define S_JOB_US_N 255        /* recent job times kept for the median */
+#define S_JOB_TIMEOUT_MIN_MS 60000
+#define S_HWM 1000 /* messages queued per peer, each way, before ZeroMQ pushes back */
 
 static volatile sig_atomic_t s_signal;
 
@@ -37,7 +44,14 @@ typedef struct {
     size_t nacks;
     unsigned logged; /* bit per message kind already logged as bad */
     bool logged_malformed;
+    int64_t hello_at; /* ms of its last accepted HELLO (a HELLO flood is dropped) */
+    uint32_t threads; /* from its HELLO */
 } s_peer_t;
+
+typedef struct {
+    zframe_t *id;  /* routing id of a departed worker (NULL: free) */
+    uint32_t slot; /* its bt_sched slot, given back if it rejoins */
+} s_retired_t;
 
 struct bt_server {
     bt_server_opts_t opts;
@@ -46,10 +60,16 @@ struct bt_server {
     const bt_server_hooks_t *hooks; /* during a run */
     bt_server_stats_t stats;
     zsock_t *router;
+    bt_curve_auth_t *auth; /* allow-list of worker keys (with keys_dir) */
     zpoller_t *poller;
     char endpoint[256];
-    bt_buf_t peers_buf; /* live peers (s_peer_t), capped */
-    s_peer_t *peers;    /* view of peers_buf */
+    s_retired_t retired[S_RETIRED_MAX]; /* ring of departed workers */
+    size_t retired_next;                /* next ring slot to overwrite */
+    int64_t idle_since;                 /* no ready worker since (ms); 0: one is ready */
+    uint64_t job_us[S_JOB_US_N];        /* ring of recent job run times (us) */
+    size_t njob_us;                     /* entries written (ring index = n % N) */
+    bt_buf_t peers_buf;                 /* live peers (s_peer_t), capped */
+    s_peer_t *peers;                    /* view of peers_buf */
     size_t npeers;
     bt_msg_t in, out;
     bt_wire_buf_t buf;
@@ -63,6 +83,11 @@ struct bt_server {
     int64_t t_start, last_hb, last_progress;
     uint64_t done_at_start; /* ok + failed when the run started */
     bool progress_shown;
+    char progress_line[320]; /* last live progress line, redrawn after a log line */
+    bool progress_live;      /* that line is on the terminal now */
+    int64_t last_status;     /* ms of the last status.json */
+    bt_buf_t status_buf;     /* bt_status_worker_t rows */
+    bool status_logged;      /* a status.json write error was logged */
 };
 typedef struct bt_server s_coord_t;
 
@@ -84,13 +109,40 @@ static s_peer_t *s_peer_add(s_coord_t *c, zframe_t *id)
     c->peers = (s_peer_t *)(void *)c->peers_buf.data;
     s_peer_t *p = &c->peers[c->npeers++];
     memset(p, 0, sizeof *p);
+    p->slot = BT_SCHED_NO_WORKER;
     bt_buf_init(&p->acks_buf, S_ACKS_MAX * sizeof(uint64_t));
     p->id = zframe_dup(id);
     return p;
 }
 
+/* A departed worker's routing id and slot: if it rejoins (a partition
+ * healed, a reconnect) it keeps its identity and is counted once. */
+static void s_retire(s_coord_t *c, zframe_t **id_p, uint32_t slot)
+{
+    s_retired_t *r = &c->retired[c->retired_next];
+    c->retired_next = (c->retired_next + 1) % S_RETIRED_MAX;
+    zframe_destroy(&r->id);
+    r->id = *id_p;
+    r->slot = slot;
+    *id_p = NULL;
+}
+
+static uint32_t s_unretire(s_coord_t *c, zframe_t *id)
+{
+    for (size_t i = 0; i < S_RETIRED_MAX; i++) {
+        s_retired_t *r = &c->retired[i];
+        if (r->id && zframe_eq(r->id, id)) {
+            zframe_destroy(&r->id);
+            return r->slot;
+        }
+    }
+    return BT_SCHED_NO_WORKER;
+}
+
 static void s_peer_remove(s_coord_t *c, s_peer_t *p)
 {
+    if (p->slot != BT_SCHED_NO_WORKER)
+        s_retire(c, &p->id, p->slot);
     zframe_destroy(&p->id);
     bt_buf_fini(&p->acks_buf);
     size_t i = (size_t)(p - c->peers);
@@ -168,33 +220,94 @@ static void s_malformed(s_coord_t *c, s_peer_t *p, const char *what)
 
 /* ---- handlers ---- */
 
+/* Records as failed the jobs whose lease was lost for the last allowed time. */
+static void s_settle_lost(s_coord_t *c, const char *worker, const char *why)
+{
+    uint64_t id;
+    while (bt_sched_take_lost_failed(c->sched, &id)) {
+        bt_msg_reset(&c->out, BT_MSG_RESULT);
+        bt_msg_result_t *r = &c->out.result;
+        r->job_id = id;
+        r->attempt = bt_sched_job_attempt(c->sched, id);
+        r->status = BT_JOB_FAILED;
+        snprintf(r->error, sizeof r->error,
+                 "lost %u time(s), last on worker %s (%s): the job may crash or hang workers",
+                 r->attempt, worker, why);
+        bt_errbuf_t eb;
+        bt_errbuf_clear(&eb);
+        if (c->hooks->result(c->hooks->user, worker, r, &eb) != BT_OK) {
+            bt_log(BT_LOG_ERROR, "%s", eb.msg);
+            continue;
+        }
+        c->dirty = true;
+        bt_log(BT_LOG_WARN, "job %llu failed: %s", (unsigned long long)id, r->error);
+    }
+}
+
 static void s_worker_gone(s_coord_t *c, s_peer_t *p, const char *why)
 {
     size_t n = bt_sched_worker_lost(c->sched, p->slot);
     bt_log(BT_LOG_INFO, "worker %s %s; %zu job(s) go back to the queue", p->name, why, n);
+    s_settle_lost(c, p->name, why);
     s_peer_remove(c, p);
 }
 
 static void s_on_hello(s_coord_t *c, zframe_t *id, s_peer_t *p, int64_t now)
 {
     const bt_msg_hello_t *h = &c->in.hello;
+    /* Results are only comparable from the same sources, compiler and flags. */
+    if (h->has_build && strcmp(h->build_id, bt_build_id()) != 0) {
+        char why[320];
+        snprintf(why, sizeof why,
+                 "different build: this coordinator is build %.64s, the worker build %.64s; "
+                 "run the same bt build on both sides",
+                 bt_build_id(), h->build_id);
+        bt_log(BT_LOG_ERROR, "worker %s refused: %s", h->name, why);
+        s_send_reason(c, id, BT_MSG_REFUSE, why);
+        if (p)
+            s_worker_gone(c, p, "refused (build)");
+        return;
+    }
+    if (!h->has_build)
+        bt_log(BT_LOG_WARN, "worker %s reports no build id (an older bt-worker?)", h->name);
+    uint32_t slot = BT_SCHED_NO_WORKER;
     if (p) {
-        /* Same socket says HELLO again (its WELCOME was lost?): start over. */
+        /* Same worker says HELLO again (it reconnected, or its WELCOME was
+         * lost): start over under the same identity. More than one HELLO per
+         * heartbeat interval is a flood: each would cost a SWEEP. */
+        if (now - p->hello_at < (int64_t)c->opts.heartbeat_ms) {
+            s_bad(c, p, BT_MSG_HELLO, "HELLO repeated too fast");
+            return;
+        }
         bt_sched_worker_lost(c->sched, p->slot);
+        s_settle_lost(c, p->name, "reconnected");
+        slot = p->slot;
+        p->slot = BT_SCHED_NO_WORKER; /* not retired: it stays */
         s_peer_remove(c, p);
+    } else {
+        slot = s_unretire(c, id);
     }
     p = s_peer_add(c, id);
     if (!p)
         return;
     snprintf(p->name, sizeof p->name, "%s", h->name);
-    p->slot = bt_sched_worker_add(c->sched, now);
+    p->hello_at = now;
+    p->threads = h->threads;
+    bool rejoined = slot != BT_SCHED_NO_WORKER;
+    if (rejoined) {
+        bt_sched_heartbeat(c->sched, slot, now);
+        p->slot = slot;
+    } else {
+        p->slot = bt_sched_worker_add(c->sched, now);
+    }
     if (p->slot == BT_SCHED_NO_WORKER) {
         bt_log(BT_LOG_ERROR, "worker %s ignored: no room for another worker", h->name);
         s_peer_remove(c, p);
         return;
     }
     p->last_heard = now;
-    c->stats.workers_seen++;
+    if (!rejoined)
+        c->stats.workers_seen++;
     bt_msg_reset(&c->out, BT_MSG_WELCOME);
     snprintf(c->out.welcome.sweep_id, sizeof c->out.welcome.sweep_id, "%.16s",
              c->sweep->config_sha);
@@ -213,8 +326,8 @@ static void s_on_hello(s_coord_t *c, zframe_t *id, s_peer_t *p, int64_t now)
     snprintf(sw->store_path, sizeof sw->store_path, "%s", c->sweep->store_path);
     snprintf(sw->data_hash, sizeof sw->data_hash, "%s", c->sweep->data_hash);
     s_send_to(c, id);
-    bt_log(BT_LOG_INFO, "worker %s joined (%u thread(s), bt %s)", p->name, h->threads,
-           h->bt_version);
+    bt_log(BT_LOG_INFO, "worker %s %s (%u thread(s), bt %s)", p->name,
+           rejoined ? "rejoined" : "joined", h->threads, h->bt_version);
 }
 
 static void s_on_result(s_coord_t *c, s_peer_t *p, int64_t now)
@@ -226,6 +339,12 @@ static void s_on_result(s_coord_t *c, s_peer_t *p, int64_t now)
         s_bad(c, p, BT_MSG_RESULT, "job id out of range");
         return;
     }
+    if (oc == BT_SCHED_FOREIGN) {
+        s_bad(c, p, BT_MSG_RESULT, "a job (attempt) that was not leased to this worker");
+        return;
+    }
+    if (oc == BT_SCHED_NEW && r->run_us > 0)
+        c->job_us[c->njob_us++ % S_JOB_US_N] = r->run_us;
     if (oc == BT_SCHED_NEW || oc == BT_SCHED_FAILED) {
         bt_errbuf_t eb;
         bt_errbuf_clear(&eb);
@@ -310,6 +429,11 @@ static void s_on_message(s_coord_t *c, int64_t now)
     case BT_MSG_HEARTBEAT:
         break;
     case BT_MSG_BYE:
+        /* A worker leaving before it took work could not run this sweep
+         * (data, config, build): that is the operator's business. */
+        if (!p->ready)
+            bt_log(BT_LOG_ERROR, "worker %s cannot run this sweep: %s", p->name,
+                   c->in.bye.reason[0] ? c->in.bye.reason : "(no reason given)");
         s_worker_gone(c, p, c->in.bye.reason[0] ? c->in.bye.reason : "left");
         break;
     default:
@@ -383,6 +507,27 @@ static void s_dispatch(s_coord_t *c, int64_t now)
     }
 }
 
+static int s_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* --job-timeout, or max(60 s, 50 x the median of recent job times). */
+static int64_t s_job_timeout_ms(const s_coord_t *c)
+{
+    if (c->opts.job_timeout_ms > 0)
+        return c->opts.job_timeout_ms;
+    size_t n = c->njob_us < S_JOB_US_N ? c->njob_us : S_JOB_US_N;
+    if (n == 0)
+        return S_JOB_TIMEOUT_MIN_MS;
+    uint64_t v[S_JOB_US_N];
+    memcpy(v, c->job_us, n * sizeof v[0]);
+    qsort(v, n, sizeof v[0], s_cmp_u64);
+    int64_t t = (int64_t)(v[n / 2] / 1000) * 50;
+    return t > S_JOB_TIMEOUT_MIN_MS ? t : S_JOB_TIMEOUT_MIN_MS;
+}
+
 static void s_heartbeats(s_coord_t *c, int64_t now)
 {
     bt_msg_reset(&c->out, BT_MSG_HEARTBEAT);
@@ -390,9 +535,23 @@ static void s_heartbeats(s_coord_t *c, int64_t now)
     for (size_t i = 0; i < c->npeers; i++)
         s_send_to(c, c->peers[i].id);
     size_t requeued = bt_sched_expire(c->sched, now);
-    /* Forget workers silent past the lease (their leases just went back). */
+    s_settle_lost(c, "a silent worker", "lease expired");
+    /* Forget workers silent past the lease (their leases just went back),
+     * and workers that heartbeat but return nothing for the job timeout (a
+     * hung backtest, or a peer that takes jobs and sits on them). */
+    int64_t job_timeout = s_job_timeout_ms(c);
     for (size_t i = 0; i < c->npeers;) {
         s_peer_t *p = &c->peers[i];
+        int64_t stalled = bt_sched_worker_stalled_ms(c->sched, p->slot, now);
+        if (stalled >= job_timeout) {
+            char why[160];
+            snprintf(why, sizeof why, "returned no result for %lld s (job timeout %lld s)",
+                     (long long)(stalled / 1000), (long long)(job_timeout / 1000));
+            bt_log(BT_LOG_WARN, "worker %s %s: dropped", p->name, why);
+            s_send_reason(c, p->id, BT_MSG_BYE, why);
+            s_worker_gone(c, p, "timed out on a job");
+            continue;
+        }
         if (now - p->last_heard >= (int64_t)c->opts.lease_ms) {
             bt_log(BT_LOG_WARN, "worker %s silent for %lld ms: dropped", p->name,
                    (long long)(now - p->last_heard));
@@ -432,16 +591,105 @@ static void s_progress(s_coord_t *c, int64_t now, bool final)
     if (tty) {
         fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
         fflush(stderr);
+        snprintf(c->progress_line, sizeof c->progress_line, "%s", line);
+        c->progress_live = !final;
     } else {
         bt_log(BT_LOG_INFO, "progress: %s", line);
     }
     c->progress_shown = true;
 }
 
+/* Log lines on a terminal: clear the live progress line first, redraw it after. */
+static void s_log_before(void *user)
+{
+    s_coord_t *c = user;
+    if (c->progress_live)
+        fputs("\r\033[K", stderr);
+}
+
+static void s_log_after(void *user)
+{
+    s_coord_t *c = user;
+    if (c->progress_live) {
+        fputs(c->progress_line, stderr);
+        fflush(stderr);
+    }
+}
+
+static void s_status(s_coord_t *c, int64_t now, const char *state)
+{
+    if (!c->opts.status_path)
+        return;
+    c->last_status = now;
+    bt_sched_counts_t k;
+    bt_sched_counts(c->sched, &k);
+    uint64_t done = k.ok + k.failed, total = bt_sched_njobs(c->sched);
+    double secs = (double)(now - c->t_start) / 1000.0;
+    double rate = secs > 0 ? (double)(done - c->done_at_start) / secs : 0.0;
+    bt_buf_reset(&c->status_buf);
+    if (bt_buf_reserve(&c->status_buf, c->npeers * sizeof(bt_status_worker_t)) != BT_OK)
+        return;
+    bt_status_worker_t *rows = (bt_status_worker_t *)(void *)c->status_buf.data;
+    for (size_t i = 0; i < c->npeers; i++) {
+        const s_peer_t *p = &c->peers[i];
+        rows[i] = (bt_status_worker_t){
+            .name = p->name,
+            .threads = p->threads,
+            .rate = bt_sched_worker_rate(c->sched, p->slot),
+            .done = bt_sched_worker_done(c->sched, p->slot),
+            .outstanding = bt_sched_worker_outstanding(c->sched, p->slot),
+            .heard_ms_ago = now - p->last_heard,
+        };
+    }
+    bt_status_t st = {
+        .state = state,
+        .endpoint = c->endpoint,
+        .total = total,
+        .ok = k.ok,
+        .failed = k.failed,
+        .leased = k.leased,
+        .queued = k.queued,
+        .rate = rate,
+        .eta_s = rate > 0 ? (double)(total - done) / rate : -1.0,
+        .elapsed_s = secs,
+        .workers = rows,
+        .nworkers = c->npeers,
+    };
+    bt_errbuf_t eb;
+    if (bt_status_write(c->opts.status_path, &st, &eb) != BT_OK && !c->status_logged) {
+        c->status_logged = true;
+        bt_log(BT_LOG_WARN, "cannot write %s: %s (further failures not logged)",
+               c->opts.status_path, eb.msg);
+    }
+}
+
 static void s_send_bye_all(s_coord_t *c, const char *reason)
 {
     for (size_t i = 0; i < c->npeers; i++)
         s_send_reason(c, c->peers[i].id, BT_MSG_BYE, reason);
+}
+
+/* True when no connected worker has been able to run the sweep for the idle
+ * timeout: the run ends (report of what is in, resume hint) instead of
+ * waiting for ever. */
+static bool s_idle_timeout(s_coord_t *c, int64_t now)
+{
+    bool any_ready = false;
+    for (size_t i = 0; i < c->npeers && !any_ready; i++)
+        any_ready = c->peers[i].ready;
+    if (any_ready || c->opts.idle_timeout_ms <= 0) {
+        c->idle_since = now;
+        return false;
+    }
+    if (now - c->idle_since < c->opts.idle_timeout_ms)
+        return false;
+    snprintf(c->stats.why, sizeof c->stats.why,
+             "no worker could run the sweep for %lld s (%zu connected, none ready; see the "
+             "errors above, or start workers: bt-worker --connect %s)",
+             (long long)(c->opts.idle_timeout_ms / 1000), c->npeers, c->endpoint);
+    bt_log(BT_LOG_ERROR, "%s", c->stats.why);
+    c->stats.interrupted = true;
+    return true;
 }
 
 static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
@@ -451,6 +699,7 @@ static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
         if (s_signal) {
             c->stats.interrupted = true;
             c->stats.signal = (int)s_signal;
+            snprintf(c->stats.why, sizeof c->stats.why, "signal %d", (int)s_signal);
             return s_commit(c, eb);
         }
         if (bt_sched_finished(c->sched)) {
@@ -458,6 +707,8 @@ static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
             s_send_bye_all(c, "sweep finished");
             return rc;
         }
+        if (s_idle_timeout(c, now))
+            return s_commit(c, eb);
         void *which = zpoller_wait(c->poller, S_POLL_MS);
         if (which) {
             for (int i = 0; i < S_BURST; i++) {
@@ -478,6 +729,8 @@ static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
         }
         s_dispatch(c, now);
         s_progress(c, now, false);
+        if (now - c->last_status >= 1000)
+            s_status(c, now, "running");
     }
 }
 
@@ -490,6 +743,7 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
     }
     c->opts = *opts;
     bt_buf_init(&c->peers_buf, S_PEERS_MAX * sizeof(s_peer_t));
+    bt_buf_init(&c->status_buf, S_PEERS_MAX * sizeof(bt_status_worker_t));
     bt_msg_init(&c->in);
     bt_msg_init(&c->out);
     bt_wire_buf_init(&c->buf);
@@ -502,10 +756,27 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
     }
     zsock_set_router_mandatory(c->router, 1);
     zsock_set_maxmsgsize(c->router, (int64_t)BT_WIRE_MSG_MAX);
-    zsock_set_sndhwm(c->router, 0);
-    zsock_set_rcvhwm(c->router, 0);
+    /* Bounded queues: a peer that does not read loses messages (sends fail
+     * at once, DONTWAIT); one that floods is pushed back by TCP. */
+    zsock_set_sndhwm(c->router, S_HWM);
+    zsock_set_rcvhwm(c->router, S_HWM);
+    zsock_set_router_handover(c->router, 1); /* a rejoining worker takes over its identity */
     zsock_set_linger(c->router, 500);
     const char *bind = opts->bind ? opts->bind : "tcp://127.0.0.1:*";
+    if (opts->keys_dir) {
+        if (bt_curve_server_setup(c->router, opts->keys_dir, &c->auth, eb) != BT_OK) {
+            bt_server_destroy(&c);
+            return NULL;
+        }
+    } else if (!opts->insecure && !bt_curve_is_loopback(bind)) {
+        bt_errf(eb, BT_EINVAL,
+                "refusing to bind %s without keys: any machine that reaches it could take jobs "
+                "and send results; give --keys DIR (see 'bt keygen --help') or, on a trusted "
+                "network, --insecure",
+                bind);
+        bt_server_destroy(&c);
+        return NULL;
+    }
     if (zsock_bind(c->router, "%s", bind) < 0) {
         bt_errf(eb, BT_EIO,
                 "cannot bind %s: %s (is the port in use? try tcp://*:0 or another port)", bind,
@@ -522,6 +793,9 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
         return NULL;
     }
     bt_log(BT_LOG_INFO, "listening on %s", c->endpoint);
+    if (c->auth)
+        bt_log(BT_LOG_INFO, "CurveZMQ on: %zu worker key(s) allowed in %s/%s",
+               bt_curve_auth_nkeys(c->auth), opts->keys_dir, BT_CURVE_ALLOW_DIR);
     return c;
 }
 
@@ -555,13 +829,19 @@ bt_err_t bt_server_run(bt_server_t *c, const bt_server_sweep_t *sweep, bt_sched_
     if (!c->jobs || !c->over || !c->lease_ids || !c->lease_attempts)
         return bt_errf(eb, BT_ENOMEM, "out of memory");
     c->t_start = bt_monotonic_ms();
+    c->idle_since = c->t_start;
     c->last_hb = c->t_start;
     c->last_progress = c->t_start;
     bt_sched_counts_t k;
     bt_sched_counts(sched, &k);
     c->done_at_start = k.ok + k.failed;
+    if (c->opts.progress_tty)
+        bt_log_set_line_hook(s_log_before, s_log_after, c);
     bt_err_t rc = s_loop(c, eb);
     s_progress(c, bt_monotonic_ms(), true);
+    bt_log_set_line_hook(NULL, NULL, NULL);
+    s_status(c, bt_monotonic_ms(),
+             rc == BT_OK && bt_sched_finished(sched) ? "finished" : "interrupted");
     return rc;
 }
 
@@ -579,9 +859,13 @@ void bt_server_destroy(bt_server_t **self_p)
         zframe_destroy(&c->peers[i].id);
         bt_buf_fini(&c->peers[i].acks_buf);
     }
+    for (size_t i = 0; i < S_RETIRED_MAX; i++)
+        zframe_destroy(&c->retired[i].id);
     bt_buf_fini(&c->peers_buf);
+    bt_buf_fini(&c->status_buf);
     zpoller_destroy(&c->poller);
     zsock_destroy(&c->router);
+    bt_curve_auth_destroy(&c->auth); /* after the socket it checks */
     free(c->jobs);
     free(c->over);
     free(c->lease_ids);

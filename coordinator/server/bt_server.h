@@ -5,6 +5,10 @@
  * are the caller's hooks; it builds no journal record, clamps no metric and
  * starts no process.
  *
+ * A result counts only from the worker its job was leased to (bt_sched). No
+ * per-peer state exists before a valid HELLO; silent peers are dropped after
+ * the lease; every queue is bounded (docs/sweep.md "Trust and bounds").
+ *
  * Single-threaded: a zpoller on the ROUTER with a short timeout drives the
  * timers (heartbeats, lease expiry, progress, the tick hook); SIGINT/SIGTERM
  * set a flag the loop checks, so it ends cleanly (last commit done). */
@@ -25,6 +29,12 @@ typedef struct bt_server_opts {
     uint32_t lease_ms;         /* a worker silent this long loses its leases */
     bool progress_tty;         /* live progress line (stderr is a terminal) */
     int64_t progress_every_ms; /* plain progress log period when not a terminal */
+    int64_t idle_timeout_ms;   /* give up when no worker is ready this long; 0: never */
+    const char *keys_dir;      /* CurveZMQ keys folder (bt_curve layout); NULL: plain TCP */
+    bool insecure;             /* allow a non-loopback bind without keys */
+    const char *status_path;   /* status.json written about once a second; NULL: none */
+    int64_t job_timeout_ms;    /* a worker with leases and no result this long is dropped;
+                                  0: max(60 s, 50 x the median job time) */
 } bt_server_opts_t;
 
 /* What every worker receives in SWEEP (all borrowed for the run). */
@@ -61,14 +71,16 @@ typedef struct bt_server_hooks {
 typedef struct bt_server_stats {
     uint32_t workers_seen; /* workers welcomed */
     uint64_t bad_messages; /* malformed / unexpected messages dropped */
-    bool interrupted;      /* the run ended by SIGINT/SIGTERM */
-    int signal;            /* which signal */
+    bool interrupted;      /* the run ended early: SIGINT/SIGTERM or the idle timeout */
+    int signal;            /* which signal (0: see why) */
+    char why[512];         /* why it ended early, a sentence */
 } bt_server_stats_t;
 
 typedef struct bt_server bt_server_t;
 
 /* Creates the socket and binds it (logs "listening on EP"). NULL with a
- * message on failure (BT_EIO: bind failed, BT_ENOMEM). */
+ * message on failure (BT_EIO: bind failed, BT_ENOMEM; BT_EINVAL: a bind
+ * other machines can reach without keys or insecure; a keys error). */
 bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb);
 /* The endpoint actually bound (the OS-chosen port resolved). */
 const char *bt_server_endpoint(const bt_server_t *s);

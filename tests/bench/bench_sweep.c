@@ -42,6 +42,7 @@ static void s_write_config(const char *path, const char *store, int fast_to, int
     fclose(f);
 }
 
+static const char *s_keys; /* --keys DIR for the sweeps (NULL: plain TCP) */
 static double s_phase; /* last sweep's "wall time" from summary.txt: start to last result */
 static double s_rss;   /* last sweep's coordinator peak RSS (MB) from summary.txt */
 
@@ -52,8 +53,16 @@ static double s_sweep(const char *cfg, const char *tag, int workers, bool trivia
     snprintf(out, sizeof out, "%s/%s", s_dir, tag);
     snprintf(log, sizeof log, "%s/%s.log", s_dir, tag);
     snprintf(nw, sizeof nw, "%d", workers);
-    char *argv[] = {s_bt,   "sweep", (char *)cfg, "--out", out, "--workers", nw, "--log-level",
-                    "warn", trivial ? "--trivial" : NULL, NULL};
+    char *argv[14] = {s_bt, "sweep", (char *)cfg, "--out", out, "--workers", nw, "--log-level",
+                      "warn"};
+    int k = 9;
+    if (s_keys) {
+        argv[k++] = "--keys";
+        argv[k++] = (char *)s_keys;
+    }
+    if (trivial)
+        argv[k++] = "--trivial";
+    argv[k] = NULL;
     int64_t t0 = bt_proc_now_ms();
     int rc = bt_proc_run(argv, log, 600000);
     double s = (double)(bt_proc_now_ms() - t0) / 1000.0;
@@ -125,6 +134,23 @@ int main(int argc, char **argv)
     printf("dispatch: %llu trivial jobs, 1 worker: %.2f s wall = %.0f jobs/s (whole command: "
            "grid, journal with group fdatasync, report)\n",
            (unsigned long long)njt, tt, (double)njt / tt);
+    /* The same dispatch with CurveZMQ (--keys): a coordinator pair, a worker
+     * pair for the local worker, admitted. */
+    char keys[600], cmd[20000];
+    snprintf(keys, sizeof keys, "%s/keys", s_dir);
+    snprintf(cmd, sizeof cmd,
+             "'%s' keygen '%s' --name coordinator >/dev/null && '%s' keygen '%s' >/dev/null && "
+             "cp '%s/worker.key' '%s/allow/local.key'",
+             s_bt, keys, s_bt, keys, keys, keys);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "bt keygen failed\n");
+        return 1;
+    }
+    s_keys = keys;
+    double tc = s_median3(cfg_t, "trivial-curve", 1, true);
+    s_keys = NULL;
+    printf("dispatch with CurveZMQ (--keys): %.2f s wall = %.0f jobs/s (%.0f%% of plain)\n", tc,
+           (double)njt / tc, 100.0 * tt / tc);
     /* Coordinator memory against results kept: the same trivial sweep with a
      * tenth of the jobs; the difference per job is what one result costs. */
     s_write_config(cfg_t, store, tf, ts / 10, 1);

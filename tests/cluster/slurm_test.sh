@@ -102,7 +102,7 @@ make_demo "$T"
 
 rc=0
 timeout 600 "$root/scripts/slurm-sweep" "$T/sma.yaml" --nodes 1 --cpus-per-task 2 \
-  --out "$T/slurm" --bin "$bin" --job-name bt-test --wait || rc=$?
+  --out "$T/slurm" --bin "$bin" --job-name bt-test --insecure --wait || rc=$?
 if [ "$rc" -ne 0 ]; then
   logs
   fail "slurm-sweep --wait exited with $rc"

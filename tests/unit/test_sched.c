@@ -414,3 +414,72 @@ Test(sched, held_jobs_wait_for_release)
     cr_assert_eq(bt_sched_njobs(s), 6);
     bt_sched_destroy(&s);
 }
+
+/* Only the holder of a job's current attempt settles it: another worker, a
+ * job never leased, or a made-up attempt number is FOREIGN and changes nothing. */
+Test(sched, results_only_from_the_lease_holder)
+{
+    bt_sched_t *s = bt_sched_new(4, 3, 1000);
+    uint32_t a = bt_sched_worker_add(s, 0);
+    uint32_t m = bt_sched_worker_add(s, 0); /* a forger: holds nothing */
+    cr_assert_eq(bt_sched_lease(s, a, 1, 0, s_ids, s_att), 1); /* job 0, attempt 1, to a */
+    cr_assert_eq(bt_sched_complete(s, m, 0, 1, true, 1), BT_SCHED_FOREIGN);
+    cr_assert_eq(bt_sched_complete(s, m, 0, 1, false, 1), BT_SCHED_FOREIGN);
+    cr_assert_eq(bt_sched_complete(s, m, 2, 0, true, 1), BT_SCHED_FOREIGN); /* never leased */
+    cr_assert_eq(bt_sched_complete(s, a, 2, 1, true, 1), BT_SCHED_FOREIGN); /* not a's */
+    cr_assert_eq(bt_sched_complete(s, a, 0, 7, true, 1), BT_SCHED_FOREIGN); /* no attempt 7 */
+    bt_sched_counts_t c;
+    bt_sched_counts(s, &c);
+    cr_assert_eq(c.foreign, 5);
+    cr_assert_eq(c.ok + c.failed, 0);
+    cr_assert_eq(c.leased, 1);
+    cr_assert_eq(bt_sched_worker_outstanding(s, a), 1); /* a's lease untouched */
+    cr_assert_eq(bt_sched_complete(s, a, 0, 1, true, 2), BT_SCHED_NEW);
+    bt_sched_destroy(&s);
+}
+
+/* A job that loses its lease max_attempts times (worker killed or silent) is
+ * FAILED, handed to the caller once; a late answer then is a duplicate. */
+Test(sched, lost_leases_count_as_attempts)
+{
+    bt_sched_t *s = bt_sched_new(1, 2, 100);
+    uint32_t a = bt_sched_worker_add(s, 0);
+    uint32_t b = bt_sched_worker_add(s, 0);
+    uint64_t id = 99;
+    cr_assert_eq(bt_sched_lease(s, a, 1, 0, s_ids, s_att), 1);
+    cr_assert_eq(bt_sched_worker_lost(s, a), 1); /* 1st loss: requeued */
+    cr_assert_not(bt_sched_take_lost_failed(s, &id));
+    cr_assert_eq(bt_sched_lease(s, b, 1, 1, s_ids, s_att), 1);
+    cr_assert_eq(s_att[0], 2);
+    cr_assert_eq(bt_sched_expire(s, 101), 1); /* 2nd loss (b silent): FAILED */
+    cr_assert(bt_sched_take_lost_failed(s, &id));
+    cr_assert_eq(id, 0);
+    cr_assert_not(bt_sched_take_lost_failed(s, &id));
+    cr_assert_eq(bt_sched_job_attempt(s, 0), 2);
+    cr_assert(bt_sched_finished(s));
+    bt_sched_counts_t c;
+    bt_sched_counts(s, &c);
+    cr_assert_eq(c.failed, 1);
+    cr_assert_eq(bt_sched_complete(s, b, 0, 2, true, 102), BT_SCHED_DUPLICATE);
+    bt_sched_destroy(&s);
+}
+
+/* The previous holder's late result is kept once; the current holder's then
+ * is a duplicate; a holder two leases back is FOREIGN. */
+Test(sched, late_result_only_from_the_previous_holder)
+{
+    bt_sched_t *s = bt_sched_new(1, 5, 100);
+    uint32_t a = bt_sched_worker_add(s, 0);
+    uint32_t b = bt_sched_worker_add(s, 0);
+    uint32_t c3 = bt_sched_worker_add(s, 0);
+    cr_assert_eq(bt_sched_lease(s, a, 1, 0, s_ids, s_att), 1); /* attempt 1: a */
+    bt_sched_worker_lost(s, a);
+    cr_assert_eq(bt_sched_lease(s, b, 1, 1, s_ids, s_att), 1); /* attempt 2: b */
+    bt_sched_worker_lost(s, b);
+    cr_assert_eq(bt_sched_lease(s, c3, 1, 2, s_ids, s_att), 1); /* attempt 3: c3 */
+    cr_assert_eq(bt_sched_complete(s, a, 0, 1, true, 3), BT_SCHED_FOREIGN);
+    cr_assert_eq(bt_sched_complete(s, b, 0, 2, true, 3), BT_SCHED_NEW);
+    cr_assert_eq(bt_sched_worker_outstanding(s, c3), 0);
+    cr_assert_eq(bt_sched_complete(s, c3, 0, 3, true, 4), BT_SCHED_DUPLICATE);
+    bt_sched_destroy(&s);
+}

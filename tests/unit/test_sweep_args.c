@@ -70,3 +70,30 @@ Test(sweep_args, hint_repeats_every_option_given)
     free(buf);
     cr_assert(a.run.workers == -1 && a.run.lease_ms == 10000 && !a.run.resume);
 }
+
+/* The trust options come back in the hint, in the documented order
+ * (docs/sweep.md "continue with"); defaults are not repeated. */
+Test(sweep_args, hint_repeats_keys_and_timeouts)
+{
+    char *argv[] = {"sweep", "c.yaml", "--job-timeout", "90", "--insecure", "--keys", "my keys",
+                    "--idle-timeout", "0", "--bind", "tcp://*:1", "--out", "o"};
+    bt_sweep_args_t a;
+    cr_assert_eq(bt_sweep_args_parse(sizeof argv / sizeof argv[0], argv, &a), 0);
+    cr_assert_str_eq(a.run.keys_dir, "my keys");
+    cr_assert(a.run.insecure);
+    cr_assert_eq(a.run.idle_timeout_s, 0);
+    cr_assert_eq(a.run.job_timeout_s, 90);
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    bt_sweep_args_hint(f, "bt", &a);
+    fclose(f);
+    cr_assert_str_eq(buf, "bt sweep c.yaml --bind 'tcp://*:1' --keys 'my keys' --insecure "
+                          "--idle-timeout 0 --job-timeout 90 --resume o\n");
+    free(buf);
+    char *plain[] = {"sweep", "c.yaml"};
+    cr_assert_eq(bt_sweep_args_parse(2, plain, &a), 0);
+    cr_assert_null(a.run.keys_dir);
+    cr_assert_eq(a.run.idle_timeout_s, 300);
+    cr_assert_eq(a.run.job_timeout_s, 0);
+}
