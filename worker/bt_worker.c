@@ -549,6 +549,15 @@ static int s_on_message(s_worker_t *w, int64_t now)
         }
         return -1;
     }
+    /* Only a worker sends HELLO, CREDIT or RESULT: the peer is a worker —
+     * usually this very socket, connected to itself because its outgoing
+     * TCP port equalled the coordinator's port while no one listened. Drop
+     * the connection, which also frees the port for the coordinator. */
+    if (w->in.type == BT_MSG_HELLO || w->in.type == BT_MSG_CREDIT || w->in.type == BT_MSG_RESULT) {
+        s_retry_later(w, now, "the peer at the endpoint is a worker, not a coordinator "
+                              "(connected to itself while the coordinator is down?)");
+        return -1;
+    }
     w->last_heard = now;
     switch (w->in.type) {
     case BT_MSG_WELCOME:

@@ -777,7 +777,18 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
         bt_server_destroy(&c);
         return NULL;
     }
-    if (zsock_bind(c->router, "%s", bind) < 0) {
+    /* A fixed loopback port in the ephemeral range can be briefly held by a
+     * worker still reconnecting to it (TCP self-connect of its outgoing
+     * socket while no one listens): retry EADDRINUSE for a few seconds so
+     * a resume on the same endpoint does not fail on that race. */
+    int rc = zsock_bind(c->router, "%s", bind);
+    for (int tries = 0; rc < 0 && zmq_errno() == EADDRINUSE && tries < 50; tries++) {
+        if (tries == 0)
+            bt_log(BT_LOG_WARN, "%s is in use; retrying for up to 5 s", bind);
+        zclock_sleep(100);
+        rc = zsock_bind(c->router, "%s", bind);
+    }
+    if (rc < 0) {
         bt_errf(eb, BT_EIO,
                 "cannot bind %s: %s (is the port in use? try tcp://*:0 or another port)", bind,
                 zmq_strerror(zmq_errno()));
