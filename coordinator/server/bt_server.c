@@ -9,6 +9,7 @@
 
 #include "bt_buf.h"
 #include "bt_log.h"
+#include "bt_ship.h"
 #include "bt_time.h"
 #include "bt_wire.h"
 
@@ -212,6 +213,8 @@ static void s_on_hello(s_coord_t *c, zframe_t *id, s_peer_t *p, int64_t now)
     snprintf(sw->config_sha256, sizeof sw->config_sha256, "%s", c->sweep->config_sha);
     snprintf(sw->store_path, sizeof sw->store_path, "%s", c->sweep->store_path);
     snprintf(sw->data_hash, sizeof sw->data_hash, "%s", c->sweep->data_hash);
+    if (c->sweep->ship)
+        bt_ship_sweep_manifests(c->sweep->ship, &c->out);
     s_send_to(c, id);
     bt_log(BT_LOG_INFO, "worker %s joined (%u thread(s), bt %s)", p->name, h->threads,
            h->bt_version);
@@ -308,6 +311,12 @@ static void s_on_message(s_coord_t *c, int64_t now)
         p->ready = true;
         break;
     case BT_MSG_HEARTBEAT:
+        break;
+    case BT_MSG_FETCH: /* p is a welcomed worker; ship checks hash and range */
+        if (c->sweep->ship && bt_ship_answer(c->sweep->ship, &c->in, &c->out, &eb) == BT_OK)
+            s_send_to(c, p->id);
+        else
+            s_bad(c, p, t, c->sweep->ship ? eb.msg : "no files are served");
         break;
     case BT_MSG_BYE:
         s_worker_gone(c, p, c->in.bye.reason[0] ? c->in.bye.reason : "left");
