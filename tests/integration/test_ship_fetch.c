@@ -5,6 +5,7 @@
  * - a cached copy corrupted on disk is found (hashed on use) and fetched
  *   again, and the report is still the local one. */
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "sweep_fixture.h"
 
@@ -88,4 +89,53 @@ Test(fetch, shipped_library_needs_keys_or_insecure)
     cr_assert(w > 0);
     cr_assert_eq(bt_proc_wait(w, 60000), 1, "the worker must refuse shipped code");
     cr_assert(sfx_log_has(&f, "w-lib", "--insecure"), "the worker says why (see w-lib.log)");
+}
+
+/* A store of several 1 MiB chunks (more than the window of 4 in flight). */
+Test(fetch, many_chunks)
+{
+    char log[340];
+    sfx_path(log, sizeof log, &f, "synth-big.log");
+    char *synth[] = {f.bt,    "data", "synth", "--out", f.store,     "--symbols", "4",
+                     "--bars", "40000", "--seed", "9",   "--replace", NULL};
+    cr_assert_eq(bt_proc_run(synth, log, 60000), 0);
+    struct stat st;
+    cr_assert_eq(stat(f.store, &st), 0);
+    cr_assert_gt(st.st_size, 5 << 20, "the store must span more than 5 chunks");
+    cr_assert_eq(sfx_sweep_local(&f, "local", 1), 0, "local sweep failed");
+    char cache[340];
+    sfx_path(cache, sizeof cache, &f, "bcache");
+    s_remote("big", "w-big", cache);
+    sfx_assert_same_report(&f, "local", "big");
+    cr_assert(sfx_log_has(&f, "w-big", "fetching data"));
+}
+
+/* With --insecure the shipped library is fetched and its cached copy used. */
+Test(fetch, shipped_library_with_insecure)
+{
+    char so[340], cfg2[sizeof f.cfg];
+    snprintf(so, sizeof so, "%s/strategies/my_strategy.so", BT_BIN_DIR);
+    snprintf(cfg2, sizeof cfg2, "%.200s/lib.yaml", f.dir);
+    FILE *c = fopen(cfg2, "w");
+    cr_assert(c);
+    fprintf(c,
+            "strategy: streak_reversal\nstrategy_library: %s\ndata:\n  store: %s\n"
+            "params: {down: 3, hold: 4}\nsweep:\n  params.down: [2, 3, 4]\n",
+            so, f.store);
+    fclose(c);
+    snprintf(f.cfg, sizeof f.cfg, "%s", cfg2);
+    char ep[128], log[340], cache[340];
+    sfx_path(cache, sizeof cache, &f, "icache");
+    pid_t coord = sfx_start_coord(&f, "ilib", "tcp://127.0.0.1:*", false, ep, sizeof ep);
+    snprintf(log, sizeof log, "%s/w-ilib.log", f.dir);
+    char *argv[] = {f.worker, "--connect", ep,        "--threads", "1",    "--name", "w-ilib",
+                    "--idle-exit", "60",   "--cache", cache,       "--insecure", NULL};
+    pid_t w = bt_proc_spawn(argv, log);
+    cr_assert(w > 0);
+    cr_assert_eq(bt_proc_wait(coord, 120000), 0, "sweep with a shipped library failed");
+    bt_proc_wait(w, 60000);
+    cr_assert(sfx_log_has(&f, "w-ilib", "fetching strategy library"));
+    char p[400];
+    snprintf(p, sizeof p, "%s/ilib/results.csv", f.dir);
+    cr_assert_eq(bt_proc_count_lines(p), 1 + 3, "one row per params.down value");
 }
