@@ -14,6 +14,7 @@
 #include "bt_config.h"
 #include "bt_curve.h"
 #include "bt_dscache.h"
+#include "bt_fetch.h"
 #include "bt_log.h"
 #include "bt_metrics.h"
 #include "bt_time.h"
@@ -77,7 +78,9 @@ typedef struct {
     bt_wire_buf_t buf;                /* encode buffer */
     bt_dscache_t *cache;              /* datasets across sweeps */
     bt_cache_t *files;                /* content-addressed files on disk */
-    bool warned_path;                 /* the SWEEP store path fallback was logged */
+    bt_fetch_t *fetch;                /* files the SWEEP ships, into `files` */
+    bt_msg_t sweep_msg;               /* the SWEEP waiting for its files */
+    bool fetching;                    /* sweep_msg waits for fetch */
     bt_config_t *config;              /* current sweep's base config */
     char config_sha[BT_WIRE_SHA256_HEX + 1]; /* its hash, to skip reloads */
     bt_runner_t *runner;              /* for the current sweep */
@@ -204,32 +207,22 @@ static const bt_strategy_t *s_load_lib(const char *named, bt_errbuf_t *eb)
     return bt_strategy_load(s_lib_path, eb);
 }
 
-/* The dataset for sw: --data if given (verified against the coordinator's
- * data hash), else the store path in the SWEEP (deprecated; same checks). */
+/* The dataset for sw: --data if given, else the copy fetched into the
+ * cache; verified against the coordinator's data hash either way. A path in
+ * the SWEEP is never opened. */
 static const bt_dataset_t *s_dataset(s_worker_t *w, const bt_msg_sweep_t *sw, bt_errbuf_t *eb)
 {
     const char *path = w->opts->data_path;
+    if (!path)
+        path = bt_fetch_path(w->fetch, BT_WIRE_FILE_DATA);
     if (!path) {
-        path = sw->store_path;
-        if (!w->warned_path) {
-            w->warned_path = true;
-            bt_log(BT_LOG_WARN,
-                   "no --data given: trying the coordinator's store path %s on this host "
-                   "(start the worker with --data PATH to choose the file yourself)",
-                   path);
-        }
-    }
-    if (bt_cache_check_regular(path, eb) != BT_OK) {
-        if (!w->opts->data_path) {
-            char why[sizeof eb->msg];
-            bt_str_copy(why, sizeof why, eb->msg);
-            bt_errf(eb, eb->code,
-                    "%s; this worker has no copy of the coordinator's store there: start it "
-                    "with --data PATH (a copy of the store on this host)",
-                    why);
-        }
+        bt_errf(eb, BT_ENOTFOUND,
+                "this worker has no --data and the coordinator serves no store file (an older "
+                "coordinator?): start it with --data PATH (a copy of the store on this host)");
         return NULL;
     }
+    if (bt_cache_check_regular(path, eb) != BT_OK)
+        return NULL;
     return bt_dscache_get(w->cache, path, sw->data_hash, eb);
 }
 
@@ -302,6 +295,65 @@ static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
     bt_log(BT_LOG_INFO, "sweep %.12s: data %.12s ready, %d thread(s)", sw->config_sha256,
            sw->data_hash, w->opts->threads);
     return 0;
+}
+
+/* Sends FETCHes up to the window; once every file is cached, loads the
+ * sweep. Returns 0, or -1 fatal. */
+static int s_fetch_pump(s_worker_t *w)
+{
+    while (bt_fetch_next(w->fetch, &w->out))
+        s_send(w);
+    if (!bt_fetch_done(w->fetch))
+        return 0;
+    w->fetching = false;
+    const char *lib = bt_fetch_path(w->fetch, BT_WIRE_FILE_LIB);
+    if (lib)
+        s_lib_path = lib; /* the verified cached copy, never a path from the message */
+    bt_log(BT_LOG_INFO, "files for the sweep ready: %llu byte(s) fetched in total",
+           (unsigned long long)bt_fetch_bytes(w->fetch));
+    return s_on_sweep(w, &w->sweep_msg.sweep);
+}
+
+/* A SWEEP (in w->in): keep it, get the files it needs that this worker was
+ * not given on its command line, then load it. Returns 0, or -1 fatal. */
+static int s_sweep_begin(s_worker_t *w)
+{
+    bt_msg_t t = w->sweep_msg; /* swap: the SWEEP's views stay valid while in->decodes go on */
+    w->sweep_msg = w->in;
+    w->in = t;
+    const bt_msg_sweep_t *sw = &w->sweep_msg.sweep;
+    bt_fetch_reset(w->fetch);
+    s_lib_path = w->opts->lib_path;
+    w->fetching = false;
+    if (w->opts->trivial)
+        return s_on_sweep(w, sw);
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    bt_err_t e = BT_OK;
+    if (!w->opts->data_path && sw->data_file.has)
+        e = bt_fetch_want(w->fetch, BT_WIRE_FILE_DATA, &sw->data_file, &eb);
+    if (e == BT_OK && !w->opts->lib_path && sw->lib_file.has) {
+        if (!w->opts->keys_dir && !w->opts->insecure) {
+            char why[400];
+            snprintf(why, sizeof why,
+                     "the sweep ships strategy library %.12s, and this worker loads shipped code "
+                     "only from an authenticated coordinator (--keys DIR) or with --insecure, "
+                     "never from a path the network names; or start it with --strategy-lib PATH "
+                     "(a copy of that library on this host)",
+                     sw->lib_file.sha256);
+            bt_log(BT_LOG_ERROR, "%s", why);
+            s_send_bye(w, why);
+            return -1;
+        }
+        e = bt_fetch_want(w->fetch, BT_WIRE_FILE_LIB, &sw->lib_file, &eb);
+    }
+    if (e != BT_OK) {
+        bt_log(BT_LOG_ERROR, "cannot get the sweep's files: %s", eb.msg);
+        s_send_bye(w, eb.msg);
+        return -1;
+    }
+    w->fetching = true;
+    return s_fetch_pump(w);
 }
 
 static void s_send_heartbeat(s_worker_t *w, int64_t now)
@@ -589,7 +641,19 @@ static int s_on_message(s_worker_t *w, int64_t now)
             return -1;
         }
         w->idle_since = now;
-        return s_on_sweep(w, &w->in.sweep) == 0 ? -1 : 1;
+        return s_sweep_begin(w) == 0 ? -1 : 1;
+    case BT_MSG_CHUNK:
+        if (!w->fetching) {
+            s_unexpected(w, w->in.type);
+            return -1;
+        }
+        w->idle_since = now;
+        if (bt_fetch_on_chunk(w->fetch, &w->in.chunk, &eb) != BT_OK) {
+            bt_log(BT_LOG_ERROR, "%s", eb.msg);
+            s_send_bye(w, eb.msg);
+            return 1;
+        }
+        return s_fetch_pump(w) == 0 ? -1 : 1;
     case BT_MSG_JOB:
         if (w->state != S_READY) {
             s_unexpected(w, w->in.type);
@@ -740,6 +804,7 @@ int bt_worker_run(const bt_worker_opts_t *opts)
 
     bt_msg_init(&w.in);
     bt_msg_init(&w.out);
+    bt_msg_init(&w.sweep_msg);
     bt_wire_buf_init(&w.buf);
     w.cache = bt_dscache_new(4);
     s_lib_path = opts->lib_path;
@@ -747,6 +812,8 @@ int bt_worker_run(const bt_worker_opts_t *opts)
     w.files = bt_cache_new(opts->cache_dir, opts->cache_max, &eb);
     if (!w.files)
         bt_log(BT_LOG_ERROR, "%s", eb.msg);
+    else
+        w.fetch = bt_fetch_new(w.files);
     w.jobs = calloc(BT_WIRE_JOBS_MAX, sizeof *w.jobs);
     w.keys = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.keys);
     w.values = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.values);
@@ -762,7 +829,7 @@ int bt_worker_run(const bt_worker_opts_t *opts)
             goto out;
         }
     }
-    if (w.cache && w.files && w.jobs && w.keys && w.values && s_exec_start(&w.exec))
+    if (w.cache && w.files && w.fetch && w.jobs && w.keys && w.values && s_exec_start(&w.exec))
         rc = s_loop(&w);
     else
         bt_log(BT_LOG_ERROR, "out of memory (or no thread for the batch executor)");
@@ -779,12 +846,14 @@ out:
     bt_runner_destroy(&w.runner);
     bt_config_destroy(&w.config);
     bt_dscache_destroy(&w.cache);
+    bt_fetch_destroy(&w.fetch);
     bt_cache_destroy(&w.files);
     free(w.jobs);
     free(w.keys);
     free(w.values);
     bt_msg_fini(&w.in);
     bt_msg_fini(&w.out);
+    bt_msg_fini(&w.sweep_msg);
     bt_wire_buf_fini(&w.buf);
     return rc;
 }

@@ -16,7 +16,8 @@ static void s_usage(FILE *out)
             "usage: bt-worker --connect ENDPOINT [--threads N] [--idle-exit SEC]\n"
             "                 [--backoff-max-ms MS] [--name NAME] [--log-level LEVEL]\n"
             "                 [--data STORE.h5] [--strategy-lib LIB.so] [--cache DIR]\n"
-            "                 [--cache-max BYTES] [--keys DIR] [--connect-timeout SEC]\n\n"
+            "                 [--cache-max BYTES] [--keys DIR] [--connect-timeout SEC]\n"
+            "                 [--insecure]\n\n"
             "Connects to a coordinator started with 'bt sweep CONFIG --bind ENDPOINT' and\n"
             "runs the backtest jobs it hands out until the sweep ends (the coordinator says\n"
             "BYE). If the coordinator goes away the worker reconnects with back-off, so it\n"
@@ -42,7 +43,9 @@ static void s_usage(FILE *out)
             "                      DIR/coordinator.key (see 'bt keygen --help')\n"
             "  --connect-timeout SEC  exit when no coordinator has welcomed this worker\n"
             "                      after SEC (default 120; 0 = never)\n"
-            "  (a coordinator that was there and is silent for 3 leases is gone: exit 1)\n\n"
+            "  (a coordinator that was there and is silent for 3 leases is gone: exit 1)\n"
+            "  --insecure          load a strategy library the coordinator ships even though\n"
+            "                      the coordinator is not authenticated (trusted networks)\n\n"
             "example:\n"
             "  bt-worker --connect tcp://10.0.0.5:5555 --threads 2\n");
 }
@@ -106,6 +109,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--version") == 0) {
             printf("bt-worker %s\n", BT_VERSION);
             return 0;
+        } else if (strcmp(a, "--insecure") == 0) {
+            o.insecure = true;
+            continue;
         } else if (strcmp(a, "--trivial") == 0) {
             o.trivial = true; /* hidden: dispatch benchmark */
             continue;

@@ -113,6 +113,7 @@ static int s_out_write(void *data, const char *bytes, size_t len)
 #define S_AT(base, off, type) (*(type const *)((const char *)(base) + (off)))
 
 _Static_assert(sizeof(bt_job_status_t) == sizeof(int), "W_ENUM fields are stored as int");
+_Static_assert(sizeof(bt_wire_file_kind_t) == sizeof(int), "W_ENUM fields are stored as int");
 
 static void s_pack_cstr(msgpack_packer *pk, const char *s)
 {

@@ -55,6 +55,8 @@
 #define BT_WIRE_MCOL_MAX 63u          /* SWEEP one metric name */
 #define BT_WIRE_CREDIT_MAX (1u << 20) /* CREDIT */
 #define BT_WIRE_ACK_MAX 65536u        /* ACK ids per message */
+#define BT_WIRE_CHUNK_MAX (1u << 20) /* FETCH len, CHUNK bytes, manifest chunk size */
+#define BT_WIRE_NCHUNKS_MAX 65536u    /* manifest chunks (64 GiB at 1 MiB) */
 #define BT_WIRE_DEPTH_MAX 32u         /* nesting depth of (ignored) unknown values */
 
 /* Number of metrics carried by RESULT: the length of BT_METRICS, i.e. what
@@ -74,6 +76,8 @@ typedef enum {
     BT_MSG_HEARTBEAT, /* both ways: liveness */
     BT_MSG_BYE,       /* both ways: leaving, and why */
     BT_MSG_ACK,       /* coordinator -> worker: results durably journaled */
+    BT_MSG_FETCH,     /* worker -> coordinator: send me bytes of a file by hash */
+    BT_MSG_CHUNK,     /* coordinator -> worker: those bytes */
     BT_MSG_TYPE_COUNT_
 } bt_msg_type_t;
 
@@ -97,6 +101,20 @@ typedef struct {
     char reason[BT_WIRE_REASON_MAX + 1]; /* may be empty for BYE, non-empty for REFUSE */
 } bt_msg_reason_t;
 
+/* Which file a FETCH asks for. */
+typedef enum { BT_WIRE_FILE_DATA = 0, BT_WIRE_FILE_LIB = 1 } bt_wire_file_kind_t;
+
+/* A file the coordinator serves by hash (SWEEP optional keys): enough to
+ * fetch it chunk by chunk and verify each chunk and the whole. */
+typedef struct {
+    bool has;                              /* keys present (all or none) */
+    char sha256[BT_WIRE_SHA256_HEX + 1];   /* of the whole file */
+    uint64_t size;                         /* bytes */
+    uint32_t chunk;                        /* bytes per chunk, 1..BT_WIRE_CHUNK_MAX */
+    const uint8_t *chunk_sha;              /* view: 32 raw sha256 bytes per chunk */
+    size_t chunk_sha_len;                  /* 32 x ceil(size / chunk) */
+} bt_wire_manifest_t;
+
 typedef struct {
     const char *yaml; /* view: config bytes (decoded: NUL-terminated copy) */
     size_t yaml_len;  /* 1..BT_WIRE_YAML_MAX */
@@ -107,6 +125,8 @@ typedef struct {
     uint32_t nsets;          /* 0..BT_WIRE_SETS_MAX; 0 = key "set" omitted */
     const char *const *mcols; /* view: the metric columns of RESULT "m", by name, in order */
     uint32_t nmcols;          /* 1..BT_WIRE_MCOLS_MAX */
+    bt_wire_manifest_t data_file; /* optional: the store file, served by hash */
+    bt_wire_manifest_t lib_file;  /* optional: the strategy library, served by hash */
 } bt_msg_sweep_t;
 
 typedef struct {
@@ -165,6 +185,20 @@ typedef struct {
     uint32_t nids;       /* 0..BT_WIRE_ACK_MAX */
 } bt_msg_ack_t;
 
+typedef struct {
+    bt_wire_file_kind_t kind;            /* what the worker wants it for */
+    char sha256[BT_WIRE_SHA256_HEX + 1]; /* whole-file hash from the manifest */
+    uint64_t offset;                     /* a multiple of the manifest's chunk size */
+    uint32_t len;                        /* 1..BT_WIRE_CHUNK_MAX */
+} bt_msg_fetch_t;
+
+typedef struct {
+    char sha256[BT_WIRE_SHA256_HEX + 1]; /* as in the FETCH answered */
+    uint64_t offset;                     /* as in the FETCH answered */
+    const char *bytes;                   /* view: the file's bytes at offset */
+    size_t len;                          /* 0..BT_WIRE_CHUNK_MAX (short at the end) */
+} bt_msg_chunk_t;
+
 struct bt_msg_pool; /* private decode storage */
 
 typedef struct bt_msg {
@@ -181,6 +215,8 @@ typedef struct bt_msg {
         bt_msg_heartbeat_t heartbeat;
         bt_msg_reason_t bye;
         bt_msg_ack_t ack;
+        bt_msg_fetch_t fetch;
+        bt_msg_chunk_t chunk;
     };
     struct bt_msg_pool *pool; /* private: storage behind decoded views; NULL until needed */
 } bt_msg_t;

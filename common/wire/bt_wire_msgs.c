@@ -112,6 +112,34 @@ static bt_err_t s_result_rule(const w_where_t *w, const w_field_t *f, const void
     return BT_OK;
 }
 
+/* SWEEP manifests: one 32-byte hash per chunk of the file. */
+static bt_err_t s_manifest(const w_where_t *w, const bt_wire_manifest_t *mf, const char *what,
+                           bt_errbuf_t *eb)
+{
+    if (!mf->has)
+        return BT_OK;
+    uint64_t n = mf->size / mf->chunk + (mf->size % mf->chunk != 0);
+    if (n > BT_WIRE_NCHUNKS_MAX)
+        return bt_wire_fail(w, eb, BT_ELIMIT, "%s file of %llu bytes has %llu chunks; at most %u",
+                            what, (unsigned long long)mf->size, (unsigned long long)n,
+                            BT_WIRE_NCHUNKS_MAX);
+    if (mf->chunk_sha_len != n * 32u)
+        return bt_wire_fail(w, eb, BT_EPROTO,
+                            "%s chunk hashes are %zu bytes; %llu chunks need %llu", what,
+                            mf->chunk_sha_len, (unsigned long long)n,
+                            (unsigned long long)(n * 32u));
+    return BT_OK;
+}
+
+static bt_err_t s_sweep_rule(const w_where_t *w, const w_field_t *f, const void *base,
+                             bt_errbuf_t *eb)
+{
+    (void)f;
+    const bt_msg_sweep_t *s = &((const bt_msg_t *)base)->sweep;
+    bt_err_t e = s_manifest(w, &s->data_file, "data", eb);
+    return e != BT_OK ? e : s_manifest(w, &s->lib_file, "lib", eb);
+}
+
 /* ------------------------------------------------------------ fields -- */
 
 #define M(member) offsetof(bt_msg_t, member)
@@ -143,6 +171,18 @@ static const w_field_t s_welcome[] = {
 static const w_field_t s_refuse[] = {STR("why", refuse.reason, 1)};
 static const w_field_t s_bye[] = {STR("why", bye.reason, 0)};
 
+/* A SWEEP manifest: keys <p>sha, <p>sz, <p>ck, <p>ch, all or none. */
+#define MANIFEST(p, mem, grp)                                                                      \
+    {.key = p "sha", .kind = W_STR, .opt = W_OPT_FLAG, .off = M(mem.sha256),                      \
+     .max = BT_WIRE_SHA256_HEX, .flag = M(mem.has), .group = grp, .rule = s_hex64},              \
+        {.key = p "sz", .kind = W_U64, .opt = W_OPT_FLAG, .off = M(mem.size), .max = UINT64_MAX,  \
+         .flag = M(mem.has), .group = grp},                                                        \
+        {.key = p "ck", .kind = W_U32, .opt = W_OPT_FLAG, .off = M(mem.chunk), .min = 1,          \
+         .max = BT_WIRE_CHUNK_MAX, .flag = M(mem.has), .group = grp},                              \
+        {.key = p "ch", .kind = W_BIN, .opt = W_OPT_FLAG, .off = M(mem.chunk_sha),                \
+         .noff = M(mem.chunk_sha_len), .max = 32u * BT_WIRE_NCHUNKS_MAX, .flag = M(mem.has),     \
+         .group = grp}
+
 static const w_field_t s_sweep[] = {
     {.key = "yaml", .kind = W_BIN, .off = M(sweep.yaml), .noff = M(sweep.yaml_len), .min = 1,
      .max = BT_WIRE_YAML_MAX, .rule = s_no_nul},
@@ -156,6 +196,8 @@ static const w_field_t s_sweep[] = {
      .max = BT_WIRE_SETS_MAX, .elmax = BT_WIRE_SET_MAX, .rule = s_key_value},
     {.key = "mcols", .kind = W_STRS, .opt = W_OPT_NZ, .off = M(sweep.mcols),
      .noff = M(sweep.nmcols), .min = 1, .max = BT_WIRE_MCOLS_MAX, .elmax = BT_WIRE_MCOL_MAX},
+    MANIFEST("d", sweep.data_file, "data file"),
+    MANIFEST("l", sweep.lib_file, "lib file"),
 };
 
 /* One override: [key, value]. */
@@ -221,6 +263,26 @@ static const w_field_t s_credit[] = {
 
 static const w_field_t s_hb[] = {U64("seq", heartbeat.seq)};
 
+static const char *const s_file_kind[] = {[BT_WIRE_FILE_DATA] = "data",
+                                          [BT_WIRE_FILE_LIB] = "lib"};
+
+static const w_field_t s_fetch[] = {
+    {.key = "k", .kind = W_ENUM, .off = M(fetch.kind), .max = BT_WIRE_FILE_LIB,
+     .names = s_file_kind},
+    {.key = "h", .kind = W_STR, .off = M(fetch.sha256), .max = BT_WIRE_SHA256_HEX,
+     .rule = s_hex64},
+    U64("off", fetch.offset),
+    U32("len", fetch.len, 1, BT_WIRE_CHUNK_MAX),
+};
+
+static const w_field_t s_chunk[] = {
+    {.key = "h", .kind = W_STR, .off = M(chunk.sha256), .max = BT_WIRE_SHA256_HEX,
+     .rule = s_hex64},
+    U64("off", chunk.offset),
+    {.key = "b", .kind = W_BIN, .off = M(chunk.bytes), .noff = M(chunk.len),
+     .max = BT_WIRE_CHUNK_MAX},
+};
+
 static const w_field_t s_ack[] = {VIEW("ids", W_U64S, ack.ids, ack.nids, BT_WIRE_ACK_MAX)};
 
 /* ---------------------------------------------------------- messages -- */
@@ -232,7 +294,7 @@ const w_msg_t bt_wire_msgs[BT_MSG_TYPE_COUNT_] = {
     [BT_MSG_HELLO] = {MSG("hello", "HELLO", s_hello)},
     [BT_MSG_WELCOME] = {MSG("welcome", "WELCOME", s_welcome)},
     [BT_MSG_REFUSE] = {MSG("refuse", "REFUSE", s_refuse)},
-    [BT_MSG_SWEEP] = {MSG("sweep", "SWEEP", s_sweep)},
+    [BT_MSG_SWEEP] = {MSG("sweep", "SWEEP", s_sweep), .rule = s_sweep_rule},
     [BT_MSG_JOB] = {MSG("job", "JOB", s_job)},
     [BT_MSG_RESULT] = {MSG("result", "RESULT", s_result), .has_subject = true,
                        .subject_off = M(result.job_id), .subject_name = "job",
@@ -241,4 +303,6 @@ const w_msg_t bt_wire_msgs[BT_MSG_TYPE_COUNT_] = {
     [BT_MSG_HEARTBEAT] = {MSG("hb", "HEARTBEAT", s_hb)},
     [BT_MSG_BYE] = {MSG("bye", "BYE", s_bye)},
     [BT_MSG_ACK] = {MSG("ack", "ACK", s_ack)},
+    [BT_MSG_FETCH] = {MSG("fetch", "FETCH", s_fetch)},
+    [BT_MSG_CHUNK] = {MSG("chunk", "CHUNK", s_chunk)},
 };

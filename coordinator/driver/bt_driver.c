@@ -19,6 +19,7 @@
 #include "bt_report.h"
 #include "bt_sched.h"
 #include "bt_server.h"
+#include "bt_ship.h"
 #include "bt_status.h"
 #include "bt_time.h"
 #include "bt_wfreport.h"
@@ -257,6 +258,21 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
 }
 
 /* Server and local workers until the sweep ends. */
+/* The files served to workers by hash: the whole store (its data hash covers
+ * the whole store) and any strategy library. */
+static bt_ship_t *s_ship_new(const char *store, const char *lib, bt_errbuf_t *eb)
+{
+    bt_ship_t *ship = bt_ship_new();
+    if (!ship) {
+        bt_errf(eb, BT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (!bt_ship_add(ship, BT_SHIP_DATA, store, eb) ||
+        (lib && lib[0] && !bt_ship_add(ship, BT_SHIP_LIB, lib, eb)))
+        bt_ship_destroy(&ship);
+    return ship;
+}
+
 static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
 {
     const s_in_t *in = d->in;
@@ -321,10 +337,17 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .mcols = mcols,
         .nmcols = bt_metrics_count(),
         .max_overrides = d->naxes + 1,
+        .ship = s_ship_new(bt_plan_store(d->plan), bt_config_library(cfg), eb),
     };
+    if (!sw.ship) {
+        bt_local_stop(&d->local);
+        bt_server_destroy(&srv);
+        return eb->code;
+    }
     bt_server_hooks_t hooks = {d, s_job, s_result, s_commit, s_tick, s_progress};
     bt_err_t rc = bt_server_run(srv, &sw, d->sched, &hooks, eb);
     *st = *bt_server_stats(srv);
+    bt_ship_destroy(&sw.ship);
     bt_local_stop(&d->local);
     bt_server_destroy(&srv);
     return rc;

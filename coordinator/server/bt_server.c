@@ -11,6 +11,7 @@
 #include "bt_build.h"
 #include "bt_curve.h"
 #include "bt_log.h"
+#include "bt_ship.h"
 #include "bt_status.h"
 #include "bt_time.h"
 #include "bt_wire.h"
@@ -325,6 +326,8 @@ static void s_on_hello(s_coord_t *c, zframe_t *id, s_peer_t *p, int64_t now)
     snprintf(sw->config_sha256, sizeof sw->config_sha256, "%s", c->sweep->config_sha);
     snprintf(sw->store_path, sizeof sw->store_path, "%s", c->sweep->store_path);
     snprintf(sw->data_hash, sizeof sw->data_hash, "%s", c->sweep->data_hash);
+    if (c->sweep->ship)
+        bt_ship_sweep_manifests(c->sweep->ship, &c->out);
     s_send_to(c, id);
     bt_log(BT_LOG_INFO, "worker %s %s (%u thread(s), bt %s)", p->name,
            rejoined ? "rejoined" : "joined", h->threads, h->bt_version);
@@ -427,6 +430,12 @@ static void s_on_message(s_coord_t *c, int64_t now)
         p->ready = true;
         break;
     case BT_MSG_HEARTBEAT:
+        break;
+    case BT_MSG_FETCH: /* p is a welcomed worker; ship checks hash and range */
+        if (c->sweep->ship && bt_ship_answer(c->sweep->ship, &c->in, &c->out, &eb) == BT_OK)
+            s_send_to(c, p->id);
+        else
+            s_bad(c, p, t, c->sweep->ship ? eb.msg : "no files are served");
         break;
     case BT_MSG_BYE:
         /* A worker leaving before it took work could not run this sweep

@@ -49,6 +49,7 @@ typedef struct bt_server_sweep {
     const char *const *mcols; /* metric columns of RESULT "m", by name */
     size_t nmcols;
     size_t max_overrides; /* most overrides the job hook writes for one job */
+    struct bt_ship *ship; /* files served by hash (FETCH); NULL: none */
 } bt_server_sweep_t;
 
 /* The caller's side of the loop. */

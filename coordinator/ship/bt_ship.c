@@ -9,10 +9,12 @@
 
 #include "bt_log.h"
 #include "bt_sha256.h"
+#include "bt_wire.h"
 
 typedef struct {
     bt_ship_manifest_t m; /* m.chunk_sha points at hashes */
     char (*hashes)[65];   /* owned */
+    uint8_t *raw;         /* owned: the same hashes, 32 bytes each (SWEEP manifest) */
     int fd;               /* open for the life of the ship */
 } s_file_t;
 
@@ -20,6 +22,7 @@ struct bt_ship {
     s_file_t files[BT_SHIP_FILES_MAX];
     size_t n;
     uint64_t served; /* bytes copied out by bt_ship_read */
+    char *chunk;     /* BT_SHIP_CHUNK bytes for bt_ship_answer, on first use */
 };
 
 bt_ship_t *bt_ship_new(void)
@@ -35,7 +38,9 @@ void bt_ship_destroy(bt_ship_t **self_p)
     for (size_t i = 0; i < self->n; i++) {
         close(self->files[i].fd);
         free(self->files[i].hashes);
+        free(self->files[i].raw);
     }
+    free(self->chunk);
     free(self);
     *self_p = NULL;
 }
@@ -55,6 +60,11 @@ static bool s_pread_all(int fd, void *buf, size_t len, uint64_t off)
         off += (uint64_t)r;
     }
     return true;
+}
+
+static unsigned s_nibble(char c)
+{
+    return c >= 'a' ? (unsigned)(c - 'a' + 10) : (unsigned)(c - '0');
 }
 
 const bt_ship_manifest_t *bt_ship_add(bt_ship_t *self, bt_ship_kind_t kind, const char *path,
@@ -80,9 +90,11 @@ const bt_ship_manifest_t *bt_ship_add(bt_ship_t *self, bt_ship_kind_t kind, cons
     uint64_t size = (uint64_t)st.st_size;
     uint32_t nchunks = (uint32_t)((size + BT_SHIP_CHUNK - 1) / BT_SHIP_CHUNK);
     char(*hashes)[65] = calloc(nchunks ? nchunks : 1, sizeof *hashes);
+    uint8_t *raw = calloc(nchunks ? nchunks : 1, 32);
     char *buf = malloc(BT_SHIP_CHUNK);
-    if (!hashes || !buf) {
+    if (!hashes || !raw || !buf) {
         free(hashes);
+        free(raw);
         free(buf);
         close(fd);
         bt_errf(eb, BT_ENOMEM, "out of memory hashing %s", path);
@@ -97,6 +109,7 @@ const bt_ship_manifest_t *bt_ship_add(bt_ship_t *self, bt_ship_kind_t kind, cons
             bt_errf(eb, BT_EIO, "cannot read %s at byte %llu (did it shrink?)", path,
                     (unsigned long long)off);
             free(hashes);
+            free(raw);
             free(buf);
             close(fd);
             return NULL;
@@ -105,6 +118,9 @@ const bt_ship_manifest_t *bt_ship_add(bt_ship_t *self, bt_ship_kind_t kind, cons
         bt_sha256_init(&h);
         bt_sha256_update(&h, buf, len);
         bt_sha256_final(&h, hashes[i]);
+        for (size_t k = 0; k < 32; k++)
+            raw[(size_t)i * 32 + k] = (uint8_t)(s_nibble(hashes[i][2 * k]) << 4 |
+                                                s_nibble(hashes[i][2 * k + 1]));
         bt_sha256_update(&whole, buf, len);
     }
     free(buf);
@@ -113,6 +129,7 @@ const bt_ship_manifest_t *bt_ship_add(bt_ship_t *self, bt_ship_kind_t kind, cons
     for (size_t i = 0; i < self->n; i++) {
         if (strcmp(self->files[i].m.sha256, f->m.sha256) == 0) {
             free(hashes);
+            free(raw);
             close(fd);
             return &self->files[i].m;
         }
@@ -123,6 +140,7 @@ const bt_ship_manifest_t *bt_ship_add(bt_ship_t *self, bt_ship_kind_t kind, cons
     f->m.nchunks = nchunks;
     f->m.chunk_sha = (const char(*)[65])hashes;
     f->hashes = hashes;
+    f->raw = raw;
     f->fd = fd;
     self->n++;
     bt_log(BT_LOG_INFO, "serving %s %s to workers: %llu bytes, sha256 %.12s",
@@ -153,6 +171,38 @@ bt_err_t bt_ship_read(bt_ship_t *self, const char *sha, uint64_t offset, uint32_
                        (unsigned long long)offset);
     self->served += n;
     *got = n;
+    return BT_OK;
+}
+
+void bt_ship_sweep_manifests(const bt_ship_t *self, bt_msg_t *sweep)
+{
+    for (size_t i = 0; i < self->n; i++) {
+        const s_file_t *f = &self->files[i];
+        bt_wire_manifest_t *w = f->m.kind == BT_SHIP_LIB ? &sweep->sweep.lib_file
+                                                         : &sweep->sweep.data_file;
+        w->has = true;
+        memcpy(w->sha256, f->m.sha256, sizeof w->sha256);
+        w->size = f->m.size;
+        w->chunk = f->m.chunk;
+        w->chunk_sha = f->raw;
+        w->chunk_sha_len = (size_t)f->m.nchunks * 32;
+    }
+}
+
+bt_err_t bt_ship_answer(bt_ship_t *self, const bt_msg_t *in, bt_msg_t *out, bt_errbuf_t *eb)
+{
+    if (!self->chunk && !(self->chunk = malloc(BT_SHIP_CHUNK)))
+        return bt_errf(eb, BT_ENOMEM, "out of memory for a chunk");
+    const bt_msg_fetch_t *f = &in->fetch;
+    size_t got;
+    bt_err_t e = bt_ship_read(self, f->sha256, f->offset, f->len, self->chunk, &got, eb);
+    if (e != BT_OK)
+        return e;
+    bt_msg_reset(out, BT_MSG_CHUNK);
+    memcpy(out->chunk.sha256, f->sha256, sizeof out->chunk.sha256);
+    out->chunk.offset = f->offset;
+    out->chunk.bytes = self->chunk;
+    out->chunk.len = got;
     return BT_OK;
 }
 

@@ -46,6 +46,17 @@ const bt_ship_manifest_t *bt_ship_add(bt_ship_t *self, bt_ship_kind_t kind, cons
 bt_err_t bt_ship_read(bt_ship_t *self, const char *sha, uint64_t offset, uint32_t len, void *buf,
                       size_t *got, bt_errbuf_t *eb);
 
+struct bt_msg;
+/* The server's hooks (bt_server.c), so the server loop stays small. */
+/* Fills the SWEEP's manifests (data_file, lib_file) from the files served;
+ * views stay valid until destroy. */
+void bt_ship_sweep_manifests(const bt_ship_t *self, struct bt_msg *sweep);
+/* Answers the FETCH in `in` with a CHUNK in `out` (bytes in the ship's own
+ * buffer, valid until the next call). An error says why (unknown hash, out
+ * of range) and nothing is to be sent. */
+bt_err_t bt_ship_answer(bt_ship_t *self, const struct bt_msg *in, struct bt_msg *out,
+                        bt_errbuf_t *eb);
+
 /* Bytes served so far (for logs and benchmarks). */
 uint64_t bt_ship_bytes_served(const bt_ship_t *self);
 

@@ -238,6 +238,41 @@ static int s_write_corpus(const char *dir)
     m.ack.ids = ids;
     m.ack.nids = 3;
     rc |= s_write_msg(dir, "ok-ack.bin", &m, 0);
+
+    /* shipping files by hash: FETCH, CHUNK, SWEEP manifests */
+    bt_msg_reset(&m, BT_MSG_FETCH);
+    m.fetch.kind = BT_WIRE_FILE_DATA;
+    snprintf(m.fetch.sha256, sizeof m.fetch.sha256, "%s", HEX_A);
+    m.fetch.offset = 2u << 20;
+    m.fetch.len = 1u << 20;
+    rc |= s_write_msg(dir, "ok-fetch.bin", &m, 0);
+    m.fetch.len = 0;
+    rc |= s_write_msg(dir, "bad-fetch-len-zero.bin", &m, 0);
+    static const char bytes[] = "HDF\r\n\x1a\n\0chunk";
+    bt_msg_reset(&m, BT_MSG_CHUNK);
+    snprintf(m.chunk.sha256, sizeof m.chunk.sha256, "%s", HEX_A);
+    m.chunk.offset = 2u << 20;
+    m.chunk.bytes = bytes;
+    m.chunk.len = sizeof bytes;
+    rc |= s_write_msg(dir, "ok-chunk.bin", &m, 0);
+    static uint8_t csha[2 * 32];
+    for (size_t i = 0; i < sizeof csha; i++)
+        csha[i] = (uint8_t)(i * 13u);
+    bt_msg_reset(&m, BT_MSG_SWEEP);
+    m.sweep.yaml = yaml;
+    m.sweep.yaml_len = sizeof yaml - 1;
+    snprintf(m.sweep.config_sha256, sizeof m.sweep.config_sha256, "%s", HEX_A);
+    snprintf(m.sweep.store_path, sizeof m.sweep.store_path, "/data/bars.h5");
+    snprintf(m.sweep.data_hash, sizeof m.sweep.data_hash, "%s", HEX_A);
+    m.sweep.data_file.has = true;
+    snprintf(m.sweep.data_file.sha256, sizeof m.sweep.data_file.sha256, "%s", HEX_A);
+    m.sweep.data_file.size = (1u << 20) + 5;
+    m.sweep.data_file.chunk = 1u << 20;
+    m.sweep.data_file.chunk_sha = csha;
+    m.sweep.data_file.chunk_sha_len = 64;
+    rc |= s_write_msg(dir, "ok-sweep-manifest.bin", &m, 0);
+    m.sweep.data_file.chunk_sha_len = 32; /* one hash for two chunks */
+    rc |= s_write_msg(dir, "bad-sweep-manifest-short.bin", &m, 0);
     bt_msg_fini(&m);
 
     msgpack_sbuffer sb;

@@ -28,6 +28,9 @@ static inline void sfx_setup(sfx_t *f, const char *tag)
 {
     memset(f, 0, sizeof *f);
     cr_assert(bt_proc_tmpdir(f->dir, sizeof f->dir, tag));
+    char cache[320]; /* workers without --data fetch into their cache: keep it here, not in $HOME */
+    snprintf(cache, sizeof cache, "%s/xdg-cache", f->dir);
+    setenv("XDG_CACHE_HOME", cache, 1);
     snprintf(f->bt, sizeof f->bt, "%s/bt", BT_BIN_DIR);
     snprintf(f->worker, sizeof f->worker, "%s/bt-worker", BT_BIN_DIR);
     sfx_path(f->store, sizeof f->store, f, "bars.h5");

@@ -15,6 +15,7 @@
 #include "bt_cache.h"
 #include "bt_sha256.h"
 #include "bt_ship.h"
+#include "bt_wire.h"
 
 static char s_dir[64], s_file[96];
 static size_t s_size = 2 * BT_SHIP_CHUNK + BT_SHIP_CHUNK / 2;
@@ -166,4 +167,54 @@ Test(ship, bad_manifests_are_refused)
     bt_cache_recv_destroy(&r);
     bt_cache_recv_destroy(&r);
     bt_cache_destroy(&c);
+}
+
+/* The server's hooks: SWEEP manifests in wire form (raw chunk hashes equal
+ * the hex ones) and a FETCH answered with a CHUNK of the file's bytes. */
+Test(ship, sweep_manifest_and_fetch_answer)
+{
+    bt_errbuf_t eb;
+    bt_ship_t *sh = bt_ship_new();
+    const bt_ship_manifest_t *m = bt_ship_add(sh, BT_SHIP_DATA, s_file, &eb);
+    cr_assert_not_null(m, "%s", eb.msg);
+    bt_msg_t sw, in, out;
+    bt_msg_init(&sw);
+    bt_msg_init(&in);
+    bt_msg_init(&out);
+    bt_msg_reset(&sw, BT_MSG_SWEEP);
+    bt_ship_sweep_manifests(sh, &sw);
+    const bt_wire_manifest_t *w = &sw.sweep.data_file;
+    cr_assert(w->has);
+    cr_assert_not(sw.sweep.lib_file.has);
+    cr_assert_str_eq(w->sha256, m->sha256);
+    cr_assert_eq(w->size, s_size);
+    cr_assert_eq(w->chunk, BT_SHIP_CHUNK);
+    cr_assert_eq(w->chunk_sha_len, 3 * 32);
+    for (uint32_t i = 0; i < 3; i++) {
+        char hex[65];
+        for (int k = 0; k < 32; k++)
+            snprintf(hex + 2 * k, 3, "%02x", w->chunk_sha[i * 32 + (uint32_t)k]);
+        cr_assert_str_eq(hex, m->chunk_sha[i]);
+    }
+    bt_msg_reset(&in, BT_MSG_FETCH);
+    memcpy(in.fetch.sha256, m->sha256, 65);
+    in.fetch.offset = 2ull * BT_SHIP_CHUNK;
+    in.fetch.len = BT_SHIP_CHUNK;
+    cr_assert_eq(bt_ship_answer(sh, &in, &out, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(out.type, BT_MSG_CHUNK);
+    cr_assert_eq(out.chunk.len, BT_SHIP_CHUNK / 2);
+    cr_assert_eq(out.chunk.offset, 2ull * BT_SHIP_CHUNK);
+    char *want = malloc(BT_SHIP_CHUNK / 2);
+    FILE *fp = fopen(s_file, "rb");
+    cr_assert(fp && fseek(fp, 2L * BT_SHIP_CHUNK, SEEK_SET) == 0);
+    cr_assert_eq(fread(want, 1, BT_SHIP_CHUNK / 2, fp), BT_SHIP_CHUNK / 2);
+    fclose(fp);
+    cr_assert_eq(memcmp(out.chunk.bytes, want, BT_SHIP_CHUNK / 2), 0);
+    in.fetch.offset = 5; /* not a chunk boundary */
+    cr_assert_eq(bt_ship_answer(sh, &in, &out, &eb), BT_ERANGE);
+    free(want);
+    bt_msg_fini(&sw);
+    bt_msg_fini(&in);
+    bt_msg_fini(&out);
+    bt_ship_destroy(&sh);
 }

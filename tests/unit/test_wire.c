@@ -49,7 +49,11 @@ static const char *const s_mcols[] = {"final_equity", "sharpe"};
 static const char *const s_sets[] = {"execution.commission_pct=0.5", "data.symbols=[A, B]",
                                      "report.note=caf\xc3\xa9"};
 
-enum { NSAMPLES = 14 };
+/* A 3-chunk file (2.5 chunks of 4 bytes) and a 1-chunk one: raw sha256 bytes per chunk. */
+static uint8_t s_chunk_sha[3 * 32];
+static const char s_chunk_bytes[] = "bar store bytes\0with a NUL";
+
+enum { NSAMPLES = 17 };
 
 /* Sample i of every message type (two RESULTs: ok and failed; two SWEEPs:
  * without and with --set overrides). */
@@ -146,6 +150,37 @@ static void s_sample(int i, bt_msg_t *m)
         m->result.trade_pnl = s_pnl;
         m->result.ntrades = 1;
         m->result.rejected = 2;
+        break;
+    case 14:
+        bt_msg_reset(m, BT_MSG_FETCH);
+        m->fetch.kind = BT_WIRE_FILE_LIB;
+        snprintf(m->fetch.sha256, sizeof m->fetch.sha256, "%s", HEX_A);
+        m->fetch.offset = 3ull << 20;
+        m->fetch.len = BT_WIRE_CHUNK_MAX;
+        break;
+    case 15:
+        bt_msg_reset(m, BT_MSG_CHUNK);
+        snprintf(m->chunk.sha256, sizeof m->chunk.sha256, "%s", HEX_B);
+        m->chunk.offset = 1ull << 20;
+        m->chunk.bytes = s_chunk_bytes;
+        m->chunk.len = sizeof s_chunk_bytes; /* with the NUL inside and at the end */
+        break;
+    case 16: /* SWEEP with the store and library manifests */
+        s_sample(13, m);
+        for (size_t k = 0; k < sizeof s_chunk_sha; k++)
+            s_chunk_sha[k] = (uint8_t)(k * 7u + 1u);
+        m->sweep.data_file.has = true;
+        snprintf(m->sweep.data_file.sha256, sizeof m->sweep.data_file.sha256, "%s", HEX_B);
+        m->sweep.data_file.size = 10;
+        m->sweep.data_file.chunk = 4;
+        m->sweep.data_file.chunk_sha = s_chunk_sha;
+        m->sweep.data_file.chunk_sha_len = 3 * 32;
+        m->sweep.lib_file.has = true;
+        snprintf(m->sweep.lib_file.sha256, sizeof m->sweep.lib_file.sha256, "%s", HEX_A);
+        m->sweep.lib_file.size = BT_WIRE_CHUNK_MAX;
+        m->sweep.lib_file.chunk = BT_WIRE_CHUNK_MAX;
+        m->sweep.lib_file.chunk_sha = s_chunk_sha + 32;
+        m->sweep.lib_file.chunk_sha_len = 32;
         break;
     default:
         s_sample(11, m);
@@ -1557,4 +1592,87 @@ Test(wire, message_table_is_sound)
             cr_assert(strcmp(bt_wire_msgs[u].wire, d->wire) != 0, "%s twice", d->wire);
         s_table_sound(d, 0);
     }
+}
+
+/* The encoder's refusal (it checks caps and enums), else the decoder's verdict. */
+static bt_err_t s_enc_or_dec(const bt_msg_t *m, bt_errbuf_t *eb)
+{
+    bt_wire_buf_t wb;
+    bt_wire_buf_init(&wb);
+    bt_err_t e = bt_wire_encode(m, &wb, eb);
+    if (e == BT_OK)
+        e = s_decode(wb.data, wb.len, eb);
+    bt_wire_buf_fini(&wb);
+    return e;
+}
+
+/* FETCH / CHUNK / SWEEP manifests: caps and rules (docs/protocol.md). */
+Test(wire, ship_messages)
+{
+    bt_errbuf_t eb;
+    bt_msg_t m;
+    s_sample(14, &m);
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_OK, "%s", eb.msg);
+    m.fetch.len = 0;
+    cr_assert_neq(s_enc_or_dec(&m, &eb), BT_OK);
+    cr_assert(strstr(eb.msg, "len") != NULL, "%s", eb.msg);
+    m.fetch.len = BT_WIRE_CHUNK_MAX + 1;
+    cr_assert_neq(s_enc_or_dec(&m, &eb), BT_OK);
+    s_sample(14, &m);
+    m.fetch.sha256[5] = 'G';
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_EPROTO);
+    cr_assert(strstr(eb.msg, "hex") != NULL, "%s", eb.msg);
+    s_sample(14, &m);
+    m.fetch.kind = (bt_wire_file_kind_t)2;
+    cr_assert_neq(s_enc_or_dec(&m, &eb), BT_OK);
+
+    /* A CHUNK over 1 MiB is refused; an empty one (a 0-byte file) is fine. */
+    s_sample(15, &m);
+    m.chunk.len = 0;
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_OK, "%s", eb.msg);
+    static char big[BT_WIRE_CHUNK_MAX + 1];
+    m.chunk.bytes = big;
+    m.chunk.len = BT_WIRE_CHUNK_MAX;
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_OK, "%s", eb.msg);
+    m.chunk.len = BT_WIRE_CHUNK_MAX + 1;
+    bt_wire_buf_t wb;
+    bt_wire_buf_init(&wb);
+    cr_assert_eq(bt_wire_encode(&m, &wb, &eb), BT_ELIMIT);
+
+    /* Manifests: 10 bytes in chunks of 4 need exactly 3 hashes. */
+    s_sample(16, &m);
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_OK, "%s", eb.msg);
+    m.sweep.data_file.size = 12;
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_OK, "%s", eb.msg);
+    m.sweep.data_file.size = 13; /* 4 chunks */
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_EPROTO);
+    cr_assert(strstr(eb.msg, "data chunk hashes") != NULL, "%s", eb.msg);
+    s_sample(16, &m);
+    m.sweep.lib_file.chunk_sha_len = 31;
+    cr_assert_eq(s_enc_dec(&m, &eb), BT_EPROTO);
+    cr_assert(strstr(eb.msg, "lib") != NULL, "%s", eb.msg);
+    s_sample(16, &m);
+    m.sweep.data_file.chunk = 0;
+    cr_assert_neq(s_enc_or_dec(&m, &eb), BT_OK);
+    s_sample(16, &m);
+    m.sweep.data_file.chunk = BT_WIRE_CHUNK_MAX + 1;
+    cr_assert_neq(s_enc_or_dec(&m, &eb), BT_OK);
+    /* 1 TiB in 1-byte chunks: over the chunk count cap, refused by count. */
+    s_sample(16, &m);
+    m.sweep.data_file.size = 1ull << 40;
+    m.sweep.data_file.chunk = 1;
+    cr_assert_eq(s_enc_or_dec(&m, &eb), BT_ELIMIT);
+    /* Without manifests the SWEEP encodes as before the keys existed. */
+    s_sample(13, &m);
+    size_t l0, l1;
+    char *b0 = s_encode(&m, &l0);
+    s_sample(16, &m);
+    m.sweep.data_file.has = false;
+    m.sweep.lib_file.has = false;
+    char *b1 = s_encode(&m, &l1);
+    cr_assert_eq(l0, l1);
+    cr_assert_eq(memcmp(b0, b1, l0), 0);
+    free(b0);
+    free(b1);
+    bt_wire_buf_fini(&wb);
 }
