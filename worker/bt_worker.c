@@ -837,6 +837,9 @@ int bt_worker_run(const bt_worker_opts_t *opts)
         /* The executor still runs the batch: flush the BYE (linger) and exit
          * without joining it. */
         s_disconnect(&w);
+        /* zsock_destroy only queues the close; terminating the context is
+         * what waits (up to the linger) for the BYE to leave. */
+        zsys_shutdown();
         fflush(NULL);
         _exit(rc);
     }
