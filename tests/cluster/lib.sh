@@ -71,3 +71,32 @@ same_report() {
     cmp "$1/$f" "$2/$f" || fail "$1/$f and $2/$f differ"
   done
 }
+
+# hosts_up NAME: the three test hosts of hosts.sh for NAME_test.sh. Sets
+# hosts (the script), T (a temp folder), coord (a pid the caller may set, killed
+# at exit) and a (host A's address); installs the EXIT trap that takes the hosts
+# down; skips (77) where network namespaces are not allowed.
+hosts_up() {
+  hosts_name=$1
+  export BT_HOSTS_ID="bt${hosts_name:0:2}$$"
+  hosts="$root/tests/cluster/hosts.sh"
+  T=$(mktemp -d "/tmp/bt-$hosts_name-XXXXXX")
+  coord=""
+  local rc=0
+  "$hosts" up >"$T/up.log" 2>&1 || rc=$?
+  if [ "$rc" -eq 77 ]; then
+    local why
+    why=$(tail -n 1 "$T/up.log")
+    rm -rf "$T"
+    skip netns "${why#hosts: }"
+  fi
+  trap hosts_cleanup EXIT
+  [ "$rc" -eq 0 ] || { cat "$T/up.log"; fail "hosts.sh up failed"; }
+  a=$("$hosts" addr a)
+}
+
+hosts_cleanup() {
+  if [ -n "$coord" ]; then kill "$coord" 2>/dev/null || true; fi
+  "$hosts" down || true
+  if [ "${BT_KEEP_TMP:-0}" = 1 ]; then echo "${hosts_name}_test: kept $T"; else rm -rf "$T"; fi
+}

@@ -10,27 +10,8 @@ set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-export BT_HOSTS_ID="btnt$$"
-hosts="$root/tests/cluster/hosts.sh"
-T=$(mktemp -d /tmp/bt-netns-XXXXXX)
-coord=""
-cleanup() {
-  if [ -n "$coord" ]; then kill "$coord" 2>/dev/null || true; fi
-  "$hosts" down || true
-  if [ "${BT_KEEP_TMP:-0}" = 1 ]; then echo "netns_test: kept $T"; else rm -rf "$T"; fi
-}
-
-rc=0
-"$hosts" up >"$T/up.log" 2>&1 || rc=$?
-if [ "$rc" -eq 77 ]; then
-  why=$(tail -n 1 "$T/up.log")
-  rm -rf "$T"
-  skip netns "${why#hosts: }"
-fi
-trap cleanup EXIT
-[ "$rc" -eq 0 ] || { cat "$T/up.log"; fail "hosts.sh up failed"; }
+hosts_up netns
 cat "$T/up.log"
-a=$("$hosts" addr a)
 
 make_demo "$T"
 sed "s|store: $T/demo.h5|store: /tmp/data/demo.h5|" "$T/sma.yaml" >"$T/host.yaml"

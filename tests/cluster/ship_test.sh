@@ -12,26 +12,7 @@ set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-export BT_HOSTS_ID="btsh$$"
-hosts="$root/tests/cluster/hosts.sh"
-T=$(mktemp -d /tmp/bt-ship-XXXXXX)
-coord=""
-cleanup() {
-  if [ -n "$coord" ]; then kill "$coord" 2>/dev/null || true; fi
-  "$hosts" down || true
-  if [ "${BT_KEEP_TMP:-0}" = 1 ]; then echo "ship_test: kept $T"; else rm -rf "$T"; fi
-}
-
-rc=0
-"$hosts" up >"$T/up.log" 2>&1 || rc=$?
-if [ "$rc" -eq 77 ]; then
-  why=$(tail -n 1 "$T/up.log")
-  rm -rf "$T"
-  skip netns "${why#hosts: }"
-fi
-trap cleanup EXIT
-[ "$rc" -eq 0 ] || { cat "$T/up.log"; fail "hosts.sh up failed"; }
-a=$("$hosts" addr a)
+hosts_up ship
 
 make_demo "$T"
 "$bin/bt" data synth --out "$T/other.h5" --symbols 4 --bars 2520 --seed 43 >/dev/null
