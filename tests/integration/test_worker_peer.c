@@ -1,0 +1,76 @@
+/* A worker whose peer at the endpoint is another worker (as when its own
+ * outgoing TCP port equals the coordinator's port while no coordinator
+ * listens: a self-connect) drops the connection and reconnects, instead of
+ * hearing its own heartbeats as a live coordinator and holding the port.
+ * The "peer" here is a ROUTER that answers the worker's HELLO with a HELLO. */
+#include <criterion/criterion.h>
+#include <czmq.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bt_proc.h"
+#include "bt_wire.h"
+
+Test(worker_peer, a_worker_at_the_endpoint_is_dropped_and_the_worker_reconnects, .timeout = 120)
+{
+    char dir[256];
+    cr_assert(bt_proc_tmpdir(dir, sizeof dir, "worker-peer"));
+    zsock_t *fake = zsock_new(ZMQ_ROUTER);
+    cr_assert_not_null(fake);
+    int port = zsock_bind(fake, "tcp://127.0.0.1:*");
+    cr_assert(port > 0);
+    char ep[64], log[320];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+    snprintf(log, sizeof log, "%s/worker.log", dir);
+    char *argv[] = {BT_BIN_DIR "/bt-worker", "--connect", ep, "--threads", "1", "--name", "w",
+                    "--backoff-max-ms", "200", "--connect-timeout", "60", NULL};
+    pid_t w = bt_proc_spawn(argv, log);
+    cr_assert(w > 0);
+
+    /* First HELLO: answer it with a HELLO of our own, as a worker would. */
+    zpoller_t *poller = zpoller_new(fake, NULL);
+    cr_assert_not_null(zpoller_wait(poller, 30000), "no HELLO from the worker");
+    zmsg_t *in = zmsg_recv(fake);
+    cr_assert_not_null(in);
+    zframe_t *id = zmsg_pop(in);
+    zframe_t *body = zmsg_pop(in);
+    bt_msg_t m;
+    bt_msg_init(&m);
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_wire_decode(zframe_data(body), zframe_size(body), &m, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(m.type, BT_MSG_HELLO);
+    bt_wire_buf_t buf;
+    bt_wire_buf_init(&buf);
+    cr_assert_eq(bt_wire_encode(&m, &buf, &eb), BT_OK, "%s", eb.msg); /* its own HELLO back */
+    zmsg_t *out = zmsg_new();
+    zmsg_append(out, &id);
+    zmsg_addmem(out, buf.data, buf.len);
+    cr_assert_eq(zmsg_send(&out, fake), 0);
+    zframe_destroy(&body);
+    zmsg_destroy(&in);
+
+    cr_assert(bt_proc_wait_text(log, "is a worker, not a coordinator", 30000, NULL, 0),
+              "the worker did not notice its peer is a worker (see %s)", log);
+    /* It reconnects: a second HELLO arrives on a new connection. */
+    bool again = false;
+    int64_t deadline = bt_proc_now_ms() + 30000;
+    while (!again && bt_proc_now_ms() < deadline) {
+        if (!zpoller_wait(poller, 1000))
+            continue;
+        zmsg_t *next = zmsg_recv(fake);
+        if (next && zmsg_size(next) == 2) {
+            zmsg_first(next);
+            zframe_t *b = zmsg_next(next);
+            again = bt_wire_decode(zframe_data(b), zframe_size(b), &m, &eb) == BT_OK &&
+                    m.type == BT_MSG_HELLO;
+        }
+        zmsg_destroy(&next);
+    }
+    cr_assert(again, "no second HELLO after dropping the worker peer (see %s)", log);
+    cr_assert_eq(kill(w, SIGTERM), 0);
+    cr_assert(bt_proc_wait(w, 10000) >= 0, "worker did not exit on SIGTERM");
+    bt_wire_buf_fini(&buf);
+    bt_msg_fini(&m);
+    zpoller_destroy(&poller);
+    zsock_destroy(&fake);
+}
