@@ -15,29 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "bt_bars.h"
 #include "bt_csv.h"
 #include "bt_store.h"
 #include "bt_time.h"
 
-static double s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
-static int s_cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
-static double s_median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, s_cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static long long s_file_size(const char *p)
 {
@@ -94,13 +79,13 @@ int main(int argc, char **argv)
     snprintf(csv, sizeof csv, "%s/bars.csv", dir);
     snprintf(plain, sizeof plain, "%s/plain.h5", dir);
     snprintf(defl, sizeof defl, "%s/deflate.h5", dir);
-    double t0 = s_now();
+    double t0 = bt_monotonic_s();
     if (s_generate(csv, rows) != 0) {
         fprintf(stderr, "cannot write %s\n", csv);
         return 1;
     }
     printf("bench_data: %ld rows, %d repetitions, CSV %.1f MB generated in %.1f s\n", rows, reps,
-           (double)s_file_size(csv) / 1e6, s_now() - t0);
+           (double)s_file_size(csv) / 1e6, bt_monotonic_s() - t0);
 
     double *tp = calloc((size_t)reps, sizeof *tp), *tr = calloc((size_t)reps, sizeof *tr);
     double *tw = calloc((size_t)reps, sizeof *tw), *twd = calloc((size_t)reps, sizeof *twd);
@@ -120,41 +105,41 @@ int main(int argc, char **argv)
     }
     for (int r = 0; r < reps; r++) {
         bt_bars_clear(bars);
-        double a = s_now();
+        double a = bt_monotonic_s();
         if (bt_csv_parse(csv, map, len, &opts, bars, &rep, &eb) != BT_OK) {
             fprintf(stderr, "%s\n", eb.msg);
             return 1;
         }
-        tp[r] = s_now() - a;
+        tp[r] = bt_monotonic_s() - a;
     }
     munmap((void *)map, len);
     /* bt_csv_read_file: map + sha256 of the file + parse (what `bt data import` does) */
     for (int r = 0; r < reps; r++) {
         bt_bars_clear(bars);
-        double a = s_now();
+        double a = bt_monotonic_s();
         if (bt_csv_read_file(csv, &opts, bars, &rep, &eb) != BT_OK) {
             fprintf(stderr, "%s\n", eb.msg);
             return 1;
         }
-        tr[r] = s_now() - a;
+        tr[r] = bt_monotonic_s() - a;
     }
     bt_series_t s = bt_bars_view(bars);
     bt_store_meta_t meta = {0};
     snprintf(meta.source, sizeof meta.source, "bars.csv");
     memcpy(meta.sha256, rep.sha256, sizeof meta.sha256);
     for (int r = 0; r < reps; r++) {
-        double a = s_now();
+        double a = bt_monotonic_s();
         if (bt_store_write(plain, &s, &meta, true, false, &eb) != BT_OK) {
             fprintf(stderr, "%s\n", eb.msg);
             return 1;
         }
-        tw[r] = s_now() - a;
-        a = s_now();
+        tw[r] = bt_monotonic_s() - a;
+        a = bt_monotonic_s();
         if (bt_store_write(defl, &s, &meta, true, true, &eb) != BT_OK) {
             fprintf(stderr, "%s\n", eb.msg);
             return 1;
         }
-        twd[r] = s_now() - a;
+        twd[r] = bt_monotonic_s() - a;
     }
     /* a replace leaves the old space unused: rewrite both once more into fresh files */
     unlink(plain);
@@ -166,25 +151,25 @@ int main(int argc, char **argv)
     warm = bt_dataset_load(defl, NULL, 0, &eb);
     bt_dataset_destroy(&warm);
     for (int r = 0; r < reps; r++) {
-        double a = s_now();
+        double a = bt_monotonic_s();
         bt_dataset_t *ds = bt_dataset_load(plain, NULL, 0, &eb);
-        tl[r] = s_now() - a;
+        tl[r] = bt_monotonic_s() - a;
         if (!ds || ds->series[0].n != (size_t)rows) {
             fprintf(stderr, "load failed: %s\n", eb.msg);
             return 1;
         }
         bt_dataset_destroy(&ds);
-        a = s_now();
+        a = bt_monotonic_s();
         ds = bt_dataset_load(defl, NULL, 0, &eb);
-        tld[r] = s_now() - a;
+        tld[r] = bt_monotonic_s() - a;
         if (!ds) {
             fprintf(stderr, "load failed: %s\n", eb.msg);
             return 1;
         }
         bt_dataset_destroy(&ds);
     }
-    double mp = s_median(tp, reps), mr = s_median(tr, reps), mw = s_median(tw, reps);
-    double mwd = s_median(twd, reps), ml = s_median(tl, reps), mld = s_median(tld, reps);
+    double mp = bench_median(tp, reps), mr = bench_median(tr, reps), mw = bench_median(tw, reps);
+    double mwd = bench_median(twd, reps), ml = bench_median(tl, reps), mld = bench_median(tld, reps);
     double n = (double)rows;
     printf("%-40s %8.3f s  %8.2f M rows/s\n", "CSV parse (mapped, warm)", mp, n / mp / 1e6);
     printf("%-40s %8.3f s  %8.2f M rows/s\n", "CSV import (map + sha256 + parse)", mr,

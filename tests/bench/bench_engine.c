@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "bt_alloc.h"
 #include "bt_engine.h"
 #include "bt_registry.h"
@@ -77,18 +78,7 @@ static bt_series_t s_view(const s_cols_t *x, size_t i0, size_t n, const char *sy
     return s;
 }
 
-static double s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
-static int s_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* CPU time of this thread: on a shared machine it leaves out the time the
  * thread waited for a core, which wall time does not. */
@@ -107,16 +97,16 @@ static double s_time(bt_engine_t *eng, const bt_run_spec_t *spec, bt_metrics_t *
     double dt[NRUNS], dc[NRUNS];
     for (int r = 0; r < NRUNS; r++) {
         bt_errbuf_t eb;
-        double t0 = s_now(), c0 = s_cpu_now();
+        double t0 = bt_monotonic_s(), c0 = s_cpu_now();
         if (bt_engine_run(eng, spec, m, &eb) != BT_OK) {
             fprintf(stderr, "bench_engine: run failed: %s\n", eb.msg);
             exit(1);
         }
-        dt[r] = s_now() - t0;
+        dt[r] = bt_monotonic_s() - t0;
         dc[r] = s_cpu_now() - c0;
     }
-    qsort(dt, NRUNS, sizeof dt[0], s_cmp);
-    qsort(dc, NRUNS, sizeof dc[0], s_cmp);
+    qsort(dt, NRUNS, sizeof dt[0], bench_cmp_double);
+    qsort(dc, NRUNS, sizeof dc[0], bench_cmp_double);
     *cpu = dc[NRUNS / 2];
     return dt[NRUNS / 2];
 }

@@ -20,28 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+#include "bt_time.h"
 #include "bt_cache.h"
 #include "bt_sha256.h"
 #include "bt_ship.h"
 
-static double s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
-static int s_cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
-static double s_median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, s_cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 typedef struct {
     bt_ship_t *ship;
@@ -123,10 +109,10 @@ int main(int argc, char **argv)
     double *t_warm = calloc((size_t)reps, sizeof *t_warm);
     bt_errbuf_t eb;
     for (int r = 0; r < reps; r++) {
-        double t0 = s_now();
+        double t0 = bt_monotonic_s();
         bt_ship_t *ship = bt_ship_new();
         const bt_ship_manifest_t *m = bt_ship_add(ship, BT_SHIP_DATA, file, &eb);
-        t_add[r] = s_now() - t0;
+        t_add[r] = bt_monotonic_s() - t0;
         if (!m) {
             fprintf(stderr, "%s\n", eb.msg);
             return 1;
@@ -142,7 +128,7 @@ int main(int argc, char **argv)
         pthread_t th;
         pthread_create(&th, NULL, s_serve, &sv);
 
-        t0 = s_now();
+        t0 = bt_monotonic_s();
         bt_cache_t *c = bt_cache_new(cdir, 0, &eb);
         bt_cache_recv_t *rcv =
             bt_cache_recv_new(c, m->sha256, m->size, m->chunk, m->chunk_sha, m->nchunks, &eb);
@@ -175,12 +161,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", eb.msg);
             return 1;
         }
-        t_xfer[r] = s_now() - t0;
+        t_xfer[r] = bt_monotonic_s() - t0;
         bt_cache_recv_destroy(&rcv);
-        t0 = s_now();
+        t0 = bt_monotonic_s();
         if (bt_cache_lookup(c, m->sha256, path, sizeof path, &eb) != BT_OK)
             return 1;
-        t_warm[r] = s_now() - t0;
+        t_warm[r] = bt_monotonic_s() - t0;
         zframe_t *stop = zframe_new("", 0);
         zframe_send(&stop, dealer, 0);
         pthread_join(th, NULL);
@@ -189,7 +175,7 @@ int main(int argc, char **argv)
         bt_cache_destroy(&c);
         bt_ship_destroy(&ship);
     }
-    double a = s_median(t_add, reps), xf = s_median(t_xfer, reps), w = s_median(t_warm, reps);
+    double a = bench_median(t_add, reps), xf = bench_median(t_xfer, reps), w = bench_median(t_warm, reps);
     printf("coordinator hash (whole + chunks): %.3f s  %.0f MB/s\n", a, bytes / a / 1e6);
     printf("transfer to an empty cache (cold):  %.3f s  %.0f MB/s (target >= 300)\n", xf,
            bytes / xf / 1e6);
