@@ -17,6 +17,7 @@
     X(bollinger_reversion)                                                                         \
     X(donchian_breakout)                                                                           \
     X(momentum_rotation)                                                                           \
+    X(pairs_trading)                                                                               \
     X(buy_and_hold)
 
 #define S_DECLARE(name) extern const bt_strategy_t bt_strategy_##name;
