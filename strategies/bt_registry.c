@@ -18,6 +18,7 @@
     X(donchian_breakout)                                                                           \
     X(momentum_rotation)                                                                           \
     X(pairs_trading)                                                                               \
+    X(ml_xgboost)                                                                                  \
     X(buy_and_hold)
 
 #define S_DECLARE(name) extern const bt_strategy_t bt_strategy_##name;
