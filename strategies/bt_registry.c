@@ -17,9 +17,9 @@
     X(bollinger_reversion)                                                                         \
     X(donchian_breakout)                                                                           \
     X(momentum_rotation)                                                                           \
+    X(buy_and_hold)                                                                                \
     X(pairs_trading)                                                                               \
-    X(ml_xgboost)                                                                                  \
-    X(buy_and_hold)
+    X(ml_xgboost)                                                                                  
 
 #define S_DECLARE(name) extern const bt_strategy_t bt_strategy_##name;
 BT_BUILTIN_STRATEGIES(S_DECLARE)

@@ -390,9 +390,9 @@ Test(registry, builtins)
 {
     const char *names[] = {"sma_cross",           "ema_cross",         "rsi_reversion",
                            "bollinger_reversion", "donchian_breakout", "momentum_rotation",
-                           "buy_and_hold"};
-    cr_assert_eq(bt_strategy_count(), 7);
-    for (size_t i = 0; i < 7; i++) {
+                           "buy_and_hold",        "pairs_trading",     "ml_xgboost"};
+    cr_assert_eq(bt_strategy_count(), 9);
+    for (size_t i = 0; i < 9; i++) {
         const bt_strategy_t *s = bt_strategy_at(i);
         cr_assert_not_null(s);
         cr_assert_str_eq(s->name, names[i]);
@@ -403,12 +403,13 @@ Test(registry, builtins)
         double p[BT_MAX_PARAMS];
         bt_strategy_defaults(s, p);
         static double state[1 << 14];
-        size_t sz = s->state_size(p, 3);
+        size_t nsym = strcmp(s->name, "pairs_trading") == 0 ? 2 : 3; /* a pair is 2 */
+        size_t sz = s->state_size(p, nsym);
         cr_assert_leq(sz, sizeof state, "%s: state %zu bytes", s->name, sz);
         memset(state, 0, sizeof state);
-        cr_assert_eq(s->init(state, p, 3, &eb), BT_OK, "%s: %s", s->name, eb.msg);
+        cr_assert_eq(s->init(state, p, nsym, &eb), BT_OK, "%s: %s", s->name, eb.msg);
     }
-    cr_assert_null(bt_strategy_at(7));
+    cr_assert_null(bt_strategy_at(9));
     cr_assert_null(bt_strategy_find("nope"));
     cr_assert_null(bt_strategy_find(NULL));
     cr_assert_eq(bt_strategy_find("momentum_rotation")->kind, BT_STRAT_PORTFOLIO);
