@@ -65,8 +65,8 @@ static const bt_param_spec_t s_params[P_COUNT] = {
 #define NFEAT 7
 
 typedef struct {
-    float value; /* split threshold, or leaf value */
-    int32_t feat; /* feature index; -1 for a leaf */
+    float value;     /* split threshold, or leaf value */
+    int32_t feat;    /* feature index; -1 for a leaf */
     int32_t yes, no; /* children (absolute node indices) */
 } s_node_t;
 
@@ -81,19 +81,19 @@ typedef struct {
     bt_rsi_t rsi;         /* RSI(14) */
     bt_sma_t sma;         /* SMA(20) of the close */
     /* history of rows: features and close of the last train + horizon bars */
-    float *feat;        /* ring, cap x NFEAT */
-    double *close;      /* ring, cap */
-    size_t cap, pos;    /* ring capacity, next slot */
-    uint64_t rows;      /* rows stored so far */
+    float *feat;     /* ring, cap x NFEAT */
+    double *close;   /* ring, cap */
+    size_t cap, pos; /* ring capacity, next slot */
+    uint64_t rows;   /* rows stored so far */
     /* training scratch */
     float *x, *y; /* train x NFEAT, train */
     /* the model, copied out of XGBoost */
-    s_node_t *nodes;    /* rounds x per_tree */
-    size_t per_tree;    /* node slots per tree: 2^(depth+1) - 1 */
-    size_t ntrees;      /* trees in the model; 0 = none yet */
-    uint64_t since;     /* rows since the last training */
-    int failed;         /* XGBoost failed: stay flat */
-    double target;      /* last target signalled */
+    s_node_t *nodes; /* rounds x per_tree */
+    size_t per_tree; /* node slots per tree: 2^(depth+1) - 1 */
+    size_t ntrees;   /* trees in the model; 0 = none yet */
+    uint64_t since;  /* rows since the last training */
+    int failed;      /* XGBoost failed: stay flat */
+    double target;   /* last target signalled */
 } s_state_t;
 
 /* The next `bytes` (rounded to 8) of the state at base + *total; with a NULL
@@ -240,9 +240,12 @@ static bool s_train(s_state_t *s)
         const char *k;
         double v;
         int is_int;
-    } kv[] = {{"max_depth", (double)s->depth, 1}, {"eta", s->eta, 0},
-              {"subsample", s->subsample, 0},   {"seed", s->seed, 1},
-              {"nthread", 1, 1},                {"base_score", 0.5, 0},
+    } kv[] = {{"max_depth", (double)s->depth, 1},
+              {"eta", s->eta, 0},
+              {"subsample", s->subsample, 0},
+              {"seed", s->seed, 1},
+              {"nthread", 1, 1},
+              {"base_score", 0.5, 0},
               {"verbosity", 0, 1}};
     ok = ok && XGBoosterSetParam(bst, "objective", "binary:logistic") == 0 &&
          XGBoosterSetParam(bst, "tree_method", "exact") == 0;

@@ -40,13 +40,13 @@ static const bt_param_spec_t s_params[P_COUNT] = {
 };
 
 typedef struct {
-    bt_ind_t beta;   /* rolling OLS of y on x */
-    bt_ind_t z;      /* z-score of the spread */
+    bt_ind_t beta;                 /* rolling OLS of y on x */
+    bt_ind_t z;                    /* z-score of the spread */
     double entry, exit, stop, leg; /* thresholds; weight of one leg */
-    int log_prices;  /* regress log prices */
-    int pos;         /* +1 long spread, -1 short spread, 0 flat */
-    int blocked;     /* stopped out: wait for |z| < entry */
-    double target[2]; /* last targets signalled */
+    int log_prices;                /* regress log prices */
+    int pos;                       /* +1 long spread, -1 short spread, 0 flat */
+    int blocked;                   /* stopped out: wait for |z| < entry */
+    double target[2];              /* last targets signalled */
 } s_state_t;
 
 static void s_ind_params(const double *p, double *pb, double *pz)
@@ -60,8 +60,8 @@ static size_t s_state_size(const double *p, size_t nsym)
     (void)nsym;
     double pb[1], pz[1];
     s_ind_params(p, pb, pz);
-    return bt_ind_round8(sizeof(s_state_t)) +
-           bt_ind_state_size(bt_ind_find("beta"), pb) + bt_ind_state_size(bt_ind_find("zscore"), pz);
+    return bt_ind_round8(sizeof(s_state_t)) + bt_ind_state_size(bt_ind_find("beta"), pb) +
+           bt_ind_state_size(bt_ind_find("zscore"), pz);
 }
 
 static bt_err_t s_init(void *state, const double *p, size_t nsym, bt_errbuf_t *eb)
@@ -72,8 +72,9 @@ static bt_err_t s_init(void *state, const double *p, size_t nsym, bt_errbuf_t *e
                        "in data.symbols",
                        nsym);
     if (!(p[P_EXIT] < p[P_ENTRY]))
-        return bt_errf(eb, BT_ESTRATEGY, "pairs_trading: exit_z (%g) must be less than entry_z (%g)",
-                       p[P_EXIT], p[P_ENTRY]);
+        return bt_errf(eb, BT_ESTRATEGY,
+                       "pairs_trading: exit_z (%g) must be less than entry_z (%g)", p[P_EXIT],
+                       p[P_ENTRY]);
     if (p[P_STOP] > 0 && !(p[P_STOP] > p[P_ENTRY]))
         return bt_errf(eb, BT_ESTRATEGY,
                        "pairs_trading: stop_z (%g) must be above entry_z (%g), or 0 for no stop",

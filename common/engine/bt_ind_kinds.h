@@ -10,14 +10,12 @@
 #include "bt_indicators.h"
 
 /* bt_ind_basic.c */
-extern const bt_ind_kind_t bt_ind_kind_sma, bt_ind_kind_ema, bt_ind_kind_rsi,
-    bt_ind_kind_stddev, bt_ind_kind_bollinger, bt_ind_kind_highest, bt_ind_kind_lowest,
-    bt_ind_kind_roc;
+extern const bt_ind_kind_t bt_ind_kind_sma, bt_ind_kind_ema, bt_ind_kind_rsi, bt_ind_kind_stddev,
+    bt_ind_kind_bollinger, bt_ind_kind_highest, bt_ind_kind_lowest, bt_ind_kind_roc;
 
 /* bt_ind_ma.c: averages and oscillators of one series */
-extern const bt_ind_kind_t bt_ind_kind_wma, bt_ind_kind_dema, bt_ind_kind_tema,
-    bt_ind_kind_kama, bt_ind_kind_macd, bt_ind_kind_ppo, bt_ind_kind_trix, bt_ind_kind_momentum,
-    bt_ind_kind_zscore;
+extern const bt_ind_kind_t bt_ind_kind_wma, bt_ind_kind_dema, bt_ind_kind_tema, bt_ind_kind_kama,
+    bt_ind_kind_macd, bt_ind_kind_ppo, bt_ind_kind_trix, bt_ind_kind_momentum, bt_ind_kind_zscore;
 
 /* bt_ind_range.c: indicators of the whole bar (high/low ranges) */
 extern const bt_ind_kind_t bt_ind_kind_true_range, bt_ind_kind_atr, bt_ind_kind_adx,

@@ -15,11 +15,11 @@ static const char *const s_value[] = {"value"};
 
 /* ---- WMA: weights 1..n, newest heaviest ---- */
 typedef struct {
-    double *buf;       /* the last n values (ring) */
-    size_t n, pos;     /* window, next slot */
-    size_t since;      /* updates since the last exact recomputation */
-    uint64_t count;    /* values seen */
-    double sum, wsum;  /* sum and weighted sum of the window */
+    double *buf;      /* the last n values (ring) */
+    size_t n, pos;    /* window, next slot */
+    size_t since;     /* updates since the last exact recomputation */
+    uint64_t count;   /* values seen */
+    double sum, wsum; /* sum and weighted sum of the window */
 } wma_t;
 
 static size_t wma_layout(wma_t *s, const double *p)
@@ -72,9 +72,16 @@ static bool wma_update(void *st, const bt_ind_in_t *in, double *out)
     return ready;
 }
 static const bt_param_spec_t s_win10[] = {{"n", BT_PARAM_INT, 10, 1, N_MAX, "window in bars"}};
-const bt_ind_kind_t bt_ind_kind_wma = {
-    "wma", "weighted moving average, weights 1..n (newest n)", BT_IND_IN_SOURCE, 1, s_win10,
-    1, s_value, wma_size, wma_init, wma_update};
+const bt_ind_kind_t bt_ind_kind_wma = {"wma",
+                                       "weighted moving average, weights 1..n (newest n)",
+                                       BT_IND_IN_SOURCE,
+                                       1,
+                                       s_win10,
+                                       1,
+                                       s_value,
+                                       wma_size,
+                                       wma_init,
+                                       wma_update};
 
 /* ---- DEMA / TEMA: EMAs of EMAs, each seeded with the SMA of its input ---- */
 typedef struct {
@@ -121,12 +128,17 @@ static bool tema_update(void *st, const bt_ind_in_t *in, double *out)
     return ready;
 }
 static const bt_param_spec_t s_win20[] = {{"n", BT_PARAM_INT, 20, 1, N_MAX, "period in bars"}};
-const bt_ind_kind_t bt_ind_kind_dema = {
-    "dema", "double EMA: 2 EMA - EMA(EMA)", BT_IND_IN_SOURCE, 1, s_win20, 1, s_value,
-    xema_size, xema_init, dema_update};
+const bt_ind_kind_t bt_ind_kind_dema = {"dema",           "double EMA: 2 EMA - EMA(EMA)",
+                                        BT_IND_IN_SOURCE, 1,
+                                        s_win20,          1,
+                                        s_value,          xema_size,
+                                        xema_init,        dema_update};
 const bt_ind_kind_t bt_ind_kind_tema = {
-    "tema", "triple EMA: 3 EMA - 3 EMA(EMA) + EMA(EMA(EMA))", BT_IND_IN_SOURCE, 1, s_win20, 1,
-    s_value, xema_size, xema_init, tema_update};
+    "tema",           "triple EMA: 3 EMA - 3 EMA(EMA) + EMA(EMA(EMA))",
+    BT_IND_IN_SOURCE, 1,
+    s_win20,          1,
+    s_value,          xema_size,
+    xema_init,        tema_update};
 
 /* ---- TRIX: one-bar rate of change of the triple EMA, in percent ---- */
 typedef struct {
@@ -157,8 +169,11 @@ static bool trix_update(void *st, const bt_ind_in_t *in, double *out)
 }
 static const bt_param_spec_t s_win15[] = {{"n", BT_PARAM_INT, 15, 1, N_MAX, "period in bars"}};
 const bt_ind_kind_t bt_ind_kind_trix = {
-    "trix", "100 x one-bar change of EMA(EMA(EMA)) / its previous value", BT_IND_IN_SOURCE, 1,
-    s_win15, 1, s_value, trix_size, xema_init, trix_update};
+    "trix",           "100 x one-bar change of EMA(EMA(EMA)) / its previous value",
+    BT_IND_IN_SOURCE, 1,
+    s_win15,          1,
+    s_value,          trix_size,
+    xema_init,        trix_update};
 
 /* ---- KAMA (Kaufman) ---- */
 typedef struct {
@@ -191,8 +206,8 @@ static size_t kama_size(const double *p)
 static bt_err_t kama_init(void *st, const double *p, bt_errbuf_t *eb)
 {
     if (!(p[1] < p[2]))
-        return bt_errf(eb, BT_EINVAL, "indicator kama: fast (%g) must be less than slow (%g)",
-                       p[1], p[2]);
+        return bt_errf(eb, BT_EINVAL, "indicator kama: fast (%g) must be less than slow (%g)", p[1],
+                       p[2]);
     kama_layout(st, p);
     return BT_OK;
 }
@@ -224,8 +239,11 @@ static const bt_param_spec_t s_kama_params[] = {
     {"fast", BT_PARAM_INT, 2, 1, N_MAX, "fast EMA period (constant 2/(fast+1))"},
     {"slow", BT_PARAM_INT, 30, 1, N_MAX, "slow EMA period (constant 2/(slow+1))"}};
 const bt_ind_kind_t bt_ind_kind_kama = {
-    "kama", "Kaufman adaptive moving average (seeded with the value at bar n-1)",
-    BT_IND_IN_SOURCE, 3, s_kama_params, 1, s_value, kama_size, kama_init, kama_update};
+    "kama",           "Kaufman adaptive moving average (seeded with the value at bar n-1)",
+    BT_IND_IN_SOURCE, 3,
+    s_kama_params,    1,
+    s_value,          kama_size,
+    kama_init,        kama_update};
 
 /* ---- MACD and PPO: fast EMA vs slow EMA, a signal EMA and the histogram ---- */
 typedef struct {
@@ -241,8 +259,8 @@ static bt_err_t macd_init_common(void *st, const double *p, bt_errbuf_t *eb, boo
                                  const char *name)
 {
     if (!(p[0] < p[1]))
-        return bt_errf(eb, BT_EINVAL, "indicator %s: fast (%g) must be less than slow (%g)",
-                       name, p[0], p[1]);
+        return bt_errf(eb, BT_EINVAL, "indicator %s: fast (%g) must be less than slow (%g)", name,
+                       p[0], p[1]);
     macd_t *s = st;
     bt_ema_init(&s->fast, (size_t)p[0]);
     bt_ema_init(&s->slow, (size_t)p[1]);
@@ -281,11 +299,22 @@ static const bt_param_spec_t s_macd_params[] = {
 static const char *const s_macd_outs[] = {"macd", "signal", "hist"};
 static const char *const s_ppo_outs[] = {"ppo", "signal", "hist"};
 const bt_ind_kind_t bt_ind_kind_macd = {
-    "macd", "MACD: EMA(fast) - EMA(slow), its signal EMA and the histogram", BT_IND_IN_SOURCE,
-    3, s_macd_params, 3, s_macd_outs, macd_size, macd_init, macd_update};
+    "macd",           "MACD: EMA(fast) - EMA(slow), its signal EMA and the histogram",
+    BT_IND_IN_SOURCE, 3,
+    s_macd_params,    3,
+    s_macd_outs,      macd_size,
+    macd_init,        macd_update};
 const bt_ind_kind_t bt_ind_kind_ppo = {
-    "ppo", "percentage price oscillator: 100 (EMA(fast) - EMA(slow)) / EMA(slow), signal, hist",
-    BT_IND_IN_SOURCE, 3, s_macd_params, 3, s_ppo_outs, macd_size, ppo_init, macd_update};
+    "ppo",
+    "percentage price oscillator: 100 (EMA(fast) - EMA(slow)) / EMA(slow), signal, hist",
+    BT_IND_IN_SOURCE,
+    3,
+    s_macd_params,
+    3,
+    s_ppo_outs,
+    macd_size,
+    ppo_init,
+    macd_update};
 
 /* ---- momentum: x_t - x_{t-n} ---- */
 typedef struct {
@@ -325,8 +354,8 @@ static bool mom_update(void *st, const bt_ind_in_t *in, double *out)
     return ready;
 }
 const bt_ind_kind_t bt_ind_kind_momentum = {
-    "momentum", "x_t - x_{t-n}", BT_IND_IN_SOURCE, 1, s_win10, 1, s_value, mom_size, mom_init,
-    mom_update};
+    "momentum", "x_t - x_{t-n}", BT_IND_IN_SOURCE, 1,        s_win10,
+    1,          s_value,         mom_size,         mom_init, mom_update};
 
 /* ---- z-score: (x - rolling mean) / rolling population std ---- */
 typedef struct {
@@ -359,8 +388,10 @@ static bool zs_update(void *st, const bt_ind_in_t *in, double *out)
     out[0] = s->sd.ready ? bt_ind_div(in->x - s->sd.mean, sd, 0.0) : NAN;
     return s->sd.ready;
 }
-static const bt_param_spec_t s_zs_params[] = {
-    {"n", BT_PARAM_INT, 20, 2, N_MAX, "window in bars"}};
+static const bt_param_spec_t s_zs_params[] = {{"n", BT_PARAM_INT, 20, 2, N_MAX, "window in bars"}};
 const bt_ind_kind_t bt_ind_kind_zscore = {
-    "zscore", "(x - rolling mean) / rolling population std (0 when the std is 0)",
-    BT_IND_IN_SOURCE, 1, s_zs_params, 1, s_value, zs_size, zs_init, zs_update};
+    "zscore",         "(x - rolling mean) / rolling population std (0 when the std is 0)",
+    BT_IND_IN_SOURCE, 1,
+    s_zs_params,      1,
+    s_value,          zs_size,
+    zs_init,          zs_update};

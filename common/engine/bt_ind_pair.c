@@ -92,8 +92,16 @@ static bool com_update(com_t *s, double x, double y)
             cyy += dy * dy;
             cxy += dx * dy;
         }
-        *s = (com_t){.bx = s->bx, .by = s->by, .n = s->n, .pos = s->pos, .count = s->count,
-                     .mx = mx, .my = my, .cxx = cxx, .cyy = cyy, .cxy = cxy};
+        *s = (com_t){.bx = s->bx,
+                     .by = s->by,
+                     .n = s->n,
+                     .pos = s->pos,
+                     .count = s->count,
+                     .mx = mx,
+                     .my = my,
+                     .cxx = cxx,
+                     .cyy = cyy,
+                     .cxy = cxy};
     }
     return s->count >= s->n;
 }
@@ -123,8 +131,19 @@ static const bt_param_spec_t s_win[] = {{"n", BT_PARAM_INT, 20, 2, N_MAX, "windo
 static const char *const s_corr_outs[] = {"value"};
 static const char *const s_beta_outs[] = {"beta", "alpha", "resid"};
 const bt_ind_kind_t bt_ind_kind_correlation = {
-    "correlation", "rolling Pearson correlation of x and y over n bars (0 if one is flat)",
-    BT_IND_IN_PAIR, 1, s_win, 1, s_corr_outs, com_size, com_init, corr_update};
+    "correlation",  "rolling Pearson correlation of x and y over n bars (0 if one is flat)",
+    BT_IND_IN_PAIR, 1,
+    s_win,          1,
+    s_corr_outs,    com_size,
+    com_init,       corr_update};
 const bt_ind_kind_t bt_ind_kind_beta = {
-    "beta", "rolling OLS of y on x over n bars: hedge ratio beta, alpha, residual y - a - b x",
-    BT_IND_IN_PAIR, 1, s_win, 3, s_beta_outs, com_size, com_init, beta_update};
+    "beta",
+    "rolling OLS of y on x over n bars: hedge ratio beta, alpha, residual y - a - b x",
+    BT_IND_IN_PAIR,
+    1,
+    s_win,
+    3,
+    s_beta_outs,
+    com_size,
+    com_init,
+    beta_update};

@@ -64,11 +64,14 @@ static bool tr_update(void *st, const bt_ind_in_t *in, double *out)
 }
 static const char *const s_value[] = {"value"};
 const bt_ind_kind_t bt_ind_kind_true_range = {
-    "true_range", "max(high, prev close) - min(low, prev close), from the second bar",
-    BT_IND_IN_BAR, 0, NULL, 1, s_value, tr_size, noop_init, tr_update};
+    "true_range",  "max(high, prev close) - min(low, prev close), from the second bar",
+    BT_IND_IN_BAR, 0,
+    NULL,          1,
+    s_value,       tr_size,
+    noop_init,     tr_update};
 
 typedef struct {
-    tr_t tr;          /* true range */
+    tr_t tr;           /* true range */
     bt_ind_wilder_t w; /* its Wilder average */
 } atr_t;
 static void atr_init_n(atr_t *s, size_t n)
@@ -103,8 +106,16 @@ static bool atr_update(void *st, const bt_ind_in_t *in, double *out)
 }
 static const bt_param_spec_t s_win14[] = {{"n", BT_PARAM_INT, 14, 1, N_MAX, "period in bars"}};
 const bt_ind_kind_t bt_ind_kind_atr = {
-    "atr", "average true range, Wilder: mean of the first n true ranges, then (a(n-1)+tr)/n",
-    BT_IND_IN_BAR, 1, s_win14, 1, s_value, atr_size, atr_init, atr_update};
+    "atr",
+    "average true range, Wilder: mean of the first n true ranges, then (a(n-1)+tr)/n",
+    BT_IND_IN_BAR,
+    1,
+    s_win14,
+    1,
+    s_value,
+    atr_size,
+    atr_init,
+    atr_update};
 
 /* ---- ADX, +DI, -DI (Wilder) ---- */
 typedef struct {
@@ -158,8 +169,11 @@ static bool adx_update(void *st, const bt_ind_in_t *in, double *out)
 }
 static const char *const s_adx_outs[] = {"adx", "plus_di", "minus_di"};
 const bt_ind_kind_t bt_ind_kind_adx = {
-    "adx", "Wilder's ADX with +DI and -DI (all Wilder-smoothed over n)", BT_IND_IN_BAR, 1,
-    s_win14, 3, s_adx_outs, adx_size, adx_init, adx_update};
+    "adx",         "Wilder's ADX with +DI and -DI (all Wilder-smoothed over n)",
+    BT_IND_IN_BAR, 1,
+    s_win14,       3,
+    s_adx_outs,    adx_size,
+    adx_init,      adx_update};
 
 /* ---- Keltner channel: EMA(n) of the source +/- k ATR(atr_n) ---- */
 typedef struct {
@@ -198,8 +212,11 @@ static const bt_param_spec_t s_kelt_params[] = {
     {"atr_n", BT_PARAM_INT, 10, 1, N_MAX, "ATR period"}};
 static const char *const s_band_outs[] = {"middle", "upper", "lower"};
 const bt_ind_kind_t bt_ind_kind_keltner = {
-    "keltner", "Keltner channel: EMA(n) of the source +/- k ATR(atr_n)", BT_IND_IN_BAR, 3,
-    s_kelt_params, 3, s_band_outs, kelt_size, kelt_init, kelt_update};
+    "keltner",     "Keltner channel: EMA(n) of the source +/- k ATR(atr_n)",
+    BT_IND_IN_BAR, 3,
+    s_kelt_params, 3,
+    s_band_outs,   kelt_size,
+    kelt_init,     kelt_update};
 
 /* ---- Donchian channel of the PREVIOUS n bars (this bar excluded) ---- */
 typedef struct {
@@ -236,13 +253,16 @@ static bool don_update(void *st, const bt_ind_in_t *in, double *out)
 static const bt_param_spec_t s_win20[] = {{"n", BT_PARAM_INT, 20, 1, N_MAX, "window in bars"}};
 static const char *const s_don_outs[] = {"upper", "middle", "lower"};
 const bt_ind_kind_t bt_ind_kind_donchian = {
-    "donchian", "Donchian channel: highest high / lowest low of the previous n bars",
-    BT_IND_IN_BAR, 1, s_win20, 3, s_don_outs, don_size, don_init, don_update};
+    "donchian",    "Donchian channel: highest high / lowest low of the previous n bars",
+    BT_IND_IN_BAR, 1,
+    s_win20,       3,
+    s_don_outs,    don_size,
+    don_init,      don_update};
 
 /* ---- stochastic %K (smoothed) and %D ---- */
 typedef struct {
-    hl_t hl;        /* range over n bars, this one included */
-    bt_sma_t k, d;  /* %K = SMA(smooth) of the raw %K; %D = SMA(d) of %K */
+    hl_t hl;       /* range over n bars, this one included */
+    bt_sma_t k, d; /* %K = SMA(smooth) of the raw %K; %D = SMA(d) of %K */
 } stoch_t;
 static size_t stoch_layout(stoch_t *s, const double *p)
 {
@@ -291,8 +311,11 @@ static const bt_param_spec_t s_stoch_params[] = {
     {"d", BT_PARAM_INT, 3, 1, N_MAX, "SMA period of %D over %K"}};
 static const char *const s_stoch_outs[] = {"k", "d"};
 const bt_ind_kind_t bt_ind_kind_stochastic = {
-    "stochastic", "stochastic oscillator %K (smoothed) and %D, 0..100 (50 when flat)",
-    BT_IND_IN_BAR, 3, s_stoch_params, 2, s_stoch_outs, stoch_size, stoch_init, stoch_update};
+    "stochastic",   "stochastic oscillator %K (smoothed) and %D, 0..100 (50 when flat)",
+    BT_IND_IN_BAR,  3,
+    s_stoch_params, 2,
+    s_stoch_outs,   stoch_size,
+    stoch_init,     stoch_update};
 
 /* ---- Williams %R ---- */
 static size_t hln_layout(hl_t *s, const double *p, size_t extra)
@@ -323,8 +346,11 @@ static bool willr_update(void *st, const bt_ind_in_t *in, double *out)
     return ready;
 }
 const bt_ind_kind_t bt_ind_kind_williams_r = {
-    "williams_r", "Williams %R: -100 (HH - close) / (HH - LL) over n bars, -100..0",
-    BT_IND_IN_BAR, 1, s_win14, 1, s_value, willr_size, willr_init, willr_update};
+    "williams_r",  "Williams %R: -100 (HH - close) / (HH - LL) over n bars, -100..0",
+    BT_IND_IN_BAR, 1,
+    s_win14,       1,
+    s_value,       willr_size,
+    willr_init,    willr_update};
 
 /* ---- Aroon over n + 1 bars (this one included) ---- */
 static size_t aroon_size(const double *p)
@@ -355,8 +381,11 @@ static const bt_param_spec_t s_aroon_params[] = {
     {"n", BT_PARAM_INT, 25, 1, N_MAX, "lookback in bars (window n + 1)"}};
 static const char *const s_aroon_outs[] = {"up", "down", "osc"};
 const bt_ind_kind_t bt_ind_kind_aroon = {
-    "aroon", "Aroon up/down: 100 (n - bars since the highest high / lowest low) / n; osc",
-    BT_IND_IN_BAR, 1, s_aroon_params, 3, s_aroon_outs, aroon_size, aroon_init, aroon_update};
+    "aroon",        "Aroon up/down: 100 (n - bars since the highest high / lowest low) / n; osc",
+    BT_IND_IN_BAR,  1,
+    s_aroon_params, 3,
+    s_aroon_outs,   aroon_size,
+    aroon_init,     aroon_update};
 
 /* ---- Ichimoku ---- */
 typedef struct {
@@ -425,17 +454,20 @@ static const bt_param_spec_t s_ichi_params[] = {
     {"shift", BT_PARAM_INT, 26, 1, N_MAX, "displacement of the leading spans"}};
 static const char *const s_ichi_outs[] = {"tenkan", "kijun", "senkou_a", "senkou_b", "chikou"};
 const bt_ind_kind_t bt_ind_kind_ichimoku = {
-    "ichimoku", "Ichimoku: tenkan, kijun, spans A/B as computed shift bars ago, chikou = close",
-    BT_IND_IN_BAR, 4, s_ichi_params, 5, s_ichi_outs, ichi_size, ichi_init, ichi_update};
+    "ichimoku",    "Ichimoku: tenkan, kijun, spans A/B as computed shift bars ago, chikou = close",
+    BT_IND_IN_BAR, 4,
+    s_ichi_params, 5,
+    s_ichi_outs,   ichi_size,
+    ichi_init,     ichi_update};
 
 /* ---- Parabolic SAR (Wilder) ---- */
 typedef struct {
-    uint64_t count; /* bars seen */
-    int trend;      /* +1 long, -1 short */
-    double sar;     /* SAR in force for the next bar (the last output) */
-    double ep;      /* extreme point of the trend */
-    double af;      /* acceleration factor */
-    double ph, pl;  /* previous bar's high and low */
+    uint64_t count;          /* bars seen */
+    int trend;               /* +1 long, -1 short */
+    double sar;              /* SAR in force for the next bar (the last output) */
+    double ep;               /* extreme point of the trend */
+    double af;               /* acceleration factor */
+    double ph, pl;           /* previous bar's high and low */
     double af0, step, afmax; /* parameters */
 } psar_t;
 static size_t psar_size(const double *p)
@@ -446,8 +478,8 @@ static size_t psar_size(const double *p)
 static bt_err_t psar_init(void *st, const double *p, bt_errbuf_t *eb)
 {
     if (!(p[0] <= p[2]))
-        return bt_errf(eb, BT_EINVAL, "indicator psar: af (%g) must be at most af_max (%g)",
-                       p[0], p[2]);
+        return bt_errf(eb, BT_EINVAL, "indicator psar: af (%g) must be at most af_max (%g)", p[0],
+                       p[2]);
     psar_t *s = st;
     s->af0 = p[0];
     s->step = p[1];
@@ -499,5 +531,8 @@ static const bt_param_spec_t s_psar_params[] = {
     {"af_max", BT_PARAM_REAL, 0.2, 0.0001, 1, "largest acceleration factor"}};
 static const char *const s_psar_outs[] = {"sar", "trend"};
 const bt_ind_kind_t bt_ind_kind_psar = {
-    "psar", "Wilder's parabolic SAR: the stop for the next bar, and the trend (+1/-1)",
-    BT_IND_IN_BAR, 3, s_psar_params, 2, s_psar_outs, psar_size, psar_init, psar_update};
+    "psar",        "Wilder's parabolic SAR: the stop for the next bar, and the trend (+1/-1)",
+    BT_IND_IN_BAR, 3,
+    s_psar_params, 2,
+    s_psar_outs,   psar_size,
+    psar_init,     psar_update};

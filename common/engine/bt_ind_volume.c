@@ -19,9 +19,9 @@ static double typical(const bt_bar_t *b)
 
 /* ---- OBV ---- */
 typedef struct {
-    double prev;       /* previous close */
-    double sum, comp;  /* compensated running total */
-    uint64_t count;    /* bars seen */
+    double prev;      /* previous close */
+    double sum, comp; /* compensated running total */
+    uint64_t count;   /* bars seen */
 } obv_t;
 static size_t obv_size(const double *p)
 {
@@ -45,18 +45,21 @@ static bool obv_update(void *st, const bt_ind_in_t *in, double *out)
     return true;
 }
 const bt_ind_kind_t bt_ind_kind_obv = {
-    "obv", "on-balance volume: 0 at the first bar, +/- volume as the close rises/falls",
-    BT_IND_IN_BAR, 0, NULL, 1, s_value, obv_size, obv_init, obv_update};
+    "obv",         "on-balance volume: 0 at the first bar, +/- volume as the close rises/falls",
+    BT_IND_IN_BAR, 0,
+    NULL,          1,
+    s_value,       obv_size,
+    obv_init,      obv_update};
 
 /* ---- VWAP anchored to the UTC day (or ISO week) ---- */
 typedef struct {
-    int64_t period;        /* current session number */
-    uint64_t count;        /* bars seen */
-    double pv, pvc;        /* sum of typical price x volume (compensated) */
-    double v, vc;          /* sum of volume (compensated) */
-    double tp, tpc;        /* sum of typical prices (volume-free fallback) */
-    double nbars;          /* bars in this session */
-    int weekly;            /* anchor: 0 day, 1 ISO week */
+    int64_t period; /* current session number */
+    uint64_t count; /* bars seen */
+    double pv, pvc; /* sum of typical price x volume (compensated) */
+    double v, vc;   /* sum of volume (compensated) */
+    double tp, tpc; /* sum of typical prices (volume-free fallback) */
+    double nbars;   /* bars in this session */
+    int weekly;     /* anchor: 0 day, 1 ISO week */
 } vwap_t;
 static size_t vwap_size(const double *p)
 {
@@ -96,8 +99,11 @@ static bool vwap_update(void *st, const bt_ind_in_t *in, double *out)
 static const bt_param_spec_t s_vwap_params[] = {
     {"anchor", BT_PARAM_INT, 0, 0, 1, "session that resets it: 0 = UTC day, 1 = ISO week"}};
 const bt_ind_kind_t bt_ind_kind_vwap = {
-    "vwap", "session VWAP of the typical price (resets each UTC day or week)", BT_IND_IN_BAR, 1,
-    s_vwap_params, 1, s_value, vwap_size, vwap_init, vwap_update};
+    "vwap",        "session VWAP of the typical price (resets each UTC day or week)",
+    BT_IND_IN_BAR, 1,
+    s_vwap_params, 1,
+    s_value,       vwap_size,
+    vwap_init,     vwap_update};
 
 /* ---- MFI ---- */
 typedef struct {
@@ -148,8 +154,11 @@ static bool mfi_update(void *st, const bt_ind_in_t *in, double *out)
 }
 static const bt_param_spec_t s_win14[] = {{"n", BT_PARAM_INT, 14, 1, N_MAX, "period in bars"}};
 const bt_ind_kind_t bt_ind_kind_mfi = {
-    "mfi", "money flow index over n flows, 0..100 (50 when no flow)", BT_IND_IN_BAR, 1, s_win14,
-    1, s_value, mfi_size, mfi_init, mfi_update};
+    "mfi",         "money flow index over n flows, 0..100 (50 when no flow)",
+    BT_IND_IN_BAR, 1,
+    s_win14,       1,
+    s_value,       mfi_size,
+    mfi_init,      mfi_update};
 
 /* ---- CCI. The mean absolute deviation is about the current mean, so it
  * is recomputed over the window each bar: O(n), the one kind that is not
@@ -199,5 +208,8 @@ static const bt_param_spec_t s_cci_params[] = {
     {"n", BT_PARAM_INT, 20, 1, N_MAX, "window in bars"},
     {"c", BT_PARAM_REAL, 0.015, 1e-6, 1, "scale constant (Lambert's 0.015)"}};
 const bt_ind_kind_t bt_ind_kind_cci = {
-    "cci", "commodity channel index: (tp - SMA(tp)) / (c x mean deviation)", BT_IND_IN_BAR, 2,
-    s_cci_params, 1, s_value, cci_size, cci_init, cci_update};
+    "cci",         "commodity channel index: (tp - SMA(tp)) / (c x mean deviation)",
+    BT_IND_IN_BAR, 2,
+    s_cci_params,  1,
+    s_value,       cci_size,
+    cci_init,      cci_update};

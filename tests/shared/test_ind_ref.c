@@ -104,8 +104,8 @@ Test(ind_ref, every_kind_matches_numpy_reference)
         cr_assert_eq(bt_ind_params(k, given, np, p, &eb), BT_OK, "%s", eb.msg);
         cr_assert_eq(bt_ind_array(k, p, source, bars, y, n, got, &eb), BT_OK, "%s", eb.msg);
         for (size_t j = 0; j < k->nout; j++) {
-            cr_assert(s_read(fp) && strncmp(s_line, "out ", 4) == 0, "%s: output %zu missing",
-                      name, j);
+            cr_assert(s_read(fp) && strncmp(s_line, "out ", 4) == 0, "%s: output %zu missing", name,
+                      j);
             s_numbers(2, ref, n);
             double scale = 0.0, worst = 0.0;
             for (size_t t = 0; t < n; t++)
@@ -113,8 +113,8 @@ Test(ind_ref, every_kind_matches_numpy_reference)
                     scale = fmax(scale, fabs(ref[t]));
             for (size_t t = 0; t < n; t++) {
                 double c = got[j * n + t], r = ref[t];
-                cr_assert_eq(isnan(c), isnan(r), "%s.%s at bar %zu: C %.17g, reference %.17g",
-                             name, k->outs[j], t, c, r);
+                cr_assert_eq(isnan(c), isnan(r), "%s.%s at bar %zu: C %.17g, reference %.17g", name,
+                             k->outs[j], t, c, r);
                 if (isnan(r))
                     continue;
                 double err = fabs(c - r) / fmax(fabs(r), scale > 0 ? scale : 1.0);

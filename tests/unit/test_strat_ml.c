@@ -57,8 +57,13 @@ static void s_make(void)
 static size_t s_run(size_t nbars, size_t nsym, int threads, double seed, s_ord_t *out)
 {
     for (size_t k = 0; k < nsym; k++) {
-        s_ser[k] = (bt_series_t){.n = nbars, .time = s_time, .open = s_o[k], .high = s_h[k],
-                                 .low = s_l[k], .close = s_c[k], .volume = s_v};
+        s_ser[k] = (bt_series_t){.n = nbars,
+                                 .time = s_time,
+                                 .open = s_o[k],
+                                 .high = s_h[k],
+                                 .low = s_l[k],
+                                 .close = s_c[k],
+                                 .volume = s_v};
         snprintf(s_ser[k].symbol, sizeof s_ser[k].symbol, "M%zu", k);
     }
     const bt_strategy_t *st = bt_strategy_find("ml_xgboost");
@@ -74,8 +79,13 @@ static size_t s_run(size_t nbars, size_t nsym, int threads, double seed, s_ord_t
     bt_engine_t *eng = bt_engine_new();
     bt_recorder_t rec;
     bt_recorder_init(&rec);
-    bt_run_spec_t spec = {.series = s_ser, .nsym = nsym, .strategy = st, .params = p,
-                          .cfg = &cfg, .threads = threads, .rec = &rec};
+    bt_run_spec_t spec = {.series = s_ser,
+                          .nsym = nsym,
+                          .strategy = st,
+                          .params = p,
+                          .cfg = &cfg,
+                          .threads = threads,
+                          .rec = &rec};
     bt_metrics_t m;
     bt_errbuf_t eb;
     bt_errbuf_clear(&eb);
@@ -96,8 +106,8 @@ static void s_same(const s_ord_t *a, size_t na, const s_ord_t *b, size_t nb, con
     cr_assert_eq(na, nb, "%s: %zu vs %zu orders", what, na, nb);
     for (size_t i = 0; i < na; i++)
         cr_assert(a[i].bar == b[i].bar && a[i].sym == b[i].sym && a[i].qty == b[i].qty,
-                  "%s: order %zu differs: (bar %zu sym %u qty %g) vs (bar %zu sym %u qty %g)",
-                  what, i, a[i].bar, a[i].sym, a[i].qty, b[i].bar, b[i].sym, b[i].qty);
+                  "%s: order %zu differs: (bar %zu sym %u qty %g) vs (bar %zu sym %u qty %g)", what,
+                  i, a[i].bar, a[i].sym, a[i].qty, b[i].bar, b[i].sym, b[i].qty);
 }
 
 Test(ml_xgboost, no_look_ahead)
@@ -136,13 +146,18 @@ Test(ml_xgboost, exit_threshold_at_most_threshold)
     s_make();
     const bt_strategy_t *st = bt_strategy_find("ml_xgboost");
     double p[] = {100, 10, 1, 0.52, 0.6, 20, 3, 0.3, 0.8, 7, 1};
-    s_ser[0] = (bt_series_t){.n = N, .time = s_time, .open = s_o[0], .high = s_h[0],
-                             .low = s_l[0], .close = s_c[0], .volume = s_v};
+    s_ser[0] = (bt_series_t){.n = N,
+                             .time = s_time,
+                             .open = s_o[0],
+                             .high = s_h[0],
+                             .low = s_l[0],
+                             .close = s_c[0],
+                             .volume = s_v};
     bt_engine_cfg_t cfg;
     bt_engine_cfg_defaults(&cfg);
     bt_engine_t *eng = bt_engine_new();
-    bt_run_spec_t spec = {.series = s_ser, .nsym = 1, .strategy = st, .params = p, .cfg = &cfg,
-                          .threads = 1};
+    bt_run_spec_t spec = {
+        .series = s_ser, .nsym = 1, .strategy = st, .params = p, .cfg = &cfg, .threads = 1};
     bt_metrics_t m;
     bt_errbuf_t eb;
     cr_assert_neq(bt_engine_run(eng, &spec, &m, &eb), BT_OK);

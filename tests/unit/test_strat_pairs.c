@@ -57,8 +57,13 @@ static void s_make(double e16)
         }
     }
     for (int k = 0; k < 2; k++) {
-        s_ser[k] = (bt_series_t){.n = N, .time = s_time, .open = s_px[k], .high = s_hi[k],
-                                 .low = s_lo[k], .close = s_px[k], .volume = s_vol};
+        s_ser[k] = (bt_series_t){.n = N,
+                                 .time = s_time,
+                                 .open = s_px[k],
+                                 .high = s_hi[k],
+                                 .low = s_lo[k],
+                                 .close = s_px[k],
+                                 .volume = s_vol};
         snprintf(s_ser[k].symbol, sizeof s_ser[k].symbol, "P%d", k);
     }
 }
@@ -77,8 +82,13 @@ static void s_run(double stop)
     bt_engine_t *eng = bt_engine_new();
     bt_recorder_t rec;
     bt_recorder_init(&rec);
-    bt_run_spec_t spec = {.series = s_ser, .nsym = 2, .strategy = st, .params = p,
-                          .cfg = &cfg, .threads = 1, .rec = &rec};
+    bt_run_spec_t spec = {.series = s_ser,
+                          .nsym = 2,
+                          .strategy = st,
+                          .params = p,
+                          .cfg = &cfg,
+                          .threads = 1,
+                          .rec = &rec};
     bt_metrics_t m;
     bt_errbuf_t eb;
     bt_errbuf_clear(&eb);
@@ -105,8 +115,8 @@ static const s_ord_t *s_at(size_t bar, uint32_t sym)
 
 static void s_expect_bars(const size_t *bars, size_t nb)
 {
-    cr_assert_eq(s_nords, 2 * nb, "%zu orders, want %zu (two legs at each of %zu bars)",
-                 s_nords, 2 * nb, nb);
+    cr_assert_eq(s_nords, 2 * nb, "%zu orders, want %zu (two legs at each of %zu bars)", s_nords,
+                 2 * nb, nb);
     for (size_t i = 0; i < nb; i++)
         cr_assert(s_at(bars[i], 0) && s_at(bars[i], 1), "no pair of orders at bar %zu", bars[i]);
 }
@@ -153,8 +163,8 @@ Test(pairs_trading, needs_two_symbols_and_ordered_thresholds)
     bt_engine_cfg_defaults(&cfg);
     cfg.allow_short = true;
     bt_engine_t *eng = bt_engine_new();
-    bt_run_spec_t spec = {.series = s_ser, .nsym = 1, .strategy = st, .params = p, .cfg = &cfg,
-                          .threads = 1};
+    bt_run_spec_t spec = {
+        .series = s_ser, .nsym = 1, .strategy = st, .params = p, .cfg = &cfg, .threads = 1};
     bt_metrics_t m;
     bt_errbuf_t eb;
     cr_assert_neq(bt_engine_run(eng, &spec, &m, &eb), BT_OK);
