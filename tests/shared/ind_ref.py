@@ -20,7 +20,7 @@ import numpy as np
 NAN = float("nan")
 
 
-def load(path: str):
+def load(path: str) -> list:
     rows = []
     with open(path) as f:
         next(f)
@@ -35,12 +35,12 @@ def ns(date: str) -> int:
     return int(d.timestamp()) * 1_000_000_000
 
 
-def first_valid(x):
+def first_valid(x: np.ndarray) -> int:
     idx = np.flatnonzero(~np.isnan(x))
     return idx[0] if len(idx) else len(x)
 
 
-def sma(x, n):
+def sma(x: np.ndarray, n: int) -> np.ndarray:
     out = np.full(len(x), NAN)
     for t in range(n - 1, len(x)):
         w = x[t - n + 1:t + 1]
@@ -49,7 +49,7 @@ def sma(x, n):
     return out
 
 
-def ema(x, n):
+def ema(x: np.ndarray, n: int) -> np.ndarray:
     """Seeded with the mean of the first n valid values; alpha 2/(n+1)."""
     out = np.full(len(x), NAN)
     s = first_valid(x)
@@ -64,7 +64,7 @@ def ema(x, n):
     return out
 
 
-def wilder(x, n):
+def wilder(x: np.ndarray, n: int) -> np.ndarray:
     """Mean of the first n valid values, then (prev*(n-1) + x)/n."""
     out = np.full(len(x), NAN)
     s = first_valid(x)
@@ -78,7 +78,7 @@ def wilder(x, n):
     return out
 
 
-def window(x, n, f, lag=0):
+def window(x: np.ndarray, n: int, f, lag: int = 0) -> np.ndarray:
     """f over x[t-n+1-lag .. t-lag] at each t where that exists."""
     out = np.full(len(x), NAN)
     for t in range(n - 1 + lag, len(x)):
@@ -86,7 +86,7 @@ def window(x, n, f, lag=0):
     return out
 
 
-def rsi(x, n):
+def rsi(x: np.ndarray, n: int) -> np.ndarray:
     d = np.diff(x)
     g, l = np.where(d > 0, d, 0.0), np.where(d < 0, -d, 0.0)
     ag, al = wilder(g, n), wilder(l, n)
@@ -101,13 +101,13 @@ def rsi(x, n):
     return out
 
 
-def true_range(h, l, c):
+def true_range(h: np.ndarray, l: np.ndarray, c: np.ndarray) -> np.ndarray:
     tr = np.full(len(c), NAN)
     tr[1:] = np.maximum(h[1:], c[:-1]) - np.minimum(l[1:], c[:-1])
     return tr
 
 
-def adx(h, l, c, n):
+def adx(h: np.ndarray, l: np.ndarray, c: np.ndarray, n: int) -> list:
     up = np.full(len(c), NAN)
     dn = np.full(len(c), NAN)
     up[1:] = h[1:] - h[:-1]
@@ -124,7 +124,7 @@ def adx(h, l, c, n):
     return [wilder(dx, n), pdi, mdi]
 
 
-def kama(x, n, fast, slow):
+def kama(x: np.ndarray, n: int, fast: int, slow: int) -> np.ndarray:
     out = np.full(len(x), NAN)
     fa, sa = 2 / (fast + 1), 2 / (slow + 1)
     k = x[n - 1]
@@ -137,7 +137,7 @@ def kama(x, n, fast, slow):
     return out
 
 
-def psar(h, l, af0, step, afmax):
+def psar(h: np.ndarray, l: np.ndarray, af0: float, step: float, afmax: float) -> list:
     n = len(h)
     sar, trend = np.full(n, NAN), np.full(n, NAN)
     up = h[1] - h[0] >= l[0] - l[1]
@@ -162,7 +162,8 @@ def psar(h, l, af0, step, afmax):
     return [sar, trend]
 
 
-def stochastic(h, l, c, n, smooth, d):
+def stochastic(h: np.ndarray, l: np.ndarray, c: np.ndarray, n: int, smooth: int,
+               d: int) -> list:
     hh, ll = window(h, n, np.max), window(l, n, np.min)
     raw = np.where(hh > ll, 100 * (c - ll) / np.where(hh > ll, hh - ll, 1), 50.0)
     raw[np.isnan(hh)] = NAN
@@ -170,7 +171,7 @@ def stochastic(h, l, c, n, smooth, d):
     return [k, sma(k, d)]
 
 
-def williams(h, l, c, n):
+def williams(h: np.ndarray, l: np.ndarray, c: np.ndarray, n: int) -> np.ndarray:
     hh, ll = window(h, n, np.max), window(l, n, np.min)
     out = np.full(len(c), NAN)
     for t in range(n - 1, len(c)):
@@ -178,7 +179,7 @@ def williams(h, l, c, n):
     return out
 
 
-def aroon(h, l, n):
+def aroon(h: np.ndarray, l: np.ndarray, n: int) -> list:
     def since(w, f):  # bars back to the most recent extreme
         return f(w[::-1])
     su = window(h, n + 1, lambda w: since(w, np.argmax))
@@ -187,7 +188,8 @@ def aroon(h, l, n):
     return [u, d, u - d]
 
 
-def ichimoku(h, l, c, a, b, s, shift):
+def ichimoku(h: np.ndarray, l: np.ndarray, c: np.ndarray, a: int, b: int, s: int,
+             shift: int) -> list:
     def mid(w):
         return (window(h, w, np.max) + window(l, w, np.min)) / 2
     ten, kij = mid(a), mid(b)
@@ -197,14 +199,14 @@ def ichimoku(h, l, c, a, b, s, shift):
     return [ten, kij, sa, sb, c.copy()]
 
 
-def obv(c, v):
+def obv(c: np.ndarray, v: np.ndarray) -> np.ndarray:
     out = np.zeros(len(c))
     for t in range(1, len(c)):
         out[t] = out[t - 1] + (v[t] if c[t] > c[t - 1] else -v[t] if c[t] < c[t - 1] else 0)
     return out
 
 
-def vwap(tm, tp, v, weekly):
+def vwap(tm: np.ndarray, tp: np.ndarray, v: np.ndarray, weekly: bool) -> np.ndarray:
     days = tm // 86_400_000_000_000
     key = (days + 3) // 7 if weekly else days
     out = np.full(len(tp), NAN)
@@ -217,7 +219,7 @@ def vwap(tm, tp, v, weekly):
     return out
 
 
-def mfi(tp, v, n):
+def mfi(tp: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
     out = np.full(len(tp), NAN)
     flow = tp * v
     for t in range(n, len(tp)):
@@ -227,14 +229,14 @@ def mfi(tp, v, n):
     return out
 
 
-def cci(tp, n, k):
+def cci(tp: np.ndarray, n: int, k: float) -> np.ndarray:
     def f(w):
         md = np.abs(w - w.mean()).mean()
         return (w[-1] - w.mean()) / (k * md) if md > 0 else 0.0
     return window(tp, n, f)
 
 
-def corr(x, y, n):
+def corr(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
     out = np.full(len(x), NAN)
     for t in range(n - 1, len(x)):
         a, b = x[t - n + 1:t + 1], y[t - n + 1:t + 1]
@@ -242,7 +244,7 @@ def corr(x, y, n):
     return out
 
 
-def ols(x, y, n):
+def ols(x: np.ndarray, y: np.ndarray, n: int) -> list:
     beta, alpha, resid = (np.full(len(x), NAN) for _ in range(3))
     for t in range(n - 1, len(x)):
         a, b = x[t - n + 1:t + 1], y[t - n + 1:t + 1]
