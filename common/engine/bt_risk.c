@@ -77,6 +77,15 @@ static int s_limits(bt_book_t *bk, uint32_t s, double *qty, const char **reason)
     return shrunk;
 }
 
+bool bt_risk_allows(bt_book_t *bk, uint32_t s, double dq)
+{
+    if (bk->risk.killed)
+        return false;
+    const char *reason = NULL;
+    double q = dq;
+    return s_limits(bk, s, &q, &reason) == 0;
+}
+
 int64_t bt_risk_place(bt_book_t *bk, const bt_order_req_t *req, uint8_t kind)
 {
     uint32_t s = req->sym;
@@ -257,6 +266,9 @@ void bt_risk_exits(bt_book_t *bk)
             o.sym = s;
             o.type = type;
             o.kind = BT_EXEC_KIND_EXIT;
+            o.exit_why = type == BT_ORD_LIMIT ? BT_EXIT_TAKE_PROFIT
+                         : why[0] == 's'       ? BT_EXIT_STOP_LOSS /* "stop_loss" */
+                                               : BT_EXIT_TRAILING;
             o.qty = -p;
             if (type == BT_ORD_LIMIT)
                 o.limit = lvl;
@@ -281,6 +293,7 @@ void bt_risk_kill(bt_book_t *bk)
         bt_exec_order_t *o = bt_exec_new(bk, s, BT_EXEC_KIND_KILL, BT_ORD_MARKET, -p);
         if (!o)
             break; /* cannot happen: the book was just emptied */
+        o->exit_why = BT_EXIT_RISK;
         o->rec = bt_exec_record(bk, o, -p, "kill switch", BT_OS_OPEN);
     }
 }

@@ -145,7 +145,7 @@ static void s_write_trades(bt_csvw_t *w, const bt_dataset_t *ds, const bt_record
 {
     char t1[40], t2[40];
     bt_csvw_line(w, "symbol,side,entry_time,exit_time,qty,entry_price,exit_price,pnl,return_pct,"
-                    "commission,open");
+                    "commission,open,exit_reason");
     for (size_t i = 0; i < rec->ntrades; i++) {
         const bt_trade_rec_t *t = &rec->trades[i];
         double ret = t->entry_price != 0 ? (t->exit_price / t->entry_price - 1.0) * 100.0 : 0.0;
@@ -162,6 +162,7 @@ static void s_write_trades(bt_csvw_t *w, const bt_dataset_t *ds, const bt_record
         bt_csvw_fixed(w, ret, 6);
         bt_csvw_g(w, t->commission, 15);
         bt_csvw_i64(w, t->open ? 1 : 0);
+        bt_csvw_str(w, bt_exit_reason_name(t->exit_reason));
         bt_csvw_end_row(w);
     }
 }
