@@ -52,6 +52,7 @@ enum {
     S_SIZE_PCT,
     S_SIZE_QTY,
     S_FRACTIONAL,
+    S_SIZE_AT,
     S_MAX_POS,
     S_MAX_LEV,
     S_MAX_POSITIONS,

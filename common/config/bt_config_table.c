@@ -11,6 +11,7 @@ static const char *const s_sizing_choices[] = {"percent_equity", "percent_cash",
                                                "target_weight", NULL};
 static const char *const s_rebal_choices[] = {"none", "daily", "weekly", "monthly", NULL};
 static const char *const s_order_choices[] = {"desc", "asc", NULL};
+static const char *const s_size_at_choices[] = {"close", "fill", NULL};
 
 #define S_E(f) S_L_DOUBLE, offsetof(bt_engine_cfg_t, f)
 #define S_EI(f) S_L_INT, offsetof(bt_engine_cfg_t, f)
@@ -67,6 +68,9 @@ const bt_cfg_setting_t bt_cfg_settings[S_NSETTINGS] = {
                     "fixed: quantity for a signal of 1"},
     [S_FRACTIONAL] = {"sizing.fractional", S_BOOL, 0, 1, 0, "false", "", 1, S_EB(fractional), NULL,
                       "allow fractional quantities; otherwise whole units, rounded down"},
+    [S_SIZE_AT] = {"sizing.at", S_ENUM, 0, 0, 0, "close", "", 1, S_EE(size_at), s_size_at_choices,
+                   "size signals from the decision close, or again at the fill price (commission "
+                   "included, never more than the cash: an all-in order is not rejected for a gap)"},
     [S_MAX_POS] = {"risk.max_position_pct", S_REAL, 0, 10000, 0, "0", "percent", 0.01,
                    S_E(max_position), NULL, "max absolute position value per symbol, % of equity; 0 = off"},
     [S_MAX_LEV] = {"risk.max_leverage", S_REAL, 0, 100, 0, "0", "ratio", 1, S_E(max_leverage),

@@ -52,6 +52,7 @@ typedef struct bt_exec_order {
     double hw;              /* trailing child: high-water (sell) or low-water (buy) */
     double trail_k;         /* BT_TRAIL_AMOUNT: price distance; BT_TRAIL_ATR: ATR multiple */
     double trail_off;       /* trailing child (amount, ATR): distance from the water mark now */
+    double tg;              /* signal order sized at the fill: its target */
     uint32_t sym;           /* book-local symbol */
     uint8_t type;           /* bt_order_type_t */
     uint8_t tif;            /* bt_tif_t */
@@ -64,6 +65,7 @@ typedef struct bt_exec_order {
     uint8_t trail_mode;     /* bt_trail_mode_t of trail / trail_k */
     uint8_t exit_why;       /* BT_EXIT_* a closing fill of this order gives the trade */
     uint16_t atr_per;       /* BT_TRAIL_ATR: Wilder period */
+    uint8_t resize;         /* signal order to size at its first fill (size_at: fill) */
 } bt_exec_order_t;
 
 /* The round trip in progress on one symbol (bt_portfolio). */

@@ -68,6 +68,7 @@ static bt_err_t s_check_cfg(const bt_engine_cfg_t *c, bt_errbuf_t *eb)
     S_REQ((unsigned)c->sizing <= BT_SIZE_TARGET_WEIGHT, "sizing",
           "pct_equity, pct_cash, fixed or target_weight");
     S_REQ(isfinite(c->size_value) && c->size_value >= 0, "size_value", ">= 0");
+    S_REQ((unsigned)c->size_at <= BT_SIZE_AT_FILL, "size_at", "close or fill");
     S_REQ(isfinite(c->max_position) && c->max_position >= 0, "max_position", ">= 0 (0 = off)");
     S_REQ(isfinite(c->max_leverage) && c->max_leverage >= 0, "max_leverage", ">= 0 (0 = off)");
     S_REQ(c->max_positions >= 0, "max_positions", ">= 0 (0 = off)");

@@ -507,6 +507,56 @@ static double s_cap_qty(const bt_book_t *bk, const bt_exec_order_t *o, const bt_
     return q;
 }
 
+/* sizing.at: fill — a signal order's quantity from the fill price px
+ * (docs/engine.md "Sizing at the fill"). False if nothing is left to do
+ * (o is then finished). */
+static bool s_resize(bt_book_t *bk, bt_exec_order_t *o, double px)
+{
+    const bt_engine_cfg_t *c = bk->cfg;
+    const bt_portfolio_state_t *pf = &bk->pf;
+    uint32_t s = o->sym;
+    o->resize = 0;
+    double sg = o->tg < 0 ? -1.0 : 1.0; /* side of the target position */
+    double slip = c->slippage_bps * 1e-4;
+    double pfill = o->qty > 0 ? px * (1.0 + slip) : px * (1.0 - slip);
+    double unit = pfill * (1.0 + sg * c->commission_rate) + c->commission_per_share;
+    double eq = pf->cash;
+    for (uint32_t j = 0; j < bk->nsym; j++) {
+        if (pf->pos[j] == 0.0)
+            continue;
+        double ref = px; /* this symbol at the fill price, others at their previous close */
+        if (j != s)
+            ref = bk->feed.has_bar[j] && bk->feed.idx[j] > 0
+                      ? bk->feed.ser[j].close[bk->feed.idx[j] - 1]
+                      : bk->feed.close[j];
+        eq += pf->pos[j] * ref;
+    }
+    double base = c->sizing == BT_SIZE_PCT_CASH ? c->size_value * (pf->cash + pf->pos[s] * px)
+                  : c->sizing == BT_SIZE_TARGET_WEIGHT ? eq
+                                                       : c->size_value * eq;
+    double tq = unit > 0 ? bt_book_round_qty(bk, o->tg * base / unit) : 0.0;
+    double other = bk->risk.pend_sig[s] - o->qty; /* other open signal orders of s */
+    double q = tq - pf->pos[s] - other;
+    if (q > 0 && pf->pos[s] + q > 0 && !c->allow_margin) { /* within cash, commission included */
+        double per = pfill * (1.0 + c->commission_rate) + c->commission_per_share;
+        double mx = fmin(pf->cash / per, (pf->cash - c->commission_min) / pfill);
+        mx = bt_book_round_qty(bk, fmax(mx, 0.0) * (1.0 - 1e-12));
+        if (mx * per > pf->cash || mx * pfill + c->commission_min > pf->cash)
+            mx = c->fractional ? 0.0 : fmax(mx - 1.0, 0.0);
+        if (q > mx)
+            q = mx;
+    }
+    if (bt_book_is_zero(q, tq) || (q > 0) != (o->qty > 0)) {
+        bt_exec_finish(bk, o, BT_OS_CANCELLED, "sized to zero at the fill");
+        return false;
+    }
+    s_unpend(bk, o, o->qty - q);
+    o->qty = q;
+    if (bk->rec && o->rec != SIZE_MAX)
+        bk->rec->orders[o->rec].qty = q;
+    return true;
+}
+
 /* Attempts order o on its symbol's current bar, at its type's price, or at
  * px_close when at_close. */
 static void s_try(bt_book_t *bk, bt_exec_order_t *o, double px_close, bool at_close)
@@ -517,6 +567,8 @@ static void s_try(bt_book_t *bk, bt_exec_order_t *o, double px_close, bool at_cl
     if (at_close)
         px = px_close;
     else if (!bt_exec_types[o->type].price(o, b, &px))
+        return;
+    if (o->resize && !s_resize(bk, o, px))
         return;
     double q = s_cap_qty(bk, o, b);
     if (q == 0.0)

@@ -155,7 +155,14 @@ static void s_signal_order(bt_book_t *bk, uint32_t s)
     if (bt_book_is_zero(d, q))
         return;
     bt_order_req_t req = {.sym = s, .qty = d, .type = BT_ORD_MARKET, .tif = BT_TIF_GTC};
-    bt_risk_place(bk, &req, BT_EXEC_KIND_SIGNAL);
+    int64_t id = bt_risk_place(bk, &req, BT_EXEC_KIND_SIGNAL);
+    if (id && c->size_at == BT_SIZE_AT_FILL && c->sizing != BT_SIZE_FIXED) {
+        bt_exec_order_t *o = &bk->exec.ord[bk->exec.nord - 1];
+        if (o->qty == d) { /* a size a limit shrank stays as the limit left it */
+            o->resize = 1;
+            o->tg = tg;
+        }
+    }
 }
 
 void bt_risk_signal(bt_book_t *bk, uint32_t sym, double target)

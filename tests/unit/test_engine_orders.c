@@ -200,3 +200,113 @@ Test(engine_orders, exit_reasons_signal_and_end)
     cr_assert_eq(rec.trades[1].exit_reason, BT_EXIT_END);
     bt_recorder_fini(&rec);
 }
+
+/* ---- sizing at the fill price, reversals ---- */
+
+/* Signal +1 at step 0; bar 1 opens at open1 (a gap from the close 10). */
+static bt_metrics_t s_gap_run(bt_size_at_t at, double open1, bt_recorder_t *rec)
+{
+    const double b[3][4] = {{10, 10, 10, 10}, {open1, open1, open1, open1}, {10, 10, 10, 10}};
+    tu_ser_t x;
+    tu_ser_init(&x, "A", 3, b, 1e6, 0, 1);
+    bt_engine_cfg_t c = tu_cfg();
+    c.sizing = BT_SIZE_PCT_EQUITY;
+    c.size_value = 1.0; /* all in */
+    c.commission_rate = 0.01;
+    c.size_at = at;
+    static tu_act_t acts[1];
+    acts[0] = (tu_act_t){.step = 0, .what = TU_SIGNAL, .target = 1};
+    return tu_run(&c, &x.s, acts, 1, rec);
+}
+
+Test(engine_orders, size_at_close_all_in_rejected_on_gap_up)
+{
+    bt_metrics_t m = s_gap_run(BT_SIZE_AT_CLOSE, 12, NULL);
+    /* 1000 / 10 = 100 units; at 12: 1200 + 12 > 1000 cash: rejected */
+    cr_assert_eq(g_nfills, 0);
+    TU_EQ(m.rejected_orders, 1.0);
+}
+
+Test(engine_orders, size_at_fill_gap_up)
+{
+    bt_recorder_t rec;
+    bt_recorder_init(&rec);
+    bt_metrics_t m = s_gap_run(BT_SIZE_AT_FILL, 12, &rec);
+    /* unit cost 12 * 1.01 = 12.12; 1000 / 12.12 = 82.5 -> 82 units;
+     * 82 * 12 = 984, commission 9.84, cash 1000 - 993.84 = 6.16 */
+    cr_assert_eq(g_nfills, 1);
+    TU_EQ(g_fills[0].f.qty, 82.0);
+    TU_EQ(g_fills[0].f.commission, 9.84);
+    TU_EQ(g_cash[1], 6.16);
+    TU_EQ(m.rejected_orders, 0.0);
+    TU_EQ(rec.orders[0].qty, 82.0); /* the record shows the size at the fill */
+    cr_assert_eq(rec.orders[0].status, BT_OS_FILLED);
+    bt_recorder_fini(&rec);
+}
+
+Test(engine_orders, size_at_fill_gap_down)
+{
+    s_gap_run(BT_SIZE_AT_FILL, 8, NULL);
+    /* 1000 / (8 * 1.01) = 123.76 -> 123 units; 984 + 9.84 */
+    cr_assert_eq(g_nfills, 1);
+    TU_EQ(g_fills[0].f.qty, 123.0);
+    TU_EQ(g_cash[1], 6.16);
+}
+
+Test(engine_orders, reversal_one_order_commission_split)
+{
+    const double b[4][4] = {{10, 10, 10, 10}, {10, 11, 10, 11}, {12, 12, 12, 12}, {12, 12, 12, 12}};
+    tu_ser_t x;
+    tu_ser_init(&x, "A", 4, b, 1e6, 0, 1);
+    bt_engine_cfg_t c = tu_cfg(); /* fixed size 1 per unit of signal */
+    c.size_value = 10;
+    c.allow_short = true;
+    c.commission_rate = 0.01;
+    static tu_act_t acts[2];
+    acts[0] = (tu_act_t){.step = 0, .what = TU_SIGNAL, .target = 1};
+    acts[1] = (tu_act_t){.step = 1, .what = TU_SIGNAL, .target = -1};
+    bt_recorder_t rec;
+    bt_recorder_init(&rec);
+    tu_run(&c, &x.s, acts, 2, &rec);
+    /* +10 at 10 (commission 1); one order of -20 at 12 (commission 2.4):
+     * half closes the long (commission 1.2 to it), half opens the short */
+    cr_assert_eq(rec.norders, 2);
+    cr_assert_eq(g_nfills, 2);
+    TU_EQ(g_fills[1].f.qty, -20.0);
+    TU_EQ(g_fills[1].f.commission, 2.4);
+    TU_EQ(g_pos[2], -10.0);
+    TU_EQ(g_cash[2], 1000 - 100 - 1 + 240 - 2.4);
+    cr_assert_eq(rec.ntrades, 2);
+    TU_EQ(rec.trades[0].commission, 2.2);
+    TU_EQ(rec.trades[0].pnl, 20 - 2.2); /* (12 - 10) * 10 - commission */
+    cr_assert_eq(rec.trades[0].exit_reason, BT_EXIT_SIGNAL);
+    TU_EQ(rec.trades[1].qty, -10.0);
+    TU_EQ(rec.trades[1].entry_price, 12.0);
+    TU_EQ(rec.trades[1].commission, 1.2);
+    cr_assert(rec.trades[1].open);
+    bt_recorder_fini(&rec);
+}
+
+Test(engine_orders, reversal_sized_at_fill)
+{
+    const double b[4][4] = {{10, 10, 10, 10}, {10, 11, 10, 11}, {12, 12, 12, 12}, {12, 12, 12, 12}};
+    tu_ser_t x;
+    tu_ser_init(&x, "A", 4, b, 1e6, 0, 1);
+    bt_engine_cfg_t c = tu_cfg();
+    c.sizing = BT_SIZE_PCT_EQUITY;
+    c.size_value = 0.5;
+    c.allow_short = true;
+    c.size_at = BT_SIZE_AT_FILL;
+    static tu_act_t acts[2];
+    acts[0] = (tu_act_t){.step = 0, .what = TU_SIGNAL, .target = 1};
+    acts[1] = (tu_act_t){.step = 1, .what = TU_SIGNAL, .target = -1};
+    tu_run(&c, &x.s, acts, 2, NULL);
+    /* bar 1 at 10: 0.5 * 1000 / 10 = 50 long, cash 500.
+     * bar 2 at 12: equity 500 + 50 * 12 = 1100; target -0.5 * 1100 / 12 =
+     * -45.83 -> -45; one fill of -45 - 50 = -95 at 12; cash 500 + 1140 */
+    cr_assert_eq(g_nfills, 2);
+    TU_EQ(g_fills[0].f.qty, 50.0);
+    TU_EQ(g_fills[1].f.qty, -95.0);
+    TU_EQ(g_pos[2], -45.0);
+    TU_EQ(g_cash[2], 1640.0);
+}
