@@ -322,7 +322,8 @@ static void s_finish(bt_config_t *c)
 }
 
 _Static_assert(sizeof(bt_fill_at_t) == sizeof(int) && sizeof(bt_sizing_t) == sizeof(int) &&
-                   sizeof(bt_rebalance_t) == sizeof(int) && sizeof(bt_size_at_t) == sizeof(int),
+                   sizeof(bt_rebalance_t) == sizeof(int) && sizeof(bt_size_at_t) == sizeof(int) &&
+                   sizeof(bt_risk_scope_t) == sizeof(int),
                "enums of bt_engine_cfg_t are written as int");
 
 static bt_config_t *s_config_new(const char *name)

@@ -61,6 +61,7 @@ enum {
     S_TRAIL,
     S_MAX_DD,
     S_REBAL,
+    S_RISK_SCOPE,
     S_RF,
     S_CLOSE_END,
     S_PBO_BLOCKS,

@@ -12,6 +12,7 @@ static const char *const s_sizing_choices[] = {"percent_equity", "percent_cash",
 static const char *const s_rebal_choices[] = {"none", "daily", "weekly", "monthly", NULL};
 static const char *const s_order_choices[] = {"desc", "asc", NULL};
 static const char *const s_size_at_choices[] = {"close", "fill", NULL};
+static const char *const s_scope_choices[] = {"sleeve", "account", NULL};
 
 #define S_E(f) S_L_DOUBLE, offsetof(bt_engine_cfg_t, f)
 #define S_EI(f) S_L_INT, offsetof(bt_engine_cfg_t, f)
@@ -88,6 +89,10 @@ const bt_cfg_setting_t bt_cfg_settings[S_NSETTINGS] = {
                   "kill switch: flatten and stop trading at this drawdown; 0 = off"},
     [S_REBAL] = {"risk.rebalance", S_ENUM, 0, 0, 0, "none", "", 1, S_EE(rebalance), s_rebal_choices,
                  "re-apply the last target weights on this calendar"},
+    [S_RISK_SCOPE] = {"risk.scope", S_ENUM, 0, 0, 0, "sleeve", "", 1, S_EE(risk_scope),
+                      s_scope_choices,
+                      "single-symbol strategy on several symbols: max_drawdown, max_leverage, "
+                      "max_positions and max_position per sleeve, or over the whole account"},
     [S_RF] = {"report.risk_free_rate_pct", S_REAL, -99.99, 100, 0, "0", "percent/year", 0.01,
               S_E(risk_free_rate), NULL, "annual risk-free rate for Sharpe and Sortino"},
     [S_CLOSE_END] = {"report.close_at_end", S_BOOL, 0, 1, 1, "true", "", 1, S_EB(close_at_end), NULL,

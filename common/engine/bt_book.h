@@ -148,9 +148,22 @@ typedef struct bt_portfolio_state {
     size_t nheld;      /* symbols with a nonzero position */
 } bt_portfolio_state_t;
 
+typedef struct bt_book bt_book_t;
+
+/* risk.scope: account — the sleeves of a SINGLE run seen as one account
+ * (the sleeves then run in lockstep on one thread; bt_loop_account). */
+typedef struct bt_account {
+    bt_book_t *books;    /* the sleeves, in order */
+    size_t n;
+    double peak;         /* account equity peak (kill switch) */
+    bool killed;         /* the account kill switch fired */
+} bt_account_t;
+
 /* bt_risk: intent and limits. */
 typedef struct bt_risk_state {
     BT_RISK_ARRAYS(BT_BOOK_PTR)
+    double mdd;          /* this book's own kill switch level (0 under an account) */
+    bt_account_t *acct;  /* account-scope limits; NULL = this book alone */
     bool killed;         /* the kill switch fired: the strategy is not called again */
     bool has_exits;      /* cfg stop_loss / take_profit / trailing_stop */
     unsigned rebal_flag; /* BT_CAL_* flag that triggers a rebalance; 0 = none */
@@ -174,7 +187,7 @@ typedef struct bt_curve_state {
 
 /* Cache-line aligned: sleeves run on several threads and their books lie
  * side by side in bt_engine's array. */
-typedef struct bt_book {
+struct bt_book {
     _Alignas(64) const bt_engine_cfg_t *cfg;
     const bt_strategy_t *strat;
     size_t nsym;           /* symbols in the book */
@@ -199,7 +212,7 @@ typedef struct bt_book {
     void *on_step_user;
     bt_macc_t macc;        /* metrics of this book (large: its block sums last) */
     bt_recorder_t local;   /* multi-sleeve: sleeve-local recorder */
-} bt_book_t;
+};
 
 /* Prepares bk for one run: arrays from the table (arena reused when large
  * enough), state reset, the series sliced, the strategy's state zeroed and

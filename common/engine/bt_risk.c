@@ -26,10 +26,15 @@ static int s_limits(bt_book_t *bk, uint32_t s, double *qty, const char **reason)
         *reason = "shrunk: shorting not allowed";
         shrunk = 1;
     }
+    const bt_account_t *acct = bk->risk.acct;
     if (c->max_positions > 0 && bt_book_is_zero(cur, 1.0)) {
         int held = 0;
-        for (size_t j = 0; j < bk->nsym; j++)
-            held += pos[j] != 0.0 || pend[j] != 0.0;
+        if (acct)
+            for (size_t k = 0; k < acct->n; k++)
+                held += acct->books[k].pf.pos[0] != 0.0 || acct->books[k].risk.pend_all[0] != 0.0;
+        else
+            for (size_t j = 0; j < bk->nsym; j++)
+                held += pos[j] != 0.0 || pend[j] != 0.0;
         if (held >= c->max_positions) {
             *reason = "max_positions";
             return -1;
@@ -37,6 +42,11 @@ static int s_limits(bt_book_t *bk, uint32_t s, double *qty, const char **reason)
     }
     double price = close[s];
     double eq = bk->pf.equity;
+    if (acct) { /* limits relative to the account's equity */
+        eq = 0.0;
+        for (size_t k = 0; k < acct->n; k++)
+            eq += acct->books[k].pf.equity;
+    }
     if (c->max_position > 0 && price > 0) {
         double proj = cur + q;
         double lim = c->max_position * fmax(eq, 0.0) / price;
@@ -54,8 +64,14 @@ static int s_limits(bt_book_t *bk, uint32_t s, double *qty, const char **reason)
     }
     if (c->max_leverage > 0 && price > 0) {
         double gross = 0.0;
-        for (size_t j = 0; j < bk->nsym; j++)
-            gross += fabs(pos[j] + pend[j]) * close[j];
+        if (acct)
+            for (size_t k = 0; k < acct->n; k++) {
+                const bt_book_t *b = &acct->books[k];
+                gross += fabs(b->pf.pos[0] + b->risk.pend_all[0]) * b->feed.close[0];
+            }
+        else
+            for (size_t j = 0; j < bk->nsym; j++)
+                gross += fabs(pos[j] + pend[j]) * close[j];
         double proj = cur + q;
         double other = gross - fabs(cur) * price;
         double after = other + fabs(proj) * price;

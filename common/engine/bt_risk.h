@@ -34,7 +34,7 @@ void bt_risk_kill(bt_book_t *bk);
 /* The kill switch check on the step's marked equity (cfg.max_drawdown). */
 static inline void bt_risk_drawdown(bt_book_t *bk, double eq)
 {
-    double mdd = bk->cfg->max_drawdown;
+    double mdd = bk->risk.mdd;
     if (mdd > 0 && !bk->risk.killed) {
         if (eq > bk->pf.peak)
             bk->pf.peak = eq;
