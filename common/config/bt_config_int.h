@@ -66,6 +66,7 @@ enum {
     S_CLOSE_END,
     S_PBO_BLOCKS,
     S_MAX_GRID,
+    S_RANK_MIN_TRADES,
     S_NSETTINGS
 };
 

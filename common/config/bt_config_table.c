@@ -108,6 +108,9 @@ const bt_cfg_setting_t bt_cfg_settings[S_NSETTINGS] = {
                "rows written to a sweep's ranking.csv, best first; 0 = all"},
     [S_MAX_GRID] = {"sweep.max_grid", S_INT, 1, 1e15, 1e7, "10000000", "points", 1,
                     S_NONE, NULL, "refuse a sweep grid larger than this (before pruning)"},
+    [S_RANK_MIN_TRADES] = {"sweep.rank_min_trades", S_INT, 0, 1e9, 0, "0", "trades", 1, S_NONE,
+                           NULL, "points with fewer closed trades are left out of the ranking "
+                           "(kept in results.csv, ranked = 0); 0 = off"},
 };
 
 const char *const bt_cfg_sections[BT_CFG_NSECTIONS] = {
