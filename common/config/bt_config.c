@@ -115,6 +115,13 @@ static bt_err_t s_flatten(bt_cfg_loader_t *ld, struct fy_node *map, const char *
                     return rc;
                 ld->entries[ld->n - 1].line = bt_cfg_node_line(mg) ? bt_cfg_node_line(mg) : line;
             }
+            struct fy_node *rm = fy_node_mapping_lookup_by_string(v, "rank_min_trades", 15);
+            if (rm) {
+                bt_err_t rc = s_add_entry(ld, "sweep.rank_min_trades", rm, line, NULL);
+                if (rc)
+                    return rc;
+                ld->entries[ld->n - 1].line = bt_cfg_node_line(rm) ? bt_cfg_node_line(rm) : line;
+            }
             continue;
         }
         if (s_is_section(full)) {
@@ -322,7 +329,8 @@ static void s_finish(bt_config_t *c)
 }
 
 _Static_assert(sizeof(bt_fill_at_t) == sizeof(int) && sizeof(bt_sizing_t) == sizeof(int) &&
-                   sizeof(bt_rebalance_t) == sizeof(int),
+                   sizeof(bt_rebalance_t) == sizeof(int) && sizeof(bt_size_at_t) == sizeof(int) &&
+                   sizeof(bt_risk_scope_t) == sizeof(int),
                "enums of bt_engine_cfg_t are written as int");
 
 static bt_config_t *s_config_new(const char *name)
@@ -447,7 +455,8 @@ static bt_config_t *s_load(const char *text, size_t len, const char *name,
                          o);
             goto fail;
         }
-        if (strncmp(oe.key, "sweep.", 6) == 0 && strcmp(oe.key, "sweep.max_grid") != 0) {
+        if (strncmp(oe.key, "sweep.", 6) == 0 && strcmp(oe.key, "sweep.max_grid") != 0 &&
+            strcmp(oe.key, "sweep.rank_min_trades") != 0) {
             rc = bt_cfg_fail(&ld, &oe,
                              "sweep axes cannot be set with --set; edit the sweep: section");
             goto fail;
@@ -707,6 +716,10 @@ int bt_config_top(const bt_config_t *c)
 uint64_t bt_config_max_grid(const bt_config_t *c)
 {
     return (uint64_t)c->values[S_MAX_GRID];
+}
+int bt_config_rank_min_trades(const bt_config_t *c)
+{
+    return (int)c->values[S_RANK_MIN_TRADES];
 }
 
 const char *const *bt_config_symbols(const bt_config_t *c, size_t *n)

@@ -77,6 +77,7 @@ int bt_config_rank_by(const bt_config_t *c);                /* metric index (bt_
 bool bt_config_rank_desc(const bt_config_t *c);             /* true: larger is better */
 int bt_config_top(const bt_config_t *c);                    /* rows in the ranking report */
 uint64_t bt_config_max_grid(const bt_config_t *c);          /* sweep.max_grid */
+int bt_config_rank_min_trades(const bt_config_t *c);        /* sweep.rank_min_trades; 0 = off */
 
 /* Sets one numeric key (params.*, execution.*, sizing.*, risk.*, report.*,
  * capital, ...) in user units, re-validated: BT_ECONFIG with a message if the

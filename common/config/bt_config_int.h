@@ -52,6 +52,7 @@ enum {
     S_SIZE_PCT,
     S_SIZE_QTY,
     S_FRACTIONAL,
+    S_SIZE_AT,
     S_MAX_POS,
     S_MAX_LEV,
     S_MAX_POSITIONS,
@@ -60,10 +61,12 @@ enum {
     S_TRAIL,
     S_MAX_DD,
     S_REBAL,
+    S_RISK_SCOPE,
     S_RF,
     S_CLOSE_END,
     S_PBO_BLOCKS,
     S_MAX_GRID,
+    S_RANK_MIN_TRADES,
     S_NSETTINGS
 };
 

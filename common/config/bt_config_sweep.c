@@ -220,7 +220,8 @@ bt_err_t bt_cfg_parse_sweep(bt_cfg_loader_t *ld)
         snprintf(e.key, sizeof e.key, "sweep.%.*s", ks ? (int)len : 0, ks ? ks : "");
         if (!ks || len == 0 || len >= BT_CFG_KEY_MAX - 8)
             return bt_cfg_fail(ld, &e, "sweep keys are dotted setting names like params.fast");
-        if (len == 8 && strncmp(ks, "max_grid", 8) == 0)
+        if ((len == 8 && strncmp(ks, "max_grid", 8) == 0) ||
+            (len == 15 && strncmp(ks, "rank_min_trades", 15) == 0))
             continue;
         if (len == 11 && strncmp(ks, "constraints", 11) == 0) {
             if (fy_node_get_type(v) != FYNT_SEQUENCE)

@@ -11,6 +11,8 @@ static const char *const s_sizing_choices[] = {"percent_equity", "percent_cash",
                                                "target_weight", NULL};
 static const char *const s_rebal_choices[] = {"none", "daily", "weekly", "monthly", NULL};
 static const char *const s_order_choices[] = {"desc", "asc", NULL};
+static const char *const s_size_at_choices[] = {"close", "fill", NULL};
+static const char *const s_scope_choices[] = {"sleeve", "account", NULL};
 
 #define S_E(f) S_L_DOUBLE, offsetof(bt_engine_cfg_t, f)
 #define S_EI(f) S_L_INT, offsetof(bt_engine_cfg_t, f)
@@ -67,6 +69,9 @@ const bt_cfg_setting_t bt_cfg_settings[S_NSETTINGS] = {
                     "fixed: quantity for a signal of 1"},
     [S_FRACTIONAL] = {"sizing.fractional", S_BOOL, 0, 1, 0, "false", "", 1, S_EB(fractional), NULL,
                       "allow fractional quantities; otherwise whole units, rounded down"},
+    [S_SIZE_AT] = {"sizing.at", S_ENUM, 0, 0, 0, "close", "", 1, S_EE(size_at), s_size_at_choices,
+                   "size signals from the decision close, or again at the fill price (commission "
+                   "included, never more than the cash: an all-in order is not rejected for a gap)"},
     [S_MAX_POS] = {"risk.max_position_pct", S_REAL, 0, 10000, 0, "0", "percent", 0.01,
                    S_E(max_position), NULL, "max absolute position value per symbol, % of equity; 0 = off"},
     [S_MAX_LEV] = {"risk.max_leverage", S_REAL, 0, 100, 0, "0", "ratio", 1, S_E(max_leverage),
@@ -84,6 +89,10 @@ const bt_cfg_setting_t bt_cfg_settings[S_NSETTINGS] = {
                   "kill switch: flatten and stop trading at this drawdown; 0 = off"},
     [S_REBAL] = {"risk.rebalance", S_ENUM, 0, 0, 0, "none", "", 1, S_EE(rebalance), s_rebal_choices,
                  "re-apply the last target weights on this calendar"},
+    [S_RISK_SCOPE] = {"risk.scope", S_ENUM, 0, 0, 0, "sleeve", "", 1, S_EE(risk_scope),
+                      s_scope_choices,
+                      "single-symbol strategy on several symbols: max_drawdown, max_leverage, "
+                      "max_positions and max_position per sleeve, or over the whole account"},
     [S_RF] = {"report.risk_free_rate_pct", S_REAL, -99.99, 100, 0, "0", "percent/year", 0.01,
               S_E(risk_free_rate), NULL, "annual risk-free rate for Sharpe and Sortino"},
     [S_CLOSE_END] = {"report.close_at_end", S_BOOL, 0, 1, 1, "true", "", 1, S_EB(close_at_end), NULL,
@@ -99,6 +108,9 @@ const bt_cfg_setting_t bt_cfg_settings[S_NSETTINGS] = {
                "rows written to a sweep's ranking.csv, best first; 0 = all"},
     [S_MAX_GRID] = {"sweep.max_grid", S_INT, 1, 1e15, 1e7, "10000000", "points", 1,
                     S_NONE, NULL, "refuse a sweep grid larger than this (before pruning)"},
+    [S_RANK_MIN_TRADES] = {"sweep.rank_min_trades", S_INT, 0, 1e9, 0, "0", "trades", 1, S_NONE,
+                           NULL, "points with fewer closed trades are left out of the ranking "
+                           "(kept in results.csv, ranked = 0); 0 = off"},
 };
 
 const char *const bt_cfg_sections[BT_CFG_NSECTIONS] = {

@@ -78,6 +78,8 @@ bt_err_t bt_book_setup(bt_book_t *bk, const bt_run_spec_t *spec, size_t nsym, ui
     bk->pf.cash = bk->pf.equity = bk->pf.peak = initial;
     bk->pf.nheld = 0;
     bk->risk.killed = false;
+    bk->risk.acct = NULL; /* bt_engine sets it for account-scope sleeves */
+    bk->risk.mdd = multi && c->risk_scope == BT_RISK_ACCOUNT ? 0.0 : c->max_drawdown;
     bk->risk.has_exits = c->stop_loss > 0 || c->take_profit > 0 || c->trailing_stop > 0;
     bk->risk.rebal_flag = c->rebalance == BT_REBAL_DAILY     ? BT_CAL_NEW_DAY
                           : c->rebalance == BT_REBAL_WEEKLY  ? BT_CAL_NEW_WEEK

@@ -50,6 +50,9 @@ typedef struct bt_exec_order {
     double limit, stop;     /* prices, 0 when unused */
     double sl, tp, trail;   /* attached children to create when it fills; 0 = none */
     double hw;              /* trailing child: high-water (sell) or low-water (buy) */
+    double trail_k;         /* BT_TRAIL_AMOUNT: price distance; BT_TRAIL_ATR: ATR multiple */
+    double trail_off;       /* trailing child (amount, ATR): distance from the water mark now */
+    double tg;              /* signal order sized at the fill: its target */
     uint32_t sym;           /* book-local symbol */
     uint8_t type;           /* bt_order_type_t */
     uint8_t tif;            /* bt_tif_t */
@@ -59,6 +62,10 @@ typedef struct bt_exec_order {
     uint8_t comm_min_done;  /* the commission minimum was charged */
     uint8_t day_set;        /* day is valid */
     uint8_t kids;           /* children were created */
+    uint8_t trail_mode;     /* bt_trail_mode_t of trail / trail_k */
+    uint8_t exit_why;       /* BT_EXIT_* a closing fill of this order gives the trade */
+    uint16_t atr_per;       /* BT_TRAIL_ATR: Wilder period */
+    uint8_t resize;         /* signal order to size at its first fill (size_at: fill) */
 } bt_exec_order_t;
 
 /* The round trip in progress on one symbol (bt_portfolio). */
@@ -107,7 +114,10 @@ typedef struct bt_book_dims {
     X(risk, pend_all, double, nsym, 0x00)      /* remaining qty of open user + signal orders */
 #define BT_EXEC_ARRAYS(X)                                                                        \
     X(exec, ord, bt_exec_order_t, ocap, 0x00)  /* open orders, FIFO */                        \
-    X(exec, fills, bt_step_fill_t, fcap, 0x00) /* fills of the current step (step hook) */
+    X(exec, fills, bt_step_fill_t, fcap, 0x00) /* fills of the current step (step hook) */    \
+    X(exec, atr, double, nsym, 0x00)           /* ATR trails: Wilder ATR (sum of TR in seed) */ \
+    X(exec, atr_n, size_t, nsym, 0x00)         /* ATR trails: bars consumed (next index) */    \
+    X(exec, atr_per, size_t, nsym, 0x00)       /* ATR trails: period of atr (0 = none yet) */
 #define BT_CURVE_ARRAYS(X)                                                                       \
     X(curve, eq, double, ncurve, BT_BOOK_KEEP) /* sleeve equity per bar */                    \
     X(curve, cash, double, ncash, BT_BOOK_KEEP) /* sleeve cash per bar (with a recorder) */   \
@@ -138,9 +148,22 @@ typedef struct bt_portfolio_state {
     size_t nheld;      /* symbols with a nonzero position */
 } bt_portfolio_state_t;
 
+typedef struct bt_book bt_book_t;
+
+/* risk.scope: account — the sleeves of a SINGLE run seen as one account
+ * (the sleeves then run in lockstep on one thread; bt_loop_account). */
+typedef struct bt_account {
+    bt_book_t *books;    /* the sleeves, in order */
+    size_t n;
+    double peak;         /* account equity peak (kill switch) */
+    bool killed;         /* the account kill switch fired */
+} bt_account_t;
+
 /* bt_risk: intent and limits. */
 typedef struct bt_risk_state {
     BT_RISK_ARRAYS(BT_BOOK_PTR)
+    double mdd;          /* this book's own kill switch level (0 under an account) */
+    bt_account_t *acct;  /* account-scope limits; NULL = this book alone */
     bool killed;         /* the kill switch fired: the strategy is not called again */
     bool has_exits;      /* cfg stop_loss / take_profit / trailing_stop */
     unsigned rebal_flag; /* BT_CAL_* flag that triggers a rebalance; 0 = none */
@@ -153,6 +176,7 @@ typedef struct bt_exec_state {
     size_t nfills;        /* fills in fills */
     int64_t next_id;      /* id of the next order, from 1 */
     uint64_t nfill_total; /* fills so far (to see whether a step changed anything) */
+    uint8_t fill_why;     /* BT_EXIT_* of the fill being applied (trade exit reason) */
 } bt_exec_state_t;
 
 /* bt_engine: a sleeve's per-bar results, summed across sleeves. */
@@ -163,7 +187,7 @@ typedef struct bt_curve_state {
 
 /* Cache-line aligned: sleeves run on several threads and their books lie
  * side by side in bt_engine's array. */
-typedef struct bt_book {
+struct bt_book {
     _Alignas(64) const bt_engine_cfg_t *cfg;
     const bt_strategy_t *strat;
     size_t nsym;           /* symbols in the book */
@@ -188,7 +212,7 @@ typedef struct bt_book {
     void *on_step_user;
     bt_macc_t macc;        /* metrics of this book (large: its block sums last) */
     bt_recorder_t local;   /* multi-sleeve: sleeve-local recorder */
-} bt_book_t;
+};
 
 /* Prepares bk for one run: arrays from the table (arena reused when large
  * enough), state reset, the series sliced, the strategy's state zeroed and

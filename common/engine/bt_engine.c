@@ -68,6 +68,8 @@ static bt_err_t s_check_cfg(const bt_engine_cfg_t *c, bt_errbuf_t *eb)
     S_REQ((unsigned)c->sizing <= BT_SIZE_TARGET_WEIGHT, "sizing",
           "pct_equity, pct_cash, fixed or target_weight");
     S_REQ(isfinite(c->size_value) && c->size_value >= 0, "size_value", ">= 0");
+    S_REQ((unsigned)c->size_at <= BT_SIZE_AT_FILL, "size_at", "close or fill");
+    S_REQ((unsigned)c->risk_scope <= BT_RISK_ACCOUNT, "risk_scope", "sleeve or account");
     S_REQ(isfinite(c->max_position) && c->max_position >= 0, "max_position", ">= 0 (0 = off)");
     S_REQ(isfinite(c->max_leverage) && c->max_leverage >= 0, "max_leverage", ">= 0 (0 = off)");
     S_REQ(c->max_positions >= 0, "max_positions", ">= 0 (0 = off)");
@@ -232,12 +234,22 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
         if (rc != BT_OK)
             return rc;
     }
+    /* risk.scope: account with a limit to apply: the sleeves share limits
+     * and run in lockstep on one thread (the result is the same at any
+     * thread count, as always). */
+    bt_account_t acct = {e->books, ns, c->initial_cash, false};
+    bool account = c->risk_scope == BT_RISK_ACCOUNT &&
+                   (c->max_drawdown > 0 || c->max_leverage > 0 || c->max_positions > 0 ||
+                    c->max_position > 0);
+    bt_account_t *ap = account ? &acct : NULL;
+    for (size_t s = 0; s < ns; s++)
+        e->books[s].risk.acct = ap;
     int nt = spec->threads > 0 ? spec->threads : omp_get_max_threads();
     if ((size_t)nt > ns)
         nt = (int)ns;
     bt_book_t *books = e->books;
     long nsl = (long)ns;
-    bool all_same = true, piped = false, want_pipe = spec->rec == NULL;
+    bool all_same = true, piped = false, want_pipe = spec->rec == NULL && !account;
     size_t *tl_cur = e->tl_cur;
     bt_macc_t m;
     bt_macc_init(&m, c->initial_cash);
@@ -248,7 +260,7 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
      * metrics while the others already run block k + 1. Sums and metrics
      * are the same at any thread count. Otherwise the sleeves run whole and
      * the curves are combined below. */
-#pragma omp parallel default(none) shared(books, nsl, all_same, piped, want_pipe, m, c, tl_cur) \
+#pragma omp parallel default(none) shared(books, nsl, all_same, piped, want_pipe, m, c, tl_cur, ap) \
     num_threads(nt)
     {
 #pragma omp for schedule(static)
@@ -289,6 +301,11 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
                     s_sum_range(books, (size_t)nsl, i0, i1);
                 }
             }
+        } else if (ap) {
+#pragma omp single
+            bt_loop_account(ap, tl_cur);
+            if (all_same)
+                s_sum_range(books, (size_t)nsl, 0, books[0].feed.ser[0].n);
         } else {
 #pragma omp for schedule(dynamic, 1)
             for (long i = 0; i < nsl; i++)

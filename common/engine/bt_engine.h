@@ -25,6 +25,14 @@ typedef enum {
     BT_SIZE_FIXED,          /* size_value = quantity per unit signal */
     BT_SIZE_TARGET_WEIGHT   /* signal is the weight of equity itself */
 } bt_sizing_t;
+typedef enum {
+    BT_SIZE_AT_CLOSE = 0, /* signals sized from the decision bar's close (default) */
+    BT_SIZE_AT_FILL = 1   /* re-sized at the fill price, commission included, within cash */
+} bt_size_at_t;
+typedef enum {
+    BT_RISK_SLEEVE = 0, /* limits of a SINGLE strategy on several symbols apply per sleeve */
+    BT_RISK_ACCOUNT = 1 /* drawdown kill switch and exposure limits over all sleeves together */
+} bt_risk_scope_t;
 typedef enum { BT_REBAL_NONE = 0, BT_REBAL_DAILY, BT_REBAL_WEEKLY, BT_REBAL_MONTHLY } bt_rebalance_t;
 
 /* Every field is a plain number so any of them can be a sweep axis. Rates
@@ -57,6 +65,8 @@ typedef struct bt_engine_cfg {
     int pbo_blocks;              /* blocks of per-step return stats for PBO (even, 2..32; 0 = off) */
     int64_t trade_start;         /* warm-up: bars in [start, trade_start) feed the strategy but
                                   * nothing trades or is measured; INT64_MIN = off */
+    bt_size_at_t size_at;        /* when signals are sized: decision close or fill price */
+    bt_risk_scope_t risk_scope;  /* sleeve or account: where SINGLE strategies' limits apply */
 } bt_engine_cfg_t;
 
 void bt_engine_cfg_defaults(bt_engine_cfg_t *cfg);

@@ -39,8 +39,12 @@ static bool s_px_stop(bt_exec_order_t *o, const bt_bar_t *b, double *px)
 {
     bool buy = o->qty > 0;
     double st = o->stop;
-    if (o->kind == BT_EXEC_KIND_TRAIL)
-        st = buy ? o->hw * (1.0 + o->trail) : o->hw * (1.0 - o->trail);
+    if (o->kind == BT_EXEC_KIND_TRAIL) {
+        if (o->trail_mode == BT_TRAIL_PCT)
+            st = buy ? o->hw * (1.0 + o->trail) : o->hw * (1.0 - o->trail);
+        else
+            st = buy ? o->hw + o->trail_off : o->hw - o->trail_off;
+    }
     if (buy && b->high >= st) {
         *px = fmax(b->open, st);
         return true;
@@ -98,6 +102,52 @@ static bool s_px_stop_limit(bt_exec_order_t *o, const bt_bar_t *b, double *px)
         return true;
     }
     return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Trailing distance                                                   */
+
+/* Wilder ATR of symbol s over bars [0, upto) of its series (TR of bar 0 =
+ * high - low; seeded with the mean TR of the first per bars; before that,
+ * the mean of the TRs so far). Cached per symbol and advanced lazily, so it
+ * costs nothing unless an ATR trail exists; a different period restarts. */
+static double s_atr(bt_book_t *bk, uint32_t s, size_t per, size_t upto)
+{
+    bt_exec_state_t *e = &bk->exec;
+    const bt_series_t *sr = &bk->feed.ser[s];
+    if (e->atr_per[s] != per || e->atr_n[s] > upto) {
+        e->atr_per[s] = per;
+        e->atr_n[s] = 0;
+        e->atr[s] = 0.0;
+    }
+    size_t n = e->atr_n[s];
+    double a = e->atr[s];
+    for (; n < upto && n < sr->n; n++) {
+        double tr = sr->high[n] - sr->low[n];
+        if (n > 0) {
+            double pc = sr->close[n - 1];
+            tr = fmax(tr, fmax(fabs(sr->high[n] - pc), fabs(sr->low[n] - pc)));
+        }
+        if (n < per)
+            a += tr; /* seed: a sum until per bars */
+        else
+            a = (a * (double)(per - 1) + tr) / (double)per;
+        if (n + 1 == per)
+            a /= (double)per;
+    }
+    e->atr_n[s] = n;
+    e->atr[s] = a;
+    if (n == 0)
+        return 0.0;
+    return n < per ? a / (double)n : a;
+}
+
+/* A trailing child's distance for the bar about to be checked: the ATR
+ * uses the bars before the current one only. */
+static void s_trail_update(bt_book_t *bk, bt_exec_order_t *o)
+{
+    if (o->trail_mode == BT_TRAIL_ATR)
+        o->trail_off = o->trail_k * s_atr(bk, o->sym, o->atr_per, bk->feed.idx[o->sym]);
 }
 
 /* The order-type table (bt_exec.h). */
@@ -207,6 +257,40 @@ bool bt_exec_cancel(bt_book_t *bk, int64_t order_id)
     return false;
 }
 
+bool bt_exec_modify(bt_book_t *bk, int64_t order_id, double limit, double stop, double qty)
+{
+    bt_exec_order_t *o = bt_exec_find(bk, order_id);
+    if (!o)
+        return false;
+    if (qty != 0.0) {
+        double dq = qty - o->qty;
+        s_unpend(bk, o, -dq); /* pending grows (or shrinks) by dq */
+        o->qty = qty;
+    }
+    if (limit > 0 && bt_exec_types[o->type].limit)
+        o->limit = limit;
+    if (stop > 0 && bt_exec_types[o->type].stop)
+        o->stop = stop;
+    if (bk->rec && o->rec != SIZE_MAX) {
+        bt_order_rec_t *x = &bk->rec->orders[o->rec];
+        x->qty = o->filled + o->qty;
+        x->limit = o->limit;
+        x->stop = o->stop;
+        bt_recorder_set_reason(x->reason, "modified");
+    }
+    return true;
+}
+
+bt_exec_order_t *bt_exec_find(bt_book_t *bk, int64_t order_id)
+{
+    for (size_t i = 0; i < bk->exec.nord; i++) {
+        bt_exec_order_t *o = &bk->exec.ord[i];
+        if (o->id == order_id)
+            return o->done ? NULL : o;
+    }
+    return NULL;
+}
+
 void bt_exec_refuse(bt_book_t *bk, uint32_t sym, uint8_t type, double qty, double limit,
                     double stop, const char *reason)
 {
@@ -266,15 +350,25 @@ static void s_on_parent_fill(bt_book_t *bk, bt_exec_order_t *o, double q, double
         return;
     }
     o->kids = 1;
-    double sl = o->sl, tp = o->tp, trail = o->trail;
+    double sl = o->sl, tp = o->tp, trail = o->trail, tk = o->trail_k;
+    uint8_t tmode = o->trail_mode;
+    uint16_t aper = o->atr_per;
     uint32_t sym = o->sym; /* o may move when ord grows: copy what we need */
+    double toff = 0.0;     /* amount and ATR trails: distance from the fill price */
+    if (tmode == BT_TRAIL_AMOUNT)
+        toff = tk;
+    else if (tmode == BT_TRAIL_ATR)
+        toff = tk * s_atr(bk, sym, aper, bk->feed.idx[sym]);
     s_kid_t kid[3];
     int nk = 0;
     if (sl > 0)
         kid[nk++] = (s_kid_t){BT_EXEC_KIND_SL, BT_ORD_STOP, sl, 0.0};
-    if (trail > 0)
+    if (trail > 0 && tmode == BT_TRAIL_PCT)
         kid[nk++] = (s_kid_t){BT_EXEC_KIND_TRAIL, BT_ORD_STOP,
                               q > 0 ? price * (1.0 - trail) : price * (1.0 + trail), 0.0};
+    else if (tk > 0 && tmode != BT_TRAIL_PCT)
+        kid[nk++] = (s_kid_t){BT_EXEC_KIND_TRAIL, BT_ORD_STOP,
+                              q > 0 ? price - toff : price + toff, 0.0};
     if (tp > 0)
         kid[nk++] = (s_kid_t){BT_EXEC_KIND_TP, BT_ORD_LIMIT, 0.0, tp};
     for (int i = 0; i < nk; i++) {
@@ -287,7 +381,13 @@ static void s_on_parent_fill(bt_book_t *bk, bt_exec_order_t *o, double q, double
         k->group = pid;
         k->stop = kid[i].stop;
         k->limit = kid[i].limit;
-        k->trail = kid[i].kind == BT_EXEC_KIND_TRAIL ? trail : 0.0;
+        if (kid[i].kind == BT_EXEC_KIND_TRAIL) {
+            k->trail = trail;
+            k->trail_mode = tmode;
+            k->trail_k = tk;
+            k->trail_off = toff;
+            k->atr_per = aper;
+        }
         k->hw = price;
         k->tif = BT_TIF_GTC;
         k->rec = bt_exec_record(bk, k, -q, NULL, BT_OS_OPEN);
@@ -304,6 +404,24 @@ static void s_on_child_fill(bt_book_t *bk, const bt_exec_order_t *o, double q)
         k->qty -= q;
         if (o->done || bt_book_is_zero(k->qty, q) || bt_book_sign(k->qty) != bt_book_sign(q))
             bt_exec_finish(bk, k, BT_OS_CANCELLED, "one-cancels-other");
+    }
+}
+
+/* The exit reason a closing fill of o gives its round trip. */
+static uint8_t s_exit_why(const bt_exec_order_t *o)
+{
+    switch (o->kind) {
+    case BT_EXEC_KIND_SL:
+        return BT_EXIT_STOP_LOSS;
+    case BT_EXEC_KIND_TP:
+        return BT_EXIT_TAKE_PROFIT;
+    case BT_EXEC_KIND_TRAIL:
+        return BT_EXIT_TRAILING;
+    case BT_EXEC_KIND_KILL:
+    case BT_EXEC_KIND_EXIT:
+        return o->exit_why;
+    default:
+        return BT_EXIT_SIGNAL;
     }
 }
 
@@ -339,6 +457,7 @@ bool bt_exec_fill(bt_book_t *bk, bt_exec_order_t *o, double px, double q)
             return false;
         }
     }
+    bk->exec.fill_why = s_exit_why(o);
     bt_portfolio_apply(bk, s, q, price, comm);
     bk->exec.nfill_total++;
     o->qty -= q;
@@ -364,7 +483,7 @@ bool bt_exec_fill(bt_book_t *bk, bt_exec_order_t *o, double px, double q)
     }
     int64_t decided = o->kind == BT_EXEC_KIND_EXIT ? bk->feed.prev_time[s] : o->created;
     s_push_fill(bk, o, decided, q, price, comm);
-    if (o->sl > 0 || o->tp > 0 || o->trail > 0)
+    if (o->sl > 0 || o->tp > 0 || o->trail > 0 || o->trail_k > 0)
         s_on_parent_fill(bk, o, q, price);
     if (s_is_child(o->kind))
         s_on_child_fill(bk, o, q);
@@ -388,6 +507,56 @@ static double s_cap_qty(const bt_book_t *bk, const bt_exec_order_t *o, const bt_
     return q;
 }
 
+/* sizing.at: fill — a signal order's quantity from the fill price px
+ * (docs/engine.md "Sizing at the fill"). False if nothing is left to do
+ * (o is then finished). */
+static bool s_resize(bt_book_t *bk, bt_exec_order_t *o, double px)
+{
+    const bt_engine_cfg_t *c = bk->cfg;
+    const bt_portfolio_state_t *pf = &bk->pf;
+    uint32_t s = o->sym;
+    o->resize = 0;
+    double sg = o->tg < 0 ? -1.0 : 1.0; /* side of the target position */
+    double slip = c->slippage_bps * 1e-4;
+    double pfill = o->qty > 0 ? px * (1.0 + slip) : px * (1.0 - slip);
+    double unit = pfill * (1.0 + sg * c->commission_rate) + c->commission_per_share;
+    double eq = pf->cash;
+    for (uint32_t j = 0; j < bk->nsym; j++) {
+        if (pf->pos[j] == 0.0)
+            continue;
+        double ref = px; /* this symbol at the fill price, others at their previous close */
+        if (j != s)
+            ref = bk->feed.has_bar[j] && bk->feed.idx[j] > 0
+                      ? bk->feed.ser[j].close[bk->feed.idx[j] - 1]
+                      : bk->feed.close[j];
+        eq += pf->pos[j] * ref;
+    }
+    double base = c->sizing == BT_SIZE_PCT_CASH ? c->size_value * (pf->cash + pf->pos[s] * px)
+                  : c->sizing == BT_SIZE_TARGET_WEIGHT ? eq
+                                                       : c->size_value * eq;
+    double tq = unit > 0 ? bt_book_round_qty(bk, o->tg * base / unit) : 0.0;
+    double other = bk->risk.pend_sig[s] - o->qty; /* other open signal orders of s */
+    double q = tq - pf->pos[s] - other;
+    if (q > 0 && pf->pos[s] + q > 0 && !c->allow_margin) { /* within cash, commission included */
+        double per = pfill * (1.0 + c->commission_rate) + c->commission_per_share;
+        double mx = fmin(pf->cash / per, (pf->cash - c->commission_min) / pfill);
+        mx = bt_book_round_qty(bk, fmax(mx, 0.0) * (1.0 - 1e-12));
+        if (mx * per > pf->cash || mx * pfill + c->commission_min > pf->cash)
+            mx = c->fractional ? 0.0 : fmax(mx - 1.0, 0.0);
+        if (q > mx)
+            q = mx;
+    }
+    if (bt_book_is_zero(q, tq) || (q > 0) != (o->qty > 0)) {
+        bt_exec_finish(bk, o, BT_OS_CANCELLED, "sized to zero at the fill");
+        return false;
+    }
+    s_unpend(bk, o, o->qty - q);
+    o->qty = q;
+    if (bk->rec && o->rec != SIZE_MAX)
+        bk->rec->orders[o->rec].qty = q;
+    return true;
+}
+
 /* Attempts order o on its symbol's current bar, at its type's price, or at
  * px_close when at_close. */
 static void s_try(bt_book_t *bk, bt_exec_order_t *o, double px_close, bool at_close)
@@ -398,6 +567,8 @@ static void s_try(bt_book_t *bk, bt_exec_order_t *o, double px_close, bool at_cl
     if (at_close)
         px = px_close;
     else if (!bt_exec_types[o->type].price(o, b, &px))
+        return;
+    if (o->resize && !s_resize(bk, o, px))
         return;
     double q = s_cap_qty(bk, o, b);
     if (q == 0.0)
@@ -450,6 +621,8 @@ void bt_exec_fill_phase(bt_book_t *bk)
             if (o->done || !bk->feed.has_bar[o->sym] || o->created_step >= bk->feed.step ||
                 (o->qty < 0) != sells)
                 continue;
+            if (o->kind == BT_EXEC_KIND_TRAIL && o->trail_mode == BT_TRAIL_ATR)
+                s_trail_update(bk, o);
             s_try(bk, o, 0.0, false);
             o = &bk->exec.ord[i];
             if (o->done)
@@ -496,6 +669,7 @@ void bt_exec_close_at_end(bt_book_t *bk)
         o.type = BT_ORD_MARKET;
         o.kind = BT_EXEC_KIND_KILL;
         o.qty = -bk->pf.pos[s];
+        o.exit_why = BT_EXIT_END;
         o.rec = bt_exec_record(bk, &o, o.qty, "close_at_end", BT_OS_OPEN);
         bt_exec_fill(bk, &o, bk->feed.close[s], o.qty);
     }

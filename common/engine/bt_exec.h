@@ -82,6 +82,12 @@ void bt_exec_finish(bt_book_t *bk, bt_exec_order_t *o, bt_order_status_t st, con
 void bt_exec_cancel_all(bt_book_t *bk, const char *reason);
 /* Cancels the open order with this id; false if it is no longer open. */
 bool bt_exec_cancel(bt_book_t *bk, int64_t order_id);
+/* The open order with this id, or NULL. */
+bt_exec_order_t *bt_exec_find(bt_book_t *bk, int64_t order_id);
+/* Sets an open order's remaining qty (same sign, already checked; 0 keeps
+ * it) and its limit / stop (> 0, for types that use them); the record
+ * follows. False if the order is not open. */
+bool bt_exec_modify(bt_book_t *bk, int64_t order_id, double limit, double stop, double qty);
 
 /* ---- Fills ---- */
 

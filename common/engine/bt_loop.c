@@ -22,10 +22,10 @@ static void s_record_equity(bt_book_t *bk, int64_t t, double eq)
     x->drawdown = bk->pf.peak > 0 ? 1.0 - eq / bk->pf.peak : 0.0;
 }
 
-/* One step of a book; the feed has loaded the bars of time t. */
-static inline void s_step(bt_book_t *bk, int64_t t)
+/* First part of a step, up to the marked equity (returned); the feed has
+ * loaded the bars of time t. */
+static inline double s_step_a(bt_book_t *bk, int64_t t)
 {
-    const bt_engine_cfg_t *c = bk->cfg;
     bt_feed_state_t *f = &bk->feed;
     f->t = t;
     bk->ctx.time = t;
@@ -38,7 +38,14 @@ static inline void s_step(bt_book_t *bk, int64_t t)
         bt_risk_exits(bk);
     double eq = bt_portfolio_mark(bk);
     bk->pf.equity = eq;
-    bt_risk_drawdown(bk, eq);
+    return eq;
+}
+
+/* The rest of the step after the kill switch check: strategy, orders, equity point. */
+static inline void s_step_b(bt_book_t *bk, int64_t t, double eq)
+{
+    const bt_engine_cfg_t *c = bk->cfg;
+    bt_feed_state_t *f = &bk->feed;
     bool go_live = bt_feed_go_live(bk, t);
     uint64_t nf = bk->exec.nfill_total;
     if (!bk->risk.killed) {
@@ -73,6 +80,84 @@ static inline void s_step(bt_book_t *bk, int64_t t)
         bk->on_step(bk->on_step_user, &info);
     }
     f->step++;
+}
+
+/* One step of a book; the feed has loaded the bars of time t. */
+static inline void s_step(bt_book_t *bk, int64_t t)
+{
+    double eq = s_step_a(bk, t);
+    bt_risk_drawdown(bk, eq);
+    s_step_b(bk, t, eq);
+}
+
+/* A sleeve's curves at bar i (multi-sleeve runs). */
+static inline void s_curve(bt_book_t *bk, size_t i)
+{
+    if (bk->curve.eq) {
+        bk->curve.eq[i] = bk->pf.equity;
+        bk->curve.ex[i] = bk->pf.nheld != 0;
+        if (bk->curve.cash)
+            bk->curve.cash[i] = bk->pf.cash;
+    }
+}
+
+/* Sum of the sleeves' equity (each at its last step). */
+static double s_account_equity(const bt_account_t *a)
+{
+    double eq = 0.0;
+    for (size_t k = 0; k < a->n; k++)
+        eq += a->books[k].pf.equity;
+    return eq;
+}
+
+void bt_loop_account(bt_account_t *a, size_t *cur)
+{
+    bt_book_t *books = a->books;
+    size_t n = a->n;
+    double mdd = books[0].cfg->max_drawdown;
+    for (size_t k = 0; k < n; k++)
+        cur[k] = 0;
+    for (;;) {
+        int64_t t = INT64_MAX;
+        for (size_t k = 0; k < n; k++)
+            if (cur[k] < books[k].feed.ser[0].n && books[k].feed.ser[0].time[cur[k]] < t)
+                t = books[k].feed.ser[0].time[cur[k]];
+        if (t == INT64_MAX)
+            break;
+        for (size_t k = 0; k < n; k++) {
+            bt_book_t *bk = &books[k];
+            if (cur[k] >= bk->feed.ser[0].n || bk->feed.ser[0].time[cur[k]] != t)
+                continue;
+            bt_feed_cols_t x = bt_feed_begin_one(bk);
+            bt_feed_load_one(bk, &x, cur[k]);
+            s_step_a(bk, t);
+        }
+        if (mdd > 0 && !a->killed) { /* the kill switch on the account's equity */
+            double eq = s_account_equity(a);
+            if (eq > a->peak)
+                a->peak = eq;
+            if (eq < a->peak * (1.0 - mdd)) {
+                a->killed = true;
+                for (size_t k = 0; k < n; k++)
+                    if (!books[k].risk.killed)
+                        bt_risk_kill(&books[k]);
+            }
+        }
+        for (size_t k = 0; k < n; k++) {
+            bt_book_t *bk = &books[k];
+            if (cur[k] >= bk->feed.ser[0].n || bk->feed.ser[0].time[cur[k]] != t)
+                continue;
+            s_step_b(bk, t, bk->pf.equity);
+            bt_feed_done_one(bk, t);
+            s_curve(bk, cur[k]);
+            cur[k]++;
+        }
+        double eq = s_account_equity(a);
+        if (eq > a->peak)
+            a->peak = eq;
+    }
+    for (size_t k = 0; k < n; k++)
+        bt_loop_end(&books[k]);
 }
 
 void bt_loop_range(bt_book_t *bk, size_t i0, size_t i1)

@@ -24,5 +24,11 @@ void bt_loop_end(bt_book_t *bk);
 void bt_loop_single(bt_book_t *bk);
 /* A book over several series merged by time, then its end. */
 void bt_loop_merged(bt_book_t *bk);
+/* risk.scope: account — the sleeves of a's books in lockstep on one
+ * timeline: every sleeve with a bar at t fills and marks, then the kill
+ * switch looks at the account's equity, then each runs its strategy (in
+ * sleeve order, so the exposure limits see the sleeves before it). cur:
+ * a->n scratch cursors. Then each sleeve's end. */
+void bt_loop_account(bt_account_t *a, size_t *cur);
 
 #endif

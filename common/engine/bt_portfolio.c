@@ -42,6 +42,7 @@ static void s_trade_rec(bt_book_t *bk, uint32_t s, bool closed, double pnl)
     x->pnl = pnl;
     x->open = !closed;
     if (closed) {
+        x->exit_reason = bk->exec.fill_why ? bk->exec.fill_why : BT_EXIT_SIGNAL;
         x->exit_time = bk->feed.t;
         x->exit_price = tr->exit_qty != 0 ? tr->exit_value / tr->exit_qty : 0.0;
     } else {

@@ -91,3 +91,10 @@ void bt_recorder_set_reason(char dst[64], const char *src)
         memcpy(dst, src, n);
     dst[n] = '\0';
 }
+
+const char *bt_exit_reason_name(unsigned reason)
+{
+    static const char *const names[BT_EXIT_NREASONS] = {
+        "open", "signal", "stop_loss", "take_profit", "trailing", "end", "risk"};
+    return reason < BT_EXIT_NREASONS ? names[reason] : "?";
+}

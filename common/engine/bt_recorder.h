@@ -34,6 +34,21 @@ typedef struct bt_order_rec {
     char reason[64];           /* why rejected, shrunk or cancelled; "" otherwise */
 } bt_order_rec_t;
 
+/* Why a round trip ended (trades.csv exit_reason). */
+typedef enum {
+    BT_EXIT_OPEN = 0,    /* still open at the end of the data */
+    BT_EXIT_SIGNAL,      /* a strategy signal or order */
+    BT_EXIT_STOP_LOSS,   /* an attached stop or risk.stop_loss_pct */
+    BT_EXIT_TAKE_PROFIT, /* an attached target or risk.take_profit_pct */
+    BT_EXIT_TRAILING,    /* an attached trailing stop or risk.trailing_stop_pct */
+    BT_EXIT_END,         /* report.close_at_end */
+    BT_EXIT_RISK,        /* the drawdown kill switch */
+    BT_EXIT_NREASONS
+} bt_exit_reason_t;
+
+/* "open", "signal", "stop_loss", "take_profit", "trailing", "end", "risk". */
+const char *bt_exit_reason_name(unsigned reason);
+
 typedef struct bt_trade_rec {
     uint32_t sym;
     int64_t entry_time, exit_time; /* exit_time 0 while open */
@@ -42,6 +57,7 @@ typedef struct bt_trade_rec {
     double pnl;                    /* realised (or unrealised when open), after commission */
     double commission;
     bool open;
+    uint8_t exit_reason;           /* bt_exit_reason_t */
 } bt_trade_rec_t;
 
 typedef struct bt_equity_rec {

@@ -26,10 +26,15 @@ static int s_limits(bt_book_t *bk, uint32_t s, double *qty, const char **reason)
         *reason = "shrunk: shorting not allowed";
         shrunk = 1;
     }
+    const bt_account_t *acct = bk->risk.acct;
     if (c->max_positions > 0 && bt_book_is_zero(cur, 1.0)) {
         int held = 0;
-        for (size_t j = 0; j < bk->nsym; j++)
-            held += pos[j] != 0.0 || pend[j] != 0.0;
+        if (acct)
+            for (size_t k = 0; k < acct->n; k++)
+                held += acct->books[k].pf.pos[0] != 0.0 || acct->books[k].risk.pend_all[0] != 0.0;
+        else
+            for (size_t j = 0; j < bk->nsym; j++)
+                held += pos[j] != 0.0 || pend[j] != 0.0;
         if (held >= c->max_positions) {
             *reason = "max_positions";
             return -1;
@@ -37,6 +42,11 @@ static int s_limits(bt_book_t *bk, uint32_t s, double *qty, const char **reason)
     }
     double price = close[s];
     double eq = bk->pf.equity;
+    if (acct) { /* limits relative to the account's equity */
+        eq = 0.0;
+        for (size_t k = 0; k < acct->n; k++)
+            eq += acct->books[k].pf.equity;
+    }
     if (c->max_position > 0 && price > 0) {
         double proj = cur + q;
         double lim = c->max_position * fmax(eq, 0.0) / price;
@@ -54,8 +64,14 @@ static int s_limits(bt_book_t *bk, uint32_t s, double *qty, const char **reason)
     }
     if (c->max_leverage > 0 && price > 0) {
         double gross = 0.0;
-        for (size_t j = 0; j < bk->nsym; j++)
-            gross += fabs(pos[j] + pend[j]) * close[j];
+        if (acct)
+            for (size_t k = 0; k < acct->n; k++) {
+                const bt_book_t *b = &acct->books[k];
+                gross += fabs(b->pf.pos[0] + b->risk.pend_all[0]) * b->feed.close[0];
+            }
+        else
+            for (size_t j = 0; j < bk->nsym; j++)
+                gross += fabs(pos[j] + pend[j]) * close[j];
         double proj = cur + q;
         double other = gross - fabs(cur) * price;
         double after = other + fabs(proj) * price;
@@ -75,6 +91,15 @@ static int s_limits(bt_book_t *bk, uint32_t s, double *qty, const char **reason)
     }
     *qty = q;
     return shrunk;
+}
+
+bool bt_risk_allows(bt_book_t *bk, uint32_t s, double dq)
+{
+    if (bk->risk.killed)
+        return false;
+    const char *reason = NULL;
+    double q = dq;
+    return s_limits(bk, s, &q, &reason) == 0;
 }
 
 int64_t bt_risk_place(bt_book_t *bk, const bt_order_req_t *req, uint8_t kind)
@@ -146,7 +171,14 @@ static void s_signal_order(bt_book_t *bk, uint32_t s)
     if (bt_book_is_zero(d, q))
         return;
     bt_order_req_t req = {.sym = s, .qty = d, .type = BT_ORD_MARKET, .tif = BT_TIF_GTC};
-    bt_risk_place(bk, &req, BT_EXEC_KIND_SIGNAL);
+    int64_t id = bt_risk_place(bk, &req, BT_EXEC_KIND_SIGNAL);
+    if (id && c->size_at == BT_SIZE_AT_FILL && c->sizing != BT_SIZE_FIXED) {
+        bt_exec_order_t *o = &bk->exec.ord[bk->exec.nord - 1];
+        if (o->qty == d) { /* a size a limit shrank stays as the limit left it */
+            o->resize = 1;
+            o->tg = tg;
+        }
+    }
 }
 
 void bt_risk_signal(bt_book_t *bk, uint32_t sym, double target)
@@ -257,6 +289,9 @@ void bt_risk_exits(bt_book_t *bk)
             o.sym = s;
             o.type = type;
             o.kind = BT_EXEC_KIND_EXIT;
+            o.exit_why = type == BT_ORD_LIMIT ? BT_EXIT_TAKE_PROFIT
+                         : why[0] == 's'       ? BT_EXIT_STOP_LOSS /* "stop_loss" */
+                                               : BT_EXIT_TRAILING;
             o.qty = -p;
             if (type == BT_ORD_LIMIT)
                 o.limit = lvl;
@@ -281,6 +316,7 @@ void bt_risk_kill(bt_book_t *bk)
         bt_exec_order_t *o = bt_exec_new(bk, s, BT_EXEC_KIND_KILL, BT_ORD_MARKET, -p);
         if (!o)
             break; /* cannot happen: the book was just emptied */
+        o->exit_why = BT_EXIT_RISK;
         o->rec = bt_exec_record(bk, o, -p, "kill switch", BT_OS_OPEN);
     }
 }

@@ -14,6 +14,9 @@
 /* Places a strategy order (kind BT_EXEC_KIND_USER or _SIGNAL) through the
  * limits; its id, or 0 if refused (recorded and counted). */
 int64_t bt_risk_place(bt_book_t *bk, const bt_order_req_t *req, uint8_t kind);
+/* Whether dq more of symbol s (an order growing by dq) passes the limits
+ * as it is, neither shrunk nor refused; false after the kill switch. */
+bool bt_risk_allows(bt_book_t *bk, uint32_t s, double dq);
 /* A valid signal: symbol sym at target exposure (unchanged targets place
  * nothing; during warm-up only the target is kept). */
 void bt_risk_signal(bt_book_t *bk, uint32_t sym, double target);
@@ -31,7 +34,7 @@ void bt_risk_kill(bt_book_t *bk);
 /* The kill switch check on the step's marked equity (cfg.max_drawdown). */
 static inline void bt_risk_drawdown(bt_book_t *bk, double eq)
 {
-    double mdd = bk->cfg->max_drawdown;
+    double mdd = bk->risk.mdd;
     if (mdd > 0 && !bk->risk.killed) {
         if (eq > bk->pf.peak)
             bk->pf.peak = eq;

@@ -56,3 +56,46 @@ bool bt_cancel(bt_ctx_t *ctx, int64_t order_id)
 {
     return bt_exec_cancel(ctx->engine, order_id);
 }
+
+bool bt_modify(bt_ctx_t *ctx, int64_t order_id, double limit, double stop, double qty)
+{
+    bt_book_t *bk = ctx->engine;
+    bt_exec_order_t *o = bt_exec_find(bk, order_id);
+    if (!o || (o->kind != BT_EXEC_KIND_USER))
+        return false;
+    if (!isfinite(limit) || !isfinite(stop) || !isfinite(qty) || limit < 0 || stop < 0)
+        return false;
+    if (qty != 0.0) {
+        if ((qty > 0) != (o->qty > 0) || (!bk->cfg->fractional && qty != trunc(qty)))
+            return false;
+        if (fabs(qty) > fabs(o->qty) && !bt_risk_allows(bk, o->sym, qty - o->qty))
+            return false;
+    }
+    return bt_exec_modify(bk, order_id, limit, stop, qty);
+}
+
+int64_t bt_order_trail(bt_ctx_t *ctx, const bt_order_req_t *req, const bt_trail_t *trail)
+{
+    bt_book_t *bk = ctx->engine;
+    uint32_t per = trail ? (trail->atr_period ? trail->atr_period : 14) : 0;
+    if (!trail || req->trail_pct != 0.0 || (unsigned)trail->mode > BT_TRAIL_ATR ||
+        !(isfinite(trail->value) && trail->value > 0) ||
+        (trail->mode == BT_TRAIL_PCT && trail->value >= 1) || per > 1000) {
+        bt_exec_refuse(bk, req->sym < bk->nsym ? req->sym : 0, (uint8_t)req->type, req->qty, 0, 0,
+                       "invalid order: bad trailing stop");
+        return 0;
+    }
+    bt_order_req_t r = *req;
+    if (trail->mode == BT_TRAIL_PCT)
+        r.trail_pct = trail->value;
+    int64_t id = bt_order(ctx, &r);
+    if (id && trail->mode != BT_TRAIL_PCT) {
+        bt_exec_order_t *o = bt_exec_find(bk, id);
+        if (o) {
+            o->trail_mode = (uint8_t)trail->mode;
+            o->trail_k = trail->value;
+            o->atr_per = (uint16_t)per;
+        }
+    }
+    return id;
+}

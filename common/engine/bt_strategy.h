@@ -102,6 +102,33 @@ int64_t bt_order(bt_ctx_t *ctx, const bt_order_req_t *req);
 /* Cancels an open order; false if it is no longer open. */
 bool bt_cancel(bt_ctx_t *ctx, int64_t order_id);
 
+/* Changes an open order of the strategy in place: same id, same place in
+ * the queue, no cancel/replace (docs/engine.md "Modifying orders"). qty is
+ * the new remaining quantity, same sign as before (0 keeps it); limit and
+ * stop are new prices for types that use them (0 keeps them). A larger
+ * quantity passes the risk limits again. Returns false, leaving the order as
+ * it was, if the order is not open or the change is invalid or refused. */
+bool bt_modify(bt_ctx_t *ctx, int64_t order_id, double limit, double stop, double qty);
+
+/* How an attached trailing stop keeps its distance from the best price
+ * since entry (high-water for a long, low-water for a short). */
+typedef enum {
+    BT_TRAIL_PCT = 0,    /* value = fraction of the water mark (as trail_pct) */
+    BT_TRAIL_AMOUNT = 1, /* value = price distance */
+    BT_TRAIL_ATR = 2     /* value = multiple of the Wilder ATR of atr_period bars */
+} bt_trail_mode_t;
+
+typedef struct bt_trail {
+    bt_trail_mode_t mode;
+    double value;        /* > 0; BT_TRAIL_PCT: < 1 */
+    uint32_t atr_period; /* BT_TRAIL_ATR: 1..1000; 0 = 14 */
+} bt_trail_t;
+
+/* bt_order with an attached trailing stop of any mode (req->trail_pct must
+ * be 0). The ATR is the engine's own, from the bars before each bar the
+ * stop is checked on (docs/engine.md "Trailing stops"). */
+int64_t bt_order_trail(bt_ctx_t *ctx, const bt_order_req_t *req, const bt_trail_t *trail);
+
 typedef struct bt_strategy {
     const char *name;    /* registry key, snake_case */
     const char *summary; /* one line for `bt strategies` */

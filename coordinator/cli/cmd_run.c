@@ -20,6 +20,7 @@
 #include "bt_fs.h"
 #include "bt_metrics.h"
 #include "bt_registry.h"
+#include "bt_runstats.h"
 #include "bt_store.h"
 #include "bt_time.h"
 
@@ -34,7 +35,9 @@ static void s_help(FILE *out)
             "  trades.csv      one row per round trip (open = 1 if still open at the end)\n"
             "  orders.csv      every order with its status and reason\n"
             "  equity.csv      cash, positions value, equity and drawdown per step\n"
-            "  metrics.json    every metric by name, plus a provenance object\n"
+            "  metrics.json    every metric by name, a stats object, a provenance object\n"
+            "  returns.csv     monthly and yearly returns\n"
+            "  symbols.csv     closed trades per symbol\n"
             "  provenance.txt  config path and sha256, data store and hash, version, command\n"
             "\n"
             "options:\n"
@@ -100,6 +103,7 @@ typedef struct {
     const bt_dataset_t *ds;
     const char *cmdline;
     const char *out;
+    const bt_run_stats_t *stats; /* run statistics (bt_metrics_run), NULL if none */
 } s_prov_t;
 
 static void s_write_provenance_json(FILE *f, const s_prov_t *p)
@@ -145,7 +149,7 @@ static void s_write_trades(bt_csvw_t *w, const bt_dataset_t *ds, const bt_record
 {
     char t1[40], t2[40];
     bt_csvw_line(w, "symbol,side,entry_time,exit_time,qty,entry_price,exit_price,pnl,return_pct,"
-                    "commission,open");
+                    "commission,open,exit_reason");
     for (size_t i = 0; i < rec->ntrades; i++) {
         const bt_trade_rec_t *t = &rec->trades[i];
         double ret = t->entry_price != 0 ? (t->exit_price / t->entry_price - 1.0) * 100.0 : 0.0;
@@ -162,6 +166,7 @@ static void s_write_trades(bt_csvw_t *w, const bt_dataset_t *ds, const bt_record
         bt_csvw_fixed(w, ret, 6);
         bt_csvw_g(w, t->commission, 15);
         bt_csvw_i64(w, t->open ? 1 : 0);
+        bt_csvw_str(w, bt_exit_reason_name(t->exit_reason));
         bt_csvw_end_row(w);
     }
 }
@@ -211,6 +216,8 @@ static void s_write_metrics_json(FILE *f, const s_prov_t *p, const bt_metrics_t 
         s_json_num(f, bt_metrics_get(m, i));
         fprintf(f, ",\n");
     }
+    if (p->stats)
+        bt_runstats_json(f, p->stats);
     s_write_provenance_json(f, p);
     fprintf(f, "}\n");
 }
@@ -258,6 +265,8 @@ static bt_err_t s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, con
         if (e != BT_OK)
             return e;
     }
+    if (p->stats)
+        return bt_runstats_write(p->out, p->ds->series, p->stats, eb);
     return BT_OK;
 }
 
@@ -361,6 +370,8 @@ int bt_cmd_run(int argc, char **argv)
     bt_engine_t *eng = NULL;
     bt_recorder_t rec;
     bt_recorder_init(&rec);
+    bt_run_stats_t stats;
+    memset(&stats, 0, sizeof stats);
 
     size_t nsym = 0;
     const char *const *syms = bt_config_symbols(cfg, &nsym);
@@ -403,16 +414,24 @@ int bt_cmd_run(int argc, char **argv)
         rc = (err == BT_ESTRATEGY || err == BT_ECONFIG) ? 2 : 1;
         goto done;
     }
-    s_prov_t prov = {cfg, ds, cmdline, out};
+    if (bt_run_stats_compute(&stats, &rec, ds->series, ds->nsym, ecfg) != BT_OK) {
+        fprintf(stderr, "bt run: out of memory for the run statistics\n");
+        goto done;
+    }
+    s_prov_t prov = {cfg, ds, cmdline, out, &stats};
     if (s_write_outputs(&prov, &rec, &m, &eb) != BT_OK) {
         fprintf(stderr, "bt run: cannot write results: %s\n", eb.msg);
         goto done;
     }
     s_print_summary(cfg, ds, &m, &rec);
+    printf("\n");
+    bt_runstats_print(stdout, &stats, 0);
+    printf("\nalso returns.csv (monthly, yearly) and symbols.csv (per symbol)\n");
     printf("\nresults in %s/ (trades.csv, orders.csv, equity.csv, metrics.json, provenance.txt)\n",
            out);
     rc = 0;
 done:
+    bt_run_stats_fini(&stats);
     bt_recorder_fini(&rec);
     bt_engine_destroy(&eng);
     bt_dataset_destroy(&ds);

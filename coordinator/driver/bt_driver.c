@@ -216,6 +216,7 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
         bt_errf(eb, BT_ENOMEM, "out of memory for %llu jobs", (unsigned long long)d->njobs);
         return 1;
     }
+    bt_report_set_min_trades(d->report, bt_config_rank_min_trades(in->cfg));
     for (size_t ax = 0; ax < d->naxes; ax++) {
         if (!bt_plan_axis_is_symbols(d->plan, ax))
             continue;

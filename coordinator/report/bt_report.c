@@ -54,6 +54,7 @@ struct bt_report {
     uint32_t blk_s;    /* blocks S (0 = none seen yet) */
     float *blk;        /* njobs x S x (mean, M2) of each block's returns */
     uint64_t *blk_n;   /* per job: returns over all blocks; 0 = no block statistics */
+    double min_trades; /* sweep.rank_min_trades: rows with fewer trades are not ranked; 0 = off */
 };
 
 bt_report_t *bt_report_new(uint64_t njobs, size_t naxes, const char *const *axis_names)
@@ -286,6 +287,22 @@ static bool s_has_metric(const bt_report_t *r, uint64_t id, size_t m)
     return (r->status[id] & S_STATUS_MASK) == S_OK && m < r->nmet[id];
 }
 
+/* An ok row that takes part in the ranking (sweep.rank_min_trades). */
+static bool s_rankable(const bt_report_t *r, uint64_t id)
+{
+    if ((r->status[id] & S_STATUS_MASK) != S_OK)
+        return false;
+    if (r->min_trades <= 0)
+        return true;
+    size_t m = (size_t)bt_metrics_find("trades");
+    return s_has_metric(r, id, m) && r->metrics[id * S_NMETRICS + m] >= r->min_trades;
+}
+
+void bt_report_set_min_trades(bt_report_t *r, double min_trades)
+{
+    r->min_trades = min_trades > 0 ? min_trades : 0.0;
+}
+
 /* Total order on doubles for tie-breaks: NaN after every number. */
 static int s_cmp_double(double a, double b)
 {
@@ -344,7 +361,7 @@ bool bt_report_best(const bt_report_t *r, size_t metric, bool descending, uint64
     bool found = false;
     uint64_t best = 0;
     for (uint64_t i = 0; i < r->njobs; i++) {
-        if ((r->status[i] & S_STATUS_MASK) != S_OK)
+        if (!s_rankable(r, i))
             continue;
         if (!found || s_rank_cmp(&c, i, best) < 0) {
             best = i;
@@ -375,7 +392,8 @@ static const char *s_label(const bt_report_t *r, size_t axis, double v)
     return ax->labels[(size_t)v];
 }
 
-static void s_put_header(bt_csvw_t *w, const bt_report_t *r, bool rank)
+/* flag: the "ranked" column of results.csv when sweep.rank_min_trades is on. */
+static void s_put_header(bt_csvw_t *w, const bt_report_t *r, bool rank, bool flag)
 {
     if (rank)
         bt_csvw_str(w, "rank");
@@ -392,10 +410,12 @@ static void s_put_header(bt_csvw_t *w, const bt_report_t *r, bool rank)
         bt_csvw_str(w, s_metric_names[m]);
     bt_csvw_str(w, "status");
     bt_csvw_str(w, "error");
+    if (flag)
+        bt_csvw_str(w, "ranked");
     bt_csvw_end_row(w);
 }
 
-static void s_put_row(bt_csvw_t *w, const bt_report_t *r, uint64_t id, uint64_t rank)
+static void s_put_row(bt_csvw_t *w, const bt_report_t *r, uint64_t id, uint64_t rank, bool flag)
 {
     if (rank)
         bt_csvw_u64(w, rank);
@@ -427,6 +447,8 @@ static void s_put_row(bt_csvw_t *w, const bt_report_t *r, uint64_t id, uint64_t 
         bt_csvw_str(w, r->errors[id]);
     else
         bt_csvw_empty(w);
+    if (flag)
+        bt_csvw_i64(w, s_rankable(r, id) ? 1 : 0);
     bt_csvw_end_row(w);
 }
 
@@ -675,6 +697,14 @@ static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summa
                     s_count_distinct(r, a, tmp));
     free(tmp);
     fprintf(f, "\nranked by:     %s (%s)\n", rank_by, descending ? "descending" : "ascending");
+    if (r->min_trades > 0) {
+        uint64_t nok = 0;
+        for (uint64_t i = 0; i < r->njobs; i++)
+            nok += (r->status[i] & S_STATUS_MASK) == S_OK;
+        fprintf(f, "rank filter:   %llu of %llu ok points have fewer than %.0f trades and are not "
+                   "ranked (sweep.rank_min_trades; ranked = 0 in results.csv)\n",
+                (unsigned long long)(nok - nranked), (unsigned long long)nok, r->min_trades);
+    }
     fprintf(f, "wall time:     %.3f s\n", s->wall_s);
     double bps = s->wall_s > 0 ? (double)s->jobs_run / s->wall_s : 0.0;
     double eps = s->wall_s > 0 ? (double)s->bars_run / s->wall_s : 0.0;
@@ -756,7 +786,7 @@ bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank
     }
     size_t nok = 0;
     for (uint64_t i = 0; i < r->njobs; i++)
-        if ((r->status[i] & S_STATUS_MASK) == S_OK)
+        if (s_rankable(r, i))
             ids[nok++] = i;
     s_rank_ctx_t c = {r, metric, descending};
     s_sort(&c, ids, tmp, nok);
@@ -767,9 +797,9 @@ bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank
     bt_csvw_t w;
     if (e == BT_OK) {
         bt_csvw_init_file(&w, o.f);
-        s_put_header(&w, r, false);
+        s_put_header(&w, r, false, r->min_trades > 0);
         for (uint64_t i = 0; i < r->njobs; i++)
-            s_put_row(&w, r, i, 0);
+            s_put_row(&w, r, i, 0, r->min_trades > 0);
         e = bt_fs_atomic_commit(&o, eb);
     }
     if (e == BT_OK)
@@ -777,19 +807,19 @@ bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank
     if (e == BT_OK) {
         size_t lim = top && top < nok ? top : nok;
         bt_csvw_init_file(&w, o.f);
-        s_put_header(&w, r, true);
+        s_put_header(&w, r, true, false);
         for (size_t k = 0; k < lim; k++)
-            s_put_row(&w, r, ids[k], k + 1);
+            s_put_row(&w, r, ids[k], k + 1, false);
         e = bt_fs_atomic_commit(&o, eb);
     }
     if (e == BT_OK) /* failed rows only, same columns; header alone when none failed */
         e = s_open(&o, dir, "failures.csv", path, eb);
     if (e == BT_OK) {
         bt_csvw_init_file(&w, o.f);
-        s_put_header(&w, r, false);
+        s_put_header(&w, r, false, false);
         for (uint64_t i = 0; i < r->njobs; i++)
             if ((r->status[i] & S_STATUS_MASK) == S_FAILED)
-                s_put_row(&w, r, i, 0);
+                s_put_row(&w, r, i, 0, false);
         e = bt_fs_atomic_commit(&o, eb);
     }
     if (e == BT_OK && summary)

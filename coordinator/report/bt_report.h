@@ -94,6 +94,12 @@ void bt_report_counts(const bt_report_t *r, uint64_t *ok, uint64_t *failed, uint
  * rank_by: a metric name from BT_METRICS (else BT_ECONFIG listing the names).
  * top: rows in ranking.csv (0 = all ok rows). summary may be NULL (no
  * summary.txt). */
+/* sweep.rank_min_trades: ok rows with fewer closed trades (metric
+ * "trades") than min_trades are left out of ranking.csv, the summary's top
+ * table and bt_report_best; results.csv keeps them and gains a last column
+ * "ranked" (1/0). 0 = off (the default: no column). */
+void bt_report_set_min_trades(bt_report_t *r, double min_trades);
+
 bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank_by,
                          bool descending, size_t top, const bt_report_summary_t *summary,
                          bt_errbuf_t *eb);

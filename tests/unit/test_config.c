@@ -547,3 +547,31 @@ Test(config, bool_and_enum_sweep_axes)
     s_expect_err(S_MIN "sweep:\n  execution.allow_short: {from: 0, to: 2, step: 1}\n", NULL, 0,
                  "c.yaml:4: execution.allow_short", "range to");
 }
+
+/* The keys of issue 14 (orders, sizing, risk scope, ranking filter): the
+ * defaults keep the old behaviour; values land in the engine / accessor. */
+Test(config, orders_sizing_scope_rank_min_trades)
+{
+    bt_errbuf_t eb;
+    bt_config_t *c = s_load(S_MIN, NULL, 0, &eb);
+    cr_assert_not_null(c, "%s", eb.msg);
+    cr_assert_eq(bt_config_engine(c)->size_at, BT_SIZE_AT_CLOSE);
+    cr_assert_eq(bt_config_engine(c)->risk_scope, BT_RISK_SLEEVE);
+    cr_assert_eq(bt_config_rank_min_trades(c), 0);
+    bt_config_destroy(&c);
+    c = s_load(S_MIN "sizing: {at: fill}\nrisk: {scope: account}\n"
+                     "sweep:\n  rank_min_trades: 25\n  params.fast: [5, 10]\n",
+               NULL, 0, &eb);
+    cr_assert_not_null(c, "%s", eb.msg);
+    cr_assert_eq(bt_config_engine(c)->size_at, BT_SIZE_AT_FILL);
+    cr_assert_eq(bt_config_engine(c)->risk_scope, BT_RISK_ACCOUNT);
+    cr_assert_eq(bt_config_rank_min_trades(c), 25);
+    cr_assert_eq(bt_config_sweep(c)->naxes, 1); /* rank_min_trades is no axis */
+    bt_config_destroy(&c);
+    const char *ov[] = {"sweep.rank_min_trades=7"};
+    c = s_load(S_MIN, ov, 1, &eb);
+    cr_assert_not_null(c, "%s", eb.msg);
+    cr_assert_eq(bt_config_rank_min_trades(c), 7);
+    bt_config_destroy(&c);
+    s_expect_err(S_MIN "risk: {scope: world}\n", NULL, 0, "risk.scope", "account");
+}

@@ -622,3 +622,47 @@ Test(report, overfit_summary_lines)
     free(t);
     bt_report_destroy(&r);
 }
+
+Test(report, rank_min_trades_excludes_and_flags)
+{
+    bt_journal_rec_t recs[20];
+    size_t n = s_results(recs, false);
+    for (size_t i = 0; i < n; i++) /* job id k made k closed trades */
+        recs[i].metrics[s_metric("trades")] = (double)recs[i].job_id;
+    bt_report_t *r = s_new_grid();
+    for (size_t i = 0; i < n; i++)
+        bt_report_set_result(r, &recs[i]);
+    bt_report_set_min_trades(r, 5);
+    /* ok ids 0,1,2,4..10; with >= 5 trades: 5..10. By sharpe, descending:
+     * 10 (3.0) first; job 1 (2.0, 1 trade) would tie for second but is out */
+    uint64_t best = 99;
+    double v = 0;
+    cr_assert(bt_report_best(r, s_metric("sharpe"), true, &best, &v));
+    cr_assert_eq(best, 10);
+    s_write(r, s_dirs[0], "sharpe", true, 0);
+    char *rank = s_slurp(s_dirs[0], "ranking.csv");
+    cr_assert_eq(s_count_lines(rank), 7); /* header + 6 */
+    uint64_t ids[6];
+    s_rank_ids(rank, ids, 6);
+    cr_assert_eq(ids[0], 10);
+    for (int k = 0; k < 6; k++)
+        cr_assert(ids[k] >= 5, "job %llu has fewer than 5 trades", (unsigned long long)ids[k]);
+    free(rank);
+    char *res = s_slurp(s_dirs[0], "results.csv");
+    char line[4096];
+    s_line(res, 0, line, sizeof line);
+    cr_assert(strstr(line, ",status,error,ranked") != NULL, "%s", line);
+    cr_assert_eq(s_count_lines(res), 13); /* header + all 12 rows stay in results.csv */
+    s_line(res, 2, line, sizeof line);   /* job 1: 1 trade */
+    cr_assert_eq(line[strlen(line) - 1], '0', "%s", line);
+    s_line(res, 11, line, sizeof line);  /* job 10 */
+    cr_assert_eq(line[strlen(line) - 1], '1', "%s", line);
+    free(res);
+    char *sum = s_slurp(s_dirs[0], "summary.txt");
+    cr_assert(strstr(sum, "rank filter:   4 of 10 ok points have fewer than 5 trades") != NULL);
+    free(sum);
+    /* nothing reaches 11 trades: no best */
+    bt_report_set_min_trades(r, 11);
+    cr_assert(!bt_report_best(r, s_metric("sharpe"), true, &best, &v));
+    bt_report_destroy(&r);
+}
