@@ -1,0 +1,250 @@
+/* bt_batch — the grid fast path. See bt_batch.h and docs/engine.md "Grid fast
+ * path". The step of an event bar below is bt_loop's s_step with the parts
+ * an eligible run cannot reach left out (engine exits, kill switch, warm-up,
+ * rebalance, same-close fills, recorder, step hook); keep the two in step. */
+#include "bt_batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt_alloc.h"
+#include "bt_book.h"
+#include "bt_exec.h"
+#include "bt_feed.h"
+#include "bt_loop.h"
+#include "bt_portfolio.h"
+#include "bt_risk.h"
+
+#define S_LANES 32   /* grid points per pass */
+#define S_BLOCK 2048 /* bars per block: a lane's columns of a block stay in L1/L2 */
+
+struct bt_batch {
+    bt_book_t *books;                     /* S_LANES books, reused */
+    uint32_t at[S_BLOCK];                 /* one lane's signal bars in a block */
+    double tg[S_BLOCK];                   /* and targets */
+    unsigned char st[S_LANES][BT_FAST_STATE_BYTES]; /* decide states */
+};
+
+bt_batch_t *bt_batch_new(void)
+{
+    bt_batch_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->books = bt_aligned_alloc(S_LANES * sizeof *self->books); /* zeroed */
+    if (!self->books) {
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void bt_batch_destroy(bt_batch_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_batch_t *self = *self_p;
+    for (size_t i = 0; i < S_LANES; i++)
+        bt_book_fini(&self->books[i]);
+    bt_aligned_free(self->books);
+    free(self);
+    *self_p = NULL;
+}
+
+bool bt_batch_eligible(const bt_run_spec_t *spec)
+{
+    const bt_engine_cfg_t *c = spec->cfg;
+    const bt_strategy_t *st = spec->strategy;
+    return spec->nsym == 1 && spec->series && st && st->kind == BT_STRAT_SINGLE && st->fast &&
+           st->fast->declare && st->fast->decide && !spec->rec && !spec->on_step && c &&
+           c->fill_at == BT_FILL_NEXT_OPEN && c->stop_loss == 0 && c->take_profit == 0 &&
+           c->trailing_stop == 0 && c->max_drawdown == 0 && c->rebalance == BT_REBAL_NONE &&
+           c->trade_start == INT64_MIN;
+}
+
+bool bt_batch_prepare(bt_indcache_t *cache, const bt_run_spec_t *spec, const double **cols,
+                     bt_errbuf_t *eb)
+{
+    const bt_fast_t *f = spec->strategy->fast;
+    bt_decl_t d[BT_DECL_MAX];
+    memset(d, 0, sizeof d);
+    size_t nd = f->declare(spec->params, d);
+    if (nd > BT_DECL_MAX) {
+        bt_errf(eb, BT_ESTRATEGY, "strategy %s declares %zu indicators (at most %d)",
+                spec->strategy->name, nd, BT_DECL_MAX);
+        return false;
+    }
+    bt_series_t s = bt_series_slice_time(&spec->series[0], spec->cfg->start, spec->cfg->end);
+    for (size_t j = 0; j < nd; j++) {
+        cols[j] = bt_indcache_get(cache, &s, &d[j], eb);
+        if (!cols[j])
+            return false;
+    }
+    cols[nd] = s.close;
+    for (size_t j = nd + 1; j <= BT_DECL_MAX; j++)
+        cols[j] = NULL;
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* One lane's account over a block                                     */
+
+/* Quiet bars [i0, i1): no order open, no signal, not the last bar. The
+ * step reduces to the marking (bt_portfolio_mark for one symbol: cash, or
+ * cash + position x close) and the metrics point. */
+static void s_quiet(bt_book_t *bk, const bt_feed_cols_t *x, size_t i0, size_t i1)
+{
+    bt_macc_t *restrict m = &bk->macc;
+    const int64_t *T = x->t;
+    const double *C = x->c;
+    double cash = bk->pf.cash;
+    if (bk->pf.nheld == 0) {
+        for (size_t i = i0; i < i1; i++)
+            bt_macc_step(m, T[i], cash, false);
+        return;
+    }
+    double pos = bk->pf.pos[0];
+    for (size_t i = i0; i < i1; i++) {
+        double e = cash;
+        e += pos * C[i];
+        bt_macc_step(m, T[i], e, true);
+    }
+}
+
+/* Event bar i: bt_loop's step for an eligible run, with the engine's own
+ * functions. target: the strategy's signal at this bar, or NULL. */
+static void s_event(bt_book_t *bk, const bt_feed_cols_t *x, size_t i, const double *target)
+{
+    bt_feed_state_t *f = &bk->feed;
+    f->step = i; /* no warm-up, one series: step i is bar i */
+    f->prev_time[0] = i ? x->t[i - 1] : 0;
+    int64_t t = bt_feed_load_one(bk, x, i);
+    f->t = t;
+    bk->ctx.time = t;
+    bk->ctx.step = i;
+    bk->exec.nfills = 0;
+    if (bk->exec.nord)
+        bt_exec_fill_phase(bk);
+    double eq = bt_portfolio_mark(bk);
+    bk->pf.equity = eq;
+    bt_risk_drawdown(bk, eq);
+    uint64_t nf = bk->exec.nfill_total;
+    if (!bk->risk.killed) {
+        bk->ctx.cash = bk->pf.cash;
+        bk->ctx.equity = eq;
+        if (target)
+            bt_signal(&bk->ctx, 0, *target);
+    }
+    if (f->last_step && bk->cfg->close_at_end)
+        bt_exec_close_at_end(bk);
+    if (bk->exec.nfill_total != nf)
+        eq = bk->pf.equity = bt_portfolio_mark(bk);
+    if (eq > bk->pf.peak)
+        bk->pf.peak = eq;
+    bt_macc_step(&bk->macc, t, eq, bk->pf.nheld != 0);
+    bt_feed_done_one(bk, t);
+}
+
+/* Bars [i0, i1) of one lane; at/tg: its nev signals in the block. */
+static void s_account(bt_book_t *bk, const bt_feed_cols_t *x, size_t i0, size_t i1,
+                      const uint32_t *at, const double *tg, size_t nev)
+{
+    size_t e = 0, last = x->n - 1;
+    size_t i = i0;
+    while (i < i1) {
+        size_t next = e < nev ? at[e] : last;
+        if (bk->exec.nord) /* an order from the last step fills (or fails) now */
+            next = i;
+        if (next > last)
+            next = last;
+        if (next > i) {
+            size_t q1 = next < i1 ? next : i1;
+            s_quiet(bk, x, i, q1);
+            i = q1;
+            continue;
+        }
+        bool sig = e < nev && at[e] == i;
+        s_event(bk, x, i, sig ? &tg[e] : NULL);
+        e += sig;
+        i++;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Passes                                                              */
+
+/* Jobs [0, n) share one series slice: set up, run block by block, finish. */
+static void s_pass(bt_batch_t *self, bt_batch_job_t *jobs, const double *const *cols, size_t n)
+{
+    bool live[S_LANES];
+    size_t nbars = 0;
+    bt_feed_cols_t x = {0};
+    for (size_t l = 0; l < n; l++) {
+        bt_batch_job_t *j = &jobs[l];
+        bt_book_t *bk = &self->books[l];
+        live[l] = false;
+        bt_errbuf_clear(&j->eb);
+        j->rc = bt_engine_check(&j->spec, &j->eb);
+        if (j->rc != BT_OK)
+            continue;
+        memset(&j->metrics, 0, sizeof j->metrics);
+        const bt_engine_cfg_t *c = j->spec.cfg;
+        j->rc = bt_book_setup(bk, &j->spec, 1, 0, 0, c->initial_cash, false, &j->eb);
+        if (j->rc != BT_OK)
+            continue;
+        if (c->pbo_blocks)
+            bt_macc_set_blocks(&bk->macc,
+                               bk->feed.ser[0].n - bt_feed_first_at(&bk->feed.ser[0],
+                                                                    c->trade_start),
+                               (uint32_t)c->pbo_blocks);
+        memset(self->st[l], 0, BT_FAST_STATE_BYTES);
+        x = bt_feed_begin_one(bk);
+        nbars = x.n;
+        live[l] = true;
+    }
+    for (size_t i0 = 0; i0 < nbars; i0 += S_BLOCK) {
+        size_t i1 = i0 + S_BLOCK < nbars ? i0 + S_BLOCK : nbars;
+        for (size_t l = 0; l < n; l++) {
+            if (!live[l])
+                continue;
+            const bt_run_spec_t *sp = &jobs[l].spec;
+            size_t nev = sp->strategy->fast->decide(self->st[l], sp->params,
+                                                    &cols[l * (BT_DECL_MAX + 1)], i0, i1,
+                                                    self->at, self->tg);
+            s_account(&self->books[l], &x, i0, i1, self->at, self->tg, nev);
+        }
+    }
+    for (size_t l = 0; l < n; l++) {
+        if (!live[l])
+            continue;
+        bt_batch_job_t *j = &jobs[l];
+        bt_book_t *bk = &self->books[l];
+        bt_loop_end(bk);
+        if (bk->err != BT_OK) {
+            j->rc = bt_errf(&j->eb, bk->err, "out of memory while recording the run");
+            continue;
+        }
+        bt_macc_finish(&bk->macc, j->spec.cfg->risk_free_rate, bt_engine_benchmark(&j->spec),
+                       &j->metrics);
+        if (j->spec.blocks_out)
+            bt_macc_blocks(&bk->macc, j->spec.blocks_out, 3u * (size_t)j->spec.cfg->pbo_blocks);
+    }
+}
+
+static bool s_same_slice(const bt_run_spec_t *a, const bt_run_spec_t *b)
+{
+    bt_series_t sa = bt_series_slice_time(&a->series[0], a->cfg->start, a->cfg->end);
+    bt_series_t sb = bt_series_slice_time(&b->series[0], b->cfg->start, b->cfg->end);
+    return sa.close == sb.close && sa.time == sb.time && sa.n == sb.n;
+}
+
+void bt_batch_run(bt_batch_t *self, bt_batch_job_t *jobs, const double *const *cols, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t k = 1;
+        while (i + k < n && k < S_LANES && s_same_slice(&jobs[i].spec, &jobs[i + k].spec))
+            k++;
+        s_pass(self, &jobs[i], &cols[i * (BT_DECL_MAX + 1)], k);
+        i += k;
+    }
+}
