@@ -90,23 +90,38 @@ bool bt_batch_prepare(bt_indcache_t *cache, const bt_run_spec_t *spec, const dou
 
 /* Quiet bars [i0, i1): no order open, no signal, not the last bar. The
  * step reduces to the marking (bt_portfolio_mark for one symbol: cash, or
- * cash + position x close) and the metrics point. */
+ * cash + position x close) and the metrics point. Stretches that cannot
+ * close a PBO block use bt_macc_step_core: a loop without a call, so the
+ * compiler keeps the accumulator in registers. */
 static void s_quiet(bt_book_t *bk, const bt_feed_cols_t *x, size_t i0, size_t i1)
 {
     bt_macc_t *restrict m = &bk->macc;
     const int64_t *T = x->t;
     const double *C = x->c;
-    double cash = bk->pf.cash;
-    if (bk->pf.nheld == 0) {
-        for (size_t i = i0; i < i1; i++)
-            bt_macc_step(m, T[i], cash, false);
-        return;
-    }
-    double pos = bk->pf.pos[0];
-    for (size_t i = i0; i < i1; i++) {
-        double e = cash;
-        e += pos * C[i];
-        bt_macc_step(m, T[i], e, true);
+    double cash = bk->pf.cash, pos = bk->pf.pos[0];
+    bool held = bk->pf.nheld != 0;
+    size_t i = i0;
+    while (i < i1) {
+        uint64_t room = m->blk_end > m->steps ? m->blk_end - m->steps - 1 : 0;
+        size_t seg = i1 - i < room ? i1 - i : (size_t)room;
+        size_t s1 = i + seg;
+        if (!held) {
+            for (; i < s1; i++)
+                bt_macc_step_core(m, T[i], cash, false);
+        } else {
+            for (; i < s1; i++) {
+                double e = cash;
+                e += pos * C[i];
+                bt_macc_step_core(m, T[i], e, true);
+            }
+        }
+        if (i < i1) { /* this step may close a block */
+            double e = cash;
+            if (held)
+                e += pos * C[i];
+            bt_macc_step(m, T[i], e, held);
+            i++;
+        }
     }
 }
 
