@@ -347,10 +347,14 @@ static void s_run_fast(bt_runner_t *self, bt_runner_job_t *jobs, const s_prep_t 
     bt_indcache_trim(self->cache);
     bt_batch_job_t *gj = calloc(n, sizeof *gj);
     bt_engine_cfg_t *ec = calloc(n, sizeof *ec);
-    const double **cols = calloc(n * (BT_DECL_MAX + 1), sizeof *cols);
+    size_t per = 0; /* column pointers per job: its symbols x (BT_DECL_MAX + 1) */
+    for (size_t i = 0; i < n; i++)
+        if (ready[i] && prep[i].nsym * (BT_DECL_MAX + 1) > per)
+            per = prep[i].nsym * (BT_DECL_MAX + 1);
+    const double **cols = calloc(n * (per ? per : 1), sizeof *cols);
     size_t *idx = calloc(n, sizeof *idx);
     size_t m = 0;
-    for (size_t i = 0; gj && ec && cols && idx && i < n; i++) {
+    for (size_t i = 0; per && gj && ec && cols && idx && i < n; i++) {
         const s_prep_t *p = &prep[i];
         if (!ready[i] || p->test)
             continue;
@@ -370,20 +374,21 @@ static void s_run_fast(bt_runner_t *self, bt_runner_job_t *jobs, const s_prep_t 
             continue;
         bt_errbuf_t eb;
         bt_errbuf_clear(&eb);
-        if (!bt_batch_prepare(self->cache, &spec, &cols[m * (BT_DECL_MAX + 1)], &eb))
-            continue; /* e.g. a kind it cannot compute: the per-point path runs it */
+        if (!bt_batch_prepare(self->cache, &spec, &cols[m * per], &eb))
+            continue; /* e.g. symbols on several timelines: the per-point path runs it */
         gj[m].spec = spec;
+        gj[m].cols = &cols[m * per];
         idx[m++] = i;
     }
     bt_batch_t **grids = self->grids;
     long nchunks = (long)((m + S_FAST_CHUNK - 1) / S_FAST_CHUNK);
     uint64_t t0 = s_now_us();
-#pragma omp parallel for default(none) shared(grids, gj, cols, m, nchunks) \
+#pragma omp parallel for default(none) shared(grids, gj, m, nchunks) \
     num_threads(self->threads) schedule(dynamic, 1)
     for (long c = 0; c < nchunks; c++) {
         size_t a = (size_t)c * S_FAST_CHUNK;
         size_t b = a + S_FAST_CHUNK < m ? a + S_FAST_CHUNK : m;
-        bt_batch_run(grids[omp_get_thread_num()], &gj[a], &cols[a * (BT_DECL_MAX + 1)], b - a);
+        bt_batch_run(grids[omp_get_thread_num()], &gj[a], b - a);
     }
     uint64_t us = m ? (s_now_us() - t0) / m : 0; /* a lane has no wall time of its own */
     for (size_t k = 0; k < m; k++) {

@@ -13,8 +13,12 @@
  * operations in the same order as bt_engine_run, so bit-identical metrics
  * and block statistics (tests/unit/test_batch.c, tests/integration).
  *
- * Eligible runs (bt_batch_eligible): one symbol; a SINGLE strategy with
- * `fast`; no recorder or step hook; fills at the next open; no engine exits
+ * A SINGLE strategy on several symbols runs one book per symbol (sleeve)
+ * writing its equity per bar of the block; the sleeves are summed in
+ * sleeve order and fed to the point's metrics, as bt_engine does.
+ *
+ * Eligible runs (bt_batch_eligible; bt_batch_prepare also wants the
+ * symbols on one timeline): a SINGLE strategy with `fast`; no recorder or step hook; fills at the next open; no engine exits
  * (stop_loss, take_profit, trailing_stop), kill switch, rebalancing or
  * warm-up. Anything else runs through bt_engine_run as before. */
 #ifndef BT_BATCH_H
@@ -31,6 +35,7 @@
 /* One grid point. */
 typedef struct bt_batch_job {
     bt_run_spec_t spec;    /* an eligible spec; spec.blocks_out as for bt_engine_run */
+    const double *const *cols; /* from bt_batch_prepare: nsym x (BT_DECL_MAX + 1) */
     /* out */
     bt_err_t rc;           /* BT_OK, or the error bt_engine_run would give (msg in eb) */
     bt_errbuf_t eb;
@@ -45,16 +50,17 @@ void bt_batch_destroy(bt_batch_t **self_p);
 /* True when spec can take the fast path (see above). */
 bool bt_batch_eligible(const bt_run_spec_t *spec);
 
-/* Finds (or computes) the declared columns of spec's strategy over spec's
- * series in the cache: cols gets BT_DECL_MAX + 1 pointers, the declared
- * columns then the close. False with eb set when one cannot be had; the
+/* Finds (or computes) the declared columns of spec's strategy over each of
+ * spec's series in the cache: cols gets nsym x (BT_DECL_MAX + 1) pointers,
+ * per symbol the declared columns then the close. False with eb set when
+ * one cannot be had, or the symbols' slices have different timelines; the
  * caller then runs that point through bt_engine_run. Single-threaded. */
 bool bt_batch_prepare(bt_indcache_t *cache, const bt_run_spec_t *spec, const double **cols,
-                     bt_errbuf_t *eb);
+                      bt_errbuf_t *eb);
 
-/* Runs n eligible jobs; cols[j * (BT_DECL_MAX + 1) ...] from bt_batch_prepare.
- * Jobs on the same series slice run as lanes of one pass. Each job gets rc,
- * eb and metrics exactly as bt_engine_run would give them. */
-void bt_batch_run(bt_batch_t *self, bt_batch_job_t *jobs, const double *const *cols, size_t n);
+/* Runs n eligible jobs (cols set). Jobs on the same series slices run as
+ * lanes of one pass. Each job gets rc, eb and metrics (and blocks_out)
+ * exactly as bt_engine_run would give them. */
+void bt_batch_run(bt_batch_t *self, bt_batch_job_t *jobs, size_t n);
 
 #endif

@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "bt_ind.h"
+#include "bt_feed.h"
 
 #define S_NBUCKETS 1024
+#define S_TL_MAX 64 /* symbols of a remembered timeline question */
 
 typedef struct s_col {
     struct s_col *next;        /* chain */
@@ -29,6 +31,10 @@ struct bt_indcache {
     bt_bar_t *bars;            /* the last series as bars (bt_ind_array's input) */
     const double *bars_close;  /* which series bars holds */
     size_t bars_n;
+    const int64_t *tl_time[S_TL_MAX]; /* the last bt_indcache_same_timeline question ... */
+    size_t tl_len[S_TL_MAX];
+    size_t tl_n;               /* (0: none) */
+    bool tl_same;              /* ... and its answer */
 };
 
 bt_indcache_t *bt_indcache_new(size_t max_bytes)
@@ -170,4 +176,23 @@ const double *bt_indcache_get(bt_indcache_t *self, const bt_series_t *s, const b
     self->bytes += s->n * k->nout * sizeof *all;
     self->computed++;
     return c->v;
+}
+
+bool bt_indcache_same_timeline(bt_indcache_t *self, const bt_series_t *s, size_t n)
+{
+    bool hit = n > 0 && n == self->tl_n;
+    for (size_t i = 0; hit && i < n; i++)
+        hit = self->tl_time[i] == s[i].time && self->tl_len[i] == s[i].n;
+    if (hit)
+        return self->tl_same;
+    bool same = true;
+    for (size_t i = 1; i < n && same; i++)
+        same = bt_feed_same_timeline(&s[i], &s[0]);
+    self->tl_n = n <= S_TL_MAX ? n : 0;
+    for (size_t i = 0; i < self->tl_n; i++) {
+        self->tl_time[i] = s[i].time;
+        self->tl_len[i] = s[i].n;
+    }
+    self->tl_same = same;
+    return same;
 }

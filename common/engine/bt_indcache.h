@@ -12,6 +12,7 @@
 #ifndef BT_INDCACHE_H
 #define BT_INDCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "bt_err.h"
@@ -34,6 +35,11 @@ const double *bt_indcache_get(bt_indcache_t *self, const bt_series_t *s, const b
 /* Drops every column when the cache holds more than max_bytes (call only
  * when no column handed out is still in use). */
 void bt_indcache_trim(bt_indcache_t *self);
+
+/* bt_feed_same_timeline of every slice s[1..n-1] with s[0], remembered for
+ * the last set of slices asked about (a sweep asks for the same set again
+ * and again; the comparison reads every time stamp). */
+bool bt_indcache_same_timeline(bt_indcache_t *self, const bt_series_t *s, size_t n);
 
 /* Bytes of columns held, and columns computed since creation. */
 size_t bt_indcache_bytes(const bt_indcache_t *self);

@@ -184,8 +184,9 @@ Test(batch, same_bits_as_the_engine)
                 cr_assert(bt_batch_prepare(cache, &sp, &cols[k * (BT_DECL_MAX + 1)], &eb), "%s",
                           eb.msg);
                 jobs[k].spec = sp;
+                jobs[k].cols = &cols[k * (BT_DECL_MAX + 1)];
             }
-            bt_batch_run(b, jobs, cols, NLANES);
+            bt_batch_run(b, jobs, NLANES);
             for (int k = 0; k < NLANES; k++) {
                 bt_run_spec_t sp = jobs[k].spec;
                 sp.blocks_out = blk_a[k];
@@ -216,6 +217,78 @@ Test(batch, same_bits_as_the_engine)
     }
     cr_assert(refused >= 2, "the refused parameter sets were tried");
     cr_assert(checked > 500);
+    bt_indcache_destroy(&cache);
+    bt_batch_destroy(&b);
+    bt_engine_destroy(&eng);
+}
+
+/* A SINGLE strategy on three symbols of one timeline: one sleeve per symbol,
+ * summed in sleeve order, as bt_engine does. */
+Test(batch, sleeves_same_bits_as_the_engine)
+{
+    s_series();
+    enum { NS = 3, NL = 12 };
+    static int64_t t[NB];
+    static double o[NS][NB], h[NS][NB], l[NS][NB], c[NS][NB], v[NS][NB];
+    bt_series_t ser[NS];
+    memcpy(t, g_t, sizeof t);
+    for (int k = 0; k < NS; k++) {
+        double p = 50.0 + 20.0 * k;
+        for (size_t i = 0; i < NB; i++) {
+            o[k][i] = p * (1.0 + 0.004 * (s_unif() - 0.5));
+            c[k][i] = o[k][i] * (1.0 + 0.03 * (s_unif() - 0.5));
+            h[k][i] = fmax(o[k][i], c[k][i]) * 1.004;
+            l[k][i] = fmin(o[k][i], c[k][i]) * 0.996;
+            v[k][i] = 3000.0;
+            p = c[k][i];
+        }
+        ser[k] = g_s;
+        ser[k].time = t;
+        ser[k].open = o[k];
+        ser[k].high = h[k];
+        ser[k].low = l[k];
+        ser[k].close = c[k];
+        ser[k].volume = v[k];
+    }
+    bt_engine_t *eng = bt_engine_new();
+    bt_batch_t *b = bt_batch_new();
+    bt_indcache_t *cache = bt_indcache_new((size_t)1 << 30);
+    static double params[NL][BT_MAX_PARAMS];
+    static bt_engine_cfg_t cfg[NL];
+    static double blk_a[NL][3 * BT_MACC_MAX_BLOCKS], blk_b[NL][3 * BT_MACC_MAX_BLOCKS];
+    static bt_batch_job_t jobs[NL];
+    static const double *cols[NL * NS * (BT_DECL_MAX + 1)];
+    for (size_t si = 0; si < sizeof s_names / sizeof *s_names; si++) {
+        const bt_strategy_t *st = bt_strategy_find(s_names[si]);
+        memset(jobs, 0, sizeof jobs);
+        for (int k = 0; k < NL; k++) {
+            s_params(s_names[si], k + 6, params[k]);
+            s_cfg(&cfg[k], k == 7 ? 3 : k);
+            bt_run_spec_t sp = {.series = ser, .nsym = NS, .strategy = st, .params = params[k],
+                                .cfg = &cfg[k], .threads = 1, .blocks_out = blk_b[k]};
+            bt_errbuf_t eb;
+            bt_errbuf_clear(&eb);
+            cr_assert(bt_batch_eligible(&sp));
+            cr_assert(bt_batch_prepare(cache, &sp, &cols[k * NS * (BT_DECL_MAX + 1)], &eb), "%s",
+                      eb.msg);
+            jobs[k].spec = sp;
+            jobs[k].cols = &cols[k * NS * (BT_DECL_MAX + 1)];
+        }
+        bt_batch_run(b, jobs, NL);
+        for (int k = 0; k < NL; k++) {
+            bt_run_spec_t sp = jobs[k].spec;
+            sp.blocks_out = blk_a[k];
+            sp.threads = 1 + k % 2;
+            bt_metrics_t m;
+            bt_errbuf_t eb;
+            bt_errbuf_clear(&eb);
+            cr_assert_eq(bt_engine_run(eng, &sp, &m, &eb), BT_OK, "%s", eb.msg);
+            cr_assert_eq(jobs[k].rc, BT_OK, "%s", jobs[k].eb.msg);
+            cr_assert(memcmp(&m, &jobs[k].metrics, sizeof m) == 0, "%s lane %d: metrics differ",
+                      s_names[si], k);
+            cr_assert(memcmp(blk_a[k], blk_b[k], sizeof blk_a[k]) == 0);
+        }
+    }
     bt_indcache_destroy(&cache);
     bt_batch_destroy(&b);
     bt_engine_destroy(&eng);
@@ -342,10 +415,19 @@ Test(batch, eligibility)
     c.trade_start = g_t[100];
     cr_assert_not(bt_batch_eligible(&sp), "warm-up runs per point");
     bt_engine_cfg_defaults(&c);
-    bt_series_t two[2] = {g_s, g_s};
+    bt_series_t two[2] = {g_s, bt_series_slice_idx(&g_s, 1, NB)};
     sp.series = two;
     sp.nsym = 2;
-    cr_assert_not(bt_batch_eligible(&sp), "several symbols run per point");
+    cr_assert(bt_batch_eligible(&sp));
+    bt_indcache_t *cache = bt_indcache_new((size_t)1 << 30);
+    const double *cols[2 * (BT_DECL_MAX + 1)];
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    cr_assert_not(bt_batch_prepare(cache, &sp, cols, &eb),
+                  "sleeves on different timelines run per point");
+    two[1] = g_s;
+    cr_assert(bt_batch_prepare(cache, &sp, cols, &eb), "%s", eb.msg);
+    bt_indcache_destroy(&cache);
     sp.series = &g_s;
     sp.nsym = 1;
     sp.strategy = bh;
