@@ -11,6 +11,7 @@
 #include "bt_engine.h"
 #include "bt_batch.h"
 #include "bt_indcache.h"
+#include "bt_log.h"
 
 #define S_CACHE_BYTES ((size_t)512 << 20) /* declared indicator columns kept per sweep */
 #define S_FAST_CHUNK 32                    /* grid points per fast-path work item */
@@ -24,6 +25,7 @@ struct bt_runner {
     bt_batch_t **grids;        /* one per thread, made on first use */
     bt_indcache_t *cache;     /* declared indicator columns of this sweep */
     uint64_t nfast;           /* jobs run by the fast path so far */
+    uint64_t njobs;           /* jobs run so far */
     /* Walk-forward windows of the base config (computed on first use). */
     bool wf_ready;            /* windows computed (or failed: wf_err) */
     bt_wf_window_t *wf;       /* nwf windows */
@@ -80,6 +82,10 @@ void bt_runner_destroy(bt_runner_t **self_p)
     if (!self_p || !*self_p)
         return;
     bt_runner_t *self = *self_p;
+    if (self->njobs)
+        bt_log(BT_LOG_INFO, "grid fast path: %llu of %llu job(s), %zu indicator column(s) computed",
+               (unsigned long long)self->nfast, (unsigned long long)self->njobs,
+               self->cache ? bt_indcache_computed(self->cache) : (size_t)0);
     for (int i = 0; i < self->threads; i++) {
         bt_engine_destroy(&self->engines[i]);
         if (self->grids)
@@ -452,6 +458,7 @@ void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n)
         if (prep[i].nsym > max_sym)
             max_sym = prep[i].nsym;
     }
+    self->njobs += n;
     s_run_fast(self, jobs, prep, ready, n);
     int threads = self->threads;
     bt_engine_t **engines = self->engines;
