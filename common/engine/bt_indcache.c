@@ -103,7 +103,10 @@ static uint64_t s_hash(const double *close, size_t n, const bt_ind_kind_t *k, co
         memcpy(&b, &p[i], sizeof b);
         h = s_mix(h, b);
     }
-    return s_mix(h, ((uint64_t)source << 32) | out);
+    h = s_mix(h, ((uint64_t)source << 32) | out);
+    h ^= h >> 33; /* fmix64: every input bit reaches the low bits (the bucket) */
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
 }
 
 /* The series as bars, kept for the next column of the same series. */
