@@ -89,13 +89,15 @@ static inline size_t bt_su_cross_decide(bt_su_cross_t *x, double down, const dou
 {
     const double *f = v[0], *s = v[1];
     size_t k = 0;
-    x->down = down;
+    bt_su_cross_t c = *x; /* a local copy stays in registers (tg could alias *x) */
+    c.down = down;
     for (size_t i = i0; i < i1; i++) {
         double a = f[i], b = s[i];
         if (a != a || b != b) /* NaN: not ready yet */
             continue;
-        bt_su_cross_at(x, a - b, i, at, tg, &k);
+        bt_su_cross_at(&c, a - b, i, at, tg, &k);
     }
+    *x = c;
     return k;
 }
 

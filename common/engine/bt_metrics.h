@@ -173,11 +173,13 @@ static inline void bt_macc_step_core(bt_macc_t *a, int64_t t, double equity, boo
     a->s3 += r2 * r;
     a->s4 += r2 * r2;
     double ex = r - a->rf_step;
-    if (ex < 0.0) {
-        a->down2 += ex * ex;
-        a->down1 += ex;
-        a->ndown++;
-    }
+    /* Branch-free (the sign of a return is a coin flip for the branch
+     * predictor): d = ex below 0, else +0, which adds nothing to either
+     * sum (+0 squared is +0; down1 is +0 or negative, never -0). */
+    double d = ex < 0.0 ? ex : 0.0;
+    a->down2 += d * d;
+    a->down1 += d;
+    a->ndown += ex < 0.0;
     if (equity >= a->peak) {
         /* Recovery: only when the previous step was below the peak, so a
          * curve that only rises has no drawdown duration. */
