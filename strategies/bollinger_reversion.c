@@ -54,6 +54,36 @@ static void s_on_bar(void *state, bt_ctx_t *ctx)
         bt_su_target(ctx, &st->target, 0.0);
 }
 
+/* Fast path: middle and lower band as declared indicators (bt_fast_t). */
+static size_t s_declare(const double *p, bt_decl_t *d)
+{
+    double n = (double)bt_su_window(p[P_PERIOD]);
+    d[0] = (bt_decl_t){.kind = "bollinger", .p = {n, p[P_K]}, .np = 2, .out = 0}; /* middle */
+    d[1] = (bt_decl_t){.kind = "bollinger", .p = {n, p[P_K]}, .np = 2, .out = 2}; /* lower */
+    return 2;
+}
+
+static size_t s_decide(void *st, const double *p, const double *const *v, size_t i0, size_t i1,
+                       uint32_t *at, double *tg)
+{
+    (void)p;
+    double *target = st;
+    const double *mid = v[0], *low = v[1], *close = v[2];
+    size_t k = 0;
+    for (size_t i = i0; i < i1; i++) {
+        double lo = low[i], c = close[i];
+        if (lo != lo) /* NaN: not ready */
+            continue;
+        if (c < lo)
+            bt_su_target_at(target, 1.0, i, at, tg, &k);
+        else if (c > mid[i])
+            bt_su_target_at(target, 0.0, i, at, tg, &k);
+    }
+    return k;
+}
+
+static const bt_fast_t s_fast = {s_declare, s_decide};
+
 const bt_strategy_t bt_strategy_bollinger_reversion = {
     .name = "bollinger_reversion",
     .summary = "buy below the lower Bollinger band, exit above the middle band",
@@ -64,4 +94,5 @@ const bt_strategy_t bt_strategy_bollinger_reversion = {
     .init = s_init,
     .on_bar = s_on_bar,
     .on_fill = NULL,
+    .fast = &s_fast,
 };

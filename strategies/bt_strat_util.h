@@ -4,6 +4,7 @@
 #define BT_STRAT_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bt_indicators.h"
 #include "bt_strategy.h"
@@ -33,6 +34,18 @@ static inline void bt_su_target(bt_ctx_t *ctx, double *last, double target)
     }
 }
 
+/* bt_su_target for a fast-path decide (bt_fast_t): records bar i in at[]
+ * instead of signalling; *k counts the records. */
+static inline void bt_su_target_at(double *last, double target, size_t i, uint32_t *at,
+                                   double *tg, size_t *k)
+{
+    if (*last != target) {
+        *last = target;
+        at[*k] = (uint32_t)i;
+        tg[(*k)++] = target;
+    }
+}
+
 /* Crossover state shared by the moving-average cross strategies. */
 typedef struct {
     double prev_diff; /* fast - slow on the previous bar */
@@ -53,6 +66,39 @@ static inline void bt_su_cross_step(bt_ctx_t *ctx, bt_su_cross_t *x, double diff
     }
     x->prev_diff = diff;
     x->have_prev = 1;
+}
+
+/* bt_su_cross_step for a fast-path decide: bar i's decision into at[]/tg[]. */
+static inline void bt_su_cross_at(bt_su_cross_t *x, double diff, size_t i, uint32_t *at,
+                                  double *tg, size_t *k)
+{
+    if (x->have_prev) {
+        if (x->prev_diff <= 0.0 && diff > 0.0)
+            bt_su_target_at(&x->target, 1.0, i, at, tg, k);
+        else if (x->prev_diff >= 0.0 && diff < 0.0)
+            bt_su_target_at(&x->target, x->down, i, at, tg, k);
+    }
+    x->prev_diff = diff;
+    x->have_prev = 1;
+}
+
+/* A fast-path decide over two declared averages v[0] (fast) and v[1] (slow):
+ * on_bar of the cross strategies, which does nothing until both are ready. */
+static inline size_t bt_su_cross_decide(bt_su_cross_t *x, double down, const double *const *v,
+                                        size_t i0, size_t i1, uint32_t *at, double *tg)
+{
+    const double *f = v[0], *s = v[1];
+    size_t k = 0;
+    bt_su_cross_t c = *x; /* a local copy stays in registers (tg could alias *x) */
+    c.down = down;
+    for (size_t i = i0; i < i1; i++) {
+        double a = f[i], b = s[i];
+        if (a != a || b != b) /* NaN: not ready yet */
+            continue;
+        bt_su_cross_at(&c, a - b, i, at, tg, &k);
+    }
+    *x = c;
+    return k;
 }
 
 /* True when symbol 0 has a bar at this step. */

@@ -4,6 +4,7 @@
  * bars (the current bar excluded); exit (0) when the close is below the
  * lowest low of the previous `exit` bars. No entry before `entry` bars have
  * passed, no exit test before `exit` bars. */
+#include "bt_ind.h"
 #include "bt_indicators.h"
 #include "bt_strat_util.h"
 #include "bt_strategy.h"
@@ -57,6 +58,36 @@ static void s_on_bar(void *state, bt_ctx_t *ctx)
     bt_rext_update(&st->lo, b->low);
 }
 
+/* Fast path: the channels as declared indicators (bt_fast_t); bar i tests
+ * the channels of bar i - 1, as on_bar tests before it pushes. */
+static size_t s_declare(const double *p, bt_decl_t *d)
+{
+    d[0] = (bt_decl_t){.kind = "highest", .p = {(double)bt_su_window(p[P_ENTRY])}, .np = 1,
+                       .source = BT_SRC_HIGH};
+    d[1] = (bt_decl_t){.kind = "lowest", .p = {(double)bt_su_window(p[P_EXIT])}, .np = 1,
+                       .source = BT_SRC_LOW};
+    return 2;
+}
+
+static size_t s_decide(void *st, const double *p, const double *const *v, size_t i0, size_t i1,
+                       uint32_t *at, double *tg)
+{
+    (void)p;
+    double *target = st;
+    const double *hi = v[0], *lo = v[1], *close = v[2];
+    size_t k = 0;
+    for (size_t i = i0 ? i0 : 1; i < i1; i++) {
+        double c = close[i], h = hi[i - 1], l = lo[i - 1];
+        if (h == h && c > h) /* h == h: ready (not NaN) */
+            bt_su_target_at(target, 1.0, i, at, tg, &k);
+        else if (l == l && c < l)
+            bt_su_target_at(target, 0.0, i, at, tg, &k);
+    }
+    return k;
+}
+
+static const bt_fast_t s_fast = {s_declare, s_decide};
+
 const bt_strategy_t bt_strategy_donchian_breakout = {
     .name = "donchian_breakout",
     .summary =
@@ -68,4 +99,5 @@ const bt_strategy_t bt_strategy_donchian_breakout = {
     .init = s_init,
     .on_bar = s_on_bar,
     .on_fill = NULL,
+    .fast = &s_fast,
 };

@@ -57,6 +57,22 @@ static void s_on_bar(void *state, bt_ctx_t *ctx)
     bt_su_cross_step(ctx, &st->cross, st->fast.value - st->slow.value);
 }
 
+/* Fast path: the two averages as declared indicators (bt_fast_t). */
+static size_t s_declare(const double *p, bt_decl_t *d)
+{
+    d[0] = (bt_decl_t){.kind = "ema", .p = {(double)bt_su_window(p[P_FAST])}, .np = 1};
+    d[1] = (bt_decl_t){.kind = "ema", .p = {(double)bt_su_window(p[P_SLOW])}, .np = 1};
+    return 2;
+}
+
+static size_t s_decide(void *st, const double *p, const double *const *v, size_t i0, size_t i1,
+                       uint32_t *at, double *tg)
+{
+    return bt_su_cross_decide(st, p[P_SHORT] >= 0.5 ? -1.0 : 0.0, v, i0, i1, at, tg);
+}
+
+static const bt_fast_t s_fast = {s_declare, s_decide};
+
 const bt_strategy_t bt_strategy_ema_cross = {
     .name = "ema_cross",
     .summary = "long when the fast EMA crosses above the slow EMA, flat (or short) below",
@@ -67,4 +83,5 @@ const bt_strategy_t bt_strategy_ema_cross = {
     .init = s_init,
     .on_bar = s_on_bar,
     .on_fill = NULL,
+    .fast = &s_fast,
 };

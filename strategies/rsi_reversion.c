@@ -56,6 +56,33 @@ static void s_on_bar(void *state, bt_ctx_t *ctx)
         bt_su_target(ctx, &st->target, 0.0);
 }
 
+/* Fast path: the RSI as a declared indicator (bt_fast_t). */
+static size_t s_declare(const double *p, bt_decl_t *d)
+{
+    d[0] = (bt_decl_t){.kind = "rsi", .p = {(double)bt_su_window(p[P_PERIOD])}, .np = 1};
+    return 1;
+}
+
+static size_t s_decide(void *st, const double *p, const double *const *v, size_t i0, size_t i1,
+                       uint32_t *at, double *tg)
+{
+    double *target = st;
+    const double *rsi = v[0];
+    size_t k = 0;
+    for (size_t i = i0; i < i1; i++) {
+        double r = rsi[i];
+        if (r != r) /* NaN: not ready */
+            continue;
+        if (r < p[P_LOWER])
+            bt_su_target_at(target, 1.0, i, at, tg, &k);
+        else if (r > p[P_UPPER])
+            bt_su_target_at(target, 0.0, i, at, tg, &k);
+    }
+    return k;
+}
+
+static const bt_fast_t s_fast = {s_declare, s_decide};
+
 const bt_strategy_t bt_strategy_rsi_reversion = {
     .name = "rsi_reversion",
     .summary = "buy when Wilder's RSI is below `lower`, exit when it is above `upper`",
@@ -66,4 +93,5 @@ const bt_strategy_t bt_strategy_rsi_reversion = {
     .init = s_init,
     .on_bar = s_on_bar,
     .on_fill = NULL,
+    .fast = &s_fast,
 };

@@ -9,12 +9,24 @@
 
 #include "bt_dscache.h"
 #include "bt_engine.h"
+#include "bt_batch.h"
+#include "bt_indcache.h"
+#include "bt_log.h"
+
+#define S_CACHE_BYTES ((size_t)512 << 20) /* declared indicator columns kept per sweep */
+#define S_FAST_CHUNK 32                    /* grid points per fast-path work item */
 
 struct bt_runner {
     const bt_config_t *base;  /* sweep config, not owned */
     const bt_dataset_t *ds;   /* cached dataset, not owned */
     int threads;              /* threads this worker may use */
     bt_engine_t **engines;    /* one per thread */
+    bool fast;                /* grid fast path on (bt_batch; BT_FAST=0 turns it off) */
+    bt_batch_t **grids;        /* one per thread, made on first use */
+    bt_indcache_t *cache;     /* declared indicator columns of this sweep */
+    uint64_t nfast;           /* jobs run by the fast path so far */
+    uint64_t njobs;           /* jobs run so far */
+    uint64_t run_us;          /* wall time in bt_runner_run, all jobs */
     /* Walk-forward windows of the base config (computed on first use). */
     bool wf_ready;            /* windows computed (or failed: wf_err) */
     bt_wf_window_t *wf;       /* nwf windows */
@@ -61,6 +73,8 @@ bt_runner_t *bt_runner_new(const bt_config_t *base, const bt_dataset_t *ds, int 
             return NULL;
         }
     }
+    const char *env = getenv("BT_FAST");
+    self->fast = !(env && strcmp(env, "0") == 0);
     return self;
 }
 
@@ -69,9 +83,21 @@ void bt_runner_destroy(bt_runner_t **self_p)
     if (!self_p || !*self_p)
         return;
     bt_runner_t *self = *self_p;
-    for (int i = 0; i < self->threads; i++)
+    if (self->njobs)
+        bt_log(BT_LOG_INFO,
+               "grid fast path: %llu of %llu job(s), %zu indicator column(s) computed, %.2f us "
+               "per job in the runner (set-up, run, results)",
+               (unsigned long long)self->nfast, (unsigned long long)self->njobs,
+               self->cache ? bt_indcache_computed(self->cache) : (size_t)0,
+               (double)self->run_us / (double)self->njobs);
+    for (int i = 0; i < self->threads; i++) {
         bt_engine_destroy(&self->engines[i]);
+        if (self->grids)
+            bt_batch_destroy(&self->grids[i]);
+    }
     free(self->engines);
+    free(self->grids);
+    bt_indcache_destroy(&self->cache);
     free(self->wf);
     free(self->wf_times);
     free(self);
@@ -296,10 +322,115 @@ static void s_run_one(bt_engine_t *eng, const s_prep_t *p, int threads, bt_runne
     }
 }
 
+void bt_runner_set_fast(bt_runner_t *self, bool on)
+{
+    self->fast = on;
+}
+
+uint64_t bt_runner_fast_jobs(const bt_runner_t *self)
+{
+    return self->nfast;
+}
+
+static bool s_fast_init(bt_runner_t *self)
+{
+    if (!self->cache)
+        self->cache = bt_indcache_new(S_CACHE_BYTES);
+    if (!self->grids)
+        self->grids = calloc((size_t)self->threads, sizeof *self->grids);
+    if (!self->cache || !self->grids)
+        return false;
+    for (int i = 0; i < self->threads; i++)
+        if (!self->grids[i] && !(self->grids[i] = bt_batch_new()))
+            return false;
+    return true;
+}
+
+/* The jobs that can take the grid fast path run here (bt_batch, docs/engine.md
+ * "Grid fast path"); their ready[] is cleared. The rest, and all jobs when
+ * anything here runs out of memory, go through s_run_one. */
+static void s_run_fast(bt_runner_t *self, bt_runner_job_t *jobs, const s_prep_t *prep,
+                       bool *ready, size_t n)
+{
+    if (!self->fast || !s_fast_init(self))
+        return;
+    bt_indcache_trim(self->cache);
+    bt_batch_job_t *gj = calloc(n, sizeof *gj);
+    bt_engine_cfg_t *ec = calloc(n, sizeof *ec);
+    size_t per = 0; /* column pointers per job: its symbols x (BT_DECL_MAX + 1) */
+    for (size_t i = 0; i < n; i++)
+        if (ready[i] && prep[i].nsym * (BT_DECL_MAX + 1) > per)
+            per = prep[i].nsym * (BT_DECL_MAX + 1);
+    const double **cols = calloc(n * (per ? per : 1), sizeof *cols);
+    size_t *idx = calloc(n, sizeof *idx);
+    size_t m = 0;
+    for (size_t i = 0; per && gj && ec && cols && idx && i < n; i++) {
+        const s_prep_t *p = &prep[i];
+        if (!ready[i] || p->test)
+            continue;
+        ec[m] = *bt_config_engine(p->cfg);
+        if (p->has_cash)
+            ec[m].initial_cash = p->cash;
+        bt_run_spec_t spec = {
+            .series = p->series,
+            .nsym = p->nsym,
+            .strategy = bt_config_strategy(p->cfg),
+            .params = bt_config_params(p->cfg),
+            .cfg = &ec[m],
+            .threads = 1,
+            .blocks_out = jobs[i].blk,
+        };
+        if (!bt_batch_eligible(&spec))
+            continue;
+        bt_errbuf_t eb;
+        bt_errbuf_clear(&eb);
+        if (!bt_batch_prepare(self->cache, &spec, &cols[m * per], &eb))
+            continue; /* e.g. symbols on several timelines: the per-point path runs it */
+        gj[m].spec = spec;
+        gj[m].cols = &cols[m * per];
+        idx[m++] = i;
+    }
+    bt_batch_t **grids = self->grids;
+    long nchunks = (long)((m + S_FAST_CHUNK - 1) / S_FAST_CHUNK);
+    uint64_t t0 = s_now_us();
+#pragma omp parallel for default(none) shared(grids, gj, m, nchunks) \
+    num_threads(self->threads) schedule(dynamic, 1)
+    for (long c = 0; c < nchunks; c++) {
+        size_t a = (size_t)c * S_FAST_CHUNK;
+        size_t b = a + S_FAST_CHUNK < m ? a + S_FAST_CHUNK : m;
+        bt_batch_run(grids[omp_get_thread_num()], &gj[a], b - a);
+    }
+    uint64_t us = m ? (s_now_us() - t0) / m : 0; /* a lane has no wall time of its own */
+    for (size_t k = 0; k < m; k++) {
+        size_t i = idx[k];
+        bt_runner_job_t *job = &jobs[i];
+        ready[i] = false;
+        job->run_us = us;
+        job->nblk = 0;
+        if (gj[k].rc == BT_OK) {
+            job->ok = true;
+            job->metrics = gj[k].metrics;
+            job->bars = s_bars_in_range(&prep[i]);
+            job->nblk = 3u * (uint32_t)ec[k].pbo_blocks;
+        } else {
+            job->ok = false;
+            memset(&job->metrics, 0, sizeof job->metrics);
+            snprintf(job->error, sizeof job->error, "%s",
+                     gj[k].eb.msg[0] ? gj[k].eb.msg : bt_strerror(gj[k].rc));
+        }
+    }
+    self->nfast += m;
+    free(gj);
+    free(ec);
+    free(cols);
+    free(idx);
+}
+
 void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n)
 {
     if (n == 0)
         return;
+    uint64_t t_run = s_now_us();
     s_prep_t *prep = calloc(n, sizeof *prep);
     bool *ready = calloc(n, sizeof *ready);
     if (!prep || !ready) {
@@ -332,6 +463,8 @@ void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n)
         if (prep[i].nsym > max_sym)
             max_sym = prep[i].nsym;
     }
+    self->njobs += n;
+    s_run_fast(self, jobs, prep, ready, n);
     int threads = self->threads;
     bt_engine_t **engines = self->engines;
     /* One job per thread (each engine single-threaded) when the batch has
@@ -357,6 +490,7 @@ void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n)
         s_prep_fini(&prep[i]);
     free(prep);
     free(ready);
+    self->run_us += s_now_us() - t_run;
 }
 
 bt_err_t bt_runner_check(const bt_config_t *base, const bt_dataset_t *ds, bt_errbuf_t *eb)

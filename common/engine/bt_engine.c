@@ -405,10 +405,14 @@ static bt_err_t s_run_sleeves(bt_engine_t *e, const bt_run_spec_t *spec, bt_metr
     return BT_OK;
 }
 
-bt_err_t bt_engine_run(bt_engine_t *eng, const bt_run_spec_t *spec, bt_metrics_t *out,
-                       bt_errbuf_t *eb)
+double bt_engine_benchmark(const bt_run_spec_t *spec)
 {
-    if (!eng || !spec || !out || !spec->cfg || !spec->strategy)
+    return s_benchmark(spec);
+}
+
+bt_err_t bt_engine_check(const bt_run_spec_t *spec, bt_errbuf_t *eb)
+{
+    if (!spec || !spec->cfg || !spec->strategy)
         return bt_errf(eb, BT_EINVAL, "bt_engine_run: engine, spec, cfg, strategy and out are required");
     if (spec->nsym == 0 || !spec->series)
         return bt_errf(eb, BT_EINVAL, "bt_engine_run: no symbols to run on");
@@ -429,9 +433,18 @@ bt_err_t bt_engine_run(bt_engine_t *eng, const bt_run_spec_t *spec, bt_metrics_t
             return bt_errf(eb, BT_ESTRATEGY, "strategy %s: parameter %s = %g must be a whole number",
                            st->name, ps->name, v);
     }
-    bt_err_t rc = s_check_cfg(spec->cfg, eb);
+    return s_check_cfg(spec->cfg, eb);
+}
+
+bt_err_t bt_engine_run(bt_engine_t *eng, const bt_run_spec_t *spec, bt_metrics_t *out,
+                       bt_errbuf_t *eb)
+{
+    if (!eng || !spec || !out || !spec->cfg || !spec->strategy)
+        return bt_errf(eb, BT_EINVAL, "bt_engine_run: engine, spec, cfg, strategy and out are required");
+    bt_err_t rc = bt_engine_check(spec, eb);
     if (rc != BT_OK)
         return rc;
+    const bt_strategy_t *st = spec->strategy;
     memset(out, 0, sizeof *out);
     if (st->kind == BT_STRAT_SINGLE && spec->nsym > 1)
         return s_run_sleeves(eng, spec, out, eb);

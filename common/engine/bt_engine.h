@@ -131,4 +131,10 @@ void bt_engine_destroy(bt_engine_t **self_p);
 bt_err_t bt_engine_run(bt_engine_t *eng, const bt_run_spec_t *spec, bt_metrics_t *out,
                        bt_errbuf_t *eb);
 
+/* The checks bt_engine_run makes before running (spec, parameters, cfg);
+ * the grid fast path (bt_grid) makes the same ones. */
+bt_err_t bt_engine_check(const bt_run_spec_t *spec, bt_errbuf_t *eb);
+/* benchmark_return of a run: buy-and-hold of its symbols, equal weight. */
+double bt_engine_benchmark(const bt_run_spec_t *spec);
+
 #endif

@@ -155,7 +155,11 @@ void bt_macc_close_blocks(bt_macc_t *a);
  * their spread, so the central moments computed from them in finish lose
  * nothing measurable (test_metrics checks them against two-pass values).
  * Block sums are differences of the running sums at block boundaries. */
-static inline void bt_macc_step(bt_macc_t *a, int64_t t, double equity, bool exposed)
+/* bt_macc_step without closing PBO blocks: for a caller that runs a stretch
+ * of steps known not to reach a->blk_end (the grid fast path, bt_batch, so
+ * its loop has no call and keeps the sums in registers). Block closing only
+ * reads steps, s1 and s2, so doing it after the rest changes nothing. */
+static inline void bt_macc_step_core(bt_macc_t *a, int64_t t, double equity, bool exposed)
 {
     if (a->steps == 0) {
         a->t_first = t;
@@ -168,14 +172,14 @@ static inline void bt_macc_step(bt_macc_t *a, int64_t t, double equity, bool exp
     a->s2 += r2;
     a->s3 += r2 * r;
     a->s4 += r2 * r2;
-    if (a->steps >= a->blk_end)
-        bt_macc_close_blocks(a);
     double ex = r - a->rf_step;
-    if (ex < 0.0) {
-        a->down2 += ex * ex;
-        a->down1 += ex;
-        a->ndown++;
-    }
+    /* Branch-free (the sign of a return is a coin flip for the branch
+     * predictor): d = ex below 0, else +0, which adds nothing to either
+     * sum (+0 squared is +0; down1 is +0 or negative, never -0). */
+    double d = ex < 0.0 ? ex : 0.0;
+    a->down2 += d * d;
+    a->down1 += d;
+    a->ndown += ex < 0.0;
     if (equity >= a->peak) {
         /* Recovery: only when the previous step was below the peak, so a
          * curve that only rises has no drawdown duration. */
@@ -190,6 +194,13 @@ static inline void bt_macc_step(bt_macc_t *a, int64_t t, double equity, bool exp
     a->equity_sum += equity;
     a->prev = equity;
     a->t_last = t;
+}
+
+static inline void bt_macc_step(bt_macc_t *a, int64_t t, double equity, bool exposed)
+{
+    bt_macc_step_core(a, t, equity, exposed);
+    if (a->steps >= a->blk_end)
+        bt_macc_close_blocks(a);
 }
 
 #endif

@@ -14,7 +14,7 @@
 
 #include "bt_err.h"
 
-#define BT_STRATEGY_ABI 1 /* bumped when this header changes incompatibly */
+#define BT_STRATEGY_ABI 2 /* bumped when this header changes incompatibly (2: bt_strategy_t.fast) */
 #define BT_MAX_PARAMS 16  /* parameters per strategy */
 
 /* One bar of one symbol. */
@@ -129,6 +129,41 @@ typedef struct bt_trail {
  * stop is checked on (docs/engine.md "Trailing stops"). */
 int64_t bt_order_trail(bt_ctx_t *ctx, const bt_order_req_t *req, const bt_trail_t *trail);
 
+/* ---- Optional: the grid fast path (docs/engine.md "Grid fast path") ----
+ *
+ * A SINGLE strategy whose signals are a pure function of indicator values
+ * (never of its position, cash or fills) may declare those indicators and
+ * give `decide`, the same decisions as on_bar made over precomputed columns.
+ * A sweep then computes each distinct declared indicator once per symbol
+ * and worker (bt_ind's array form: the same update as the streaming form,
+ * so the same bits) and runs many grid points bar-major with the engine's
+ * own fill, sizing, accounting and metrics code. Results are bit-identical
+ * to on_bar; a strategy without `fast` runs only through on_bar. */
+#define BT_DECL_MAX 4          /* indicators one strategy may declare */
+#define BT_FAST_STATE_BYTES 64 /* decide's own state, zeroed before bar 0 */
+
+/* One declared indicator: a bt_ind kind by name with its parameters. */
+typedef struct bt_decl {
+    const char *kind; /* bt_ind kind name: "sma", "ema", "rsi", "bollinger", "highest", ... */
+    double p[4];      /* its parameters in its table order; np of them given */
+    uint32_t np;      /* the rest take the kind's defaults */
+    uint32_t source;  /* bt_ind_source_t of the input: 0 = close */
+    uint32_t out;     /* which output (0 = the main one) */
+} bt_decl_t;
+
+typedef struct bt_fast {
+    /* Fills decl for these parameters; returns how many (<= BT_DECL_MAX). */
+    size_t (*declare)(const double *params, bt_decl_t *decl);
+    /* Bars [i0, i1) of a series, in order over successive calls from i0 = 0:
+     * v[j][i] is declared indicator j at bar i (NaN before it is ready) and
+     * v[ndecl][i] the close. The decision at bar i may read index i and
+     * earlier only (tests/unit/test_batch.c checks it). Writes each bar at
+     * which on_bar would call bt_signal(ctx, 0, target) to at[] with the
+     * target, in order; returns the count. st: BT_FAST_STATE_BYTES. */
+    size_t (*decide)(void *st, const double *params, const double *const *v, size_t i0,
+                     size_t i1, uint32_t *at, double *target);
+} bt_fast_t;
+
 typedef struct bt_strategy {
     const char *name;    /* registry key, snake_case */
     const char *summary; /* one line for `bt strategies` */
@@ -144,6 +179,8 @@ typedef struct bt_strategy {
     void (*on_bar)(void *state, bt_ctx_t *ctx);
     /* Called for each fill; may be NULL. */
     void (*on_fill)(void *state, bt_ctx_t *ctx, const bt_fill_t *fill);
+    /* The grid fast path (above); NULL = on_bar only. */
+    const bt_fast_t *fast;
 } bt_strategy_t;
 
 #endif

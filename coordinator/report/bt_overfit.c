@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <float.h>
 #include <math.h>
+#include <omp.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,21 @@ bt_err_t bt_overfit_pbo(const float *stats, const double *count, size_t ntrials,
     uint32_t half = nblocks / 2;
     uint32_t mask = (1u << half) - 1u;
     uint64_t rng = BT_PBO_SEED;
+    /* The splits are drawn first (one sequence), then evaluated in parallel:
+     * split k writes only lam[k] and lossk[k], so the result is the same at
+     * any thread count (the end-of-sweep statistics scale with the cores
+     * the finished workers left idle; docs/overfitting.md). */
+    uint32_t *masks = malloc(nsplit * sizeof *masks);
+    uint8_t *lossk = malloc(nsplit ? nsplit : 1);
+    if (!masks || !lossk) {
+        free(masks);
+        free(lossk);
+        free(oos);
+        free(lam);
+        free(sums);
+        return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%llu splits)",
+                       (unsigned long long)nsplit);
+    }
     for (uint64_t k = 0; k < nsplit; k++) {
         uint32_t m;
         if (nsplit == all) {
@@ -270,10 +286,41 @@ bt_err_t bt_overfit_pbo(const float *stats, const double *count, size_t ntrials,
                 m |= 1u << idx[i];
             }
         }
-        bool l = false;
-        lam[k] = s_split(sums, count, ntrials, nblocks, m, oos, &l);
+        masks[k] = m;
+    }
+    long nk = (long)nsplit;
+    bool nomem = false;
+#pragma omp parallel default(none) shared(nk, masks, lam, lossk, sums, count, ntrials, nblocks, \
+                                              oos, nomem)
+    {
+        /* thread 0 uses oos; the others their own scratch */
+        double *scratch = omp_get_thread_num() == 0 ? oos : malloc(ntrials * sizeof *scratch);
+        if (!scratch) {
+#pragma omp atomic write
+            nomem = true;
+        }
+#pragma omp for schedule(dynamic, 16)
+        for (long k = 0; k < nk; k++) {
+            if (!scratch)
+                continue;
+            bool l = false;
+            lam[k] = s_split(sums, count, ntrials, nblocks, masks[k], scratch, &l);
+            lossk[k] = l;
+        }
+        if (scratch != oos)
+            free(scratch);
+    }
+    for (uint64_t k = 0; !nomem && k < nsplit; k++) {
         below += lam[k] <= 0.0;
-        loss += l;
+        loss += lossk[k];
+    }
+    free(masks);
+    free(lossk);
+    if (nomem) {
+        free(oos);
+        free(lam);
+        free(sums);
+        return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%zu trials)", ntrials);
     }
     qsort(lam, nsplit, sizeof *lam, s_cmp_double);
     out->median_logit =

@@ -26,9 +26,9 @@ static bt_err_t s_fake_init(void *st, const double *p, size_t n, bt_errbuf_t *eb
 }
 static void s_fake_bar(void *st, bt_ctx_t *ctx) { (void)st; (void)ctx; }
 static const bt_strategy_t s_fake = {"fake_cross", "test", BT_STRAT_SINGLE, s_fake_params, 3,
-                                     s_fake_size, s_fake_init, s_fake_bar, NULL};
+                                     s_fake_size, s_fake_init, s_fake_bar, NULL, NULL};
 static const bt_strategy_t s_other = {"other", "test", BT_STRAT_PORTFOLIO, NULL, 0,
-                                      s_fake_size, s_fake_init, s_fake_bar, NULL};
+                                      s_fake_size, s_fake_init, s_fake_bar, NULL, NULL};
 static const bt_strategy_t *const s_strats[] = {&s_fake, &s_other};
 
 /* ---- Temp files ---- */

@@ -22,7 +22,7 @@ static bt_err_t s_init(void *st, const double *p, size_t n, bt_errbuf_t *eb)
 }
 static void s_bar(void *st, bt_ctx_t *ctx) { (void)st; (void)ctx; }
 static const bt_strategy_t s_fake = {"fake_cross", "test", BT_STRAT_SINGLE, s_params, 3,
-                                     s_size, s_init, s_bar, NULL};
+                                     s_size, s_init, s_bar, NULL, NULL};
 static const bt_strategy_t *const s_strats[] = {&s_fake};
 
 #define S_HEAD "strategy: fake_cross\ndata: {store: bars.h5}\n"

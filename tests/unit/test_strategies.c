@@ -437,7 +437,7 @@ Test(registry, validate_rejects_bad_tables)
 {
     bt_param_spec_t ps[2] = {{"a", BT_PARAM_INT, 1, 0, 5, "help"},
                              {"b", BT_PARAM_REAL, 0.5, 0, 1, "help"}};
-    bt_strategy_t s = {"good_one", "summary", BT_STRAT_SINGLE, ps, 2, s_ss, s_in, s_ob, NULL};
+    bt_strategy_t s = {"good_one", "summary", BT_STRAT_SINGLE, ps, 2, s_ss, s_in, s_ob, NULL, NULL};
     bt_errbuf_t eb;
     cr_assert_eq(bt_strategy_validate(&s, &eb), BT_OK, "%s", eb.msg);
 

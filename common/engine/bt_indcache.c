@@ -1,0 +1,201 @@
+/* bt_indcache — declared indicators computed once per series. See
+ * bt_indcache.h. A few hundred columns per sweep: a hash table of chains. */
+#include "bt_indcache.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt_ind.h"
+#include "bt_feed.h"
+
+#define S_NBUCKETS 1024
+#define S_TL_MAX 64 /* symbols of a remembered timeline question */
+
+typedef struct s_col {
+    struct s_col *next;        /* chain */
+    uint64_t hash;             /* of the key below */
+    const double *close;       /* the series slice: first close ... */
+    size_t n;                  /* ... and length identify it */
+    const bt_ind_kind_t *kind;
+    double p[BT_IND_MAX_PARAMS]; /* full parameters (defaults filled) */
+    uint32_t source, out;
+    double *v;                 /* n values */
+} s_col_t;
+
+struct bt_indcache {
+    s_col_t *bucket[S_NBUCKETS];
+    size_t bytes;              /* of all v */
+    size_t max_bytes;
+    size_t computed;
+    bt_bar_t *bars;            /* the last series as bars (bt_ind_array's input) */
+    const double *bars_close;  /* which series bars holds */
+    size_t bars_n;
+    const int64_t *tl_time[S_TL_MAX]; /* the last bt_indcache_same_timeline question ... */
+    size_t tl_len[S_TL_MAX];
+    size_t tl_n;               /* (0: none) */
+    bool tl_same;              /* ... and its answer */
+};
+
+bt_indcache_t *bt_indcache_new(size_t max_bytes)
+{
+    bt_indcache_t *self = calloc(1, sizeof *self);
+    if (self)
+        self->max_bytes = max_bytes;
+    return self;
+}
+
+static void s_clear(bt_indcache_t *self)
+{
+    for (size_t b = 0; b < S_NBUCKETS; b++) {
+        s_col_t *c = self->bucket[b];
+        while (c) {
+            s_col_t *nx = c->next;
+            free(c->v);
+            free(c);
+            c = nx;
+        }
+        self->bucket[b] = NULL;
+    }
+    self->bytes = 0;
+}
+
+void bt_indcache_destroy(bt_indcache_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_indcache_t *self = *self_p;
+    s_clear(self);
+    free(self->bars);
+    free(self);
+    *self_p = NULL;
+}
+
+void bt_indcache_trim(bt_indcache_t *self)
+{
+    if (self->bytes > self->max_bytes)
+        s_clear(self);
+}
+
+size_t bt_indcache_bytes(const bt_indcache_t *self)
+{
+    return self->bytes;
+}
+
+size_t bt_indcache_computed(const bt_indcache_t *self)
+{
+    return self->computed;
+}
+
+static uint64_t s_mix(uint64_t h, uint64_t x)
+{
+    h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdull;
+}
+
+static uint64_t s_hash(const double *close, size_t n, const bt_ind_kind_t *k, const double *p,
+                       uint32_t source, uint32_t out)
+{
+    uint64_t h = s_mix((uint64_t)(uintptr_t)close, n);
+    h = s_mix(h, (uint64_t)(uintptr_t)k);
+    for (size_t i = 0; i < BT_IND_MAX_PARAMS; i++) {
+        uint64_t b;
+        memcpy(&b, &p[i], sizeof b);
+        h = s_mix(h, b);
+    }
+    h = s_mix(h, ((uint64_t)source << 32) | out);
+    h ^= h >> 33; /* fmix64: every input bit reaches the low bits (the bucket) */
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
+}
+
+/* The series as bars, kept for the next column of the same series. */
+static const bt_bar_t *s_bars(bt_indcache_t *self, const bt_series_t *s)
+{
+    if (self->bars && self->bars_close == s->close && self->bars_n == s->n)
+        return self->bars;
+    free(self->bars);
+    self->bars = malloc((s->n ? s->n : 1) * sizeof *self->bars);
+    self->bars_close = s->close;
+    self->bars_n = s->n;
+    if (!self->bars)
+        return NULL;
+    for (size_t i = 0; i < s->n; i++)
+        self->bars[i] = (bt_bar_t){s->time[i], s->open[i], s->high[i], s->low[i], s->close[i],
+                                   s->volume[i]};
+    return self->bars;
+}
+
+const double *bt_indcache_get(bt_indcache_t *self, const bt_series_t *s, const bt_decl_t *d,
+                              bt_errbuf_t *eb)
+{
+    const bt_ind_kind_t *k = bt_ind_find(d->kind);
+    if (!k)
+        return bt_errf(eb, BT_ESTRATEGY, "declared indicator '%s' is not a known kind (bt_ind)",
+                       d->kind ? d->kind : "(null)"),
+               NULL;
+    if (k->input == BT_IND_IN_PAIR || d->out >= k->nout || d->source > BT_SRC_TYPICAL ||
+        d->np > BT_IND_MAX_PARAMS)
+        return bt_errf(eb, BT_ESTRATEGY,
+                       "declared indicator '%s': pair input, output %u or source %u not supported",
+                       d->kind, d->out, d->source),
+               NULL;
+    double p[BT_IND_MAX_PARAMS] = {0};
+    if (bt_ind_params(k, d->p, d->np, p, eb) != BT_OK)
+        return NULL;
+    uint64_t h = s_hash(s->close, s->n, k, p, d->source, d->out);
+    s_col_t **slot = &self->bucket[h % S_NBUCKETS];
+    for (s_col_t *c = *slot; c; c = c->next)
+        if (c->hash == h && c->close == s->close && c->n == s->n && c->kind == k &&
+            memcmp(c->p, p, sizeof p) == 0 && c->source == d->source && c->out == d->out)
+            return c->v;
+    const bt_bar_t *bars = s_bars(self, s);
+    s_col_t *c = calloc(1, sizeof *c);
+    double *all = malloc((s->n ? s->n : 1) * k->nout * sizeof *all);
+    if (!bars || !c || !all) {
+        free(c);
+        free(all);
+        return bt_errf(eb, BT_ENOMEM, "out of memory for indicator %s over %zu bars", k->name,
+                       s->n),
+               NULL;
+    }
+    if (bt_ind_array(k, p, (bt_ind_source_t)d->source, bars, NULL, s->n, all, eb) != BT_OK) {
+        free(c);
+        free(all);
+        return NULL;
+    }
+    if (d->out != 0) /* keep output d->out only, at the front */
+        memmove(all, all + (size_t)d->out * s->n, s->n * sizeof *all);
+    c->v = all; /* (the other outputs' room is not worth a realloc) */
+    c->hash = h;
+    c->close = s->close;
+    c->n = s->n;
+    c->kind = k;
+    memcpy(c->p, p, sizeof p);
+    c->source = d->source;
+    c->out = d->out;
+    c->next = *slot;
+    *slot = c;
+    self->bytes += s->n * k->nout * sizeof *all;
+    self->computed++;
+    return c->v;
+}
+
+bool bt_indcache_same_timeline(bt_indcache_t *self, const bt_series_t *s, size_t n)
+{
+    bool hit = n > 0 && n == self->tl_n;
+    for (size_t i = 0; hit && i < n; i++)
+        hit = self->tl_time[i] == s[i].time && self->tl_len[i] == s[i].n;
+    if (hit)
+        return self->tl_same;
+    bool same = true;
+    for (size_t i = 1; i < n && same; i++)
+        same = bt_feed_same_timeline(&s[i], &s[0]);
+    self->tl_n = n <= S_TL_MAX ? n : 0;
+    for (size_t i = 0; i < self->tl_n; i++) {
+        self->tl_time[i] = s[i].time;
+        self->tl_len[i] = s[i].n;
+    }
+    self->tl_same = same;
+    return same;
+}

@@ -1,0 +1,436 @@
+/* Unit tests of the grid fast path (common/engine/bt_batch, bt_indcache and
+ * the built-in strategies' bt_fast_t):
+ *  - every built-in strategy that declares its indicators gives the same
+ *    metrics and PBO block statistics, bit for bit, through bt_batch_run as
+ *    through bt_engine_run (the per-point path, independent of bt_batch),
+ *    over many parameter sets and engine settings that stay on the fast
+ *    path (commissions, slippage, sizing modes, shorting, volume cap, risk
+ *    limits, close_at_end, a time window, no PBO blocks);
+ *  - a refused parameter set fails with the engine's own message;
+ *  - no look-ahead: a declared column at bar t is the same over the series
+ *    cut after t, and `decide` makes the same decisions up to bar t when
+ *    every later value (indicators and close) is garbage;
+ *  - the cache computes a column once and hands it out again.
+ * The series is a seeded random walk (no files). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt_batch.h"
+#include "bt_ind.h"
+#include "bt_indcache.h"
+#include "bt_registry.h"
+
+#define NB 6000
+#define NLANES 40
+
+static int64_t g_t[NB];
+static double g_o[NB], g_h[NB], g_l[NB], g_c[NB], g_v[NB];
+static bt_series_t g_s;
+
+static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
+static double s_unif(void)
+{
+    g_rng = g_rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(g_rng >> 11) / 9007199254740992.0;
+}
+
+static void s_series(void)
+{
+    double p = 100.0;
+    for (size_t i = 0; i < NB; i++) {
+        double o = p * (1.0 + 0.004 * (s_unif() - 0.5));
+        double c = o * (1.0 + 0.03 * (s_unif() - 0.5));
+        g_t[i] = (int64_t)(1262563200 + 86400 * (int64_t)i) * 1000000000;
+        g_o[i] = o;
+        g_c[i] = c;
+        g_h[i] = fmax(o, c) * (1.0 + 0.01 * s_unif());
+        g_l[i] = fmin(o, c) * (1.0 - 0.01 * s_unif());
+        g_v[i] = 1000.0 + 5000.0 * s_unif();
+        p = c;
+    }
+    memset(&g_s, 0, sizeof g_s);
+    snprintf(g_s.symbol, sizeof g_s.symbol, "RW");
+    g_s.n = NB;
+    g_s.time = g_t;
+    g_s.open = g_o;
+    g_s.high = g_h;
+    g_s.low = g_l;
+    g_s.close = g_c;
+    g_s.volume = g_v;
+}
+
+/* Engine settings that stay on the fast path. */
+static void s_cfg(bt_engine_cfg_t *c, int k)
+{
+    bt_engine_cfg_defaults(c);
+    switch (k % 12) {
+    case 0:
+        break;
+    case 1:
+        c->commission_rate = 0.001;
+        c->slippage_bps = 2;
+        break;
+    case 2:
+        c->commission_per_share = 0.01;
+        c->commission_min = 1.0;
+        c->sizing = BT_SIZE_PCT_CASH;
+        c->size_value = 0.5;
+        break;
+    case 3:
+        c->allow_short = true;
+        c->commission_rate = 0.0005;
+        break;
+    case 4:
+        c->close_at_end = true;
+        c->sizing = BT_SIZE_FIXED;
+        c->size_value = 300;
+        break;
+    case 5:
+        c->volume_cap = 0.05; /* orders fill over several bars */
+        break;
+    case 6:
+        c->max_position = 0.5;
+        c->fractional = true;
+        break;
+    case 7:
+        c->start = g_t[700];
+        c->end = g_t[5100];
+        c->risk_free_rate = 0.03;
+        break;
+    case 8:
+        c->pbo_blocks = 0;
+        c->sizing = BT_SIZE_TARGET_WEIGHT;
+        break;
+    case 9:
+        c->allow_short = true;
+        c->margin_requirement = 1.5;
+        c->sizing = BT_SIZE_FIXED;
+        c->size_value = 2000; /* shorts beyond the margin are rejected */
+        break;
+    case 10:
+        c->allow_margin = true;
+        c->size_value = 1.6;
+        c->max_leverage = 1.2;
+        break;
+    case 11:
+        c->pbo_blocks = 32;
+        c->close_at_end = true;
+        c->allow_short = true;
+        break;
+    }
+}
+
+/* Parameters of lane k for strategy name. */
+static void s_params(const char *name, int k, double *p)
+{
+    if (strcmp(name, "sma_cross") == 0 || strcmp(name, "ema_cross") == 0) {
+        p[0] = 2 + (k * 7) % 40;
+        p[1] = p[0] + 1 + (k * 13) % 90;
+        p[2] = k % 3 == 0;
+        if (k == 5) /* refused: fast >= slow */
+            p[1] = p[0];
+    } else if (strcmp(name, "rsi_reversion") == 0) {
+        p[0] = 2 + k % 30;
+        p[1] = 20 + k % 15;
+        p[2] = 60 + (k * 3) % 30;
+    } else if (strcmp(name, "bollinger_reversion") == 0) {
+        p[0] = 5 + (k * 5) % 60;
+        p[1] = 0.5 + 0.25 * (k % 10);
+    } else { /* donchian_breakout */
+        p[0] = 1 + (k * 3) % 70;
+        p[1] = 1 + (k * 11) % 50;
+    }
+}
+
+static const char *const s_names[] = {"sma_cross", "ema_cross", "rsi_reversion",
+                                       "bollinger_reversion", "donchian_breakout"};
+
+Test(batch, same_bits_as_the_engine)
+{
+    s_series();
+    bt_engine_t *eng = bt_engine_new();
+    bt_batch_t *b = bt_batch_new();
+    bt_indcache_t *cache = bt_indcache_new((size_t)1 << 30);
+    cr_assert(eng && b && cache);
+    static double params[NLANES][BT_MAX_PARAMS];
+    static bt_engine_cfg_t cfg[NLANES];
+    static double blk_a[NLANES][3 * BT_MACC_MAX_BLOCKS], blk_b[NLANES][3 * BT_MACC_MAX_BLOCKS];
+    static bt_batch_job_t jobs[NLANES];
+    static const double *cols[NLANES * (BT_DECL_MAX + 1)];
+    size_t checked = 0, refused = 0;
+    for (size_t si = 0; si < sizeof s_names / sizeof *s_names; si++) {
+        const bt_strategy_t *st = bt_strategy_find(s_names[si]);
+        cr_assert(st && st->fast, "%s has no fast path", s_names[si]);
+        for (int cfgset = 0; cfgset < 3; cfgset++) {
+            memset(jobs, 0, sizeof jobs);
+            memset(blk_a, 0, sizeof blk_a);
+            memset(blk_b, 0, sizeof blk_b);
+            for (int k = 0; k < NLANES; k++) {
+                s_params(s_names[si], k + cfgset * NLANES, params[k]);
+                /* lanes of one pass share a series slice: the window config
+                 * (7) only in a pass of its own */
+                s_cfg(&cfg[k], cfgset == 2 ? 7 : k + cfgset);
+                if (cfgset != 2 && (k + cfgset) % 12 == 7)
+                    s_cfg(&cfg[k], 1);
+                bt_run_spec_t sp = {.series = &g_s, .nsym = 1, .strategy = st,
+                                    .params = params[k], .cfg = &cfg[k], .threads = 1,
+                                    .blocks_out = blk_b[k]};
+                cr_assert(bt_batch_eligible(&sp));
+                bt_errbuf_t eb;
+                bt_errbuf_clear(&eb);
+                cr_assert(bt_batch_prepare(cache, &sp, &cols[k * (BT_DECL_MAX + 1)], &eb), "%s",
+                          eb.msg);
+                jobs[k].spec = sp;
+                jobs[k].cols = &cols[k * (BT_DECL_MAX + 1)];
+            }
+            bt_batch_run(b, jobs, NLANES);
+            for (int k = 0; k < NLANES; k++) {
+                bt_run_spec_t sp = jobs[k].spec;
+                sp.blocks_out = blk_a[k];
+                bt_metrics_t m;
+                memset(&m, 0, sizeof m);
+                bt_errbuf_t eb;
+                bt_errbuf_clear(&eb);
+                bt_err_t rc = bt_engine_run(eng, &sp, &m, &eb);
+                cr_assert_eq(jobs[k].rc, rc, "%s lane %d: rc %d vs %d", s_names[si], k,
+                             jobs[k].rc, rc);
+                if (rc != BT_OK) {
+                    cr_assert_str_eq(jobs[k].eb.msg, eb.msg);
+                    refused++;
+                    continue;
+                }
+                for (size_t i = 0; i < bt_metrics_count(); i++) {
+                    double x = bt_metrics_get(&m, i), y = bt_metrics_get(&jobs[k].metrics, i);
+                    cr_assert(memcmp(&x, &y, sizeof x) == 0, "%s lane %d cfg %d: %s %.17g vs %.17g",
+                              s_names[si], k, k + cfgset, bt_metrics_name(i), x, y);
+                }
+                cr_assert(memcmp(blk_a[k], blk_b[k], sizeof blk_a[k]) == 0,
+                          "%s lane %d: PBO blocks differ", s_names[si], k);
+                checked++;
+                if (cfgset == 0 && k < 3 && strcmp(s_names[si], "sma_cross") == 0)
+                    cr_assert(m.trades > 10, "the walk must trade (got %g)", m.trades);
+            }
+        }
+    }
+    cr_assert(refused >= 2, "the refused parameter sets were tried");
+    cr_assert(checked > 500);
+    bt_indcache_destroy(&cache);
+    bt_batch_destroy(&b);
+    bt_engine_destroy(&eng);
+}
+
+/* A SINGLE strategy on three symbols of one timeline: one sleeve per symbol,
+ * summed in sleeve order, as bt_engine does. */
+Test(batch, sleeves_same_bits_as_the_engine)
+{
+    s_series();
+    enum { NS = 3, NL = 12 };
+    static int64_t t[NB];
+    static double o[NS][NB], h[NS][NB], l[NS][NB], c[NS][NB], v[NS][NB];
+    bt_series_t ser[NS];
+    memcpy(t, g_t, sizeof t);
+    for (int k = 0; k < NS; k++) {
+        double p = 50.0 + 20.0 * k;
+        for (size_t i = 0; i < NB; i++) {
+            o[k][i] = p * (1.0 + 0.004 * (s_unif() - 0.5));
+            c[k][i] = o[k][i] * (1.0 + 0.03 * (s_unif() - 0.5));
+            h[k][i] = fmax(o[k][i], c[k][i]) * 1.004;
+            l[k][i] = fmin(o[k][i], c[k][i]) * 0.996;
+            v[k][i] = 3000.0;
+            p = c[k][i];
+        }
+        ser[k] = g_s;
+        ser[k].time = t;
+        ser[k].open = o[k];
+        ser[k].high = h[k];
+        ser[k].low = l[k];
+        ser[k].close = c[k];
+        ser[k].volume = v[k];
+    }
+    bt_engine_t *eng = bt_engine_new();
+    bt_batch_t *b = bt_batch_new();
+    bt_indcache_t *cache = bt_indcache_new((size_t)1 << 30);
+    static double params[NL][BT_MAX_PARAMS];
+    static bt_engine_cfg_t cfg[NL];
+    static double blk_a[NL][3 * BT_MACC_MAX_BLOCKS], blk_b[NL][3 * BT_MACC_MAX_BLOCKS];
+    static bt_batch_job_t jobs[NL];
+    static const double *cols[NL * NS * (BT_DECL_MAX + 1)];
+    for (size_t si = 0; si < sizeof s_names / sizeof *s_names; si++) {
+        const bt_strategy_t *st = bt_strategy_find(s_names[si]);
+        memset(jobs, 0, sizeof jobs);
+        for (int k = 0; k < NL; k++) {
+            s_params(s_names[si], k + 6, params[k]);
+            s_cfg(&cfg[k], k == 7 ? 3 : k);
+            bt_run_spec_t sp = {.series = ser, .nsym = NS, .strategy = st, .params = params[k],
+                                .cfg = &cfg[k], .threads = 1, .blocks_out = blk_b[k]};
+            bt_errbuf_t eb;
+            bt_errbuf_clear(&eb);
+            cr_assert(bt_batch_eligible(&sp));
+            cr_assert(bt_batch_prepare(cache, &sp, &cols[k * NS * (BT_DECL_MAX + 1)], &eb), "%s",
+                      eb.msg);
+            jobs[k].spec = sp;
+            jobs[k].cols = &cols[k * NS * (BT_DECL_MAX + 1)];
+        }
+        bt_batch_run(b, jobs, NL);
+        for (int k = 0; k < NL; k++) {
+            bt_run_spec_t sp = jobs[k].spec;
+            sp.blocks_out = blk_a[k];
+            sp.threads = 1 + k % 2;
+            bt_metrics_t m;
+            bt_errbuf_t eb;
+            bt_errbuf_clear(&eb);
+            cr_assert_eq(bt_engine_run(eng, &sp, &m, &eb), BT_OK, "%s", eb.msg);
+            cr_assert_eq(jobs[k].rc, BT_OK, "%s", jobs[k].eb.msg);
+            cr_assert(memcmp(&m, &jobs[k].metrics, sizeof m) == 0, "%s lane %d: metrics differ",
+                      s_names[si], k);
+            cr_assert(memcmp(blk_a[k], blk_b[k], sizeof blk_a[k]) == 0);
+        }
+    }
+    bt_indcache_destroy(&cache);
+    bt_batch_destroy(&b);
+    bt_engine_destroy(&eng);
+}
+
+/* Indicator columns: value at bar t does not change when the series ends at t. */
+Test(batch, columns_do_not_look_ahead)
+{
+    s_series();
+    bt_indcache_t *cache = bt_indcache_new((size_t)1 << 30);
+    const bt_decl_t d[] = {
+        {.kind = "sma", .p = {17}, .np = 1},
+        {.kind = "ema", .p = {9}, .np = 1},
+        {.kind = "rsi", .p = {14}, .np = 1},
+        {.kind = "bollinger", .p = {20, 2}, .np = 2, .out = 2},
+        {.kind = "highest", .p = {30}, .np = 1, .source = BT_SRC_HIGH},
+    };
+    const size_t cuts[] = {1, 16, 17, 18, 500, 2047, 2048, 4001};
+    for (size_t j = 0; j < sizeof d / sizeof *d; j++) {
+        bt_errbuf_t eb;
+        bt_errbuf_clear(&eb);
+        const double *full = bt_indcache_get(cache, &g_s, &d[j], &eb);
+        cr_assert(full, "%s", eb.msg);
+        cr_assert(bt_indcache_get(cache, &g_s, &d[j], &eb) == full, "computed once");
+        for (size_t c = 0; c < sizeof cuts / sizeof *cuts; c++) {
+            bt_series_t cut = bt_series_slice_idx(&g_s, 0, cuts[c]);
+            const double *part = bt_indcache_get(cache, &cut, &d[j], &eb);
+            cr_assert(part && part != full);
+            cr_assert(memcmp(part, full, cuts[c] * sizeof *part) == 0, "%s: cut at %zu differs",
+                      d[j].kind, cuts[c]);
+        }
+    }
+    cr_assert_eq(bt_indcache_computed(cache),
+                 (sizeof d / sizeof *d) * (1 + sizeof cuts / sizeof *cuts));
+    bt_indcache_destroy(&cache);
+}
+
+/* Runs decide over bars [0, n) in blocks of blk; events into at/tg. */
+static size_t s_decide_all(const bt_strategy_t *st, const double *p, const double *const *v,
+                           size_t n, size_t blk, uint32_t *at, double *tg)
+{
+    unsigned char state[BT_FAST_STATE_BYTES];
+    memset(state, 0, sizeof state);
+    size_t k = 0;
+    for (size_t i0 = 0; i0 < n; i0 += blk) {
+        size_t i1 = i0 + blk < n ? i0 + blk : n;
+        k += st->fast->decide(state, p, v, i0, i1, at + k, tg + k);
+    }
+    return k;
+}
+
+/* decide: decisions up to bar T stay the same when every value after T is
+ * garbage (a decide that peeked ahead would change), in any block size. */
+Test(batch, decide_does_not_look_ahead)
+{
+    s_series();
+    bt_indcache_t *cache = bt_indcache_new((size_t)1 << 30);
+    static uint32_t at0[NB], at1[NB];
+    static double tg0[NB], tg1[NB];
+    static double junk[BT_DECL_MAX + 1][NB];
+    const size_t cuts[] = {40, 777, 2047, 3000, 5990};
+    const size_t blks[] = {1, 7, 2048, NB};
+    for (size_t si = 0; si < sizeof s_names / sizeof *s_names; si++) {
+        const bt_strategy_t *st = bt_strategy_find(s_names[si]);
+        for (int k = 0; k < 6; k++) {
+            double p[BT_MAX_PARAMS];
+            s_params(s_names[si], k == 5 ? 6 : k, p);
+            bt_engine_cfg_t c;
+            bt_engine_cfg_defaults(&c);
+            bt_run_spec_t sp = {.series = &g_s, .nsym = 1, .strategy = st, .params = p,
+                                .cfg = &c};
+            const double *cols[BT_DECL_MAX + 1];
+            bt_errbuf_t eb;
+            bt_errbuf_clear(&eb);
+            cr_assert(bt_batch_prepare(cache, &sp, cols, &eb), "%s", eb.msg);
+            size_t nc = 0;
+            while (nc <= BT_DECL_MAX && cols[nc])
+                nc++;
+            size_t n0 = s_decide_all(st, p, cols, NB, 2048, at0, tg0);
+            cr_assert(n0 > 0, "%s %d never signals", s_names[si], k);
+            for (size_t c2 = 0; c2 < sizeof cuts / sizeof *cuts; c2++) {
+                size_t T = cuts[c2];
+                const double *v[BT_DECL_MAX + 1] = {0};
+                for (size_t j = 0; j < nc; j++) {
+                    memcpy(junk[j], cols[j], (T + 1) * sizeof(double));
+                    for (size_t i = T + 1; i < NB; i++)
+                        junk[j][i] = (i % 3 == 0) ? NAN : (i % 3 == 1 ? -1e300 : 1e300);
+                    v[j] = junk[j];
+                }
+                for (size_t bi = 0; bi < sizeof blks / sizeof *blks; bi++) {
+                    size_t n1 = s_decide_all(st, p, v, NB, blks[bi], at1, tg1);
+                    size_t e0 = 0, e1 = 0;
+                    while (e0 < n0 && at0[e0] <= T)
+                        e0++;
+                    while (e1 < n1 && at1[e1] <= T)
+                        e1++;
+                    cr_assert_eq(e0, e1, "%s: %zu vs %zu decisions up to bar %zu", s_names[si],
+                                 e0, e1, T);
+                    cr_assert(memcmp(at0, at1, e0 * sizeof *at0) == 0);
+                    cr_assert(memcmp(tg0, tg1, e0 * sizeof *tg0) == 0);
+                }
+            }
+        }
+    }
+    bt_indcache_destroy(&cache);
+}
+
+Test(batch, eligibility)
+{
+    s_series();
+    const bt_strategy_t *st = bt_strategy_find("sma_cross");
+    const bt_strategy_t *bh = bt_strategy_find("buy_and_hold");
+    double p[3] = {5, 20, 0};
+    bt_engine_cfg_t c;
+    bt_engine_cfg_defaults(&c);
+    bt_run_spec_t sp = {.series = &g_s, .nsym = 1, .strategy = st, .params = p, .cfg = &c};
+    cr_assert(bt_batch_eligible(&sp));
+    c.stop_loss = 0.05;
+    cr_assert_not(bt_batch_eligible(&sp), "engine exits run per point");
+    bt_engine_cfg_defaults(&c);
+    c.fill_at = BT_FILL_SAME_CLOSE;
+    cr_assert_not(bt_batch_eligible(&sp));
+    bt_engine_cfg_defaults(&c);
+    c.trade_start = g_t[100];
+    cr_assert_not(bt_batch_eligible(&sp), "warm-up runs per point");
+    bt_engine_cfg_defaults(&c);
+    bt_series_t two[2] = {g_s, bt_series_slice_idx(&g_s, 1, NB)};
+    sp.series = two;
+    sp.nsym = 2;
+    cr_assert(bt_batch_eligible(&sp));
+    bt_indcache_t *cache = bt_indcache_new((size_t)1 << 30);
+    const double *cols[2 * (BT_DECL_MAX + 1)];
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    cr_assert_not(bt_batch_prepare(cache, &sp, cols, &eb),
+                  "sleeves on different timelines run per point");
+    two[1] = g_s;
+    cr_assert(bt_batch_prepare(cache, &sp, cols, &eb), "%s", eb.msg);
+    bt_indcache_destroy(&cache);
+    sp.series = &g_s;
+    sp.nsym = 1;
+    sp.strategy = bh;
+    cr_assert(bh);
+    cr_assert_not(bt_batch_eligible(&sp), "a strategy that declares nothing runs as today");
+}
