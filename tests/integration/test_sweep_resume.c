@@ -165,13 +165,13 @@ Test(sweep_resume, walk_forward_hint_pasted_resumes_the_same_way)
 
 /* A journal written by the previous bt (journal version 1, no metric column
  * line) resumes under this one: its columns are the 23 version-1 metrics,
- * mapped by name. BT_BASE_BT names that bt (default /work/base/build/bt,
- * the untouched baseline); the test is skipped where it does not exist. */
+ * mapped by name. BT_BASE_BT names that bt (default /work/base-s1/build/bt,
+ * the session-1 build, journal v1); skipped where it does not exist. */
 Test(sweep_resume, version_1_journal_from_the_previous_bt_resumes)
 {
     const char *old_bt = getenv("BT_BASE_BT");
     if (!old_bt || !*old_bt)
-        old_bt = "/work/base/build/bt";
+        old_bt = "/work/base-s1/build/bt";
     char old_worker[512];
     snprintf(old_worker, sizeof old_worker, "%.*s-worker", (int)strlen(old_bt), old_bt);
     if (access(old_bt, X_OK) != 0 || access(old_worker, X_OK) != 0)
