@@ -17,6 +17,7 @@ static const s_command_t s_commands[] = {
     {"data", "export", bt_cmd_data_export, "write one symbol back to CSV"},
     {"data", "resample", bt_cmd_data_resample, "coarser bars: minutes to hours, days, weeks"},
     {"data", "synth", bt_cmd_data_synth, "write a seeded synthetic market"},
+    {"data", "fetch", bt_cmd_data_fetch, "download bars from a REST provider (yahoo, binance)"},
     {NULL, "run", bt_cmd_run, "run one backtest from a config"},
     {NULL, "sweep", bt_cmd_sweep, "run a parameter sweep on local or remote workers"},
     {NULL, "strategies", bt_cmd_strategies, "list built-in strategies and their parameters"},
