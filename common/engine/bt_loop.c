@@ -75,6 +75,11 @@ static inline void s_step(bt_book_t *bk, int64_t t)
     f->step++;
 }
 
+void bt_loop_step(bt_book_t *bk, int64_t t)
+{
+    s_step(bk, t);
+}
+
 void bt_loop_range(bt_book_t *bk, size_t i0, size_t i1)
 {
     double *eq_out = bk->curve.eq, *cash_out = bk->curve.cash;

@@ -24,5 +24,8 @@ void bt_loop_end(bt_book_t *bk);
 void bt_loop_single(bt_book_t *bk);
 /* A book over several series merged by time, then its end. */
 void bt_loop_merged(bt_book_t *bk);
+/* One step at time t whose bars the caller loaded into bk->feed (bar,
+ * has_bar, close); bt_live steps live runs with it. */
+void bt_loop_step(bt_book_t *bk, int64_t t);
 
 #endif

@@ -19,6 +19,7 @@ static const s_command_t s_commands[] = {
     {"data", "synth", bt_cmd_data_synth, "write a seeded synthetic market"},
     {"data", "fetch", bt_cmd_data_fetch, "download bars from a REST provider (yahoo, binance)"},
     {NULL, "run", bt_cmd_run, "run one backtest from a config"},
+    {NULL, "paper", bt_cmd_paper, "paper-trade a config on live bars (REST or Redis)"},
     {NULL, "sweep", bt_cmd_sweep, "run a parameter sweep on local or remote workers"},
     {NULL, "strategies", bt_cmd_strategies, "list built-in strategies and their parameters"},
     {NULL, "status", bt_cmd_status, "show a sweep's progress and whether it still runs"},
