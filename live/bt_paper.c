@@ -72,6 +72,7 @@ struct s_paper {
     bt_aredis_t *ar;          /* Redis (publishing, and the stream source) */
     char (*xid)[64];          /* last stream entry id read per symbol */
     bool xbusy;
+    unsigned xconn;           /* connection the stream ids belong to */
     FILE *events, *equity, *journal;
     size_t *nord_out;         /* order records already written, per book */
     double peak;              /* of the summed equity */
@@ -614,6 +615,13 @@ static void s_poll_redis(s_paper_t *P)
 {
     if (P->xbusy || !bt_aredis_up(P->ar))
         return;
+    if (bt_aredis_connects(P->ar) != P->xconn) {
+        /* a restarted Redis numbers its entries afresh: read from the start again
+         * (bars already taken are dropped as repeated) */
+        P->xconn = bt_aredis_connects(P->ar);
+        for (size_t s = 0; s < P->nsym; s++)
+            bt_str_copy(P->xid[s], sizeof P->xid[s], "0");
+    }
     const char *argv[4 + 2 * 64];
     char keys[64][128];
     int n = 0;

@@ -16,7 +16,7 @@ struct bt_redis {
 const char *bt_redis_hint(void)
 {
     return "start one with 'redis-server --port 6379 --save \"\" --daemonize yes', or "
-           "'scripts/redis-private DIR' for a private one, or give another address "
+           "'scripts/redis-private start DIR' for a private one, or give another address "
            "(--redis host:port | unix:/path)";
 }
 

@@ -83,6 +83,8 @@ static void s_schedule(bt_aredis_t *r)
 static void s_on_connect(const redisAsyncContext *ac, int status)
 {
     bt_aredis_t *r = ac->data;
+    if (!r)
+        return;
     if (status != REDIS_OK) {
         bt_log(BT_LOG_WARN, "Redis at %s: cannot connect (%s); retrying in %.1f s", r->addr,
                ac->errstr, (double)r->backoff_ms / 1000.0);
@@ -103,6 +105,8 @@ static void s_on_connect(const redisAsyncContext *ac, int status)
 static void s_on_disconnect(const redisAsyncContext *ac, int status)
 {
     bt_aredis_t *r = ac->data;
+    if (!r)
+        return;
     r->up = false;
     r->ac = NULL;
     r->fd = -1;
@@ -179,7 +183,7 @@ void bt_aredis_destroy(bt_aredis_t **self_p)
         redisAsyncContext *ac = r->ac;
         r->ac = NULL;
         ac->data = NULL;
-        redisAsyncSetDisconnectCallback(ac, NULL);
+        ac->onDisconnect = NULL; /* hiredis 0.14 will not replace a set callback */
         redisAsyncFree(ac);
     }
     s_cleanup(r);
