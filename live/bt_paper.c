@@ -151,7 +151,7 @@ static bt_err_t s_write_orders(s_paper_t *P)
             const bt_order_rec_t *o = &rec->orders[i];
             if (o->id > maxid)
                 maxid = o->id;
-            uint32_t sym = bt_live_book_sym0(P->lv, b) + o->sym;
+            uint32_t sym = o->sym; /* the engine records run-level indices */
             bt_csvw_i64(&w, o->id ? o->id + off : 0);
             bt_csvw_str(&w, s_tz(o->created, t1));
             bt_csvw_str(&w, s_tz(o->done, t2));
@@ -180,7 +180,6 @@ static void s_write_events(s_paper_t *P, size_t step, int64_t t)
     char tb[40];
     for (size_t b = 0; b < bt_live_nbooks(P->lv); b++) {
         const bt_recorder_t *rec = bt_live_recorder(P->lv, b);
-        uint32_t s0 = bt_live_book_sym0(P->lv, b);
         for (size_t i = P->nord_out[b]; i < rec->norders; i++) {
             const bt_order_rec_t *o = &rec->orders[i];
             bt_csvw_u64(&w, step);
@@ -188,7 +187,7 @@ static void s_write_events(s_paper_t *P, size_t step, int64_t t)
             bt_csvw_str(&w, "order");
             bt_csvw_u64(&w, b);
             bt_csvw_i64(&w, o->id);
-            bt_csvw_str(&w, P->syms[s0 + o->sym]);
+            bt_csvw_str(&w, o->sym < P->nsym ? P->syms[o->sym] : "?");
             bt_csvw_str(&w, s_order_type(o->type));
             bt_csvw_g(&w, o->qty, 15);
             bt_csvw_g(&w, o->limit ? o->limit : o->stop, 15);
@@ -205,7 +204,7 @@ static void s_write_events(s_paper_t *P, size_t step, int64_t t)
             bt_csvw_str(&w, "fill");
             bt_csvw_u64(&w, b);
             bt_csvw_i64(&w, f[i].order_id);
-            bt_csvw_str(&w, P->syms[s0 + f[i].sym]);
+            bt_csvw_str(&w, f[i].sym < P->nsym ? P->syms[f[i].sym] : "?");
             bt_csvw_str(&w, "");
             bt_csvw_g(&w, f[i].qty, 15);
             bt_csvw_g(&w, f[i].price, 15);
