@@ -876,6 +876,7 @@ bt_err_t bt_paper_run(const bt_paper_opts_t *o, bt_errbuf_t *eb)
     memset(&P, 0, sizeof P);
     P.o = o;
     P.tty = isatty(2);
+    zsys_init(); /* czmq's SIGINT / SIGTERM handler: the loop ends, files are closed */
     bt_err_t e = BT_OK;
     P.cfg = bt_config_load_lib(o->config, o->sets, o->nsets, bt_strategy_table(),
                                bt_strategy_count(), bt_strategy_load, &P.eb);
