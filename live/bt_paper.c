@@ -1,5 +1,5 @@
 /* bt_paper — paper trading on one zloop. See bt_paper.h. */
-#include "bt_paper.h"
+#include "bt_paper_int.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -24,7 +24,6 @@
 #include "bt_registry.h"
 #include "bt_time.h"
 
-#define S_MAX_IND 8          /* indicator kinds published */
 #define S_QUEUE_MAX 1000000u /* bars waiting for the other symbols */
 #define S_BODY_CAP (64u << 20)
 
@@ -38,57 +37,6 @@ void bt_paper_opts_defaults(bt_paper_opts_t *o)
     o->stream_cap = 1000;
     o->indicators = "sma,ema,rsi";
 }
-
-typedef struct {
-    bt_rawbar_t *v; /* bars not yet stepped, oldest first */
-    size_t head, n, cap;
-} s_queue_t;
-
-typedef struct s_paper s_paper_t;
-
-typedef struct {
-    s_paper_t *P;
-    size_t sym;
-    bt_http_t *http;
-    bt_http_resp_t resp;
-    bt_buf_t url;
-} s_slot_t;
-
-struct s_paper {
-    const bt_paper_opts_t *o;
-    bt_config_t *cfg;
-    const bt_strategy_t *st;
-    const char *const *syms;
-    size_t nsym;
-    bt_live_t *lv;
-    zloop_t *loop;
-    s_slot_t *slots;          /* REST: one HTTP handle per symbol */
-    int64_t iv_ns;            /* bar interval */
-    int64_t *seen;            /* last bar time accepted per symbol */
-    s_queue_t *q;             /* per symbol */
-    int64_t retry_at_ms;      /* provider outage: no poll before this */
-    long backoff_ms;
-    bool outage;
-    bt_aredis_t *ar;          /* Redis (publishing, and the stream source) */
-    char (*xid)[64];          /* last stream entry id read per symbol */
-    bool xbusy;
-    unsigned xconn;           /* connection the stream ids belong to */
-    FILE *events, *equity, *journal;
-    size_t *nord_out;         /* order records already written, per book */
-    double peak;              /* of the summed equity */
-    size_t nind;
-    const bt_ind_kind_t *kinds[S_MAX_IND];
-    bt_ind_t *ind;            /* nsym * nind */
-    void **ind_state;
-    zsock_t *ctl;
-    long idle;                /* polls in a row without a new bar */
-    bool stop;
-    bool replaying;
-    bool tty;
-    bt_err_t err;             /* a fatal error (disk) ends the loop */
-    bt_errbuf_t eb;
-    char status[512];
-};
 
 static int64_t s_wall_ns(void)
 {
@@ -261,49 +209,6 @@ static void s_status(s_paper_t *P, int64_t t)
     }
 }
 
-/* ---- Redis publishing ------------------------------------------------------- */
-
-static void s_publish(s_paper_t *P, int64_t t, const bt_bar_t *bars, const uint8_t *has)
-{
-    if (!P->ar || !bt_aredis_up(P->ar))
-        return;
-    const char *nm = P->o->name;
-    char key[256], ts[32], v[5][40], cap[32];
-    snprintf(ts, sizeof ts, "%lld", (long long)t);
-    snprintf(cap, sizeof cap, "%zu", P->o->stream_cap);
-    for (size_t s = 0; s < P->nsym; s++) {
-        if (!has[s])
-            continue;
-        const bt_bar_t *b = &bars[s];
-        double x[5] = {b->open, b->high, b->low, b->close, b->volume};
-        for (int k = 0; k < 5; k++)
-            bt_csvw_fmt_double(x[k], v[k], sizeof v[k]);
-        snprintf(key, sizeof key, "bt:paper:%s:last:%s", nm, P->syms[s]);
-        const char *h[] = {"HSET", key, "t", ts, "o", v[0], "h", v[1], "l", v[2],
-                           "c", v[3], "v", v[4]};
-        bt_aredis_cmd(P->ar, NULL, NULL, 14, h, NULL);
-        snprintf(key, sizeof key, "bt:paper:%s:bars:%s", nm, P->syms[s]);
-        const char *x2[] = {"XADD", key, "MAXLEN", "~", cap, "*", "t", ts, "o", v[0],
-                            "h", v[1], "l", v[2], "c", v[3], "v", v[4]};
-        bt_aredis_cmd(P->ar, NULL, NULL, 18, x2, NULL);
-        for (size_t k = 0; k < P->nind; k++) {
-            const bt_ind_t *ind = &P->ind[s * P->nind + k];
-            char field[96], val[40];
-            snprintf(field, sizeof field, "%s.%s", P->syms[s], ind->kind->name);
-            bt_csvw_fmt_double(ind->out[0], val, sizeof val);
-            snprintf(key, sizeof key, "bt:paper:%s:ind", nm);
-            const char *hi[] = {"HSET", key, field, val};
-            bt_aredis_cmd(P->ar, NULL, NULL, 4, hi, NULL);
-        }
-    }
-    char eq[40], cash[40];
-    bt_csvw_fmt_double(bt_live_equity(P->lv), eq, sizeof eq);
-    bt_csvw_fmt_double(bt_live_cash(P->lv), cash, sizeof cash);
-    snprintf(key, sizeof key, "bt:paper:%s:equity", nm);
-    const char *he[] = {"HSET", key, "t", ts, "equity", eq, "cash", cash};
-    bt_aredis_cmd(P->ar, NULL, NULL, 8, he, NULL);
-}
-
 /* ---- steps ----------------------------------------------------------------- */
 
 static bt_err_t s_journal(s_paper_t *P, int64_t t, const bt_bar_t *bars, const uint8_t *has)
@@ -370,12 +275,12 @@ static bt_err_t s_apply(s_paper_t *P, int64_t t, const bt_bar_t *bars, const uin
     if ((after != before || nf > 0) && (e = s_write_orders(P)) != BT_OK)
         return e;
     s_status(P, t);
-    s_publish(P, t, bars, has);
+    bt_paper_publish(P, t, bars, has);
     return BT_OK;
 }
 
 /* Steps while every symbol has a bar waiting: the earliest time is the step. */
-static void s_drain(s_paper_t *P)
+void bt_paper_drain(s_paper_t *P)
 {
     bt_bar_t bars[64];
     uint8_t has[64];
@@ -415,7 +320,7 @@ static void s_drain(s_paper_t *P)
 }
 
 /* A bar from a feed: validated, late / repeated ones dropped, queued. */
-static void s_offer(s_paper_t *P, size_t s, const bt_rawbar_t *b)
+void bt_paper_offer(s_paper_t *P, size_t s, const bt_rawbar_t *b)
 {
     char tb[40], tp[40];
     const char *sym = P->syms[s];
@@ -483,13 +388,13 @@ static void s_http_done(void *user, bt_http_resp_t *r)
                 if (page.bars[i].time + P->iv_ns > now)
                     continue; /* still forming: taken when it has closed */
                 int64_t before = P->seen[sl->sym];
-                s_offer(P, sl->sym, &page.bars[i]);
+                bt_paper_offer(P, sl->sym, &page.bars[i]);
                 fresh += P->seen[sl->sym] != before;
             }
             bt_page_fini(&page);
             if (fresh == 0 && sl->sym == 0)
                 P->idle++;
-            s_drain(P);
+            bt_paper_drain(P);
             return;
         }
         bt_page_fini(&page);
@@ -540,104 +445,6 @@ static void s_poll_rest(s_paper_t *P)
     }
 }
 
-/* ---- Redis stream source ----------------------------------------------------- */
-
-static bool s_field(redisReply *kv, const char *name, double *out)
-{
-    for (size_t i = 0; i + 1 < kv->elements; i += 2) {
-        redisReply *k = kv->element[i], *v = kv->element[i + 1];
-        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0 &&
-            v->type == REDIS_REPLY_STRING) {
-            char *end = NULL;
-            *out = strtod(v->str, &end);
-            return end != v->str && *end == '\0';
-        }
-    }
-    return false;
-}
-
-static void s_on_xread(void *user, redisReply *r)
-{
-    s_paper_t *P = user;
-    P->xbusy = false;
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r && r->type == REDIS_REPLY_ERROR)
-            bt_log(BT_LOG_WARN, "Redis XREAD: %s", r->str);
-        if (!r || r->type == REDIS_REPLY_NIL)
-            P->idle++;
-        return;
-    }
-    bool fresh = false;
-    for (size_t i = 0; i < r->elements; i++) {
-        redisReply *st = r->element[i];
-        if (st->type != REDIS_REPLY_ARRAY || st->elements != 2)
-            continue;
-        const char *key = st->element[0]->str;
-        size_t s = 0;
-        for (; s < P->nsym; s++)
-            if (strcmp(key + strlen("bt:bars:"), P->syms[s]) == 0)
-                break;
-        if (s == P->nsym)
-            continue;
-        redisReply *ents = st->element[1];
-        for (size_t j = 0; j < ents->elements; j++) {
-            redisReply *en = ents->element[j];
-            if (en->type != REDIS_REPLY_ARRAY || en->elements != 2)
-                continue;
-            bt_str_copy(P->xid[s], sizeof P->xid[s], en->element[0]->str);
-            double t = 0;
-            bt_rawbar_t b;
-            if (!s_field(en->element[1], "t", &t) || !s_field(en->element[1], "o", &b.open) ||
-                !s_field(en->element[1], "h", &b.high) || !s_field(en->element[1], "l", &b.low) ||
-                !s_field(en->element[1], "c", &b.close) || !s_field(en->element[1], "v", &b.volume)) {
-                bt_log(BT_LOG_WARN, "%s entry %s: needs fields t o h l c v; dropped", key,
-                       P->xid[s]);
-                continue;
-            }
-            /* t: ns since epoch as a whole number (exact in a double up to 2^53 only) */
-            char *end = NULL;
-            redisReply *kv = en->element[1];
-            for (size_t k = 0; k + 1 < kv->elements; k += 2)
-                if (strcmp(kv->element[k]->str, "t") == 0)
-                    b.time = strtoll(kv->element[k + 1]->str, &end, 10);
-            int64_t before = P->seen[s];
-            s_offer(P, s, &b);
-            fresh = fresh || P->seen[s] != before;
-        }
-    }
-    if (!fresh)
-        P->idle++;
-    s_drain(P);
-}
-
-static void s_poll_redis(s_paper_t *P)
-{
-    if (P->xbusy || !bt_aredis_up(P->ar))
-        return;
-    if (bt_aredis_connects(P->ar) != P->xconn) {
-        /* a restarted Redis numbers its entries afresh: read from the start again
-         * (bars already taken are dropped as repeated) */
-        P->xconn = bt_aredis_connects(P->ar);
-        for (size_t s = 0; s < P->nsym; s++)
-            bt_str_copy(P->xid[s], sizeof P->xid[s], "0");
-    }
-    const char *argv[4 + 2 * 64];
-    char keys[64][128];
-    int n = 0;
-    argv[n++] = "XREAD";
-    argv[n++] = "COUNT";
-    argv[n++] = "1000";
-    argv[n++] = "STREAMS";
-    for (size_t s = 0; s < P->nsym; s++) {
-        snprintf(keys[s], sizeof keys[s], "bt:bars:%s", P->syms[s]);
-        argv[n++] = keys[s];
-    }
-    for (size_t s = 0; s < P->nsym; s++)
-        argv[n++] = P->xid[s];
-    if (bt_aredis_cmd(P->ar, s_on_xread, P, n, argv, NULL))
-        P->xbusy = true;
-}
-
 /* ---- the loop -------------------------------------------------------------- */
 
 static int s_on_tick(zloop_t *loop, int id, void *arg)
@@ -650,7 +457,7 @@ static int s_on_tick(zloop_t *loop, int id, void *arg)
         return -1;
     }
     if (P->o->from_redis)
-        s_poll_redis(P);
+        bt_paper_poll_redis(P);
     else
         s_poll_rest(P);
     return P->stop ? -1 : 0;
@@ -806,7 +613,7 @@ static bt_err_t s_setup_ind(s_paper_t *P)
 {
     char list[256];
     bt_str_copy(list, sizeof list, P->o->indicators ? P->o->indicators : "");
-    for (char *p = list; *p && P->nind < S_MAX_IND;) {
+    for (char *p = list; *p && P->nind < BT_PAPER_MAX_IND;) {
         size_t n = strcspn(p, ",");
         char save = p[n];
         p[n] = '\0';

@@ -67,6 +67,7 @@ typedef struct s_fetch {
     bt_buf_t url;
     char key_hdr[512];     /* "X-MBX-APIKEY: ..." (never logged) */
     char pdir[PATH_MAX];   /* STORE.partial */
+    int64_t now;           /* wall clock at the start, ns */
 } s_fetch_t;
 
 static const char *s_tfmt(int64_t t, char *buf)
@@ -84,6 +85,8 @@ static bt_err_t s_check_bar(s_fetch_t *F, s_sym_t *S, const bt_rawbar_t *b, bool
     *keep = false;
     if (b->time < o->from || b->time > o->to)
         return BT_OK;
+    if (b->time + F->iv_ns > F->now)
+        return BT_OK; /* still forming: a later fetch takes it once it has closed */
     const char *why = NULL;
     double v[5] = {b->open, b->high, b->low, b->close, b->volume};
     for (int k = 0; k < 5; k++)
@@ -537,6 +540,9 @@ bt_err_t bt_rest_fetch(const bt_fetch_opts_t *o, bt_fetch_report_t *rep, bt_errb
     F.o = o;
     F.rep = rep;
     F.iv_ns = bt_interval_ns(o->interval);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    F.now = (int64_t)ts.tv_sec * BT_NS_PER_SEC + ts.tv_nsec;
     if (!F.iv_ns || !o->prov->interval_name(o->interval))
         return bt_errf(eb, BT_EINVAL, "%s has no interval '%s'", o->prov->name, o->interval);
     if (o->page_bars == 0 || o->page_bars > o->prov->max_page_bars)
