@@ -22,6 +22,7 @@
  *   --fault gap          bars 20..29 missing
  *   --fault disorder     two bars swapped
  * Single-threaded, one connection at a time, Connection: close. */
+#define _GNU_SOURCE /* strcasestr */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -279,6 +280,8 @@ static void s_handle(int fd)
         return;
     }
     long k = ++s_nreq;
+    if (strcasestr(req, "\r\nX-MBX-APIKEY: "))
+        fprintf(stderr, "mock: request %ld carries an X-MBX-APIKEY header\n", k);
     if (s_step_ms && s_t0_ms < 0)
         s_t0_ms = s_now_ms();
     fprintf(stderr, "mock: request %ld: %s\n", k, path);

@@ -221,3 +221,32 @@ Test(fetch, partial_failure_leaves_store_unchanged_and_rerun_resumes)
                  live_out(&L, "out4"));
     cr_assert_eq(live_requests(&L), 3);
 }
+
+Test(fetch, api_key_is_sent_and_never_logged)
+{
+    live_mock(&L, "--fault", "500@1", "--fault", "malformed@2", NULL);
+    char st[400], keys[400];
+    live_path(&L, "b.h5", st, sizeof st);
+    live_path(&L, "keys.txt", keys, sizeof keys);
+    FILE *f = fopen(keys, "w");
+    fprintf(f, "BT_BINANCE_API_KEY=k3y-from-file-7Q\n");
+    fclose(f);
+    unsetenv("BT_BINANCE_API_KEY");
+    cr_assert_eq(s_fetch("binance", "SYN", st, "out", "--keys-file", keys), 0, "%s",
+                 live_out(&L, "out"));
+    char *o = live_out(&L, "out");
+    char *log = bt_proc_slurp(L.log, NULL);
+    cr_assert(strstr(o, "retry 1 of 5"), "%s", o); /* failures were logged */
+    cr_assert_null(strstr(o, "k3y-from-file-7Q"), "the key was logged: %s", o);
+    cr_assert(strstr(log, "request 3 carries an X-MBX-APIKEY header"), "%s", log);
+    free(o);
+    free(log);
+    /* the environment wins over the file */
+    setenv("BT_BINANCE_API_KEY", "env-k3y-9Z", 1);
+    live_path(&L, "c.h5", st, sizeof st);
+    cr_assert_eq(s_fetch("binance", "SYN", st, "out2", "--keys-file", keys), 0);
+    o = live_out(&L, "out2");
+    cr_assert_null(strstr(o, "env-k3y-9Z"));
+    free(o);
+    unsetenv("BT_BINANCE_API_KEY");
+}
