@@ -20,6 +20,7 @@
 #include "bt_ind.h"
 #include "bt_live.h"
 #include "bt_log.h"
+#include "bt_prov_util.h"
 #include "bt_redis_async.h"
 #include "bt_registry.h"
 #include "bt_time.h"
@@ -492,7 +493,7 @@ static bt_err_t s_trim(s_paper_t *P, const char *name, size_t keep_rows, bool by
         return bt_errf(&P->eb, BT_ELIMIT, "output path too long");
     size_t len = 0;
     bt_errbuf_t e2;
-    char *t = bt_fs_read_file(path, (size_t)1 << 34, &len, &e2);
+    char *t = bt_live_read_file(path, (size_t)1 << 34, &len, &e2);
     if (!t)
         return BT_OK;
     size_t keep = 0, row = 0;
@@ -541,7 +542,7 @@ static bt_err_t s_restart(s_paper_t *P, const char *header)
     s_path(P, "journal.csv", path);
     size_t len = 0;
     bt_errbuf_t e2;
-    char *t = bt_fs_read_file(path, (size_t)1 << 34, &len, &e2);
+    char *t = bt_live_read_file(path, (size_t)1 << 34, &len, &e2);
     if (!t)
         return BT_OK;
     size_t hl = strlen(header);

@@ -3,6 +3,9 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "bt_fs.h"
 
 bt_err_t bt_prov_escape(bt_buf_t *b, const char *s)
 {
@@ -38,4 +41,19 @@ int64_t bt_prov_ceil_div(int64_t ns, int64_t unit)
     if (ns % unit > 0)
         q++;
     return q;
+}
+
+char *bt_live_read_file(const char *path, size_t max, size_t *len, bt_errbuf_t *eb)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        bt_errf(eb, BT_ENOTFOUND, "%s does not exist", path);
+        return NULL;
+    }
+    if ((unsigned long long)st.st_size > max) {
+        bt_errf(eb, BT_ELIMIT, "%s is larger than %zu bytes", path, max);
+        return NULL;
+    }
+    /* the file only grows by our own appends; a few spare bytes cover a racing append */
+    return bt_fs_read_file(path, (size_t)st.st_size + 4096, len, eb);
 }

@@ -16,4 +16,9 @@ json_t *bt_prov_json(const char *prov, const char *symbol, const char *body, siz
 /* ns -> whole seconds / milliseconds, rounding up (a page starts at or after from). */
 int64_t bt_prov_ceil_div(int64_t ns, int64_t unit);
 
+/* Reads a whole file the live side wrote itself (progress files, journals):
+ * sized by stat first, so no buffer of the cap is allocated up front; files
+ * over max bytes are refused. NULL when absent or unreadable. */
+char *bt_live_read_file(const char *path, size_t max, size_t *len, bt_errbuf_t *eb);
+
 #endif

@@ -17,6 +17,7 @@
 #include "bt_fs.h"
 #include "bt_http.h"
 #include "bt_log.h"
+#include "bt_prov_util.h"
 #include "bt_store.h"
 #include "bt_time.h"
 
@@ -168,7 +169,7 @@ static bt_err_t s_resume(s_fetch_t *F, s_sym_t *S, bt_errbuf_t *eb)
 {
     size_t len = 0;
     bt_errbuf_t e2;
-    char *text = bt_fs_read_file(S->partial, (size_t)1 << 32, &len, &e2);
+    char *text = bt_live_read_file(S->partial, (size_t)1 << 32, &len, &e2);
     if (!text)
         return BT_OK; /* none */
     char want[256];
@@ -243,7 +244,7 @@ static bt_err_t s_progress_open(s_fetch_t *F, s_sym_t *S, bt_errbuf_t *eb)
         /* s_resume left a valid header, or the file belongs to another fetch */
         size_t len = 0;
         bt_errbuf_t e2;
-        char *t = bt_fs_read_file(S->partial, (size_t)1 << 32, &len, &e2);
+        char *t = bt_live_read_file(S->partial, (size_t)1 << 32, &len, &e2);
         char want[256];
         s_header(F, S, want, sizeof want);
         fresh = !t || strncmp(t, want, strlen(want)) != 0;
