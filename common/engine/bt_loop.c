@@ -160,6 +160,11 @@ void bt_loop_account(bt_account_t *a, size_t *cur)
         bt_loop_end(&books[k]);
 }
 
+void bt_loop_step(bt_book_t *bk, int64_t t)
+{
+    s_step(bk, t);
+}
+
 void bt_loop_range(bt_book_t *bk, size_t i0, size_t i1)
 {
     double *eq_out = bk->curve.eq, *cash_out = bk->curve.cash;

@@ -30,5 +30,8 @@ void bt_loop_merged(bt_book_t *bk);
  * sleeve order, so the exposure limits see the sleeves before it). cur:
  * a->n scratch cursors. Then each sleeve's end. */
 void bt_loop_account(bt_account_t *a, size_t *cur);
+/* One step at time t whose bars the caller loaded into bk->feed (bar,
+ * has_bar, close); bt_live steps live runs with it. */
+void bt_loop_step(bt_book_t *bk, int64_t t);
 
 #endif

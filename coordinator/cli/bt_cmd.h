@@ -9,6 +9,8 @@ int bt_cmd_data_info(int argc, char **argv);
 int bt_cmd_data_export(int argc, char **argv);
 int bt_cmd_data_resample(int argc, char **argv);
 int bt_cmd_data_synth(int argc, char **argv);
+int bt_cmd_data_fetch(int argc, char **argv);
+int bt_cmd_paper(int argc, char **argv);
 int bt_cmd_run(int argc, char **argv);
 int bt_cmd_sweep(int argc, char **argv);
 int bt_cmd_strategies(int argc, char **argv);
