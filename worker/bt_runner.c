@@ -9,6 +9,7 @@
 
 #include "bt_dscache.h"
 #include "bt_engine.h"
+#include "bt_pystrat.h"
 
 struct bt_runner {
     const bt_config_t *base;  /* sweep config, not owned */
@@ -278,6 +279,8 @@ static void s_run_one(bt_engine_t *eng, const s_prep_t *p, int threads, bt_runne
     uint64_t t0 = s_now_us();
     bt_err_t rc = bt_engine_run(eng, &spec, &job->metrics, &eb);
     job->run_us = s_now_us() - t0;
+    if (rc == BT_OK)
+        rc = bt_pystrat_take_error(spec.strategy, &eb); /* a Python exception fails the job */
     if (rc == BT_OK && p->test)
         rc = s_take_segment(&rec, p->trade_start, job, &eb);
     bt_recorder_fini(&rec);
@@ -333,6 +336,9 @@ void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n)
             max_sym = prep[i].nsym;
     }
     int threads = self->threads;
+    /* Python strategies run on one thread: one interpreter, jobs in order */
+    if (bt_pystrat_is(bt_config_strategy(self->base)))
+        threads = 1;
     bt_engine_t **engines = self->engines;
     /* One job per thread (each engine single-threaded) when the batch has
      * enough jobs to keep every thread busy, or too few symbols to split a

@@ -64,6 +64,7 @@ enum {
     S_CLOSE_END,
     S_PBO_BLOCKS,
     S_MAX_GRID,
+    S_PYTHON,
     S_NSETTINGS
 };
 
@@ -80,6 +81,7 @@ struct bt_config {
     double params[BT_MAX_PARAMS]; /* strategy->nparams values */
     char *store;                  /* data.store */
     char *library;                /* strategy_library as written, or NULL */
+    bool python;                  /* library is a strategy_python: file */
     char **symbols;               /* data.symbols, NULL = all */
     size_t nsymbols;
     int64_t start, end;    /* data.start / data.end, INT64_MIN/MAX = open */

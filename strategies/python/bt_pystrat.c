@@ -1,0 +1,1148 @@
+/* bt_pystrat — Python strategies on the C engine (see bt_pystrat.h).
+ *
+ * Python objects: the built-in module `backtester` (only inside the
+ * embedded interpreter) with the base class Strategy, Indicator (a bt_ind_t
+ * updated in C before each on_bar), Ctx (a view of bt_ctx_t valid during one
+ * call) and Fill. One record per loaded class holds the compiled file; one
+ * instance record per initialised state block holds that job's module,
+ * object and indicators. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#include "bt_pystrat.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt_ind.h"
+
+/* ---- Records ---- */
+
+typedef struct {
+    bt_strategy_t t;                   /* the table the engine sees; first member */
+    bt_param_spec_t ps[BT_MAX_PARAMS]; /* params read from the class */
+    char *pnames[BT_MAX_PARAMS];       /* owned names */
+    char *phelp[BT_MAX_PARAMS];        /* owned help lines */
+    char *path, *cls, *summary;        /* owned */
+    PyObject *code;                    /* the compiled file */
+    pthread_mutex_t mu;                /* guards err/has_err */
+    bool has_err;                      /* a run failed since the last take */
+    char err[1024];                    /* its message */
+} s_py_t;
+
+typedef struct s_inst s_inst_t;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *dict;  /* instance attributes */
+    s_inst_t *inst;  /* set while the engine runs it; NULL otherwise */
+} s_strat_obj_t;
+
+typedef struct {
+    PyObject_HEAD
+    bt_ind_t ind;    /* the streaming instance */
+    void *st;        /* its state (PyMem) */
+    uint32_t sym;    /* symbol it reads */
+} s_ind_obj_t;
+
+typedef struct {
+    PyObject_HEAD
+    bt_ctx_t *ctx;   /* valid during one on_bar/on_fill call, else NULL */
+} s_ctx_obj_t;
+
+struct s_inst {
+    s_py_t *py;          /* the strategy */
+    void *state;         /* the engine's state block it belongs to */
+    size_t nsym;         /* symbols of its book */
+    PyObject *module;    /* this job's module namespace */
+    PyObject *self;      /* the strategy object */
+    PyObject *on_bar;    /* bound method */
+    PyObject *on_fill;   /* bound method or NULL */
+    s_ctx_obj_t *ctx;    /* reused Ctx object */
+    PyObject *inds;      /* list of Indicator objects declared in init */
+    bool in_init;        /* indicator() allowed */
+    bool failed;         /* an exception stopped it */
+};
+
+static s_py_t *s_py[BT_PYSTRAT_MAX];
+static size_t s_npy;
+static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER; /* s_py, s_live */
+static s_inst_t **s_live;                                /* instances by state block */
+static size_t s_nlive, s_caplive;
+static PyTypeObject *s_fill_type;
+
+/* ---- Errors ---- */
+
+/* The pending Python exception as text (traceback included) into buf. */
+static void s_exc_text(char *buf, size_t cap)
+{
+    PyObject *type = NULL, *val = NULL, *tb = NULL;
+    PyErr_Fetch(&type, &val, &tb);
+    PyErr_NormalizeException(&type, &val, &tb);
+    buf[0] = '\0';
+    PyObject *mod = PyImport_ImportModule("traceback");
+    PyObject *lines = mod && type ? PyObject_CallMethod(mod, "format_exception", "OOO", type,
+                                                        val ? val : Py_None, tb ? tb : Py_None)
+                                  : NULL;
+    PyObject *sep = lines ? PyUnicode_FromString("") : NULL;
+    PyObject *joined = sep ? PyUnicode_Join(sep, lines) : NULL;
+    const char *s = joined ? PyUnicode_AsUTF8(joined) : NULL;
+    if (s) {
+        /* keep the end: the exception line matters most */
+        size_t n = strlen(s);
+        snprintf(buf, cap, "%s%s", n >= cap ? "..." : "", n >= cap ? s + n - (cap - 4) : s);
+        while ((n = strlen(buf)) > 0 && buf[n - 1] == '\n')
+            buf[n - 1] = '\0';
+    } else {
+        snprintf(buf, cap, "a Python error that could not be formatted");
+    }
+    PyErr_Clear();
+    Py_XDECREF(joined);
+    Py_XDECREF(sep);
+    Py_XDECREF(lines);
+    Py_XDECREF(mod);
+    Py_XDECREF(type);
+    Py_XDECREF(val);
+    Py_XDECREF(tb);
+}
+
+/* Marks inst failed and keeps the run's first message. GIL held. */
+static void s_fail(s_inst_t *inst, const char *where)
+{
+    char tb[900];
+    s_exc_text(tb, sizeof tb);
+    inst->failed = true;
+    s_py_t *py = inst->py;
+    pthread_mutex_lock(&py->mu);
+    if (!py->has_err) {
+        py->has_err = true;
+        snprintf(py->err, sizeof py->err, "python strategy %s (%s) raised in %s: %s", py->cls,
+                 py->path, where, tb);
+    }
+    pthread_mutex_unlock(&py->mu);
+}
+
+/* ---- Indicator ---- */
+
+static void s_ind_dealloc(PyObject *o)
+{
+    s_ind_obj_t *io = (s_ind_obj_t *)o;
+    PyMem_Free(io->st);
+    Py_TYPE(o)->tp_free(o);
+}
+
+static PyObject *s_ind_value(PyObject *o, void *unused)
+{
+    return PyFloat_FromDouble(((s_ind_obj_t *)o)->ind.out[0]);
+}
+
+static PyObject *s_ind_ready(PyObject *o, void *unused)
+{
+    return PyBool_FromLong(((s_ind_obj_t *)o)->ind.ready);
+}
+
+static PyObject *s_ind_count(PyObject *o, void *unused)
+{
+    return PyLong_FromUnsignedLongLong(((s_ind_obj_t *)o)->ind.count);
+}
+
+static PyObject *s_ind_values(PyObject *o, void *unused)
+{
+    const bt_ind_t *ind = &((s_ind_obj_t *)o)->ind;
+    PyObject *t = PyTuple_New((Py_ssize_t)ind->kind->nout);
+    for (size_t i = 0; t && i < ind->kind->nout; i++)
+        PyTuple_SET_ITEM(t, (Py_ssize_t)i, PyFloat_FromDouble(ind->out[i]));
+    return t;
+}
+
+/* ind["upper"] or ind[1]: one output. */
+static PyObject *s_ind_getitem(PyObject *o, PyObject *key)
+{
+    const bt_ind_t *ind = &((s_ind_obj_t *)o)->ind;
+    long j = -1;
+    if (PyUnicode_Check(key)) {
+        j = bt_ind_out_index(ind->kind, PyUnicode_AsUTF8(key));
+    } else if (PyLong_Check(key)) {
+        j = PyLong_AsLong(key);
+        if (j < 0)
+            j += (long)ind->kind->nout;
+    }
+    if (j < 0 || j >= (long)ind->kind->nout) {
+        PyErr_Format(PyExc_KeyError, "indicator %s has no output %R", ind->kind->name, key);
+        return NULL;
+    }
+    return PyFloat_FromDouble(ind->out[j]);
+}
+
+static PyObject *s_ind_float(PyObject *o)
+{
+    return s_ind_value(o, NULL);
+}
+
+static PyGetSetDef s_ind_getset[] = {
+    {"value", s_ind_value, NULL, "main output at this bar (NaN until ready)", NULL},
+    {"ready", s_ind_ready, NULL, "main output is ready", NULL},
+    {"count", s_ind_count, NULL, "bars seen", NULL},
+    {"values", s_ind_values, NULL, "every output at this bar", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+static PyMappingMethods s_ind_map = {.mp_subscript = s_ind_getitem};
+static PyNumberMethods s_ind_num = {.nb_float = s_ind_float};
+
+static PyTypeObject s_ind_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "backtester.Indicator",
+    .tp_basicsize = sizeof(s_ind_obj_t),
+    .tp_dealloc = s_ind_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "an indicator computed in C, updated before each on_bar",
+    .tp_getset = s_ind_getset,
+    .tp_as_mapping = &s_ind_map,
+    .tp_as_number = &s_ind_num,
+};
+
+/* ---- Ctx ---- */
+
+static bt_ctx_t *s_ctx_get(PyObject *o)
+{
+    bt_ctx_t *c = ((s_ctx_obj_t *)o)->ctx;
+    if (!c)
+        PyErr_SetString(PyExc_RuntimeError,
+                        "ctx is only valid during the on_bar/on_fill call it was passed to");
+    return c;
+}
+
+static int s_sym_ok(const bt_ctx_t *c, long sym)
+{
+    if (sym < 0 || (size_t)sym >= c->nsym) {
+        PyErr_Format(PyExc_IndexError, "symbol index %ld out of range (this book has %zu)", sym,
+                     c->nsym);
+        return 0;
+    }
+    return 1;
+}
+
+#define S_CTX_NUM(fname, expr)                                                                   \
+    static PyObject *s_ctx_##fname(PyObject *o, void *unused)                                    \
+    {                                                                                            \
+        bt_ctx_t *c = s_ctx_get(o);                                                              \
+        return c ? (expr) : NULL;                                                                \
+    }
+S_CTX_NUM(step, PyLong_FromSize_t(c->step))
+S_CTX_NUM(time, PyLong_FromLongLong(c->time))
+S_CTX_NUM(nsym, PyLong_FromSize_t(c->nsym))
+S_CTX_NUM(calendar, PyLong_FromUnsignedLong(c->calendar))
+S_CTX_NUM(cash, PyFloat_FromDouble(c->cash))
+S_CTX_NUM(equity, PyFloat_FromDouble(c->equity))
+S_CTX_NUM(open, PyFloat_FromDouble(c->bar[0].open))
+S_CTX_NUM(high, PyFloat_FromDouble(c->bar[0].high))
+S_CTX_NUM(low, PyFloat_FromDouble(c->bar[0].low))
+S_CTX_NUM(close, PyFloat_FromDouble(c->bar[0].close))
+S_CTX_NUM(volume, PyFloat_FromDouble(c->bar[0].volume))
+S_CTX_NUM(position, PyFloat_FromDouble(c->position[0]))
+S_CTX_NUM(has_bar0, PyBool_FromLong(c->has_bar == NULL || c->has_bar[0]))
+
+static PyGetSetDef s_ctx_getset[] = {
+    {"step", s_ctx_step, NULL, "index of this step", NULL},
+    {"time", s_ctx_time, NULL, "ns since epoch UTC", NULL},
+    {"nsym", s_ctx_nsym, NULL, "symbols in this book", NULL},
+    {"calendar", s_ctx_calendar, NULL, "new day/week/month/year flags (1, 2, 4, 8)", NULL},
+    {"cash", s_ctx_cash, NULL, "cash now", NULL},
+    {"equity", s_ctx_equity, NULL, "cash + positions at this step's closes", NULL},
+    {"open", s_ctx_open, NULL, "symbol 0's open", NULL},
+    {"high", s_ctx_high, NULL, "symbol 0's high", NULL},
+    {"low", s_ctx_low, NULL, "symbol 0's low", NULL},
+    {"close", s_ctx_close, NULL, "symbol 0's close", NULL},
+    {"volume", s_ctx_volume, NULL, "symbol 0's volume", NULL},
+    {"position", s_ctx_position, NULL, "symbol 0's signed quantity held", NULL},
+    {"has_bar", s_ctx_has_bar0, NULL, "symbol 0 has a bar at this step", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+/* ctx.bar(sym) -> (time, open, high, low, close, volume) or None */
+static PyObject *s_ctx_bar(PyObject *o, PyObject *args)
+{
+    long sym = 0;
+    bt_ctx_t *c = s_ctx_get(o);
+    if (!c || !PyArg_ParseTuple(args, "|l", &sym) || !s_sym_ok(c, sym))
+        return NULL;
+    if (c->has_bar && !c->has_bar[sym])
+        Py_RETURN_NONE;
+    const bt_bar_t *b = &c->bar[sym];
+    return Py_BuildValue("(Lddddd)", (long long)b->time, b->open, b->high, b->low, b->close,
+                         b->volume);
+}
+
+static PyObject *s_ctx_pos(PyObject *o, PyObject *args)
+{
+    long sym = 0;
+    bt_ctx_t *c = s_ctx_get(o);
+    if (!c || !PyArg_ParseTuple(args, "|l", &sym) || !s_sym_ok(c, sym))
+        return NULL;
+    return PyFloat_FromDouble(c->position[sym]);
+}
+
+static PyObject *s_ctx_signal(PyObject *o, PyObject *args, PyObject *kw)
+{
+    static char *kws[] = {"target", "sym", NULL};
+    double target;
+    long sym = 0;
+    bt_ctx_t *c = s_ctx_get(o);
+    if (!c || !PyArg_ParseTupleAndKeywords(args, kw, "d|l", kws, &target, &sym) ||
+        !s_sym_ok(c, sym))
+        return NULL;
+    bt_signal(c, (uint32_t)sym, target);
+    Py_RETURN_NONE;
+}
+
+static const char *const s_type_names[] = {"market", "limit", "stop", "stop_limit", NULL};
+
+static PyObject *s_ctx_order(PyObject *o, PyObject *args, PyObject *kw)
+{
+    static char *kws[] = {"qty",  "type",      "limit",       "stop", "tif", "stop_loss",
+                          "take_profit", "trail_pct", "sym", NULL};
+    bt_order_req_t r = {0};
+    const char *type = "market", *tif = "gtc";
+    long sym = 0;
+    bt_ctx_t *c = s_ctx_get(o);
+    if (!c || !PyArg_ParseTupleAndKeywords(args, kw, "d|$ssddddddl", kws, &r.qty, &type,
+                                           &r.limit, &r.stop, &tif, &r.stop_loss,
+                                           &r.take_profit, &r.trail_pct, &sym) ||
+        !s_sym_ok(c, sym))
+        return NULL;
+    int ti = -1;
+    for (int i = 0; s_type_names[i]; i++)
+        if (strcmp(type, s_type_names[i]) == 0)
+            ti = i;
+    if (ti < 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "order type '%s' is not one of market, limit, stop, stop_limit", type);
+        return NULL;
+    }
+    if (strcmp(tif, "gtc") != 0 && strcmp(tif, "day") != 0) {
+        PyErr_Format(PyExc_ValueError, "tif '%s' is not gtc or day", tif);
+        return NULL;
+    }
+    r.type = (bt_order_type_t)ti;
+    r.tif = tif[0] == 'd' ? BT_TIF_DAY : BT_TIF_GTC;
+    r.sym = (uint32_t)sym;
+    return PyLong_FromLongLong(bt_order(c, &r));
+}
+
+static PyObject *s_ctx_cancel(PyObject *o, PyObject *args)
+{
+    long long id;
+    bt_ctx_t *c = s_ctx_get(o);
+    if (!c || !PyArg_ParseTuple(args, "L", &id))
+        return NULL;
+    return PyBool_FromLong(bt_cancel(c, id));
+}
+
+static PyMethodDef s_ctx_methods[] = {
+    {"bar", s_ctx_bar, METH_VARARGS, "bar(sym=0) -> (time, open, high, low, close, volume) or None"},
+    {"pos", s_ctx_pos, METH_VARARGS, "pos(sym=0) -> signed quantity held"},
+    {"signal", (PyCFunction)(void (*)(void))s_ctx_signal, METH_VARARGS | METH_KEYWORDS,
+     "signal(target, sym=0): target exposure (+1 long, 0 flat, -1 short)"},
+    {"order", (PyCFunction)(void (*)(void))s_ctx_order, METH_VARARGS | METH_KEYWORDS,
+     "order(qty, *, type='market', limit=0, stop=0, tif='gtc', stop_loss=0, take_profit=0, "
+     "trail_pct=0, sym=0) -> order id (0 if refused)"},
+    {"cancel", s_ctx_cancel, METH_VARARGS, "cancel(order_id) -> False if no longer open"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject s_ctx_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "backtester.Ctx",
+    .tp_basicsize = sizeof(s_ctx_obj_t),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "the strategy's view of the current step",
+    .tp_getset = s_ctx_getset,
+    .tp_methods = s_ctx_methods,
+};
+
+/* ---- Strategy base class ---- */
+
+static int s_strat_traverse(PyObject *o, visitproc visit, void *arg)
+{
+    Py_VISIT(((s_strat_obj_t *)o)->dict);
+    Py_VISIT(Py_TYPE(o));
+    return 0;
+}
+
+static int s_strat_clear(PyObject *o)
+{
+    Py_CLEAR(((s_strat_obj_t *)o)->dict);
+    return 0;
+}
+
+static void s_strat_dealloc(PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    PyObject_GC_UnTrack(o);
+    s_strat_clear(o);
+    tp->tp_free(o);
+    Py_DECREF(tp);
+}
+
+/* self.indicator(kind, *params, source="close", sym=0) */
+static PyObject *s_strat_indicator(PyObject *o, PyObject *args, PyObject *kw)
+{
+    s_inst_t *inst = ((s_strat_obj_t *)o)->inst;
+    if (!inst || !inst->in_init) {
+        PyErr_SetString(PyExc_RuntimeError, "declare indicators in init(self), not later");
+        return NULL;
+    }
+    Py_ssize_t na = PyTuple_GET_SIZE(args);
+    if (na < 1 || !PyUnicode_Check(PyTuple_GET_ITEM(args, 0))) {
+        PyErr_SetString(PyExc_TypeError, "indicator(kind, *params, source='close', sym=0)");
+        return NULL;
+    }
+    const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(args, 0));
+    const bt_ind_kind_t *k = bt_ind_find(name);
+    if (!k) {
+        PyErr_Format(PyExc_ValueError, "unknown indicator kind '%s' (see `bt indicators`)", name);
+        return NULL;
+    }
+    if (k->input == BT_IND_IN_PAIR) {
+        PyErr_Format(PyExc_ValueError, "indicator %s reads two series; not available to Python "
+                                       "strategies yet", name);
+        return NULL;
+    }
+    if ((size_t)(na - 1) > k->nparams) {
+        PyErr_Format(PyExc_TypeError, "indicator %s takes at most %zu parameters, got %zd", name,
+                     k->nparams, na - 1);
+        return NULL;
+    }
+    double given[BT_IND_MAX_PARAMS] = {0};
+    for (Py_ssize_t i = 1; i < na; i++) {
+        given[i - 1] = PyFloat_AsDouble(PyTuple_GET_ITEM(args, i));
+        if (given[i - 1] == -1.0 && PyErr_Occurred())
+            return NULL;
+    }
+    const char *src = "close";
+    long sym = 0;
+    if (kw) {
+        PyObject *v = PyDict_GetItemString(kw, "source");
+        if (v && !(src = PyUnicode_AsUTF8(v)))
+            return NULL;
+        v = PyDict_GetItemString(kw, "sym");
+        if (v && (sym = PyLong_AsLong(v)) == -1 && PyErr_Occurred())
+            return NULL;
+        if (PyDict_Size(kw) > (Py_ssize_t)(!!PyDict_GetItemString(kw, "source") +
+                                           !!PyDict_GetItemString(kw, "sym"))) {
+            PyErr_SetString(PyExc_TypeError, "indicator() takes only source= and sym= keywords");
+            return NULL;
+        }
+    }
+    if (sym < 0 || (size_t)sym >= inst->nsym) {
+        PyErr_Format(PyExc_IndexError, "sym %ld out of range (this book has %zu symbols)", sym,
+                     inst->nsym);
+        return NULL;
+    }
+    bt_ind_source_t source;
+    if (!bt_ind_source_parse(src, &source)) {
+        PyErr_Format(PyExc_ValueError,
+                     "source '%s' is not open, high, low, close, volume or typical", src);
+        return NULL;
+    }
+    double p[BT_IND_MAX_PARAMS];
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    if (bt_ind_params(k, given, (size_t)(na - 1), p, &eb) != BT_OK) {
+        PyErr_SetString(PyExc_ValueError, eb.msg);
+        return NULL;
+    }
+    s_ind_obj_t *io = PyObject_New(s_ind_obj_t, &s_ind_type);
+    if (!io)
+        return NULL;
+    size_t sz = bt_ind_state_size(k, p);
+    io->st = PyMem_Calloc(1, sz ? sz : 8);
+    io->sym = (uint32_t)sym;
+    memset(&io->ind, 0, sizeof io->ind);
+    if (!io->st) {
+        Py_DECREF(io);
+        return PyErr_NoMemory();
+    }
+    if (bt_ind_open(&io->ind, k, p, source, io->st, &eb) != BT_OK) {
+        Py_DECREF(io);
+        PyErr_SetString(PyExc_ValueError, eb.msg);
+        return NULL;
+    }
+    if (PyList_Append(inst->inds, (PyObject *)io) != 0) {
+        Py_DECREF(io);
+        return NULL;
+    }
+    return (PyObject *)io;
+}
+
+static PyMethodDef s_strat_methods[] = {
+    {"indicator", (PyCFunction)(void (*)(void))s_strat_indicator, METH_VARARGS | METH_KEYWORDS,
+     "indicator(kind, *params, source='close', sym=0): declare a C indicator (in init only)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject s_strat_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "backtester.Strategy",
+    .tp_basicsize = sizeof(s_strat_obj_t),
+    .tp_dictoffset = offsetof(s_strat_obj_t, dict),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "base class of a Python strategy (docs/python.md)",
+    .tp_traverse = s_strat_traverse,
+    .tp_clear = s_strat_clear,
+    .tp_dealloc = s_strat_dealloc,
+    .tp_methods = s_strat_methods,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ---- The built-in module ---- */
+
+static PyStructSequence_Field s_fill_fields[] = {
+    {"order_id", "order id"},   {"sym", "symbol index"},          {"time", "ns since epoch"},
+    {"qty", "signed quantity"}, {"price", "after slippage"},      {"commission", "charged"},
+    {NULL, NULL},
+};
+static PyStructSequence_Desc s_fill_desc = {"backtester.Fill", "a fill", s_fill_fields, 6};
+
+static struct PyModuleDef s_moddef = {
+    PyModuleDef_HEAD_INIT, "backtester",
+    "the engine side of backtester: the Strategy base class for strategies run by bt", -1,
+    NULL, NULL, NULL, NULL, NULL,
+};
+
+static PyObject *s_mod_init(void)
+{
+    if (PyType_Ready(&s_strat_type) < 0 || PyType_Ready(&s_ind_type) < 0 ||
+        PyType_Ready(&s_ctx_type) < 0)
+        return NULL;
+    if (!s_fill_type && !(s_fill_type = PyStructSequence_NewType(&s_fill_desc)))
+        return NULL;
+    PyObject *m = PyModule_Create(&s_moddef);
+    if (!m)
+        return NULL;
+    Py_INCREF(&s_strat_type);
+    Py_INCREF(&s_ind_type);
+    Py_INCREF(&s_ctx_type);
+    Py_INCREF(s_fill_type);
+    if (PyModule_AddObject(m, "Strategy", (PyObject *)&s_strat_type) < 0 ||
+        PyModule_AddObject(m, "Indicator", (PyObject *)&s_ind_type) < 0 ||
+        PyModule_AddObject(m, "Ctx", (PyObject *)&s_ctx_type) < 0 ||
+        PyModule_AddObject(m, "Fill", (PyObject *)s_fill_type) < 0 ||
+        PyModule_AddIntConstant(m, "ENGINE", 1) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Starts the interpreter once; the GIL is released afterwards so any thread
+ * can take it with PyGILState_Ensure. Caller holds s_mu. */
+static bool s_py_start(bt_errbuf_t *eb)
+{
+    if (Py_IsInitialized())
+        return true;
+    if (PyImport_AppendInittab("backtester", s_mod_init) != 0) {
+        bt_errf(eb, BT_ESTRATEGY, "cannot register the backtester module with Python");
+        return false;
+    }
+    PyConfig cfg;
+    PyConfig_InitPythonConfig(&cfg);
+    cfg.install_signal_handlers = 0; /* bt's own SIGINT/SIGTERM handling stays */
+    cfg.parse_argv = 0;
+    PyStatus st = Py_InitializeFromConfig(&cfg);
+    PyConfig_Clear(&cfg);
+    if (PyStatus_Exception(st)) {
+        bt_errf(eb, BT_ESTRATEGY, "cannot start the Python interpreter: %s",
+                st.err_msg ? st.err_msg : "unknown error");
+        return false;
+    }
+    PyEval_SaveThread();
+    return true;
+}
+
+/* ---- Instances ---- */
+
+static void s_inst_free(s_inst_t *inst)
+{
+    if (!inst)
+        return;
+    if (inst->self)
+        ((s_strat_obj_t *)inst->self)->inst = NULL;
+    Py_XDECREF(inst->on_bar);
+    Py_XDECREF(inst->on_fill);
+    Py_XDECREF((PyObject *)inst->ctx);
+    Py_XDECREF(inst->inds);
+    Py_XDECREF(inst->self);
+    if (inst->module) {
+        /* break the module <-> class <-> function cycles now */
+        PyObject *d = PyModule_GetDict(inst->module);
+        if (d)
+            PyDict_Clear(d);
+    }
+    Py_XDECREF(inst->module);
+    free(inst);
+}
+
+/* Takes the live instance of state block `state` out of the table (caller
+ * holds s_mu), or NULL. */
+static s_inst_t *s_live_take(void *state)
+{
+    for (size_t i = 0; i < s_nlive; i++) {
+        if (s_live[i]->state == state) {
+            s_inst_t *x = s_live[i];
+            s_live[i] = s_live[--s_nlive];
+            return x;
+        }
+    }
+    return NULL;
+}
+
+static bool s_live_add(s_inst_t *inst)
+{
+    if (s_nlive == s_caplive) {
+        size_t cap = s_caplive ? 2 * s_caplive : 16;
+        s_inst_t **nl = realloc(s_live, cap * sizeof *nl);
+        if (!nl)
+            return false;
+        s_live = nl;
+        s_caplive = cap;
+    }
+    s_live[s_nlive++] = inst;
+    return true;
+}
+
+void bt_pystrat_release_all(void)
+{
+    if (!Py_IsInitialized())
+        return;
+    PyGILState_STATE g = PyGILState_Ensure();
+    pthread_mutex_lock(&s_mu);
+    for (size_t i = 0; i < s_nlive; i++)
+        s_inst_free(s_live[i]);
+    s_nlive = 0;
+    pthread_mutex_unlock(&s_mu);
+    PyGILState_Release(g);
+}
+
+/* The parameters as a SimpleNamespace (INT parameters as int). */
+static PyObject *s_params_ns(const s_py_t *py, const double *params)
+{
+    PyObject *kw = PyDict_New();
+    for (size_t i = 0; kw && i < py->t.nparams; i++) {
+        PyObject *v = py->ps[i].type == BT_PARAM_INT ? PyLong_FromDouble(params[i])
+                                                     : PyFloat_FromDouble(params[i]);
+        if (!v || PyDict_SetItemString(kw, py->ps[i].name, v) != 0) {
+            Py_XDECREF(v);
+            Py_CLEAR(kw);
+            break;
+        }
+        Py_DECREF(v);
+    }
+    if (!kw)
+        return NULL;
+    PyObject *types = PyImport_ImportModule("types");
+    PyObject *cls = types ? PyObject_GetAttrString(types, "SimpleNamespace") : NULL;
+    PyObject *empty = cls ? PyTuple_New(0) : NULL;
+    PyObject *ns = empty ? PyObject_Call(cls, empty, kw) : NULL;
+    Py_XDECREF(empty);
+    Py_XDECREF(cls);
+    Py_XDECREF(types);
+    Py_DECREF(kw);
+    return ns;
+}
+
+/* Executes the file in a fresh module and returns the class (new ref). */
+static PyObject *s_exec_class(s_py_t *py, PyObject **module_out)
+{
+    PyObject *m = PyModule_New("bt_strategy_file");
+    if (!m)
+        return NULL;
+    PyObject *d = PyModule_GetDict(m);
+    PyObject *file = PyUnicode_FromString(py->path);
+    if (!file || PyDict_SetItemString(d, "__file__", file) != 0 ||
+        PyDict_SetItemString(d, "__builtins__", PyEval_GetBuiltins()) != 0) {
+        Py_XDECREF(file);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_DECREF(file);
+    PyObject *r = PyEval_EvalCode(py->code, d, d);
+    if (!r) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_DECREF(r);
+    PyObject *cls = PyDict_GetItemString(d, py->cls);
+    if (!cls) {
+        PyErr_Format(PyExc_LookupError, "%s defines no class %s", py->path, py->cls);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, &s_strat_type)) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s in %s is not a strategy class: write `class %s(Strategy)` with "
+                     "`from backtester import Strategy`",
+                     py->cls, py->path, py->cls);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(cls);
+    *module_out = m;
+    return cls;
+}
+
+static bt_err_t s_init_common(size_t slot, void *state, const double *params, size_t nsym,
+                              bt_errbuf_t *eb)
+{
+    s_py_t *py = s_py[slot];
+    PyGILState_STATE g = PyGILState_Ensure();
+    pthread_mutex_lock(&s_mu);
+    s_inst_t *old = s_live_take(state);
+    pthread_mutex_unlock(&s_mu);
+    s_inst_free(old);
+    bt_err_t rc = BT_OK;
+    s_inst_t *inst = calloc(1, sizeof *inst);
+    if (!inst) {
+        rc = bt_errf(eb, BT_ENOMEM, "out of memory for a Python strategy");
+        goto out;
+    }
+    inst->py = py;
+    inst->state = state;
+    inst->nsym = nsym;
+    PyObject *cls = s_exec_class(py, &inst->module);
+    PyObject *pns = cls ? s_params_ns(py, params) : NULL;
+    if (cls && pns) {
+        inst->self = PyObject_CallNoArgs(cls);
+        inst->inds = PyList_New(0);
+        inst->ctx = PyObject_New(s_ctx_obj_t, &s_ctx_type);
+    }
+    Py_XDECREF(cls);
+    if (inst->self && inst->inds && inst->ctx) {
+        inst->ctx->ctx = NULL;
+        ((s_strat_obj_t *)inst->self)->inst = inst;
+        if (PyObject_SetAttrString(inst->self, "p", pns) == 0) {
+            PyObject *n = PyLong_FromSize_t(nsym);
+            if (n && PyObject_SetAttrString(inst->self, "nsym", n) == 0) {
+                inst->in_init = true;
+                PyObject *r = PyObject_HasAttrString(inst->self, "init")
+                                  ? PyObject_CallMethod(inst->self, "init", NULL)
+                                  : (Py_INCREF(Py_None), Py_None);
+                inst->in_init = false;
+                if (r) {
+                    inst->on_bar = PyObject_GetAttrString(inst->self, "on_bar");
+                    if (inst->on_bar && PyObject_HasAttrString(inst->self, "on_fill"))
+                        inst->on_fill = PyObject_GetAttrString(inst->self, "on_fill");
+                }
+                Py_XDECREF(r);
+            }
+            Py_XDECREF(n);
+        }
+    }
+    Py_XDECREF(pns);
+    if (!inst->on_bar || PyErr_Occurred()) {
+        char tb[900];
+        s_exc_text(tb, sizeof tb);
+        rc = bt_errf(eb, BT_ESTRATEGY, "python strategy %s (%s) failed in init: %s", py->cls,
+                     py->path, tb);
+        s_inst_free(inst);
+        goto out;
+    }
+    if (inst->on_fill == Py_None)
+        Py_CLEAR(inst->on_fill);
+    pthread_mutex_lock(&s_mu);
+    bool added = s_live_add(inst);
+    pthread_mutex_unlock(&s_mu);
+    if (!added) {
+        s_inst_free(inst);
+        rc = bt_errf(eb, BT_ENOMEM, "out of memory for a Python strategy");
+        goto out;
+    }
+    *(s_inst_t **)state = inst;
+out:
+    PyGILState_Release(g);
+    return rc;
+}
+
+static size_t s_state_size(const double *params, size_t nsym)
+{
+    return sizeof(s_inst_t *);
+}
+
+/* Feeds this step's bars to the declared indicators. */
+static void s_update_inds(s_inst_t *inst, const bt_ctx_t *ctx)
+{
+    Py_ssize_t n = PyList_GET_SIZE(inst->inds);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        s_ind_obj_t *io = (s_ind_obj_t *)PyList_GET_ITEM(inst->inds, i);
+        uint32_t s = io->sym;
+        if (s < ctx->nsym && (ctx->has_bar == NULL || ctx->has_bar[s]))
+            bt_ind_update(&io->ind, &ctx->bar[s], NAN);
+    }
+}
+
+static void s_on_bar(void *state, bt_ctx_t *ctx)
+{
+    s_inst_t *inst = *(s_inst_t **)state;
+    if (!inst || inst->failed)
+        return;
+    PyGILState_STATE g = PyGILState_Ensure();
+    s_update_inds(inst, ctx);
+    inst->ctx->ctx = ctx;
+    PyObject *r = PyObject_CallOneArg(inst->on_bar, (PyObject *)inst->ctx);
+    inst->ctx->ctx = NULL;
+    if (!r) {
+        s_fail(inst, "on_bar");
+    } else if (r != Py_None) {
+        PyObject *rep = PyObject_Repr(r);
+        PyErr_Format(PyExc_TypeError,
+                     "on_bar returned %.80s; it must return None (act with ctx.signal, "
+                     "ctx.order, ctx.cancel)",
+                     rep ? PyUnicode_AsUTF8(rep) : "a value");
+        Py_XDECREF(rep);
+        s_fail(inst, "on_bar");
+    }
+    Py_XDECREF(r);
+    PyGILState_Release(g);
+}
+
+static void s_on_fill(void *state, bt_ctx_t *ctx, const bt_fill_t *f)
+{
+    s_inst_t *inst = *(s_inst_t **)state;
+    if (!inst || inst->failed || !inst->on_fill)
+        return;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *fo = PyStructSequence_New(s_fill_type);
+    if (fo) {
+        PyStructSequence_SET_ITEM(fo, 0, PyLong_FromLongLong(f->order_id));
+        PyStructSequence_SET_ITEM(fo, 1, PyLong_FromUnsignedLong(f->sym));
+        PyStructSequence_SET_ITEM(fo, 2, PyLong_FromLongLong(f->time));
+        PyStructSequence_SET_ITEM(fo, 3, PyFloat_FromDouble(f->qty));
+        PyStructSequence_SET_ITEM(fo, 4, PyFloat_FromDouble(f->price));
+        PyStructSequence_SET_ITEM(fo, 5, PyFloat_FromDouble(f->commission));
+    }
+    inst->ctx->ctx = ctx;
+    PyObject *r = fo ? PyObject_CallFunctionObjArgs(inst->on_fill, (PyObject *)inst->ctx, fo, NULL)
+                     : NULL;
+    inst->ctx->ctx = NULL;
+    if (!r)
+        s_fail(inst, "on_fill");
+    Py_XDECREF(r);
+    Py_XDECREF(fo);
+    PyGILState_Release(g);
+}
+
+/* One init per slot: the engine's init gets no strategy pointer. */
+#define S_INIT(k)                                                                                \
+    static bt_err_t s_init_##k(void *st, const double *p, size_t n, bt_errbuf_t *eb)             \
+    {                                                                                            \
+        return s_init_common(k, st, p, n, eb);                                                   \
+    }
+S_INIT(0) S_INIT(1) S_INIT(2) S_INIT(3) S_INIT(4) S_INIT(5) S_INIT(6) S_INIT(7)
+S_INIT(8) S_INIT(9) S_INIT(10) S_INIT(11) S_INIT(12) S_INIT(13) S_INIT(14) S_INIT(15)
+static bt_err_t (*const s_inits[BT_PYSTRAT_MAX])(void *, const double *, size_t, bt_errbuf_t *) = {
+    s_init_0, s_init_1, s_init_2,  s_init_3,  s_init_4,  s_init_5,  s_init_6,  s_init_7,
+    s_init_8, s_init_9, s_init_10, s_init_11, s_init_12, s_init_13, s_init_14, s_init_15,
+};
+
+/* ---- Loading ---- */
+
+static char *s_dup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* Reads one entry of `params`: (default, min, max[, help]) or a dict with
+ * default/min/max/help/type. Python error set on failure. */
+static int s_read_param(s_py_t *py, size_t i, PyObject *name, PyObject *spec)
+{
+    bt_param_spec_t *ps = &py->ps[i];
+    PyObject *def = NULL, *lo = NULL, *hi = NULL, *help = NULL, *type = NULL;
+    if (PyTuple_Check(spec) && (PyTuple_GET_SIZE(spec) == 3 || PyTuple_GET_SIZE(spec) == 4)) {
+        def = PyTuple_GET_ITEM(spec, 0);
+        lo = PyTuple_GET_ITEM(spec, 1);
+        hi = PyTuple_GET_ITEM(spec, 2);
+        help = PyTuple_GET_SIZE(spec) == 4 ? PyTuple_GET_ITEM(spec, 3) : NULL;
+    } else if (PyDict_Check(spec)) {
+        def = PyDict_GetItemString(spec, "default");
+        lo = PyDict_GetItemString(spec, "min");
+        hi = PyDict_GetItemString(spec, "max");
+        help = PyDict_GetItemString(spec, "help");
+        type = PyDict_GetItemString(spec, "type");
+    }
+    if (!PyUnicode_Check(name) || !def || !lo || !hi) {
+        PyErr_Format(PyExc_TypeError,
+                     "params[%R] must be (default, min, max) or (default, min, max, help) or "
+                     "a dict with default, min, max",
+                     name);
+        return -1;
+    }
+    ps->def = PyFloat_AsDouble(def);
+    ps->min = PyFloat_AsDouble(lo);
+    ps->max = PyFloat_AsDouble(hi);
+    if (PyErr_Occurred())
+        return -1;
+    bool is_int = PyLong_Check(def) && PyLong_Check(lo) && PyLong_Check(hi);
+    if (type && PyUnicode_Check(type))
+        is_int = strcmp(PyUnicode_AsUTF8(type), "int") == 0;
+    ps->type = is_int ? BT_PARAM_INT : BT_PARAM_REAL;
+    py->pnames[i] = s_dup(PyUnicode_AsUTF8(name));
+    py->phelp[i] = s_dup(help && PyUnicode_Check(help) ? PyUnicode_AsUTF8(help) : "(no help)");
+    if (!py->pnames[i] || !py->phelp[i]) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    ps->name = py->pnames[i];
+    ps->help = py->phelp[i];
+    return 0;
+}
+
+/* Reads params, kind and the docstring from the class. */
+static int s_read_class(s_py_t *py, PyObject *cls)
+{
+    PyObject *params = PyObject_GetAttrString(cls, "params");
+    if (!params) {
+        PyErr_Clear();
+        params = PyDict_New();
+    }
+    if (!params || !PyDict_Check(params)) {
+        PyErr_Format(PyExc_TypeError, "%s.params must be a dict name -> (default, min, max)",
+                     py->cls);
+        Py_XDECREF(params);
+        return -1;
+    }
+    if (PyDict_Size(params) > BT_MAX_PARAMS) {
+        PyErr_Format(PyExc_ValueError, "%s declares %zd parameters, more than %d", py->cls,
+                     PyDict_Size(params), BT_MAX_PARAMS);
+        Py_DECREF(params);
+        return -1;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    size_t i = 0;
+    while (PyDict_Next(params, &pos, &k, &v)) {
+        if (s_read_param(py, i, k, v) != 0) {
+            Py_DECREF(params);
+            return -1;
+        }
+        i++;
+    }
+    Py_DECREF(params);
+    py->t.nparams = i;
+    py->t.kind = BT_STRAT_SINGLE;
+    PyObject *kind = PyObject_GetAttrString(cls, "kind");
+    if (!kind)
+        PyErr_Clear();
+    else if (PyUnicode_Check(kind) && strcmp(PyUnicode_AsUTF8(kind), "portfolio") == 0)
+        py->t.kind = BT_STRAT_PORTFOLIO;
+    else if (!PyUnicode_Check(kind) || strcmp(PyUnicode_AsUTF8(kind), "single") != 0) {
+        PyErr_Format(PyExc_ValueError, "%s.kind must be 'single' or 'portfolio'", py->cls);
+        Py_DECREF(kind);
+        return -1;
+    }
+    Py_XDECREF(kind);
+    char sum[200] = "python strategy";
+    PyObject *doc = PyObject_GetAttrString(cls, "__doc__");
+    if (doc && PyUnicode_Check(doc)) {
+        const char *d = PyUnicode_AsUTF8(doc);
+        while (*d == ' ' || *d == '\n')
+            d++;
+        size_t n = strcspn(d, "\n");
+        if (n > 0)
+            snprintf(sum, sizeof sum, "%.*s", (int)(n < 190 ? n : 190), d);
+    }
+    PyErr_Clear();
+    Py_XDECREF(doc);
+    py->summary = s_dup(sum);
+    if (!py->summary) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void s_py_free(s_py_t *py)
+{
+    if (!py)
+        return;
+    for (size_t i = 0; i < BT_MAX_PARAMS; i++) {
+        free(py->pnames[i]);
+        free(py->phelp[i]);
+    }
+    free(py->path);
+    free(py->cls);
+    free(py->summary);
+    Py_XDECREF(py->code);
+    pthread_mutex_destroy(&py->mu);
+    free(py);
+}
+
+/* Reads and compiles the file; the GIL is held. */
+static PyObject *s_compile(const char *path, bt_errbuf_t *eb)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        bt_errf(eb, BT_ENOTFOUND,
+                "cannot open python strategy '%s' (a relative path is taken from the current "
+                "directory)",
+                path);
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? 2 * cap : 65536;
+            if (cap > ((size_t)64 << 20)) { /* a strategy file is small */
+                free(buf);
+                fclose(f);
+                bt_errf(eb, BT_ESTRATEGY, "python strategy '%s' is larger than 64 MiB", path);
+                return NULL;
+            }
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                bt_errf(eb, BT_ENOMEM, "out of memory reading '%s'", path);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + len, 1, 4096, f);
+        len += got;
+        if (got < 4096)
+            break;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    PyObject *code = Py_CompileString(buf, path, Py_file_input);
+    free(buf);
+    if (!code) {
+        char tb[900];
+        s_exc_text(tb, sizeof tb);
+        bt_errf(eb, BT_ESTRATEGY, "python strategy '%s' does not compile: %s", path, tb);
+    }
+    return code;
+}
+
+const bt_strategy_t *bt_pystrat_load(const char *path, const char *cls, bt_errbuf_t *eb)
+{
+    if (!path || !*path || !cls || !*cls) {
+        bt_errf(eb, BT_EINVAL, "a python strategy needs a file and a class name");
+        return NULL;
+    }
+    pthread_mutex_lock(&s_mu);
+    for (size_t i = 0; i < s_npy; i++) {
+        if (strcmp(s_py[i]->path, path) == 0 && strcmp(s_py[i]->cls, cls) == 0) {
+            pthread_mutex_unlock(&s_mu);
+            return &s_py[i]->t;
+        }
+    }
+    if (s_npy == BT_PYSTRAT_MAX) {
+        pthread_mutex_unlock(&s_mu);
+        bt_errf(eb, BT_ESTRATEGY, "more than %d python strategies in one process",
+                BT_PYSTRAT_MAX);
+        return NULL;
+    }
+    if (!s_py_start(eb)) {
+        pthread_mutex_unlock(&s_mu);
+        return NULL;
+    }
+    PyGILState_STATE g = PyGILState_Ensure();
+    s_py_t *py = calloc(1, sizeof *py);
+    const bt_strategy_t *res = NULL;
+    if (!py || pthread_mutex_init(&py->mu, NULL) != 0) {
+        free(py);
+        py = NULL;
+        bt_errf(eb, BT_ENOMEM, "out of memory loading '%s'", path);
+        goto out;
+    }
+    py->path = s_dup(path);
+    py->cls = s_dup(cls);
+    if (!py->path || !py->cls) {
+        bt_errf(eb, BT_ENOMEM, "out of memory loading '%s'", path);
+        goto out;
+    }
+    if (!(py->code = s_compile(path, eb)))
+        goto out;
+    PyObject *mod = NULL;
+    PyObject *c = s_exec_class(py, &mod);
+    int ok = c ? s_read_class(py, c) : -1;
+    if (ok != 0) {
+        char tb[900];
+        s_exc_text(tb, sizeof tb);
+        bt_errf(eb, BT_ESTRATEGY, "python strategy %s in '%s': %s", cls, path, tb);
+    }
+    Py_XDECREF(c);
+    if (mod)
+        PyDict_Clear(PyModule_GetDict(mod));
+    Py_XDECREF(mod);
+    if (ok != 0)
+        goto out;
+    py->t.name = py->cls;
+    py->t.summary = py->summary;
+    py->t.params = py->ps;
+    py->t.state_size = s_state_size;
+    py->t.init = s_inits[s_npy];
+    py->t.on_bar = s_on_bar;
+    py->t.on_fill = s_on_fill;
+    s_py[s_npy++] = py;
+    res = &py->t;
+    py = NULL;
+out:
+    s_py_free(py);
+    PyGILState_Release(g);
+    pthread_mutex_unlock(&s_mu);
+    return res;
+}
+
+const bt_strategy_t *bt_pystrat_load_spec(const char *spec, bt_errbuf_t *eb)
+{
+    size_t pl = strlen(BT_PYSTRAT_PREFIX);
+    const char *c = spec && strncmp(spec, BT_PYSTRAT_PREFIX, pl) == 0 ? spec + pl : NULL;
+    const char *colon = c ? strchr(c, ':') : NULL;
+    if (!colon || colon == c || colon[1] == '\0' || colon - c > 255) {
+        bt_errf(eb, BT_EINVAL, "'%s' is not python:CLASS:PATH", spec ? spec : "");
+        return NULL;
+    }
+    char cls[256];
+    snprintf(cls, sizeof cls, "%.*s", (int)(colon - c), c);
+    return bt_pystrat_load(colon + 1, cls, eb);
+}
+
+static s_py_t *s_find(const bt_strategy_t *s)
+{
+    for (size_t i = 0; s && i < s_npy; i++)
+        if (&s_py[i]->t == s)
+            return s_py[i];
+    return NULL;
+}
+
+bool bt_pystrat_is(const bt_strategy_t *s)
+{
+    pthread_mutex_lock(&s_mu);
+    bool r = s_find(s) != NULL;
+    pthread_mutex_unlock(&s_mu);
+    return r;
+}
+
+bt_err_t bt_pystrat_take_error(const bt_strategy_t *s, bt_errbuf_t *eb)
+{
+    pthread_mutex_lock(&s_mu);
+    s_py_t *py = s_find(s);
+    pthread_mutex_unlock(&s_mu);
+    if (!py)
+        return BT_OK;
+    bt_err_t rc = BT_OK;
+    pthread_mutex_lock(&py->mu);
+    if (py->has_err) {
+        rc = bt_errf(eb, BT_ESTRATEGY, "%s", py->err);
+        py->has_err = false;
+    }
+    pthread_mutex_unlock(&py->mu);
+    return rc;
+}
