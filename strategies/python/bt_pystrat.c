@@ -6,10 +6,7 @@
  * call) and Fill. One record per loaded class holds the compiled file; one
  * instance record per initialised state block holds that job's module,
  * object and indicators. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <structmember.h>
-
+#include "bt_pyobj.h"
 #include "bt_pystrat.h"
 
 #include <math.h>
@@ -18,11 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bt_ind.h"
-
 /* ---- Records ---- */
 
-typedef struct {
+typedef struct s_py {
     bt_strategy_t t;                   /* the table the engine sees; first member */
     bt_param_spec_t ps[BT_MAX_PARAMS]; /* params read from the class */
     char *pnames[BT_MAX_PARAMS];       /* owned names */
@@ -34,46 +29,11 @@ typedef struct {
     char err[1024];                    /* its message */
 } s_py_t;
 
-typedef struct s_inst s_inst_t;
-
-typedef struct {
-    PyObject_HEAD
-    PyObject *dict;  /* instance attributes */
-    s_inst_t *inst;  /* set while the engine runs it; NULL otherwise */
-} s_strat_obj_t;
-
-typedef struct {
-    PyObject_HEAD
-    bt_ind_t ind;    /* the streaming instance */
-    void *st;        /* its state (PyMem) */
-    uint32_t sym;    /* symbol it reads */
-} s_ind_obj_t;
-
-typedef struct {
-    PyObject_HEAD
-    bt_ctx_t *ctx;   /* valid during one on_bar/on_fill call, else NULL */
-} s_ctx_obj_t;
-
-struct s_inst {
-    s_py_t *py;          /* the strategy */
-    void *state;         /* the engine's state block it belongs to */
-    size_t nsym;         /* symbols of its book */
-    PyObject *module;    /* this job's module namespace */
-    PyObject *self;      /* the strategy object */
-    PyObject *on_bar;    /* bound method */
-    PyObject *on_fill;   /* bound method or NULL */
-    s_ctx_obj_t *ctx;    /* reused Ctx object */
-    PyObject *inds;      /* list of Indicator objects declared in init */
-    bool in_init;        /* indicator() allowed */
-    bool failed;         /* an exception stopped it */
-};
-
 static s_py_t *s_py[BT_PYSTRAT_MAX];
 static size_t s_npy;
 static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER; /* s_py, s_live */
-static s_inst_t **s_live;                                /* instances by state block */
+static bt_pyinst_t **s_live;                                /* instances by state block */
 static size_t s_nlive, s_caplive;
-static PyTypeObject *s_fill_type;
 
 /* ---- Errors ---- */
 
@@ -111,7 +71,7 @@ static void s_exc_text(char *buf, size_t cap)
 }
 
 /* Marks inst failed and keeps the run's first message. GIL held. */
-static void s_fail(s_inst_t *inst, const char *where)
+static void s_fail(bt_pyinst_t *inst, const char *where)
 {
     char tb[900];
     s_exc_text(tb, sizeof tb);
@@ -126,423 +86,13 @@ static void s_fail(s_inst_t *inst, const char *where)
     pthread_mutex_unlock(&py->mu);
 }
 
-/* ---- Indicator ---- */
-
-static void s_ind_dealloc(PyObject *o)
-{
-    s_ind_obj_t *io = (s_ind_obj_t *)o;
-    PyMem_Free(io->st);
-    Py_TYPE(o)->tp_free(o);
-}
-
-static PyObject *s_ind_value(PyObject *o, void *unused)
-{
-    return PyFloat_FromDouble(((s_ind_obj_t *)o)->ind.out[0]);
-}
-
-static PyObject *s_ind_ready(PyObject *o, void *unused)
-{
-    return PyBool_FromLong(((s_ind_obj_t *)o)->ind.ready);
-}
-
-static PyObject *s_ind_count(PyObject *o, void *unused)
-{
-    return PyLong_FromUnsignedLongLong(((s_ind_obj_t *)o)->ind.count);
-}
-
-static PyObject *s_ind_values(PyObject *o, void *unused)
-{
-    const bt_ind_t *ind = &((s_ind_obj_t *)o)->ind;
-    PyObject *t = PyTuple_New((Py_ssize_t)ind->kind->nout);
-    for (size_t i = 0; t && i < ind->kind->nout; i++)
-        PyTuple_SET_ITEM(t, (Py_ssize_t)i, PyFloat_FromDouble(ind->out[i]));
-    return t;
-}
-
-/* ind["upper"] or ind[1]: one output. */
-static PyObject *s_ind_getitem(PyObject *o, PyObject *key)
-{
-    const bt_ind_t *ind = &((s_ind_obj_t *)o)->ind;
-    long j = -1;
-    if (PyUnicode_Check(key)) {
-        j = bt_ind_out_index(ind->kind, PyUnicode_AsUTF8(key));
-    } else if (PyLong_Check(key)) {
-        j = PyLong_AsLong(key);
-        if (j < 0)
-            j += (long)ind->kind->nout;
-    }
-    if (j < 0 || j >= (long)ind->kind->nout) {
-        PyErr_Format(PyExc_KeyError, "indicator %s has no output %R", ind->kind->name, key);
-        return NULL;
-    }
-    return PyFloat_FromDouble(ind->out[j]);
-}
-
-static PyObject *s_ind_float(PyObject *o)
-{
-    return s_ind_value(o, NULL);
-}
-
-static PyGetSetDef s_ind_getset[] = {
-    {"value", s_ind_value, NULL, "main output at this bar (NaN until ready)", NULL},
-    {"ready", s_ind_ready, NULL, "main output is ready", NULL},
-    {"count", s_ind_count, NULL, "bars seen", NULL},
-    {"values", s_ind_values, NULL, "every output at this bar", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-static PyMappingMethods s_ind_map = {.mp_subscript = s_ind_getitem};
-static PyNumberMethods s_ind_num = {.nb_float = s_ind_float};
-
-static PyTypeObject s_ind_type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "backtester.Indicator",
-    .tp_basicsize = sizeof(s_ind_obj_t),
-    .tp_dealloc = s_ind_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "an indicator computed in C, updated before each on_bar",
-    .tp_getset = s_ind_getset,
-    .tp_as_mapping = &s_ind_map,
-    .tp_as_number = &s_ind_num,
-};
-
-/* ---- Ctx ---- */
-
-static bt_ctx_t *s_ctx_get(PyObject *o)
-{
-    bt_ctx_t *c = ((s_ctx_obj_t *)o)->ctx;
-    if (!c)
-        PyErr_SetString(PyExc_RuntimeError,
-                        "ctx is only valid during the on_bar/on_fill call it was passed to");
-    return c;
-}
-
-static int s_sym_ok(const bt_ctx_t *c, long sym)
-{
-    if (sym < 0 || (size_t)sym >= c->nsym) {
-        PyErr_Format(PyExc_IndexError, "symbol index %ld out of range (this book has %zu)", sym,
-                     c->nsym);
-        return 0;
-    }
-    return 1;
-}
-
-#define S_CTX_NUM(fname, expr)                                                                   \
-    static PyObject *s_ctx_##fname(PyObject *o, void *unused)                                    \
-    {                                                                                            \
-        bt_ctx_t *c = s_ctx_get(o);                                                              \
-        return c ? (expr) : NULL;                                                                \
-    }
-S_CTX_NUM(step, PyLong_FromSize_t(c->step))
-S_CTX_NUM(time, PyLong_FromLongLong(c->time))
-S_CTX_NUM(nsym, PyLong_FromSize_t(c->nsym))
-S_CTX_NUM(calendar, PyLong_FromUnsignedLong(c->calendar))
-S_CTX_NUM(cash, PyFloat_FromDouble(c->cash))
-S_CTX_NUM(equity, PyFloat_FromDouble(c->equity))
-S_CTX_NUM(open, PyFloat_FromDouble(c->bar[0].open))
-S_CTX_NUM(high, PyFloat_FromDouble(c->bar[0].high))
-S_CTX_NUM(low, PyFloat_FromDouble(c->bar[0].low))
-S_CTX_NUM(close, PyFloat_FromDouble(c->bar[0].close))
-S_CTX_NUM(volume, PyFloat_FromDouble(c->bar[0].volume))
-S_CTX_NUM(position, PyFloat_FromDouble(c->position[0]))
-S_CTX_NUM(has_bar0, PyBool_FromLong(c->has_bar == NULL || c->has_bar[0]))
-
-static PyGetSetDef s_ctx_getset[] = {
-    {"step", s_ctx_step, NULL, "index of this step", NULL},
-    {"time", s_ctx_time, NULL, "ns since epoch UTC", NULL},
-    {"nsym", s_ctx_nsym, NULL, "symbols in this book", NULL},
-    {"calendar", s_ctx_calendar, NULL, "new day/week/month/year flags (1, 2, 4, 8)", NULL},
-    {"cash", s_ctx_cash, NULL, "cash now", NULL},
-    {"equity", s_ctx_equity, NULL, "cash + positions at this step's closes", NULL},
-    {"open", s_ctx_open, NULL, "symbol 0's open", NULL},
-    {"high", s_ctx_high, NULL, "symbol 0's high", NULL},
-    {"low", s_ctx_low, NULL, "symbol 0's low", NULL},
-    {"close", s_ctx_close, NULL, "symbol 0's close", NULL},
-    {"volume", s_ctx_volume, NULL, "symbol 0's volume", NULL},
-    {"position", s_ctx_position, NULL, "symbol 0's signed quantity held", NULL},
-    {"has_bar", s_ctx_has_bar0, NULL, "symbol 0 has a bar at this step", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
-/* ctx.bar(sym) -> (time, open, high, low, close, volume) or None */
-static PyObject *s_ctx_bar(PyObject *o, PyObject *args)
-{
-    long sym = 0;
-    bt_ctx_t *c = s_ctx_get(o);
-    if (!c || !PyArg_ParseTuple(args, "|l", &sym) || !s_sym_ok(c, sym))
-        return NULL;
-    if (c->has_bar && !c->has_bar[sym])
-        Py_RETURN_NONE;
-    const bt_bar_t *b = &c->bar[sym];
-    return Py_BuildValue("(Lddddd)", (long long)b->time, b->open, b->high, b->low, b->close,
-                         b->volume);
-}
-
-static PyObject *s_ctx_pos(PyObject *o, PyObject *args)
-{
-    long sym = 0;
-    bt_ctx_t *c = s_ctx_get(o);
-    if (!c || !PyArg_ParseTuple(args, "|l", &sym) || !s_sym_ok(c, sym))
-        return NULL;
-    return PyFloat_FromDouble(c->position[sym]);
-}
-
-static PyObject *s_ctx_signal(PyObject *o, PyObject *args, PyObject *kw)
-{
-    static char *kws[] = {"target", "sym", NULL};
-    double target;
-    long sym = 0;
-    bt_ctx_t *c = s_ctx_get(o);
-    if (!c || !PyArg_ParseTupleAndKeywords(args, kw, "d|l", kws, &target, &sym) ||
-        !s_sym_ok(c, sym))
-        return NULL;
-    bt_signal(c, (uint32_t)sym, target);
-    Py_RETURN_NONE;
-}
-
-static const char *const s_type_names[] = {"market", "limit", "stop", "stop_limit", NULL};
-
-static PyObject *s_ctx_order(PyObject *o, PyObject *args, PyObject *kw)
-{
-    static char *kws[] = {"qty",  "type",      "limit",       "stop", "tif", "stop_loss",
-                          "take_profit", "trail_pct", "sym", NULL};
-    bt_order_req_t r = {0};
-    const char *type = "market", *tif = "gtc";
-    long sym = 0;
-    bt_ctx_t *c = s_ctx_get(o);
-    if (!c || !PyArg_ParseTupleAndKeywords(args, kw, "d|$ssddddddl", kws, &r.qty, &type,
-                                           &r.limit, &r.stop, &tif, &r.stop_loss,
-                                           &r.take_profit, &r.trail_pct, &sym) ||
-        !s_sym_ok(c, sym))
-        return NULL;
-    int ti = -1;
-    for (int i = 0; s_type_names[i]; i++)
-        if (strcmp(type, s_type_names[i]) == 0)
-            ti = i;
-    if (ti < 0) {
-        PyErr_Format(PyExc_ValueError,
-                     "order type '%s' is not one of market, limit, stop, stop_limit", type);
-        return NULL;
-    }
-    if (strcmp(tif, "gtc") != 0 && strcmp(tif, "day") != 0) {
-        PyErr_Format(PyExc_ValueError, "tif '%s' is not gtc or day", tif);
-        return NULL;
-    }
-    r.type = (bt_order_type_t)ti;
-    r.tif = tif[0] == 'd' ? BT_TIF_DAY : BT_TIF_GTC;
-    r.sym = (uint32_t)sym;
-    return PyLong_FromLongLong(bt_order(c, &r));
-}
-
-static PyObject *s_ctx_cancel(PyObject *o, PyObject *args)
-{
-    long long id;
-    bt_ctx_t *c = s_ctx_get(o);
-    if (!c || !PyArg_ParseTuple(args, "L", &id))
-        return NULL;
-    return PyBool_FromLong(bt_cancel(c, id));
-}
-
-static PyMethodDef s_ctx_methods[] = {
-    {"bar", s_ctx_bar, METH_VARARGS, "bar(sym=0) -> (time, open, high, low, close, volume) or None"},
-    {"pos", s_ctx_pos, METH_VARARGS, "pos(sym=0) -> signed quantity held"},
-    {"signal", (PyCFunction)(void (*)(void))s_ctx_signal, METH_VARARGS | METH_KEYWORDS,
-     "signal(target, sym=0): target exposure (+1 long, 0 flat, -1 short)"},
-    {"order", (PyCFunction)(void (*)(void))s_ctx_order, METH_VARARGS | METH_KEYWORDS,
-     "order(qty, *, type='market', limit=0, stop=0, tif='gtc', stop_loss=0, take_profit=0, "
-     "trail_pct=0, sym=0) -> order id (0 if refused)"},
-    {"cancel", s_ctx_cancel, METH_VARARGS, "cancel(order_id) -> False if no longer open"},
-    {NULL, NULL, 0, NULL},
-};
-
-static PyTypeObject s_ctx_type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "backtester.Ctx",
-    .tp_basicsize = sizeof(s_ctx_obj_t),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "the strategy's view of the current step",
-    .tp_getset = s_ctx_getset,
-    .tp_methods = s_ctx_methods,
-};
-
-/* ---- Strategy base class ---- */
-
-static int s_strat_traverse(PyObject *o, visitproc visit, void *arg)
-{
-    Py_VISIT(((s_strat_obj_t *)o)->dict);
-    Py_VISIT(Py_TYPE(o));
-    return 0;
-}
-
-static int s_strat_clear(PyObject *o)
-{
-    Py_CLEAR(((s_strat_obj_t *)o)->dict);
-    return 0;
-}
-
-static void s_strat_dealloc(PyObject *o)
-{
-    PyTypeObject *tp = Py_TYPE(o);
-    PyObject_GC_UnTrack(o);
-    s_strat_clear(o);
-    tp->tp_free(o);
-    Py_DECREF(tp);
-}
-
-/* self.indicator(kind, *params, source="close", sym=0) */
-static PyObject *s_strat_indicator(PyObject *o, PyObject *args, PyObject *kw)
-{
-    s_inst_t *inst = ((s_strat_obj_t *)o)->inst;
-    if (!inst || !inst->in_init) {
-        PyErr_SetString(PyExc_RuntimeError, "declare indicators in init(self), not later");
-        return NULL;
-    }
-    Py_ssize_t na = PyTuple_GET_SIZE(args);
-    if (na < 1 || !PyUnicode_Check(PyTuple_GET_ITEM(args, 0))) {
-        PyErr_SetString(PyExc_TypeError, "indicator(kind, *params, source='close', sym=0)");
-        return NULL;
-    }
-    const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(args, 0));
-    const bt_ind_kind_t *k = bt_ind_find(name);
-    if (!k) {
-        PyErr_Format(PyExc_ValueError, "unknown indicator kind '%s' (see `bt indicators`)", name);
-        return NULL;
-    }
-    if (k->input == BT_IND_IN_PAIR) {
-        PyErr_Format(PyExc_ValueError, "indicator %s reads two series; not available to Python "
-                                       "strategies yet", name);
-        return NULL;
-    }
-    if ((size_t)(na - 1) > k->nparams) {
-        PyErr_Format(PyExc_TypeError, "indicator %s takes at most %zu parameters, got %zd", name,
-                     k->nparams, na - 1);
-        return NULL;
-    }
-    double given[BT_IND_MAX_PARAMS] = {0};
-    for (Py_ssize_t i = 1; i < na; i++) {
-        given[i - 1] = PyFloat_AsDouble(PyTuple_GET_ITEM(args, i));
-        if (given[i - 1] == -1.0 && PyErr_Occurred())
-            return NULL;
-    }
-    const char *src = "close";
-    long sym = 0;
-    if (kw) {
-        PyObject *v = PyDict_GetItemString(kw, "source");
-        if (v && !(src = PyUnicode_AsUTF8(v)))
-            return NULL;
-        v = PyDict_GetItemString(kw, "sym");
-        if (v && (sym = PyLong_AsLong(v)) == -1 && PyErr_Occurred())
-            return NULL;
-        if (PyDict_Size(kw) > (Py_ssize_t)(!!PyDict_GetItemString(kw, "source") +
-                                           !!PyDict_GetItemString(kw, "sym"))) {
-            PyErr_SetString(PyExc_TypeError, "indicator() takes only source= and sym= keywords");
-            return NULL;
-        }
-    }
-    if (sym < 0 || (size_t)sym >= inst->nsym) {
-        PyErr_Format(PyExc_IndexError, "sym %ld out of range (this book has %zu symbols)", sym,
-                     inst->nsym);
-        return NULL;
-    }
-    bt_ind_source_t source;
-    if (!bt_ind_source_parse(src, &source)) {
-        PyErr_Format(PyExc_ValueError,
-                     "source '%s' is not open, high, low, close, volume or typical", src);
-        return NULL;
-    }
-    double p[BT_IND_MAX_PARAMS];
-    bt_errbuf_t eb;
-    bt_errbuf_clear(&eb);
-    if (bt_ind_params(k, given, (size_t)(na - 1), p, &eb) != BT_OK) {
-        PyErr_SetString(PyExc_ValueError, eb.msg);
-        return NULL;
-    }
-    s_ind_obj_t *io = PyObject_New(s_ind_obj_t, &s_ind_type);
-    if (!io)
-        return NULL;
-    size_t sz = bt_ind_state_size(k, p);
-    io->st = PyMem_Calloc(1, sz ? sz : 8);
-    io->sym = (uint32_t)sym;
-    memset(&io->ind, 0, sizeof io->ind);
-    if (!io->st) {
-        Py_DECREF(io);
-        return PyErr_NoMemory();
-    }
-    if (bt_ind_open(&io->ind, k, p, source, io->st, &eb) != BT_OK) {
-        Py_DECREF(io);
-        PyErr_SetString(PyExc_ValueError, eb.msg);
-        return NULL;
-    }
-    if (PyList_Append(inst->inds, (PyObject *)io) != 0) {
-        Py_DECREF(io);
-        return NULL;
-    }
-    return (PyObject *)io;
-}
-
-static PyMethodDef s_strat_methods[] = {
-    {"indicator", (PyCFunction)(void (*)(void))s_strat_indicator, METH_VARARGS | METH_KEYWORDS,
-     "indicator(kind, *params, source='close', sym=0): declare a C indicator (in init only)"},
-    {NULL, NULL, 0, NULL},
-};
-
-static PyTypeObject s_strat_type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "backtester.Strategy",
-    .tp_basicsize = sizeof(s_strat_obj_t),
-    .tp_dictoffset = offsetof(s_strat_obj_t, dict),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "base class of a Python strategy (docs/python.md)",
-    .tp_traverse = s_strat_traverse,
-    .tp_clear = s_strat_clear,
-    .tp_dealloc = s_strat_dealloc,
-    .tp_methods = s_strat_methods,
-    .tp_new = PyType_GenericNew,
-};
-
-/* ---- The built-in module ---- */
-
-static PyStructSequence_Field s_fill_fields[] = {
-    {"order_id", "order id"},   {"sym", "symbol index"},          {"time", "ns since epoch"},
-    {"qty", "signed quantity"}, {"price", "after slippage"},      {"commission", "charged"},
-    {NULL, NULL},
-};
-static PyStructSequence_Desc s_fill_desc = {"backtester.Fill", "a fill", s_fill_fields, 6};
-
-static struct PyModuleDef s_moddef = {
-    PyModuleDef_HEAD_INIT, "backtester",
-    "the engine side of backtester: the Strategy base class for strategies run by bt", -1,
-    NULL, NULL, NULL, NULL, NULL,
-};
-
-static PyObject *s_mod_init(void)
-{
-    if (PyType_Ready(&s_strat_type) < 0 || PyType_Ready(&s_ind_type) < 0 ||
-        PyType_Ready(&s_ctx_type) < 0)
-        return NULL;
-    if (!s_fill_type && !(s_fill_type = PyStructSequence_NewType(&s_fill_desc)))
-        return NULL;
-    PyObject *m = PyModule_Create(&s_moddef);
-    if (!m)
-        return NULL;
-    Py_INCREF(&s_strat_type);
-    Py_INCREF(&s_ind_type);
-    Py_INCREF(&s_ctx_type);
-    Py_INCREF(s_fill_type);
-    if (PyModule_AddObject(m, "Strategy", (PyObject *)&s_strat_type) < 0 ||
-        PyModule_AddObject(m, "Indicator", (PyObject *)&s_ind_type) < 0 ||
-        PyModule_AddObject(m, "Ctx", (PyObject *)&s_ctx_type) < 0 ||
-        PyModule_AddObject(m, "Fill", (PyObject *)s_fill_type) < 0 ||
-        PyModule_AddIntConstant(m, "ENGINE", 1) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
-}
-
 /* Starts the interpreter once; the GIL is released afterwards so any thread
  * can take it with PyGILState_Ensure. Caller holds s_mu. */
 static bool s_py_start(bt_errbuf_t *eb)
 {
     if (Py_IsInitialized())
         return true;
-    if (PyImport_AppendInittab("backtester", s_mod_init) != 0) {
+    if (PyImport_AppendInittab("backtester", bt_pymod_init) != 0) {
         bt_errf(eb, BT_ESTRATEGY, "cannot register the backtester module with Python");
         return false;
     }
@@ -561,14 +111,33 @@ static bool s_py_start(bt_errbuf_t *eb)
     return true;
 }
 
+/* The GIL for this thread. The first time in a thread an extra
+ * PyGILState_Ensure is kept forever, so the thread keeps one thread state
+ * instead of creating and deleting one per call (a worker runs jobs on a
+ * thread other than the one that started Python). */
+static _Thread_local bool s_tls_state;
+
+static PyGILState_STATE s_gil_take(void)
+{
+    if (!s_tls_state) {
+        s_tls_state = true;
+        PyGILState_STATE first = PyGILState_Ensure();
+        if (first == PyGILState_UNLOCKED)
+            PyEval_SaveThread();
+        else
+            return PyGILState_Ensure(); /* the GIL was already ours */
+    }
+    return PyGILState_Ensure();
+}
+
 /* ---- Instances ---- */
 
-static void s_inst_free(s_inst_t *inst)
+static void s_inst_free(bt_pyinst_t *inst)
 {
     if (!inst)
         return;
     if (inst->self)
-        ((s_strat_obj_t *)inst->self)->inst = NULL;
+        ((bt_pystrat_obj_t *)inst->self)->inst = NULL;
     Py_XDECREF(inst->on_bar);
     Py_XDECREF(inst->on_fill);
     Py_XDECREF((PyObject *)inst->ctx);
@@ -586,11 +155,11 @@ static void s_inst_free(s_inst_t *inst)
 
 /* Takes the live instance of state block `state` out of the table (caller
  * holds s_mu), or NULL. */
-static s_inst_t *s_live_take(void *state)
+static bt_pyinst_t *s_live_take(void *state)
 {
     for (size_t i = 0; i < s_nlive; i++) {
         if (s_live[i]->state == state) {
-            s_inst_t *x = s_live[i];
+            bt_pyinst_t *x = s_live[i];
             s_live[i] = s_live[--s_nlive];
             return x;
         }
@@ -598,11 +167,11 @@ static s_inst_t *s_live_take(void *state)
     return NULL;
 }
 
-static bool s_live_add(s_inst_t *inst)
+static bool s_live_add(bt_pyinst_t *inst)
 {
     if (s_nlive == s_caplive) {
         size_t cap = s_caplive ? 2 * s_caplive : 16;
-        s_inst_t **nl = realloc(s_live, cap * sizeof *nl);
+        bt_pyinst_t **nl = realloc(s_live, cap * sizeof *nl);
         if (!nl)
             return false;
         s_live = nl;
@@ -616,7 +185,7 @@ void bt_pystrat_release_all(void)
 {
     if (!Py_IsInitialized())
         return;
-    PyGILState_STATE g = PyGILState_Ensure();
+    PyGILState_STATE g = s_gil_take();
     pthread_mutex_lock(&s_mu);
     for (size_t i = 0; i < s_nlive; i++)
         s_inst_free(s_live[i]);
@@ -679,7 +248,7 @@ static PyObject *s_exec_class(s_py_t *py, PyObject **module_out)
         Py_DECREF(m);
         return NULL;
     }
-    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, &s_strat_type)) {
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, &bt_pystrat_type)) {
         PyErr_Format(PyExc_TypeError,
                      "%s in %s is not a strategy class: write `class %s(Strategy)` with "
                      "`from backtester import Strategy`",
@@ -696,13 +265,13 @@ static bt_err_t s_init_common(size_t slot, void *state, const double *params, si
                               bt_errbuf_t *eb)
 {
     s_py_t *py = s_py[slot];
-    PyGILState_STATE g = PyGILState_Ensure();
+    PyGILState_STATE g = s_gil_take();
     pthread_mutex_lock(&s_mu);
-    s_inst_t *old = s_live_take(state);
+    bt_pyinst_t *old = s_live_take(state);
     pthread_mutex_unlock(&s_mu);
     s_inst_free(old);
     bt_err_t rc = BT_OK;
-    s_inst_t *inst = calloc(1, sizeof *inst);
+    bt_pyinst_t *inst = calloc(1, sizeof *inst);
     if (!inst) {
         rc = bt_errf(eb, BT_ENOMEM, "out of memory for a Python strategy");
         goto out;
@@ -715,12 +284,12 @@ static bt_err_t s_init_common(size_t slot, void *state, const double *params, si
     if (cls && pns) {
         inst->self = PyObject_CallNoArgs(cls);
         inst->inds = PyList_New(0);
-        inst->ctx = PyObject_New(s_ctx_obj_t, &s_ctx_type);
+        inst->ctx = PyObject_New(bt_pyctx_obj_t, &bt_pyctx_type);
     }
     Py_XDECREF(cls);
     if (inst->self && inst->inds && inst->ctx) {
         inst->ctx->ctx = NULL;
-        ((s_strat_obj_t *)inst->self)->inst = inst;
+        ((bt_pystrat_obj_t *)inst->self)->inst = inst;
         if (PyObject_SetAttrString(inst->self, "p", pns) == 0) {
             PyObject *n = PyLong_FromSize_t(nsym);
             if (n && PyObject_SetAttrString(inst->self, "nsym", n) == 0) {
@@ -758,7 +327,7 @@ static bt_err_t s_init_common(size_t slot, void *state, const double *params, si
         rc = bt_errf(eb, BT_ENOMEM, "out of memory for a Python strategy");
         goto out;
     }
-    *(s_inst_t **)state = inst;
+    *(bt_pyinst_t **)state = inst;
 out:
     PyGILState_Release(g);
     return rc;
@@ -766,15 +335,15 @@ out:
 
 static size_t s_state_size(const double *params, size_t nsym)
 {
-    return sizeof(s_inst_t *);
+    return sizeof(bt_pyinst_t *);
 }
 
 /* Feeds this step's bars to the declared indicators. */
-static void s_update_inds(s_inst_t *inst, const bt_ctx_t *ctx)
+static void s_update_inds(bt_pyinst_t *inst, const bt_ctx_t *ctx)
 {
     Py_ssize_t n = PyList_GET_SIZE(inst->inds);
     for (Py_ssize_t i = 0; i < n; i++) {
-        s_ind_obj_t *io = (s_ind_obj_t *)PyList_GET_ITEM(inst->inds, i);
+        bt_pyind_obj_t *io = (bt_pyind_obj_t *)PyList_GET_ITEM(inst->inds, i);
         uint32_t s = io->sym;
         if (s < ctx->nsym && (ctx->has_bar == NULL || ctx->has_bar[s]))
             bt_ind_update(&io->ind, &ctx->bar[s], NAN);
@@ -783,10 +352,10 @@ static void s_update_inds(s_inst_t *inst, const bt_ctx_t *ctx)
 
 static void s_on_bar(void *state, bt_ctx_t *ctx)
 {
-    s_inst_t *inst = *(s_inst_t **)state;
+    bt_pyinst_t *inst = *(bt_pyinst_t **)state;
     if (!inst || inst->failed)
         return;
-    PyGILState_STATE g = PyGILState_Ensure();
+    PyGILState_STATE g = s_gil_take();
     s_update_inds(inst, ctx);
     inst->ctx->ctx = ctx;
     PyObject *r = PyObject_CallOneArg(inst->on_bar, (PyObject *)inst->ctx);
@@ -808,11 +377,11 @@ static void s_on_bar(void *state, bt_ctx_t *ctx)
 
 static void s_on_fill(void *state, bt_ctx_t *ctx, const bt_fill_t *f)
 {
-    s_inst_t *inst = *(s_inst_t **)state;
+    bt_pyinst_t *inst = *(bt_pyinst_t **)state;
     if (!inst || inst->failed || !inst->on_fill)
         return;
-    PyGILState_STATE g = PyGILState_Ensure();
-    PyObject *fo = PyStructSequence_New(s_fill_type);
+    PyGILState_STATE g = s_gil_take();
+    PyObject *fo = PyStructSequence_New(bt_pyfill_type);
     if (fo) {
         PyStructSequence_SET_ITEM(fo, 0, PyLong_FromLongLong(f->order_id));
         PyStructSequence_SET_ITEM(fo, 1, PyLong_FromUnsignedLong(f->sym));
@@ -1052,7 +621,7 @@ const bt_strategy_t *bt_pystrat_load(const char *path, const char *cls, bt_errbu
         pthread_mutex_unlock(&s_mu);
         return NULL;
     }
-    PyGILState_STATE g = PyGILState_Ensure();
+    PyGILState_STATE g = s_gil_take();
     s_py_t *py = calloc(1, sizeof *py);
     const bt_strategy_t *res = NULL;
     if (!py || pthread_mutex_init(&py->mu, NULL) != 0) {
