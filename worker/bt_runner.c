@@ -337,8 +337,13 @@ void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n)
     }
     int threads = self->threads;
     /* Python strategies run on one thread: one interpreter, jobs in order */
-    if (bt_pystrat_is(bt_config_strategy(self->base)))
+    if (bt_pystrat_is(bt_config_strategy(self->base))) {
+        double lim = 0;
+        bt_errbuf_t leb;
+        if (bt_config_get(self->base, "strategy_python_timeout", &lim, &leb) == BT_OK)
+            bt_pystrat_set_call_limit(lim);
         threads = 1;
+    }
     bt_engine_t **engines = self->engines;
     /* One job per thread (each engine single-threaded) when the batch has
      * enough jobs to keep every thread busy, or too few symbols to split a

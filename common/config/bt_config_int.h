@@ -65,6 +65,7 @@ enum {
     S_PBO_BLOCKS,
     S_MAX_GRID,
     S_PYTHON,
+    S_PYTIMEOUT,
     S_NSETTINGS
 };
 

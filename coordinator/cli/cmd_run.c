@@ -397,6 +397,9 @@ int bt_cmd_run(int argc, char **argv)
         .rec = &rec,
     };
     bt_metrics_t m;
+    double pylimit = 0;
+    if (bt_config_get(cfg, "strategy_python_timeout", &pylimit, &eb) == BT_OK)
+        bt_pystrat_set_call_limit(pylimit);
     bt_err_t err = bt_engine_run(eng, &spec, &m, &eb);
     if (err == BT_OK && bt_pystrat_take_error(spec.strategy, &eb) != BT_OK) {
         fprintf(stderr, "bt run: %s: %s\n", path, eb.msg);

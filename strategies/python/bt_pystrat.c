@@ -11,6 +11,8 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,81 @@ static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER; /* s_py, s_live */
 static bt_pyinst_t **s_live;                                /* instances by state block */
 static size_t s_nlive, s_caplive;
 
+/* ---- Call time limit ----
+ * Each thread that calls Python has a slot: a call counter and a flag. A
+ * watchdog thread looks ten times a second; a call whose counter has not
+ * moved for the limit gets a TimeoutError raised inside it. */
+
+#define S_MAX_THREADS 64
+
+typedef struct {
+    atomic_ulong seq;    /* calls begun */
+    atomic_int active;   /* in a call now */
+    atomic_int fired;    /* a TimeoutError was raised in this call */
+    unsigned long tid;   /* Python thread id */
+    unsigned long seen;  /* watchdog: seq at the last look */
+    unsigned ticks;      /* watchdog: looks with the same call active */
+} s_call_t;
+
+static s_call_t s_calls[S_MAX_THREADS];
+static atomic_int s_ncalls;
+static _Atomic double s_limit_s = 30.0; /* below the coordinator's automatic job timeout (>= 60 s) */
+static _Thread_local s_call_t *s_my_call;
+
+void bt_pystrat_set_call_limit(double seconds)
+{
+    atomic_store(&s_limit_s, seconds > 0 ? seconds : 0.0);
+}
+
+static void s_call_begin(void)
+{
+    if (!s_my_call) {
+        int i = atomic_fetch_add(&s_ncalls, 1);
+        if (i >= S_MAX_THREADS)
+            return; /* more threads than slots: no limit for this one */
+        s_my_call = &s_calls[i];
+        s_my_call->tid = PyThread_get_thread_ident();
+    }
+    atomic_store(&s_my_call->fired, 0);
+    atomic_fetch_add(&s_my_call->seq, 1);
+    atomic_store(&s_my_call->active, 1);
+}
+
+static void s_call_end(void)
+{
+    if (s_my_call)
+        atomic_store(&s_my_call->active, 0);
+}
+
+static void *s_watchdog(void *arg)
+{
+    for (;;) {
+        struct timespec ts = {0, 100000000L};
+        nanosleep(&ts, NULL);
+        double lim = atomic_load(&s_limit_s);
+        int n = atomic_load(&s_ncalls);
+        for (int i = 0; i < n && i < S_MAX_THREADS; i++) {
+            s_call_t *c = &s_calls[i];
+            unsigned long seq = atomic_load(&c->seq);
+            if (!atomic_load(&c->active) || seq != c->seen) {
+                c->seen = seq;
+                c->ticks = 0;
+                continue;
+            }
+            c->ticks++;
+            if (lim > 0 && c->ticks >= (unsigned)(lim * 10.0) && !atomic_load(&c->fired)) {
+                PyGILState_STATE g = PyGILState_Ensure();
+                if (atomic_load(&c->active) && atomic_load(&c->seq) == seq) {
+                    atomic_store(&c->fired, 1);
+                    PyThreadState_SetAsyncExc(c->tid, PyExc_TimeoutError);
+                }
+                PyGILState_Release(g);
+            }
+        }
+    }
+    return NULL;
+}
+
 /* ---- Errors ---- */
 
 /* The pending Python exception as text (traceback included) into buf. */
@@ -45,16 +122,22 @@ static void s_exc_text(char *buf, size_t cap)
     PyErr_NormalizeException(&type, &val, &tb);
     buf[0] = '\0';
     PyObject *mod = PyImport_ImportModule("traceback");
-    PyObject *lines = mod && type ? PyObject_CallMethod(mod, "format_exception", "OOO", type,
-                                                        val ? val : Py_None, tb ? tb : Py_None)
-                                  : NULL;
+    PyObject *only = mod && type ? PyObject_CallMethod(mod, "format_exception_only", "OO", type,
+                                                       val ? val : Py_None)
+                                 : NULL;
+    PyObject *lines = only ? PyObject_CallMethod(mod, "format_exception", "OOO", type,
+                                                 val ? val : Py_None, tb ? tb : Py_None)
+                           : NULL;
     PyObject *sep = lines ? PyUnicode_FromString("") : NULL;
-    PyObject *joined = sep ? PyUnicode_Join(sep, lines) : NULL;
-    const char *s = joined ? PyUnicode_AsUTF8(joined) : NULL;
+    PyObject *head = sep ? PyUnicode_Join(sep, only) : NULL;
+    PyObject *joined = head ? PyUnicode_Join(sep, lines) : NULL;
+    const char *h = joined ? PyUnicode_AsUTF8(head) : NULL;
+    const char *s = h ? PyUnicode_AsUTF8(joined) : NULL;
     if (s) {
-        /* keep the end: the exception line matters most */
-        size_t n = strlen(s);
-        snprintf(buf, cap, "%s%s", n >= cap ? "..." : "", n >= cap ? s + n - (cap - 4) : s);
+        /* the exception line first (it survives truncation), then the traceback */
+        size_t hn = strcspn(h, "\n");
+        snprintf(buf, cap, "%.*s\n%s", (int)hn, h, s);
+        size_t n;
         while ((n = strlen(buf)) > 0 && buf[n - 1] == '\n')
             buf[n - 1] = '\0';
     } else {
@@ -62,6 +145,8 @@ static void s_exc_text(char *buf, size_t cap)
     }
     PyErr_Clear();
     Py_XDECREF(joined);
+    Py_XDECREF(head);
+    Py_XDECREF(only);
     Py_XDECREF(sep);
     Py_XDECREF(lines);
     Py_XDECREF(mod);
@@ -74,14 +159,21 @@ static void s_exc_text(char *buf, size_t cap)
 static void s_fail(bt_pyinst_t *inst, const char *where)
 {
     char tb[900];
+    bool timed_out = s_my_call && atomic_load(&s_my_call->fired);
     s_exc_text(tb, sizeof tb);
     inst->failed = true;
     s_py_t *py = inst->py;
     pthread_mutex_lock(&py->mu);
     if (!py->has_err) {
         py->has_err = true;
-        snprintf(py->err, sizeof py->err, "python strategy %s (%s) raised in %s: %s", py->cls,
-                 py->path, where, tb);
+        if (timed_out)
+            snprintf(py->err, sizeof py->err,
+                     "python strategy %s (%s): %s ran longer than the time limit of %g s "
+                     "(strategy_python_timeout) and was stopped: %s",
+                     py->cls, py->path, where, atomic_load(&s_limit_s), tb);
+        else
+            snprintf(py->err, sizeof py->err, "python strategy %s (%s) raised in %s: %s",
+                     py->cls, py->path, where, tb);
     }
     pthread_mutex_unlock(&py->mu);
 }
@@ -108,6 +200,9 @@ static bool s_py_start(bt_errbuf_t *eb)
         return false;
     }
     PyEval_SaveThread();
+    pthread_t wd;
+    if (pthread_create(&wd, NULL, s_watchdog, NULL) == 0)
+        pthread_detach(wd);
     return true;
 }
 
@@ -279,6 +374,7 @@ static bt_err_t s_init_common(size_t slot, void *state, const double *params, si
     inst->py = py;
     inst->state = state;
     inst->nsym = nsym;
+    s_call_begin(); /* the file's top level and init count as one call */
     PyObject *cls = s_exec_class(py, &inst->module);
     PyObject *pns = cls ? s_params_ns(py, params) : NULL;
     if (cls && pns) {
@@ -298,6 +394,7 @@ static bt_err_t s_init_common(size_t slot, void *state, const double *params, si
                                   ? PyObject_CallMethod(inst->self, "init", NULL)
                                   : (Py_INCREF(Py_None), Py_None);
                 inst->in_init = false;
+                s_call_end();
                 if (r) {
                     inst->on_bar = PyObject_GetAttrString(inst->self, "on_bar");
                     if (inst->on_bar && PyObject_HasAttrString(inst->self, "on_fill"))
@@ -308,6 +405,7 @@ static bt_err_t s_init_common(size_t slot, void *state, const double *params, si
             Py_XDECREF(n);
         }
     }
+    s_call_end();
     Py_XDECREF(pns);
     if (!inst->on_bar || PyErr_Occurred()) {
         char tb[900];
@@ -358,7 +456,9 @@ static void s_on_bar(void *state, bt_ctx_t *ctx)
     PyGILState_STATE g = s_gil_take();
     s_update_inds(inst, ctx);
     inst->ctx->ctx = ctx;
+    s_call_begin();
     PyObject *r = PyObject_CallOneArg(inst->on_bar, (PyObject *)inst->ctx);
+    s_call_end();
     inst->ctx->ctx = NULL;
     if (!r) {
         s_fail(inst, "on_bar");
@@ -391,8 +491,10 @@ static void s_on_fill(void *state, bt_ctx_t *ctx, const bt_fill_t *f)
         PyStructSequence_SET_ITEM(fo, 5, PyFloat_FromDouble(f->commission));
     }
     inst->ctx->ctx = ctx;
+    s_call_begin();
     PyObject *r = fo ? PyObject_CallFunctionObjArgs(inst->on_fill, (PyObject *)inst->ctx, fo, NULL)
                      : NULL;
+    s_call_end();
     inst->ctx->ctx = NULL;
     if (!r)
         s_fail(inst, "on_fill");

@@ -49,6 +49,12 @@ bool bt_pystrat_is(const bt_strategy_t *s);
  * that run (with traceback) in eb; clears it. BT_OK for non-Python s. */
 bt_err_t bt_pystrat_take_error(const bt_strategy_t *s, bt_errbuf_t *eb);
 
+/* Limit on one Python call (init, on_bar, on_fill) for this process:
+ * a call running longer gets a TimeoutError raised inside it (checked ten
+ * times a second), which fails its job. 0 = no limit; the default is 30 s.
+ * bt run and workers set it from the config's strategy_python_timeout. */
+void bt_pystrat_set_call_limit(double seconds);
+
 /* Drops every Python instance still held from finished runs (optional: a
  * state block's instance is also dropped when that block is re-initialised). */
 void bt_pystrat_release_all(void);
