@@ -31,6 +31,8 @@ typedef struct {
 enum {
     S_STRATEGY = 0,
     S_LIBRARY,
+    S_PYTHON,
+    S_PYTIMEOUT,
     S_CAPITAL,
     S_RANK_BY,
     S_RANK_ORDER,
@@ -64,8 +66,6 @@ enum {
     S_CLOSE_END,
     S_PBO_BLOCKS,
     S_MAX_GRID,
-    S_PYTHON,
-    S_PYTIMEOUT,
     S_NSETTINGS
 };
 
