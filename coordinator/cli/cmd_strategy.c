@@ -26,23 +26,24 @@
 
 static void s_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: bt strategy check LIB.so|FILE.py NAME [--data STORE] [--threads N]\n"
-            "                         [--set key=value ...]\n"
-            "       bt strategy new NAME [--dir DIR]\n"
-            "\n"
-            "check  runs one backtest of strategy NAME three times in this process: twice on\n"
-            "       1 thread, once on N threads (default 4); prints each metric that differs\n"
-            "       and exits 1 if any does (a strategy keeping state in globals does). For a\n"
-            "       .py file NAME is the class. Without --data it uses a synthetic market of\n"
-            "       8 symbols x 1500 daily bars (bt data synth) in a temporary folder.\n"
-            "new    writes DIR/NAME/NAME.c and a Makefile that builds NAME.so with\n"
-            "       `pkg-config --cflags backtester` (install with `cmake --install build`).\n"
-            "\n"
-            "examples:\n"
-            "  bt strategy check ./build/strategies/my_strategy.so streak_reversal\n"
-            "  bt strategy check python/examples/sma_cross.py SmaCross --data bars.h5\n"
-            "  bt strategy new mean_revert --dir ~/strategies && make -C ~/strategies/mean_revert\n");
+    fprintf(
+        out,
+        "usage: bt strategy check LIB.so|FILE.py NAME [--data STORE] [--threads N]\n"
+        "                         [--set key=value ...]\n"
+        "       bt strategy new NAME [--dir DIR]\n"
+        "\n"
+        "check  runs one backtest of strategy NAME three times in this process: twice on\n"
+        "       1 thread, once on N threads (default 4); prints each metric that differs\n"
+        "       and exits 1 if any does (a strategy keeping state in globals does). For a\n"
+        "       .py file NAME is the class. Without --data it uses a synthetic market of\n"
+        "       8 symbols x 1500 daily bars (bt data synth) in a temporary folder.\n"
+        "new    writes DIR/NAME/NAME.c and a Makefile that builds NAME.so with\n"
+        "       `pkg-config --cflags backtester` (install with `cmake --install build`).\n"
+        "\n"
+        "examples:\n"
+        "  bt strategy check ./build/strategies/my_strategy.so streak_reversal\n"
+        "  bt strategy check python/examples/sma_cross.py SmaCross --data bars.h5\n"
+        "  bt strategy new mean_revert --dir ~/strategies && make -C ~/strategies/mean_revert\n");
 }
 
 /* ---- check ---- */
@@ -64,8 +65,8 @@ static int s_compare(const bt_metrics_t *a, const bt_metrics_t *b, const char *w
     return diffs;
 }
 
-static bt_err_t s_run(const bt_config_t *cfg, const bt_dataset_t *ds, int threads,
-                      bt_metrics_t *m, bt_errbuf_t *eb)
+static bt_err_t s_run(const bt_config_t *cfg, const bt_dataset_t *ds, int threads, bt_metrics_t *m,
+                      bt_errbuf_t *eb)
 {
     bt_engine_t *eng = bt_engine_new();
     if (!eng)
@@ -93,8 +94,8 @@ static int s_check(int argc, char **argv)
     long threads = 4;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if ((strcmp(a, "--data") == 0 || strcmp(a, "--threads") == 0 ||
-             strcmp(a, "--set") == 0) && i + 1 >= argc) {
+        if ((strcmp(a, "--data") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--set") == 0) &&
+            i + 1 >= argc) {
             fprintf(stderr, "bt strategy check: %s needs a value\n", a);
             return 2;
         }
@@ -159,9 +160,9 @@ static int s_check(int argc, char **argv)
              py ? "strategy_python" : "strategy_library", lib, data);
     int rc = 2;
     bt_dataset_t *ds = NULL;
-    bt_config_t *cfg = bt_config_load_string_lib(yaml, "bt strategy check", sets, nsets,
-                                                 bt_strategy_table(), bt_strategy_count(),
-                                                 bt_strategy_load, &eb);
+    bt_config_t *cfg =
+        bt_config_load_string_lib(yaml, "bt strategy check", sets, nsets, bt_strategy_table(),
+                                  bt_strategy_count(), bt_strategy_load, &eb);
     if (!cfg) {
         fprintf(stderr, "bt strategy check: %s\n", eb.msg);
         goto done;
@@ -181,8 +182,8 @@ static int s_check(int argc, char **argv)
             goto done;
         }
     }
-    printf("strategy %s (%s) on %zu symbol(s) of %s: final equity %.17g\n", name, lib,
-           ds->nsym, made ? "a synthetic market" : data, m[0].final_equity);
+    printf("strategy %s (%s) on %zu symbol(s) of %s: final equity %.17g\n", name, lib, ds->nsym,
+           made ? "a synthetic market" : data, m[0].final_equity);
     int d = s_compare(&m[0], &m[1], "run 1 vs run 2 (same process, 1 thread each)");
     char what[96];
     snprintf(what, sizeof what, "1 thread vs %ld threads", threads);
@@ -349,8 +350,10 @@ static int s_new(int argc, char **argv)
         return 2;
     }
     if (!s_snake(name) || strlen(name) > 64) {
-        fprintf(stderr, "bt strategy new: '%s' is not a strategy name: use snake_case "
-                        "(a-z, 0-9, _), at most 64 characters, e.g. mean_revert\n", name);
+        fprintf(stderr,
+                "bt strategy new: '%s' is not a strategy name: use snake_case "
+                "(a-z, 0-9, _), at most 64 characters, e.g. mean_revert\n",
+                name);
         return 2;
     }
     char folder[4200], path[4400];
@@ -368,7 +371,8 @@ static int s_new(int argc, char **argv)
     if (s_write(path, s_skel_mk, name) != 0)
         return 1;
     printf("wrote %s/%s.c and %s/Makefile\nbuild: make -C %s (needs `pkg-config backtester`: "
-           "cmake --install build)\n", folder, name, folder, folder);
+           "cmake --install build)\n",
+           folder, name, folder, folder);
     return 0;
 }
 

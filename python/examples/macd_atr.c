@@ -37,8 +37,8 @@ static size_t s_state_size(const double *p, size_t nsym)
     return sizeof(s_state_t) + s_ind_size("macd", p, 3) + s_ind_size("atr", &p[P_ATR], 1);
 }
 
-static bt_err_t s_open(bt_ind_t *ind, const char *kind, const double *given, size_t n,
-                       void *mem, bt_errbuf_t *eb)
+static bt_err_t s_open(bt_ind_t *ind, const char *kind, const double *given, size_t n, void *mem,
+                       bt_errbuf_t *eb)
 {
     double p[BT_IND_MAX_PARAMS];
     const bt_ind_kind_t *k = bt_ind_find(kind);
@@ -99,5 +99,11 @@ static const bt_strategy_t s_strategy = {
 
 int bt_strategy_abi(void);
 const bt_strategy_t *bt_strategy_entry(void);
-int bt_strategy_abi(void) { return BT_STRATEGY_ABI; }
-const bt_strategy_t *bt_strategy_entry(void) { return &s_strategy; }
+int bt_strategy_abi(void)
+{
+    return BT_STRATEGY_ABI;
+}
+const bt_strategy_t *bt_strategy_entry(void)
+{
+    return &s_strategy;
+}

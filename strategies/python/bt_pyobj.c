@@ -104,11 +104,11 @@ static int s_sym_ok(const bt_ctx_t *c, long sym)
     return 1;
 }
 
-#define S_CTX_NUM(fname, expr)                                                                   \
-    static PyObject *s_ctx_##fname(PyObject *o, void *unused)                                    \
-    {                                                                                            \
-        bt_ctx_t *c = s_ctx_get(o);                                                              \
-        return c ? (expr) : NULL;                                                                \
+#define S_CTX_NUM(fname, expr)                                                                     \
+    static PyObject *s_ctx_##fname(PyObject *o, void *unused)                                      \
+    {                                                                                              \
+        bt_ctx_t *c = s_ctx_get(o);                                                                \
+        return c ? (expr) : NULL;                                                                  \
     }
 S_CTX_NUM(step, PyLong_FromSize_t(c->step))
 S_CTX_NUM(time, PyLong_FromLongLong(c->time))
@@ -181,15 +181,16 @@ static const char *const s_type_names[] = {"market", "limit", "stop", "stop_limi
 
 static PyObject *s_ctx_order(PyObject *o, PyObject *args, PyObject *kw)
 {
-    static char *kws[] = {"qty",  "type",      "limit",       "stop", "tif", "stop_loss",
-                          "take_profit", "trail_pct", "sym", NULL};
+    static char *kws[] = {"qty",       "type",        "limit",     "stop", "tif",
+                          "stop_loss", "take_profit", "trail_pct", "sym",  NULL};
     bt_order_req_t r = {0};
     const char *type = "market", *tif = "gtc";
     long sym = 0;
     bt_ctx_t *c = s_ctx_get(o);
-    if (!c || !PyArg_ParseTupleAndKeywords(args, kw, "d|$ssddddddl", kws, &r.qty, &type,
-                                           &r.limit, &r.stop, &tif, &r.stop_loss,
-                                           &r.take_profit, &r.trail_pct, &sym) ||
+    if (!c ||
+        !PyArg_ParseTupleAndKeywords(args, kw, "d|$ssddddddl", kws, &r.qty, &type, &r.limit,
+                                     &r.stop, &tif, &r.stop_loss, &r.take_profit, &r.trail_pct,
+                                     &sym) ||
         !s_sym_ok(c, sym))
         return NULL;
     int ti = -1;
@@ -221,7 +222,8 @@ static PyObject *s_ctx_cancel(PyObject *o, PyObject *args)
 }
 
 static PyMethodDef s_ctx_methods[] = {
-    {"bar", s_ctx_bar, METH_VARARGS, "bar(sym=0) -> (time, open, high, low, close, volume) or None"},
+    {"bar", s_ctx_bar, METH_VARARGS,
+     "bar(sym=0) -> (time, open, high, low, close, volume) or None"},
     {"pos", s_ctx_pos, METH_VARARGS, "pos(sym=0) -> signed quantity held"},
     {"signal", (PyCFunction)(void (*)(void))s_ctx_signal, METH_VARARGS | METH_KEYWORDS,
      "signal(target, sym=0): target exposure (+1 long, 0 flat, -1 short)"},
@@ -285,8 +287,10 @@ static PyObject *s_strat_indicator(PyObject *o, PyObject *args, PyObject *kw)
         return NULL;
     }
     if (k->input == BT_IND_IN_PAIR) {
-        PyErr_Format(PyExc_ValueError, "indicator %s reads two series; not available to Python "
-                                       "strategies yet", name);
+        PyErr_Format(PyExc_ValueError,
+                     "indicator %s reads two series; not available to Python "
+                     "strategies yet",
+                     name);
         return NULL;
     }
     if ((size_t)(na - 1) > k->nparams) {
@@ -378,16 +382,26 @@ PyTypeObject bt_pystrat_type = {
 /* ---- The built-in module ---- */
 
 static PyStructSequence_Field s_fill_fields[] = {
-    {"order_id", "order id"},   {"sym", "symbol index"},          {"time", "ns since epoch"},
-    {"qty", "signed quantity"}, {"price", "after slippage"},      {"commission", "charged"},
+    {"order_id", "order id"},
+    {"sym", "symbol index"},
+    {"time", "ns since epoch"},
+    {"qty", "signed quantity"},
+    {"price", "after slippage"},
+    {"commission", "charged"},
     {NULL, NULL},
 };
 static PyStructSequence_Desc s_fill_desc = {"backtester.Fill", "a fill", s_fill_fields, 6};
 
 static struct PyModuleDef s_moddef = {
-    PyModuleDef_HEAD_INIT, "backtester",
-    "the engine side of backtester: the Strategy base class for strategies run by bt", -1,
-    NULL, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT,
+    "backtester",
+    "the engine side of backtester: the Strategy base class for strategies run by bt",
+    -1,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 PyObject *bt_pymod_init(void)
@@ -414,6 +428,5 @@ PyObject *bt_pymod_init(void)
     }
     return m;
 }
-
 
 PyTypeObject *bt_pyfill_type;

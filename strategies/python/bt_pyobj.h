@@ -15,21 +15,18 @@
 typedef struct bt_pyinst bt_pyinst_t;
 
 typedef struct {
-    PyObject_HEAD
-    PyObject *dict;  /* instance attributes */
-    bt_pyinst_t *inst;  /* set while the engine runs it; NULL otherwise */
+    PyObject_HEAD PyObject *dict; /* instance attributes */
+    bt_pyinst_t *inst;            /* set while the engine runs it; NULL otherwise */
 } bt_pystrat_obj_t;
 
 typedef struct {
-    PyObject_HEAD
-    bt_ind_t ind;    /* the streaming instance */
-    void *st;        /* its state (PyMem) */
-    uint32_t sym;    /* symbol it reads */
+    PyObject_HEAD bt_ind_t ind; /* the streaming instance */
+    void *st;                   /* its state (PyMem) */
+    uint32_t sym;               /* symbol it reads */
 } bt_pyind_obj_t;
 
 typedef struct {
-    PyObject_HEAD
-    bt_ctx_t *ctx;   /* valid during one on_bar/on_fill call, else NULL */
+    PyObject_HEAD bt_ctx_t *ctx; /* valid during one on_bar/on_fill call, else NULL */
 } bt_pyctx_obj_t;
 
 struct bt_pyinst {
@@ -40,7 +37,7 @@ struct bt_pyinst {
     PyObject *self;      /* the strategy object */
     PyObject *on_bar;    /* bound method */
     PyObject *on_fill;   /* bound method or NULL */
-    bt_pyctx_obj_t *ctx;    /* reused Ctx object */
+    bt_pyctx_obj_t *ctx; /* reused Ctx object */
     PyObject *inds;      /* list of Indicator objects declared in init */
     bool in_init;        /* indicator() allowed */
     bool failed;         /* an exception stopped it */

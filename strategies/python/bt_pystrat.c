@@ -6,16 +6,16 @@
  * call) and Fill. One record per loaded class holds the compiled file; one
  * instance record per initialised state block holds that job's module,
  * object and indicators. */
-#include "bt_pyobj.h"
 #include "bt_pystrat.h"
+#include "bt_pyobj.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- Records ---- */
 
@@ -34,7 +34,7 @@ typedef struct s_py {
 static s_py_t *s_py[BT_PYSTRAT_MAX];
 static size_t s_npy;
 static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER; /* s_py, s_live */
-static bt_pyinst_t **s_live;                                /* instances by state block */
+static bt_pyinst_t **s_live;                             /* instances by state block */
 static size_t s_nlive, s_caplive;
 
 /* ---- Call time limit ----
@@ -45,17 +45,18 @@ static size_t s_nlive, s_caplive;
 #define S_MAX_THREADS 64
 
 typedef struct {
-    atomic_ulong seq;    /* calls begun */
-    atomic_int active;   /* in a call now */
-    atomic_int fired;    /* a TimeoutError was raised in this call */
-    unsigned long tid;   /* Python thread id */
-    unsigned long seen;  /* watchdog: seq at the last look */
-    unsigned ticks;      /* watchdog: looks with the same call active */
+    atomic_ulong seq;   /* calls begun */
+    atomic_int active;  /* in a call now */
+    atomic_int fired;   /* a TimeoutError was raised in this call */
+    unsigned long tid;  /* Python thread id */
+    unsigned long seen; /* watchdog: seq at the last look */
+    unsigned ticks;     /* watchdog: looks with the same call active */
 } s_call_t;
 
 static s_call_t s_calls[S_MAX_THREADS];
 static atomic_int s_ncalls;
-static _Atomic double s_limit_s = 30.0; /* below the coordinator's automatic job timeout (>= 60 s) */
+static _Atomic double s_limit_s =
+    30.0; /* below the coordinator's automatic job timeout (>= 60 s) */
 static _Thread_local s_call_t *s_my_call;
 
 void bt_pystrat_set_call_limit(double seconds)
@@ -172,8 +173,8 @@ static void s_fail(bt_pyinst_t *inst, const char *where)
                      "(strategy_python_timeout) and was stopped: %s",
                      py->cls, py->path, where, atomic_load(&s_limit_s), tb);
         else
-            snprintf(py->err, sizeof py->err, "python strategy %s (%s) raised in %s: %s",
-                     py->cls, py->path, where, tb);
+            snprintf(py->err, sizeof py->err, "python strategy %s (%s) raised in %s: %s", py->cls,
+                     py->path, where, tb);
     }
     pthread_mutex_unlock(&py->mu);
 }
@@ -492,8 +493,8 @@ static void s_on_fill(void *state, bt_ctx_t *ctx, const bt_fill_t *f)
     }
     inst->ctx->ctx = ctx;
     s_call_begin();
-    PyObject *r = fo ? PyObject_CallFunctionObjArgs(inst->on_fill, (PyObject *)inst->ctx, fo, NULL)
-                     : NULL;
+    PyObject *r =
+        fo ? PyObject_CallFunctionObjArgs(inst->on_fill, (PyObject *)inst->ctx, fo, NULL) : NULL;
     s_call_end();
     inst->ctx->ctx = NULL;
     if (!r)
@@ -504,17 +505,19 @@ static void s_on_fill(void *state, bt_ctx_t *ctx, const bt_fill_t *f)
 }
 
 /* One init per slot: the engine's init gets no strategy pointer. */
-#define S_INIT(k)                                                                                \
-    static bt_err_t s_init_##k(void *st, const double *p, size_t n, bt_errbuf_t *eb)             \
-    {                                                                                            \
-        return s_init_common(k, st, p, n, eb);                                                   \
+#define S_INIT(k)                                                                                  \
+    static bt_err_t s_init_##k(void *st, const double *p, size_t n, bt_errbuf_t *eb)               \
+    {                                                                                              \
+        return s_init_common(k, st, p, n, eb);                                                     \
     }
+/* clang-format off */
 S_INIT(0) S_INIT(1) S_INIT(2) S_INIT(3) S_INIT(4) S_INIT(5) S_INIT(6) S_INIT(7)
 S_INIT(8) S_INIT(9) S_INIT(10) S_INIT(11) S_INIT(12) S_INIT(13) S_INIT(14) S_INIT(15)
 static bt_err_t (*const s_inits[BT_PYSTRAT_MAX])(void *, const double *, size_t, bt_errbuf_t *) = {
     s_init_0, s_init_1, s_init_2,  s_init_3,  s_init_4,  s_init_5,  s_init_6,  s_init_7,
     s_init_8, s_init_9, s_init_10, s_init_11, s_init_12, s_init_13, s_init_14, s_init_15,
 };
+/* clang-format on */
 
 /* ---- Loading ---- */
 
@@ -715,8 +718,7 @@ const bt_strategy_t *bt_pystrat_load(const char *path, const char *cls, bt_errbu
     }
     if (s_npy == BT_PYSTRAT_MAX) {
         pthread_mutex_unlock(&s_mu);
-        bt_errf(eb, BT_ESTRATEGY, "more than %d python strategies in one process",
-                BT_PYSTRAT_MAX);
+        bt_errf(eb, BT_ESTRATEGY, "more than %d python strategies in one process", BT_PYSTRAT_MAX);
         return NULL;
     }
     if (!s_py_start(eb)) {

@@ -42,8 +42,12 @@ static void s_time(const bt_dataset_t *ds, const bt_strategy_t *st, const double
 {
     bt_engine_cfg_t cfg;
     bt_engine_cfg_defaults(&cfg);
-    bt_run_spec_t spec = {.series = ds->series, .nsym = ds->nsym, .strategy = st,
-                          .params = params, .cfg = &cfg, .threads = 1};
+    bt_run_spec_t spec = {.series = ds->series,
+                          .nsym = ds->nsym,
+                          .strategy = st,
+                          .params = params,
+                          .cfg = &cfg,
+                          .threads = 1};
     double dw[NRUNS], dc[NRUNS];
     bt_engine_t *eng = bt_engine_new();
     for (int r = 0; r < NRUNS; r++) {
@@ -181,14 +185,15 @@ int main(int argc, char **argv)
         FILE *f = fopen(cfgp, "w");
         if (!f)
             return 1;
-        fprintf(f, "%s%s%sparams: {fast: 10, slow: 30}\ndata: {store: %s}\n"
-                   "sweep:\n  params.fast: [10]\n", rules[k], k ? py : "", k ? "\n" : "",
-                store);
+        fprintf(f,
+                "%s%s%sparams: {fast: 10, slow: 30}\ndata: {store: %s}\n"
+                "sweep:\n  params.fast: [10]\n",
+                rules[k], k ? py : "", k ? "\n" : "", store);
         fclose(f);
-        s_whole_line(bt, "sweep", cfgp, out, k ? "bt sweep, 1 job, Python SmaCross" :
-                                                 "bt sweep, 1 job, C sma_cross", n);
-        s_whole_line(bt, "run", cfgp, out, k ? "bt run (all outputs), Python" :
-                                               "bt run (all outputs), C", n);
+        s_whole_line(bt, "sweep", cfgp, out,
+                     k ? "bt sweep, 1 job, Python SmaCross" : "bt sweep, 1 job, C sma_cross", n);
+        s_whole_line(bt, "run", cfgp, out,
+                     k ? "bt run (all outputs), Python" : "bt run (all outputs), C", n);
     }
     bt_dataset_destroy(&ds);
     char rm[160];
