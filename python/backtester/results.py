@@ -28,6 +28,15 @@ def _table(d: Dict[str, Any]) -> str:
     return f"<table>{rows}</table>"
 
 
+def _report(folder: str):
+    """report.html of folder, inline in Jupyter (an IPython HTML object)."""
+    path = os.path.join(folder, "report.html")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no report.html in this output folder")
+    from IPython.display import IFrame  # only when asked: no import-time dependency
+    return IFrame(os.path.relpath(path), width="100%", height=720)
+
+
 @dataclass
 class RunResult:
     """One backtest (bt run): metrics as a dict; trades, orders, equity as DataFrames."""
@@ -38,6 +47,10 @@ class RunResult:
     orders: pd.DataFrame
     equity: pd.DataFrame
     provenance: str = ""
+
+    def report(self):
+        """Shows the folder's report.html inline in Jupyter."""
+        return _report(self.folder)
 
     def _repr_html_(self) -> str:
         keys = ("final_equity", "total_return", "cagr", "sharpe", "max_drawdown", "trades")
@@ -64,6 +77,10 @@ class SweepResult:
     def ok(self) -> bool:
         """True when every job succeeded."""
         return self.failures.empty
+
+    def report(self):
+        """Shows the folder's report.html inline in Jupyter."""
+        return _report(self.folder)
 
     def _repr_html_(self) -> str:
         return (f"<b>sweep</b> {html.escape(self.folder)}: {len(self.results)} jobs, "

@@ -143,6 +143,29 @@ class PythonFailures(TmpCase):
         self.assertTrue(all(r["status"] == "ok" for r in rows))
 
 
+class PythonOrders(TmpCase):
+    """ctx.order / ctx.cancel reach bt_order / bt_cancel with every field."""
+
+    def test_order_script(self):
+        store = shared_store(self, self.tmp)
+        cfg = write(os.path.join(self.tmp, "o.yaml"),
+                    f"strategy: Orders\nstrategy_python: {os.path.join(STRATS, 'orders.py')}\n"
+                    f"data: {{store: {store}, symbols: [ORCL]}}\n")
+        bt("run", cfg, "--out", os.path.join(self.tmp, "o"))
+        rows = list(csv.DictReader(io.StringIO(read(os.path.join(self.tmp, "o", "orders.csv")))))
+        first = rows[0]
+        self.assertEqual((first["type"], first["qty"], first["status"]),
+                         ("limit", "100", "cancelled"))
+        self.assertGreater(float(first["limit"]), 0.0)
+        market = [r for r in rows if r["type"] == "market" and r["qty"] == "10"]
+        self.assertEqual(len(market), 1)
+        self.assertEqual(market[0]["status"], "filled")
+        stops = [r for r in rows if r["type"] == "stop" and r["qty"] == "-3"]
+        self.assertEqual(len(stops), 1)
+        self.assertGreater(float(stops[0]["stop"]), 0.0)
+        self.assertTrue(any(r["qty"] == "5" for r in rows))
+
+
 class MacdAtrSideBySide(TmpCase):
     """The docs' MACD + ATR trailing-stop strategy, in Python and in C
     (python/examples/macd_atr.py, macd_atr.c): the same orders and equity."""

@@ -188,7 +188,7 @@ static PyObject *s_ctx_order(PyObject *o, PyObject *args, PyObject *kw)
     long sym = 0;
     bt_ctx_t *c = s_ctx_get(o);
     if (!c ||
-        !PyArg_ParseTupleAndKeywords(args, kw, "d|$ssddddddl", kws, &r.qty, &type, &r.limit,
+        !PyArg_ParseTupleAndKeywords(args, kw, "d|$sddsdddl", kws, &r.qty, &type, &r.limit,
                                      &r.stop, &tif, &r.stop_loss, &r.take_profit, &r.trail_pct,
                                      &sym) ||
         !s_sym_ok(c, sym))
