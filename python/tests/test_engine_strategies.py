@@ -166,6 +166,19 @@ class PythonOrders(TmpCase):
         self.assertTrue(any(r["qty"] == "5" for r in rows))
 
 
+    def test_portfolio_strategy_same_at_any_thread_count(self):
+        store = shared_store(self, self.tmp)
+        cfg = write(os.path.join(self.tmp, "r.yaml"),
+                    f"strategy: Rotate\nstrategy_python: {os.path.join(EXAMPLES, 'rotate.py')}\n"
+                    f"data: {{store: {store}}}\nsizing: {{mode: target_weight}}\n")
+        bt("run", cfg, "--out", os.path.join(self.tmp, "r1"), "--threads", "1")
+        bt("run", cfg, "--out", os.path.join(self.tmp, "r3"), "--threads", "3")
+        orders = read(os.path.join(self.tmp, "r1", "orders.csv"))
+        self.assertEqual({r["symbol"] for r in csv.DictReader(io.StringIO(orders))},
+                         {"ORCL", "NVDA", "YHOO"})
+        self.assertEqual(orders, read(os.path.join(self.tmp, "r3", "orders.csv")))
+
+
 class MacdAtrSideBySide(TmpCase):
     """The docs' MACD + ATR trailing-stop strategy, in Python and in C
     (python/examples/macd_atr.py, macd_atr.c): the same orders and equity."""
