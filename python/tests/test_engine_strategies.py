@@ -74,6 +74,19 @@ class PythonMatchesC(TmpCase):
         self.assertEqual(rc, results_rows(os.path.join(self.tmp, "sp2")))
 
 
+    def test_walk_forward_bit_for_bit(self):
+        wf = ("walk_forward: {train: 3y, test: 1y}\n"
+              "sweep:\n  params.fast: [5, 10, 20]\n  params.slow: [40, 80]\n")
+        c = self.cfg("c.yaml", "sma_cross", extra=f"{wf}")
+        p = self.cfg("p.yaml", "SmaCross", os.path.join(EXAMPLES, "sma_cross.py"), extra=wf)
+        bt("sweep", c, "--out", os.path.join(self.tmp, "wc"), "--workers", "2")
+        bt("sweep", p, "--out", os.path.join(self.tmp, "wp"), "--workers", "2")
+        for f in ("walkforward.csv", "oos_equity.csv"):
+            self.assertEqual(read(os.path.join(self.tmp, "wc", f)),
+                             read(os.path.join(self.tmp, "wp", f)), f)
+        self.assertGreater(read(os.path.join(self.tmp, "wc", "walkforward.csv")).count("\n"), 3)
+
+
 class PythonFailures(TmpCase):
     """A strategy that raises, returns garbage, fails init, loops forever or
     mutates module globals: clear job errors, the sweep goes on."""
