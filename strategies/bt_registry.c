@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bt_pystrat.h"
+
 /* The built-ins, in the order `bt strategies` lists them. Adding one is one
  * line here plus its .c file defining `const bt_strategy_t bt_strategy_<name>`. */
 #define BT_BUILTIN_STRATEGIES(X)                                                                   \
@@ -158,8 +160,24 @@ bt_err_t bt_strategy_validate(const bt_strategy_t *s, bt_errbuf_t *eb)
     return BT_OK;
 }
 
+/* A Python strategy ("python:CLASS:PATH", bt_pystrat.h): its table is
+ * checked like a library's, except that the name is the class name. */
+static const bt_strategy_t *s_load_python(const char *spec, bt_errbuf_t *eb)
+{
+    const bt_strategy_t *s = bt_pystrat_load_spec(spec, eb);
+    if (!s)
+        return NULL;
+    bt_strategy_t chk = *s;
+    chk.name = "python_strategy";
+    if (bt_strategy_validate(&chk, eb) != BT_OK)
+        return NULL;
+    return s;
+}
+
 const bt_strategy_t *bt_strategy_load(const char *path_so, bt_errbuf_t *eb)
 {
+    if (path_so && strncmp(path_so, BT_PYSTRAT_PREFIX, strlen(BT_PYSTRAT_PREFIX)) == 0)
+        return s_load_python(path_so, eb);
     if (path_so == NULL || path_so[0] == '\0') {
         bt_errf(eb, BT_EINVAL, "strategy library path is empty; give the path of a .so file");
         return NULL;

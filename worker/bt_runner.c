@@ -15,6 +15,7 @@
 
 #define S_CACHE_BYTES ((size_t)512 << 20) /* declared indicator columns kept per sweep */
 #define S_FAST_CHUNK 32                    /* grid points per fast-path work item */
+#include "bt_pystrat.h"
 
 struct bt_runner {
     const bt_config_t *base;  /* sweep config, not owned */
@@ -304,6 +305,8 @@ static void s_run_one(bt_engine_t *eng, const s_prep_t *p, int threads, bt_runne
     uint64_t t0 = s_now_us();
     bt_err_t rc = bt_engine_run(eng, &spec, &job->metrics, &eb);
     job->run_us = s_now_us() - t0;
+    if (rc == BT_OK)
+        rc = bt_pystrat_take_error(spec.strategy, &eb); /* a Python exception fails the job */
     if (rc == BT_OK && p->test)
         rc = s_take_segment(&rec, p->trade_start, job, &eb);
     bt_recorder_fini(&rec);
@@ -466,6 +469,14 @@ void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n)
     self->njobs += n;
     s_run_fast(self, jobs, prep, ready, n);
     int threads = self->threads;
+    /* Python strategies run on one thread: one interpreter, jobs in order */
+    if (bt_pystrat_is(bt_config_strategy(self->base))) {
+        double lim = 0;
+        bt_errbuf_t leb;
+        if (bt_config_get(self->base, "strategy_python_timeout", &lim, &leb) == BT_OK)
+            bt_pystrat_set_call_limit(lim);
+        threads = 1;
+    }
     bt_engine_t **engines = self->engines;
     /* One job per thread (each engine single-threaded) when the batch has
      * enough jobs to keep every thread busy, or too few symbols to split a

@@ -18,6 +18,7 @@
 #include "bt_log.h"
 #include "bt_metrics.h"
 #include "bt_time.h"
+#include "bt_pystrat.h"
 #include "bt_registry.h"
 #include "bt_runner.h"
 #include "bt_wire.h"
@@ -204,6 +205,15 @@ static const bt_strategy_t *s_load_lib(const char *named, bt_errbuf_t *eb)
     }
     if (bt_cache_check_regular(s_lib_path, eb) != BT_OK)
         return NULL;
+    size_t pl = strlen(BT_PYSTRAT_PREFIX);
+    if (strncmp(named, BT_PYSTRAT_PREFIX, pl) == 0) {
+        /* "python:CLASS:PATH": the class from the config, the file from here */
+        const char *colon = strchr(named + pl, ':');
+        char spec[4400];
+        snprintf(spec, sizeof spec, "%.*s%s", colon ? (int)(colon + 1 - named) : 0, named,
+                 s_lib_path);
+        return bt_strategy_load(spec, eb);
+    }
     return bt_strategy_load(s_lib_path, eb);
 }
 

@@ -217,9 +217,14 @@ static bt_err_t s_apply_entry(bt_cfg_loader_t *ld, const bt_cfg_entry_t *e)
         if (i == S_STORE) {
             free(c->store);
             c->store = tmp;
-        } else if (i == S_LIBRARY) {
+        } else if (i == S_LIBRARY || i == S_PYTHON) {
+            if (c->library && c->python != (i == S_PYTHON)) {
+                free(tmp);
+                return bt_cfg_fail(ld, e, "give strategy_library or strategy_python, not both");
+            }
             free(c->library);
             c->library = tmp;
+            c->python = i == S_PYTHON;
         } else if (i == S_RANK_BY) {
             int m = bt_metrics_find(tmp);
             if (m < 0) {
@@ -374,15 +379,20 @@ static bt_err_t s_load_library(bt_cfg_loader_t *ld, const bt_cfg_entry_t *se, co
                                size_t snlen, bt_config_lib_fn load_lib)
 {
     bt_config_t *c = ld->c;
-    const bt_cfg_entry_t *le = s_find_entry(ld, "strategy_library");
+    const bt_cfg_entry_t *le =
+        s_find_entry(ld, c->python ? "strategy_python" : "strategy_library");
     if (!load_lib)
         return bt_cfg_fail(ld, le,
                            "this program cannot load strategy libraries; use 'bt run' or "
                            "'bt sweep'");
     if (c->library[0] == '\0')
-        return bt_cfg_fail(ld, le, "is empty; give the path of a .so file");
-    char path[4200];
-    if (strchr(c->library, '/') == NULL)
+        return bt_cfg_fail(ld, le, "is empty; give the path of a %s file",
+                           c->python ? ".py" : ".so");
+    char path[4500];
+    if (c->python) /* the loader's "python:CLASS:PATH" (bt_pystrat.h) */
+        snprintf(path, sizeof path, "python:%.*s:%s", sn ? (int)(snlen < 200 ? snlen : 200) : 0,
+                 sn ? sn : "", c->library);
+    else if (strchr(c->library, '/') == NULL)
         snprintf(path, sizeof path, "./%s", c->library);
     else
         snprintf(path, sizeof path, "%s", c->library);

@@ -31,6 +31,8 @@ typedef struct {
 enum {
     S_STRATEGY = 0,
     S_LIBRARY,
+    S_PYTHON,
+    S_PYTIMEOUT,
     S_CAPITAL,
     S_RANK_BY,
     S_RANK_ORDER,
@@ -83,6 +85,7 @@ struct bt_config {
     double params[BT_MAX_PARAMS]; /* strategy->nparams values */
     char *store;                  /* data.store */
     char *library;                /* strategy_library as written, or NULL */
+    bool python;                  /* library is a strategy_python: file */
     char **symbols;               /* data.symbols, NULL = all */
     size_t nsymbols;
     int64_t start, end;    /* data.start / data.end, INT64_MIN/MAX = open */

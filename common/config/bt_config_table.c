@@ -106,6 +106,12 @@ const bt_cfg_setting_t bt_cfg_settings[S_NSETTINGS] = {
                       "desc = larger is better; default: desc, or asc for max_drawdown-like metrics"},
     [S_TOP] = {"top", S_INT, 0, 1000000, 20, "20", "rows", 1, S_NONE, NULL,
                "rows written to a sweep's ranking.csv, best first; 0 = all"},
+    [S_PYTHON] = {"strategy_python", S_STRING, 0, 0, 0, "(none)", "path", 1, S_NONE, NULL,
+                  "Python strategy file (docs/python.md); `strategy:` names its class; shipped "
+                  "to sweep workers like strategy_library"},
+    [S_PYTIMEOUT] = {"strategy_python_timeout", S_REAL, 0, 86400, 30, "30", "s", 1, S_NONE, NULL,
+                     "a Python strategy call (init, on_bar, on_fill) running longer than this "
+                     "fails the job with a TimeoutError; 0 = no limit"},
     [S_MAX_GRID] = {"sweep.max_grid", S_INT, 1, 1e15, 1e7, "10000000", "points", 1,
                     S_NONE, NULL, "refuse a sweep grid larger than this (before pruning)"},
     [S_RANK_MIN_TRADES] = {"sweep.rank_min_trades", S_INT, 0, 1e9, 0, "0", "trades", 1, S_NONE,

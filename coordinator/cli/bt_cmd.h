@@ -15,6 +15,7 @@ int bt_cmd_run(int argc, char **argv);
 int bt_cmd_sweep(int argc, char **argv);
 int bt_cmd_strategies(int argc, char **argv);
 int bt_cmd_indicators(int argc, char **argv);
+int bt_cmd_strategy(int argc, char **argv);
 int bt_cmd_keygen(int argc, char **argv);
 int bt_cmd_status(int argc, char **argv);
 

@@ -19,6 +19,7 @@
 #include "bt_err.h"
 #include "bt_fs.h"
 #include "bt_metrics.h"
+#include "bt_pystrat.h"
 #include "bt_registry.h"
 #include "bt_runstats.h"
 #include "bt_store.h"
@@ -403,11 +404,19 @@ int bt_cmd_run(int argc, char **argv)
         .strategy = bt_config_strategy(cfg),
         .params = bt_config_params(cfg),
         .cfg = ecfg,
-        .threads = threads,
+        .threads = bt_pystrat_is(spec.strategy) ? 1 : threads, /* Python: one thread */
         .rec = &rec,
     };
     bt_metrics_t m;
+    double pylimit = 0;
+    if (bt_config_get(cfg, "strategy_python_timeout", &pylimit, &eb) == BT_OK)
+        bt_pystrat_set_call_limit(pylimit);
     bt_err_t err = bt_engine_run(eng, &spec, &m, &eb);
+    if (err == BT_OK && bt_pystrat_take_error(spec.strategy, &eb) != BT_OK) {
+        fprintf(stderr, "bt run: %s: %s\n", path, eb.msg);
+        rc = 1;
+        goto done;
+    }
     if (err != BT_OK) {
         fprintf(stderr, "bt run: %s: %s\n", path, eb.msg[0] ? eb.msg : bt_strerror(err));
         /* a strategy refusing its parameters is a config error: nothing was done */

@@ -9,7 +9,7 @@
 
 static void s_usage(FILE *out)
 {
-    fprintf(out, "usage: bt strategies [NAME] [--load PATH.so] [--names]\n"
+    fprintf(out, "usage: bt strategies [NAME] [--load PATH.so|FILE.py] [--names]\n"
                  "\n"
                  "Lists the built-in strategies with their kind, summary and parameters\n"
                  "(name, type, default, min, max, help). With NAME, shows that one.\n"
@@ -17,6 +17,8 @@ static void s_usage(FILE *out)
                  "  NAME            show only this strategy\n"
                  "  --load PATH.so  show a user strategy built as a shared library\n"
                  "                  (see strategies/README.md)\n"
+                 "  --load FILE.py  with NAME = its class: show a Python strategy\n"
+                 "                  (see docs/python.md)\n"
                  "  --names         print the names only, one per line\n"
                  "  -h, --help      this help\n"
                  "\n"
@@ -112,6 +114,18 @@ int bt_cmd_strategies(int argc, char **argv)
     if (load) {
         bt_errbuf_t eb;
         bt_errbuf_clear(&eb);
+        /* a .py file: NAME is the class (loaded as "python:CLASS:PATH", bt_pystrat.h) */
+        size_t ll = strlen(load);
+        char spec[4200];
+        if (ll > 3 && strcmp(load + ll - 3, ".py") == 0) {
+            if (!name) {
+                fprintf(stderr, "bt strategies: --load %s needs the class name: "
+                                "bt strategies CLASS --load %s\n", load, load);
+                return 2;
+            }
+            snprintf(spec, sizeof spec, "python:%s:%s", name, load);
+            load = spec;
+        }
         const bt_strategy_t *s = bt_strategy_load(load, &eb);
         if (s == NULL) {
             fprintf(stderr, "bt strategies: %s\n", eb.msg);

@@ -23,6 +23,7 @@ static const s_command_t s_commands[] = {
     {NULL, "sweep", bt_cmd_sweep, "run a parameter sweep on local or remote workers"},
     {NULL, "strategies", bt_cmd_strategies, "list built-in strategies and their parameters"},
     {NULL, "indicators", bt_cmd_indicators, "list indicator kinds, their parameters and outputs"},
+    {NULL, "strategy", bt_cmd_strategy, "check a user strategy for shared state; write a skeleton"},
     {NULL, "status", bt_cmd_status, "show a sweep's progress and whether it still runs"},
     {NULL, "keygen", bt_cmd_keygen, "write a CurveZMQ key pair for cluster traffic"},
 };

@@ -1,0 +1,83 @@
+"""bt strategy check / bt strategy new, and the installed headers + pkg-config file."""
+import os
+import shutil
+import subprocess
+import unittest
+
+from engine_util import BIN, SRC, TmpCase, bt, write
+
+GLOBAL_STATE_C = r"""
+/* keeps part of its decision in a global that every init moves: the bug
+ * `bt strategy check` exists to catch (results change between runs and
+ * with the thread count) */
+#include "bt_strategy.h"
+static int s_inits;
+static const bt_param_spec_t s_params[1] = {{"k", BT_PARAM_INT, 1, 1, 10, "unused"}};
+typedef struct { double prev; int n; } s_state_t;
+static size_t s_size(const double *p, size_t nsym) { (void)p; (void)nsym; return sizeof(s_state_t); }
+static bt_err_t s_init(void *st, const double *p, size_t nsym, bt_errbuf_t *eb)
+{ (void)st; (void)p; (void)nsym; (void)eb; s_inits++; return BT_OK; }
+static void s_on_bar(void *state, bt_ctx_t *ctx)
+{
+    s_state_t *st = state;
+    if (!ctx->has_bar[0]) return;
+    if (++st->n % (2 + s_inits % 7) == 0)
+        bt_signal(ctx, 0, ctx->bar[0].close > st->prev ? 1.0 : 0.0);
+    st->prev = ctx->bar[0].close;
+}
+static const bt_strategy_t s_s = {.name = "global_state", .summary = "state in a global (bad)",
+    .kind = BT_STRAT_SINGLE, .params = s_params, .nparams = 1, .state_size = s_size,
+    .init = s_init, .on_bar = s_on_bar, .on_fill = NULL};
+int bt_strategy_abi(void);
+const bt_strategy_t *bt_strategy_entry(void);
+int bt_strategy_abi(void) { return BT_STRATEGY_ABI; }
+const bt_strategy_t *bt_strategy_entry(void) { return &s_s; }
+"""
+
+
+@unittest.skipUnless(shutil.which("cc") and shutil.which("make") and shutil.which("pkg-config"),
+                     "needs cc, make and pkg-config")
+class StrategyCli(TmpCase):
+    def test_check_passes_a_clean_strategy(self):
+        rc, out, err = bt("strategy", "check", os.path.join(BIN, "strategies", "my_strategy.so"),
+                          "streak_reversal", check=False)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("same: run 1 vs run 2", out)
+        self.assertIn("same: 1 thread vs 4 threads", out)
+
+    def test_check_fails_loudly_on_global_state(self):
+        src = write(os.path.join(self.tmp, "global_state.c"), GLOBAL_STATE_C)
+        so = os.path.join(self.tmp, "global_state.so")
+        subprocess.run(["cc", "-std=c17", "-O2", "-shared", "-fPIC",
+                        "-I", os.path.join(SRC, "common", "engine"),
+                        "-I", os.path.join(SRC, "common", "base"), "-o", so, src], check=True)
+        rc, out, err = bt("strategy", "check", so, "global_state", check=False)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("DIFFERENT: run 1 vs run 2", out)
+        self.assertIn("FAILED: the same backtest gave different results", out)
+
+    def test_new_builds_out_of_tree_against_installed_headers(self):
+        prefix = os.path.join(self.tmp, "prefix")
+        subprocess.run(["cmake", "--install", BIN, "--prefix", prefix], check=True,
+                       capture_output=True)
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, "lib", "pkgconfig"))
+        cflags = subprocess.run(["pkg-config", "--cflags", "backtester"], env=env, check=True,
+                                capture_output=True, text=True).stdout
+        self.assertIn(prefix, cflags)  # the temp prefix, never the source tree
+        work = os.path.join(self.tmp, "work")
+        bt("strategy", "new", "above_sma", "--dir", work)
+        folder = os.path.join(work, "above_sma")
+        subprocess.run(["make", "-s", "-C", folder,
+                        "CFLAGS=-O2 -Wall -Wextra -Werror -Wmissing-prototypes"],
+                       env=env, check=True)
+        rc, out, err = bt("strategy", "check", os.path.join(folder, "above_sma.so"), "above_sma",
+                          check=False)
+        self.assertEqual(rc, 0, out + err)
+        # writing over an existing strategy is refused
+        rc, _, err = bt("strategy", "new", "above_sma", "--dir", work, check=False)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("may exist already", err)
+
+
+if __name__ == "__main__":
+    unittest.main()

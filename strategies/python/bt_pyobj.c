@@ -1,0 +1,432 @@
+/* bt_pyobj — the Python types of the embedded `backtester` module (see
+ * bt_pyobj.h); bt_pystrat.c runs them. */
+#include "bt_pyobj.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- Indicator ---- */
+
+static void s_ind_dealloc(PyObject *o)
+{
+    bt_pyind_obj_t *io = (bt_pyind_obj_t *)o;
+    PyMem_Free(io->st);
+    Py_TYPE(o)->tp_free(o);
+}
+
+static PyObject *s_ind_value(PyObject *o, void *unused)
+{
+    return PyFloat_FromDouble(((bt_pyind_obj_t *)o)->ind.out[0]);
+}
+
+static PyObject *s_ind_ready(PyObject *o, void *unused)
+{
+    return PyBool_FromLong(((bt_pyind_obj_t *)o)->ind.ready);
+}
+
+static PyObject *s_ind_count(PyObject *o, void *unused)
+{
+    return PyLong_FromUnsignedLongLong(((bt_pyind_obj_t *)o)->ind.count);
+}
+
+static PyObject *s_ind_values(PyObject *o, void *unused)
+{
+    const bt_ind_t *ind = &((bt_pyind_obj_t *)o)->ind;
+    PyObject *t = PyTuple_New((Py_ssize_t)ind->kind->nout);
+    for (size_t i = 0; t && i < ind->kind->nout; i++)
+        PyTuple_SET_ITEM(t, (Py_ssize_t)i, PyFloat_FromDouble(ind->out[i]));
+    return t;
+}
+
+/* ind["upper"] or ind[1]: one output. */
+static PyObject *s_ind_getitem(PyObject *o, PyObject *key)
+{
+    const bt_ind_t *ind = &((bt_pyind_obj_t *)o)->ind;
+    long j = -1;
+    if (PyUnicode_Check(key)) {
+        j = bt_ind_out_index(ind->kind, PyUnicode_AsUTF8(key));
+    } else if (PyLong_Check(key)) {
+        j = PyLong_AsLong(key);
+        if (j < 0)
+            j += (long)ind->kind->nout;
+    }
+    if (j < 0 || j >= (long)ind->kind->nout) {
+        PyErr_Format(PyExc_KeyError, "indicator %s has no output %R", ind->kind->name, key);
+        return NULL;
+    }
+    return PyFloat_FromDouble(ind->out[j]);
+}
+
+static PyObject *s_ind_float(PyObject *o)
+{
+    return s_ind_value(o, NULL);
+}
+
+static PyGetSetDef s_ind_getset[] = {
+    {"value", s_ind_value, NULL, "main output at this bar (NaN until ready)", NULL},
+    {"ready", s_ind_ready, NULL, "main output is ready", NULL},
+    {"count", s_ind_count, NULL, "bars seen", NULL},
+    {"values", s_ind_values, NULL, "every output at this bar", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+static PyMappingMethods s_ind_map = {.mp_subscript = s_ind_getitem};
+static PyNumberMethods s_ind_num = {.nb_float = s_ind_float};
+
+PyTypeObject bt_pyind_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "backtester.Indicator",
+    .tp_basicsize = sizeof(bt_pyind_obj_t),
+    .tp_dealloc = s_ind_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "an indicator computed in C, updated before each on_bar",
+    .tp_getset = s_ind_getset,
+    .tp_as_mapping = &s_ind_map,
+    .tp_as_number = &s_ind_num,
+};
+
+/* ---- Ctx ---- */
+
+static bt_ctx_t *s_ctx_get(PyObject *o)
+{
+    bt_ctx_t *c = ((bt_pyctx_obj_t *)o)->ctx;
+    if (!c)
+        PyErr_SetString(PyExc_RuntimeError,
+                        "ctx is only valid during the on_bar/on_fill call it was passed to");
+    return c;
+}
+
+static int s_sym_ok(const bt_ctx_t *c, long sym)
+{
+    if (sym < 0 || (size_t)sym >= c->nsym) {
+        PyErr_Format(PyExc_IndexError, "symbol index %ld out of range (this book has %zu)", sym,
+                     c->nsym);
+        return 0;
+    }
+    return 1;
+}
+
+#define S_CTX_NUM(fname, expr)                                                                     \
+    static PyObject *s_ctx_##fname(PyObject *o, void *unused)                                      \
+    {                                                                                              \
+        bt_ctx_t *c = s_ctx_get(o);                                                                \
+        return c ? (expr) : NULL;                                                                  \
+    }
+S_CTX_NUM(step, PyLong_FromSize_t(c->step))
+S_CTX_NUM(time, PyLong_FromLongLong(c->time))
+S_CTX_NUM(nsym, PyLong_FromSize_t(c->nsym))
+S_CTX_NUM(calendar, PyLong_FromUnsignedLong(c->calendar))
+S_CTX_NUM(cash, PyFloat_FromDouble(c->cash))
+S_CTX_NUM(equity, PyFloat_FromDouble(c->equity))
+S_CTX_NUM(open, PyFloat_FromDouble(c->bar[0].open))
+S_CTX_NUM(high, PyFloat_FromDouble(c->bar[0].high))
+S_CTX_NUM(low, PyFloat_FromDouble(c->bar[0].low))
+S_CTX_NUM(close, PyFloat_FromDouble(c->bar[0].close))
+S_CTX_NUM(volume, PyFloat_FromDouble(c->bar[0].volume))
+S_CTX_NUM(position, PyFloat_FromDouble(c->position[0]))
+S_CTX_NUM(has_bar0, PyBool_FromLong(c->has_bar == NULL || c->has_bar[0]))
+
+static PyGetSetDef s_ctx_getset[] = {
+    {"step", s_ctx_step, NULL, "index of this step", NULL},
+    {"time", s_ctx_time, NULL, "ns since epoch UTC", NULL},
+    {"nsym", s_ctx_nsym, NULL, "symbols in this book", NULL},
+    {"calendar", s_ctx_calendar, NULL, "new day/week/month/year flags (1, 2, 4, 8)", NULL},
+    {"cash", s_ctx_cash, NULL, "cash now", NULL},
+    {"equity", s_ctx_equity, NULL, "cash + positions at this step's closes", NULL},
+    {"open", s_ctx_open, NULL, "symbol 0's open", NULL},
+    {"high", s_ctx_high, NULL, "symbol 0's high", NULL},
+    {"low", s_ctx_low, NULL, "symbol 0's low", NULL},
+    {"close", s_ctx_close, NULL, "symbol 0's close", NULL},
+    {"volume", s_ctx_volume, NULL, "symbol 0's volume", NULL},
+    {"position", s_ctx_position, NULL, "symbol 0's signed quantity held", NULL},
+    {"has_bar", s_ctx_has_bar0, NULL, "symbol 0 has a bar at this step", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+/* ctx.bar(sym) -> (time, open, high, low, close, volume) or None */
+static PyObject *s_ctx_bar(PyObject *o, PyObject *args)
+{
+    long sym = 0;
+    bt_ctx_t *c = s_ctx_get(o);
+    if (!c || !PyArg_ParseTuple(args, "|l", &sym) || !s_sym_ok(c, sym))
+        return NULL;
+    if (c->has_bar && !c->has_bar[sym])
+        Py_RETURN_NONE;
+    const bt_bar_t *b = &c->bar[sym];
+    return Py_BuildValue("(Lddddd)", (long long)b->time, b->open, b->high, b->low, b->close,
+                         b->volume);
+}
+
+static PyObject *s_ctx_pos(PyObject *o, PyObject *args)
+{
+    long sym = 0;
+    bt_ctx_t *c = s_ctx_get(o);
+    if (!c || !PyArg_ParseTuple(args, "|l", &sym) || !s_sym_ok(c, sym))
+        return NULL;
+    return PyFloat_FromDouble(c->position[sym]);
+}
+
+static PyObject *s_ctx_signal(PyObject *o, PyObject *args, PyObject *kw)
+{
+    static char *kws[] = {"target", "sym", NULL};
+    double target;
+    long sym = 0;
+    bt_ctx_t *c = s_ctx_get(o);
+    if (!c || !PyArg_ParseTupleAndKeywords(args, kw, "d|l", kws, &target, &sym) ||
+        !s_sym_ok(c, sym))
+        return NULL;
+    bt_signal(c, (uint32_t)sym, target);
+    Py_RETURN_NONE;
+}
+
+static const char *const s_type_names[] = {"market", "limit", "stop", "stop_limit", NULL};
+
+static PyObject *s_ctx_order(PyObject *o, PyObject *args, PyObject *kw)
+{
+    static char *kws[] = {"qty",       "type",        "limit",     "stop", "tif",
+                          "stop_loss", "take_profit", "trail_pct", "sym",  NULL};
+    bt_order_req_t r = {0};
+    const char *type = "market", *tif = "gtc";
+    long sym = 0;
+    bt_ctx_t *c = s_ctx_get(o);
+    if (!c ||
+        !PyArg_ParseTupleAndKeywords(args, kw, "d|$sddsdddl", kws, &r.qty, &type, &r.limit,
+                                     &r.stop, &tif, &r.stop_loss, &r.take_profit, &r.trail_pct,
+                                     &sym) ||
+        !s_sym_ok(c, sym))
+        return NULL;
+    int ti = -1;
+    for (int i = 0; s_type_names[i]; i++)
+        if (strcmp(type, s_type_names[i]) == 0)
+            ti = i;
+    if (ti < 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "order type '%s' is not one of market, limit, stop, stop_limit", type);
+        return NULL;
+    }
+    if (strcmp(tif, "gtc") != 0 && strcmp(tif, "day") != 0) {
+        PyErr_Format(PyExc_ValueError, "tif '%s' is not gtc or day", tif);
+        return NULL;
+    }
+    r.type = (bt_order_type_t)ti;
+    r.tif = tif[0] == 'd' ? BT_TIF_DAY : BT_TIF_GTC;
+    r.sym = (uint32_t)sym;
+    return PyLong_FromLongLong(bt_order(c, &r));
+}
+
+static PyObject *s_ctx_cancel(PyObject *o, PyObject *args)
+{
+    long long id;
+    bt_ctx_t *c = s_ctx_get(o);
+    if (!c || !PyArg_ParseTuple(args, "L", &id))
+        return NULL;
+    return PyBool_FromLong(bt_cancel(c, id));
+}
+
+static PyMethodDef s_ctx_methods[] = {
+    {"bar", s_ctx_bar, METH_VARARGS,
+     "bar(sym=0) -> (time, open, high, low, close, volume) or None"},
+    {"pos", s_ctx_pos, METH_VARARGS, "pos(sym=0) -> signed quantity held"},
+    {"signal", (PyCFunction)(void (*)(void))s_ctx_signal, METH_VARARGS | METH_KEYWORDS,
+     "signal(target, sym=0): target exposure (+1 long, 0 flat, -1 short)"},
+    {"order", (PyCFunction)(void (*)(void))s_ctx_order, METH_VARARGS | METH_KEYWORDS,
+     "order(qty, *, type='market', limit=0, stop=0, tif='gtc', stop_loss=0, take_profit=0, "
+     "trail_pct=0, sym=0) -> order id (0 if refused)"},
+    {"cancel", s_ctx_cancel, METH_VARARGS, "cancel(order_id) -> False if no longer open"},
+    {NULL, NULL, 0, NULL},
+};
+
+PyTypeObject bt_pyctx_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "backtester.Ctx",
+    .tp_basicsize = sizeof(bt_pyctx_obj_t),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "the strategy's view of the current step",
+    .tp_getset = s_ctx_getset,
+    .tp_methods = s_ctx_methods,
+};
+
+/* ---- Strategy base class ---- */
+
+static int s_strat_traverse(PyObject *o, visitproc visit, void *arg)
+{
+    Py_VISIT(((bt_pystrat_obj_t *)o)->dict);
+    Py_VISIT(Py_TYPE(o));
+    return 0;
+}
+
+static int s_strat_clear(PyObject *o)
+{
+    Py_CLEAR(((bt_pystrat_obj_t *)o)->dict);
+    return 0;
+}
+
+static void s_strat_dealloc(PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    PyObject_GC_UnTrack(o);
+    s_strat_clear(o);
+    tp->tp_free(o);
+    Py_DECREF(tp);
+}
+
+/* self.indicator(kind, *params, source="close", sym=0) */
+static PyObject *s_strat_indicator(PyObject *o, PyObject *args, PyObject *kw)
+{
+    bt_pyinst_t *inst = ((bt_pystrat_obj_t *)o)->inst;
+    if (!inst || !inst->in_init) {
+        PyErr_SetString(PyExc_RuntimeError, "declare indicators in init(self), not later");
+        return NULL;
+    }
+    Py_ssize_t na = PyTuple_GET_SIZE(args);
+    if (na < 1 || !PyUnicode_Check(PyTuple_GET_ITEM(args, 0))) {
+        PyErr_SetString(PyExc_TypeError, "indicator(kind, *params, source='close', sym=0)");
+        return NULL;
+    }
+    const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(args, 0));
+    const bt_ind_kind_t *k = bt_ind_find(name);
+    if (!k) {
+        PyErr_Format(PyExc_ValueError, "unknown indicator kind '%s' (see `bt indicators`)", name);
+        return NULL;
+    }
+    if (k->input == BT_IND_IN_PAIR) {
+        PyErr_Format(PyExc_ValueError,
+                     "indicator %s reads two series; not available to Python "
+                     "strategies yet",
+                     name);
+        return NULL;
+    }
+    if ((size_t)(na - 1) > k->nparams) {
+        PyErr_Format(PyExc_TypeError, "indicator %s takes at most %zu parameters, got %zd", name,
+                     k->nparams, na - 1);
+        return NULL;
+    }
+    double given[BT_IND_MAX_PARAMS] = {0};
+    for (Py_ssize_t i = 1; i < na; i++) {
+        given[i - 1] = PyFloat_AsDouble(PyTuple_GET_ITEM(args, i));
+        if (given[i - 1] == -1.0 && PyErr_Occurred())
+            return NULL;
+    }
+    const char *src = "close";
+    long sym = 0;
+    if (kw) {
+        PyObject *v = PyDict_GetItemString(kw, "source");
+        if (v && !(src = PyUnicode_AsUTF8(v)))
+            return NULL;
+        v = PyDict_GetItemString(kw, "sym");
+        if (v && (sym = PyLong_AsLong(v)) == -1 && PyErr_Occurred())
+            return NULL;
+        if (PyDict_Size(kw) > (Py_ssize_t)(!!PyDict_GetItemString(kw, "source") +
+                                           !!PyDict_GetItemString(kw, "sym"))) {
+            PyErr_SetString(PyExc_TypeError, "indicator() takes only source= and sym= keywords");
+            return NULL;
+        }
+    }
+    if (sym < 0 || (size_t)sym >= inst->nsym) {
+        PyErr_Format(PyExc_IndexError, "sym %ld out of range (this book has %zu symbols)", sym,
+                     inst->nsym);
+        return NULL;
+    }
+    bt_ind_source_t source;
+    if (!bt_ind_source_parse(src, &source)) {
+        PyErr_Format(PyExc_ValueError,
+                     "source '%s' is not open, high, low, close, volume or typical", src);
+        return NULL;
+    }
+    double p[BT_IND_MAX_PARAMS];
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    if (bt_ind_params(k, given, (size_t)(na - 1), p, &eb) != BT_OK) {
+        PyErr_SetString(PyExc_ValueError, eb.msg);
+        return NULL;
+    }
+    bt_pyind_obj_t *io = PyObject_New(bt_pyind_obj_t, &bt_pyind_type);
+    if (!io)
+        return NULL;
+    size_t sz = bt_ind_state_size(k, p);
+    io->st = PyMem_Calloc(1, sz ? sz : 8);
+    io->sym = (uint32_t)sym;
+    memset(&io->ind, 0, sizeof io->ind);
+    if (!io->st) {
+        Py_DECREF(io);
+        return PyErr_NoMemory();
+    }
+    if (bt_ind_open(&io->ind, k, p, source, io->st, &eb) != BT_OK) {
+        Py_DECREF(io);
+        PyErr_SetString(PyExc_ValueError, eb.msg);
+        return NULL;
+    }
+    if (PyList_Append(inst->inds, (PyObject *)io) != 0) {
+        Py_DECREF(io);
+        return NULL;
+    }
+    return (PyObject *)io;
+}
+
+static PyMethodDef s_strat_methods[] = {
+    {"indicator", (PyCFunction)(void (*)(void))s_strat_indicator, METH_VARARGS | METH_KEYWORDS,
+     "indicator(kind, *params, source='close', sym=0): declare a C indicator (in init only)"},
+    {NULL, NULL, 0, NULL},
+};
+
+PyTypeObject bt_pystrat_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "backtester.Strategy",
+    .tp_basicsize = sizeof(bt_pystrat_obj_t),
+    .tp_dictoffset = offsetof(bt_pystrat_obj_t, dict),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "base class of a Python strategy (docs/python.md)",
+    .tp_traverse = s_strat_traverse,
+    .tp_clear = s_strat_clear,
+    .tp_dealloc = s_strat_dealloc,
+    .tp_methods = s_strat_methods,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ---- The built-in module ---- */
+
+static PyStructSequence_Field s_fill_fields[] = {
+    {"order_id", "order id"},
+    {"sym", "symbol index"},
+    {"time", "ns since epoch"},
+    {"qty", "signed quantity"},
+    {"price", "after slippage"},
+    {"commission", "charged"},
+    {NULL, NULL},
+};
+static PyStructSequence_Desc s_fill_desc = {"backtester.Fill", "a fill", s_fill_fields, 6};
+
+static struct PyModuleDef s_moddef = {
+    PyModuleDef_HEAD_INIT,
+    "backtester",
+    "the engine side of backtester: the Strategy base class for strategies run by bt",
+    -1,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyObject *bt_pymod_init(void)
+{
+    if (PyType_Ready(&bt_pystrat_type) < 0 || PyType_Ready(&bt_pyind_type) < 0 ||
+        PyType_Ready(&bt_pyctx_type) < 0)
+        return NULL;
+    if (!bt_pyfill_type && !(bt_pyfill_type = PyStructSequence_NewType(&s_fill_desc)))
+        return NULL;
+    PyObject *m = PyModule_Create(&s_moddef);
+    if (!m)
+        return NULL;
+    Py_INCREF(&bt_pystrat_type);
+    Py_INCREF(&bt_pyind_type);
+    Py_INCREF(&bt_pyctx_type);
+    Py_INCREF(bt_pyfill_type);
+    if (PyModule_AddObject(m, "Strategy", (PyObject *)&bt_pystrat_type) < 0 ||
+        PyModule_AddObject(m, "Indicator", (PyObject *)&bt_pyind_type) < 0 ||
+        PyModule_AddObject(m, "Ctx", (PyObject *)&bt_pyctx_type) < 0 ||
+        PyModule_AddObject(m, "Fill", (PyObject *)bt_pyfill_type) < 0 ||
+        PyModule_AddIntConstant(m, "ENGINE", 1) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
+
+PyTypeObject *bt_pyfill_type;
