@@ -14,5 +14,6 @@ int bt_cmd_sweep(int argc, char **argv);
 int bt_cmd_strategies(int argc, char **argv);
 int bt_cmd_keygen(int argc, char **argv);
 int bt_cmd_status(int argc, char **argv);
+int bt_cmd_report(int argc, char **argv);
 
 #endif

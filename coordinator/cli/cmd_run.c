@@ -16,6 +16,8 @@
 #include "bt_csvw.h"
 #include "bt_engine.h"
 #include "bt_grid.h"
+#include "bt_html_run.h"
+#include "bt_build.h"
 #include "bt_err.h"
 #include "bt_fs.h"
 #include "bt_metrics.h"
@@ -36,6 +38,7 @@ static void s_help(FILE *out)
             "  equity.csv      cash, positions value, equity and drawdown per step\n"
             "  metrics.json    every metric by name, plus a provenance object\n"
             "  provenance.txt  config path and sha256, data store and hash, version, command\n"
+            "  report.html     charts and tables of all of it, one self-contained page\n"
             "\n"
             "options:\n"
             "  --set key=value   override a config key (repeatable), value as in YAML,\n"
@@ -227,7 +230,7 @@ static void s_write_provenance_txt(FILE *f, const s_prov_t *p)
     fprintf(f, "\nsymbols:");
     for (size_t i = 0; i < p->ds->nsym; i++)
         fprintf(f, " %s", p->ds->series[i].symbol);
-    fprintf(f, "\ncommand_line: %s\n", p->cmdline);
+    fprintf(f, "\ncommand_line: %s\nbuild_id: %s\n", p->cmdline, bt_build_id());
 }
 
 static bt_err_t s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, const bt_metrics_t *m,
@@ -408,8 +411,15 @@ int bt_cmd_run(int argc, char **argv)
         fprintf(stderr, "bt run: cannot write results: %s\n", eb.msg);
         goto done;
     }
+    bt_html_run_in_t hin = {rec.equity, rec.nequity, rec.trades, rec.ntrades, ds->series,
+                            ds->nsym, NULL};
+    if (bt_html_run_write(out, &hin, &eb) != BT_OK) {
+        fprintf(stderr, "bt run: cannot write report.html: %s\n", eb.msg);
+        goto done;
+    }
     s_print_summary(cfg, ds, &m, &rec);
-    printf("\nresults in %s/ (trades.csv, orders.csv, equity.csv, metrics.json, provenance.txt)\n",
+    printf("\nresults in %s/ (trades.csv, orders.csv, equity.csv, metrics.json, provenance.txt, "
+           "report.html)\n",
            out);
     rc = 0;
 done:
