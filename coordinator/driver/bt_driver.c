@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bt_fs.h"
+#include "bt_html_sweep.h"
 #include "bt_jhead.h"
 #include "bt_journal.h"
 #include "bt_local.h"
@@ -21,6 +22,7 @@
 #include "bt_server.h"
 #include "bt_ship.h"
 #include "bt_status.h"
+#include "bt_sweepjob.h"
 #include "bt_time.h"
 #include "bt_wfreport.h"
 #include "bt_wftest.h"
@@ -192,6 +194,9 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
     d->lock = bt_lock_take(a->out_dir, eb);
     if (!d->lock)
         return eb->code == BT_EEXIST ? 2 : 1;
+    /* the config as read, for bt run --from-sweep and the report's re-runs */
+    if (bt_sweepjob_save(a->out_dir, in->yaml, in->yaml_len, a->sets, a->nsets, eb) != BT_OK)
+        return 1;
     char id[BT_JOURNAL_MAX_HEADER];
     if (bt_plan_journal_id(d->plan, id, sizeof id, eb) != BT_OK)
         return 2;
@@ -448,6 +453,15 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     }
     if (wfr)
         bt_wfreport_line(wfr, stdout);
+    /* report.html: the top points re-run here (their equity curves), then the page */
+    if (!a->trivial && ok && !wfr && bt_sweepjob_top_equity(a->out_dir, &eb) != BT_OK) {
+        fprintf(stderr, "bt sweep: re-running the top points for report.html: %s\n", eb.msg);
+        goto out;
+    }
+    if (!a->trivial && bt_html_sweep_write(a->out_dir, &eb) != BT_OK) {
+        fprintf(stderr, "bt sweep: writing report.html: %s\n", eb.msg);
+        goto out;
+    }
     double wall = bt_monotonic_s() - t0;
     printf("sweep done: %llu jobs (%llu ok, %llu failed, %llu from the journal) in %.2f s, "
            "%.0f backtests/s, %.3g bar-events/s\n",
@@ -457,7 +471,9 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     printf("report: ");
     if (wfr)
         printf("%s/walkforward.csv, %s/oos_equity.csv, ", a->out_dir, a->out_dir);
-    printf("%s/results.csv, %s/ranking.csv, %s/summary.txt\n", a->out_dir, a->out_dir, a->out_dir);
+    printf("%s/results.csv, %s/ranking.csv, %s/summary.txt%s%s%s\n", a->out_dir, a->out_dir,
+           a->out_dir, a->trivial ? "" : ", ", a->trivial ? "" : a->out_dir,
+           a->trivial ? "" : "/report.html");
     if (st.bad_messages)
         printf("note: %llu malformed or unexpected message(s) were dropped (see the log)\n",
                (unsigned long long)st.bad_messages);
