@@ -17,6 +17,7 @@
 #include "bt_engine.h"
 #include "bt_grid.h"
 #include "bt_html_run.h"
+#include "bt_sweepjob.h"
 #include "bt_build.h"
 #include "bt_err.h"
 #include "bt_fs.h"
@@ -29,6 +30,7 @@ static void s_help(FILE *out)
 {
     fprintf(out,
             "usage: bt run CONFIG.yaml [--set key=value ...] [--out DIR] [--threads N]\n"
+            "       bt run --from-sweep SWEEP_DIR --job N [--out DIR] [--threads N]\n"
             "       bt run --list-settings\n"
             "\n"
             "Runs one backtest of the config's strategy and parameters (its sweep: section is\n"
@@ -45,12 +47,16 @@ static void s_help(FILE *out)
             "                    e.g. --set params.fast=12 --set data.symbols=[SYN000]\n"
             "  --out DIR         output folder, created if missing            [out/run]\n"
             "  --threads N       OpenMP threads across symbols, 0 = default   [0]\n"
+            "  --from-sweep DIR  run job N (--job N, its job_id in results.csv) of the sweep in\n"
+            "                    DIR with its config as the sweep read it: the same metrics\n"
+            "                    as its results.csv row, and every output above\n"
             "  --list-settings   print the reference of every config key (markdown)\n"
             "\n"
             "exit status: 0 done, 1 the run failed, 2 bad usage or bad config (nothing done)\n"
             "\n"
             "example:\n"
-            "  bt run configs/sma_cross.yaml --set params.fast=5 --out out/run\n");
+            "  bt run configs/sma_cross.yaml --set params.fast=5 --out out/run\n"
+            "  bt run --from-sweep out/sweep --job 15 --out out/job15\n");
 }
 
 static void s_json_str(FILE *f, const char *s)
@@ -291,7 +297,7 @@ static void s_print_summary(const bt_config_t *cfg, const bt_dataset_t *ds, cons
 
 int bt_cmd_run(int argc, char **argv)
 {
-    const char *path = NULL, *out = "out/run";
+    const char *path = NULL, *out = "out/run", *from = NULL, *job_s = NULL;
     const char *sets[BT_CONFIG_MAX_OVERRIDES];
     size_t nsets = 0;
     int threads = 0;
@@ -305,7 +311,8 @@ int bt_cmd_run(int argc, char **argv)
             bt_config_write_reference(stdout);
             return 0;
         } else if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 ||
-                   strcmp(a, "--threads") == 0) {
+                   strcmp(a, "--threads") == 0 || strcmp(a, "--from-sweep") == 0 ||
+                   strcmp(a, "--job") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "bt run: %s needs a value; see 'bt run --help'\n", a);
                 return 2;
@@ -313,6 +320,10 @@ int bt_cmd_run(int argc, char **argv)
             const char *v = argv[++i];
             if (strcmp(a, "--out") == 0) {
                 out = v;
+            } else if (strcmp(a, "--from-sweep") == 0) {
+                from = v;
+            } else if (strcmp(a, "--job") == 0) {
+                job_s = v;
             } else if (strcmp(a, "--threads") == 0) {
                 char *end = NULL;
                 errno = 0;
@@ -340,9 +351,26 @@ int bt_cmd_run(int argc, char **argv)
             path = a;
         }
     }
-    if (!path) {
+    if (from && (path || nsets || !job_s)) {
+        fprintf(stderr, "bt run: --from-sweep DIR takes --job N and no CONFIG or --set (the "
+                        "sweep's config is used as it was)\n");
+        return 2;
+    }
+    if (!path && !from) {
         s_help(stderr);
         return 2;
+    }
+    uint64_t job = 0;
+    if (job_s) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long j = strtoull(job_s, &end, 10);
+        if (errno || end == job_s || *end || job_s[0] == '-' || !from) {
+            fprintf(stderr, "bt run: --job %s: expected a job_id of results.csv, with "
+                            "--from-sweep DIR\n", job_s);
+            return 2;
+        }
+        job = j;
     }
 
     /* command line for provenance */
@@ -352,8 +380,20 @@ int bt_cmd_run(int argc, char **argv)
         off += (size_t)snprintf(cmdline + off, sizeof cmdline - off, " %s", argv[i]);
 
     bt_errbuf_t eb;
-    bt_config_t *cfg = bt_config_load_lib(path, sets, nsets, bt_strategy_table(),
-                                          bt_strategy_count(), bt_strategy_load, &eb);
+    bt_errbuf_clear(&eb);
+    bt_config_t *cfg = NULL;
+    if (from) {
+        bt_sweepjob_t *sj = bt_sweepjob_open(from, &eb);
+        char label[1024];
+        cfg = sj ? bt_sweepjob_config(sj, job, label, sizeof label, &eb) : NULL;
+        if (cfg)
+            printf("sweep     %s, job %llu: %s\n", from, (unsigned long long)job, label);
+        bt_sweepjob_destroy(&sj);
+        path = from;
+    } else {
+        cfg = bt_config_load_lib(path, sets, nsets, bt_strategy_table(), bt_strategy_count(),
+                                 bt_strategy_load, &eb);
+    }
     if (!cfg || bt_grid_check(cfg, &eb) != BT_OK) {
         fprintf(stderr, "bt run: %s\n", eb.msg);
         bt_config_destroy(&cfg);

@@ -198,10 +198,21 @@ bt_err_t bt_table_read(bt_table_t *t, const char *path, size_t cap, bt_errbuf_t 
     struct stat st;
     if (stat(path, &st) != 0)
         return bt_errf(eb, BT_ENOTFOUND, "%s: no such file", path);
-    size_t len = 0;
-    t->text = bt_fs_read_file(path, cap, &len, eb);
-    if (!t->text)
-        return eb ? eb->code : BT_EIO;
+    if ((uint64_t)st.st_size > cap)
+        return bt_errf(eb, BT_ELIMIT, "%s is larger than %zu bytes, the cap for this file", path,
+                       cap);
+    size_t len = (size_t)st.st_size;
+    FILE *f = fopen(path, "rb");
+    bool opened = f != NULL;
+    t->text = f ? malloc(len + 1) : NULL;
+    size_t got = t->text ? fread(t->text, 1, len, f) : 0;
+    if (f)
+        fclose(f);
+    if (!t->text || got != len) {
+        bt_table_fini(t);
+        return bt_errf(eb, opened ? BT_EIO : BT_ENOMEM, "cannot read %s", path);
+    }
+    t->text[len] = '\0';
     size_t rows = 0, cols = 1;
     for (size_t i = 0; i < len; i++)
         rows += t->text[i] == '\n';
