@@ -47,6 +47,9 @@ static void s_help(FILE *out)
             "                    e.g. --set params.fast=12 --set data.symbols=[SYN000]\n"
             "  --out DIR         output folder, created if missing            [out/run]\n"
             "  --threads N       OpenMP threads across symbols, 0 = default   [0]\n"
+            "  --series WHERE    per-bar series (equity): csv (equity.csv), h5 (run.h5, HDF5:\n"
+            "                    docs/reports.md), both, or auto: csv up to 1,000,000 rows,\n"
+            "                    else h5                                        [auto]\n"
             "  --from-sweep DIR  run job N (--job N, its job_id in results.csv) of the sweep in\n"
             "                    DIR with its config as the sweep read it: the same metrics\n"
             "                    as its results.csv row, and every output above\n"
@@ -109,6 +112,7 @@ typedef struct {
     const bt_dataset_t *ds;
     const char *cmdline;
     const char *out;
+    bool csv, h5; /* per-bar series as equity.csv, run.h5 */
 } s_prov_t;
 
 static void s_write_provenance_json(FILE *f, const s_prov_t *p)
@@ -245,6 +249,8 @@ static bt_err_t s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, con
     static const char *const names[] = {"trades.csv", "orders.csv", "equity.csv", "metrics.json",
                                         "provenance.txt"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        if (k == 2 && !p->csv)
+            continue;
         bt_fs_atomic_t a;
         bt_err_t e = s_open(&a, p->out, names[k], eb);
         if (e != BT_OK)
@@ -267,7 +273,7 @@ static bt_err_t s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, con
         if (e != BT_OK)
             return e;
     }
-    return BT_OK;
+    return p->h5 ? bt_html_run_h5_write(p->out, rec->equity, rec->nequity, eb) : BT_OK;
 }
 
 static void s_print_summary(const bt_config_t *cfg, const bt_dataset_t *ds, const bt_metrics_t *m,
@@ -297,7 +303,7 @@ static void s_print_summary(const bt_config_t *cfg, const bt_dataset_t *ds, cons
 
 int bt_cmd_run(int argc, char **argv)
 {
-    const char *path = NULL, *out = "out/run", *from = NULL, *job_s = NULL;
+    const char *path = NULL, *out = "out/run", *from = NULL, *job_s = NULL, *series = "auto";
     const char *sets[BT_CONFIG_MAX_OVERRIDES];
     size_t nsets = 0;
     int threads = 0;
@@ -312,7 +318,7 @@ int bt_cmd_run(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 ||
                    strcmp(a, "--threads") == 0 || strcmp(a, "--from-sweep") == 0 ||
-                   strcmp(a, "--job") == 0) {
+                   strcmp(a, "--job") == 0 || strcmp(a, "--series") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "bt run: %s needs a value; see 'bt run --help'\n", a);
                 return 2;
@@ -324,6 +330,12 @@ int bt_cmd_run(int argc, char **argv)
                 from = v;
             } else if (strcmp(a, "--job") == 0) {
                 job_s = v;
+            } else if (strcmp(a, "--series") == 0) {
+                if (strcmp(v, "auto") && strcmp(v, "csv") && strcmp(v, "h5") && strcmp(v, "both")) {
+                    fprintf(stderr, "bt run: --series %s: expected auto, csv, h5 or both\n", v);
+                    return 2;
+                }
+                series = v;
             } else if (strcmp(a, "--threads") == 0) {
                 char *end = NULL;
                 errno = 0;
@@ -446,7 +458,12 @@ int bt_cmd_run(int argc, char **argv)
         rc = (err == BT_ESTRATEGY || err == BT_ECONFIG) ? 2 : 1;
         goto done;
     }
-    s_prov_t prov = {cfg, ds, cmdline, out};
+    bool big = rec.nequity > 1000000;
+    s_prov_t prov = {cfg, ds, cmdline, out,
+                     strcmp(series, "csv") == 0 || strcmp(series, "both") == 0 ||
+                         (strcmp(series, "auto") == 0 && !big),
+                     strcmp(series, "h5") == 0 || strcmp(series, "both") == 0 ||
+                         (strcmp(series, "auto") == 0 && big)};
     if (s_write_outputs(&prov, &rec, &m, &eb) != BT_OK) {
         fprintf(stderr, "bt run: cannot write results: %s\n", eb.msg);
         goto done;
@@ -458,9 +475,9 @@ int bt_cmd_run(int argc, char **argv)
         goto done;
     }
     s_print_summary(cfg, ds, &m, &rec);
-    printf("\nresults in %s/ (trades.csv, orders.csv, equity.csv, metrics.json, provenance.txt, "
+    printf("\nresults in %s/ (trades.csv, orders.csv, %s%s%smetrics.json, provenance.txt, "
            "report.html)\n",
-           out);
+           out, prov.csv ? "equity.csv, " : "", prov.h5 ? BT_HTML_RUN_H5 : "", prov.h5 ? ", " : "");
     rc = 0;
 done:
     bt_recorder_fini(&rec);

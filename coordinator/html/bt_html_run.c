@@ -2,12 +2,14 @@
 #include "bt_html_run.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bt_build.h"
 #include "bt_fs.h"
+#include "bt_h5table.h"
 #include "bt_html.h"
 #include "bt_store.h"
 #include "bt_time.h"
@@ -274,6 +276,22 @@ bt_err_t bt_html_run_write(const char *dir, const bt_html_run_in_t *in, bt_errbu
     return e;
 }
 
+static const bt_h5col_t s_h5cols[] = {
+    {"time", offsetof(bt_equity_rec_t, time), true, "ns since 1970-01-01 UTC"},
+    {"cash", offsetof(bt_equity_rec_t, cash), false, NULL},
+    {"positions_value", offsetof(bt_equity_rec_t, positions_value), false, NULL},
+    {"equity", offsetof(bt_equity_rec_t, equity), false, NULL},
+    {"drawdown", offsetof(bt_equity_rec_t, drawdown), false, "fraction of the running peak"},
+};
+
+bt_err_t bt_html_run_h5_write(const char *dir, const bt_equity_rec_t *eq, size_t n,
+                              bt_errbuf_t *eb)
+{
+    char p[4096];
+    bt_err_t e = bt_html_path(p, sizeof p, dir, BT_HTML_RUN_H5, eb);
+    return e == BT_OK ? bt_h5table_write(p, "equity", eq, n, sizeof *eq, s_h5cols, 5, eb) : e;
+}
+
 /* ---- rebuilding from a folder ---- */
 
 /* Value of "key: value" in provenance.txt text, into buf ("" if absent). */
@@ -426,7 +444,16 @@ bt_err_t bt_html_run_rebuild(const char *dir, bt_errbuf_t *eb)
     bt_equity_rec_t *eq = NULL;
     bt_trade_rec_t *tr = NULL;
     size_t neq = 0, ntr = 0;
-    e = s_read_equity(dir, &eq, &neq, eb);
+    if (bt_html_exists(dir, BT_HTML_RUN_H5)) {
+        void *rows = NULL;
+        e = bt_html_path(p, sizeof p, dir, BT_HTML_RUN_H5, eb);
+        if (e == BT_OK)
+            e = bt_h5table_read(p, "equity", &rows, &neq, sizeof *eq, s_h5cols, 5,
+                                (size_t)1 << 32, eb);
+        eq = rows;
+    } else {
+        e = s_read_equity(dir, &eq, &neq, eb);
+    }
     if (e == BT_OK)
         e = s_read_trades(dir, ds, syms, nsyms, &tr, &ntr, eb);
     if (e == BT_OK) {

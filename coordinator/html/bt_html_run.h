@@ -31,6 +31,13 @@ typedef struct bt_html_run_in {
  * DIR/provenance.txt. */
 bt_err_t bt_html_run_write(const char *dir, const bt_html_run_in_t *in, bt_errbuf_t *eb);
 
+/* DIR/run.h5: the per-bar series of bt run in HDF5, group /equity with 1-D
+ * datasets time (int64 ns since 1970-01-01 UTC), cash, positions_value,
+ * equity, drawdown (float64), the columns of equity.csv at full precision. */
+#define BT_HTML_RUN_H5 "run.h5"
+bt_err_t bt_html_run_h5_write(const char *dir, const bt_equity_rec_t *eq, size_t n,
+                              bt_errbuf_t *eb);
+
 /* Rebuilds DIR/report.html from a bt run folder: equity from DIR/run.h5 when
  * present, else DIR/equity.csv; trades.csv; the bars from the store named in
  * provenance.txt when it is there and its data hash still matches (else the
