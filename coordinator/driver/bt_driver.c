@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bt_csvw.h"
 #include "bt_fs.h"
 #include "bt_html_sweep.h"
 #include "bt_jhead.h"
@@ -358,6 +359,33 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
     return rc;
 }
 
+/* DIR/pbo_logits.csv (split,logit) when the PBO could be computed. */
+static bt_err_t s_write_logits(const bt_report_t *r, const char *dir, bt_errbuf_t *eb)
+{
+    double *lg = NULL;
+    size_t n = 0;
+    if (bt_report_pbo_logits(r, &lg, &n) != BT_OK || !lg)
+        return BT_OK; /* summary.txt says why there is no PBO */
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/pbo_logits.csv", dir);
+    bt_fs_atomic_t f;
+    bt_err_t e = bt_fs_atomic_open(&f, path, eb);
+    if (e == BT_OK) {
+        bt_csvw_t w;
+        bt_csvw_init_file(&w, f.f);
+        bt_csvw_line(&w, "split,logit");
+        for (size_t i = 0; i < n; i++) {
+            bt_csvw_u64(&w, i);
+            bt_csvw_double(&w, lg[i]);
+            bt_csvw_end_row(&w);
+        }
+        e = bt_fs_atomic_commit(&f, eb);
+        bt_fs_atomic_abort(&f);
+    }
+    free(lg);
+    return e;
+}
+
 int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *yaml,
                   size_t yaml_len, const bt_driver_opts_t *a, bool *interrupted)
 {
@@ -453,7 +481,12 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     }
     if (wfr)
         bt_wfreport_line(wfr, stdout);
-    /* report.html: the top points re-run here (their equity curves), then the page */
+    /* report.html: the PBO's split logits, the top points re-run here (their
+     * equity curves), then the page */
+    if (!a->trivial && !wfr && s_write_logits(d.report, a->out_dir, &eb) != BT_OK) {
+        fprintf(stderr, "bt sweep: writing pbo_logits.csv: %s\n", eb.msg);
+        goto out;
+    }
     if (!a->trivial && ok && !wfr && bt_sweepjob_top_equity(a->out_dir, &eb) != BT_OK) {
         fprintf(stderr, "bt sweep: re-running the top points for report.html: %s\n", eb.msg);
         goto out;

@@ -520,9 +520,28 @@ static void s_write_top_table(FILE *f, const bt_report_t *r, const uint64_t *ids
     }
 }
 
+static bt_err_t s_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
+                          bt_report_overfit_t *out, double **logits);
+
 bt_err_t bt_report_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
                            bt_report_overfit_t *out)
 {
+    return s_overfit(r, first, end, out, NULL);
+}
+
+bt_err_t bt_report_pbo_logits(const bt_report_t *r, double **logits, size_t *n)
+{
+    bt_report_overfit_t o;
+    s_overfit(r, 0, r->njobs, &o, logits);
+    *n = o.pbo_err == BT_OK && *logits ? (size_t)o.pbo.splits : 0;
+    return o.pbo_err;
+}
+
+static bt_err_t s_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
+                          bt_report_overfit_t *out, double **logits)
+{
+    if (logits)
+        *logits = NULL;
     memset(out, 0, sizeof *out);
     if (!r->blk_s) {
         out->dsr_err = out->pbo_err = BT_ENOTFOUND;
@@ -600,7 +619,7 @@ bt_err_t bt_report_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
     if (out->dsr_err != BT_OK)
         bt_str_copy(out->dsr_msg, sizeof out->dsr_msg, eb.msg);
     bt_errbuf_clear(&eb);
-    out->pbo_err = bt_overfit_pbo(stats, count, T, S, &out->pbo, &eb);
+    out->pbo_err = bt_overfit_pbo_logits(stats, count, T, S, &out->pbo, logits, &eb);
     if (out->pbo_err != BT_OK)
         bt_str_copy(out->pbo_msg, sizeof out->pbo_msg, eb.msg);
     free(sr);
