@@ -495,6 +495,8 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
         fprintf(stderr, "bt sweep: writing report.html: %s\n", eb.msg);
         goto out;
     }
+    if (!a->trivial && ok)
+        bt_html_sweep_print_top(a->out_dir, rank_name, 5, stdout, &eb);
     double wall = bt_monotonic_s() - t0;
     printf("sweep done: %llu jobs (%llu ok, %llu failed, %llu from the journal) in %.2f s, "
            "%.0f backtests/s, %.3g bar-events/s\n",

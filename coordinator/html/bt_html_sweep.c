@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,4 +163,68 @@ bt_err_t bt_html_sweep_write(const char *dir, bt_errbuf_t *eb)
         e = bt_html_write_page(dir, "sweep", "Back Tester sweep report", &j, eb);
     bt_json_fini(&j);
     return e;
+}
+
+bt_err_t bt_html_sweep_print_top(const char *dir, const char *rank_by, size_t n, FILE *out,
+                                 bt_errbuf_t *eb)
+{
+    char p[4096];
+    bt_table_t t;
+    bt_err_t e = bt_html_path(p, sizeof p, dir, "ranking.csv", eb);
+    if (e == BT_OK)
+        e = bt_table_read(&t, p, S_CSV_CAP, eb);
+    if (e != BT_OK)
+        return e;
+    /* rank, job_id, the axes (up to the first metric), then these */
+    const char *want[] = {rank_by, "total_return", "cagr", "max_drawdown", "trades"};
+    long cols[64 + 8];
+    size_t nc = 0;
+    for (size_t c = 0; c < t.ncols && nc < 64; c++) {
+        const char *h = bt_table_get(&t, 0, c);
+        bool metric = false;
+        for (size_t m = 0; m < bt_metrics_count(); m++)
+            metric |= strcmp(h, bt_metrics_name(m)) == 0;
+        if (metric)
+            break;
+        size_t hl = strlen(h);
+        if (hl > 6 && strcmp(h + hl - 6, "_index") == 0)
+            continue;
+        cols[nc++] = (long)c;
+    }
+    for (size_t k = 0; k < 5; k++) {
+        long c = bt_table_col(&t, want[k]);
+        bool dup = false;
+        for (size_t i = 0; i < k; i++)
+            dup |= strcmp(want[i], want[k]) == 0;
+        if (c >= 0 && !dup)
+            cols[nc++] = c;
+    }
+    size_t rows = t.nrows > 1 ? t.nrows - 1 : 0;
+    if (rows > n)
+        rows = n;
+    if (!rows) {
+        fprintf(out, "no successful run to rank\n");
+        bt_table_fini(&t);
+        return BT_OK;
+    }
+    char cell[16][72][32];
+    size_t width[72] = {0};
+    for (size_t r = 0; r <= rows && r < 16; r++)
+        for (size_t k = 0; k < nc; k++) {
+            double v;
+            if (r && bt_table_num(&t, r, (size_t)cols[k], &v))
+                snprintf(cell[r][k], 32, "%.4g", v);
+            else
+                snprintf(cell[r][k], 32, "%s", bt_table_get(&t, r, (size_t)cols[k]));
+            size_t l = strlen(cell[r][k]);
+            width[k] = l > width[k] ? l : width[k];
+        }
+    fprintf(out, "top %zu by %s (rounded; all digits in ranking.csv):\n", rows, rank_by);
+    for (size_t r = 0; r <= rows && r < 16; r++) {
+        for (size_t k = 0; k < nc; k++)
+            fprintf(out, "  %*s", (int)width[k], cell[r][k]);
+        fputs(r == 1 ? "   <- winner\n" : "\n", out);
+    }
+    bt_table_fini(&t);
+    return BT_OK;
 }
