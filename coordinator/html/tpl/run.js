@@ -32,7 +32,10 @@ function monthlyTable(parent, d) {
 function rolling(d, win) {
   const t = [], sh = [], vol = [], r = [];
   for (let i = 1; i < d.eq.length; i++) r.push(d.eq[i - 1] ? d.eq[i] / d.eq[i - 1] - 1 : 0);
-  const ann = Math.sqrt(252 / d.step_days);
+  /* points per year on the calendar, as metrics.json annualises (docs/metrics.md) */
+  const years = d.t.length > 1 ? (d.t[d.t.length - 1] - d.t[0]) / (365.25 * 86400000) : 0;
+  const ppy = years > 0 ? (d.t.length - 1) / years : 252;
+  const ann = Math.sqrt(ppy);
   let s = 0, s2 = 0;
   for (let i = 0; i < r.length; i++) {
     s += r[i]; s2 += r[i] * r[i];
@@ -61,7 +64,7 @@ function btMain() {
     options: { scales: { x: timeAxis(), y: { max: 0, ticks: { callback: (v) => pct(v, 0) + ' %' } } } } });
   const win = Math.max(2, Math.round(63 / d.step_days));
   const ro = rolling(d, win);
-  chart(g1, `Rolling Sharpe and volatility (${win} daily returns, annualised with 252 days)`, { type: 'line',
+  chart(g1, `Rolling Sharpe and volatility (${win} daily returns, annualised on the calendar)`, { type: 'line',
     data: { datasets: [line('Sharpe', xy(ro.t, ro.sh), PALETTE[0], { yAxisID: 'y' }), line('volatility', xy(ro.t, ro.vol), PALETTE[1], { yAxisID: 'y1' })] },
     options: { scales: { x: timeAxis(), y: { position: 'left', title: { display: true, text: 'Sharpe' } }, y1: { position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: 'volatility' } } } } });
   const h = histogram(BT.trade_returns, 30);
