@@ -79,7 +79,7 @@ function btFinish() {
     } catch (e) { btErrors.push('getImageData: ' + e.message); }
     if (n < 20) blank.push(c.closest('.chart').querySelector('h3').textContent);
   }
-  const v = { kind: BT.kind, canvases: cs.length, blank, errors: btErrors, chartjs: !!window.Chart };
+  const v = { kind: BT.kind, canvases: cs.length, blank, errors: btErrors, chartjs: !!window.Chart, ms: Math.round(performance.now()) };
   const pre = el('pre', { id: 'bt-verdict', hidden: '' }, JSON.stringify(v));
   document.body.append(pre);
 }
