@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "bt_csvw.h"
@@ -113,14 +114,16 @@ bool bt_html_exists(const char *dir, const char *name)
     return bt_html_path(p, sizeof p, dir, name, NULL) == BT_OK && stat(p, &st) == 0;
 }
 
-/* Writes text into <script>, breaking any "</script" it holds (Chart.js has none today). */
+/* Writes text into <script>, breaking any "</script" it holds (Chart.js has
+ * none today; it could only sit in a string, regexp or comment, where "<\/"
+ * means the same). */
 static void s_script(FILE *f, const char *s, size_t n)
 {
     size_t from = 0;
-    for (size_t i = 0; i + 2 <= n; i++)
-        if (s[i] == '<' && s[i + 1] == '/') {
+    for (size_t i = 0; i + 8 <= n; i++)
+        if (s[i] == '<' && s[i + 1] == '/' && strncasecmp(s + i + 2, "script", 6) == 0) {
             fwrite(s + from, 1, i + 1 - from, f);
-            fputs("\\", f); /* "<\/" is the same text to JavaScript in strings and regexps */
+            fputs("\\", f);
             from = i + 1;
         }
     fwrite(s + from, 1, n - from, f);
