@@ -205,10 +205,13 @@ Test(from_sweep, every_job_equals_its_results_row)
     cr_assert_eq(s_sh("%s/bt run --from-sweep . --job 1 --out x", BT_BIN_DIR), 2);
 
     /* bt report rebuilds both kinds of page */
-    cr_assert_eq(unlink(strcat(strcpy(a, s_dir), "/sw/report.html")), 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/sw/report.html", s_dir);
+    cr_assert_eq(unlink(path), 0);
     cr_assert_eq(s_sh("%s/bt report sw", BT_BIN_DIR), 0);
     cr_assert(s_exists("sw/report.html"));
-    cr_assert_eq(unlink(strcat(strcpy(a, s_dir), "/job0/report.html")), 0);
+    snprintf(path, sizeof path, "%s/job0/report.html", s_dir);
+    cr_assert_eq(unlink(path), 0);
     cr_assert_eq(s_sh("%s/bt report job0", BT_BIN_DIR), 0);
     cr_assert(s_exists("job0/report.html"));
     cr_assert_eq(s_sh("%s/bt report .", BT_BIN_DIR), 2);
