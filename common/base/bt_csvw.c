@@ -1,5 +1,6 @@
 #include "bt_csvw.h"
 
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,8 +22,15 @@ static void s_put(bt_csvw_t *w, const char *p, size_t n)
         return;
     if (w->buf)
         w->err = bt_buf_append(w->buf, p, n);
-    else if (fwrite(p, 1, n, w->f) != n)
+    else if (n < 64) { /* short fields: no per-call stream lock (fwrite takes one) */
+        for (size_t i = 0; i < n; i++)
+            if (putc_unlocked(p[i], w->f) == EOF) {
+                w->err = BT_EIO;
+                return;
+            }
+    } else if (fwrite(p, 1, n, w->f) != n) {
         w->err = BT_EIO;
+    }
 }
 
 /* Separator before every field but a row's first. */
@@ -96,7 +104,8 @@ const char *bt_csvw_fmt_double(double v, char *buf, size_t size)
         snprintf(buf, size, "nan");
     else if (isinf(v))
         snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
-    else if (snprintf(buf, size, "%.15g", v), strtod(buf, NULL) != v)
+    else if (size >= 40 ? bt_csvw_fmt_g15(v, buf) : snprintf(buf, size, "%.15g", v),
+             strtod(buf, NULL) != v)
         snprintf(buf, size, "%.17g", v);
     return buf;
 }
@@ -108,10 +117,118 @@ void bt_csvw_double(bt_csvw_t *w, double v)
     s_num(w, t, (int)strlen(t));
 }
 
+/* "%.15g" without printf for the common case, byte for byte the same text.
+ * The 15 significant digits are m = round(|v| 10^k), k = 14 - exponent, with
+ * 10^k exact in long double (|k| <= 27) and one rounding of the product or
+ * quotient: a relative error <= 2^-64, so an absolute error < 2^-14 on m <
+ * 10^15. When the fraction is within 2^-12 of a half the rounding could go
+ * either way: printf decides (as it does for |k| > 27, subnormals, nan, inf).
+ * Returns the length, or 0 when the caller must use printf. */
+static int s_g15(double v, char *out)
+{
+#if LDBL_MANT_DIG >= 64
+    if (!isfinite(v))
+        return 0;
+    char *p = out;
+    if (signbit(v))
+        *p++ = '-';
+    long double a = fabsl((long double)v);
+    if (a == 0) {
+        *p++ = '0';
+        return (int)(p - out);
+    }
+    if (a < 1e-300L)
+        return 0;
+    static const long double pow10[28] = {
+        1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+        1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+        1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+    int e = (int)floor(log10((double)a));
+    if (e < -13 || e > 26)
+        return 0; /* 10^(14 - e) or 10^(e + 1) not exact in long double */
+    /* the estimate can be one off near powers of ten: compare exactly (a is a
+     * double, so a 10^n is never within 2^-64 of 1 unless it is 1) */
+    if (e >= 0 ? a < pow10[e] : a * pow10[-e] < 1.0L)
+        e--;
+    else if (e + 1 >= 0 ? a >= pow10[e + 1] : a * pow10[-(e + 1)] >= 1.0L)
+        e++;
+    if (e < -13 || e > 27)
+        return 0;
+    int k = 14 - e;
+    long double x = k >= 0 ? a * pow10[k] : a / pow10[-k];
+    uint64_t t = (uint64_t)x; /* x < 2^50: exact integer part */
+    long double f = x - (long double)t;
+    if (fabsl(f - 0.5L) < 0x1p-12L)
+        return 0;
+    long double m = (long double)(t + (f > 0.5L));
+    if (m >= 1e15L) { /* 9.99...95 rounds up to the next power of ten */
+        m = 1e14L;
+        e++;
+    }
+    char dig[16];
+    uint64_t mi = (uint64_t)m;
+    for (int i = 14; i >= 0; i--, mi /= 10)
+        dig[i] = (char)('0' + mi % 10);
+    int nd = 15;
+    while (nd > 1 && dig[nd - 1] == '0')
+        nd--; /* %g drops trailing zeros */
+    if (e >= -4 && e < 15) { /* fixed notation */
+        if (e >= 0) {
+            for (int i = 0; i <= e; i++)
+                *p++ = i < nd ? dig[i] : '0';
+            if (nd > e + 1) {
+                *p++ = '.';
+                for (int i = e + 1; i < nd; i++)
+                    *p++ = dig[i];
+            }
+        } else {
+            *p++ = '0';
+            *p++ = '.';
+            for (int i = -1; i > e; i--)
+                *p++ = '0';
+            for (int i = 0; i < nd; i++)
+                *p++ = dig[i];
+        }
+    } else { /* d.dddde+XX */
+        *p++ = dig[0];
+        if (nd > 1) {
+            *p++ = '.';
+            for (int i = 1; i < nd; i++)
+                *p++ = dig[i];
+        }
+        *p++ = 'e';
+        *p++ = e < 0 ? '-' : '+';
+        int ae = e < 0 ? -e : e;
+        if (ae >= 100)
+            *p++ = (char)('0' + ae / 100);
+        *p++ = (char)('0' + ae / 10 % 10);
+        *p++ = (char)('0' + ae % 10);
+    }
+    return (int)(p - out);
+#else
+    (void)v;
+    (void)out;
+    return 0;
+#endif
+}
+
+int bt_csvw_fmt_g15(double v, char *buf)
+{
+    int n = s_g15(v, buf);
+    if (n == 0)
+        n = snprintf(buf, 40, "%.15g", v);
+    buf[n] = '\0';
+    return n;
+}
+
 /* "%.*g" (fixed false) or "%.*f" (fixed true), never truncated. */
 static void s_prec(bt_csvw_t *w, double v, int prec, bool fixed)
 {
     char t[128];
+    if (!fixed && prec == 15) { /* the per-bar files: no printf */
+        s_num(w, t, bt_csvw_fmt_g15(v, t));
+        return;
+    }
     int n = fixed ? snprintf(t, sizeof t, "%.*f", prec, v) : snprintf(t, sizeof t, "%.*g", prec, v);
     if (n >= 0 && (size_t)n < sizeof t) {
         s_num(w, t, n);

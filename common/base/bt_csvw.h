@@ -61,6 +61,9 @@ bt_err_t bt_csvw_line(bt_csvw_t *w, const char *text);
 /* The first error so far (BT_OK if none). */
 bt_err_t bt_csvw_error(const bt_csvw_t *w);
 
+/* "%.15g" of v into buf (at least 40 bytes), the same bytes as snprintf, mostly
+ * without it (the per-bar CSVs of bt run are millions of these). Returns the length. */
+int bt_csvw_fmt_g15(double v, char *buf);
 /* The text bt_csvw_double writes, into buf (40 bytes are always enough). */
 const char *bt_csvw_fmt_double(double v, char *buf, size_t size);
 

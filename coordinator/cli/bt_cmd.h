@@ -18,5 +18,6 @@ int bt_cmd_indicators(int argc, char **argv);
 int bt_cmd_strategy(int argc, char **argv);
 int bt_cmd_keygen(int argc, char **argv);
 int bt_cmd_status(int argc, char **argv);
+int bt_cmd_report(int argc, char **argv);
 
 #endif

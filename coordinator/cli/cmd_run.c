@@ -16,6 +16,9 @@
 #include "bt_csvw.h"
 #include "bt_engine.h"
 #include "bt_grid.h"
+#include "bt_html_run.h"
+#include "bt_sweepjob.h"
+#include "bt_build.h"
 #include "bt_err.h"
 #include "bt_fs.h"
 #include "bt_metrics.h"
@@ -29,6 +32,7 @@ static void s_help(FILE *out)
 {
     fprintf(out,
             "usage: bt run CONFIG.yaml [--set key=value ...] [--out DIR] [--threads N]\n"
+            "       bt run --from-sweep SWEEP_DIR --job N [--out DIR] [--threads N]\n"
             "       bt run --list-settings\n"
             "\n"
             "Runs one backtest of the config's strategy and parameters (its sweep: section is\n"
@@ -40,18 +44,26 @@ static void s_help(FILE *out)
             "  returns.csv     monthly and yearly returns\n"
             "  symbols.csv     closed trades per symbol\n"
             "  provenance.txt  config path and sha256, data store and hash, version, command\n"
+            "  report.html     charts and tables of all of it, one self-contained page\n"
             "\n"
             "options:\n"
             "  --set key=value   override a config key (repeatable), value as in YAML,\n"
             "                    e.g. --set params.fast=12 --set data.symbols=[SYN000]\n"
             "  --out DIR         output folder, created if missing            [out/run]\n"
             "  --threads N       OpenMP threads across symbols, 0 = default   [0]\n"
+            "  --series WHERE    per-bar series (equity): csv (equity.csv), h5 (run.h5, HDF5:\n"
+            "                    docs/reports.md), both, or auto: csv up to 1,000,000 rows,\n"
+            "                    else h5                                        [auto]\n"
+            "  --from-sweep DIR  run job N (--job N, its job_id in results.csv) of the sweep in\n"
+            "                    DIR with its config as the sweep read it: the same metrics\n"
+            "                    as its results.csv row, and every output above\n"
             "  --list-settings   print the reference of every config key (markdown)\n"
             "\n"
             "exit status: 0 done, 1 the run failed, 2 bad usage or bad config (nothing done)\n"
             "\n"
             "example:\n"
-            "  bt run configs/sma_cross.yaml --set params.fast=5 --out out/run\n");
+            "  bt run configs/sma_cross.yaml --set params.fast=5 --out out/run\n"
+            "  bt run --from-sweep out/sweep --job 15 --out out/job15\n");
 }
 
 static void s_json_str(FILE *f, const char *s)
@@ -105,6 +117,7 @@ typedef struct {
     const char *cmdline;
     const char *out;
     const bt_run_stats_t *stats; /* run statistics (bt_metrics_run), NULL if none */
+    bool csv, h5;                /* per-bar series as equity.csv, run.h5 */
 } s_prov_t;
 
 static void s_write_provenance_json(FILE *f, const s_prov_t *p)
@@ -235,7 +248,7 @@ static void s_write_provenance_txt(FILE *f, const s_prov_t *p)
     fprintf(f, "\nsymbols:");
     for (size_t i = 0; i < p->ds->nsym; i++)
         fprintf(f, " %s", p->ds->series[i].symbol);
-    fprintf(f, "\ncommand_line: %s\n", p->cmdline);
+    fprintf(f, "\ncommand_line: %s\nbuild_id: %s\n", p->cmdline, bt_build_id());
 }
 
 static bt_err_t s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, const bt_metrics_t *m,
@@ -244,6 +257,8 @@ static bt_err_t s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, con
     static const char *const names[] = {"trades.csv", "orders.csv", "equity.csv", "metrics.json",
                                         "provenance.txt"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        if (k == 2 && !p->csv)
+            continue;
         bt_fs_atomic_t a;
         bt_err_t e = s_open(&a, p->out, names[k], eb);
         if (e != BT_OK)
@@ -266,9 +281,12 @@ static bt_err_t s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, con
         if (e != BT_OK)
             return e;
     }
-    if (p->stats)
-        return bt_runstats_write(p->out, p->ds->series, p->stats, eb);
-    return BT_OK;
+    if (p->stats) {
+        bt_err_t se = bt_runstats_write(p->out, p->ds->series, p->stats, eb);
+        if (se != BT_OK)
+            return se;
+    }
+    return p->h5 ? bt_html_run_h5_write(p->out, rec->equity, rec->nequity, eb) : BT_OK;
 }
 
 static void s_print_summary(const bt_config_t *cfg, const bt_dataset_t *ds, const bt_metrics_t *m,
@@ -298,7 +316,7 @@ static void s_print_summary(const bt_config_t *cfg, const bt_dataset_t *ds, cons
 
 int bt_cmd_run(int argc, char **argv)
 {
-    const char *path = NULL, *out = "out/run";
+    const char *path = NULL, *out = "out/run", *from = NULL, *job_s = NULL, *series = "auto";
     const char *sets[BT_CONFIG_MAX_OVERRIDES];
     size_t nsets = 0;
     int threads = 0;
@@ -312,7 +330,8 @@ int bt_cmd_run(int argc, char **argv)
             bt_config_write_reference(stdout);
             return 0;
         } else if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 ||
-                   strcmp(a, "--threads") == 0) {
+                   strcmp(a, "--threads") == 0 || strcmp(a, "--from-sweep") == 0 ||
+                   strcmp(a, "--job") == 0 || strcmp(a, "--series") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "bt run: %s needs a value; see 'bt run --help'\n", a);
                 return 2;
@@ -320,6 +339,16 @@ int bt_cmd_run(int argc, char **argv)
             const char *v = argv[++i];
             if (strcmp(a, "--out") == 0) {
                 out = v;
+            } else if (strcmp(a, "--from-sweep") == 0) {
+                from = v;
+            } else if (strcmp(a, "--job") == 0) {
+                job_s = v;
+            } else if (strcmp(a, "--series") == 0) {
+                if (strcmp(v, "auto") && strcmp(v, "csv") && strcmp(v, "h5") && strcmp(v, "both")) {
+                    fprintf(stderr, "bt run: --series %s: expected auto, csv, h5 or both\n", v);
+                    return 2;
+                }
+                series = v;
             } else if (strcmp(a, "--threads") == 0) {
                 char *end = NULL;
                 errno = 0;
@@ -347,9 +376,26 @@ int bt_cmd_run(int argc, char **argv)
             path = a;
         }
     }
-    if (!path) {
+    if (from && (path || nsets || !job_s)) {
+        fprintf(stderr, "bt run: --from-sweep DIR takes --job N and no CONFIG or --set (the "
+                        "sweep's config is used as it was)\n");
+        return 2;
+    }
+    if (!path && !from) {
         s_help(stderr);
         return 2;
+    }
+    uint64_t job = 0;
+    if (job_s) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long j = strtoull(job_s, &end, 10);
+        if (errno || end == job_s || *end || job_s[0] == '-' || !from) {
+            fprintf(stderr, "bt run: --job %s: expected a job_id of results.csv, with "
+                            "--from-sweep DIR\n", job_s);
+            return 2;
+        }
+        job = j;
     }
 
     /* command line for provenance */
@@ -359,8 +405,20 @@ int bt_cmd_run(int argc, char **argv)
         off += (size_t)snprintf(cmdline + off, sizeof cmdline - off, " %s", argv[i]);
 
     bt_errbuf_t eb;
-    bt_config_t *cfg = bt_config_load_lib(path, sets, nsets, bt_strategy_table(),
-                                          bt_strategy_count(), bt_strategy_load, &eb);
+    bt_errbuf_clear(&eb);
+    bt_config_t *cfg = NULL;
+    if (from) {
+        bt_sweepjob_t *sj = bt_sweepjob_open(from, &eb);
+        char label[1024];
+        cfg = sj ? bt_sweepjob_config(sj, job, label, sizeof label, &eb) : NULL;
+        if (cfg)
+            printf("sweep     %s, job %llu: %s\n", from, (unsigned long long)job, label);
+        bt_sweepjob_destroy(&sj);
+        path = from;
+    } else {
+        cfg = bt_config_load_lib(path, sets, nsets, bt_strategy_table(), bt_strategy_count(),
+                                 bt_strategy_load, &eb);
+    }
     if (!cfg || bt_grid_check(cfg, &eb) != BT_OK) {
         fprintf(stderr, "bt run: %s\n", eb.msg);
         bt_config_destroy(&cfg);
@@ -427,17 +485,28 @@ int bt_cmd_run(int argc, char **argv)
         fprintf(stderr, "bt run: out of memory for the run statistics\n");
         goto done;
     }
-    s_prov_t prov = {cfg, ds, cmdline, out, &stats};
+    bool big = rec.nequity > 1000000;
+    s_prov_t prov = {cfg, ds, cmdline, out, &stats,
+                     strcmp(series, "csv") == 0 || strcmp(series, "both") == 0 ||
+                         (strcmp(series, "auto") == 0 && !big),
+                     strcmp(series, "h5") == 0 || strcmp(series, "both") == 0 ||
+                         (strcmp(series, "auto") == 0 && big)};
     if (s_write_outputs(&prov, &rec, &m, &eb) != BT_OK) {
         fprintf(stderr, "bt run: cannot write results: %s\n", eb.msg);
+        goto done;
+    }
+    bt_html_run_in_t hin = {rec.equity, rec.nequity, rec.trades, rec.ntrades, ds->series,
+                            ds->nsym, NULL};
+    if (bt_html_run_write(out, &hin, &eb) != BT_OK) {
+        fprintf(stderr, "bt run: cannot write report.html: %s\n", eb.msg);
         goto done;
     }
     s_print_summary(cfg, ds, &m, &rec);
     printf("\n");
     bt_runstats_print(stdout, &stats, 0);
-    printf("\nalso returns.csv (monthly, yearly) and symbols.csv (per symbol)\n");
-    printf("\nresults in %s/ (trades.csv, orders.csv, equity.csv, metrics.json, provenance.txt)\n",
-           out);
+    printf("\nresults in %s/ (trades.csv, orders.csv, %s%s%smetrics.json, returns.csv, "
+           "symbols.csv, provenance.txt, report.html)\n",
+           out, prov.csv ? "equity.csv, " : "", prov.h5 ? BT_HTML_RUN_H5 : "", prov.h5 ? ", " : "");
     rc = 0;
 done:
     bt_run_stats_fini(&stats);

@@ -26,6 +26,7 @@ static const s_command_t s_commands[] = {
     {NULL, "strategy", bt_cmd_strategy, "check a user strategy for shared state; write a skeleton"},
     {NULL, "status", bt_cmd_status, "show a sweep's progress and whether it still runs"},
     {NULL, "keygen", bt_cmd_keygen, "write a CurveZMQ key pair for cluster traffic"},
+    {NULL, "report", bt_cmd_report, "(re)build report.html of a run or sweep folder"},
 };
 #define S_NCOMMANDS (sizeof s_commands / sizeof s_commands[0])
 

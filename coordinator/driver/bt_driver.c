@@ -8,7 +8,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bt_csvw.h"
 #include "bt_fs.h"
+#include "bt_html_sweep.h"
 #include "bt_jhead.h"
 #include "bt_journal.h"
 #include "bt_local.h"
@@ -21,6 +23,7 @@
 #include "bt_server.h"
 #include "bt_ship.h"
 #include "bt_status.h"
+#include "bt_sweepjob.h"
 #include "bt_time.h"
 #include "bt_wfreport.h"
 #include "bt_wftest.h"
@@ -192,6 +195,9 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
     d->lock = bt_lock_take(a->out_dir, eb);
     if (!d->lock)
         return eb->code == BT_EEXIST ? 2 : 1;
+    /* the config as read, for bt run --from-sweep and the report's re-runs */
+    if (bt_sweepjob_save(a->out_dir, in->yaml, in->yaml_len, a->sets, a->nsets, eb) != BT_OK)
+        return 1;
     char id[BT_JOURNAL_MAX_HEADER];
     if (bt_plan_journal_id(d->plan, id, sizeof id, eb) != BT_OK)
         return 2;
@@ -354,6 +360,33 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
     return rc;
 }
 
+/* DIR/pbo_logits.csv (split,logit) when the PBO could be computed. */
+static bt_err_t s_write_logits(const bt_report_t *r, const char *dir, bt_errbuf_t *eb)
+{
+    double *lg = NULL;
+    size_t n = 0;
+    if (bt_report_pbo_logits(r, &lg, &n) != BT_OK || !lg)
+        return BT_OK; /* summary.txt says why there is no PBO */
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/pbo_logits.csv", dir);
+    bt_fs_atomic_t f;
+    bt_err_t e = bt_fs_atomic_open(&f, path, eb);
+    if (e == BT_OK) {
+        bt_csvw_t w;
+        bt_csvw_init_file(&w, f.f);
+        bt_csvw_line(&w, "split,logit");
+        for (size_t i = 0; i < n; i++) {
+            bt_csvw_u64(&w, i);
+            bt_csvw_double(&w, lg[i]);
+            bt_csvw_end_row(&w);
+        }
+        e = bt_fs_atomic_commit(&f, eb);
+        bt_fs_atomic_abort(&f);
+    }
+    free(lg);
+    return e;
+}
+
 int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *yaml,
                   size_t yaml_len, const bt_driver_opts_t *a, bool *interrupted)
 {
@@ -449,6 +482,22 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     }
     if (wfr)
         bt_wfreport_line(wfr, stdout);
+    /* report.html: the PBO's split logits, the top points re-run here (their
+     * equity curves), then the page */
+    if (!a->trivial && !wfr && s_write_logits(d.report, a->out_dir, &eb) != BT_OK) {
+        fprintf(stderr, "bt sweep: writing pbo_logits.csv: %s\n", eb.msg);
+        goto out;
+    }
+    if (!a->trivial && ok && !wfr && bt_sweepjob_top_equity(a->out_dir, &eb) != BT_OK) {
+        fprintf(stderr, "bt sweep: re-running the top points for report.html: %s\n", eb.msg);
+        goto out;
+    }
+    if (!a->trivial && bt_html_sweep_write(a->out_dir, &eb) != BT_OK) {
+        fprintf(stderr, "bt sweep: writing report.html: %s\n", eb.msg);
+        goto out;
+    }
+    if (!a->trivial && ok)
+        bt_html_sweep_print_top(a->out_dir, rank_name, 5, stdout, &eb);
     double wall = bt_monotonic_s() - t0;
     printf("sweep done: %llu jobs (%llu ok, %llu failed, %llu from the journal) in %.2f s, "
            "%.0f backtests/s, %.3g bar-events/s\n",
@@ -458,7 +507,9 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     printf("report: ");
     if (wfr)
         printf("%s/walkforward.csv, %s/oos_equity.csv, ", a->out_dir, a->out_dir);
-    printf("%s/results.csv, %s/ranking.csv, %s/summary.txt\n", a->out_dir, a->out_dir, a->out_dir);
+    printf("%s/results.csv, %s/ranking.csv, %s/summary.txt%s%s%s\n", a->out_dir, a->out_dir,
+           a->out_dir, a->trivial ? "" : ", ", a->trivial ? "" : a->out_dir,
+           a->trivial ? "" : "/report.html");
     if (st.bad_messages)
         printf("note: %llu malformed or unexpected message(s) were dropped (see the log)\n",
                (unsigned long long)st.bad_messages);

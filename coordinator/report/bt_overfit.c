@@ -198,6 +198,15 @@ static double s_split(const double *sums, const double *count, size_t T, uint32_
 bt_err_t bt_overfit_pbo(const float *stats, const double *count, size_t ntrials,
                         uint32_t nblocks, bt_pbo_t *out, bt_errbuf_t *eb)
 {
+    return bt_overfit_pbo_logits(stats, count, ntrials, nblocks, out, NULL, eb);
+}
+
+bt_err_t bt_overfit_pbo_logits(const float *stats, const double *count, size_t ntrials,
+                               uint32_t nblocks, bt_pbo_t *out, double **logits,
+                               bt_errbuf_t *eb)
+{
+    if (logits)
+        *logits = NULL;
     assert(out);
     memset(out, 0, sizeof *out);
     out->blocks = nblocks;
@@ -331,7 +340,10 @@ bt_err_t bt_overfit_pbo(const float *stats, const double *count, size_t ntrials,
     out->splits_all = all;
     out->sampled = nsplit < all;
     free(oos);
-    free(lam);
+    if (logits)
+        *logits = lam; /* the caller's now */
+    else
+        free(lam);
     free(sums);
     return BT_OK;
 }

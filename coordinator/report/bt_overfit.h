@@ -78,5 +78,11 @@ typedef struct bt_pbo {
  * returns (series shorter than 2 x blocks), nblocks invalid; BT_ENOMEM. */
 bt_err_t bt_overfit_pbo(const float *stats, const double *count, size_t ntrials,
                         uint32_t nblocks, bt_pbo_t *out, bt_errbuf_t *eb);
+/* The same, and *logits (malloc'd, caller frees; NULL on error) gets every
+ * evaluated split's logit lambda, ascending (out->splits of them): the
+ * distribution report.html draws. */
+bt_err_t bt_overfit_pbo_logits(const float *stats, const double *count, size_t ntrials,
+                               uint32_t nblocks, bt_pbo_t *out, double **logits,
+                               bt_errbuf_t *eb);
 
 #endif

@@ -23,7 +23,8 @@
 #define S_FAILED 2
 #define S_STATUS_MASK 0x03
 #define S_HAS_POINT 0x80   /* set_point was called */
-#define S_TOP_SUMMARY 10   /* rows in summary.txt's table */
+#define S_TOP_SUMMARY 10      /* rows in summary.txt's table when top is 0 (all) */
+#define S_TOP_SUMMARY_MAX 100 /* most rows in it (top says how many) */
 #define S_ERRORS_SUMMARY 5 /* failures listed in summary.txt */
 
 static const char *const s_metric_names[] = {
@@ -485,7 +486,7 @@ static size_t s_count_distinct(const bt_report_t *r, size_t axis, double *tmp)
 #define S_TCOLS (2 + BT_REPORT_MAX_AXES + 6)
 
 static void s_write_top_table(FILE *f, const bt_report_t *r, const uint64_t *ids, size_t n,
-                              size_t rank_metric)
+                              size_t rank_metric, size_t limit)
 {
     /* columns: rank, job_id, axes, rank_by, then a few headline metrics */
     static const char *const headline[] = {"total_return", "cagr", "sharpe", "max_drawdown",
@@ -498,9 +499,13 @@ static void s_write_top_table(FILE *f, const bt_report_t *r, const uint64_t *ids
             if (strcmp(s_metric_names[m], headline[h]) == 0 && m != rank_metric)
                 mcols[nm++] = m;
     size_t ncols = 2 + r->naxes + nm;
-    char cell[S_TOP_SUMMARY + 1][S_TCOLS][72]; /* about 55 KiB */
     size_t width[S_TCOLS] = {0};
-    size_t rows = n < S_TOP_SUMMARY ? n : S_TOP_SUMMARY;
+    size_t rows = n < limit ? n : limit;
+    char(*cell)[S_TCOLS][72] = malloc((rows + 1) * sizeof *cell); /* 5.5 KiB a row */
+    if (!cell) {
+        fprintf(f, "  (out of memory for the table)\n");
+        return;
+    }
     for (size_t row = 0; row <= rows; row++) {
         size_t c = 0;
         uint64_t id = row ? ids[row - 1] : 0;
@@ -540,11 +545,31 @@ static void s_write_top_table(FILE *f, const bt_report_t *r, const uint64_t *ids
             fprintf(f, "%s%*s", k ? "  " : "  ", (int)width[k], cell[row][k]);
         fputc('\n', f);
     }
+    free(cell);
 }
+
+static bt_err_t s_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
+                          bt_report_overfit_t *out, double **logits);
 
 bt_err_t bt_report_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
                            bt_report_overfit_t *out)
 {
+    return s_overfit(r, first, end, out, NULL);
+}
+
+bt_err_t bt_report_pbo_logits(const bt_report_t *r, double **logits, size_t *n)
+{
+    bt_report_overfit_t o;
+    s_overfit(r, 0, r->njobs, &o, logits);
+    *n = o.pbo_err == BT_OK && *logits ? (size_t)o.pbo.splits : 0;
+    return o.pbo_err;
+}
+
+static bt_err_t s_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
+                          bt_report_overfit_t *out, double **logits)
+{
+    if (logits)
+        *logits = NULL;
     memset(out, 0, sizeof *out);
     if (!r->blk_s) {
         out->dsr_err = out->pbo_err = BT_ENOTFOUND;
@@ -622,7 +647,7 @@ bt_err_t bt_report_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
     if (out->dsr_err != BT_OK)
         bt_str_copy(out->dsr_msg, sizeof out->dsr_msg, eb.msg);
     bt_errbuf_clear(&eb);
-    out->pbo_err = bt_overfit_pbo(stats, count, T, S, &out->pbo, &eb);
+    out->pbo_err = bt_overfit_pbo_logits(stats, count, T, S, &out->pbo, logits, &eb);
     if (out->pbo_err != BT_OK)
         bt_str_copy(out->pbo_msg, sizeof out->pbo_msg, eb.msg);
     free(sr);
@@ -679,7 +704,7 @@ static void s_write_overfit(FILE *f, const bt_report_t *r, uint64_t set_size)
 
 static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summary_t *s,
                             const char *rank_by, bool descending, const uint64_t *ranked,
-                            size_t nranked, size_t rank_metric)
+                            size_t nranked, size_t rank_metric, size_t top)
 {
     double *tmp = malloc((size_t)r->njobs * sizeof *tmp);
     uint64_t ok, failed, pending;
@@ -733,11 +758,12 @@ static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summa
         }
     }
     s_write_overfit(f, r, s->trial_set_size);
-    fprintf(f, "\ntop %d by %s:\n", S_TOP_SUMMARY, rank_by);
+    size_t limit = !top ? S_TOP_SUMMARY : top < S_TOP_SUMMARY_MAX ? top : S_TOP_SUMMARY_MAX;
+    fprintf(f, "\ntop %zu by %s:\n", limit, rank_by);
     if (nranked == 0)
         fprintf(f, "  (no successful runs)\n");
     else
-        s_write_top_table(f, r, ranked, nranked, rank_metric);
+        s_write_top_table(f, r, ranked, nranked, rank_metric, limit);
     if (s->tail)
         s->tail(f, s->tail_user);
 }
@@ -825,7 +851,7 @@ bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank
     if (e == BT_OK && summary)
         e = s_open(&o, dir, "summary.txt", path, eb);
     if (e == BT_OK && summary) {
-        s_write_summary(o.f, r, summary, rank_by, descending, ids, nok, metric);
+        s_write_summary(o.f, r, summary, rank_by, descending, ids, nok, metric, top);
         e = bt_fs_atomic_commit(&o, eb);
     }
     bt_fs_atomic_abort(&o);

@@ -130,6 +130,11 @@ typedef struct bt_report_overfit {
 bt_err_t bt_report_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
                            bt_report_overfit_t *out);
 
+/* The logits of every CSCV split of the PBO over all jobs (ascending, *n of
+ * them; *logits malloc'd, caller frees), for report.html's distribution. The
+ * error of the PBO when there is none (*logits NULL, *n 0). */
+bt_err_t bt_report_pbo_logits(const bt_report_t *r, double **logits, size_t *n);
+
 /* Formats v the way the CSVs do: "%.15g" if that reads back (strtod) to the
  * same double, else "%.17g" (always exact); "nan", "inf", "-inf". size >= 32.
  * Returns buf. */

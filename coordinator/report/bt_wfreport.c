@@ -106,10 +106,11 @@ void bt_wfreport_destroy(bt_wfreport_t **self_p)
     *self_p = NULL;
 }
 
+/* summary.txt is for people: 6 significant digits (every digit is in
+ * walkforward.csv and oos_equity.csv). */
 static void s_num(FILE *f, double v)
 {
-    char b[40];
-    fputs(bt_report_fmt_double(v, b, sizeof b), f);
+    fprintf(f, "%.6g", v);
 }
 
 static void s_write_windows(bt_csvw_t *c, const bt_wfreport_t *o)
@@ -360,12 +361,8 @@ void bt_wfreport_summary(FILE *f, void *user)
 
 void bt_wfreport_line(const bt_wfreport_t *w, FILE *f)
 {
-    char b1[40], b2[40], b3[40], b4[40];
     fprintf(f,
-            "walk-forward: %zu windows, out-of-sample cagr %s, sharpe %s, max drawdown %s; "
-            "efficiency %s\n",
-            w->nwin, bt_report_fmt_double(w->oos.cagr, b1, sizeof b1),
-            bt_report_fmt_double(w->oos.sharpe, b2, sizeof b2),
-            bt_report_fmt_double(w->oos.max_drawdown, b3, sizeof b3),
-            bt_report_fmt_double(w->wfe, b4, sizeof b4));
+            "walk-forward: %zu windows, out-of-sample cagr %.4g, sharpe %.4g, max drawdown %.4g; "
+            "efficiency %.4g\n",
+            w->nwin, w->oos.cagr, w->oos.sharpe, w->oos.max_drawdown, w->wfe);
 }

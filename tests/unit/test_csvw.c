@@ -114,3 +114,44 @@ Test(csvw, file_target)
     cr_assert_str_eq(text, "k,v\n\"x,y\",7\n");
     free(text);
 }
+
+/* bt_csvw_fmt_g15 must give printf's "%.15g" byte for byte (glibc is the
+ * independent reference): random bit patterns over every exponent, decimal
+ * fractions, exact halves at the 16th digit (ties: printf decides), powers
+ * of ten and their neighbours, signs and zero. */
+static void s_g15_same(double v)
+{
+    char a[64], b[64];
+    bt_csvw_fmt_g15(v, a);
+    snprintf(b, sizeof b, "%.15g", v);
+    cr_assert_str_eq(a, b, "%.17g: fast \"%s\", printf \"%s\"", v, a, b);
+}
+
+Test(csvw, g15_equals_printf)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 400000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        double v;
+        memcpy(&v, &x, sizeof v);
+        s_g15_same(v);
+        s_g15_same((double)(int64_t)(x >> 20) / 1000.0);  /* money-like values */
+        s_g15_same((double)(x >> 11) * 0x1p-53 * 3e5);     /* equity-like values */
+    }
+    const double fixed[] = {0.0, -0.0, 1.0, -1.0, 0.1, 0.5, 1e-4, 9.9999999999999e-5, 1e-5,
+                            1e14, 1e15, 1e16, 999999999999999.0, 999999999999999.5,
+                            123456789012345.5, 123456789012344.5, 0.30324858681516387,
+                            142813.92596021853, 1e300, 1e-300, 5e-324, 1.7976931348623157e308,
+                            NAN, INFINITY, -INFINITY, 100000, 2.5e-7, 1234567.0};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        s_g15_same(fixed[i]);
+        s_g15_same(nextafter(fixed[i], INFINITY));
+        s_g15_same(nextafter(fixed[i], -INFINITY));
+    }
+    for (int e = -30; e <= 30; e++) { /* powers of ten and the doubles next to them */
+        double p = pow(10.0, e);
+        s_g15_same(p);
+        s_g15_same(nextafter(p, 0));
+        s_g15_same(nextafter(p, INFINITY));
+    }
+}

@@ -318,6 +318,12 @@ Test(report, top_and_ascending)
     cr_assert_eq(ids[1], 7);
     cr_assert_eq(ids[2], 2);
     free(rank);
+    /* summary.txt's table honours top: 3 rows */
+    char *sm = s_slurp(s_dirs[0], "summary.txt");
+    const char *tt = strstr(sm, "top 3 by max_drawdown:\n");
+    cr_assert_not_null(tt, "%s", sm);
+    cr_assert_eq(s_count_lines(tt), 5, "header, column names and 3 rows: %s", tt);
+    free(sm);
     /* descending, top 2 -> 5 (.11), 10 (.10) */
     s_write(r, s_dirs[0], "max_drawdown", true, 2);
     rank = s_slurp(s_dirs[0], "ranking.csv");
