@@ -235,6 +235,7 @@ static bool s_write_field(hid_t grp, const char *name, hid_t ftype, hid_t mtype,
     hid_t space = H5Screate_simple(1, &n, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 1, &chunk);
+    H5Pset_obj_track_times(dcpl, false); /* same bars, same bytes (shipped stores, bt_store_cut) */
     if (deflate) {
         H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, 4);
@@ -307,7 +308,10 @@ bt_err_t bt_store_write(const char *path, const bt_series_t *s, const bt_store_m
         rc = bt_errf(eb, BT_EIO, "%s: cannot remove the old %s to replace it", path, s->symbol);
         goto done;
     }
-    hid_t grp = H5Gcreate2(f, s->symbol, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_obj_track_times(gcpl, false);
+    hid_t grp = H5Gcreate2(f, s->symbol, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
     if (grp < 0) {
         rc = bt_errf(eb, BT_EIO, "%s: cannot create group /%s", path, s->symbol);
         goto done;

@@ -71,6 +71,16 @@ bt_err_t bt_store_data_hash(const char *path, const char *const *symbols, size_t
 bt_err_t bt_dataset_check_range(const bt_series_t *series, size_t n, int64_t start, int64_t end,
                                 bt_errbuf_t *eb);
 
+/* Writes to dst a new store holding only the named symbols (NULL: all of them) cut to the bars in
+ * the inclusive range [start, end] (INT64_MIN / INT64_MAX: open end), uncompressed, each with its
+ * source attributes and the content_sha256 of the bars kept. A symbol with no bar in the range
+ * keeps its first bar, so "all symbols" still names the same set (the engine slices to the range
+ * itself, so that bar is never traded). The same source and arguments give the same bytes (no
+ * timestamps are stored), so a cut can be cached and shipped by its sha256. The file is written
+ * beside dst and renamed into place: dst never holds half a store. */
+bt_err_t bt_store_cut(const char *src, const char *dst, const char *const *symbols, size_t nsym,
+                      int64_t start, int64_t end, bt_errbuf_t *eb);
+
 /* Symbol names in the store, sorted; caller frees with bt_store_names_free. */
 bt_err_t bt_store_names(const char *path, char ***names, size_t *n, bt_errbuf_t *eb);
 void bt_store_names_free(char **names, size_t n);

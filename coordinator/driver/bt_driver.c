@@ -258,16 +258,19 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
 }
 
 /* Server and local workers until the sweep ends. */
-/* The files served to workers by hash: the whole store (its data hash covers
- * the whole store) and any strategy library. */
-static bt_ship_t *s_ship_new(const char *store, const char *lib, bt_errbuf_t *eb)
+/* The files served to workers by hash: the store cut to what the sweep reads
+ * (built once into OUT/ship) and any strategy library. */
+static bt_ship_t *s_ship_new(const bt_plan_t *plan, const char *out_dir, const char *lib,
+                             bt_errbuf_t *eb)
 {
     bt_ship_t *ship = bt_ship_new();
     if (!ship) {
         bt_errf(eb, BT_ENOMEM, "out of memory");
         return NULL;
     }
-    if (!bt_ship_add(ship, BT_SHIP_DATA, store, eb) ||
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/ship", out_dir);
+    if (!bt_ship_add_plan(ship, plan, dir, eb) ||
         (lib && lib[0] && !bt_ship_add(ship, BT_SHIP_LIB, lib, eb)))
         bt_ship_destroy(&ship);
     return ship;
@@ -337,7 +340,7 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .mcols = mcols,
         .nmcols = bt_metrics_count(),
         .max_overrides = d->naxes + 1,
-        .ship = s_ship_new(bt_plan_store(d->plan), bt_config_library(cfg), eb),
+        .ship = s_ship_new(d->plan, a->out_dir, bt_config_library(cfg), eb),
     };
     if (!sw.ship) {
         bt_local_stop(&d->local);
