@@ -35,12 +35,16 @@ typedef struct bt_dataset {
     bt_store_meta_t *meta; /* nsym */
     char hash[65];         /* data hash of the loaded symbols, see bt_store_data_hash */
     void *priv;            /* owned arrays */
+    size_t hashed;         /* symbols whose bars this load hashed (others: verification stamp) */
 } bt_dataset_t;
 
 /* Loads the named symbols (symbols == NULL: all of them, sorted). Each field is one read straight
  * into a 64-byte aligned array; read-only afterwards. Missing file / symbol / corrupt file: NULL with
  * a clear message in eb naming the path and the symbol (and listing the symbols that exist).
- * ds->hash is the data hash of the loaded symbols in load order (bt_store_data_hash). */
+ * ds->hash is the data hash of the loaded symbols in load order (bt_store_data_hash). Each
+ * symbol's bars are hashed and compared with its stored content_sha256 (BT_EDATA if they differ),
+ * unless a verification stamp says this very file, unchanged since (device, inode, size, mtime,
+ * ctime), was hashed equal before (bt_store_stamp.h; BT_VERIFY_CACHE=off: always hash). */
 bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size_t nsym,
                               bt_errbuf_t *eb);
 void bt_dataset_destroy(bt_dataset_t **self_p);
