@@ -122,6 +122,8 @@ static void s_retire(s_coord_t *c, zframe_t **id_p, uint32_t slot)
 {
     s_retired_t *r = &c->retired[c->retired_next];
     c->retired_next = (c->retired_next + 1) % S_RETIRED_MAX;
+    if (r->id && c->sched) /* forgotten now: it can no longer rejoin, its slot may go */
+        bt_sched_worker_release(c->sched, r->slot);
     zframe_destroy(&r->id);
     r->id = *id_p;
     r->slot = slot;
@@ -289,8 +291,11 @@ static void s_on_hello(s_coord_t *c, zframe_t *id, s_peer_t *p, int64_t now)
         slot = s_unretire(c, id);
     }
     p = s_peer_add(c, id);
-    if (!p)
+    if (!p) {
+        if (slot != BT_SCHED_NO_WORKER)
+            bt_sched_worker_release(c->sched, slot);
         return;
+    }
     snprintf(p->name, sizeof p->name, "%s", h->name);
     p->hello_at = now;
     p->threads = h->threads;
