@@ -64,8 +64,11 @@ const bt_ship_manifest_t *bt_ship_add_cut(bt_ship_t *self, const char *store,
     } else if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
         m = bt_ship_add(self, BT_SHIP_DATA, path, eb);
     } else if (bt_store_cut(store, path, sorted, symbols ? n : 0, start, end, eb) == BT_OK) {
-        bt_log(BT_LOG_INFO, "cut %s to %zu symbol(s) of the sweep for workers: %s", store,
-               symbols ? n : (size_t)0, path);
+        char what[32] = "all symbols";
+        if (symbols)
+            snprintf(what, sizeof what, "%zu symbol(s)", n);
+        bt_log(BT_LOG_INFO, "cut %s to the %s and dates of the sweep for workers: %s", store,
+               what, path);
         m = bt_ship_add(self, BT_SHIP_DATA, path, eb);
     }
     free(sorted);
