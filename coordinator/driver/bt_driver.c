@@ -309,9 +309,15 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .keys_dir = a->keys_dir,
         .insecure = a->insecure,
     };
-    bt_server_t *srv = bt_server_new(&so, eb);
-    if (!srv)
+    /* The files served first: "listening" then means a worker is answered at once. */
+    bt_ship_t *ship = s_ship_new(d->plan, a->out_dir, bt_config_library(cfg), eb);
+    if (!ship)
         return eb->code;
+    bt_server_t *srv = bt_server_new(&so, eb);
+    if (!srv) {
+        bt_ship_destroy(&ship);
+        return eb->code;
+    }
     if (workers > 0) {
         bt_local_opts_t lo = {.worker_bin = worker_bin,
                               .endpoint = bt_server_endpoint(srv),
@@ -340,13 +346,8 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .mcols = mcols,
         .nmcols = bt_metrics_count(),
         .max_overrides = d->naxes + 1,
-        .ship = s_ship_new(d->plan, a->out_dir, bt_config_library(cfg), eb),
+        .ship = ship,
     };
-    if (!sw.ship) {
-        bt_local_stop(&d->local);
-        bt_server_destroy(&srv);
-        return eb->code;
-    }
     bt_server_hooks_t hooks = {d, s_job, s_result, s_commit, s_tick, s_progress};
     bt_err_t rc = bt_server_run(srv, &sw, d->sched, &hooks, eb);
     *st = *bt_server_stats(srv);

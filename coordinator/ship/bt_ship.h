@@ -59,7 +59,8 @@ const bt_ship_manifest_t *bt_ship_add_cut(bt_ship_t *self, const char *store,
 struct bt_plan;
 /* bt_ship_add_cut for what the sweep of plan reads: the config's symbols and
  * every symbol-set axis's (all symbols when the config names none) over
- * data.start..data.end (the whole range when a grid axis moves a date). */
+ * data.start..data.end (the whole range when a grid axis moves a date); the
+ * store file itself when that is all of it (no copy, no cut). */
 const bt_ship_manifest_t *bt_ship_add_plan(bt_ship_t *self, const struct bt_plan *plan,
                                            const char *dir, bt_errbuf_t *eb);
 

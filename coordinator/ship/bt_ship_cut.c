@@ -67,7 +67,7 @@ const bt_ship_manifest_t *bt_ship_add_cut(bt_ship_t *self, const char *store,
         char what[32] = "all symbols";
         if (symbols)
             snprintf(what, sizeof what, "%zu symbol(s)", n);
-        bt_log(BT_LOG_INFO, "cut %s to the %s and dates of the sweep for workers: %s", store,
+        bt_log(BT_LOG_INFO, "cut %s to %s and the dates of the sweep for workers: %s", store,
                what, path);
         m = bt_ship_add(self, BT_SHIP_DATA, path, eb);
     }
@@ -95,6 +95,8 @@ const bt_ship_manifest_t *bt_ship_add_plan(bt_ship_t *self, const bt_plan_t *pla
             total += k;
         }
     }
+    if (!syms && start == INT64_MIN && end == INT64_MAX) /* all of it: the store itself */
+        return bt_ship_add(self, BT_SHIP_DATA, bt_plan_store(plan), eb);
     if (!syms) /* every symbol of the store */
         return bt_ship_add_cut(self, bt_plan_store(plan), bt_plan_data_hash(plan), NULL, 0, start,
                                end, dir, eb);
