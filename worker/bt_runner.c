@@ -462,6 +462,15 @@ void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n)
                      eb.msg[0] ? eb.msg : bt_strerror(eb.code));
             continue;
         }
+        /* A range with no bar would run and report all-zero metrics as "ok":
+         * checked here too, whatever the coordinator checked (it may be
+         * older, or the job's own overrides may move the range). */
+        const bt_engine_cfg_t *ec = bt_config_engine(prep[i].cfg);
+        if (bt_dataset_check_range(prep[i].series, prep[i].nsym, ec->start, ec->end, &eb) !=
+            BT_OK) {
+            snprintf(jobs[i].error, sizeof jobs[i].error, "data.start / data.end: %.900s", eb.msg);
+            continue;
+        }
         ready[i] = true;
         if (prep[i].nsym > max_sym)
             max_sym = prep[i].nsym;

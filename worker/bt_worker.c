@@ -217,14 +217,19 @@ static const bt_strategy_t *s_load_lib(const char *named, bt_errbuf_t *eb)
     return bt_strategy_load(s_lib_path, eb);
 }
 
-/* The dataset for sw: --data if given, else the copy fetched into the
- * cache; verified against the coordinator's data hash either way. A path in
- * the SWEEP is never opened. */
+/* The dataset for sw: --data if given, verified against the coordinator's
+ * data hash (of its whole store), else the copy fetched into the cache: the
+ * store cut to what the sweep reads, verified by the file's sha256 from the
+ * SWEEP (its data hash is the cut's, not the whole store's). A path in the
+ * SWEEP is never opened. */
 static const bt_dataset_t *s_dataset(s_worker_t *w, const bt_msg_sweep_t *sw, bt_errbuf_t *eb)
 {
     const char *path = w->opts->data_path;
-    if (!path)
+    const char *hash = sw->data_hash;
+    if (!path) {
         path = bt_fetch_path(w->fetch, BT_WIRE_FILE_DATA);
+        hash = "";
+    }
     if (!path) {
         bt_errf(eb, BT_ENOTFOUND,
                 "this worker has no --data and the coordinator serves no store file (an older "
@@ -233,7 +238,7 @@ static const bt_dataset_t *s_dataset(s_worker_t *w, const bt_msg_sweep_t *sw, bt
     }
     if (bt_cache_check_regular(path, eb) != BT_OK)
         return NULL;
-    return bt_dscache_get(w->cache, path, sw->data_hash, eb);
+    return bt_dscache_get(w->cache, path, hash, eb);
 }
 
 /* SWEEP: load the config and the dataset (cached); returns 0, or -1 fatal. */

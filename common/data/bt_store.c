@@ -15,6 +15,7 @@
 
 #include "bt_alloc.h"
 #include "bt_sha256.h"
+#include "bt_store_stamp.h"
 #include "bt_time.h"
 
 static bool s_regular(const char *path, bt_errbuf_t *eb);
@@ -235,6 +236,7 @@ static bool s_write_field(hid_t grp, const char *name, hid_t ftype, hid_t mtype,
     hid_t space = H5Screate_simple(1, &n, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 1, &chunk);
+    H5Pset_obj_track_times(dcpl, false); /* same bars, same bytes (shipped stores, bt_store_cut) */
     if (deflate) {
         H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, 4);
@@ -307,7 +309,10 @@ bt_err_t bt_store_write(const char *path, const bt_series_t *s, const bt_store_m
         rc = bt_errf(eb, BT_EIO, "%s: cannot remove the old %s to replace it", path, s->symbol);
         goto done;
     }
-    hid_t grp = H5Gcreate2(f, s->symbol, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_obj_track_times(gcpl, false);
+    hid_t grp = H5Gcreate2(f, s->symbol, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
     if (grp < 0) {
         rc = bt_errf(eb, BT_EIO, "%s: cannot create group /%s", path, s->symbol);
         goto done;
@@ -541,11 +546,14 @@ static bool s_read_field(hid_t grp, const char *name, hid_t mtype, void *dst)
     return ok;
 }
 
-/* Loads one symbol's group into series/meta; the arrays live in *block. */
+/* Loads one symbol's group into series/meta; the arrays live in *block.
+ * stamp (may be NULL): symbols verified before in this unchanged file are
+ * not hashed again; *hashed says whether this one was. */
 static bt_err_t s_load_symbol(hid_t f, const char *path, const char *sym, bt_series_t *series,
                               bt_store_meta_t *meta, char content[65], void **block,
-                              bt_errbuf_t *eb)
+                              bt_stamp_t *stamp, bool *hashed, bt_errbuf_t *eb)
 {
+    *hashed = false;
     hid_t grp = H5Gopen2(f, sym, H5P_DEFAULT);
     if (grp < 0)
         return bt_errf(eb, BT_EFORMAT, "%s: cannot open group /%s (corrupt file?)", path, sym);
@@ -615,9 +623,17 @@ static bt_err_t s_load_symbol(hid_t f, const char *path, const char *sym, bt_ser
     /* The data as read, not as labelled: bars edited in place under an
      * unchanged content_sha256 must not pass as the imported data. */
     char stored[65];
+    bool has = s_attr_get_str(grp, "content_sha256", stored, sizeof stored) &&
+               strlen(stored) == 64;
+    if (has && bt_stamp_has(stamp, sym, stored)) {
+        memcpy(content, stored, 65); /* hashed equal before, and the file is unchanged */
+        goto out;
+    }
     bt_store_content_hash(series, content);
-    if (s_attr_get_str(grp, "content_sha256", stored, sizeof stored) && strlen(stored) == 64 &&
-        strcmp(stored, content) != 0) {
+    *hashed = true;
+    if (has && strcmp(stored, content) == 0)
+        bt_stamp_add(stamp, sym, content);
+    if (has && strcmp(stored, content) != 0) {
         free(mem);
         *block = NULL;
         rc = bt_errf(eb, BT_EDATA,
@@ -629,6 +645,16 @@ static bt_err_t s_load_symbol(hid_t f, const char *path, const char *sym, bt_ser
 out:
     H5Gclose(grp);
     return rc;
+}
+
+/* fstat of the file HDF5 has open (not of the path, which could name
+ * another file by now). */
+static bool s_fstat(hid_t f, struct stat *st)
+{
+    void *handle = NULL;
+    if (H5Fget_vfd_handle(f, H5P_DEFAULT, &handle) < 0 || !handle)
+        return false;
+    return fstat(*(int *)handle, st) == 0;
 }
 
 /* The symbols to load or hash: *symbols as given (each must exist), or every symbol of the store,
@@ -670,6 +696,7 @@ bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size
     char **names = NULL;
     size_t nnames = 0;
     bt_dataset_t *ds = NULL;
+    bt_stamp_t *stamp = NULL;
     if (s_select(f, path, &symbols, &nsym, &names, &nnames, eb) != BT_OK)
         goto fail;
     ds = calloc(1, sizeof *ds);
@@ -685,22 +712,31 @@ bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size
         bt_errf(eb, BT_ENOMEM, "%s: out of memory", path);
         goto fail;
     }
+    struct stat st0, st1;
+    bool have_st = s_fstat(f, &st0);
+    stamp = have_st ? bt_stamp_load(&st0) : NULL;
     bt_sha256_t h;
     bt_sha256_init(&h);
     for (size_t i = 0; i < nsym; i++) {
         char content[65];
+        bool hashed;
         if (s_load_symbol(f, path, symbols[i], &ds->series[i], &ds->meta[i], content,
-                          &priv->blocks[i], eb) != BT_OK)
+                          &priv->blocks[i], stamp, &hashed, eb) != BT_OK)
             goto fail;
         priv->n = i + 1;
+        ds->hashed += hashed;
         s_data_hash_line(&h, symbols[i], content);
     }
     ds->nsym = nsym;
     bt_sha256_final(&h, ds->hash);
+    if (have_st && s_fstat(f, &st1))
+        bt_stamp_save(stamp, &st1);
+    bt_stamp_destroy(&stamp);
     bt_store_names_free(names, nnames);
     H5Fclose(f);
     return ds;
 fail:
+    bt_stamp_destroy(&stamp);
     bt_dataset_destroy(&ds);
     bt_store_names_free(names, nnames);
     H5Fclose(f);
@@ -734,7 +770,9 @@ bt_err_t bt_store_data_hash(const char *path, const char *const *symbols, size_t
             bt_series_t series;
             bt_store_meta_t meta;
             void *block = NULL;
-            rc = s_load_symbol(f, path, symbols[i], &series, &meta, content, &block, eb);
+            bool hashed;
+            rc = s_load_symbol(f, path, symbols[i], &series, &meta, content, &block, NULL,
+                               &hashed, eb);
             free(block);
             if (rc != BT_OK)
                 break;

@@ -35,12 +35,16 @@ typedef struct bt_dataset {
     bt_store_meta_t *meta; /* nsym */
     char hash[65];         /* data hash of the loaded symbols, see bt_store_data_hash */
     void *priv;            /* owned arrays */
+    size_t hashed;         /* symbols whose bars this load hashed (others: verification stamp) */
 } bt_dataset_t;
 
 /* Loads the named symbols (symbols == NULL: all of them, sorted). Each field is one read straight
  * into a 64-byte aligned array; read-only afterwards. Missing file / symbol / corrupt file: NULL with
  * a clear message in eb naming the path and the symbol (and listing the symbols that exist).
- * ds->hash is the data hash of the loaded symbols in load order (bt_store_data_hash). */
+ * ds->hash is the data hash of the loaded symbols in load order (bt_store_data_hash). Each
+ * symbol's bars are hashed and compared with its stored content_sha256 (BT_EDATA if they differ),
+ * unless a verification stamp says this very file, unchanged since (device, inode, size, mtime,
+ * ctime), was hashed equal before (bt_store_stamp.h; BT_VERIFY_CACHE=off: always hash). */
 bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size_t nsym,
                               bt_errbuf_t *eb);
 void bt_dataset_destroy(bt_dataset_t **self_p);
@@ -70,6 +74,16 @@ bt_err_t bt_store_data_hash(const char *path, const char *const *symbols, size_t
  * the data (2 symbols) runs from 2010-01-04 to 2019-12-31". Shared by `bt run` and the worker. */
 bt_err_t bt_dataset_check_range(const bt_series_t *series, size_t n, int64_t start, int64_t end,
                                 bt_errbuf_t *eb);
+
+/* Writes to dst a new store holding only the named symbols (NULL: all of them) cut to the bars in
+ * the inclusive range [start, end] (INT64_MIN / INT64_MAX: open end), uncompressed, each with its
+ * source attributes and the content_sha256 of the bars kept. A symbol with no bar in the range
+ * keeps its first bar, so "all symbols" still names the same set (the engine slices to the range
+ * itself, so that bar is never traded). The same source and arguments give the same bytes (no
+ * timestamps are stored), so a cut can be cached and shipped by its sha256. The file is written
+ * beside dst and renamed into place: dst never holds half a store. */
+bt_err_t bt_store_cut(const char *src, const char *dst, const char *const *symbols, size_t nsym,
+                      int64_t start, int64_t end, bt_errbuf_t *eb);
 
 /* Symbol names in the store, sorted; caller frees with bt_store_names_free. */
 bt_err_t bt_store_names(const char *path, char ***names, size_t *n, bt_errbuf_t *eb);

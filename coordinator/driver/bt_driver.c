@@ -265,16 +265,19 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
 }
 
 /* Server and local workers until the sweep ends. */
-/* The files served to workers by hash: the whole store (its data hash covers
- * the whole store) and any strategy library. */
-static bt_ship_t *s_ship_new(const char *store, const char *lib, bt_errbuf_t *eb)
+/* The files served to workers by hash: the store cut to what the sweep reads
+ * (built once into OUT/ship) and any strategy library. */
+static bt_ship_t *s_ship_new(const bt_plan_t *plan, const char *out_dir, const char *lib,
+                             bt_errbuf_t *eb)
 {
     bt_ship_t *ship = bt_ship_new();
     if (!ship) {
         bt_errf(eb, BT_ENOMEM, "out of memory");
         return NULL;
     }
-    if (!bt_ship_add(ship, BT_SHIP_DATA, store, eb) ||
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/ship", out_dir);
+    if (!bt_ship_add_plan(ship, plan, dir, eb) ||
         (lib && lib[0] && !bt_ship_add(ship, BT_SHIP_LIB, lib, eb)))
         bt_ship_destroy(&ship);
     return ship;
@@ -313,9 +316,15 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .keys_dir = a->keys_dir,
         .insecure = a->insecure,
     };
-    bt_server_t *srv = bt_server_new(&so, eb);
-    if (!srv)
+    /* The files served first: "listening" then means a worker is answered at once. */
+    bt_ship_t *ship = s_ship_new(d->plan, a->out_dir, bt_config_library(cfg), eb);
+    if (!ship)
         return eb->code;
+    bt_server_t *srv = bt_server_new(&so, eb);
+    if (!srv) {
+        bt_ship_destroy(&ship);
+        return eb->code;
+    }
     if (workers > 0) {
         bt_local_opts_t lo = {.worker_bin = worker_bin,
                               .endpoint = bt_server_endpoint(srv),
@@ -344,13 +353,8 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .mcols = mcols,
         .nmcols = bt_metrics_count(),
         .max_overrides = d->naxes + 1,
-        .ship = s_ship_new(bt_plan_store(d->plan), bt_config_library(cfg), eb),
+        .ship = ship,
     };
-    if (!sw.ship) {
-        bt_local_stop(&d->local);
-        bt_server_destroy(&srv);
-        return eb->code;
-    }
     bt_server_hooks_t hooks = {d, s_job, s_result, s_commit, s_tick, s_progress};
     bt_err_t rc = bt_server_run(srv, &sw, d->sched, &hooks, eb);
     *st = *bt_server_stats(srv);

@@ -15,7 +15,7 @@
 
 #define S_WINDOW_MS 50 /* busy time a rate sample covers at least */
 #define S_NO_OWNER UINT32_MAX
-#define S_WORKERS_MAX (1u << 20) /* worker slots (never reused) */
+#define S_WORKERS_MAX (1u << 20) /* worker slots (reused once released and unreferenced) */
 
 enum { S_QUEUED = 0, S_LEASED, S_DONE, S_FAILED, S_HELD };
 
@@ -40,6 +40,8 @@ typedef struct {
     uint64_t done;       /* jobs this worker completed (owner at the time) */
     uint64_t first;      /* results from it that were NEW or FAILED */
     bool lost;           /* reported lost and not heard from since */
+    bool released;       /* bt_sched_worker_release: gone for good, slot reusable */
+    uint32_t refs;       /* jobs naming it as owner or prev (a late result may come) */
     int64_t progress_at; /* last result from it, or when it got work while idle */
 } s_worker_t;
 
@@ -55,6 +57,8 @@ struct bt_sched {
     bt_buf_t workers_buf; /* s_worker_t slots, capped (workers join from outside) */
     s_worker_t *workers;  /* view of workers_buf: nworkers slots */
     uint32_t nworkers;
+    uint32_t *free_slots;  /* released slots no job refers to, reused first */
+    size_t nfree, free_cap;
     bt_sched_counts_t c;   /* counters (queued computed on demand) */
     uint64_t *lost_failed; /* jobs FAILED by lost leases, not yet taken (njobs slots) */
     size_t nlost_failed;
@@ -95,6 +99,7 @@ void bt_sched_destroy(bt_sched_t **self_p)
     for (uint32_t i = 0; i < s->nworkers; i++)
         free(s->workers[i].leases);
     bt_buf_fini(&s->workers_buf);
+    free(s->free_slots);
     free(s->lost_failed);
     free(s->fifo);
     free(s->jobs);
@@ -219,8 +224,53 @@ bool bt_sched_mark_done(bt_sched_t *s, uint64_t job_id, bool ok)
     return true;
 }
 
+/* A released slot that no job names any more goes to the free list. */
+static void s_maybe_free(bt_sched_t *s, uint32_t slot)
+{
+    s_worker_t *w = &s->workers[slot];
+    if (!w->released || w->refs > 0)
+        return;
+    if (s->nfree == s->free_cap) {
+        size_t cap = s->free_cap ? s->free_cap * 2 : 16;
+        uint32_t *p = realloc(s->free_slots, cap * sizeof *p);
+        if (!p)
+            return; /* the slot is simply not reused */
+        s->free_slots = p;
+        s->free_cap = cap;
+    }
+    w->released = false; /* on the list now: pushed once */
+    w->lost = true;
+    s->free_slots[s->nfree++] = slot;
+}
+
+static void s_ref(bt_sched_t *s, uint32_t slot)
+{
+    s->workers[slot].refs++;
+}
+
+static void s_unref(bt_sched_t *s, uint32_t slot)
+{
+    if (slot == S_NO_OWNER || slot >= s->nworkers || s->workers[slot].refs == 0)
+        return;
+    s->workers[slot].refs--;
+    s_maybe_free(s, slot);
+}
+
 uint32_t bt_sched_worker_add(bt_sched_t *s, int64_t now_ms)
 {
+    if (s->nfree > 0) {
+        uint32_t slot = s->free_slots[--s->nfree];
+        s_worker_t *w = &s->workers[slot];
+        uint64_t *leases = w->leases; /* keep the allocation */
+        size_t cap = w->cap;
+        memset(w, 0, sizeof *w);
+        w->leases = leases;
+        w->cap = cap;
+        w->last_heard = now_ms;
+        w->busy_mark = now_ms;
+        s->c.workers++;
+        return slot;
+    }
     if (bt_buf_reserve(&s->workers_buf, sizeof(s_worker_t)) != BT_OK)
         return BT_SCHED_NO_WORKER;
     s->workers_buf.len += sizeof(s_worker_t);
@@ -229,7 +279,7 @@ uint32_t bt_sched_worker_add(bt_sched_t *s, int64_t now_ms)
     memset(w, 0, sizeof *w);
     w->last_heard = now_ms;
     w->busy_mark = now_ms;
-    s->c.workers = s->nworkers + 1;
+    s->c.workers++;
     return s->nworkers++;
 }
 
@@ -239,6 +289,23 @@ size_t bt_sched_worker_lost(bt_sched_t *s, uint32_t worker)
     s_worker_t *w = &s->workers[worker];
     w->lost = true;
     return s_requeue_worker(s, w);
+}
+
+void bt_sched_worker_release(bt_sched_t *s, uint32_t worker)
+{
+    if (worker >= s->nworkers)
+        return;
+    s_worker_t *w = &s->workers[worker];
+    if (w->n > 0)
+        s_requeue_worker(s, w);
+    w->lost = true;
+    w->released = true;
+    s_maybe_free(s, worker);
+}
+
+uint32_t bt_sched_worker_slots(const bt_sched_t *s)
+{
+    return s->nworkers;
 }
 
 void bt_sched_heartbeat(bt_sched_t *s, uint32_t worker, int64_t now_ms)
@@ -315,9 +382,12 @@ size_t bt_sched_lease(bt_sched_t *s, uint32_t worker, size_t max, int64_t now_ms
         }
         s_job_t *j = &s->jobs[id];
         j->state = S_LEASED;
+        if (j->attempt >= 2)
+            s_unref(s, j->prev); /* no longer anyone's previous attempt */
         j->attempt++;
         j->prev = j->attempt > 1 ? j->owner : S_NO_OWNER;
         j->owner = worker;
+        s_ref(s, worker);
         j->pos = (uint32_t)w->n;
         w->leases[w->n++] = id;
         ids[n] = id;

@@ -56,13 +56,21 @@ bool bt_sched_release(bt_sched_t *s, uint64_t job_id);
 /* Jobs in the sweep (as given to bt_sched_new). */
 uint64_t bt_sched_njobs(const bt_sched_t *s);
 
-/* A new worker: returns its slot (0, 1, 2, ...; slots are never reused), or
- * BT_SCHED_NO_WORKER when out of memory. */
+/* A new worker: returns its slot (a released one no job names any more, else
+ * the next: 0, 1, 2, ...), or BT_SCHED_NO_WORKER when out of memory. */
 #define BT_SCHED_NO_WORKER UINT32_MAX
 uint32_t bt_sched_worker_add(bt_sched_t *s, int64_t now_ms);
 /* The worker is gone (disconnect, kill): requeues its leases; returns how many.
  * A late result from it is still accepted by bt_sched_complete. */
 size_t bt_sched_worker_lost(bt_sched_t *s, uint32_t worker);
+/* The worker is gone for good (it can no longer rejoin under this slot):
+ * requeues any leases; the slot is reused by a later bt_sched_worker_add once
+ * no job names it as holder of its current or previous attempt, so a late
+ * result can never be credited to a newcomer. Memory stays bounded by the
+ * workers alive plus those a job still names, whatever the churn. */
+void bt_sched_worker_release(bt_sched_t *s, uint32_t worker);
+/* Worker slots allocated so far (for tests of that bound). */
+uint32_t bt_sched_worker_slots(const bt_sched_t *s);
 /* Heard from the worker: extends all its leases to now + lease_ms. */
 void bt_sched_heartbeat(bt_sched_t *s, uint32_t worker, int64_t now_ms);
 

@@ -10,6 +10,7 @@
 #include "bt_buf.h"
 #include "bt_build.h"
 #include "bt_curve.h"
+#include "bt_netmon.h"
 #include "bt_log.h"
 #include "bt_ship.h"
 #include "bt_status.h"
@@ -62,6 +63,7 @@ struct bt_server {
     bt_server_stats_t stats;
     zsock_t *router;
     bt_curve_auth_t *auth; /* allow-list of worker keys (with keys_dir) */
+    bt_netmon_t *netmon;   /* names peers refused by the allow-list (with keys_dir) */
     zpoller_t *poller;
     char endpoint[256];
     s_retired_t retired[S_RETIRED_MAX]; /* ring of departed workers */
@@ -122,6 +124,8 @@ static void s_retire(s_coord_t *c, zframe_t **id_p, uint32_t slot)
 {
     s_retired_t *r = &c->retired[c->retired_next];
     c->retired_next = (c->retired_next + 1) % S_RETIRED_MAX;
+    if (r->id && c->sched) /* forgotten now: it can no longer rejoin, its slot may go */
+        bt_sched_worker_release(c->sched, r->slot);
     zframe_destroy(&r->id);
     r->id = *id_p;
     r->slot = slot;
@@ -289,8 +293,11 @@ static void s_on_hello(s_coord_t *c, zframe_t *id, s_peer_t *p, int64_t now)
         slot = s_unretire(c, id);
     }
     p = s_peer_add(c, id);
-    if (!p)
+    if (!p) {
+        if (slot != BT_SCHED_NO_WORKER)
+            bt_sched_worker_release(c->sched, slot);
         return;
+    }
     snprintf(p->name, sizeof p->name, "%s", h->name);
     p->hello_at = now;
     p->threads = h->threads;
@@ -719,7 +726,9 @@ static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
         if (s_idle_timeout(c, now))
             return s_commit(c, eb);
         void *which = zpoller_wait(c->poller, S_POLL_MS);
-        if (which) {
+        if (c->netmon && which == bt_netmon_actor(c->netmon)) {
+            bt_netmon_drain(c->netmon, c->opts.keys_dir);
+        } else if (which) {
             for (int i = 0; i < S_BURST; i++) {
                 s_on_message(c, bt_monotonic_ms());
                 if (!(zsock_events(c->router) & ZMQ_POLLIN))
@@ -806,7 +815,11 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
     }
     const char *ep = zsock_endpoint(c->router);
     snprintf(c->endpoint, sizeof c->endpoint, "%s", ep ? ep : bind);
+    if (c->auth && !(c->netmon = bt_netmon_new(c->router)))
+        bt_log(BT_LOG_WARN, "cannot watch the socket: refused workers will not be named");
     c->poller = zpoller_new(c->router, NULL);
+    if (c->poller && c->netmon)
+        zpoller_add(c->poller, bt_netmon_actor(c->netmon));
     if (!c->poller) {
         bt_errf(eb, BT_ENOMEM, "out of memory");
         bt_server_destroy(&c);
@@ -884,6 +897,7 @@ void bt_server_destroy(bt_server_t **self_p)
     bt_buf_fini(&c->peers_buf);
     bt_buf_fini(&c->status_buf);
     zpoller_destroy(&c->poller);
+    bt_netmon_destroy(&c->netmon); /* before the socket it watches */
     zsock_destroy(&c->router);
     bt_curve_auth_destroy(&c->auth); /* after the socket it checks */
     free(c->jobs);

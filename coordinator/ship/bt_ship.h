@@ -46,6 +46,24 @@ const bt_ship_manifest_t *bt_ship_add(bt_ship_t *self, bt_ship_kind_t kind, cons
 bt_err_t bt_ship_read(bt_ship_t *self, const char *sha, uint64_t offset, uint32_t len, void *buf,
                       size_t *got, bt_errbuf_t *eb);
 
+/* Serves, as the data file, a store cut to symbols (NULL: all; any order,
+ * duplicates allowed) and [start, end] (bt_store_cut), built once into dir
+ * (created if absent) under a name derived from data_hash (the whole
+ * store's) and the cut, and reused by later sweeps: a worker is sent only
+ * what a sweep reads, and the same cut has the same sha256 every time. */
+const bt_ship_manifest_t *bt_ship_add_cut(bt_ship_t *self, const char *store,
+                                          const char *data_hash, const char *const *symbols,
+                                          size_t nsym, int64_t start, int64_t end,
+                                          const char *dir, bt_errbuf_t *eb);
+
+struct bt_plan;
+/* bt_ship_add_cut for what the sweep of plan reads: the config's symbols and
+ * every symbol-set axis's (all symbols when the config names none) over
+ * data.start..data.end (the whole range when a grid axis moves a date); the
+ * store file itself when that is all of it (no copy, no cut). */
+const bt_ship_manifest_t *bt_ship_add_plan(bt_ship_t *self, const struct bt_plan *plan,
+                                           const char *dir, bt_errbuf_t *eb);
+
 struct bt_msg;
 /* The server's hooks (bt_server.c), so the server loop stays small. */
 /* Fills the SWEEP's manifests (data_file, lib_file) from the files served;

@@ -19,6 +19,7 @@ usage: tests/cluster/hosts.sh up
        tests/cluster/hosts.sh put HOST SRC /tmp/DEST
        tests/cluster/hosts.sh path HOST /tmp/PATH
        tests/cluster/hosts.sh addr HOST
+       tests/cluster/hosts.sh link HOST up|down
        tests/cluster/hosts.sh down
 
 HOST is a, b or c. Environment: BT_HOSTS_ID names the set (default bthosts;
@@ -31,6 +32,8 @@ exec   runs CMD on HOST (its /tmp is private; cwd /tmp)
 put    copies SRC from here into HOST's private /tmp
 path   prints where HOST's /tmp/PATH lives, to read results from outside
 addr   prints HOST's address
+link   takes HOST's network link down (a partition: packets are lost, the
+       processes keep running and their TCP connections stay open) or up
 down   ends every process in the namespaces and removes them and the folders
 
 example:
@@ -176,5 +179,10 @@ case "$1" in
   addr)
     [ $# -eq 2 ] || die "addr HOST"
     echo "$net.$(host_index "$2")" ;;
+  link)
+    [ $# -eq 3 ] && { [ "$3" = up ] || [ "$3" = down ]; } || die "link HOST up|down"
+    host_index "$2" >/dev/null
+    # the switch's end of HOST's cable: HOST's own eth0 keeps its address
+    ip -n "$id-sw" link set "p-$2" "$3" ;;
   *) die "unknown command '$1'; see --help" ;;
 esac

@@ -139,3 +139,53 @@ Test(fetch, shipped_library_with_insecure)
     snprintf(p, sizeof p, "%s/ilib/results.csv", f.dir);
     cr_assert_eq(bt_proc_count_lines(p), 1 + 3, "one row per params.down value");
 }
+
+/* The bytes a worker says it fetched ("N byte(s) fetched in total"). */
+static unsigned long long s_fetched(const char *name)
+{
+    char log[340];
+    snprintf(log, sizeof log, "%s/%s.log", f.dir, name);
+    char *text = bt_proc_slurp(log, NULL);
+    const char *key = "files for the sweep ready: ";
+    char *p = text ? strstr(text, key) : NULL;
+    cr_assert_not_null(p, "no fetch total in %s", log);
+    unsigned long long n = strtoull(p + strlen(key), NULL, 10);
+    free(text);
+    return n;
+}
+
+/* Only what the sweep reads is shipped: 1 of 4 symbols over about a tenth of
+ * the range gives the local report from far fewer bytes than the store, and
+ * the cut, rebuilt in another output folder, is the same file (0 bytes). */
+Test(fetch, only_the_symbols_and_range_of_the_sweep)
+{
+    char log[340];
+    sfx_path(log, sizeof log, &f, "synth-cut.log");
+    /* 40000 daily bars from 2010-01-04 run past 2160. */
+    char *synth[] = {f.bt,    "data", "synth", "--out", f.store,     "--symbols", "4",
+                     "--bars", "40000", "--seed", "9",   "--replace", NULL};
+    cr_assert_eq(bt_proc_run(synth, log, 60000), 0);
+    struct stat st;
+    cr_assert_eq(stat(f.store, &st), 0);
+    FILE *c = fopen(f.cfg, "w");
+    cr_assert(c);
+    fprintf(c,
+            "strategy: sma_cross\ndata:\n  store: %s\n  symbols: [SYN002]\n"
+            "  start: 2030-01-01\n  end: 2039-12-31\nrank_by: sharpe\n"
+            "sweep:\n  params.fast: [2, 3, 5, 8]\n  params.slow: [20, 40]\n",
+            f.store);
+    fclose(c);
+    cr_assert_eq(sfx_sweep_local(&f, "local", 1), 0, "local sweep failed");
+    char cache[340];
+    sfx_path(cache, sizeof cache, &f, "ccache");
+    s_remote("cut", "w-cut", cache);
+    sfx_assert_same_report(&f, "local", "cut");
+    unsigned long long got = s_fetched("w-cut");
+    /* 1 symbol of 4, ~2600 of 40000 bars: about 1/60 of the bars. */
+    cr_assert(got > 0 && got < (unsigned long long)st.st_size / 10,
+              "fetched %llu bytes of a %lld-byte store: more than the sweep reads", got,
+              (long long)st.st_size);
+    s_remote("cut2", "w-cut2", cache);
+    sfx_assert_same_report(&f, "local", "cut2");
+    cr_assert_eq(s_fetched("w-cut2"), 0, "the same cut again transfers nothing (see w-cut2.log)");
+}

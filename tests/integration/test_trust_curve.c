@@ -113,6 +113,11 @@ Test(trust_curve, only_admitted_workers_run_and_impostors_give_up)
     sfx_assert_same_report(&f, "ref", "keyed");
     cr_assert(sfx_log_has(&f, "keyed", "CurveZMQ on: 1 worker key(s) allowed"));
     cr_assert(!sfx_log_has(&f, "keyed", "intruder"), "an impostor reached the coordinator");
+    /* ... but the coordinator says, as an error, that a worker was refused and from where */
+    cr_assert(sfx_log_has(&f, "keyed", "error"), "the refusal is logged as an error");
+    cr_assert(sfx_log_has(&f, "keyed", "worker at 127.0.0.1:"),
+              "the refused worker's address is named (see keyed.log)");
+    cr_assert(sfx_log_has(&f, "keyed", "is not in the allow-list"));
 
     /* A keyed worker pointed at a coordinator without keys (a fake). */
     sfx_path(odir, sizeof odir, &f, "fake");

@@ -483,3 +483,44 @@ Test(sched, late_result_only_from_the_previous_holder)
     cr_assert_eq(bt_sched_complete(s, c3, 0, 3, true, 4), BT_SCHED_DUPLICATE);
     bt_sched_destroy(&s);
 }
+
+/* Connect/disconnect churn: 100,000 workers that join and leave for good
+ * take one slot between them, not 100,000 (memory bounded). */
+Test(sched, released_slots_are_reused_under_churn)
+{
+    bt_sched_t *s = bt_sched_new(10, 3, 100);
+    for (int i = 0; i < 100000; i++) {
+        uint32_t w = bt_sched_worker_add(s, i);
+        cr_assert_neq(w, BT_SCHED_NO_WORKER);
+        bt_sched_worker_lost(s, w);
+        bt_sched_worker_release(s, w);
+    }
+    cr_assert_eq(bt_sched_worker_slots(s), 1, "slots: %u", bt_sched_worker_slots(s));
+    bt_sched_counts_t k;
+    bt_sched_counts(s, &k);
+    cr_assert_eq(k.workers, 100000, "every worker is still counted as added");
+    bt_sched_destroy(&s);
+}
+
+/* A slot a job still names (holder of the current or previous attempt) is
+ * not handed to a newcomer: its late result must not be credited to it. */
+Test(sched, a_slot_named_by_a_job_is_not_reused)
+{
+    bt_sched_t *s = bt_sched_new(1, 5, 100);
+    uint32_t a = bt_sched_worker_add(s, 0);
+    cr_assert_eq(bt_sched_lease(s, a, 1, 0, s_ids, s_att), 1); /* attempt 1: a */
+    bt_sched_worker_release(s, a);                              /* requeued, a gone */
+    uint32_t b = bt_sched_worker_add(s, 1);
+    cr_assert_neq(b, a, "job 0 names a as its previous holder");
+    cr_assert_eq(bt_sched_lease(s, b, 1, 1, s_ids, s_att), 1); /* attempt 2: b, prev a */
+    bt_sched_worker_release(s, b);                              /* attempt 3 will follow */
+    uint32_t c3 = bt_sched_worker_add(s, 2);
+    cr_assert(c3 != a && c3 != b);
+    cr_assert_eq(bt_sched_lease(s, c3, 1, 2, s_ids, s_att), 1); /* attempt 3: prev b */
+    /* a is no longer named by any attempt: the next newcomer gets its slot */
+    uint32_t d = bt_sched_worker_add(s, 3);
+    cr_assert_eq(d, a);
+    cr_assert_eq(bt_sched_complete(s, d, 0, 1, true, 4), BT_SCHED_FOREIGN,
+                 "attempt 1 was a's, not the newcomer's");
+    bt_sched_destroy(&s);
+}

@@ -1,0 +1,33 @@
+/* bt_store_stamp — private to bt_store: remembers which symbols of a store
+ * file had their bars hashed and found equal to their content_sha256, for
+ * as long as the file is provably unchanged (same device, inode, size,
+ * mtime and ctime; ctime cannot be set back by a user), so later loads of
+ * an unchanged store skip the sha256 pass (docs/data.md, "Hashing").
+ *
+ * Stamps live in $BT_VERIFY_CACHE, else $XDG_CACHE_HOME/backtester/verified,
+ * else ~/.cache/backtester/verified, one file per device+inode;
+ * BT_VERIFY_CACHE=off disables them. Any failure to read or write a stamp
+ * only means hashing again. */
+#ifndef BT_STORE_STAMP_H
+#define BT_STORE_STAMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+typedef struct bt_stamp bt_stamp_t;
+
+/* The stamp of the file st describes, or an empty one (never NULL unless out
+ * of memory). */
+bt_stamp_t *bt_stamp_load(const struct stat *st);
+void bt_stamp_destroy(bt_stamp_t **self_p);
+/* True when sym was verified with exactly this content hash. */
+bool bt_stamp_has(const bt_stamp_t *self, const char *sym, const char content[65]);
+/* Records sym as verified (kept in memory until bt_stamp_save). */
+void bt_stamp_add(bt_stamp_t *self, const char *sym, const char content[65]);
+/* Writes the stamp if the file is unchanged since bt_stamp_load (after
+ * equals the st given then) and its ctime is old enough that a change in
+ * the same clock tick cannot hide behind it. */
+void bt_stamp_save(bt_stamp_t *self, const struct stat *after);
+
+#endif
