@@ -367,8 +367,8 @@ static void s_on_parent_fill(bt_book_t *bk, bt_exec_order_t *o, double q, double
         kid[nk++] = (s_kid_t){BT_EXEC_KIND_TRAIL, BT_ORD_STOP,
                               q > 0 ? price * (1.0 - trail) : price * (1.0 + trail), 0.0};
     else if (tk > 0 && tmode != BT_TRAIL_PCT)
-        kid[nk++] = (s_kid_t){BT_EXEC_KIND_TRAIL, BT_ORD_STOP,
-                              q > 0 ? price - toff : price + toff, 0.0};
+        kid[nk++] =
+            (s_kid_t){BT_EXEC_KIND_TRAIL, BT_ORD_STOP, q > 0 ? price - toff : price + toff, 0.0};
     if (tp > 0)
         kid[nk++] = (s_kid_t){BT_EXEC_KIND_TP, BT_ORD_LIMIT, 0.0, tp};
     for (int i = 0; i < nk; i++) {

@@ -190,8 +190,8 @@ static void s_drawdowns(bt_run_stats_t *st, const bt_recorder_t *rec, double ini
 
 /* Equal-weight buy-and-hold of the symbols on the equity timeline: mean of
  * close / first close (a symbol not started yet counts as 1). */
-static void s_benchmark(double *b, const bt_recorder_t *rec, const bt_series_t *series,
-                        size_t nsym, const bt_engine_cfg_t *cfg)
+static void s_benchmark(double *b, const bt_recorder_t *rec, const bt_series_t *series, size_t nsym,
+                        const bt_engine_cfg_t *cfg)
 {
     int64_t from = cfg->start > cfg->trade_start ? cfg->start : cfg->trade_start;
     for (size_t i = 0; i < rec->nequity; i++)
@@ -302,7 +302,8 @@ static bool s_periods(bt_run_stats_t *st, const bt_recorder_t *rec, double initi
         }
         double e = rec->equity[i].equity;
         if (last_m && st->nmonth < nm) {
-            st->month[st->nmonth++] = (bt_period_ret_t){c.year, c.month, mbase > 0 ? e / mbase - 1.0 : 0.0};
+            st->month[st->nmonth++] =
+                (bt_period_ret_t){c.year, c.month, mbase > 0 ? e / mbase - 1.0 : 0.0};
             mbase = e;
         }
         if (last_y && st->nyear < ny) {

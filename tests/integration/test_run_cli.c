@@ -113,16 +113,17 @@ Test(run_cli, writes_every_file)
     cr_assert_eq(rc, 0, "bt run failed: %s", err);
     free(err);
 
-    const char *files[] = {"res/trades.csv", "res/orders.csv", "res/equity.csv",
-                           "res/metrics.json", "res/provenance.txt"};
-    for (size_t i = 0; i < 5; i++)
+    const char *files[] = {"res/trades.csv",   "res/orders.csv",     "res/equity.csv",
+                           "res/metrics.json", "res/provenance.txt", "res/returns.csv",
+                           "res/symbols.csv"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         cr_assert(s_exists(files[i]), "%s missing", files[i]);
 
     char line[512];
     char *trades = s_slurp("res/trades.csv");
     cr_assert_str_eq(s_first_line(trades, line, sizeof line),
                      "symbol,side,entry_time,exit_time,qty,entry_price,exit_price,pnl,return_pct,"
-                     "commission,open");
+                     "commission,open,exit_reason");
     char *orders = s_slurp("res/orders.csv");
     cr_assert_str_eq(s_first_line(orders, line, sizeof line),
                      "id,created,done,symbol,type,qty,filled,limit,stop,avg_price,commission,"
@@ -144,6 +145,8 @@ Test(run_cli, writes_every_file)
         cr_assert(strstr(json, key), "metrics.json lacks %s", key);
     }
     cr_assert(strstr(json, "\"provenance\": {"));
+    cr_assert(strstr(json, "\"stats\": {"));
+    cr_assert(strstr(json, "\"sqn\": "));
     cr_assert(strstr(json, "\"config_sha256\": \""));
     cr_assert(strstr(json, "\"data_hash\": \""));
     cr_assert(strstr(json, "\"params\": {\"fast\": 5, \"slow\": 20"));
@@ -158,14 +161,17 @@ Test(run_cli, writes_every_file)
     size_t ntrades = 0;
     for (const char *row = strchr(trades, '\n'); row && row[1]; row = strchr(row, '\n')) {
         row++;
-        const char *fields[11];
+        const char *fields[12];
         size_t nf = 0;
         fields[nf++] = row;
         for (const char *p = row; *p && *p != '\n'; p++)
-            if (*p == ',' && nf < 11)
+            if (*p == ',' && nf < 12)
                 fields[nf++] = p + 1;
-        cr_assert_eq(nf, 11, "trade row with %zu fields", nf);
+        cr_assert_eq(nf, 12, "trade row with %zu fields", nf);
         cr_assert_eq(fields[10][0], '0', "a trade is still open");
+        /* closed by a signal or by close_at_end */
+        cr_assert(strncmp(fields[11], "signal", 6) == 0 || strncmp(fields[11], "end", 3) == 0,
+                  "exit_reason %.10s", fields[11]);
         sum += strtod(fields[7], NULL);
         ntrades++;
     }

@@ -17,9 +17,11 @@ static void s_mod_on_bar(void *state, bt_ctx_t *ctx)
         g_mod_ok = bt_modify(ctx, g_ids[0], g_mod_limit, 0, g_mod_qty);
 }
 
-static const bt_strategy_t s_mod_strat = {
-    .name = "mod", .kind = BT_STRAT_SINGLE, .state_size = tu_state_size, .init = tu_init,
-    .on_bar = s_mod_on_bar};
+static const bt_strategy_t s_mod_strat = {.name = "mod",
+                                          .kind = BT_STRAT_SINGLE,
+                                          .state_size = tu_state_size,
+                                          .init = tu_init,
+                                          .on_bar = s_mod_on_bar};
 
 Test(engine_orders, modify_limit_price_and_qty_in_place)
 {
@@ -27,8 +29,8 @@ Test(engine_orders, modify_limit_price_and_qty_in_place)
     tu_ser_init(&x, "A", 4, s_bars, 1e6, 0, 1);
     bt_engine_cfg_t c = tu_cfg();
     static tu_act_t acts[1];
-    acts[0] = (tu_act_t){.step = 0, .what = TU_ORDER,
-                         .req = {.qty = 10, .type = BT_ORD_LIMIT, .limit = 9.5}};
+    acts[0] = (tu_act_t){
+        .step = 0, .what = TU_ORDER, .req = {.qty = 10, .type = BT_ORD_LIMIT, .limit = 9.5}};
     g_mod_limit = 9.7;
     g_mod_qty = 20;
     bt_recorder_t rec;
@@ -58,8 +60,8 @@ Test(engine_orders, modify_refused_keeps_order)
     tu_ser_init(&x, "A", 4, s_bars, 1e6, 0, 1);
     bt_engine_cfg_t c = tu_cfg();
     static tu_act_t acts[1];
-    acts[0] = (tu_act_t){.step = 0, .what = TU_ORDER,
-                         .req = {.qty = 10, .type = BT_ORD_LIMIT, .limit = 9.5}};
+    acts[0] = (tu_act_t){
+        .step = 0, .what = TU_ORDER, .req = {.qty = 10, .type = BT_ORD_LIMIT, .limit = 9.5}};
     g_mod_limit = 9.7;
     g_mod_qty = -5; /* a buy cannot become a sell */
     bt_recorder_t rec;
@@ -101,9 +103,11 @@ static void s_trail_on_bar(void *state, bt_ctx_t *ctx)
     }
 }
 
-static const bt_strategy_t s_trail_strat = {
-    .name = "trail", .kind = BT_STRAT_SINGLE, .state_size = tu_state_size, .init = tu_init,
-    .on_bar = s_trail_on_bar};
+static const bt_strategy_t s_trail_strat = {.name = "trail",
+                                            .kind = BT_STRAT_SINGLE,
+                                            .state_size = tu_state_size,
+                                            .init = tu_init,
+                                            .on_bar = s_trail_on_bar};
 
 static const bt_order_rec_t *s_trail_child(const bt_recorder_t *rec)
 {
@@ -116,8 +120,10 @@ static const bt_order_rec_t *s_trail_child(const bt_recorder_t *rec)
 
 Test(engine_orders, trailing_by_amount)
 {
-    const double b[4][4] = {
-        {10, 10.5, 9.5, 10}, {10, 10.6, 9.9, 10.2}, {10.3, 11, 10.2, 10.9}, {10.8, 10.9, 10.4, 10.5}};
+    const double b[4][4] = {{10, 10.5, 9.5, 10},
+                            {10, 10.6, 9.9, 10.2},
+                            {10.3, 11, 10.2, 10.9},
+                            {10.8, 10.9, 10.4, 10.5}};
     tu_ser_t x;
     tu_ser_init(&x, "A", 4, b, 1e6, 0, 1);
     bt_engine_cfg_t c = tu_cfg();

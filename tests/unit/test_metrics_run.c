@@ -9,8 +9,9 @@
 #include "bt_metrics_run.h"
 #include "bt_time.h"
 
-#define EQ(a, b) cr_assert_float_eq((a), (b), 1e-9 * fmax(1.0, fabs((double)(b))), \
-                                   "%s = %.12g, expected %.12g", #a, (double)(a), (double)(b))
+#define EQ(a, b)                                                                                   \
+    cr_assert_float_eq((a), (b), 1e-9 * fmax(1.0, fabs((double)(b))),                              \
+                       "%s = %.12g, expected %.12g", #a, (double)(a), (double)(b))
 
 static int64_t s_day(int m, int d)
 {
@@ -66,11 +67,11 @@ Test(metrics_run, trades)
     bt_run_stats_t st = s_stats();
     EQ(st.best_trade, 10);
     EQ(st.worst_trade, -11);
-    EQ(st.avg_trade, 1);                   /* (10 - 11 + 4) / 3 */
-    EQ(st.best_trade_return, 0.1);         /* 11 / 10 - 1 */
-    EQ(st.worst_trade_return, -0.1);       /* short: -(22 / 20 - 1) */
-    EQ(st.avg_trade_return, 0.04 / 3);     /* (0.1 - 0.1 + 0.04) / 3 */
-    EQ(st.avg_trade_days, 7.0 / 3);        /* (2 + 1 + 4) / 3 */
+    EQ(st.avg_trade, 1);               /* (10 - 11 + 4) / 3 */
+    EQ(st.best_trade_return, 0.1);     /* 11 / 10 - 1 */
+    EQ(st.worst_trade_return, -0.1);   /* short: -(22 / 20 - 1) */
+    EQ(st.avg_trade_return, 0.04 / 3); /* (0.1 - 0.1 + 0.04) / 3 */
+    EQ(st.avg_trade_days, 7.0 / 3);    /* (2 + 1 + 4) / 3 */
     EQ(st.max_trade_days, 4);
     /* sd of 10, -11, 4 about 1: sqrt((81 + 144 + 9) / 2) = sqrt(117) */
     EQ(st.sqn, sqrt(3.0) * 1.0 / sqrt(117.0));
@@ -94,9 +95,9 @@ Test(metrics_run, trades)
 Test(metrics_run, returns_and_risk)
 {
     bt_run_stats_t st = s_stats();
-    EQ(st.omega, 0.45 / 0.2);  /* (0.1 + 0.25 + 0.1) / 0.2 */
-    EQ(st.var_95, -0.16);      /* sorted -0.2, 0, .1, .1, .25; position 0.2: -0.2 + 0.2 * 0.2 */
-    EQ(st.cvar_95, -0.2);      /* mean of returns <= -0.16 */
+    EQ(st.omega, 0.45 / 0.2); /* (0.1 + 0.25 + 0.1) / 0.2 */
+    EQ(st.var_95, -0.16);     /* sorted -0.2, 0, .1, .1, .25; position 0.2: -0.2 + 0.2 * 0.2 */
+    EQ(st.cvar_95, -0.2);     /* mean of returns <= -0.16 */
     EQ(st.tail_ratio, 0.22 / 0.16); /* position 3.8: 0.1 + 0.8 * 0.15 = 0.22 */
     /* beta = cov / var: sum(r rb) - 5 mean(r) mean(rb) = 0.005 - 0.0075;
      * sum(rb^2) - 5 mean(rb)^2 = 0.1125 - 0.0045 */
