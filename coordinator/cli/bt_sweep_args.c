@@ -4,15 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt_parse.h"
 #include "bt_log.h"
 #include "bt_wire.h"
 
 static int s_parse_long(const char *opt, const char *s, long min, long max, long *out)
 {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+    long v = 0;
+    if (!bt_parse_long(s, min, max, &v)) {
         fprintf(stderr, "bt sweep: %s wants a whole number in %ld..%ld, got '%s'\n", opt, min, max,
                 s);
         return -1;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bt_cmd.h"
+#include "bt_parse.h"
 #include "bt_fs.h"
 #include "bt_log.h"
 #include "bt_redis.h"
@@ -57,16 +58,6 @@ static void s_help(FILE *out)
             "  bt data fetch binance BTCUSDT --from 2024-01-01 --interval 1h --out crypto.h5\n");
 }
 
-static bool s_parse_long(const char *v, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < lo || n > hi)
-        return false;
-    *out = n;
-    return true;
-}
 
 /* Looks NAME up in a keys file of NAME=VALUE lines; value into out. */
 static bool s_key_from_file(const char *path, const char *name, char *out, size_t cap)
@@ -136,17 +127,17 @@ int bt_cmd_data_fetch(int argc, char **argv)
                 keys = v;
             else if (strcmp(a, "--redis") == 0)
                 redis = v;
-            else if (strcmp(a, "--page-bars") == 0 && s_parse_long(v, 1, 100000, &n))
+            else if (strcmp(a, "--page-bars") == 0 && bt_parse_long(v, 1, 100000, &n))
                 o.page_bars = (size_t)n;
-            else if (strcmp(a, "--retries") == 0 && s_parse_long(v, 0, 100, &n))
+            else if (strcmp(a, "--retries") == 0 && bt_parse_long(v, 0, 100, &n))
                 o.retries = (int)n;
-            else if (strcmp(a, "--backoff-ms") == 0 && s_parse_long(v, 0, 600000, &n))
+            else if (strcmp(a, "--backoff-ms") == 0 && bt_parse_long(v, 0, 600000, &n))
                 o.backoff_ms = n;
-            else if (strcmp(a, "--max-wait") == 0 && s_parse_long(v, 0, 86400, &n))
+            else if (strcmp(a, "--max-wait") == 0 && bt_parse_long(v, 0, 86400, &n))
                 o.max_wait_ms = n * 1000;
-            else if (strcmp(a, "--timeout") == 0 && s_parse_long(v, 1, 3600, &n))
+            else if (strcmp(a, "--timeout") == 0 && bt_parse_long(v, 1, 3600, &n))
                 o.timeout_ms = n * 1000;
-            else if (strcmp(a, "--cache-ttl") == 0 && s_parse_long(v, 1, 365L * 86400, &n))
+            else if (strcmp(a, "--cache-ttl") == 0 && bt_parse_long(v, 1, 365L * 86400, &n))
                 ttl = n;
             else {
                 fprintf(stderr, "bt data fetch: bad option or value '%s %s'; see --help\n", a, v);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bt_cmd.h"
+#include "bt_parse.h"
 #include "bt_config.h"
 #include "bt_paper.h"
 #include "bt_time.h"
@@ -52,16 +53,6 @@ static void s_help(FILE *out)
             "     --interval 1h --redis 127.0.0.1:6379 --out out/paper-btc\n");
 }
 
-static bool s_long(const char *v, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < lo || n > hi)
-        return false;
-    *out = n;
-    return true;
-}
 
 int bt_cmd_paper(int argc, char **argv)
 {
@@ -105,13 +96,13 @@ int bt_cmd_paper(int argc, char **argv)
                 o.indicators = v;
             else if (strcmp(a, "--control") == 0)
                 o.control = v;
-            else if (strcmp(a, "--poll-ms") == 0 && s_long(v, 1, 86400000L, &n))
+            else if (strcmp(a, "--poll-ms") == 0 && bt_parse_long(v, 1, 86400000L, &n))
                 o.poll_ms = n;
-            else if (strcmp(a, "--stream-cap") == 0 && s_long(v, 1, 10000000L, &n))
+            else if (strcmp(a, "--stream-cap") == 0 && bt_parse_long(v, 1, 10000000L, &n))
                 o.stream_cap = (size_t)n;
-            else if (strcmp(a, "--idle-exit") == 0 && s_long(v, 0, 1000000000L, &n))
+            else if (strcmp(a, "--idle-exit") == 0 && bt_parse_long(v, 0, 1000000000L, &n))
                 o.idle_exit = n;
-            else if (strcmp(a, "--max-steps") == 0 && s_long(v, 0, 2000000000L, &n))
+            else if (strcmp(a, "--max-steps") == 0 && bt_parse_long(v, 0, 2000000000L, &n))
                 o.max_steps = n;
             else {
                 fprintf(stderr, "bt paper: bad option or value '%s %s'; see --help\n", a, v);

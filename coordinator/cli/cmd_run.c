@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "bt_cmd.h"
+#include "bt_parse.h"
 #include "bt_config.h"
 #include "bt_csvw.h"
 #include "bt_engine.h"
@@ -350,10 +351,8 @@ int bt_cmd_run(int argc, char **argv)
                 }
                 series = v;
             } else if (strcmp(a, "--threads") == 0) {
-                char *end = NULL;
-                errno = 0;
-                long n = strtol(v, &end, 10);
-                if (errno || end == v || *end || n < 0 || n > 1024) {
+                long n = 0;
+                if (!bt_parse_long(v, 0, 1024, &n)) {
                     fprintf(stderr, "bt run: --threads %s: expected a whole number 0..1024\n", v);
                     return 2;
                 }

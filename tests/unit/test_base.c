@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "bt_parse.h"
 #include "bt_err.h"
 #include "bt_time.h"
 
@@ -189,4 +190,19 @@ Test(base, fs_atomic_stream_commit_and_abort)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
+}
+
+/* bt_parse_long: whole numbers in range only; *out untouched on refusal. */
+Test(parse, long_strict)
+{
+    long v = 7;
+    cr_assert(bt_parse_long("42", 0, 100, &v) && v == 42);
+    cr_assert(bt_parse_long("-3", -5, 5, &v) && v == -3);
+    v = 7;
+    cr_assert_not(bt_parse_long("101", 0, 100, &v));
+    cr_assert_not(bt_parse_long("4x", 0, 100, &v));
+    cr_assert_not(bt_parse_long("", 0, 100, &v));
+    cr_assert_not(bt_parse_long("99999999999999999999", 0, 100, &v));
+    cr_assert_not(bt_parse_long(NULL, 0, 100, &v));
+    cr_assert_eq(v, 7);
 }
