@@ -11,6 +11,7 @@
 typedef struct {
     double rank;   /* rank_by metric of its first ok result */
     double cagr;   /* in-sample cagr */
+    double trades; /* in-sample closed trades (sweep.rank_min_trades) */
     uint8_t state; /* 0 pending, 1 ok, 2 failed */
 } s_job_t;
 
@@ -26,7 +27,8 @@ struct bt_wftest {
     size_t next;          /* first window not settled */
     bool released;        /* window next's test job is out */
     double cash;          /* equity carried into window next */
-    int rank_metric, cagr_metric;
+    int rank_metric, cagr_metric, trades_metric;
+    double min_trades; /* sweep.rank_min_trades: fewer in-sample trades are never chosen; 0 = off */
     bool desc;
     double *va, *vb; /* scratch: plan axes */
 };
@@ -46,6 +48,8 @@ bt_wftest_t *bt_wftest_new(const bt_config_t *cfg, const bt_plan_t *plan, bt_sch
         .cash = bt_config_engine(cfg)->initial_cash,
         .rank_metric = bt_config_rank_by(cfg),
         .cagr_metric = bt_metrics_find("cagr"),
+        .trades_metric = bt_metrics_find("trades"),
+        .min_trades = bt_config_rank_min_trades(cfg),
         .desc = bt_config_rank_desc(cfg),
     };
     size_t naxes = bt_plan_naxes(plan);
@@ -88,6 +92,7 @@ void bt_wftest_train(bt_wftest_t *t, uint64_t job, const bt_metrics_t *m)
         j->state = 1;
         j->rank = bt_metrics_get(m, (size_t)t->rank_metric);
         j->cagr = t->cagr_metric >= 0 ? bt_metrics_get(m, (size_t)t->cagr_metric) : NAN;
+        j->trades = t->trades_metric >= 0 ? bt_metrics_get(m, (size_t)t->trades_metric) : NAN;
     } else if (!m && j->state == 0) {
         j->state = 2;
     }
@@ -116,6 +121,8 @@ static void s_choose(bt_wftest_t *t, size_t w)
     bt_wf_outcome_t *o = &t->out[w];
     for (uint64_t p = 0; p < t->npoints; p++) {
         uint64_t j = (uint64_t)w * t->npoints + p;
+        if (t->min_trades > 0 && !(t->jobs[j].trades >= t->min_trades))
+            continue; /* as the sweep's ranking: too few trades to be trusted */
         if (t->jobs[j].state == 1 && (!o->chosen || s_better(t, j, o->job))) {
             o->chosen = true;
             o->job = j;
@@ -144,7 +151,9 @@ void bt_wftest_advance(bt_wftest_t *t)
         s_choose(t, w);
         o->start_equity = t->cash;
         o->end_equity = t->cash;
-        const char *skip = !o->chosen         ? "every training job failed"
+        const char *skip = !o->chosen && t->min_trades > 0
+                               ? "no training point ok with sweep.rank_min_trades trades or more"
+                           : !o->chosen       ? "every training job failed"
                            : !(t->cash > 0.0) ? "no equity left to carry into this window"
                                               : NULL;
         if (skip) {

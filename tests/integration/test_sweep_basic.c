@@ -1,6 +1,10 @@
 /* bt sweep end to end on one machine: local workers spawned by the
  * coordinator, identical reports whatever their number, usage errors,
  * resume of a finished sweep, remote-style workers joining a bound coordinator. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "sweep_fixture.h"
 
 static sfx_t f;
@@ -142,5 +146,119 @@ Test(sweep_basic, symbol_set_axis_labels_plain_and_walk_forward)
         cr_assert(strstr(text, ",SYN000+SYN001,"), "set label missing:\n%s", text);
         cr_assert(strstr(text, ",SYN000,"), "single-symbol set label missing:\n%s", text);
         free(text);
+    }
+}
+
+/* Column index of name in a CSV header line, or -1. */
+static int s_col(const char *header, const char *name)
+{
+    int i = 0;
+    size_t n = strlen(name);
+    for (const char *p = header; p && *p && *p != '\n'; i++) {
+        if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\n' || p[n] == '\0'))
+            return i;
+        p = strchr(p, ',');
+        p = p ? p + 1 : NULL;
+    }
+    return -1;
+}
+
+/* Field k of line (a CSV line without quotes) as a double; NaN if empty. */
+static double s_field(const char *line, int k)
+{
+    for (int i = 0; i < k && line; i++) {
+        line = strchr(line, ',');
+        line = line ? line + 1 : NULL;
+    }
+    return line && *line != ',' && *line != '\n' && *line != '\0' ? strtod(line, NULL) : NAN;
+}
+
+typedef struct {
+    int window, trades;
+    double sharpe;
+} s_row_t;
+
+/* Reads results.csv of out: per job its window, trades and sharpe. */
+static int s_read_results(const char *out, s_row_t *rows, int cap)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/%s/results.csv", f.dir, out);
+    char *text = bt_proc_slurp(p, NULL);
+    cr_assert(text, "no %s", p);
+    int cj = s_col(text, "job_id"), cw = s_col(text, "wf.window"), ct = s_col(text, "trades"),
+        cs = s_col(text, "sharpe");
+    cr_assert(cj >= 0 && cw >= 0 && ct >= 0 && cs >= 0, "header: %.200s", text);
+    int n = 0;
+    for (char *l = strchr(text, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        int j = (int)s_field(l + 1, cj);
+        cr_assert(j >= 0 && j < cap);
+        rows[j] = (s_row_t){(int)s_field(l + 1, cw), (int)s_field(l + 1, ct), s_field(l + 1, cs)};
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+/* Reads walkforward.csv of out: chosen[w] = job chosen in window w, or -1. */
+static void s_read_chosen(const char *out, int *chosen, int nwin)
+{
+    for (int w = 0; w < nwin; w++)
+        chosen[w] = -1;
+    char p[400];
+    snprintf(p, sizeof p, "%s/%s/walkforward.csv", f.dir, out);
+    char *text = bt_proc_slurp(p, NULL);
+    cr_assert(text, "no %s", p);
+    int cw = s_col(text, "window"), cj = s_col(text, "job_id");
+    cr_assert(cw >= 0 && cj >= 0);
+    for (char *l = strchr(text, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        int w = (int)s_field(l + 1, cw);
+        cr_assert(w >= 0 && w < nwin);
+        double j = s_field(l + 1, cj); /* empty: the window was skipped */
+        chosen[w] = isnan(j) ? -1 : (int)j;
+    }
+    free(text);
+}
+
+/* sweep.rank_min_trades applies to each walk-forward window's choice: the
+ * chosen training point has at least that many in-sample trades and is the
+ * best sharpe among those that do (ties aside), and a window where none has
+ * is skipped. The threshold is one more than the trades of the unfiltered
+ * choice in window 0, so the filter must change that window. */
+Test(sweep_basic, walk_forward_honours_rank_min_trades)
+{
+    enum { CAP = 64, NWIN = 8 };
+    int min_trades = 0;
+    const char *out[] = {"wf-all", "wf-min"};
+    s_row_t rows[CAP];
+    int chosen[NWIN];
+    for (int k = 0; k < 2; k++) {
+        FILE *c = fopen(f.cfg, "w");
+        cr_assert(c);
+        fprintf(c, "strategy: sma_cross\ndata:\n  store: %s\n  symbols: [SYN000]\n"
+                   "capital: 100000\nrank_by: sharpe\n"
+                   "walk_forward:\n  train: 150b\n  test: 100b\n"
+                   "sweep:\n  rank_min_trades: %d\n  params.fast: [2, 5, 10]\n"
+                   "  params.slow: [12, 30, 60]\n",
+                f.store, min_trades);
+        fclose(c);
+        cr_assert_eq(sfx_sweep_local(&f, out[k], 1), 0, "sweep %s failed", out[k]);
+        int n = s_read_results(out[k], rows, CAP);
+        cr_assert(n >= 18, "%d rows", n);
+        s_read_chosen(out[k], chosen, NWIN);
+        cr_assert(chosen[0] >= 0, "window 0 has a choice without the filter");
+        if (k == 0) {
+            min_trades = rows[chosen[0]].trades + 1;
+            continue;
+        }
+        cr_assert_geq(rows[chosen[0]].trades, min_trades);
+        for (int w = 0; w < NWIN; w++) {
+            int best = -1;
+            for (int j = 0; j < n; j++)
+                if (rows[j].window == w && rows[j].trades >= min_trades &&
+                    (best < 0 || rows[j].sharpe > rows[best].sharpe))
+                    best = j;
+            cr_assert_eq(chosen[w], best, "window %d: chose job %d, want %d (min trades %d)", w,
+                         chosen[w], best, min_trades);
+        }
     }
 }
