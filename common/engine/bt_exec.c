@@ -483,7 +483,9 @@ bool bt_exec_fill(bt_book_t *bk, bt_exec_order_t *o, double px, double q)
     }
     int64_t decided = o->kind == BT_EXEC_KIND_EXIT ? bk->feed.prev_time[s] : o->created;
     s_push_fill(bk, o, decided, q, price, comm);
-    if (o->sl > 0 || o->tp > 0 || o->trail > 0 || o->trail_k > 0)
+    /* Only a parent attaches: a trailing child carries trail/trail_k for its
+     * own updates and must not spawn a reverse stop when it fills. */
+    if (!s_is_child(o->kind) && (o->sl > 0 || o->tp > 0 || o->trail > 0 || o->trail_k > 0))
         s_on_parent_fill(bk, o, q, price);
     if (s_is_child(o->kind))
         s_on_child_fill(bk, o, q);

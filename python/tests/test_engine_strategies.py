@@ -177,6 +177,15 @@ class PythonOrders(TmpCase):
         self.assertEqual(len(stops), 1)
         self.assertGreater(float(stops[0]["stop"]), 0.0)
         self.assertTrue(any(r["qty"] == "5" for r in rows))
+        # ctx.modify: the limit buy of 7 raised above the market fills, same id
+        mod = [r for r in rows if r["type"] == "limit" and r["qty"] == "7"]
+        self.assertEqual(len(mod), 1)
+        self.assertEqual((mod[0]["status"], mod[0]["reason"]), ("filled", "modified"))
+        # trail_atr: the market buy of 2 leaves with its ATR trailing stop
+        self.assertTrue(any(r["type"] == "stop" and r["qty"] == "-2" and r["status"] == "filled"
+                            for r in rows))
+        # a filled trailing stop attaches nothing: no reverse stop buy appears
+        self.assertFalse([r for r in rows if r["type"] == "stop" and float(r["qty"]) > 0])
 
 
     def test_portfolio_strategy_same_at_any_thread_count(self):

@@ -181,18 +181,30 @@ static const char *const s_type_names[] = {"market", "limit", "stop", "stop_limi
 
 static PyObject *s_ctx_order(PyObject *o, PyObject *args, PyObject *kw)
 {
-    static char *kws[] = {"qty",       "type",        "limit",     "stop", "tif",
-                          "stop_loss", "take_profit", "trail_pct", "sym",  NULL};
+    static char *kws[] = {"qty",          "type",      "limit",      "stop",
+                          "tif",          "stop_loss", "take_profit", "trail_pct",
+                          "trail_amount", "trail_atr", "atr_period", "sym",
+                          NULL};
     bt_order_req_t r = {0};
     const char *type = "market", *tif = "gtc";
-    long sym = 0;
+    long sym = 0, atr_period = 0;
+    double trail_amount = 0, trail_atr = 0;
     bt_ctx_t *c = s_ctx_get(o);
     if (!c ||
-        !PyArg_ParseTupleAndKeywords(args, kw, "d|$sddsdddl", kws, &r.qty, &type, &r.limit,
+        !PyArg_ParseTupleAndKeywords(args, kw, "d|$sddsdddddll", kws, &r.qty, &type, &r.limit,
                                      &r.stop, &tif, &r.stop_loss, &r.take_profit, &r.trail_pct,
-                                     &sym) ||
+                                     &trail_amount, &trail_atr, &atr_period, &sym) ||
         !s_sym_ok(c, sym))
         return NULL;
+    if ((r.trail_pct > 0) + (trail_amount > 0) + (trail_atr > 0) > 1) {
+        PyErr_SetString(PyExc_ValueError,
+                        "give at most one of trail_pct, trail_amount and trail_atr");
+        return NULL;
+    }
+    if (atr_period < 0 || atr_period > 1000) {
+        PyErr_Format(PyExc_ValueError, "atr_period %ld is outside 0..1000 (0 = 14)", atr_period);
+        return NULL;
+    }
     int ti = -1;
     for (int i = 0; s_type_names[i]; i++)
         if (strcmp(type, s_type_names[i]) == 0)
@@ -209,7 +221,23 @@ static PyObject *s_ctx_order(PyObject *o, PyObject *args, PyObject *kw)
     r.type = (bt_order_type_t)ti;
     r.tif = tif[0] == 'd' ? BT_TIF_DAY : BT_TIF_GTC;
     r.sym = (uint32_t)sym;
+    if (trail_amount > 0 || trail_atr > 0) { /* the engine's trailing modes (bt_order_trail) */
+        bt_trail_t t = {trail_amount > 0 ? BT_TRAIL_AMOUNT : BT_TRAIL_ATR,
+                        trail_amount > 0 ? trail_amount : trail_atr, (uint32_t)atr_period};
+        return PyLong_FromLongLong(bt_order_trail(c, &r, &t));
+    }
     return PyLong_FromLongLong(bt_order(c, &r));
+}
+
+static PyObject *s_ctx_modify(PyObject *o, PyObject *args, PyObject *kw)
+{
+    static char *kws[] = {"order_id", "limit", "stop", "qty", NULL};
+    long long id;
+    double limit = 0, stop = 0, qty = 0;
+    bt_ctx_t *c = s_ctx_get(o);
+    if (!c || !PyArg_ParseTupleAndKeywords(args, kw, "L|$ddd", kws, &id, &limit, &stop, &qty))
+        return NULL;
+    return PyBool_FromLong(bt_modify(c, id, limit, stop, qty));
 }
 
 static PyObject *s_ctx_cancel(PyObject *o, PyObject *args)
@@ -229,7 +257,9 @@ static PyMethodDef s_ctx_methods[] = {
      "signal(target, sym=0): target exposure (+1 long, 0 flat, -1 short)"},
     {"order", (PyCFunction)(void (*)(void))s_ctx_order, METH_VARARGS | METH_KEYWORDS,
      "order(qty, *, type='market', limit=0, stop=0, tif='gtc', stop_loss=0, take_profit=0, "
-     "trail_pct=0, sym=0) -> order id (0 if refused)"},
+     "trail_pct=0, trail_amount=0, trail_atr=0, atr_period=14, sym=0) -> order id (0 if refused)"},
+    {"modify", (PyCFunction)(void (*)(void))s_ctx_modify, METH_VARARGS | METH_KEYWORDS,
+     "modify(order_id, *, limit=0, stop=0, qty=0) -> False if not open or refused (0 keeps)"},
     {"cancel", s_ctx_cancel, METH_VARARGS, "cancel(order_id) -> False if no longer open"},
     {NULL, NULL, 0, NULL},
 };

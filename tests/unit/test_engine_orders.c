@@ -144,6 +144,9 @@ Test(engine_orders, trailing_by_amount)
     TU_EQ(rec.trades[0].pnl, 5.0); /* (10.5 - 10) * 10 */
     cr_assert_eq(rec.trades[0].exit_reason, BT_EXIT_TRAILING);
     cr_assert_str_eq(bt_exit_reason_name(rec.trades[0].exit_reason), "trailing");
+    /* the entry and its trailing stop only: a filled child attaches nothing
+     * (it once spawned a reverse trailing stop of its own) */
+    cr_assert_eq(rec.norders, 2, "%zu orders", rec.norders);
     bt_recorder_fini(&rec);
 }
 

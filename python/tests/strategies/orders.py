@@ -1,4 +1,5 @@
-"""Explicit orders from Python: limit + cancel, market bracket, day stop, trailing."""
+"""Explicit orders from Python: limit + cancel, market bracket, day stop, trailing by
+percent and by ATR, modify of an open limit order."""
 from backtester import Strategy
 
 
@@ -26,6 +27,20 @@ class Orders(Strategy):
             ctx.order(5, trail_pct=0.25)
         elif ctx.step == 30:
             ctx.order(-3, type="stop", stop=round(ctx.close * 0.1, 2), tif="day")
+        elif ctx.step == 40:
+            self.mod_id = ctx.order(7, type="limit", limit=round(ctx.close * 0.5, 2))
+        elif ctx.step == 41:
+            # raise the limit above the market: it fills at the next open, same id
+            if not ctx.modify(self.mod_id, limit=round(ctx.close * 2, 2)):
+                raise AssertionError("modify of an open limit order returned False")
+        elif ctx.step == 50:
+            ctx.order(2, trail_atr=3.0, atr_period=10)
+            try:
+                ctx.order(1, trail_pct=0.1, trail_amount=1.0)
+            except ValueError:
+                pass
+            else:
+                raise AssertionError("two trailing modes accepted")
         elif ctx.step == 31:
             try:
                 ctx.order(1, type="iceberg")
