@@ -118,6 +118,30 @@ Test(paper, rest_replay_equals_backtest_through_outages)
     free(log);
 }
 
+/* The same replay with the strategy written in Python (python/examples/
+ * sma_cross.py, run by the embedded interpreter): bt paper equals bt run. */
+Test(paper, python_strategy_replay_equals_backtest)
+{
+    FILE *f = fopen(s_cfg, "w");
+    cr_assert(f);
+    fprintf(f, "strategy: SmaCross\nstrategy_python: %s/python/examples/sma_cross.py\n"
+               "params:\n  fast: 20\n  slow: 100\ndata:\n  store: %s\n"
+               "  symbols: [ORCL]\ncapital: 10000\nexecution:\n  commission_pct: 0.1\n"
+               "  slippage_bps: 5\nreport:\n  close_at_end: false\n",
+            BT_SOURCE_DIR, s_store);
+    fclose(f);
+    live_mock(&L, "--csv", ORCL, "--live", "1", "--fault", "down@5-9", NULL);
+    pid_t pid = s_paper(NULL, NULL, NULL, NULL);
+    cr_assert_eq(bt_proc_wait(pid, 240000), 0, "bt paper failed; see %s", L.log);
+    s_backtest(NULL);
+    s_same("orders.csv");
+    s_same("equity.csv");
+    s_no_order_twice();
+    char od[400];
+    snprintf(od, sizeof od, "%s/paper/orders.csv", L.dir);
+    cr_assert_gt(bt_proc_count_lines(od), 10, "the strategy traded");
+}
+
 Test(paper, sigkill_and_restart_give_identical_state)
 {
     live_mock(&L, "--csv", ORCL, "--live", "2", NULL);
