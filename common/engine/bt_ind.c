@@ -94,7 +94,7 @@ bt_err_t bt_ind_array(const bt_ind_kind_t *k, const double *p, bt_ind_source_t s
 {
     if (k->input == BT_IND_IN_PAIR && !y)
         return bt_errf(eb, BT_EINVAL, "indicator %s needs a second series", k->name);
-    void *st = calloc(1, bt_ind_state_size(k, p) + 8);
+    void *st = calloc(1, bt_ind_state_size(k, p));
     if (!st)
         return bt_errf(eb, BT_ENOMEM, "indicator %s: out of memory for its state", k->name);
     bt_ind_t ind;

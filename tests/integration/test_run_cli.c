@@ -12,77 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define CLI_FIXTURE_PREFIX "/tmp/bt_test_run_XXXXXX"
+#include "cli_fixture.h"
+
 #include "bt_metrics.h"
 
-static char s_dir[256];
-
-static void s_setup(void)
-{
-    snprintf(s_dir, sizeof s_dir, "/tmp/bt_test_run_XXXXXX");
-    cr_assert_not_null(mkdtemp(s_dir));
-}
-
-static void s_teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    (void)system(cmd);
-}
-
 TestSuite(run_cli, .init = s_setup, .fini = s_teardown, .timeout = 120);
-
-/* Runs a shell command (paths here have no spaces or quotes), stdout and
- * stderr to DIR/out.txt and DIR/err.txt; returns the exit status. */
-static int s_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int s_sh(const char *fmt, ...)
-{
-    char cmd[4096], full[5000];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "cd %s && %s >%s/out.txt 2>%s/err.txt", s_dir, cmd, s_dir, s_dir);
-    int st = system(full);
-    cr_assert(st != -1 && WIFEXITED(st), "could not run: %s", cmd);
-    return WEXITSTATUS(st);
-}
-
-/* Whole file DIR/name into a malloc'ed string ("" if missing). */
-static char *s_slurp(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", s_dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return calloc(1, 1);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    cr_assert_not_null(buf);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static void s_write(const char *name, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", s_dir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static bool s_exists(const char *name)
-{
-    char path[512];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/%s", s_dir, name);
-    return stat(path, &st) == 0;
-}
 
 static void s_make_store(void)
 {

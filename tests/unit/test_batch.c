@@ -415,6 +415,12 @@ Test(batch, eligibility)
     c.trade_start = g_t[100];
     cr_assert_not(bt_batch_eligible(&sp), "warm-up runs per point");
     bt_engine_cfg_defaults(&c);
+    c.size_at = BT_SIZE_AT_FILL;
+    cr_assert_not(bt_batch_eligible(&sp), "sizing at the fill runs per point");
+    bt_engine_cfg_defaults(&c);
+    c.risk_scope = BT_RISK_ACCOUNT;
+    cr_assert_not(bt_batch_eligible(&sp), "account-level limits run per point");
+    bt_engine_cfg_defaults(&c);
     bt_series_t two[2] = {g_s, bt_series_slice_idx(&g_s, 1, NB)};
     sp.series = two;
     sp.nsym = 2;

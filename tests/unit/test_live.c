@@ -179,3 +179,23 @@ Test(live, portfolio_equals_engine_run)
 {
     s_check("momentum_rotation", 3);
 }
+
+/* Account-level limits step sleeves in lockstep, which live stepping does
+ * not do: refused with a message naming the key, for several symbols only. */
+Test(live, account_scope_on_several_symbols_refused)
+{
+    const bt_strategy_t *st = bt_strategy_find("sma_cross");
+    cr_assert(st);
+    double params[16];
+    bt_strategy_defaults(st, params);
+    bt_engine_cfg_t cfg;
+    bt_engine_cfg_defaults(&cfg);
+    cfg.risk_scope = BT_RISK_ACCOUNT;
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    cr_assert_null(bt_live_new(st, params, &cfg, 3, &eb));
+    cr_assert(strstr(eb.msg, "risk.scope: account"), "%s", eb.msg);
+    bt_live_t *one = bt_live_new(st, params, &cfg, 1, &eb);
+    cr_assert_not_null(one, "one symbol has no sleeves to keep in step: %s", eb.msg);
+    bt_live_destroy(&one);
+}
