@@ -62,6 +62,36 @@ static PyObject *s_ind_float(PyObject *o)
     return s_ind_value(o, NULL);
 }
 
+/* ind.update(x[, y]): feeds a manual indicator one value (or pair) in C. */
+static PyObject *s_ind_update(PyObject *o, PyObject *args)
+{
+    bt_pyind_obj_t *io = (bt_pyind_obj_t *)o;
+    double x, y = 0.0;
+    if (!PyArg_ParseTuple(args, "d|d", &x, &y))
+        return NULL;
+    if (io->feed != BT_PYFEED_MANUAL) {
+        PyErr_Format(PyExc_RuntimeError,
+                     "indicator %s is fed by the engine each bar; declare it with manual=True "
+                     "to feed it yourself",
+                     io->ind.kind->name);
+        return NULL;
+    }
+    if (io->ind.kind->input == BT_IND_IN_PAIR && PyTuple_GET_SIZE(args) < 2) {
+        PyErr_Format(PyExc_TypeError, "indicator %s reads two series: update(x, y)",
+                     io->ind.kind->name);
+        return NULL;
+    }
+    /* source is close for manual indicators, so x is read from .close */
+    bt_bar_t b = {.open = x, .high = x, .low = x, .close = x};
+    return PyBool_FromLong(bt_ind_update(&io->ind, &b, y));
+}
+
+static PyMethodDef s_ind_methods[] = {
+    {"update", s_ind_update, METH_VARARGS,
+     "update(x[, y]) -> ready: feed a manual=True indicator one value (y: pair kinds)"},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyGetSetDef s_ind_getset[] = {
     {"value", s_ind_value, NULL, "main output at this bar (NaN until ready)", NULL},
     {"ready", s_ind_ready, NULL, "main output is ready", NULL},
@@ -79,6 +109,7 @@ PyTypeObject bt_pyind_type = {
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "an indicator computed in C, updated before each on_bar",
     .tp_getset = s_ind_getset,
+    .tp_methods = s_ind_methods,
     .tp_as_mapping = &s_ind_map,
     .tp_as_number = &s_ind_num,
 };
@@ -297,7 +328,7 @@ static void s_strat_dealloc(PyObject *o)
     Py_DECREF(tp);
 }
 
-/* self.indicator(kind, *params, source="close", sym=0) */
+/* self.indicator(kind, *params, source="close", sym=0, other=-1, manual=False) */
 static PyObject *s_strat_indicator(PyObject *o, PyObject *args, PyObject *kw)
 {
     bt_pyinst_t *inst = ((bt_pystrat_obj_t *)o)->inst;
@@ -307,20 +338,14 @@ static PyObject *s_strat_indicator(PyObject *o, PyObject *args, PyObject *kw)
     }
     Py_ssize_t na = PyTuple_GET_SIZE(args);
     if (na < 1 || !PyUnicode_Check(PyTuple_GET_ITEM(args, 0))) {
-        PyErr_SetString(PyExc_TypeError, "indicator(kind, *params, source='close', sym=0)");
+        PyErr_SetString(PyExc_TypeError, "indicator(kind, *params, source='close', sym=0, "
+                                         "other=None, manual=False)");
         return NULL;
     }
     const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(args, 0));
     const bt_ind_kind_t *k = bt_ind_find(name);
     if (!k) {
         PyErr_Format(PyExc_ValueError, "unknown indicator kind '%s' (see `bt indicators`)", name);
-        return NULL;
-    }
-    if (k->input == BT_IND_IN_PAIR) {
-        PyErr_Format(PyExc_ValueError,
-                     "indicator %s reads two series; not available to Python "
-                     "strategies yet",
-                     name);
         return NULL;
     }
     if ((size_t)(na - 1) > k->nparams) {
@@ -335,23 +360,61 @@ static PyObject *s_strat_indicator(PyObject *o, PyObject *args, PyObject *kw)
             return NULL;
     }
     const char *src = "close";
-    long sym = 0;
+    long sym = 0, other = -1;
+    int manual = 0;
     if (kw) {
-        PyObject *v = PyDict_GetItemString(kw, "source");
-        if (v && !(src = PyUnicode_AsUTF8(v)))
+        PyObject *empty = PyTuple_New(0), *oo = Py_None;
+        static char *kws[] = {"source", "sym", "other", "manual", NULL};
+        int ok = empty && PyArg_ParseTupleAndKeywords(empty, kw, "|$slOp", kws, &src, &sym, &oo,
+                                                      &manual);
+        Py_XDECREF(empty);
+        if (!ok)
             return NULL;
-        v = PyDict_GetItemString(kw, "sym");
-        if (v && (sym = PyLong_AsLong(v)) == -1 && PyErr_Occurred())
+        if (oo != Py_None && (other = PyLong_AsLong(oo)) == -1 && PyErr_Occurred())
             return NULL;
-        if (PyDict_Size(kw) > (Py_ssize_t)(!!PyDict_GetItemString(kw, "source") +
-                                           !!PyDict_GetItemString(kw, "sym"))) {
-            PyErr_SetString(PyExc_TypeError, "indicator() takes only source= and sym= keywords");
+        if (oo != Py_None && other < 0) {
+            PyErr_Format(PyExc_IndexError, "other=%ld is not a symbol index", other);
             return NULL;
         }
     }
     if (sym < 0 || (size_t)sym >= inst->nsym) {
         PyErr_Format(PyExc_IndexError, "sym %ld out of range (this book has %zu symbols)", sym,
                      inst->nsym);
+        return NULL;
+    }
+    bt_pyfeed_t feed = manual ? BT_PYFEED_MANUAL : BT_PYFEED_BAR;
+    if (manual && k->input == BT_IND_IN_BAR) {
+        PyErr_Format(PyExc_ValueError,
+                     "indicator %s reads whole bars; only one-value and pair kinds take "
+                     "manual=True",
+                     name);
+        return NULL;
+    }
+    if (manual && (other >= 0 || (kw && PyDict_GetItemString(kw, "source")))) {
+        PyErr_SetString(PyExc_TypeError, "a manual indicator takes no source= or other=: feed "
+                                         "it with ind.update(x[, y])");
+        return NULL;
+    }
+    if (!manual && k->input == BT_IND_IN_PAIR) {
+        if (other < 0) {
+            PyErr_Format(PyExc_ValueError,
+                         "indicator %s reads two series: give the second symbol, e.g. "
+                         "indicator(\"%s\", n, sym=0, other=1) in a kind = \"portfolio\" "
+                         "strategy (x = sym, y = other), or manual=True and ind.update(x, y)",
+                         name, name);
+            return NULL;
+        }
+        if ((size_t)other >= inst->nsym || other == sym) {
+            PyErr_Format(PyExc_IndexError,
+                         "other=%ld must be a symbol of this book other than sym=%ld (the book "
+                         "has %zu symbols; kind = \"portfolio\" sees them all)",
+                         other, sym, inst->nsym);
+            return NULL;
+        }
+        feed = BT_PYFEED_PAIR;
+    } else if (!manual && other >= 0) {
+        PyErr_Format(PyExc_TypeError, "indicator %s reads one series; other= is for pair kinds",
+                     name);
         return NULL;
     }
     bt_ind_source_t source;
@@ -373,6 +436,8 @@ static PyObject *s_strat_indicator(PyObject *o, PyObject *args, PyObject *kw)
     size_t sz = bt_ind_state_size(k, p);
     io->st = PyMem_Calloc(1, sz ? sz : 8);
     io->sym = (uint32_t)sym;
+    io->other = feed == BT_PYFEED_PAIR ? (uint32_t)other : 0;
+    io->feed = feed;
     memset(&io->ind, 0, sizeof io->ind);
     if (!io->st) {
         Py_DECREF(io);
@@ -392,7 +457,8 @@ static PyObject *s_strat_indicator(PyObject *o, PyObject *args, PyObject *kw)
 
 static PyMethodDef s_strat_methods[] = {
     {"indicator", (PyCFunction)(void (*)(void))s_strat_indicator, METH_VARARGS | METH_KEYWORDS,
-     "indicator(kind, *params, source='close', sym=0): declare a C indicator (in init only)"},
+     "indicator(kind, *params, source='close', sym=0, other=None, manual=False): declare a C "
+     "indicator (in init only); pair kinds: x = sym, y = other"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -19,10 +19,19 @@ typedef struct {
     bt_pyinst_t *inst;            /* set while the engine runs it; NULL otherwise */
 } bt_pystrat_obj_t;
 
+/* How an indicator gets its values. */
+typedef enum {
+    BT_PYFEED_BAR = 0, /* the engine feeds symbol `sym`'s bar before each on_bar */
+    BT_PYFEED_PAIR,    /* the engine feeds x = sym's source, y = other's, when both have a bar */
+    BT_PYFEED_MANUAL   /* the strategy calls ind.update(x[, y]) itself */
+} bt_pyfeed_t;
+
 typedef struct {
     PyObject_HEAD bt_ind_t ind; /* the streaming instance */
     void *st;                   /* its state (PyMem) */
-    uint32_t sym;               /* symbol it reads */
+    uint32_t sym;               /* symbol it reads (x for a pair) */
+    uint32_t other;             /* the pair's second symbol (y), BT_PYFEED_PAIR only */
+    bt_pyfeed_t feed;           /* who feeds it */
 } bt_pyind_obj_t;
 
 typedef struct {

@@ -443,9 +443,16 @@ static void s_update_inds(bt_pyinst_t *inst, const bt_ctx_t *ctx)
     Py_ssize_t n = PyList_GET_SIZE(inst->inds);
     for (Py_ssize_t i = 0; i < n; i++) {
         bt_pyind_obj_t *io = (bt_pyind_obj_t *)PyList_GET_ITEM(inst->inds, i);
-        uint32_t s = io->sym;
-        if (s < ctx->nsym && (ctx->has_bar == NULL || ctx->has_bar[s]))
-            bt_ind_update(&io->ind, &ctx->bar[s], NAN);
+        uint32_t s = io->sym, o = io->other;
+        if (io->feed == BT_PYFEED_BAR) {
+            if (s < ctx->nsym && (ctx->has_bar == NULL || ctx->has_bar[s]))
+                bt_ind_update(&io->ind, &ctx->bar[s], NAN);
+        } else if (io->feed == BT_PYFEED_PAIR && s < ctx->nsym && o < ctx->nsym &&
+                   (ctx->has_bar == NULL || (ctx->has_bar[s] && ctx->has_bar[o]))) {
+            /* as pairs_trading feeds `beta`: only steps where both symbols trade */
+            bt_ind_update(&io->ind, &ctx->bar[s],
+                          bt_ind_source_value(&ctx->bar[o], io->ind.source));
+        }
     }
 }
 
