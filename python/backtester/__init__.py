@@ -10,6 +10,7 @@ program's own message. Indicators run the C library (``libbacktester.so``) on nu
 >>> res.metrics["sharpe"], res.trades.head()
 """
 from ._cli import BacktestError, bt_path
+from .cluster import RunningSweep, SweepStatus, attach, status
 from .data import import_frames
 from .indicators import indicator, indicators
 from .results import RunResult, SweepResult, read_run, read_sweep, read_walkforward
@@ -17,7 +18,8 @@ from .runs import run, sweep
 from .strategy import Strategy
 
 __all__ = [
-    "BacktestError", "RunResult", "Strategy", "SweepResult", "bt_path", "import_frames",
+    "BacktestError", "RunResult", "RunningSweep", "Strategy", "SweepResult", "SweepStatus",
+    "attach", "bt_path", "import_frames", "status",
     "indicator", "indicators", "read_run", "read_sweep", "read_walkforward", "run", "sweep",
 ]
 __version__ = "0.1.0"

@@ -72,6 +72,8 @@ class SweepResult:
     walkforward: pd.DataFrame = field(default_factory=pd.DataFrame)
     oos_equity: pd.DataFrame = field(default_factory=pd.DataFrame)
     returncode: int = 0
+    status: Optional[Any] = None  # SweepStatus when read with attach()
+    complete: bool = True         # False: attach() to a sweep not finished (results so far)
 
     @property
     def ok(self) -> bool:
@@ -83,8 +85,13 @@ class SweepResult:
         return _report(self.folder)
 
     def _repr_html_(self) -> str:
-        return (f"<b>sweep</b> {html.escape(self.folder)}: {len(self.results)} jobs, "
-                f"{len(self.failures)} failed{self.ranking.head(10).to_html()}")
+        head = (f"<b>sweep</b> {html.escape(self.folder)}: {len(self.results)} jobs, "
+                f"{len(self.failures)} failed")
+        if not self.complete:
+            st = self.status
+            prog = f" of {st.total} (coordinator {st.coordinator})" if st is not None else ""
+            return f"{head}{prog}, so far{self.results.tail(10).to_html()}"
+        return f"{head}{self.ranking.head(10).to_html()}"
 
 
 def read_run(folder: str) -> RunResult:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 from typing import Any, Mapping, Optional, Sequence, Union
 
-from ._cli import run_bt
+from ._cli import BacktestError, bt_path, run_bt
+from .cluster import RunningSweep
 from .results import RunResult, SweepResult, read_run, read_sweep
 
 Config = Union[str, os.PathLike, Mapping[str, Any]]
@@ -43,15 +45,43 @@ def run(config: Config, out: Optional[str] = None, sets: Optional[Mapping[str, A
 
 
 def sweep(config: Config, out: Optional[str] = None, workers: Optional[int] = None,
-          sets: Optional[Mapping[str, Any]] = None, args: Sequence[str] = ()) -> SweepResult:
-    """Runs a sweep (bt sweep) on local workers (``workers``; default one per core) or with
-    any other bt sweep options in ``args`` (e.g. ["--bind", "tcp://*:5555", "--workers", "0"]).
+          sets: Optional[Mapping[str, Any]] = None, args: Sequence[str] = (), *,
+          threads: Optional[int] = None, bind: Optional[str] = None,
+          keys: Optional[str] = None, insecure: bool = False, resume: bool = False,
+          wait: bool = True) -> Union[SweepResult, RunningSweep]:
+    """Runs a sweep (bt sweep) and returns its SweepResult.
+
+    ``workers``: local bt-worker processes (default one per core; 0 = remote workers only),
+    ``threads`` per local worker. For a cluster: ``bind`` is where remote workers connect
+    (``"tcp://*:5555"``; ``"tcp://127.0.0.1:*"`` lets the OS pick the port), ``keys`` a
+    CurveZMQ keys folder (docs/cluster.md), ``insecure=True`` allows a network bind without
+    keys. ``resume=True`` continues the sweep journaled in ``out``. Any other bt sweep
+    option goes in ``args``.
+
+    ``wait=False`` returns at once with a RunningSweep (``.status()``, ``.endpoint`` for
+    ``bt-worker --connect``, ``.attach()`` for the results so far, ``.wait()``, ``.stop()``).
     Failed jobs do not raise: see ``result.failures``. Bad configs raise BacktestError."""
+    if resume and not out:
+        raise BacktestError("sweep(resume=True) needs out=, the folder of the sweep to continue")
     out = out or tempfile.mkdtemp(prefix="bt-sweep-")
     os.makedirs(out, exist_ok=True)
-    cfg = _config_file(config, out)
-    a = ["sweep", cfg, "--out", out, *_sets(sets), *args]
+    cfg = _config_file(config, out)  # a dict is written again byte for byte on resume
+    a = ["sweep", cfg, "--resume" if resume else "--out", out, *_sets(sets)]
     if workers is not None:
         a += ["--workers", str(workers)]
+    if threads is not None:
+        a += ["--threads", str(threads)]
+    if bind is not None:
+        a += ["--bind", bind]
+    if keys is not None:
+        a += ["--keys", os.fspath(keys)]
+    if insecure:
+        a.append("--insecure")
+    a += list(args)
+    if not wait:
+        cmd = [bt_path(), *a]
+        log = tempfile.TemporaryFile(mode="w+", prefix="bt-sweep-log-")
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, text=True)
+        return RunningSweep(out, proc, cmd, log)
     p = run_bt(a, ok=(0, 3))
     return read_sweep(out, p.returncode)
