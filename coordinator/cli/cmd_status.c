@@ -18,6 +18,7 @@
 #include "bt_csvw.h"
 #include "bt_fs.h"
 #include "bt_journal.h"
+#include "bt_plan.h"
 #include "bt_sweepjob.h"
 
 #define S_STATUS_MAX (64u << 20)
@@ -188,25 +189,22 @@ static size_t s_metric_names(char *head, const char **names, size_t cap)
     return n;
 }
 
-/* "params.fast=10 params.slow=50": the key or value of token i, or NULL. */
-static const char *s_label_tok(const char *label, size_t i, bool value, char *out, size_t cap)
+/* One job's swept values as results.csv writes them (bt_driver + bt_report):
+ * a number, or for a symbol-set axis its label then its index. */
+static void s_put_point(bt_csvw_t *w, const bt_plan_t *plan, uint64_t job, double *vals)
 {
-    const char *p = label;
-    for (size_t k = 0; p && k < i; k++) {
-        p = strchr(p, ' ');
-        if (p)
-            p++;
+    size_t na = plan ? bt_plan_naxes(plan) : 0;
+    if (plan)
+        bt_plan_values(plan, job, vals);
+    for (size_t a = 0; a < na; a++) {
+        if (bt_plan_axis_is_symbols(plan, a)) {
+            char buf[4096];
+            size_t j = (size_t)vals[a];
+            bt_csvw_str(w, j < bt_plan_axis_len(plan, a) ? bt_plan_label(plan, a, j, buf, sizeof buf)
+                                                         : "");
+        }
+        bt_csvw_double(w, vals[a]);
     }
-    if (!p || !*p)
-        return NULL;
-    size_t len = strcspn(p, " ");
-    const char *eq = memchr(p, '=', len);
-    if (!eq)
-        return NULL;
-    const char *from = value ? eq + 1 : p;
-    size_t n = value ? len - (size_t)(eq + 1 - p) : (size_t)(eq - p);
-    snprintf(out, cap, "%.*s", (int)n, from);
-    return out;
 }
 
 static int s_results(const char *dir)
@@ -228,24 +226,23 @@ static int s_results(const char *dir)
     size_t nm = s_metric_names(head, names, BT_JOURNAL_MAX_METRICS);
     /* the swept values of each job, as the coordinator planned them */
     bt_sweepjob_t *sj = bt_sweepjob_open(dir, &eb);
-    if (!sj)
+    bt_plan_t *plan = sj ? bt_plan_new(bt_sweepjob_base(sj), true, &eb) : NULL;
+    if (!plan)
         fprintf(stderr, "bt status: no swept values in the output: %s\n", eb.msg);
-    else if (bt_config_walk_forward(bt_sweepjob_base(sj)))
-        bt_sweepjob_destroy(&sj); /* jobs are (window, point): results.csv has no such rows */
+    size_t naxes = plan ? bt_plan_naxes(plan) : 0;
+    double *vals = calloc(naxes ? naxes : 1, sizeof *vals);
     qsort(rs.rows, rs.n, sizeof *rs.rows, s_row_cmp);
-    char label[4096], tok[512];
-    label[0] = '\0';
-    if (sj && rs.n) {
-        bt_config_t *c = bt_sweepjob_config(sj, rs.rows[0].job, label, sizeof label, &eb);
-        bt_config_destroy(&c);
-    }
     bt_csvw_t w;
     bt_csvw_init_file(&w, stdout);
     bt_csvw_str(&w, "job_id");
-    size_t naxes = 0;
-    while (s_label_tok(label, naxes, false, tok, sizeof tok)) {
-        bt_csvw_str(&w, tok);
-        naxes++;
+    for (size_t a = 0; a < naxes; a++) {
+        const char *key = bt_plan_axis_keys(plan)[a];
+        bt_csvw_str(&w, key);
+        if (bt_plan_axis_is_symbols(plan, a)) {
+            char name[512];
+            snprintf(name, sizeof name, "%s_index", key);
+            bt_csvw_str(&w, name);
+        }
     }
     for (size_t m = 0; m < nm; m++)
         bt_csvw_str(&w, names[m]);
@@ -256,17 +253,15 @@ static int s_results(const char *dir)
         const s_row_t *r = &rs.rows[i];
         if (i && r->job == rs.rows[i - 1].job)
             continue; /* the same job recorded again */
-        label[0] = '\0';
-        if (sj) {
-            bt_config_t *c = bt_sweepjob_config(sj, r->job, label, sizeof label, &eb);
-            bt_config_destroy(&c);
-        }
         bt_csvw_u64(&w, r->job);
-        for (size_t a = 0; a < naxes; a++)
-            if (s_label_tok(label, a, true, tok, sizeof tok))
-                bt_csvw_str(&w, tok);
-            else
+        if (vals && r->job < (plan ? bt_plan_jobs(plan) : 0))
+            s_put_point(&w, plan, r->job, vals);
+        else
+            for (size_t a = 0; a < naxes; a++) {
                 bt_csvw_empty(&w);
+                if (bt_plan_axis_is_symbols(plan, a))
+                    bt_csvw_empty(&w);
+            }
         for (size_t m = 0; m < nm; m++)
             if (r->ok && m < r->n)
                 bt_csvw_double(&w, r->m[m]);
@@ -276,7 +271,9 @@ static int s_results(const char *dir)
         bt_csvw_str(&w, r->error);
         bt_csvw_end_row(&w);
     }
+    bt_plan_destroy(&plan);
     bt_sweepjob_destroy(&sj);
+    free(vals);
     free(rs.rows);
     fflush(stdout);
     return w.err == BT_OK ? 0 : 1;

@@ -9,7 +9,7 @@ import time
 import pandas as pd
 
 import backtester as btr
-from engine_util import BIN, STRATS, TmpCase, shared_store
+from engine_util import BIN, STRATS, TmpCase, bt, read, shared_store, write
 
 
 class AttachToCoordinator(TmpCase):
@@ -83,6 +83,47 @@ class AttachToCoordinator(TmpCase):
         done = h.wait(timeout=60)
         self.assertEqual(done.returncode, 0)
         pd.testing.assert_frame_equal(done.results, csv_results)
+
+    def test_results_so_far_of_a_finished_sweep_are_its_results_csv(self):
+        # symbol-set axis (label + index columns), failed jobs, a walk-forward (window axis)
+        cases = {
+            "faulty": f"strategy: Faulty\nstrategy_python: {os.path.join(STRATS, 'faulty.py')}\n"
+                      f"data: {{store: {self.store}, symbols: [ORCL]}}\n"
+                      "sweep:\n  params.mode: [0, 1]\n  data.symbols: [[ORCL], [ORCL, NVDA]]\n",
+            "wf": f"strategy: sma_cross\ndata: {{store: {self.store}, symbols: [ORCL]}}\n"
+                  "walk_forward: {train: 3y, test: 1y}\nsweep:\n  params.fast: [5, 10]\n"
+                  "  execution.commission_pct: {from: 0, to: 0.3, step: 0.1}\n",
+        }
+        for name, text in cases.items():
+            out = os.path.join(self.tmp, name)
+            cfg = write(os.path.join(self.tmp, f"{name}.yaml"), text)
+            rc, _, err = bt("sweep", cfg, "--out", out, "--workers", "1", check=False)
+            self.assertIn(rc, (0, 3), err)
+            _, so_far, _ = bt("status", out, "--results")
+            self.assertEqual(so_far, read(os.path.join(out, "results.csv")), name)
+            self.assertGreater(so_far.count("\n"), 4)
+        self.assertIn(",ORCL+NVDA,1,", read(os.path.join(self.tmp, "faulty", "results.csv")))
+        self.assertIn(",failed,", read(os.path.join(self.tmp, "faulty", "results.csv")))
+        _, js, _ = bt("status", os.path.join(self.tmp, "wf"), "--json")
+        self.assertIn("\"coordinator\": \"finished\"", js)
+        st = btr.status(os.path.join(self.tmp, "wf"))
+        self.assertEqual((st.state, st.coordinator, st.failed), ("finished", "finished", 0))
+        self.assertEqual(st.total, st.ok)
+
+    def test_stopped_coordinator_reads_as_interrupted_with_partial_results(self):
+        cfg = {"strategy": "SlowCross", "strategy_python": os.path.join(STRATS, "slow_cross.py"),
+               "data": {"store": self.store, "symbols": ["ORCL"]},
+               "sweep": {"params.fast": [5, 10], "params.slow": [30, 60]}}
+        out = os.path.join(self.tmp, "s")
+        h = btr.sweep(cfg, out=out, workers=0, bind="tcp://127.0.0.1:*", wait=False)
+        self.procs.append(h.process)
+        self.assertEqual(h.status().coordinator, "running")
+        h.stop()
+        st = btr.status(out)
+        self.assertEqual((st.state, st.coordinator, st.done), ("interrupted", "interrupted", 0))
+        res = btr.attach(out, wait=True, timeout=10)   # does not wait for a stopped sweep
+        self.assertFalse(res.complete)
+        self.assertEqual(len(res.results), 0)
 
     def test_status_of_a_folder_that_is_no_sweep(self):
         with self.assertRaises(btr.BacktestError) as e:
