@@ -95,6 +95,63 @@ class Sweeps(TmpCase):
         pd.testing.assert_frame_equal(sw.results, again.results)
         self.assertIn("sweep", sw._repr_html_())
 
+    def test_walk_forward_folder_and_config_file(self):
+        store = shared_store(self, self.tmp)
+        cfgp = os.path.join(self.tmp, "wf.yaml")
+        with open(cfgp, "w") as f:
+            f.write(f"strategy: sma_cross\ndata: {{store: {store}, symbols: [ORCL]}}\n"
+                    "walk_forward: {train: 3y, test: 1y}\n"
+                    "sweep:\n  params.fast: [5, 10]\n  params.slow: [30, 60]\n")
+        out = os.path.join(self.tmp, "wf")
+        btr.sweep(cfgp, out=out, workers=1)                   # a config file, not a dict
+        w = btr.read_walkforward(out)
+        cli = pd.read_csv(os.path.join(out, "walkforward.csv"))
+        self.assertGreater(len(cli), 5)
+        pd.testing.assert_frame_equal(w.walkforward, cli)
+        self.assertIsInstance(w.oos_equity.index, pd.DatetimeIndex)
+        oos = pd.read_csv(os.path.join(out, "oos_equity.csv"))
+        np.testing.assert_array_equal(w.oos_equity["equity"].to_numpy(), oos["equity"].to_numpy())
+        np.testing.assert_array_equal(w.oos_equity.index.strftime("%Y-%m-%d"), oos["time"])
+        r = btr.run(cfgp, out=os.path.join(self.tmp, "run"))  # bt run of the same file
+        self.assertGreater(len(r.trades), 10)
+
+
+class Jupyter(TmpCase):
+    """Results render as HTML tables; report() shows report.html inline through
+    IPython.display.IFrame (a stand-in module here: Debian's IPython is not a dependency)."""
+
+    def test_report_inline(self):
+        import sys
+        import types
+        shown = {}
+
+        class IFrame:
+            def __init__(self, src, width, height):
+                shown.update(src=src, width=width, height=height)
+
+        fake = types.ModuleType("IPython")
+        fake.display = types.ModuleType("IPython.display")
+        fake.display.IFrame = IFrame
+        saved = {k: sys.modules.get(k) for k in ("IPython", "IPython.display")}
+        sys.modules.update({"IPython": fake, "IPython.display": fake.display})
+        try:
+            store = shared_store(self, self.tmp)
+            res = btr.run({"strategy": "sma_cross", "data": {"store": store, "symbols": ["ORCL"]}},
+                          out=os.path.join(self.tmp, "r"))
+            html = res._repr_html_()
+            self.assertIn("<table>", html)
+            self.assertIn("sharpe", html)
+            if not os.path.exists(os.path.join(self.tmp, "r", "report.html")):
+                self.skipTest("this bt run wrote no report.html")
+            self.assertIsInstance(res.report(), IFrame)
+            self.assertTrue(shown["src"].endswith(os.path.join("r", "report.html")), shown)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    sys.modules.pop(k, None)
+                else:
+                    sys.modules[k] = v
+
 
 if __name__ == "__main__":
     unittest.main()

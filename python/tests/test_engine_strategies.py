@@ -74,6 +74,18 @@ class PythonMatchesC(TmpCase):
         self.assertEqual(rc, results_rows(os.path.join(self.tmp, "sp2")))
 
 
+    def test_rsi_sweep_bit_for_bit(self):
+        sweep = ("sweep:\n  params.period: [7, 14]\n  params.lower: [25, 30]\n")
+        c = self.cfg("c.yaml", "rsi_reversion", extra=sweep)
+        p = self.cfg("p.yaml", "RsiReversion", os.path.join(EXAMPLES, "rsi_reversion.py"),
+                     extra=sweep)
+        bt("sweep", c, "--out", os.path.join(self.tmp, "rc"), "--workers", "2")
+        bt("sweep", p, "--out", os.path.join(self.tmp, "rp"), "--workers", "2")
+        rc = results_rows(os.path.join(self.tmp, "rc"))
+        self.assertEqual(len(rc), 4)
+        self.assertGreater(len({r["final_equity"] for r in rc.values()}), 1)
+        self.assertEqual(rc, results_rows(os.path.join(self.tmp, "rp")))
+
     def test_walk_forward_bit_for_bit(self):
         wf = ("walk_forward: {train: 3y, test: 1y}\n"
               "sweep:\n  params.fast: [5, 10, 20]\n  params.slow: [40, 80]\n")
@@ -186,6 +198,11 @@ class PythonOrders(TmpCase):
                             for r in rows))
         # a filled trailing stop attaches nothing: no reverse stop buy appears
         self.assertFalse([r for r in rows if r["type"] == "stop" and float(r["qty"]) > 0])
+        # stop-limit, placed at step 60 only after on_fill saw a fill (else the run fails)
+        sl = [r for r in rows if r["type"] == "stop_limit"]
+        self.assertEqual(len(sl), 1)
+        self.assertEqual(sl[0]["qty"], "4")
+        self.assertGreater(float(sl[0]["limit"]), float(sl[0]["stop"]))
 
 
     def test_portfolio_strategy_same_at_any_thread_count(self):

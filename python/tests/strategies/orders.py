@@ -1,5 +1,5 @@
 """Explicit orders from Python: limit + cancel, market bracket, day stop, trailing by
-percent and by ATR, modify of an open limit order."""
+percent and by ATR, modify of an open limit order, stop-limit; on_fill is called."""
 from backtester import Strategy
 
 
@@ -41,6 +41,12 @@ class Orders(Strategy):
                 pass
             else:
                 raise AssertionError("two trailing modes accepted")
+        elif ctx.step == 60:
+            if not self.fills:
+                raise AssertionError("on_fill was never called")
+            self.sl_id = ctx.order(4, type="stop_limit", stop=round(ctx.close * 1.5, 2),
+                                   limit=round(ctx.close * 1.6, 2))
+            assert self.sl_id > 0
         elif ctx.step == 31:
             try:
                 ctx.order(1, type="iceberg")
