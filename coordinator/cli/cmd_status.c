@@ -5,6 +5,7 @@
  * such as the Python package's backtester.status(). --results prints the
  * results journaled so far as CSV, in results.csv's columns. */
 #include <errno.h>
+#include <math.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -74,16 +75,18 @@ static void s_print_json(const char *text, const char *verdict, long long age)
 #define S_COPY_CHUNK (1u << 20)
 
 typedef struct {
-    uint64_t job;
+    uint64_t job;  /* job id */
+    uint64_t seq;  /* position in the journal */
+    size_t moff;   /* its metrics: rs->m[moff .. moff + ncols) */
+    char *error;   /* failed jobs only (heap), else NULL */
     uint8_t ok;
-    char error[256];
-    size_t n;
-    double m[BT_JOURNAL_MAX_METRICS];
 } s_row_t;
 
 typedef struct {
     s_row_t *rows;
     size_t n, cap;
+    double *m;    /* ncols values per row, the journal's column order */
+    size_t ncols; /* from the header's metrics line */
     bool oom;
 } s_rows_t;
 
@@ -95,22 +98,36 @@ static void s_collect(void *user, const bt_journal_rec_t *r)
     if (rs->n == rs->cap) {
         size_t cap = rs->cap ? rs->cap * 2 : 256;
         s_row_t *nr = realloc(rs->rows, cap * sizeof *nr);
-        if (!nr) {
+        double *nm = nr ? realloc(rs->m, cap * (rs->ncols ? rs->ncols : 1) * sizeof *nm) : NULL;
+        if (nr)
+            rs->rows = nr;
+        if (!nr || !nm) {
             rs->oom = true;
             return;
         }
-        rs->rows = nr;
+        rs->m = nm;
         rs->cap = cap;
     }
-    s_row_t *w = &rs->rows[rs->n++];
-    w->job = r->job_id;
-    w->ok = r->ok;
-    snprintf(w->error, sizeof w->error, "%s", r->error);
-    w->n = r->nmetrics;
-    memcpy(w->m, r->metrics, r->nmetrics * sizeof(double));
+    s_row_t *w = &rs->rows[rs->n];
+    *w = (s_row_t){.job = r->job_id, .seq = rs->n, .moff = rs->n * rs->ncols, .ok = r->ok};
+    for (size_t c = 0; c < rs->ncols; c++)
+        rs->m[w->moff + c] = c < r->nmetrics ? r->metrics[c] : NAN;
+    if (!r->ok && !(w->error = strdup(r->error))) {
+        rs->oom = true;
+        return;
+    }
+    rs->n++;
 }
 
-/* Job order; for one job an ok record before a failed one, then file order. */
+static void s_rows_fini(s_rows_t *rs)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        free(rs->rows[i].error);
+    free(rs->rows);
+    free(rs->m);
+}
+
+/* Job order; for one job an ok record before a failed one, then journal order. */
 static int s_row_cmp(const void *a, const void *b)
 {
     const s_row_t *x = a, *y = b;
@@ -118,7 +135,7 @@ static int s_row_cmp(const void *a, const void *b)
         return x->job < y->job ? -1 : 1;
     if (x->ok != y->ok)
         return x->ok ? -1 : 1;
-    return x < y ? -1 : x > y;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static bt_err_t s_copy(const char *from, const char *to, bt_errbuf_t *eb)
@@ -216,14 +233,16 @@ static int s_results(const char *dir)
         fprintf(stderr, "bt status: %s (is %s the --out folder of a bt sweep?)\n", eb.msg, dir);
         return 2;
     }
-    s_rows_t rs = {0};
+    static char cols[BT_JOURNAL_MAX_HEADER + 1]; /* cut into names in place */
+    memcpy(cols, head, sizeof cols);
+    const char *names[BT_JOURNAL_MAX_METRICS];
+    size_t nm = s_metric_names(cols, names, BT_JOURNAL_MAX_METRICS);
+    s_rows_t rs = {.ncols = nm};
     if (s_replay_copy(dir, head, &rs, &eb) != BT_OK) {
         fprintf(stderr, "bt status: %s\n", eb.msg);
-        free(rs.rows);
+        s_rows_fini(&rs);
         return 1;
     }
-    const char *names[BT_JOURNAL_MAX_METRICS];
-    size_t nm = s_metric_names(head, names, BT_JOURNAL_MAX_METRICS);
     /* the swept values of each job, as the coordinator planned them */
     bt_sweepjob_t *sj = bt_sweepjob_open(dir, &eb);
     bt_plan_t *plan = sj ? bt_plan_new(bt_sweepjob_base(sj), true, &eb) : NULL;
@@ -263,18 +282,18 @@ static int s_results(const char *dir)
                     bt_csvw_empty(&w);
             }
         for (size_t m = 0; m < nm; m++)
-            if (r->ok && m < r->n)
-                bt_csvw_double(&w, r->m[m]);
+            if (r->ok)
+                bt_csvw_double(&w, rs.m[r->moff + m]);
             else
                 bt_csvw_empty(&w);
         bt_csvw_str(&w, r->ok ? "ok" : "failed");
-        bt_csvw_str(&w, r->error);
+        bt_csvw_str(&w, r->error ? r->error : "");
         bt_csvw_end_row(&w);
     }
     bt_plan_destroy(&plan);
     bt_sweepjob_destroy(&sj);
     free(vals);
-    free(rs.rows);
+    s_rows_fini(&rs);
     fflush(stdout);
     return w.err == BT_OK ? 0 : 1;
 }
