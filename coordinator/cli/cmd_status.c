@@ -5,8 +5,8 @@
  * such as the Python package's backtester.status(). --results prints the
  * results journaled so far as CSV, in results.csv's columns. */
 #include <errno.h>
-#include <math.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -75,10 +75,10 @@ static void s_print_json(const char *text, const char *verdict, long long age)
 #define S_COPY_CHUNK (1u << 20)
 
 typedef struct {
-    uint64_t job;  /* job id */
-    uint64_t seq;  /* position in the journal */
-    size_t moff;   /* its metrics: rs->m[moff .. moff + ncols) */
-    char *error;   /* failed jobs only (heap), else NULL */
+    uint64_t job; /* job id */
+    uint64_t seq; /* position in the journal */
+    size_t moff;  /* its metrics: rs->m[moff .. moff + ncols) */
+    char *error;  /* failed jobs only (heap), else NULL */
     uint8_t ok;
 } s_row_t;
 
@@ -217,8 +217,8 @@ static void s_put_point(bt_csvw_t *w, const bt_plan_t *plan, uint64_t job, doubl
         if (bt_plan_axis_is_symbols(plan, a)) {
             char buf[4096];
             size_t j = (size_t)vals[a];
-            bt_csvw_str(w, j < bt_plan_axis_len(plan, a) ? bt_plan_label(plan, a, j, buf, sizeof buf)
-                                                         : "");
+            bt_csvw_str(
+                w, j < bt_plan_axis_len(plan, a) ? bt_plan_label(plan, a, j, buf, sizeof buf) : "");
         }
         bt_csvw_double(w, vals[a]);
     }

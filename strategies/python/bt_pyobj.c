@@ -365,8 +365,8 @@ static PyObject *s_strat_indicator(PyObject *o, PyObject *args, PyObject *kw)
     if (kw) {
         PyObject *empty = PyTuple_New(0), *oo = Py_None;
         static char *kws[] = {"source", "sym", "other", "manual", NULL};
-        int ok = empty && PyArg_ParseTupleAndKeywords(empty, kw, "|$slOp", kws, &src, &sym, &oo,
-                                                      &manual);
+        int ok = empty &&
+                 PyArg_ParseTupleAndKeywords(empty, kw, "|$slOp", kws, &src, &sym, &oo, &manual);
         Py_XDECREF(empty);
         if (!ok)
             return NULL;
