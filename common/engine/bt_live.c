@@ -17,6 +17,8 @@ struct bt_live {
     bt_series_t *empty;      /* nsym empty series (a live book has no history arrays) */
     size_t steps;
     int64_t last;            /* time of the last step */
+    bt_account_t acct;       /* risk.scope: account — the sleeves in lockstep */
+    bool account;            /* acct is in use */
 };
 
 static void s_on_step(void *user, const bt_step_info_t *info)
@@ -30,13 +32,6 @@ bt_live_t *bt_live_new(const bt_strategy_t *st, const double *params, const bt_e
 {
     if (!st || !cfg || nsym == 0 || nsym > UINT32_MAX) {
         bt_errf(eb, BT_EINVAL, "bt_live_new: a strategy, a config and 1.. symbols are needed");
-        return NULL;
-    }
-    /* Account-level limits step the sleeves in lockstep (bt_loop_account);
-     * live stepping does not do that yet, so refuse rather than differ. */
-    if (st->kind == BT_STRAT_SINGLE && nsym > 1 && cfg->risk_scope == BT_RISK_ACCOUNT) {
-        bt_errf(eb, BT_ECONFIG, "risk.scope: account is not supported by bt paper yet; "
-                                "use risk.scope: sleeve (the default) for paper trading");
         return NULL;
     }
     bt_live_t *lv = calloc(1, sizeof *lv);
@@ -80,6 +75,18 @@ bt_live_t *bt_live_new(const bt_strategy_t *st, const double *params, const bt_e
             return NULL;
         }
     }
+    /* risk.scope: account with a limit: the sleeves share the limits and step
+     * in lockstep, as bt_engine does (bt_loop_account_step) */
+    lv->account = sleeves && cfg->risk_scope == BT_RISK_ACCOUNT &&
+                  (cfg->max_drawdown > 0 || cfg->max_leverage > 0 || cfg->max_positions > 0 ||
+                   cfg->max_position > 0);
+    if (lv->account) {
+        lv->acct = (bt_account_t){lv->books, lv->nbooks, cfg->initial_cash, false};
+        for (size_t b = 0; b < lv->nbooks; b++) {
+            lv->books[b].risk.acct = &lv->acct;
+            lv->books[b].risk.mdd = 0.0; /* the account's kill switch instead */
+        }
+    }
     return lv;
 }
 
@@ -104,6 +111,7 @@ bt_err_t bt_live_step(bt_live_t *lv, int64_t t, const bt_bar_t *bars, const uint
 {
     if (lv->steps > 0 && t <= lv->last)
         return bt_errf(eb, BT_EINVAL, "bt_live_step: time goes backwards or repeats");
+    bool any_book = false;
     for (size_t b = 0; b < lv->nbooks; b++) {
         bt_book_t *bk = &lv->books[b];
         bt_feed_state_t *f = &bk->feed;
@@ -118,13 +126,18 @@ bt_err_t bt_live_step(bt_live_t *lv, int64_t t, const bt_bar_t *bars, const uint
                 any = true;
             }
         }
-        if (!any)
-            continue; /* a sleeve steps only on its own bars, as in a backtest */
         f->last_step = false;
-        bt_loop_step(bk, t);
+        any_book = any_book || any;
+        if (!lv->account && any) /* a sleeve steps only on its own bars, as in a backtest */
+            bt_loop_step(bk, t);
+    }
+    if (lv->account && any_book)
+        bt_loop_account_step(&lv->acct, t); /* sleeves are one symbol: has_bar[0] */
+    for (size_t b = 0; b < lv->nbooks; b++) {
+        bt_book_t *bk = &lv->books[b];
         for (size_t k = 0; k < bk->nsym; k++)
-            if (f->has_bar[k])
-                f->prev_time[k] = t;
+            if (bk->feed.has_bar[k])
+                bk->feed.prev_time[k] = t;
         if (bk->err != BT_OK)
             return bt_errf(eb, bk->err, "out of memory while recording the paper run");
     }
