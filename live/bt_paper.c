@@ -37,6 +37,7 @@ void bt_paper_opts_defaults(bt_paper_opts_t *o)
     o->name = "default";
     o->stream_cap = 1000;
     o->indicators = "sma,ema,rsi";
+    o->grace_ms = -1;
 }
 
 static int64_t s_wall_ns(void)
@@ -280,25 +281,53 @@ static bt_err_t s_apply(s_paper_t *P, int64_t t, const bt_bar_t *bars, const uin
     return BT_OK;
 }
 
-/* Steps while every symbol has a bar waiting: the earliest time is the step. */
-void bt_paper_drain(s_paper_t *P)
+/* Steps while every symbol has a bar waiting: the earliest time is the step,
+ * the symbols with a bar at that time have one (the backtest's merged feed).
+ * A symbol with no bar waiting holds the step back until grace_ms after the
+ * step's first bar came; then (or with force) it steps without it. */
+void bt_paper_drain(s_paper_t *P, bool force)
 {
     bt_bar_t bars[64];
     uint8_t has[64];
     for (;;) {
         int64_t t = INT64_MAX;
+        size_t missing = 0, miss_sym = 0;
         for (size_t s = 0; s < P->nsym; s++) {
-            if (P->q[s].n == 0)
-                return;
+            if (P->q[s].n == 0) {
+                missing++;
+                miss_sym = s;
+                continue;
+            }
             int64_t h = P->q[s].v[P->q[s].head].time;
             if (h < t)
                 t = h;
         }
+        if (t == INT64_MAX)
+            return;
+        if (missing) {
+            int64_t first = INT64_MAX; /* arrival of the step's first bar */
+            for (size_t s = 0; s < P->nsym; s++) {
+                const s_queue_t *q = &P->q[s];
+                if (q->n && q->v[q->head].time == t && q->at[q->head] < first)
+                    first = q->at[q->head];
+            }
+            if (!force && bt_monotonic_ms() - first < P->grace_ms)
+                return;
+            if (P->waited_t != t) {
+                char tb[40];
+                /* a symbol that has not started yet (listed later) is no news */
+                bt_log(P->seen[miss_sym] == INT64_MIN ? BT_LOG_DEBUG : BT_LOG_INFO, "%s: no bar for %s within %ld ms%s; stepping without it%s",
+                       P->syms[miss_sym], s_t(t, tb), P->grace_ms,
+                       missing > 1 ? " (nor for other symbols)" : "",
+                       force ? " (the feed has ended)" : "");
+                P->waited_t = t;
+            }
+        }
         for (size_t s = 0; s < P->nsym; s++) {
             s_queue_t *q = &P->q[s];
-            const bt_rawbar_t *r = &q->v[q->head];
-            has[s] = r->time == t;
+            has[s] = q->n && q->v[q->head].time == t;
             if (has[s]) {
+                const bt_rawbar_t *r = &q->v[q->head];
                 bars[s] = (bt_bar_t){t, r->open, r->high, r->low, r->close, r->volume};
                 q->head++;
                 q->n--;
@@ -339,6 +368,14 @@ void bt_paper_offer(s_paper_t *P, size_t s, const bt_rawbar_t *b)
                b->time == P->seen[s] ? "repeated" : "late or out-of-order", s_t(P->seen[s], tp));
         return;
     }
+    if (bt_live_steps(P->lv) && b->time <= bt_live_last_time(P->lv)) {
+        /* the step of its time was taken without it (grace over): too late */
+        bt_log(BT_LOG_WARN, "%s %s: bar came after its step was taken without it (grace %ld "
+                            "ms); dropped",
+               sym, s_t(b->time, tb), P->grace_ms);
+        P->seen[s] = b->time;
+        return;
+    }
     if (P->seen[s] != INT64_MIN && P->iv_ns > 0) {
         int64_t slack = P->iv_ns >= BT_NS_PER_DAY ? 4 * BT_NS_PER_DAY : P->iv_ns;
         if (b->time - P->seen[s] > slack)
@@ -349,19 +386,25 @@ void bt_paper_offer(s_paper_t *P, size_t s, const bt_rawbar_t *b)
     if (q->head + q->n == q->cap) {
         if (q->head > 0) {
             memmove(q->v, q->v + q->head, q->n * sizeof *q->v);
+            memmove(q->at, q->at + q->head, q->n * sizeof *q->at);
             q->head = 0;
         } else {
             size_t cap = q->cap ? 2 * q->cap : 256;
             bt_rawbar_t *nv = cap <= S_QUEUE_MAX ? realloc(q->v, cap * sizeof *nv) : NULL;
-            if (!nv) {
+            if (nv)
+                q->v = nv;
+            int64_t *na = nv ? realloc(q->at, cap * sizeof *na) : NULL;
+            if (na)
+                q->at = na;
+            if (!nv || !na) {
                 bt_log(BT_LOG_ERROR, "%s: %zu bars wait for the other symbols; bar %s dropped",
                        sym, q->n, s_t(b->time, tb));
                 return;
             }
-            q->v = nv;
             q->cap = cap;
         }
     }
+    q->at[q->head + q->n] = bt_monotonic_ms();
     q->v[q->head + q->n++] = *b;
     P->seen[s] = b->time;
 }
@@ -395,7 +438,7 @@ static void s_http_done(void *user, bt_http_resp_t *r)
             bt_page_fini(&page);
             if (fresh == 0 && sl->sym == 0)
                 P->idle++;
-            bt_paper_drain(P);
+            bt_paper_drain(P, false);
             return;
         }
         bt_page_fini(&page);
@@ -454,9 +497,13 @@ static int s_on_tick(zloop_t *loop, int id, void *arg)
     if (P->stop)
         return -1;
     if (P->o->idle_exit && P->idle >= P->o->idle_exit) {
+        bt_paper_drain(P, true); /* the feed has ended: bars held for a missing symbol go */
         bt_log(BT_LOG_INFO, "no new bar in %ld polls; stopping", P->idle);
         return -1;
     }
+    bt_paper_drain(P, false); /* a grace may be over */
+    if (P->stop)
+        return -1;
     if (P->o->from_redis)
         bt_paper_poll_redis(P);
     else
@@ -656,8 +703,10 @@ static void s_free(s_paper_t *P)
         bt_buf_fini(&P->slots[s].url);
     }
     free(P->slots);
-    for (size_t s = 0; P->q && s < P->nsym; s++)
+    for (size_t s = 0; P->q && s < P->nsym; s++) {
         free(P->q[s].v);
+        free(P->q[s].at);
+    }
     free(P->q);
     free(P->seen);
     free(P->xid);
@@ -778,6 +827,8 @@ bt_err_t bt_paper_run(const bt_paper_opts_t *o, bt_errbuf_t *eb)
     long period = o->poll_ms > 0 ? o->poll_ms : (long)(P.iv_ns / 1000000);
     if (period <= 0)
         period = 1000;
+    P.grace_ms = o->grace_ms >= 0 ? o->grace_ms : 3 * period;
+    P.waited_t = INT64_MIN;
     zloop_timer(P.loop, (size_t)period, 0, s_on_tick, &P);
     bt_log(BT_LOG_INFO, "paper: %s on %zu symbol(s), %s every %ld ms -> %s", P.st->name, P.nsym,
            o->from_redis ? "Redis streams bt:bars:SYMBOL" : o->prov->name, period, o->out);

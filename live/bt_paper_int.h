@@ -18,6 +18,7 @@
 
 typedef struct {
     bt_rawbar_t *v; /* bars not yet stepped, oldest first */
+    int64_t *at;    /* when each arrived (monotonic ms): the grace counts from it */
     size_t head, n, cap;
 } s_queue_t;
 
@@ -59,6 +60,8 @@ struct s_paper {
     void **ind_state;
     zsock_t *ctl;
     long idle;                /* polls in a row without a new bar */
+    long grace_ms;            /* several symbols: how long a step waits for a missing bar */
+    int64_t waited_t;         /* the step last logged as taken without a symbol */
     bool stop;
     bool replaying;
     bool tty;
@@ -69,8 +72,9 @@ struct s_paper {
 
 /* A bar from a feed: validated, late / repeated ones dropped, queued. */
 void bt_paper_offer(s_paper_t *P, size_t s, const bt_rawbar_t *b);
-/* Steps while every symbol has a bar waiting. */
-void bt_paper_drain(s_paper_t *P);
+/* Steps while every symbol has a bar waiting, or the grace for a missing
+ * one is over (or force: the feed has ended). */
+void bt_paper_drain(s_paper_t *P, bool force);
 /* The step's bars, indicators and equity to Redis (when it is up). */
 void bt_paper_publish(s_paper_t *P, int64_t t, const bt_bar_t *bars, const uint8_t *has);
 /* One XREAD of the streams bt:bars:SYMBOL (when Redis is up and none is in flight). */

@@ -118,7 +118,7 @@ static void s_on_xread(void *user, redisReply *r)
     }
     if (!fresh)
         P->idle++;
-    bt_paper_drain(P);
+    bt_paper_drain(P, false);
 }
 
 void bt_paper_poll_redis(s_paper_t *P)

@@ -37,6 +37,8 @@ static void s_help(FILE *out)
             "  --interval IV      bar interval: 1m 5m 15m 30m 1h 4h 1d 1w    [1d]\n"
             "  --from DATE        first bar wanted (default: the latest bars)\n"
             "  --poll-ms MS       poll period (default: the interval)\n"
+            "  --grace-ms MS      several symbols: how long a step waits for a symbol's bar\n"
+            "                     before it goes on without it       [3 poll periods]\n"
             "  --redis ADDR       host:port or unix:/path (or BT_REDIS)\n"
             "  --name NAME        Redis key prefix bt:paper:NAME:            [default]\n"
             "  --stream-cap N     recent bars kept per symbol in Redis       [1000]\n"
@@ -98,6 +100,8 @@ int bt_cmd_paper(int argc, char **argv)
                 o.control = v;
             else if (strcmp(a, "--poll-ms") == 0 && bt_parse_long(v, 1, 86400000L, &n))
                 o.poll_ms = n;
+            else if (strcmp(a, "--grace-ms") == 0 && bt_parse_long(v, 0, 86400000L * 7, &n))
+                o.grace_ms = n;
             else if (strcmp(a, "--stream-cap") == 0 && bt_parse_long(v, 1, 10000000L, &n))
                 o.stream_cap = (size_t)n;
             else if (strcmp(a, "--idle-exit") == 0 && bt_parse_long(v, 0, 1000000000L, &n))
