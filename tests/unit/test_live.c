@@ -102,11 +102,14 @@ static bt_engine_cfg_t s_cfg(void)
 }
 
 /* bt_live == bt_engine_run on S[0..nsym-1]; returns the final equity. */
-static double s_check_st(const bt_strategy_t *st, size_t nsym, bt_engine_cfg_t cfg)
+static double s_check_p(const bt_strategy_t *st, size_t nsym, bt_engine_cfg_t cfg,
+                        const double *p)
 {
     cr_assert(st);
     double params[16];
     bt_strategy_defaults(st, params);
+    for (size_t i = 0; p && i < st->nparams; i++)
+        params[i] = p[i];
     bt_recorder_t rec;
     bt_recorder_init(&rec);
     bt_engine_t *eng = bt_engine_new();
@@ -172,6 +175,11 @@ static double s_check_st(const bt_strategy_t *st, size_t nsym, bt_engine_cfg_t c
     return eq;
 }
 
+static double s_check_st(const bt_strategy_t *st, size_t nsym, bt_engine_cfg_t cfg)
+{
+    return s_check_p(st, nsym, cfg, NULL);
+}
+
 static void s_check(const char *strategy, size_t nsym)
 {
     s_make();
@@ -191,6 +199,62 @@ Test(live, sleeves_equal_engine_run)
 Test(live, portfolio_equals_engine_run)
 {
     s_check("momentum_rotation", 3);
+}
+
+/* sizing.at: fill in a PORTFOLIO book sizes a signal from the other
+ * symbols' previous closes: live stepping keeps the bars' history as the
+ * backtest's series does. */
+Test(live, portfolio_sized_at_fill_equals_engine_run)
+{
+    s_make();
+    bt_engine_cfg_t cfg = s_cfg();
+    cfg.size_at = BT_SIZE_AT_FILL;
+    cfg.size_value = 0.45; /* two symbols held, 45 % each */
+    const bt_strategy_t *st = bt_strategy_find("momentum_rotation");
+    cr_assert(st && st->nparams == 3);
+    const double p[3] = {20, 2, 0}; /* lookback 20, top_n 2, absolute 0 */
+    s_check_p(st, NS, cfg, p);
+}
+
+/* Buys with an ATR trailing stop attached when flat (every 5th step): the
+ * trail's distance is the Wilder ATR of the bars before the checked one. */
+static void s_atr_on_bar(void *state, bt_ctx_t *ctx)
+{
+    (void)state;
+    if (!ctx->has_bar[0] || ctx->position[0] != 0 || ctx->step % 5 != 0)
+        return;
+    bt_order_req_t r = {.sym = 0, .qty = 10, .type = BT_ORD_MARKET};
+    bt_trail_t tr = {.mode = BT_TRAIL_ATR, .value = 1.5, .atr_period = 10};
+    bt_order_trail(ctx, &r, &tr);
+}
+
+static size_t s_zero_size(const double *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    return 8;
+}
+
+static bt_err_t s_zero_init(void *st, const double *p, size_t n, bt_errbuf_t *eb)
+{
+    (void)st;
+    (void)p;
+    (void)n;
+    (void)eb;
+    return BT_OK;
+}
+
+static const bt_strategy_t s_atr_strat = {.name = "atr_trail",
+                                          .kind = BT_STRAT_SINGLE,
+                                          .state_size = s_zero_size,
+                                          .init = s_zero_init,
+                                          .on_bar = s_atr_on_bar};
+
+Test(live, atr_trailing_stops_equal_engine_run)
+{
+    s_make();
+    s_check_st(&s_atr_strat, 1, s_cfg());
+    s_check_st(&s_atr_strat, NS, s_cfg());
 }
 
 /* risk.scope: account: the sleeves step in lockstep under the account's
