@@ -122,45 +122,48 @@ static bt_err_t s_write_orders(s_paper_t *P)
     return e;
 }
 
+/* One events.csv row, and the same to Redis. */
+static void s_event(s_paper_t *P, bt_csvw_t *w, const bt_paper_event_t *ev)
+{
+    char tb[40];
+    bt_csvw_u64(w, ev->step);
+    bt_csvw_str(w, s_t(ev->t, tb));
+    bt_csvw_str(w, ev->event);
+    bt_csvw_u64(w, ev->book);
+    bt_csvw_i64(w, ev->order_id);
+    bt_csvw_str(w, ev->symbol);
+    bt_csvw_str(w, ev->type);
+    bt_csvw_g(w, ev->qty, 15);
+    bt_csvw_g(w, ev->price, 15);
+    bt_csvw_g(w, ev->commission, 15);
+    bt_csvw_str(w, ev->status);
+    bt_csvw_end_row(w);
+    bt_paper_publish_event(P, ev);
+}
+
 /* Orders placed and fills of the step just taken: events.csv rows. */
 static void s_write_events(s_paper_t *P, size_t step, int64_t t)
 {
     bt_csvw_t w;
     bt_csvw_init_file(&w, P->events);
-    char tb[40];
     for (size_t b = 0; b < bt_live_nbooks(P->lv); b++) {
         const bt_recorder_t *rec = bt_live_recorder(P->lv, b);
         for (size_t i = P->nord_out[b]; i < rec->norders; i++) {
             const bt_order_rec_t *o = &rec->orders[i];
-            bt_csvw_u64(&w, step);
-            bt_csvw_str(&w, s_t(t, tb));
-            bt_csvw_str(&w, "order");
-            bt_csvw_u64(&w, b);
-            bt_csvw_i64(&w, o->id);
-            bt_csvw_str(&w, o->sym < P->nsym ? P->syms[o->sym] : "?");
-            bt_csvw_str(&w, s_order_type(o->type));
-            bt_csvw_g(&w, o->qty, 15);
-            bt_csvw_g(&w, o->limit ? o->limit : o->stop, 15);
-            bt_csvw_g(&w, 0, 15);
-            bt_csvw_str(&w, s_order_status(o->status));
-            bt_csvw_end_row(&w);
+            bt_paper_event_t ev = {step, t, "order", b, o->id,
+                                   o->sym < P->nsym ? P->syms[o->sym] : "?",
+                                   s_order_type(o->type), o->qty, o->limit ? o->limit : o->stop,
+                                   0, s_order_status(o->status)};
+            s_event(P, &w, &ev);
         }
         P->nord_out[b] = rec->norders;
         size_t nf = 0;
         const bt_step_fill_t *f = bt_live_fills(P->lv, b, &nf);
         for (size_t i = 0; i < nf; i++) {
-            bt_csvw_u64(&w, step);
-            bt_csvw_str(&w, s_t(t, tb));
-            bt_csvw_str(&w, "fill");
-            bt_csvw_u64(&w, b);
-            bt_csvw_i64(&w, f[i].order_id);
-            bt_csvw_str(&w, f[i].sym < P->nsym ? P->syms[f[i].sym] : "?");
-            bt_csvw_str(&w, "");
-            bt_csvw_g(&w, f[i].qty, 15);
-            bt_csvw_g(&w, f[i].price, 15);
-            bt_csvw_g(&w, f[i].commission, 15);
-            bt_csvw_str(&w, "");
-            bt_csvw_end_row(&w);
+            bt_paper_event_t ev = {step, t, "fill", b, f[i].order_id,
+                                   f[i].sym < P->nsym ? P->syms[f[i].sym] : "?", "", f[i].qty,
+                                   f[i].price, f[i].commission, ""};
+            s_event(P, &w, &ev);
         }
     }
 }

@@ -77,6 +77,21 @@ void bt_paper_offer(s_paper_t *P, size_t s, const bt_rawbar_t *b);
 void bt_paper_drain(s_paper_t *P, bool force);
 /* The step's bars, indicators and equity to Redis (when it is up). */
 void bt_paper_publish(s_paper_t *P, int64_t t, const bt_bar_t *bars, const uint8_t *has);
+/* One row of events.csv: an order placed or a fill. */
+typedef struct {
+    size_t step;
+    int64_t t;
+    const char *event;  /* "order" or "fill" */
+    size_t book;
+    int64_t order_id;   /* book-local */
+    const char *symbol;
+    const char *type;   /* order type ("" for a fill) */
+    double qty, price, commission;
+    const char *status; /* order status when placed ("" for a fill) */
+} bt_paper_event_t;
+
+/* The event to the stream bt:paper:NAME:events (when Redis is up). */
+void bt_paper_publish_event(s_paper_t *P, const bt_paper_event_t *ev);
 /* One XREAD of the streams bt:bars:SYMBOL (when Redis is up and none is in flight). */
 void bt_paper_poll_redis(s_paper_t *P);
 

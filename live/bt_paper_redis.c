@@ -51,6 +51,27 @@ void bt_paper_publish(s_paper_t *P, int64_t t, const bt_bar_t *bars, const uint8
     bt_aredis_cmd(P->ar, NULL, NULL, 8, he, NULL);
 }
 
+void bt_paper_publish_event(s_paper_t *P, const bt_paper_event_t *ev)
+{
+    if (!P->ar || !bt_aredis_up(P->ar))
+        return;
+    char key[256], cap[32], step[32], ts[32], book[32], id[32], v[3][40];
+    snprintf(key, sizeof key, "bt:paper:%s:events", P->o->name);
+    snprintf(cap, sizeof cap, "%zu", P->o->stream_cap);
+    snprintf(step, sizeof step, "%zu", ev->step);
+    snprintf(ts, sizeof ts, "%lld", (long long)ev->t);
+    snprintf(book, sizeof book, "%zu", ev->book);
+    snprintf(id, sizeof id, "%lld", (long long)ev->order_id);
+    const double x[3] = {ev->qty, ev->price, ev->commission};
+    for (int k = 0; k < 3; k++)
+        bt_csvw_fmt_double(x[k], v[k], sizeof v[k]);
+    const char *a[] = {"XADD", key, "MAXLEN", "~", cap, "*", "step", step, "t", ts,
+                       "event", ev->event, "book", book, "order_id", id, "symbol", ev->symbol,
+                       "type", ev->type, "qty", v[0], "price", v[1], "commission", v[2],
+                       "status", ev->status};
+    bt_aredis_cmd(P->ar, NULL, NULL, (int)(sizeof a / sizeof a[0]), a, NULL);
+}
+
 /* ---- Redis stream source ----------------------------------------------------- */
 
 static bool s_field(redisReply *kv, const char *name, double *out)

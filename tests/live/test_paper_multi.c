@@ -371,6 +371,17 @@ Test(paper_multi, redis_streams_several_symbols_equal_backtest)
     s_backtest("redis");
     s_same("redis");
     s_no_order_twice("redis");
+    /* orders and fills went to Redis as they happened: the first is an order */
+    c = redisConnectUnix(addr + 5);
+    cr_assert(c && !c->err);
+    redisReply *r = redisCommand(c, "XRANGE bt:paper:default:events - + COUNT 1");
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1, "no events stream");
+    redisReply *kv = r->element[0]->element[1];
+    cr_assert(kv->elements >= 6 && strcmp(kv->element[4]->str, "event") == 0 &&
+                  strcmp(kv->element[5]->str, "order") == 0,
+              "first event: %s %s", kv->element[4]->str, kv->element[5]->str);
+    freeReplyObject(r);
+    redisFree(c);
 }
 
 /* DAY limit orders from a Python strategy on ORCL's bars: each order lives
