@@ -287,7 +287,9 @@ static bt_err_t s_apply(s_paper_t *P, int64_t t, const bt_bar_t *bars, const uin
 /* Steps while every symbol has a bar waiting: the earliest time is the step,
  * the symbols with a bar at that time have one (the backtest's merged feed).
  * A symbol with no bar waiting holds the step back until grace_ms after the
- * step's first bar came; then (or with force) it steps without it. */
+ * step's first bar came, and until its feed has answered since then with
+ * nothing more to send (a feed still paging through history is not late);
+ * then (or with force) it steps without it. */
 void bt_paper_drain(s_paper_t *P, bool force)
 {
     bt_bar_t bars[64];
@@ -295,10 +297,13 @@ void bt_paper_drain(s_paper_t *P, bool force)
     for (;;) {
         int64_t t = INT64_MAX;
         size_t missing = 0, miss_sym = 0;
+        int64_t answered = INT64_MAX; /* the missing symbols' feeds all answered since */
         for (size_t s = 0; s < P->nsym; s++) {
             if (P->q[s].n == 0) {
                 missing++;
                 miss_sym = s;
+                if (P->answered_ms[s] < answered)
+                    answered = P->answered_ms[s];
                 continue;
             }
             int64_t h = P->q[s].v[P->q[s].head].time;
@@ -314,7 +319,7 @@ void bt_paper_drain(s_paper_t *P, bool force)
                 if (q->n && q->v[q->head].time == t && q->at[q->head] < first)
                     first = q->at[q->head];
             }
-            if (!force && bt_monotonic_ms() - first < P->grace_ms)
+            if (!force && (bt_monotonic_ms() - first < P->grace_ms || answered < first))
                 return;
             if (P->waited_t != t) {
                 char tb[40];
@@ -346,6 +351,8 @@ void bt_paper_drain(s_paper_t *P, bool force)
             return;
         }
         if (P->o->max_steps && (long)bt_live_steps(P->lv) >= P->o->max_steps)
+            P->stop = true;
+        if (zsys_interrupted) /* SIGINT / SIGTERM: stop between steps, not after the backlog */
             P->stop = true;
         if (P->stop)
             return;
@@ -420,7 +427,7 @@ static void s_http_done(void *user, bt_http_resp_t *r)
     s_paper_t *P = sl->P;
     const char *pn = P->o->prov->name, *sym = P->syms[sl->sym];
     if (r->status >= 200 && r->status < 300) {
-        bt_page_req_t q = {P->o->base, sym, P->o->interval, P->iv_ns, 0, INT64_MAX / 2,
+        bt_page_req_t q = {P->o->base, sym, P->o->interval, P->iv_ns, sl->from, sl->to,
                            P->o->prov->max_page_bars};
         bt_page_t page = {0};
         bt_errbuf_t pe;
@@ -438,6 +445,8 @@ static void s_http_done(void *user, bt_http_resp_t *r)
                 bt_paper_offer(P, sl->sym, &page.bars[i]);
                 fresh += P->seen[sl->sym] != before;
             }
+            if (page.next == INT64_MAX) /* nothing more to page through: caught up */
+                P->answered_ms[sl->sym] = bt_monotonic_ms();
             bt_page_fini(&page);
             if (fresh == 0 && sl->sym == 0)
                 P->idle++;
@@ -456,7 +465,9 @@ static void s_http_done(void *user, bt_http_resp_t *r)
         bt_log(BT_LOG_WARN, "%s %s: %s", pn, sym,
                r->transport ? r->error : r->status ? "HTTP error" : "no answer");
     }
-    /* outage: back off (doubling, at most 60 s), keep the loop going */
+    /* outage: back off (doubling, at most 60 s), keep the loop going; the
+     * symbol had its chance (a step may go on without it after the grace) */
+    P->answered_ms[sl->sym] = bt_monotonic_ms();
     P->backoff_ms = P->backoff_ms ? (P->backoff_ms * 2 > 60000 ? 60000 : P->backoff_ms * 2) : 250;
     P->retry_at_ms = bt_monotonic_ms() + P->backoff_ms;
     if (!P->outage)
@@ -478,6 +489,8 @@ static void s_poll_rest(s_paper_t *P)
                                                  : s_wall_ns() - 3 * P->iv_ns;
         bt_page_req_t q = {P->o->base, P->syms[s], P->o->interval, P->iv_ns, from,
                            s_wall_ns(), P->o->prov->max_page_bars};
+        sl->from = q.from;
+        sl->to = q.to;
         bt_errbuf_t e2;
         if (P->o->prov->page_url(&q, &sl->url, &e2) != BT_OK) {
             bt_log(BT_LOG_ERROR, "%s", e2.msg);
@@ -712,6 +725,7 @@ static void s_free(s_paper_t *P)
     }
     free(P->q);
     free(P->seen);
+    free(P->answered_ms);
     free(P->xid);
     free(P->nord_out);
     for (size_t j = 0; P->ind_state && j < P->nsym * P->nind; j++)
@@ -762,11 +776,12 @@ bt_err_t bt_paper_run(const bt_paper_opts_t *o, bt_errbuf_t *eb)
     }
     P.lv = bt_live_new(P.st, bt_config_params(P.cfg), bt_config_engine(P.cfg), P.nsym, &P.eb);
     P.seen = malloc(P.nsym * sizeof *P.seen);
+    P.answered_ms = calloc(P.nsym, sizeof *P.answered_ms);
     P.q = calloc(P.nsym, sizeof *P.q);
     P.xid = calloc(P.nsym, sizeof *P.xid);
     P.nord_out = calloc(P.nsym, sizeof *P.nord_out);
     P.loop = zloop_new();
-    if (!P.lv || !P.seen || !P.q || !P.xid || !P.nord_out || !P.loop) {
+    if (!P.lv || !P.seen || !P.answered_ms || !P.q || !P.xid || !P.nord_out || !P.loop) {
         e = P.lv ? bt_errf(&P.eb, BT_ENOMEM, "out of memory") : P.eb.code;
         goto done;
     }

@@ -30,6 +30,7 @@ typedef struct {
     bt_http_t *http;
     bt_http_resp_t resp;
     bt_buf_t url;
+    int64_t from, to;         /* the range of the request in flight */
 } s_slot_t;
 
 struct s_paper {
@@ -62,6 +63,8 @@ struct s_paper {
     long idle;                /* polls in a row without a new bar */
     long grace_ms;            /* several symbols: how long a step waits for a missing bar */
     int64_t waited_t;         /* the step last logged as taken without a symbol */
+    int64_t *answered_ms;     /* per symbol: when its feed last said it has nothing more
+                                 (an answer with no page left, or a failure); monotonic */
     bool stop;
     bool replaying;
     bool tty;

@@ -7,6 +7,10 @@
 #include "bt_csvw.h"
 #include "bt_log.h"
 #include "bt_paper_int.h"
+#include "bt_time.h"
+
+#define S_XCOUNT 1000 /* entries per stream per XREAD */
+#define S_XCOUNT_STR "1000"
 
 /* ---- Redis publishing ------------------------------------------------------- */
 
@@ -97,9 +101,13 @@ static void s_on_xread(void *user, redisReply *r)
             bt_log(BT_LOG_WARN, "Redis XREAD: %s", r->str);
         if (!r || r->type == REDIS_REPLY_NIL)
             P->idle++;
+        if (r && r->type == REDIS_REPLY_NIL) /* no stream has anything new */
+            for (size_t s = 0; s < P->nsym; s++)
+                P->answered_ms[s] = bt_monotonic_ms();
         return;
     }
     bool fresh = false;
+    bool full[64] = {false}; /* streams that sent a whole COUNT: more to read */
     for (size_t i = 0; i < r->elements; i++) {
         redisReply *st = r->element[i];
         if (st->type != REDIS_REPLY_ARRAY || st->elements != 2)
@@ -112,6 +120,7 @@ static void s_on_xread(void *user, redisReply *r)
         if (s == P->nsym)
             continue;
         redisReply *ents = st->element[1];
+        full[s] = ents->elements >= S_XCOUNT;
         for (size_t j = 0; j < ents->elements; j++) {
             redisReply *en = ents->element[j];
             if (en->type != REDIS_REPLY_ARRAY || en->elements != 2)
@@ -137,6 +146,9 @@ static void s_on_xread(void *user, redisReply *r)
             fresh = fresh || P->seen[s] != before;
         }
     }
+    for (size_t s = 0; s < P->nsym; s++) /* the others have nothing more now */
+        if (!full[s])
+            P->answered_ms[s] = bt_monotonic_ms();
     if (!fresh)
         P->idle++;
     bt_paper_drain(P, false);
@@ -158,7 +170,7 @@ void bt_paper_poll_redis(s_paper_t *P)
     int n = 0;
     argv[n++] = "XREAD";
     argv[n++] = "COUNT";
-    argv[n++] = "1000";
+    argv[n++] = S_XCOUNT_STR;
     argv[n++] = "STREAMS";
     for (size_t s = 0; s < P->nsym; s++) {
         snprintf(keys[s], sizeof keys[s], "bt:bars:%s", P->syms[s]);
