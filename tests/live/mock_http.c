@@ -18,6 +18,8 @@
  *   --fault truncate@K   Content-Length larger than the body, then close
  *   --fault malformed@K  200 with a JSON body cut in the middle
  *   --fault reset@K      close the connection without an answer
+ *   --fault slow@K       answer K after 2 s (a client time-out)
+ *   --fault weight@K     X-MBX-USED-WEIGHT-1M: 5500 on K (Binance's limit is near)
  *   --fault down@K       500 for K and every later request
  *   --fault down@K-L     500 for requests K..L
  *   --fault dupbar       one bar sent twice (identical)
@@ -323,6 +325,8 @@ static void s_send(int fd, const char *buf, size_t len)
     }
 }
 
+static long s_weight; /* X-MBX-USED-WEIGHT-1M of the answer being sent */
+
 static void s_reply(int fd, int status, const char *extra, const char *body, size_t len,
                     size_t claimed)
 {
@@ -330,7 +334,7 @@ static void s_reply(int fd, int status, const char *extra, const char *body, siz
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\nX-MBX-USED-WEIGHT-1M: %ld\r\n%s\r\n",
-                     status, claimed, s_nreq, extra ? extra : "");
+                     status, claimed, s_weight, extra ? extra : "");
     s_send(fd, head, (size_t)n);
     s_send(fd, body, len);
 }
@@ -371,6 +375,11 @@ static void s_handle(int fd)
         *q++ = '\0';
     if (s_has("reset", k))
         return;
+    s_weight = s_has("weight", k) ? 5500 : k;
+    if (s_has("slow", k)) {
+        struct timespec ts = {2, 0};
+        nanosleep(&ts, NULL);
+    }
     if (s_has("429", k)) {
         s_reply(fd, 429, "Retry-After: 1\r\n", "{\"code\":-1003,\"msg\":\"Too many requests\"}",
                 41, 41);
