@@ -37,6 +37,7 @@ void bt_paper_opts_defaults(bt_paper_opts_t *o)
     o->name = "default";
     o->stream_cap = 1000;
     o->indicators = "sma,ema,rsi";
+    o->grace_ms = -1;
 }
 
 static int64_t s_wall_ns(void)
@@ -121,45 +122,48 @@ static bt_err_t s_write_orders(s_paper_t *P)
     return e;
 }
 
+/* One events.csv row, and the same to Redis. */
+static void s_event(s_paper_t *P, bt_csvw_t *w, const bt_paper_event_t *ev)
+{
+    char tb[40];
+    bt_csvw_u64(w, ev->step);
+    bt_csvw_str(w, s_t(ev->t, tb));
+    bt_csvw_str(w, ev->event);
+    bt_csvw_u64(w, ev->book);
+    bt_csvw_i64(w, ev->order_id);
+    bt_csvw_str(w, ev->symbol);
+    bt_csvw_str(w, ev->type);
+    bt_csvw_g(w, ev->qty, 15);
+    bt_csvw_g(w, ev->price, 15);
+    bt_csvw_g(w, ev->commission, 15);
+    bt_csvw_str(w, ev->status);
+    bt_csvw_end_row(w);
+    bt_paper_publish_event(P, ev);
+}
+
 /* Orders placed and fills of the step just taken: events.csv rows. */
 static void s_write_events(s_paper_t *P, size_t step, int64_t t)
 {
     bt_csvw_t w;
     bt_csvw_init_file(&w, P->events);
-    char tb[40];
     for (size_t b = 0; b < bt_live_nbooks(P->lv); b++) {
         const bt_recorder_t *rec = bt_live_recorder(P->lv, b);
         for (size_t i = P->nord_out[b]; i < rec->norders; i++) {
             const bt_order_rec_t *o = &rec->orders[i];
-            bt_csvw_u64(&w, step);
-            bt_csvw_str(&w, s_t(t, tb));
-            bt_csvw_str(&w, "order");
-            bt_csvw_u64(&w, b);
-            bt_csvw_i64(&w, o->id);
-            bt_csvw_str(&w, o->sym < P->nsym ? P->syms[o->sym] : "?");
-            bt_csvw_str(&w, s_order_type(o->type));
-            bt_csvw_g(&w, o->qty, 15);
-            bt_csvw_g(&w, o->limit ? o->limit : o->stop, 15);
-            bt_csvw_g(&w, 0, 15);
-            bt_csvw_str(&w, s_order_status(o->status));
-            bt_csvw_end_row(&w);
+            bt_paper_event_t ev = {step, t, "order", b, o->id,
+                                   o->sym < P->nsym ? P->syms[o->sym] : "?",
+                                   s_order_type(o->type), o->qty, o->limit ? o->limit : o->stop,
+                                   0, s_order_status(o->status)};
+            s_event(P, &w, &ev);
         }
         P->nord_out[b] = rec->norders;
         size_t nf = 0;
         const bt_step_fill_t *f = bt_live_fills(P->lv, b, &nf);
         for (size_t i = 0; i < nf; i++) {
-            bt_csvw_u64(&w, step);
-            bt_csvw_str(&w, s_t(t, tb));
-            bt_csvw_str(&w, "fill");
-            bt_csvw_u64(&w, b);
-            bt_csvw_i64(&w, f[i].order_id);
-            bt_csvw_str(&w, f[i].sym < P->nsym ? P->syms[f[i].sym] : "?");
-            bt_csvw_str(&w, "");
-            bt_csvw_g(&w, f[i].qty, 15);
-            bt_csvw_g(&w, f[i].price, 15);
-            bt_csvw_g(&w, f[i].commission, 15);
-            bt_csvw_str(&w, "");
-            bt_csvw_end_row(&w);
+            bt_paper_event_t ev = {step, t, "fill", b, f[i].order_id,
+                                   f[i].sym < P->nsym ? P->syms[f[i].sym] : "?", "", f[i].qty,
+                                   f[i].price, f[i].commission, ""};
+            s_event(P, &w, &ev);
         }
     }
 }
@@ -280,25 +284,58 @@ static bt_err_t s_apply(s_paper_t *P, int64_t t, const bt_bar_t *bars, const uin
     return BT_OK;
 }
 
-/* Steps while every symbol has a bar waiting: the earliest time is the step. */
-void bt_paper_drain(s_paper_t *P)
+/* Steps while every symbol has a bar waiting: the earliest time is the step,
+ * the symbols with a bar at that time have one (the backtest's merged feed).
+ * A symbol with no bar waiting holds the step back until grace_ms after the
+ * step's first bar came, and until its feed has answered since then with
+ * nothing more to send (a feed still paging through history is not late);
+ * then (or with force) it steps without it. */
+void bt_paper_drain(s_paper_t *P, bool force)
 {
     bt_bar_t bars[64];
     uint8_t has[64];
     for (;;) {
         int64_t t = INT64_MAX;
+        size_t missing = 0, miss_sym = 0;
+        int64_t answered = INT64_MAX; /* the missing symbols' feeds all answered since */
         for (size_t s = 0; s < P->nsym; s++) {
-            if (P->q[s].n == 0)
-                return;
+            if (P->q[s].n == 0) {
+                missing++;
+                miss_sym = s;
+                if (P->answered_ms[s] < answered)
+                    answered = P->answered_ms[s];
+                continue;
+            }
             int64_t h = P->q[s].v[P->q[s].head].time;
             if (h < t)
                 t = h;
         }
+        if (t == INT64_MAX)
+            return;
+        if (missing) {
+            int64_t first = INT64_MAX; /* arrival of the step's first bar */
+            for (size_t s = 0; s < P->nsym; s++) {
+                const s_queue_t *q = &P->q[s];
+                if (q->n && q->v[q->head].time == t && q->at[q->head] < first)
+                    first = q->at[q->head];
+            }
+            if (!force && (bt_monotonic_ms() - first < P->grace_ms || answered < first))
+                return;
+            if (P->waited_t != t) {
+                char tb[40];
+                /* a symbol that has not started yet (listed later) is no news */
+                bt_log(P->seen[miss_sym] == INT64_MIN ? BT_LOG_DEBUG : BT_LOG_INFO, "%s: no bar for %s within %ld ms%s; stepping without it%s",
+                       P->syms[miss_sym], s_t(t, tb), P->grace_ms,
+                       missing > 1 ? " (nor for other symbols)" : "",
+                       force ? " (the feed has ended)" : "");
+                P->waited_t = t;
+            }
+        }
         for (size_t s = 0; s < P->nsym; s++) {
             s_queue_t *q = &P->q[s];
-            const bt_rawbar_t *r = &q->v[q->head];
-            has[s] = r->time == t;
+            has[s] = q->n && q->v[q->head].time == t;
             if (has[s]) {
+                const bt_rawbar_t *r = &q->v[q->head];
                 bars[s] = (bt_bar_t){t, r->open, r->high, r->low, r->close, r->volume};
                 q->head++;
                 q->n--;
@@ -314,6 +351,8 @@ void bt_paper_drain(s_paper_t *P)
             return;
         }
         if (P->o->max_steps && (long)bt_live_steps(P->lv) >= P->o->max_steps)
+            P->stop = true;
+        if (zsys_interrupted) /* SIGINT / SIGTERM: stop between steps, not after the backlog */
             P->stop = true;
         if (P->stop)
             return;
@@ -339,6 +378,14 @@ void bt_paper_offer(s_paper_t *P, size_t s, const bt_rawbar_t *b)
                b->time == P->seen[s] ? "repeated" : "late or out-of-order", s_t(P->seen[s], tp));
         return;
     }
+    if (bt_live_steps(P->lv) && b->time <= bt_live_last_time(P->lv)) {
+        /* the step of its time was taken without it (grace over): too late */
+        bt_log(BT_LOG_WARN, "%s %s: bar came after its step was taken without it (grace %ld "
+                            "ms); dropped",
+               sym, s_t(b->time, tb), P->grace_ms);
+        P->seen[s] = b->time;
+        return;
+    }
     if (P->seen[s] != INT64_MIN && P->iv_ns > 0) {
         int64_t slack = P->iv_ns >= BT_NS_PER_DAY ? 4 * BT_NS_PER_DAY : P->iv_ns;
         if (b->time - P->seen[s] > slack)
@@ -349,19 +396,25 @@ void bt_paper_offer(s_paper_t *P, size_t s, const bt_rawbar_t *b)
     if (q->head + q->n == q->cap) {
         if (q->head > 0) {
             memmove(q->v, q->v + q->head, q->n * sizeof *q->v);
+            memmove(q->at, q->at + q->head, q->n * sizeof *q->at);
             q->head = 0;
         } else {
             size_t cap = q->cap ? 2 * q->cap : 256;
             bt_rawbar_t *nv = cap <= S_QUEUE_MAX ? realloc(q->v, cap * sizeof *nv) : NULL;
-            if (!nv) {
+            if (nv)
+                q->v = nv;
+            int64_t *na = nv ? realloc(q->at, cap * sizeof *na) : NULL;
+            if (na)
+                q->at = na;
+            if (!nv || !na) {
                 bt_log(BT_LOG_ERROR, "%s: %zu bars wait for the other symbols; bar %s dropped",
                        sym, q->n, s_t(b->time, tb));
                 return;
             }
-            q->v = nv;
             q->cap = cap;
         }
     }
+    q->at[q->head + q->n] = bt_monotonic_ms();
     q->v[q->head + q->n++] = *b;
     P->seen[s] = b->time;
 }
@@ -374,7 +427,7 @@ static void s_http_done(void *user, bt_http_resp_t *r)
     s_paper_t *P = sl->P;
     const char *pn = P->o->prov->name, *sym = P->syms[sl->sym];
     if (r->status >= 200 && r->status < 300) {
-        bt_page_req_t q = {P->o->base, sym, P->o->interval, P->iv_ns, 0, INT64_MAX / 2,
+        bt_page_req_t q = {P->o->base, sym, P->o->interval, P->iv_ns, sl->from, sl->to,
                            P->o->prov->max_page_bars};
         bt_page_t page = {0};
         bt_errbuf_t pe;
@@ -392,10 +445,12 @@ static void s_http_done(void *user, bt_http_resp_t *r)
                 bt_paper_offer(P, sl->sym, &page.bars[i]);
                 fresh += P->seen[sl->sym] != before;
             }
+            if (page.next == INT64_MAX) /* nothing more to page through: caught up */
+                P->answered_ms[sl->sym] = bt_monotonic_ms();
             bt_page_fini(&page);
             if (fresh == 0 && sl->sym == 0)
                 P->idle++;
-            bt_paper_drain(P);
+            bt_paper_drain(P, false);
             return;
         }
         bt_page_fini(&page);
@@ -410,7 +465,9 @@ static void s_http_done(void *user, bt_http_resp_t *r)
         bt_log(BT_LOG_WARN, "%s %s: %s", pn, sym,
                r->transport ? r->error : r->status ? "HTTP error" : "no answer");
     }
-    /* outage: back off (doubling, at most 60 s), keep the loop going */
+    /* outage: back off (doubling, at most 60 s), keep the loop going; the
+     * symbol had its chance (a step may go on without it after the grace) */
+    P->answered_ms[sl->sym] = bt_monotonic_ms();
     P->backoff_ms = P->backoff_ms ? (P->backoff_ms * 2 > 60000 ? 60000 : P->backoff_ms * 2) : 250;
     P->retry_at_ms = bt_monotonic_ms() + P->backoff_ms;
     if (!P->outage)
@@ -432,6 +489,8 @@ static void s_poll_rest(s_paper_t *P)
                                                  : s_wall_ns() - 3 * P->iv_ns;
         bt_page_req_t q = {P->o->base, P->syms[s], P->o->interval, P->iv_ns, from,
                            s_wall_ns(), P->o->prov->max_page_bars};
+        sl->from = q.from;
+        sl->to = q.to;
         bt_errbuf_t e2;
         if (P->o->prov->page_url(&q, &sl->url, &e2) != BT_OK) {
             bt_log(BT_LOG_ERROR, "%s", e2.msg);
@@ -454,9 +513,13 @@ static int s_on_tick(zloop_t *loop, int id, void *arg)
     if (P->stop)
         return -1;
     if (P->o->idle_exit && P->idle >= P->o->idle_exit) {
+        bt_paper_drain(P, true); /* the feed has ended: bars held for a missing symbol go */
         bt_log(BT_LOG_INFO, "no new bar in %ld polls; stopping", P->idle);
         return -1;
     }
+    bt_paper_drain(P, false); /* a grace may be over */
+    if (P->stop)
+        return -1;
     if (P->o->from_redis)
         bt_paper_poll_redis(P);
     else
@@ -656,10 +719,13 @@ static void s_free(s_paper_t *P)
         bt_buf_fini(&P->slots[s].url);
     }
     free(P->slots);
-    for (size_t s = 0; P->q && s < P->nsym; s++)
+    for (size_t s = 0; P->q && s < P->nsym; s++) {
         free(P->q[s].v);
+        free(P->q[s].at);
+    }
     free(P->q);
     free(P->seen);
+    free(P->answered_ms);
     free(P->xid);
     free(P->nord_out);
     for (size_t j = 0; P->ind_state && j < P->nsym * P->nind; j++)
@@ -710,11 +776,12 @@ bt_err_t bt_paper_run(const bt_paper_opts_t *o, bt_errbuf_t *eb)
     }
     P.lv = bt_live_new(P.st, bt_config_params(P.cfg), bt_config_engine(P.cfg), P.nsym, &P.eb);
     P.seen = malloc(P.nsym * sizeof *P.seen);
+    P.answered_ms = calloc(P.nsym, sizeof *P.answered_ms);
     P.q = calloc(P.nsym, sizeof *P.q);
     P.xid = calloc(P.nsym, sizeof *P.xid);
     P.nord_out = calloc(P.nsym, sizeof *P.nord_out);
     P.loop = zloop_new();
-    if (!P.lv || !P.seen || !P.q || !P.xid || !P.nord_out || !P.loop) {
+    if (!P.lv || !P.seen || !P.answered_ms || !P.q || !P.xid || !P.nord_out || !P.loop) {
         e = P.lv ? bt_errf(&P.eb, BT_ENOMEM, "out of memory") : P.eb.code;
         goto done;
     }
@@ -778,6 +845,8 @@ bt_err_t bt_paper_run(const bt_paper_opts_t *o, bt_errbuf_t *eb)
     long period = o->poll_ms > 0 ? o->poll_ms : (long)(P.iv_ns / 1000000);
     if (period <= 0)
         period = 1000;
+    P.grace_ms = o->grace_ms >= 0 ? o->grace_ms : 3 * period;
+    P.waited_t = INT64_MIN;
     zloop_timer(P.loop, (size_t)period, 0, s_on_tick, &P);
     bt_log(BT_LOG_INFO, "paper: %s on %zu symbol(s), %s every %ld ms -> %s", P.st->name, P.nsym,
            o->from_redis ? "Redis streams bt:bars:SYMBOL" : o->prov->name, period, o->out);

@@ -14,7 +14,10 @@
  * re-emitted), trims events/equity rows of steps the journal lacks, and goes
  * on from the bar after the last journaled one: no order is placed twice.
  * Late, repeated, out-of-order or invalid bars are dropped and logged; gaps
- * logged; provider and Redis outages retried with back-off. docs/live.md. */
+ * logged; provider and Redis outages retried with back-off. With several
+ * symbols a step waits for every symbol's bar, at most grace_ms after its
+ * first bar came; a symbol still missing then has no bar at that step, as a
+ * backtest treats a gap, and its bar coming later is dropped. docs/live.md. */
 #ifndef BT_PAPER_H
 #define BT_PAPER_H
 
@@ -37,6 +40,8 @@ typedef struct bt_paper_opts {
     const char *interval;       /* bar interval (REST) */
     int64_t from;               /* first bar wanted (REST; INT64_MIN: the latest only) */
     long poll_ms;               /* poll period; 0: the interval (accelerated clocks: less) */
+    long grace_ms;              /* several symbols: wait this long for a symbol's bar before
+                                   stepping without it; -1: three poll periods */
     const char *redis;          /* Redis address, or NULL (then --source redis is refused) */
     const char *name;           /* key prefix bt:paper:NAME: */
     size_t stream_cap;          /* MAXLEN of bt:paper:NAME:bars:SYMBOL */

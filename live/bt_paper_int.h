@@ -18,6 +18,7 @@
 
 typedef struct {
     bt_rawbar_t *v; /* bars not yet stepped, oldest first */
+    int64_t *at;    /* when each arrived (monotonic ms): the grace counts from it */
     size_t head, n, cap;
 } s_queue_t;
 
@@ -29,6 +30,7 @@ typedef struct {
     bt_http_t *http;
     bt_http_resp_t resp;
     bt_buf_t url;
+    int64_t from, to;         /* the range of the request in flight */
 } s_slot_t;
 
 struct s_paper {
@@ -59,6 +61,10 @@ struct s_paper {
     void **ind_state;
     zsock_t *ctl;
     long idle;                /* polls in a row without a new bar */
+    long grace_ms;            /* several symbols: how long a step waits for a missing bar */
+    int64_t waited_t;         /* the step last logged as taken without a symbol */
+    int64_t *answered_ms;     /* per symbol: when its feed last said it has nothing more
+                                 (an answer with no page left, or a failure); monotonic */
     bool stop;
     bool replaying;
     bool tty;
@@ -69,10 +75,26 @@ struct s_paper {
 
 /* A bar from a feed: validated, late / repeated ones dropped, queued. */
 void bt_paper_offer(s_paper_t *P, size_t s, const bt_rawbar_t *b);
-/* Steps while every symbol has a bar waiting. */
-void bt_paper_drain(s_paper_t *P);
+/* Steps while every symbol has a bar waiting, or the grace for a missing
+ * one is over (or force: the feed has ended). */
+void bt_paper_drain(s_paper_t *P, bool force);
 /* The step's bars, indicators and equity to Redis (when it is up). */
 void bt_paper_publish(s_paper_t *P, int64_t t, const bt_bar_t *bars, const uint8_t *has);
+/* One row of events.csv: an order placed or a fill. */
+typedef struct {
+    size_t step;
+    int64_t t;
+    const char *event;  /* "order" or "fill" */
+    size_t book;
+    int64_t order_id;   /* book-local */
+    const char *symbol;
+    const char *type;   /* order type ("" for a fill) */
+    double qty, price, commission;
+    const char *status; /* order status when placed ("" for a fill) */
+} bt_paper_event_t;
+
+/* The event to the stream bt:paper:NAME:events (when Redis is up). */
+void bt_paper_publish_event(s_paper_t *P, const bt_paper_event_t *ev);
 /* One XREAD of the streams bt:bars:SYMBOL (when Redis is up and none is in flight). */
 void bt_paper_poll_redis(s_paper_t *P);
 

@@ -7,6 +7,10 @@
 #include "bt_csvw.h"
 #include "bt_log.h"
 #include "bt_paper_int.h"
+#include "bt_time.h"
+
+#define S_XCOUNT 1000 /* entries per stream per XREAD */
+#define S_XCOUNT_STR "1000"
 
 /* ---- Redis publishing ------------------------------------------------------- */
 
@@ -51,6 +55,27 @@ void bt_paper_publish(s_paper_t *P, int64_t t, const bt_bar_t *bars, const uint8
     bt_aredis_cmd(P->ar, NULL, NULL, 8, he, NULL);
 }
 
+void bt_paper_publish_event(s_paper_t *P, const bt_paper_event_t *ev)
+{
+    if (!P->ar || !bt_aredis_up(P->ar))
+        return;
+    char key[256], cap[32], step[32], ts[32], book[32], id[32], v[3][40];
+    snprintf(key, sizeof key, "bt:paper:%s:events", P->o->name);
+    snprintf(cap, sizeof cap, "%zu", P->o->stream_cap);
+    snprintf(step, sizeof step, "%zu", ev->step);
+    snprintf(ts, sizeof ts, "%lld", (long long)ev->t);
+    snprintf(book, sizeof book, "%zu", ev->book);
+    snprintf(id, sizeof id, "%lld", (long long)ev->order_id);
+    const double x[3] = {ev->qty, ev->price, ev->commission};
+    for (int k = 0; k < 3; k++)
+        bt_csvw_fmt_double(x[k], v[k], sizeof v[k]);
+    const char *a[] = {"XADD", key, "MAXLEN", "~", cap, "*", "step", step, "t", ts,
+                       "event", ev->event, "book", book, "order_id", id, "symbol", ev->symbol,
+                       "type", ev->type, "qty", v[0], "price", v[1], "commission", v[2],
+                       "status", ev->status};
+    bt_aredis_cmd(P->ar, NULL, NULL, (int)(sizeof a / sizeof a[0]), a, NULL);
+}
+
 /* ---- Redis stream source ----------------------------------------------------- */
 
 static bool s_field(redisReply *kv, const char *name, double *out)
@@ -76,9 +101,13 @@ static void s_on_xread(void *user, redisReply *r)
             bt_log(BT_LOG_WARN, "Redis XREAD: %s", r->str);
         if (!r || r->type == REDIS_REPLY_NIL)
             P->idle++;
+        if (r && r->type == REDIS_REPLY_NIL) /* no stream has anything new */
+            for (size_t s = 0; s < P->nsym; s++)
+                P->answered_ms[s] = bt_monotonic_ms();
         return;
     }
     bool fresh = false;
+    bool full[64] = {false}; /* streams that sent a whole COUNT: more to read */
     for (size_t i = 0; i < r->elements; i++) {
         redisReply *st = r->element[i];
         if (st->type != REDIS_REPLY_ARRAY || st->elements != 2)
@@ -91,6 +120,7 @@ static void s_on_xread(void *user, redisReply *r)
         if (s == P->nsym)
             continue;
         redisReply *ents = st->element[1];
+        full[s] = ents->elements >= S_XCOUNT;
         for (size_t j = 0; j < ents->elements; j++) {
             redisReply *en = ents->element[j];
             if (en->type != REDIS_REPLY_ARRAY || en->elements != 2)
@@ -116,9 +146,12 @@ static void s_on_xread(void *user, redisReply *r)
             fresh = fresh || P->seen[s] != before;
         }
     }
+    for (size_t s = 0; s < P->nsym; s++) /* the others have nothing more now */
+        if (!full[s])
+            P->answered_ms[s] = bt_monotonic_ms();
     if (!fresh)
         P->idle++;
-    bt_paper_drain(P);
+    bt_paper_drain(P, false);
 }
 
 void bt_paper_poll_redis(s_paper_t *P)
@@ -137,7 +170,7 @@ void bt_paper_poll_redis(s_paper_t *P)
     int n = 0;
     argv[n++] = "XREAD";
     argv[n++] = "COUNT";
-    argv[n++] = "1000";
+    argv[n++] = S_XCOUNT_STR;
     argv[n++] = "STREAMS";
     for (size_t s = 0; s < P->nsym; s++) {
         snprintf(keys[s], sizeof keys[s], "bt:bars:%s", P->syms[s]);

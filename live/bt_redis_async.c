@@ -4,6 +4,7 @@
 #include <czmq.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,6 +180,22 @@ void bt_aredis_destroy(bt_aredis_t **self_p)
     bt_aredis_t *r = *self_p;
     if (r->timer >= 0)
         zloop_timer_end(r->loop, r->timer);
+    /* The loop has ended, but the last steps' writes may still be buffered
+     * and their replies unread: Redis drops the rest of a client's commands
+     * when it cannot answer, so send them all and read every reply before
+     * closing (at most ~2 s). */
+    for (int i = 0; i < 200 && r->ac && r->up; i++) {
+        redisContext *c = &r->ac->c;
+        bool out = c->obuf && c->obuf[0] != '\0';
+        if (!out && r->ac->replies.head == NULL)
+            break;
+        int done = 0;
+        if (out && redisBufferWrite(c, &done) == REDIS_ERR)
+            break;
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 10) > 0)
+            redisAsyncHandleRead(r->ac); /* may disconnect: r->ac is then NULL */
+    }
     if (r->ac) {
         redisAsyncContext *ac = r->ac;
         r->ac = NULL;

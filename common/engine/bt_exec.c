@@ -596,17 +596,21 @@ static void s_try(bt_book_t *bk, bt_exec_order_t *o, double px_close, bool at_cl
     bt_exec_fill(bk, o, px, q);
 }
 
-static void s_day_expiry(bt_book_t *bk, bt_exec_order_t *o)
+/* A DAY order ends when a bar of a later day comes on its symbol, before that
+ * bar can fill it: no look-ahead, so bt_live (paper) does exactly the same.
+ * Recorded as ending with its day's last bar (the symbol's previous bar). */
+static void s_day_expire(bt_book_t *bk)
 {
-    if (!o->day_set) {
-        o->day = bt_feed_day(bk->feed.t);
-        o->day_set = 1;
-    }
-    int64_t next;
-    if (!bt_feed_next_time(bk, o->sym, &next))
-        return; /* no later bar: stays open (reported open) */
-    if (bt_feed_day(next) != o->day)
+    int64_t today = bt_feed_day(bk->feed.t);
+    for (size_t i = 0; i < bk->exec.nord; i++) {
+        bt_exec_order_t *o = &bk->exec.ord[i];
+        if (o->tif != BT_TIF_DAY || o->done || !o->day_set || !bk->feed.has_bar[o->sym] ||
+            o->day == today)
+            continue;
         bt_exec_finish(bk, o, BT_OS_EXPIRED, "day order expired");
+        if (bk->rec && o->rec != SIZE_MAX)
+            bk->rec->orders[o->rec].done = bk->feed.prev_time[o->sym];
+    }
 }
 
 /* Every sell first, then every buy, each side in placement order, so that a
@@ -616,6 +620,7 @@ static void s_day_expiry(bt_book_t *bk, bt_exec_order_t *o)
 void bt_exec_fill_phase(bt_book_t *bk)
 {
     size_t n = bk->exec.nord;
+    s_day_expire(bk);
     for (int pass = 0; pass < 2; pass++) {
         bool sells = pass == 0;
         for (size_t i = 0; i < n; i++) {
@@ -633,8 +638,10 @@ void bt_exec_fill_phase(bt_book_t *bk)
                 const bt_bar_t *b = &bk->feed.bar[o->sym];
                 o->hw = o->qty < 0 ? fmax(o->hw, b->high) : fmin(o->hw, b->low);
             }
-            if (o->tif == BT_TIF_DAY)
-                s_day_expiry(bk, o);
+            if (o->tif == BT_TIF_DAY && !o->day_set) { /* valid for its first bar's day */
+                o->day = bt_feed_day(bk->feed.t);
+                o->day_set = 1;
+            }
         }
     }
     s_compact(bk);

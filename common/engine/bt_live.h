@@ -2,13 +2,15 @@
  *
  * The same books, step loop, execution, risk and portfolio as bt_engine_run
  * (bt_loop_step), so the same bars give the same orders, fills and equity:
- * a SINGLE strategy on n symbols is n sleeves with initial_cash / n each, a
- * PORTFOLIO strategy one book over all symbols. What a live run cannot know
- * is left out: the end of the data (close_at_end is off), the step count
- * (no PBO blocks), the next bar's time (DAY orders stay open until a later
- * day's bar cancels them... see docs/live.md). Deterministic: replaying the
- * same bars into a new bt_live gives the identical state (restart = replay
- * of the journal). */
+ * a SINGLE strategy on n symbols is n sleeves with initial_cash / n each
+ * (under risk.scope: account with a limit, stepped in lockstep:
+ * bt_loop_account_step), a PORTFOLIO strategy one book over all symbols.
+ * The bars so far are kept as the books' series (ATR trails and sizing at
+ * the fill look back). What a live run cannot know is left out: the end of
+ * the data (close_at_end is off) and the step count (no PBO blocks); DAY
+ * orders need no look-ahead (they expire at a later day's first bar).
+ * Deterministic: replaying the same bars into a new bt_live gives the
+ * identical state (restart = replay of the journal). */
 #ifndef BT_LIVE_H
 #define BT_LIVE_H
 

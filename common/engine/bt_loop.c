@@ -110,11 +110,37 @@ static double s_account_equity(const bt_account_t *a)
     return eq;
 }
 
-void bt_loop_account(bt_account_t *a, size_t *cur)
+void bt_loop_account_step(bt_account_t *a, int64_t t)
 {
     bt_book_t *books = a->books;
     size_t n = a->n;
     double mdd = books[0].cfg->max_drawdown;
+    for (size_t k = 0; k < n; k++)
+        if (books[k].feed.has_bar[0])
+            s_step_a(&books[k], t);
+    if (mdd > 0 && !a->killed) { /* the kill switch on the account's equity */
+        double eq = s_account_equity(a);
+        if (eq > a->peak)
+            a->peak = eq;
+        if (eq < a->peak * (1.0 - mdd)) {
+            a->killed = true;
+            for (size_t k = 0; k < n; k++)
+                if (!books[k].risk.killed)
+                    bt_risk_kill(&books[k]);
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        if (books[k].feed.has_bar[0])
+            s_step_b(&books[k], t, books[k].pf.equity);
+    double eq = s_account_equity(a);
+    if (eq > a->peak)
+        a->peak = eq;
+}
+
+void bt_loop_account(bt_account_t *a, size_t *cur)
+{
+    bt_book_t *books = a->books;
+    size_t n = a->n;
     for (size_t k = 0; k < n; k++)
         cur[k] = 0;
     for (;;) {
@@ -126,35 +152,22 @@ void bt_loop_account(bt_account_t *a, size_t *cur)
             break;
         for (size_t k = 0; k < n; k++) {
             bt_book_t *bk = &books[k];
-            if (cur[k] >= bk->feed.ser[0].n || bk->feed.ser[0].time[cur[k]] != t)
-                continue;
-            bt_feed_cols_t x = bt_feed_begin_one(bk);
-            bt_feed_load_one(bk, &x, cur[k]);
-            s_step_a(bk, t);
-        }
-        if (mdd > 0 && !a->killed) { /* the kill switch on the account's equity */
-            double eq = s_account_equity(a);
-            if (eq > a->peak)
-                a->peak = eq;
-            if (eq < a->peak * (1.0 - mdd)) {
-                a->killed = true;
-                for (size_t k = 0; k < n; k++)
-                    if (!books[k].risk.killed)
-                        bt_risk_kill(&books[k]);
+            bool in = cur[k] < bk->feed.ser[0].n && bk->feed.ser[0].time[cur[k]] == t;
+            if (in) {
+                bt_feed_cols_t x = bt_feed_begin_one(bk);
+                bt_feed_load_one(bk, &x, cur[k]);
             }
+            bk->feed.has_bar[0] = in; /* who steps at t (bt_loop_account_step) */
         }
+        bt_loop_account_step(a, t);
         for (size_t k = 0; k < n; k++) {
             bt_book_t *bk = &books[k];
-            if (cur[k] >= bk->feed.ser[0].n || bk->feed.ser[0].time[cur[k]] != t)
+            if (!bk->feed.has_bar[0])
                 continue;
-            s_step_b(bk, t, bk->pf.equity);
             bt_feed_done_one(bk, t);
             s_curve(bk, cur[k]);
             cur[k]++;
         }
-        double eq = s_account_equity(a);
-        if (eq > a->peak)
-            a->peak = eq;
     }
     for (size_t k = 0; k < n; k++)
         bt_loop_end(&books[k]);

@@ -30,6 +30,9 @@ void bt_loop_merged(bt_book_t *bk);
  * sleeve order, so the exposure limits see the sleeves before it). cur:
  * a->n scratch cursors. Then each sleeve's end. */
 void bt_loop_account(bt_account_t *a, size_t *cur);
+/* One lockstep step at t of the sleeves whose has_bar[0] is set (their bar
+ * loaded by the caller): bt_loop_account and bt_live share it. */
+void bt_loop_account_step(bt_account_t *a, int64_t t);
 /* One step at time t whose bars the caller loaded into bk->feed (bar,
  * has_bar, close); bt_live steps live runs with it. */
 void bt_loop_step(bt_book_t *bk, int64_t t);

@@ -1,4 +1,5 @@
 /* bt paper — paper trading on live bars (live/bt_paper). */
+#include <czmq.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,12 +38,16 @@ static void s_help(FILE *out)
             "  --interval IV      bar interval: 1m 5m 15m 30m 1h 4h 1d 1w    [1d]\n"
             "  --from DATE        first bar wanted (default: the latest bars)\n"
             "  --poll-ms MS       poll period (default: the interval)\n"
+            "  --grace-ms MS      several symbols: how long a step waits for a symbol's bar\n"
+            "                     before it goes on without it       [3 poll periods]\n"
             "  --redis ADDR       host:port or unix:/path (or BT_REDIS)\n"
             "  --name NAME        Redis key prefix bt:paper:NAME:            [default]\n"
             "  --stream-cap N     recent bars kept per symbol in Redis       [1000]\n"
             "  --indicators LIST  published indicators (default parameters)  [sma,ema,rsi]\n"
             "  --control EP       ZeroMQ REP control socket, e.g. ipc://DIR/control\n"
             "                     (commands: status, stop)\n"
+            "  --ask CMD          with --control EP and no config: send CMD (status, stop)\n"
+            "                     to a running bt paper, print its answer\n"
             "  --idle-exit N      stop after N polls without a new bar (replays, tests)\n"
             "  --max-steps N      stop after N steps in total\n"
             "\n"
@@ -53,13 +58,37 @@ static void s_help(FILE *out)
             "     --interval 1h --redis 127.0.0.1:6379 --out out/paper-btc\n");
 }
 
+/* bt paper --control EP --ask CMD: one request to a running paper run. */
+static int s_ask(const char *ep, const char *cmd)
+{
+    zsock_t *s = zsock_new_req(ep);
+    if (!s) {
+        fprintf(stderr, "bt paper: cannot connect to %s\n", ep);
+        return 1;
+    }
+    zsock_set_rcvtimeo(s, 5000);
+    zsock_set_sndtimeo(s, 5000);
+    char *ans = zstr_send(s, cmd) == 0 ? zstr_recv(s) : NULL;
+    int rc = 0;
+    if (ans) {
+        printf("%s\n", ans);
+    } else {
+        fprintf(stderr, "bt paper: no answer from %s within 5 s; is a bt paper running with "
+                        "--control %s?\n",
+                ep, ep);
+        rc = 1;
+    }
+    zstr_free(&ans);
+    zsock_destroy(&s);
+    return rc;
+}
 
 int bt_cmd_paper(int argc, char **argv)
 {
     bt_paper_opts_t o;
     bt_paper_opts_defaults(&o);
     const char *sets[BT_CONFIG_MAX_OVERRIDES];
-    const char *prov = "binance", *source = "rest", *from = NULL;
+    const char *prov = "binance", *source = "rest", *from = NULL, *ask = NULL;
     o.redis = getenv("BT_REDIS");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -96,8 +125,12 @@ int bt_cmd_paper(int argc, char **argv)
                 o.indicators = v;
             else if (strcmp(a, "--control") == 0)
                 o.control = v;
+            else if (strcmp(a, "--ask") == 0)
+                ask = v;
             else if (strcmp(a, "--poll-ms") == 0 && bt_parse_long(v, 1, 86400000L, &n))
                 o.poll_ms = n;
+            else if (strcmp(a, "--grace-ms") == 0 && bt_parse_long(v, 0, 86400000L * 7, &n))
+                o.grace_ms = n;
             else if (strcmp(a, "--stream-cap") == 0 && bt_parse_long(v, 1, 10000000L, &n))
                 o.stream_cap = (size_t)n;
             else if (strcmp(a, "--idle-exit") == 0 && bt_parse_long(v, 0, 1000000000L, &n))
@@ -116,6 +149,13 @@ int bt_cmd_paper(int argc, char **argv)
         }
     }
     o.sets = sets;
+    if (ask) {
+        if (!o.control || o.config) {
+            fprintf(stderr, "bt paper: --ask needs --control EP and no config; see --help\n");
+            return 2;
+        }
+        return s_ask(o.control, ask);
+    }
     if (!o.config) {
         s_help(stderr);
         return 2;

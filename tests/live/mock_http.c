@@ -5,16 +5,21 @@
  *   GET /v8/finance/chart/SYM?period1=&period2=&interval=   Yahoo chart (column arrays)
  *   GET /api/v3/klines?symbol=&interval=&startTime=&endTime=&limit=   Binance klines (rows)
  *   GET /__stats    {"requests": N}  (not counted)
- * The series: --csv FILE (any shape bt imports), else --bars N synthetic daily
- * bars from 2020-01-01 (a seeded random walk). --live STEP_MS: an
- * accelerated clock: bar i is published STEP_MS * (i + 1) after start (or
- * after the first request), so a poller sees a live feed.
+ * The series: --csv FILE (any shape bt imports), served for every symbol, or
+ * --csv SYM=FILE (repeatable: one series per symbol), else --bars N synthetic
+ * daily bars from 2020-01-01 (a seeded random walk). --live STEP_MS: an
+ * accelerated clock: the bars of time T (the k-th time of all series merged)
+ * are published STEP_MS * (k + 1) after the first request, so a poller sees a
+ * live feed, symbols interleaved; --lag SYM=MS publishes SYM's bars MS later
+ * (a late feed), --lag SYM=MS@I only its bars from index I on (it falls behind).
  * Faults, by request number K (from 1, /__stats not counted):
  *   --fault 429@K        429 with Retry-After: 1
  *   --fault 500@K        HTTP 500
  *   --fault truncate@K   Content-Length larger than the body, then close
  *   --fault malformed@K  200 with a JSON body cut in the middle
  *   --fault reset@K      close the connection without an answer
+ *   --fault slow@K       answer K after 2 s (a client time-out)
+ *   --fault weight@K     X-MBX-USED-WEIGHT-1M: 5500 on K (Binance's limit is near)
  *   --fault down@K       500 for K and every later request
  *   --fault down@K-L     500 for requests K..L
  *   --fault dupbar       one bar sent twice (identical)
@@ -48,10 +53,18 @@ typedef struct {
     long k, k2;
 } s_fault_t;
 
+#define S_MAXSER 8
+
 static s_fault_t s_faults[S_MAXF];
 static size_t s_nfaults;
 static long s_nreq;
-static bt_series_t s_ser;
+static bt_series_t s_sers[S_MAXSER]; /* one per --csv */
+static char s_names[S_MAXSER][32];   /* its symbol ("" = any) */
+static long s_lag[S_MAXSER];         /* --lag: publication delay, ms */
+static size_t s_lag_from[S_MAXSER];  /* --lag ...@I: from bar I on */
+static size_t s_nser;
+static int64_t *s_union;             /* every bar time of every series, sorted, unique */
+static size_t s_nunion;
 static long s_step_ms;      /* live clock; 0 = every bar at once */
 static int64_t s_t0_ms = -1; /* start of the live clock */
 
@@ -76,15 +89,79 @@ static bool s_has(const char *kind, long k)
     return false;
 }
 
-/* Bars published now (live clock). */
-static size_t s_visible(void)
+/* The series of a symbol: its own, else the unnamed one, else NULL. */
+static const bt_series_t *s_series_of(const char *sym, size_t *k)
 {
+    for (size_t i = 0; i < s_nser; i++)
+        if (strcmp(s_names[i], sym) == 0 || s_names[i][0] == '\0') {
+            *k = i;
+            return &s_sers[i];
+        }
+    return NULL;
+}
+
+/* Index of the first time >= t in v[0..n) */
+static size_t s_lower(const int64_t *v, size_t n, int64_t t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Bars of sr published el ms after the clock started. */
+static size_t s_published(const bt_series_t *sr, int64_t el)
+{
+    int64_t m = el / s_step_ms; /* merged times published */
+    if (m <= 0)
+        return 0;
+    if ((size_t)m >= s_nunion)
+        return sr->n;
+    return s_lower(sr->time, sr->n, s_union[m]);
+}
+
+/* Bars of series k published now (live clock). */
+static size_t s_visible(size_t k)
+{
+    const bt_series_t *sr = &s_sers[k];
     if (!s_step_ms)
-        return s_ser.n;
+        return sr->n;
     if (s_t0_ms < 0)
         return 0;
-    int64_t n = (s_now_ms() - s_t0_ms) / s_step_ms;
-    return n < (int64_t)s_ser.n ? (size_t)n : s_ser.n;
+    size_t n0 = s_published(sr, s_now_ms() - s_t0_ms);
+    if (n0 <= s_lag_from[k])
+        return n0;
+    size_t nl = s_published(sr, s_now_ms() - s_t0_ms - s_lag[k]);
+    return nl > s_lag_from[k] ? nl : s_lag_from[k];
+}
+
+static int s_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void s_make_union(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s_nser; i++)
+        n += s_sers[i].n;
+    s_union = malloc((n ? n : 1) * sizeof *s_union);
+    n = 0;
+    for (size_t i = 0; i < s_nser; i++)
+        for (size_t j = 0; j < s_sers[i].n; j++)
+            s_union[n++] = s_sers[i].time[j];
+    qsort(s_union, n, sizeof *s_union, s_cmp_i64);
+    size_t u = 0;
+    for (size_t j = 0; j < n; j++)
+        if (u == 0 || s_union[u - 1] != s_union[j])
+            s_union[u++] = s_union[j];
+    s_nunion = u;
 }
 
 static bool s_query(const char *q, const char *name, char *out, size_t cap)
@@ -147,7 +224,10 @@ static void s_yahoo(bt_buf_t *b, const char *path, const char *q)
 {
     long long p1 = s_qll(q, "period1", 0), p2 = s_qll(q, "period2", 0);
     const char *sym = path + strlen("/v8/finance/chart/");
-    size_t vis = s_visible();
+    size_t sk = 0;
+    const bt_series_t *sp = s_series_of(sym, &sk);
+    bt_series_t ser = sp ? *sp : (bt_series_t){0};
+    size_t vis = sp ? s_visible(sk) : 0;
     /* session open 14:30 UTC, exchange offset -5 h: bt stamps the date's midnight */
     bt_buf_t ts, col[5];
     bt_buf_init(&ts, (size_t)1 << 30);
@@ -159,13 +239,13 @@ static void s_yahoo(bt_buf_t *b, const char *path, const char *q)
         s_bars_of(i, &e);
         for (size_t m = 0; m < e.n; m++) {
             size_t j = e.idx[m];
-            long long sec = s_ser.time[j] / BT_NS_PER_SEC + 14 * 3600 + 1800;
+            long long sec = ser.time[j] / BT_NS_PER_SEC + 14 * 3600 + 1800;
             if (sec < p1 || sec >= p2)
                 continue;
             const char *sep = cnt ? "," : "";
             bt_buf_printf(&ts, "%s%lld", sep, sec);
-            double v[5] = {s_ser.open[j], s_ser.high[j], s_ser.low[j], s_ser.close[j],
-                           s_ser.volume[j]};
+            double v[5] = {ser.open[j], ser.high[j], ser.low[j], ser.close[j],
+                           ser.volume[j]};
             if (m == 1 && s_has("conflict", -1))
                 v[3] = v[3] == v[1] ? v[2] : v[1];
             for (int k = 0; k < 5; k++) {
@@ -197,13 +277,16 @@ static void s_yahoo(bt_buf_t *b, const char *path, const char *q)
         bt_buf_fini(&col[k]);
 }
 
-static void s_binance(bt_buf_t *b, const char *q)
+static void s_binance(bt_buf_t *b, const char *q, const char *sym)
 {
+    size_t sk = 0;
+    const bt_series_t *sp = s_series_of(sym, &sk);
+    bt_series_t ser = sp ? *sp : (bt_series_t){0};
     long long st = s_qll(q, "startTime", 0), en = s_qll(q, "endTime", INT64_MAX / 2);
     long long limit = s_qll(q, "limit", 500);
     if (limit > 1000)
         limit = 1000;
-    size_t vis = s_visible();
+    size_t vis = sp ? s_visible(sk) : 0;
     bt_buf_putc(b, '[');
     long long cnt = 0;
     for (size_t i = 0; i < vis && cnt < limit; i++) {
@@ -211,11 +294,11 @@ static void s_binance(bt_buf_t *b, const char *q)
         s_bars_of(i, &e);
         for (size_t m = 0; m < e.n && cnt < limit; m++) {
             size_t j = e.idx[m];
-            long long ms = s_ser.time[j] / 1000000;
+            long long ms = ser.time[j] / 1000000;
             if (ms < st || ms > en)
                 continue;
-            double v[5] = {s_ser.open[j], s_ser.high[j], s_ser.low[j], s_ser.close[j],
-                           s_ser.volume[j]};
+            double v[5] = {ser.open[j], ser.high[j], ser.low[j], ser.close[j],
+                           ser.volume[j]};
             if (m == 1 && s_has("conflict", -1))
                 v[3] = v[3] == v[1] ? v[2] : v[1];
             bt_buf_printf(b, "%s[%lld", cnt ? "," : "", ms);
@@ -242,6 +325,8 @@ static void s_send(int fd, const char *buf, size_t len)
     }
 }
 
+static long s_weight; /* X-MBX-USED-WEIGHT-1M of the answer being sent */
+
 static void s_reply(int fd, int status, const char *extra, const char *body, size_t len,
                     size_t claimed)
 {
@@ -249,7 +334,7 @@ static void s_reply(int fd, int status, const char *extra, const char *body, siz
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\nX-MBX-USED-WEIGHT-1M: %ld\r\n%s\r\n",
-                     status, claimed, s_nreq, extra ? extra : "");
+                     status, claimed, s_weight, extra ? extra : "");
     s_send(fd, head, (size_t)n);
     s_send(fd, body, len);
 }
@@ -290,6 +375,11 @@ static void s_handle(int fd)
         *q++ = '\0';
     if (s_has("reset", k))
         return;
+    s_weight = s_has("weight", k) ? 5500 : k;
+    if (s_has("slow", k)) {
+        struct timespec ts = {2, 0};
+        nanosleep(&ts, NULL);
+    }
     if (s_has("429", k)) {
         s_reply(fd, 429, "Retry-After: 1\r\n", "{\"code\":-1003,\"msg\":\"Too many requests\"}",
                 41, 41);
@@ -312,7 +402,7 @@ static void s_handle(int fd)
             bt_buf_fini(&body);
             return;
         }
-        s_binance(&body, q ? q : "");
+        s_binance(&body, q ? q : "", sym);
     } else {
         s_reply(fd, 404, NULL, "{}", 2, 2);
         bt_buf_fini(&body);
@@ -347,13 +437,28 @@ static bt_bars_t *s_synth(size_t n)
 
 int main(int argc, char **argv)
 {
-    const char *port_file = NULL, *csv = NULL;
+    const char *port_file = NULL, *csv[S_MAXSER] = {NULL};
     size_t nbars = 300;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--port-file") == 0)
             port_file = argv[i + 1];
-        else if (strcmp(argv[i], "--csv") == 0)
-            csv = argv[i + 1];
+        else if (strcmp(argv[i], "--csv") == 0 && s_nser < S_MAXSER) {
+            const char *eq = strchr(argv[i + 1], '=');
+            if (eq)
+                snprintf(s_names[s_nser], sizeof s_names[0], "%.*s", (int)(eq - argv[i + 1]),
+                         argv[i + 1]);
+            csv[s_nser++] = eq ? eq + 1 : argv[i + 1];
+        } else if (strcmp(argv[i], "--lag") == 0) {
+            const char *eq = strchr(argv[i + 1], '=');
+            for (size_t k = 0; eq && k < s_nser; k++)
+                if (strncmp(s_names[k], argv[i + 1], (size_t)(eq - argv[i + 1])) == 0 &&
+                    s_names[k][eq - argv[i + 1]] == '\0')
+                {
+                    char *at = NULL;
+                    s_lag[k] = strtol(eq + 1, &at, 10);
+                    s_lag_from[k] = at && *at == '@' ? strtoul(at + 1, NULL, 10) : 0;
+                }
+        }
         else if (strcmp(argv[i], "--bars") == 0)
             nbars = (size_t)strtoul(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--live") == 0)
@@ -371,20 +476,22 @@ int main(int argc, char **argv)
             }
         }
     }
-    bt_bars_t *bars = NULL;
-    if (csv) {
+    if (s_nser == 0) {
+        s_sers[0] = bt_bars_view(s_synth(nbars));
+        s_nser = 1;
+    }
+    for (size_t k = 0; k < s_nser && csv[k]; k++) {
         bt_errbuf_t eb;
-        bars = bt_bars_new("CSV", 0);
+        bt_bars_t *bars = bt_bars_new("CSV", 0);
         bt_csv_opts_t o;
         memset(&o, 0, sizeof o);
-        if (bt_csv_read_file(csv, &o, bars, NULL, &eb) != BT_OK) {
+        if (bt_csv_read_file(csv[k], &o, bars, NULL, &eb) != BT_OK) {
             fprintf(stderr, "mock: %s\n", eb.msg);
             return 2;
         }
-    } else {
-        bars = s_synth(nbars);
+        s_sers[k] = bt_bars_view(bars); /* bars live as long as the mock */
     }
-    s_ser = bt_bars_view(bars);
+    s_make_union();
     signal(SIGPIPE, SIG_IGN);
     int ls = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
@@ -407,7 +514,8 @@ int main(int argc, char **argv)
         fclose(f);
         rename(tmp, port_file);
     }
-    fprintf(stderr, "mock: %zu bars on 127.0.0.1:%d\n", s_ser.n, ntohs(a.sin_port));
+    fprintf(stderr, "mock: %zu series, %zu bar times on 127.0.0.1:%d\n", s_nser, s_nunion,
+            ntohs(a.sin_port));
     for (;;) {
         int fd = accept(ls, NULL, NULL);
         if (fd < 0) {

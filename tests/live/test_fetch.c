@@ -1,7 +1,7 @@
 /* bt data fetch against the mock REST server: each provider's happy path,
  * pagination, 429 back-off, truncated body, malformed JSON, gaps and
  * duplicates, a provider error, partial failure (store unchanged) and the
- * resumed fetch. The mock's series: 300 daily bars from 2020-01-01, the
+ * resumed fetch, a request time-out, Binance's request-weight header. The mock's series: 300 daily bars from 2020-01-01, the
  * first open 100 (mock_http.c s_synth). */
 #include <math.h>
 
@@ -96,6 +96,37 @@ Test(fetch, rate_limit_429_is_waited_out)
     cr_assert(strstr(o, "rate limited (HTTP 429); waiting 1.0 s"), "%s", o);
     cr_assert_eq(live_requests(&L), 5);
     cr_assert_geq(dt, 1000); /* Retry-After: 1 was honoured (not a speed check) */
+    free(o);
+}
+
+/* The mock answers request 2 after 2 s; --timeout 1 gives up on it and
+ * asks again: one retry, every bar. */
+Test(fetch, request_timeout_is_retried)
+{
+    live_mock(&L, "--fault", "slow@2", NULL);
+    char st[400];
+    live_path(&L, "b.h5", st, sizeof st);
+    cr_assert_eq(s_fetch("binance", "SYN", st, "out", "--timeout", "1"), 0, "%s",
+                 live_out(&L, "out"));
+    char *o = live_out(&L, "out");
+    cr_assert(strstr(o, "1 retries"), "%s", o);
+    bt_dataset_t *ds = s_load(st, "SYN");
+    cr_assert_eq(ds->series[0].n, 300);
+    bt_dataset_destroy(&ds);
+    free(o);
+}
+
+/* X-MBX-USED-WEIGHT-1M above 5000 of Binance's 6000 a minute: bt pauses
+ * before it would get a 429, and says so. */
+Test(fetch, binance_request_weight_pauses)
+{
+    live_mock(&L, "--fault", "weight@1", NULL);
+    char st[400];
+    live_path(&L, "b.h5", st, sizeof st);
+    cr_assert_eq(s_fetch("binance", "SYN", st, "out", NULL, NULL), 0, "%s", live_out(&L, "out"));
+    char *o = live_out(&L, "out");
+    cr_assert(strstr(o, "request weight 5500 of 6000 used this minute; pausing 5 s"), "%s", o);
+    cr_assert(strstr(o, "0 rate limits waited out"), "%s", o);
     free(o);
 }
 

@@ -67,6 +67,11 @@ Test(paperctl, control_socket_status_and_stop)
     char *ans = zstr_recv(req);
     cr_assert(ans && strstr(ans, "equity") && strstr(ans, "feed ok"), "status: %s", ans);
     zstr_free(&ans);
+    /* the same from the command line */
+    cr_assert_eq(live_bt(&L, "ask", "paper", "--control", ep, "--ask", "status", NULL), 0);
+    char *o = live_out(&L, "ask");
+    cr_assert(strstr(o, "equity") && strstr(o, "feed ok"), "bt paper --ask status: %s", o);
+    free(o);
     zstr_send(req, "stop");
     ans = zstr_recv(req);
     cr_assert(ans && strcmp(ans, "stopping") == 0);
