@@ -6,7 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "bt_indicators.h"
+
 #include "bt_strategy.h"
 
 /* Largest window any built-in accepts (also the schemas' max), so that
@@ -82,6 +85,30 @@ static inline void bt_su_cross_at(bt_su_cross_t *x, double diff, size_t i, uint3
     x->have_prev = 1;
 }
 
+#define BT_SU_SKIP 8 /* bars bt_su_cross_decide checks at once */
+
+typedef double bt_su_v2d __attribute__((vector_size(16)));
+typedef long long bt_su_v2l __attribute__((vector_size(16)));
+
+/* Whether bars i .. i + 7 (i >= 1) may do anything in bt_su_cross_at: a
+ * value not ready (NaN) there or at bar i - 1, or a cross. Two bars an
+ * SSE2 vector, no branch. */
+static inline int bt_su_cross_any8(const double *f, const double *s, size_t i)
+{
+    bt_su_v2l hit = {0, 0};
+    for (size_t h = 0; h < BT_SU_SKIP; h += 2) {
+        bt_su_v2d a, b, pa, pb;
+        memcpy(&a, f + i + h, sizeof a);
+        memcpy(&b, s + i + h, sizeof b);
+        memcpy(&pa, f + i + h - 1, sizeof pa);
+        memcpy(&pb, s + i + h - 1, sizeof pb);
+        bt_su_v2d d = a - b, q = pa - pb;
+        hit |= (a != a) | (b != b) | (q != q);
+        hit |= ((q <= 0.0) & (d > 0.0)) | ((q >= 0.0) & (d < 0.0));
+    }
+    return (hit[0] | hit[1]) != 0;
+}
+
 /* A fast-path decide over two declared averages v[0] (fast) and v[1] (slow):
  * on_bar of the cross strategies, which does nothing until both are ready. */
 static inline size_t bt_su_cross_decide(bt_su_cross_t *x, double down, const double *const *v,
@@ -91,11 +118,23 @@ static inline size_t bt_su_cross_decide(bt_su_cross_t *x, double down, const dou
     size_t k = 0;
     bt_su_cross_t c = *x; /* a local copy stays in registers (tg could alias *x) */
     c.down = down;
-    for (size_t i = i0; i < i1; i++) {
-        double a = f[i], b = s[i];
-        if (a != a || b != b) /* NaN: not ready yet */
+    size_t i = i0;
+    while (i < i1) {
+        /* Most stretches of 8 bars are ready and cross nothing: then the
+         * steps below only move prev_diff to the last diff (the diff of bar
+         * i - 1, when ready, is prev_diff: the same subtraction). */
+        if (c.have_prev && i > 0 && i1 - i >= BT_SU_SKIP && !bt_su_cross_any8(f, s, i)) {
+            c.prev_diff = f[i + BT_SU_SKIP - 1] - s[i + BT_SU_SKIP - 1];
+            i += BT_SU_SKIP;
             continue;
-        bt_su_cross_at(&c, a - b, i, at, tg, &k);
+        }
+        size_t e = i1 - i > BT_SU_SKIP ? i + BT_SU_SKIP : i1;
+        for (; i < e; i++) {
+            double a = f[i], b = s[i];
+            if (a != a || b != b) /* NaN: not ready yet */
+                continue;
+            bt_su_cross_at(&c, a - b, i, at, tg, &k);
+        }
     }
     *x = c;
     return k;

@@ -19,17 +19,26 @@
 #define S_LANES 32   /* grid points per pass */
 #define S_BLOCK 2048 /* bars per block: a lane's columns of a block stay in L1/L2 */
 #define S_GRP_BYTES 576 /* sizeof (s_grp_t), checked below */
+/* One-symbol passes: up to S_LANES1 points run block by block together, so
+ * a block of an indicator column that several points read (the grid's slow
+ * SMA for every fast one) is read from cache, not memory, after the first. */
+#define S_LANES1 512
+#define S_BLOCK1 1024
+#define S_BOOKS (S_LANES1 > S_UNITS ? S_LANES1 : S_UNITS)
+#define S_LANE_BYTES 40 /* sizeof (s_lane_t), checked below */
 
 struct s_grp;
 
 struct bt_batch {
     bt_book_t *books;                     /* S_UNITS books, reused */
-    struct s_grp *grp;                    /* one-symbol passes: S_LANES / 4 vector groups */
-    uint32_t at4[4][S_BLOCK];             /* one group's signal bars in a block, per lane */
-    double tg4[4][S_BLOCK];               /* and targets */
+    struct s_grp *grp;                    /* one-symbol passes: S_LANES1 / 4 vector groups */
+    uint32_t at4[4][S_BLOCK1];            /* one group's signal bars in a block, per lane */
+    double tg4[4][S_BLOCK1];              /* and targets */
+    struct s_lane *ln;                    /* one-symbol passes: S_LANES1 lanes */
+    size_t lj[S_LANES1];                  /* lane -> its job */
     uint32_t at[S_BLOCK];                 /* one unit's signal bars in a block */
     double tg[S_BLOCK];                   /* and targets */
-    unsigned char st[S_UNITS][BT_FAST_STATE_BYTES]; /* decide states */
+    unsigned char st[S_BOOKS][BT_FAST_STATE_BYTES]; /* decide states */
     double eq[S_UNITS][S_BLOCK];          /* sleeves: equity per bar of the block */
     uint8_t ex[S_UNITS][S_BLOCK];         /* sleeves: exposed per bar of the block */
     bt_macc_t macc[S_LANES];              /* sleeves: each point's metrics */
@@ -40,11 +49,13 @@ bt_batch_t *bt_batch_new(void)
     bt_batch_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->books = bt_aligned_alloc(S_UNITS * sizeof *self->books); /* zeroed */
-    self->grp = bt_aligned_alloc(S_LANES / 4 * S_GRP_BYTES);
-    if (!self->books || !self->grp) {
+    self->books = bt_aligned_alloc(S_BOOKS * sizeof *self->books); /* zeroed */
+    self->grp = bt_aligned_alloc(S_LANES1 / 4 * S_GRP_BYTES);
+    self->ln = calloc(S_LANES1, S_LANE_BYTES);
+    if (!self->books || !self->grp || !self->ln) {
         bt_aligned_free(self->books);
         bt_aligned_free(self->grp);
+        free(self->ln);
         free(self);
         return NULL;
     }
@@ -56,10 +67,11 @@ void bt_batch_destroy(bt_batch_t **self_p)
     if (!self_p || !*self_p)
         return;
     bt_batch_t *self = *self_p;
-    for (size_t i = 0; i < S_UNITS; i++)
+    for (size_t i = 0; i < S_BOOKS; i++)
         bt_book_fini(&self->books[i]);
     bt_aligned_free(self->books);
     bt_aligned_free(self->grp);
+    free(self->ln);
     free(self);
     *self_p = NULL;
 }
@@ -277,18 +289,17 @@ _Static_assert(sizeof(s_grp_t) == S_GRP_BYTES, "S_GRP_BYTES");
 /* m ? a : b, lane by lane (a macro: vectors by value change the ABI) */
 #define S_SEL(m, a, b) ((s_vd)(((s_vl)(a) & (m)) | ((s_vl)(b) & ~(m))))
 
-/* The rare parts of the step, lane by lane: a recovery to the peak (the
- * drawdown duration) and a new deepest drawdown (its division). */
-static void s_vrare(s_grp_t *v, int64_t t, const s_vd *e, const s_vl *rc, const s_vl *dn)
+/* Any lane of m set: two shuffles and an or (cheaper than four extracts). */
+static inline __attribute__((always_inline)) bool s_any(s_vl m)
 {
-    for (int k = 0; k < S_W; k++) {
-        if ((*rc)[k] && t - v->peak_time[k] > v->max_dd_ns[k])
-            v->max_dd_ns[k] = t - v->peak_time[k];
-        if ((*dn)[k])
-            v->max_dd[k] = 1.0 - (*e)[k] / v->peak[k];
-    }
+    m |= __builtin_shuffle(m, (s_vl){2, 3, 0, 1});
+    m |= __builtin_shuffle(m, (s_vl){1, 0, 3, 2});
+    return m[0] != 0;
 }
 
+/* bt_macc_step_core for four lanes. The drawdown duration is branch-free;
+ * a new deepest drawdown (rare) takes its division only when a lane has
+ * one. The exposure count is added once per stretch (s_vquiet). */
 static inline __attribute__((always_inline)) void s_vstep(s_grp_t *v, int64_t t, double c)
 {
     s_vd e = v->cash + v->pos * c; /* bt_portfolio_mark: e = cash; e += pos * close */
@@ -308,12 +319,13 @@ static inline __attribute__((always_inline)) void s_vstep(s_grp_t *v, int64_t t,
     v->ndown -= neg;
     s_vl ge = e >= v->peak;
     s_vl dn = ~ge & (e < v->peak * (1.0 - v->max_dd)) & (v->peak > 0.0);
-    s_vl rc = ge & (v->prev < v->peak);
-    if ((dn[0] | dn[1] | dn[2] | dn[3] | rc[0] | rc[1] | rc[2] | rc[3]) != 0)
-        s_vrare(v, t, &e, &rc, &dn);
+    s_vl dur = t - v->peak_time;
+    s_vl rc = ge & (v->prev < v->peak) & (dur > v->max_dd_ns);
+    v->max_dd_ns = (rc & dur) | (~rc & v->max_dd_ns);
+    if (__builtin_expect(s_any(dn), 0))
+        v->max_dd = S_SEL(dn, 1.0 - e / v->peak, v->max_dd);
     v->peak = S_SEL(ge, e, v->peak);
     v->peak_time = (ge & t) | (~ge & v->peak_time);
-    v->exposed -= v->held;
     v->eqsum += e;
     v->prev = e;
 }
@@ -327,6 +339,7 @@ s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double *restrict 
     s_grp_t v = *g;
     for (size_t i = a; i < b; i++)
         s_vstep(&v, T[i], C[i]);
+    v.exposed += v.held & (int64_t)(b - a); /* bt_macc_step_core: exposed += held, per step */
     *g = v;
 }
 
@@ -337,6 +350,7 @@ typedef struct s_lane {
     size_t nev, e;    /* signals in the block, next one */
     uint64_t blk_end; /* its macc's blk_end (steps that close the open PBO block) */
 } s_lane_t;
+_Static_assert(sizeof(s_lane_t) == S_LANE_BYTES, "S_LANE_BYTES");
 
 static void s_lane_load(s_grp_t *g, int k, const bt_book_t *bk)
 {
@@ -461,8 +475,8 @@ static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
  * block by block: its lanes' decide, then s_group_block. */
 static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
 {
-    s_lane_t ln[S_LANES];
-    size_t lj[S_LANES]; /* live lane -> job */
+    s_lane_t *ln = self->ln;
+    size_t *lj = self->lj; /* live lane -> job */
     size_t nl = 0, nbars = 0;
     bt_feed_cols_t x = {0};
     for (size_t l = 0; l < n; l++) {
@@ -502,8 +516,8 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
             g->peak_time[k] = x.t[0];
         }
     }
-    for (size_t i0 = 0; i0 < nbars; i0 += S_BLOCK) {
-        size_t i1 = i0 + S_BLOCK < nbars ? i0 + S_BLOCK : nbars;
+    for (size_t i0 = 0; i0 < nbars; i0 += S_BLOCK1) {
+        size_t i1 = i0 + S_BLOCK1 < nbars ? i0 + S_BLOCK1 : nbars;
         for (size_t gi = 0; gi < ng; gi++) {
             size_t k0 = gi * S_W, gn = nl - k0 < S_W ? nl - k0 : S_W;
             for (size_t k = 0; k < gn; k++) {
@@ -657,16 +671,18 @@ void bt_batch_run(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
     size_t i = 0;
     while (i < n) {
         size_t k = 1, units = jobs[i].spec.nsym;
-        while (i + k < n && k < S_LANES && units + jobs[i + k].spec.nsym <= S_UNITS &&
-               s_same_slices(&jobs[i].spec, &jobs[i + k].spec))
-            units += jobs[i + k++].spec.nsym;
-        bool one = true;
-        for (size_t j = 0; j < k; j++)
-            one = one && jobs[i + j].spec.nsym == 1;
-        if (one)
+        if (units == 1) { /* one-symbol jobs: s_pass1 */
+            while (i + k < n && k < S_LANES1 && jobs[i + k].spec.nsym == 1 &&
+                   s_same_slices(&jobs[i].spec, &jobs[i + k].spec))
+                k++;
             s_pass1(self, &jobs[i], k);
-        else
-            s_pass(self, &jobs[i], k);
+            i += k;
+            continue;
+        }
+        while (i + k < n && k < S_LANES && units + jobs[i + k].spec.nsym <= S_UNITS &&
+               jobs[i + k].spec.nsym > 1 && s_same_slices(&jobs[i].spec, &jobs[i + k].spec))
+            units += jobs[i + k++].spec.nsym;
+        s_pass(self, &jobs[i], k);
         i += k;
     }
 }
