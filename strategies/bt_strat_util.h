@@ -90,12 +90,12 @@ static inline void bt_su_cross_at(bt_su_cross_t *x, double diff, size_t i, uint3
 typedef double bt_su_v2d __attribute__((vector_size(16)));
 typedef long long bt_su_v2l __attribute__((vector_size(16)));
 
-/* Whether bars i .. i + 7 (i >= 1) may do anything in bt_su_cross_at: a
- * value not ready (NaN) there or at bar i - 1, or a cross. Two bars an
- * SSE2 vector, no branch. */
-static inline int bt_su_cross_any8(const double *f, const double *s, size_t i)
+/* Bit h set: bar i + h (i >= 1, h < 8) may do something in
+ * bt_su_cross_at: its values or bar i + h - 1's are not ready (NaN), or
+ * the diff crosses zero there. Two bars an SSE2 vector, no branch. */
+static inline unsigned bt_su_cross_mask8(const double *f, const double *s, size_t i)
 {
-    bt_su_v2l hit = {0, 0};
+    unsigned m = 0;
     for (size_t h = 0; h < BT_SU_SKIP; h += 2) {
         bt_su_v2d a, b, pa, pb;
         memcpy(&a, f + i + h, sizeof a);
@@ -103,10 +103,15 @@ static inline int bt_su_cross_any8(const double *f, const double *s, size_t i)
         memcpy(&pa, f + i + h - 1, sizeof pa);
         memcpy(&pb, s + i + h - 1, sizeof pb);
         bt_su_v2d d = a - b, q = pa - pb;
-        hit |= (a != a) | (b != b) | (q != q);
-        hit |= ((q <= 0.0) & (d > 0.0)) | ((q >= 0.0) & (d < 0.0));
+        bt_su_v2l hit = (a != a) | (b != b) | (q != q) | ((q <= 0.0) & (d > 0.0)) |
+                        ((q >= 0.0) & (d < 0.0));
+#ifdef __SSE2__
+        m |= (unsigned)__builtin_ia32_movmskpd((bt_su_v2d)hit) << h;
+#else
+        m |= (unsigned)((hit[0] & 1) | (hit[1] & 2)) << h;
+#endif
     }
-    return (hit[0] | hit[1]) != 0;
+    return m;
 }
 
 /* A fast-path decide over two declared averages v[0] (fast) and v[1] (slow):
@@ -120,11 +125,28 @@ static inline size_t bt_su_cross_decide(bt_su_cross_t *x, double down, const dou
     c.down = down;
     size_t i = i0;
     while (i < i1) {
-        /* Most stretches of 8 bars are ready and cross nothing: then the
-         * steps below only move prev_diff to the last diff (the diff of bar
-         * i - 1, when ready, is prev_diff: the same subtraction). */
-        if (c.have_prev && i > 0 && i1 - i >= BT_SU_SKIP && !bt_su_cross_any8(f, s, i)) {
-            c.prev_diff = f[i + BT_SU_SKIP - 1] - s[i + BT_SU_SKIP - 1];
+        /* Bars of a stretch of 8 that are ready and cross nothing (most)
+         * only move prev_diff to their diff, so only the others step: a
+         * bar after a quiet one first takes that one's diff (the same
+         * subtraction the step would have made). */
+        if (i > 0 && i1 - i >= BT_SU_SKIP) {
+            unsigned m = bt_su_cross_mask8(f, s, i);
+            for (unsigned r = m; r; r &= r - 1) {
+                unsigned h = (unsigned)__builtin_ctz(r);
+                size_t j = i + h;
+                if (h > 0 && !(m >> (h - 1) & 1u)) {
+                    c.prev_diff = f[j - 1] - s[j - 1];
+                    c.have_prev = 1;
+                }
+                double a = f[j], b = s[j];
+                if (a != a || b != b) /* NaN: not ready yet */
+                    continue;
+                bt_su_cross_at(&c, a - b, j, at, tg, &k);
+            }
+            if (!(m >> (BT_SU_SKIP - 1) & 1u)) {
+                c.prev_diff = f[i + BT_SU_SKIP - 1] - s[i + BT_SU_SKIP - 1];
+                c.have_prev = 1;
+            }
             i += BT_SU_SKIP;
             continue;
         }

@@ -23,7 +23,7 @@
  * a block of an indicator column that several points read (the grid's slow
  * SMA for every fast one) is read from cache, not memory, after the first. */
 #define S_LANES1 512
-#define S_BLOCK1 1024
+#define S_BLOCK1 2048
 #define S_BOOKS (S_LANES1 > S_UNITS ? S_LANES1 : S_UNITS)
 #define S_LANE_BYTES 40 /* sizeof (s_lane_t), checked below */
 
@@ -332,7 +332,7 @@ static inline __attribute__((always_inline)) void s_vstep(s_grp_t *v, int64_t t,
 
 /* Bars [a, b) of four lanes with no event among them; the state stays in
  * registers. AVX2 where the CPU has it (no FMA in that target either). */
-__attribute__((target_clones("avx2", "default"))) static void
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static void
 s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double *restrict C, size_t a,
          size_t b)
 {
