@@ -426,8 +426,11 @@ static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
         size_t stop = i1;
         for (size_t k = 0; k < S_W; k++)
             stop = nx[k] < stop ? nx[k] : stop;
-        if (blk - 1 < stop) /* the step at bar blk - 1 makes steps == blk */
-            stop = blk - 1 > i ? (size_t)(blk - 1) : i;
+        /* the step at bar b makes steps == b + 1: the first to reach blk is
+         * at bar blk - 1 (any bar when blk is 0: fewer steps than blocks) */
+        uint64_t bb = blk ? blk - 1 : 0;
+        if (bb < stop)
+            stop = bb > i ? (size_t)bb : i;
         if (stop > i) {
             s_vquiet(g, T, C, i, stop);
             i = stop;

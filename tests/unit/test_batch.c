@@ -524,6 +524,15 @@ Test(batch, vector_groups_same_bits)
     /* the short windows trade hundreds of times over 6,000 bars: several
      * signals within every block of the pass */
     cr_assert(m[5].trades > 200, "lane 5 traded %g times", m[5].trades);
+    /* fewer steps than PBO blocks (16 and 32 over 12 steps): empty blocks,
+     * and several blocks closing at one step */
+    bt_series_t short12 = bt_series_slice_idx(&g_s, 0, 12);
+    for (size_t k = 0; k < 6; k++) {
+        params[k][0] = 2;
+        params[k][1] = 3 + (double)(k % 2);
+        cfg[k].close_at_end = false;
+    }
+    s_same_as_engine(&short12, st, params, cfg, 6, m);
 }
 
 /* Equity exactly 0 at a step (all cash in 100 shares at 1,000, then a close
