@@ -273,6 +273,9 @@ static void s_account(bt_book_t *bk, const bt_feed_cols_t *x, size_t i0, size_t 
  * for reassociation), so every lane gets the bits of the scalar step. The
  * step count and the first and last times are the same for every lane of a
  * pass and live outside. Masks are all-ones / zero 64-bit lanes. */
+#if defined(__clang__) /* clang contracts a * b + c into an FMA by default; GCC in C17 mode does not */
+#pragma STDC FP_CONTRACT OFF
+#endif
 typedef double s_vd __attribute__((vector_size(32)));
 typedef int64_t s_vl __attribute__((vector_size(32)));
 #define S_W 4 /* lanes per vector */
@@ -289,12 +292,19 @@ _Static_assert(sizeof(s_grp_t) == S_GRP_BYTES, "S_GRP_BYTES");
 /* m ? a : b, lane by lane (a macro: vectors by value change the ABI) */
 #define S_SEL(m, a, b) ((s_vd)(((s_vl)(a) & (m)) | ((s_vl)(b) & ~(m))))
 
-/* Any lane of m set: two shuffles and an or (cheaper than four extracts). */
-static inline __attribute__((always_inline)) bool s_any(s_vl m)
+/* Any lane of *m set: two shuffles and an or (cheaper than four extracts). */
+#if defined(__clang__)
+#define S_SWAP2(v) __builtin_shufflevector(v, v, 2, 3, 0, 1)
+#define S_SWAP1(v) __builtin_shufflevector(v, v, 1, 0, 3, 2)
+#else
+#define S_SWAP2(v) __builtin_shuffle(v, (s_vl){2, 3, 0, 1})
+#define S_SWAP1(v) __builtin_shuffle(v, (s_vl){1, 0, 3, 2})
+#endif
+static inline __attribute__((always_inline)) bool s_any(const s_vl *m)
 {
-    m |= __builtin_shuffle(m, (s_vl){2, 3, 0, 1});
-    m |= __builtin_shuffle(m, (s_vl){1, 0, 3, 2});
-    return m[0] != 0;
+    s_vl a = *m | S_SWAP2(*m);
+    a |= S_SWAP1(a);
+    return a[0] != 0;
 }
 
 /* bt_macc_step_core for four lanes. The drawdown duration is branch-free;
@@ -322,7 +332,7 @@ static inline __attribute__((always_inline)) void s_vstep(s_grp_t *v, int64_t t,
     s_vl dur = t - v->peak_time;
     s_vl rc = ge & (v->prev < v->peak) & (dur > v->max_dd_ns);
     v->max_dd_ns = (rc & dur) | (~rc & v->max_dd_ns);
-    if (__builtin_expect(s_any(dn), 0))
+    if (__builtin_expect(s_any(&dn), 0))
         v->max_dd = S_SEL(dn, 1.0 - e / v->peak, v->max_dd);
     v->peak = S_SEL(ge, e, v->peak);
     v->peak_time = (ge & t) | (~ge & v->peak_time);
