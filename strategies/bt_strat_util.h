@@ -90,26 +90,38 @@ static inline void bt_su_cross_at(bt_su_cross_t *x, double diff, size_t i, uint3
 typedef double bt_su_v2d __attribute__((vector_size(16)));
 typedef long long bt_su_v2l __attribute__((vector_size(16)));
 
+#if defined(__clang__)
+#define BT_SU_PAIR(x, y) __builtin_shufflevector(x, y, 1, 2)
+#else
+#define BT_SU_PAIR(x, y) __builtin_shuffle(x, y, (bt_su_v2l){1, 2})
+#endif
+
 /* Bit h set: bar i + h (i >= 1, h < 8) may do something in
- * bt_su_cross_at: its values or bar i + h - 1's are not ready (NaN), or
- * the diff crosses zero there. Two bars an SSE2 vector, no branch. */
+ * bt_su_cross_at. A bar is quiet when its diff and bar i + h - 1's are both
+ * > 0 or both < 0: then no value is NaN (a NaN compares false), nothing
+ * crosses, and the step only sets prev_diff. Everything else is set (a
+ * zero diff too, which the bar-by-bar step then handles). Two bars an SSE2
+ * vector, no branch; each diff is computed once. */
 static inline unsigned bt_su_cross_mask8(const double *f, const double *s, size_t i)
 {
+    bt_su_v2d d[BT_SU_SKIP / 2 + 1];
+    d[0] = (bt_su_v2d){0.0, f[i - 1] - s[i - 1]};
+    for (size_t h = 0; h < BT_SU_SKIP / 2; h++) {
+        bt_su_v2d a, b;
+        memcpy(&a, f + i + 2 * h, sizeof a);
+        memcpy(&b, s + i + 2 * h, sizeof b);
+        d[h + 1] = a - b;
+    }
     unsigned m = 0;
-    for (size_t h = 0; h < BT_SU_SKIP; h += 2) {
-        bt_su_v2d a, b, pa, pb;
-        memcpy(&a, f + i + h, sizeof a);
-        memcpy(&b, s + i + h, sizeof b);
-        memcpy(&pa, f + i + h - 1, sizeof pa);
-        memcpy(&pb, s + i + h - 1, sizeof pb);
-        bt_su_v2d d = a - b, q = pa - pb;
-        bt_su_v2l hit = (a != a) | (b != b) | (q != q) | ((q <= 0.0) & (d > 0.0)) |
-                        ((q >= 0.0) & (d < 0.0));
+    for (size_t h = 0; h < BT_SU_SKIP / 2; h++) {
+        bt_su_v2d q = BT_SU_PAIR(d[h], d[h + 1]), x = d[h + 1];
+        bt_su_v2l quiet = ((q > 0.0) & (x > 0.0)) | ((q < 0.0) & (x < 0.0));
 #ifdef __SSE2__
-        m |= (unsigned)__builtin_ia32_movmskpd((bt_su_v2d)hit) << h;
+        unsigned qm = (unsigned)__builtin_ia32_movmskpd((bt_su_v2d)quiet);
 #else
-        m |= (unsigned)((hit[0] & 1) | (hit[1] & 2)) << h;
+        unsigned qm = (unsigned)((quiet[0] & 1) | (quiet[1] & 2));
 #endif
+        m |= (~qm & 3u) << (2 * h);
     }
     return m;
 }
