@@ -14,7 +14,8 @@
 #include "bt_log.h"
 
 #define S_CACHE_BYTES ((size_t)512 << 20) /* declared indicator columns kept per sweep */
-#define S_FAST_CHUNK 32                    /* grid points per fast-path work item */
+#define S_FAST_CHUNK 32                    /* grid points per fast-path work item, at least */
+#define S_FAST_CHUNK_MAX 512               /* and at most (bt_batch's one-symbol pass) */
 #include "bt_pystrat.h"
 
 struct bt_runner {
@@ -26,6 +27,14 @@ struct bt_runner {
     bt_batch_t **grids;        /* one per thread, made on first use */
     bt_indcache_t *cache;     /* declared indicator columns of this sweep */
     uint64_t nfast;           /* jobs run by the fast path so far */
+    /* The fast path's per-batch scratch, kept across batches: a batch of
+     * thousands of jobs would otherwise map and fault in megabytes each time. */
+    bt_batch_job_t *fj;       /* fcap jobs */
+    bt_engine_cfg_t *fec;     /* fcap engine settings */
+    size_t *fidx;             /* fcap job indices */
+    size_t fcap;
+    const double **fcols;     /* fcols_cap column pointers */
+    size_t fcols_cap;
     uint64_t njobs;           /* jobs run so far */
     uint64_t run_us;          /* wall time in bt_runner_run, all jobs */
     /* Walk-forward windows of the base config (computed on first use). */
@@ -98,6 +107,10 @@ void bt_runner_destroy(bt_runner_t **self_p)
     }
     free(self->engines);
     free(self->grids);
+    free(self->fj);
+    free(self->fec);
+    free(self->fidx);
+    free(self->fcols);
     bt_indcache_destroy(&self->cache);
     free(self->wf);
     free(self->wf_times);
@@ -349,6 +362,30 @@ static bool s_fast_init(bt_runner_t *self)
     return true;
 }
 
+/* Grows the fast path's scratch to n jobs and ncols column pointers. */
+static bool s_fast_scratch(bt_runner_t *self, size_t n, size_t ncols)
+{
+    if (n > self->fcap) {
+        free(self->fj);
+        free(self->fec);
+        free(self->fidx);
+        self->fj = malloc(n * sizeof *self->fj);
+        self->fec = malloc(n * sizeof *self->fec);
+        self->fidx = malloc(n * sizeof *self->fidx);
+        self->fcap = self->fj && self->fec && self->fidx ? n : 0;
+        if (!self->fcap)
+            return false;
+    }
+    if (ncols > self->fcols_cap) {
+        free(self->fcols);
+        self->fcols = malloc(ncols * sizeof *self->fcols);
+        self->fcols_cap = self->fcols ? ncols : 0;
+        if (!self->fcols)
+            return false;
+    }
+    return true;
+}
+
 /* The jobs that can take the grid fast path run here (bt_batch, docs/engine.md
  * "Grid fast path"); their ready[] is cleared. The rest, and all jobs when
  * anything here runs out of memory, go through s_run_one. */
@@ -358,14 +395,16 @@ static void s_run_fast(bt_runner_t *self, bt_runner_job_t *jobs, const s_prep_t 
     if (!self->fast || !s_fast_init(self))
         return;
     bt_indcache_trim(self->cache);
-    bt_batch_job_t *gj = calloc(n, sizeof *gj);
-    bt_engine_cfg_t *ec = calloc(n, sizeof *ec);
     size_t per = 0; /* column pointers per job: its symbols x (BT_DECL_MAX + 1) */
     for (size_t i = 0; i < n; i++)
         if (ready[i] && prep[i].nsym * (BT_DECL_MAX + 1) > per)
             per = prep[i].nsym * (BT_DECL_MAX + 1);
-    const double **cols = calloc(n * (per ? per : 1), sizeof *cols);
-    size_t *idx = calloc(n, sizeof *idx);
+    if (!s_fast_scratch(self, n, n * (per ? per : 1)))
+        return;
+    bt_batch_job_t *gj = self->fj;
+    bt_engine_cfg_t *ec = self->fec;
+    const double **cols = self->fcols;
+    size_t *idx = self->fidx;
     size_t m = 0;
     for (size_t i = 0; per && gj && ec && cols && idx && i < n; i++) {
         const s_prep_t *p = &prep[i];
@@ -394,13 +433,17 @@ static void s_run_fast(bt_runner_t *self, bt_runner_job_t *jobs, const s_prep_t 
         idx[m++] = i;
     }
     bt_batch_t **grids = self->grids;
-    long nchunks = (long)((m + S_FAST_CHUNK - 1) / S_FAST_CHUNK);
+    /* Large work items let bt_batch run many points block by block (their
+     * shared columns stay in cache); at least two per thread for balance. */
+    size_t chunk = m / (2 * (size_t)self->threads);
+    chunk = chunk < S_FAST_CHUNK ? S_FAST_CHUNK : chunk > S_FAST_CHUNK_MAX ? S_FAST_CHUNK_MAX : chunk;
+    long nchunks = (long)((m + chunk - 1) / chunk);
     uint64_t t0 = s_now_us();
-#pragma omp parallel for default(none) shared(grids, gj, m, nchunks) \
+#pragma omp parallel for default(none) shared(grids, gj, m, nchunks, chunk) \
     num_threads(self->threads) schedule(dynamic, 1)
     for (long c = 0; c < nchunks; c++) {
-        size_t a = (size_t)c * S_FAST_CHUNK;
-        size_t b = a + S_FAST_CHUNK < m ? a + S_FAST_CHUNK : m;
+        size_t a = (size_t)c * chunk;
+        size_t b = a + chunk < m ? a + chunk : m;
         bt_batch_run(grids[omp_get_thread_num()], &gj[a], b - a);
     }
     uint64_t us = m ? (s_now_us() - t0) / m : 0; /* a lane has no wall time of its own */
@@ -423,10 +466,6 @@ static void s_run_fast(bt_runner_t *self, bt_runner_job_t *jobs, const s_prep_t 
         }
     }
     self->nfast += m;
-    free(gj);
-    free(ec);
-    free(cols);
-    free(idx);
 }
 
 void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n)

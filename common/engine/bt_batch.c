@@ -18,12 +18,27 @@
 #define S_UNITS 64   /* books per pass: grid points x their symbols (sleeves) */
 #define S_LANES 32   /* grid points per pass */
 #define S_BLOCK 2048 /* bars per block: a lane's columns of a block stay in L1/L2 */
+#define S_GRP_BYTES 576 /* sizeof (s_grp_t), checked below */
+/* One-symbol passes: up to S_LANES1 points run block by block together, so
+ * a block of an indicator column that several points read (the grid's slow
+ * SMA for every fast one) is read from cache, not memory, after the first. */
+#define S_LANES1 512
+#define S_BLOCK1 2048
+#define S_BOOKS (S_LANES1 > S_UNITS ? S_LANES1 : S_UNITS)
+#define S_LANE_BYTES 40 /* sizeof (s_lane_t), checked below */
+
+struct s_grp;
 
 struct bt_batch {
     bt_book_t *books;                     /* S_UNITS books, reused */
+    struct s_grp *grp;                    /* one-symbol passes: S_LANES1 / 4 vector groups */
+    uint32_t at4[4][S_BLOCK1];            /* one group's signal bars in a block, per lane */
+    double tg4[4][S_BLOCK1];              /* and targets */
+    struct s_lane *ln;                    /* one-symbol passes: S_LANES1 lanes */
+    size_t lj[S_LANES1];                  /* lane -> its job */
     uint32_t at[S_BLOCK];                 /* one unit's signal bars in a block */
     double tg[S_BLOCK];                   /* and targets */
-    unsigned char st[S_UNITS][BT_FAST_STATE_BYTES]; /* decide states */
+    unsigned char st[S_BOOKS][BT_FAST_STATE_BYTES]; /* decide states */
     double eq[S_UNITS][S_BLOCK];          /* sleeves: equity per bar of the block */
     uint8_t ex[S_UNITS][S_BLOCK];         /* sleeves: exposed per bar of the block */
     bt_macc_t macc[S_LANES];              /* sleeves: each point's metrics */
@@ -34,8 +49,13 @@ bt_batch_t *bt_batch_new(void)
     bt_batch_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->books = bt_aligned_alloc(S_UNITS * sizeof *self->books); /* zeroed */
-    if (!self->books) {
+    self->books = bt_aligned_alloc(S_BOOKS * sizeof *self->books); /* zeroed */
+    self->grp = bt_aligned_alloc(S_LANES1 / 4 * S_GRP_BYTES);
+    self->ln = calloc(S_LANES1, S_LANE_BYTES);
+    if (!self->books || !self->grp || !self->ln) {
+        bt_aligned_free(self->books);
+        bt_aligned_free(self->grp);
+        free(self->ln);
         free(self);
         return NULL;
     }
@@ -47,9 +67,11 @@ void bt_batch_destroy(bt_batch_t **self_p)
     if (!self_p || !*self_p)
         return;
     bt_batch_t *self = *self_p;
-    for (size_t i = 0; i < S_UNITS; i++)
+    for (size_t i = 0; i < S_BOOKS; i++)
         bt_book_fini(&self->books[i]);
     bt_aligned_free(self->books);
+    bt_aligned_free(self->grp);
+    free(self->ln);
     free(self);
     *self_p = NULL;
 }
@@ -161,10 +183,11 @@ static void s_quiet_curve(const bt_book_t *bk, const bt_feed_cols_t *x, size_t i
     }
 }
 
-/* Event bar i: bt_loop's step for an eligible run, with the engine's own
- * functions. target: the strategy's signal at this bar, or NULL. */
-static void s_event(bt_book_t *bk, const bt_feed_cols_t *x, size_t i, const double *target,
-                    double *eq_out, uint8_t *ex_out)
+/* Event bar i up to the equity point: bt_loop's step for an eligible run,
+ * with the engine's own functions. target: the strategy's signal at this
+ * bar, or NULL. Returns the bar's time; bk->pf.equity is its equity. */
+static int64_t s_event_core(bt_book_t *bk, const bt_feed_cols_t *x, size_t i,
+                            const double *target)
 {
     bt_feed_state_t *f = &bk->feed;
     f->step = i; /* no warm-up, one series: step i is bar i */
@@ -192,8 +215,18 @@ static void s_event(bt_book_t *bk, const bt_feed_cols_t *x, size_t i, const doub
         eq = bk->pf.equity = bt_portfolio_mark(bk);
     if (eq > bk->pf.peak)
         bk->pf.peak = eq;
+    return t;
+}
+
+/* The whole event step: the equity point goes to the sleeve's curve
+ * (eq_out/ex_out, bt_loop_range's) or to the book's metrics. */
+static void s_event(bt_book_t *bk, const bt_feed_cols_t *x, size_t i, const double *target,
+                    double *eq_out, uint8_t *ex_out)
+{
+    int64_t t = s_event_core(bk, x, i, target);
+    double eq = bk->pf.equity;
     if (eq_out) { /* a sleeve: bt_loop_range's curve */
-        *eq_out = bk->pf.equity;
+        *eq_out = eq;
         *ex_out = bk->pf.nheld != 0;
     } else {
         bt_macc_step(&bk->macc, t, eq, bk->pf.nheld != 0);
@@ -228,6 +261,305 @@ static void s_account(bt_book_t *bk, const bt_feed_cols_t *x, size_t i0, size_t 
         s_event(bk, x, i, sig ? &tg[e] : NULL, eq ? &eq[i - i0] : NULL, eq ? &ex[i - i0] : NULL);
         e += sig;
         i++;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* One-symbol passes: four lanes per vector                            */
+
+/* The quiet-bar step of four lanes at once: bt_portfolio_mark's sum and
+ * bt_macc_step_core, lane by lane the same operations in the same order
+ * (no FMA: C17 mode compiles with -ffp-contract=off, and nothing here asks
+ * for reassociation), so every lane gets the bits of the scalar step. The
+ * step count and the first and last times are the same for every lane of a
+ * pass and live outside. Masks are all-ones / zero 64-bit lanes. */
+#if defined(__clang__) /* clang contracts a * b + c into an FMA by default; GCC in C17 mode does not */
+#pragma STDC FP_CONTRACT OFF
+#endif
+typedef double s_vd __attribute__((vector_size(32)));
+typedef int64_t s_vl __attribute__((vector_size(32)));
+#define S_W 4 /* lanes per vector */
+
+typedef struct s_grp {
+    s_vd cash, pos;           /* the account: cash and the position of symbol 0 */
+    s_vl held;                /* position open (bk->pf.nheld != 0) */
+    s_vd prev, s1, s2, s3, s4; /* bt_macc_t's fields of the same names */
+    s_vd down1, down2, rf, peak, max_dd, eqsum;
+    s_vl ndown, exposed, peak_time, max_dd_ns;
+} s_grp_t;
+_Static_assert(sizeof(s_grp_t) == S_GRP_BYTES, "S_GRP_BYTES");
+
+/* m ? a : b, lane by lane (a macro: vectors by value change the ABI) */
+#define S_SEL(m, a, b) ((s_vd)(((s_vl)(a) & (m)) | ((s_vl)(b) & ~(m))))
+
+/* Any lane of *m set: two shuffles and an or (cheaper than four extracts). */
+#if defined(__clang__)
+#define S_SWAP2(v) __builtin_shufflevector(v, v, 2, 3, 0, 1)
+#define S_SWAP1(v) __builtin_shufflevector(v, v, 1, 0, 3, 2)
+#else
+#define S_SWAP2(v) __builtin_shuffle(v, (s_vl){2, 3, 0, 1})
+#define S_SWAP1(v) __builtin_shuffle(v, (s_vl){1, 0, 3, 2})
+#endif
+static inline __attribute__((always_inline)) bool s_any(const s_vl *m)
+{
+    s_vl a = *m | S_SWAP2(*m);
+    a |= S_SWAP1(a);
+    return a[0] != 0;
+}
+
+/* bt_macc_step_core for four lanes. The drawdown duration is branch-free;
+ * a new deepest drawdown (rare) takes its division only when a lane has
+ * one. The exposure count is added once per stretch (s_vquiet). */
+static inline __attribute__((always_inline)) void s_vstep(s_grp_t *v, int64_t t, double c)
+{
+    s_vd e = v->cash + v->pos * c; /* bt_portfolio_mark: e = cash; e += pos * close */
+    e = S_SEL(v->held, e, v->cash);
+    s_vl nz = v->prev != 0.0;
+    s_vd r = (s_vd)((s_vl)(e / v->prev - 1.0) & nz);
+    s_vd r2 = r * r;
+    v->s1 += r;
+    v->s2 += r2;
+    v->s3 += r2 * r;
+    v->s4 += r2 * r2;
+    s_vd ex = r - v->rf;
+    s_vl neg = ex < 0.0;
+    s_vd d = (s_vd)((s_vl)ex & neg);
+    v->down2 += d * d;
+    v->down1 += d;
+    v->ndown -= neg;
+    s_vl ge = e >= v->peak;
+    s_vl dn = ~ge & (e < v->peak * (1.0 - v->max_dd)) & (v->peak > 0.0);
+    s_vl dur = t - v->peak_time;
+    s_vl rc = ge & (v->prev < v->peak) & (dur > v->max_dd_ns);
+    v->max_dd_ns = (rc & dur) | (~rc & v->max_dd_ns);
+    if (__builtin_expect(s_any(&dn), 0))
+        v->max_dd = S_SEL(dn, 1.0 - e / v->peak, v->max_dd);
+    v->peak = S_SEL(ge, e, v->peak);
+    v->peak_time = (ge & t) | (~ge & v->peak_time);
+    v->eqsum += e;
+    v->prev = e;
+}
+
+/* Bars [a, b) of four lanes with no event among them; the state stays in
+ * registers. AVX2 where the CPU has it (no FMA in that target either). */
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static void
+s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double *restrict C, size_t a,
+         size_t b)
+{
+    s_grp_t v = *g;
+    for (size_t i = a; i < b; i++)
+        s_vstep(&v, T[i], C[i]);
+    v.exposed += v.held & (int64_t)(b - a); /* bt_macc_step_core: exposed += held, per step */
+    *g = v;
+}
+
+/* A lane of a one-symbol pass. */
+typedef struct s_lane {
+    bt_book_t *bk;    /* its book */
+    unsigned char *st; /* decide's state */
+    size_t nev, e;    /* signals in the block, next one */
+    uint64_t blk_end; /* its macc's blk_end (steps that close the open PBO block) */
+} s_lane_t;
+_Static_assert(sizeof(s_lane_t) == S_LANE_BYTES, "S_LANE_BYTES");
+
+static void s_lane_load(s_grp_t *g, int k, const bt_book_t *bk)
+{
+    const bt_macc_t *m = &bk->macc;
+    g->cash[k] = bk->pf.cash;
+    g->pos[k] = bk->pf.pos[0];
+    g->held[k] = bk->pf.nheld != 0 ? -1 : 0;
+    g->prev[k] = m->prev;
+    g->s1[k] = m->s1;
+    g->s2[k] = m->s2;
+    g->s3[k] = m->s3;
+    g->s4[k] = m->s4;
+    g->down1[k] = m->down1;
+    g->down2[k] = m->down2;
+    g->rf[k] = m->rf_step;
+    g->peak[k] = m->peak;
+    g->max_dd[k] = m->max_dd;
+    g->eqsum[k] = m->equity_sum;
+    g->ndown[k] = (int64_t)m->ndown;
+    g->exposed[k] = (int64_t)m->exposed;
+    g->peak_time[k] = m->peak_time;
+    g->max_dd_ns[k] = m->max_dd_ns;
+}
+
+static void s_lane_store(const s_grp_t *g, int k, bt_macc_t *m)
+{
+    m->prev = g->prev[k];
+    m->s1 = g->s1[k];
+    m->s2 = g->s2[k];
+    m->s3 = g->s3[k];
+    m->s4 = g->s4[k];
+    m->down1 = g->down1[k];
+    m->down2 = g->down2[k];
+    m->peak = g->peak[k];
+    m->max_dd = g->max_dd[k];
+    m->equity_sum = g->eqsum[k];
+    m->ndown = (uint64_t)g->ndown[k];
+    m->exposed = (uint64_t)g->exposed[k];
+    m->peak_time = g->peak_time[k];
+    m->max_dd_ns = g->max_dd_ns[k];
+}
+
+/* The bar of lane l's next event at or after bar i: an order open (it
+ * fills or fails at i), its next signal, or the last bar. */
+static size_t s_lane_next(const s_lane_t *l, const uint32_t *at, size_t i, size_t last)
+{
+    if (l->bk->exec.nord)
+        return i;
+    size_t nx = l->e < l->nev ? at[l->e] : last;
+    return nx < last ? nx : last;
+}
+
+/* Bars [i0, i1) of the nl (<= S_W) lanes of group g: quiet stretches four
+ * lanes at a time; at a bar where a lane has an event, that lane's step runs
+ * through the engine (s_event_core) and the equity point of every lane is
+ * the vector step, whose marking is bt_portfolio_mark of the book after the
+ * event. PBO blocks close at the step they close in bt_macc_step. */
+static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
+                          const bt_feed_cols_t *x, size_t i0, size_t i1)
+{
+    const int64_t *T = x->t;
+    const double *C = x->c;
+    size_t last = x->n - 1;
+    size_t nx[S_W];
+    uint64_t blk = UINT64_MAX; /* the earliest blk_end of the group */
+    for (size_t k = 0; k < S_W; k++) {
+        nx[k] = k < nl ? s_lane_next(&ln[k], self->at4[k], i0, last) : SIZE_MAX;
+        if (k < nl && ln[k].blk_end < blk)
+            blk = ln[k].blk_end;
+    }
+    size_t i = i0;
+    while (i < i1) {
+        size_t stop = i1;
+        for (size_t k = 0; k < S_W; k++)
+            stop = nx[k] < stop ? nx[k] : stop;
+        /* the step at bar b makes steps == b + 1: the first to reach blk is
+         * at bar blk - 1 (any bar when blk is 0: fewer steps than blocks) */
+        uint64_t bb = blk ? blk - 1 : 0;
+        if (bb < stop)
+            stop = bb > i ? (size_t)bb : i;
+        if (stop > i) {
+            s_vquiet(g, T, C, i, stop);
+            i = stop;
+            continue;
+        }
+        bool ev[S_W] = {false};
+        for (size_t k = 0; k < nl; k++) {
+            if (nx[k] != i)
+                continue;
+            s_lane_t *l = &ln[k];
+            bool sig = l->e < l->nev && self->at4[k][l->e] == i;
+            int64_t t = s_event_core(l->bk, x, i, sig ? &self->tg4[k][l->e] : NULL);
+            bt_feed_done_one(l->bk, t);
+            l->e += sig;
+            g->cash[k] = l->bk->pf.cash;
+            g->pos[k] = l->bk->pf.pos[0];
+            g->held[k] = l->bk->pf.nheld != 0 ? -1 : 0;
+            ev[k] = true;
+        }
+        s_vquiet(g, T, C, i, i + 1);
+        if (i + 1 >= blk) { /* bt_macc_step's block closing, lane by lane */
+            blk = UINT64_MAX;
+            for (size_t k = 0; k < nl; k++) {
+                bt_macc_t *m = &ln[k].bk->macc;
+                if (i + 1 >= ln[k].blk_end) {
+                    m->steps = i + 1;
+                    m->s1 = g->s1[k];
+                    m->s2 = g->s2[k];
+                    bt_macc_close_blocks(m);
+                    ln[k].blk_end = m->blk_end;
+                }
+                if (ln[k].blk_end < blk)
+                    blk = ln[k].blk_end;
+            }
+        }
+        i++;
+        for (size_t k = 0; k < nl; k++)
+            if (ev[k])
+                nx[k] = s_lane_next(&ln[k], self->at4[k], i, last);
+    }
+}
+
+/* Jobs [0, n) have one symbol each and share their series slice. The live
+ * ones (set up without error) go four to a vector group; each group runs
+ * block by block: its lanes' decide, then s_group_block. */
+static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
+{
+    s_lane_t *ln = self->ln;
+    size_t *lj = self->lj; /* live lane -> job */
+    size_t nl = 0, nbars = 0;
+    bt_feed_cols_t x = {0};
+    for (size_t l = 0; l < n; l++) {
+        bt_batch_job_t *j = &jobs[l];
+        const bt_engine_cfg_t *c = j->spec.cfg;
+        bt_book_t *bk = &self->books[nl];
+        bt_errbuf_clear(&j->eb);
+        j->rc = bt_engine_check(&j->spec, &j->eb);
+        if (j->rc != BT_OK)
+            continue;
+        memset(&j->metrics, 0, sizeof j->metrics);
+        j->rc = bt_book_setup(bk, &j->spec, 1, 0, 0, c->initial_cash, false, &j->eb);
+        if (j->rc != BT_OK)
+            continue;
+        const bt_series_t *s0 = &bk->feed.ser[0];
+        if (c->pbo_blocks)
+            bt_macc_set_blocks(&bk->macc, s0->n - bt_feed_first_at(s0, c->trade_start),
+                               (uint32_t)c->pbo_blocks);
+        memset(self->st[nl], 0, BT_FAST_STATE_BYTES);
+        x = bt_feed_begin_one(bk);
+        nbars = s0->n;
+        ln[nl] = (s_lane_t){.bk = bk, .st = self->st[nl], .blk_end = bk->macc.blk_end};
+        lj[nl++] = l;
+    }
+    if (nl == 0)
+        return;
+    size_t ng = (nl + S_W - 1) / S_W;
+    for (size_t gi = 0; gi < ng; gi++) {
+        s_grp_t *g = &self->grp[gi];
+        memset(g, 0, sizeof *g);
+        for (int k = 0; k < S_W; k++) { /* padding lanes: a flat account of 1 */
+            g->cash[k] = g->prev[k] = g->peak[k] = 1.0;
+            g->peak_time[k] = nbars ? x.t[0] : 0; /* bt_macc_step_core's first step */
+        }
+        for (size_t k = 0; k < S_W && gi * S_W + k < nl; k++) {
+            s_lane_load(g, (int)k, ln[gi * S_W + k].bk);
+            g->peak_time[k] = x.t[0];
+        }
+    }
+    for (size_t i0 = 0; i0 < nbars; i0 += S_BLOCK1) {
+        size_t i1 = i0 + S_BLOCK1 < nbars ? i0 + S_BLOCK1 : nbars;
+        for (size_t gi = 0; gi < ng; gi++) {
+            size_t k0 = gi * S_W, gn = nl - k0 < S_W ? nl - k0 : S_W;
+            for (size_t k = 0; k < gn; k++) {
+                const bt_run_spec_t *sp = &jobs[lj[k0 + k]].spec;
+                ln[k0 + k].nev = sp->strategy->fast->decide(ln[k0 + k].st, sp->params,
+                                                            jobs[lj[k0 + k]].cols, i0, i1,
+                                                            self->at4[k], self->tg4[k]);
+                ln[k0 + k].e = 0;
+            }
+            s_group_block(self, &self->grp[gi], &ln[k0], gn, &x, i0, i1);
+        }
+    }
+    for (size_t k = 0; k < nl; k++) {
+        bt_batch_job_t *j = &jobs[lj[k]];
+        bt_book_t *bk = ln[k].bk;
+        bt_macc_t *m = &bk->macc;
+        s_lane_store(&self->grp[k / S_W], (int)(k % S_W), m);
+        m->steps = nbars;
+        m->t_first = x.t[0];
+        m->t_last = x.t[nbars - 1];
+        bt_loop_end(bk);
+        if (bk->err != BT_OK && j->rc == BT_OK)
+            j->rc = bt_errf(&j->eb, bk->err, "out of memory while recording the run");
+        if (j->rc != BT_OK)
+            continue;
+        bt_macc_finish(m, j->spec.cfg->risk_free_rate, bt_engine_benchmark(&j->spec),
+                       &j->metrics);
+        if (j->spec.blocks_out)
+            bt_macc_blocks(m, j->spec.blocks_out, 3u * (size_t)j->spec.cfg->pbo_blocks);
     }
 }
 
@@ -352,8 +684,16 @@ void bt_batch_run(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
     size_t i = 0;
     while (i < n) {
         size_t k = 1, units = jobs[i].spec.nsym;
+        if (units == 1) { /* one-symbol jobs: s_pass1 */
+            while (i + k < n && k < S_LANES1 && jobs[i + k].spec.nsym == 1 &&
+                   s_same_slices(&jobs[i].spec, &jobs[i + k].spec))
+                k++;
+            s_pass1(self, &jobs[i], k);
+            i += k;
+            continue;
+        }
         while (i + k < n && k < S_LANES && units + jobs[i + k].spec.nsym <= S_UNITS &&
-               s_same_slices(&jobs[i].spec, &jobs[i + k].spec))
+               jobs[i + k].spec.nsym > 1 && s_same_slices(&jobs[i].spec, &jobs[i + k].spec))
             units += jobs[i + k++].spec.nsym;
         s_pass(self, &jobs[i], k);
         i += k;

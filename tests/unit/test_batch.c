@@ -10,7 +10,10 @@
  *  - no look-ahead: a declared column at bar t is the same over the series
  *    cut after t, and `decide` makes the same decisions up to bar t when
  *    every later value (indicators and close) is garbage;
- *  - the cache computes a column once and hands it out again.
+ *  - the cache computes a column once and hands it out again;
+ *  - the one-symbol pass's vector groups (any lane count, same-bar events,
+ *    flat -> long -> short, PBO blocks closing at different steps, equity
+ *    exactly 0) and the cross strategies' stretch skipping in decide.
  * The series is a seeded random walk (no files). */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -22,6 +25,7 @@
 #include "bt_ind.h"
 #include "bt_indcache.h"
 #include "bt_registry.h"
+#include "bt_strat_util.h"
 
 #define NB 6000
 #define NLANES 40
@@ -439,4 +443,176 @@ Test(batch, eligibility)
     sp.strategy = bh;
     cr_assert(bh);
     cr_assert_not(bt_batch_eligible(&sp), "a strategy that declares nothing runs as today");
+}
+
+/* Runs n one-symbol jobs of st over ser through bt_batch_run and through
+ * bt_engine_run; metrics and PBO blocks must be the same bits. Returns the
+ * engine's metrics in out (n entries). */
+static void s_same_as_engine(const bt_series_t *ser, const bt_strategy_t *st, double (*params)[BT_MAX_PARAMS],
+                             bt_engine_cfg_t *cfg, size_t n, bt_metrics_t *out)
+{
+    enum { NMAX = 64 };
+    cr_assert(n <= NMAX);
+    bt_engine_t *eng = bt_engine_new();
+    bt_batch_t *b = bt_batch_new();
+    bt_indcache_t *cache = bt_indcache_new((size_t)1 << 30);
+    cr_assert(eng && b && cache);
+    static double blk_a[NMAX][3 * BT_MACC_MAX_BLOCKS], blk_b[NMAX][3 * BT_MACC_MAX_BLOCKS];
+    static bt_batch_job_t jobs[NMAX];
+    static const double *cols[NMAX * (BT_DECL_MAX + 1)];
+    memset(jobs, 0, sizeof jobs);
+    memset(blk_a, 0, sizeof blk_a);
+    memset(blk_b, 0, sizeof blk_b);
+    for (size_t k = 0; k < n; k++) {
+        bt_run_spec_t sp = {.series = ser, .nsym = 1, .strategy = st, .params = params[k],
+                            .cfg = &cfg[k], .threads = 1, .blocks_out = blk_b[k]};
+        cr_assert(bt_batch_eligible(&sp));
+        bt_errbuf_t eb;
+        bt_errbuf_clear(&eb);
+        cr_assert(bt_batch_prepare(cache, &sp, &cols[k * (BT_DECL_MAX + 1)], &eb), "%s", eb.msg);
+        jobs[k].spec = sp;
+        jobs[k].cols = &cols[k * (BT_DECL_MAX + 1)];
+    }
+    bt_batch_run(b, jobs, n);
+    for (size_t k = 0; k < n; k++) {
+        bt_run_spec_t sp = jobs[k].spec;
+        sp.blocks_out = blk_a[k];
+        bt_errbuf_t eb;
+        bt_errbuf_clear(&eb);
+        memset(&out[k], 0, sizeof out[k]);
+        cr_assert_eq(bt_engine_run(eng, &sp, &out[k], &eb), BT_OK, "%s", eb.msg);
+        cr_assert_eq(jobs[k].rc, BT_OK, "%s", jobs[k].eb.msg);
+        for (size_t i = 0; i < bt_metrics_count(); i++) {
+            double x = bt_metrics_get(&out[k], i), y = bt_metrics_get(&jobs[k].metrics, i);
+            cr_assert(memcmp(&x, &y, sizeof x) == 0, "lane %zu of %zu: %s %.17g vs %.17g", k, n,
+                      bt_metrics_name(i), x, y);
+        }
+        cr_assert(memcmp(blk_a[k], blk_b[k], sizeof blk_a[k]) == 0,
+                  "lane %zu of %zu: PBO blocks differ", k, n);
+    }
+    bt_indcache_destroy(&cache);
+    bt_batch_destroy(&b);
+    bt_engine_destroy(&eng);
+}
+
+/* The one-symbol pass runs four lanes per vector: any lane count (padding
+ * lanes in the last group), lanes with the same parameters (events on the
+ * same bars in one group), lanes that go long and short within a block,
+ * and PBO blocks of different counts closing at different steps of one
+ * group, all give the engine's bits. */
+Test(batch, vector_groups_same_bits)
+{
+    s_series();
+    const bt_strategy_t *st = bt_strategy_find("sma_cross");
+    static double params[64][BT_MAX_PARAMS];
+    static bt_engine_cfg_t cfg[64];
+    static bt_metrics_t m[64];
+    for (size_t n = 1; n <= 9; n++) {
+        for (size_t k = 0; k < n; k++) {
+            /* lanes 0-3: the same point; the rest: short windows that trade often */
+            params[k][0] = k < 4 ? 3 : 2 + (double)(k % 3);
+            params[k][1] = k < 4 ? 7 : 5 + (double)k;
+            params[k][2] = 1; /* short on a cross down: flat -> long -> short */
+            bt_engine_cfg_defaults(&cfg[k]);
+            cfg[k].allow_short = true;
+            cfg[k].commission_rate = 0.001;
+            cfg[k].pbo_blocks = k % 3 == 0 ? 16 : k % 3 == 1 ? 32 : 0;
+            cfg[k].close_at_end = k % 2 == 1;
+        }
+        s_same_as_engine(&g_s, st, params, cfg, n, m);
+    }
+    /* the short windows trade hundreds of times over 6,000 bars: several
+     * signals within every block of the pass */
+    cr_assert(m[5].trades > 200, "lane 5 traded %g times", m[5].trades);
+    /* fewer steps than PBO blocks (16 and 32 over 12 steps): empty blocks,
+     * and several blocks closing at one step */
+    bt_series_t short12 = bt_series_slice_idx(&g_s, 0, 12);
+    for (size_t k = 0; k < 6; k++) {
+        params[k][0] = 2;
+        params[k][1] = 3 + (double)(k % 2);
+        cfg[k].close_at_end = false;
+    }
+    s_same_as_engine(&short12, st, params, cfg, 6, m);
+}
+
+/* Equity exactly 0 at a step (all cash in 100 shares at 1,000, then a close
+ * of 0): the next step's return is 0 (bt_macc_step's prev == 0 rule) in the
+ * vector step as in the engine, and the drawdown is exactly 1. */
+Test(batch, zero_equity_same_bits)
+{
+    enum { N = 120 };
+    static int64_t t[N];
+    static double o[N], h[N], l[N], c[N], v[N];
+    for (size_t i = 0; i < N; i++) {
+        double p = i >= 20 && i < 30 ? 900.0 : 1000.0;
+        t[i] = (int64_t)(1262563200 + 86400 * (int64_t)i) * 1000000000;
+        o[i] = h[i] = l[i] = c[i] = p;
+        v[i] = 1e6;
+    }
+    c[40] = l[40] = 0.0; /* the position is worth nothing at this close */
+    c[41] = l[41] = 0.0;
+    bt_series_t s = {.n = N, .time = t, .open = o, .high = h, .low = l, .close = c, .volume = v};
+    snprintf(s.symbol, sizeof s.symbol, "ZERO");
+    const bt_strategy_t *st = bt_strategy_find("sma_cross");
+    static double params[8][BT_MAX_PARAMS];
+    static bt_engine_cfg_t cfg[8];
+    static bt_metrics_t m[8];
+    for (size_t k = 0; k < 8; k++) {
+        params[k][0] = 2 + (double)(k % 2);
+        params[k][1] = 5 + (double)(k / 2);
+        params[k][2] = 0;
+        bt_engine_cfg_defaults(&cfg[k]);
+        cfg[k].initial_cash = 100000;
+        cfg[k].size_value = 1.0; /* all of it: 100 shares at 1,000, cash 0 */
+        cfg[k].pbo_blocks = k % 2 ? 4 : 0;
+    }
+    s_same_as_engine(&s, st, params, cfg, 8, m);
+    cr_assert_eq(m[0].max_drawdown, 1.0, "equity reached 0 (max_drawdown %.17g)", m[0].max_drawdown);
+}
+
+/* bt_su_cross_decide steps only the bars of a stretch of 8 that can act;
+ * it must give the bar-by-bar loop's decisions, with NaN holes (inf - inf)
+ * and crosses on every position of a stretch, in any block size. */
+Test(batch, cross_decide_skips_nothing)
+{
+    enum { N = 3000 };
+    static double f[N], s[N];
+    static uint32_t at0[N], at1[N];
+    static double tg0[N], tg1[N];
+    for (size_t i = 0; i < N; i++) {
+        f[i] = i < 13 ? NAN : 100.0 + 3.0 * (s_unif() - 0.5);
+        s[i] = i < 29 ? NAN : 100.0 + (i % 50 < 25 ? 0.5 : -0.5);
+        if (i % 97 == 0 && i > 100) /* a diff of NaN in the middle */
+            f[i] = s[i] = INFINITY;
+        if (i % 131 == 0) /* a diff of exactly 0 */
+            f[i] = s[i];
+    }
+    const double *v[2] = {f, s};
+    for (int down = 0; down < 2; down++) {
+        /* the reference: the plain loop, bar by bar */
+        bt_su_cross_t x0;
+        memset(&x0, 0, sizeof x0);
+        x0.down = -(double)down;
+        size_t k0 = 0;
+        for (size_t i = 0; i < N; i++) {
+            if (f[i] != f[i] || s[i] != s[i])
+                continue;
+            bt_su_cross_at(&x0, f[i] - s[i], i, at0, tg0, &k0);
+        }
+        cr_assert(k0 > 100);
+        const size_t blks[] = {1, 5, 8, 9, 64, 1000, N};
+        for (size_t b = 0; b < sizeof blks / sizeof *blks; b++) {
+            bt_su_cross_t x1;
+            memset(&x1, 0, sizeof x1);
+            size_t k1 = 0;
+            for (size_t i0 = 0; i0 < N; i0 += blks[b]) {
+                size_t i1 = i0 + blks[b] < N ? i0 + blks[b] : N;
+                k1 += bt_su_cross_decide(&x1, -(double)down, v, i0, i1, at1 + k1, tg1 + k1);
+            }
+            cr_assert_eq(k1, k0, "block %zu: %zu signals vs %zu", blks[b], k1, k0);
+            cr_assert(memcmp(at0, at1, k0 * sizeof *at0) == 0, "block %zu: bars differ", blks[b]);
+            cr_assert(memcmp(tg0, tg1, k0 * sizeof *tg0) == 0, "block %zu: targets differ",
+                      blks[b]);
+        }
+    }
 }
