@@ -143,67 +143,243 @@ static int s_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* One split: IS blocks = mask. sums holds each trial's per-block (sum r,
- * sum r^2) as doubles, computed once for all splits. Each half is summed in
- * ascending block order. Returns lambda; *oos_loss = IS-best's OOS mean < 0. */
-static double s_split(const double *sums, const double *count, size_t T, uint32_t S,
-                      uint32_t mask, double *oos_sr, bool *oos_loss)
+/* ---- PBO by CSCV ----
+ *
+ * Each trial's per-block (sum r, sum r^2) is laid out block-major (s1[b T +
+ * t]) so one pass over the trials of a half-set of blocks vectorises. A
+ * half-set's Sharpe h(m)[t] sums the blocks of m in ascending order, exactly
+ * as one trial at a time would, so every figure is bit-identical to the
+ * scalar definition. Split m (IS = m) and its complement (IS = ~m) use the
+ * same two half-sets, h(m) and h(~m), swapped: evaluating the splits in
+ * complement pairs halves the work. */
+
+typedef struct {
+    const double *s1;     /* S x T: per block, every trial's sum of returns */
+    const double *s2;     /* S x T: sum of squared returns */
+    const double *count;  /* S block sizes */
+    size_t T;             /* trials */
+    uint32_t S;           /* blocks */
+} s_cscv_t;
+
+/* The Sharpe of every trial over the blocks in mask into h; returns the
+ * first index of the highest one (the IS-best when mask is in-sample). */
+static size_t s_half_scalar(const s_cscv_t *c, const uint32_t *blk, uint32_t nb, double n,
+                            double *h, size_t t0)
 {
-    uint32_t in[32], out[32], nin = 0, nout = 0;
-    double n_is = 0, n_os = 0;
-    for (uint32_t b = 0; b < S; b++) {
-        if (mask >> b & 1u) {
-            in[nin++] = b;
-            n_is += count[b];
-        } else {
-            out[nout++] = b;
-            n_os += count[b];
+    size_t best = t0;
+    double bv = -DBL_MAX;
+    for (size_t t = t0; t < c->T; t++) {
+        double a = 0, q = 0;
+        for (uint32_t i = 0; i < nb; i++) {
+            a += c->s1[(size_t)blk[i] * c->T + t];
+            q += c->s2[(size_t)blk[i] * c->T + t];
         }
-    }
-    double best_is = -DBL_MAX;
-    size_t best = 0;
-    double best_oos_sum = 0.0;
-    for (size_t t = 0; t < T; t++) {
-        const double *st = sums + 2u * (size_t)S * t;
-        double s1_is = 0, s2_is = 0, s1_os = 0, s2_os = 0;
-        for (uint32_t i = 0; i < nin; i++) {
-            s1_is += st[2 * in[i]];
-            s2_is += st[2 * in[i] + 1];
-        }
-        for (uint32_t i = 0; i < nout; i++) {
-            s1_os += st[2 * out[i]];
-            s2_os += st[2 * out[i] + 1];
-        }
-        double is = bt_overfit_sharpe_sums(n_is, s1_is, s2_is);
-        oos_sr[t] = bt_overfit_sharpe_sums(n_os, s1_os, s2_os);
-        if (is > best_is) {
-            best_is = is;
+        h[t] = bt_overfit_sharpe_sums(n, a, q);
+        if (h[t] > bv) {
+            bv = h[t];
             best = t;
-            best_oos_sum = s1_os;
         }
     }
-    double v = oos_sr[best], less = 0, eq = 0;
-    for (size_t t = 0; t < T; t++) {
-        if (oos_sr[t] < v)
-            less += 1.0;
-        else if (oos_sr[t] == v && t != best)
-            eq += 1.0;
+    return best;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define S_HAVE_AVX2 1
+#include <immintrin.h>
+/* The same arithmetic four trials at a time (IEEE add, mul, div and sqrt
+ * are exact-rounded per lane; no FMA, so no contraction): h is bit-identical
+ * to s_half_scalar. */
+__attribute__((target("avx2"))) static size_t s_half_avx2(const s_cscv_t *c, const uint32_t *blk,
+                                                          uint32_t nb, double n, double *h)
+{
+    size_t T = c->T, t = 0;
+    const __m256d vn = _mm256_set1_pd(n), vn1 = _mm256_set1_pd(n - 1.0);
+    const __m256d eps = _mm256_set1_pd(1e-12), zero = _mm256_setzero_pd();
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    __m256d bv = _mm256_set1_pd(-DBL_MAX), bi = _mm256_setzero_pd();
+    __m256d idx = _mm256_setr_pd(0, 1, 2, 3);
+    const __m256d four = _mm256_set1_pd(4.0);
+    for (; t + 4 <= T; t += 4) {
+        __m256d a = zero, q = zero;
+        for (uint32_t i = 0; i < nb; i++) {
+            a = _mm256_add_pd(a, _mm256_loadu_pd(c->s1 + (size_t)blk[i] * T + t));
+            q = _mm256_add_pd(q, _mm256_loadu_pd(c->s2 + (size_t)blk[i] * T + t));
+        }
+        __m256d mean = _mm256_div_pd(a, vn);
+        __m256d var = _mm256_div_pd(_mm256_sub_pd(q, _mm256_mul_pd(a, mean)), vn1);
+        __m256d sd = _mm256_sqrt_pd(var);
+        __m256d r = _mm256_div_pd(mean, sd);
+        __m256d ok = _mm256_and_pd(
+            _mm256_cmp_pd(var, zero, _CMP_GT_OQ),
+            _mm256_cmp_pd(sd, _mm256_mul_pd(eps, _mm256_andnot_pd(sign, mean)), _CMP_GT_OQ));
+        r = _mm256_and_pd(r, ok);
+        _mm256_storeu_pd(h + t, r);
+        __m256d gt = _mm256_cmp_pd(r, bv, _CMP_GT_OQ);
+        bv = _mm256_blendv_pd(bv, r, gt);
+        bi = _mm256_blendv_pd(bi, idx, gt);
+        idx = _mm256_add_pd(idx, four);
     }
-    double rank = 1.0 + less + 0.5 * eq; /* 1..T */
-    double w = rank / ((double)T + 1.0);
-    *oos_loss = best_oos_sum < 0.0;
+    double v[4], ix[4];
+    _mm256_storeu_pd(v, bv);
+    _mm256_storeu_pd(ix, bi);
+    size_t best = 0;
+    double best_v = -DBL_MAX;
+    bool any = false;
+    for (int l = 0; l < 4; l++) { /* highest, ties: lowest index, as the scalar scan */
+        if (t == 0 || !(v[l] > -DBL_MAX))
+            continue;
+        if (!any || v[l] > best_v || (v[l] == best_v && (size_t)ix[l] < best)) {
+            best_v = v[l];
+            best = (size_t)ix[l];
+            any = true;
+        }
+    }
+    if (t < T) {
+        size_t tb = s_half_scalar(c, blk, nb, n, h, t);
+        if (!any || h[tb] > best_v) {
+            best = tb;
+            any = true;
+        }
+    }
+    return any ? best : 0;
+}
+#endif
+
+static int s_avx2(void)
+{
+#ifdef S_HAVE_AVX2
+    static int have = -1;
+    if (have < 0)
+        have = __builtin_cpu_supports("avx2") ? 1 : 0;
+    return have;
+#else
+    return 0;
+#endif
+}
+
+static size_t s_half(const s_cscv_t *c, uint32_t mask, double *h)
+{
+    uint32_t blk[32], nb = 0;
+    double n = 0;
+    for (uint32_t b = 0; b < c->S; b++)
+        if (mask >> b & 1u) {
+            blk[nb++] = b;
+            n += c->count[b];
+        }
+#ifdef S_HAVE_AVX2
+    if (s_avx2())
+        return s_half_avx2(c, blk, nb, n, h);
+#endif
+    return s_half_scalar(c, blk, nb, n, h, 0);
+}
+
+/* lambda of the split whose OOS half-set Sharpes are oos and whose IS-best
+ * is best: its OOS rank among all trials (ties count half). *loss: the
+ * IS-best's OOS mean return is negative (its OOS sum, ascending blocks). */
+static double s_lambda(const s_cscv_t *c, const double *oos, size_t best, uint32_t oos_mask,
+                       bool *loss)
+{
+    double v = oos[best];
+    size_t less = 0, eq = 0;
+    for (size_t t = 0; t < c->T; t++) {
+        less += oos[t] < v;
+        eq += oos[t] == v;
+    }
+    eq -= 1; /* the IS-best itself */
+    double a = 0;
+    for (uint32_t b = 0; b < c->S; b++)
+        if (oos_mask >> b & 1u)
+            a += c->s1[(size_t)b * c->T + best];
+    *loss = a < 0.0;
+    double rank = 1.0 + (double)less + 0.5 * (double)eq; /* 1..T */
+    double w = rank / ((double)c->T + 1.0);
     return log(w / (1.0 - w));
+}
+
+/* The pairs' canonical masks (bit S-1 clear; the complement is the other
+ * split): all of them, or npairs drawn from them with a fixed seed. */
+static uint32_t *s_pick_pairs(uint32_t S, uint64_t all, uint64_t npairs, uint64_t seed)
+{
+    uint32_t half = S / 2, full = S == 32 ? 0xffffffffu : (1u << S) - 1u;
+    uint64_t ncanon = all / 2;
+    uint32_t *m = malloc((size_t)(npairs ? npairs : 1) * sizeof *m);
+    if (!m)
+        return NULL;
+    uint64_t rng = seed;
+    if (npairs == ncanon) { /* every pair, in Gosper order */
+        uint32_t v = (1u << half) - 1u;
+        for (uint64_t k = 0; k < ncanon; k++) {
+            m[k] = v;
+            if (k + 1 < ncanon)
+                v = s_next_subset(v);
+        }
+        return m;
+    }
+    if (ncanon <= BT_PBO_MAX_ALL / 2) {
+        uint32_t *canon = malloc((size_t)ncanon * sizeof *canon);
+        if (!canon) {
+            free(m);
+            return NULL;
+        }
+        uint32_t v = (1u << half) - 1u;
+        for (uint64_t k = 0; k < ncanon; k++) {
+            canon[k] = v;
+            if (k + 1 < ncanon)
+                v = s_next_subset(v);
+        }
+        for (uint64_t k = 0; k < npairs; k++) { /* partial Fisher-Yates: no replacement */
+            uint64_t j = k + s_next(&rng) % (ncanon - k);
+            uint32_t tmp = canon[k];
+            canon[k] = canon[j];
+            canon[j] = tmp;
+            m[k] = canon[k];
+        }
+        free(canon);
+        return m;
+    }
+    for (uint64_t k = 0; k < npairs; k++) { /* too many to list: with replacement */
+        uint32_t idx[32], v = 0;
+        for (uint32_t i = 0; i < S; i++)
+            idx[i] = i;
+        for (uint32_t i = 0; i < half; i++) {
+            uint32_t j = i + (uint32_t)(s_next(&rng) % (S - i));
+            uint32_t tmp = idx[i];
+            idx[i] = idx[j];
+            idx[j] = tmp;
+            v |= 1u << idx[i];
+        }
+        m[k] = v >> (S - 1) & 1u ? ~v & full : v;
+    }
+    return m;
+}
+
+uint64_t bt_overfit_pbo_default_splits(size_t ntrials, uint32_t nblocks)
+{
+    if (nblocks < 2 || nblocks > 32 || nblocks % 2)
+        return 0;
+    uint64_t all = s_binom(nblocks, nblocks / 2);
+    if (all <= BT_PBO_MAX_ALL && (double)ntrials * (double)all <= BT_PBO_FULL_WORK)
+        return all;
+    return all < BT_PBO_SAMPLE_SPLITS ? all : BT_PBO_SAMPLE_SPLITS;
 }
 
 bt_err_t bt_overfit_pbo(const float *stats, const double *count, size_t ntrials,
                         uint32_t nblocks, bt_pbo_t *out, bt_errbuf_t *eb)
 {
-    return bt_overfit_pbo_logits(stats, count, ntrials, nblocks, out, NULL, eb);
+    return bt_overfit_pbo_sample(stats, count, ntrials, nblocks, 0, BT_PBO_SEED, out, NULL, eb);
 }
 
 bt_err_t bt_overfit_pbo_logits(const float *stats, const double *count, size_t ntrials,
                                uint32_t nblocks, bt_pbo_t *out, double **logits,
                                bt_errbuf_t *eb)
+{
+    return bt_overfit_pbo_sample(stats, count, ntrials, nblocks, 0, BT_PBO_SEED, out, logits,
+                                 eb);
+}
+
+bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t ntrials,
+                               uint32_t nblocks, uint64_t nsplits, uint64_t seed, bt_pbo_t *out,
+                               double **logits, bt_errbuf_t *eb)
 {
     if (logits)
         *logits = NULL;
@@ -227,110 +403,82 @@ bt_err_t bt_overfit_pbo_logits(const float *stats, const double *count, size_t n
                            total < 0 ? 0.0 : total, nblocks);
     }
     uint64_t all = s_binom(nblocks, nblocks / 2);
-    double work = (double)ntrials * (double)all * nblocks;
-    uint64_t nsplit = all;
-    if (work > BT_PBO_WORK_BUDGET) {
-        double k = BT_PBO_WORK_BUDGET / ((double)ntrials * nblocks);
-        nsplit = k < BT_PBO_MIN_SPLITS ? BT_PBO_MIN_SPLITS : (uint64_t)k;
-        if (nsplit > all)
-            nsplit = all;
-    }
-    double *oos = malloc(ntrials * sizeof *oos);
-    double *lam = malloc(nsplit * sizeof *lam);
+    if (nsplits == 0)
+        nsplits = bt_overfit_pbo_default_splits(ntrials, nblocks);
+    if (nsplits > all)
+        nsplits = all;
+    if (nsplits == all && all > BT_PBO_MAX_ALL)
+        nsplits = BT_PBO_MAX_ALL; /* S > 24: too many to list */
+    uint64_t npairs = (nsplits + 1) / 2; /* whole complement pairs */
+    uint64_t nsplit = 2 * npairs;
+    size_t T = ntrials, S = nblocks;
+    uint32_t full = nblocks == 32 ? 0xffffffffu : (1u << nblocks) - 1u;
     /* Per trial and block: sum r = n mean, sum r^2 = M2 + n mean^2, once
      * (16 bytes per trial-block while PBO runs) instead of once per split. */
-    double *sums = malloc(ntrials * 2u * nblocks * sizeof *sums);
-    if (!oos || !lam || !sums) {
-        free(oos);
+    double *s1 = malloc(T * S * sizeof *s1);
+    double *s2 = malloc(T * S * sizeof *s2);
+    double *lam = malloc(nsplit * sizeof *lam);
+    uint8_t *lossk = malloc(nsplit);
+    uint32_t *pairs = s_pick_pairs(nblocks, all, npairs, seed);
+    if (!s1 || !s2 || !lam || !lossk || !pairs) {
+        free(s1);
+        free(s2);
         free(lam);
-        free(sums);
+        free(lossk);
+        free(pairs);
         return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%zu trials)", ntrials);
     }
-    for (size_t t = 0; t < ntrials; t++) {
-        const float *st = stats + 2u * (size_t)nblocks * t;
-        double *d = sums + 2u * (size_t)nblocks * t;
-        for (uint32_t b = 0; b < nblocks; b++) {
+    for (size_t t = 0; t < T; t++) {
+        const float *st = stats + 2u * S * t;
+        for (size_t b = 0; b < S; b++) {
             double n = count[b], m = st[2 * b], q = st[2 * b + 1];
-            double s1 = n * m;
-            d[2 * b] = s1;
-            d[2 * b + 1] = q + s1 * m;
+            double a = n * m;
+            s1[b * T + t] = a;
+            s2[b * T + t] = q + a * m;
         }
     }
-    uint64_t below = 0, loss = 0;
-    uint32_t half = nblocks / 2;
-    uint32_t mask = (1u << half) - 1u;
-    uint64_t rng = BT_PBO_SEED;
-    /* The splits are drawn first (one sequence), then evaluated in parallel:
-     * split k writes only lam[k] and lossk[k], so the result is the same at
-     * any thread count (the end-of-sweep statistics scale with the cores
-     * the finished workers left idle; docs/overfitting.md). */
-    uint32_t *masks = malloc(nsplit * sizeof *masks);
-    uint8_t *lossk = malloc(nsplit ? nsplit : 1);
-    if (!masks || !lossk) {
-        free(masks);
-        free(lossk);
-        free(oos);
-        free(lam);
-        free(sums);
-        return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%llu splits)",
-                       (unsigned long long)nsplit);
-    }
-    for (uint64_t k = 0; k < nsplit; k++) {
-        uint32_t m;
-        if (nsplit == all) {
-            m = mask;
-            if (k + 1 < nsplit)
-                mask = s_next_subset(mask);
-        } else {
-            /* Sample a half-subset: partial Fisher-Yates over the blocks. */
-            uint32_t idx[32];
-            for (uint32_t i = 0; i < nblocks; i++)
-                idx[i] = i;
-            m = 0;
-            for (uint32_t i = 0; i < half; i++) {
-                uint32_t j = i + (uint32_t)(s_next(&rng) % (nblocks - i));
-                uint32_t tmp = idx[i];
-                idx[i] = idx[j];
-                idx[j] = tmp;
-                m |= 1u << idx[i];
-            }
-        }
-        masks[k] = m;
-    }
-    long nk = (long)nsplit;
+    s_cscv_t c = {s1, s2, count, T, nblocks};
+    long nk = (long)npairs;
     bool nomem = false;
-#pragma omp parallel default(none) shared(nk, masks, lam, lossk, sums, count, ntrials, nblocks, \
-                                              oos, nomem)
+    /* Pair k writes only its own two slots, so the result is the same at
+     * any thread count (the end-of-sweep statistics use the cores the
+     * finished workers left idle; docs/overfitting.md). */
+#pragma omp parallel default(none) shared(nk, pairs, lam, lossk, c, T, full, nomem)
     {
-        /* thread 0 uses oos; the others their own scratch */
-        double *scratch = omp_get_thread_num() == 0 ? oos : malloc(ntrials * sizeof *scratch);
-        if (!scratch) {
+        double *ha = malloc(2 * T * sizeof *ha);
+        if (!ha) {
 #pragma omp atomic write
             nomem = true;
         }
-#pragma omp for schedule(dynamic, 16)
+        double *hb = ha ? ha + T : NULL;
+#pragma omp for schedule(dynamic, 4)
         for (long k = 0; k < nk; k++) {
-            if (!scratch)
+            if (!ha)
                 continue;
-            bool l = false;
-            lam[k] = s_split(sums, count, ntrials, nblocks, masks[k], scratch, &l);
-            lossk[k] = l;
+            uint32_t m = pairs[k], mc = ~m & full;
+            size_t ba = s_half(&c, m, ha), bb = s_half(&c, mc, hb);
+            bool la = false, lb = false;
+            lam[2 * k] = s_lambda(&c, hb, ba, mc, &la);     /* IS = m */
+            lam[2 * k + 1] = s_lambda(&c, ha, bb, m, &lb); /* IS = ~m */
+            lossk[2 * k] = la;
+            lossk[2 * k + 1] = lb;
         }
-        if (scratch != oos)
-            free(scratch);
+        free(ha);
     }
-    for (uint64_t k = 0; !nomem && k < nsplit; k++) {
+    free(pairs);
+    free(s1);
+    free(s2);
+    if (nomem) {
+        free(lam);
+        free(lossk);
+        return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%zu trials)", ntrials);
+    }
+    uint64_t below = 0, loss = 0;
+    for (uint64_t k = 0; k < nsplit; k++) {
         below += lam[k] <= 0.0;
         loss += lossk[k];
     }
-    free(masks);
     free(lossk);
-    if (nomem) {
-        free(oos);
-        free(lam);
-        free(sums);
-        return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%zu trials)", ntrials);
-    }
     qsort(lam, nsplit, sizeof *lam, s_cmp_double);
     out->median_logit =
         nsplit % 2 ? lam[nsplit / 2] : 0.5 * (lam[nsplit / 2 - 1] + lam[nsplit / 2]);
@@ -339,11 +487,9 @@ bt_err_t bt_overfit_pbo_logits(const float *stats, const double *count, size_t n
     out->splits = nsplit;
     out->splits_all = all;
     out->sampled = nsplit < all;
-    free(oos);
     if (logits)
         *logits = lam; /* the caller's now */
     else
         free(lam);
-    free(sums);
     return BT_OK;
 }
