@@ -145,103 +145,232 @@ static int s_cmp_double(const void *a, const void *b)
 
 /* ---- PBO by CSCV ----
  *
- * Each trial's per-block (sum r, sum r^2) is laid out block-major (s1[b T +
- * t]) so one pass over the trials of a half-set of blocks vectorises. A
- * half-set's Sharpe h(m)[t] sums the blocks of m in ascending order, exactly
- * as one trial at a time would, so every figure is bit-identical to the
- * scalar definition. Split m (IS = m) and its complement (IS = ~m) use the
- * same two half-sets, h(m) and h(~m), swapped: evaluating the splits in
- * complement pairs halves the work. */
+ * Every figure is bit-identical to the definition evaluated one split at a
+ * time (docs/overfitting.md), but far cheaper:
+ * - each trial's per-block (sum r, sum r^2) is laid out block-major (s1[b T
+ *   + t]) and read one cache-sized tile of trials at a time;
+ * - split m (IS = m) and its complement use the same two half-sets of
+ *   blocks, h(m) and h(~m), swapped: splits go in complement pairs;
+ * - a trial's exact Sharpe (IS: who is best; OOS: its rank) needs three
+ *   divisions and a square root. A cheap key, sign(mean) mean^2 / var from
+ *   multiplications by 1/n and one division, orders trials the same way
+ *   except within a relative 1e-9 of each other (error bound in
+ *   s_key); only trials whose key lies within S_TOL of the decision
+ *   (the tile's best, or the IS-best's OOS value) get the exact Sharpe, so
+ *   the decisions are those of the exact values, ties included. */
+
+#define S_TILE 512  /* trials per tile: 16 blocks x 2 x 512 x 8 B = 128 KB of sums */
+#define S_BATCH 16  /* complement pairs per task */
+#define S_TOL 1e-7  /* relative band around a decision settled by exact Sharpes */
 
 typedef struct {
-    const double *s1;     /* S x T: per block, every trial's sum of returns */
-    const double *s2;     /* S x T: sum of squared returns */
-    const double *count;  /* S block sizes */
-    size_t T;             /* trials */
-    uint32_t S;           /* blocks */
+    const double *s1;    /* S x T: per block, every trial's sum of returns */
+    const double *s2;    /* S x T: sum of squared returns */
+    const double *count; /* S block sizes */
+    size_t T;            /* trials */
+    uint32_t S;          /* blocks */
 } s_cscv_t;
 
-/* The Sharpe of every trial over the blocks in mask into h; returns the
- * first index of the highest one (the IS-best when mask is in-sample). */
-static size_t s_half_scalar(const s_cscv_t *c, const uint32_t *blk, uint32_t nb, double n,
-                            double *h, size_t t0)
+typedef struct {      /* a half-set of blocks */
+    uint32_t blk[32]; /* its blocks, ascending */
+    uint32_t nb;      /* how many */
+    uint32_t mask;    /* as a bit mask */
+    double n;         /* returns in it */
+    double inv_n;     /* 1 / n */
+    double inv_n1;    /* 1 / (n - 1) */
+    const double *r1[32], *r2[32]; /* rows of s1 and s2 of its blocks */
+} s_half_t;
+
+static void s_half_init(s_half_t *h, const s_cscv_t *c, uint32_t mask)
 {
-    size_t best = t0;
-    double bv = -DBL_MAX;
-    for (size_t t = t0; t < c->T; t++) {
-        double a = 0, q = 0;
-        for (uint32_t i = 0; i < nb; i++) {
-            a += c->s1[(size_t)blk[i] * c->T + t];
-            q += c->s2[(size_t)blk[i] * c->T + t];
+    h->nb = 0;
+    h->mask = mask;
+    h->n = 0;
+    for (uint32_t b = 0; b < c->S; b++)
+        if (mask >> b & 1u) {
+            h->r1[h->nb] = c->s1 + (size_t)b * c->T;
+            h->r2[h->nb] = c->s2 + (size_t)b * c->T;
+            h->blk[h->nb++] = b;
+            h->n += c->count[b];
         }
-        h[t] = bt_overfit_sharpe_sums(n, a, q);
-        if (h[t] > bv) {
-            bv = h[t];
-            best = t;
+    h->inv_n = 1.0 / h->n;
+    h->inv_n1 = 1.0 / (h->n - 1.0);
+}
+
+/* The exact per-step Sharpe of trial t over the half-set, summed in
+ * ascending block order: the definition. */
+static double s_exact(const s_cscv_t *c, const s_half_t *h, size_t t)
+{
+    double a = 0, q = 0;
+    for (uint32_t i = 0; i < h->nb; i++) {
+        a += c->s1[(size_t)h->blk[i] * c->T + t];
+        q += c->s2[(size_t)h->blk[i] * c->T + t];
+    }
+    return bt_overfit_sharpe_sums(h->n, a, q);
+}
+
+/* The key of trial t (see above), NaN where only the exact Sharpe decides.
+ *
+ * Error bound: with d = q - a mean > 1e-6 q (else NaN), mean = a (1/n) is
+ * within 4 ulp of the exact a / n, so d, var and key = mean |mean| / var
+ * are within about 1e-9 (relative) of the exact computation's values, and
+ * key within about 1e-9 of s(SR) = SR |SR| for the exact rounded SR. NaN
+ * also where the exact rule may give SR = 0 (var <= 0, or sd <= 1e-12 |mean|,
+ * guarded with a factor 4), so a key's sign is the exact SR's sign. *flat:
+ * the trial's returns are all 0 over the half-set, so its exact SR is 0 (a
+ * warm-up period makes that common). */
+static double s_key(const s_half_t *h, size_t t, bool *flat)
+{
+    double a = 0, q = 0;
+    for (uint32_t i = 0; i < h->nb; i++) {
+        a += h->r1[i][t];
+        q += h->r2[i][t];
+    }
+    *flat = q == 0.0; /* every return 0: the exact Sharpe is 0 */
+    double mean = a * h->inv_n;
+    double d = q - a * mean;
+    double var = d * h->inv_n1;
+    if (d > 1e-6 * q && var > 4e-24 * (mean * mean))
+        return mean * fabs(mean) / var;
+    return NAN;
+}
+
+/* s(x) = x |x| less the band: a key below it is surely below x's Sharpe. */
+static double s_floor_key(double sr)
+{
+    if (sr == -DBL_MAX)
+        return -INFINITY; /* nothing yet: every trial is a candidate */
+    double sk = sr * fabs(sr);
+    return sk - 4.0 * S_TOL * fabs(sk);
+}
+
+/* Pass 1 over trials [t0, t1): the first trial with the highest exact
+ * Sharpe, *bv / *bi, updated in place. Only trials whose key is not surely
+ * below the best so far get the exact Sharpe. */
+static void s_best_scalar(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv,
+                          size_t *bi)
+{
+    double thr = s_floor_key(*bv);
+    for (size_t t = t0; t < t1; t++) {
+        bool flat;
+        if (s_key(h, t, &flat) < thr || (flat && !(*bv < 0.0)))
+            continue;
+        double sr = flat ? 0.0 : s_exact(c, h, t);
+        if (sr > *bv) {
+            *bv = sr;
+            *bi = t;
+            thr = s_floor_key(sr);
         }
     }
-    return best;
+}
+
+/* Pass 2 over trials [t0, t1): trials whose exact Sharpe is below v (*less)
+ * and equal to it (*eq). */
+static void s_rank_scalar(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double v,
+                          size_t *less, size_t *eq)
+{
+    double sv = v * fabs(v), band = S_TOL * fabs(sv), lo = sv - band, hi = sv + band;
+    for (size_t t = t0; t < t1; t++) {
+        bool flat;
+        double k = s_key(h, t, &flat);
+        if (k < lo) {
+            (*less)++;
+        } else if (!(k > hi)) {
+            double sr = flat ? 0.0 : s_exact(c, h, t);
+            *less += sr < v;
+            *eq += sr == v;
+        }
+    }
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define S_HAVE_AVX2 1
 #include <immintrin.h>
-/* The same arithmetic four trials at a time (IEEE add, mul, div and sqrt
- * are exact-rounded per lane; no FMA, so no contraction): h is bit-identical
- * to s_half_scalar. */
-__attribute__((target("avx2"))) static size_t s_half_avx2(const s_cscv_t *c, const uint32_t *blk,
-                                                          uint32_t nb, double n, double *h)
+/* s_key for 4 trials from t as the numerator of key = num / var (no FMA:
+ * the same roundings); NaN where s_key is NaN. (Two or four vectors at once
+ * measured slower: register spills.) */
+__attribute__((target("avx2"), always_inline)) static inline __m256d
+s_key4(const s_half_t *h, size_t t, __m256d *var, int *flat)
 {
-    size_t T = c->T, t = 0;
-    const __m256d vn = _mm256_set1_pd(n), vn1 = _mm256_set1_pd(n - 1.0);
-    const __m256d eps = _mm256_set1_pd(1e-12), zero = _mm256_setzero_pd();
-    const __m256d sign = _mm256_set1_pd(-0.0);
-    __m256d bv = _mm256_set1_pd(-DBL_MAX), bi = _mm256_setzero_pd();
-    __m256d idx = _mm256_setr_pd(0, 1, 2, 3);
-    const __m256d four = _mm256_set1_pd(4.0);
-    for (; t + 4 <= T; t += 4) {
-        __m256d a = zero, q = zero;
-        for (uint32_t i = 0; i < nb; i++) {
-            a = _mm256_add_pd(a, _mm256_loadu_pd(c->s1 + (size_t)blk[i] * T + t));
-            q = _mm256_add_pd(q, _mm256_loadu_pd(c->s2 + (size_t)blk[i] * T + t));
-        }
-        __m256d mean = _mm256_div_pd(a, vn);
-        __m256d var = _mm256_div_pd(_mm256_sub_pd(q, _mm256_mul_pd(a, mean)), vn1);
-        __m256d sd = _mm256_sqrt_pd(var);
-        __m256d r = _mm256_div_pd(mean, sd);
-        __m256d ok = _mm256_and_pd(
-            _mm256_cmp_pd(var, zero, _CMP_GT_OQ),
-            _mm256_cmp_pd(sd, _mm256_mul_pd(eps, _mm256_andnot_pd(sign, mean)), _CMP_GT_OQ));
-        r = _mm256_and_pd(r, ok);
-        _mm256_storeu_pd(h + t, r);
-        __m256d gt = _mm256_cmp_pd(r, bv, _CMP_GT_OQ);
-        bv = _mm256_blendv_pd(bv, r, gt);
-        bi = _mm256_blendv_pd(bi, idx, gt);
-        idx = _mm256_add_pd(idx, four);
+    __m256d a = _mm256_setzero_pd(), q = _mm256_setzero_pd();
+    for (uint32_t i = 0; i < h->nb; i++) {
+        a = _mm256_add_pd(a, _mm256_loadu_pd(h->r1[i] + t));
+        q = _mm256_add_pd(q, _mm256_loadu_pd(h->r2[i] + t));
     }
-    double v[4], ix[4];
-    _mm256_storeu_pd(v, bv);
-    _mm256_storeu_pd(ix, bi);
-    size_t best = 0;
-    double best_v = -DBL_MAX;
-    bool any = false;
-    for (int l = 0; l < 4; l++) { /* highest, ties: lowest index, as the scalar scan */
-        if (t == 0 || !(v[l] > -DBL_MAX))
-            continue;
-        if (!any || v[l] > best_v || (v[l] == best_v && (size_t)ix[l] < best)) {
-            best_v = v[l];
-            best = (size_t)ix[l];
-            any = true;
-        }
-    }
-    if (t < T) {
-        size_t tb = s_half_scalar(c, blk, nb, n, h, t);
-        if (!any || h[tb] > best_v) {
-            best = tb;
-            any = true;
+    *flat = _mm256_movemask_pd(_mm256_cmp_pd(q, _mm256_setzero_pd(), _CMP_EQ_OQ));
+    __m256d mean = _mm256_mul_pd(a, _mm256_set1_pd(h->inv_n));
+    __m256d d = _mm256_sub_pd(q, _mm256_mul_pd(a, mean));
+    *var = _mm256_mul_pd(d, _mm256_set1_pd(h->inv_n1));
+    __m256d ok = _mm256_and_pd(
+        _mm256_cmp_pd(d, _mm256_mul_pd(_mm256_set1_pd(1e-6), q), _CMP_GT_OQ),
+        _mm256_cmp_pd(*var, _mm256_mul_pd(_mm256_set1_pd(4e-24), _mm256_mul_pd(mean, mean)),
+                      _CMP_GT_OQ));
+    /* key = num / var (var > 0 where ok): comparisons of key with x are made
+     * as num against x var, no division; the rounding differs from the
+     * division's by an ulp, far inside S_TOL */
+    __m256d num = _mm256_mul_pd(mean, _mm256_andnot_pd(_mm256_set1_pd(-0.0), mean));
+    return _mm256_blendv_pd(_mm256_set1_pd(NAN), num, ok);
+}
+
+__attribute__((target("avx2"))) static void s_best_avx2(const s_cscv_t *c, const s_half_t *h,
+                                                        size_t t0, size_t t1, double *bv,
+                                                        size_t *bi)
+{
+    double thr = s_floor_key(*bv);
+    size_t t = t0;
+    for (; t + 4 <= t1; t += 4) {
+        int flat;
+        __m256d var, num = s_key4(h, t, &var, &flat);
+        /* lanes not surely below the best (NaN included); flat lanes (SR
+         * exactly 0) only while the best is below 0 */
+        __m256d lim = _mm256_mul_pd(_mm256_set1_pd(thr), var);
+        int m = 15 & ~_mm256_movemask_pd(_mm256_cmp_pd(num, lim, _CMP_LT_OQ));
+        if (!(*bv < 0.0))
+            m &= ~flat;
+        for (; m; m &= m - 1) {
+            int l = __builtin_ctz((unsigned)m);
+            double sr = flat >> l & 1 ? 0.0 : s_exact(c, h, t + (size_t)l);
+            if (sr > *bv) {
+                *bv = sr;
+                *bi = t + (size_t)l;
+                thr = s_floor_key(sr);
+            }
         }
     }
-    return any ? best : 0;
+    if (t < t1)
+        s_best_scalar(c, h, t, t1, bv, bi);
+}
+
+__attribute__((target("avx2"))) static void s_rank_avx2(const s_cscv_t *c, const s_half_t *h,
+                                                        size_t t0, size_t t1, double v,
+                                                        size_t *less, size_t *eq)
+{
+    double sv = v * fabs(v), band = S_TOL * fabs(sv);
+    const __m256d lo = _mm256_set1_pd(sv - band), hi = _mm256_set1_pd(sv + band);
+    size_t t = t0, lt = 0;
+    size_t nflat = 0;
+    for (; t + 4 <= t1; t += 4) {
+        int flat;
+        __m256d var, num = s_key4(h, t, &var, &flat);
+        int below = _mm256_movemask_pd(_mm256_cmp_pd(num, _mm256_mul_pd(lo, var), _CMP_LT_OQ));
+        int above = _mm256_movemask_pd(_mm256_cmp_pd(num, _mm256_mul_pd(hi, var), _CMP_GT_OQ));
+        lt += (size_t)__builtin_popcount((unsigned)below);
+        nflat += (size_t)__builtin_popcount((unsigned)flat);
+        /* in the band, or NaN: the exact Sharpe */
+        for (int m = 15 & ~(below | above | flat); m; m &= m - 1) {
+            double sr = s_exact(c, h, t + (size_t)__builtin_ctz((unsigned)m));
+            lt += sr < v;
+            *eq += sr == v;
+        }
+    }
+    /* flat trials: exact SR 0 */
+    if (0.0 < v)
+        lt += nflat;
+    else if (0.0 == v)
+        *eq += nflat;
+    *less += lt;
+    if (t < t1)
+        s_rank_scalar(c, h, t, t1, v, less, eq);
 }
 #endif
 
@@ -257,43 +386,75 @@ static int s_avx2(void)
 #endif
 }
 
-static size_t s_half(const s_cscv_t *c, uint32_t mask, double *h)
+static void s_best(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv,
+                   size_t *bi)
 {
-    uint32_t blk[32], nb = 0;
-    double n = 0;
-    for (uint32_t b = 0; b < c->S; b++)
-        if (mask >> b & 1u) {
-            blk[nb++] = b;
-            n += c->count[b];
-        }
 #ifdef S_HAVE_AVX2
-    if (s_avx2())
-        return s_half_avx2(c, blk, nb, n, h);
+    if (s_avx2()) {
+        s_best_avx2(c, h, t0, t1, bv, bi);
+        return;
+    }
 #endif
-    return s_half_scalar(c, blk, nb, n, h, 0);
+    s_best_scalar(c, h, t0, t1, bv, bi);
 }
 
-/* lambda of the split whose OOS half-set Sharpes are oos and whose IS-best
- * is best: its OOS rank among all trials (ties count half). *loss: the
- * IS-best's OOS mean return is negative (its OOS sum, ascending blocks). */
-static double s_lambda(const s_cscv_t *c, const double *oos, size_t best, uint32_t oos_mask,
-                       bool *loss)
+static void s_rank(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double v,
+                   size_t *less, size_t *eq)
 {
-    double v = oos[best];
-    size_t less = 0, eq = 0;
-    for (size_t t = 0; t < c->T; t++) {
-        less += oos[t] < v;
-        eq += oos[t] == v;
+#ifdef S_HAVE_AVX2
+    if (s_avx2()) {
+        s_rank_avx2(c, h, t0, t1, v, less, eq);
+        return;
     }
-    eq -= 1; /* the IS-best itself */
-    double a = 0;
-    for (uint32_t b = 0; b < c->S; b++)
-        if (oos_mask >> b & 1u)
-            a += c->s1[(size_t)b * c->T + best];
-    *loss = a < 0.0;
-    double rank = 1.0 + (double)less + 0.5 * (double)eq; /* 1..T */
-    double w = rank / ((double)c->T + 1.0);
-    return log(w / (1.0 - w));
+#endif
+    s_rank_scalar(c, h, t0, t1, v, less, eq);
+}
+
+/* Evaluates the splits of pairs[0 .. np) (IS = m, then IS = ~m of each):
+ * lambda and "IS-best loses OOS" into lam / loss at 2k and 2k + 1. Two
+ * passes over the trials, tile by tile: the IS-best of every half-set, then
+ * each split's OOS rank of its IS-best. */
+static void s_pairs(const s_cscv_t *c, const uint32_t *pairs, size_t np, uint32_t full,
+                    double *lam, uint8_t *loss)
+{
+    s_half_t hs[2 * S_BATCH];
+    double bv[2 * S_BATCH], v[2 * S_BATCH];
+    size_t bi[2 * S_BATCH], less[2 * S_BATCH], eq[2 * S_BATCH];
+    size_t nh = 2 * np, T = c->T;
+    for (size_t k = 0; k < np; k++) {
+        s_half_init(&hs[2 * k], c, pairs[k]);
+        s_half_init(&hs[2 * k + 1], c, ~pairs[k] & full);
+    }
+    for (size_t x = 0; x < nh; x++) {
+        bv[x] = -DBL_MAX;
+        bi[x] = 0;
+        less[x] = eq[x] = 0;
+    }
+    /* pass 1: each half-set's best trial (highest exact Sharpe, first) */
+    for (size_t t0 = 0; t0 < T; t0 += S_TILE) {
+        size_t t1 = t0 + S_TILE < T ? t0 + S_TILE : T;
+        for (size_t x = 0; x < nh; x++)
+            s_best(c, &hs[x], t0, t1, &bv[x], &bi[x]);
+    }
+    /* the OOS half of half-set x is x ^ 1; v: the IS-best's OOS Sharpe */
+    for (size_t x = 0; x < nh; x++)
+        v[x ^ 1] = s_exact(c, &hs[x ^ 1], bi[x]);
+    /* pass 2: in each OOS half-set, trials below / equal to v */
+    for (size_t t0 = 0; t0 < T; t0 += S_TILE) {
+        size_t t1 = t0 + S_TILE < T ? t0 + S_TILE : T;
+        for (size_t x = 0; x < nh; x++)
+            s_rank(c, &hs[x], t0, t1, v[x], &less[x], &eq[x]);
+    }
+    for (size_t x = 0; x < nh; x++) {
+        size_t o = x ^ 1; /* split with IS = x: OOS half o */
+        double a = 0;
+        for (uint32_t i = 0; i < hs[o].nb; i++)
+            a += c->s1[(size_t)hs[o].blk[i] * T + bi[x]];
+        loss[x] = a < 0.0;
+        double rank = 1.0 + (double)less[o] + 0.5 * (double)(eq[o] - 1); /* 1..T */
+        double w = rank / ((double)T + 1.0);
+        lam[x] = log(w / (1.0 - w));
+    }
 }
 
 /* The pairs' canonical masks (bit S-1 clear; the complement is the other
@@ -438,41 +599,20 @@ bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t n
         }
     }
     s_cscv_t c = {s1, s2, count, T, nblocks};
-    long nk = (long)npairs;
-    bool nomem = false;
-    /* Pair k writes only its own two slots, so the result is the same at
+    long ntask = (long)((npairs + S_BATCH - 1) / S_BATCH);
+    /* Task k writes only its own pairs' slots, so the result is the same at
      * any thread count (the end-of-sweep statistics use the cores the
      * finished workers left idle; docs/overfitting.md). */
-#pragma omp parallel default(none) shared(nk, pairs, lam, lossk, c, T, full, nomem)
-    {
-        double *ha = malloc(2 * T * sizeof *ha);
-        if (!ha) {
-#pragma omp atomic write
-            nomem = true;
-        }
-        double *hb = ha ? ha + T : NULL;
-#pragma omp for schedule(dynamic, 4)
-        for (long k = 0; k < nk; k++) {
-            if (!ha)
-                continue;
-            uint32_t m = pairs[k], mc = ~m & full;
-            size_t ba = s_half(&c, m, ha), bb = s_half(&c, mc, hb);
-            bool la = false, lb = false;
-            lam[2 * k] = s_lambda(&c, hb, ba, mc, &la);     /* IS = m */
-            lam[2 * k + 1] = s_lambda(&c, ha, bb, m, &lb); /* IS = ~m */
-            lossk[2 * k] = la;
-            lossk[2 * k + 1] = lb;
-        }
-        free(ha);
+#pragma omp parallel for default(none) shared(ntask, npairs, pairs, lam, lossk, c, full) \
+    schedule(dynamic, 1)
+    for (long k = 0; k < ntask; k++) {
+        size_t p0 = (size_t)k * S_BATCH;
+        size_t np = npairs - p0 < S_BATCH ? (size_t)(npairs - p0) : S_BATCH;
+        s_pairs(&c, pairs + p0, np, full, lam + 2 * p0, lossk + 2 * p0);
     }
     free(pairs);
     free(s1);
     free(s2);
-    if (nomem) {
-        free(lam);
-        free(lossk);
-        return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%zu trials)", ntrials);
-    }
     uint64_t below = 0, loss = 0;
     for (uint64_t k = 0; k < nsplit; k++) {
         below += lam[k] <= 0.0;

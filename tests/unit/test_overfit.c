@@ -234,6 +234,12 @@ Test(overfit, pbo_sampling_is_deterministic)
     free(st);
 }
 
+static int s_cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* The reference CSCV, one split at a time exactly as the definition reads
  * (docs/overfitting.md): IS and OOS sums in ascending block order, Sharpe by
  * bt_overfit_sharpe_sums, IS-best the first highest, rank with ties half. */
@@ -324,6 +330,70 @@ Test(overfit, pbo_logits_equal_the_reference_bit_for_bit)
         }
     cr_assert_eq(memcmp(lg, want, sizeof want), 0, "logits differ from the reference");
     cr_assert_eq(p.pbo, (double)below / 70.0);
+    free(lg);
+    free(st);
+}
+
+/* The same on 1500 trials (three tiles of 512) of 10 blocks, built to hit
+ * every branch of the fast evaluation: exact copies (ties), trials one float
+ * ulp apart in one block (Sharpes a few ulp apart), flat trials, constant
+ * non-zero returns (M2 = 0: Sharpe 0 by the 1e-12 rule), near-constant
+ * returns (cancellation in sum r^2 - n mean^2), losers and winners. */
+Test(overfit, pbo_logits_equal_the_reference_on_hard_cases)
+{
+    const size_t T = 1500;
+    const uint32_t S = 10;
+    float *st = malloc(T * 2 * S * sizeof *st);
+    cr_assert_not_null(st);
+    uint64_t x = 99;
+    for (size_t t = 0; t < T; t++) {
+        for (uint32_t b = 0; b < S; b++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            double u = (double)(x >> 11) / 9007199254740992.0;
+            float *e = &st[2 * (t * S + b)];
+            switch (t % 7) {
+            case 0: /* copy of the previous trial */
+                if (t) {
+                    e[0] = st[2 * ((t - 1) * S + b)];
+                    e[1] = st[2 * ((t - 1) * S + b) + 1];
+                    break;
+                }
+                /* fall through */
+            default:
+                e[0] = (float)((u - 0.5) * 0.004);
+                e[1] = (float)(0.0005 + u * 0.002);
+                break;
+            case 3: /* one ulp away from the previous trial in block 0 */
+                e[0] = st[2 * ((t - 1) * S + b)];
+                e[1] = st[2 * ((t - 1) * S + b) + 1];
+                if (b == 0)
+                    e[0] = nextafterf(e[0], 1.0f);
+                break;
+            case 5: /* flat, or constant, or nearly constant */
+                e[0] = t % 3 == 0 ? 0.0f : (float)(0.001 * (1 + t % 4));
+                e[1] = t % 3 == 2 ? (float)(1e-14 * u) : 0.0f;
+                break;
+            }
+        }
+    }
+    double count[10] = {30, 31, 30, 31, 30, 31, 30, 31, 30, 31};
+    bt_pbo_t p;
+    bt_errbuf_t eb;
+    double *lg = NULL;
+    cr_assert_eq(bt_overfit_pbo_logits(st, count, T, S, &p, &lg, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(p.splits, 252);
+    double *want = malloc(252 * sizeof *want);
+    cr_assert_not_null(want);
+    size_t k = 0;
+    for (uint32_t m = 0; m < 1024; m++)
+        if (__builtin_popcount(m) == 5)
+            want[k++] = s_ref_lambda(st, count, T, S, m);
+    cr_assert_eq(k, 252);
+    qsort(want, k, sizeof *want, s_cmp_d);
+    for (size_t i = 0; i < k; i++)
+        cr_assert_eq(memcmp(&lg[i], &want[i], sizeof *want), 0, "logit %zu: %.17g, want %.17g",
+                     i, lg[i], want[i]);
+    free(want);
     free(lg);
     free(st);
 }
