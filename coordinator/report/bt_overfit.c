@@ -519,7 +519,7 @@ uint64_t bt_overfit_pbo_default_splits(size_t ntrials, uint32_t nblocks)
     if (nblocks < 2 || nblocks > 32 || nblocks % 2)
         return 0;
     uint64_t all = s_binom(nblocks, nblocks / 2);
-    if (all <= BT_PBO_MAX_ALL && (double)ntrials * (double)all <= BT_PBO_FULL_WORK)
+    if (all <= BT_PBO_MAX_ALL && (double)ntrials * (double)all * nblocks <= BT_PBO_FULL_WORK)
         return all;
     return all < BT_PBO_SAMPLE_SPLITS ? all : BT_PBO_SAMPLE_SPLITS;
 }

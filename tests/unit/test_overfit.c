@@ -194,8 +194,9 @@ Test(overfit, pbo_edge_cases)
 
 /* Above the work budget the splits are a deterministic sample of complement
  * pairs: same answer twice, the number asked for, flagged as sampled; the
- * default policy (BT_PBO_FULL_WORK) by its arithmetic: 155,000 trials x
- * 12870 = 1.99e9 <= 2e9 evaluates all, 160,000 x 12870 = 2.06e9 samples. */
+ * default policy (BT_PBO_FULL_WORK) by its arithmetic: 1,942 trials x 12870
+ * x 16 = 3.9989e8 <= 4e8 evaluates all, 1,943 x 12870 x 16 = 4.0010e8
+ * samples 6000; 10 trials of 4 blocks: all 6. */
 Test(overfit, pbo_sampling_is_deterministic)
 {
     const size_t T = 2000;
@@ -225,9 +226,9 @@ Test(overfit, pbo_sampling_is_deterministic)
     /* pure noise: the in-sample best is no better than a coin flip OOS */
     cr_assert(a.pbo > 0.3 && a.pbo < 0.8, "pbo %g", a.pbo);
     cr_assert(c.pbo > 0.3 && c.pbo < 0.8, "pbo %g", c.pbo);
-    cr_assert_eq(bt_overfit_pbo_default_splits(T, S), 12870);
-    cr_assert_eq(bt_overfit_pbo_default_splits(155000, S), 12870);
-    cr_assert_eq(bt_overfit_pbo_default_splits(160000, S), BT_PBO_SAMPLE_SPLITS);
+    cr_assert_eq(bt_overfit_pbo_default_splits(T, S), BT_PBO_SAMPLE_SPLITS);
+    cr_assert_eq(bt_overfit_pbo_default_splits(1942, S), 12870);
+    cr_assert_eq(bt_overfit_pbo_default_splits(1943, S), BT_PBO_SAMPLE_SPLITS);
     cr_assert_eq(bt_overfit_pbo_default_splits(1000000, S), BT_PBO_SAMPLE_SPLITS);
     cr_assert_eq(bt_overfit_pbo_default_splits(10, 4), 6);
     cr_assert_eq(bt_overfit_pbo_default_splits(10, 3), 0);
