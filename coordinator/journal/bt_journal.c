@@ -30,7 +30,7 @@
 #define S_PAYLOAD_MIN (1 + 8 + 4 + 1 + 2 + 8 + 8 + 1 + 2)
 #define S_PAYLOAD_MAX (S_PAYLOAD_MIN + 8 * BT_JOURNAL_MAX_METRICS + 255 + 65535)
 #define S_FLUSH_AT (1u << 20) /* write the buffer out when it holds this much */
-#define S_ZLEVEL 6 /* deflate level of record groups */
+#define S_ZLEVEL 1 /* deflate level of record groups: 6 saves ~2 bytes a result at 3x the CPU */
 #define S_REC_GROUP 2 /* payload type of a group of records (version 3) */
 #define S_GHEAD (1 + 4 + 4 + 4 + 2 + 2 + 2)
 #define S_GROUP_RAW_MAX (1u << 20)
