@@ -34,6 +34,9 @@
 #define S_REC_GROUP 2 /* payload type of a group of records (version 3) */
 #define S_GHEAD (1 + 4 + 4 + 4 + 2 + 2 + 2)
 #define S_GROUP_RAW_MAX (1u << 20)
+/* records per group: a damaged group's jobs all run again, so keep it small
+ * (deflate gains next to nothing beyond ~64 records of byte planes) */
+#define S_GROUP_MAX_RECS 256
 #define S_ZBOUND(n) ((n) + ((n) >> 12) + ((n) >> 14) + ((n) >> 25) + 13)
 #define S_GROUP_PAYLOAD_MAX (S_GHEAD + S_ZBOUND(S_GROUP_RAW_MAX + 65536))
 #define S_REC_RAW_MAX (8 * 10 + 1 + 1 + 255 + 5 + 255 + 8 * BT_JOURNAL_MAX_METRICS + \
@@ -412,7 +415,8 @@ static bt_err_t s_flush(bt_journal_t *j, bt_errbuf_t *eb)
  *   D: f32 block statistics (sblk32 blocks per row: u32 count, f32 mean, f32
  *      M2 per block), transposed likewise
  * Every number keeps its exact bits (floats only for what the report keeps
- * as float anyway). A group holds records of one shape (nmet, blocks). */
+ * as float anyway). A group holds records of one shape (nmet, blocks), at
+ * most S_GROUP_MAX_RECS of them. */
 
 
 static uint8_t *s_put_varint(uint8_t *p, uint64_t v)
@@ -508,7 +512,8 @@ static bt_err_t s_group_add(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbu
     bool fits = (nm == 0 || j->g_nmet == 0 || j->g_nmet == nm) &&
                 (kind != 1 || j->g_nblk64 == 0 || j->g_nblk64 == nb) &&
                 (kind != 2 || j->g_sblk32 == 0 || j->g_sblk32 == nb / 3) &&
-                j->ga.len + j->gb.len + j->gc.len + j->gd.len + S_REC_RAW_MAX <= S_GROUP_RAW_MAX;
+                j->ga.len + j->gb.len + j->gc.len + j->gd.len + S_REC_RAW_MAX <= S_GROUP_RAW_MAX &&
+                j->g_nrec < S_GROUP_MAX_RECS;
     if (!fits) {
         bt_err_t e = s_group_close(j, eb);
         if (e != BT_OK)
