@@ -30,7 +30,7 @@
 #define S_PAYLOAD_MIN (1 + 8 + 4 + 1 + 2 + 8 + 8 + 1 + 2)
 #define S_PAYLOAD_MAX (S_PAYLOAD_MIN + 8 * BT_JOURNAL_MAX_METRICS + 255 + 65535)
 #define S_FLUSH_AT (1u << 20) /* write the buffer out when it holds this much */
-#define S_ZLEVEL 1 /* deflate level of record groups: 6 saves ~2 bytes a result at 3x the CPU */
+#define S_ZLEVEL 1    /* deflate level of record groups: 6 saves ~2 bytes a result at 3x the CPU */
 #define S_REC_GROUP 2 /* payload type of a group of records (version 3) */
 #define S_GHEAD (1 + 4 + 4 + 4 + 2 + 2 + 2)
 #define S_GROUP_RAW_MAX (1u << 20)
@@ -39,10 +39,10 @@
 #define S_GROUP_MAX_RECS 256
 #define S_ZBOUND(n) ((n) + ((n) >> 12) + ((n) >> 14) + ((n) >> 25) + 13)
 #define S_GROUP_PAYLOAD_MAX (S_GHEAD + S_ZBOUND(S_GROUP_RAW_MAX + 65536))
-#define S_REC_RAW_MAX (8 * 10 + 1 + 1 + 255 + 5 + 255 + 8 * BT_JOURNAL_MAX_METRICS + \
-                       8 * BT_JOURNAL_MAX_BLK)
-#define S_ANY_PAYLOAD_MAX (S_GROUP_PAYLOAD_MAX > S_PAYLOAD_MAX ? S_GROUP_PAYLOAD_MAX : S_PAYLOAD_MAX)
-
+#define S_REC_RAW_MAX                                                                              \
+    (8 * 10 + 1 + 1 + 255 + 5 + 255 + 8 * BT_JOURNAL_MAX_METRICS + 8 * BT_JOURNAL_MAX_BLK)
+#define S_ANY_PAYLOAD_MAX                                                                          \
+    (S_GROUP_PAYLOAD_MAX > S_PAYLOAD_MAX ? S_GROUP_PAYLOAD_MAX : S_PAYLOAD_MAX)
 
 struct bt_journal {
     int fd;                   /* open journal file */
@@ -58,14 +58,14 @@ struct bt_journal {
     uint64_t skipped_regions; /* damaged regions skipped by replay (good records after them) */
     uint64_t skipped_bytes;   /* their bytes */
     /* grouped records (version 3): the pending group, field by field */
-    bool grouped;             /* append into groups */
-    bt_buf_t ga, gb, gc, gd;  /* sections A (per record), B (metrics), C, D (blocks) rows */
-    bt_buf_t graw;            /* a group's raw bytes (A + byte planes), to deflate or inflated */
-    size_t g_nrec;            /* records in the pending group */
+    bool grouped;            /* append into groups */
+    bt_buf_t ga, gb, gc, gd; /* sections A (per record), B (metrics), C, D (blocks) rows */
+    bt_buf_t graw;           /* a group's raw bytes (A + byte planes), to deflate or inflated */
+    size_t g_nrec;           /* records in the pending group */
     size_t g_rows_b, g_rows_c, g_rows_d; /* rows of B, C, D */
     size_t g_nmet, g_nblk64, g_sblk32;   /* the group's shape (0 = not set yet) */
-    uint64_t g_last;          /* previous job id + 1 (job ids are delta coded) */
-    bt_journal_rec_t grec;    /* a decoded record of a group */
+    uint64_t g_last;                     /* previous job id + 1 (job ids are delta coded) */
+    bt_journal_rec_t grec;               /* a decoded record of a group */
 };
 
 /* ---- CRC-32C (Castagnoli), reflected, table-driven ---- */
@@ -418,7 +418,6 @@ static bt_err_t s_flush(bt_journal_t *j, bt_errbuf_t *eb)
  * as float anyway). A group holds records of one shape (nmet, blocks), at
  * most S_GROUP_MAX_RECS of them. */
 
-
 static uint8_t *s_put_varint(uint8_t *p, uint64_t v)
 {
     while (v >= 0x80) {
@@ -592,9 +591,8 @@ static bool s_group_walk(bt_journal_t *j, const uint8_t *pl, size_t n,
         return false;
     uint32_t nrec = s_get_u32(pl + 1), raw = s_get_u32(pl + 5), alen = s_get_u32(pl + 9);
     size_t nmet = s_get_u16(pl + 13), nb64 = s_get_u16(pl + 15), sb32 = s_get_u16(pl + 17);
-    if (nrec == 0 || raw > S_GROUP_RAW_MAX + 65536 || alen > raw ||
-        nmet > BT_JOURNAL_MAX_METRICS || nb64 > BT_JOURNAL_MAX_BLK ||
-        3 * sb32 > BT_JOURNAL_MAX_BLK)
+    if (nrec == 0 || raw > S_GROUP_RAW_MAX + 65536 || alen > raw || nmet > BT_JOURNAL_MAX_METRICS ||
+        nb64 > BT_JOURNAL_MAX_BLK || 3 * sb32 > BT_JOURNAL_MAX_BLK)
         return false;
     if (bt_buf_reserve(&j->graw, raw) != BT_OK)
         return false;
@@ -626,8 +624,7 @@ static bool s_group_walk(bt_journal_t *j, const uint8_t *pl, size_t n,
                 return false;
             const uint8_t *wp = p;
             p += wl;
-            if (!s_get_varint(&p, aend, &el) || el >= sizeof r->error ||
-                (size_t)(aend - p) < el)
+            if (!s_get_varint(&p, aend, &el) || el >= sizeof r->error || (size_t)(aend - p) < el)
                 return false;
             const uint8_t *ep = p;
             p += el;

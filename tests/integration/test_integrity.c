@@ -216,8 +216,8 @@ Test(integrity, flipped_bit_in_the_journal_reruns_one_job)
     char want[128];
     snprintf(want, sizeof want, "%d jobs (%d ok, 0 failed, %d from the journal)", SFX_NJOBS,
              SFX_NJOBS, SFX_NJOBS - lost);
-    cr_assert(sfx_log_has(&f, "flip-resume", want),
-              "only the damaged record's %d job(s) run again", lost);
+    cr_assert(sfx_log_has(&f, "flip-resume", want), "only the damaged record's %d job(s) run again",
+              lost);
     char *after = s_read("flip/results.csv");
     cr_assert(after);
     cr_assert_str_eq(after, before);
