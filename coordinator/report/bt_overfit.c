@@ -159,9 +159,9 @@ static int s_cmp_double(const void *a, const void *b)
  *   (the tile's best, or the IS-best's OOS value) get the exact Sharpe, so
  *   the decisions are those of the exact values, ties included. */
 
-#define S_TILE 512  /* trials per tile: 16 blocks x 2 x 512 x 8 B = 128 KB of sums */
-#define S_BATCH 16  /* complement pairs per task */
-#define S_TOL 1e-7  /* relative band around a decision settled by exact Sharpes */
+#define S_TILE 512 /* trials per tile: 16 blocks x 2 x 512 x 8 B = 128 KB of sums */
+#define S_BATCH 16 /* complement pairs per task */
+#define S_TOL 1e-7 /* relative band around a decision settled by exact Sharpes */
 
 typedef struct {
     const double *s1;    /* S x T: per block, every trial's sum of returns */
@@ -171,13 +171,13 @@ typedef struct {
     uint32_t S;          /* blocks */
 } s_cscv_t;
 
-typedef struct {      /* a half-set of blocks */
-    uint32_t blk[32]; /* its blocks, ascending */
-    uint32_t nb;      /* how many */
-    uint32_t mask;    /* as a bit mask */
-    double n;         /* returns in it */
-    double inv_n;     /* 1 / n */
-    double inv_n1;    /* 1 / (n - 1) */
+typedef struct {                   /* a half-set of blocks */
+    uint32_t blk[32];              /* its blocks, ascending */
+    uint32_t nb;                   /* how many */
+    uint32_t mask;                 /* as a bit mask */
+    double n;                      /* returns in it */
+    double inv_n;                  /* 1 / n */
+    double inv_n1;                 /* 1 / (n - 1) */
     const double *r1[32], *r2[32]; /* rows of s1 and s2 of its blocks */
 } s_half_t;
 
@@ -312,9 +312,8 @@ s_key4(const s_half_t *h, size_t t, __m256d *var, int *flat)
     return _mm256_blendv_pd(_mm256_set1_pd(NAN), num, ok);
 }
 
-__attribute__((target("avx2"))) static void s_best_avx2(const s_cscv_t *c, const s_half_t *h,
-                                                        size_t t0, size_t t1, double *bv,
-                                                        size_t *bi)
+__attribute__((target("avx2"))) static void
+s_best_avx2(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv, size_t *bi)
 {
     double thr = s_floor_key(*bv);
     size_t t = t0;
@@ -414,8 +413,8 @@ static void s_rank(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, d
  * lambda and "IS-best loses OOS" into lam / loss at 2k and 2k + 1. Two
  * passes over the trials, tile by tile: the IS-best of every half-set, then
  * each split's OOS rank of its IS-best. */
-static void s_pairs(const s_cscv_t *c, const uint32_t *pairs, size_t np, uint32_t full,
-                    double *lam, uint8_t *loss)
+static void s_pairs(const s_cscv_t *c, const uint32_t *pairs, size_t np, uint32_t full, double *lam,
+                    uint8_t *loss)
 {
     s_half_t hs[2 * S_BATCH];
     double bv[2 * S_BATCH], v[2 * S_BATCH];
@@ -534,8 +533,7 @@ bt_err_t bt_overfit_pbo_logits(const float *stats, const double *count, size_t n
                                uint32_t nblocks, bt_pbo_t *out, double **logits,
                                bt_errbuf_t *eb)
 {
-    return bt_overfit_pbo_sample(stats, count, ntrials, nblocks, 0, BT_PBO_SEED, out, logits,
-                                 eb);
+    return bt_overfit_pbo_sample(stats, count, ntrials, nblocks, 0, BT_PBO_SEED, out, logits, eb);
 }
 
 bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t ntrials,
@@ -569,7 +567,7 @@ bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t n
     if (nsplits > all)
         nsplits = all;
     if (nsplits == all && all > BT_PBO_MAX_ALL)
-        nsplits = BT_PBO_MAX_ALL; /* S > 24: too many to list */
+        nsplits = BT_PBO_MAX_ALL;        /* S > 24: too many to list */
     uint64_t npairs = (nsplits + 1) / 2; /* whole complement pairs */
     uint64_t nsplit = 2 * npairs;
     size_t T = ntrials, S = nblocks;
@@ -603,7 +601,7 @@ bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t n
     /* Task k writes only its own pairs' slots, so the result is the same at
      * any thread count (the end-of-sweep statistics use the cores the
      * finished workers left idle; docs/overfitting.md). */
-#pragma omp parallel for default(none) shared(ntask, npairs, pairs, lam, lossk, c, full) \
+#pragma omp parallel for default(none) shared(ntask, npairs, pairs, lam, lossk, c, full)           \
     schedule(dynamic, 1)
     for (long k = 0; k < ntask; k++) {
         size_t p0 = (size_t)k * S_BATCH;

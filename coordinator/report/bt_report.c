@@ -88,8 +88,8 @@ bt_report_t *bt_report_new(uint64_t njobs, size_t naxes, const char *const *axis
     r->points = calloc(naxes ? n * naxes : 1, sizeof *r->points);
     r->errors = calloc(n, sizeof *r->errors);
     r->ofc = calloc(1, sizeof *r->ofc);
-    bool ok = r->ofc && r->axis_names && r->axes && r->status && r->nmet && r->attempt && r->metrics &&
-              r->points && r->errors;
+    bool ok = r->ofc && r->axis_names && r->axes && r->status && r->nmet && r->attempt &&
+              r->metrics && r->points && r->errors;
     for (size_t a = 0; ok && a < naxes; a++) {
         r->axis_names[a] = strdup(axis_names[a]);
         ok = r->axis_names[a] != NULL;
@@ -241,8 +241,7 @@ void bt_report_blocks_f32(bt_journal_rec_t *rec)
     }
     for (uint32_t b = 0; b < rec->nblk / 3; b++) {
         float mean, m2;
-        if (!s_block_f32(rec->blk[3 * b], rec->blk[3 * b + 1], rec->blk[3 * b + 2], &mean,
-                         &m2)) {
+        if (!s_block_f32(rec->blk[3 * b], rec->blk[3 * b + 1], rec->blk[3 * b + 2], &mean, &m2)) {
             rec->nblk = 0; /* as the report would: no block statistics */
             return;
         }

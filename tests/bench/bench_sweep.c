@@ -132,9 +132,9 @@ static double s_median3(const char *cfg, const char *tag, int workers, bool triv
 #include "bt_report.h"
 
 typedef struct {
-    float *stats;   /* trials x 16 x (mean, M2) */
-    size_t n, cap;  /* trials kept, room */
-    uint64_t nret;  /* returns of the first trial; others must match */
+    float *stats;  /* trials x 16 x (mean, M2) */
+    size_t n, cap; /* trials kept, room */
+    uint64_t nret; /* returns of the first trial; others must match */
 } s_trials_t;
 
 static void s_take_trial(void *user, const bt_journal_rec_t *r)
@@ -193,8 +193,8 @@ static void s_scale_run(const char *store, int ncomm, char *out, size_t outsz)
             "  execution.commission_pct: {from: 0, to: %g, step: %g}\n",
             store, 0.5 - 0.5 / ncomm, 0.5 / ncomm);
     fclose(f);
-    char *argv[] = {s_bt, "sweep", cfg, "--out", out, "--workers", "2", "--log-level", "warn",
-                    NULL};
+    char *argv[] = {s_bt,        "sweep", cfg,           "--out", out,
+                    "--workers", "2",     "--log-level", "warn",  NULL};
     double t0 = s_wall_s();
     int rc = bt_proc_run(argv, log, 3600000);
     double wall = s_wall_s() - t0;
@@ -231,8 +231,8 @@ static void s_scale(bool quick)
     char store[512], log[512], o1[600], o2[600];
     snprintf(store, sizeof store, "%s/tiny.h5", s_dir);
     snprintf(log, sizeof log, "%s/tiny.log", s_dir);
-    char *synth[] = {s_bt, "data", "synth", "--out", store, "--symbols", "1", "--bars", "400",
-                     "--seed", "3", NULL};
+    char *synth[] = {s_bt, "data",   "synth", "--out",  store, "--symbols",
+                     "1",  "--bars", "400",   "--seed", "3",   NULL};
     if (bt_proc_run(synth, log, 60000) != 0) {
         fprintf(stderr, "bt data synth failed, see %s\n", log);
         exit(1);
@@ -270,9 +270,9 @@ static void s_scale(bool quick)
     printf("PBO over %zu trials of %llu returns (16 blocks): all 12870 splits %.4f in %.2f s wall "
            "(%.2f s CPU); the default, %llu%s splits: %.4f in %.2f s wall (%.2f s CPU); memory "
            "while it runs: %.0f MB (16 bytes per trial and block)\n",
-           tr.n, (unsigned long long)tr.nret, all.pbo, wall_all, cpu_all,
-           (unsigned long long)def, p.sampled ? " sampled" : "", p.pbo, s_wall_s() - w0,
-           s_cpu_s() - c0, (double)tr.n * 16 * 16 / 1e6);
+           tr.n, (unsigned long long)tr.nret, all.pbo, wall_all, cpu_all, (unsigned long long)def,
+           p.sampled ? " sampled" : "", p.pbo, s_wall_s() - w0, s_cpu_s() - c0,
+           (double)tr.n * 16 * 16 / 1e6);
     fflush(stdout);
     /* How the estimate moves with the number of sampled splits. */
     static const uint64_t ks[] = {1000, 6000};
@@ -280,15 +280,15 @@ static void s_scale(bool quick)
         double sum = 0, sq = 0, worst = 0;
         int nseed = quick ? 2 : 3;
         for (int s = 1; s <= nseed; s++) {
-            bt_overfit_pbo_sample(tr.stats, count, tr.n, 16, ks[i], (uint64_t)s * 7919u, &p,
-                                  NULL, &eb);
+            bt_overfit_pbo_sample(tr.stats, count, tr.n, 16, ks[i], (uint64_t)s * 7919u, &p, NULL,
+                                  &eb);
             sum += p.pbo;
             sq += p.pbo * p.pbo;
             worst = fmax(worst, fabs(p.pbo - all.pbo));
         }
         double mean = sum / nseed, sd = sqrt(fmax(0.0, sq / nseed - mean * mean));
-        double pa = all.pbo, se = sqrt(pa * (1 - pa) / (double)ks[i] *
-                                       (12870.0 - (double)ks[i]) / 12869.0);
+        double pa = all.pbo,
+               se = sqrt(pa * (1 - pa) / (double)ks[i] * (12870.0 - (double)ks[i]) / 12869.0);
         printf("  %5llu sampled splits, %d seeds: mean %.4f, sd %.4f, largest |error| %.4f "
                "(binomial s.e. with finite-population correction %.4f)\n",
                (unsigned long long)ks[i], nseed, mean, sd, worst, se);

@@ -36,8 +36,10 @@ static void s_both_how(const sfx_t *f, const char *tag, const char *yaml, bool f
         if (k == 1 && !flag)
             setenv("BT_FAST", "0", 1);
         snprintf(log, sizeof log, "%s/%s-%d.log", f->dir, tag, k);
-        char *argv[] = {(char *)f->bt, "sweep", cfg, "--out", k ? slow : fast, "--workers", "2",
-                        "--log-level", "info", k == 1 && flag ? "--no-fast" : NULL, NULL};
+        char *argv[] = {
+            (char *)f->bt, "sweep", cfg,           "--out", k ? slow : fast,
+            "--workers",   "2",     "--log-level", "info",  k == 1 && flag ? "--no-fast" : NULL,
+            NULL};
         int rc = bt_proc_run(argv, log, 300000);
         unsetenv("BT_FAST");
         cr_assert_eq(rc, 0, "%s: bt sweep failed (see %s)", tag, log);

@@ -461,7 +461,9 @@ Test(journal, header_names_this_builds_metric_columns)
     bt_errbuf_t eb;
     cr_assert_eq(bt_jhead_make(&h, ID, &eb), BT_OK, "%s", eb.msg);
     /* version 3: version 2's header, records in compressed groups */
-    cr_assert(strncmp(h.text, "bt sweep journal 3\n" ID "metrics final_equity,total_return,", 19 + strlen(ID) + 34) == 0, "%s", h.text);
+    cr_assert(strncmp(h.text, "bt sweep journal 3\n" ID "metrics final_equity,total_return,",
+                      19 + strlen(ID) + 34) == 0,
+              "%s", h.text);
     cr_assert_eq(h.version, 3);
     cr_assert_eq(h.ncols, bt_metrics_count());
     s_journal_with(h.text);
@@ -555,7 +557,8 @@ static void s_make_blk(bt_journal_rec_t *r, uint64_t k, bool f32)
     for (uint32_t b = 0; b < 16; b++) {
         r->blk[3 * b] = 3125 + (b % 2);
         r->blk[3 * b + 1] = f32 ? (double)(float)(1e-4 * (double)(k + b)) : 0.1 * (double)k + b;
-        r->blk[3 * b + 2] = f32 ? (double)(float)(0.3 + (double)b / 7.0) : 1.0 / (double)(k + b + 1);
+        r->blk[3 * b + 2] =
+            f32 ? (double)(float)(0.3 + (double)b / 7.0) : 1.0 / (double)(k + b + 1);
     }
 }
 

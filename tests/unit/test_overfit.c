@@ -392,8 +392,8 @@ Test(overfit, pbo_logits_equal_the_reference_on_hard_cases)
     cr_assert_eq(k, 252);
     qsort(want, k, sizeof *want, s_cmp_d);
     for (size_t i = 0; i < k; i++)
-        cr_assert_eq(memcmp(&lg[i], &want[i], sizeof *want), 0, "logit %zu: %.17g, want %.17g",
-                     i, lg[i], want[i]);
+        cr_assert_eq(memcmp(&lg[i], &want[i], sizeof *want), 0, "logit %zu: %.17g, want %.17g", i,
+                     lg[i], want[i]);
     free(want);
     free(lg);
     free(st);
