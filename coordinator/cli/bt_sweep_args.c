@@ -49,6 +49,10 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a)
             a->run.trivial = true;
             continue;
         }
+        if (strcmp(o, "--no-fast") == 0) {
+            a->run.no_fast = true;
+            continue;
+        }
         if (o[0] != '-') {
             if (a->config_path) {
                 fprintf(stderr, "bt sweep: one CONFIG only (got '%s' and '%s')\n", a->config_path,
@@ -203,6 +207,8 @@ void bt_sweep_args_hint(FILE *f, const char *prog, const bt_sweep_args_t *a)
         fputs(" --keep-invalid", f);
     if (a->run.trivial)
         fputs(" --trivial", f);
+    if (a->run.no_fast)
+        fputs(" --no-fast", f);
     s_opt(f, "--resume", a->run.out_dir);
     fputc('\n', f);
 }

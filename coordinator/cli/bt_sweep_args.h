@@ -31,7 +31,7 @@ int bt_sweep_args_parse(int argc, char **argv, bt_sweep_args_t *a);
 
 /* Writes the command that resumes the sweep with every option that decides
  * how it runs (--set in order, --bind, --workers, --threads, --lease-ms,
- * --heartbeat-ms, --max-attempts, --allow-huge), each value quoted for a
+ * --heartbeat-ms, --max-attempts, --allow-huge, --no-fast), each value quoted for a
  * POSIX shell, and a newline. prog is what starts bt ("bt"). */
 void bt_sweep_args_hint(FILE *f, const char *prog, const bt_sweep_args_t *a);
 

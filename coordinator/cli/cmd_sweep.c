@@ -23,6 +23,7 @@ static void s_usage(FILE *out)
             "                [--heartbeat-ms MS] [--max-attempts N] [--idle-timeout SEC]\n"
             "                [--job-timeout SEC]\n"
             "                [--keys DIR] [--insecure] [--allow-huge] [--keep-invalid]\n"
+            "                [--no-fast]\n"
             "                [--log-level LEVEL]\n\n"
             "Runs every point of the config's sweep: grid as one backtest job, on local\n"
             "bt-worker processes (one per core by default) and/or remote ones, and writes\n"
@@ -53,6 +54,11 @@ static void s_usage(FILE *out)
             "  --allow-huge       allow a grid above sweep.max_grid\n"
             "  --keep-invalid     run grid points the strategy refuses (they fail, exit 3)\n"
             "                     instead of refusing the sweep up front\n"
+            "  --no-fast          run every grid point as its own backtest (the per-point\n"
+            "                     path) instead of the grid fast path; results are the same\n"
+            "                     bits, for comparison and debugging. Local workers get\n"
+            "                     BT_FAST=0; start remote ones with BT_FAST=0 bt-worker ...\n"
+            "                     (scripts/slurm-sweep and ssh-sweep do with --no-fast)\n"
             "  --log-level L      error, warn, info (default) or debug\n\n"
             "exit codes: 0 every job ok; 1 failed or interrupted (resume with --resume DIR);\n"
             "  2 bad usage or config, or DIR in use by another coordinator (nothing run);\n"
@@ -98,6 +104,14 @@ int bt_cmd_sweep(int argc, char **argv)
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
         free(yaml);
         return 2;
+    }
+    /* The workers decide the path (BT_FAST, worker/bt_runner.c); local ones
+     * inherit this environment. */
+    if (a.run.no_fast && setenv("BT_FAST", "0", 1) != 0) {
+        fprintf(stderr, "bt sweep: --no-fast: cannot set BT_FAST=0 for the workers\n");
+        bt_config_destroy(&cfg);
+        free(yaml);
+        return 1;
     }
     bool interrupted = false;
     int rc = bt_driver_run(a.config_path, cfg, yaml, yaml_len, &a.run, &interrupted);

@@ -143,8 +143,11 @@ static bt_err_t s_result(void *user, const char *worker, const bt_msg_result_t *
         rec.nmetrics = bt_jhead_to_cols(&d->head, &r->metrics, rec.metrics);
     }
     rec.nblk = ok && r->nblk <= BT_JOURNAL_MAX_BLK ? r->nblk : 0; /* PBO block statistics */
+    rec.blk_f32 = 0;
     if (rec.nblk)
         memcpy(rec.blk, r->blk, rec.nblk * sizeof *rec.blk);
+    if (rec.nblk && d->head.version >= 3)
+        bt_report_blocks_f32(&rec); /* 4 bytes a number in the journal, the same PBO */
     bt_str_copy(rec.worker, sizeof rec.worker, worker);
     rec.run_us = r->run_us;
     rec.bars = r->bars;
@@ -213,6 +216,8 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
     d->journal = bt_journal_open(a->out_dir, d->head.text, a->resume, eb);
     if (!d->journal)
         return 2;
+    /* a journal keeps its own format: version 3 (new sweeps) in groups */
+    bt_journal_set_grouped(d->journal, d->head.version >= 3);
     size_t nwin = a->trivial ? 0 : bt_plan_windows(d->plan);
     d->sched = bt_sched_new(d->njobs + nwin, (uint32_t)a->max_attempts, a->lease_ms);
     d->report = bt_report_new(d->njobs, d->naxes, bt_plan_axis_keys(d->plan));

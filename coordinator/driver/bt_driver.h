@@ -33,6 +33,7 @@ typedef struct bt_driver_opts {
     bool insecure;        /* --insecure: non-loopback bind without keys */
     bool allow_huge;
     bool trivial; /* benchmark workers (no backtests): no walk-forward files */
+    bool no_fast; /* --no-fast: local workers run every point on its own (BT_FAST=0) */
     bool keep_invalid; /* run grid points the strategy refuses (they fail) instead of refusing */
     const char *sets[BT_CONFIG_MAX_OVERRIDES]; /* --set overrides "key=value", in order */
     size_t nsets;

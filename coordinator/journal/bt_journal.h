@@ -36,6 +36,10 @@ typedef struct bt_journal_rec {
     uint64_t bars;                          /* bar events processed */
     uint32_t nblk;                          /* block statistics (PBO), 0 = none */
     double blk[BT_JOURNAL_MAX_BLK];         /* per block: count, sum, sum of squares of returns */
+    /* 1: blk holds per block (count, mean, M2) with mean and M2 already
+     * rounded to float, the precision the report keeps for the PBO
+     * (bt_report_blocks_f32); a grouped journal stores them in 4 bytes. */
+    uint8_t blk_f32;
 } bt_journal_rec_t;
 
 typedef struct bt_journal bt_journal_t;
@@ -66,6 +70,16 @@ bt_err_t bt_journal_read_header(const char *dir, char *buf, size_t size, bt_errb
  * (bt_report_set_result does it). */
 bt_err_t bt_journal_replay(bt_journal_t *j, void (*fn)(void *user, const bt_journal_rec_t *r),
                            void *user, bt_errbuf_t *eb);
+
+/* New records go in compressed groups (journal version 3, docs/sweep.md
+ * "Journal"): the records buffered between two syncs are one framed,
+ * checksummed record of type 2 whose payload is their fields, column by
+ * column and byte plane by byte plane, deflated. Off (the default): one
+ * record each, the format of journal versions 1 and 2. Replay reads both. */
+void bt_journal_set_grouped(bt_journal_t *j, bool on);
+
+/* Bytes in the file (header and records written so far, not the buffer). */
+uint64_t bt_journal_file_bytes(const bt_journal_t *j);
 
 /* Buffers one record (nothing reaches the disk until bt_journal_sync). A
  * full buffer (1 MiB) is written out, still without fdatasync. */

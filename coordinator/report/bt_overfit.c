@@ -143,67 +143,402 @@ static int s_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* One split: IS blocks = mask. sums holds each trial's per-block (sum r,
- * sum r^2) as doubles, computed once for all splits. Each half is summed in
- * ascending block order. Returns lambda; *oos_loss = IS-best's OOS mean < 0. */
-static double s_split(const double *sums, const double *count, size_t T, uint32_t S,
-                      uint32_t mask, double *oos_sr, bool *oos_loss)
+/* ---- PBO by CSCV ----
+ *
+ * Every figure is bit-identical to the definition evaluated one split at a
+ * time (docs/overfitting.md), but far cheaper:
+ * - each trial's per-block (sum r, sum r^2) is laid out block-major (s1[b T
+ *   + t]) and read one cache-sized tile of trials at a time;
+ * - split m (IS = m) and its complement use the same two half-sets of
+ *   blocks, h(m) and h(~m), swapped: splits go in complement pairs;
+ * - a trial's exact Sharpe (IS: who is best; OOS: its rank) needs three
+ *   divisions and a square root. A cheap key, sign(mean) mean^2 / var from
+ *   multiplications by 1/n and one division, orders trials the same way
+ *   except within a relative 1e-9 of each other (error bound in
+ *   s_key); only trials whose key lies within S_TOL of the decision
+ *   (the tile's best, or the IS-best's OOS value) get the exact Sharpe, so
+ *   the decisions are those of the exact values, ties included. */
+
+#define S_TILE 512 /* trials per tile: 16 blocks x 2 x 512 x 8 B = 128 KB of sums */
+#define S_BATCH 16 /* complement pairs per task */
+#define S_TOL 1e-7 /* relative band around a decision settled by exact Sharpes */
+
+typedef struct {
+    const double *s1;    /* S x T: per block, every trial's sum of returns */
+    const double *s2;    /* S x T: sum of squared returns */
+    const double *count; /* S block sizes */
+    size_t T;            /* trials */
+    uint32_t S;          /* blocks */
+} s_cscv_t;
+
+typedef struct {                   /* a half-set of blocks */
+    uint32_t blk[32];              /* its blocks, ascending */
+    uint32_t nb;                   /* how many */
+    uint32_t mask;                 /* as a bit mask */
+    double n;                      /* returns in it */
+    double inv_n;                  /* 1 / n */
+    double inv_n1;                 /* 1 / (n - 1) */
+    const double *r1[32], *r2[32]; /* rows of s1 and s2 of its blocks */
+} s_half_t;
+
+static void s_half_init(s_half_t *h, const s_cscv_t *c, uint32_t mask)
 {
-    uint32_t in[32], out[32], nin = 0, nout = 0;
-    double n_is = 0, n_os = 0;
-    for (uint32_t b = 0; b < S; b++) {
+    h->nb = 0;
+    h->mask = mask;
+    h->n = 0;
+    for (uint32_t b = 0; b < c->S; b++)
         if (mask >> b & 1u) {
-            in[nin++] = b;
-            n_is += count[b];
-        } else {
-            out[nout++] = b;
-            n_os += count[b];
+            h->r1[h->nb] = c->s1 + (size_t)b * c->T;
+            h->r2[h->nb] = c->s2 + (size_t)b * c->T;
+            h->blk[h->nb++] = b;
+            h->n += c->count[b];
+        }
+    h->inv_n = 1.0 / h->n;
+    h->inv_n1 = 1.0 / (h->n - 1.0);
+}
+
+/* The exact per-step Sharpe of trial t over the half-set, summed in
+ * ascending block order: the definition. */
+static double s_exact(const s_cscv_t *c, const s_half_t *h, size_t t)
+{
+    double a = 0, q = 0;
+    for (uint32_t i = 0; i < h->nb; i++) {
+        a += c->s1[(size_t)h->blk[i] * c->T + t];
+        q += c->s2[(size_t)h->blk[i] * c->T + t];
+    }
+    return bt_overfit_sharpe_sums(h->n, a, q);
+}
+
+/* The key of trial t (see above), NaN where only the exact Sharpe decides.
+ *
+ * Error bound: with d = q - a mean > 1e-6 q (else NaN), mean = a (1/n) is
+ * within 4 ulp of the exact a / n, so d, var and key = mean |mean| / var
+ * are within about 1e-9 (relative) of the exact computation's values, and
+ * key within about 1e-9 of s(SR) = SR |SR| for the exact rounded SR. NaN
+ * also where the exact rule may give SR = 0 (var <= 0, or sd <= 1e-12 |mean|,
+ * guarded with a factor 4), so a key's sign is the exact SR's sign. *flat:
+ * the trial's returns are all 0 over the half-set, so its exact SR is 0 (a
+ * warm-up period makes that common). */
+static double s_key(const s_half_t *h, size_t t, bool *flat)
+{
+    double a = 0, q = 0;
+    for (uint32_t i = 0; i < h->nb; i++) {
+        a += h->r1[i][t];
+        q += h->r2[i][t];
+    }
+    *flat = q == 0.0; /* every return 0: the exact Sharpe is 0 */
+    double mean = a * h->inv_n;
+    double d = q - a * mean;
+    double var = d * h->inv_n1;
+    if (d > 1e-6 * q && var > 4e-24 * (mean * mean))
+        return mean * fabs(mean) / var;
+    return NAN;
+}
+
+/* s(x) = x |x| less the band: a key below it is surely below x's Sharpe. */
+static double s_floor_key(double sr)
+{
+    if (sr == -DBL_MAX)
+        return -INFINITY; /* nothing yet: every trial is a candidate */
+    double sk = sr * fabs(sr);
+    return sk - 4.0 * S_TOL * fabs(sk);
+}
+
+/* Pass 1 over trials [t0, t1): the first trial with the highest exact
+ * Sharpe, *bv / *bi, updated in place. Only trials whose key is not surely
+ * below the best so far get the exact Sharpe. */
+static void s_best_scalar(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv,
+                          size_t *bi)
+{
+    double thr = s_floor_key(*bv);
+    for (size_t t = t0; t < t1; t++) {
+        bool flat;
+        if (s_key(h, t, &flat) < thr || (flat && !(*bv < 0.0)))
+            continue;
+        double sr = flat ? 0.0 : s_exact(c, h, t);
+        if (sr > *bv) {
+            *bv = sr;
+            *bi = t;
+            thr = s_floor_key(sr);
         }
     }
-    double best_is = -DBL_MAX;
-    size_t best = 0;
-    double best_oos_sum = 0.0;
-    for (size_t t = 0; t < T; t++) {
-        const double *st = sums + 2u * (size_t)S * t;
-        double s1_is = 0, s2_is = 0, s1_os = 0, s2_os = 0;
-        for (uint32_t i = 0; i < nin; i++) {
-            s1_is += st[2 * in[i]];
-            s2_is += st[2 * in[i] + 1];
-        }
-        for (uint32_t i = 0; i < nout; i++) {
-            s1_os += st[2 * out[i]];
-            s2_os += st[2 * out[i] + 1];
-        }
-        double is = bt_overfit_sharpe_sums(n_is, s1_is, s2_is);
-        oos_sr[t] = bt_overfit_sharpe_sums(n_os, s1_os, s2_os);
-        if (is > best_is) {
-            best_is = is;
-            best = t;
-            best_oos_sum = s1_os;
+}
+
+/* Pass 2 over trials [t0, t1): trials whose exact Sharpe is below v (*less)
+ * and equal to it (*eq). */
+static void s_rank_scalar(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double v,
+                          size_t *less, size_t *eq)
+{
+    double sv = v * fabs(v), band = S_TOL * fabs(sv), lo = sv - band, hi = sv + band;
+    for (size_t t = t0; t < t1; t++) {
+        bool flat;
+        double k = s_key(h, t, &flat);
+        if (k < lo) {
+            (*less)++;
+        } else if (!(k > hi)) {
+            double sr = flat ? 0.0 : s_exact(c, h, t);
+            *less += sr < v;
+            *eq += sr == v;
         }
     }
-    double v = oos_sr[best], less = 0, eq = 0;
-    for (size_t t = 0; t < T; t++) {
-        if (oos_sr[t] < v)
-            less += 1.0;
-        else if (oos_sr[t] == v && t != best)
-            eq += 1.0;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define S_HAVE_AVX2 1
+#include <immintrin.h>
+/* s_key for 4 trials from t as the numerator of key = num / var (no FMA:
+ * the same roundings); NaN where s_key is NaN. (Two or four vectors at once
+ * measured slower: register spills.) */
+__attribute__((target("avx2"), always_inline)) static inline __m256d
+s_key4(const s_half_t *h, size_t t, __m256d *var, int *flat)
+{
+    __m256d a = _mm256_setzero_pd(), q = _mm256_setzero_pd();
+    for (uint32_t i = 0; i < h->nb; i++) {
+        a = _mm256_add_pd(a, _mm256_loadu_pd(h->r1[i] + t));
+        q = _mm256_add_pd(q, _mm256_loadu_pd(h->r2[i] + t));
     }
-    double rank = 1.0 + less + 0.5 * eq; /* 1..T */
-    double w = rank / ((double)T + 1.0);
-    *oos_loss = best_oos_sum < 0.0;
-    return log(w / (1.0 - w));
+    *flat = _mm256_movemask_pd(_mm256_cmp_pd(q, _mm256_setzero_pd(), _CMP_EQ_OQ));
+    __m256d mean = _mm256_mul_pd(a, _mm256_set1_pd(h->inv_n));
+    __m256d d = _mm256_sub_pd(q, _mm256_mul_pd(a, mean));
+    *var = _mm256_mul_pd(d, _mm256_set1_pd(h->inv_n1));
+    __m256d ok = _mm256_and_pd(
+        _mm256_cmp_pd(d, _mm256_mul_pd(_mm256_set1_pd(1e-6), q), _CMP_GT_OQ),
+        _mm256_cmp_pd(*var, _mm256_mul_pd(_mm256_set1_pd(4e-24), _mm256_mul_pd(mean, mean)),
+                      _CMP_GT_OQ));
+    /* key = num / var (var > 0 where ok): comparisons of key with x are made
+     * as num against x var, no division; the rounding differs from the
+     * division's by an ulp, far inside S_TOL */
+    __m256d num = _mm256_mul_pd(mean, _mm256_andnot_pd(_mm256_set1_pd(-0.0), mean));
+    return _mm256_blendv_pd(_mm256_set1_pd(NAN), num, ok);
+}
+
+__attribute__((target("avx2"))) static void
+s_best_avx2(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv, size_t *bi)
+{
+    double thr = s_floor_key(*bv);
+    size_t t = t0;
+    for (; t + 4 <= t1; t += 4) {
+        int flat;
+        __m256d var, num = s_key4(h, t, &var, &flat);
+        /* lanes not surely below the best (NaN included); flat lanes (SR
+         * exactly 0) only while the best is below 0 */
+        __m256d lim = _mm256_mul_pd(_mm256_set1_pd(thr), var);
+        int m = 15 & ~_mm256_movemask_pd(_mm256_cmp_pd(num, lim, _CMP_LT_OQ));
+        if (!(*bv < 0.0))
+            m &= ~flat;
+        for (; m; m &= m - 1) {
+            int l = __builtin_ctz((unsigned)m);
+            double sr = flat >> l & 1 ? 0.0 : s_exact(c, h, t + (size_t)l);
+            if (sr > *bv) {
+                *bv = sr;
+                *bi = t + (size_t)l;
+                thr = s_floor_key(sr);
+            }
+        }
+    }
+    if (t < t1)
+        s_best_scalar(c, h, t, t1, bv, bi);
+}
+
+__attribute__((target("avx2"))) static void s_rank_avx2(const s_cscv_t *c, const s_half_t *h,
+                                                        size_t t0, size_t t1, double v,
+                                                        size_t *less, size_t *eq)
+{
+    double sv = v * fabs(v), band = S_TOL * fabs(sv);
+    const __m256d lo = _mm256_set1_pd(sv - band), hi = _mm256_set1_pd(sv + band);
+    size_t t = t0, lt = 0;
+    size_t nflat = 0;
+    for (; t + 4 <= t1; t += 4) {
+        int flat;
+        __m256d var, num = s_key4(h, t, &var, &flat);
+        int below = _mm256_movemask_pd(_mm256_cmp_pd(num, _mm256_mul_pd(lo, var), _CMP_LT_OQ));
+        int above = _mm256_movemask_pd(_mm256_cmp_pd(num, _mm256_mul_pd(hi, var), _CMP_GT_OQ));
+        lt += (size_t)__builtin_popcount((unsigned)below);
+        nflat += (size_t)__builtin_popcount((unsigned)flat);
+        /* in the band, or NaN: the exact Sharpe */
+        for (int m = 15 & ~(below | above | flat); m; m &= m - 1) {
+            double sr = s_exact(c, h, t + (size_t)__builtin_ctz((unsigned)m));
+            lt += sr < v;
+            *eq += sr == v;
+        }
+    }
+    /* flat trials: exact SR 0 */
+    if (0.0 < v)
+        lt += nflat;
+    else if (0.0 == v)
+        *eq += nflat;
+    *less += lt;
+    if (t < t1)
+        s_rank_scalar(c, h, t, t1, v, less, eq);
+}
+#endif
+
+static int s_avx2(void)
+{
+#ifdef S_HAVE_AVX2
+    static int have = -1;
+    if (have < 0)
+        have = __builtin_cpu_supports("avx2") ? 1 : 0;
+    return have;
+#else
+    return 0;
+#endif
+}
+
+static void s_best(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv,
+                   size_t *bi)
+{
+#ifdef S_HAVE_AVX2
+    if (s_avx2()) {
+        s_best_avx2(c, h, t0, t1, bv, bi);
+        return;
+    }
+#endif
+    s_best_scalar(c, h, t0, t1, bv, bi);
+}
+
+static void s_rank(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double v,
+                   size_t *less, size_t *eq)
+{
+#ifdef S_HAVE_AVX2
+    if (s_avx2()) {
+        s_rank_avx2(c, h, t0, t1, v, less, eq);
+        return;
+    }
+#endif
+    s_rank_scalar(c, h, t0, t1, v, less, eq);
+}
+
+/* Evaluates the splits of pairs[0 .. np) (IS = m, then IS = ~m of each):
+ * lambda and "IS-best loses OOS" into lam / loss at 2k and 2k + 1. Two
+ * passes over the trials, tile by tile: the IS-best of every half-set, then
+ * each split's OOS rank of its IS-best. */
+static void s_pairs(const s_cscv_t *c, const uint32_t *pairs, size_t np, uint32_t full, double *lam,
+                    uint8_t *loss)
+{
+    s_half_t hs[2 * S_BATCH];
+    double bv[2 * S_BATCH], v[2 * S_BATCH];
+    size_t bi[2 * S_BATCH], less[2 * S_BATCH], eq[2 * S_BATCH];
+    size_t nh = 2 * np, T = c->T;
+    for (size_t k = 0; k < np; k++) {
+        s_half_init(&hs[2 * k], c, pairs[k]);
+        s_half_init(&hs[2 * k + 1], c, ~pairs[k] & full);
+    }
+    for (size_t x = 0; x < nh; x++) {
+        bv[x] = -DBL_MAX;
+        bi[x] = 0;
+        less[x] = eq[x] = 0;
+    }
+    /* pass 1: each half-set's best trial (highest exact Sharpe, first) */
+    for (size_t t0 = 0; t0 < T; t0 += S_TILE) {
+        size_t t1 = t0 + S_TILE < T ? t0 + S_TILE : T;
+        for (size_t x = 0; x < nh; x++)
+            s_best(c, &hs[x], t0, t1, &bv[x], &bi[x]);
+    }
+    /* the OOS half of half-set x is x ^ 1; v: the IS-best's OOS Sharpe */
+    for (size_t x = 0; x < nh; x++)
+        v[x ^ 1] = s_exact(c, &hs[x ^ 1], bi[x]);
+    /* pass 2: in each OOS half-set, trials below / equal to v */
+    for (size_t t0 = 0; t0 < T; t0 += S_TILE) {
+        size_t t1 = t0 + S_TILE < T ? t0 + S_TILE : T;
+        for (size_t x = 0; x < nh; x++)
+            s_rank(c, &hs[x], t0, t1, v[x], &less[x], &eq[x]);
+    }
+    for (size_t x = 0; x < nh; x++) {
+        size_t o = x ^ 1; /* split with IS = x: OOS half o */
+        double a = 0;
+        for (uint32_t i = 0; i < hs[o].nb; i++)
+            a += c->s1[(size_t)hs[o].blk[i] * T + bi[x]];
+        loss[x] = a < 0.0;
+        double rank = 1.0 + (double)less[o] + 0.5 * (double)(eq[o] - 1); /* 1..T */
+        double w = rank / ((double)T + 1.0);
+        lam[x] = log(w / (1.0 - w));
+    }
+}
+
+/* The pairs' canonical masks (bit S-1 clear; the complement is the other
+ * split): all of them, or npairs drawn from them with a fixed seed. */
+static uint32_t *s_pick_pairs(uint32_t S, uint64_t all, uint64_t npairs, uint64_t seed)
+{
+    uint32_t half = S / 2, full = S == 32 ? 0xffffffffu : (1u << S) - 1u;
+    uint64_t ncanon = all / 2;
+    uint32_t *m = malloc((size_t)(npairs ? npairs : 1) * sizeof *m);
+    if (!m)
+        return NULL;
+    uint64_t rng = seed;
+    if (npairs == ncanon) { /* every pair, in Gosper order */
+        uint32_t v = (1u << half) - 1u;
+        for (uint64_t k = 0; k < ncanon; k++) {
+            m[k] = v;
+            if (k + 1 < ncanon)
+                v = s_next_subset(v);
+        }
+        return m;
+    }
+    if (ncanon <= BT_PBO_MAX_ALL / 2) {
+        uint32_t *canon = malloc((size_t)ncanon * sizeof *canon);
+        if (!canon) {
+            free(m);
+            return NULL;
+        }
+        uint32_t v = (1u << half) - 1u;
+        for (uint64_t k = 0; k < ncanon; k++) {
+            canon[k] = v;
+            if (k + 1 < ncanon)
+                v = s_next_subset(v);
+        }
+        for (uint64_t k = 0; k < npairs; k++) { /* partial Fisher-Yates: no replacement */
+            uint64_t j = k + s_next(&rng) % (ncanon - k);
+            uint32_t tmp = canon[k];
+            canon[k] = canon[j];
+            canon[j] = tmp;
+            m[k] = canon[k];
+        }
+        free(canon);
+        return m;
+    }
+    for (uint64_t k = 0; k < npairs; k++) { /* too many to list: with replacement */
+        uint32_t idx[32], v = 0;
+        for (uint32_t i = 0; i < S; i++)
+            idx[i] = i;
+        for (uint32_t i = 0; i < half; i++) {
+            uint32_t j = i + (uint32_t)(s_next(&rng) % (S - i));
+            uint32_t tmp = idx[i];
+            idx[i] = idx[j];
+            idx[j] = tmp;
+            v |= 1u << idx[i];
+        }
+        m[k] = v >> (S - 1) & 1u ? ~v & full : v;
+    }
+    return m;
+}
+
+uint64_t bt_overfit_pbo_default_splits(size_t ntrials, uint32_t nblocks)
+{
+    if (nblocks < 2 || nblocks > 32 || nblocks % 2)
+        return 0;
+    uint64_t all = s_binom(nblocks, nblocks / 2);
+    if (all <= BT_PBO_MAX_ALL && (double)ntrials * (double)all * nblocks <= BT_PBO_FULL_WORK)
+        return all;
+    return all < BT_PBO_SAMPLE_SPLITS ? all : BT_PBO_SAMPLE_SPLITS;
 }
 
 bt_err_t bt_overfit_pbo(const float *stats, const double *count, size_t ntrials,
                         uint32_t nblocks, bt_pbo_t *out, bt_errbuf_t *eb)
 {
-    return bt_overfit_pbo_logits(stats, count, ntrials, nblocks, out, NULL, eb);
+    return bt_overfit_pbo_sample(stats, count, ntrials, nblocks, 0, BT_PBO_SEED, out, NULL, eb);
 }
 
 bt_err_t bt_overfit_pbo_logits(const float *stats, const double *count, size_t ntrials,
                                uint32_t nblocks, bt_pbo_t *out, double **logits,
                                bt_errbuf_t *eb)
+{
+    return bt_overfit_pbo_sample(stats, count, ntrials, nblocks, 0, BT_PBO_SEED, out, logits, eb);
+}
+
+bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t ntrials,
+                               uint32_t nblocks, uint64_t nsplits, uint64_t seed, bt_pbo_t *out,
+                               double **logits, bt_errbuf_t *eb)
 {
     if (logits)
         *logits = NULL;
@@ -227,110 +562,61 @@ bt_err_t bt_overfit_pbo_logits(const float *stats, const double *count, size_t n
                            total < 0 ? 0.0 : total, nblocks);
     }
     uint64_t all = s_binom(nblocks, nblocks / 2);
-    double work = (double)ntrials * (double)all * nblocks;
-    uint64_t nsplit = all;
-    if (work > BT_PBO_WORK_BUDGET) {
-        double k = BT_PBO_WORK_BUDGET / ((double)ntrials * nblocks);
-        nsplit = k < BT_PBO_MIN_SPLITS ? BT_PBO_MIN_SPLITS : (uint64_t)k;
-        if (nsplit > all)
-            nsplit = all;
-    }
-    double *oos = malloc(ntrials * sizeof *oos);
-    double *lam = malloc(nsplit * sizeof *lam);
+    if (nsplits == 0)
+        nsplits = bt_overfit_pbo_default_splits(ntrials, nblocks);
+    if (nsplits > all)
+        nsplits = all;
+    if (nsplits == all && all > BT_PBO_MAX_ALL)
+        nsplits = BT_PBO_MAX_ALL;        /* S > 24: too many to list */
+    uint64_t npairs = (nsplits + 1) / 2; /* whole complement pairs */
+    uint64_t nsplit = 2 * npairs;
+    size_t T = ntrials, S = nblocks;
+    uint32_t full = nblocks == 32 ? 0xffffffffu : (1u << nblocks) - 1u;
     /* Per trial and block: sum r = n mean, sum r^2 = M2 + n mean^2, once
      * (16 bytes per trial-block while PBO runs) instead of once per split. */
-    double *sums = malloc(ntrials * 2u * nblocks * sizeof *sums);
-    if (!oos || !lam || !sums) {
-        free(oos);
+    double *s1 = malloc(T * S * sizeof *s1);
+    double *s2 = malloc(T * S * sizeof *s2);
+    double *lam = malloc(nsplit * sizeof *lam);
+    uint8_t *lossk = malloc(nsplit);
+    uint32_t *pairs = s_pick_pairs(nblocks, all, npairs, seed);
+    if (!s1 || !s2 || !lam || !lossk || !pairs) {
+        free(s1);
+        free(s2);
         free(lam);
-        free(sums);
+        free(lossk);
+        free(pairs);
         return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%zu trials)", ntrials);
     }
-    for (size_t t = 0; t < ntrials; t++) {
-        const float *st = stats + 2u * (size_t)nblocks * t;
-        double *d = sums + 2u * (size_t)nblocks * t;
-        for (uint32_t b = 0; b < nblocks; b++) {
+    for (size_t t = 0; t < T; t++) {
+        const float *st = stats + 2u * S * t;
+        for (size_t b = 0; b < S; b++) {
             double n = count[b], m = st[2 * b], q = st[2 * b + 1];
-            double s1 = n * m;
-            d[2 * b] = s1;
-            d[2 * b + 1] = q + s1 * m;
+            double a = n * m;
+            s1[b * T + t] = a;
+            s2[b * T + t] = q + a * m;
         }
     }
+    s_cscv_t c = {s1, s2, count, T, nblocks};
+    long ntask = (long)((npairs + S_BATCH - 1) / S_BATCH);
+    /* Task k writes only its own pairs' slots, so the result is the same at
+     * any thread count (the end-of-sweep statistics use the cores the
+     * finished workers left idle; docs/overfitting.md). */
+#pragma omp parallel for default(none) shared(ntask, npairs, pairs, lam, lossk, c, full)           \
+    schedule(dynamic, 1)
+    for (long k = 0; k < ntask; k++) {
+        size_t p0 = (size_t)k * S_BATCH;
+        size_t np = npairs - p0 < S_BATCH ? (size_t)(npairs - p0) : S_BATCH;
+        s_pairs(&c, pairs + p0, np, full, lam + 2 * p0, lossk + 2 * p0);
+    }
+    free(pairs);
+    free(s1);
+    free(s2);
     uint64_t below = 0, loss = 0;
-    uint32_t half = nblocks / 2;
-    uint32_t mask = (1u << half) - 1u;
-    uint64_t rng = BT_PBO_SEED;
-    /* The splits are drawn first (one sequence), then evaluated in parallel:
-     * split k writes only lam[k] and lossk[k], so the result is the same at
-     * any thread count (the end-of-sweep statistics scale with the cores
-     * the finished workers left idle; docs/overfitting.md). */
-    uint32_t *masks = malloc(nsplit * sizeof *masks);
-    uint8_t *lossk = malloc(nsplit ? nsplit : 1);
-    if (!masks || !lossk) {
-        free(masks);
-        free(lossk);
-        free(oos);
-        free(lam);
-        free(sums);
-        return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%llu splits)",
-                       (unsigned long long)nsplit);
-    }
     for (uint64_t k = 0; k < nsplit; k++) {
-        uint32_t m;
-        if (nsplit == all) {
-            m = mask;
-            if (k + 1 < nsplit)
-                mask = s_next_subset(mask);
-        } else {
-            /* Sample a half-subset: partial Fisher-Yates over the blocks. */
-            uint32_t idx[32];
-            for (uint32_t i = 0; i < nblocks; i++)
-                idx[i] = i;
-            m = 0;
-            for (uint32_t i = 0; i < half; i++) {
-                uint32_t j = i + (uint32_t)(s_next(&rng) % (nblocks - i));
-                uint32_t tmp = idx[i];
-                idx[i] = idx[j];
-                idx[j] = tmp;
-                m |= 1u << idx[i];
-            }
-        }
-        masks[k] = m;
-    }
-    long nk = (long)nsplit;
-    bool nomem = false;
-#pragma omp parallel default(none) shared(nk, masks, lam, lossk, sums, count, ntrials, nblocks, \
-                                              oos, nomem)
-    {
-        /* thread 0 uses oos; the others their own scratch */
-        double *scratch = omp_get_thread_num() == 0 ? oos : malloc(ntrials * sizeof *scratch);
-        if (!scratch) {
-#pragma omp atomic write
-            nomem = true;
-        }
-#pragma omp for schedule(dynamic, 16)
-        for (long k = 0; k < nk; k++) {
-            if (!scratch)
-                continue;
-            bool l = false;
-            lam[k] = s_split(sums, count, ntrials, nblocks, masks[k], scratch, &l);
-            lossk[k] = l;
-        }
-        if (scratch != oos)
-            free(scratch);
-    }
-    for (uint64_t k = 0; !nomem && k < nsplit; k++) {
         below += lam[k] <= 0.0;
         loss += lossk[k];
     }
-    free(masks);
     free(lossk);
-    if (nomem) {
-        free(oos);
-        free(lam);
-        free(sums);
-        return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%zu trials)", ntrials);
-    }
     qsort(lam, nsplit, sizeof *lam, s_cmp_double);
     out->median_logit =
         nsplit % 2 ? lam[nsplit / 2] : 0.5 * (lam[nsplit / 2 - 1] + lam[nsplit / 2]);
@@ -339,11 +625,9 @@ bt_err_t bt_overfit_pbo_logits(const float *stats, const double *count, size_t n
     out->splits = nsplit;
     out->splits_all = all;
     out->sampled = nsplit < all;
-    free(oos);
     if (logits)
         *logits = lam; /* the caller's now */
     else
         free(lam);
-    free(sums);
     return BT_OK;
 }

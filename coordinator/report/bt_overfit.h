@@ -60,22 +60,30 @@ typedef struct bt_pbo {
     int sampled;          /* 1 when splits < splits_all (deterministic sample) */
 } bt_pbo_t;
 
-/* Work budget: trials x splits x blocks. Above it, splits are sampled (see
- * bt_overfit_pbo); at least BT_PBO_MIN_SPLITS are always evaluated. */
-#define BT_PBO_WORK_BUDGET 400000000.0
-#define BT_PBO_MIN_SPLITS 200u
+/* Splits evaluated by default (docs/overfitting.md "Splits"): every one of
+ * the C(S, S/2) when trials x C(S, S/2) x S <= BT_PBO_FULL_WORK (the rule
+ * of earlier versions, so small sweeps keep their figures; 1,953 trials at
+ * S = 16), else BT_PBO_SAMPLE_SPLITS of them: complement pairs drawn
+ * without replacement with the fixed seed BT_PBO_SEED, enough for the PBO
+ * to be within +-0.01 of the all-splits figure (measured up to 1M trials:
+ * bench_sweep, scale part). */
+#define BT_PBO_FULL_WORK 4.0e8
+#define BT_PBO_SAMPLE_SPLITS 6000u
+#define BT_PBO_MAX_ALL (1u << 22)
 #define BT_PBO_SEED 0x5bd1e9955bd1e995ull
+
+/* The number of splits bt_overfit_pbo evaluates for ntrials trials of
+ * nblocks blocks (0 when nblocks is invalid). */
+uint64_t bt_overfit_pbo_default_splits(size_t ntrials, uint32_t nblocks);
 
 /* stats: ntrials x nblocks pairs (mean, M2) of each block's returns, trial-
  * major: stats[2 (t nblocks + b)] = mean, [+1] = sum of squared deviations
  * from it; count: the nblocks block sizes, the same for every trial.
- * nblocks even in [2, 32]. Evaluates every one of the C(S, S/2) splits when
- * ntrials * C * S <= BT_PBO_WORK_BUDGET, else a deterministic sample of
- * max(BT_PBO_MIN_SPLITS, budget / (ntrials * S)) splits drawn with a fixed
- * seed. The IS-best is the trial with the highest IS Sharpe (ties: lowest
- * index); its OOS rank counts ties as half. Errors (BT_EINVAL, with a message
- * fit for summary.txt): fewer than 2 trials, a block with fewer than 2
- * returns (series shorter than 2 x blocks), nblocks invalid; BT_ENOMEM. */
+ * nblocks even in [2, 32]. Evaluates bt_overfit_pbo_default_splits splits.
+ * The IS-best is the trial with the highest IS Sharpe (ties: lowest index);
+ * its OOS rank counts ties as half. Errors (BT_EINVAL, with a message fit for
+ * summary.txt): fewer than 2 trials, a block with fewer than 2 returns
+ * (series shorter than 2 x blocks), nblocks invalid; BT_ENOMEM. */
 bt_err_t bt_overfit_pbo(const float *stats, const double *count, size_t ntrials,
                         uint32_t nblocks, bt_pbo_t *out, bt_errbuf_t *eb);
 /* The same, and *logits (malloc'd, caller frees; NULL on error) gets every
@@ -84,5 +92,11 @@ bt_err_t bt_overfit_pbo(const float *stats, const double *count, size_t ntrials,
 bt_err_t bt_overfit_pbo_logits(const float *stats, const double *count, size_t ntrials,
                                uint32_t nblocks, bt_pbo_t *out, double **logits,
                                bt_errbuf_t *eb);
+/* The same with a chosen number of splits (0: the default; rounded up to
+ * whole complement pairs, at most C(S, S/2)) and sample seed: how the
+ * estimate varies with them (bench_sweep --scale). logits may be NULL. */
+bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t ntrials,
+                               uint32_t nblocks, uint64_t nsplits, uint64_t seed, bt_pbo_t *out,
+                               double **logits, bt_errbuf_t *eb);
 
 #endif

@@ -56,7 +56,17 @@ struct bt_report {
     float *blk;        /* njobs x S x (mean, M2) of each block's returns */
     uint64_t *blk_n;   /* per job: returns over all blocks; 0 = no block statistics */
     double min_trades; /* sweep.rank_min_trades: rows with fewer trades are not ranked; 0 = off */
+    uint64_t gen;      /* bumped by every kept result: invalidates the overfit cache */
+    struct s_ofcache *ofc; /* the whole sweep's DSR/PBO, computed once per gen */
 };
+
+/* summary.txt and pbo_logits.csv ask for the same PBO: compute it once. */
+typedef struct s_ofcache {
+    bool valid;            /* o and logits belong to gen */
+    uint64_t gen;          /* bt_report.gen they were computed at */
+    bt_report_overfit_t o; /* over [0, njobs) */
+    double *logits;        /* o.pbo.splits ascending, or NULL */
+} s_ofcache_t;
 
 bt_report_t *bt_report_new(uint64_t njobs, size_t naxes, const char *const *axis_names)
 {
@@ -77,8 +87,9 @@ bt_report_t *bt_report_new(uint64_t njobs, size_t naxes, const char *const *axis
     r->metrics = calloc(n * S_NMETRICS, sizeof *r->metrics);
     r->points = calloc(naxes ? n * naxes : 1, sizeof *r->points);
     r->errors = calloc(n, sizeof *r->errors);
-    bool ok = r->axis_names && r->axes && r->status && r->nmet && r->attempt && r->metrics &&
-              r->points && r->errors;
+    r->ofc = calloc(1, sizeof *r->ofc);
+    bool ok = r->ofc && r->axis_names && r->axes && r->status && r->nmet && r->attempt &&
+              r->metrics && r->points && r->errors;
     for (size_t a = 0; ok && a < naxes; a++) {
         r->axis_names[a] = strdup(axis_names[a]);
         ok = r->axis_names[a] != NULL;
@@ -115,6 +126,9 @@ void bt_report_destroy(bt_report_t **self_p)
     free(r->errors);
     free(r->blk);
     free(r->blk_n);
+    if (r->ofc)
+        free(r->ofc->logits);
+    free(r->ofc);
     free(r);
     *self_p = NULL;
 }
@@ -156,6 +170,19 @@ void bt_report_set_point(bt_report_t *r, uint64_t job_id, const double *axis_val
     r->status[job_id] |= S_HAS_POINT;
 }
 
+/* One block's (count, sum, sum of squares) as the report keeps it: float
+ * mean and M2 (floored at 0). false when they are not valid numbers. */
+static bool s_block_f32(double n, double sum, double sq, float *mean, float *m2)
+{
+    if (!(n >= 0) || !isfinite(sum) || !isfinite(sq))
+        return false;
+    double mu = n > 0 ? sum / n : 0.0;
+    double q = n > 0 ? sq - sum * mu : 0.0;
+    *mean = (float)mu;
+    *m2 = (float)(q > 0 ? q : 0.0);
+    return true;
+}
+
 /* Keeps job id's block statistics from rec (NULL: none) as float (mean, M2)
  * per block; a record whose block count differs from the first one seen is
  * kept without them. */
@@ -187,16 +214,41 @@ static void s_set_blocks(bt_report_t *r, uint64_t id, const bt_journal_rec_t *re
     float *dst = &r->blk[id * 2u * s];
     double total = 0;
     for (uint32_t b = 0; b < s; b++) {
-        double n = rec->blk[3 * b], sum = rec->blk[3 * b + 1], sq = rec->blk[3 * b + 2];
-        if (!(n >= 0) || !isfinite(sum) || !isfinite(sq))
+        double n = rec->blk[3 * b];
+        float mean, m2;
+        if (rec->blk_f32) {
+            if (!(n >= 0))
+                return;
+            mean = (float)rec->blk[3 * b + 1];
+            m2 = (float)rec->blk[3 * b + 2];
+        } else if (!s_block_f32(n, rec->blk[3 * b + 1], rec->blk[3 * b + 2], &mean, &m2)) {
             return;
-        double mean = n > 0 ? sum / n : 0.0;
-        double m2 = n > 0 ? sq - sum * mean : 0.0;
-        dst[2 * b] = (float)mean;
-        dst[2 * b + 1] = (float)(m2 > 0 ? m2 : 0.0);
+        }
+        dst[2 * b] = mean;
+        dst[2 * b + 1] = m2;
         total += n;
     }
     r->blk_n[id] = (uint64_t)total;
+}
+
+void bt_report_blocks_f32(bt_journal_rec_t *rec)
+{
+    if (rec->blk_f32 || rec->nblk == 0)
+        return;
+    if (rec->nblk % 3 || rec->nblk > BT_JOURNAL_MAX_BLK) {
+        rec->nblk = 0;
+        return;
+    }
+    for (uint32_t b = 0; b < rec->nblk / 3; b++) {
+        float mean, m2;
+        if (!s_block_f32(rec->blk[3 * b], rec->blk[3 * b + 1], rec->blk[3 * b + 2], &mean, &m2)) {
+            rec->nblk = 0; /* as the report would: no block statistics */
+            return;
+        }
+        rec->blk[3 * b + 1] = mean;
+        rec->blk[3 * b + 2] = m2;
+    }
+    rec->blk_f32 = 1;
 }
 
 bool bt_report_set_result(bt_report_t *r, const bt_journal_rec_t *rec)
@@ -231,6 +283,7 @@ bool bt_report_set_result(bt_report_t *r, const bt_journal_rec_t *rec)
     r->nmet[id] = (uint8_t)nm;
     s_set_blocks(r, id, neu == S_OK ? rec : NULL);
     r->attempt[id] = rec->attempt;
+    r->gen++;
     r->status[id] = (uint8_t)((r->status[id] & S_HAS_POINT) | neu);
     return true;
 }
@@ -551,16 +604,42 @@ static void s_write_top_table(FILE *f, const bt_report_t *r, const uint64_t *ids
 static bt_err_t s_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
                           bt_report_overfit_t *out, double **logits);
 
+/* The whole sweep's figures from the cache (computed at most once per set
+ * of results); *logits gets a copy when asked. */
+static bt_err_t s_overfit_all(const bt_report_t *r, bt_report_overfit_t *out, double **logits)
+{
+    s_ofcache_t *c = r->ofc; /* the cache is not part of the report's value */
+    if (logits)
+        *logits = NULL;
+    if (!c->valid || c->gen != r->gen) {
+        free(c->logits);
+        c->logits = NULL;
+        s_overfit(r, 0, r->njobs, &c->o, &c->logits);
+        c->valid = true;
+        c->gen = r->gen;
+    }
+    *out = c->o;
+    if (logits && c->logits && c->o.pbo_err == BT_OK) {
+        size_t n = (size_t)c->o.pbo.splits;
+        *logits = malloc((n ? n : 1) * sizeof **logits);
+        if (*logits)
+            memcpy(*logits, c->logits, n * sizeof **logits);
+    }
+    return out->dsr_err != BT_OK ? out->dsr_err : out->pbo_err;
+}
+
 bt_err_t bt_report_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
                            bt_report_overfit_t *out)
 {
+    if (first == 0 && end >= r->njobs)
+        return s_overfit_all(r, out, NULL);
     return s_overfit(r, first, end, out, NULL);
 }
 
 bt_err_t bt_report_pbo_logits(const bt_report_t *r, double **logits, size_t *n)
 {
     bt_report_overfit_t o;
-    s_overfit(r, 0, r->njobs, &o, logits);
+    s_overfit_all(r, &o, logits);
     *n = o.pbo_err == BT_OK && *logits ? (size_t)o.pbo.splits : 0;
     return o.pbo_err;
 }
@@ -600,9 +679,12 @@ static bt_err_t s_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
     out->nreturns = nref;
     double *sr = malloc((T ? T : 1) * sizeof *sr);
     uint64_t *ids = malloc((T ? T : 1) * sizeof *ids);
-    float *stats = malloc((T ? T : 1) * 2u * S * sizeof *stats);
+    /* Every row of the range a trial (the usual whole sweep): the report's
+     * own block statistics are the trials' in order, no copy (136 MB at 1M). */
+    bool whole = T == end - first && T > 0;
+    float *stats = whole ? NULL : malloc((T ? T : 1) * 2u * S * sizeof *stats);
     double count[32];
-    if (!sr || !ids || !stats) {
+    if (!sr || !ids || (!whole && !stats)) {
         free(sr);
         free(ids);
         free(stats);
@@ -618,7 +700,8 @@ static bt_err_t s_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
         if ((r->status[i] & S_STATUS_MASK) != S_OK || r->blk_n[i] != nref)
             continue;
         const float *src = &r->blk[i * 2u * S];
-        memcpy(&stats[k * 2u * S], src, 2u * S * sizeof *stats);
+        if (!whole)
+            memcpy(&stats[k * 2u * S], src, 2u * S * sizeof *stats);
         double n = 0, s1 = 0, s2 = 0;
         for (uint32_t b = 0; b < S; b++) {
             double m = src[2 * b];
@@ -647,7 +730,8 @@ static bt_err_t s_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
     if (out->dsr_err != BT_OK)
         bt_str_copy(out->dsr_msg, sizeof out->dsr_msg, eb.msg);
     bt_errbuf_clear(&eb);
-    out->pbo_err = bt_overfit_pbo_logits(stats, count, T, S, &out->pbo, logits, &eb);
+    out->pbo_err = bt_overfit_pbo_logits(whole ? &r->blk[first * 2u * S] : stats, count, T, S,
+                                         &out->pbo, logits, &eb);
     if (out->pbo_err != BT_OK)
         bt_str_copy(out->pbo_msg, sizeof out->pbo_msg, eb.msg);
     free(sr);

@@ -76,6 +76,13 @@ void bt_report_set_point(bt_report_t *r, uint64_t job_id, const double *axis_val
  * missing ones print empty. */
 bool bt_report_set_result(bt_report_t *r, const bt_journal_rec_t *rec);
 
+/* Rounds rec's block statistics (count, sum, sum of squares per block) to
+ * the form the report keeps: per block (count, mean, M2) with mean and M2
+ * rounded to float, blk_f32 = 1 (no block statistics when they are not
+ * valid). bt_report_set_result keeps the same floats from either form, so a
+ * grouped journal can store them in 4 bytes with no change to the PBO. */
+void bt_report_blocks_f32(bt_journal_rec_t *rec);
+
 /* Best ok row so far by metric (index in BT_METRICS), for the progress line.
  * false if there is none. */
 bool bt_report_best(const bt_report_t *r, size_t metric, bool descending, uint64_t *job_id,

@@ -1,5 +1,6 @@
 /* bench_sweep — throughput of `bt sweep` through one coordinator (not a test;
- * run by scripts/bench, or directly: build/bench/bench_sweep [--quick]).
+ * run by scripts/bench, or directly: build/bench/bench_sweep [--quick]
+ * [--scale]; --scale runs part 4 alone).
  *
  * 1. Dispatch: trivial jobs (bt-worker --trivial answers without running a
  *    backtest) on a large grid: jobs/s through the coordinator, including
@@ -10,7 +11,9 @@
  * 3. The grid fast path on the grid of issue 15 (7,838 sma_cross points on
  *    one symbol of 50,000 bars): bar-events/s with 1 and 2 workers, and the
  *    per-point path (BT_FAST=0, one run) for the ratio.
- * Each figure is the median of 3 runs. Targets: >= 20,000 jobs/s dispatch,
+ * 4. Scale: 100,000 and 1,000,000 points on a tiny dataset (memory per
+ *    result, journal bytes per result, the PBO's cost and stability).
+ * Each figure is the median of 3 runs (4: one run). Targets: >= 20,000 jobs/s dispatch,
  * >= 1.8x from 1 to 2 workers (needs 2 idle cores), >= 300 M bar-events/s
  * for the fast path with one worker. */
 #define _XOPEN_SOURCE 700
@@ -107,6 +110,193 @@ static double s_median3(const char *cfg, const char *tag, int workers, bool triv
     return t[1];
 }
 
+/* ---- 4. Scale (issue 15): a 1,000,000-point sweep on a tiny dataset ----
+ *
+ * sma_cross on one symbol of 400 bars, fast 2..51 x slow 52..251 x
+ * commission_pct (10 values: 100,000 points; 100 values: 1,000,000; --quick:
+ * a tenth of each), 2 local workers. Per run: the whole command and the
+ * sweep phase, the coordinator's peak RSS at the last result (summary.txt)
+ * and for the whole command (its largest process), journal bytes per
+ * result, the PBO line. Then the PBO on the trials of the larger run (read
+ * back from its journal): its cost with every C(16, 8) split and with the
+ * default sample, and how the estimate varies with the number of sampled
+ * splits (3 seeds each). */
+
+#include <math.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bt_journal.h"
+#include "bt_overfit.h"
+#include "bt_report.h"
+
+typedef struct {
+    float *stats;  /* trials x 16 x (mean, M2) */
+    size_t n, cap; /* trials kept, room */
+    uint64_t nret; /* returns of the first trial; others must match */
+} s_trials_t;
+
+static void s_take_trial(void *user, const bt_journal_rec_t *r)
+{
+    s_trials_t *t = user;
+    bt_journal_rec_t f = *r;
+    bt_report_blocks_f32(&f);
+    if (!f.ok || f.nblk != 48 || !f.blk_f32)
+        return;
+    uint64_t n = 0;
+    for (int b = 0; b < 16; b++)
+        n += (uint64_t)f.blk[3 * b];
+    if (!t->nret)
+        t->nret = n;
+    if (n != t->nret)
+        return;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 1 << 16;
+        t->stats = realloc(t->stats, t->cap * 32 * sizeof *t->stats);
+        if (!t->stats)
+            exit(1);
+    }
+    for (int b = 0; b < 16; b++) {
+        t->stats[t->n * 32 + 2 * b] = (float)f.blk[3 * b + 1];
+        t->stats[t->n * 32 + 2 * b + 1] = (float)f.blk[3 * b + 2];
+    }
+    t->n++;
+}
+
+static double s_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double s_wall_s(void)
+{
+    return (double)bt_proc_now_ms() / 1000.0;
+}
+
+/* One scale sweep of npoints; keeps its folder (returned in out). */
+static void s_scale_run(const char *store, int ncomm, char *out, size_t outsz)
+{
+    char cfg[512], log[512];
+    snprintf(cfg, sizeof cfg, "%s/scale%d.yaml", s_dir, ncomm);
+    snprintf(out, outsz, "%s/scale%d", s_dir, ncomm);
+    snprintf(log, sizeof log, "%s/scale%d.log", s_dir, ncomm);
+    FILE *f = fopen(cfg, "w");
+    if (!f)
+        exit(1);
+    fprintf(f,
+            "strategy: sma_cross\ndata:\n  store: %s\ncapital: 100000\nrank_by: sharpe\n"
+            "sweep:\n  params.fast: {from: 2, to: 51, step: 1}\n"
+            "  params.slow: {from: 52, to: 251, step: 1}\n"
+            "  execution.commission_pct: {from: 0, to: %g, step: %g}\n",
+            store, 0.5 - 0.5 / ncomm, 0.5 / ncomm);
+    fclose(f);
+    char *argv[] = {s_bt,        "sweep", cfg,           "--out", out,
+                    "--workers", "2",     "--log-level", "warn",  NULL};
+    double t0 = s_wall_s();
+    int rc = bt_proc_run(argv, log, 3600000);
+    double wall = s_wall_s() - t0;
+    if (rc != 0) {
+        fprintf(stderr, "scale sweep failed (exit %d), see %s\n", rc, log);
+        exit(1);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    char p[700];
+    snprintf(p, sizeof p, "%s/summary.txt", out);
+    char *text = bt_proc_slurp(p, NULL);
+    const char *w = text ? strstr(text, "wall time:") : NULL;
+    const char *m = text ? strstr(text, "coordinator peak RSS") : NULL;
+    const char *pbo = text ? strstr(text, "  PBO ") : NULL;
+    snprintf(p, sizeof p, "%s/journal.btj", out);
+    struct stat st;
+    double jb = stat(p, &st) == 0 ? (double)st.st_size : 0.0;
+    uint64_t npts = 50ull * 200ull * (uint64_t)ncomm;
+    printf("  %llu points: %.1f s whole command, %.1f s sweep phase; coordinator peak RSS %.0f MB "
+           "at the last result, %.0f MB largest process of the command; journal %.0f bytes per "
+           "result\n",
+           (unsigned long long)npts, wall, w ? strtod(w + 10, NULL) : 0.0,
+           m ? strtod(m + strlen("coordinator peak RSS"), NULL) : 0.0,
+           (double)ru.ru_maxrss / 1024.0, jb / (double)npts);
+    if (pbo)
+        printf("   %.*s\n", (int)strcspn(pbo + 2, "-"), pbo + 2);
+    fflush(stdout);
+    free(text);
+}
+
+static void s_scale(bool quick)
+{
+    char store[512], log[512], o1[600], o2[600];
+    snprintf(store, sizeof store, "%s/tiny.h5", s_dir);
+    snprintf(log, sizeof log, "%s/tiny.log", s_dir);
+    char *synth[] = {s_bt, "data",   "synth", "--out",  store, "--symbols",
+                     "1",  "--bars", "400",   "--seed", "3",   NULL};
+    if (bt_proc_run(synth, log, 60000) != 0) {
+        fprintf(stderr, "bt data synth failed, see %s\n", log);
+        exit(1);
+    }
+    printf("scale: sma_cross, 1 symbol x 400 bars, 2 workers\n");
+    s_scale_run(store, quick ? 1 : 10, o1, sizeof o1);
+    s_scale_run(store, quick ? 10 : 100, o2, sizeof o2);
+    /* The larger run's trials, back from its journal. */
+    char head[BT_JOURNAL_MAX_HEADER + 1];
+    bt_errbuf_t eb;
+    s_trials_t tr = {0};
+    bt_journal_t *j = NULL;
+    if (bt_journal_read_header(o2, head, sizeof head, &eb) == BT_OK)
+        j = bt_journal_open(o2, head, true, &eb);
+    if (!j || bt_journal_replay(j, s_take_trial, &tr, &eb) != BT_OK) {
+        fprintf(stderr, "reading %s/journal.btj: %s\n", o2, eb.msg);
+        exit(1);
+    }
+    bt_journal_close(&j);
+    double count[16];
+    for (uint64_t b = 0; b < 16; b++)
+        count[b] = (double)((tr.nret * (b + 1)) / 16 - (tr.nret * b) / 16);
+    bt_pbo_t all, p;
+    double c0 = s_cpu_s(), w0 = s_wall_s();
+    if (bt_overfit_pbo_sample(tr.stats, count, tr.n, 16, 12870, BT_PBO_SEED, &all, NULL, &eb) !=
+        BT_OK) {
+        fprintf(stderr, "PBO: %s\n", eb.msg);
+        exit(1);
+    }
+    double cpu_all = s_cpu_s() - c0, wall_all = s_wall_s() - w0;
+    uint64_t def = bt_overfit_pbo_default_splits(tr.n, 16);
+    c0 = s_cpu_s();
+    w0 = s_wall_s();
+    bt_overfit_pbo_sample(tr.stats, count, tr.n, 16, 0, BT_PBO_SEED, &p, NULL, &eb);
+    printf("PBO over %zu trials of %llu returns (16 blocks): all 12870 splits %.4f in %.2f s wall "
+           "(%.2f s CPU); the default, %llu%s splits: %.4f in %.2f s wall (%.2f s CPU); memory "
+           "while it runs: %.0f MB (16 bytes per trial and block)\n",
+           tr.n, (unsigned long long)tr.nret, all.pbo, wall_all, cpu_all, (unsigned long long)def,
+           p.sampled ? " sampled" : "", p.pbo, s_wall_s() - w0, s_cpu_s() - c0,
+           (double)tr.n * 16 * 16 / 1e6);
+    fflush(stdout);
+    /* How the estimate moves with the number of sampled splits. */
+    static const uint64_t ks[] = {1000, 6000};
+    for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
+        double sum = 0, sq = 0, worst = 0;
+        int nseed = quick ? 2 : 3;
+        for (int s = 1; s <= nseed; s++) {
+            bt_overfit_pbo_sample(tr.stats, count, tr.n, 16, ks[i], (uint64_t)s * 7919u, &p, NULL,
+                                  &eb);
+            sum += p.pbo;
+            sq += p.pbo * p.pbo;
+            worst = fmax(worst, fabs(p.pbo - all.pbo));
+        }
+        double mean = sum / nseed, sd = sqrt(fmax(0.0, sq / nseed - mean * mean));
+        double pa = all.pbo,
+               se = sqrt(pa * (1 - pa) / (double)ks[i] * (12870.0 - (double)ks[i]) / 12869.0);
+        printf("  %5llu sampled splits, %d seeds: mean %.4f, sd %.4f, largest |error| %.4f "
+               "(binomial s.e. with finite-population correction %.4f)\n",
+               (unsigned long long)ks[i], nseed, mean, sd, worst, se);
+        fflush(stdout);
+    }
+    free(tr.stats);
+}
+
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
@@ -118,6 +308,12 @@ int main(int argc, char **argv)
     snprintf(s_bt, sizeof s_bt, "%s/../bt", dirname(self));
     if (!bt_proc_tmpdir(s_dir, sizeof s_dir, "bench-sweep"))
         return 1;
+    if (argc > 1 && strcmp(argv[argc - 1], "--scale") == 0) { /* part 4 alone */
+        s_scale(quick);
+        char rm0[400];
+        snprintf(rm0, sizeof rm0, "rm -rf '%s'", s_dir);
+        return system(rm0) == 0 ? 0 : 1;
+    }
     char store[512], cfg_t[512], cfg_r[512], log[512];
     snprintf(store, sizeof store, "%s/bars.h5", s_dir);
     snprintf(cfg_t, sizeof cfg_t, "%s/trivial.yaml", s_dir);
@@ -238,6 +434,7 @@ int main(int argc, char **argv)
     printf("  2 workers: %.2f s = %.3g bar-events/s; scaling 2/1 workers %.2fx whole command, "
            "%.2fx sweep phase\n",
            g2, gbars / g2, g1 / g2, gp2 > 0 ? gp1 / gp2 : 0.0);
+    s_scale(quick);
     char rm[400];
     snprintf(rm, sizeof rm, "rm -rf '%s'", s_dir);
     return system(rm) == 0 ? 0 : 1;

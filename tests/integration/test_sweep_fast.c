@@ -4,6 +4,7 @@
  * results.csv and ranking.csv — for every built-in strategy that declares
  * its indicators, on two symbols (sleeves) and on one, with engine settings
  * swept as axes next to the parameters, and on a larger grid. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,8 +19,10 @@ static char *s_file(const char *dir, const char *name, size_t *len)
     return text;
 }
 
-/* Runs cfg text through both paths; asserts identical results and ranking. */
-static void s_both(const sfx_t *f, const char *tag, const char *yaml)
+/* Runs cfg text through both paths; asserts identical results and ranking.
+ * flag: select the per-point path with `bt sweep --no-fast` instead of
+ * BT_FAST=0 in the environment. */
+static void s_both_how(const sfx_t *f, const char *tag, const char *yaml, bool flag)
 {
     char cfg[400], fast[400], slow[400], log[400];
     snprintf(cfg, sizeof cfg, "%s/%s.yaml", f->dir, tag);
@@ -30,11 +33,13 @@ static void s_both(const sfx_t *f, const char *tag, const char *yaml)
     snprintf(fast, sizeof fast, "%s/%s-fast", f->dir, tag);
     snprintf(slow, sizeof slow, "%s/%s-slow", f->dir, tag);
     for (int k = 0; k < 2; k++) {
-        if (k == 1)
+        if (k == 1 && !flag)
             setenv("BT_FAST", "0", 1);
         snprintf(log, sizeof log, "%s/%s-%d.log", f->dir, tag, k);
-        char *argv[] = {(char *)f->bt, "sweep", cfg, "--out", k ? slow : fast, "--workers", "2",
-                        "--log-level", "info", NULL};
+        char *argv[] = {
+            (char *)f->bt, "sweep", cfg,           "--out", k ? slow : fast,
+            "--workers",   "2",     "--log-level", "info",  k == 1 && flag ? "--no-fast" : NULL,
+            NULL};
         int rc = bt_proc_run(argv, log, 300000);
         unsetenv("BT_FAST");
         cr_assert_eq(rc, 0, "%s: bt sweep failed (see %s)", tag, log);
@@ -58,6 +63,29 @@ static void s_both(const sfx_t *f, const char *tag, const char *yaml)
         free(a);
         free(b);
     }
+}
+
+static void s_both(const sfx_t *f, const char *tag, const char *yaml)
+{
+    s_both_how(f, tag, yaml, false);
+}
+
+/* `bt sweep --no-fast` takes the per-point path on its local workers (their
+ * "grid fast path: 0 of" line) with the same results.csv and ranking.csv. */
+Test(sweep_fast, no_fast_flag_same_results, .timeout = 600)
+{
+    sfx_t f;
+    sfx_setup(&f, "sweep-nofast");
+    char yaml[2000];
+    snprintf(yaml, sizeof yaml,
+             "strategy: sma_cross\ndata:\n  store: %s\n  symbols: all\ncapital: 100000\n"
+             "execution:\n  commission_pct: 0.1\n  slippage_bps: 2\n"
+             "rank_by: sharpe\ntop: 10\nsweep:\n"
+             "  params.fast: {from: 2, to: 30, step: 2}\n"
+             "  params.slow: {from: 10, to: 80, step: 7}\n"
+             "  constraints: [\"params.fast < params.slow\"]\n",
+             f.store);
+    s_both_how(&f, "nofast", yaml, true);
 }
 
 Test(sweep_fast, same_results_as_the_per_point_path, .timeout = 600)

@@ -213,3 +213,79 @@ Test(sweep_resume, version_1_journal_from_the_previous_bt_resumes)
     cr_assert_eq(bt_journal_read_header(out, head, sizeof head, &eb), BT_OK);
     cr_assert(strncmp(head, "bt sweep journal 1\n", 19) == 0, "the journal keeps its version");
 }
+
+/* The line of summary.txt in folder tag that starts with prefix (after
+ * blanks), malloc'd; the PBO and deflated-Sharpe figures of two folders. */
+static char *s_summary_line(const char *tag, const char *prefix)
+{
+    char p[400];
+    sfx_path(p, sizeof p, &f, tag);
+    strncat(p, "/summary.txt", sizeof p - strlen(p) - 1);
+    char *text = bt_proc_slurp(p, NULL);
+    cr_assert(text, "no %s", p);
+    char *hit = strstr(text, prefix);
+    cr_assert(hit, "no '%s' in %s", prefix, p);
+    size_t n = strcspn(hit, "\n");
+    char *line = strndup(hit, n);
+    free(text);
+    return line;
+}
+
+/* A journal written by the session's base bt (journal version 2: one
+ * record each, block statistics as doubles) resumes under this one and
+ * stays version 2 (its new records single, not grouped): the same
+ * results.csv, ranking.csv and PBO / deflated Sharpe lines as a straight
+ * run of this bt (whose journal is version 3). BT_BASE2_BT names that bt
+ * (default /work/base/build/bt); skipped where it does not exist. */
+Test(sweep_resume, version_2_journal_from_the_base_bt_resumes)
+{
+    const char *old_bt = getenv("BT_BASE2_BT");
+    if (!old_bt || !*old_bt)
+        old_bt = "/work/base/build/bt";
+    char old_worker[512];
+    snprintf(old_worker, sizeof old_worker, "%.*s-worker", (int)strlen(old_bt), old_bt);
+    if (access(old_bt, X_OK) != 0 || access(old_worker, X_OK) != 0)
+        cr_skip_test("no base bt at %s (set BT_BASE2_BT)", old_bt);
+    char ref[320], out[320], log[340], log2[340], reflog[340], wlog[340];
+    sfx_path(ref, sizeof ref, &f, "ref2");
+    sfx_path(out, sizeof out, &f, "v2");
+    snprintf(reflog, sizeof reflog, "%s.log", ref);
+    snprintf(log, sizeof log, "%s.log", out);
+    snprintf(log2, sizeof log2, "%s-resumed.log", out);
+    snprintf(wlog, sizeof wlog, "%s-worker.log", out);
+    char *straight[] = {f.bt, "sweep", f.cfg, "--out", ref, "--workers", "1", NULL};
+    cr_assert_eq(bt_proc_run(straight, reflog, 120000), 0);
+    char head[4096];
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_journal_read_header(ref, head, sizeof head, &eb), BT_OK, "%s", eb.msg);
+    cr_assert(strncmp(head, "bt sweep journal 3\n", 19) == 0, "a new sweep's journal: %s", head);
+
+    char *argv[] = {(char *)old_bt,      "sweep", f.cfg, "--out", out, "--workers", "0", "--bind",
+                    "tcp://127.0.0.1:*", NULL};
+    pid_t coord = bt_proc_spawn(argv, log);
+    cr_assert(coord > 0);
+    char ep[256];
+    s_endpoint(log, 0, ep, sizeof ep);
+    char *w[] = {old_worker, "--connect",   ep,   "--threads", "1", "--debug-job-ms",
+                 "20",       "--idle-exit", "30", NULL};
+    cr_assert(bt_proc_spawn(w, wlog) > 0);
+    sfx_wait_progress(&f, "v2", 1);
+    cr_assert_eq(kill(coord, SIGINT), 0);
+    cr_assert_eq(bt_proc_wait(coord, 30000), 1);
+    cr_assert_eq(bt_journal_read_header(out, head, sizeof head, &eb), BT_OK, "%s", eb.msg);
+    cr_assert(strncmp(head, "bt sweep journal 2\n", 19) == 0, "not a version-2 journal: %s", head);
+
+    char *resume[] = {f.bt, "sweep", f.cfg, "--resume", out, "--workers", "1", NULL};
+    cr_assert_eq(bt_proc_run(resume, log2, 120000), 0, "see %s", log2);
+    s_same("ref2", "v2", "results.csv");
+    s_same("ref2", "v2", "ranking.csv");
+    static const char *const lines[] = {"PBO ", "deflated Sharpe "};
+    for (size_t i = 0; i < 2; i++) {
+        char *a = s_summary_line("ref2", lines[i]), *b = s_summary_line("v2", lines[i]);
+        cr_assert_str_eq(a, b);
+        free(a);
+        free(b);
+    }
+    cr_assert_eq(bt_journal_read_header(out, head, sizeof head, &eb), BT_OK);
+    cr_assert(strncmp(head, "bt sweep journal 2\n", 19) == 0, "the journal keeps its version");
+}

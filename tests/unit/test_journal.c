@@ -21,6 +21,7 @@
 
 static char s_dir[64];
 static char s_path[128];
+static bool s_grouped; /* s_write_n writes compressed groups (journal version 3) */
 
 static void s_setup(void)
 {
@@ -103,6 +104,7 @@ static off_t s_write_n(size_t n, off_t *before_last)
     bt_errbuf_t eb;
     bt_journal_t *j = bt_journal_open(s_dir, HEADER, false, &eb);
     cr_assert_not_null(j, "%s", eb.msg);
+    bt_journal_set_grouped(j, s_grouped);
     bt_journal_rec_t r;
     for (size_t k = 0; k < n; k++) {
         if (k + 1 == n) {
@@ -458,13 +460,17 @@ Test(journal, header_names_this_builds_metric_columns)
     bt_jhead_t h;
     bt_errbuf_t eb;
     cr_assert_eq(bt_jhead_make(&h, ID, &eb), BT_OK, "%s", eb.msg);
-    cr_assert(strncmp(h.text, "bt sweep journal 2\n" ID "metrics final_equity,total_return,", 19 + strlen(ID) + 34) == 0, "%s", h.text);
+    /* version 3: version 2's header, records in compressed groups */
+    cr_assert(strncmp(h.text, "bt sweep journal 3\n" ID "metrics final_equity,total_return,",
+                      19 + strlen(ID) + 34) == 0,
+              "%s", h.text);
+    cr_assert_eq(h.version, 3);
     cr_assert_eq(h.ncols, bt_metrics_count());
     s_journal_with(h.text);
     bt_jhead_t back;
     cr_assert_eq(bt_jhead_load(&back, s_dir, ID, &eb), BT_OK, "%s", eb.msg);
     cr_assert_str_eq(back.text, h.text);
-    cr_assert_eq(back.version, 2);
+    cr_assert_eq(back.version, 3);
     for (size_t i = 0; i < bt_metrics_count(); i++)
         cr_assert_eq(back.col_of_metric[i], (int)i);
     /* Another sweep's identity is refused, naming what the journal holds. */
@@ -486,6 +492,7 @@ Test(journal, columns_are_mapped_by_name)
     bt_jhead_t h;
     bt_errbuf_t eb;
     cr_assert_eq(bt_jhead_load(&h, s_dir, ID, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(h.version, 2); /* a version-2 journal stays one (single records) */
     size_t nm = bt_metrics_count();
     cr_assert_eq(h.ncols, nm + 1);
     cr_assert_eq(h.metric_of_col[0], -1);
@@ -534,4 +541,209 @@ Test(journal, version_1_header_and_unknown_version)
     s_journal_with("bt sweep journal 9\n" ID);
     cr_assert_eq(bt_jhead_load(&h, s_dir, ID, &eb), BT_EVERSION);
     cr_assert(strstr(eb.msg, "journal 9") != NULL, "%s", eb.msg);
+}
+
+/* ---- grouped records (journal version 3) ---- */
+
+/* s_make plus PBO block statistics: f32 form (count, mean, M2) on even k,
+ * f64 (count, sum, sum of squares) on odd k, none on failed records. */
+static void s_make_blk(bt_journal_rec_t *r, uint64_t k, bool f32)
+{
+    s_make(r, k);
+    if (!r->ok)
+        return;
+    r->nblk = 3 * 16;
+    r->blk_f32 = f32;
+    for (uint32_t b = 0; b < 16; b++) {
+        r->blk[3 * b] = 3125 + (b % 2);
+        r->blk[3 * b + 1] = f32 ? (double)(float)(1e-4 * (double)(k + b)) : 0.1 * (double)k + b;
+        r->blk[3 * b + 2] =
+            f32 ? (double)(float)(0.3 + (double)b / 7.0) : 1.0 / (double)(k + b + 1);
+    }
+}
+
+static void s_assert_same_blk(const bt_journal_rec_t *a, const bt_journal_rec_t *b)
+{
+    s_assert_same(a, b);
+    cr_assert_eq(a->nblk, b->nblk);
+    cr_assert_eq(a->blk_f32, b->blk_f32);
+    cr_assert_eq(memcmp(a->blk, b->blk, a->nblk * sizeof(double)), 0, "job %llu",
+                 (unsigned long long)a->job_id);
+}
+
+/* Every field comes back bit-exact from a group (NaN, -inf, errors, both
+ * forms of block statistics, job ids that go down as well as up). */
+Test(journal, grouped_round_trip)
+{
+    s_grouped = true;
+    off_t before_last;
+    s_write_n(10, &before_last);
+    s_seen_t seen;
+    uint64_t cut;
+    s_replay(&seen, &cut);
+    cr_assert_eq(seen.n, 10);
+    cr_assert_eq(cut, 0);
+    for (size_t k = 0; k < 10; k++) {
+        bt_journal_rec_t want;
+        s_make(&want, k);
+        s_assert_same(&seen.recs[k], &want);
+    }
+    cr_assert(isnan(seen.recs[2].metrics[3]));
+
+    bt_errbuf_t eb;
+    bt_journal_t *j = bt_journal_open(s_dir, HEADER, true, &eb);
+    cr_assert_not_null(j, "%s", eb.msg);
+    cr_assert_eq(bt_journal_replay(j, NULL, NULL, &eb), BT_OK);
+    bt_journal_set_grouped(j, true);
+    static const uint64_t ids[] = {500, 3, 4, 1000000007ull, 2};
+    bt_journal_rec_t r[5];
+    for (size_t k = 0; k < 5; k++) {
+        s_make_blk(&r[k], k + 20, k % 2 == 0);
+        r[k].job_id = ids[k];
+        cr_assert_eq(bt_journal_append(j, &r[k], &eb), BT_OK, "%s", eb.msg);
+    }
+    bt_journal_close(&j);
+    s_replay(&seen, NULL);
+    cr_assert_eq(seen.n, 15);
+    for (size_t k = 0; k < 5; k++)
+        s_assert_same_blk(&seen.recs[10 + k], &r[k]);
+}
+
+/* A version-2 journal (one record each) resumed and appended to in groups
+ * reads back in order: replay takes both kinds in one file. */
+Test(journal, grouped_after_single_records)
+{
+    s_grouped = false;
+    off_t before_last;
+    s_write_n(4, &before_last);
+    bt_errbuf_t eb;
+    bt_journal_t *j = bt_journal_open(s_dir, HEADER, true, &eb);
+    cr_assert_not_null(j, "%s", eb.msg);
+    cr_assert_eq(bt_journal_replay(j, NULL, NULL, &eb), BT_OK);
+    bt_journal_set_grouped(j, true);
+    bt_journal_rec_t r;
+    for (size_t k = 4; k < 9; k++) {
+        s_make(&r, k);
+        cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
+    }
+    cr_assert_eq(bt_journal_sync(j, &eb), BT_OK);
+    bt_journal_close(&j);
+    s_seen_t seen;
+    s_replay(&seen, NULL);
+    cr_assert_eq(seen.n, 9);
+    for (size_t k = 0; k < 9; k++) {
+        bt_journal_rec_t want;
+        s_make(&want, k);
+        s_assert_same(&seen.recs[k], &want);
+    }
+}
+
+/* f32 block statistics written to a version-2 journal (one record each)
+ * come back as (count, sum, sum of squares) that the report turns into the
+ * same floats. */
+Test(journal, f32_blocks_in_a_single_record)
+{
+    bt_errbuf_t eb;
+    bt_journal_t *j = bt_journal_open(s_dir, HEADER, false, &eb);
+    cr_assert_not_null(j);
+    bt_journal_rec_t r;
+    s_make_blk(&r, 0, true);
+    cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
+    bt_journal_close(&j);
+    s_seen_t seen;
+    s_replay(&seen, NULL);
+    cr_assert_eq(seen.n, 1);
+    cr_assert_eq(seen.recs[0].blk_f32, 0);
+    bt_journal_rec_t back = seen.recs[0];
+    bt_report_blocks_f32(&back);
+    cr_assert_eq(back.blk_f32, 1);
+    for (uint32_t b = 0; b < 16; b++) {
+        cr_assert_eq((float)back.blk[3 * b + 1], (float)r.blk[3 * b + 1], "mean %u", b);
+        cr_assert_eq((float)back.blk[3 * b + 2], (float)r.blk[3 * b + 2], "M2 %u", b);
+    }
+}
+
+/* A group torn at any byte (the last sync's group of one record) is cut;
+ * the earlier groups stay and appending continues. */
+Test(journal, grouped_torn_tail_every_offset)
+{
+    s_grouped = true;
+    off_t before_last;
+    off_t full = s_write_n(6, &before_last);
+    cr_assert_gt(full, before_last);
+    FILE *f = fopen(s_path, "rb");
+    cr_assert_not_null(f);
+    unsigned char *orig = malloc((size_t)full);
+    cr_assert_eq(fread(orig, 1, (size_t)full, f), (size_t)full);
+    fclose(f);
+    for (off_t cut = before_last; cut < full; cut++) {
+        f = fopen(s_path, "wb");
+        cr_assert_not_null(f);
+        cr_assert_eq(fwrite(orig, 1, (size_t)cut, f), (size_t)cut);
+        fclose(f);
+        bt_errbuf_t eb;
+        bt_journal_t *j = bt_journal_open(s_dir, HEADER, true, &eb);
+        cr_assert_not_null(j, "%s", eb.msg);
+        s_seen_t seen = {.n = 0};
+        cr_assert_eq(bt_journal_replay(j, s_collect, &seen, &eb), BT_OK);
+        cr_assert_eq(seen.n, 5, "cut at %ld", (long)cut);
+        cr_assert_eq(bt_journal_truncated_bytes(j), (uint64_t)(cut - before_last));
+        bt_journal_set_grouped(j, true);
+        bt_journal_rec_t r;
+        s_make(&r, 40);
+        cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
+        cr_assert_eq(bt_journal_sync(j, &eb), BT_OK);
+        bt_journal_close(&j);
+        s_replay(&seen, NULL);
+        cr_assert_eq(seen.n, 6, "cut at %ld", (long)cut);
+        s_assert_same(&seen.recs[5], &r);
+    }
+    free(orig);
+}
+
+/* A flipped bit inside a group loses that group only (its records run
+ * again); the groups after it are kept and nothing is truncated. Groups of
+ * 3 (a sync after every third record). */
+Test(journal, grouped_flipped_bit_skips_one_group)
+{
+    s_grouped = true;
+    const size_t n = 30;
+    off_t before_last;
+    off_t full = s_write_n(n, &before_last);
+    /* the file's middle lies in some group; every other group survives */
+    s_flip_byte(full / 2);
+    s_seen_t seen;
+    uint64_t cut;
+    s_replay(&seen, &cut);
+    cr_assert_eq(cut, 0);
+    cr_assert(seen.n >= n - 3 && seen.n < n, "%zu of %zu records", seen.n, n);
+    cr_assert_eq(seen.recs[seen.n - 1].job_id, (n - 1) * 7 + 1);
+}
+
+/* More than one group's worth of raw bytes (1 MiB) before a sync: several
+ * groups, all read back; the file is far smaller than one record each. */
+Test(journal, grouped_large_group)
+{
+    bt_errbuf_t eb;
+    bt_journal_t *j = bt_journal_open(s_dir, HEADER, false, &eb);
+    cr_assert_not_null(j);
+    bt_journal_set_grouped(j, true);
+    bt_journal_rec_t r;
+    const size_t n = 8000; /* ~600 raw bytes each -> ~4.8 MB raw */
+    for (size_t k = 0; k < n; k++) {
+        s_make_blk(&r, k, k % 2 == 0);
+        cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
+    }
+    cr_assert_eq(bt_journal_sync(j, &eb), BT_OK);
+    uint64_t bytes = bt_journal_file_bytes(j);
+    bt_journal_close(&j);
+    cr_assert_lt(bytes, n * 200, "%llu bytes for %zu records", (unsigned long long)bytes, n);
+    s_seen_t seen;
+    s_replay(&seen, NULL);
+    cr_assert_eq(seen.n, n);
+    bt_journal_rec_t want;
+    s_make_blk(&want, 0, true);
+    s_assert_same_blk(&seen.recs[0], &want);
+    s_make_blk(&want, 63, false);
+    s_assert_same_blk(&seen.recs[63], &want);
 }

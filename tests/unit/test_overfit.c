@@ -192,9 +192,11 @@ Test(overfit, pbo_edge_cases)
     cr_assert_eq(p.prob_oos_loss, 0.0);
 }
 
-/* Above the work budget the splits are a deterministic sample: same answer
- * twice, at least BT_PBO_MIN_SPLITS splits, flagged as sampled. 2000 trials
- * x 16 blocks x 12870 splits = 4.1e8 > 4e8. */
+/* Above the work budget the splits are a deterministic sample of complement
+ * pairs: same answer twice, the number asked for, flagged as sampled; the
+ * default policy (BT_PBO_FULL_WORK) by its arithmetic: 1,942 trials x 12870
+ * x 16 = 3.9989e8 <= 4e8 evaluates all, 1,943 x 12870 x 16 = 4.0010e8
+ * samples 6000; 10 trials of 4 blocks: all 6. */
 Test(overfit, pbo_sampling_is_deterministic)
 {
     const size_t T = 2000;
@@ -210,16 +212,189 @@ Test(overfit, pbo_sampling_is_deterministic)
     double count[16];
     for (uint32_t b = 0; b < S; b++)
         count[b] = 100;
-    bt_pbo_t a, b;
+    bt_pbo_t a, b, c;
     bt_errbuf_t eb;
-    cr_assert_eq(bt_overfit_pbo(st, count, T, S, &a, &eb), BT_OK);
-    cr_assert_eq(bt_overfit_pbo(st, count, T, S, &b, &eb), BT_OK);
+    cr_assert_eq(bt_overfit_pbo_sample(st, count, T, S, 1000, BT_PBO_SEED, &a, NULL, &eb), BT_OK);
+    cr_assert_eq(bt_overfit_pbo_sample(st, count, T, S, 1000, BT_PBO_SEED, &b, NULL, &eb), BT_OK);
+    cr_assert_eq(bt_overfit_pbo_sample(st, count, T, S, 999, 7, &c, NULL, &eb), BT_OK);
     cr_assert_eq(a.sampled, 1);
     cr_assert_eq(a.splits_all, 12870);
-    cr_assert_eq(a.splits, 12500); /* 4e8 / (2000 x 16) */
+    cr_assert_eq(a.splits, 1000);
+    cr_assert_eq(c.splits, 1000); /* whole complement pairs */
     cr_assert_eq(a.pbo, b.pbo);
     cr_assert_eq(a.median_logit, b.median_logit);
     /* pure noise: the in-sample best is no better than a coin flip OOS */
     cr_assert(a.pbo > 0.3 && a.pbo < 0.8, "pbo %g", a.pbo);
+    cr_assert(c.pbo > 0.3 && c.pbo < 0.8, "pbo %g", c.pbo);
+    cr_assert_eq(bt_overfit_pbo_default_splits(T, S), BT_PBO_SAMPLE_SPLITS);
+    cr_assert_eq(bt_overfit_pbo_default_splits(1942, S), 12870);
+    cr_assert_eq(bt_overfit_pbo_default_splits(1943, S), BT_PBO_SAMPLE_SPLITS);
+    cr_assert_eq(bt_overfit_pbo_default_splits(1000000, S), BT_PBO_SAMPLE_SPLITS);
+    cr_assert_eq(bt_overfit_pbo_default_splits(10, 4), 6);
+    cr_assert_eq(bt_overfit_pbo_default_splits(10, 3), 0);
+    free(st);
+}
+
+static int s_cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The reference CSCV, one split at a time exactly as the definition reads
+ * (docs/overfitting.md): IS and OOS sums in ascending block order, Sharpe by
+ * bt_overfit_sharpe_sums, IS-best the first highest, rank with ties half. */
+static double s_ref_lambda(const float *st, const double *count, size_t T, uint32_t S,
+                           uint32_t mask)
+{
+    double *oos = malloc(T * sizeof *oos);
+    cr_assert_not_null(oos);
+    double n_is = 0, n_os = 0;
+    for (uint32_t b = 0; b < S; b++)
+        *(mask >> b & 1u ? &n_is : &n_os) += count[b];
+    double best_is = -1e308;
+    size_t best = 0;
+    for (size_t t = 0; t < T; t++) {
+        double a = 0, q = 0, ao = 0, qo = 0;
+        for (uint32_t b = 0; b < S; b++) {
+            double m = st[2 * (t * S + b)], m2 = st[2 * (t * S + b) + 1];
+            double s1 = count[b] * m, s2 = m2 + s1 * m;
+            if (mask >> b & 1u) {
+                a += s1;
+                q += s2;
+            } else {
+                ao += s1;
+                qo += s2;
+            }
+        }
+        double is = bt_overfit_sharpe_sums(n_is, a, q);
+        oos[t] = bt_overfit_sharpe_sums(n_os, ao, qo);
+        if (is > best_is) {
+            best_is = is;
+            best = t;
+        }
+    }
+    double less = 0, eq = 0;
+    for (size_t t = 0; t < T; t++) {
+        if (oos[t] < oos[best])
+            less += 1;
+        else if (oos[t] == oos[best] && t != best)
+            eq += 1;
+    }
+    free(oos);
+    double w = (1.0 + less + 0.5 * eq) / ((double)T + 1.0);
+    return log(w / (1.0 - w));
+}
+
+/* The fast evaluation (block-major sums, vectorised, complement pairs) gives
+ * every split's logit bit for bit as the reference: 103 trials (not a
+ * multiple of the vector width) with ties (copies of trials, flat trials). */
+Test(overfit, pbo_logits_equal_the_reference_bit_for_bit)
+{
+    const size_t T = 103;
+    const uint32_t S = 8;
+    float *st = malloc(T * 2 * S * sizeof *st);
+    cr_assert_not_null(st);
+    uint64_t x = 7;
+    for (size_t i = 0; i < T * S; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        st[2 * i] = (float)((double)(x >> 11) / 9007199254740992.0 - 0.45) * 0.01f;
+        st[2 * i + 1] = (float)(0.001 + (double)(x >> 40) / 16777216.0 * 0.01);
+    }
+    memcpy(&st[2 * S * 10], &st[2 * S * 50], 2 * S * sizeof *st); /* ties */
+    memcpy(&st[2 * S * 97], &st[2 * S * 3], 2 * S * sizeof *st);
+    for (uint32_t b = 0; b < S; b++) { /* a flat trial: Sharpe 0 everywhere */
+        st[2 * (20 * S + b)] = 0.0f;
+        st[2 * (20 * S + b) + 1] = 0.0f;
+    }
+    double count[8] = {12, 13, 12, 13, 12, 13, 12, 13};
+    bt_pbo_t p;
+    bt_errbuf_t eb;
+    double *lg = NULL;
+    cr_assert_eq(bt_overfit_pbo_logits(st, count, T, S, &p, &lg, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(p.splits, 70);
+    double want[70];
+    size_t k = 0, below = 0;
+    for (uint32_t m = 0; m < 256; m++) {
+        if (__builtin_popcount(m) != 4)
+            continue;
+        want[k] = s_ref_lambda(st, count, T, S, m);
+        below += want[k] <= 0.0;
+        k++;
+    }
+    cr_assert_eq(k, 70);
+    for (size_t i = 1; i < k; i++) /* ascending, as the logits come back */
+        for (size_t j = i; j > 0 && want[j - 1] > want[j]; j--) {
+            double t = want[j];
+            want[j] = want[j - 1];
+            want[j - 1] = t;
+        }
+    cr_assert_eq(memcmp(lg, want, sizeof want), 0, "logits differ from the reference");
+    cr_assert_eq(p.pbo, (double)below / 70.0);
+    free(lg);
+    free(st);
+}
+
+/* The same on 1500 trials (three tiles of 512) of 10 blocks, built to hit
+ * every branch of the fast evaluation: exact copies (ties), trials one float
+ * ulp apart in one block (Sharpes a few ulp apart), flat trials, constant
+ * non-zero returns (M2 = 0: Sharpe 0 by the 1e-12 rule), near-constant
+ * returns (cancellation in sum r^2 - n mean^2), losers and winners. */
+Test(overfit, pbo_logits_equal_the_reference_on_hard_cases)
+{
+    const size_t T = 1500;
+    const uint32_t S = 10;
+    float *st = malloc(T * 2 * S * sizeof *st);
+    cr_assert_not_null(st);
+    uint64_t x = 99;
+    for (size_t t = 0; t < T; t++) {
+        for (uint32_t b = 0; b < S; b++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            double u = (double)(x >> 11) / 9007199254740992.0;
+            float *e = &st[2 * (t * S + b)];
+            switch (t % 7) {
+            case 0: /* copy of the previous trial */
+                if (t) {
+                    e[0] = st[2 * ((t - 1) * S + b)];
+                    e[1] = st[2 * ((t - 1) * S + b) + 1];
+                    break;
+                }
+                /* fall through */
+            default:
+                e[0] = (float)((u - 0.5) * 0.004);
+                e[1] = (float)(0.0005 + u * 0.002);
+                break;
+            case 3: /* one ulp away from the previous trial in block 0 */
+                e[0] = st[2 * ((t - 1) * S + b)];
+                e[1] = st[2 * ((t - 1) * S + b) + 1];
+                if (b == 0)
+                    e[0] = nextafterf(e[0], 1.0f);
+                break;
+            case 5: /* flat, or constant, or nearly constant */
+                e[0] = t % 3 == 0 ? 0.0f : (float)(0.001 * (1 + t % 4));
+                e[1] = t % 3 == 2 ? (float)(1e-14 * u) : 0.0f;
+                break;
+            }
+        }
+    }
+    double count[10] = {30, 31, 30, 31, 30, 31, 30, 31, 30, 31};
+    bt_pbo_t p;
+    bt_errbuf_t eb;
+    double *lg = NULL;
+    cr_assert_eq(bt_overfit_pbo_logits(st, count, T, S, &p, &lg, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(p.splits, 252);
+    double *want = malloc(252 * sizeof *want);
+    cr_assert_not_null(want);
+    size_t k = 0;
+    for (uint32_t m = 0; m < 1024; m++)
+        if (__builtin_popcount(m) == 5)
+            want[k++] = s_ref_lambda(st, count, T, S, m);
+    cr_assert_eq(k, 252);
+    qsort(want, k, sizeof *want, s_cmp_d);
+    for (size_t i = 0; i < k; i++)
+        cr_assert_eq(memcmp(&lg[i], &want[i], sizeof *want), 0, "logit %zu: %.17g, want %.17g", i,
+                     lg[i], want[i]);
+    free(want);
+    free(lg);
     free(st);
 }

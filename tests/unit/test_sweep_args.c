@@ -97,3 +97,23 @@ Test(sweep_args, hint_repeats_keys_and_timeouts)
     cr_assert_eq(a.run.idle_timeout_s, 300);
     cr_assert_eq(a.run.job_timeout_s, 0);
 }
+
+/* --no-fast (the per-point path) is how the sweep runs, so the hint repeats
+ * it; a sweep without it resumes without it. */
+Test(sweep_args, hint_repeats_no_fast)
+{
+    char *argv[] = {"sweep", "c.yaml", "--no-fast", "--workers", "2", "--out", "o"};
+    bt_sweep_args_t a;
+    cr_assert_eq(bt_sweep_args_parse(sizeof argv / sizeof argv[0], argv, &a), 0);
+    cr_assert(a.run.no_fast);
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    bt_sweep_args_hint(f, "bt", &a);
+    fclose(f);
+    cr_assert_str_eq(buf, "bt sweep c.yaml --workers 2 --no-fast --resume o\n");
+    free(buf);
+    char *plain[] = {"sweep", "c.yaml", "--out", "o"};
+    cr_assert_eq(bt_sweep_args_parse(4, plain, &a), 0);
+    cr_assert(!a.run.no_fast);
+}
