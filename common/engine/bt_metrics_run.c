@@ -293,23 +293,30 @@ static bool s_tails(bt_run_stats_t *st, double *r, size_t n)
         }
     size_t k5 = 0;
     double p5 = s_pct(r, 0, n, 0.05, &k5);
-    /* the steps at or below p5: r[0..k5] and any equal to p5 after it, summed in sorted order */
+    /* the steps at or below p5: r[0..k5] and any equal to p5 after it, summed in sorted order:
+     * those below p5 sorted, then the ties (often many zero returns while flat) */
     size_t m = k5 + 1;
     for (size_t i = k5 + 1; i < n; i++)
         if (r[i] <= p5)
             s_swap(r, m++, i);
-    uint64_t *tmp = malloc(m * sizeof *tmp);
-    double *low = malloc(m * sizeof *low);
+    size_t nlow = 0;
+    for (size_t i = 0; i < m; i++)
+        if (r[i] < p5)
+            s_swap(r, nlow++, i);
+    uint64_t *tmp = malloc((nlow ? nlow : 1) * sizeof *tmp);
+    double *low = malloc((nlow ? nlow : 1) * sizeof *low);
     if (!tmp || !low) {
         free(tmp);
         free(low);
         return false;
     }
-    memcpy(low, r, m * sizeof *low);
-    s_radix_sort(low, m, tmp);
+    memcpy(low, r, nlow * sizeof *low);
+    s_radix_sort(low, nlow, tmp);
     double cs = 0;
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < nlow; i++)
         cs += low[i];
+    for (size_t i = nlow; i < m; i++)
+        cs += r[i];
     free(tmp);
     free(low);
     st->var_95 = p5;

@@ -464,6 +464,13 @@ int bt_cmd_run(int argc, char **argv)
         .threads = bt_pystrat_is(spec.strategy) ? 1 : threads, /* Python: one thread */
         .rec = &rec,
     };
+    size_t nbars = 0; /* at most one equity point per bar of any symbol */
+    for (size_t s = 0; s < ds->nsym; s++)
+        nbars += ds->series[s].n;
+    if (bt_recorder_reserve_equity(&rec, nbars) != BT_OK) {
+        fprintf(stderr, "bt run: out of memory for the equity record of %zu bars\n", nbars);
+        goto done;
+    }
     bt_metrics_t m;
     double pylimit = 0;
     if (bt_config_get(cfg, "strategy_python_timeout", &pylimit, &eb) == BT_OK)

@@ -39,50 +39,78 @@ static size_t s_asof(const bt_series_t *s, size_t from, int64_t t)
     return from;
 }
 
-/* Equal-weight buy and hold of every symbol from the first equity point,
- * scaled to the first equity value; NULL without bars. */
-static double *s_benchmark(const bt_html_run_in_t *in)
+/* Equal-weight buy and hold of every symbol from the first equity point, scaled to the first
+ * equity value. Evaluated only where the page shows it (bucket ends, day ends): s_bench_at for
+ * increasing step indexes, s_bench_rewind before another pass. */
+typedef struct {
+    const bt_html_run_in_t *in;
+    size_t *at0, *at; /* per symbol: bar as of the first equity point, as of the last step asked */
+    double *c0;       /* per symbol: close as of the first equity point */
+    size_t used;      /* symbols with a positive first close */
+} s_bench_t;
+
+static void s_bench_free(s_bench_t *b)
+{
+    if (!b)
+        return;
+    free(b->at0), free(b->at), free(b->c0), free(b);
+}
+
+static s_bench_t *s_benchmark(const bt_html_run_in_t *in)
 {
     if (!in->series || !in->nsym || !in->neq)
         return NULL;
-    double *b = calloc(in->neq, sizeof *b);
-    size_t *at = calloc(in->nsym, sizeof *at);
-    double *c0 = calloc(in->nsym, sizeof *c0);
-    if (!b || !at || !c0) {
-        free(b), free(at), free(c0);
+    s_bench_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->in = in;
+    b->at0 = calloc(in->nsym, sizeof *b->at0);
+    b->at = calloc(in->nsym, sizeof *b->at);
+    b->c0 = calloc(in->nsym, sizeof *b->c0);
+    if (!b->at0 || !b->at || !b->c0) {
+        s_bench_free(b);
         return NULL;
     }
-    size_t used = 0;
     for (size_t s = 0; s < in->nsym; s++) {
         const bt_series_t *se = &in->series[s];
         if (!se->n)
             continue;
-        at[s] = s_asof(se, 0, in->eq[0].time);
-        c0[s] = se->close[at[s]];
-        used += c0[s] > 0;
+        b->at0[s] = b->at[s] = s_asof(se, 0, in->eq[0].time);
+        b->c0[s] = se->close[b->at0[s]];
+        b->used += b->c0[s] > 0;
     }
-    for (size_t i = 0; i < in->neq; i++) {
-        double sum = 0;
-        for (size_t s = 0; s < in->nsym; s++) {
-            const bt_series_t *se = &in->series[s];
-            if (!se->n || !(c0[s] > 0))
-                continue;
-            at[s] = s_asof(se, at[s], in->eq[i].time);
-            sum += se->close[at[s]] / c0[s];
-        }
-        b[i] = used ? in->eq[0].equity * sum / (double)used : NAN;
-    }
-    free(at);
-    free(c0);
     return b;
+}
+
+static void s_bench_rewind(s_bench_t *b)
+{
+    if (b)
+        memcpy(b->at, b->at0, b->in->nsym * sizeof *b->at);
+}
+
+static double s_bench_at(s_bench_t *b, size_t i)
+{
+    if (!b)
+        return NAN;
+    const bt_html_run_in_t *in = b->in;
+    double sum = 0;
+    for (size_t s = 0; s < in->nsym; s++) {
+        const bt_series_t *se = &in->series[s];
+        if (!se->n || !(b->c0[s] > 0))
+            continue;
+        b->at[s] = s_asof(se, b->at[s], in->eq[i].time);
+        sum += se->close[b->at[s]] / b->c0[s];
+    }
+    return b->used ? in->eq[0].equity * sum / (double)b->used : NAN;
 }
 
 /* The equity curve thinned to S_DISPLAY_POINTS buckets: each bucket's last
  * time, equity and benchmark, and its deepest drawdown (so no trough is lost). */
-static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, const double *bench)
+static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
 {
     size_t n = in->neq, nb = n < S_DISPLAY_POINTS ? n : S_DISPLAY_POINTS;
     const char *keys[] = {"t", "eq", "dd", "bench"};
+    s_bench_rewind(bench);
     bt_json_raw(j, "\"equity\":{");
     for (int k = 0; k < 4; k++) {
         bt_json_sep(j, (size_t)k);
@@ -102,7 +130,7 @@ static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, const double *ben
                     dd = fmax(dd, in->eq[i].drawdown);
                 bt_json_num7(j, dd);
             } else {
-                bt_json_num7(j, bench ? bench[hi - 1] : NAN);
+                bt_json_num7(j, s_bench_at(bench, hi - 1));
             }
         }
         bt_json_raw(j, "]");
@@ -112,24 +140,39 @@ static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, const double *ben
 
 /* The last equity (and benchmark) of each UTC day, for the monthly and
  * yearly tables and the rolling statistics; every k-th day past S_MAX_DAYS. */
-static void s_daily(bt_json_t *j, const bt_html_run_in_t *in, const double *bench)
+static void s_daily(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
 {
-    size_t ndays = 0;
-    for (size_t i = 0; i < in->neq; i++)
-        ndays += i + 1 == in->neq || s_day(in->eq[i].time) != s_day(in->eq[i + 1].time);
+    /* the last step of each day: found once, comparing with the next day's first ns */
+    size_t ndays = 0, cap = 0, *last = NULL;
+    int64_t next = 0;
+    for (size_t i = 0; i < in->neq; i++) {
+        if (i == 0 || in->eq[i].time >= next)
+            next = (s_day(in->eq[i].time) + 1) * S_DAY_NS;
+        if (i + 1 < in->neq && in->eq[i + 1].time < next)
+            continue;
+        if (ndays == cap) {
+            size_t *p = realloc(last, (cap ? cap * 2 : 1024) * sizeof *p);
+            if (!p) {
+                j->err = BT_ENOMEM;
+                break;
+            }
+            last = p;
+            cap = cap ? cap * 2 : 1024;
+        }
+        last[ndays++] = i;
+    }
     size_t step = ndays > S_MAX_DAYS ? (ndays + S_MAX_DAYS - 1) / S_MAX_DAYS : 1;
     bt_json_raw(j, "\"daily\":{\"step_days\":");
     bt_json_i64(j, (int64_t)step);
     bt_json_raw(j, ",\"start\":");
     bt_json_num(j, in->neq ? in->eq[0].equity : NAN);
+    s_bench_rewind(bench);
     for (int k = 0; k < 3; k++) {
         bt_json_raw(j, k == 0 ? ",\"t\":[" : k == 1 ? ",\"eq\":[" : ",\"bench\":[");
-        size_t d = 0, out = 0;
-        for (size_t i = 0; i < in->neq; i++) {
-            bool last = i + 1 == in->neq || s_day(in->eq[i].time) != s_day(in->eq[i + 1].time);
-            if (!last)
-                continue;
-            if (d++ % step != 0 && i + 1 != in->neq)
+        size_t out = 0;
+        for (size_t d = 0; d < ndays; d++) {
+            size_t i = last[d];
+            if (d % step != 0 && i + 1 != in->neq)
                 continue;
             bt_json_sep(j, out++);
             if (k == 0)
@@ -137,11 +180,12 @@ static void s_daily(bt_json_t *j, const bt_html_run_in_t *in, const double *benc
             else if (k == 1)
                 bt_json_num(j, in->eq[i].equity);
             else
-                bt_json_num(j, bench ? bench[i] : NAN);
+                bt_json_num(j, s_bench_at(bench, i));
         }
         bt_json_raw(j, "]");
     }
     bt_json_raw(j, "}");
+    free(last);
 }
 
 static void s_markers(bt_json_t *j, const bt_html_run_in_t *in, size_t sym, bool entry,
@@ -245,7 +289,7 @@ bt_err_t bt_html_run_write(const char *dir, const bt_html_run_in_t *in, bt_errbu
 {
     bt_json_t j;
     bt_json_init(&j);
-    double *bench = s_benchmark(in);
+    s_bench_t *bench = s_benchmark(in);
     bt_json_raw(&j, "{\"kind\":\"run\",\"build_id\":");
     bt_json_str(&j, bt_build_id());
     bt_json_raw(&j, ",\"metrics_json\":");
@@ -270,7 +314,7 @@ bt_err_t bt_html_run_write(const char *dir, const bt_html_run_in_t *in, bt_errbu
     bt_json_raw(&j, ",");
     s_trade_returns(&j, in);
     bt_json_raw(&j, "}");
-    free(bench);
+    s_bench_free(bench);
     bt_err_t e = bt_html_write_page(dir, "run", "Back Tester run report", &j, eb);
     bt_json_fini(&j);
     return e;
