@@ -320,20 +320,181 @@ bt_err_t bt_html_run_write(const char *dir, const bt_html_run_in_t *in, bt_errbu
     return e;
 }
 
-static const bt_h5col_t s_h5cols[] = {
-    {"time", offsetof(bt_equity_rec_t, time), true, "ns since 1970-01-01 UTC"},
-    {"cash", offsetof(bt_equity_rec_t, cash), false, NULL},
-    {"positions_value", offsetof(bt_equity_rec_t, positions_value), false, NULL},
-    {"equity", offsetof(bt_equity_rec_t, equity), false, NULL},
-    {"drawdown", offsetof(bt_equity_rec_t, drawdown), false, "fraction of the running peak"},
+/* ---- positions and run.h5 ---- */
+
+typedef struct {
+    int64_t time;
+    double qty;
+} s_change_t;
+
+struct bt_run_pos {
+    size_t nsym;
+    s_change_t **ch; /* per symbol: the changes in time order */
+    size_t *n, *cap;
+    double *last;    /* per symbol: the quantity after the last change */
+    bool oom;        /* a change was lost (set by any thread; read after the run) */
 };
 
+bt_run_pos_t *bt_run_pos_new(size_t nsym)
+{
+    bt_run_pos_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->nsym = nsym;
+    size_t k = nsym ? nsym : 1;
+    p->ch = calloc(k, sizeof *p->ch);
+    p->n = calloc(k, sizeof *p->n);
+    p->cap = calloc(k, sizeof *p->cap);
+    p->last = calloc(k, sizeof *p->last);
+    if (!p->ch || !p->n || !p->cap || !p->last)
+        bt_run_pos_destroy(&p);
+    return p;
+}
+
+void bt_run_pos_destroy(bt_run_pos_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_run_pos_t *p = *self_p;
+    for (size_t s = 0; p->ch && s < p->nsym; s++)
+        free(p->ch[s]);
+    free(p->ch), free(p->n), free(p->cap), free(p->last), free(p);
+    *self_p = NULL;
+}
+
+void bt_run_pos_step(void *user, const bt_step_info_t *info)
+{
+    bt_run_pos_t *p = user;
+    for (size_t j = 0; j < info->nsym; j++) {
+        size_t s = info->sym0 + j;
+        double q = info->position[j];
+        if (s >= p->nsym || q == p->last[s])
+            continue;
+        if (p->n[s] == p->cap[s]) {
+            size_t nc = p->cap[s] ? p->cap[s] * 2 : 256;
+            s_change_t *c = realloc(p->ch[s], nc * sizeof *c);
+            if (!c) {
+                p->oom = true;
+                continue;
+            }
+            p->ch[s] = c;
+            p->cap[s] = nc;
+        }
+        p->ch[s][p->n[s]++] = (s_change_t){info->time, q};
+        p->last[s] = q;
+    }
+}
+
+bt_err_t bt_run_pos_error(const bt_run_pos_t *self)
+{
+    return self && self->oom ? BT_ENOMEM : BT_OK;
+}
+
+double bt_run_pos_at(const bt_run_pos_t *self, size_t sym, int64_t t)
+{
+    if (!self || sym >= self->nsym)
+        return 0.0;
+    const s_change_t *c = self->ch[sym];
+    size_t lo = 0, hi = self->n[sym]; /* first change after t */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c[mid].time <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? c[lo - 1].qty : 0.0;
+}
+
+#define S_FIXED_COLS 4 /* cash, positions_value, equity, drawdown */
+
+typedef struct {
+    const bt_equity_rec_t *eq;
+    const bt_run_pos_t *pos;
+    const bt_series_t *series;
+    size_t col;      /* column the cursors below belong to */
+    size_t ci, bi;   /* next change, bar as of the last row */
+} s_h5fill_t;
+
+static void s_h5fill(void *user, size_t col, size_t r0, size_t len, void *out)
+{
+    s_h5fill_t *u = user;
+    const bt_equity_rec_t *e = u->eq + r0;
+    if (col == BT_H5TABLE_INDEX) {
+        int64_t *o = out;
+        for (size_t i = 0; i < len; i++)
+            o[i] = e[i].time;
+        return;
+    }
+    double *o = out;
+    if (col < S_FIXED_COLS) {
+        for (size_t i = 0; i < len; i++)
+            o[i] = col == 0 ? e[i].cash
+                   : col == 1 ? e[i].positions_value
+                   : col == 2 ? e[i].equity
+                              : e[i].drawdown;
+        return;
+    }
+    size_t nsym = u->pos ? u->pos->nsym : 0;
+    size_t s = (col - S_FIXED_COLS) % (nsym ? nsym : 1);
+    bool value = col - S_FIXED_COLS >= nsym;
+    if (r0 == 0 || u->col != col) {
+        u->col = col;
+        u->ci = u->bi = 0;
+    }
+    const s_change_t *ch = u->pos->ch[s];
+    size_t nch = u->pos->n[s];
+    const bt_series_t *se = &u->series[s];
+    for (size_t i = 0; i < len; i++) {
+        int64_t t = e[i].time;
+        while (u->ci < nch && ch[u->ci].time <= t)
+            u->ci++;
+        double q = u->ci ? ch[u->ci - 1].qty : 0.0;
+        if (!value) {
+            o[i] = q;
+            continue;
+        }
+        while (u->bi < se->n && se->time[u->bi] <= t)
+            u->bi++;
+        o[i] = u->bi ? q * se->close[u->bi - 1] : 0.0; /* no bar yet: nothing held */
+    }
+}
+
 bt_err_t bt_html_run_h5_write(const char *dir, const bt_equity_rec_t *eq, size_t n,
+                              const bt_run_pos_t *pos, const bt_series_t *series, size_t nsym,
                               bt_errbuf_t *eb)
 {
     char p[4096];
     bt_err_t e = bt_html_path(p, sizeof p, dir, BT_HTML_RUN_H5, eb);
-    return e == BT_OK ? bt_h5table_write(p, "equity", eq, n, sizeof *eq, s_h5cols, 5, eb) : e;
+    if (e != BT_OK)
+        return e;
+    if (pos && (!series || pos->nsym != nsym))
+        pos = NULL;
+    size_t np = pos ? pos->nsym : 0, ncols = S_FIXED_COLS + 2 * np;
+    char **names = calloc(ncols, sizeof *names);
+    if (!names)
+        return bt_errf(eb, BT_ENOMEM, "out of memory writing %s", p);
+    static const char *const fixed[S_FIXED_COLS] = {"cash", "positions_value", "equity",
+                                                    "drawdown"};
+    for (size_t c = 0; c < ncols && e == BT_OK; c++) {
+        size_t len = c < S_FIXED_COLS ? strlen(fixed[c]) + 1 : 7 + BT_SYMBOL_MAX;
+        names[c] = malloc(len);
+        if (!names[c])
+            e = bt_errf(eb, BT_ENOMEM, "out of memory writing %s", p);
+        else if (c < S_FIXED_COLS)
+            memcpy(names[c], fixed[c], len);
+        else
+            snprintf(names[c], len, "%s_%s", c - S_FIXED_COLS < np ? "qty" : "value",
+                     series[(c - S_FIXED_COLS) % np].symbol);
+    }
+    s_h5fill_t u = {eq, pos, series, 0, 0, 0};
+    bt_h5table_spec_t spec = {n, ncols, (const char *const *)names, s_h5fill, &u};
+    if (e == BT_OK)
+        e = bt_h5table_write(p, "equity", &spec, eb);
+    for (size_t c = 0; c < ncols; c++)
+        free(names[c]);
+    free(names);
+    return e;
 }
 
 /* ---- rebuilding from a folder ---- */
@@ -489,12 +650,18 @@ bt_err_t bt_html_run_rebuild(const char *dir, bt_errbuf_t *eb)
     bt_trade_rec_t *tr = NULL;
     size_t neq = 0, ntr = 0;
     if (bt_html_exists(dir, BT_HTML_RUN_H5)) {
-        void *rows = NULL;
+        static const char *const cols[] = {"cash", "positions_value", "equity", "drawdown"};
+        int64_t *t = NULL;
+        double *v = NULL;
         e = bt_html_path(p, sizeof p, dir, BT_HTML_RUN_H5, eb);
         if (e == BT_OK)
-            e = bt_h5table_read(p, "equity", &rows, &neq, sizeof *eq, s_h5cols, 5,
-                                (size_t)1 << 32, eb);
-        eq = rows;
+            e = bt_h5table_read(p, "equity", cols, 4, (size_t)1 << 32, &t, &v, &neq, eb);
+        if (e == BT_OK && !(eq = calloc(neq ? neq : 1, sizeof *eq)))
+            e = bt_errf(eb, BT_ENOMEM, "out of memory reading %s", p);
+        for (size_t i = 0; e == BT_OK && i < neq; i++)
+            eq[i] = (bt_equity_rec_t){t[i], v[i], v[neq + i], v[2 * neq + i], v[3 * neq + i]};
+        free(t);
+        free(v);
     } else {
         e = s_read_equity(dir, &eq, &neq, eb);
     }
