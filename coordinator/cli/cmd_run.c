@@ -437,7 +437,7 @@ int bt_cmd_run(int argc, char **argv)
 
     size_t nsym = 0;
     const char *const *syms = bt_config_symbols(cfg, &nsym);
-    ds = bt_dataset_load(bt_config_store(cfg), syms, nsym, &eb);
+    ds = bt_dataset_load_mapped(bt_config_store(cfg), syms, nsym, &eb); /* no copy */
     if (!ds) {
         fprintf(stderr, "bt run: %s (data.store in %s)\n", eb.msg, path);
         rc = 2;

@@ -31,12 +31,24 @@ static int64_t s_day(int64_t ns)
     return ns >= 0 ? ns / S_DAY_NS : -((-ns + S_DAY_NS - 1) / S_DAY_NS);
 }
 
-/* Index of the last bar at or before t (0 when t is before the first bar). */
+/* Index of the last bar at or before t (0 when t is before the first bar), searching forward
+ * from `from` (galloping, then halving: the page asks for a few thousand points of a long run). */
 static size_t s_asof(const bt_series_t *s, size_t from, int64_t t)
 {
-    while (from + 1 < s->n && s->time[from + 1] <= t)
-        from++;
-    return from;
+    size_t step = 1, lo = from; /* time[lo] <= t or lo == from */
+    while (lo + step < s->n && s->time[lo + step] <= t) {
+        lo += step;
+        step *= 2;
+    }
+    size_t hi = lo + step < s->n ? lo + step : s->n; /* time[hi] > t or hi == n */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->time[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* Equal-weight buy and hold of every symbol from the first equity point, scaled to the first
@@ -428,11 +440,12 @@ static void s_h5fill(void *user, size_t col, size_t r0, size_t len, void *out)
     }
     double *o = out;
     if (col < S_FIXED_COLS) {
+        static const size_t off[S_FIXED_COLS] = {
+            offsetof(bt_equity_rec_t, cash), offsetof(bt_equity_rec_t, positions_value),
+            offsetof(bt_equity_rec_t, equity), offsetof(bt_equity_rec_t, drawdown)};
+        const char *b = (const char *)e + off[col];
         for (size_t i = 0; i < len; i++)
-            o[i] = col == 0 ? e[i].cash
-                   : col == 1 ? e[i].positions_value
-                   : col == 2 ? e[i].equity
-                              : e[i].drawdown;
+            memcpy(&o[i], b + i * sizeof *e, sizeof o[i]);
         return;
     }
     size_t nsym = u->pos ? u->pos->nsym : 0;
