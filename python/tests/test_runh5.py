@@ -82,6 +82,37 @@ class RunH5(TmpCase):
                        if x["symbol"] == o["symbol"] and pd.Timestamp(x["done"], tz="UTC") <= t)
             self.assertEqual(df.loc[t, "qty_" + o["symbol"]], want, o)
 
+    def test_portfolio_of_eight_symbols(self):
+        """momentum_rotation on 8 synthetic symbols (one book): every symbol has its columns,
+        the values add up to positions_value, and a position changes only on a step where one
+        of that symbol's orders filled (orders.csv: done, or a partial fill before it)."""
+        src = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))), "configs", "momentum_rotation.yaml")
+        store = os.path.join(self.tmp, "p.h5")
+        out = os.path.join(self.tmp, "p")
+        bt("data", "synth", "--out", store, "--symbols", "8", "--bars", "600", "--seed", "11")
+        bt("run", src, "--set", f"data.store={store}", "--out", out, "--series", "h5")
+        df = pd.read_hdf(os.path.join(out, "run.h5"), "equity")
+        syms = [f"SYN{i:03d}" for i in range(8)]
+        self.assertEqual(list(df.columns[4:]), [f"qty_{s}" for s in syms] +
+                         [f"value_{s}" for s in syms])
+        total = df[[f"value_{s}" for s in syms]].sum(axis=1)
+        self.assertTrue(np.allclose(total, df["positions_value"], rtol=1e-12, atol=1e-6))
+        with open(os.path.join(out, "orders.csv"), newline="") as f:
+            orders = [o for o in csv.DictReader(f) if float(o["filled"]) != 0]
+        held = 0
+        for s in syms:
+            q = df[f"qty_{s}"]
+            changed = q.index[q.diff().fillna(q.iloc[0]) != 0]
+            fills = {pd.Timestamp(o["done"], tz="UTC") for o in orders if o["symbol"] == s}
+            self.assertTrue(set(changed) <= fills, s)
+            filled = [float(o["filled"]) for o in orders if o["symbol"] == s]
+            # fractional quantities: the sum of the fills to rounding (orders.csv has 15 digits)
+            self.assertAlmostEqual(q.iloc[-1], sum(filled),
+                                   delta=1e-9 * max(1.0, sum(abs(x) for x in filled)), msg=s)
+            held += (q != 0).any()
+        self.assertGreaterEqual(held, 2)  # the rotation held more than one symbol
+
     def test_h5py_layout(self):
         out = self.run_case("h5")
         self.assertFalse(os.path.exists(os.path.join(out, "equity.csv")))
