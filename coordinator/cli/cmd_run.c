@@ -476,13 +476,12 @@ int bt_cmd_run(int argc, char **argv)
         .on_step = pos ? bt_run_pos_step : NULL,
         .on_step_user = pos,
     };
-    size_t nbars = 0; /* at most one equity point per bar of any symbol */
+    /* room for the equity record at once: one point per bar of the longest series (every step
+     * when the symbols share their times; more grows as needed). Only a hint if it fails. */
+    size_t nbars = 0;
     for (size_t s = 0; s < ds->nsym; s++)
-        nbars += ds->series[s].n;
-    if (bt_recorder_reserve_equity(&rec, nbars) != BT_OK) {
-        fprintf(stderr, "bt run: out of memory for the equity record of %zu bars\n", nbars);
-        goto done;
-    }
+        nbars = ds->series[s].n > nbars ? ds->series[s].n : nbars;
+    (void)bt_recorder_reserve_equity(&rec, nbars);
     bt_metrics_t m;
     double pylimit = 0;
     if (bt_config_get(cfg, "strategy_python_timeout", &pylimit, &eb) == BT_OK)
