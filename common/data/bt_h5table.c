@@ -1,73 +1,162 @@
-/* bt_h5table — records as an HDF5 group of columns. See bt_h5table.h. */
+/* bt_h5table — a table as a pandas "fixed" frame in HDF5. See bt_h5table.h. */
 #include "bt_h5table.h"
 
 #include <assert.h>
 #include <hdf5.h>
-#include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The records seen as one column of 8-byte slots: a strided selection. */
-static hid_t s_memspace(size_t n, size_t row_size, size_t offset)
+#define S_SLICE ((size_t)1 << 18) /* rows per write: a 2 MiB buffer that stays in cache */
+#define S_NAME_MAX 256
+
+static bool s_attr_str(hid_t obj, const char *name, const char *val)
 {
-    hsize_t all = (hsize_t)(n ? n : 1) * (row_size / 8);
-    hid_t m = H5Screate_simple(1, &all, NULL);
-    hsize_t start = offset / 8, stride = row_size / 8, count = n, block = 1;
-    if (m >= 0 && n)
-        H5Sselect_hyperslab(m, H5S_SELECT_SET, &start, &stride, &count, &block);
-    else if (m >= 0)
-        H5Sselect_none(m);
-    return m;
+    hid_t st = H5Tcopy(H5T_C_S1);
+    /* UTF-8 and no NUL stored: PyTables then gives pandas the str it compares */
+    H5Tset_size(st, strlen(val) ? strlen(val) : 1);
+    H5Tset_strpad(st, H5T_STR_NULLPAD);
+    H5Tset_cset(st, H5T_CSET_UTF8);
+    hid_t as = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, st, as, H5P_DEFAULT, H5P_DEFAULT);
+    bool ok = a >= 0 && H5Awrite(a, st, val) >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(as);
+    H5Tclose(st);
+    return ok;
 }
 
-bt_err_t bt_h5table_write(const char *path, const char *group, const void *rows, size_t n,
-                          size_t row_size, const bt_h5col_t *cols, size_t ncols,
+static bool s_attr_i64(hid_t obj, const char *name, int64_t val)
+{
+    hid_t as = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, as, H5P_DEFAULT, H5P_DEFAULT);
+    bool ok = a >= 0 && H5Awrite(a, H5T_NATIVE_INT64, &val) >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(as);
+    return ok;
+}
+
+/* The column names as a 1-D fixed-length string dataset (pandas: kind "string"). */
+static bool s_names(hid_t g, const char *dname, const char *const *names, size_t n)
+{
+    size_t w = 1;
+    for (size_t i = 0; i < n; i++)
+        w = strlen(names[i]) + 1 > w ? strlen(names[i]) + 1 : w;
+    char *buf = calloc(n ? n : 1, w);
+    if (!buf)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        memcpy(buf + i * w, names[i], strlen(names[i]));
+    hid_t st = H5Tcopy(H5T_C_S1);
+    H5Tset_size(st, w);
+    hsize_t dim = n;
+    hid_t fs = H5Screate_simple(1, &dim, NULL);
+    hid_t d = H5Dcreate2(g, dname, st, fs, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    bool ok = d >= 0 && (n == 0 || H5Dwrite(d, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) &&
+              s_attr_str(d, "kind", "string");
+    if (d >= 0)
+        H5Dclose(d);
+    H5Sclose(fs);
+    H5Tclose(st);
+    free(buf);
+    return ok;
+}
+
+/* Writes column col (or the index) of spec into d at file row offset (c, 0) of a rank-r space. */
+static bool s_column(hid_t d, int rank, size_t c, size_t col, const bt_h5table_spec_t *spec,
+                     void *buf)
+{
+    hid_t fs = H5Dget_space(d);
+    bool ok = fs >= 0;
+    hid_t type = col == BT_H5TABLE_INDEX ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
+    for (size_t r0 = 0; ok && r0 < spec->nrows; r0 += S_SLICE) {
+        size_t len = spec->nrows - r0 < S_SLICE ? spec->nrows - r0 : S_SLICE;
+        spec->fill(spec->user, col, r0, len, buf);
+        hsize_t start[2] = {c, r0}, count[2] = {1, len}, mdim = len;
+        if (rank == 1) {
+            start[0] = r0;
+            count[0] = len;
+        }
+        hid_t ms = H5Screate_simple(1, &mdim, NULL);
+        ok = ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+             H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf) >= 0;
+        if (ms >= 0)
+            H5Sclose(ms);
+    }
+    if (fs >= 0)
+        H5Sclose(fs);
+    return ok;
+}
+
+static bool s_frame(hid_t f, const char *key, const bt_h5table_spec_t *spec, void *buf)
+{
+    hid_t g = H5Gcreate2(f, key, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return false;
+    /* what pandas.io.pytables reads for a "frame" (FrameFixed) */
+    bool ok = s_attr_str(g, "pandas_type", "frame") && s_attr_str(g, "pandas_version", "0.15.2") &&
+              s_attr_str(g, "encoding", "UTF-8") && s_attr_str(g, "errors", "strict") &&
+              s_attr_i64(g, "ndim", 2) && s_attr_i64(g, "nblocks", spec->ncols ? 1 : 0) &&
+              s_attr_str(g, "axis0_variety", "regular") &&
+              s_attr_str(g, "axis1_variety", "regular") && s_names(g, "axis0", spec->names, spec->ncols);
+    if (ok && spec->ncols)
+        ok = s_attr_str(g, "block0_items_variety", "regular") &&
+             s_names(g, "block0_items", spec->names, spec->ncols);
+    hsize_t n = spec->nrows;
+    hid_t fs = H5Screate_simple(1, &n, NULL);
+    hid_t d = ok && fs >= 0 ? H5Dcreate2(g, "axis1", H5T_STD_I64LE, fs, H5P_DEFAULT, H5P_DEFAULT,
+                                         H5P_DEFAULT)
+                            : -1;
+    ok = d >= 0 && s_attr_str(d, "kind", "datetime64") && s_attr_str(d, "index_class", "datetime") &&
+         s_attr_str(d, "tz", "UTC") && s_attr_str(d, "units", "ns since 1970-01-01 UTC") &&
+         s_column(d, 1, 0, BT_H5TABLE_INDEX, spec, buf);
+    if (d >= 0)
+        H5Dclose(d);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (ok && spec->ncols) {
+        hsize_t dims[2] = {spec->ncols, spec->nrows};
+        hid_t vs = H5Screate_simple(2, dims, NULL);
+        hid_t v = vs >= 0 ? H5Dcreate2(g, "block0_values", H5T_IEEE_F64LE, vs, H5P_DEFAULT,
+                                       H5P_DEFAULT, H5P_DEFAULT)
+                          : -1;
+        ok = v >= 0;
+        for (size_t c = 0; ok && c < spec->ncols; c++)
+            ok = s_column(v, 2, c, c, spec, buf);
+        if (v >= 0)
+            H5Dclose(v);
+        if (vs >= 0)
+            H5Sclose(vs);
+    }
+    H5Gclose(g);
+    return ok;
+}
+
+bt_err_t bt_h5table_write(const char *path, const char *key, const bt_h5table_spec_t *spec,
                           bt_errbuf_t *eb)
 {
-    assert(row_size % 8 == 0);
+    for (size_t c = 0; c < spec->ncols; c++)
+        if (strlen(spec->names[c]) >= S_NAME_MAX)
+            return bt_errf(eb, BT_ELIMIT, "%s: column name longer than %d bytes: %.40s...", path,
+                           S_NAME_MAX - 1, spec->names[c]);
     char tmp[4096];
     int w = snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (w < 0 || (size_t)w >= sizeof tmp)
         return bt_errf(eb, BT_ELIMIT, "path too long: %s", path);
+    void *buf = malloc(S_SLICE * 8);
+    if (!buf)
+        return bt_errf(eb, BT_ENOMEM, "out of memory writing %s", path);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0)
+    if (f < 0) {
+        free(buf);
         return bt_errf(eb, BT_EIO, "cannot create %s (is the folder writable?)", tmp);
-    hid_t g = H5Gcreate2(f, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    bool ok = g >= 0;
-    hsize_t dim = n;
-    for (size_t c = 0; ok && c < ncols; c++) {
-        assert(cols[c].offset % 8 == 0 && cols[c].offset + 8 <= row_size);
-        hid_t type = cols[c].is_i64 ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
-        hid_t ftype = cols[c].is_i64 ? H5T_STD_I64LE : H5T_IEEE_F64LE;
-        hid_t fs = H5Screate_simple(1, &dim, NULL);
-        hid_t ms = s_memspace(n, row_size, cols[c].offset);
-        hid_t d = fs >= 0 ? H5Dcreate2(g, cols[c].name, ftype, fs, H5P_DEFAULT, H5P_DEFAULT,
-                                       H5P_DEFAULT)
-                          : -1;
-        ok = d >= 0 && ms >= 0 &&
-             (n == 0 || H5Dwrite(d, type, ms, fs, H5P_DEFAULT, rows) >= 0);
-        if (ok && cols[c].unit) {
-            hid_t st = H5Tcopy(H5T_C_S1);
-            H5Tset_size(st, strlen(cols[c].unit) + 1);
-            hid_t as = H5Screate(H5S_SCALAR);
-            hid_t a = H5Acreate2(d, "units", st, as, H5P_DEFAULT, H5P_DEFAULT);
-            ok = a >= 0 && H5Awrite(a, st, cols[c].unit) >= 0;
-            if (a >= 0)
-                H5Aclose(a);
-            H5Sclose(as);
-            H5Tclose(st);
-        }
-        if (d >= 0)
-            H5Dclose(d);
-        if (ms >= 0)
-            H5Sclose(ms);
-        if (fs >= 0)
-            H5Sclose(fs);
     }
-    if (g >= 0)
-        H5Gclose(g);
+    bool ok = s_frame(f, key, spec, buf);
+    free(buf);
     ok = H5Fclose(f) >= 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
         remove(tmp);
@@ -76,66 +165,120 @@ bt_err_t bt_h5table_write(const char *path, const char *group, const void *rows,
     return BT_OK;
 }
 
-bt_err_t bt_h5table_read(const char *path, const char *group, void **rows, size_t *n,
-                         size_t row_size, const bt_h5col_t *cols, size_t ncols, size_t max_rows,
+/* Reads a 1-D string dataset of at most cap names into names[] (each S_NAME_MAX bytes). */
+static bool s_read_names(hid_t g, const char *dname, char (*names)[S_NAME_MAX], size_t cap,
+                         size_t *n)
+{
+    hid_t d = H5Dopen2(g, dname, H5P_DEFAULT);
+    if (d < 0)
+        return false;
+    hid_t fs = H5Dget_space(d), ft = H5Dget_type(d);
+    hsize_t dim = 0;
+    bool ok = fs >= 0 && ft >= 0 && H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft) &&
+              H5Sget_simple_extent_ndims(fs) == 1 &&
+              H5Sget_simple_extent_dims(fs, &dim, NULL) == 1 && dim <= cap;
+    if (ok && dim) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, S_NAME_MAX);
+        ok = H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, names) >= 0;
+        H5Tclose(mt);
+        for (size_t i = 0; ok && i < dim; i++)
+            names[i][S_NAME_MAX - 1] = '\0';
+    }
+    *n = ok ? (size_t)dim : 0;
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (fs >= 0)
+        H5Sclose(fs);
+    H5Dclose(d);
+    return ok;
+}
+
+bt_err_t bt_h5table_read(const char *path, const char *key, const char *const *names,
+                         size_t ncols, size_t max_rows, int64_t **time, double **cols, size_t *n,
                          bt_errbuf_t *eb)
 {
-    assert(row_size % 8 == 0);
-    *rows = NULL;
+    enum { S_MAX_COLS = 4096 };
+    *time = NULL;
+    *cols = NULL;
     *n = 0;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return bt_errf(eb, BT_EIO, "cannot open %s as HDF5", path);
-    hid_t g = H5Gopen2(f, group, H5P_DEFAULT);
-    bt_err_t e = g >= 0 ? BT_OK : bt_errf(eb, BT_EFORMAT, "%s: no group /%s", path, group);
-    size_t rowsn = SIZE_MAX;
-    char *buf = NULL;
-    for (size_t c = 0; e == BT_OK && c < ncols; c++) {
-        if (H5Lexists(g, cols[c].name, H5P_DEFAULT) <= 0)
-            continue;
-        hid_t d = H5Dopen2(g, cols[c].name, H5P_DEFAULT);
-        hid_t fs = d >= 0 ? H5Dget_space(d) : -1;
-        hsize_t dim = 0;
+    hid_t g = H5Gopen2(f, key, H5P_DEFAULT);
+    bt_err_t e = g >= 0 ? BT_OK : bt_errf(eb, BT_EFORMAT, "%s: no group /%s", path, key);
+    char(*have)[S_NAME_MAX] = e == BT_OK ? malloc(S_MAX_COLS * sizeof *have) : NULL;
+    size_t nhave = 0;
+    if (e == BT_OK && !have)
+        e = bt_errf(eb, BT_ENOMEM, "out of memory reading %s", path);
+    hid_t d = -1, fs = -1, v = -1, vs = -1;
+    hsize_t rows = 0, vdim[2] = {0, 0};
+    if (e == BT_OK) {
+        d = H5Dopen2(g, "axis1", H5P_DEFAULT);
+        fs = d >= 0 ? H5Dget_space(d) : -1;
         if (fs < 0 || H5Sget_simple_extent_ndims(fs) != 1 ||
-            H5Sget_simple_extent_dims(fs, &dim, NULL) != 1)
-            e = bt_errf(eb, BT_EFORMAT, "%s: /%s/%s is not a 1-D dataset", path, group,
-                        cols[c].name);
-        else if (dim > max_rows)
-            e = bt_errf(eb, BT_ELIMIT, "%s: /%s has %llu rows, more than the cap %zu", path,
-                        group, (unsigned long long)dim, max_rows);
-        else if (rowsn != SIZE_MAX && dim != rowsn)
-            e = bt_errf(eb, BT_EFORMAT, "%s: /%s/%s has %llu rows, the other columns %zu", path,
-                        group, cols[c].name, (unsigned long long)dim, rowsn);
-        if (e == BT_OK && !buf) {
-            rowsn = (size_t)dim;
-            buf = calloc(rowsn ? rowsn : 1, row_size);
-            if (!buf)
-                e = bt_errf(eb, BT_ENOMEM, "out of memory reading %s", path);
-        }
-        if (e == BT_OK && rowsn) {
-            hid_t ms = s_memspace(rowsn, row_size, cols[c].offset);
-            hid_t type = cols[c].is_i64 ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
-            if (ms < 0 || H5Dread(d, type, ms, fs, H5P_DEFAULT, buf) < 0)
-                e = bt_errf(eb, BT_EIO, "%s: cannot read /%s/%s", path, group, cols[c].name);
+            H5Sget_simple_extent_dims(fs, &rows, NULL) != 1)
+            e = bt_errf(eb, BT_EFORMAT, "%s: /%s/axis1 (the time index) is missing or not 1-D",
+                        path, key);
+        else if (rows > max_rows)
+            e = bt_errf(eb, BT_ELIMIT, "%s: /%s has %llu rows, more than the cap %zu", path, key,
+                        (unsigned long long)rows, max_rows);
+    }
+    if (e == BT_OK && !s_read_names(g, "block0_items", have, S_MAX_COLS, &nhave))
+        e = bt_errf(eb, BT_EFORMAT, "%s: /%s/block0_items is missing or not a list of names",
+                    path, key);
+    if (e == BT_OK) {
+        v = H5Dopen2(g, "block0_values", H5P_DEFAULT);
+        vs = v >= 0 ? H5Dget_space(v) : -1;
+        if (vs < 0 || H5Sget_simple_extent_ndims(vs) != 2 ||
+            H5Sget_simple_extent_dims(vs, vdim, NULL) != 2 || vdim[0] != nhave ||
+            vdim[1] != rows)
+            e = bt_errf(eb, BT_EFORMAT, "%s: /%s/block0_values is not %zu columns x %llu rows",
+                        path, key, nhave, (unsigned long long)rows);
+    }
+    if (e == BT_OK) {
+        size_t nr = (size_t)rows;
+        *time = malloc((nr ? nr : 1) * sizeof **time);
+        *cols = calloc((nr ? nr : 1) * (ncols ? ncols : 1), sizeof **cols);
+        if (!*time || !*cols)
+            e = bt_errf(eb, BT_ENOMEM, "out of memory reading %s", path);
+        if (e == BT_OK && nr && H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, *time) < 0)
+            e = bt_errf(eb, BT_EIO, "%s: cannot read /%s/axis1", path, key);
+        for (size_t c = 0; e == BT_OK && nr && c < ncols; c++) {
+            size_t k = 0;
+            while (k < nhave && strcmp(have[k], names[c]) != 0)
+                k++;
+            if (k == nhave)
+                continue;
+            hsize_t start[2] = {k, 0}, count[2] = {1, nr}, mdim = nr;
+            hid_t ms = H5Screate_simple(1, &mdim, NULL);
+            if (ms < 0 || H5Sselect_hyperslab(vs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+                H5Dread(v, H5T_NATIVE_DOUBLE, ms, vs, H5P_DEFAULT, *cols + c * nr) < 0)
+                e = bt_errf(eb, BT_EIO, "%s: cannot read column %s of /%s", path, names[c], key);
             if (ms >= 0)
                 H5Sclose(ms);
         }
-        if (fs >= 0)
-            H5Sclose(fs);
-        if (d >= 0)
-            H5Dclose(d);
+        if (e == BT_OK)
+            *n = nr;
     }
+    if (vs >= 0)
+        H5Sclose(vs);
+    if (v >= 0)
+        H5Dclose(v);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (d >= 0)
+        H5Dclose(d);
+    free(have);
     if (g >= 0)
         H5Gclose(g);
     H5Fclose(f);
-    if (e == BT_OK && !buf)
-        e = bt_errf(eb, BT_EFORMAT, "%s: /%s holds none of the expected columns", path, group);
     if (e != BT_OK) {
-        free(buf);
-        return e;
+        free(*time);
+        free(*cols);
+        *time = NULL;
+        *cols = NULL;
     }
-    *rows = buf;
-    *n = rowsn;
-    return BT_OK;
+    return e;
 }

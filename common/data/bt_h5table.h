@@ -1,35 +1,48 @@
-/* bt_h5table — an array of fixed-size records as one HDF5 group holding a
- * 1-D dataset per column (int64 or float64), e.g. bt run's per-bar equity in
- * run.h5 (docs/reports.md: open it with h5py or pandas). Columns are read
- * and written straight from the records (an HDF5 strided selection), no copy.
- * Every column sits at a multiple of 8 bytes in a record whose size is a
- * multiple of 8. */
+/* bt_h5table — a table of float64 columns on an int64 time index as one
+ * HDF5 group in the layout of pandas' "fixed" frame format, e.g. bt run's
+ * per-bar series in run.h5. `pandas.read_hdf(path, key)` (with PyTables)
+ * returns it as a DataFrame on a UTC DatetimeIndex, and h5py reads it as
+ * plain datasets (docs/reports.md):
+ *   /KEY/axis0          column names (fixed-length strings)
+ *   /KEY/axis1          the index: int64 ns since 1970-01-01 UTC
+ *   /KEY/block0_items   the column names again (pandas' block of float64)
+ *   /KEY/block0_values  float64 [ncols][nrows]: one contiguous row per column
+ * plus the group and dataset attributes pandas reads (pandas_type "frame",
+ * kind, index_class, tz, ...). Written in slices through one small buffer:
+ * the caller's fill function produces each column piece by piece. */
 #ifndef BT_H5TABLE_H
 #define BT_H5TABLE_H
 
-#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bt_err.h"
 
-typedef struct bt_h5col {
-    const char *name; /* dataset name in the group */
-    size_t offset;    /* offsetof(record, field) */
-    bool is_i64;      /* int64_t; else double */
-    const char *unit; /* "units" attribute, or NULL */
-} bt_h5col_t;
+/* Column index given to the fill function for the time index (int64 out). */
+#define BT_H5TABLE_INDEX ((size_t)-1)
 
-/* Writes path (replacing it: written to path.tmp and renamed) with one group
- * holding n records' columns. */
-bt_err_t bt_h5table_write(const char *path, const char *group, const void *rows, size_t n,
-                          size_t row_size, const bt_h5col_t *cols, size_t ncols,
+/* Writes rows [row0, row0 + len) of column col (double out), or of the index
+ * (col == BT_H5TABLE_INDEX, int64_t out). */
+typedef void (*bt_h5table_fill_fn)(void *user, size_t col, size_t row0, size_t len, void *out);
+
+typedef struct bt_h5table_spec {
+    size_t nrows, ncols;
+    const char *const *names; /* ncols column names, each under 256 bytes */
+    bt_h5table_fill_fn fill;
+    void *user;
+} bt_h5table_spec_t;
+
+/* Writes path (replacing it: written to path.tmp and renamed) with the group
+ * key holding the table. */
+bt_err_t bt_h5table_write(const char *path, const char *key, const bt_h5table_spec_t *spec,
                           bt_errbuf_t *eb);
 
-/* Reads the group back: *rows (malloc'd, zeroed, caller frees) gets *n
- * records; columns missing from the file stay 0. Refuses (BT_ELIMIT) more
- * than max_rows records; BT_EFORMAT for a group or column of another shape. */
-bt_err_t bt_h5table_read(const char *path, const char *group, void **rows, size_t *n,
-                         size_t row_size, const bt_h5col_t *cols, size_t ncols, size_t max_rows,
+/* Reads the group key back: *time (n values, malloc'd) and *cols (malloc'd,
+ * column c of names at (*cols)[c * n]); a column missing from the file stays
+ * 0. Refuses (BT_ELIMIT) more than max_rows rows; BT_EFORMAT for a group of
+ * another shape. The caller frees both. */
+bt_err_t bt_h5table_read(const char *path, const char *key, const char *const *names,
+                         size_t ncols, size_t max_rows, int64_t **time, double **cols, size_t *n,
                          bt_errbuf_t *eb);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "bt_alloc.h"
 #include "bt_sha256.h"
+#include "bt_store_map.h"
 #include "bt_store_stamp.h"
 #include "bt_time.h"
 
@@ -492,6 +493,8 @@ static void s_join(char **names, size_t n, char *out, size_t cap)
 typedef struct {
     void **blocks; /* one per symbol: all of its arrays */
     size_t n;
+    struct { void *p; size_t len; } *maps; /* mapped fields (bt_dataset_load_mapped) */
+    size_t nmaps;
 } s_priv_t;
 
 /* Rounds up to the next multiple of BT_ALIGN. */
@@ -551,7 +554,8 @@ static bool s_read_field(hid_t grp, const char *name, hid_t mtype, void *dst)
  * not hashed again; *hashed says whether this one was. */
 static bt_err_t s_load_symbol(hid_t f, const char *path, const char *sym, bt_series_t *series,
                               bt_store_meta_t *meta, char content[65], void **block,
-                              bt_stamp_t *stamp, bool *hashed, bt_errbuf_t *eb)
+                              bt_stamp_t *stamp, bool *hashed, int map_fd, s_priv_t *mp,
+                              bt_errbuf_t *eb)
 {
     *hashed = false;
     hid_t grp = H5Gopen2(f, sym, H5P_DEFAULT);
@@ -577,17 +581,29 @@ static bt_err_t s_load_symbol(hid_t f, const char *path, const char *sym, bt_ser
             goto out;
         }
     }
+    const void *mapped[S_NFIELDS] = {0};
+    int nmapped = 0; /* mapped from the file, no copy: every field or none */
+    for (; map_fd >= 0 && mp && nmapped < nf; nmapped++) {
+        size_t k = mp->nmaps;
+        if (!bt_store_map_field(grp, s_fields[nmapped], map_fd, (size_t)n, nmapped == 0,
+                                &mapped[nmapped], &mp->maps[k].p, &mp->maps[k].len))
+            break;
+        mp->nmaps++;
+    }
+    if (nmapped > 0 && nmapped < nf)
+        for (; nmapped > 0; nmapped--, mp->nmaps--)
+            munmap(mp->maps[mp->nmaps - 1].p, mp->maps[mp->nmaps - 1].len);
     size_t col = s_round((size_t)n * 8);
     if (n == 0)
         col = BT_ALIGN;
     /* One block, one 64-byte aligned column per field; not zeroed: each is read in full. */
-    char *mem = s_block_alloc(col * (size_t)nf);
-    if (!mem) {
+    char *mem = nmapped ? NULL : s_block_alloc(col * (size_t)nf);
+    if (!mem && !nmapped) {
         rc = bt_errf(eb, BT_ENOMEM, "%s: symbol %s: out of memory for %llu bars", path, sym,
                      (unsigned long long)n);
         goto out;
     }
-    for (int i = 0; i < nf; i++) {
+    for (int i = 0; i < nf && !nmapped; i++) {
         if (!s_read_field(grp, s_fields[i], i == 0 ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
                           mem + (size_t)i * col)) {
             free(mem);
@@ -606,6 +622,12 @@ static bt_err_t s_load_symbol(hid_t f, const char *path, const char *sym, bt_ser
     series->close = (const double *)(mem + 4 * col);
     series->volume = (const double *)(mem + 5 * col);
     series->adj_close = nf == S_NFIELDS ? (const double *)(mem + 6 * col) : NULL;
+    if (nmapped) {
+        series->time = mapped[0];
+        series->open = mapped[1], series->high = mapped[2], series->low = mapped[3];
+        series->close = mapped[4], series->volume = mapped[5];
+        series->adj_close = nf == S_NFIELDS ? mapped[6] : NULL;
+    }
     for (size_t i = 1; i < series->n; i++) {
         if (series->time[i] <= series->time[i - 1]) {
             free(mem);
@@ -647,14 +669,19 @@ out:
     return rc;
 }
 
+/* The descriptor of the file HDF5 has open, or -1. */
+static int s_fd(hid_t f)
+{
+    void *handle = NULL;
+    return H5Fget_vfd_handle(f, H5P_DEFAULT, &handle) >= 0 && handle ? *(int *)handle : -1;
+}
+
 /* fstat of the file HDF5 has open (not of the path, which could name
  * another file by now). */
 static bool s_fstat(hid_t f, struct stat *st)
 {
-    void *handle = NULL;
-    if (H5Fget_vfd_handle(f, H5P_DEFAULT, &handle) < 0 || !handle)
-        return false;
-    return fstat(*(int *)handle, st) == 0;
+    int fd = s_fd(f);
+    return fd >= 0 && fstat(fd, st) == 0;
 }
 
 /* The symbols to load or hash: *symbols as given (each must exist), or every symbol of the store,
@@ -686,8 +713,23 @@ static bt_err_t s_select(hid_t f, const char *path, const char *const **symbols,
     return BT_OK;
 }
 
+static bt_dataset_t *s_dataset_load(const char *path, const char *const *symbols, size_t nsym,
+                                    bool map, bt_errbuf_t *eb);
+
 bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size_t nsym,
                               bt_errbuf_t *eb)
+{
+    return s_dataset_load(path, symbols, nsym, false, eb);
+}
+
+bt_dataset_t *bt_dataset_load_mapped(const char *path, const char *const *symbols, size_t nsym,
+                                     bt_errbuf_t *eb)
+{
+    return s_dataset_load(path, symbols, nsym, true, eb);
+}
+
+static bt_dataset_t *s_dataset_load(const char *path, const char *const *symbols, size_t nsym,
+                                    bool map, bt_errbuf_t *eb)
 {
     assert(path);
     hid_t f = s_open_ro(path, eb);
@@ -706,7 +748,8 @@ bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size
     if (!ds || !priv ||
         (nsym && (!(ds->series = calloc(nsym, sizeof *ds->series)) ||
                   !(ds->meta = calloc(nsym, sizeof *ds->meta)) ||
-                  !(priv->blocks = calloc(nsym, sizeof *priv->blocks))))) {
+                  !(priv->blocks = calloc(nsym, sizeof *priv->blocks)) ||
+                  (map && !(priv->maps = calloc(nsym * S_NFIELDS, sizeof *priv->maps)))))) {
         if (!ds)
             free(priv);
         bt_errf(eb, BT_ENOMEM, "%s: out of memory", path);
@@ -721,7 +764,8 @@ bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size
         char content[65];
         bool hashed;
         if (s_load_symbol(f, path, symbols[i], &ds->series[i], &ds->meta[i], content,
-                          &priv->blocks[i], stamp, &hashed, eb) != BT_OK)
+                          &priv->blocks[i], stamp, &hashed, map ? s_fd(f) : -1, priv,
+                          eb) != BT_OK)
             goto fail;
         priv->n = i + 1;
         ds->hashed += hashed;
@@ -772,7 +816,7 @@ bt_err_t bt_store_data_hash(const char *path, const char *const *symbols, size_t
             void *block = NULL;
             bool hashed;
             rc = s_load_symbol(f, path, symbols[i], &series, &meta, content, &block, NULL,
-                               &hashed, eb);
+                               &hashed, -1, NULL, eb);
             free(block);
             if (rc != BT_OK)
                 break;
@@ -795,6 +839,9 @@ void bt_dataset_destroy(bt_dataset_t **self_p)
     if (priv) {
         for (size_t i = 0; i < priv->n; i++)
             free(priv->blocks[i]);
+        for (size_t i = 0; i < priv->nmaps; i++)
+            munmap(priv->maps[i].p, priv->maps[i].len);
+        free(priv->maps);
         free(priv->blocks);
         free(priv);
     }

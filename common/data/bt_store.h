@@ -47,6 +47,13 @@ typedef struct bt_dataset {
  * ctime), was hashed equal before (bt_store_stamp.h; BT_VERIFY_CACHE=off: always hash). */
 bt_dataset_t *bt_dataset_load(const char *path, const char *const *symbols, size_t nsym,
                               bt_errbuf_t *eb);
+/* As bt_dataset_load, but each field the file holds uncompressed in one run of bytes (as bt
+ * writes stores) is mapped read-only from the file (the page cache) instead of copied: no fresh
+ * memory to fault in and zero for a large run. Such arrays are 8-byte (not 64-byte) aligned, and
+ * the store must not be rewritten in place while the dataset is in use (bt run uses it; sweeps
+ * and workers copy). */
+bt_dataset_t *bt_dataset_load_mapped(const char *path, const char *const *symbols, size_t nsym,
+                                     bt_errbuf_t *eb);
 void bt_dataset_destroy(bt_dataset_t **self_p);
 /* Index of symbol in ds, or -1. Binary search when ds is sorted (as loaded
  * with "all"), with a linear scan as the fallback, so any ds works. */

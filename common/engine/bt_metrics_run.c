@@ -1,6 +1,7 @@
 /* bt_metrics_run — statistics of one recorded run. See bt_metrics_run.h
  * and docs/metrics.md "Run statistics". Not on any hot path: run once per
  * bt run, over arrays it allocates itself. */
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
 #include "bt_metrics_run.h"
 
 #include <assert.h>
@@ -8,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "bt_time.h"
 
@@ -143,20 +145,257 @@ static void s_trades(bt_run_stats_t *st, const bt_recorder_t *rec)
         st->short_win_rate = sw / st->short_trades;
 }
 
-/* Drawdown episodes, ulcer index, peak equity. */
-static void s_drawdowns(bt_run_stats_t *st, const bt_recorder_t *rec, double initial)
+/* An array of n doubles for the per-step returns; large ones are asked to use transparent huge
+ * pages (one fault per 2 MiB rather than per 4 KiB). Free with free(). */
+static double *s_big_doubles(size_t n)
+{
+    const size_t huge = (size_t)2 << 20;
+    size_t size = n * sizeof(double);
+    if (size < 2 * huge)
+        return malloc(size ? size : 1);
+    size = (size + huge - 1) / huge * huge;
+    double *p = aligned_alloc(huge, size);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        madvise(p, size, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+/* Bit pattern of a double whose unsigned order is the numeric order (NaN excluded). */
+static uint64_t s_key(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return (u >> 63) ? ~u : u | ((uint64_t)1 << 63);
+}
+
+static double s_unkey(uint64_t u)
+{
+    u = (u >> 63) ? u & ~((uint64_t)1 << 63) : ~u;
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* Sorts x[0..n-1] ascending (no NaN): LSD radix sort on 11-bit digits, tmp of n. */
+static void s_radix_sort(double *x, size_t n, uint64_t *tmp)
+{
+    uint64_t *a = (uint64_t *)x, *b = tmp;
+    for (size_t i = 0; i < n; i++)
+        a[i] = s_key(x[i]);
+    for (int shift = 0; shift < 64; shift += 11) {
+        size_t cnt[2048] = {0};
+        for (size_t i = 0; i < n; i++)
+            cnt[(a[i] >> shift) & 2047]++;
+        size_t sum = 0;
+        for (size_t d = 0; d < 2048; d++) {
+            size_t c = cnt[d];
+            cnt[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[cnt[(a[i] >> shift) & 2047]++] = a[i];
+        uint64_t *t = a;
+        a = b;
+        b = t;
+    }
+    /* 6 passes: the keys are back in x's memory */
+    for (size_t i = 0; i < n; i++)
+        x[i] = s_unkey(a[i]);
+}
+
+static void s_swap(double *x, size_t i, size_t j)
+{
+    double t = x[i];
+    x[i] = x[j];
+    x[j] = t;
+}
+
+/* Rearranges x[lo..hi) (no NaN) so that x[k] holds the value a full sort would put there, with
+ * nothing greater before it and nothing smaller after it (quickselect, median of three). */
+static void s_select(double *x, size_t lo, size_t hi, size_t k)
+{
+    while (hi - lo > 16) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x[mid] < x[lo])
+            s_swap(x, mid, lo);
+        if (x[hi - 1] < x[lo])
+            s_swap(x, hi - 1, lo);
+        if (x[hi - 1] < x[mid])
+            s_swap(x, hi - 1, mid);
+        double piv = x[mid];
+        size_t i = lo, j = hi - 1;
+        for (;;) { /* Hoare: x[lo..j] <= piv <= x[j+1..hi) */
+            while (x[i] < piv)
+                i++;
+            while (piv < x[j])
+                j--;
+            if (i >= j)
+                break;
+            s_swap(x, i, j);
+            i++;
+            j--;
+        }
+        if (k <= j)
+            hi = j + 1;
+        else
+            lo = j + 1;
+    }
+    for (size_t i = lo + 1; i < hi; i++) /* insertion sort of the rest */
+        for (size_t j = i; j > lo && x[j] < x[j - 1]; j--)
+            s_swap(x, j, j - 1);
+}
+
+static double s_min(const double *x, size_t lo, size_t hi)
+{
+    double m = x[lo];
+    for (size_t i = lo + 1; i < hi; i++)
+        m = x[i] < m ? x[i] : m;
+    return m;
+}
+
+/* bt_run_stats_percentile of the sorted x without sorting: x[k] and x[k+1] by selection in
+ * x[lo..n) (everything before lo is no greater than what is after). Leaves x[k] in place. */
+static double s_pct(double *x, size_t lo, size_t n, double p, size_t *kout)
+{
+    double pos = (double)(n - 1) * p;
+    size_t k = (size_t)floor(pos);
+    if (k + 1 >= n) {
+        s_select(x, lo, n, n - 1);
+        *kout = n - 1;
+        return x[n - 1];
+    }
+    s_select(x, lo, n, k);
+    *kout = k;
+    double a = x[k], b = s_min(x, k + 1, n);
+    return a + (b - a) * (pos - (double)k);
+}
+
+/* VaR, CVaR and the tail ratio of the per-step returns r[0..n-1] (reordered): the same values
+ * as sorting r and reading bt_run_stats_percentile, the CVaR summed in ascending order. */
+static bool s_tails(bt_run_stats_t *st, double *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isnan(r[i])) { /* no order to select in: do as the full sort did */
+            qsort(r, n, sizeof *r, s_cmp);
+            double p5 = bt_run_stats_percentile(r, n, 0.05);
+            double p95 = bt_run_stats_percentile(r, n, 0.95), cs = 0, cn = 0;
+            for (size_t j = 0; j < n && r[j] <= p5; j++) {
+                cs += r[j];
+                cn += 1;
+            }
+            st->var_95 = p5;
+            st->cvar_95 = cn > 0 ? cs / cn : 0.0;
+            if (p5 != 0.0)
+                st->tail_ratio = fmin(fabs(p95) / fabs(p5), BT_PROFIT_FACTOR_CAP);
+            return true;
+        }
+    size_t k5 = 0;
+    double p5 = s_pct(r, 0, n, 0.05, &k5);
+    /* the steps at or below p5: r[0..k5] and any equal to p5 after it, summed in sorted order:
+     * those below p5 sorted, then the ties (often many zero returns while flat) */
+    size_t m = k5 + 1;
+    for (size_t i = k5 + 1; i < n; i++)
+        if (r[i] <= p5)
+            s_swap(r, m++, i);
+    size_t nlow = 0;
+    for (size_t i = 0; i < m; i++)
+        if (r[i] < p5)
+            s_swap(r, nlow++, i);
+    uint64_t *tmp = malloc((nlow ? nlow : 1) * sizeof *tmp);
+    double *low = malloc((nlow ? nlow : 1) * sizeof *low);
+    if (!tmp || !low) {
+        free(tmp);
+        free(low);
+        return false;
+    }
+    memcpy(low, r, nlow * sizeof *low);
+    s_radix_sort(low, nlow, tmp);
+    double cs = 0;
+    for (size_t i = 0; i < nlow; i++)
+        cs += low[i];
+    for (size_t i = nlow; i < m; i++)
+        cs += r[i];
+    free(tmp);
+    free(low);
+    st->var_95 = p5;
+    st->cvar_95 = cs / (double)m;
+    size_t k95 = (size_t)floor((double)(n - 1) * 0.95), k95_at = 0;
+    double p95 = s_pct(r, k95 >= m ? m : 0, n, 0.95, &k95_at);
+    if (p5 != 0.0)
+        st->tail_ratio = fmin(fabs(p95) / fabs(p5), BT_PROFIT_FACTOR_CAP);
+    return true;
+}
+
+/* First ns of the calendar month after the one of c, and of the year after. */
+static int64_t s_next_month(const bt_civil_t *c)
+{
+    int y = c->month == 12 ? c->year + 1 : c->year, mo = c->month == 12 ? 1 : c->month + 1;
+    return bt_days_from_civil(y, mo, 1) * BT_NS_PER_DAY;
+}
+
+static int64_t s_next_year(const bt_civil_t *c)
+{
+    return bt_days_from_civil(c->year + 1, 1, 1) * BT_NS_PER_DAY;
+}
+
+/* One symbol of the benchmark: its bars from the first traded time on. */
+typedef struct {
+    bt_series_t v;
+    size_t j;
+    double last;
+} s_bench_t;
+
+/* Everything over the equity record, in one pass. */
+static bool s_curve(bt_run_stats_t *st, const bt_recorder_t *rec, const bt_series_t *series,
+                    size_t nsym, const bt_engine_cfg_t *cfg)
 {
     size_t n = rec->nequity;
     if (n == 0)
-        return;
+        return true;
+    const bt_equity_rec_t *eq = rec->equity;
+    double initial = cfg->initial_cash;
+    /* periods: sized from the first and last step */
+    bt_civil_t c0, c1;
+    bt_time_to_civil(eq[0].time, &c0);
+    bt_time_to_civil(eq[n - 1].time, &c1);
+    size_t nm = (size_t)((c1.year - c0.year) * 12 + (c1.month - c0.month) + 1);
+    size_t ny = (size_t)(c1.year - c0.year + 1);
+    st->month = calloc(nm, sizeof *st->month);
+    st->year = calloc(ny, sizeof *st->year);
+    double *r = s_big_doubles(n);
+    s_bench_t *bs = calloc(nsym ? nsym : 1, sizeof *bs);
+    if (!st->month || !st->year || !r || !bs) {
+        free(r);
+        free(bs);
+        return false;
+    }
+    /* Equal-weight buy-and-hold of the symbols on the equity timeline: mean of close / first
+     * close (a symbol not started yet counts as 1). */
+    int64_t from = cfg->start > cfg->trade_start ? cfg->start : cfg->trade_start;
+    size_t nb = 0;
+    for (size_t s = 0; s < nsym; s++) {
+        bt_series_t v = bt_series_slice_time(&series[s], from, cfg->end);
+        if (v.n == 0 || !(v.close[0] > 0))
+            continue;
+        bs[nb++] = (s_bench_t){v, 0, 1.0};
+    }
+    /* drawdowns */
     double peak = initial, ss = 0, depth = 0, ndd = 0, dsum = 0, dursum = 0;
-    int64_t peak_t = rec->equity[0].time;
+    int64_t peak_t = eq[0].time;
     bool in_dd = false;
-    st->peak_equity = rec->equity[0].equity;
+    double peak_eq = eq[0].equity;
+    /* returns */
+    double prev = initial, bprev = 1.0, up = 0, down = 0, sr = 0, sb = 0, sbb = 0, srb = 0;
+    /* periods */
+    bt_civil_t c = c0;
+    int64_t m_end = s_next_month(&c), y_end = s_next_year(&c);
+    double mbase = initial, ybase = initial;
     for (size_t i = 0; i < n; i++) {
-        double e = rec->equity[i].equity;
-        int64_t t = rec->equity[i].time;
-        st->peak_equity = fmax(st->peak_equity, e);
+        double e = eq[i].equity;
+        int64_t t = eq[i].time;
+        peak_eq = fmax(peak_eq, e);
         double dd = peak > 0 && e < peak ? 1.0 - e / peak : 0.0;
         ss += dd * dd;
         if (e >= peak) {
@@ -175,67 +414,19 @@ static void s_drawdowns(bt_run_stats_t *st, const bt_recorder_t *rec, double ini
             }
             depth = fmax(depth, dd);
         }
-    }
-    if (in_dd) { /* not recovered: to the last step */
-        ndd += 1;
-        dsum += depth;
-        dursum += (double)(rec->equity[n - 1].time - peak_t) / S_NS_PER_DAY;
-    }
-    st->ulcer_index = sqrt(ss / (double)n);
-    if (ndd > 0) {
-        st->avg_drawdown = dsum / ndd;
-        st->avg_drawdown_days = dursum / ndd;
-    }
-}
 
-/* Equal-weight buy-and-hold of the symbols on the equity timeline: mean of
- * close / first close (a symbol not started yet counts as 1). */
-static void s_benchmark(double *b, const bt_recorder_t *rec, const bt_series_t *series, size_t nsym,
-                        const bt_engine_cfg_t *cfg)
-{
-    int64_t from = cfg->start > cfg->trade_start ? cfg->start : cfg->trade_start;
-    for (size_t i = 0; i < rec->nequity; i++)
-        b[i] = 0.0;
-    size_t k = 0;
-    for (size_t s = 0; s < nsym; s++) {
-        bt_series_t v = bt_series_slice_time(&series[s], from, cfg->end);
-        if (v.n == 0 || !(v.close[0] > 0))
-            continue;
-        k++;
-        size_t j = 0;
-        double last = 1.0;
-        for (size_t i = 0; i < rec->nequity; i++) {
-            while (j < v.n && v.time[j] <= rec->equity[i].time)
-                last = v.close[j++] / v.close[0];
-            b[i] += last;
+        double bsum = 0.0;
+        for (size_t s = 0; s < nb; s++) {
+            s_bench_t *x = &bs[s];
+            while (x->j < x->v.n && x->v.time[x->j] <= t)
+                x->last = x->v.close[x->j++] / x->v.close[0];
+            bsum += x->last;
         }
-    }
-    for (size_t i = 0; i < rec->nequity; i++)
-        b[i] = k ? b[i] / (double)k : 1.0;
-}
-
-/* Per-step return statistics: omega, tail ratio, VaR, CVaR, alpha, beta. */
-static bool s_returns(bt_run_stats_t *st, const bt_recorder_t *rec, const bt_series_t *series,
-                      size_t nsym, const bt_engine_cfg_t *cfg)
-{
-    size_t n = rec->nequity;
-    if (n == 0)
-        return true;
-    double *r = malloc(n * sizeof *r), *b = malloc(n * sizeof *b);
-    if (!r || !b) {
-        free(r);
-        free(b);
-        return false;
-    }
-    s_benchmark(b, rec, series, nsym, cfg);
-    double prev = cfg->initial_cash, bprev = 1.0, up = 0, down = 0;
-    double sr = 0, sb = 0, sbb = 0, srb = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = rec->equity[i].equity;
+        double b = nb ? bsum / (double)nb : 1.0;
         r[i] = prev != 0.0 ? e / prev - 1.0 : 0.0;
-        double rb = bprev != 0.0 ? b[i] / bprev - 1.0 : 0.0;
+        double rb = bprev != 0.0 ? b / bprev - 1.0 : 0.0;
         prev = e;
-        bprev = b[i];
+        bprev = b;
         if (r[i] > 0)
             up += r[i];
         else
@@ -244,63 +435,12 @@ static bool s_returns(bt_run_stats_t *st, const bt_recorder_t *rec, const bt_ser
         sb += rb;
         sbb += rb * rb;
         srb += r[i] * rb;
-    }
-    double nn = (double)n;
-    double varb = sbb - sb * sb / nn, cov = srb - sr * sb / nn;
-    if (varb > 1e-18 * fmax(sbb, DBL_MIN)) {
-        st->beta = cov / varb;
-        double spy = bt_metrics_steps_per_year(n, rec->equity[0].time, rec->equity[n - 1].time);
-        double rf = bt_metrics_rf_step(cfg->risk_free_rate, spy);
-        st->alpha = ((sr / nn - rf) - st->beta * (sb / nn - rf)) * spy;
-    }
-    if (down > 0)
-        st->omega = fmin(up / down, BT_PROFIT_FACTOR_CAP);
-    else if (up > 0)
-        st->omega = BT_PROFIT_FACTOR_CAP;
-    qsort(r, n, sizeof *r, s_cmp);
-    double p5 = bt_run_stats_percentile(r, n, 0.05), p95 = bt_run_stats_percentile(r, n, 0.95);
-    st->var_95 = p5;
-    double cs = 0, cn = 0;
-    for (size_t i = 0; i < n && r[i] <= p5; i++) {
-        cs += r[i];
-        cn += 1;
-    }
-    st->cvar_95 = cn > 0 ? cs / cn : 0.0;
-    if (p5 != 0.0)
-        st->tail_ratio = fmin(fabs(p95) / fabs(p5), BT_PROFIT_FACTOR_CAP);
-    free(r);
-    free(b);
-    return true;
-}
 
-/* Monthly and yearly returns: end equity of each calendar period against
- * the end equity of the period before (the initial cash for the first). */
-static bool s_periods(bt_run_stats_t *st, const bt_recorder_t *rec, double initial)
-{
-    size_t n = rec->nequity;
-    if (n == 0)
-        return true;
-    bt_civil_t c0, c1;
-    bt_time_to_civil(rec->equity[0].time, &c0);
-    bt_time_to_civil(rec->equity[n - 1].time, &c1);
-    size_t nm = (size_t)((c1.year - c0.year) * 12 + (c1.month - c0.month) + 1);
-    size_t ny = (size_t)(c1.year - c0.year + 1);
-    st->month = calloc(nm, sizeof *st->month);
-    st->year = calloc(ny, sizeof *st->year);
-    if (!st->month || !st->year)
-        return false;
-    double mbase = initial, ybase = initial;
-    for (size_t i = 0; i < n; i++) {
-        bt_civil_t c;
-        bt_time_to_civil(rec->equity[i].time, &c);
         bool last_m = true, last_y = true;
         if (i + 1 < n) {
-            bt_civil_t d;
-            bt_time_to_civil(rec->equity[i + 1].time, &d);
-            last_m = d.year != c.year || d.month != c.month;
-            last_y = d.year != c.year;
+            last_m = eq[i + 1].time >= m_end;
+            last_y = eq[i + 1].time >= y_end;
         }
-        double e = rec->equity[i].equity;
         if (last_m && st->nmonth < nm) {
             st->month[st->nmonth++] =
                 (bt_period_ret_t){c.year, c.month, mbase > 0 ? e / mbase - 1.0 : 0.0};
@@ -310,8 +450,39 @@ static bool s_periods(bt_run_stats_t *st, const bt_recorder_t *rec, double initi
             st->year[st->nyear++] = (bt_period_ret_t){c.year, 0, ybase > 0 ? e / ybase - 1.0 : 0.0};
             ybase = e;
         }
+        if (last_m && i + 1 < n) { /* the next step's month (and year) */
+            bt_time_to_civil(eq[i + 1].time, &c);
+            m_end = s_next_month(&c);
+            y_end = s_next_year(&c);
+        }
     }
-    return true;
+    free(bs);
+    st->peak_equity = peak_eq;
+    if (in_dd) { /* not recovered: to the last step */
+        ndd += 1;
+        dsum += depth;
+        dursum += (double)(eq[n - 1].time - peak_t) / S_NS_PER_DAY;
+    }
+    st->ulcer_index = sqrt(ss / (double)n);
+    if (ndd > 0) {
+        st->avg_drawdown = dsum / ndd;
+        st->avg_drawdown_days = dursum / ndd;
+    }
+    double nn = (double)n;
+    double varb = sbb - sb * sb / nn, cov = srb - sr * sb / nn;
+    if (varb > 1e-18 * fmax(sbb, DBL_MIN)) {
+        st->beta = cov / varb;
+        double spy = bt_metrics_steps_per_year(n, eq[0].time, eq[n - 1].time);
+        double rf = bt_metrics_rf_step(cfg->risk_free_rate, spy);
+        st->alpha = ((sr / nn - rf) - st->beta * (sb / nn - rf)) * spy;
+    }
+    if (down > 0)
+        st->omega = fmin(up / down, BT_PROFIT_FACTOR_CAP);
+    else if (up > 0)
+        st->omega = BT_PROFIT_FACTOR_CAP;
+    bool ok = s_tails(st, r, n);
+    free(r);
+    return ok;
 }
 
 bt_err_t bt_run_stats_compute(bt_run_stats_t *st, const bt_recorder_t *rec,
@@ -324,8 +495,7 @@ bt_err_t bt_run_stats_compute(bt_run_stats_t *st, const bt_recorder_t *rec,
         return BT_ENOMEM;
     st->nsym = nsym;
     s_trades(st, rec);
-    s_drawdowns(st, rec, cfg->initial_cash);
-    if (!s_returns(st, rec, series, nsym, cfg) || !s_periods(st, rec, cfg->initial_cash)) {
+    if (!s_curve(st, rec, series, nsym, cfg)) {
         bt_run_stats_fini(st);
         return BT_ENOMEM;
     }

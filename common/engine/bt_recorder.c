@@ -1,8 +1,11 @@
 /* bt_recorder — the optional full record of a run. See bt_recorder.h. */
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
 #include "bt_recorder.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void bt_recorder_init(bt_recorder_t *rec)
 {
@@ -56,9 +59,42 @@ bt_trade_rec_t *bt_recorder_add_trade(bt_recorder_t *rec)
     return x;
 }
 
+/* Moves the equity record to room for cap points; large ones on transparent huge pages (one
+ * page fault per 2 MiB instead of per 4 KiB: a 10 M-step record is 400 MB). */
+static bool s_equity_room(bt_recorder_t *rec, size_t cap)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (cap > SIZE_MAX / 2 / sizeof *rec->equity)
+        return false;
+    size_t size = cap * sizeof *rec->equity;
+    if (size < 2 * huge)
+        return s_grow((void **)&rec->equity, rec->nequity, &rec->equity_cap, sizeof *rec->equity);
+    size = (size + huge - 1) / huge * huge;
+    bt_equity_rec_t *p = aligned_alloc(huge, size);
+    if (!p)
+        return false;
+#ifdef MADV_HUGEPAGE
+    madvise(p, size, MADV_HUGEPAGE);
+#endif
+    if (rec->nequity)
+        memcpy(p, rec->equity, rec->nequity * sizeof *p);
+    free(rec->equity);
+    rec->equity = p;
+    rec->equity_cap = size / sizeof *p;
+    return true;
+}
+
+bt_err_t bt_recorder_reserve_equity(bt_recorder_t *rec, size_t n)
+{
+    if (n <= rec->equity_cap)
+        return BT_OK;
+    return s_equity_room(rec, n) ? BT_OK : BT_ENOMEM;
+}
+
 bt_equity_rec_t *bt_recorder_add_equity(bt_recorder_t *rec)
 {
-    if (!s_grow((void **)&rec->equity, rec->nequity, &rec->equity_cap, sizeof *rec->equity))
+    if (rec->nequity == rec->equity_cap &&
+        !s_equity_room(rec, rec->equity_cap ? rec->equity_cap * 2 : 64))
         return NULL;
     return &rec->equity[rec->nequity++];
 }

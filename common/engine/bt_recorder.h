@@ -73,6 +73,9 @@ typedef struct bt_recorder {
 
 void bt_recorder_init(bt_recorder_t *rec);
 void bt_recorder_fini(bt_recorder_t *rec);
+/* Makes room for n equity points at once (e.g. the bars of the run: an upper bound), so a long
+ * run's record is not moved while it grows; untouched room costs no memory. BT_ENOMEM. */
+bt_err_t bt_recorder_reserve_equity(bt_recorder_t *rec, size_t n);
 
 /* ---- For the engine ---- */
 

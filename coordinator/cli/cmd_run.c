@@ -52,7 +52,8 @@ static void s_help(FILE *out)
             "                    e.g. --set params.fast=12 --set data.symbols=[SYN000]\n"
             "  --out DIR         output folder, created if missing            [out/run]\n"
             "  --threads N       OpenMP threads across symbols, 0 = default   [0]\n"
-            "  --series WHERE    per-bar series (equity): csv (equity.csv), h5 (run.h5, HDF5:\n"
+            "  --series WHERE    per-bar series (equity): csv (equity.csv), h5 (run.h5, HDF5,\n"
+            "                    also each symbol's position; pandas.read_hdf reads it:\n"
             "                    docs/reports.md), both, or auto: csv up to 1,000,000 rows,\n"
             "                    else h5                                        [auto]\n"
             "  --from-sweep DIR  run job N (--job N, its job_id in results.csv) of the sweep in\n"
@@ -119,6 +120,7 @@ typedef struct {
     const char *out;
     const bt_run_stats_t *stats; /* run statistics (bt_metrics_run), NULL if none */
     bool csv, h5;                /* per-bar series as equity.csv, run.h5 */
+    const bt_run_pos_t *pos;     /* per-symbol positions for run.h5, or NULL */
 } s_prov_t;
 
 static void s_write_provenance_json(FILE *f, const s_prov_t *p)
@@ -287,7 +289,9 @@ static bt_err_t s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, con
         if (se != BT_OK)
             return se;
     }
-    return p->h5 ? bt_html_run_h5_write(p->out, rec->equity, rec->nequity, eb) : BT_OK;
+    return p->h5 ? bt_html_run_h5_write(p->out, rec->equity, rec->nequity, p->pos, p->ds->series,
+                                        p->ds->nsym, eb)
+                 : BT_OK;
 }
 
 static void s_print_summary(const bt_config_t *cfg, const bt_dataset_t *ds, const bt_metrics_t *m,
@@ -430,10 +434,11 @@ int bt_cmd_run(int argc, char **argv)
     bt_recorder_init(&rec);
     bt_run_stats_t stats;
     memset(&stats, 0, sizeof stats);
+    bt_run_pos_t *pos = NULL;
 
     size_t nsym = 0;
     const char *const *syms = bt_config_symbols(cfg, &nsym);
-    ds = bt_dataset_load(bt_config_store(cfg), syms, nsym, &eb);
+    ds = bt_dataset_load_mapped(bt_config_store(cfg), syms, nsym, &eb); /* no copy */
     if (!ds) {
         fprintf(stderr, "bt run: %s (data.store in %s)\n", eb.msg, path);
         rc = 2;
@@ -455,6 +460,11 @@ int bt_cmd_run(int argc, char **argv)
         fprintf(stderr, "bt run: out of memory\n");
         goto done;
     }
+    /* per-symbol positions, for run.h5 (not for --series csv) */
+    if (strcmp(series, "csv") != 0 && !(pos = bt_run_pos_new(ds->nsym))) {
+        fprintf(stderr, "bt run: out of memory\n");
+        goto done;
+    }
     bt_run_spec_t spec = {
         .series = ds->series,
         .nsym = ds->nsym,
@@ -463,7 +473,15 @@ int bt_cmd_run(int argc, char **argv)
         .cfg = ecfg,
         .threads = bt_pystrat_is(spec.strategy) ? 1 : threads, /* Python: one thread */
         .rec = &rec,
+        .on_step = pos ? bt_run_pos_step : NULL,
+        .on_step_user = pos,
     };
+    /* room for the equity record at once: one point per bar of the longest series (every step
+     * when the symbols share their times; more grows as needed). Only a hint if it fails. */
+    size_t nbars = 0;
+    for (size_t s = 0; s < ds->nsym; s++)
+        nbars = ds->series[s].n > nbars ? ds->series[s].n : nbars;
+    (void)bt_recorder_reserve_equity(&rec, nbars);
     bt_metrics_t m;
     double pylimit = 0;
     if (bt_config_get(cfg, "strategy_python_timeout", &pylimit, &eb) == BT_OK)
@@ -480,6 +498,10 @@ int bt_cmd_run(int argc, char **argv)
         rc = (err == BT_ESTRATEGY || err == BT_ECONFIG) ? 2 : 1;
         goto done;
     }
+    if (bt_run_pos_error(pos) != BT_OK) {
+        fprintf(stderr, "bt run: out of memory for the positions\n");
+        goto done;
+    }
     if (bt_run_stats_compute(&stats, &rec, ds->series, ds->nsym, ecfg) != BT_OK) {
         fprintf(stderr, "bt run: out of memory for the run statistics\n");
         goto done;
@@ -489,7 +511,8 @@ int bt_cmd_run(int argc, char **argv)
                      strcmp(series, "csv") == 0 || strcmp(series, "both") == 0 ||
                          (strcmp(series, "auto") == 0 && !big),
                      strcmp(series, "h5") == 0 || strcmp(series, "both") == 0 ||
-                         (strcmp(series, "auto") == 0 && big)};
+                         (strcmp(series, "auto") == 0 && big),
+                     pos};
     if (s_write_outputs(&prov, &rec, &m, &eb) != BT_OK) {
         fprintf(stderr, "bt run: cannot write results: %s\n", eb.msg);
         goto done;
@@ -509,6 +532,7 @@ int bt_cmd_run(int argc, char **argv)
     rc = 0;
 done:
     bt_run_stats_fini(&stats);
+    bt_run_pos_destroy(&pos);
     bt_recorder_fini(&rec);
     bt_engine_destroy(&eng);
     bt_dataset_destroy(&ds);

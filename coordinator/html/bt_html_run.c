@@ -31,58 +31,98 @@ static int64_t s_day(int64_t ns)
     return ns >= 0 ? ns / S_DAY_NS : -((-ns + S_DAY_NS - 1) / S_DAY_NS);
 }
 
-/* Index of the last bar at or before t (0 when t is before the first bar). */
+/* Index of the last bar at or before t (0 when t is before the first bar), searching forward
+ * from `from` (galloping, then halving: the page asks for a few thousand points of a long run). */
 static size_t s_asof(const bt_series_t *s, size_t from, int64_t t)
 {
-    while (from + 1 < s->n && s->time[from + 1] <= t)
-        from++;
-    return from;
+    size_t step = 1, lo = from; /* time[lo] <= t or lo == from */
+    while (lo + step < s->n && s->time[lo + step] <= t) {
+        lo += step;
+        step *= 2;
+    }
+    size_t hi = lo + step < s->n ? lo + step : s->n; /* time[hi] > t or hi == n */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->time[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
-/* Equal-weight buy and hold of every symbol from the first equity point,
- * scaled to the first equity value; NULL without bars. */
-static double *s_benchmark(const bt_html_run_in_t *in)
+/* Equal-weight buy and hold of every symbol from the first equity point, scaled to the first
+ * equity value. Evaluated only where the page shows it (bucket ends, day ends): s_bench_at for
+ * increasing step indexes, s_bench_rewind before another pass. */
+typedef struct {
+    const bt_html_run_in_t *in;
+    size_t *at0, *at; /* per symbol: bar as of the first equity point, as of the last step asked */
+    double *c0;       /* per symbol: close as of the first equity point */
+    size_t used;      /* symbols with a positive first close */
+} s_bench_t;
+
+static void s_bench_free(s_bench_t *b)
+{
+    if (!b)
+        return;
+    free(b->at0), free(b->at), free(b->c0), free(b);
+}
+
+static s_bench_t *s_benchmark(const bt_html_run_in_t *in)
 {
     if (!in->series || !in->nsym || !in->neq)
         return NULL;
-    double *b = calloc(in->neq, sizeof *b);
-    size_t *at = calloc(in->nsym, sizeof *at);
-    double *c0 = calloc(in->nsym, sizeof *c0);
-    if (!b || !at || !c0) {
-        free(b), free(at), free(c0);
+    s_bench_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->in = in;
+    b->at0 = calloc(in->nsym, sizeof *b->at0);
+    b->at = calloc(in->nsym, sizeof *b->at);
+    b->c0 = calloc(in->nsym, sizeof *b->c0);
+    if (!b->at0 || !b->at || !b->c0) {
+        s_bench_free(b);
         return NULL;
     }
-    size_t used = 0;
     for (size_t s = 0; s < in->nsym; s++) {
         const bt_series_t *se = &in->series[s];
         if (!se->n)
             continue;
-        at[s] = s_asof(se, 0, in->eq[0].time);
-        c0[s] = se->close[at[s]];
-        used += c0[s] > 0;
+        b->at0[s] = b->at[s] = s_asof(se, 0, in->eq[0].time);
+        b->c0[s] = se->close[b->at0[s]];
+        b->used += b->c0[s] > 0;
     }
-    for (size_t i = 0; i < in->neq; i++) {
-        double sum = 0;
-        for (size_t s = 0; s < in->nsym; s++) {
-            const bt_series_t *se = &in->series[s];
-            if (!se->n || !(c0[s] > 0))
-                continue;
-            at[s] = s_asof(se, at[s], in->eq[i].time);
-            sum += se->close[at[s]] / c0[s];
-        }
-        b[i] = used ? in->eq[0].equity * sum / (double)used : NAN;
-    }
-    free(at);
-    free(c0);
     return b;
+}
+
+static void s_bench_rewind(s_bench_t *b)
+{
+    if (b)
+        memcpy(b->at, b->at0, b->in->nsym * sizeof *b->at);
+}
+
+static double s_bench_at(s_bench_t *b, size_t i)
+{
+    if (!b)
+        return NAN;
+    const bt_html_run_in_t *in = b->in;
+    double sum = 0;
+    for (size_t s = 0; s < in->nsym; s++) {
+        const bt_series_t *se = &in->series[s];
+        if (!se->n || !(b->c0[s] > 0))
+            continue;
+        b->at[s] = s_asof(se, b->at[s], in->eq[i].time);
+        sum += se->close[b->at[s]] / b->c0[s];
+    }
+    return b->used ? in->eq[0].equity * sum / (double)b->used : NAN;
 }
 
 /* The equity curve thinned to S_DISPLAY_POINTS buckets: each bucket's last
  * time, equity and benchmark, and its deepest drawdown (so no trough is lost). */
-static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, const double *bench)
+static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
 {
     size_t n = in->neq, nb = n < S_DISPLAY_POINTS ? n : S_DISPLAY_POINTS;
     const char *keys[] = {"t", "eq", "dd", "bench"};
+    s_bench_rewind(bench);
     bt_json_raw(j, "\"equity\":{");
     for (int k = 0; k < 4; k++) {
         bt_json_sep(j, (size_t)k);
@@ -102,7 +142,7 @@ static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, const double *ben
                     dd = fmax(dd, in->eq[i].drawdown);
                 bt_json_num7(j, dd);
             } else {
-                bt_json_num7(j, bench ? bench[hi - 1] : NAN);
+                bt_json_num7(j, s_bench_at(bench, hi - 1));
             }
         }
         bt_json_raw(j, "]");
@@ -112,24 +152,39 @@ static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, const double *ben
 
 /* The last equity (and benchmark) of each UTC day, for the monthly and
  * yearly tables and the rolling statistics; every k-th day past S_MAX_DAYS. */
-static void s_daily(bt_json_t *j, const bt_html_run_in_t *in, const double *bench)
+static void s_daily(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
 {
-    size_t ndays = 0;
-    for (size_t i = 0; i < in->neq; i++)
-        ndays += i + 1 == in->neq || s_day(in->eq[i].time) != s_day(in->eq[i + 1].time);
+    /* the last step of each day: found once, comparing with the next day's first ns */
+    size_t ndays = 0, cap = 0, *last = NULL;
+    int64_t next = 0;
+    for (size_t i = 0; i < in->neq; i++) {
+        if (i == 0 || in->eq[i].time >= next)
+            next = (s_day(in->eq[i].time) + 1) * S_DAY_NS;
+        if (i + 1 < in->neq && in->eq[i + 1].time < next)
+            continue;
+        if (ndays == cap) {
+            size_t *p = realloc(last, (cap ? cap * 2 : 1024) * sizeof *p);
+            if (!p) {
+                j->err = BT_ENOMEM;
+                break;
+            }
+            last = p;
+            cap = cap ? cap * 2 : 1024;
+        }
+        last[ndays++] = i;
+    }
     size_t step = ndays > S_MAX_DAYS ? (ndays + S_MAX_DAYS - 1) / S_MAX_DAYS : 1;
     bt_json_raw(j, "\"daily\":{\"step_days\":");
     bt_json_i64(j, (int64_t)step);
     bt_json_raw(j, ",\"start\":");
     bt_json_num(j, in->neq ? in->eq[0].equity : NAN);
+    s_bench_rewind(bench);
     for (int k = 0; k < 3; k++) {
         bt_json_raw(j, k == 0 ? ",\"t\":[" : k == 1 ? ",\"eq\":[" : ",\"bench\":[");
-        size_t d = 0, out = 0;
-        for (size_t i = 0; i < in->neq; i++) {
-            bool last = i + 1 == in->neq || s_day(in->eq[i].time) != s_day(in->eq[i + 1].time);
-            if (!last)
-                continue;
-            if (d++ % step != 0 && i + 1 != in->neq)
+        size_t out = 0;
+        for (size_t d = 0; d < ndays; d++) {
+            size_t i = last[d];
+            if (d % step != 0 && i + 1 != in->neq)
                 continue;
             bt_json_sep(j, out++);
             if (k == 0)
@@ -137,11 +192,12 @@ static void s_daily(bt_json_t *j, const bt_html_run_in_t *in, const double *benc
             else if (k == 1)
                 bt_json_num(j, in->eq[i].equity);
             else
-                bt_json_num(j, bench ? bench[i] : NAN);
+                bt_json_num(j, s_bench_at(bench, i));
         }
         bt_json_raw(j, "]");
     }
     bt_json_raw(j, "}");
+    free(last);
 }
 
 static void s_markers(bt_json_t *j, const bt_html_run_in_t *in, size_t sym, bool entry,
@@ -245,7 +301,7 @@ bt_err_t bt_html_run_write(const char *dir, const bt_html_run_in_t *in, bt_errbu
 {
     bt_json_t j;
     bt_json_init(&j);
-    double *bench = s_benchmark(in);
+    s_bench_t *bench = s_benchmark(in);
     bt_json_raw(&j, "{\"kind\":\"run\",\"build_id\":");
     bt_json_str(&j, bt_build_id());
     bt_json_raw(&j, ",\"metrics_json\":");
@@ -270,26 +326,188 @@ bt_err_t bt_html_run_write(const char *dir, const bt_html_run_in_t *in, bt_errbu
     bt_json_raw(&j, ",");
     s_trade_returns(&j, in);
     bt_json_raw(&j, "}");
-    free(bench);
+    s_bench_free(bench);
     bt_err_t e = bt_html_write_page(dir, "run", "Back Tester run report", &j, eb);
     bt_json_fini(&j);
     return e;
 }
 
-static const bt_h5col_t s_h5cols[] = {
-    {"time", offsetof(bt_equity_rec_t, time), true, "ns since 1970-01-01 UTC"},
-    {"cash", offsetof(bt_equity_rec_t, cash), false, NULL},
-    {"positions_value", offsetof(bt_equity_rec_t, positions_value), false, NULL},
-    {"equity", offsetof(bt_equity_rec_t, equity), false, NULL},
-    {"drawdown", offsetof(bt_equity_rec_t, drawdown), false, "fraction of the running peak"},
+/* ---- positions and run.h5 ---- */
+
+typedef struct {
+    int64_t time;
+    double qty;
+} s_change_t;
+
+struct bt_run_pos {
+    size_t nsym;
+    s_change_t **ch; /* per symbol: the changes in time order */
+    size_t *n, *cap;
+    double *last;    /* per symbol: the quantity after the last change */
+    bool oom;        /* a change was lost (set by any thread; read after the run) */
 };
 
+bt_run_pos_t *bt_run_pos_new(size_t nsym)
+{
+    bt_run_pos_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->nsym = nsym;
+    size_t k = nsym ? nsym : 1;
+    p->ch = calloc(k, sizeof *p->ch);
+    p->n = calloc(k, sizeof *p->n);
+    p->cap = calloc(k, sizeof *p->cap);
+    p->last = calloc(k, sizeof *p->last);
+    if (!p->ch || !p->n || !p->cap || !p->last)
+        bt_run_pos_destroy(&p);
+    return p;
+}
+
+void bt_run_pos_destroy(bt_run_pos_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_run_pos_t *p = *self_p;
+    for (size_t s = 0; p->ch && s < p->nsym; s++)
+        free(p->ch[s]);
+    free(p->ch), free(p->n), free(p->cap), free(p->last), free(p);
+    *self_p = NULL;
+}
+
+void bt_run_pos_step(void *user, const bt_step_info_t *info)
+{
+    bt_run_pos_t *p = user;
+    for (size_t j = 0; j < info->nsym; j++) {
+        size_t s = info->sym0 + j;
+        double q = info->position[j];
+        if (s >= p->nsym || q == p->last[s])
+            continue;
+        if (p->n[s] == p->cap[s]) {
+            size_t nc = p->cap[s] ? p->cap[s] * 2 : 256;
+            s_change_t *c = realloc(p->ch[s], nc * sizeof *c);
+            if (!c) {
+                p->oom = true;
+                continue;
+            }
+            p->ch[s] = c;
+            p->cap[s] = nc;
+        }
+        p->ch[s][p->n[s]++] = (s_change_t){info->time, q};
+        p->last[s] = q;
+    }
+}
+
+bt_err_t bt_run_pos_error(const bt_run_pos_t *self)
+{
+    return self && self->oom ? BT_ENOMEM : BT_OK;
+}
+
+double bt_run_pos_at(const bt_run_pos_t *self, size_t sym, int64_t t)
+{
+    if (!self || sym >= self->nsym)
+        return 0.0;
+    const s_change_t *c = self->ch[sym];
+    size_t lo = 0, hi = self->n[sym]; /* first change after t */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c[mid].time <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? c[lo - 1].qty : 0.0;
+}
+
+#define S_FIXED_COLS 4 /* cash, positions_value, equity, drawdown */
+
+typedef struct {
+    const bt_equity_rec_t *eq;
+    const bt_run_pos_t *pos;
+    const bt_series_t *series;
+    size_t col;      /* column the cursors below belong to */
+    size_t ci, bi;   /* next change, bar as of the last row */
+} s_h5fill_t;
+
+static void s_h5fill(void *user, size_t col, size_t r0, size_t len, void *out)
+{
+    s_h5fill_t *u = user;
+    const bt_equity_rec_t *e = u->eq + r0;
+    if (col == BT_H5TABLE_INDEX) {
+        int64_t *o = out;
+        for (size_t i = 0; i < len; i++)
+            o[i] = e[i].time;
+        return;
+    }
+    double *o = out;
+    if (col < S_FIXED_COLS) {
+        static const size_t off[S_FIXED_COLS] = {
+            offsetof(bt_equity_rec_t, cash), offsetof(bt_equity_rec_t, positions_value),
+            offsetof(bt_equity_rec_t, equity), offsetof(bt_equity_rec_t, drawdown)};
+        const char *b = (const char *)e + off[col];
+        for (size_t i = 0; i < len; i++)
+            memcpy(&o[i], b + i * sizeof *e, sizeof o[i]);
+        return;
+    }
+    size_t nsym = u->pos ? u->pos->nsym : 0;
+    size_t s = (col - S_FIXED_COLS) % (nsym ? nsym : 1);
+    bool value = col - S_FIXED_COLS >= nsym;
+    if (r0 == 0 || u->col != col) {
+        u->col = col;
+        u->ci = u->bi = 0;
+    }
+    const s_change_t *ch = u->pos->ch[s];
+    size_t nch = u->pos->n[s];
+    const bt_series_t *se = &u->series[s];
+    for (size_t i = 0; i < len; i++) {
+        int64_t t = e[i].time;
+        while (u->ci < nch && ch[u->ci].time <= t)
+            u->ci++;
+        double q = u->ci ? ch[u->ci - 1].qty : 0.0;
+        if (!value) {
+            o[i] = q;
+            continue;
+        }
+        while (u->bi < se->n && se->time[u->bi] <= t)
+            u->bi++;
+        o[i] = u->bi ? q * se->close[u->bi - 1] : 0.0; /* no bar yet: nothing held */
+    }
+}
+
 bt_err_t bt_html_run_h5_write(const char *dir, const bt_equity_rec_t *eq, size_t n,
+                              const bt_run_pos_t *pos, const bt_series_t *series, size_t nsym,
                               bt_errbuf_t *eb)
 {
     char p[4096];
     bt_err_t e = bt_html_path(p, sizeof p, dir, BT_HTML_RUN_H5, eb);
-    return e == BT_OK ? bt_h5table_write(p, "equity", eq, n, sizeof *eq, s_h5cols, 5, eb) : e;
+    if (e != BT_OK)
+        return e;
+    if (pos && (!series || pos->nsym != nsym))
+        pos = NULL;
+    size_t np = pos ? pos->nsym : 0, ncols = S_FIXED_COLS + 2 * np;
+    char **names = calloc(ncols, sizeof *names);
+    if (!names)
+        return bt_errf(eb, BT_ENOMEM, "out of memory writing %s", p);
+    static const char *const fixed[S_FIXED_COLS] = {"cash", "positions_value", "equity",
+                                                    "drawdown"};
+    for (size_t c = 0; c < ncols && e == BT_OK; c++) {
+        size_t len = c < S_FIXED_COLS ? strlen(fixed[c]) + 1 : 7 + BT_SYMBOL_MAX;
+        names[c] = malloc(len);
+        if (!names[c])
+            e = bt_errf(eb, BT_ENOMEM, "out of memory writing %s", p);
+        else if (c < S_FIXED_COLS)
+            memcpy(names[c], fixed[c], len);
+        else
+            snprintf(names[c], len, "%s_%s", c - S_FIXED_COLS < np ? "qty" : "value",
+                     series[(c - S_FIXED_COLS) % np].symbol);
+    }
+    s_h5fill_t u = {eq, pos, series, 0, 0, 0};
+    bt_h5table_spec_t spec = {n, ncols, (const char *const *)names, s_h5fill, &u};
+    if (e == BT_OK)
+        e = bt_h5table_write(p, "equity", &spec, eb);
+    for (size_t c = 0; c < ncols; c++)
+        free(names[c]);
+    free(names);
+    return e;
 }
 
 /* ---- rebuilding from a folder ---- */
@@ -445,12 +663,18 @@ bt_err_t bt_html_run_rebuild(const char *dir, bt_errbuf_t *eb)
     bt_trade_rec_t *tr = NULL;
     size_t neq = 0, ntr = 0;
     if (bt_html_exists(dir, BT_HTML_RUN_H5)) {
-        void *rows = NULL;
+        static const char *const cols[] = {"cash", "positions_value", "equity", "drawdown"};
+        int64_t *t = NULL;
+        double *v = NULL;
         e = bt_html_path(p, sizeof p, dir, BT_HTML_RUN_H5, eb);
         if (e == BT_OK)
-            e = bt_h5table_read(p, "equity", &rows, &neq, sizeof *eq, s_h5cols, 5,
-                                (size_t)1 << 32, eb);
-        eq = rows;
+            e = bt_h5table_read(p, "equity", cols, 4, (size_t)1 << 32, &t, &v, &neq, eb);
+        if (e == BT_OK && !(eq = calloc(neq ? neq : 1, sizeof *eq)))
+            e = bt_errf(eb, BT_ENOMEM, "out of memory reading %s", p);
+        for (size_t i = 0; e == BT_OK && i < neq; i++)
+            eq[i] = (bt_equity_rec_t){t[i], v[i], v[neq + i], v[2 * neq + i], v[3 * neq + i]};
+        free(t);
+        free(v);
     } else {
         e = s_read_equity(dir, &eq, &neq, eb);
     }

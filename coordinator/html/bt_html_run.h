@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "bt_err.h"
+#include "bt_engine.h"
 #include "bt_recorder.h"
 #include "bt_series.h"
 
@@ -31,11 +32,28 @@ typedef struct bt_html_run_in {
  * DIR/provenance.txt. */
 bt_err_t bt_html_run_write(const char *dir, const bt_html_run_in_t *in, bt_errbuf_t *eb);
 
-/* DIR/run.h5: the per-bar series of bt run in HDF5, group /equity with 1-D
- * datasets time (int64 ns since 1970-01-01 UTC), cash, positions_value,
- * equity, drawdown (float64), the columns of equity.csv at full precision. */
+/* Each symbol's position over a run, collected from the engine's per-step
+ * hook: bt_run_pos_step is a bt_step_fn (spec.on_step, on_step_user = the
+ * collector); it keeps only the changes (time, signed quantity), each symbol
+ * written by the one sleeve or book that trades it. */
+typedef struct bt_run_pos bt_run_pos_t;
+bt_run_pos_t *bt_run_pos_new(size_t nsym);
+void bt_run_pos_destroy(bt_run_pos_t **self_p);
+void bt_run_pos_step(void *user, const bt_step_info_t *info);
+/* BT_ENOMEM if a change could not be kept. */
+bt_err_t bt_run_pos_error(const bt_run_pos_t *self);
+/* Signed quantity of symbol sym held at time t (after that step's fills). */
+double bt_run_pos_at(const bt_run_pos_t *self, size_t sym, int64_t t);
+
+/* DIR/run.h5: the per-bar series of bt run in HDF5, one pandas "fixed" frame
+ * /equity (bt_h5table): index time (ns since 1970-01-01 UTC), columns cash,
+ * positions_value, equity, drawdown (the columns of equity.csv at full
+ * precision), then qty_SYM and value_SYM per symbol (pos non-NULL: the
+ * signed quantity held after the step and quantity x the symbol's last
+ * close). pd.read_hdf(path, "equity") reads it (docs/reports.md). */
 #define BT_HTML_RUN_H5 "run.h5"
 bt_err_t bt_html_run_h5_write(const char *dir, const bt_equity_rec_t *eq, size_t n,
+                              const bt_run_pos_t *pos, const bt_series_t *series, size_t nsym,
                               bt_errbuf_t *eb);
 
 /* Rebuilds DIR/report.html from a bt run folder: equity from DIR/run.h5 when

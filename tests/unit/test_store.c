@@ -418,3 +418,44 @@ Test(store, check_range_names_both_ranges)
     cr_assert_eq(bt_dataset_check_range(&empty, 1, INT64_MIN, INT64_MAX, &eb), BT_EDATA);
     cr_assert(strstr(eb.msg, "holds no bars"), "%s", eb.msg);
 }
+
+/* bt_dataset_load_mapped (bt run's zero-copy read): the same bars, hash and metadata as the copy,
+ * mapped from an uncompressed store (chunks back to back) and read when deflated; several
+ * symbols, with and without adj_close, more than one chunk each. */
+static void s_mapped_same(bool deflate)
+{
+    bt_errbuf_t eb;
+    bt_bars_t *b[2] = {s_make_step("AAA", 300000, true, BT_NS_PER_MIN), s_make("BBB", 1000, false)};
+    for (int k = 0; k < 2; k++) {
+        bt_series_t s = bt_bars_view(b[k]);
+        bt_store_meta_t m = s_meta("x.csv");
+        cr_assert_eq(bt_store_write(s_path, &s, &m, false, deflate, &eb), BT_OK, "%s", eb.msg);
+    }
+    bt_dataset_t *c = bt_dataset_load(s_path, NULL, 0, &eb);
+    cr_assert_not_null(c, "%s", eb.msg);
+    bt_dataset_t *m = bt_dataset_load_mapped(s_path, NULL, 0, &eb);
+    cr_assert_not_null(m, "%s", eb.msg);
+    cr_assert_eq(m->nsym, 2);
+    cr_assert_str_eq(m->hash, c->hash);
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_str_eq(m->series[i].symbol, c->series[i].symbol);
+        s_same(&c->series[i], &m->series[i]);
+        cr_assert_eq((uintptr_t)m->series[i].close % 8, 0);
+        cr_assert_str_eq(m->meta[i].frequency, c->meta[i].frequency);
+    }
+    bt_dataset_destroy(&m);
+    cr_assert_null(m);
+    bt_dataset_destroy(&c);
+    bt_bars_destroy(&b[0]);
+    bt_bars_destroy(&b[1]);
+}
+
+Test(store, mapped_load_equals_copy_uncompressed)
+{
+    s_mapped_same(false);
+}
+
+Test(store, mapped_load_equals_copy_deflate)
+{
+    s_mapped_same(true);
+}

@@ -1,0 +1,20 @@
+/* bt_store_map — the bar store's zero-copy read path (common/data only): a
+ * field of a symbol mapped read-only straight from the file's page cache
+ * instead of copied into fresh memory. Only for uncompressed little-endian
+ * 8-byte fields whose bytes lie in one run of the file (contiguous layout,
+ * or unfiltered chunks back to back, as bt writes them). */
+#ifndef BT_STORE_MAP_H
+#define BT_STORE_MAP_H
+
+#include <hdf5.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Maps dataset grp/name (n values; int64 time if is_time, else float64) of
+ * the file open on fd. On success *data points at value 0 (8-byte aligned)
+ * and *map, *len name the mapping for munmap; false when the field cannot be
+ * mapped (the caller reads it instead). */
+bool bt_store_map_field(hid_t grp, const char *name, int fd, size_t n, bool is_time,
+                        const void **data, void **map, size_t *len);
+
+#endif
