@@ -495,6 +495,7 @@ typedef struct {
     size_t n;
     struct { void *p; size_t len; } *maps; /* mapped fields (bt_dataset_load_mapped) */
     size_t nmaps;
+    int hold; /* bt_store_map_hold while fields are mapped, else -1 */
 } s_priv_t;
 
 /* Rounds up to the next multiple of BT_ALIGN. */
@@ -760,12 +761,13 @@ static bt_dataset_t *s_dataset_load(const char *path, const char *const *symbols
     stamp = have_st ? bt_stamp_load(&st0) : NULL;
     bt_sha256_t h;
     bt_sha256_init(&h);
+    priv->hold = map ? bt_store_map_hold(s_fd(f)) : -1;
     for (size_t i = 0; i < nsym; i++) {
         char content[65];
         bool hashed;
         if (s_load_symbol(f, path, symbols[i], &ds->series[i], &ds->meta[i], content,
-                          &priv->blocks[i], stamp, &hashed, map ? s_fd(f) : -1, priv,
-                          eb) != BT_OK)
+                          &priv->blocks[i], stamp, &hashed, priv->hold >= 0 ? s_fd(f) : -1,
+                          priv, eb) != BT_OK)
             goto fail;
         priv->n = i + 1;
         ds->hashed += hashed;
@@ -841,6 +843,8 @@ void bt_dataset_destroy(bt_dataset_t **self_p)
             free(priv->blocks[i]);
         for (size_t i = 0; i < priv->nmaps; i++)
             munmap(priv->maps[i].p, priv->maps[i].len);
+        if (priv->hold > 0)
+            close(priv->hold);
         free(priv->maps);
         free(priv->blocks);
         free(priv);

@@ -2,8 +2,10 @@
 #define _DEFAULT_SOURCE /* MAP_POPULATE */
 #include "bt_store_map.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -90,4 +92,14 @@ bool bt_store_map_field(hid_t grp, const char *name, int fd, size_t n, bool is_t
         H5Tclose(ty);
     H5Dclose(ds);
     return ok;
+}
+
+int bt_store_map_hold(int fd)
+{
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (d >= 0 && flock(d, LOCK_SH | LOCK_NB) != 0) {
+        close(d);
+        d = -1;
+    }
+    return d;
 }

@@ -17,4 +17,11 @@
 bool bt_store_map_field(hid_t grp, const char *name, int fd, size_t n, bool is_time,
                         const void **data, void **map, size_t *len);
 
+/* A shared lock on the store file held while fields stay mapped: a writer
+ * (bt data import, which rewrites the file in place and may reuse freed
+ * space) then cannot open it, so mapped bars never change under a run.
+ * Returns a descriptor to close when the mappings go, or -1 (unlocked: a
+ * writer holds it, or the file system has no locks; the caller copies). */
+int bt_store_map_hold(int fd);
+
 #endif

@@ -459,3 +459,22 @@ Test(store, mapped_load_equals_copy_deflate)
 {
     s_mapped_same(true);
 }
+
+/* While a mapped load holds the store, a writer (bt data import) cannot open it: the bars a run
+ * reads never change under it (HDF5 may reuse the space a --replace frees). Once the dataset is
+ * destroyed the same write goes through. */
+Test(store, mapped_load_holds_the_store_against_writers)
+{
+    bt_errbuf_t eb;
+    bt_bars_t *b = s_make("AAA", 1000, false);
+    bt_series_t s = bt_bars_view(b);
+    bt_store_meta_t m = s_meta("x.csv");
+    cr_assert_eq(bt_store_write(s_path, &s, &m, false, false, &eb), BT_OK, "%s", eb.msg);
+    bt_dataset_t *d = bt_dataset_load_mapped(s_path, NULL, 0, &eb);
+    cr_assert_not_null(d, "%s", eb.msg);
+    cr_assert_eq(bt_store_write(s_path, &s, &m, true, false, &eb), BT_EIO);
+    cr_assert(strstr(eb.msg, "open in another program"), "%s", eb.msg);
+    bt_dataset_destroy(&d);
+    cr_assert_eq(bt_store_write(s_path, &s, &m, true, false, &eb), BT_OK, "%s", eb.msg);
+    bt_bars_destroy(&b);
+}
