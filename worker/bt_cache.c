@@ -13,6 +13,7 @@
 #include "bt_fs.h"
 #include "bt_log.h"
 #include "bt_sha256.h"
+#include "bt_store_stamp.h"
 
 struct bt_cache {
     char dir[PATH_MAX];  /* cache root */
@@ -121,12 +122,24 @@ bt_err_t bt_cache_lookup(bt_cache_t *self, const char *sha, char *path, size_t c
         return bt_errf(eb, BT_ENOTFOUND, "%.12s... is not in the cache %s", sha, self->dir);
     char got[65];
     bt_errbuf_t e2;
+    bt_errbuf_clear(&e2);
+    struct stat st = {0};
+    /* Unchanged since hashed (a whole-file stamp): not hashed again. */
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+        bt_stamp_file_get(&st, 0, got, NULL, 0) && strcmp(got, sha) == 0) {
+        utimensat(AT_FDCWD, path, NULL, 0);
+        return BT_OK;
+    }
     if (s_hash_path(path, got, &e2) != BT_OK || strcmp(got, sha) != 0) {
         bt_log(BT_LOG_WARN, "cache: %s is corrupted (%s); deleted, it will be fetched again", path,
                e2.code != BT_OK ? e2.msg : "its bytes hash to another value");
         unlink(path);
         return bt_errf(eb, BT_ENOTFOUND, "%.12s... was corrupted in the cache %s", sha, self->dir);
     }
+    struct stat after; /* stamped only if not written while hashed */
+    if (stat(path, &after) == 0 && after.st_ino == st.st_ino && after.st_size == st.st_size &&
+        after.st_ctim.tv_sec == st.st_ctim.tv_sec && after.st_ctim.tv_nsec == st.st_ctim.tv_nsec)
+        bt_stamp_file_put(&after, 0, sha, NULL, 0, false);
     utimensat(AT_FDCWD, path, NULL, 0); /* most recently used */
     return BT_OK;
 }
@@ -434,6 +447,11 @@ bt_err_t bt_cache_recv_commit(bt_cache_recv_t *r, char *path, size_t cap, bt_err
         return bt_errf(eb, BT_EIO, "cannot move %s to %s: %s", r->tmp, path, strerror(errno));
     close(r->fd);
     r->fd = -1;
+    /* Just written and checked whole by this process: stamped, so the next
+     * lookup does not hash it again while it stays unchanged. */
+    struct stat st;
+    if (stat(path, &st) == 0)
+        bt_stamp_file_put(&st, 0, r->sha, NULL, 0, true);
     s_evict(r->cache, r->sha);
     return BT_OK;
 }
