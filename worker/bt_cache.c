@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "bt_fs.h"
 #include "bt_log.h"
 #include "bt_sha256.h"
+#include "bt_store_stamp.h"
 
 struct bt_cache {
     char dir[PATH_MAX];  /* cache root */
@@ -121,12 +123,24 @@ bt_err_t bt_cache_lookup(bt_cache_t *self, const char *sha, char *path, size_t c
         return bt_errf(eb, BT_ENOTFOUND, "%.12s... is not in the cache %s", sha, self->dir);
     char got[65];
     bt_errbuf_t e2;
+    bt_errbuf_clear(&e2);
+    struct stat st = {0};
+    /* Unchanged since hashed (a whole-file stamp): not hashed again. */
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+        bt_stamp_file_get(&st, 0, got, NULL, 0) && strcmp(got, sha) == 0) {
+        utimensat(AT_FDCWD, path, NULL, 0);
+        return BT_OK;
+    }
     if (s_hash_path(path, got, &e2) != BT_OK || strcmp(got, sha) != 0) {
         bt_log(BT_LOG_WARN, "cache: %s is corrupted (%s); deleted, it will be fetched again", path,
                e2.code != BT_OK ? e2.msg : "its bytes hash to another value");
         unlink(path);
         return bt_errf(eb, BT_ENOTFOUND, "%.12s... was corrupted in the cache %s", sha, self->dir);
     }
+    struct stat after; /* stamped only if not written while hashed */
+    if (stat(path, &after) == 0 && after.st_ino == st.st_ino && after.st_size == st.st_size &&
+        after.st_ctim.tv_sec == st.st_ctim.tv_sec && after.st_ctim.tv_nsec == st.st_ctim.tv_nsec)
+        bt_stamp_file_put(&after, 0, sha, NULL, 0, false);
     utimensat(AT_FDCWD, path, NULL, 0); /* most recently used */
     return BT_OK;
 }
@@ -237,7 +251,117 @@ struct bt_cache_recv {
     bt_sha256_t whole; /* hash of chunks [0, hashed) in order */
     uint32_t hashed;   /* chunks fed to whole */
     char *scratch;     /* a chunk read back when one arrived ahead of order */
+    /* The writer thread: a checked chunk is copied into a ring slot and
+     * written by it, so the copy into the page cache (a quarter of a
+     * transfer's CPU) overlaps receiving and hashing the next ones. */
+    bool has_writer;                       /* else chunks are written in line */
+    pthread_t writer;                      /* runs s_writer */
+    pthread_mutex_t mu;                    /* guards the fields below */
+    pthread_cond_t cv;                     /* queue changed */
+    char *ring;                            /* S_RING slots of `chunk` bytes */
+    struct { uint64_t off; size_t len; } q[4]; /* queued writes, from qhead */
+    uint32_t qhead, qlen;                  /* ring position, slots queued */
+    bool stop;                             /* the writer is to exit once empty */
+    int werr;                              /* errno of the first failed write, 0 */
 };
+#define S_RING 4u /* = the q above */
+
+/* Writes all of len bytes at off; 0 or an errno. */
+static int s_pwrite_all(int fd, const char *p, size_t len, uint64_t off)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t wr = pwrite(fd, p + done, len - done, (off_t)(off + done));
+        if (wr < 0 && errno == EINTR)
+            continue;
+        if (wr <= 0)
+            return wr < 0 ? errno : EIO;
+        done += (size_t)wr;
+    }
+    return 0;
+}
+
+static void *s_writer(void *arg)
+{
+    bt_cache_recv_t *r = arg;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (r->qlen == 0 && !r->stop)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (r->qlen == 0)
+            break;
+        uint32_t slot = r->qhead;
+        uint64_t off = r->q[slot].off;
+        size_t len = r->q[slot].len;
+        pthread_mutex_unlock(&r->mu); /* the slot stays queued (not reused) until written */
+        int err = s_pwrite_all(r->fd, r->ring + (size_t)slot * r->chunk, len, off);
+        pthread_mutex_lock(&r->mu);
+        if (err && !r->werr)
+            r->werr = err;
+        r->qhead = (r->qhead + 1) % S_RING;
+        r->qlen--;
+        pthread_cond_broadcast(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* Writes chunk bytes at off: queued for the writer (copied into the ring),
+ * or in line without one. */
+static bt_err_t s_write(bt_cache_recv_t *r, uint64_t off, const void *data, size_t len,
+                        bt_errbuf_t *eb)
+{
+    int err;
+    if (!r->has_writer) {
+        err = s_pwrite_all(r->fd, data, len, off);
+    } else {
+        pthread_mutex_lock(&r->mu);
+        while (r->qlen == S_RING && !r->werr)
+            pthread_cond_wait(&r->cv, &r->mu);
+        err = r->werr;
+        if (!err) {
+            uint32_t slot = (r->qhead + r->qlen) % S_RING;
+            memcpy(r->ring + (size_t)slot * r->chunk, data, len);
+            r->q[slot].off = off;
+            r->q[slot].len = len;
+            r->qlen++;
+            pthread_cond_broadcast(&r->cv);
+        }
+        pthread_mutex_unlock(&r->mu);
+    }
+    if (err)
+        return bt_errf(eb, BT_EIO, "cannot write %s: %s", r->tmp, strerror(err));
+    return BT_OK;
+}
+
+/* Waits until every queued chunk is in the file; BT_EIO if one failed. */
+static bt_err_t s_drain(bt_cache_recv_t *r, bt_errbuf_t *eb)
+{
+    if (!r->has_writer)
+        return BT_OK;
+    pthread_mutex_lock(&r->mu);
+    while (r->qlen > 0)
+        pthread_cond_wait(&r->cv, &r->mu);
+    int err = r->werr;
+    pthread_mutex_unlock(&r->mu);
+    if (err)
+        return bt_errf(eb, BT_EIO, "cannot write %s: %s", r->tmp, strerror(err));
+    return BT_OK;
+}
+
+static void s_writer_stop(bt_cache_recv_t *r)
+{
+    if (!r->has_writer)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->stop = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->writer, NULL);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    r->has_writer = false;
+}
 
 /* Feeds whole the held chunks that follow the hashed prefix; `data` is chunk
  * i's bytes (just written), others are read back from the temp file. */
@@ -249,6 +373,9 @@ static bt_err_t s_feed(bt_cache_recv_t *r, uint32_t i, const void *data, bt_errb
         size_t len = r->size - off < r->chunk ? (size_t)(r->size - off) : r->chunk;
         const void *bytes = data;
         if (k != i) {
+            bt_err_t e = s_drain(r, eb); /* chunk k may still be queued */
+            if (e != BT_OK)
+                return e;
             if (!r->scratch && !(r->scratch = malloc(r->chunk)))
                 return bt_errf(eb, BT_ENOMEM, "out of memory receiving %.12s", r->sha);
             size_t got = 0;
@@ -319,6 +446,17 @@ bt_cache_recv_t *bt_cache_recv_new(bt_cache_t *self, const char *sha, uint64_t s
         free(r);
         return NULL;
     }
+    /* Without a thread (or its ring) chunks are written in line. */
+    if (nchunks > 1 && (r->ring = malloc((size_t)S_RING * chunk)) != NULL &&
+        pthread_mutex_init(&r->mu, NULL) == 0) {
+        if (pthread_cond_init(&r->cv, NULL) == 0) {
+            r->has_writer = pthread_create(&r->writer, NULL, s_writer, r) == 0;
+            if (!r->has_writer)
+                pthread_cond_destroy(&r->cv);
+        }
+        if (!r->has_writer)
+            pthread_mutex_destroy(&r->mu);
+    }
     return r;
 }
 
@@ -327,6 +465,8 @@ void bt_cache_recv_destroy(bt_cache_recv_t **r_p)
     if (!r_p || !*r_p)
         return;
     bt_cache_recv_t *r = *r_p;
+    s_writer_stop(r);
+    free(r->ring);
     if (r->fd >= 0) {
         close(r->fd);
         unlink(r->tmp);
@@ -380,16 +520,9 @@ bt_err_t bt_cache_recv_chunk(bt_cache_recv_t *r, uint64_t offset, const void *da
     if (strcmp(got, r->chunk_sha[i]) != 0)
         return bt_errf(eb, BT_EDATA, "chunk %u of %.12s hashes to %s, the manifest says %s", i,
                        r->sha, got, r->chunk_sha[i]);
-    const char *p = data;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t wr = pwrite(r->fd, p + done, len - done, (off_t)(offset + done));
-        if (wr < 0 && errno == EINTR)
-            continue;
-        if (wr <= 0)
-            return bt_errf(eb, BT_EIO, "cannot write %s: %s", r->tmp, strerror(errno));
-        done += (size_t)wr;
-    }
+    bt_err_t e = s_write(r, offset, data, len, eb);
+    if (e != BT_OK)
+        return e;
     r->state[i] = S_HELD;
     r->held++;
     return s_feed(r, i, data, eb);
@@ -408,8 +541,13 @@ bt_err_t bt_cache_recv_commit(bt_cache_recv_t *r, char *path, size_t cap, bt_err
 {
     if (!bt_cache_recv_complete(r))
         return bt_errf(eb, BT_EINVAL, "%.12s: %u of %u chunks received", r->sha, r->held, r->n);
-    /* No fsync: a cached file is hashed again on every use, so one torn by a
-     * crash is found then and fetched again. */
+    bt_err_t ew = s_drain(r, eb);
+    if (ew != BT_OK)
+        return ew;
+    /* No fsync: a cached file is hashed again on use unless its whole-file
+     * stamp matches (same size, mtime, ctime); a crash before the data
+     * reached the disk leaves a shorter file (ext4 data=ordered), which is
+     * hashed, found torn and fetched again. */
     if (ftruncate(r->fd, (off_t)r->size) != 0)
         return bt_errf(eb, BT_EIO, "cannot finish %s: %s", r->tmp, strerror(errno));
     char got[65];
@@ -434,6 +572,11 @@ bt_err_t bt_cache_recv_commit(bt_cache_recv_t *r, char *path, size_t cap, bt_err
         return bt_errf(eb, BT_EIO, "cannot move %s to %s: %s", r->tmp, path, strerror(errno));
     close(r->fd);
     r->fd = -1;
+    /* Just written and checked whole by this process: stamped, so the next
+     * lookup does not hash it again while it stays unchanged. */
+    struct stat st;
+    if (stat(path, &st) == 0)
+        bt_stamp_file_put(&st, 0, r->sha, NULL, 0, true);
     s_evict(r->cache, r->sha);
     return BT_OK;
 }

@@ -76,6 +76,7 @@ typedef struct {
     uint32_t heartbeat_ms, lease_ms;  /* from WELCOME */
     uint64_t hb_seq;                  /* our heartbeat counter */
     bt_msg_t in, out;                 /* decode / encode messages */
+    zframe_t *in_frame;               /* the bytes `in` was decoded from (CHUNK views them) */
     bt_wire_buf_t buf;                /* encode buffer */
     bt_dscache_t *cache;              /* datasets across sweeps */
     bt_cache_t *files;                /* content-addressed files on disk */
@@ -600,7 +601,8 @@ static int s_on_message(s_worker_t *w, int64_t now)
     }
     bt_errbuf_t eb;
     bt_err_t rc = bt_wire_decode(zframe_data(f), zframe_size(f), &w->in, &eb);
-    zframe_destroy(&f);
+    zframe_destroy(&w->in_frame); /* a CHUNK's bytes point into the frame: keep it */
+    w->in_frame = f;
     if (rc != BT_OK) {
         w->bad_msgs++;
         if (rc == BT_EVERSION) {
@@ -860,6 +862,7 @@ int bt_worker_run(const bt_worker_opts_t *opts)
     }
 out:
     s_exec_stop(&w.exec);
+    zframe_destroy(&w.in_frame);
     s_disconnect(&w);
     bt_runner_destroy(&w.runner);
     bt_config_destroy(&w.config);

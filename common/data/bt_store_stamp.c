@@ -168,23 +168,24 @@ static bool s_same(const struct stat *a, const struct stat *b)
            a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-void bt_stamp_save(bt_stamp_t *self, const struct stat *after)
+/* A write in the same clock tick as the ctime we saw would leave ctime as
+ * it is: stamp only a file whose last change is older than a tick (1 s
+ * granularity is assumed when the file system shows none finer). */
+static bool s_old_enough(const struct stat *after)
 {
-    if (!self || !self->dirty || !self->dir[0] || !s_same(&self->st, after))
-        return;
-    /* A write in the same clock tick as the ctime we saw would leave ctime
-     * as it is: stamp only a file whose last change is older than a tick
-     * (1 s granularity is assumed when the file system shows none finer). */
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     long long margin_ns = after->st_ctim.tv_nsec == 0 ? 2000000000LL : 100000000LL;
     long long age = ((long long)now.tv_sec - (long long)after->st_ctim.tv_sec) * 1000000000LL +
                     (now.tv_nsec - after->st_ctim.tv_nsec);
-    if (age < margin_ns)
-        return;
-    /* mkdir -p of the stamp folder (two or three levels at most) */
+    return age >= margin_ns;
+}
+
+/* mkdir -p of the stamp folder (two or three levels at most) */
+static void s_mkdirs(const char *path)
+{
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s", self->dir);
+    snprintf(dir, sizeof dir, "%s", path);
     for (char *p = dir + 1; *p; p++) {
         if (*p == '/') {
             *p = '\0';
@@ -193,6 +194,15 @@ void bt_stamp_save(bt_stamp_t *self, const struct stat *after)
         }
     }
     mkdir(dir, 0700);
+}
+
+static void s_save(bt_stamp_t *self, const struct stat *after, bool fresh)
+{
+    if (!self || !self->dirty || !self->dir[0] || !s_same(&self->st, after))
+        return;
+    if (!fresh && !s_old_enough(after))
+        return;
+    s_mkdirs(self->dir);
     qsort(self->line, self->n, sizeof *self->line, s_cmp);
     size_t m = 0;
     for (size_t i = 0; i < self->n; i++)
@@ -213,4 +223,108 @@ void bt_stamp_save(bt_stamp_t *self, const struct stat *after)
         unlink(tmp);
     else
         self->dirty = false;
+}
+
+void bt_stamp_save(bt_stamp_t *self, const struct stat *after)
+{
+    s_save(self, after, false);
+}
+
+void bt_stamp_save_fresh(bt_stamp_t *self, const struct stat *after)
+{
+    s_save(self, after, true);
+}
+
+/* ------------------------------------------------------ whole files -- */
+
+#define S_FILE_CHUNKS_MAX (1u << 20) /* chunk hashes in one stamp (64 MiB of text) */
+
+static bool s_file_path(const struct stat *st, char *out, size_t cap)
+{
+    char dir[4096];
+    s_dir(dir, sizeof dir);
+    if (!dir[0])
+        return false;
+    int w = snprintf(out, cap, "%s/%llx-%llx.sha", dir, (unsigned long long)st->st_dev,
+                     (unsigned long long)st->st_ino);
+    return w > 0 && (size_t)w < cap;
+}
+
+static bool s_hex64(const char *s)
+{
+    for (int i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+bool bt_stamp_file_get(const struct stat *st, uint32_t chunk, char sha[65],
+                       char (*chunk_sha)[65], uint32_t nchunks)
+{
+    char path[4200], want[200];
+    if (nchunks > S_FILE_CHUNKS_MAX || !s_file_path(st, path, sizeof path))
+        return false;
+    s_ident(st, want, sizeof want);
+    size_t wl = strlen(want);
+    int n = snprintf(want + wl - 1, sizeof want - wl + 1, " %u %u\n", chunk, nchunks);
+    if (n < 0 || (size_t)n >= sizeof want - wl + 1)
+        return false;
+    wl = strlen(want);
+    /* the ident line, then nchunks + 1 lines of 64 hex digits */
+    size_t len = wl + (size_t)(nchunks + 1) * 65;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    struct stat ss;
+    if (fd < 0 || fstat(fd, &ss) != 0 || !S_ISREG(ss.st_mode) || (uint64_t)ss.st_size != len) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    char *text = malloc(len);
+    size_t got = 0;
+    while (text && got < len) {
+        ssize_t r = read(fd, text + got, len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    bool ok = text && got == len && memcmp(text, want, wl) == 0;
+    for (uint32_t i = 0; ok && i <= nchunks; i++) {
+        const char *l = text + wl + (size_t)i * 65;
+        ok = s_hex64(l) && l[64] == '\n';
+    }
+    if (ok) {
+        memcpy(sha, text + wl, 64);
+        sha[64] = '\0';
+        for (uint32_t i = 0; i < nchunks; i++) {
+            memcpy(chunk_sha[i], text + wl + (size_t)(i + 1) * 65, 64);
+            chunk_sha[i][64] = '\0';
+        }
+    }
+    free(text);
+    return ok;
+}
+
+void bt_stamp_file_put(const struct stat *st, uint32_t chunk, const char sha[65],
+                       const char (*chunk_sha)[65], uint32_t nchunks, bool fresh)
+{
+    char path[4200], tmp[4300], ident[200], dir[4096];
+    if (nchunks > S_FILE_CHUNKS_MAX || !s_file_path(st, path, sizeof path) ||
+        (!fresh && !s_old_enough(st)))
+        return;
+    s_dir(dir, sizeof dir);
+    s_mkdirs(dir);
+    s_ident(st, ident, sizeof ident);
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    ident[strlen(ident) - 1] = '\0'; /* the same line with the chunking after it */
+    bool ok = fprintf(f, "%s %u %u\n%.64s\n", ident, chunk, nchunks, sha) > 0;
+    for (uint32_t i = 0; ok && i < nchunks; i++)
+        ok = fprintf(f, "%.64s\n", chunk_sha[i]) > 0;
+    if (fclose(f) != 0 || !ok || rename(tmp, path) != 0)
+        unlink(tmp);
 }

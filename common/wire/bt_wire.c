@@ -79,6 +79,7 @@ void bt_wire_buf_fini(bt_wire_buf_t *buf)
 typedef struct {
     bt_wire_buf_t *buf; /* destination */
     bt_err_t err;       /* first failure while writing */
+    const w_field_t *skip; /* a W_BIN whose body is left out (bt_wire_encode_head) */
 } s_out_t;
 
 static int s_out_write(void *data, const char *bytes, size_t len)
@@ -220,7 +221,7 @@ static void s_pack_value(msgpack_packer *pk, const w_field_t *f, const void *bas
     case W_BIN: {
         size_t len = S_AT(base, f->noff, size_t);
         msgpack_pack_bin(pk, len);
-        if (len)
+        if (len && ((const s_out_t *)pk->data)->skip != f)
             msgpack_pack_bin_body(pk, p, len);
         break;
     }
@@ -288,7 +289,19 @@ static void s_pack_fields(msgpack_packer *pk, const w_msg_t *d, const void *base
     }
 }
 
+static bt_err_t s_encode(const bt_msg_t *m, bt_wire_buf_t *buf, bool head, bt_errbuf_t *eb);
+
 bt_err_t bt_wire_encode(const bt_msg_t *m, bt_wire_buf_t *buf, bt_errbuf_t *eb)
+{
+    return s_encode(m, buf, false, eb);
+}
+
+bt_err_t bt_wire_encode_head(const bt_msg_t *m, bt_wire_buf_t *buf, bt_errbuf_t *eb)
+{
+    return s_encode(m, buf, true, eb);
+}
+
+static bt_err_t s_encode(const bt_msg_t *m, bt_wire_buf_t *buf, bool head, bt_errbuf_t *eb)
 {
     assert(m && buf);
     if ((int)m->type <= BT_MSG_NONE || m->type >= BT_MSG_TYPE_COUNT_)
@@ -298,8 +311,11 @@ bt_err_t bt_wire_encode(const bt_msg_t *m, bt_wire_buf_t *buf, bt_errbuf_t *eb)
     bt_err_t e = s_caps(d->name, d, m, eb);
     if (e != BT_OK)
         return e;
+    const w_field_t *last = d->nf ? &d->f[d->nf - 1] : NULL;
+    if (head && (!last || last->kind != W_BIN))
+        return bt_errf(eb, BT_EINVAL, "wire encode: %s does not end with bytes", d->name);
     buf->len = 0;
-    s_out_t out = {.buf = buf, .err = BT_OK};
+    s_out_t out = {.buf = buf, .err = BT_OK, .skip = head ? last : NULL};
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out, s_out_write);
     uint32_t n = 0;

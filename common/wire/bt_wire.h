@@ -195,7 +195,7 @@ typedef struct {
 typedef struct {
     char sha256[BT_WIRE_SHA256_HEX + 1]; /* as in the FETCH answered */
     uint64_t offset;                     /* as in the FETCH answered */
-    const char *bytes;                   /* view: the file's bytes at offset */
+    const char *bytes;                   /* view: the file's bytes at offset (decoded: in the input) */
     size_t len;                          /* 0..BT_WIRE_CHUNK_MAX (short at the end) */
 } bt_msg_chunk_t;
 
@@ -248,13 +248,20 @@ const char *bt_msg_type_name(bt_msg_type_t t);
  * bt_wire_check first if m comes from untrusted computation. Doubles are
  * written as float64, bit for bit, NaN included. */
 bt_err_t bt_wire_encode(const bt_msg_t *m, bt_wire_buf_t *buf, bt_errbuf_t *eb);
+/* bt_wire_encode without the body of m's last field, which must be bytes
+ * (CHUNK): buf followed by exactly those bytes is bt_wire_encode's output,
+ * so a sender can read them straight into place after buf (no copy). The
+ * bytes view is not read (any non-NULL pointer will do). BT_EINVAL for a
+ * message type that does not end with bytes. */
+bt_err_t bt_wire_encode_head(const bt_msg_t *m, bt_wire_buf_t *buf, bt_errbuf_t *eb);
 
 /* The value rules a decoder enforces (see docs/protocol.md), on a message in
  * memory. BT_EPROTO / BT_ELIMIT with the field named in eb. */
 bt_err_t bt_wire_check(const bt_msg_t *m, bt_errbuf_t *eb);
 
 /* Decodes exactly len bytes into m. On success m->type is set and the views
- * point into m's storage. On failure m->type is BT_MSG_NONE (on BT_EVERSION,
+ * point into m's storage, except a CHUNK's bytes, which point into the input
+ * (1 MiB not copied): keep the input until the CHUNK is handled. On failure m->type is BT_MSG_NONE (on BT_EVERSION,
  * m->version holds the peer's version) and eb names the field:
  * BT_ELIMIT  message or a field over its cap, BT_EVERSION  "v" is not
  * BT_WIRE_VERSION, BT_EPROTO  anything else malformed, BT_ENOMEM. */

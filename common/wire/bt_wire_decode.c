@@ -207,6 +207,13 @@ static bt_err_t s_dec_value(bt_wire_rd_t *r, bt_msg_t *m, const w_field_t *f, vo
             return bt_wire_rd_fail(r, BT_ELIMIT, field, "%llu bytes, the limit is %llu",
                                    (unsigned long long)t.u, (unsigned long long)f->max);
         }
+        if (f->inplace && lv == 0) { /* CHUNK bytes: a view into the input, not copied */
+            s_set_ptr(base, f->off, r->p);
+            *S_REF(base, f->noff, size_t) = (size_t)t.u;
+            r->p += t.u;
+            *count = (uint32_t)t.u;
+            return BT_OK;
+        }
         /* Copied with a NUL after it (the YAML is read as text). */
         if (!(room = s_room(m, lv, k, 0, (size_t)t.u, mult * f->max)))
             return s_nomem(r);

@@ -280,7 +280,7 @@ static const w_field_t s_chunk[] = {
      .rule = s_hex64},
     U64("off", chunk.offset),
     {.key = "b", .kind = W_BIN, .off = M(chunk.bytes), .noff = M(chunk.len),
-     .max = BT_WIRE_CHUNK_MAX},
+     .max = BT_WIRE_CHUNK_MAX, .inplace = true},
 };
 
 static const w_field_t s_ack[] = {VIEW("ids", W_U64S, ack.ids, ack.nids, BT_WIRE_ACK_MAX)};

@@ -72,6 +72,7 @@ struct w_field {
     const char *const *names; /* W_ENUM: wire spelling of each value */
     const char *group;        /* W_OPT_FLAG: all-or-none group name in errors, or NULL */
     w_rule_fn rule;           /* extra value rule, or NULL */
+    bool inplace;             /* W_BIN at level 0: decoded as a view into the input, no copy */
 };
 
 #define W_KEYS_MAX 32u /* fields of one map (bit masks are uint32_t) */

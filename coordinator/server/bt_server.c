@@ -190,6 +190,29 @@ static void s_send_to(s_coord_t *c, zframe_t *id)
         zframe_destroy(&body);
 }
 
+/* The answer to a FETCH, sent from the ship's buffer without a copy. */
+static bt_err_t s_send_chunk(s_coord_t *c, s_peer_t *p, bt_errbuf_t *eb)
+{
+    bt_ship_frame_t fr;
+    bt_err_t e = bt_ship_answer_frame(c->sweep->ship, &c->in, &fr, eb);
+    if (e != BT_OK)
+        return e;
+    zmq_msg_t body;
+    if (zmq_msg_init_data(&body, fr.data, fr.len, fr.release, fr.hint) != 0) {
+        fr.release(fr.data, fr.hint);
+        return BT_OK;
+    }
+    zframe_t *idf = zframe_dup(p->id);
+    if (!idf || zframe_send(&idf, c->router, ZFRAME_MORE | ZFRAME_DONTWAIT) != 0) {
+        zframe_destroy(&idf);
+        zmq_msg_close(&body);
+        return BT_OK;
+    }
+    if (zmq_msg_send(&body, zsock_resolve(c->router), ZMQ_DONTWAIT) < 0)
+        zmq_msg_close(&body);
+    return BT_OK;
+}
+
 static void s_send_reason(s_coord_t *c, zframe_t *id, bt_msg_type_t t, const char *reason)
 {
     bt_msg_reset(&c->out, t);
@@ -439,10 +462,9 @@ static void s_on_message(s_coord_t *c, int64_t now)
     case BT_MSG_HEARTBEAT:
         break;
     case BT_MSG_FETCH: /* p is a welcomed worker; ship checks hash and range */
-        if (c->sweep->ship && bt_ship_answer(c->sweep->ship, &c->in, &c->out, &eb) == BT_OK)
-            s_send_to(c, p->id);
-        else
-            s_bad(c, p, t, c->sweep->ship ? eb.msg : "no files are served");
+        if (c->sweep->ship && s_send_chunk(c, p, &eb) == BT_OK)
+            break;
+        s_bad(c, p, t, c->sweep->ship ? eb.msg : "no files are served");
         break;
     case BT_MSG_BYE:
         /* A worker leaving before it took work could not run this sweep

@@ -75,6 +75,21 @@ void bt_ship_sweep_manifests(const bt_ship_t *self, struct bt_msg *sweep);
 bt_err_t bt_ship_answer(bt_ship_t *self, const struct bt_msg *in, struct bt_msg *out,
                         bt_errbuf_t *eb);
 
+/* A CHUNK answer encoded in one buffer: the message's head, then the file's
+ * bytes read straight after it, so it reaches the socket with no copy
+ * (zmq_msg_init_data(data, len, release, hint)). The buffer belongs to the
+ * ship's pool until release(data, hint) gives it back, which may run on any
+ * thread and also after bt_ship_destroy. Errors as bt_ship_answer; then
+ * nothing is to be sent or released. */
+typedef struct {
+    void *data;                              /* the encoded CHUNK */
+    size_t len;                              /* its bytes */
+    void (*release)(void *data, void *hint); /* call once when sent or dropped */
+    void *hint;                              /* release's second argument */
+} bt_ship_frame_t;
+bt_err_t bt_ship_answer_frame(bt_ship_t *self, const struct bt_msg *in, bt_ship_frame_t *out,
+                              bt_errbuf_t *eb);
+
 /* Bytes served so far (for logs and benchmarks). */
 uint64_t bt_ship_bytes_served(const bt_ship_t *self);
 
