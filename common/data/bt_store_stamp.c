@@ -74,6 +74,21 @@ static bool s_push(bt_stamp_t *self, const char *sym, const char *hex)
     return true;
 }
 
+/* Reads up to len bytes of fd into buf; returns how many it got. */
+static size_t s_read_all(int fd, char *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, buf + got, len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
 bt_stamp_t *bt_stamp_load(const struct stat *st)
 {
     bt_stamp_t *self = calloc(1, sizeof *self);
@@ -96,15 +111,7 @@ bt_stamp_t *bt_stamp_load(const struct stat *st)
     }
     size_t len = (size_t)ss.st_size;
     char *text = malloc(len + 1);
-    size_t got = 0;
-    while (text && got < len) {
-        ssize_t r = read(fd, text + got, len - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    size_t got = text ? s_read_all(fd, text, len) : 0;
     close(fd);
     if (!text || got != len || strncmp(text, want, strlen(want)) != 0) {
         free(text);
@@ -280,15 +287,7 @@ bool bt_stamp_file_get(const struct stat *st, uint32_t chunk, char sha[65],
         return false;
     }
     char *text = malloc(len);
-    size_t got = 0;
-    while (text && got < len) {
-        ssize_t r = read(fd, text + got, len - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    size_t got = text ? s_read_all(fd, text, len) : 0;
     close(fd);
     bool ok = text && got == len && memcmp(text, want, wl) == 0;
     for (uint32_t i = 0; ok && i <= nchunks; i++) {
