@@ -650,7 +650,16 @@ static int s_on_message(s_worker_t *w, int64_t now)
                w->in.welcome.sweep_id, w->opts->endpoint, w->heartbeat_ms, w->lease_ms);
         return -1;
     case BT_MSG_REFUSE:
-        bt_log(BT_LOG_ERROR, "the coordinator refused this worker: %s", w->in.refuse.reason);
+        /* A coordinator refuses only for what a worker cannot change (build,
+         * protocol), so one that welcomed this worker never does: after a
+         * welcome, the refusal comes from another coordinator on the port. */
+        if (w->welcomed_once)
+            bt_log(BT_LOG_ERROR,
+                   "the coordinator at %s is gone: that endpoint now refuses this worker (%s); "
+                   "exiting",
+                   w->opts->endpoint, w->in.refuse.reason);
+        else
+            bt_log(BT_LOG_ERROR, "the coordinator refused this worker: %s", w->in.refuse.reason);
         return 1;
     case BT_MSG_SWEEP:
         if (w->state < S_WELCOMED) {

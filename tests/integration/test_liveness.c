@@ -166,3 +166,73 @@ Test(liveness, a_peer_sitting_on_jobs_loses_them_after_the_job_timeout)
     bt_wire_buf_fini(&buf);
     zsock_destroy(&p);
 }
+
+/* The port of a coordinator that welcomed the worker is taken by another
+ * coordinator (here a bare ROUTER that answers the worker's next HELLO with
+ * a REFUSE, as one of another build does): the worker's own coordinator is
+ * gone, and the worker says so and exits 1 like the silence rule. */
+static void s_router_send(zsock_t *r, zframe_t *id, bt_msg_t *m)
+{
+    bt_wire_buf_t buf;
+    bt_wire_buf_init(&buf);
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_wire_encode(m, &buf, &eb), BT_OK, "%s", eb.msg);
+    zframe_t *idc = zframe_dup(id);
+    cr_assert_eq(zframe_send(&idc, r, ZFRAME_MORE), 0);
+    zframe_t *body = zframe_new(buf.data, buf.len);
+    cr_assert_eq(zframe_send(&body, r, 0), 0);
+    bt_wire_buf_fini(&buf);
+}
+
+/* Receives until a HELLO arrives; returns the sender's identity frame. */
+static zframe_t *s_router_hello(zsock_t *r, bt_msg_t *in)
+{
+    for (;;) {
+        zframe_t *id = zframe_recv(r);
+        cr_assert(id, "no HELLO from the worker");
+        zframe_t *body = zframe_recv(r);
+        cr_assert(body);
+        bt_errbuf_t eb;
+        bt_err_t rc = bt_wire_decode(zframe_data(body), zframe_size(body), in, &eb);
+        zframe_destroy(&body);
+        if (rc == BT_OK && in->type == BT_MSG_HELLO)
+            return id;
+        zframe_destroy(&id);
+    }
+}
+
+Test(liveness, refused_after_a_welcome_means_the_coordinator_is_gone)
+{
+    zsock_t *r = zsock_new_router("tcp://127.0.0.1:*");
+    cr_assert(r);
+    zsock_set_rcvtimeo(r, 20000);
+    zsock_set_linger(r, 0);
+    char ep[256];
+    snprintf(ep, sizeof ep, "%s", zsock_endpoint(r));
+    pid_t w = sfx_start_worker(&f, ep, "replaced", 0);
+    bt_msg_t in, out;
+    bt_msg_init(&in);
+    bt_msg_init(&out);
+    zframe_t *id = s_router_hello(r, &in);
+    bt_msg_reset(&out, BT_MSG_WELCOME);
+    snprintf(out.welcome.sweep_id, sizeof out.welcome.sweep_id, "ours");
+    out.welcome.heartbeat_ms = 100;
+    out.welcome.lease_ms = 5000;
+    s_router_send(r, id, &out);
+    zframe_destroy(&id);
+    zsock_destroy(&r); /* our coordinator dies; another takes its port */
+    r = zsock_new_router(ep);
+    cr_assert(r, "could not bind %s again", ep);
+    zsock_set_rcvtimeo(r, 20000);
+    zsock_set_linger(r, 0);
+    id = s_router_hello(r, &in);
+    bt_msg_reset(&out, BT_MSG_REFUSE);
+    snprintf(out.refuse.reason, sizeof out.refuse.reason, "different build: a test's refusal");
+    s_router_send(r, id, &out);
+    zframe_destroy(&id);
+    cr_assert_eq(bt_proc_wait(w, 20000), 1, "the worker did not exit 1 (see replaced.log)");
+    cr_assert(sfx_log_has(&f, "replaced", "is gone: that endpoint now refuses this worker"));
+    zsock_destroy(&r);
+    bt_msg_fini(&in);
+    bt_msg_fini(&out);
+}
