@@ -221,7 +221,8 @@ Test(liveness, refused_after_a_welcome_means_the_coordinator_is_gone)
     s_router_send(r, id, &out);
     zframe_destroy(&id);
     zsock_destroy(&r); /* our coordinator dies; another takes its port */
-    r = zsock_new_router(ep);
+    for (int i = 0; i < 100 && !(r = zsock_new_router(ep)); i++)
+        zclock_sleep(50); /* the old socket closes in the background */
     cr_assert(r, "could not bind %s again", ep);
     zsock_set_rcvtimeo(r, 20000);
     zsock_set_linger(r, 0);
