@@ -382,6 +382,11 @@ int bt_cmd_strategy(int argc, char **argv)
         s_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    for (int i = 2; i < argc; i++) /* `bt strategy check --help` too */
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            s_usage(stdout);
+            return 0;
+        }
     if (strcmp(argv[1], "check") == 0)
         return s_check(argc - 2, argv + 2);
     if (strcmp(argv[1], "new") == 0)

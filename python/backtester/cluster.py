@@ -22,6 +22,9 @@ from ._cli import BacktestError, run_bt
 from .results import SweepResult, _csv, read_sweep
 
 
+_STALE_MS = 10000  # bt status: ten missed updates
+
+
 @dataclass
 class SweepStatus:
     """One reading of a sweep's status.json (written about once a second by its coordinator)."""
@@ -91,12 +94,15 @@ def attach(out: str, wait: bool = False, timeout: Optional[float] = None,
     Still running (or stopped early): ``results`` holds the jobs journaled so far, in
     results.csv's columns, ``failures`` the failed ones, ``ranking`` is empty (it is made at
     the end) and ``complete`` is False. ``wait=True`` polls every ``poll`` s until the
-    coordinator finishes or stops (TimeoutError after ``timeout`` s). ``.status`` holds the
+    coordinator finishes or stops, or its status.json has not changed for 10 s while its pid
+    is not running here (TimeoutError after ``timeout`` s). ``.status`` holds the
     progress either way."""
     out = os.fspath(out)
     deadline = None if timeout is None else time.monotonic() + timeout
     st = status(out)
-    while wait and st.state == "running" and st.coordinator not in ("gone",):
+    # "gone" is a pid check on this host: from another machine trust the file's age instead
+    while wait and st.state == "running" and not (st.coordinator == "gone" and
+                                                  st.age_ms > _STALE_MS):
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"sweep {out}: still running after {timeout} s "
                                f"({st.done}/{st.total} jobs)")

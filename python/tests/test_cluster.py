@@ -125,6 +125,21 @@ class AttachToCoordinator(TmpCase):
         self.assertFalse(res.complete)
         self.assertEqual(len(res.results), 0)
 
+    def test_attach_wait_returns_when_the_coordinator_died(self):
+        cfg = {"strategy": "sma_cross", "data": {"store": self.store, "symbols": ["ORCL"]},
+               "sweep": {"params.fast": [5, 10]}}
+        out = os.path.join(self.tmp, "k")
+        h = btr.sweep(cfg, out=out, workers=0, bind="tcp://127.0.0.1:*", wait=False)
+        self.procs.append(h.process)
+        self.assertEqual(h.status().coordinator, "running")
+        h.process.kill()                       # SIGKILL: no final status.json
+        h.process.wait()
+        self.assertEqual(btr.status(out).coordinator, "gone")
+        res = btr.attach(out, wait=True, timeout=60, poll=0.5)   # once the file is 10 s old
+        self.assertFalse(res.complete)
+        self.assertEqual((res.status.state, res.status.coordinator), ("running", "gone"))
+        self.assertGreater(res.status.age_ms, 10000)
+
     def test_status_of_a_folder_that_is_no_sweep(self):
         with self.assertRaises(btr.BacktestError) as e:
             btr.status(self.tmp)

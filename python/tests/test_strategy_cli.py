@@ -78,6 +78,22 @@ class StrategyCli(TmpCase):
         self.assertNotEqual(rc, 0)
         self.assertIn("may exist already", err)
 
+    def test_help_of_each_subcommand(self):
+        for sub in ("check", "new"):
+            rc, out, err = bt("strategy", sub, "--help", check=False)
+            self.assertEqual(rc, 0, err)
+            self.assertIn("usage: bt strategy check", out)
+            self.assertIn("bt strategy new NAME", out)
+
+    def test_python_pairs_strategy_checks_clean_on_two_symbols(self):
+        from engine_util import EXAMPLES, shared_store
+        store = shared_store(self, self.tmp)
+        rc, out, err = bt("strategy", "check", os.path.join(EXAMPLES, "pairs_trading.py"),
+                          "PairsTrading", "--data", store, "--set", "data.symbols=[ORCL, NVDA]",
+                          check=False)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("OK: identical results", out)
+
 
 if __name__ == "__main__":
     unittest.main()
