@@ -137,11 +137,6 @@ void bt_http_destroy(bt_http_t **self_p)
     *self_p = NULL;
 }
 
-uint64_t bt_http_requests(const bt_http_t *h)
-{
-    return h->nreq;
-}
-
 bool bt_http_busy(const bt_http_t *h)
 {
     return h->busy;

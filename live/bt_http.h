@@ -43,8 +43,6 @@ void bt_http_destroy(bt_http_t **self_p);
  * BT_ENOMEM / BT_EINTERNAL when curl could not be set up. */
 bt_err_t bt_http_get(bt_http_t *h, const char *url, const char *const *headers,
                      bt_http_resp_t *resp, bt_errbuf_t *eb);
-/* Requests started on this handle so far (tests, status line). */
-uint64_t bt_http_requests(const bt_http_t *h);
 
 /* ---- Asynchronous, on a zloop ---- */
 

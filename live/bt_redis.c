@@ -79,24 +79,6 @@ void bt_redis_destroy(bt_redis_t **self_p)
     *self_p = NULL;
 }
 
-const char *bt_redis_addr(const bt_redis_t *r)
-{
-    return r->addr;
-}
-
-bt_err_t bt_redis_cmd(bt_redis_t *r, int argc, const char **argv, const size_t *lens,
-                      bt_errbuf_t *eb)
-{
-    redisReply *rep = redisCommandArgv(r->c, argc, argv, lens);
-    if (!rep)
-        return bt_errf(eb, BT_EIO, "Redis at %s: %s", r->addr, r->c->errstr);
-    bt_err_t e = BT_OK;
-    if (rep->type == REDIS_REPLY_ERROR)
-        e = bt_errf(eb, BT_EIO, "Redis at %s: %s: %s", r->addr, argv[0], rep->str);
-    freeReplyObject(rep);
-    return e;
-}
-
 static bool s_get(void *user, const char *key, bt_buf_t *body)
 {
     bt_redis_t *r = user;

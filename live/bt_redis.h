@@ -27,16 +27,10 @@ typedef struct bt_redis bt_redis_t;
  * (2 s time-out) and PINGs; NULL with a message naming addr otherwise. */
 bt_redis_t *bt_redis_connect(const char *addr, bt_errbuf_t *eb);
 void bt_redis_destroy(bt_redis_t **self_p);
-/* The address as given. */
-const char *bt_redis_addr(const bt_redis_t *r);
 
 /* Fills cache with get/put on r; pages expire after ttl_s seconds. */
 void bt_redis_fetch_cache(bt_redis_t *r, long ttl_s, bt_fetch_cache_t *cache);
 
-/* One command, reply discarded; BT_EIO with a message on failure
- * (argv form: binary safe). */
-bt_err_t bt_redis_cmd(bt_redis_t *r, int argc, const char **argv, const size_t *lens,
-                      bt_errbuf_t *eb);
 
 /* The sentence that says how to start a private redis-server (for errors). */
 const char *bt_redis_hint(void);

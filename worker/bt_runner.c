@@ -343,11 +343,6 @@ void bt_runner_set_fast(bt_runner_t *self, bool on)
     self->fast = on;
 }
 
-uint64_t bt_runner_fast_jobs(const bt_runner_t *self)
-{
-    return self->nfast;
-}
-
 static bool s_fast_init(bt_runner_t *self)
 {
     if (!self->cache)

@@ -70,8 +70,6 @@ void bt_runner_run(bt_runner_t *self, bt_runner_job_t *jobs, size_t n);
  * default, off when the environment has BT_FAST=0 or after
  * bt_runner_set_fast(self, false). Results are the same either way. */
 void bt_runner_set_fast(bt_runner_t *self, bool on);
-/* Jobs the fast path has run so far. */
-uint64_t bt_runner_fast_jobs(const bt_runner_t *self);
 
 /* Checks the base config against the dataset (symbols present). */
 bt_err_t bt_runner_check(const bt_config_t *base, const bt_dataset_t *ds, bt_errbuf_t *eb);

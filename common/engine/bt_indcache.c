@@ -77,11 +77,6 @@ void bt_indcache_trim(bt_indcache_t *self)
         s_clear(self);
 }
 
-size_t bt_indcache_bytes(const bt_indcache_t *self)
-{
-    return self->bytes;
-}
-
 size_t bt_indcache_computed(const bt_indcache_t *self)
 {
     return self->computed;

@@ -41,8 +41,7 @@ void bt_indcache_trim(bt_indcache_t *self);
  * and again; the comparison reads every time stamp). */
 bool bt_indcache_same_timeline(bt_indcache_t *self, const bt_series_t *s, size_t n);
 
-/* Bytes of columns held, and columns computed since creation. */
-size_t bt_indcache_bytes(const bt_indcache_t *self);
+/* Columns computed since creation. */
 size_t bt_indcache_computed(const bt_indcache_t *self);
 
 #endif

@@ -225,11 +225,6 @@ size_t bt_live_nbooks(const bt_live_t *lv)
     return lv->nbooks;
 }
 
-uint32_t bt_live_book_sym0(const bt_live_t *lv, size_t b)
-{
-    return lv->books[b].sym0;
-}
-
 const bt_recorder_t *bt_live_recorder(const bt_live_t *lv, size_t b)
 {
     return &lv->recs[b];

@@ -36,10 +36,8 @@ bt_err_t bt_live_step(bt_live_t *lv, int64_t t, const bt_bar_t *bars, const uint
 
 size_t bt_live_steps(const bt_live_t *lv);
 int64_t bt_live_last_time(const bt_live_t *lv); /* INT64_MIN before the first step */
-/* Books: 1 for PORTFOLIO, nsym sleeves for SINGLE. Book b's symbols start at
- * run symbol bt_live_book_sym0(lv, b). */
+/* Books: 1 for PORTFOLIO, nsym sleeves for SINGLE. */
 size_t bt_live_nbooks(const bt_live_t *lv);
-uint32_t bt_live_book_sym0(const bt_live_t *lv, size_t b);
 const bt_recorder_t *bt_live_recorder(const bt_live_t *lv, size_t b);
 /* The fills of the last step of book b (order ids are book-local). */
 const bt_step_fill_t *bt_live_fills(const bt_live_t *lv, size_t b, size_t *n);

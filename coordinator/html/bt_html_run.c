@@ -402,22 +402,6 @@ bt_err_t bt_run_pos_error(const bt_run_pos_t *self)
     return self && self->oom ? BT_ENOMEM : BT_OK;
 }
 
-double bt_run_pos_at(const bt_run_pos_t *self, size_t sym, int64_t t)
-{
-    if (!self || sym >= self->nsym)
-        return 0.0;
-    const s_change_t *c = self->ch[sym];
-    size_t lo = 0, hi = self->n[sym]; /* first change after t */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c[mid].time <= t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo ? c[lo - 1].qty : 0.0;
-}
-
 #define S_FIXED_COLS 4 /* cash, positions_value, equity, drawdown */
 
 typedef struct {

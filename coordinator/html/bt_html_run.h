@@ -42,8 +42,6 @@ void bt_run_pos_destroy(bt_run_pos_t **self_p);
 void bt_run_pos_step(void *user, const bt_step_info_t *info);
 /* BT_ENOMEM if a change could not be kept. */
 bt_err_t bt_run_pos_error(const bt_run_pos_t *self);
-/* Signed quantity of symbol sym held at time t (after that step's fills). */
-double bt_run_pos_at(const bt_run_pos_t *self, size_t sym, int64_t t);
 
 /* DIR/run.h5: the per-bar series of bt run in HDF5, one pandas "fixed" frame
  * /equity (bt_h5table): index time (ns since 1970-01-01 UTC), columns cash,
