@@ -163,30 +163,35 @@ Test(sweep_resume, walk_forward_hint_pasted_resumes_the_same_way)
     s_interrupt_and_paste(s_wf_cfg, true);
 }
 
-/* A journal written by the previous bt (journal version 1, no metric column
- * line) resumes under this one: its columns are the 23 version-1 metrics,
- * mapped by name. BT_BASE_BT names that bt (default /work/base-s1/build/bt,
- * the session-1 build, journal v1); skipped where it does not exist. */
-Test(sweep_resume, version_1_journal_from_the_previous_bt_resumes)
+/* An older bt named by env (else dflt) with its bt-worker beside it;
+ * the test is skipped, saying so, where it does not exist. */
+static const char *s_old_bt(const char *env, const char *dflt)
 {
-    const char *old_bt = getenv("BT_BASE_BT");
+    const char *old_bt = getenv(env);
     if (!old_bt || !*old_bt)
-        old_bt = "/work/base-s1/build/bt";
-    char old_worker[512];
-    snprintf(old_worker, sizeof old_worker, "%.*s-worker", (int)strlen(old_bt), old_bt);
-    if (access(old_bt, X_OK) != 0 || access(old_worker, X_OK) != 0)
-        cr_skip_test("no previous bt at %s (set BT_BASE_BT)", old_bt);
-    char ref[320], out[320], log[340], log2[340], reflog[340], wlog[340];
-    sfx_path(ref, sizeof ref, &f, "ref");
-    sfx_path(out, sizeof out, &f, "v1");
+        old_bt = dflt;
+    char w[512];
+    snprintf(w, sizeof w, "%s-worker", old_bt);
+    if (access(old_bt, X_OK) != 0 || access(w, X_OK) != 0)
+        cr_skip_test("no older bt at %s (set %s)", old_bt, env);
+    return old_bt;
+}
+
+/* This bt runs the sweep straight into folder ref_tag; old_bt journals
+ * part of it into folder tag (a coordinator on --workers 0, one of its
+ * workers), then is interrupted. The two folders' paths go to ref, out. */
+static void s_old_partial(const char *old_bt, const char *ref_tag, const char *tag,
+                          char ref[320], char out[320])
+{
+    char old_worker[512], log[340], reflog[340], wlog[340];
+    snprintf(old_worker, sizeof old_worker, "%s-worker", old_bt);
+    sfx_path(ref, 320, &f, ref_tag);
+    sfx_path(out, 320, &f, tag);
     snprintf(reflog, sizeof reflog, "%s.log", ref);
     snprintf(log, sizeof log, "%s.log", out);
-    snprintf(log2, sizeof log2, "%s-resumed.log", out);
     snprintf(wlog, sizeof wlog, "%s-worker.log", out);
     char *straight[] = {f.bt, "sweep", f.cfg, "--out", ref, "--workers", "1", NULL};
     cr_assert_eq(bt_proc_run(straight, reflog, 120000), 0);
-
-    /* The previous bt journals part of the sweep, then is interrupted. */
     char *argv[] = {(char *)old_bt,      "sweep", f.cfg, "--out", out, "--workers", "0", "--bind",
                     "tcp://127.0.0.1:*", NULL};
     pid_t coord = bt_proc_spawn(argv, log);
@@ -196,9 +201,21 @@ Test(sweep_resume, version_1_journal_from_the_previous_bt_resumes)
     char *w[] = {old_worker, "--connect",   ep,   "--threads", "1", "--debug-job-ms",
                  "20",       "--idle-exit", "30", NULL};
     cr_assert(bt_proc_spawn(w, wlog) > 0);
-    sfx_wait_progress(&f, "v1", 1);
+    sfx_wait_progress(&f, tag, 1);
     cr_assert_eq(kill(coord, SIGINT), 0);
     cr_assert_eq(bt_proc_wait(coord, 30000), 1);
+}
+
+/* A journal written by the previous bt (journal version 1, no metric column
+ * line) resumes under this one: its columns are the 23 version-1 metrics,
+ * mapped by name. BT_BASE_BT names that bt (default /work/base-s1/build/bt,
+ * the session-1 build, journal v1); skipped where it does not exist. */
+Test(sweep_resume, version_1_journal_from_the_previous_bt_resumes)
+{
+    const char *old_bt = s_old_bt("BT_BASE_BT", "/work/base-s1/build/bt");
+    char ref[320], out[320], log2[340];
+    s_old_partial(old_bt, "ref", "v1", ref, out);
+    snprintf(log2, sizeof log2, "%s-resumed.log", out);
     char head[4096];
     bt_errbuf_t eb;
     cr_assert_eq(bt_journal_read_header(out, head, sizeof head, &eb), BT_OK, "%s", eb.msg);
@@ -284,39 +301,14 @@ static void s_relabel_engine(const char *dir, const char *id_head)
  * (default /work/base/build/bt); skipped where it does not exist. */
 Test(sweep_resume, version_2_journal_from_the_base_bt_resumes)
 {
-    const char *old_bt = getenv("BT_BASE2_BT");
-    if (!old_bt || !*old_bt)
-        old_bt = "/work/base/build/bt";
-    char old_worker[512];
-    snprintf(old_worker, sizeof old_worker, "%.*s-worker", (int)strlen(old_bt), old_bt);
-    if (access(old_bt, X_OK) != 0 || access(old_worker, X_OK) != 0)
-        cr_skip_test("no base bt at %s (set BT_BASE2_BT)", old_bt);
-    char ref[320], out[320], log[340], log2[340], reflog[340], wlog[340];
-    sfx_path(ref, sizeof ref, &f, "ref2");
-    sfx_path(out, sizeof out, &f, "v2");
-    snprintf(reflog, sizeof reflog, "%s.log", ref);
-    snprintf(log, sizeof log, "%s.log", out);
+    const char *old_bt = s_old_bt("BT_BASE2_BT", "/work/base/build/bt");
+    char ref[320], out[320], log2[340];
+    s_old_partial(old_bt, "ref2", "v2", ref, out);
     snprintf(log2, sizeof log2, "%s-resumed.log", out);
-    snprintf(wlog, sizeof wlog, "%s-worker.log", out);
-    char *straight[] = {f.bt, "sweep", f.cfg, "--out", ref, "--workers", "1", NULL};
-    cr_assert_eq(bt_proc_run(straight, reflog, 120000), 0);
     char head[4096];
     bt_errbuf_t eb;
     cr_assert_eq(bt_journal_read_header(ref, head, sizeof head, &eb), BT_OK, "%s", eb.msg);
     cr_assert(strncmp(head, "bt sweep journal 3\n", 19) == 0, "a new sweep's journal: %s", head);
-
-    char *argv[] = {(char *)old_bt,      "sweep", f.cfg, "--out", out, "--workers", "0", "--bind",
-                    "tcp://127.0.0.1:*", NULL};
-    pid_t coord = bt_proc_spawn(argv, log);
-    cr_assert(coord > 0);
-    char ep[256];
-    s_endpoint(log, 0, ep, sizeof ep);
-    char *w[] = {old_worker, "--connect",   ep,   "--threads", "1", "--debug-job-ms",
-                 "20",       "--idle-exit", "30", NULL};
-    cr_assert(bt_proc_spawn(w, wlog) > 0);
-    sfx_wait_progress(&f, "v2", 1);
-    cr_assert_eq(kill(coord, SIGINT), 0);
-    cr_assert_eq(bt_proc_wait(coord, 30000), 1);
     cr_assert_eq(bt_journal_read_header(out, head, sizeof head, &eb), BT_OK, "%s", eb.msg);
     cr_assert(strncmp(head, "bt sweep journal 2\n", 19) == 0, "not a version-2 journal: %s", head);
     char now[4096];
