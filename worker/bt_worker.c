@@ -306,6 +306,8 @@ static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
         s_send_bye(w, "worker out of memory");
         return -1;
     }
+    if (w->opts->no_fast)
+        bt_runner_set_fast(w->runner, false);
     w->state = S_READY;
     s_send_credit(w, S_INITIAL_CREDIT);
     bt_log(BT_LOG_INFO, "sweep %.12s: data %.12s ready, %d thread(s)", sw->config_sha256,

@@ -23,6 +23,7 @@ typedef struct bt_worker_opts {
     const char *cache_dir;   /* --cache; NULL = the XDG default (bt_cache) */
     uint64_t cache_max;      /* --cache-max bytes; 0 = default */
     bool insecure;           /* --insecure: load shipped code without --keys */
+    bool no_fast;            /* --no-fast: every grid point on its own (the per-point path) */
 } bt_worker_opts_t;
 
 /* Runs until the sweep ends. Returns the process exit code: 0 after BYE or

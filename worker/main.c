@@ -18,7 +18,7 @@ static void s_usage(FILE *out)
             "                 [--backoff-max-ms MS] [--name NAME] [--log-level LEVEL]\n"
             "                 [--data STORE.h5] [--strategy-lib LIB.so] [--cache DIR]\n"
             "                 [--cache-max BYTES] [--keys DIR] [--connect-timeout SEC]\n"
-            "                 [--insecure]\n\n"
+            "                 [--insecure] [--no-fast]\n\n"
             "Connects to a coordinator started with 'bt sweep CONFIG --bind ENDPOINT' and\n"
             "runs the backtest jobs it hands out until the sweep ends (the coordinator says\n"
             "BYE). If the coordinator goes away the worker reconnects with back-off, so it\n"
@@ -46,7 +46,9 @@ static void s_usage(FILE *out)
             "                      after SEC (default 120; 0 = never)\n"
             "  (a coordinator that was there and is silent for 3 leases is gone: exit 1)\n"
             "  --insecure          load a strategy library the coordinator ships even though\n"
-            "                      the coordinator is not authenticated (trusted networks)\n\n"
+            "                      the coordinator is not authenticated (trusted networks)\n"
+            "  --no-fast           run every grid point as its own backtest (the per-point\n"
+            "                      path; same results; BT_FAST=0 does the same)\n\n"
             "example:\n"
             "  bt-worker --connect tcp://10.0.0.5:5555 --threads 2\n");
 }
@@ -110,6 +112,9 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--insecure") == 0) {
             o.insecure = true;
+            continue;
+        } else if (strcmp(a, "--no-fast") == 0) {
+            o.no_fast = true;
             continue;
         } else if (strcmp(a, "--trivial") == 0) {
             o.trivial = true; /* hidden: dispatch benchmark */

@@ -774,6 +774,21 @@ static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
     }
 }
 
+/* A bind to port 0 lets the OS choose: put the chosen port (libzmq's last
+ * endpoint) in place of the 0, keeping the host part as the user wrote it
+ * (a bind to any address on port 0 keeps its "*"), so logs and hints name a port that works. */
+static void s_port_chosen(char *ep, size_t cap, zsock_t *router)
+{
+    size_t n = strlen(ep);
+    if (n < 2 || strcmp(ep + n - 2, ":0") != 0)
+        return;
+    char *last = zsock_last_endpoint(router);
+    const char *port = last ? strrchr(last, ':') : NULL;
+    if (port && port[1] && strcmp(port, ":0") != 0 && n - 2 + strlen(port) < cap)
+        snprintf(ep + n - 2, cap - (n - 2), "%s", port);
+    zstr_free(&last);
+}
+
 bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
 {
     bt_server_t *c = calloc(1, sizeof *c);
@@ -837,6 +852,7 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
     }
     const char *ep = zsock_endpoint(c->router);
     snprintf(c->endpoint, sizeof c->endpoint, "%s", ep ? ep : bind);
+    s_port_chosen(c->endpoint, sizeof c->endpoint, c->router);
     if (c->auth && !(c->netmon = bt_netmon_new(c->router)))
         bt_log(BT_LOG_WARN, "cannot watch the socket: refused workers will not be named");
     c->poller = zpoller_new(c->router, NULL);

@@ -298,10 +298,10 @@ static void s_relabel_engine(const char *dir, const char *id_head)
  * stays version 2 (its new records single, not grouped): the same
  * results.csv, ranking.csv and PBO / deflated Sharpe lines as a straight
  * run of this bt (whose journal is version 3). BT_BASE2_BT names that bt
- * (default /work/base/build/bt); skipped where it does not exist. */
+ * (default /work/base-s4/build/bt, a session-4-start build); skipped where it does not exist. */
 Test(sweep_resume, version_2_journal_from_the_base_bt_resumes)
 {
-    const char *old_bt = s_old_bt("BT_BASE2_BT", "/work/base/build/bt");
+    const char *old_bt = s_old_bt("BT_BASE2_BT", "/work/base-s4/build/bt");
     char ref[320], out[320], log2[340];
     s_old_partial(old_bt, "ref2", "v2", ref, out);
     snprintf(log2, sizeof log2, "%s-resumed.log", out);
