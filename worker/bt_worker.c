@@ -97,6 +97,15 @@ typedef struct {
 } s_worker_t;
 
 /* Sends what w->buf holds (the encoding of w->out). */
+/* Drops the runner and the Python strategy instances its engines' state
+ * blocks held (freed with the engines; a long-lived worker would keep them
+ * until a block at the same address is set up again). */
+static void s_runner_drop(s_worker_t *w)
+{
+    bt_runner_destroy(&w->runner);
+    bt_pystrat_release_all();
+}
+
 static int s_send_buf(s_worker_t *w)
 {
     if (!w->sock)
@@ -253,7 +262,7 @@ static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
         return 0;
     }
     if (!w->config || strcmp(w->config_sha, sw->config_sha256) != 0) {
-        bt_runner_destroy(&w->runner);
+        s_runner_drop(w);
         bt_config_destroy(&w->config);
         /* The coordinator's --set overrides, in order, as it applied them. */
         w->config = bt_config_load_string_lib(sw->yaml, "sweep config (from the coordinator)",
@@ -300,7 +309,7 @@ static int s_on_sweep(s_worker_t *w, const bt_msg_sweep_t *sw)
         s_send_bye(w, eb.msg);
         return -1;
     }
-    bt_runner_destroy(&w->runner);
+    s_runner_drop(w);
     w->runner = bt_runner_new(w->config, ds, w->opts->threads);
     if (!w->runner) {
         s_send_bye(w, "worker out of memory");
@@ -875,7 +884,7 @@ out:
     s_exec_stop(&w.exec);
     zframe_destroy(&w.in_frame);
     s_disconnect(&w);
-    bt_runner_destroy(&w.runner);
+    s_runner_drop(&w);
     bt_config_destroy(&w.config);
     bt_dscache_destroy(&w.cache);
     bt_fetch_destroy(&w.fetch);
