@@ -37,6 +37,20 @@ typedef struct bt_h5table_spec {
 bt_err_t bt_h5table_write(const char *path, const char *key, const bt_h5table_spec_t *spec,
                           bt_errbuf_t *eb);
 
+/* The same table written as rows come (e.g. while a run goes): the datasets are chunked
+ * (chunk_rows rows a chunk) and grow with each append; pandas and h5py read them as above.
+ * Written to path.tmp; commit renames it to path, abort removes it. One thread at a time. */
+typedef struct bt_h5table_out bt_h5table_out_t;
+bt_h5table_out_t *bt_h5table_open(const char *path, const char *key, const char *const *names,
+                                  size_t ncols, size_t chunk_rows, bt_errbuf_t *eb);
+/* Appends len rows: time[len] and cols[c][len] for each of the ncols columns. */
+bt_err_t bt_h5table_append(bt_h5table_out_t *t, const int64_t *time, const double *const *cols,
+                           size_t len, bt_errbuf_t *eb);
+/* Closes the file and renames it into place; frees t and NULLs it. */
+bt_err_t bt_h5table_commit(bt_h5table_out_t **self_p, bt_errbuf_t *eb);
+/* Closes and removes the temp file; frees t; safe on NULL. */
+void bt_h5table_abort(bt_h5table_out_t **self_p);
+
 /* Reads the group key back: *time (n values, malloc'd) and *cols (malloc'd,
  * column c of names at (*cols)[c * n]); a column missing from the file stays
  * 0. Refuses (BT_ELIMIT) more than max_rows rows; BT_EFORMAT for a group of
