@@ -353,8 +353,15 @@ struct bt_run_acc {
     const bt_engine_cfg_t *cfg;
     s_bench_t *bs;   /* the benchmark's symbols, nb used */
     size_t nb;
-    double *r;       /* per-step returns (for the tails), rcap room */
+    double *r;       /* every per-step return (keep_all), rcap room */
     size_t rcap;
+    bool keep_all;   /* else only the tails below, sized for nhint points */
+    size_t nhint;
+    double *lo;      /* max-heap: the klo smallest returns (x[k5], x[k5 + 1] are among them) */
+    size_t nlo, klo, lo_ties; /* held, room, returns left out equal to the heap's top */
+    double *hi;      /* min-heap: the khi largest returns (x[k95], x[k95 + 1]) */
+    size_t nhi, khi;
+    bool tails_bad;  /* a NaN, or more points than nhint: the tails need every return */
     bt_period_ret_t *month, *year;
     size_t nmonth, mcap, nyear, ycap;
     size_t n;        /* points taken in */
@@ -406,6 +413,71 @@ static bool s_period_push(bt_period_ret_t **arr, size_t *n, size_t *cap, bt_peri
     return true;
 }
 
+/* Rank of the p-quantile's lower neighbour among n sorted values (bt_run_stats_percentile). */
+static size_t s_rank(size_t n, double p)
+{
+    return n ? (size_t)floor((double)(n - 1) * p) : 0;
+}
+
+/* Heaps of doubles (no NaN): max-heap when max, else min-heap. */
+static bool s_before(double a, double b, bool max)
+{
+    return max ? a > b : a < b;
+}
+
+static void s_heap_up(double *h, size_t i, bool max)
+{
+    double v = h[i];
+    while (i > 0 && s_before(v, h[(i - 1) / 2], max)) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = v;
+}
+
+/* Replaces the top of h[0..n) with v and restores the order. */
+static void s_heap_top(double *h, size_t n, double v, bool max)
+{
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && s_before(h[c + 1], h[c], max))
+            c++;
+        if (!s_before(h[c], v, max))
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = v;
+}
+
+/* Takes return x into the tails: the smallest and the largest ones an n-point run needs. */
+static void s_tail_add(bt_run_acc_t *a, double x)
+{
+    if (isnan(x)) {
+        a->tails_bad = true;
+        return;
+    }
+    if (a->nlo < a->klo) {
+        a->lo[a->nlo] = x;
+        s_heap_up(a->lo, a->nlo++, true);
+    } else if (a->klo && x < a->lo[0]) {
+        double top = a->lo[0];
+        s_heap_top(a->lo, a->nlo, x, true);
+        a->lo_ties = a->lo[0] == top ? a->lo_ties + 1 : 0; /* top went out */
+    } else if (a->klo && x == a->lo[0]) {
+        a->lo_ties++;
+    }
+    if (a->nhi < a->khi) {
+        a->hi[a->nhi] = x;
+        s_heap_up(a->hi, a->nhi++, false);
+    } else if (a->khi && x > a->hi[0]) {
+        s_heap_top(a->hi, a->nhi, x, false);
+    }
+}
+
 bt_run_acc_t *bt_run_acc_new(const bt_series_t *series, size_t nsym, const bt_engine_cfg_t *cfg,
                              size_t nhint)
 {
@@ -414,8 +486,16 @@ bt_run_acc_t *bt_run_acc_new(const bt_series_t *series, size_t nsym, const bt_en
     if (!a)
         return NULL;
     a->cfg = cfg;
+    a->nhint = nhint;
+    a->keep_all = nhint == SIZE_MAX;
+    /* an n-point run needs x[k5], x[k5 + 1] from the bottom and x[k95], x[k95 + 1] from the
+     * top; the counts grow with n, so room for nhint points serves any n <= nhint */
+    a->klo = a->keep_all ? 0 : nhint < s_rank(nhint, 0.05) + 2 ? nhint : s_rank(nhint, 0.05) + 2;
+    a->khi = a->keep_all ? 0 : nhint - s_rank(nhint, 0.95);
     a->bs = calloc(nsym ? nsym : 1, sizeof *a->bs);
-    if (!a->bs || !s_room(&a->r, &a->rcap, nhint ? nhint : 1)) {
+    a->lo = malloc((a->klo ? a->klo : 1) * sizeof *a->lo);
+    a->hi = malloc((a->khi ? a->khi : 1) * sizeof *a->hi);
+    if (!a->bs || !a->lo || !a->hi || (a->keep_all && !s_room(&a->r, &a->rcap, 1024))) {
         bt_run_acc_destroy(&a);
         return NULL;
     }
@@ -439,7 +519,7 @@ void bt_run_acc_destroy(bt_run_acc_t **self_p)
     if (!self_p || !*self_p)
         return;
     bt_run_acc_t *a = *self_p;
-    free(a->bs), free(a->r), free(a->month), free(a->year), free(a);
+    free(a->bs), free(a->r), free(a->lo), free(a->hi), free(a->month), free(a->year), free(a);
     *self_p = NULL;
 }
 
@@ -488,7 +568,9 @@ static void s_take(bt_run_acc_t *a, const bt_equity_rec_t *x, bool has_next, int
     double b = a->nb ? bsum / (double)a->nb : 1.0;
     double prev = a->rprev, ri = prev != 0.0 ? e / prev - 1.0 : 0.0;
     double rb = a->bprev != 0.0 ? b / a->bprev - 1.0 : 0.0;
-    if (i < a->rcap || s_room(&a->r, &a->rcap, i + 1))
+    if (!a->keep_all)
+        s_tail_add(a, ri);
+    else if (i < a->rcap || s_room(&a->r, &a->rcap, i + 1))
         a->r[i] = ri;
     else
         a->oom = true;
@@ -538,6 +620,45 @@ void bt_run_acc_add(bt_run_acc_t *a, const bt_equity_rec_t *eq, size_t n)
     }
 }
 
+/* s_tails from the kept tails: x sorted ascending is lo (sorted) at the bottom and hi (sorted)
+ * at the top; the returns equal to p5 beyond lo were counted (lo_ties). */
+static bool s_tails_kept(bt_run_stats_t *st, bt_run_acc_t *a, size_t n)
+{
+    uint64_t *tmp = malloc((a->nlo > a->nhi ? a->nlo : a->nhi) * sizeof *tmp + 1);
+    if (!tmp)
+        return false;
+    s_radix_sort(a->lo, a->nlo, tmp);
+    s_radix_sort(a->hi, a->nhi, tmp);
+    free(tmp);
+    size_t k5 = s_rank(n, 0.05), k95 = s_rank(n, 0.95), off = n - a->nhi; /* hi[j] is x[off + j] */
+    double pos5 = (double)(n - 1) * 0.05, pos95 = (double)(n - 1) * 0.95;
+    double p5 = k5 + 1 >= n ? a->hi[a->nhi - 1]
+                            : a->lo[k5] + (a->lo[k5 + 1] - a->lo[k5]) * (pos5 - (double)k5);
+    double p95 = k95 + 1 >= n ? a->hi[a->nhi - 1]
+                              : a->hi[k95 - off] + (a->hi[k95 + 1 - off] - a->hi[k95 - off]) *
+                                                      (pos95 - (double)k95);
+    /* the returns at or below p5, summed in sorted order: those below, then the ties */
+    size_t nlow = 0, m = 0;
+    double cs = 0;
+    while (nlow < a->nlo && a->lo[nlow] < p5)
+        cs += a->lo[nlow++];
+    m = nlow;
+    while (m < a->nlo && a->lo[m] <= p5)
+        cs += a->lo[m++];
+    if (a->nlo < n && p5 > a->lo[a->nlo - 1]) { /* rounding put p5 past what was kept */
+        a->tails_bad = true;
+        return false;
+    }
+    if (m == a->nlo && a->nlo && a->lo[a->nlo - 1] == p5) /* ties left out of the heap */
+        for (size_t i = 0; i < a->lo_ties; i++, m++)
+            cs += a->lo[a->nlo - 1];
+    st->var_95 = p5;
+    st->cvar_95 = m ? cs / (double)m : 0.0;
+    if (p5 != 0.0)
+        st->tail_ratio = fmin(fabs(p95) / fabs(p5), BT_PROFIT_FACTOR_CAP);
+    return true;
+}
+
 /* The statistics of the points taken in (the last one is taken in here). */
 static bool s_curve_finish(bt_run_stats_t *st, bt_run_acc_t *a)
 {
@@ -549,6 +670,8 @@ static bool s_curve_finish(bt_run_stats_t *st, bt_run_acc_t *a)
     if (n == 0)
         return true;
     if (a->oom)
+        return false;
+    if (!a->keep_all && (a->tails_bad || n > a->nhint))
         return false;
     const bt_engine_cfg_t *cfg = a->cfg;
     st->month = a->month, st->nmonth = a->nmonth;
@@ -579,7 +702,7 @@ static bool s_curve_finish(bt_run_stats_t *st, bt_run_acc_t *a)
         st->omega = fmin(a->up / a->down, BT_PROFIT_FACTOR_CAP);
     else if (a->up > 0)
         st->omega = BT_PROFIT_FACTOR_CAP;
-    return s_tails(st, a->r, n);
+    return a->keep_all ? s_tails(st, a->r, n) : s_tails_kept(st, a, n);
 }
 
 bt_err_t bt_run_acc_finish(bt_run_acc_t *a, bt_run_stats_t *st, const bt_recorder_t *rec,
@@ -594,7 +717,7 @@ bt_err_t bt_run_acc_finish(bt_run_acc_t *a, bt_run_stats_t *st, const bt_recorde
     s_trades(st, rec);
     if (!s_curve_finish(st, a)) {
         bt_run_stats_fini(st);
-        return BT_ENOMEM;
+        return a->oom || (!a->tails_bad && a->n <= a->nhint) ? BT_ENOMEM : BT_ELIMIT;
     }
     for (size_t i = 0; i < S_NSTATS; i++) { /* never NaN or inf in JSON */
         double v = bt_run_stats_get(st, i);
@@ -608,7 +731,7 @@ bt_err_t bt_run_stats_compute(bt_run_stats_t *st, const bt_recorder_t *rec,
 {
     assert(st && rec && cfg);
     memset(st, 0, sizeof *st);
-    bt_run_acc_t *a = bt_run_acc_new(series, nsym, cfg, rec->nequity);
+    bt_run_acc_t *a = bt_run_acc_new(series, nsym, cfg, SIZE_MAX); /* every return kept */
     if (!a)
         return BT_ENOMEM;
     bt_run_acc_add(a, rec->equity, rec->nequity);

@@ -74,8 +74,11 @@ double bt_run_stats_get(const bt_run_stats_t *st, size_t i);
 bt_err_t bt_run_stats_compute(bt_run_stats_t *st, const bt_recorder_t *rec,
                               const bt_series_t *series, size_t nsym, const bt_engine_cfg_t *cfg);
 /* The same, streamed: the equity points are given in chunks as the run makes them
- * (bt_recorder_stream_equity), and the trades at the end. nhint: the expected number of points
- * (room reserved for the per-step returns; more grow). Same bits as bt_run_stats_compute. */
+ * (bt_recorder_stream_equity), and the trades at the end. nhint: at most that many points will
+ * come; only the tails of the per-step returns that VaR, CVaR and the tail ratio need are kept
+ * (about 10 % of nhint), or every return when nhint is SIZE_MAX. Same bits as
+ * bt_run_stats_compute; BT_ELIMIT from finish when more than nhint points came or a return was
+ * NaN (then compute from the whole series). */
 typedef struct bt_run_acc bt_run_acc_t;
 bt_run_acc_t *bt_run_acc_new(const bt_series_t *series, size_t nsym, const bt_engine_cfg_t *cfg,
                              size_t nhint);

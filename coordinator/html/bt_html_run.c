@@ -771,28 +771,41 @@ static bt_err_t s_read_trades(const char *dir, const bt_dataset_t *ds, char **sy
     return BT_OK;
 }
 
-bt_html_thin_t *bt_html_thin_read(const char *dir, bt_errbuf_t *eb)
+bt_err_t bt_html_run_read_equity(const char *dir, bt_equity_rec_t **out, size_t *n,
+                                 bt_errbuf_t *eb)
 {
     char p[4096];
     bt_equity_rec_t *eq = NULL;
     size_t neq = 0;
     bt_err_t e = BT_OK;
-    if (bt_html_exists(dir, BT_HTML_RUN_H5)) {
-        static const char *const cols[] = {"cash", "positions_value", "equity", "drawdown"};
-        int64_t *t = NULL;
-        double *v = NULL;
-        e = bt_html_path(p, sizeof p, dir, BT_HTML_RUN_H5, eb);
-        if (e == BT_OK)
-            e = bt_h5table_read(p, "equity", cols, 4, (size_t)1 << 32, &t, &v, &neq, eb);
-        if (e == BT_OK && !(eq = calloc(neq ? neq : 1, sizeof *eq)))
-            e = bt_errf(eb, BT_ENOMEM, "out of memory reading %s", p);
-        for (size_t i = 0; e == BT_OK && i < neq; i++)
-            eq[i] = (bt_equity_rec_t){t[i], v[i], v[neq + i], v[2 * neq + i], v[3 * neq + i]};
-        free(t);
-        free(v);
-    } else {
-        e = s_read_equity(dir, &eq, &neq, eb);
+    *out = NULL;
+    *n = 0;
+    if (!bt_html_exists(dir, BT_HTML_RUN_H5))
+        return s_read_equity(dir, out, n, eb);
+    static const char *const cols[] = {"cash", "positions_value", "equity", "drawdown"};
+    int64_t *t = NULL;
+    double *v = NULL;
+    e = bt_html_path(p, sizeof p, dir, BT_HTML_RUN_H5, eb);
+    if (e == BT_OK)
+        e = bt_h5table_read(p, "equity", cols, 4, (size_t)1 << 32, &t, &v, &neq, eb);
+    if (e == BT_OK && !(eq = calloc(neq ? neq : 1, sizeof *eq)))
+        e = bt_errf(eb, BT_ENOMEM, "out of memory reading %s", p);
+    for (size_t i = 0; e == BT_OK && i < neq; i++)
+        eq[i] = (bt_equity_rec_t){t[i], v[i], v[neq + i], v[2 * neq + i], v[3 * neq + i]};
+    free(t);
+    free(v);
+    if (e == BT_OK) {
+        *out = eq;
+        *n = neq;
     }
+    return e;
+}
+
+bt_html_thin_t *bt_html_thin_read(const char *dir, bt_errbuf_t *eb)
+{
+    bt_equity_rec_t *eq = NULL;
+    size_t neq = 0;
+    bt_err_t e = bt_html_run_read_equity(dir, &eq, &neq, eb);
     bt_html_thin_t *th = e == BT_OK ? bt_html_thin_new(neq) : NULL;
     if (th) {
         bt_html_thin_add(th, eq, neq);

@@ -46,6 +46,9 @@ bool bt_html_thin_finish(bt_html_thin_t *t);
 /* The curve of a bt run folder: from DIR/run.h5 when present, else DIR/equity.csv. NULL with eb
  * set on failure. */
 bt_html_thin_t *bt_html_thin_read(const char *dir, bt_errbuf_t *eb);
+/* The equity points of a bt run folder (run.h5, else equity.csv) into *eq (malloc'd). */
+bt_err_t bt_html_run_read_equity(const char *dir, bt_equity_rec_t **eq, size_t *n,
+                                 bt_errbuf_t *eb);
 
 /* What the page is drawn from besides DIR/metrics.json and DIR/provenance.txt. */
 typedef struct bt_html_run_in {

@@ -236,6 +236,19 @@ bt_err_t bt_runout_finish(bt_runout_t *o, bt_run_stats_t *st, bt_errbuf_t *eb)
             return eb->code ? eb->code : BT_ENOMEM;
     }
     e = bt_run_acc_finish(o->acc, st, rec, o->cfg.nsym);
+    if (e == BT_ELIMIT) { /* the kept tails were not enough: every point, from the files */
+        bt_equity_rec_t *eq = NULL;
+        size_t n = 0;
+        e = bt_html_run_read_equity(o->cfg.dir, &eq, &n, eb);
+        if (e != BT_OK)
+            return e;
+        bt_recorder_t all = *rec;
+        all.equity = eq;
+        all.nequity = all.equity_cap = n;
+        all.sink = NULL;
+        e = bt_run_stats_compute(st, &all, o->cfg.series, o->cfg.nsym, o->cfg.ecfg);
+        free(eq);
+    }
     if (e != BT_OK)
         return bt_errf(eb, e, "out of memory for the run statistics");
     return BT_OK;
