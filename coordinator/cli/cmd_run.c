@@ -513,6 +513,10 @@ int bt_cmd_run(int argc, char **argv)
         fprintf(stderr, "bt run: cannot write report.html: %s\n", eb.msg);
         goto done;
     }
+    if (bt_runout_commit(ro, &eb) != BT_OK) { /* equity.csv and run.h5 in place */
+        fprintf(stderr, "bt run: cannot write results: %s\n", eb.msg);
+        goto done;
+    }
     s_print_summary(cfg, ds, &m, &rec, thin);
     printf("\n");
     bt_runstats_print(stdout, &stats, 0);

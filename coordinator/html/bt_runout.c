@@ -33,6 +33,15 @@ struct bt_runout {
     bt_run_acc_t *acc;
     bt_err_t err;             /* first failure of a consumer */
     bt_errbuf_t eb;
+    /* the end, made by the writer once the last chunk is in (or inline) */
+    bt_run_stats_t *st;       /* where the statistics go */
+    bool ended;               /* curve and statistics done (the files may still be closing) */
+    bool thin_ok;             /* the curve had the count expected */
+    bt_err_t st_err;          /* of bt_run_acc_finish */
+    bt_err_t commit_err;      /* of putting equity.csv and run.h5 in place */
+    bt_errbuf_t ceb;
+    bool committed;
+    bool abandon;             /* destroyed before the end: remove the files (under mu) */
     /* hand-over: a queue of full slots and a stack of free ones */
     bool threaded, stop;
     pthread_t th;
@@ -72,6 +81,33 @@ static void s_consume(bt_runout_t *o, const s_slot_t *sl)
     bt_run_acc_add(o->acc, eq, n);
 }
 
+/* After the last chunk: the curve and the statistics (the engine is waiting for them), then
+ * equity.csv and run.h5 closed and renamed into place (while the engine writes the rest). */
+static void s_end_stats(bt_runout_t *o)
+{
+    if (o->err == BT_OK) {
+        o->thin_ok = bt_html_thin_finish(o->thin);
+        o->st_err = bt_run_acc_finish(o->acc, o->st, o->rec, o->cfg.nsym);
+    }
+}
+
+static void s_end_files(bt_runout_t *o, bool keep)
+{
+    bt_errbuf_clear(&o->ceb);
+    bt_err_t e = keep ? o->err : BT_EINTERNAL;
+    if (o->csv_open) {
+        o->csv_open = false;
+        if (e == BT_OK)
+            e = bt_fs_atomic_commit(&o->csv, &o->ceb);
+        bt_fs_atomic_abort(&o->csv);
+    }
+    if (o->h5 && e == BT_OK)
+        e = bt_run_h5_commit(&o->h5, &o->ceb);
+    bt_run_h5_abort(&o->h5);
+    o->commit_err = e;
+    o->committed = true;
+}
+
 static void *s_writer(void *arg)
 {
     bt_runout_t *o = arg;
@@ -91,6 +127,17 @@ static void *s_writer(void *arg)
         pthread_cond_broadcast(&o->cv);
     }
     pthread_mutex_unlock(&o->mu);
+    pthread_mutex_lock(&o->mu);
+    bool keep = !o->abandon;
+    pthread_mutex_unlock(&o->mu);
+    if (keep)
+        s_end_stats(o);
+    pthread_mutex_lock(&o->mu);
+    o->ended = true;
+    keep = !o->abandon;
+    pthread_cond_broadcast(&o->cv);
+    pthread_mutex_unlock(&o->mu);
+    s_end_files(o, keep);
     return NULL;
 }
 
@@ -122,18 +169,41 @@ static bt_equity_rec_t *s_sink(void *user, bt_equity_rec_t *full, size_t n)
     return o->slot[f].buf;
 }
 
-static void s_stop(bt_runout_t *o)
+/* Tells the writer the last chunk is in and waits for the curve and statistics (inline when
+ * there is no thread). */
+static void s_end(bt_runout_t *o)
 {
-    if (!o->threaded)
+    if (!o->threaded) {
+        if (!o->ended) {
+            s_end_stats(o);
+            o->ended = true;
+        }
         return;
+    }
     pthread_mutex_lock(&o->mu);
     o->stop = true;
     pthread_cond_broadcast(&o->cv);
+    while (!o->ended)
+        pthread_cond_wait(&o->cv, &o->mu);
     pthread_mutex_unlock(&o->mu);
-    pthread_join(o->th, NULL);
-    pthread_cond_destroy(&o->cv);
-    pthread_mutex_destroy(&o->mu);
-    o->threaded = false;
+}
+
+/* Ends the writer: files closed and in place (or, on failure or abandon, removed). */
+static void s_stop(bt_runout_t *o, bool abandon)
+{
+    if (o->threaded) {
+        pthread_mutex_lock(&o->mu);
+        o->abandon = abandon;
+        o->stop = true;
+        pthread_cond_broadcast(&o->cv);
+        pthread_mutex_unlock(&o->mu);
+        pthread_join(o->th, NULL);
+        pthread_cond_destroy(&o->cv);
+        pthread_mutex_destroy(&o->mu);
+        o->threaded = false;
+    }
+    if (!o->committed)
+        s_end_files(o, !abandon);
 }
 
 bt_runout_t *bt_runout_new(const bt_runout_cfg_t *cfg, bt_recorder_t *rec, bt_errbuf_t *eb)
@@ -214,29 +284,34 @@ static void s_detach(bt_runout_t *o)
 bt_err_t bt_runout_finish(bt_runout_t *o, bt_run_stats_t *st, bt_errbuf_t *eb)
 {
     bt_recorder_t *rec = o->rec;
-    bt_err_t e = rec ? bt_recorder_flush_equity(rec) : BT_EINVAL;
-    s_stop(o);
-    if (e != BT_OK)
-        return bt_errf(eb, e, "the run's outputs were not written (internal: the record ended)");
-    if (o->err != BT_OK)
-        return bt_errf(eb, o->err, "%s", o->eb.msg);
-    if (o->csv_open) {
-        o->csv_open = false;
-        e = bt_fs_atomic_commit(&o->csv, eb);
-        bt_fs_atomic_abort(&o->csv);
-        if (e != BT_OK)
-            return e;
+    if (!rec || o->ended)
+        return bt_errf(eb, BT_EINVAL, "bt_runout_finish: called twice");
+    o->st = st;
+    memset(st, 0, sizeof *st);
+    if (bt_recorder_flush_equity(rec) != BT_OK && o->err == BT_OK) {
+        o->err = BT_EINTERNAL;
+        bt_errf(&o->eb, BT_EINTERNAL, "the run's outputs were not written (the record ended)");
     }
-    if (o->h5 && (e = bt_run_h5_commit(&o->h5, eb)) != BT_OK)
+    s_end(o);
+    if (o->err != BT_OK) {
+        s_stop(o, true);
+        return bt_errf(eb, o->err, "%s", o->eb.msg);
+    }
+    if (o->thin_ok && o->st_err == BT_OK)
+        return BT_OK;
+    /* not the count expected, or the tails were not enough (a NaN): every point, from the
+     * files once they are in place */
+    bt_err_t e = bt_runout_commit(o, eb);
+    if (e != BT_OK)
         return e;
-    if (!bt_html_thin_finish(o->thin)) {
-        /* not the count expected: draw from the files just written instead */
+    if (!o->thin_ok) {
         bt_html_thin_destroy(&o->thin);
         if (!(o->thin = bt_html_thin_read(o->cfg.dir, eb)))
             return eb->code ? eb->code : BT_ENOMEM;
     }
-    e = bt_run_acc_finish(o->acc, st, rec, o->cfg.nsym);
-    if (e == BT_ELIMIT) { /* the kept tails were not enough: every point, from the files */
+    e = o->st_err;
+    if (e == BT_ELIMIT) {
+        bt_run_stats_fini(st);
         bt_equity_rec_t *eq = NULL;
         size_t n = 0;
         e = bt_html_run_read_equity(o->cfg.dir, &eq, &n, eb);
@@ -254,6 +329,16 @@ bt_err_t bt_runout_finish(bt_runout_t *o, bt_run_stats_t *st, bt_errbuf_t *eb)
     return BT_OK;
 }
 
+bt_err_t bt_runout_commit(bt_runout_t *o, bt_errbuf_t *eb)
+{
+    if (!o->ended)
+        return bt_errf(eb, BT_EINVAL, "bt_runout_commit: before bt_runout_finish");
+    s_stop(o, false);
+    if (o->commit_err != BT_OK)
+        return bt_errf(eb, o->commit_err, "%s", o->ceb.msg);
+    return BT_OK;
+}
+
 const bt_html_thin_t *bt_runout_thin(const bt_runout_t *o)
 {
     return o->thin;
@@ -264,11 +349,8 @@ void bt_runout_destroy(bt_runout_t **self_p)
     if (!self_p || !*self_p)
         return;
     bt_runout_t *o = *self_p;
-    s_stop(o);
+    s_stop(o, !o->ended); /* not finished: nothing is put in place */
     s_detach(o);
-    if (o->csv_open)
-        bt_fs_atomic_abort(&o->csv);
-    bt_run_h5_abort(&o->h5);
     bt_html_thin_destroy(&o->thin);
     bt_run_acc_destroy(&o->acc);
     for (size_t k = 0; k < S_NBUF; k++) {

@@ -38,12 +38,15 @@ typedef struct bt_runout bt_runout_t;
 /* Opens the outputs and streams rec's equity points into them (rec must
  * outlive the runout). NULL on failure, with eb set. */
 bt_runout_t *bt_runout_new(const bt_runout_cfg_t *cfg, bt_recorder_t *rec, bt_errbuf_t *eb);
-/* After the run: takes the last points, ends the thread, puts equity.csv
- * and run.h5 in place, and fills st (trades from rec). */
+/* After the run: takes the last points and fills st (trades from rec) and
+ * the curve. equity.csv and run.h5 are still being closed and renamed into
+ * place by the writer: bt_runout_commit waits for that. */
 bt_err_t bt_runout_finish(bt_runout_t *o, bt_run_stats_t *st, bt_errbuf_t *eb);
+/* Waits until equity.csv and run.h5 are in place; their write error if any. */
+bt_err_t bt_runout_commit(bt_runout_t *o, bt_errbuf_t *eb);
 /* The finished curve for report.html (after bt_runout_finish). */
 const bt_html_thin_t *bt_runout_thin(const bt_runout_t *o);
-/* Ends the thread, removes unfinished files, detaches rec; safe on NULL. */
+/* Ends the thread, removes the files unless committed, detaches rec; safe on NULL. */
 void bt_runout_destroy(bt_runout_t **self_p);
 
 #endif
