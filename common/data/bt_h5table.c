@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_SLICE ((size_t)1 << 18) /* rows per write: a 2 MiB buffer that stays in cache */
 #define S_NAME_MAX 256
 
 static bool s_attr_str(hid_t obj, const char *name, const char *val)
@@ -65,108 +64,6 @@ static bool s_names(hid_t g, const char *dname, const char *const *names, size_t
     return ok;
 }
 
-/* Writes column col (or the index) of spec into d at file row offset (c, 0) of a rank-r space. */
-static bool s_column(hid_t d, int rank, size_t c, size_t col, const bt_h5table_spec_t *spec,
-                     void *buf)
-{
-    hid_t fs = H5Dget_space(d);
-    bool ok = fs >= 0;
-    hid_t type = col == BT_H5TABLE_INDEX ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
-    for (size_t r0 = 0; ok && r0 < spec->nrows; r0 += S_SLICE) {
-        size_t len = spec->nrows - r0 < S_SLICE ? spec->nrows - r0 : S_SLICE;
-        spec->fill(spec->user, col, r0, len, buf);
-        hsize_t start[2] = {c, r0}, count[2] = {1, len}, mdim = len;
-        if (rank == 1) {
-            start[0] = r0;
-            count[0] = len;
-        }
-        hid_t ms = H5Screate_simple(1, &mdim, NULL);
-        ok = ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
-             H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf) >= 0;
-        if (ms >= 0)
-            H5Sclose(ms);
-    }
-    if (fs >= 0)
-        H5Sclose(fs);
-    return ok;
-}
-
-static bool s_frame(hid_t f, const char *key, const bt_h5table_spec_t *spec, void *buf)
-{
-    hid_t g = H5Gcreate2(f, key, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0)
-        return false;
-    /* what pandas.io.pytables reads for a "frame" (FrameFixed) */
-    bool ok = s_attr_str(g, "pandas_type", "frame") && s_attr_str(g, "pandas_version", "0.15.2") &&
-              s_attr_str(g, "encoding", "UTF-8") && s_attr_str(g, "errors", "strict") &&
-              s_attr_i64(g, "ndim", 2) && s_attr_i64(g, "nblocks", spec->ncols ? 1 : 0) &&
-              s_attr_str(g, "axis0_variety", "regular") &&
-              s_attr_str(g, "axis1_variety", "regular") && s_names(g, "axis0", spec->names, spec->ncols);
-    if (ok && spec->ncols)
-        ok = s_attr_str(g, "block0_items_variety", "regular") &&
-             s_names(g, "block0_items", spec->names, spec->ncols);
-    hsize_t n = spec->nrows;
-    hid_t fs = H5Screate_simple(1, &n, NULL);
-    hid_t d = ok && fs >= 0 ? H5Dcreate2(g, "axis1", H5T_STD_I64LE, fs, H5P_DEFAULT, H5P_DEFAULT,
-                                         H5P_DEFAULT)
-                            : -1;
-    ok = d >= 0 && s_attr_str(d, "kind", "datetime64") && s_attr_str(d, "index_class", "datetime") &&
-         s_attr_str(d, "tz", "UTC") && s_attr_str(d, "units", "ns since 1970-01-01 UTC") &&
-         s_column(d, 1, 0, BT_H5TABLE_INDEX, spec, buf);
-    if (d >= 0)
-        H5Dclose(d);
-    if (fs >= 0)
-        H5Sclose(fs);
-    if (ok && spec->ncols) {
-        hsize_t dims[2] = {spec->ncols, spec->nrows};
-        hid_t vs = H5Screate_simple(2, dims, NULL);
-        hid_t v = vs >= 0 ? H5Dcreate2(g, "block0_values", H5T_IEEE_F64LE, vs, H5P_DEFAULT,
-                                       H5P_DEFAULT, H5P_DEFAULT)
-                          : -1;
-        ok = v >= 0;
-        for (size_t c = 0; ok && c < spec->ncols; c++)
-            ok = s_column(v, 2, c, c, spec, buf);
-        if (v >= 0)
-            H5Dclose(v);
-        if (vs >= 0)
-            H5Sclose(vs);
-    }
-    H5Gclose(g);
-    return ok;
-}
-
-bt_err_t bt_h5table_write(const char *path, const char *key, const bt_h5table_spec_t *spec,
-                          bt_errbuf_t *eb)
-{
-    for (size_t c = 0; c < spec->ncols; c++)
-        if (strlen(spec->names[c]) >= S_NAME_MAX)
-            return bt_errf(eb, BT_ELIMIT, "%s: column name longer than %d bytes: %.40s...", path,
-                           S_NAME_MAX - 1, spec->names[c]);
-    char tmp[4096];
-    int w = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (w < 0 || (size_t)w >= sizeof tmp)
-        return bt_errf(eb, BT_ELIMIT, "path too long: %s", path);
-    void *buf = malloc(S_SLICE * 8);
-    if (!buf)
-        return bt_errf(eb, BT_ENOMEM, "out of memory writing %s", path);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) {
-        free(buf);
-        return bt_errf(eb, BT_EIO, "cannot create %s (is the folder writable?)", tmp);
-    }
-    bool ok = s_frame(f, key, spec, buf);
-    free(buf);
-    ok = H5Fclose(f) >= 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return bt_errf(eb, BT_EIO, "writing %s failed (is the disk full?)", path);
-    }
-    return BT_OK;
-}
-
-/* ---- streaming: chunked datasets grown as rows come ---- */
-
 struct bt_h5table_out {
     char path[4096], tmp[4096];
     hid_t f, g, ax, v;  /* file, group, axis1, block0_values (-1 when no columns) */
@@ -174,7 +71,8 @@ struct bt_h5table_out {
     uint64_t nrows;     /* rows written */
 };
 
-/* The group with its pandas attributes and the column names (as s_frame writes them). */
+/* The group with the attributes pandas.io.pytables reads for a "frame" (FrameFixed) and the
+ * column names. */
 static hid_t s_group(hid_t f, const char *key, const char *const *names, size_t ncols)
 {
     hid_t g = H5Gcreate2(f, key, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);

@@ -85,13 +85,6 @@ static bool s_equity_room(bt_recorder_t *rec, size_t cap)
     return true;
 }
 
-bt_err_t bt_recorder_reserve_equity(bt_recorder_t *rec, size_t n)
-{
-    if (n <= rec->equity_cap || rec->sink)
-        return BT_OK;
-    return s_equity_room(rec, n) ? BT_OK : BT_ENOMEM;
-}
-
 void bt_recorder_stream_equity(bt_recorder_t *rec, bt_equity_rec_t *buf, size_t cap,
                                bt_recorder_sink_fn sink, void *user)
 {

@@ -80,9 +80,6 @@ typedef struct bt_recorder {
 
 void bt_recorder_init(bt_recorder_t *rec);
 void bt_recorder_fini(bt_recorder_t *rec);
-/* Makes room for n equity points at once (e.g. the bars of the run: an upper bound), so a long
- * run's record is not moved while it grows; untouched room costs no memory. BT_ENOMEM. */
-bt_err_t bt_recorder_reserve_equity(bt_recorder_t *rec, size_t n);
 
 /* Streams the equity points instead of keeping them: they go into buf (cap points, owned by the
  * sink, never freed by the recorder) and each full chunk is handed to sink, which returns the

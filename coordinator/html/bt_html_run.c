@@ -645,21 +645,6 @@ bt_err_t bt_run_h5_commit(bt_run_h5_t **self_p, bt_errbuf_t *eb)
     return e;
 }
 
-bt_err_t bt_html_run_h5_write(const char *dir, const bt_equity_rec_t *eq, size_t n,
-                              const bt_run_pos_t *pos, const bt_series_t *series, size_t nsym,
-                              bt_errbuf_t *eb)
-{
-    bt_run_h5_t *w = bt_run_h5_open(dir, pos, series, nsym, n, eb);
-    if (!w)
-        return eb->code ? eb->code : BT_ENOMEM;
-    bt_err_t e = bt_run_h5_add(w, eq, n, NULL, eb);
-    if (e != BT_OK) {
-        bt_run_h5_abort(&w);
-        return e;
-    }
-    return bt_run_h5_commit(&w, eb);
-}
-
 /* ---- rebuilding from a folder ---- */
 
 /* Value of "key: value" in provenance.txt text, into buf ("" if absent). */

@@ -86,7 +86,7 @@ void bt_run_pos_counts(const bt_run_pos_t *self, size_t *out);
  * signed quantity held after the step and quantity x the symbol's last
  * close). pd.read_hdf(path, "equity") reads it (docs/reports.md). */
 #define BT_HTML_RUN_H5 "run.h5"
-/* The same written as the run goes: rows added in order, chunked datasets (bt_h5table_open).
+/* Written as the run goes: rows added in order, chunked datasets (bt_h5table_open).
  * nhint: the rows expected (small runs get small chunks). nch: each symbol's change count
  * published with these rows (bt_run_pos_counts), or NULL to read the collector's own. */
 typedef struct bt_run_h5 bt_run_h5_t;
@@ -97,9 +97,6 @@ bt_err_t bt_run_h5_add(bt_run_h5_t *w, const bt_equity_rec_t *eq, size_t n, cons
 /* Writes the rest, closes and renames into place; frees w. */
 bt_err_t bt_run_h5_commit(bt_run_h5_t **self_p, bt_errbuf_t *eb);
 void bt_run_h5_abort(bt_run_h5_t **self_p);
-bt_err_t bt_html_run_h5_write(const char *dir, const bt_equity_rec_t *eq, size_t n,
-                              const bt_run_pos_t *pos, const bt_series_t *series, size_t nsym,
-                              bt_errbuf_t *eb);
 
 /* Rebuilds DIR/report.html from a bt run folder: equity from DIR/run.h5 when
  * present, else DIR/equity.csv; trades.csv; the bars from the store named in
