@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_SLICE ((size_t)1 << 18) /* rows per write: a 2 MiB buffer that stays in cache */
 #define S_NAME_MAX 256
 
 static bool s_attr_str(hid_t obj, const char *name, const char *val)
@@ -65,104 +64,192 @@ static bool s_names(hid_t g, const char *dname, const char *const *names, size_t
     return ok;
 }
 
-/* Writes column col (or the index) of spec into d at file row offset (c, 0) of a rank-r space. */
-static bool s_column(hid_t d, int rank, size_t c, size_t col, const bt_h5table_spec_t *spec,
-                     void *buf)
-{
-    hid_t fs = H5Dget_space(d);
-    bool ok = fs >= 0;
-    hid_t type = col == BT_H5TABLE_INDEX ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
-    for (size_t r0 = 0; ok && r0 < spec->nrows; r0 += S_SLICE) {
-        size_t len = spec->nrows - r0 < S_SLICE ? spec->nrows - r0 : S_SLICE;
-        spec->fill(spec->user, col, r0, len, buf);
-        hsize_t start[2] = {c, r0}, count[2] = {1, len}, mdim = len;
-        if (rank == 1) {
-            start[0] = r0;
-            count[0] = len;
-        }
-        hid_t ms = H5Screate_simple(1, &mdim, NULL);
-        ok = ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
-             H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf) >= 0;
-        if (ms >= 0)
-            H5Sclose(ms);
-    }
-    if (fs >= 0)
-        H5Sclose(fs);
-    return ok;
-}
+struct bt_h5table_out {
+    char path[4096], tmp[4096];
+    hid_t f, g, ax, v;  /* file, group, axis1, block0_values (-1 when no columns) */
+    size_t ncols;
+    uint64_t nrows;     /* rows written */
+};
 
-static bool s_frame(hid_t f, const char *key, const bt_h5table_spec_t *spec, void *buf)
+/* The group with the attributes pandas.io.pytables reads for a "frame" (FrameFixed) and the
+ * column names. */
+static hid_t s_group(hid_t f, const char *key, const char *const *names, size_t ncols)
 {
     hid_t g = H5Gcreate2(f, key, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0)
-        return false;
-    /* what pandas.io.pytables reads for a "frame" (FrameFixed) */
+        return -1;
     bool ok = s_attr_str(g, "pandas_type", "frame") && s_attr_str(g, "pandas_version", "0.15.2") &&
               s_attr_str(g, "encoding", "UTF-8") && s_attr_str(g, "errors", "strict") &&
-              s_attr_i64(g, "ndim", 2) && s_attr_i64(g, "nblocks", spec->ncols ? 1 : 0) &&
+              s_attr_i64(g, "ndim", 2) && s_attr_i64(g, "nblocks", ncols ? 1 : 0) &&
               s_attr_str(g, "axis0_variety", "regular") &&
-              s_attr_str(g, "axis1_variety", "regular") && s_names(g, "axis0", spec->names, spec->ncols);
-    if (ok && spec->ncols)
+              s_attr_str(g, "axis1_variety", "regular") && s_names(g, "axis0", names, ncols);
+    if (ok && ncols)
         ok = s_attr_str(g, "block0_items_variety", "regular") &&
-             s_names(g, "block0_items", spec->names, spec->ncols);
-    hsize_t n = spec->nrows;
-    hid_t fs = H5Screate_simple(1, &n, NULL);
-    hid_t d = ok && fs >= 0 ? H5Dcreate2(g, "axis1", H5T_STD_I64LE, fs, H5P_DEFAULT, H5P_DEFAULT,
-                                         H5P_DEFAULT)
-                            : -1;
-    ok = d >= 0 && s_attr_str(d, "kind", "datetime64") && s_attr_str(d, "index_class", "datetime") &&
-         s_attr_str(d, "tz", "UTC") && s_attr_str(d, "units", "ns since 1970-01-01 UTC") &&
-         s_column(d, 1, 0, BT_H5TABLE_INDEX, spec, buf);
-    if (d >= 0)
-        H5Dclose(d);
+             s_names(g, "block0_items", names, ncols);
+    if (!ok) {
+        H5Gclose(g);
+        return -1;
+    }
+    return g;
+}
+
+/* A chunked dataset of rank 1 (rows) or 2 (ncols x rows) with no rows yet, growable in rows.
+ * No chunk cache: whole chunks go straight to the file. */
+static hid_t s_growable(hid_t g, const char *name, hid_t type, int rank, size_t ncols,
+                        size_t chunk)
+{
+    hsize_t dims[2] = {ncols, 0}, maxd[2] = {ncols, H5S_UNLIMITED}, ch[2] = {1, chunk};
+    if (rank == 1) {
+        dims[0] = 0;
+        maxd[0] = H5S_UNLIMITED;
+        ch[0] = chunk;
+    }
+    hid_t sp = H5Screate_simple(rank, dims, maxd);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    hid_t d = -1;
+    if (sp >= 0 && dcpl >= 0 && dapl >= 0 && H5Pset_chunk(dcpl, rank, ch) >= 0 &&
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0 &&
+        H5Pset_chunk_cache(dapl, 0, 0, 1.0) >= 0)
+        d = H5Dcreate2(g, name, type, sp, H5P_DEFAULT, dcpl, dapl);
+    if (dapl >= 0)
+        H5Pclose(dapl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return d;
+}
+
+bt_h5table_out_t *bt_h5table_open(const char *path, const char *key, const char *const *names,
+                                  size_t ncols, size_t chunk_rows, bt_errbuf_t *eb)
+{
+    for (size_t c = 0; c < ncols; c++)
+        if (strlen(names[c]) >= S_NAME_MAX) {
+            bt_errf(eb, BT_ELIMIT, "%s: column name longer than %d bytes: %.40s...", path,
+                    S_NAME_MAX - 1, names[c]);
+            return NULL;
+        }
+    bt_h5table_out_t *t = calloc(1, sizeof *t);
+    if (!t) {
+        bt_errf(eb, BT_ENOMEM, "out of memory writing %s", path);
+        return NULL;
+    }
+    t->f = t->g = t->ax = t->v = -1;
+    t->ncols = ncols;
+    int w1 = snprintf(t->path, sizeof t->path, "%s", path);
+    int w2 = snprintf(t->tmp, sizeof t->tmp, "%s.tmp", path);
+    if (w1 < 0 || w2 < 0 || (size_t)w2 >= sizeof t->tmp) {
+        free(t);
+        bt_errf(eb, BT_ELIMIT, "path too long: %s", path);
+        return NULL;
+    }
+    if (chunk_rows == 0)
+        chunk_rows = 1;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    t->f = H5Fcreate(t->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (t->f < 0) {
+        bt_errf(eb, BT_EIO, "cannot create %s (is the folder writable?)", t->tmp);
+        free(t);
+        return NULL;
+    }
+    t->g = s_group(t->f, key, names, ncols);
+    bool ok = t->g >= 0;
+    if (ok)
+        t->ax = s_growable(t->g, "axis1", H5T_STD_I64LE, 1, 0, chunk_rows);
+    ok = ok && t->ax >= 0 && s_attr_str(t->ax, "kind", "datetime64") &&
+         s_attr_str(t->ax, "index_class", "datetime") && s_attr_str(t->ax, "tz", "UTC") &&
+         s_attr_str(t->ax, "units", "ns since 1970-01-01 UTC");
+    if (ok && ncols) {
+        t->v = s_growable(t->g, "block0_values", H5T_IEEE_F64LE, 2, ncols, chunk_rows);
+        ok = t->v >= 0;
+    }
+    if (!ok) {
+        bt_errf(eb, BT_EIO, "writing %s failed (is the disk full?)", path);
+        bt_h5table_abort(&t);
+    }
+    return t;
+}
+
+/* Writes len values from buf at rows [r0, r0 + len) of row c (rank 2) or of a rank-1 d. */
+static bool s_put(hid_t d, int rank, size_t c, uint64_t r0, size_t len, hid_t type,
+                  const void *buf)
+{
+    hid_t fs = H5Dget_space(d);
+    hsize_t start[2] = {c, r0}, count[2] = {1, len}, mdim = len;
+    if (rank == 1) {
+        start[0] = r0;
+        count[0] = len;
+    }
+    hid_t ms = H5Screate_simple(1, &mdim, NULL);
+    bool ok = fs >= 0 && ms >= 0 &&
+              H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+              H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf) >= 0;
+    if (ms >= 0)
+        H5Sclose(ms);
     if (fs >= 0)
         H5Sclose(fs);
-    if (ok && spec->ncols) {
-        hsize_t dims[2] = {spec->ncols, spec->nrows};
-        hid_t vs = H5Screate_simple(2, dims, NULL);
-        hid_t v = vs >= 0 ? H5Dcreate2(g, "block0_values", H5T_IEEE_F64LE, vs, H5P_DEFAULT,
-                                       H5P_DEFAULT, H5P_DEFAULT)
-                          : -1;
-        ok = v >= 0;
-        for (size_t c = 0; ok && c < spec->ncols; c++)
-            ok = s_column(v, 2, c, c, spec, buf);
-        if (v >= 0)
-            H5Dclose(v);
-        if (vs >= 0)
-            H5Sclose(vs);
-    }
-    H5Gclose(g);
     return ok;
 }
 
-bt_err_t bt_h5table_write(const char *path, const char *key, const bt_h5table_spec_t *spec,
-                          bt_errbuf_t *eb)
+bt_err_t bt_h5table_append(bt_h5table_out_t *t, const int64_t *time, const double *const *cols,
+                           size_t len, bt_errbuf_t *eb)
 {
-    for (size_t c = 0; c < spec->ncols; c++)
-        if (strlen(spec->names[c]) >= S_NAME_MAX)
-            return bt_errf(eb, BT_ELIMIT, "%s: column name longer than %d bytes: %.40s...", path,
-                           S_NAME_MAX - 1, spec->names[c]);
-    char tmp[4096];
-    int w = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (w < 0 || (size_t)w >= sizeof tmp)
-        return bt_errf(eb, BT_ELIMIT, "path too long: %s", path);
-    void *buf = malloc(S_SLICE * 8);
-    if (!buf)
-        return bt_errf(eb, BT_ENOMEM, "out of memory writing %s", path);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) {
-        free(buf);
-        return bt_errf(eb, BT_EIO, "cannot create %s (is the folder writable?)", tmp);
+    assert(t && t->f >= 0);
+    if (len == 0)
+        return BT_OK;
+    hsize_t n = t->nrows + len, d2[2] = {t->ncols, n};
+    bool ok = H5Dset_extent(t->ax, &n) >= 0 &&
+              s_put(t->ax, 1, 0, t->nrows, len, H5T_NATIVE_INT64, time);
+    if (ok && t->ncols) {
+        ok = H5Dset_extent(t->v, d2) >= 0;
+        for (size_t c = 0; ok && c < t->ncols; c++)
+            ok = s_put(t->v, 2, c, t->nrows, len, H5T_NATIVE_DOUBLE, cols[c]);
     }
-    bool ok = s_frame(f, key, spec, buf);
-    free(buf);
-    ok = H5Fclose(f) >= 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return bt_errf(eb, BT_EIO, "writing %s failed (is the disk full?)", path);
-    }
+    if (!ok)
+        return bt_errf(eb, BT_EIO, "writing %s failed (is the disk full?)", t->path);
+    t->nrows = n;
     return BT_OK;
+}
+
+/* Closes every handle; true if all closed. */
+static bool s_out_close(bt_h5table_out_t *t)
+{
+    bool ok = true;
+    if (t->v >= 0)
+        ok = H5Dclose(t->v) >= 0 && ok;
+    if (t->ax >= 0)
+        ok = H5Dclose(t->ax) >= 0 && ok;
+    if (t->g >= 0)
+        ok = H5Gclose(t->g) >= 0 && ok;
+    if (t->f >= 0)
+        ok = H5Fclose(t->f) >= 0 && ok;
+    t->v = t->ax = t->g = t->f = -1;
+    return ok;
+}
+
+bt_err_t bt_h5table_commit(bt_h5table_out_t **self_p, bt_errbuf_t *eb)
+{
+    bt_h5table_out_t *t = *self_p;
+    *self_p = NULL;
+    bool ok = s_out_close(t);
+    bt_err_t e = BT_OK;
+    if (!ok || rename(t->tmp, t->path) != 0) {
+        remove(t->tmp);
+        e = bt_errf(eb, BT_EIO, "writing %s failed (is the disk full?)", t->path);
+    }
+    free(t);
+    return e;
+}
+
+void bt_h5table_abort(bt_h5table_out_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_h5table_out_t *t = *self_p;
+    s_out_close(t);
+    remove(t->tmp);
+    free(t);
+    *self_p = NULL;
 }
 
 /* Reads a 1-D string dataset of at most cap names into names[] (each S_NAME_MAX bytes). */

@@ -8,8 +8,7 @@
  *   /KEY/block0_items   the column names again (pandas' block of float64)
  *   /KEY/block0_values  float64 [ncols][nrows]: one contiguous row per column
  * plus the group and dataset attributes pandas reads (pandas_type "frame",
- * kind, index_class, tz, ...). Written in slices through one small buffer:
- * the caller's fill function produces each column piece by piece. */
+ * kind, index_class, tz, ...). */
 #ifndef BT_H5TABLE_H
 #define BT_H5TABLE_H
 
@@ -18,24 +17,19 @@
 
 #include "bt_err.h"
 
-/* Column index given to the fill function for the time index (int64 out). */
-#define BT_H5TABLE_INDEX ((size_t)-1)
-
-/* Writes rows [row0, row0 + len) of column col (double out), or of the index
- * (col == BT_H5TABLE_INDEX, int64_t out). */
-typedef void (*bt_h5table_fill_fn)(void *user, size_t col, size_t row0, size_t len, void *out);
-
-typedef struct bt_h5table_spec {
-    size_t nrows, ncols;
-    const char *const *names; /* ncols column names, each under 256 bytes */
-    bt_h5table_fill_fn fill;
-    void *user;
-} bt_h5table_spec_t;
-
-/* Writes path (replacing it: written to path.tmp and renamed) with the group
- * key holding the table. */
-bt_err_t bt_h5table_write(const char *path, const char *key, const bt_h5table_spec_t *spec,
-                          bt_errbuf_t *eb);
+/* Writes the table as rows come (e.g. while a run goes): axis1 and block0_values are chunked
+ * (chunk_rows rows a chunk) and grow with each append; pandas and h5py read them as above.
+ * Written to path.tmp; commit renames it to path, abort removes it. One thread at a time. */
+typedef struct bt_h5table_out bt_h5table_out_t;
+bt_h5table_out_t *bt_h5table_open(const char *path, const char *key, const char *const *names,
+                                  size_t ncols, size_t chunk_rows, bt_errbuf_t *eb);
+/* Appends len rows: time[len] and cols[c][len] for each of the ncols columns. */
+bt_err_t bt_h5table_append(bt_h5table_out_t *t, const int64_t *time, const double *const *cols,
+                           size_t len, bt_errbuf_t *eb);
+/* Closes the file and renames it into place; frees t and NULLs it. */
+bt_err_t bt_h5table_commit(bt_h5table_out_t **self_p, bt_errbuf_t *eb);
+/* Closes and removes the temp file; frees t; safe on NULL. */
+void bt_h5table_abort(bt_h5table_out_t **self_p);
 
 /* Reads the group key back: *time (n values, malloc'd) and *cols (malloc'd,
  * column c of names at (*cols)[c * n]); a column missing from the file stays

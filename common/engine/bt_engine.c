@@ -410,6 +410,29 @@ double bt_engine_benchmark(const bt_run_spec_t *spec)
     return s_benchmark(spec);
 }
 
+static const bt_series_t *s_get_ser(const void *base, size_t i)
+{
+    return &((const bt_series_t *)base)[i];
+}
+
+size_t bt_engine_record_steps(const bt_run_spec_t *spec)
+{
+    const bt_engine_cfg_t *c = spec->cfg;
+    size_t n = spec->nsym;
+    bt_series_t *v = malloc((n ? n : 1) * sizeof *v);
+    size_t *cur = malloc((n ? n : 1) * sizeof *cur);
+    size_t steps = SIZE_MAX;
+    if (v && cur) {
+        for (size_t s = 0; s < n; s++) /* as bt_feed_open slices them */
+            v[s] = bt_series_slice_time(&spec->series[s], c->start, c->end);
+        steps = n == 1 ? v[0].n - bt_feed_first_at(&v[0], c->trade_start)
+                       : (size_t)bt_feed_union_steps(s_get_ser, v, n, cur, c->trade_start);
+    }
+    free(v);
+    free(cur);
+    return steps;
+}
+
 bt_err_t bt_engine_check(const bt_run_spec_t *spec, bt_errbuf_t *eb)
 {
     if (!spec || !spec->cfg || !spec->strategy)

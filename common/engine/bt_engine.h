@@ -136,5 +136,8 @@ bt_err_t bt_engine_run(bt_engine_t *eng, const bt_run_spec_t *spec, bt_metrics_t
 bt_err_t bt_engine_check(const bt_run_spec_t *spec, bt_errbuf_t *eb);
 /* benchmark_return of a run: buy-and-hold of its symbols, equal weight. */
 double bt_engine_benchmark(const bt_run_spec_t *spec);
+/* The number of equity points a run of spec records (spec->rec): the steps of its symbols'
+ * bars in [cfg.start, cfg.end] at or after cfg.trade_start. SIZE_MAX when out of memory. */
+size_t bt_engine_record_steps(const bt_run_spec_t *spec);
 
 #endif

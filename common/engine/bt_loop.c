@@ -178,12 +178,22 @@ void bt_loop_step(bt_book_t *bk, int64_t t)
     s_step(bk, t);
 }
 
+#define S_AHEAD 128 /* bars: 1 KiB ahead in each column */
+
 void bt_loop_range(bt_book_t *bk, size_t i0, size_t i1)
 {
     double *eq_out = bk->curve.eq, *cash_out = bk->curve.cash;
     uint8_t *ex_out = bk->curve.ex;
     bt_feed_cols_t x = bt_feed_begin_one(bk);
     for (size_t i = i0; i < i1; i++) {
+        if ((i & 7) == 0 && i + S_AHEAD < i1) { /* the bars a few lines ahead: six streams */
+            __builtin_prefetch(&x.t[i + S_AHEAD]);
+            __builtin_prefetch(&x.o[i + S_AHEAD]);
+            __builtin_prefetch(&x.h[i + S_AHEAD]);
+            __builtin_prefetch(&x.l[i + S_AHEAD]);
+            __builtin_prefetch(&x.c[i + S_AHEAD]);
+            __builtin_prefetch(&x.v[i + S_AHEAD]);
+        }
         int64_t t = bt_feed_load_one(bk, &x, i);
         s_step(bk, t);
         bt_feed_done_one(bk, t);

@@ -347,142 +347,383 @@ typedef struct {
     double last;
 } s_bench_t;
 
-/* Everything over the equity record, in one pass. */
-static bool s_curve(bt_run_stats_t *st, const bt_recorder_t *rec, const bt_series_t *series,
-                    size_t nsym, const bt_engine_cfg_t *cfg)
+/* Everything over the equity points, one pass as they come: each point is taken in when the next
+ * one (or the end) is known, since a calendar period ends where the next point is in another. */
+struct bt_run_acc {
+    const bt_engine_cfg_t *cfg;
+    s_bench_t *bs;   /* the benchmark's symbols, nb used */
+    size_t nb;
+    double *r;       /* every per-step return (keep_all), rcap room */
+    size_t rcap;
+    bool keep_all;   /* else only the tails below, sized for nhint points */
+    size_t nhint;
+    double *lo;      /* max-heap: the klo smallest returns (x[k5], x[k5 + 1] are among them) */
+    size_t nlo, klo, lo_ties; /* held, room, returns left out equal to the heap's top */
+    double *hi;      /* min-heap: the khi largest returns (x[k95], x[k95 + 1]) */
+    size_t nhi, khi;
+    bool tails_bad;  /* a NaN, or more points than nhint: the tails need every return */
+    bt_period_ret_t *month, *year;
+    size_t nmonth, mcap, nyear, ycap;
+    size_t n;        /* points taken in */
+    bool have_prev, oom;
+    bt_equity_rec_t prev; /* the point waiting for its successor */
+    int64_t t_first;
+    /* drawdowns */
+    double peak, ss, depth, ndd, dsum, dursum, peak_eq;
+    int64_t peak_t;
+    bool in_dd;
+    /* returns */
+    double rprev, bprev, up, down, sr, sb, sbb, srb;
+    /* periods */
+    bt_civil_t c;
+    int64_t m_end, y_end;
+    double mbase, ybase;
+};
+
+/* An array of n doubles grown to hold at least need (huge pages when large), or false. */
+static bool s_room(double **r, size_t *cap, size_t need)
 {
-    size_t n = rec->nequity;
-    if (n == 0)
+    if (need <= *cap)
         return true;
-    const bt_equity_rec_t *eq = rec->equity;
-    double initial = cfg->initial_cash;
-    /* periods: sized from the first and last step */
-    bt_civil_t c0, c1;
-    bt_time_to_civil(eq[0].time, &c0);
-    bt_time_to_civil(eq[n - 1].time, &c1);
-    size_t nm = (size_t)((c1.year - c0.year) * 12 + (c1.month - c0.month) + 1);
-    size_t ny = (size_t)(c1.year - c0.year + 1);
-    st->month = calloc(nm, sizeof *st->month);
-    st->year = calloc(ny, sizeof *st->year);
-    double *r = s_big_doubles(n);
-    s_bench_t *bs = calloc(nsym ? nsym : 1, sizeof *bs);
-    if (!st->month || !st->year || !r || !bs) {
-        free(r);
-        free(bs);
+    size_t ncap = *cap ? *cap : 1024;
+    while (ncap < need)
+        ncap *= 2;
+    double *p = s_big_doubles(ncap);
+    if (!p)
         return false;
+    if (*r)
+        memcpy(p, *r, *cap * sizeof *p);
+    free(*r);
+    *r = p;
+    *cap = ncap;
+    return true;
+}
+
+static bool s_period_push(bt_period_ret_t **arr, size_t *n, size_t *cap, bt_period_ret_t v)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        bt_period_ret_t *p = realloc(*arr, ncap * sizeof *p);
+        if (!p)
+            return false;
+        *arr = p;
+        *cap = ncap;
+    }
+    (*arr)[(*n)++] = v;
+    return true;
+}
+
+/* Rank of the p-quantile's lower neighbour among n sorted values (bt_run_stats_percentile). */
+static size_t s_rank(size_t n, double p)
+{
+    return n ? (size_t)floor((double)(n - 1) * p) : 0;
+}
+
+/* Heaps of doubles (no NaN): max-heap when max, else min-heap. */
+static bool s_before(double a, double b, bool max)
+{
+    return max ? a > b : a < b;
+}
+
+static void s_heap_up(double *h, size_t i, bool max)
+{
+    double v = h[i];
+    while (i > 0 && s_before(v, h[(i - 1) / 2], max)) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = v;
+}
+
+/* Replaces the top of h[0..n) with v and restores the order. */
+static void s_heap_top(double *h, size_t n, double v, bool max)
+{
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && s_before(h[c + 1], h[c], max))
+            c++;
+        if (!s_before(h[c], v, max))
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = v;
+}
+
+/* Takes return x into the tails: the smallest and the largest ones an n-point run needs. */
+static void s_tail_add(bt_run_acc_t *a, double x)
+{
+    if (isnan(x)) {
+        a->tails_bad = true;
+        return;
+    }
+    if (a->nlo < a->klo) {
+        a->lo[a->nlo] = x;
+        s_heap_up(a->lo, a->nlo++, true);
+    } else if (a->klo && x < a->lo[0]) {
+        double top = a->lo[0];
+        s_heap_top(a->lo, a->nlo, x, true);
+        a->lo_ties = a->lo[0] == top ? a->lo_ties + 1 : 0; /* top went out */
+    } else if (a->klo && x == a->lo[0]) {
+        a->lo_ties++;
+    }
+    if (a->nhi < a->khi) {
+        a->hi[a->nhi] = x;
+        s_heap_up(a->hi, a->nhi++, false);
+    } else if (a->khi && x > a->hi[0]) {
+        s_heap_top(a->hi, a->nhi, x, false);
+    }
+}
+
+bt_run_acc_t *bt_run_acc_new(const bt_series_t *series, size_t nsym, const bt_engine_cfg_t *cfg,
+                             size_t nhint)
+{
+    assert(cfg);
+    bt_run_acc_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->cfg = cfg;
+    a->nhint = nhint;
+    a->keep_all = nhint == SIZE_MAX;
+    /* an n-point run needs x[k5], x[k5 + 1] from the bottom and x[k95], x[k95 + 1] from the
+     * top; the counts grow with n, so room for nhint points serves any n <= nhint */
+    a->klo = a->keep_all ? 0 : nhint < s_rank(nhint, 0.05) + 2 ? nhint : s_rank(nhint, 0.05) + 2;
+    a->khi = a->keep_all ? 0 : nhint - s_rank(nhint, 0.95);
+    a->bs = calloc(nsym ? nsym : 1, sizeof *a->bs);
+    a->lo = malloc((a->klo ? a->klo : 1) * sizeof *a->lo);
+    a->hi = malloc((a->khi ? a->khi : 1) * sizeof *a->hi);
+    if (!a->bs || !a->lo || !a->hi || (a->keep_all && !s_room(&a->r, &a->rcap, 1024))) {
+        bt_run_acc_destroy(&a);
+        return NULL;
     }
     /* Equal-weight buy-and-hold of the symbols on the equity timeline: mean of close / first
      * close (a symbol not started yet counts as 1). */
     int64_t from = cfg->start > cfg->trade_start ? cfg->start : cfg->trade_start;
-    size_t nb = 0;
     for (size_t s = 0; s < nsym; s++) {
         bt_series_t v = bt_series_slice_time(&series[s], from, cfg->end);
         if (v.n == 0 || !(v.close[0] > 0))
             continue;
-        bs[nb++] = (s_bench_t){v, 0, 1.0};
+        a->bs[a->nb++] = (s_bench_t){v, 0, 1.0};
     }
-    /* drawdowns */
-    double peak = initial, ss = 0, depth = 0, ndd = 0, dsum = 0, dursum = 0;
-    int64_t peak_t = eq[0].time;
-    bool in_dd = false;
-    double peak_eq = eq[0].equity;
-    /* returns */
-    double prev = initial, bprev = 1.0, up = 0, down = 0, sr = 0, sb = 0, sbb = 0, srb = 0;
-    /* periods */
-    bt_civil_t c = c0;
-    int64_t m_end = s_next_month(&c), y_end = s_next_year(&c);
-    double mbase = initial, ybase = initial;
+    double initial = cfg->initial_cash;
+    a->peak = a->rprev = a->mbase = a->ybase = initial;
+    a->bprev = 1.0;
+    return a;
+}
+
+void bt_run_acc_destroy(bt_run_acc_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_run_acc_t *a = *self_p;
+    free(a->bs), free(a->r), free(a->lo), free(a->hi), free(a->month), free(a->year), free(a);
+    *self_p = NULL;
+}
+
+/* Takes in point x (step a->n); next is the following point's time, or absent (last). */
+static void s_take(bt_run_acc_t *a, const bt_equity_rec_t *x, bool has_next, int64_t next)
+{
+    size_t i = a->n++;
+    double e = x->equity;
+    int64_t t = x->time;
+    if (i == 0) {
+        a->peak_t = t;
+        a->peak_eq = e;
+        a->t_first = t;
+        bt_time_to_civil(t, &a->c);
+        a->m_end = s_next_month(&a->c);
+        a->y_end = s_next_year(&a->c);
+    }
+    a->peak_eq = fmax(a->peak_eq, e);
+    double peak = a->peak;
+    double dd = peak > 0 && e < peak ? 1.0 - e / peak : 0.0;
+    a->ss += dd * dd;
+    if (e >= peak) {
+        if (a->in_dd) { /* recovery closes the episode */
+            a->ndd += 1;
+            a->dsum += a->depth;
+            a->dursum += (double)(t - a->peak_t) / S_NS_PER_DAY;
+            a->in_dd = false;
+        }
+        a->peak = e;
+        a->peak_t = t;
+    } else {
+        if (!a->in_dd) {
+            a->in_dd = true;
+            a->depth = 0;
+        }
+        a->depth = fmax(a->depth, dd);
+    }
+
+    double bsum = 0.0;
+    for (size_t s = 0; s < a->nb; s++) {
+        s_bench_t *y = &a->bs[s];
+        while (y->j < y->v.n && y->v.time[y->j] <= t)
+            y->last = y->v.close[y->j++] / y->v.close[0];
+        bsum += y->last;
+    }
+    double b = a->nb ? bsum / (double)a->nb : 1.0;
+    double prev = a->rprev, ri = prev != 0.0 ? e / prev - 1.0 : 0.0;
+    double rb = a->bprev != 0.0 ? b / a->bprev - 1.0 : 0.0;
+    if (!a->keep_all)
+        s_tail_add(a, ri);
+    else if (i < a->rcap || s_room(&a->r, &a->rcap, i + 1))
+        a->r[i] = ri;
+    else
+        a->oom = true;
+    a->rprev = e;
+    a->bprev = b;
+    if (ri > 0)
+        a->up += ri;
+    else
+        a->down -= ri;
+    a->sr += ri;
+    a->sb += rb;
+    a->sbb += rb * rb;
+    a->srb += ri * rb;
+
+    bool last_m = true, last_y = true;
+    if (has_next) {
+        last_m = next >= a->m_end;
+        last_y = next >= a->y_end;
+    }
+    if (last_m) {
+        double base = a->mbase;
+        a->oom |= !s_period_push(&a->month, &a->nmonth, &a->mcap,
+                                 (bt_period_ret_t){a->c.year, a->c.month,
+                                                   base > 0 ? e / base - 1.0 : 0.0});
+        a->mbase = e;
+    }
+    if (last_y) {
+        double base = a->ybase;
+        a->oom |= !s_period_push(&a->year, &a->nyear, &a->ycap,
+                                 (bt_period_ret_t){a->c.year, 0, base > 0 ? e / base - 1.0 : 0.0});
+        a->ybase = e;
+    }
+    if (last_m && has_next) { /* the next step's month (and year) */
+        bt_time_to_civil(next, &a->c);
+        a->m_end = s_next_month(&a->c);
+        a->y_end = s_next_year(&a->c);
+    }
+}
+
+void bt_run_acc_add(bt_run_acc_t *a, const bt_equity_rec_t *eq, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
-        double e = eq[i].equity;
-        int64_t t = eq[i].time;
-        peak_eq = fmax(peak_eq, e);
-        double dd = peak > 0 && e < peak ? 1.0 - e / peak : 0.0;
-        ss += dd * dd;
-        if (e >= peak) {
-            if (in_dd) { /* recovery closes the episode */
-                ndd += 1;
-                dsum += depth;
-                dursum += (double)(t - peak_t) / S_NS_PER_DAY;
-                in_dd = false;
-            }
-            peak = e;
-            peak_t = t;
-        } else {
-            if (!in_dd) {
-                in_dd = true;
-                depth = 0;
-            }
-            depth = fmax(depth, dd);
-        }
-
-        double bsum = 0.0;
-        for (size_t s = 0; s < nb; s++) {
-            s_bench_t *x = &bs[s];
-            while (x->j < x->v.n && x->v.time[x->j] <= t)
-                x->last = x->v.close[x->j++] / x->v.close[0];
-            bsum += x->last;
-        }
-        double b = nb ? bsum / (double)nb : 1.0;
-        r[i] = prev != 0.0 ? e / prev - 1.0 : 0.0;
-        double rb = bprev != 0.0 ? b / bprev - 1.0 : 0.0;
-        prev = e;
-        bprev = b;
-        if (r[i] > 0)
-            up += r[i];
-        else
-            down -= r[i];
-        sr += r[i];
-        sb += rb;
-        sbb += rb * rb;
-        srb += r[i] * rb;
-
-        bool last_m = true, last_y = true;
-        if (i + 1 < n) {
-            last_m = eq[i + 1].time >= m_end;
-            last_y = eq[i + 1].time >= y_end;
-        }
-        if (last_m && st->nmonth < nm) {
-            st->month[st->nmonth++] =
-                (bt_period_ret_t){c.year, c.month, mbase > 0 ? e / mbase - 1.0 : 0.0};
-            mbase = e;
-        }
-        if (last_y && st->nyear < ny) {
-            st->year[st->nyear++] = (bt_period_ret_t){c.year, 0, ybase > 0 ? e / ybase - 1.0 : 0.0};
-            ybase = e;
-        }
-        if (last_m && i + 1 < n) { /* the next step's month (and year) */
-            bt_time_to_civil(eq[i + 1].time, &c);
-            m_end = s_next_month(&c);
-            y_end = s_next_year(&c);
-        }
+        if (a->have_prev)
+            s_take(a, &a->prev, true, eq[i].time);
+        a->prev = eq[i];
+        a->have_prev = true;
     }
-    free(bs);
-    st->peak_equity = peak_eq;
-    if (in_dd) { /* not recovered: to the last step */
+}
+
+/* s_tails from the kept tails: x sorted ascending is lo (sorted) at the bottom and hi (sorted)
+ * at the top; the returns equal to p5 beyond lo were counted (lo_ties). */
+static bool s_tails_kept(bt_run_stats_t *st, bt_run_acc_t *a, size_t n)
+{
+    uint64_t *tmp = malloc((a->nlo > a->nhi ? a->nlo : a->nhi) * sizeof *tmp + 1);
+    if (!tmp)
+        return false;
+    s_radix_sort(a->lo, a->nlo, tmp);
+    s_radix_sort(a->hi, a->nhi, tmp);
+    free(tmp);
+    size_t k5 = s_rank(n, 0.05), k95 = s_rank(n, 0.95), off = n - a->nhi; /* hi[j] is x[off + j] */
+    double pos5 = (double)(n - 1) * 0.05, pos95 = (double)(n - 1) * 0.95;
+    double p5 = k5 + 1 >= n ? a->hi[a->nhi - 1]
+                            : a->lo[k5] + (a->lo[k5 + 1] - a->lo[k5]) * (pos5 - (double)k5);
+    double p95 = k95 + 1 >= n ? a->hi[a->nhi - 1]
+                              : a->hi[k95 - off] + (a->hi[k95 + 1 - off] - a->hi[k95 - off]) *
+                                                      (pos95 - (double)k95);
+    /* the returns at or below p5, summed in sorted order: those below, then the ties */
+    size_t nlow = 0, m = 0;
+    double cs = 0;
+    while (nlow < a->nlo && a->lo[nlow] < p5)
+        cs += a->lo[nlow++];
+    m = nlow;
+    while (m < a->nlo && a->lo[m] <= p5)
+        cs += a->lo[m++];
+    if (a->nlo < n && p5 > a->lo[a->nlo - 1]) { /* rounding put p5 past what was kept */
+        a->tails_bad = true;
+        return false;
+    }
+    if (m == a->nlo && a->nlo && a->lo[a->nlo - 1] == p5) /* ties left out of the heap */
+        for (size_t i = 0; i < a->lo_ties; i++, m++)
+            cs += a->lo[a->nlo - 1];
+    st->var_95 = p5;
+    st->cvar_95 = m ? cs / (double)m : 0.0;
+    if (p5 != 0.0)
+        st->tail_ratio = fmin(fabs(p95) / fabs(p5), BT_PROFIT_FACTOR_CAP);
+    return true;
+}
+
+/* The statistics of the points taken in (the last one is taken in here). */
+static bool s_curve_finish(bt_run_stats_t *st, bt_run_acc_t *a)
+{
+    if (a->have_prev) {
+        s_take(a, &a->prev, false, 0);
+        a->have_prev = false;
+    }
+    size_t n = a->n;
+    if (n == 0)
+        return true;
+    if (a->oom)
+        return false;
+    if (!a->keep_all && (a->tails_bad || n > a->nhint))
+        return false;
+    const bt_engine_cfg_t *cfg = a->cfg;
+    st->month = a->month, st->nmonth = a->nmonth;
+    st->year = a->year, st->nyear = a->nyear;
+    a->month = a->year = NULL;
+    a->nmonth = a->nyear = a->mcap = a->ycap = 0;
+    st->peak_equity = a->peak_eq;
+    double ndd = a->ndd, dsum = a->dsum, dursum = a->dursum;
+    if (a->in_dd) { /* not recovered: to the last step */
         ndd += 1;
-        dsum += depth;
-        dursum += (double)(eq[n - 1].time - peak_t) / S_NS_PER_DAY;
+        dsum += a->depth;
+        dursum += (double)(a->prev.time - a->peak_t) / S_NS_PER_DAY;
     }
-    st->ulcer_index = sqrt(ss / (double)n);
+    st->ulcer_index = sqrt(a->ss / (double)n);
     if (ndd > 0) {
         st->avg_drawdown = dsum / ndd;
         st->avg_drawdown_days = dursum / ndd;
     }
-    double nn = (double)n;
+    double nn = (double)n, sr = a->sr, sb = a->sb, sbb = a->sbb, srb = a->srb;
     double varb = sbb - sb * sb / nn, cov = srb - sr * sb / nn;
     if (varb > 1e-18 * fmax(sbb, DBL_MIN)) {
         st->beta = cov / varb;
-        double spy = bt_metrics_steps_per_year(n, eq[0].time, eq[n - 1].time);
+        double spy = bt_metrics_steps_per_year(n, a->t_first, a->prev.time);
         double rf = bt_metrics_rf_step(cfg->risk_free_rate, spy);
         st->alpha = ((sr / nn - rf) - st->beta * (sb / nn - rf)) * spy;
     }
-    if (down > 0)
-        st->omega = fmin(up / down, BT_PROFIT_FACTOR_CAP);
-    else if (up > 0)
+    if (a->down > 0)
+        st->omega = fmin(a->up / a->down, BT_PROFIT_FACTOR_CAP);
+    else if (a->up > 0)
         st->omega = BT_PROFIT_FACTOR_CAP;
-    bool ok = s_tails(st, r, n);
-    free(r);
-    return ok;
+    return a->keep_all ? s_tails(st, a->r, n) : s_tails_kept(st, a, n);
+}
+
+bt_err_t bt_run_acc_finish(bt_run_acc_t *a, bt_run_stats_t *st, const bt_recorder_t *rec,
+                           size_t nsym)
+{
+    assert(a && st && rec);
+    memset(st, 0, sizeof *st);
+    st->sym = calloc(nsym ? nsym : 1, sizeof *st->sym);
+    if (!st->sym)
+        return BT_ENOMEM;
+    st->nsym = nsym;
+    s_trades(st, rec);
+    if (!s_curve_finish(st, a)) {
+        bt_run_stats_fini(st);
+        return a->oom || (!a->tails_bad && a->n <= a->nhint) ? BT_ENOMEM : BT_ELIMIT;
+    }
+    for (size_t i = 0; i < S_NSTATS; i++) { /* never NaN or inf in JSON */
+        double v = bt_run_stats_get(st, i);
+        s_set(st, i, isfinite(v) ? v : 0.0);
+    }
+    return BT_OK;
 }
 
 bt_err_t bt_run_stats_compute(bt_run_stats_t *st, const bt_recorder_t *rec,
@@ -490,18 +731,11 @@ bt_err_t bt_run_stats_compute(bt_run_stats_t *st, const bt_recorder_t *rec,
 {
     assert(st && rec && cfg);
     memset(st, 0, sizeof *st);
-    st->sym = calloc(nsym ? nsym : 1, sizeof *st->sym);
-    if (!st->sym)
+    bt_run_acc_t *a = bt_run_acc_new(series, nsym, cfg, SIZE_MAX); /* every return kept */
+    if (!a)
         return BT_ENOMEM;
-    st->nsym = nsym;
-    s_trades(st, rec);
-    if (!s_curve(st, rec, series, nsym, cfg)) {
-        bt_run_stats_fini(st);
-        return BT_ENOMEM;
-    }
-    for (size_t i = 0; i < S_NSTATS; i++) { /* never NaN or inf in JSON */
-        double v = bt_run_stats_get(st, i);
-        s_set(st, i, isfinite(v) ? v : 0.0);
-    }
-    return BT_OK;
+    bt_run_acc_add(a, rec->equity, rec->nequity);
+    bt_err_t e = bt_run_acc_finish(a, st, rec, nsym);
+    bt_run_acc_destroy(&a);
+    return e;
 }

@@ -73,6 +73,20 @@ double bt_run_stats_get(const bt_run_stats_t *st, size_t i);
  * with config cfg. BT_ENOMEM if the tables cannot be allocated. */
 bt_err_t bt_run_stats_compute(bt_run_stats_t *st, const bt_recorder_t *rec,
                               const bt_series_t *series, size_t nsym, const bt_engine_cfg_t *cfg);
+/* The same, streamed: the equity points are given in chunks as the run makes them
+ * (bt_recorder_stream_equity), and the trades at the end. nhint: at most that many points will
+ * come; only the tails of the per-step returns that VaR, CVaR and the tail ratio need are kept
+ * (about 10 % of nhint), or every return when nhint is SIZE_MAX. Same bits as
+ * bt_run_stats_compute; BT_ELIMIT from finish when more than nhint points came or a return was
+ * NaN (then compute from the whole series). */
+typedef struct bt_run_acc bt_run_acc_t;
+bt_run_acc_t *bt_run_acc_new(const bt_series_t *series, size_t nsym, const bt_engine_cfg_t *cfg,
+                             size_t nhint);
+void bt_run_acc_destroy(bt_run_acc_t **self_p);
+void bt_run_acc_add(bt_run_acc_t *a, const bt_equity_rec_t *eq, size_t n);
+/* Fills st from the points given and rec's trades; once. BT_ENOMEM. */
+bt_err_t bt_run_acc_finish(bt_run_acc_t *a, bt_run_stats_t *st, const bt_recorder_t *rec,
+                           size_t nsym);
 /* Frees the tables; safe on a zeroed or finished st. */
 void bt_run_stats_fini(bt_run_stats_t *st);
 

@@ -18,7 +18,8 @@ void bt_recorder_fini(bt_recorder_t *rec)
         return;
     free(rec->orders);
     free(rec->trades);
-    free(rec->equity);
+    if (!rec->sink)
+        free(rec->equity);
     memset(rec, 0, sizeof *rec);
 }
 
@@ -84,15 +85,37 @@ static bool s_equity_room(bt_recorder_t *rec, size_t cap)
     return true;
 }
 
-bt_err_t bt_recorder_reserve_equity(bt_recorder_t *rec, size_t n)
+void bt_recorder_stream_equity(bt_recorder_t *rec, bt_equity_rec_t *buf, size_t cap,
+                               bt_recorder_sink_fn sink, void *user)
 {
-    if (n <= rec->equity_cap)
-        return BT_OK;
-    return s_equity_room(rec, n) ? BT_OK : BT_ENOMEM;
+    if (!rec->sink)
+        free(rec->equity);
+    rec->equity = buf;
+    rec->equity_cap = cap;
+    rec->nequity = 0;
+    rec->sink = sink;
+    rec->sink_user = user;
+    rec->equity_passed = 0;
+}
+
+bt_err_t bt_recorder_flush_equity(bt_recorder_t *rec)
+{
+    if (!rec->sink || !rec->equity)
+        return rec->sink ? BT_ENOMEM : BT_OK;
+    size_t n = rec->nequity;
+    rec->equity = rec->sink(rec->sink_user, rec->equity, n);
+    rec->nequity = 0;
+    rec->equity_passed += n;
+    return rec->equity ? BT_OK : BT_ENOMEM;
 }
 
 bt_equity_rec_t *bt_recorder_add_equity(bt_recorder_t *rec)
 {
+    if (rec->sink) {
+        if (rec->nequity == rec->equity_cap && bt_recorder_flush_equity(rec) != BT_OK)
+            return NULL;
+        return &rec->equity[rec->nequity++];
+    }
     if (rec->nequity == rec->equity_cap &&
         !s_equity_room(rec, rec->equity_cap ? rec->equity_cap * 2 : 64))
         return NULL;

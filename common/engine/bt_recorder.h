@@ -65,17 +65,29 @@ typedef struct bt_equity_rec {
     double cash, positions_value, equity, drawdown;
 } bt_equity_rec_t;
 
+/* Takes a full chunk of n equity points (bt_recorder_stream_equity) and returns an empty buffer
+ * of the same capacity to go on with, or NULL when it failed (the run then stops: BT_ENOMEM). */
+typedef bt_equity_rec_t *(*bt_recorder_sink_fn)(void *user, bt_equity_rec_t *full, size_t n);
+
 typedef struct bt_recorder {
     bt_order_rec_t *orders;   size_t norders, orders_cap;
     bt_trade_rec_t *trades;   size_t ntrades, trades_cap;
-    bt_equity_rec_t *equity;  size_t nequity, equity_cap;
+    bt_equity_rec_t *equity;  size_t nequity, equity_cap; /* streamed: the current chunk only */
+    bt_recorder_sink_fn sink; /* NULL: equity holds every point; else where full chunks go */
+    void *sink_user;
+    uint64_t equity_passed;   /* points already given to the sink */
 } bt_recorder_t;
 
 void bt_recorder_init(bt_recorder_t *rec);
 void bt_recorder_fini(bt_recorder_t *rec);
-/* Makes room for n equity points at once (e.g. the bars of the run: an upper bound), so a long
- * run's record is not moved while it grows; untouched room costs no memory. BT_ENOMEM. */
-bt_err_t bt_recorder_reserve_equity(bt_recorder_t *rec, size_t n);
+
+/* Streams the equity points instead of keeping them: they go into buf (cap points, owned by the
+ * sink, never freed by the recorder) and each full chunk is handed to sink, which returns the
+ * next buffer. bt_recorder_flush_equity hands over what is left (call it after the run). */
+void bt_recorder_stream_equity(bt_recorder_t *rec, bt_equity_rec_t *buf, size_t cap,
+                               bt_recorder_sink_fn sink, void *user);
+/* Hands the points held now to the sink (streaming only); BT_ENOMEM if it failed. */
+bt_err_t bt_recorder_flush_equity(bt_recorder_t *rec);
 
 /* ---- For the engine ---- */
 

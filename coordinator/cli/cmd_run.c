@@ -18,6 +18,7 @@
 #include "bt_engine.h"
 #include "bt_grid.h"
 #include "bt_html_run.h"
+#include "bt_runout.h"
 #include "bt_sweepjob.h"
 #include "bt_build.h"
 #include "bt_err.h"
@@ -56,6 +57,8 @@ static void s_help(FILE *out)
             "                    also each symbol's position; pandas.read_hdf reads it:\n"
             "                    docs/reports.md), both, or auto: csv up to 1,000,000 rows,\n"
             "                    else h5                                        [auto]\n"
+            "  --chunk N         per-bar points written a chunk at a time (the outputs are\n"
+            "                    the same for any N; for tests)                 [65536]\n"
             "  --from-sweep DIR  run job N (--job N, its job_id in results.csv) of the sweep in\n"
             "                    DIR with its config as the sweep read it: the same metrics\n"
             "                    as its results.csv row, and every output above\n"
@@ -119,8 +122,6 @@ typedef struct {
     const char *cmdline;
     const char *out;
     const bt_run_stats_t *stats; /* run statistics (bt_metrics_run), NULL if none */
-    bool csv, h5;                /* per-bar series as equity.csv, run.h5 */
-    const bt_run_pos_t *pos;     /* per-symbol positions for run.h5, or NULL */
 } s_prov_t;
 
 static void s_write_provenance_json(FILE *f, const s_prov_t *p)
@@ -210,21 +211,6 @@ static void s_write_orders(bt_csvw_t *w, const bt_dataset_t *ds, const bt_record
     }
 }
 
-static void s_write_equity(bt_csvw_t *w, const bt_recorder_t *rec)
-{
-    char t1[40];
-    bt_csvw_line(w, "time,cash,positions_value,equity,drawdown");
-    for (size_t i = 0; i < rec->nequity; i++) {
-        const bt_equity_rec_t *e = &rec->equity[i];
-        bt_csvw_str(w, bt_time_format(e->time, t1, sizeof t1));
-        bt_csvw_g(w, e->cash, 15);
-        bt_csvw_g(w, e->positions_value, 15);
-        bt_csvw_g(w, e->equity, 15);
-        bt_csvw_g(w, e->drawdown, 15);
-        bt_csvw_end_row(w);
-    }
-}
-
 static void s_write_metrics_json(FILE *f, const s_prov_t *p, const bt_metrics_t *m)
 {
     fprintf(f, "{\n");
@@ -257,11 +243,10 @@ static void s_write_provenance_txt(FILE *f, const s_prov_t *p)
 static bt_err_t s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, const bt_metrics_t *m,
                                 bt_errbuf_t *eb)
 {
-    static const char *const names[] = {"trades.csv", "orders.csv", "equity.csv", "metrics.json",
+    /* equity.csv and run.h5 were written while the run went (bt_runout) */
+    static const char *const names[] = {"trades.csv", "orders.csv", "metrics.json",
                                         "provenance.txt"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        if (k == 2 && !p->csv)
-            continue;
         bt_fs_atomic_t a;
         bt_err_t e = s_open(&a, p->out, names[k], eb);
         if (e != BT_OK)
@@ -273,8 +258,6 @@ static bt_err_t s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, con
         else if (k == 1)
             s_write_orders(&w, p->ds, rec);
         else if (k == 2)
-            s_write_equity(&w, rec);
-        else if (k == 3)
             s_write_metrics_json(a.f, p, m);
         else
             s_write_provenance_txt(a.f, p);
@@ -284,18 +267,11 @@ static bt_err_t s_write_outputs(const s_prov_t *p, const bt_recorder_t *rec, con
         if (e != BT_OK)
             return e;
     }
-    if (p->stats) {
-        bt_err_t se = bt_runstats_write(p->out, p->ds->series, p->stats, eb);
-        if (se != BT_OK)
-            return se;
-    }
-    return p->h5 ? bt_html_run_h5_write(p->out, rec->equity, rec->nequity, p->pos, p->ds->series,
-                                        p->ds->nsym, eb)
-                 : BT_OK;
+    return p->stats ? bt_runstats_write(p->out, p->ds->series, p->stats, eb) : BT_OK;
 }
 
 static void s_print_summary(const bt_config_t *cfg, const bt_dataset_t *ds, const bt_metrics_t *m,
-                            const bt_recorder_t *rec)
+                            const bt_recorder_t *rec, const bt_html_thin_t *th)
 {
     const bt_strategy_t *st = bt_config_strategy(cfg);
     printf("strategy  %s", st->name);
@@ -304,11 +280,10 @@ static void s_print_summary(const bt_config_t *cfg, const bt_dataset_t *ds, cons
     printf("%s\nsymbols   ", st->nparams ? ")" : "");
     for (size_t i = 0; i < ds->nsym; i++)
         printf("%s%s", i ? " " : "", ds->series[i].symbol);
-    if (rec->nequity) {
+    if (th->n) {
         char t1[40], t2[40];
-        printf("\nperiod    %s .. %s (%zu steps)",
-               bt_time_format(rec->equity[0].time, t1, sizeof t1),
-               bt_time_format(rec->equity[rec->nequity - 1].time, t2, sizeof t2), rec->nequity);
+        printf("\nperiod    %s .. %s (%zu steps)", bt_time_format(th->t0, t1, sizeof t1),
+               bt_time_format(th->t1, t2, sizeof t2), th->n);
     }
     printf("\norders    %zu, round trips %zu\n\n", rec->norders, rec->ntrades);
     size_t w = 0;
@@ -325,6 +300,7 @@ int bt_cmd_run(int argc, char **argv)
     const char *sets[BT_CONFIG_MAX_OVERRIDES];
     size_t nsets = 0;
     int threads = 0;
+    long chunk = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -336,7 +312,8 @@ int bt_cmd_run(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 ||
                    strcmp(a, "--threads") == 0 || strcmp(a, "--from-sweep") == 0 ||
-                   strcmp(a, "--job") == 0 || strcmp(a, "--series") == 0) {
+                   strcmp(a, "--job") == 0 || strcmp(a, "--series") == 0 ||
+                   strcmp(a, "--chunk") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "bt run: %s needs a value; see 'bt run --help'\n", a);
                 return 2;
@@ -354,6 +331,12 @@ int bt_cmd_run(int argc, char **argv)
                     return 2;
                 }
                 series = v;
+            } else if (strcmp(a, "--chunk") == 0) {
+                if (!bt_parse_long(v, 1, 1L << 24, &chunk)) {
+                    fprintf(stderr, "bt run: --chunk %s: expected a whole number 1..16777216\n",
+                            v);
+                    return 2;
+                }
             } else if (strcmp(a, "--threads") == 0) {
                 long n = 0;
                 if (!bt_parse_long(v, 0, 1024, &n)) {
@@ -435,6 +418,7 @@ int bt_cmd_run(int argc, char **argv)
     bt_run_stats_t stats;
     memset(&stats, 0, sizeof stats);
     bt_run_pos_t *pos = NULL;
+    bt_runout_t *ro = NULL;
 
     size_t nsym = 0;
     const char *const *syms = bt_config_symbols(cfg, &nsym);
@@ -476,12 +460,24 @@ int bt_cmd_run(int argc, char **argv)
         .on_step = pos ? bt_run_pos_step : NULL,
         .on_step_user = pos,
     };
-    /* room for the equity record at once: one point per bar of the longest series (every step
-     * when the symbols share their times; more grows as needed). Only a hint if it fails. */
-    size_t nbars = 0;
-    for (size_t s = 0; s < ds->nsym; s++)
-        nbars = ds->series[s].n > nbars ? ds->series[s].n : nbars;
-    (void)bt_recorder_reserve_equity(&rec, nbars);
+    /* the per-bar outputs are made while the run goes, a chunk at a time */
+    size_t expect = bt_engine_record_steps(&spec);
+    if (expect == SIZE_MAX) {
+        fprintf(stderr, "bt run: out of memory\n");
+        goto done;
+    }
+    bool big = expect > 1000000;
+    bool want_csv = strcmp(series, "csv") == 0 || strcmp(series, "both") == 0 ||
+                    (strcmp(series, "auto") == 0 && !big);
+    bool want_h5 = strcmp(series, "h5") == 0 || strcmp(series, "both") == 0 ||
+                   (strcmp(series, "auto") == 0 && big);
+    bt_runout_cfg_t ocfg = {out,    ds->series, ds->nsym, ecfg,   want_h5 ? pos : NULL,
+                            expect, (size_t)chunk, want_csv, want_h5, true};
+    ro = bt_runout_new(&ocfg, &rec, &eb);
+    if (!ro) {
+        fprintf(stderr, "bt run: %s\n", eb.msg);
+        goto done;
+    }
     bt_metrics_t m;
     double pylimit = 0;
     if (bt_config_get(cfg, "strategy_python_timeout", &pylimit, &eb) == BT_OK)
@@ -502,35 +498,34 @@ int bt_cmd_run(int argc, char **argv)
         fprintf(stderr, "bt run: out of memory for the positions\n");
         goto done;
     }
-    if (bt_run_stats_compute(&stats, &rec, ds->series, ds->nsym, ecfg) != BT_OK) {
-        fprintf(stderr, "bt run: out of memory for the run statistics\n");
+    if (bt_runout_finish(ro, &stats, &eb) != BT_OK) {
+        fprintf(stderr, "bt run: cannot write results: %s\n", eb.msg);
         goto done;
     }
-    bool big = rec.nequity > 1000000;
-    s_prov_t prov = {cfg, ds, cmdline, out, &stats,
-                     strcmp(series, "csv") == 0 || strcmp(series, "both") == 0 ||
-                         (strcmp(series, "auto") == 0 && !big),
-                     strcmp(series, "h5") == 0 || strcmp(series, "both") == 0 ||
-                         (strcmp(series, "auto") == 0 && big),
-                     pos};
+    s_prov_t prov = {cfg, ds, cmdline, out, &stats};
     if (s_write_outputs(&prov, &rec, &m, &eb) != BT_OK) {
         fprintf(stderr, "bt run: cannot write results: %s\n", eb.msg);
         goto done;
     }
-    bt_html_run_in_t hin = {rec.equity, rec.nequity, rec.trades, rec.ntrades, ds->series,
-                            ds->nsym, NULL};
+    const bt_html_thin_t *thin = bt_runout_thin(ro);
+    bt_html_run_in_t hin = {thin, rec.trades, rec.ntrades, ds->series, ds->nsym, NULL};
     if (bt_html_run_write(out, &hin, &eb) != BT_OK) {
         fprintf(stderr, "bt run: cannot write report.html: %s\n", eb.msg);
         goto done;
     }
-    s_print_summary(cfg, ds, &m, &rec);
+    if (bt_runout_commit(ro, &eb) != BT_OK) { /* equity.csv and run.h5 in place */
+        fprintf(stderr, "bt run: cannot write results: %s\n", eb.msg);
+        goto done;
+    }
+    s_print_summary(cfg, ds, &m, &rec, thin);
     printf("\n");
     bt_runstats_print(stdout, &stats, 0);
     printf("\nresults in %s/ (trades.csv, orders.csv, %s%s%smetrics.json, returns.csv, "
            "symbols.csv, provenance.txt, report.html)\n",
-           out, prov.csv ? "equity.csv, " : "", prov.h5 ? BT_HTML_RUN_H5 : "", prov.h5 ? ", " : "");
+           out, want_csv ? "equity.csv, " : "", want_h5 ? BT_HTML_RUN_H5 : "", want_h5 ? ", " : "");
     rc = 0;
 done:
+    bt_runout_destroy(&ro);
     bt_run_stats_fini(&stats);
     bt_run_pos_destroy(&pos);
     bt_recorder_fini(&rec);

@@ -70,7 +70,8 @@ static void s_bench_free(s_bench_t *b)
 
 static s_bench_t *s_benchmark(const bt_html_run_in_t *in)
 {
-    if (!in->series || !in->nsym || !in->neq)
+    const bt_html_thin_t *th = in->thin;
+    if (!in->series || !in->nsym || !th->n)
         return NULL;
     s_bench_t *b = calloc(1, sizeof *b);
     if (!b)
@@ -87,7 +88,7 @@ static s_bench_t *s_benchmark(const bt_html_run_in_t *in)
         const bt_series_t *se = &in->series[s];
         if (!se->n)
             continue;
-        b->at0[s] = b->at[s] = s_asof(se, 0, in->eq[0].time);
+        b->at0[s] = b->at[s] = s_asof(se, 0, th->t0);
         b->c0[s] = se->close[b->at0[s]];
         b->used += b->c0[s] > 0;
     }
@@ -100,7 +101,7 @@ static void s_bench_rewind(s_bench_t *b)
         memcpy(b->at, b->at0, b->in->nsym * sizeof *b->at);
 }
 
-static double s_bench_at(s_bench_t *b, size_t i)
+static double s_bench_at(s_bench_t *b, int64_t t)
 {
     if (!b)
         return NAN;
@@ -110,17 +111,105 @@ static double s_bench_at(s_bench_t *b, size_t i)
         const bt_series_t *se = &in->series[s];
         if (!se->n || !(b->c0[s] > 0))
             continue;
-        b->at[s] = s_asof(se, b->at[s], in->eq[i].time);
+        b->at[s] = s_asof(se, b->at[s], t);
         sum += se->close[b->at[s]] / b->c0[s];
     }
-    return b->used ? in->eq[0].equity * sum / (double)b->used : NAN;
+    return b->used ? in->thin->e0 * sum / (double)b->used : NAN;
+}
+
+/* ---- the curve as drawn, gathered as the points come ---- */
+
+bt_html_thin_t *bt_html_thin_new(size_t n)
+{
+    bt_html_thin_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->expect = n;
+    t->nb = n < S_DISPLAY_POINTS ? n : S_DISPLAY_POINTS;
+    size_t k = t->nb ? t->nb : 1;
+    t->bt = malloc(k * sizeof *t->bt);
+    t->beq = malloc(k * sizeof *t->beq);
+    t->bdd = malloc(k * sizeof *t->bdd);
+    t->e0 = NAN;
+    if (!t->bt || !t->beq || !t->bdd)
+        bt_html_thin_destroy(&t);
+    return t;
+}
+
+void bt_html_thin_destroy(bt_html_thin_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_html_thin_t *t = *self_p;
+    free(t->bt), free(t->beq), free(t->bdd), free(t->dt), free(t->deq), free(t);
+    *self_p = NULL;
+}
+
+/* The point waiting for its successor ends a UTC day (s_daily draws day ends). */
+static void s_day_end(bt_html_thin_t *t)
+{
+    if (t->nday == t->dcap) {
+        size_t nc = t->dcap ? t->dcap * 2 : 1024;
+        int64_t *a = realloc(t->dt, nc * sizeof *a);
+        if (a)
+            t->dt = a;
+        double *b = a ? realloc(t->deq, nc * sizeof *b) : NULL;
+        if (!b) {
+            t->bad = true;
+            return;
+        }
+        t->deq = b;
+        t->dcap = nc;
+    }
+    t->dt[t->nday] = t->prev.time;
+    t->deq[t->nday++] = t->prev.equity;
+}
+
+void bt_html_thin_add(bt_html_thin_t *t, const bt_equity_rec_t *eq, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        const bt_equity_rec_t *x = &eq[k];
+        size_t i = t->n++;
+        if (i == 0) {
+            t->t0 = x->time;
+            t->e0 = x->equity;
+        }
+        t->t1 = x->time;
+        /* buckets of the expected count: each one's last point and deepest drawdown */
+        if (i >= t->expect) {
+            t->bad = true;
+        } else {
+            t->ddmax = fmax(t->ddmax, x->drawdown);
+            if (i + 1 == (t->b + 1) * t->expect / t->nb) {
+                t->bt[t->b] = x->time;
+                t->beq[t->b] = x->equity;
+                t->bdd[t->b++] = t->ddmax;
+                t->ddmax = 0;
+            }
+        }
+        /* the last point of each day: the next one is in a later day */
+        if (i > 0 && x->time >= t->next_day)
+            s_day_end(t);
+        if (i == 0 || x->time >= t->next_day)
+            t->next_day = (s_day(x->time) + 1) * S_DAY_NS;
+        t->prev = *x;
+    }
+}
+
+bool bt_html_thin_finish(bt_html_thin_t *t)
+{
+    if (t->n && !t->done)
+        s_day_end(t);
+    t->done = true;
+    return !t->bad && t->n == t->expect;
 }
 
 /* The equity curve thinned to S_DISPLAY_POINTS buckets: each bucket's last
  * time, equity and benchmark, and its deepest drawdown (so no trough is lost). */
 static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
 {
-    size_t n = in->neq, nb = n < S_DISPLAY_POINTS ? n : S_DISPLAY_POINTS;
+    const bt_html_thin_t *th = in->thin;
+    size_t nb = th->nb;
     const char *keys[] = {"t", "eq", "dd", "bench"};
     s_bench_rewind(bench);
     bt_json_raw(j, "\"equity\":{");
@@ -129,21 +218,15 @@ static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
         bt_json_key(j, keys[k]);
         bt_json_raw(j, "[");
         for (size_t b = 0; b < nb; b++) {
-            size_t lo = b * n / nb, hi = (b + 1) * n / nb;
             bt_json_sep(j, b);
-            const bt_equity_rec_t *e = &in->eq[hi - 1];
-            if (k == 0) {
-                bt_json_i64(j, s_ms(e->time));
-            } else if (k == 1) {
-                bt_json_num7(j, e->equity);
-            } else if (k == 2) {
-                double dd = 0;
-                for (size_t i = lo; i < hi; i++)
-                    dd = fmax(dd, in->eq[i].drawdown);
-                bt_json_num7(j, dd);
-            } else {
-                bt_json_num7(j, s_bench_at(bench, hi - 1));
-            }
+            if (k == 0)
+                bt_json_i64(j, s_ms(th->bt[b]));
+            else if (k == 1)
+                bt_json_num7(j, th->beq[b]);
+            else if (k == 2)
+                bt_json_num7(j, th->bdd[b]);
+            else
+                bt_json_num7(j, s_bench_at(bench, th->bt[b]));
         }
         bt_json_raw(j, "]");
     }
@@ -154,50 +237,31 @@ static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
  * yearly tables and the rolling statistics; every k-th day past S_MAX_DAYS. */
 static void s_daily(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
 {
-    /* the last step of each day: found once, comparing with the next day's first ns */
-    size_t ndays = 0, cap = 0, *last = NULL;
-    int64_t next = 0;
-    for (size_t i = 0; i < in->neq; i++) {
-        if (i == 0 || in->eq[i].time >= next)
-            next = (s_day(in->eq[i].time) + 1) * S_DAY_NS;
-        if (i + 1 < in->neq && in->eq[i + 1].time < next)
-            continue;
-        if (ndays == cap) {
-            size_t *p = realloc(last, (cap ? cap * 2 : 1024) * sizeof *p);
-            if (!p) {
-                j->err = BT_ENOMEM;
-                break;
-            }
-            last = p;
-            cap = cap ? cap * 2 : 1024;
-        }
-        last[ndays++] = i;
-    }
+    const bt_html_thin_t *th = in->thin;
+    size_t ndays = th->nday;
     size_t step = ndays > S_MAX_DAYS ? (ndays + S_MAX_DAYS - 1) / S_MAX_DAYS : 1;
     bt_json_raw(j, "\"daily\":{\"step_days\":");
     bt_json_i64(j, (int64_t)step);
     bt_json_raw(j, ",\"start\":");
-    bt_json_num(j, in->neq ? in->eq[0].equity : NAN);
+    bt_json_num(j, th->n ? th->e0 : NAN);
     s_bench_rewind(bench);
     for (int k = 0; k < 3; k++) {
         bt_json_raw(j, k == 0 ? ",\"t\":[" : k == 1 ? ",\"eq\":[" : ",\"bench\":[");
         size_t out = 0;
         for (size_t d = 0; d < ndays; d++) {
-            size_t i = last[d];
-            if (d % step != 0 && i + 1 != in->neq)
+            if (d % step != 0 && d + 1 != ndays) /* the last day is the run's last point */
                 continue;
             bt_json_sep(j, out++);
             if (k == 0)
-                bt_json_i64(j, s_ms(in->eq[i].time));
+                bt_json_i64(j, s_ms(th->dt[d]));
             else if (k == 1)
-                bt_json_num(j, in->eq[i].equity);
+                bt_json_num(j, th->deq[d]);
             else
-                bt_json_num(j, s_bench_at(bench, i));
+                bt_json_num(j, s_bench_at(bench, th->dt[d]));
         }
         bt_json_raw(j, "]");
     }
     bt_json_raw(j, "}");
-    free(last);
 }
 
 static void s_markers(bt_json_t *j, const bt_html_run_in_t *in, size_t sym, bool entry,
@@ -232,8 +296,8 @@ static void s_markers(bt_json_t *j, const bt_html_run_in_t *in, size_t sym, bool
 static void s_prices(bt_json_t *j, const bt_html_run_in_t *in)
 {
     bt_json_raw(j, "\"prices\":[");
-    if (in->series && in->neq) {
-        int64_t t0 = in->eq[0].time, t1 = in->eq[in->neq - 1].time;
+    if (in->series && in->thin->n) {
+        int64_t t0 = in->thin->t0, t1 = in->thin->t1;
         for (size_t s = 0; s < in->nsym; s++) {
             const bt_series_t *se = &in->series[s];
             size_t lo = bt_series_lower_bound(se, t0), hi = bt_series_lower_bound(se, t1 + 1);
@@ -314,7 +378,7 @@ bt_err_t bt_html_run_write(const char *dir, const bt_html_run_in_t *in, bt_errbu
     else
         bt_json_raw(&j, "null");
     bt_json_raw(&j, ",\"n_equity\":");
-    bt_json_i64(&j, (int64_t)in->neq);
+    bt_json_i64(&j, (int64_t)in->thin->n);
     bt_json_raw(&j, ",\"n_trades\":");
     bt_json_i64(&j, (int64_t)in->ntr);
     bt_json_raw(&j, ",");
@@ -339,12 +403,19 @@ typedef struct {
     double qty;
 } s_change_t;
 
+#define S_BLOCK 1024 /* changes per block: blocks never move, so a reader may follow the writer */
+
+typedef struct s_block {
+    struct s_block *next;
+    s_change_t ch[S_BLOCK];
+} s_block_t;
+
 struct bt_run_pos {
     size_t nsym;
-    s_change_t **ch; /* per symbol: the changes in time order */
-    size_t *n, *cap;
-    double *last;    /* per symbol: the quantity after the last change */
-    bool oom;        /* a change was lost (set by any thread; read after the run) */
+    s_block_t **head, **tail; /* per symbol: the changes in time order, in blocks */
+    size_t *n;                /* per symbol: changes kept */
+    double *last;             /* per symbol: the quantity after the last change */
+    bool oom;                 /* a change was lost (set by any thread; read after the run) */
 };
 
 bt_run_pos_t *bt_run_pos_new(size_t nsym)
@@ -354,11 +425,11 @@ bt_run_pos_t *bt_run_pos_new(size_t nsym)
         return NULL;
     p->nsym = nsym;
     size_t k = nsym ? nsym : 1;
-    p->ch = calloc(k, sizeof *p->ch);
+    p->head = calloc(k, sizeof *p->head);
+    p->tail = calloc(k, sizeof *p->tail);
     p->n = calloc(k, sizeof *p->n);
-    p->cap = calloc(k, sizeof *p->cap);
     p->last = calloc(k, sizeof *p->last);
-    if (!p->ch || !p->n || !p->cap || !p->last)
+    if (!p->head || !p->tail || !p->n || !p->last)
         bt_run_pos_destroy(&p);
     return p;
 }
@@ -368,9 +439,12 @@ void bt_run_pos_destroy(bt_run_pos_t **self_p)
     if (!self_p || !*self_p)
         return;
     bt_run_pos_t *p = *self_p;
-    for (size_t s = 0; p->ch && s < p->nsym; s++)
-        free(p->ch[s]);
-    free(p->ch), free(p->n), free(p->cap), free(p->last), free(p);
+    for (size_t s = 0; p->head && s < p->nsym; s++)
+        for (s_block_t *b = p->head[s], *nx; b; b = nx) {
+            nx = b->next;
+            free(b);
+        }
+    free(p->head), free(p->tail), free(p->n), free(p->last), free(p);
     *self_p = NULL;
 }
 
@@ -382,17 +456,22 @@ void bt_run_pos_step(void *user, const bt_step_info_t *info)
         double q = info->position[j];
         if (s >= p->nsym || q == p->last[s])
             continue;
-        if (p->n[s] == p->cap[s]) {
-            size_t nc = p->cap[s] ? p->cap[s] * 2 : 256;
-            s_change_t *c = realloc(p->ch[s], nc * sizeof *c);
-            if (!c) {
+        size_t k = p->n[s] % S_BLOCK;
+        if (k == 0) {
+            s_block_t *b = malloc(sizeof *b);
+            if (!b) {
                 p->oom = true;
                 continue;
             }
-            p->ch[s] = c;
-            p->cap[s] = nc;
+            b->next = NULL;
+            if (p->tail[s])
+                p->tail[s]->next = b;
+            else
+                p->head[s] = b;
+            p->tail[s] = b;
         }
-        p->ch[s][p->n[s]++] = (s_change_t){info->time, q};
+        p->tail[s]->ch[k] = (s_change_t){info->time, q};
+        p->n[s]++;
         p->last[s] = q;
     }
 }
@@ -402,95 +481,167 @@ bt_err_t bt_run_pos_error(const bt_run_pos_t *self)
     return self && self->oom ? BT_ENOMEM : BT_OK;
 }
 
-#define S_FIXED_COLS 4 /* cash, positions_value, equity, drawdown */
-
-typedef struct {
-    const bt_equity_rec_t *eq;
-    const bt_run_pos_t *pos;
-    const bt_series_t *series;
-    size_t col;      /* column the cursors below belong to */
-    size_t ci, bi;   /* next change, bar as of the last row */
-} s_h5fill_t;
-
-static void s_h5fill(void *user, size_t col, size_t r0, size_t len, void *out)
+size_t bt_run_pos_nsym(const bt_run_pos_t *self)
 {
-    s_h5fill_t *u = user;
-    const bt_equity_rec_t *e = u->eq + r0;
-    if (col == BT_H5TABLE_INDEX) {
-        int64_t *o = out;
-        for (size_t i = 0; i < len; i++)
-            o[i] = e[i].time;
-        return;
-    }
-    double *o = out;
-    if (col < S_FIXED_COLS) {
-        static const size_t off[S_FIXED_COLS] = {
-            offsetof(bt_equity_rec_t, cash), offsetof(bt_equity_rec_t, positions_value),
-            offsetof(bt_equity_rec_t, equity), offsetof(bt_equity_rec_t, drawdown)};
-        const char *b = (const char *)e + off[col];
-        for (size_t i = 0; i < len; i++)
-            memcpy(&o[i], b + i * sizeof *e, sizeof o[i]);
-        return;
-    }
-    size_t nsym = u->pos ? u->pos->nsym : 0;
-    size_t s = (col - S_FIXED_COLS) % (nsym ? nsym : 1);
-    bool value = col - S_FIXED_COLS >= nsym;
-    if (r0 == 0 || u->col != col) {
-        u->col = col;
-        u->ci = u->bi = 0;
-    }
-    const s_change_t *ch = u->pos->ch[s];
-    size_t nch = u->pos->n[s];
-    const bt_series_t *se = &u->series[s];
-    for (size_t i = 0; i < len; i++) {
-        int64_t t = e[i].time;
-        while (u->ci < nch && ch[u->ci].time <= t)
-            u->ci++;
-        double q = u->ci ? ch[u->ci - 1].qty : 0.0;
-        if (!value) {
-            o[i] = q;
-            continue;
-        }
-        while (u->bi < se->n && se->time[u->bi] <= t)
-            u->bi++;
-        o[i] = u->bi ? q * se->close[u->bi - 1] : 0.0; /* no bar yet: nothing held */
-    }
+    return self ? self->nsym : 0;
 }
 
-bt_err_t bt_html_run_h5_write(const char *dir, const bt_equity_rec_t *eq, size_t n,
-                              const bt_run_pos_t *pos, const bt_series_t *series, size_t nsym,
-                              bt_errbuf_t *eb)
+void bt_run_pos_counts(const bt_run_pos_t *self, size_t *out)
+{
+    memcpy(out, self->n, self->nsym * sizeof *out);
+}
+
+#define S_FIXED_COLS 4 /* cash, positions_value, equity, drawdown */
+#define S_H5_CHUNK ((size_t)1 << 16) /* rows per HDF5 chunk (512 KiB a column) */
+
+/* One symbol's cursors: the next change and bar to look at, the quantity held. */
+typedef struct {
+    const s_block_t *blk; /* the block holding change ci (NULL before the first) */
+    size_t base;          /* index of blk's first change */
+    size_t ci, bi;        /* changes taken, bars at or before the last row */
+    double q;
+} s_cursor_t;
+
+struct bt_run_h5 {
+    bt_h5table_out_t *out;
+    const bt_run_pos_t *pos; /* NULL: no position columns */
+    const bt_series_t *series;
+    size_t ncols, rows, fill; /* columns, rows a write, rows in the buffers now */
+    int64_t *time;
+    double **col;             /* ncols buffers of rows */
+    s_cursor_t *cur;          /* per symbol */
+};
+
+bt_run_h5_t *bt_run_h5_open(const char *dir, const bt_run_pos_t *pos, const bt_series_t *series,
+                            size_t nsym, size_t nhint, bt_errbuf_t *eb)
 {
     char p[4096];
-    bt_err_t e = bt_html_path(p, sizeof p, dir, BT_HTML_RUN_H5, eb);
-    if (e != BT_OK)
-        return e;
+    if (bt_html_path(p, sizeof p, dir, BT_HTML_RUN_H5, eb) != BT_OK)
+        return NULL;
     if (pos && (!series || pos->nsym != nsym))
         pos = NULL;
     size_t np = pos ? pos->nsym : 0, ncols = S_FIXED_COLS + 2 * np;
+    bt_run_h5_t *w = calloc(1, sizeof *w);
     char **names = calloc(ncols, sizeof *names);
-    if (!names)
-        return bt_errf(eb, BT_ENOMEM, "out of memory writing %s", p);
+    bool ok = w && names;
+    if (ok) {
+        w->pos = pos;
+        w->series = series;
+        w->ncols = ncols;
+        w->rows = nhint < S_H5_CHUNK ? (nhint ? nhint : 1) : S_H5_CHUNK;
+        w->time = malloc(w->rows * sizeof *w->time);
+        w->col = calloc(ncols, sizeof *w->col);
+        w->cur = calloc(np ? np : 1, sizeof *w->cur);
+        ok = w->time && w->col && w->cur;
+    }
     static const char *const fixed[S_FIXED_COLS] = {"cash", "positions_value", "equity",
                                                     "drawdown"};
-    for (size_t c = 0; c < ncols && e == BT_OK; c++) {
+    for (size_t c = 0; ok && c < ncols; c++) {
         size_t len = c < S_FIXED_COLS ? strlen(fixed[c]) + 1 : 7 + BT_SYMBOL_MAX;
         names[c] = malloc(len);
-        if (!names[c])
-            e = bt_errf(eb, BT_ENOMEM, "out of memory writing %s", p);
-        else if (c < S_FIXED_COLS)
+        w->col[c] = malloc(w->rows * sizeof **w->col);
+        ok = names[c] && w->col[c];
+        if (ok && c < S_FIXED_COLS)
             memcpy(names[c], fixed[c], len);
-        else
+        else if (ok)
             snprintf(names[c], len, "%s_%s", c - S_FIXED_COLS < np ? "qty" : "value",
                      series[(c - S_FIXED_COLS) % np].symbol);
     }
-    s_h5fill_t u = {eq, pos, series, 0, 0, 0};
-    bt_h5table_spec_t spec = {n, ncols, (const char *const *)names, s_h5fill, &u};
-    if (e == BT_OK)
-        e = bt_h5table_write(p, "equity", &spec, eb);
-    for (size_t c = 0; c < ncols; c++)
+    if (!ok)
+        bt_errf(eb, BT_ENOMEM, "out of memory writing %s", p);
+    else if (!(w->out = bt_h5table_open(p, "equity", (const char *const *)names, ncols, w->rows,
+                                        eb)))
+        ok = false;
+    for (size_t c = 0; names && c < ncols; c++)
         free(names[c]);
     free(names);
+    if (!ok)
+        bt_run_h5_abort(&w);
+    return w;
+}
+
+void bt_run_h5_abort(bt_run_h5_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_run_h5_t *w = *self_p;
+    bt_h5table_abort(&w->out);
+    for (size_t c = 0; w->col && c < w->ncols; c++)
+        free(w->col[c]);
+    free(w->col), free(w->time), free(w->cur), free(w);
+    *self_p = NULL;
+}
+
+/* Fills the position columns of buffer rows [r0, r1) for symbol s (changes up to lim[s]). */
+static void s_h5pos(bt_run_h5_t *w, size_t s, size_t r0, size_t r1, size_t lim)
+{
+    s_cursor_t *u = &w->cur[s];
+    const bt_series_t *se = &w->series[s];
+    size_t np = w->pos->nsym;
+    double *oq = w->col[S_FIXED_COLS + s], *ov = w->col[S_FIXED_COLS + np + s];
+    for (size_t r = r0; r < r1; r++) {
+        int64_t t = w->time[r];
+        while (u->ci < lim) {
+            if (!u->blk)
+                u->blk = w->pos->head[s];
+            while (u->ci >= u->base + S_BLOCK) {
+                u->blk = u->blk->next;
+                u->base += S_BLOCK;
+            }
+            const s_change_t *c = &u->blk->ch[u->ci - u->base];
+            if (c->time > t)
+                break;
+            u->q = c->qty;
+            u->ci++;
+        }
+        while (u->bi < se->n && se->time[u->bi] <= t)
+            u->bi++;
+        oq[r] = u->q;
+        ov[r] = u->bi ? u->q * se->close[u->bi - 1] : 0.0; /* no bar yet: nothing held */
+    }
+}
+
+static bt_err_t s_h5flush(bt_run_h5_t *w, bt_errbuf_t *eb)
+{
+    bt_err_t e = bt_h5table_append(w->out, w->time, (const double *const *)w->col, w->fill, eb);
+    w->fill = 0;
+    return e;
+}
+
+bt_err_t bt_run_h5_add(bt_run_h5_t *w, const bt_equity_rec_t *eq, size_t n, const size_t *nch,
+                       bt_errbuf_t *eb)
+{
+    size_t np = w->pos ? w->pos->nsym : 0;
+    for (size_t i = 0; i < n;) {
+        size_t r0 = w->fill, take = w->rows - r0 < n - i ? w->rows - r0 : n - i;
+        for (size_t k = 0; k < take; k++) {
+            const bt_equity_rec_t *x = &eq[i + k];
+            w->time[r0 + k] = x->time;
+            w->col[0][r0 + k] = x->cash;
+            w->col[1][r0 + k] = x->positions_value;
+            w->col[2][r0 + k] = x->equity;
+            w->col[3][r0 + k] = x->drawdown;
+        }
+        for (size_t s = 0; s < np; s++)
+            s_h5pos(w, s, r0, r0 + take, nch ? nch[s] : w->pos->n[s]);
+        w->fill += take;
+        i += take;
+        if (w->fill == w->rows) {
+            bt_err_t e = s_h5flush(w, eb);
+            if (e != BT_OK)
+                return e;
+        }
+    }
+    return BT_OK;
+}
+
+bt_err_t bt_run_h5_commit(bt_run_h5_t **self_p, bt_errbuf_t *eb)
+{
+    bt_run_h5_t *w = *self_p;
+    bt_err_t e = w->fill ? s_h5flush(w, eb) : BT_OK;
+    if (e == BT_OK)
+        e = bt_h5table_commit(&w->out, eb);
+    bt_run_h5_abort(self_p);
     return e;
 }
 
@@ -605,6 +756,55 @@ static bt_err_t s_read_trades(const char *dir, const bt_dataset_t *ds, char **sy
     return BT_OK;
 }
 
+bt_err_t bt_html_run_read_equity(const char *dir, bt_equity_rec_t **out, size_t *n,
+                                 bt_errbuf_t *eb)
+{
+    char p[4096];
+    bt_equity_rec_t *eq = NULL;
+    size_t neq = 0;
+    bt_err_t e = BT_OK;
+    *out = NULL;
+    *n = 0;
+    if (!bt_html_exists(dir, BT_HTML_RUN_H5))
+        return s_read_equity(dir, out, n, eb);
+    static const char *const cols[] = {"cash", "positions_value", "equity", "drawdown"};
+    int64_t *t = NULL;
+    double *v = NULL;
+    e = bt_html_path(p, sizeof p, dir, BT_HTML_RUN_H5, eb);
+    if (e == BT_OK)
+        e = bt_h5table_read(p, "equity", cols, 4, (size_t)1 << 32, &t, &v, &neq, eb);
+    if (e == BT_OK && !(eq = calloc(neq ? neq : 1, sizeof *eq)))
+        e = bt_errf(eb, BT_ENOMEM, "out of memory reading %s", p);
+    for (size_t i = 0; e == BT_OK && i < neq; i++)
+        eq[i] = (bt_equity_rec_t){t[i], v[i], v[neq + i], v[2 * neq + i], v[3 * neq + i]};
+    free(t);
+    free(v);
+    if (e == BT_OK) {
+        *out = eq;
+        *n = neq;
+    }
+    return e;
+}
+
+bt_html_thin_t *bt_html_thin_read(const char *dir, bt_errbuf_t *eb)
+{
+    bt_equity_rec_t *eq = NULL;
+    size_t neq = 0;
+    bt_err_t e = bt_html_run_read_equity(dir, &eq, &neq, eb);
+    bt_html_thin_t *th = e == BT_OK ? bt_html_thin_new(neq) : NULL;
+    if (th) {
+        bt_html_thin_add(th, eq, neq);
+        if (!bt_html_thin_finish(th)) {
+            bt_html_thin_destroy(&th);
+            bt_errf(eb, BT_ENOMEM, "out of memory for the report of %s", dir);
+        }
+    } else if (e == BT_OK) {
+        bt_errf(eb, BT_ENOMEM, "out of memory for the report of %s", dir);
+    }
+    free(eq);
+    return th;
+}
+
 bt_err_t bt_html_run_rebuild(const char *dir, bt_errbuf_t *eb)
 {
     char p[4096], store[4096], hash[128], symline[8192];
@@ -643,33 +843,18 @@ bt_err_t bt_html_run_rebuild(const char *dir, bt_errbuf_t *eb)
                  store, ds->hash, hash);
         bt_dataset_destroy(&ds);
     }
-    bt_equity_rec_t *eq = NULL;
     bt_trade_rec_t *tr = NULL;
-    size_t neq = 0, ntr = 0;
-    if (bt_html_exists(dir, BT_HTML_RUN_H5)) {
-        static const char *const cols[] = {"cash", "positions_value", "equity", "drawdown"};
-        int64_t *t = NULL;
-        double *v = NULL;
-        e = bt_html_path(p, sizeof p, dir, BT_HTML_RUN_H5, eb);
-        if (e == BT_OK)
-            e = bt_h5table_read(p, "equity", cols, 4, (size_t)1 << 32, &t, &v, &neq, eb);
-        if (e == BT_OK && !(eq = calloc(neq ? neq : 1, sizeof *eq)))
-            e = bt_errf(eb, BT_ENOMEM, "out of memory reading %s", p);
-        for (size_t i = 0; e == BT_OK && i < neq; i++)
-            eq[i] = (bt_equity_rec_t){t[i], v[i], v[neq + i], v[2 * neq + i], v[3 * neq + i]};
-        free(t);
-        free(v);
-    } else {
-        e = s_read_equity(dir, &eq, &neq, eb);
-    }
+    size_t ntr = 0;
+    bt_html_thin_t *th = bt_html_thin_read(dir, eb);
+    e = th ? BT_OK : eb->code ? eb->code : BT_ENOMEM;
     if (e == BT_OK)
         e = s_read_trades(dir, ds, syms, nsyms, &tr, &ntr, eb);
     if (e == BT_OK) {
-        bt_html_run_in_t in = {eq, neq, tr, ntr, ds ? ds->series : NULL, ds ? ds->nsym : 0,
+        bt_html_run_in_t in = {th, tr, ntr, ds ? ds->series : NULL, ds ? ds->nsym : 0,
                                note[0] ? note : NULL};
         e = bt_html_run_write(dir, &in, eb);
     }
-    free(eq);
+    bt_html_thin_destroy(&th);
     free(tr);
     bt_dataset_destroy(&ds);
     return e;

@@ -17,10 +17,42 @@
 #include "bt_recorder.h"
 #include "bt_series.h"
 
+/* The equity curve as the page draws it, gathered from the points as they come (a run's
+ * points need not be in memory together): the last point and deepest drawdown of each of up to
+ * 2,000 buckets of the expected count, and the last point of each UTC day. */
+typedef struct bt_html_thin {
+    size_t expect, n;          /* points expected (fixes the buckets), points seen */
+    int64_t t0, t1;            /* first and last time */
+    double e0;                 /* first equity */
+    size_t nb, b;              /* buckets, buckets done */
+    int64_t *bt;               /* per bucket: its last point's time, equity, deepest drawdown */
+    double *beq, *bdd;
+    double ddmax;              /* deepest drawdown of the open bucket */
+    size_t nday, dcap;         /* day ends kept, room */
+    int64_t *dt;               /* per day end: time and equity */
+    double *deq;
+    int64_t next_day;          /* first ns of the day after the last point's */
+    bt_equity_rec_t prev;      /* the last point (a day end if the next one is in a later day) */
+    bool bad, done;            /* out of memory or more points than expected; finished */
+} bt_html_thin_t;
+
+/* n: the number of points that will be added. NULL when out of memory. */
+bt_html_thin_t *bt_html_thin_new(size_t n);
+void bt_html_thin_destroy(bt_html_thin_t **self_p);
+void bt_html_thin_add(bt_html_thin_t *t, const bt_equity_rec_t *eq, size_t n);
+/* Ends the curve; false if the count was not the one expected or memory ran out (then build
+ * another from the points: the buckets would differ). */
+bool bt_html_thin_finish(bt_html_thin_t *t);
+/* The curve of a bt run folder: from DIR/run.h5 when present, else DIR/equity.csv. NULL with eb
+ * set on failure. */
+bt_html_thin_t *bt_html_thin_read(const char *dir, bt_errbuf_t *eb);
+/* The equity points of a bt run folder (run.h5, else equity.csv) into *eq (malloc'd). */
+bt_err_t bt_html_run_read_equity(const char *dir, bt_equity_rec_t **eq, size_t *n,
+                                 bt_errbuf_t *eb);
+
 /* What the page is drawn from besides DIR/metrics.json and DIR/provenance.txt. */
 typedef struct bt_html_run_in {
-    const bt_equity_rec_t *eq; /* the equity curve, neq points */
-    size_t neq;
+    const bt_html_thin_t *thin; /* the equity curve (finished) */
     const bt_trade_rec_t *tr; /* round trips (sym indexes series) */
     size_t ntr;
     const bt_series_t *series; /* the run's bars, or NULL: no price charts, no benchmark */
@@ -42,6 +74,10 @@ void bt_run_pos_destroy(bt_run_pos_t **self_p);
 void bt_run_pos_step(void *user, const bt_step_info_t *info);
 /* BT_ENOMEM if a change could not be kept. */
 bt_err_t bt_run_pos_error(const bt_run_pos_t *self);
+/* Symbols, and each one's changes kept so far into out[nsym] (a reader on another thread may
+ * read that many once told through a lock: kept changes never move). */
+size_t bt_run_pos_nsym(const bt_run_pos_t *self);
+void bt_run_pos_counts(const bt_run_pos_t *self, size_t *out);
 
 /* DIR/run.h5: the per-bar series of bt run in HDF5, one pandas "fixed" frame
  * /equity (bt_h5table): index time (ns since 1970-01-01 UTC), columns cash,
@@ -50,9 +86,17 @@ bt_err_t bt_run_pos_error(const bt_run_pos_t *self);
  * signed quantity held after the step and quantity x the symbol's last
  * close). pd.read_hdf(path, "equity") reads it (docs/reports.md). */
 #define BT_HTML_RUN_H5 "run.h5"
-bt_err_t bt_html_run_h5_write(const char *dir, const bt_equity_rec_t *eq, size_t n,
-                              const bt_run_pos_t *pos, const bt_series_t *series, size_t nsym,
-                              bt_errbuf_t *eb);
+/* Written as the run goes: rows added in order, chunked datasets (bt_h5table_open).
+ * nhint: the rows expected (small runs get small chunks). nch: each symbol's change count
+ * published with these rows (bt_run_pos_counts), or NULL to read the collector's own. */
+typedef struct bt_run_h5 bt_run_h5_t;
+bt_run_h5_t *bt_run_h5_open(const char *dir, const bt_run_pos_t *pos, const bt_series_t *series,
+                            size_t nsym, size_t nhint, bt_errbuf_t *eb);
+bt_err_t bt_run_h5_add(bt_run_h5_t *w, const bt_equity_rec_t *eq, size_t n, const size_t *nch,
+                       bt_errbuf_t *eb);
+/* Writes the rest, closes and renames into place; frees w. */
+bt_err_t bt_run_h5_commit(bt_run_h5_t **self_p, bt_errbuf_t *eb);
+void bt_run_h5_abort(bt_run_h5_t **self_p);
 
 /* Rebuilds DIR/report.html from a bt run folder: equity from DIR/run.h5 when
  * present, else DIR/equity.csv; trades.csv; the bars from the store named in

@@ -9,6 +9,7 @@ Market value = quantity x the symbol's close that day (AAA 11..15, BBB 20..23).
 """
 import csv
 import os
+import re
 import shutil
 import unittest
 
@@ -140,6 +141,78 @@ class RunH5(TmpCase):
             os.chdir(cwd)
         with open(page, encoding="utf-8") as f:
             self.assertEqual(f.read(), first)  # the same page from run.h5 as from the run
+
+    def outputs(self, out):
+        """Every file of a bt run folder: bytes, except run.h5 (its values and attributes, not
+        its chunking), the output folder and --chunk in the command line."""
+        got = {}
+        for name in sorted(os.listdir(out)):
+            path = os.path.join(out, name)
+            if name == "run.h5":
+                with h5py.File(path, "r") as f:
+                    g = f["equity"]
+                    got[name] = ({k: str(v) for k, v in g.attrs.items()},
+                                 {k: (g[k][()].dtype.str, g[k][()].shape, g[k][()].tobytes(),
+                                      {a: str(v) for a, v in g[k].attrs.items()})
+                                  for k in g.keys()})
+            else:
+                with open(path, "rb") as f:  # the command line is in provenance
+                    got[name] = re.sub(rb" --chunk \d+", b"", f.read().replace(out.encode(),
+                                                                              b"OUT"))
+        return got
+
+    def same_any_chunk(self, cmd, chunks):
+        """bt run with each --chunk (points a chunk of the streamed per-bar outputs) gives the
+        same outputs as the default one."""
+        first = None
+        for c in [None] + chunks:
+            out = os.path.join(self.tmp, f"chunk_{c}")
+            shutil.rmtree(out, ignore_errors=True)
+            bt(*cmd, "--out", out, *(["--chunk", str(c)] if c else []))
+            got = self.outputs(out)
+            if first is None:
+                first = got
+                continue
+            self.assertEqual(sorted(got), sorted(first))
+            for name in first:
+                self.assertEqual(got[name], first[name], f"--chunk {c}: {name}")
+        return first
+
+    def test_any_chunk_same_outputs(self):
+        """The hand case (6 steps: 4 is no divisor), a portfolio on 8 symbols (one book) and one
+        strategy on 3 symbols (sleeves summed after the run), with both series."""
+        write(os.path.join(self.tmp, "a.csv"), A)
+        write(os.path.join(self.tmp, "b.csv"), B)
+        store = os.path.join(self.tmp, "s.h5")
+        bt("data", "import", os.path.join(self.tmp, "a.csv"), "--symbol", "AAA", "--out", store)
+        bt("data", "import", os.path.join(self.tmp, "b.csv"), "--symbol", "BBB", "--out", store)
+        cfg = write(os.path.join(self.tmp, "c.yaml"), CONFIG.replace("s.h5", store))
+        got = self.same_any_chunk(["run", cfg, "--series", "both"], [1, 4, 6, 1000])
+        self.assertIn("equity.csv", got)
+        self.assertIn("run.h5", got)
+        src = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))), "configs")
+        p8 = os.path.join(self.tmp, "p.h5")
+        bt("data", "synth", "--out", p8, "--symbols", "8", "--bars", "1500", "--seed", "11")
+        self.same_any_chunk(["run", os.path.join(src, "momentum_rotation.yaml"), "--set",
+                             f"data.store={p8}", "--series", "both"], [1, 7, 512])
+        self.same_any_chunk(["run", os.path.join(src, "sma_cross.yaml"), "--set",
+                             f"data.store={p8}", "--set", "data.symbols=[SYN000,SYN003,SYN005]",
+                             "--series", "both"], [3, 1000])
+
+    def test_one_and_two_bar_runs(self):
+        """The shortest runs: one step and two steps, streamed one point a chunk or whole."""
+        write(os.path.join(self.tmp, "a.csv"), A)
+        store = os.path.join(self.tmp, "s1.h5")
+        bt("data", "import", os.path.join(self.tmp, "a.csv"), "--symbol", "AAA", "--out", store)
+        for end, rows in [("2024-01-01", 1), ("2024-01-02", 2)]:
+            cfg = write(os.path.join(self.tmp, f"c{rows}.yaml"),
+                        f"strategy: buy_and_hold\ndata: {{store: {store}, symbols: [AAA], "
+                        f"end: '{end}'}}\n")
+            got = self.same_any_chunk(["run", cfg, "--series", "both"], [1, 5])
+            df = pd.read_hdf(os.path.join(self.tmp, "chunk_5", "run.h5"), "equity")
+            self.assertEqual(len(df), rows)
+            self.assertEqual(got["equity.csv"].count(b"\n"), rows + 1)
 
 
 if __name__ == "__main__":

@@ -225,3 +225,122 @@ Test(metrics_run, one_pass_equals_sorting)
     s_check_long(30000, 7, 0.97); /* VaR a tied zero: the ties summed after the rest */
     s_check_long(17, 3, 0.2);     /* small: the insertion-sort end of the selection */
 }
+
+/* Streamed (bt_run_acc: the points in chunks, only the tails of the returns kept) against the
+ * whole record (every return kept, sorted by selection): the same bits in every statistic and
+ * period, whatever the chunk size, for short runs, runs of a length no chunk divides, ties at
+ * VaR, and a hint larger than the run. */
+static void s_fill(bt_recorder_t *rec, size_t n, uint64_t seed, double flat_share)
+{
+    bt_recorder_init(rec);
+    double e = 1000;
+    int64_t t0 = bt_days_from_civil(2022, 12, 30) * BT_NS_PER_DAY;
+    uint64_t x = seed;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        double u = (double)(x >> 11) / 9007199254740992.0;
+        if (u >= flat_share)
+            e *= 1.0 + ((double)((x >> 3) % 7) - 3.0) * 0.001;
+        *bt_recorder_add_equity(rec) =
+            (bt_equity_rec_t){t0 + (int64_t)i * 7 * BT_NS_PER_HOUR, 0, e, e, 0};
+    }
+    bt_trade_rec_t *t = bt_recorder_add_trade(rec);
+    *t = (bt_trade_rec_t){0, t0, t0 + BT_NS_PER_DAY, 2, 10, 12, 4, 0, false, BT_EXIT_SIGNAL};
+}
+
+static void s_same_streamed(size_t n, uint64_t seed, double flat_share, size_t chunk, size_t hint)
+{
+    bt_recorder_t rec;
+    s_fill(&rec, n, seed, flat_share);
+    bt_engine_cfg_t c;
+    bt_engine_cfg_defaults(&c);
+    c.initial_cash = 1000;
+    bt_run_stats_t whole, part;
+    cr_assert_eq(bt_run_stats_compute(&whole, &rec, NULL, 0, &c), BT_OK);
+    bt_run_acc_t *a = bt_run_acc_new(NULL, 0, &c, hint);
+    cr_assert_not_null(a);
+    for (size_t i = 0; i < n; i += chunk)
+        bt_run_acc_add(a, rec.equity + i, n - i < chunk ? n - i : chunk);
+    cr_assert_eq(bt_run_acc_finish(a, &part, &rec, 0), BT_OK);
+    bt_run_acc_destroy(&a);
+    bt_run_acc_destroy(&a); /* safe twice */
+    for (size_t i = 0; i < bt_run_stats_count(); i++) {
+        double x = bt_run_stats_get(&whole, i), y = bt_run_stats_get(&part, i);
+        cr_assert(memcmp(&x, &y, sizeof x) == 0, "n %zu chunk %zu: %s whole %.17g streamed %.17g",
+                  n, chunk, bt_run_stats_name(i), x, y);
+    }
+    cr_assert_eq(whole.nmonth, part.nmonth);
+    cr_assert_eq(whole.nyear, part.nyear);
+    if (whole.nmonth)
+        cr_assert(memcmp(whole.month, part.month, whole.nmonth * sizeof *whole.month) == 0);
+    if (whole.nyear)
+        cr_assert(memcmp(whole.year, part.year, whole.nyear * sizeof *whole.year) == 0);
+    bt_run_stats_fini(&whole);
+    bt_run_stats_fini(&part);
+    bt_recorder_fini(&rec);
+}
+
+Test(metrics_run, streamed_equals_whole)
+{
+    static const size_t ns[] = {0, 1, 2, 3, 4, 19, 20, 21, 22, 100, 1001, 25013};
+    static const size_t chunks[] = {1, 7, 4096, 100000};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+            s_same_streamed(ns[i], 5 + i, 0.5, chunks[k], ns[i]);
+            s_same_streamed(ns[i], 9 + i, 0.97, chunks[k], ns[i]); /* VaR a tied zero */
+        }
+    s_same_streamed(25013, 2, 0.5, 1000, 26000); /* room for more points than came */
+    s_same_streamed(25013, 3, 0.97, 333, 40000);
+    s_same_streamed(25013, 4, 0.0, 64, 25013);   /* never flat */
+}
+
+Test(metrics_run, streamed_refuses_what_it_cannot_know)
+{
+    bt_recorder_t rec;
+    s_fill(&rec, 50, 1, 0.5);
+    bt_engine_cfg_t c;
+    bt_engine_cfg_defaults(&c);
+    c.initial_cash = 1000;
+    bt_run_stats_t st;
+    bt_run_acc_t *a = bt_run_acc_new(NULL, 0, &c, 40); /* fewer than came: the tails are short */
+    bt_run_acc_add(a, rec.equity, 50);
+    cr_assert_eq(bt_run_acc_finish(a, &st, &rec, 0), BT_ELIMIT);
+    bt_run_acc_destroy(&a);
+    rec.equity[10].equity = NAN; /* no order to select in */
+    a = bt_run_acc_new(NULL, 0, &c, 50);
+    bt_run_acc_add(a, rec.equity, 50);
+    cr_assert_eq(bt_run_acc_finish(a, &st, &rec, 0), BT_ELIMIT);
+    bt_run_acc_destroy(&a);
+    bt_recorder_fini(&rec);
+}
+
+/* The recorder's streaming: full chunks go to the sink in order, the rest on flush. */
+static size_t s_got[64], s_ngot, s_calls;
+static bt_equity_rec_t s_buf2[4];
+static bt_equity_rec_t *s_sink(void *user, bt_equity_rec_t *full, size_t n)
+{
+    (void)user;
+    for (size_t i = 0; i < n; i++)
+        s_got[s_ngot++] = (size_t)full[i].time;
+    s_calls++;
+    (void)full;
+    return s_buf2; /* hands back another buffer */
+}
+
+Test(metrics_run, recorder_streams_in_chunks)
+{
+    bt_recorder_t rec;
+    bt_recorder_init(&rec);
+    bt_equity_rec_t buf[4];
+    bt_recorder_stream_equity(&rec, buf, 4, s_sink, NULL);
+    for (int64_t i = 0; i < 10; i++)
+        bt_recorder_add_equity(&rec)->time = i;
+    cr_assert_eq(s_calls, 2); /* 4 + 4 handed over, 2 held */
+    cr_assert_eq(rec.nequity, 2);
+    cr_assert_eq(bt_recorder_flush_equity(&rec), BT_OK);
+    cr_assert_eq(rec.equity_passed, 10);
+    cr_assert_eq(s_ngot, 10);
+    for (size_t i = 0; i < 10; i++)
+        cr_assert_eq(s_got[i], i);
+    bt_recorder_fini(&rec); /* does not free the sink's buffers */
+}
