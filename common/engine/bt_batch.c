@@ -18,7 +18,8 @@
 #define S_UNITS 64   /* books per pass: grid points x their symbols (sleeves) */
 #define S_LANES 32   /* grid points per pass */
 #define S_BLOCK 2048 /* bars per block: a lane's columns of a block stay in L1/L2 */
-#define S_GRP_BYTES 576 /* sizeof (s_grp_t), checked below */
+#define S_W 8 /* lanes per vector group */
+#define S_GRP_BYTES (19 * 8 * S_W) /* sizeof (s_grp_t), checked below */
 /* One-symbol passes: up to S_LANES1 points run block by block together, so
  * a block of an indicator column that several points read (the grid's slow
  * SMA for every fast one) is read from cache, not memory, after the first. */
@@ -32,8 +33,8 @@ struct s_grp;
 struct bt_batch {
     bt_book_t *books;                     /* S_UNITS books, reused */
     struct s_grp *grp;                    /* one-symbol passes: S_LANES1 / 4 vector groups */
-    uint32_t at4[4][S_BLOCK1];            /* one group's signal bars in a block, per lane */
-    double tg4[4][S_BLOCK1];              /* and targets */
+    uint32_t at4[S_W][S_BLOCK1];          /* one group's signal bars in a block, per lane */
+    double tg4[S_W][S_BLOCK1];            /* and targets */
     struct s_lane *ln;                    /* one-symbol passes: S_LANES1 lanes */
     size_t lj[S_LANES1];                  /* lane -> its job */
     uint32_t at[S_BLOCK];                 /* one unit's signal bars in a block */
@@ -50,7 +51,7 @@ bt_batch_t *bt_batch_new(void)
     if (!self)
         return NULL;
     self->books = bt_aligned_alloc(S_BOOKS * sizeof *self->books); /* zeroed */
-    self->grp = bt_aligned_alloc(S_LANES1 / 4 * S_GRP_BYTES);
+    self->grp = bt_aligned_alloc(S_LANES1 / S_W * S_GRP_BYTES);
     self->ln = calloc(S_LANES1, S_LANE_BYTES);
     if (!self->books || !self->grp || !self->ln) {
         bt_aligned_free(self->books);
@@ -278,15 +279,24 @@ static void s_account(bt_book_t *bk, const bt_feed_cols_t *x, size_t i0, size_t 
 #endif
 typedef double s_vd __attribute__((vector_size(32)));
 typedef int64_t s_vl __attribute__((vector_size(32)));
-#define S_W 4 /* lanes per vector */
+#define S_V 4 /* lanes per vector */
 
-typedef struct s_grp {
+typedef struct s_quad {
     s_vd cash, pos;           /* the account: cash and the position of symbol 0 */
     s_vl held;                /* position open (bk->pf.nheld != 0) */
     s_vd prev, s1, s2, s3, s4; /* bt_macc_t's fields of the same names */
     s_vd down1, down2, rf, peak, max_dd, eqsum;
+    s_vd om;                  /* 1 - max_dd, kept with it (the drawdown test's factor) */
     s_vl ndown, exposed, peak_time, max_dd_ns;
+} s_quad_t;
+
+/* A group: two quads stepped together, so the loop-carried chains of one
+ * (the sums, peak, drawdown duration) overlap the other's. */
+typedef struct s_grp {
+    s_quad_t q[S_W / S_V];
 } s_grp_t;
+_Static_assert(S_W == 2 * S_V, "s_vquiet steps two quads");
+#define S_LN(g, f, k) ((g)->q[(k) / S_V].f[(k) % S_V])
 _Static_assert(sizeof(s_grp_t) == S_GRP_BYTES, "S_GRP_BYTES");
 
 /* m ? a : b, lane by lane (a macro: vectors by value change the ABI) */
@@ -310,7 +320,7 @@ static inline __attribute__((always_inline)) bool s_any(const s_vl *m)
 /* bt_macc_step_core for four lanes. The drawdown duration is branch-free;
  * a new deepest drawdown (rare) takes its division only when a lane has
  * one. The exposure count is added once per stretch (s_vquiet). */
-static inline __attribute__((always_inline)) void s_vstep(s_grp_t *v, int64_t t, double c)
+static inline __attribute__((always_inline)) void s_vstep(s_quad_t *v, int64_t t, double c)
 {
     s_vd e = v->cash + v->pos * c; /* bt_portfolio_mark: e = cash; e += pos * close */
     e = S_SEL(v->held, e, v->cash);
@@ -328,12 +338,15 @@ static inline __attribute__((always_inline)) void s_vstep(s_grp_t *v, int64_t t,
     v->down1 += d;
     v->ndown -= neg;
     s_vl ge = e >= v->peak;
-    s_vl dn = ~ge & (e < v->peak * (1.0 - v->max_dd)) & (v->peak > 0.0);
+    s_vl lo = e < v->peak * v->om; /* (1.0 - max_dd) as bt_macc_step_core computes it */
     s_vl dur = t - v->peak_time;
     s_vl rc = ge & (v->prev < v->peak) & (dur > v->max_dd_ns);
     v->max_dd_ns = (rc & dur) | (~rc & v->max_dd_ns);
-    if (__builtin_expect(s_any(&dn), 0))
+    if (__builtin_expect(s_any(&lo), 0)) { /* a new deepest drawdown somewhere: rare */
+        s_vl dn = ~ge & lo & (v->peak > 0.0);
         v->max_dd = S_SEL(dn, 1.0 - e / v->peak, v->max_dd);
+        v->om = 1.0 - v->max_dd;
+    }
     v->peak = S_SEL(ge, e, v->peak);
     v->peak_time = (ge & t) | (~ge & v->peak_time);
     v->eqsum += e;
@@ -346,11 +359,17 @@ __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static void
 s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double *restrict C, size_t a,
          size_t b)
 {
-    s_grp_t v = *g;
-    for (size_t i = a; i < b; i++)
-        s_vstep(&v, T[i], C[i]);
-    v.exposed += v.held & (int64_t)(b - a); /* bt_macc_step_core: exposed += held, per step */
-    *g = v;
+    s_quad_t v0 = g->q[0], v1 = g->q[1];
+    for (size_t i = a; i < b; i++) {
+        int64_t t = T[i];
+        double c = C[i];
+        s_vstep(&v0, t, c);
+        s_vstep(&v1, t, c);
+    }
+    v0.exposed += v0.held & (int64_t)(b - a); /* bt_macc_step_core: exposed += held, per step */
+    v1.exposed += v1.held & (int64_t)(b - a);
+    g->q[0] = v0;
+    g->q[1] = v1;
 }
 
 /* A lane of a one-symbol pass. */
@@ -365,42 +384,43 @@ _Static_assert(sizeof(s_lane_t) == S_LANE_BYTES, "S_LANE_BYTES");
 static void s_lane_load(s_grp_t *g, int k, const bt_book_t *bk)
 {
     const bt_macc_t *m = &bk->macc;
-    g->cash[k] = bk->pf.cash;
-    g->pos[k] = bk->pf.pos[0];
-    g->held[k] = bk->pf.nheld != 0 ? -1 : 0;
-    g->prev[k] = m->prev;
-    g->s1[k] = m->s1;
-    g->s2[k] = m->s2;
-    g->s3[k] = m->s3;
-    g->s4[k] = m->s4;
-    g->down1[k] = m->down1;
-    g->down2[k] = m->down2;
-    g->rf[k] = m->rf_step;
-    g->peak[k] = m->peak;
-    g->max_dd[k] = m->max_dd;
-    g->eqsum[k] = m->equity_sum;
-    g->ndown[k] = (int64_t)m->ndown;
-    g->exposed[k] = (int64_t)m->exposed;
-    g->peak_time[k] = m->peak_time;
-    g->max_dd_ns[k] = m->max_dd_ns;
+    S_LN(g, cash, k) = bk->pf.cash;
+    S_LN(g, pos, k) = bk->pf.pos[0];
+    S_LN(g, held, k) = bk->pf.nheld != 0 ? -1 : 0;
+    S_LN(g, prev, k) = m->prev;
+    S_LN(g, s1, k) = m->s1;
+    S_LN(g, s2, k) = m->s2;
+    S_LN(g, s3, k) = m->s3;
+    S_LN(g, s4, k) = m->s4;
+    S_LN(g, down1, k) = m->down1;
+    S_LN(g, down2, k) = m->down2;
+    S_LN(g, rf, k) = m->rf_step;
+    S_LN(g, peak, k) = m->peak;
+    S_LN(g, max_dd, k) = m->max_dd;
+    S_LN(g, om, k) = 1.0 - m->max_dd;
+    S_LN(g, eqsum, k) = m->equity_sum;
+    S_LN(g, ndown, k) = (int64_t)m->ndown;
+    S_LN(g, exposed, k) = (int64_t)m->exposed;
+    S_LN(g, peak_time, k) = m->peak_time;
+    S_LN(g, max_dd_ns, k) = m->max_dd_ns;
 }
 
 static void s_lane_store(const s_grp_t *g, int k, bt_macc_t *m)
 {
-    m->prev = g->prev[k];
-    m->s1 = g->s1[k];
-    m->s2 = g->s2[k];
-    m->s3 = g->s3[k];
-    m->s4 = g->s4[k];
-    m->down1 = g->down1[k];
-    m->down2 = g->down2[k];
-    m->peak = g->peak[k];
-    m->max_dd = g->max_dd[k];
-    m->equity_sum = g->eqsum[k];
-    m->ndown = (uint64_t)g->ndown[k];
-    m->exposed = (uint64_t)g->exposed[k];
-    m->peak_time = g->peak_time[k];
-    m->max_dd_ns = g->max_dd_ns[k];
+    m->prev = S_LN(g, prev, k);
+    m->s1 = S_LN(g, s1, k);
+    m->s2 = S_LN(g, s2, k);
+    m->s3 = S_LN(g, s3, k);
+    m->s4 = S_LN(g, s4, k);
+    m->down1 = S_LN(g, down1, k);
+    m->down2 = S_LN(g, down2, k);
+    m->peak = S_LN(g, peak, k);
+    m->max_dd = S_LN(g, max_dd, k);
+    m->equity_sum = S_LN(g, eqsum, k);
+    m->ndown = (uint64_t)S_LN(g, ndown, k);
+    m->exposed = (uint64_t)S_LN(g, exposed, k);
+    m->peak_time = S_LN(g, peak_time, k);
+    m->max_dd_ns = S_LN(g, max_dd_ns, k);
 }
 
 /* The bar of lane l's next event at or after bar i: an order open (it
@@ -455,9 +475,9 @@ static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
             int64_t t = s_event_core(l->bk, x, i, sig ? &self->tg4[k][l->e] : NULL);
             bt_feed_done_one(l->bk, t);
             l->e += sig;
-            g->cash[k] = l->bk->pf.cash;
-            g->pos[k] = l->bk->pf.pos[0];
-            g->held[k] = l->bk->pf.nheld != 0 ? -1 : 0;
+            S_LN(g, cash, k) = l->bk->pf.cash;
+            S_LN(g, pos, k) = l->bk->pf.pos[0];
+            S_LN(g, held, k) = l->bk->pf.nheld != 0 ? -1 : 0;
             ev[k] = true;
         }
         s_vquiet(g, T, C, i, i + 1);
@@ -467,8 +487,8 @@ static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
                 bt_macc_t *m = &ln[k].bk->macc;
                 if (i + 1 >= ln[k].blk_end) {
                     m->steps = i + 1;
-                    m->s1 = g->s1[k];
-                    m->s2 = g->s2[k];
+                    m->s1 = S_LN(g, s1, k);
+                    m->s2 = S_LN(g, s2, k);
                     bt_macc_close_blocks(m);
                     ln[k].blk_end = m->blk_end;
                 }
@@ -521,12 +541,12 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
         s_grp_t *g = &self->grp[gi];
         memset(g, 0, sizeof *g);
         for (int k = 0; k < S_W; k++) { /* padding lanes: a flat account of 1 */
-            g->cash[k] = g->prev[k] = g->peak[k] = 1.0;
-            g->peak_time[k] = nbars ? x.t[0] : 0; /* bt_macc_step_core's first step */
+            S_LN(g, cash, k) = S_LN(g, prev, k) = S_LN(g, peak, k) = S_LN(g, om, k) = 1.0;
+            S_LN(g, peak_time, k) = nbars ? x.t[0] : 0; /* bt_macc_step_core's first step */
         }
         for (size_t k = 0; k < S_W && gi * S_W + k < nl; k++) {
             s_lane_load(g, (int)k, ln[gi * S_W + k].bk);
-            g->peak_time[k] = x.t[0];
+            S_LN(g, peak_time, k) = x.t[0];
         }
     }
     for (size_t i0 = 0; i0 < nbars; i0 += S_BLOCK1) {
