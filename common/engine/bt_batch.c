@@ -35,6 +35,7 @@ struct bt_batch {
     struct s_grp *grp;                    /* one-symbol passes: S_LANES1 / 4 vector groups */
     uint32_t at4[S_W][S_BLOCK1];          /* one group's signal bars in a block, per lane */
     double tg4[S_W][S_BLOCK1];            /* and targets */
+    double eqg[S_W][S_BLOCK1];            /* and equities (padding lanes: 1) */
     struct s_lane *ln;                    /* one-symbol passes: S_LANES1 lanes */
     size_t lj[S_LANES1];                  /* lane -> its job */
     uint32_t at[S_BLOCK];                 /* one unit's signal bars in a block */
@@ -320,10 +321,8 @@ static inline __attribute__((always_inline)) bool s_any(const s_vl *m)
 /* bt_macc_step_core for four lanes. The drawdown duration is branch-free;
  * a new deepest drawdown (rare) takes its division only when a lane has
  * one. The exposure count is added once per stretch (s_vquiet). */
-static inline __attribute__((always_inline)) void s_vstep(s_quad_t *v, int64_t t, double c)
+static inline __attribute__((always_inline)) void s_vstep(s_quad_t *v, int64_t t, s_vd e)
 {
-    s_vd e = v->cash + v->pos * c; /* bt_portfolio_mark: e = cash; e += pos * close */
-    e = S_SEL(v->held, e, v->cash);
     s_vl nz = v->prev != 0.0;
     s_vd r = (s_vd)((s_vl)(e / v->prev - 1.0) & nz);
     s_vd r2 = r * r;
@@ -353,21 +352,23 @@ static inline __attribute__((always_inline)) void s_vstep(s_quad_t *v, int64_t t
     v->prev = e;
 }
 
-/* Bars [a, b) of four lanes with no event among them; the state stays in
- * registers. AVX2 where the CPU has it (no FMA in that target either). */
+/* Bars [a, b) of the eight lanes of a group: the metrics points of the
+ * equities E[k][i - e0] (lane k, bar i) that s_lane_block wrote. The state
+ * stays in registers. AVX2 / AVX-512 where the CPU has them (no FMA in
+ * those targets either). */
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static void
-s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double *restrict C, size_t a,
-         size_t b)
+s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double (*restrict E)[S_BLOCK1],
+         size_t e0, size_t a, size_t b)
 {
     s_quad_t v0 = g->q[0], v1 = g->q[1];
     for (size_t i = a; i < b; i++) {
         int64_t t = T[i];
-        double c = C[i];
-        s_vstep(&v0, t, c);
-        s_vstep(&v1, t, c);
+        size_t j = i - e0;
+        s_vd x0 = {E[0][j], E[1][j], E[2][j], E[3][j]};
+        s_vd x1 = {E[4][j], E[5][j], E[6][j], E[7][j]};
+        s_vstep(&v0, t, x0);
+        s_vstep(&v1, t, x1);
     }
-    v0.exposed += v0.held & (int64_t)(b - a); /* bt_macc_step_core: exposed += held, per step */
-    v1.exposed += v1.held & (int64_t)(b - a);
     g->q[0] = v0;
     g->q[1] = v1;
 }
@@ -423,64 +424,92 @@ static void s_lane_store(const s_grp_t *g, int k, bt_macc_t *m)
     m->max_dd_ns = S_LN(g, max_dd_ns, k);
 }
 
-/* The bar of lane l's next event at or after bar i: an order open (it
- * fills or fails at i), its next signal, or the last bar. */
-static size_t s_lane_next(const s_lane_t *l, const uint32_t *at, size_t i, size_t last)
+/* Bars [i0, i1) of lane l's account: its events through the engine
+ * (s_event_core: the fill of an open order, its signals, the last bar),
+ * and each bar's equity into eq[i - i0] — bt_portfolio_mark's sum of the
+ * book as the bar leaves it (cash, or cash + position x close), so quiet
+ * stretches are a loop over the bars. Returns the bars with a position
+ * (bt_macc_step_core's exposure count). */
+static int64_t s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
+                            const bt_feed_cols_t *x, size_t i0, size_t i1, double *eq)
 {
-    if (l->bk->exec.nord)
-        return i;
-    size_t nx = l->e < l->nev ? at[l->e] : last;
-    return nx < last ? nx : last;
+    bt_book_t *bk = l->bk;
+    const double *C = x->c;
+    size_t last = x->n - 1, e = 0, nev = l->nev;
+    double cash = bk->pf.cash, pos = bk->pf.pos[0];
+    bool held = bk->pf.nheld != 0;
+    int64_t nheld = 0;
+    size_t i = i0;
+    while (i < i1) {
+        size_t next = bk->exec.nord ? i : e < nev ? at[e] : last; /* an open order fills now */
+        if (next > last)
+            next = last;
+        size_t q1 = next < i1 ? next : i1;
+        if (q1 > i) {
+            if (held) {
+                for (size_t j = i; j < q1; j++) {
+                    double v = cash;
+                    v += pos * C[j];
+                    eq[j - i0] = v;
+                }
+                nheld += (int64_t)(q1 - i);
+            } else {
+                for (size_t j = i; j < q1; j++)
+                    eq[j - i0] = cash;
+            }
+            i = q1;
+            continue;
+        }
+        bool sig = e < nev && at[e] == i;
+        int64_t t = s_event_core(bk, x, i, sig ? &tg[e] : NULL);
+        bt_feed_done_one(bk, t);
+        e += sig;
+        cash = bk->pf.cash;
+        pos = bk->pf.pos[0];
+        held = bk->pf.nheld != 0;
+        double v = cash;
+        if (held)
+            v += pos * C[i];
+        eq[i - i0] = v; /* = bk->pf.equity */
+        nheld += held;
+        i++;
+    }
+    return nheld;
 }
 
-/* Bars [i0, i1) of the nl (<= S_W) lanes of group g: quiet stretches four
- * lanes at a time; at a bar where a lane has an event, that lane's step runs
- * through the engine (s_event_core) and the equity point of every lane is
- * the vector step, whose marking is bt_portfolio_mark of the book after the
- * event. PBO blocks close at the step they close in bt_macc_step. */
+/* Bars [i0, i1) of the nl (<= S_W) lanes of group g: each lane's account
+ * over the block (s_lane_block), then the metrics points of all lanes
+ * eight at a time (s_vquiet). PBO blocks close at the step they close in
+ * bt_macc_step. Events never need the metrics (they read the book), so
+ * the two halves can run one after the other. */
 static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
                           const bt_feed_cols_t *x, size_t i0, size_t i1)
 {
-    const int64_t *T = x->t;
-    const double *C = x->c;
-    size_t last = x->n - 1;
-    size_t nx[S_W];
     uint64_t blk = UINT64_MAX; /* the earliest blk_end of the group */
-    for (size_t k = 0; k < S_W; k++) {
-        nx[k] = k < nl ? s_lane_next(&ln[k], self->at4[k], i0, last) : SIZE_MAX;
-        if (k < nl && ln[k].blk_end < blk)
+    for (size_t k = nl; k < S_W; k++) /* padding lanes: a flat account of 1 */
+        for (size_t i = i0; i < i1; i++)
+            self->eqg[k][i - i0] = 1.0;
+    for (size_t k = 0; k < nl; k++) {
+        S_LN(g, exposed, k) +=
+            s_lane_block(&ln[k], self->at4[k], self->tg4[k], x, i0, i1, self->eqg[k]);
+        if (ln[k].blk_end < blk)
             blk = ln[k].blk_end;
     }
+    const int64_t *T = x->t;
     size_t i = i0;
     while (i < i1) {
         size_t stop = i1;
-        for (size_t k = 0; k < S_W; k++)
-            stop = nx[k] < stop ? nx[k] : stop;
         /* the step at bar b makes steps == b + 1: the first to reach blk is
          * at bar blk - 1 (any bar when blk is 0: fewer steps than blocks) */
         uint64_t bb = blk ? blk - 1 : 0;
         if (bb < stop)
             stop = bb > i ? (size_t)bb : i;
         if (stop > i) {
-            s_vquiet(g, T, C, i, stop);
+            s_vquiet(g, T, self->eqg, i0, i, stop);
             i = stop;
             continue;
         }
-        bool ev[S_W] = {false};
-        for (size_t k = 0; k < nl; k++) {
-            if (nx[k] != i)
-                continue;
-            s_lane_t *l = &ln[k];
-            bool sig = l->e < l->nev && self->at4[k][l->e] == i;
-            int64_t t = s_event_core(l->bk, x, i, sig ? &self->tg4[k][l->e] : NULL);
-            bt_feed_done_one(l->bk, t);
-            l->e += sig;
-            S_LN(g, cash, k) = l->bk->pf.cash;
-            S_LN(g, pos, k) = l->bk->pf.pos[0];
-            S_LN(g, held, k) = l->bk->pf.nheld != 0 ? -1 : 0;
-            ev[k] = true;
-        }
-        s_vquiet(g, T, C, i, i + 1);
+        s_vquiet(g, T, self->eqg, i0, i, i + 1);
         if (i + 1 >= blk) { /* bt_macc_step's block closing, lane by lane */
             blk = UINT64_MAX;
             for (size_t k = 0; k < nl; k++) {
@@ -497,9 +526,6 @@ static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
             }
         }
         i++;
-        for (size_t k = 0; k < nl; k++)
-            if (ev[k])
-                nx[k] = s_lane_next(&ln[k], self->at4[k], i, last);
     }
 }
 
