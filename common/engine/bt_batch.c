@@ -30,6 +30,12 @@
 
 struct s_grp;
 
+/* A lane's place in the column order (s_pass1 sorts its lanes by it). */
+typedef struct s_key {
+    uintptr_t k[BT_DECL_MAX + 1]; /* its column pointers, the second first */
+    size_t lane;
+} s_key_t;
+
 struct bt_batch {
     bt_book_t *books;                     /* S_UNITS books, reused */
     struct s_grp *grp;                    /* one-symbol passes: S_LANES1 / 4 vector groups */
@@ -38,6 +44,7 @@ struct bt_batch {
     double eqg[S_W][S_BLOCK1];            /* and equities (padding lanes: 1) */
     struct s_lane *ln;                    /* one-symbol passes: S_LANES1 lanes */
     size_t lj[S_LANES1];                  /* lane -> its job */
+    s_key_t key[S_LANES1];                /* lanes in column order */
     uint32_t at[S_BLOCK];                 /* one unit's signal bars in a block */
     double tg[S_BLOCK];                   /* and targets */
     unsigned char st[S_BOOKS][BT_FAST_STATE_BYTES]; /* decide states */
@@ -529,6 +536,41 @@ static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
     }
 }
 
+static int s_key_cmp(const void *a, const void *b)
+{
+    const s_key_t *x = a, *y = b;
+    for (size_t j = 0; j <= BT_DECL_MAX; j++)
+        if (x->k[j] != y->k[j])
+            return x->k[j] < y->k[j] ? -1 : 1;
+    return (x->lane > y->lane) - (x->lane < y->lane);
+}
+
+/* Orders the nl lanes so that lanes reading the same columns are next to
+ * each other (the grid's slow SMA is shared by up to 100 fast ones): a
+ * column's block then comes from L1/L2 for all but the first of them.
+ * Each lane is its own backtest, so the order changes no result. */
+static void s_order(bt_batch_t *self, const bt_batch_job_t *jobs, size_t nl)
+{
+    s_key_t *key = self->key;
+    for (size_t l = 0; l < nl; l++) {
+        const double *const *c = jobs[self->lj[l]].cols;
+        key[l].k[0] = (uintptr_t)c[1];
+        key[l].k[1] = (uintptr_t)c[0];
+        for (size_t j = 2; j <= BT_DECL_MAX; j++)
+            key[l].k[j] = (uintptr_t)c[j];
+        key[l].lane = l;
+    }
+    qsort(key, nl, sizeof *key, s_key_cmp);
+    s_lane_t ln[S_LANES1];
+    size_t lj[S_LANES1];
+    for (size_t l = 0; l < nl; l++) {
+        ln[l] = self->ln[key[l].lane];
+        lj[l] = self->lj[key[l].lane];
+    }
+    memcpy(self->ln, ln, nl * sizeof *ln);
+    memcpy(self->lj, lj, nl * sizeof *lj);
+}
+
 /* Jobs [0, n) have one symbol each and share their series slice. The live
  * ones (set up without error) go four to a vector group; each group runs
  * block by block: its lanes' decide, then s_group_block. */
@@ -562,6 +604,7 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
     }
     if (nl == 0)
         return;
+    s_order(self, jobs, nl);
     size_t ng = (nl + S_W - 1) / S_W;
     for (size_t gi = 0; gi < ng; gi++) {
         s_grp_t *g = &self->grp[gi];
