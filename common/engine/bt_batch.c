@@ -26,7 +26,7 @@
 #define S_LANES1 512
 #define S_BLOCK1 2048
 #define S_BOOKS (S_LANES1 > S_UNITS ? S_LANES1 : S_UNITS)
-#define S_LANE_BYTES 40 /* sizeof (s_lane_t), checked below */
+#define S_LANE_BYTES 72 /* sizeof (s_lane_t), checked below */
 
 struct s_grp;
 
@@ -381,11 +381,19 @@ s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double (*restrict
 }
 
 /* A lane of a one-symbol pass. */
+/* A lane of a one-symbol pass: what a block needs without touching the
+ * job or the book (a cache line, where the job and book would be several
+ * cold ones per lane and block when the lane has no event). */
 typedef struct s_lane {
-    bt_book_t *bk;    /* its book */
+    bt_book_t *bk;     /* its book */
     unsigned char *st; /* decide's state */
-    size_t nev, e;    /* signals in the block, next one */
-    uint64_t blk_end; /* its macc's blk_end (steps that close the open PBO block) */
+    uint32_t nev;      /* signals in the block */
+    bool held, nord;   /* the book's position open, an order open */
+    uint64_t blk_end;  /* its macc's blk_end (steps that close the open PBO block) */
+    const bt_fast_t *fast; /* the strategy's fast path, its parameters, its columns */
+    const double *params;
+    const double *const *cols;
+    double cash, pos;  /* the book's cash and position */
 } s_lane_t;
 _Static_assert(sizeof(s_lane_t) == S_LANE_BYTES, "S_LANE_BYTES");
 
@@ -443,12 +451,12 @@ static int64_t s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
     bt_book_t *bk = l->bk;
     const double *C = x->c;
     size_t last = x->n - 1, e = 0, nev = l->nev;
-    double cash = bk->pf.cash, pos = bk->pf.pos[0];
-    bool held = bk->pf.nheld != 0;
+    double cash = l->cash, pos = l->pos;
+    bool held = l->held, nord = l->nord;
     int64_t nheld = 0;
     size_t i = i0;
     while (i < i1) {
-        size_t next = bk->exec.nord ? i : e < nev ? at[e] : last; /* an open order fills now */
+        size_t next = nord ? i : e < nev ? at[e] : last; /* an open order fills now */
         if (next > last)
             next = last;
         size_t q1 = next < i1 ? next : i1;
@@ -474,6 +482,7 @@ static int64_t s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
         cash = bk->pf.cash;
         pos = bk->pf.pos[0];
         held = bk->pf.nheld != 0;
+        nord = bk->exec.nord != 0;
         double v = cash;
         if (held)
             v += pos * C[i];
@@ -481,6 +490,10 @@ static int64_t s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
         nheld += held;
         i++;
     }
+    l->cash = cash;
+    l->pos = pos;
+    l->held = held;
+    l->nord = nord;
     return nheld;
 }
 
@@ -549,11 +562,11 @@ static int s_key_cmp(const void *a, const void *b)
  * each other (the grid's slow SMA is shared by up to 100 fast ones): a
  * column's block then comes from L1/L2 for all but the first of them.
  * Each lane is its own backtest, so the order changes no result. */
-static void s_order(bt_batch_t *self, const bt_batch_job_t *jobs, size_t nl)
+static void s_order(bt_batch_t *self, size_t nl)
 {
     s_key_t *key = self->key;
     for (size_t l = 0; l < nl; l++) {
-        const double *const *c = jobs[self->lj[l]].cols;
+        const double *const *c = self->ln[l].cols;
         key[l].k[0] = (uintptr_t)c[1];
         key[l].k[1] = (uintptr_t)c[0];
         for (size_t j = 2; j <= BT_DECL_MAX; j++)
@@ -599,12 +612,15 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
         memset(self->st[nl], 0, BT_FAST_STATE_BYTES);
         x = bt_feed_begin_one(bk);
         nbars = s0->n;
-        ln[nl] = (s_lane_t){.bk = bk, .st = self->st[nl], .blk_end = bk->macc.blk_end};
+        ln[nl] = (s_lane_t){.bk = bk, .st = self->st[nl], .blk_end = bk->macc.blk_end,
+                            .fast = j->spec.strategy->fast, .params = j->spec.params,
+                            .cols = j->cols, .cash = bk->pf.cash, .pos = bk->pf.pos[0],
+                            .held = bk->pf.nheld != 0, .nord = bk->exec.nord != 0};
         lj[nl++] = l;
     }
     if (nl == 0)
         return;
-    s_order(self, jobs, nl);
+    s_order(self, nl);
     size_t ng = (nl + S_W - 1) / S_W;
     for (size_t gi = 0; gi < ng; gi++) {
         s_grp_t *g = &self->grp[gi];
@@ -623,11 +639,13 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
         for (size_t gi = 0; gi < ng; gi++) {
             size_t k0 = gi * S_W, gn = nl - k0 < S_W ? nl - k0 : S_W;
             for (size_t k = 0; k < gn; k++) {
-                const bt_run_spec_t *sp = &jobs[lj[k0 + k]].spec;
-                ln[k0 + k].nev = sp->strategy->fast->decide(ln[k0 + k].st, sp->params,
-                                                            jobs[lj[k0 + k]].cols, i0, i1,
-                                                            self->at4[k], self->tg4[k]);
-                ln[k0 + k].e = 0;
+                s_lane_t *l = &ln[k0 + k];
+                /* its book, for the events after decide (a lane's events
+                 * of a block are its only use of it) */
+                for (size_t o = 0; o < sizeof *l->bk; o += 64)
+                    __builtin_prefetch((const char *)l->bk + o, 1);
+                l->nev = (uint32_t)l->fast->decide(l->st, l->params, l->cols, i0, i1,
+                                                   self->at4[k], self->tg4[k]);
             }
             s_group_block(self, &self->grp[gi], &ln[k0], gn, &x, i0, i1);
         }
