@@ -26,7 +26,7 @@
 #define S_LANES1 512
 #define S_BLOCK1 2048
 #define S_BOOKS (S_LANES1 > S_UNITS ? S_LANES1 : S_UNITS)
-#define S_LANE_BYTES 72 /* sizeof (s_lane_t), checked below */
+#define S_LANE_BYTES 96 /* sizeof (s_lane_t), checked below */
 
 struct s_grp;
 
@@ -394,6 +394,9 @@ typedef struct s_lane {
     const double *params;
     const double *const *cols;
     double cash, pos;  /* the book's cash and position */
+    const void *arena; /* the book's arrays (bytes of them) and its engine settings */
+    size_t arena_bytes;
+    const bt_engine_cfg_t *cfg;
 } s_lane_t;
 _Static_assert(sizeof(s_lane_t) == S_LANE_BYTES, "S_LANE_BYTES");
 
@@ -615,7 +618,9 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
         ln[nl] = (s_lane_t){.bk = bk, .st = self->st[nl], .blk_end = bk->macc.blk_end,
                             .fast = j->spec.strategy->fast, .params = j->spec.params,
                             .cols = j->cols, .cash = bk->pf.cash, .pos = bk->pf.pos[0],
-                            .held = bk->pf.nheld != 0, .nord = bk->exec.nord != 0};
+                            .held = bk->pf.nheld != 0, .nord = bk->exec.nord != 0,
+                            .arena = bk->arena, .cfg = c,
+                            .arena_bytes = bk->arena_cap < 1024 ? bk->arena_cap : 1024};
         lj[nl++] = l;
     }
     if (nl == 0)
@@ -644,6 +649,10 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
                  * of a block are its only use of it) */
                 for (size_t o = 0; o < sizeof *l->bk; o += 64)
                     __builtin_prefetch((const char *)l->bk + o, 1);
+                for (size_t o = 0; o < l->arena_bytes; o += 64)
+                    __builtin_prefetch((const char *)l->arena + o, 1);
+                for (size_t o = 0; o < sizeof *l->cfg; o += 64)
+                    __builtin_prefetch((const char *)l->cfg + o, 0);
                 l->nev = (uint32_t)l->fast->decide(l->st, l->params, l->cols, i0, i1,
                                                    self->at4[k], self->tg4[k]);
             }
