@@ -274,10 +274,10 @@ static void s_account(bt_book_t *bk, const bt_feed_cols_t *x, size_t i0, size_t 
 }
 
 /* ------------------------------------------------------------------ */
-/* One-symbol passes: four lanes per vector                            */
+/* One-symbol passes: groups of eight lanes, two vectors of four        */
 
-/* The quiet-bar step of four lanes at once: bt_portfolio_mark's sum and
- * bt_macc_step_core, lane by lane the same operations in the same order
+/* The metrics point of four lanes at once: bt_macc_step_core of the
+ * equities s_lane_block wrote, lane by lane the same operations in the same order
  * (no FMA: C17 mode compiles with -ffp-contract=off, and nothing here asks
  * for reassociation), so every lane gets the bits of the scalar step. The
  * step count and the first and last times are the same for every lane of a
@@ -327,7 +327,7 @@ static inline __attribute__((always_inline)) bool s_any(const s_vl *m)
 
 /* bt_macc_step_core for four lanes. The drawdown duration is branch-free;
  * a new deepest drawdown (rare) takes its division only when a lane has
- * one. The exposure count is added once per stretch (s_vquiet). */
+ * one. The exposure count comes from s_lane_block. */
 static inline __attribute__((always_inline)) void s_vstep(s_quad_t *v, int64_t t, s_vd e)
 {
     s_vl nz = v->prev != 0.0;
@@ -588,8 +588,9 @@ static void s_order(bt_batch_t *self, size_t nl)
 }
 
 /* Jobs [0, n) have one symbol each and share their series slice. The live
- * ones (set up without error) go four to a vector group; each group runs
- * block by block: its lanes' decide, then s_group_block. */
+ * ones (set up without error), ordered by their columns (s_order), go
+ * eight to a group; each group runs block by block: its lanes' decide,
+ * then s_group_block. */
 static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
 {
     s_lane_t *ln = self->ln;
