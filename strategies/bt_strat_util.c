@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define S_WIN 64 /* bars whose "can act" flags are computed at once */
+#define S_WIN 1024 /* bars whose "can act" flags are computed before any is read (read back at once, a wide store does not forward to the word loads) */
 
 /* A bar can only move prev_diff when its diff and the previous bar's are
  * both > 0 or both < 0: then neither is NaN (both were ready, so prev_diff
