@@ -446,9 +446,11 @@ static void s_lane_store(const s_grp_t *g, int k, bt_macc_t *m)
  * (s_event_core: the fill of an open order, its signals, the last bar),
  * and each bar's equity into eq[i - i0] — bt_portfolio_mark's sum of the
  * book as the bar leaves it (cash, or cash + position x close), so quiet
- * stretches are a loop over the bars. Returns the bars with a position
+ * stretches are a loop over the bars (AVX2 / AVX-512 where the CPU has
+ * them; no FMA there either). Returns the bars with a position
  * (bt_macc_step_core's exposure count). */
-static int64_t s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static int64_t
+s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
                             const bt_feed_cols_t *x, size_t i0, size_t i1, double *eq)
 {
     bt_book_t *bk = l->bk;
