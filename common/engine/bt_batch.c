@@ -18,24 +18,33 @@
 #define S_UNITS 64   /* books per pass: grid points x their symbols (sleeves) */
 #define S_LANES 32   /* grid points per pass */
 #define S_BLOCK 2048 /* bars per block: a lane's columns of a block stay in L1/L2 */
-#define S_GRP_BYTES 576 /* sizeof (s_grp_t), checked below */
+#define S_W 8 /* lanes per vector group */
+#define S_GRP_BYTES (19 * 8 * S_W) /* sizeof (s_grp_t), checked below */
 /* One-symbol passes: up to S_LANES1 points run block by block together, so
  * a block of an indicator column that several points read (the grid's slow
  * SMA for every fast one) is read from cache, not memory, after the first. */
 #define S_LANES1 512
 #define S_BLOCK1 2048
 #define S_BOOKS (S_LANES1 > S_UNITS ? S_LANES1 : S_UNITS)
-#define S_LANE_BYTES 40 /* sizeof (s_lane_t), checked below */
+#define S_LANE_BYTES 96 /* sizeof (s_lane_t), checked below */
 
 struct s_grp;
+
+/* A lane's place in the column order (s_pass1 sorts its lanes by it). */
+typedef struct s_key {
+    uintptr_t k[BT_DECL_MAX + 1]; /* its column pointers, the second first */
+    size_t lane;
+} s_key_t;
 
 struct bt_batch {
     bt_book_t *books;                     /* S_UNITS books, reused */
     struct s_grp *grp;                    /* one-symbol passes: S_LANES1 / 4 vector groups */
-    uint32_t at4[4][S_BLOCK1];            /* one group's signal bars in a block, per lane */
-    double tg4[4][S_BLOCK1];              /* and targets */
+    uint32_t at4[S_W][S_BLOCK1];          /* one group's signal bars in a block, per lane */
+    double tg4[S_W][S_BLOCK1];            /* and targets */
+    double eqg[S_W][S_BLOCK1];            /* and equities (padding lanes: 1) */
     struct s_lane *ln;                    /* one-symbol passes: S_LANES1 lanes */
     size_t lj[S_LANES1];                  /* lane -> its job */
+    s_key_t key[S_LANES1];                /* lanes in column order */
     uint32_t at[S_BLOCK];                 /* one unit's signal bars in a block */
     double tg[S_BLOCK];                   /* and targets */
     unsigned char st[S_BOOKS][BT_FAST_STATE_BYTES]; /* decide states */
@@ -50,7 +59,7 @@ bt_batch_t *bt_batch_new(void)
     if (!self)
         return NULL;
     self->books = bt_aligned_alloc(S_BOOKS * sizeof *self->books); /* zeroed */
-    self->grp = bt_aligned_alloc(S_LANES1 / 4 * S_GRP_BYTES);
+    self->grp = bt_aligned_alloc(S_LANES1 / S_W * S_GRP_BYTES);
     self->ln = calloc(S_LANES1, S_LANE_BYTES);
     if (!self->books || !self->grp || !self->ln) {
         bt_aligned_free(self->books);
@@ -265,10 +274,10 @@ static void s_account(bt_book_t *bk, const bt_feed_cols_t *x, size_t i0, size_t 
 }
 
 /* ------------------------------------------------------------------ */
-/* One-symbol passes: four lanes per vector                            */
+/* One-symbol passes: groups of eight lanes, two vectors of four        */
 
-/* The quiet-bar step of four lanes at once: bt_portfolio_mark's sum and
- * bt_macc_step_core, lane by lane the same operations in the same order
+/* The metrics point of four lanes at once: bt_macc_step_core of the
+ * equities s_lane_block wrote, lane by lane the same operations in the same order
  * (no FMA: C17 mode compiles with -ffp-contract=off, and nothing here asks
  * for reassociation), so every lane gets the bits of the scalar step. The
  * step count and the first and last times are the same for every lane of a
@@ -278,15 +287,24 @@ static void s_account(bt_book_t *bk, const bt_feed_cols_t *x, size_t i0, size_t 
 #endif
 typedef double s_vd __attribute__((vector_size(32)));
 typedef int64_t s_vl __attribute__((vector_size(32)));
-#define S_W 4 /* lanes per vector */
+#define S_V 4 /* lanes per vector */
 
-typedef struct s_grp {
+typedef struct s_quad {
     s_vd cash, pos;           /* the account: cash and the position of symbol 0 */
     s_vl held;                /* position open (bk->pf.nheld != 0) */
     s_vd prev, s1, s2, s3, s4; /* bt_macc_t's fields of the same names */
     s_vd down1, down2, rf, peak, max_dd, eqsum;
+    s_vd om;                  /* 1 - max_dd, kept with it (the drawdown test's factor) */
     s_vl ndown, exposed, peak_time, max_dd_ns;
+} s_quad_t;
+
+/* A group: two quads stepped together, so the loop-carried chains of one
+ * (the sums, peak, drawdown duration) overlap the other's. */
+typedef struct s_grp {
+    s_quad_t q[S_W / S_V];
 } s_grp_t;
+_Static_assert(S_W == 2 * S_V, "s_vquiet steps two quads");
+#define S_LN(g, f, k) ((g)->q[(k) / S_V].f[(k) % S_V])
 _Static_assert(sizeof(s_grp_t) == S_GRP_BYTES, "S_GRP_BYTES");
 
 /* m ? a : b, lane by lane (a macro: vectors by value change the ABI) */
@@ -309,11 +327,9 @@ static inline __attribute__((always_inline)) bool s_any(const s_vl *m)
 
 /* bt_macc_step_core for four lanes. The drawdown duration is branch-free;
  * a new deepest drawdown (rare) takes its division only when a lane has
- * one. The exposure count is added once per stretch (s_vquiet). */
-static inline __attribute__((always_inline)) void s_vstep(s_grp_t *v, int64_t t, double c)
+ * one. The exposure count comes from s_lane_block. */
+static inline __attribute__((always_inline)) void s_vstep(s_quad_t *v, int64_t t, s_vd e)
 {
-    s_vd e = v->cash + v->pos * c; /* bt_portfolio_mark: e = cash; e += pos * close */
-    e = S_SEL(v->held, e, v->cash);
     s_vl nz = v->prev != 0.0;
     s_vd r = (s_vd)((s_vl)(e / v->prev - 1.0) & nz);
     s_vd r2 = r * r;
@@ -328,147 +344,205 @@ static inline __attribute__((always_inline)) void s_vstep(s_grp_t *v, int64_t t,
     v->down1 += d;
     v->ndown -= neg;
     s_vl ge = e >= v->peak;
-    s_vl dn = ~ge & (e < v->peak * (1.0 - v->max_dd)) & (v->peak > 0.0);
+    s_vl lo = e < v->peak * v->om; /* (1.0 - max_dd) as bt_macc_step_core computes it */
     s_vl dur = t - v->peak_time;
     s_vl rc = ge & (v->prev < v->peak) & (dur > v->max_dd_ns);
     v->max_dd_ns = (rc & dur) | (~rc & v->max_dd_ns);
-    if (__builtin_expect(s_any(&dn), 0))
+    if (__builtin_expect(s_any(&lo), 0)) { /* a new deepest drawdown somewhere: rare */
+        s_vl dn = ~ge & lo & (v->peak > 0.0);
         v->max_dd = S_SEL(dn, 1.0 - e / v->peak, v->max_dd);
+        v->om = 1.0 - v->max_dd;
+    }
     v->peak = S_SEL(ge, e, v->peak);
     v->peak_time = (ge & t) | (~ge & v->peak_time);
     v->eqsum += e;
     v->prev = e;
 }
 
-/* Bars [a, b) of four lanes with no event among them; the state stays in
- * registers. AVX2 where the CPU has it (no FMA in that target either). */
+/* Bars [a, b) of the eight lanes of a group: the metrics points of the
+ * equities E[k][i - e0] (lane k, bar i) that s_lane_block wrote. The state
+ * stays in registers. AVX2 / AVX-512 where the CPU has them (no FMA in
+ * those targets either). */
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static void
-s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double *restrict C, size_t a,
-         size_t b)
+s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double (*restrict E)[S_BLOCK1],
+         size_t e0, size_t a, size_t b)
 {
-    s_grp_t v = *g;
-    for (size_t i = a; i < b; i++)
-        s_vstep(&v, T[i], C[i]);
-    v.exposed += v.held & (int64_t)(b - a); /* bt_macc_step_core: exposed += held, per step */
-    *g = v;
+    s_quad_t v0 = g->q[0], v1 = g->q[1];
+    for (size_t i = a; i < b; i++) {
+        int64_t t = T[i];
+        size_t j = i - e0;
+        s_vd x0 = {E[0][j], E[1][j], E[2][j], E[3][j]};
+        s_vd x1 = {E[4][j], E[5][j], E[6][j], E[7][j]};
+        s_vstep(&v0, t, x0);
+        s_vstep(&v1, t, x1);
+    }
+    g->q[0] = v0;
+    g->q[1] = v1;
 }
 
 /* A lane of a one-symbol pass. */
+/* A lane of a one-symbol pass: what a block needs without touching the
+ * job or the book (a cache line, where the job and book would be several
+ * cold ones per lane and block when the lane has no event). */
 typedef struct s_lane {
-    bt_book_t *bk;    /* its book */
+    bt_book_t *bk;     /* its book */
     unsigned char *st; /* decide's state */
-    size_t nev, e;    /* signals in the block, next one */
-    uint64_t blk_end; /* its macc's blk_end (steps that close the open PBO block) */
+    uint32_t nev;      /* signals in the block */
+    bool held, nord;   /* the book's position open, an order open */
+    uint64_t blk_end;  /* its macc's blk_end (steps that close the open PBO block) */
+    const bt_fast_t *fast; /* the strategy's fast path, its parameters, its columns */
+    const double *params;
+    const double *const *cols;
+    double cash, pos;  /* the book's cash and position */
+    const void *arena; /* the book's arrays (bytes of them) and its engine settings */
+    size_t arena_bytes;
+    const bt_engine_cfg_t *cfg;
 } s_lane_t;
 _Static_assert(sizeof(s_lane_t) == S_LANE_BYTES, "S_LANE_BYTES");
 
 static void s_lane_load(s_grp_t *g, int k, const bt_book_t *bk)
 {
     const bt_macc_t *m = &bk->macc;
-    g->cash[k] = bk->pf.cash;
-    g->pos[k] = bk->pf.pos[0];
-    g->held[k] = bk->pf.nheld != 0 ? -1 : 0;
-    g->prev[k] = m->prev;
-    g->s1[k] = m->s1;
-    g->s2[k] = m->s2;
-    g->s3[k] = m->s3;
-    g->s4[k] = m->s4;
-    g->down1[k] = m->down1;
-    g->down2[k] = m->down2;
-    g->rf[k] = m->rf_step;
-    g->peak[k] = m->peak;
-    g->max_dd[k] = m->max_dd;
-    g->eqsum[k] = m->equity_sum;
-    g->ndown[k] = (int64_t)m->ndown;
-    g->exposed[k] = (int64_t)m->exposed;
-    g->peak_time[k] = m->peak_time;
-    g->max_dd_ns[k] = m->max_dd_ns;
+    S_LN(g, cash, k) = bk->pf.cash;
+    S_LN(g, pos, k) = bk->pf.pos[0];
+    S_LN(g, held, k) = bk->pf.nheld != 0 ? -1 : 0;
+    S_LN(g, prev, k) = m->prev;
+    S_LN(g, s1, k) = m->s1;
+    S_LN(g, s2, k) = m->s2;
+    S_LN(g, s3, k) = m->s3;
+    S_LN(g, s4, k) = m->s4;
+    S_LN(g, down1, k) = m->down1;
+    S_LN(g, down2, k) = m->down2;
+    S_LN(g, rf, k) = m->rf_step;
+    S_LN(g, peak, k) = m->peak;
+    S_LN(g, max_dd, k) = m->max_dd;
+    S_LN(g, om, k) = 1.0 - m->max_dd;
+    S_LN(g, eqsum, k) = m->equity_sum;
+    S_LN(g, ndown, k) = (int64_t)m->ndown;
+    S_LN(g, exposed, k) = (int64_t)m->exposed;
+    S_LN(g, peak_time, k) = m->peak_time;
+    S_LN(g, max_dd_ns, k) = m->max_dd_ns;
 }
 
 static void s_lane_store(const s_grp_t *g, int k, bt_macc_t *m)
 {
-    m->prev = g->prev[k];
-    m->s1 = g->s1[k];
-    m->s2 = g->s2[k];
-    m->s3 = g->s3[k];
-    m->s4 = g->s4[k];
-    m->down1 = g->down1[k];
-    m->down2 = g->down2[k];
-    m->peak = g->peak[k];
-    m->max_dd = g->max_dd[k];
-    m->equity_sum = g->eqsum[k];
-    m->ndown = (uint64_t)g->ndown[k];
-    m->exposed = (uint64_t)g->exposed[k];
-    m->peak_time = g->peak_time[k];
-    m->max_dd_ns = g->max_dd_ns[k];
+    m->prev = S_LN(g, prev, k);
+    m->s1 = S_LN(g, s1, k);
+    m->s2 = S_LN(g, s2, k);
+    m->s3 = S_LN(g, s3, k);
+    m->s4 = S_LN(g, s4, k);
+    m->down1 = S_LN(g, down1, k);
+    m->down2 = S_LN(g, down2, k);
+    m->peak = S_LN(g, peak, k);
+    m->max_dd = S_LN(g, max_dd, k);
+    m->equity_sum = S_LN(g, eqsum, k);
+    m->ndown = (uint64_t)S_LN(g, ndown, k);
+    m->exposed = (uint64_t)S_LN(g, exposed, k);
+    m->peak_time = S_LN(g, peak_time, k);
+    m->max_dd_ns = S_LN(g, max_dd_ns, k);
 }
 
-/* The bar of lane l's next event at or after bar i: an order open (it
- * fills or fails at i), its next signal, or the last bar. */
-static size_t s_lane_next(const s_lane_t *l, const uint32_t *at, size_t i, size_t last)
+/* Bars [i0, i1) of lane l's account: its events through the engine
+ * (s_event_core: the fill of an open order, its signals, the last bar),
+ * and each bar's equity into eq[i - i0] — bt_portfolio_mark's sum of the
+ * book as the bar leaves it (cash, or cash + position x close), so quiet
+ * stretches are a loop over the bars (AVX2 / AVX-512 where the CPU has
+ * them; no FMA there either). Returns the bars with a position
+ * (bt_macc_step_core's exposure count). */
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static int64_t
+s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
+                            const bt_feed_cols_t *x, size_t i0, size_t i1, double *eq)
 {
-    if (l->bk->exec.nord)
-        return i;
-    size_t nx = l->e < l->nev ? at[l->e] : last;
-    return nx < last ? nx : last;
+    bt_book_t *bk = l->bk;
+    const double *C = x->c;
+    size_t last = x->n - 1, e = 0, nev = l->nev;
+    double cash = l->cash, pos = l->pos;
+    bool held = l->held, nord = l->nord;
+    int64_t nheld = 0;
+    size_t i = i0;
+    while (i < i1) {
+        size_t next = nord ? i : e < nev ? at[e] : last; /* an open order fills now */
+        if (next > last)
+            next = last;
+        size_t q1 = next < i1 ? next : i1;
+        if (q1 > i) {
+            if (held) {
+                for (size_t j = i; j < q1; j++) {
+                    double v = cash;
+                    v += pos * C[j];
+                    eq[j - i0] = v;
+                }
+                nheld += (int64_t)(q1 - i);
+            } else {
+                for (size_t j = i; j < q1; j++)
+                    eq[j - i0] = cash;
+            }
+            i = q1;
+            continue;
+        }
+        bool sig = e < nev && at[e] == i;
+        int64_t t = s_event_core(bk, x, i, sig ? &tg[e] : NULL);
+        bt_feed_done_one(bk, t);
+        e += sig;
+        cash = bk->pf.cash;
+        pos = bk->pf.pos[0];
+        held = bk->pf.nheld != 0;
+        nord = bk->exec.nord != 0;
+        double v = cash;
+        if (held)
+            v += pos * C[i];
+        eq[i - i0] = v; /* = bk->pf.equity */
+        nheld += held;
+        i++;
+    }
+    l->cash = cash;
+    l->pos = pos;
+    l->held = held;
+    l->nord = nord;
+    return nheld;
 }
 
-/* Bars [i0, i1) of the nl (<= S_W) lanes of group g: quiet stretches four
- * lanes at a time; at a bar where a lane has an event, that lane's step runs
- * through the engine (s_event_core) and the equity point of every lane is
- * the vector step, whose marking is bt_portfolio_mark of the book after the
- * event. PBO blocks close at the step they close in bt_macc_step. */
+/* Bars [i0, i1) of the nl (<= S_W) lanes of group g: each lane's account
+ * over the block (s_lane_block), then the metrics points of all lanes
+ * eight at a time (s_vquiet). PBO blocks close at the step they close in
+ * bt_macc_step. Events never need the metrics (they read the book), so
+ * the two halves can run one after the other. */
 static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
                           const bt_feed_cols_t *x, size_t i0, size_t i1)
 {
-    const int64_t *T = x->t;
-    const double *C = x->c;
-    size_t last = x->n - 1;
-    size_t nx[S_W];
     uint64_t blk = UINT64_MAX; /* the earliest blk_end of the group */
-    for (size_t k = 0; k < S_W; k++) {
-        nx[k] = k < nl ? s_lane_next(&ln[k], self->at4[k], i0, last) : SIZE_MAX;
-        if (k < nl && ln[k].blk_end < blk)
+    for (size_t k = nl; k < S_W; k++) /* padding lanes: a flat account of 1 */
+        for (size_t i = i0; i < i1; i++)
+            self->eqg[k][i - i0] = 1.0;
+    for (size_t k = 0; k < nl; k++) {
+        S_LN(g, exposed, k) +=
+            s_lane_block(&ln[k], self->at4[k], self->tg4[k], x, i0, i1, self->eqg[k]);
+        if (ln[k].blk_end < blk)
             blk = ln[k].blk_end;
     }
+    const int64_t *T = x->t;
     size_t i = i0;
     while (i < i1) {
         size_t stop = i1;
-        for (size_t k = 0; k < S_W; k++)
-            stop = nx[k] < stop ? nx[k] : stop;
         /* the step at bar b makes steps == b + 1: the first to reach blk is
          * at bar blk - 1 (any bar when blk is 0: fewer steps than blocks) */
         uint64_t bb = blk ? blk - 1 : 0;
         if (bb < stop)
             stop = bb > i ? (size_t)bb : i;
         if (stop > i) {
-            s_vquiet(g, T, C, i, stop);
+            s_vquiet(g, T, self->eqg, i0, i, stop);
             i = stop;
             continue;
         }
-        bool ev[S_W] = {false};
-        for (size_t k = 0; k < nl; k++) {
-            if (nx[k] != i)
-                continue;
-            s_lane_t *l = &ln[k];
-            bool sig = l->e < l->nev && self->at4[k][l->e] == i;
-            int64_t t = s_event_core(l->bk, x, i, sig ? &self->tg4[k][l->e] : NULL);
-            bt_feed_done_one(l->bk, t);
-            l->e += sig;
-            g->cash[k] = l->bk->pf.cash;
-            g->pos[k] = l->bk->pf.pos[0];
-            g->held[k] = l->bk->pf.nheld != 0 ? -1 : 0;
-            ev[k] = true;
-        }
-        s_vquiet(g, T, C, i, i + 1);
+        s_vquiet(g, T, self->eqg, i0, i, i + 1);
         if (i + 1 >= blk) { /* bt_macc_step's block closing, lane by lane */
             blk = UINT64_MAX;
             for (size_t k = 0; k < nl; k++) {
                 bt_macc_t *m = &ln[k].bk->macc;
                 if (i + 1 >= ln[k].blk_end) {
                     m->steps = i + 1;
-                    m->s1 = g->s1[k];
-                    m->s2 = g->s2[k];
+                    m->s1 = S_LN(g, s1, k);
+                    m->s2 = S_LN(g, s2, k);
                     bt_macc_close_blocks(m);
                     ln[k].blk_end = m->blk_end;
                 }
@@ -477,15 +551,48 @@ static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
             }
         }
         i++;
-        for (size_t k = 0; k < nl; k++)
-            if (ev[k])
-                nx[k] = s_lane_next(&ln[k], self->at4[k], i, last);
     }
 }
 
+static int s_key_cmp(const void *a, const void *b)
+{
+    const s_key_t *x = a, *y = b;
+    for (size_t j = 0; j <= BT_DECL_MAX; j++)
+        if (x->k[j] != y->k[j])
+            return x->k[j] < y->k[j] ? -1 : 1;
+    return (x->lane > y->lane) - (x->lane < y->lane);
+}
+
+/* Orders the nl lanes so that lanes reading the same columns are next to
+ * each other (the grid's slow SMA is shared by up to 100 fast ones): a
+ * column's block then comes from L1/L2 for all but the first of them.
+ * Each lane is its own backtest, so the order changes no result. */
+static void s_order(bt_batch_t *self, size_t nl)
+{
+    s_key_t *key = self->key;
+    for (size_t l = 0; l < nl; l++) {
+        const double *const *c = self->ln[l].cols;
+        key[l].k[0] = (uintptr_t)c[1];
+        key[l].k[1] = (uintptr_t)c[0];
+        for (size_t j = 2; j <= BT_DECL_MAX; j++)
+            key[l].k[j] = (uintptr_t)c[j];
+        key[l].lane = l;
+    }
+    qsort(key, nl, sizeof *key, s_key_cmp);
+    s_lane_t ln[S_LANES1];
+    size_t lj[S_LANES1];
+    for (size_t l = 0; l < nl; l++) {
+        ln[l] = self->ln[key[l].lane];
+        lj[l] = self->lj[key[l].lane];
+    }
+    memcpy(self->ln, ln, nl * sizeof *ln);
+    memcpy(self->lj, lj, nl * sizeof *lj);
+}
+
 /* Jobs [0, n) have one symbol each and share their series slice. The live
- * ones (set up without error) go four to a vector group; each group runs
- * block by block: its lanes' decide, then s_group_block. */
+ * ones (set up without error), ordered by their columns (s_order), go
+ * eight to a group; each group runs block by block: its lanes' decide,
+ * then s_group_block. */
 static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
 {
     s_lane_t *ln = self->ln;
@@ -511,22 +618,28 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
         memset(self->st[nl], 0, BT_FAST_STATE_BYTES);
         x = bt_feed_begin_one(bk);
         nbars = s0->n;
-        ln[nl] = (s_lane_t){.bk = bk, .st = self->st[nl], .blk_end = bk->macc.blk_end};
+        ln[nl] = (s_lane_t){.bk = bk, .st = self->st[nl], .blk_end = bk->macc.blk_end,
+                            .fast = j->spec.strategy->fast, .params = j->spec.params,
+                            .cols = j->cols, .cash = bk->pf.cash, .pos = bk->pf.pos[0],
+                            .held = bk->pf.nheld != 0, .nord = bk->exec.nord != 0,
+                            .arena = bk->arena, .cfg = c,
+                            .arena_bytes = bk->arena_cap < 1024 ? bk->arena_cap : 1024};
         lj[nl++] = l;
     }
     if (nl == 0)
         return;
+    s_order(self, nl);
     size_t ng = (nl + S_W - 1) / S_W;
     for (size_t gi = 0; gi < ng; gi++) {
         s_grp_t *g = &self->grp[gi];
         memset(g, 0, sizeof *g);
         for (int k = 0; k < S_W; k++) { /* padding lanes: a flat account of 1 */
-            g->cash[k] = g->prev[k] = g->peak[k] = 1.0;
-            g->peak_time[k] = nbars ? x.t[0] : 0; /* bt_macc_step_core's first step */
+            S_LN(g, cash, k) = S_LN(g, prev, k) = S_LN(g, peak, k) = S_LN(g, om, k) = 1.0;
+            S_LN(g, peak_time, k) = nbars ? x.t[0] : 0; /* bt_macc_step_core's first step */
         }
         for (size_t k = 0; k < S_W && gi * S_W + k < nl; k++) {
             s_lane_load(g, (int)k, ln[gi * S_W + k].bk);
-            g->peak_time[k] = x.t[0];
+            S_LN(g, peak_time, k) = x.t[0];
         }
     }
     for (size_t i0 = 0; i0 < nbars; i0 += S_BLOCK1) {
@@ -534,11 +647,17 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
         for (size_t gi = 0; gi < ng; gi++) {
             size_t k0 = gi * S_W, gn = nl - k0 < S_W ? nl - k0 : S_W;
             for (size_t k = 0; k < gn; k++) {
-                const bt_run_spec_t *sp = &jobs[lj[k0 + k]].spec;
-                ln[k0 + k].nev = sp->strategy->fast->decide(ln[k0 + k].st, sp->params,
-                                                            jobs[lj[k0 + k]].cols, i0, i1,
-                                                            self->at4[k], self->tg4[k]);
-                ln[k0 + k].e = 0;
+                s_lane_t *l = &ln[k0 + k];
+                /* its book, for the events after decide (a lane's events
+                 * of a block are its only use of it) */
+                for (size_t o = 0; o < sizeof *l->bk; o += 64)
+                    __builtin_prefetch((const char *)l->bk + o, 1);
+                for (size_t o = 0; o < l->arena_bytes; o += 64)
+                    __builtin_prefetch((const char *)l->arena + o, 1);
+                for (size_t o = 0; o < sizeof *l->cfg; o += 64)
+                    __builtin_prefetch((const char *)l->cfg + o, 0);
+                l->nev = (uint32_t)l->fast->decide(l->st, l->params, l->cols, i0, i1,
+                                                   self->at4[k], self->tg4[k]);
             }
             s_group_block(self, &self->grp[gi], &ln[k0], gn, &x, i0, i1);
         }

@@ -4,13 +4,13 @@
  * Each grid point is a lane with a real engine book (bt_book_t). The bars
  * are walked in blocks that stay in cache; per block, each lane's `decide`
  * scans the precomputed indicator columns for the bars where the strategy
- * would signal, and the lanes' accounts then run over the block: on a quiet
- * bar (no order open, no signal, not the last bar) the step reduces to the
- * marking and the metrics accumulator, done with the engine's own
- * expressions (bt_portfolio_mark's sum, bt_macc_step_core) for four
- * one-symbol lanes at once in vector registers; on an event bar the feed
- * is loaded and the engine's own functions run that lane's step (bt_exec
- * fill phase, bt_signal -> bt_risk sizing and limits, close_at_end). Same
+ * would signal, and the lanes' accounts then run over the block, one lane
+ * after the other: on a quiet bar (no order open, no signal, not the last
+ * bar) the step reduces to the marking (bt_portfolio_mark's sum); on an
+ * event bar the feed is loaded and the engine's own functions run that
+ * lane's step (bt_exec fill phase, bt_signal -> bt_risk sizing and limits,
+ * close_at_end). The metrics points of the block (bt_macc_step_core) then
+ * run for eight one-symbol lanes at once in vector registers. Same
  * operations in the same order as bt_engine_run, so bit-identical metrics
  * and block statistics (tests/unit/test_batch.c, tests/integration).
  *

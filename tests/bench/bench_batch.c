@@ -1,5 +1,5 @@
 /* bench_batch — the grid fast path's kernel in one process (not a test; run
- * directly: build/bench/bench_batch [--quick] [--reps N]).
+ * directly: build/bench/bench_batch [--quick] [--reps N] [--chunk N] [--bars N]).
  *
  * The grid of issue 15 (sma_cross fast 2..101 x slow 10..208 step 2, fast <
  * slow = 7,838 points; commission 0.1 %, slippage 2 bp, 16 PBO blocks) on
@@ -7,7 +7,8 @@
  * 1h), run through bt_indcache + bt_batch_run in chunks of 32 points as the
  * worker does, on one thread: bar-events per CPU second of the kernel alone
  * (no coordinator, no config copies), the columns' share, and a checksum of
- * the Sharpe ratios so two builds can be compared. */
+ * the Sharpe ratios so two builds can be compared. --bars 3 leaves nearly
+ * nothing but the per-point overhead (set-up, cache look-ups, finish). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,12 +37,15 @@ static int s_cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     int reps = 5, fast_to = 101;
+    size_t nbars = 50000;
     size_t chunk = 512; /* points per bt_batch_run call (the worker's work item) */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             fast_to = 31, reps = 3;
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             reps = (int)strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--bars") == 0 && i + 1 < argc) /* 3: per-job overhead */
+            nbars = (size_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--chunk") == 0 && i + 1 < argc)
             chunk = (size_t)strtoul(argv[++i], NULL, 10);
     }
@@ -50,7 +54,7 @@ int main(int argc, char **argv)
     bt_synth_opts_t o;
     bt_synth_opts_defaults(&o);
     o.nsym = 1;
-    o.nbars = 50000;
+    o.nbars = nbars;
     o.freq = "1h";
     o.seed = 7;
     char sym[16];
@@ -118,8 +122,9 @@ int main(int argc, char **argv)
     qsort(tcols, (size_t)reps, sizeof *tcols, s_cmp);
     double t = times[reps / 2], ev = (double)n * (double)s.n;
     printf("grid kernel: %zu points x %zu bars, CPU median of %d: %.3f s = %.1f M bar-events "
-           "per CPU second (best %.1f M; columns %.3f s); checksum %.17g\n",
-           n, s.n, reps, t, ev / t / 1e6, ev / times[0] / 1e6, tcols[reps / 2], sum);
+           "per CPU second (best %.1f M; columns %.3f s; %.2f us per point); checksum %.17g\n",
+           n, s.n, reps, t, ev / t / 1e6, ev / times[0] / 1e6, tcols[reps / 2],
+           1e6 * t / (double)n, sum);
     free(params);
     free(jobs);
     free(cols);

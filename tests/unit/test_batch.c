@@ -13,7 +13,8 @@
  *  - the cache computes a column once and hands it out again;
  *  - the one-symbol pass's vector groups (any lane count, same-bar events,
  *    flat -> long -> short, PBO blocks closing at different steps, equity
- *    exactly 0) and the cross strategies' stretch skipping in decide.
+ *    exactly 0; groups of eight with a partial last one, lanes reordered by
+ *    their columns) and the cross strategies' stretch skipping in decide.
  * The series is a seeded random walk (no files). */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -533,6 +534,46 @@ Test(batch, vector_groups_same_bits)
         cfg[k].close_at_end = false;
     }
     s_same_as_engine(&short12, st, params, cfg, 6, m);
+}
+
+/* Groups of eight lanes (two quads stepped together), in any number: 1 to
+ * 17 lanes and 40 (one to five groups, the last one partial), with the
+ * lanes given in an order the pass changes (it sorts them by their columns:
+ * the slow window first, so lanes of one slow window, given far apart, end
+ * up in one group). Identical points given far apart have their events on
+ * the same bars in one group; windows of 2 to 9 bars trade several times
+ * in every block of 2,048 bars; PBO blocks of 16, 32 and none close at
+ * different steps, inside the bar blocks; short lanes go flat -> long ->
+ * short. Each lane gives bt_engine_run's bits. */
+Test(batch, groups_of_eight_same_bits)
+{
+    s_series();
+    const bt_strategy_t *st = bt_strategy_find("sma_cross");
+    static double params[64][BT_MAX_PARAMS];
+    static bt_engine_cfg_t cfg[64];
+    static bt_metrics_t m[64];
+    const size_t ns[] = {1, 2, 7, 8, 9, 15, 16, 17, 40};
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++) {
+        size_t n = ns[a];
+        for (size_t k = 0; k < n; k++) {
+            size_t q = k % 5 == 4 ? 0 : k; /* every fifth lane: lane 0's point again */
+            params[k][0] = 2 + (double)(q % 4);
+            params[k][1] = 6 + (double)((q * 7) % 5); /* slow windows interleaved */
+            params[k][2] = (double)(k % 2); /* odd lanes short on a cross down */
+            bt_engine_cfg_defaults(&cfg[k]);
+            cfg[k].allow_short = k % 2 == 1;
+            cfg[k].commission_rate = 0.001;
+            cfg[k].slippage_bps = 2;
+            cfg[k].pbo_blocks = k % 3 == 0 ? 16 : k % 3 == 1 ? 32 : 0;
+            cfg[k].close_at_end = k % 4 == 1;
+        }
+        s_same_as_engine(&g_s, st, params, cfg, n, m);
+        if (n == 40) {
+            cr_assert(m[4].trades == m[0].trades && m[4].sharpe == m[0].sharpe,
+                      "lanes 0 and 4 are the same point");
+            cr_assert(m[1].trades > 200, "lane 1 traded %g times", m[1].trades);
+        }
+    }
 }
 
 /* Equity exactly 0 at a step (all cash in 100 shares at 1,000, then a close
