@@ -23,6 +23,7 @@
 #include "bt_server.h"
 #include "bt_ship.h"
 #include "bt_status.h"
+#include "bt_sweepend.h"
 #include "bt_sweepjob.h"
 #include "bt_time.h"
 #include "bt_wfreport.h"
@@ -411,6 +412,9 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     d.rank_desc = bt_config_rank_desc(in.cfg);
     int exit_code = 1;
     bt_wfreport_t *wfr = NULL;
+    bt_sweepend_pbo_t *pbo = NULL; /* the PBO's thread at the end */
+    bt_table_t toptab = {0};       /* ranking.csv's first rows, from memory */
+    bt_sweepend_tee_t *tee = NULL; /* report.html's tables, made with the CSVs */
     d.plan = bt_plan_new(in.cfg, a->allow_huge, &eb);
     if (!d.plan) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
@@ -440,6 +444,7 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     /* Report (partial when interrupted or failed); the walk-forward files
      * once every test run is in. */
     bool done = rc == BT_OK && bt_sched_finished(d.sched);
+    double t_end = bt_monotonic_s(); /* the end of the sweep: after the last result */
     if (done && d.wf && bt_wftest_done(d.wf)) {
         wfr = bt_wfreport_new(in.cfg, d.plan, d.report, bt_wftest_outcomes(d.wf));
         if (!wfr || bt_wfreport_write(wfr, a->out_dir, &eb) != BT_OK) {
@@ -471,15 +476,38 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
         .tail_user = wfr,
     };
     int top = bt_config_top(in.cfg);
-    if (bt_report_write(d.report, a->out_dir, rank_name, d.rank_desc, top > 0 ? (size_t)top : 0,
-                        &sum, &eb) != BT_OK) {
+    /* The end of the sweep (docs/sweep.md "End of the sweep"): the PBO on a
+     * second thread while the tables are written and the top points re-run;
+     * report.html and the top rows from the report in memory. */
+    pbo = !d.wf ? bt_sweepend_pbo_start(d.report) : NULL;
+    bt_err_t top_err = BT_OK;
+    bt_errbuf_t top_eb;
+    bt_errbuf_clear(&top_eb);
+    bool full = rc == BT_OK && done && !a->trivial;
+    tee = full ? bt_sweepend_tee_new(d.report) : NULL;
+    bt_err_t wr = bt_report_write_tables(d.report, a->out_dir, rank_name, d.rank_desc,
+                                         top > 0 ? (size_t)top : 0, bt_sweepend_tee(tee), &eb);
+    uint64_t ok, failed, pending;
+    bt_report_counts(d.report, &ok, &failed, &pending);
+    full = full && wr == BT_OK;
+    if (full && ok)
+        top_err = bt_sweepend_top_table(d.report, 16, &toptab, &top_eb);
+    double t_rep = bt_monotonic_s();
+    if (full && ok && !wfr && top_err == BT_OK) {
+        char rp[PATH_MAX];
+        snprintf(rp, sizeof rp, "%s/ranking.csv", a->out_dir);
+        top_err = bt_sweepjob_top_equity_table(a->out_dir, &toptab, rp, &top_eb);
+    }
+    double t_top = bt_monotonic_s();
+    bt_sweepend_pbo_join(&pbo);
+    if (wr == BT_OK)
+        wr = bt_report_write_summary(d.report, a->out_dir, &sum, &eb);
+    if (wr != BT_OK) {
         fprintf(stderr, "bt sweep: writing the report: %s\n", eb.msg);
         goto out;
     }
     if (rc != BT_OK)
         goto out;
-    uint64_t ok, failed, pending;
-    bt_report_counts(d.report, &ok, &failed, &pending);
     if (!done) {
         *interrupted = true;
         fprintf(stderr,
@@ -491,23 +519,29 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     }
     if (wfr)
         bt_wfreport_line(wfr, stdout);
-    /* report.html: the PBO's split logits, the top points re-run here (their
+    /* report.html: the PBO's split logits, the top points re-run above (their
      * equity curves), then the page */
     if (!a->trivial && !wfr && s_write_logits(d.report, a->out_dir, &eb) != BT_OK) {
         fprintf(stderr, "bt sweep: writing pbo_logits.csv: %s\n", eb.msg);
         goto out;
     }
-    if (!a->trivial && ok && !wfr && bt_sweepjob_top_equity(a->out_dir, &eb) != BT_OK) {
-        fprintf(stderr, "bt sweep: re-running the top points for report.html: %s\n", eb.msg);
+    if (top_err != BT_OK) {
+        fprintf(stderr, "bt sweep: re-running the top points for report.html: %s\n", top_eb.msg);
         goto out;
     }
-    if (!a->trivial && bt_html_sweep_write(a->out_dir, &eb) != BT_OK) {
+    double t_html = bt_monotonic_s();
+    if (!a->trivial && bt_sweepend_html(tee, a->out_dir, &eb) != BT_OK) {
         fprintf(stderr, "bt sweep: writing report.html: %s\n", eb.msg);
         goto out;
     }
     if (!a->trivial && ok)
-        bt_html_sweep_print_top(a->out_dir, rank_name, 5, stdout, &eb);
+        bt_html_sweep_print_top_table(&toptab, rank_name, 5, stdout);
     double wall = bt_monotonic_s() - t0;
+    bt_log(BT_LOG_DEBUG,
+           "end of sweep: %.3f s (tables %.3f, top points %.3f, PBO wait + summary + logits "
+           "%.3f, report.html %.3f)",
+           bt_monotonic_s() - t_end, t_rep - t_end, t_top - t_rep, t_html - t_top,
+           bt_monotonic_s() - t_html);
     printf("sweep done: %llu jobs (%llu ok, %llu failed, %llu from the journal) in %.2f s, "
            "%.0f backtests/s, %.3g bar-events/s\n",
            (unsigned long long)d.njobs, (unsigned long long)ok, (unsigned long long)failed,
@@ -532,6 +566,9 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
         exit_code = BT_DRIVER_EXIT_FAILED_JOBS;
     }
 out:
+    bt_sweepend_pbo_join(&pbo);
+    bt_table_fini(&toptab);
+    bt_sweepend_tee_destroy(&tee);
     bt_wfreport_destroy(&wfr);
     bt_wftest_destroy(&d.wf);
     bt_journal_close(&d.journal);

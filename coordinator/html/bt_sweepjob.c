@@ -196,26 +196,34 @@ static bt_err_t s_check(const bt_table_t *t, size_t row, uint64_t job, const bt_
 
 bt_err_t bt_sweepjob_top_equity(const char *dir, bt_errbuf_t *eb)
 {
-    char rp[4096], op[4096];
+    char rp[4096];
     bt_table_t t;
     bt_err_t e = bt_html_path(rp, sizeof rp, dir, "ranking.csv", eb);
-    if (e == BT_OK)
-        e = bt_html_path(op, sizeof op, dir, BT_SWEEPJOB_TOP_FILE, eb);
     if (e == BT_OK)
         e = bt_table_read(&t, rp, (size_t)4 << 30, eb);
     if (e != BT_OK)
         return e;
+    e = bt_sweepjob_top_equity_table(dir, &t, rp, eb);
+    bt_table_fini(&t);
+    return e;
+}
+
+bt_err_t bt_sweepjob_top_equity_table(const char *dir, const bt_table_t *tp, const char *rp,
+                                      bt_errbuf_t *eb)
+{
+    char op[4096];
+    const bt_table_t t = *tp;
+    bt_err_t e = bt_html_path(op, sizeof op, dir, BT_SWEEPJOB_TOP_FILE, eb);
+    if (e != BT_OK)
+        return e;
     long jc = bt_table_col(&t, "job_id");
     bt_sweepjob_t *sj = jc >= 0 ? bt_sweepjob_open(dir, eb) : NULL;
-    if (!sj) {
-        bt_table_fini(&t);
+    if (!sj)
         return jc >= 0 ? eb->code : bt_errf(eb, BT_EFORMAT, "%s: no job_id column", rp);
-    }
     bt_fs_atomic_t a;
     e = bt_plan_windows(sj->plan) ? BT_OK : bt_fs_atomic_open(&a, op, eb);
     if (bt_plan_windows(sj->plan) || e != BT_OK) {
         bt_sweepjob_destroy(&sj);
-        bt_table_fini(&t);
         return e;
     }
     bt_csvw_t w;
@@ -252,6 +260,5 @@ bt_err_t bt_sweepjob_top_equity(const char *dir, bt_errbuf_t *eb)
         e = bt_fs_atomic_commit(&a, eb);
     bt_fs_atomic_abort(&a);
     bt_sweepjob_destroy(&sj);
-    bt_table_fini(&t);
     return e;
 }

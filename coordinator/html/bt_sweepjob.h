@@ -15,6 +15,7 @@
 
 #include "bt_config.h"
 #include "bt_err.h"
+#include "bt_html.h"
 
 #define BT_SWEEPJOB_YAML "sweep.yaml"
 #define BT_SWEEPJOB_SETS "sweep_sets.txt"
@@ -49,5 +50,9 @@ bt_config_t *bt_sweepjob_config(const bt_sweepjob_t *sj, uint64_t job, char *lab
  * Walk-forward sweeps are skipped (their report shows the stitched
  * out-of-sample curve). */
 bt_err_t bt_sweepjob_top_equity(const char *dir, bt_errbuf_t *eb);
+/* The same with the ranking's header and first rows already read (t; name:
+ * what to call it in errors). */
+bt_err_t bt_sweepjob_top_equity_table(const char *dir, const bt_table_t *t, const char *name,
+                                      bt_errbuf_t *eb);
 
 #endif
