@@ -525,6 +525,8 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
         fprintf(stderr, "bt sweep: writing pbo_logits.csv: %s\n", eb.msg);
         goto out;
     }
+    if (!a->trivial && !wfr)
+        bt_sweepend_tee_logits(tee);
     if (top_err != BT_OK) {
         fprintf(stderr, "bt sweep: re-running the top points for report.html: %s\n", top_eb.msg);
         goto out;

@@ -146,6 +146,7 @@ struct bt_sweepend_tee {
     bt_report_cells_t sink[2]; /* ... as the report's cells */
     bt_report_tee_t tee;       /* for bt_report_write_tables */
     const bt_report_t *r;      /* the logits */
+    bool logits;               /* pbo_logits.csv was written from r: the page's from r too */
 };
 
 bt_sweepend_tee_t *bt_sweepend_tee_new(const bt_report_t *r)
@@ -161,6 +162,12 @@ bt_sweepend_tee_t *bt_sweepend_tee_new(const bt_report_t *r)
     }
     t->tee = (bt_report_tee_t){&t->sink[0], &t->sink[1], BT_HTML_SWEEP_MAX_ROWS};
     return t;
+}
+
+void bt_sweepend_tee_logits(bt_sweepend_tee_t *t)
+{
+    if (t)
+        t->logits = true;
 }
 
 const bt_report_tee_t *bt_sweepend_tee(const bt_sweepend_tee_t *t)
@@ -195,7 +202,7 @@ static bt_err_t s_table(void *user, const char *name, size_t max_rows, bt_json_t
         bt_json_raw(j, "]}");
         return BT_OK;
     }
-    if (strcmp(name, "pbo_logits.csv") == 0) {
+    if (t->logits && strcmp(name, "pbo_logits.csv") == 0) {
         double *lg = NULL;
         size_t n = 0;
         if (bt_report_pbo_logits(t->r, &lg, &n) != BT_OK || !lg)

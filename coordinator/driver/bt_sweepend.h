@@ -39,6 +39,9 @@ bt_err_t bt_sweepend_top_table(const bt_report_t *r, size_t max_rows, bt_table_t
 typedef struct bt_sweepend_tee bt_sweepend_tee_t;
 bt_sweepend_tee_t *bt_sweepend_tee_new(const bt_report_t *r);
 void bt_sweepend_tee_destroy(bt_sweepend_tee_t **self_p);
+/* pbo_logits.csv was just written from the report: the page takes the logits
+ * from it too (else from the folder's file, if any). */
+void bt_sweepend_tee_logits(bt_sweepend_tee_t *t);
 /* For bt_report_write_tables (NULL for a NULL t). */
 const bt_report_tee_t *bt_sweepend_tee(const bt_sweepend_tee_t *t);
 
