@@ -76,6 +76,7 @@ typedef struct {
     size_t col;     /* cells so far in this row */
     size_t ncols;   /* the header's */
     size_t row;     /* data rows so far */
+    size_t start;   /* where the first row starts in j */
     bool header;    /* still in the header row */
 } s_cells_t;
 
@@ -133,9 +134,15 @@ static void s_end_row(void *user)
         bt_json_raw(c->j, "],\"total_rows\":");
         bt_json_i64(c->j, (int64_t)c->total);
         bt_json_raw(c->j, ",\"rows\":[");
+        c->start = c->j->buf.len;
     } else {
         bt_json_raw(c->j, "]");
-        c->row++;
+        if (++c->row == 1 && c->j->err == BT_OK) { /* size the text once: no regrowth */
+            uint64_t rows = c->total < BT_HTML_SWEEP_MAX_ROWS ? c->total : BT_HTML_SWEEP_MAX_ROWS;
+            size_t per = c->j->buf.len - c->start + 8;
+            if (rows > 1 && rows < SIZE_MAX / per)
+                bt_buf_reserve(&c->j->buf, (size_t)(rows - 1) * per); /* a hint: failure is fine */
+        }
     }
     c->col = 0;
 }
