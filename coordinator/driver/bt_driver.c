@@ -59,6 +59,16 @@ typedef struct {
     bool rank_desc;
 } s_run_t;
 
+/* This process's CPU seconds so far (all its threads, not the workers). */
+static double s_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0.0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static double s_peak_rss_mb(void)
 {
     struct rusage ru;
@@ -449,7 +459,7 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     /* Report (partial when interrupted or failed); the walk-forward files
      * once every test run is in. */
     bool done = rc == BT_OK && bt_sched_finished(d.sched);
-    double t_end = bt_monotonic_s(); /* the end of the sweep: after the last result */
+    double t_end = bt_monotonic_s(), cpu_end = s_cpu_s(); /* after the last result */
     if (done && d.wf && bt_wftest_done(d.wf)) {
         wfr = bt_wfreport_new(in.cfg, d.plan, d.report, bt_wftest_outcomes(d.wf));
         if (!wfr || bt_wfreport_write(wfr, a->out_dir, &eb) != BT_OK) {
@@ -546,9 +556,9 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     double wall = bt_monotonic_s() - t0;
     bt_log(BT_LOG_DEBUG,
            "end of sweep: %.3f s (tables %.3f, top points %.3f, PBO wait + summary + logits "
-           "%.3f, report.html %.3f)",
+           "%.3f, report.html %.3f); coordinator CPU %.3f s up to the last result, %.3f s after",
            bt_monotonic_s() - t_end, t_rep - t_end, t_top - t_rep, t_html - t_top,
-           bt_monotonic_s() - t_html);
+           bt_monotonic_s() - t_html, cpu_end, s_cpu_s() - cpu_end);
     printf("sweep done: %llu jobs (%llu ok, %llu failed, %llu from the journal) in %.2f s, "
            "%.0f backtests/s, %.3g bar-events/s\n",
            (unsigned long long)d.njobs, (unsigned long long)ok, (unsigned long long)failed,

@@ -150,14 +150,32 @@ bt_config_t *bt_sweepjob_config(const bt_sweepjob_t *sj, uint64_t job, char *lab
     return c;
 }
 
+/* The dataset of the last re-run, kept for the next one when it reads the
+ * same store and symbols (the top points usually do: loaded once, not 3x). */
+typedef struct {
+    bt_dataset_t *ds;
+    char key[4096]; /* store and symbols it was loaded for */
+} s_dscache_t;
+
 /* One job run with a recorder; the metrics and equity. */
-static bt_err_t s_run(const bt_config_t *c, bt_metrics_t *m, bt_recorder_t *rec, bt_errbuf_t *eb)
+static bt_err_t s_run(const bt_config_t *c, bt_metrics_t *m, bt_recorder_t *rec,
+                      s_dscache_t *dc, bt_errbuf_t *eb)
 {
     size_t nsym = 0;
     const char *const *syms = bt_config_symbols(c, &nsym);
-    bt_dataset_t *ds = bt_dataset_load(bt_config_store(c), syms, nsym, eb);
-    if (!ds)
-        return eb->code;
+    char key[sizeof dc->key];
+    size_t used = (size_t)snprintf(key, sizeof key, "%s", bt_config_store(c));
+    for (size_t i = 0; i < nsym && used < sizeof key; i++)
+        used += (size_t)snprintf(key + used, sizeof key - used, "\n%s", syms[i]);
+    bool fits = used < sizeof key;
+    if (!dc->ds || !fits || strcmp(key, dc->key) != 0) {
+        bt_dataset_destroy(&dc->ds);
+        dc->ds = bt_dataset_load(bt_config_store(c), syms, nsym, eb);
+        if (!dc->ds)
+            return eb->code;
+        bt_str_copy(dc->key, sizeof dc->key, fits ? key : "");
+    }
+    bt_dataset_t *ds = dc->ds;
     bt_engine_t *eng = bt_engine_new();
     bt_err_t e = BT_ENOMEM;
     if (eng) {
@@ -172,7 +190,6 @@ static bt_err_t s_run(const bt_config_t *c, bt_metrics_t *m, bt_recorder_t *rec,
         bt_errf(eb, e, "out of memory");
     }
     bt_engine_destroy(&eng);
-    bt_dataset_destroy(&ds);
     return e;
 }
 
@@ -229,6 +246,7 @@ bt_err_t bt_sweepjob_top_equity_table(const char *dir, const bt_table_t *tp, con
     bt_csvw_t w;
     bt_csvw_init_file(&w, a.f);
     bt_csvw_line(&w, "job_id,time,equity");
+    s_dscache_t dc = {0};
     for (size_t r = 1; r < t.nrows && r <= BT_SWEEPJOB_TOP && e == BT_OK; r++) {
         double jd = 0;
         if (!bt_table_num(&t, r, (size_t)jc, &jd) || jd < 0) {
@@ -241,7 +259,7 @@ bt_err_t bt_sweepjob_top_equity_table(const char *dir, const bt_table_t *tp, con
         bt_recorder_t rec;
         bt_recorder_init(&rec);
         bt_metrics_t m;
-        e = c ? s_run(c, &m, &rec, eb) : eb->code;
+        e = c ? s_run(c, &m, &rec, &dc, eb) : eb->code;
         if (e == BT_OK)
             e = s_check(&t, r, job, &m, eb);
         size_t n = rec.nequity, nb = n < S_TOP_POINTS ? n : S_TOP_POINTS;
@@ -256,6 +274,7 @@ bt_err_t bt_sweepjob_top_equity_table(const char *dir, const bt_table_t *tp, con
         bt_recorder_fini(&rec);
         bt_config_destroy(&c);
     }
+    bt_dataset_destroy(&dc.ds);
     if (e == BT_OK)
         e = bt_fs_atomic_commit(&a, eb);
     bt_fs_atomic_abort(&a);
