@@ -174,21 +174,6 @@ bt_err_t bt_html_sweep_write_src(const char *dir, const bt_html_sweep_src_t *src
     return e;
 }
 
-bt_err_t bt_html_sweep_print_top(const char *dir, const char *rank_by, size_t n, FILE *out,
-                                 bt_errbuf_t *eb)
-{
-    char p[4096];
-    bt_table_t t;
-    bt_err_t e = bt_html_path(p, sizeof p, dir, "ranking.csv", eb);
-    if (e == BT_OK)
-        e = bt_table_read(&t, p, S_CSV_CAP, eb);
-    if (e != BT_OK)
-        return e;
-    bt_html_sweep_print_top_table(&t, rank_by, n, out);
-    bt_table_fini(&t);
-    return BT_OK;
-}
-
 void bt_html_sweep_print_top_table(const bt_table_t *tp, const char *rank_by, size_t n, FILE *out)
 {
     const bt_table_t t = *tp;

@@ -34,13 +34,10 @@ typedef struct bt_html_sweep_src {
 bt_err_t bt_html_sweep_write_src(const char *dir, const bt_html_sweep_src_t *src,
                                  bt_errbuf_t *eb);
 
-/* Prints the first n rows of DIR/ranking.csv to out, rounded (4 significant
- * digits; full precision stays in the CSV): the swept values, the ranking
- * metric and a few headline metrics, the winner first. */
-bt_err_t bt_html_sweep_print_top(const char *dir, const char *rank_by, size_t n, FILE *out,
-                                 bt_errbuf_t *eb);
-
-/* The same from a ranking table already read (its header and first rows). */
+/* Prints the first n rows of a ranking table (its header and first rows,
+ * as ranking.csv has them) to out, rounded (4 significant digits; full
+ * precision stays in the CSV): the swept values, the ranking metric and a
+ * few headline metrics, the winner first. */
 void bt_html_sweep_print_top_table(const bt_table_t *t, const char *rank_by, size_t n, FILE *out);
 
 #endif

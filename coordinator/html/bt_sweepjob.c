@@ -211,20 +211,6 @@ static bt_err_t s_check(const bt_table_t *t, size_t row, uint64_t job, const bt_
     return BT_OK;
 }
 
-bt_err_t bt_sweepjob_top_equity(const char *dir, bt_errbuf_t *eb)
-{
-    char rp[4096];
-    bt_table_t t;
-    bt_err_t e = bt_html_path(rp, sizeof rp, dir, "ranking.csv", eb);
-    if (e == BT_OK)
-        e = bt_table_read(&t, rp, (size_t)4 << 30, eb);
-    if (e != BT_OK)
-        return e;
-    e = bt_sweepjob_top_equity_table(dir, &t, rp, eb);
-    bt_table_fini(&t);
-    return e;
-}
-
 bt_err_t bt_sweepjob_top_equity_table(const char *dir, const bt_table_t *tp, const char *rp,
                                       bt_errbuf_t *eb)
 {
