@@ -86,6 +86,11 @@ static void s_num(bt_csvw_t *w, const char *text, int n)
         s_put(w, text, (size_t)n);
 }
 
+void bt_csvw_num_text(bt_csvw_t *w, const char *text)
+{
+    s_num(w, text, (int)strlen(text));
+}
+
 void bt_csvw_i64(bt_csvw_t *w, int64_t v)
 {
     char t[24];
@@ -98,18 +103,6 @@ void bt_csvw_u64(bt_csvw_t *w, uint64_t v)
     s_num(w, t, snprintf(t, sizeof t, "%" PRIu64, v));
 }
 
-const char *bt_csvw_fmt_double(double v, char *buf, size_t size)
-{
-    if (isnan(v))
-        snprintf(buf, size, "nan");
-    else if (isinf(v))
-        snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
-    else if (size >= 40 ? bt_csvw_fmt_g15(v, buf) : snprintf(buf, size, "%.15g", v),
-             strtod(buf, NULL) != v)
-        snprintf(buf, size, "%.17g", v);
-    return buf;
-}
-
 void bt_csvw_double(bt_csvw_t *w, double v)
 {
     char t[40];
@@ -117,14 +110,16 @@ void bt_csvw_double(bt_csvw_t *w, double v)
     s_num(w, t, (int)strlen(t));
 }
 
-/* "%.15g" without printf for the common case, byte for byte the same text.
- * The 15 significant digits are m = round(|v| 10^k), k = 14 - exponent, with
- * 10^k exact in long double (|k| <= 27) and one rounding of the product or
- * quotient: a relative error <= 2^-64, so an absolute error < 2^-14 on m <
- * 10^15. When the fraction is within 2^-12 of a half the rounding could go
- * either way: printf decides (as it does for |k| > 27, subnormals, nan, inf).
- * Returns the length, or 0 when the caller must use printf. */
-static int s_g15(double v, char *out)
+/* "%.Pg" (P = 15 or 17) without printf for the common case, byte for byte
+ * the same text. The P significant digits are m = round(|v| 10^k), k = P - 1
+ * - exponent, with 10^k exact in long double (|k| <= 27) and one rounding of
+ * the product or quotient: a relative error <= 2^-64, so an absolute error <
+ * 2^-14 on m < 10^15 and < 2^-7 on m < 10^17. When the fraction is within
+ * 2^-12 (P = 15) or 2^-6 (P = 17) of a half the rounding could go either
+ * way: printf decides (as it does for |k| > 27, subnormals,
+ * nan, inf). *mant and *exp10 get m and the exponent (v = m 10^(exp10 - P +
+ * 1), rounded). Returns the length, or 0 when the caller must use printf. */
+static int s_gp(double v, int P, char *out, uint64_t *mant, int *exp10)
 {
 #if LDBL_MANT_DIG >= 64
     if (!isfinite(v))
@@ -135,6 +130,8 @@ static int s_g15(double v, char *out)
     long double a = fabsl((long double)v);
     if (a == 0) {
         *p++ = '0';
+        *mant = 0;
+        *exp10 = 0;
         return (int)(p - out);
     }
     if (a < 1e-300L)
@@ -144,35 +141,36 @@ static int s_g15(double v, char *out)
         1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
         1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
     int e = (int)floor(log10((double)a));
-    if (e < -13 || e > 26)
-        return 0; /* 10^(14 - e) or 10^(e + 1) not exact in long double */
+    if (e < 1 - P || e > 26)
+        return 0; /* 10^(P - 1 - e) or 10^(e + 1) not exact in long double */
     /* the estimate can be one off near powers of ten: compare exactly (a is a
      * double, so a 10^n is never within 2^-64 of 1 unless it is 1) */
     if (e >= 0 ? a < pow10[e] : a * pow10[-e] < 1.0L)
         e--;
     else if (e + 1 >= 0 ? a >= pow10[e + 1] : a * pow10[-(e + 1)] >= 1.0L)
         e++;
-    if (e < -13 || e > 27)
+    int k = P - 1 - e;
+    if (k > 27 || k < -27)
         return 0;
-    int k = 14 - e;
     long double x = k >= 0 ? a * pow10[k] : a / pow10[-k];
-    uint64_t t = (uint64_t)x; /* x < 2^50: exact integer part */
+    uint64_t t = (uint64_t)x; /* x < 2^57: exact integer part */
     long double f = x - (long double)t;
-    if (fabsl(f - 0.5L) < 0x1p-12L)
+    if (fabsl(f - 0.5L) < (P <= 15 ? 0x1p-12L : 0x1p-6L))
         return 0;
-    long double m = (long double)(t + (f > 0.5L));
-    if (m >= 1e15L) { /* 9.99...95 rounds up to the next power of ten */
-        m = 1e14L;
+    uint64_t mi = t + (f > 0.5L);
+    if (mi >= (uint64_t)pow10[P]) { /* 9.99...95 rounds up to the next power of ten */
+        mi = (uint64_t)pow10[P - 1];
         e++;
     }
-    char dig[16];
-    uint64_t mi = (uint64_t)m;
-    for (int i = 14; i >= 0; i--, mi /= 10)
+    *mant = mi;
+    *exp10 = e;
+    char dig[20];
+    for (int i = P - 1; i >= 0; i--, mi /= 10)
         dig[i] = (char)('0' + mi % 10);
-    int nd = 15;
+    int nd = P;
     while (nd > 1 && dig[nd - 1] == '0')
         nd--; /* %g drops trailing zeros */
-    if (e >= -4 && e < 15) { /* fixed notation */
+    if (e >= -4 && e < P) { /* fixed notation */
         if (e >= 0) {
             for (int i = 0; i <= e; i++)
                 *p++ = i < nd ? dig[i] : '0';
@@ -207,18 +205,73 @@ static int s_g15(double v, char *out)
     return (int)(p - out);
 #else
     (void)v;
+    (void)P;
     (void)out;
+    (void)mant;
+    (void)exp10;
     return 0;
 #endif
 }
 
 int bt_csvw_fmt_g15(double v, char *buf)
 {
-    int n = s_g15(v, buf);
+    uint64_t m;
+    int e;
+    int n = s_gp(v, 15, buf, &m, &e);
     if (n == 0)
         n = snprintf(buf, 40, "%.15g", v);
     buf[n] = '\0';
     return n;
+}
+
+/* Whether m 10^q (m < 10^15, so exact in a double) reads back (strtod) to v.
+ * With |q| <= 22, 10^|q| is exact too and one IEEE multiply or divide rounds
+ * the exact value correctly, as strtod does (Clinger's fast path); else
+ * -1: ask strtod. */
+static int s_reads_back(uint64_t m, int q, double v)
+{
+    static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    if (q > 22 || q < -22)
+        return -1;
+    volatile double x = (double)m; /* no contraction, no excess precision */
+    double r = q >= 0 ? x * p10[q] : x / p10[-q];
+    return fabs(r) == fabs(v);
+}
+
+const char *bt_csvw_fmt_double(double v, char *buf, size_t size)
+{
+    if (isnan(v)) {
+        snprintf(buf, size, "nan");
+        return buf;
+    }
+    if (isinf(v)) {
+        snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
+        return buf;
+    }
+    if (size < 40) {
+        snprintf(buf, size, "%.15g", v);
+        if (strtod(buf, NULL) != v)
+            snprintf(buf, size, "%.17g", v);
+        return buf;
+    }
+    uint64_t m = 0;
+    int e = 0;
+    int n = s_gp(v, 15, buf, &m, &e);
+    int back = n ? s_reads_back(m, e - 14, v) : -1;
+    if (n == 0)
+        n = snprintf(buf, size, "%.15g", v);
+    buf[n] = '\0';
+    if (back < 0)
+        back = strtod(buf, NULL) == v;
+    if (back)
+        return buf;
+    n = s_gp(v, 17, buf, &m, &e);
+    if (n == 0)
+        n = snprintf(buf, size, "%.17g", v);
+    buf[n] = '\0';
+    return buf;
 }
 
 /* "%.*g" (fixed false) or "%.*f" (fixed true), never truncated. */

@@ -49,6 +49,8 @@ void bt_csvw_u64(bt_csvw_t *w, uint64_t v);
  * "%.17g"; NaN as "nan", infinities as "inf" / "-inf". Used for every
  * number a program reads again (reports, data export). */
 void bt_csvw_double(bt_csvw_t *w, double v);
+/* A number already formatted (text needs no quoting). */
+void bt_csvw_num_text(bt_csvw_t *w, const char *text);
 /* "%.*g" with the given significant digits (printf's own nan/inf text). */
 void bt_csvw_g(bt_csvw_t *w, double v, int digits);
 /* "%.*f" with the given decimals. */

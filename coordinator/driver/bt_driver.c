@@ -23,6 +23,7 @@
 #include "bt_server.h"
 #include "bt_ship.h"
 #include "bt_status.h"
+#include "bt_sweepend.h"
 #include "bt_sweepjob.h"
 #include "bt_time.h"
 #include "bt_wfreport.h"
@@ -57,6 +58,16 @@ typedef struct {
     int rank_metric;
     bool rank_desc;
 } s_run_t;
+
+/* This process's CPU seconds so far (all its threads, not the workers). */
+static double s_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0.0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static double s_peak_rss_mb(void)
 {
@@ -362,10 +373,15 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
     };
     bt_server_hooks_t hooks = {d, s_job, s_result, s_commit, s_tick, s_progress};
     bt_err_t rc = bt_server_run(srv, &sw, d->sched, &hooks, eb);
+    double t_run = bt_monotonic_s();
     *st = *bt_server_stats(srv);
     bt_ship_destroy(&sw.ship);
-    bt_local_stop(&d->local);
+    /* A finished sweep's workers were told BYE and leave by themselves: they
+     * are reaped after the report, not waited for before it (~0.1-0.2 s). */
+    if (!bt_sched_finished(d->sched))
+        bt_local_stop(&d->local);
     bt_server_destroy(&srv);
+    bt_log(BT_LOG_DEBUG, "after the last result: server closed in %.3f s", bt_monotonic_s() - t_run);
     return rc;
 }
 
@@ -411,6 +427,9 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     d.rank_desc = bt_config_rank_desc(in.cfg);
     int exit_code = 1;
     bt_wfreport_t *wfr = NULL;
+    bt_sweepend_pbo_t *pbo = NULL; /* the PBO's thread at the end */
+    bt_table_t toptab = {0};       /* ranking.csv's first rows, from memory */
+    bt_sweepend_tee_t *tee = NULL; /* report.html's tables, made with the CSVs */
     d.plan = bt_plan_new(in.cfg, a->allow_huge, &eb);
     if (!d.plan) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
@@ -440,6 +459,7 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     /* Report (partial when interrupted or failed); the walk-forward files
      * once every test run is in. */
     bool done = rc == BT_OK && bt_sched_finished(d.sched);
+    double t_end = bt_monotonic_s(), cpu_end = s_cpu_s(); /* after the last result */
     if (done && d.wf && bt_wftest_done(d.wf)) {
         wfr = bt_wfreport_new(in.cfg, d.plan, d.report, bt_wftest_outcomes(d.wf));
         if (!wfr || bt_wfreport_write(wfr, a->out_dir, &eb) != BT_OK) {
@@ -471,15 +491,38 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
         .tail_user = wfr,
     };
     int top = bt_config_top(in.cfg);
-    if (bt_report_write(d.report, a->out_dir, rank_name, d.rank_desc, top > 0 ? (size_t)top : 0,
-                        &sum, &eb) != BT_OK) {
+    /* The end of the sweep (docs/sweep.md "End of the sweep"): the PBO on a
+     * second thread while the tables are written and the top points re-run;
+     * report.html and the top rows from the report in memory. */
+    pbo = !d.wf ? bt_sweepend_pbo_start(d.report) : NULL;
+    bt_err_t top_err = BT_OK;
+    bt_errbuf_t top_eb;
+    bt_errbuf_clear(&top_eb);
+    bool full = rc == BT_OK && done && !a->trivial;
+    tee = full ? bt_sweepend_tee_new(d.report) : NULL;
+    bt_err_t wr = bt_report_write_tables(d.report, a->out_dir, rank_name, d.rank_desc,
+                                         top > 0 ? (size_t)top : 0, bt_sweepend_tee(tee), &eb);
+    uint64_t ok, failed, pending;
+    bt_report_counts(d.report, &ok, &failed, &pending);
+    full = full && wr == BT_OK;
+    if (full && ok)
+        top_err = bt_sweepend_top_table(d.report, 16, &toptab, &top_eb);
+    double t_rep = bt_monotonic_s();
+    if (full && ok && !wfr && top_err == BT_OK) {
+        char rp[PATH_MAX];
+        snprintf(rp, sizeof rp, "%s/ranking.csv", a->out_dir);
+        top_err = bt_sweepjob_top_equity_table(a->out_dir, &toptab, rp, &top_eb);
+    }
+    double t_top = bt_monotonic_s();
+    bt_sweepend_pbo_join(&pbo);
+    if (wr == BT_OK)
+        wr = bt_report_write_summary(d.report, a->out_dir, &sum, &eb);
+    if (wr != BT_OK) {
         fprintf(stderr, "bt sweep: writing the report: %s\n", eb.msg);
         goto out;
     }
     if (rc != BT_OK)
         goto out;
-    uint64_t ok, failed, pending;
-    bt_report_counts(d.report, &ok, &failed, &pending);
     if (!done) {
         *interrupted = true;
         fprintf(stderr,
@@ -491,23 +534,31 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     }
     if (wfr)
         bt_wfreport_line(wfr, stdout);
-    /* report.html: the PBO's split logits, the top points re-run here (their
+    /* report.html: the PBO's split logits, the top points re-run above (their
      * equity curves), then the page */
     if (!a->trivial && !wfr && s_write_logits(d.report, a->out_dir, &eb) != BT_OK) {
         fprintf(stderr, "bt sweep: writing pbo_logits.csv: %s\n", eb.msg);
         goto out;
     }
-    if (!a->trivial && ok && !wfr && bt_sweepjob_top_equity(a->out_dir, &eb) != BT_OK) {
-        fprintf(stderr, "bt sweep: re-running the top points for report.html: %s\n", eb.msg);
+    if (!a->trivial && !wfr)
+        bt_sweepend_tee_logits(tee);
+    if (top_err != BT_OK) {
+        fprintf(stderr, "bt sweep: re-running the top points for report.html: %s\n", top_eb.msg);
         goto out;
     }
-    if (!a->trivial && bt_html_sweep_write(a->out_dir, &eb) != BT_OK) {
+    double t_html = bt_monotonic_s();
+    if (!a->trivial && bt_sweepend_html(tee, a->out_dir, &eb) != BT_OK) {
         fprintf(stderr, "bt sweep: writing report.html: %s\n", eb.msg);
         goto out;
     }
     if (!a->trivial && ok)
-        bt_html_sweep_print_top(a->out_dir, rank_name, 5, stdout, &eb);
+        bt_html_sweep_print_top_table(&toptab, rank_name, 5, stdout);
     double wall = bt_monotonic_s() - t0;
+    bt_log(BT_LOG_DEBUG,
+           "end of sweep: %.3f s (tables %.3f, top points %.3f, PBO wait + summary + logits "
+           "%.3f, report.html %.3f); coordinator CPU %.3f s up to the last result, %.3f s after",
+           bt_monotonic_s() - t_end, t_rep - t_end, t_top - t_rep, t_html - t_top,
+           bt_monotonic_s() - t_html, cpu_end, s_cpu_s() - cpu_end);
     printf("sweep done: %llu jobs (%llu ok, %llu failed, %llu from the journal) in %.2f s, "
            "%.0f backtests/s, %.3g bar-events/s\n",
            (unsigned long long)d.njobs, (unsigned long long)ok, (unsigned long long)failed,
@@ -532,6 +583,10 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
         exit_code = BT_DRIVER_EXIT_FAILED_JOBS;
     }
 out:
+    bt_local_stop(&d.local);
+    bt_sweepend_pbo_join(&pbo);
+    bt_table_fini(&toptab);
+    bt_sweepend_tee_destroy(&tee);
     bt_wfreport_destroy(&wfr);
     bt_wftest_destroy(&d.wf);
     bt_journal_close(&d.journal);

@@ -80,6 +80,16 @@ void bt_json_num7(bt_json_t *j, double v)
     s_put(j, t, (size_t)n);
 }
 
+void bt_json_csv_text(bt_json_t *j, const char *s)
+{
+    char *e = NULL;
+    double v = *s ? strtod(s, &e) : 0.0;
+    if (*s && e && *e == '\0')
+        bt_json_num(j, v);
+    else
+        bt_json_str(j, s);
+}
+
 void bt_json_i64(bt_json_t *j, int64_t v)
 {
     char t[24];
@@ -195,6 +205,8 @@ bt_err_t bt_html_write_page(const char *dir, const char *kind, const char *title
 
 /* ---- CSV reader ---- */
 
+static bt_err_t s_parse(bt_table_t *t, size_t len, const char *name, bt_errbuf_t *eb);
+
 bt_err_t bt_table_read(bt_table_t *t, const char *path, size_t cap, bt_errbuf_t *eb)
 {
     memset(t, 0, sizeof *t);
@@ -216,6 +228,19 @@ bt_err_t bt_table_read(bt_table_t *t, const char *path, size_t cap, bt_errbuf_t 
         return bt_errf(eb, opened ? BT_EIO : BT_ENOMEM, "cannot read %s", path);
     }
     t->text[len] = '\0';
+    return s_parse(t, len, path, eb);
+}
+
+bt_err_t bt_table_parse(bt_table_t *t, char *text, size_t len, const char *name, bt_errbuf_t *eb)
+{
+    memset(t, 0, sizeof *t);
+    t->text = text;
+    return s_parse(t, len, name, eb);
+}
+
+/* Cuts t->text (len bytes) into cells. */
+static bt_err_t s_parse(bt_table_t *t, size_t len, const char *name, bt_errbuf_t *eb)
+{
     size_t rows = 0, cols = 1;
     for (size_t i = 0; i < len; i++)
         rows += t->text[i] == '\n';
@@ -226,7 +251,7 @@ bt_err_t bt_table_read(bt_table_t *t, const char *path, size_t cap, bt_errbuf_t 
     t->cell = calloc(rows * cols + 1, sizeof *t->cell);
     if (!t->cell) {
         bt_table_fini(t);
-        return bt_errf(eb, BT_ENOMEM, "out of memory reading %s", path);
+        return bt_errf(eb, BT_ENOMEM, "out of memory reading %s", name);
     }
     t->ncols = cols;
     char *p = t->text, *end = t->text + len;

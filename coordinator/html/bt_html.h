@@ -46,6 +46,9 @@ void bt_json_str(bt_json_t *j, const char *s);
 void bt_json_num(bt_json_t *j, double v);
 /* A number for display only: 7 significant digits; null for nan/inf. */
 void bt_json_num7(bt_json_t *j, double v);
+/* A CSV text cell the way a table read back from the file shows it
+ * (bt_table_num): a number when all of it reads as one, else a string. */
+void bt_json_csv_text(bt_json_t *j, const char *s);
 void bt_json_i64(bt_json_t *j, int64_t v);
 /* "," unless i == 0: between array elements. */
 void bt_json_sep(bt_json_t *j, size_t i);
@@ -70,6 +73,9 @@ typedef struct bt_table {
 /* Reads path (at most cap bytes; BT_ELIMIT above). BT_ENOTFOUND when the file
  * does not exist (eb names it). */
 bt_err_t bt_table_read(bt_table_t *t, const char *path, size_t cap, bt_errbuf_t *eb);
+/* The same from CSV text in memory: takes text (malloc'd, len bytes and a
+ * NUL after them; freed by bt_table_fini, also on failure); name for errors. */
+bt_err_t bt_table_parse(bt_table_t *t, char *text, size_t len, const char *name, bt_errbuf_t *eb);
 void bt_table_fini(bt_table_t *t);
 /* Cell (row, col), "" when out of range. */
 const char *bt_table_get(const bt_table_t *t, size_t row, size_t col);

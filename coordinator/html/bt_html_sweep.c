@@ -13,7 +13,7 @@
 #include "bt_metrics.h"
 #include "bt_time.h"
 
-#define S_MAX_ROWS 200000   /* results rows drawn (heatmaps, distributions) */
+#define S_MAX_ROWS BT_HTML_SWEEP_MAX_ROWS
 #define S_OOS_POINTS 2000   /* stitched out-of-sample points drawn */
 #define S_CSV_CAP ((size_t)4 << 30)
 
@@ -127,6 +127,12 @@ static void s_text(bt_json_t *j, const char *dir, const char *name)
 
 bt_err_t bt_html_sweep_write(const char *dir, bt_errbuf_t *eb)
 {
+    return bt_html_sweep_write_src(dir, NULL, eb);
+}
+
+bt_err_t bt_html_sweep_write_src(const char *dir, const bt_html_sweep_src_t *src,
+                                 bt_errbuf_t *eb)
+{
     if (!bt_html_exists(dir, "results.csv"))
         return bt_errf(eb, BT_ENOTFOUND, "%s/results.csv: no such file (not a sweep folder)",
                        dir);
@@ -148,7 +154,10 @@ bt_err_t bt_html_sweep_write(const char *dir, bt_errbuf_t *eb)
         snprintf(name, sizeof name, "%s.csv", tables[k]);
         bt_json_raw(&j, ",");
         bt_json_key(&j, tables[k]);
-        e = s_table(&j, dir, name, k < 2 ? S_MAX_ROWS : SIZE_MAX, eb);
+        size_t max = k < 2 ? S_MAX_ROWS : SIZE_MAX;
+        e = src && src->table ? src->table(src->user, name, max, &j, eb) : BT_ENOTFOUND;
+        if (e == BT_ENOTFOUND)
+            e = s_table(&j, dir, name, max, eb);
     }
     if (e == BT_OK) {
         bt_json_raw(&j, ",\"oos\":");
@@ -165,16 +174,9 @@ bt_err_t bt_html_sweep_write(const char *dir, bt_errbuf_t *eb)
     return e;
 }
 
-bt_err_t bt_html_sweep_print_top(const char *dir, const char *rank_by, size_t n, FILE *out,
-                                 bt_errbuf_t *eb)
+void bt_html_sweep_print_top_table(const bt_table_t *tp, const char *rank_by, size_t n, FILE *out)
 {
-    char p[4096];
-    bt_table_t t;
-    bt_err_t e = bt_html_path(p, sizeof p, dir, "ranking.csv", eb);
-    if (e == BT_OK)
-        e = bt_table_read(&t, p, S_CSV_CAP, eb);
-    if (e != BT_OK)
-        return e;
+    const bt_table_t t = *tp;
     /* rank, job_id, the axes (up to the first metric), then these */
     const char *want[] = {rank_by, "total_return", "cagr", "max_drawdown", "trades"};
     long cols[64 + 8];
@@ -204,8 +206,7 @@ bt_err_t bt_html_sweep_print_top(const char *dir, const char *rank_by, size_t n,
         rows = n;
     if (!rows) {
         fprintf(out, "no successful run to rank\n");
-        bt_table_fini(&t);
-        return BT_OK;
+        return;
     }
     char cell[16][72][32];
     size_t width[72] = {0};
@@ -225,6 +226,4 @@ bt_err_t bt_html_sweep_print_top(const char *dir, const char *rank_by, size_t n,
             fprintf(out, "  %*s", (int)width[k], cell[r][k]);
         fputs(r == 1 ? "   <- winner\n" : "\n", out);
     }
-    bt_table_fini(&t);
-    return BT_OK;
 }

@@ -150,14 +150,32 @@ bt_config_t *bt_sweepjob_config(const bt_sweepjob_t *sj, uint64_t job, char *lab
     return c;
 }
 
+/* The dataset of the last re-run, kept for the next one when it reads the
+ * same store and symbols (the top points usually do: loaded once, not 3x). */
+typedef struct {
+    bt_dataset_t *ds;
+    char key[4096]; /* store and symbols it was loaded for */
+} s_dscache_t;
+
 /* One job run with a recorder; the metrics and equity. */
-static bt_err_t s_run(const bt_config_t *c, bt_metrics_t *m, bt_recorder_t *rec, bt_errbuf_t *eb)
+static bt_err_t s_run(const bt_config_t *c, bt_metrics_t *m, bt_recorder_t *rec,
+                      s_dscache_t *dc, bt_errbuf_t *eb)
 {
     size_t nsym = 0;
     const char *const *syms = bt_config_symbols(c, &nsym);
-    bt_dataset_t *ds = bt_dataset_load(bt_config_store(c), syms, nsym, eb);
-    if (!ds)
-        return eb->code;
+    char key[sizeof dc->key];
+    size_t used = (size_t)snprintf(key, sizeof key, "%s", bt_config_store(c));
+    for (size_t i = 0; i < nsym && used < sizeof key; i++)
+        used += (size_t)snprintf(key + used, sizeof key - used, "\n%s", syms[i]);
+    bool fits = used < sizeof key;
+    if (!dc->ds || !fits || strcmp(key, dc->key) != 0) {
+        bt_dataset_destroy(&dc->ds);
+        dc->ds = bt_dataset_load(bt_config_store(c), syms, nsym, eb);
+        if (!dc->ds)
+            return eb->code;
+        bt_str_copy(dc->key, sizeof dc->key, fits ? key : "");
+    }
+    bt_dataset_t *ds = dc->ds;
     bt_engine_t *eng = bt_engine_new();
     bt_err_t e = BT_ENOMEM;
     if (eng) {
@@ -172,7 +190,6 @@ static bt_err_t s_run(const bt_config_t *c, bt_metrics_t *m, bt_recorder_t *rec,
         bt_errf(eb, e, "out of memory");
     }
     bt_engine_destroy(&eng);
-    bt_dataset_destroy(&ds);
     return e;
 }
 
@@ -194,33 +211,28 @@ static bt_err_t s_check(const bt_table_t *t, size_t row, uint64_t job, const bt_
     return BT_OK;
 }
 
-bt_err_t bt_sweepjob_top_equity(const char *dir, bt_errbuf_t *eb)
+bt_err_t bt_sweepjob_top_equity_table(const char *dir, const bt_table_t *tp, const char *rp,
+                                      bt_errbuf_t *eb)
 {
-    char rp[4096], op[4096];
-    bt_table_t t;
-    bt_err_t e = bt_html_path(rp, sizeof rp, dir, "ranking.csv", eb);
-    if (e == BT_OK)
-        e = bt_html_path(op, sizeof op, dir, BT_SWEEPJOB_TOP_FILE, eb);
-    if (e == BT_OK)
-        e = bt_table_read(&t, rp, (size_t)4 << 30, eb);
+    char op[4096];
+    const bt_table_t t = *tp;
+    bt_err_t e = bt_html_path(op, sizeof op, dir, BT_SWEEPJOB_TOP_FILE, eb);
     if (e != BT_OK)
         return e;
     long jc = bt_table_col(&t, "job_id");
     bt_sweepjob_t *sj = jc >= 0 ? bt_sweepjob_open(dir, eb) : NULL;
-    if (!sj) {
-        bt_table_fini(&t);
+    if (!sj)
         return jc >= 0 ? eb->code : bt_errf(eb, BT_EFORMAT, "%s: no job_id column", rp);
-    }
     bt_fs_atomic_t a;
     e = bt_plan_windows(sj->plan) ? BT_OK : bt_fs_atomic_open(&a, op, eb);
     if (bt_plan_windows(sj->plan) || e != BT_OK) {
         bt_sweepjob_destroy(&sj);
-        bt_table_fini(&t);
         return e;
     }
     bt_csvw_t w;
     bt_csvw_init_file(&w, a.f);
     bt_csvw_line(&w, "job_id,time,equity");
+    s_dscache_t dc = {0};
     for (size_t r = 1; r < t.nrows && r <= BT_SWEEPJOB_TOP && e == BT_OK; r++) {
         double jd = 0;
         if (!bt_table_num(&t, r, (size_t)jc, &jd) || jd < 0) {
@@ -233,7 +245,7 @@ bt_err_t bt_sweepjob_top_equity(const char *dir, bt_errbuf_t *eb)
         bt_recorder_t rec;
         bt_recorder_init(&rec);
         bt_metrics_t m;
-        e = c ? s_run(c, &m, &rec, eb) : eb->code;
+        e = c ? s_run(c, &m, &rec, &dc, eb) : eb->code;
         if (e == BT_OK)
             e = s_check(&t, r, job, &m, eb);
         size_t n = rec.nequity, nb = n < S_TOP_POINTS ? n : S_TOP_POINTS;
@@ -248,10 +260,10 @@ bt_err_t bt_sweepjob_top_equity(const char *dir, bt_errbuf_t *eb)
         bt_recorder_fini(&rec);
         bt_config_destroy(&c);
     }
+    bt_dataset_destroy(&dc.ds);
     if (e == BT_OK)
         e = bt_fs_atomic_commit(&a, eb);
     bt_fs_atomic_abort(&a);
     bt_sweepjob_destroy(&sj);
-    bt_table_fini(&t);
     return e;
 }

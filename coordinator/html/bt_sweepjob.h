@@ -15,6 +15,7 @@
 
 #include "bt_config.h"
 #include "bt_err.h"
+#include "bt_html.h"
 
 #define BT_SWEEPJOB_YAML "sweep.yaml"
 #define BT_SWEEPJOB_SETS "sweep_sets.txt"
@@ -42,12 +43,14 @@ const bt_config_t *bt_sweepjob_base(const bt_sweepjob_t *sj);
 bt_config_t *bt_sweepjob_config(const bt_sweepjob_t *sj, uint64_t job, char *label, size_t cap,
                                 bt_errbuf_t *eb);
 
-/* Re-runs the first BT_SWEEPJOB_TOP jobs of DIR/ranking.csv in this process,
- * checks every metric against their ranking row (a difference is an error:
- * the report would show a curve of another run), and writes their equity,
- * thinned to 2,000 points each, to DIR/top_equity.csv (job_id,time,equity).
- * Walk-forward sweeps are skipped (their report shows the stitched
- * out-of-sample curve). */
-bt_err_t bt_sweepjob_top_equity(const char *dir, bt_errbuf_t *eb);
+/* Re-runs the first BT_SWEEPJOB_TOP rows of a ranking table t (its header
+ * and first rows, as ranking.csv has them; name: what to call it in errors)
+ * in this process, checks every metric against their ranking row (a
+ * difference is an error: the report would show a curve of another run),
+ * and writes their equity, thinned to 2,000 points each, to
+ * DIR/top_equity.csv (job_id,time,equity). Walk-forward sweeps are skipped
+ * (their report shows the stitched out-of-sample curve). */
+bt_err_t bt_sweepjob_top_equity_table(const char *dir, const bt_table_t *t, const char *name,
+                                      bt_errbuf_t *eb);
 
 #endif

@@ -18,55 +18,7 @@
 #include "bt_csvw.h"
 #include "bt_fs.h"
 
-#define S_PENDING 0
-#define S_OK 1
-#define S_FAILED 2
-#define S_STATUS_MASK 0x03
-#define S_HAS_POINT 0x80   /* set_point was called */
-#define S_TOP_SUMMARY 10      /* rows in summary.txt's table when top is 0 (all) */
-#define S_TOP_SUMMARY_MAX 100 /* most rows in it (top says how many) */
-#define S_ERRORS_SUMMARY 5 /* failures listed in summary.txt */
-
-static const char *const s_metric_names[] = {
-#define S_METRIC_NAME(name, desc) #name,
-    BT_METRICS(S_METRIC_NAME)
-#undef S_METRIC_NAME
-};
-#define S_NMETRICS (sizeof s_metric_names / sizeof s_metric_names[0])
-
-typedef struct {
-    char **labels;  /* nlabels strings, NULL for a numeric axis */
-    size_t nlabels; /* 0 for a numeric axis */
-} s_axis_t;
-
-struct bt_report {
-    uint64_t njobs;    /* rows */
-    size_t naxes;      /* swept keys */
-    char **axis_names; /* naxes copies */
-    s_axis_t *axes;    /* naxes label tables */
-    uint8_t *status;   /* per job: S_PENDING/S_OK/S_FAILED | S_HAS_POINT */
-    uint8_t *nmet;     /* per job: metrics present (<= S_NMETRICS) */
-    uint32_t *attempt; /* per job: attempt of the kept record */
-    double *metrics;   /* njobs x S_NMETRICS */
-    double *points;    /* njobs x naxes */
-    char **errors;     /* per job: error text of a failed row, or NULL */
-    /* PBO block statistics (docs/overfitting.md), allocated with the first
-     * result that carries them: */
-    uint32_t blk_s;    /* blocks S (0 = none seen yet) */
-    float *blk;        /* njobs x S x (mean, M2) of each block's returns */
-    uint64_t *blk_n;   /* per job: returns over all blocks; 0 = no block statistics */
-    double min_trades; /* sweep.rank_min_trades: rows with fewer trades are not ranked; 0 = off */
-    uint64_t gen;      /* bumped by every kept result: invalidates the overfit cache */
-    struct s_ofcache *ofc; /* the whole sweep's DSR/PBO, computed once per gen */
-};
-
-/* summary.txt and pbo_logits.csv ask for the same PBO: compute it once. */
-typedef struct s_ofcache {
-    bool valid;            /* o and logits belong to gen */
-    uint64_t gen;          /* bt_report.gen they were computed at */
-    bt_report_overfit_t o; /* over [0, njobs) */
-    double *logits;        /* o.pbo.splits ascending, or NULL */
-} s_ofcache_t;
+#include "bt_report_impl.h"
 
 bt_report_t *bt_report_new(uint64_t njobs, size_t naxes, const char *const *axis_names)
 {
@@ -88,7 +40,8 @@ bt_report_t *bt_report_new(uint64_t njobs, size_t naxes, const char *const *axis
     r->points = calloc(naxes ? n * naxes : 1, sizeof *r->points);
     r->errors = calloc(n, sizeof *r->errors);
     r->ofc = calloc(1, sizeof *r->ofc);
-    bool ok = r->ofc && r->axis_names && r->axes && r->status && r->nmet && r->attempt &&
+    r->rank = calloc(1, sizeof *r->rank);
+    bool ok = r->ofc && r->rank && r->axis_names && r->axes && r->status && r->nmet && r->attempt &&
               r->metrics && r->points && r->errors;
     for (size_t a = 0; ok && a < naxes; a++) {
         r->axis_names[a] = strdup(axis_names[a]);
@@ -129,6 +82,9 @@ void bt_report_destroy(bt_report_t **self_p)
     if (r->ofc)
         free(r->ofc->logits);
     free(r->ofc);
+    if (r->rank)
+        free(r->rank->ids);
+    free(r->rank);
     free(r);
     *self_p = NULL;
 }
@@ -288,8 +244,6 @@ bool bt_report_set_result(bt_report_t *r, const bt_journal_rec_t *rec)
     return true;
 }
 
-static const char *s_label(const bt_report_t *r, size_t axis, double v);
-
 const char *bt_report_first_failure(const bt_report_t *r)
 {
     static char buf[512];
@@ -336,10 +290,6 @@ typedef struct {
     bool descending;      /* direction of the metric */
 } s_rank_ctx_t;
 
-static bool s_has_metric(const bt_report_t *r, uint64_t id, size_t m)
-{
-    return (r->status[id] & S_STATUS_MASK) == S_OK && m < r->nmet[id];
-}
 
 /* An ok row that takes part in the ranking (sweep.rank_min_trades). */
 static bool s_rankable(const bt_report_t *r, uint64_t id)
@@ -357,14 +307,6 @@ void bt_report_set_min_trades(bt_report_t *r, double min_trades)
     r->min_trades = min_trades > 0 ? min_trades : 0.0;
 }
 
-/* Total order on doubles for tie-breaks: NaN after every number. */
-static int s_cmp_double(double a, double b)
-{
-    bool na = isnan(a), nb = isnan(b);
-    if (na || nb)
-        return na == nb ? 0 : (na ? 1 : -1);
-    return a < b ? -1 : (a > b ? 1 : 0);
-}
 
 /* < 0 when row a ranks before row b. Missing or NaN metric values rank last in
  * either direction; then swept values ascending in axis order; then job id. */
@@ -438,167 +380,132 @@ const char *bt_report_fmt_double(double v, char *buf, size_t size)
     return bt_csvw_fmt_double(v, buf, size);
 }
 
-static const char *s_label(const bt_report_t *r, size_t axis, double v)
+
+uint64_t bt_report_table_rows(const bt_report_t *r, bt_report_table_t which);
+
+/* Where a table's cells go: a CSV writer, the caller's cells (report.html),
+ * or both (tee: the rows before tee_max also to c, each number formatted once). */
+typedef struct {
+    bt_csvw_t *w;               /* CSV, or NULL */
+    const bt_report_cells_t *c; /* cells, or NULL */
+    size_t tee_max;             /* with both: rows (the header counts as 0) given to c too */
+    size_t row;                 /* rows so far (0: the header) */
+} s_out_t;
+
+static bool s_o_cells(const s_out_t *o)
 {
-    const s_axis_t *ax = &r->axes[axis];
-    if (ax->nlabels == 0 || !(v >= 0.0) || v >= (double)ax->nlabels || v != floor(v))
-        return NULL;
-    return ax->labels[(size_t)v];
+    return o->c && (!o->w || o->row < o->tee_max + 1);
+}
+
+static void s_o_u64(const s_out_t *o, uint64_t v)
+{
+    char t[24], *p = t + sizeof t;
+    *--p = '\0';
+    uint64_t x = v;
+    do
+        *--p = (char)('0' + x % 10);
+    while (x /= 10);
+    if (o->w)
+        bt_csvw_num_text(o->w, p);
+    if (s_o_cells(o)) /* below 10^15 "%.15g" of the double is these digits */
+        o->c->num(o->c->user, (double)v, v < 1000000000000000ull ? p : NULL);
+}
+
+static void s_o_double(const s_out_t *o, double v)
+{
+    char t[40];
+    const char *text = NULL;
+    if (o->w) {
+        text = bt_csvw_fmt_double(v, t, sizeof t);
+        bt_csvw_num_text(o->w, text);
+    }
+    if (s_o_cells(o))
+        o->c->num(o->c->user, v, isfinite(v) ? text : NULL);
+}
+
+static void s_o_str(const s_out_t *o, const char *s)
+{
+    if (o->w)
+        bt_csvw_str(o->w, s);
+    if (s_o_cells(o))
+        o->c->text(o->c->user, s);
+}
+
+static void s_o_empty(const s_out_t *o)
+{
+    if (o->w)
+        bt_csvw_empty(o->w);
+    if (s_o_cells(o))
+        o->c->text(o->c->user, "");
+}
+
+static void s_o_end(s_out_t *o)
+{
+    if (o->w)
+        bt_csvw_end_row(o->w);
+    if (s_o_cells(o))
+        o->c->end_row(o->c->user);
+    o->row++;
 }
 
 /* flag: the "ranked" column of results.csv when sweep.rank_min_trades is on. */
-static void s_put_header(bt_csvw_t *w, const bt_report_t *r, bool rank, bool flag)
+static void s_put_header(s_out_t *o, const bt_report_t *r, bool rank, bool flag)
 {
     if (rank)
-        bt_csvw_str(w, "rank");
-    bt_csvw_str(w, "job_id");
+        s_o_str(o, "rank");
+    s_o_str(o, "job_id");
     for (size_t a = 0; a < r->naxes; a++) {
-        bt_csvw_str(w, r->axis_names[a]);
+        s_o_str(o, r->axis_names[a]);
         if (r->axes[a].nlabels) {
             char name[512];
             snprintf(name, sizeof name, "%s_index", r->axis_names[a]);
-            bt_csvw_str(w, name);
+            s_o_str(o, name);
         }
     }
     for (size_t m = 0; m < S_NMETRICS; m++)
-        bt_csvw_str(w, s_metric_names[m]);
-    bt_csvw_str(w, "status");
-    bt_csvw_str(w, "error");
+        s_o_str(o, s_metric_names[m]);
+    s_o_str(o, "status");
+    s_o_str(o, "error");
     if (flag)
-        bt_csvw_str(w, "ranked");
-    bt_csvw_end_row(w);
+        s_o_str(o, "ranked");
+    s_o_end(o);
 }
 
-static void s_put_row(bt_csvw_t *w, const bt_report_t *r, uint64_t id, uint64_t rank, bool flag)
+static void s_put_row(s_out_t *o, const bt_report_t *r, uint64_t id, uint64_t rank, bool flag)
 {
     if (rank)
-        bt_csvw_u64(w, rank);
-    bt_csvw_u64(w, id);
+        s_o_u64(o, rank);
+    s_o_u64(o, id);
     bool has_point = (r->status[id] & S_HAS_POINT) != 0;
     for (size_t a = 0; a < r->naxes; a++) {
         double v = r->points[id * r->naxes + a];
         const char *lab = has_point ? s_label(r, a, v) : NULL;
         if (!has_point)
-            bt_csvw_empty(w);
+            s_o_empty(o);
         else if (lab)
-            bt_csvw_str(w, lab);
+            s_o_str(o, lab);
         else
-            bt_csvw_double(w, v);
+            s_o_double(o, v);
         if (r->axes[a].nlabels && has_point)
-            bt_csvw_double(w, v);
+            s_o_double(o, v);
         else if (r->axes[a].nlabels)
-            bt_csvw_empty(w);
+            s_o_empty(o);
     }
     int st = r->status[id] & S_STATUS_MASK;
     for (size_t m = 0; m < S_NMETRICS; m++) {
         if (st == S_OK && m < r->nmet[id])
-            bt_csvw_double(w, r->metrics[id * S_NMETRICS + m]);
+            s_o_double(o, r->metrics[id * S_NMETRICS + m]);
         else
-            bt_csvw_empty(w);
+            s_o_empty(o);
     }
-    bt_csvw_str(w, st == S_OK ? "ok" : (st == S_FAILED ? "failed" : "pending"));
+    s_o_str(o, st == S_OK ? "ok" : (st == S_FAILED ? "failed" : "pending"));
     if (st == S_FAILED && r->errors[id])
-        bt_csvw_str(w, r->errors[id]);
+        s_o_str(o, r->errors[id]);
     else
-        bt_csvw_empty(w);
+        s_o_empty(o);
     if (flag)
-        bt_csvw_i64(w, s_rankable(r, id) ? 1 : 0);
-    bt_csvw_end_row(w);
-}
-
-/* ---- summary.txt ---- */
-
-static const char *s_or_dash(const char *s)
-{
-    return s && *s ? s : "-";
-}
-
-static size_t s_count_distinct(const bt_report_t *r, size_t axis, double *tmp)
-{
-    size_t n = 0;
-    for (uint64_t i = 0; i < r->njobs; i++)
-        if (r->status[i] & S_HAS_POINT)
-            tmp[n++] = r->points[i * r->naxes + axis];
-    for (size_t gap = n / 2; gap > 0; gap /= 2) /* shell sort */
-        for (size_t i = gap; i < n; i++) {
-            double v = tmp[i];
-            size_t j = i;
-            while (j >= gap && s_cmp_double(tmp[j - gap], v) > 0) {
-                tmp[j] = tmp[j - gap];
-                j -= gap;
-            }
-            tmp[j] = v;
-        }
-    size_t d = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || s_cmp_double(tmp[i - 1], tmp[i]) != 0)
-            d++;
-    return d;
-}
-
-#define S_TCOLS (2 + BT_REPORT_MAX_AXES + 6)
-
-static void s_write_top_table(FILE *f, const bt_report_t *r, const uint64_t *ids, size_t n,
-                              size_t rank_metric, size_t limit)
-{
-    /* columns: rank, job_id, axes, rank_by, then a few headline metrics */
-    static const char *const headline[] = {"total_return", "cagr", "sharpe", "max_drawdown",
-                                           "trades"};
-    size_t mcols[6];
-    size_t nm = 0;
-    mcols[nm++] = rank_metric;
-    for (size_t h = 0; h < sizeof headline / sizeof headline[0]; h++)
-        for (size_t m = 0; m < S_NMETRICS; m++)
-            if (strcmp(s_metric_names[m], headline[h]) == 0 && m != rank_metric)
-                mcols[nm++] = m;
-    size_t ncols = 2 + r->naxes + nm;
-    size_t width[S_TCOLS] = {0};
-    size_t rows = n < limit ? n : limit;
-    char(*cell)[S_TCOLS][72] = malloc((rows + 1) * sizeof *cell); /* 5.5 KiB a row */
-    if (!cell) {
-        fprintf(f, "  (out of memory for the table)\n");
-        return;
-    }
-    for (size_t row = 0; row <= rows; row++) {
-        size_t c = 0;
-        uint64_t id = row ? ids[row - 1] : 0;
-        if (row == 0) {
-            snprintf(cell[0][c++], 72, "rank");
-            snprintf(cell[0][c++], 72, "job_id");
-            for (size_t a = 0; a < r->naxes; a++)
-                snprintf(cell[0][c++], 72, "%s", r->axis_names[a]);
-            for (size_t k = 0; k < nm; k++)
-                snprintf(cell[0][c++], 72, "%s", s_metric_names[mcols[k]]);
-        } else {
-            snprintf(cell[row][c++], 72, "%zu", row);
-            snprintf(cell[row][c++], 72, "%llu", (unsigned long long)id);
-            for (size_t a = 0; a < r->naxes; a++) {
-                double v = r->points[id * r->naxes + a];
-                const char *lab = s_label(r, a, v);
-                if (lab)
-                    snprintf(cell[row][c++], 72, "%s", lab);
-                else
-                    snprintf(cell[row][c++], 72, "%.6g", v);
-            }
-            for (size_t k = 0; k < nm; k++) {
-                if (s_has_metric(r, id, mcols[k]))
-                    snprintf(cell[row][c++], 72, "%.6g", r->metrics[id * S_NMETRICS + mcols[k]]);
-                else
-                    snprintf(cell[row][c++], 72, "-");
-            }
-        }
-        for (size_t k = 0; k < ncols; k++) {
-            size_t l = strlen(cell[row][k]);
-            if (l > width[k])
-                width[k] = l;
-        }
-    }
-    for (size_t row = 0; row <= rows; row++) {
-        for (size_t k = 0; k < ncols; k++)
-            fprintf(f, "%s%*s", k ? "  " : "  ", (int)width[k], cell[row][k]);
-        fputc('\n', f);
-    }
-    free(cell);
+        s_o_u64(o, s_rankable(r, id) ? 1 : 0);
+    s_o_end(o);
 }
 
 static bt_err_t s_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
@@ -740,118 +647,6 @@ static bt_err_t s_overfit(const bt_report_t *r, uint64_t first, uint64_t end,
     return out->dsr_err != BT_OK ? out->dsr_err : out->pbo_err;
 }
 
-/* The deflated Sharpe ratio and PBO lines of summary.txt
- * (docs/overfitting.md): bt_report_overfit over every job, or a pointer to
- * the per-set figures when the caller splits the jobs into trial sets. */
-static void s_write_overfit(FILE *f, const bt_report_t *r, uint64_t set_size)
-{
-    fprintf(f, "overfitting:   (how to read: docs/overfitting.md)\n");
-    if (set_size > 0 && set_size < r->njobs) {
-        fprintf(f,
-                "  deflated Sharpe, PBO: computed per window -- each window's training sweep "
-                "(%llu jobs) is its own trial set; pooling windows would mix different "
-                "periods. See the walk-forward section below (written once every window's "
-                "training jobs are done) and is_dsr, is_pbo in walkforward.csv\n",
-                (unsigned long long)set_size);
-        return;
-    }
-    bt_report_overfit_t o;
-    bt_report_overfit(r, 0, r->njobs, &o);
-    if (o.dsr_err == BT_ENOTFOUND) {
-        fprintf(f, "  deflated Sharpe: n/a -- %s\n", o.dsr_msg);
-        fprintf(f, "  PBO: n/a -- same reason\n");
-        return;
-    }
-    if (o.dsr_err == BT_OK)
-        fprintf(f,
-                "  deflated Sharpe %.3f -- probability that the best trial (job %llu, Sharpe "
-                "%.4g per step over %llu returns) beats %.4g, what the best of %llu zero-skill "
-                "trials would show by luck; below 0.95 the winner is not significant\n",
-                o.dsr.dsr, (unsigned long long)o.best_job, o.dsr.sr_best,
-                (unsigned long long)o.nreturns, o.dsr.sr0, (unsigned long long)o.trials);
-    else
-        fprintf(f, "  deflated Sharpe: n/a -- %s\n", o.dsr_msg);
-    if (o.pbo_err == BT_OK)
-        fprintf(f,
-                "  PBO %.3f over %llu%s CSCV splits of %u blocks -- the chance that the "
-                "in-sample best trial is at or below the median out of sample; above 0.5 the "
-                "selection is overfit (median logit %.3f; the in-sample best loses money out of "
-                "sample in %.1f%% of splits)\n",
-                o.pbo.pbo, (unsigned long long)o.pbo.splits, o.pbo.sampled ? " sampled" : "",
-                o.pbo.blocks, o.pbo.median_logit, 100.0 * o.pbo.prob_oos_loss);
-    else
-        fprintf(f, "  PBO: n/a -- %s\n", o.pbo_msg);
-    if (o.left_out)
-        fprintf(f, "  (%llu trials left out: a different number of returns than job %llu)\n",
-                (unsigned long long)o.left_out, (unsigned long long)o.ref_job);
-}
-
-static void s_write_summary(FILE *f, const bt_report_t *r, const bt_report_summary_t *s,
-                            const char *rank_by, bool descending, const uint64_t *ranked,
-                            size_t nranked, size_t rank_metric, size_t top)
-{
-    double *tmp = malloc((size_t)r->njobs * sizeof *tmp);
-    uint64_t ok, failed, pending;
-    bt_report_counts(r, &ok, &failed, &pending);
-    fprintf(f, "Back Tester sweep summary\n\n");
-    fprintf(f, "config:        %s (sha256 %s)\n", s_or_dash(s->config_path),
-            s_or_dash(s->config_sha256));
-    fprintf(f, "data:          %s (hash %s)\n", s_or_dash(s->data_store), s_or_dash(s->data_hash));
-    fprintf(f, "bt version:    %s\n", s_or_dash(s->bt_version));
-    fprintf(f, "strategy:      %s\n", s_or_dash(s->strategy));
-    fprintf(f, "grid:          %llu points", (unsigned long long)r->njobs);
-    for (size_t a = 0; a < r->naxes; a++)
-        if (tmp)
-            fprintf(f, "%s%s (%zu values)", a ? " x " : " = ", r->axis_names[a],
-                    s_count_distinct(r, a, tmp));
-    free(tmp);
-    fprintf(f, "\nranked by:     %s (%s)\n", rank_by, descending ? "descending" : "ascending");
-    if (r->min_trades > 0) {
-        uint64_t nok = 0;
-        for (uint64_t i = 0; i < r->njobs; i++)
-            nok += (r->status[i] & S_STATUS_MASK) == S_OK;
-        fprintf(f, "rank filter:   %llu of %llu ok points have fewer than %.0f trades and are not "
-                   "ranked (sweep.rank_min_trades; ranked = 0 in results.csv)\n",
-                (unsigned long long)(nok - nranked), (unsigned long long)nok, r->min_trades);
-    }
-    fprintf(f, "wall time:     %.3f s\n", s->wall_s);
-    double bps = s->wall_s > 0 ? (double)s->jobs_run / s->wall_s : 0.0;
-    double eps = s->wall_s > 0 ? (double)s->bars_run / s->wall_s : 0.0;
-    fprintf(f,
-            "throughput:    %.1f backtests/s, %.4g bar-events/s (%llu jobs, %llu bar events "
-            "this session)\n",
-            bps, eps, (unsigned long long)s->jobs_run, (unsigned long long)s->bars_run);
-    fprintf(f, "resumed:       %llu jobs taken from the journal\n",
-            (unsigned long long)s->jobs_resumed);
-    fprintf(f, "workers seen:  %u\n", s->workers_seen);
-    if (s->peak_rss_mb > 0)
-        fprintf(f, "memory:        coordinator peak RSS %.1f MB up to the last result\n",
-                s->peak_rss_mb);
-    fprintf(f, "results:       %llu ok, %llu failed, %llu pending\n", (unsigned long long)ok,
-            (unsigned long long)failed, (unsigned long long)pending);
-    fprintf(f, "retries:       %llu failed attempts retried, %llu leases requeued\n",
-            (unsigned long long)s->retries, (unsigned long long)s->requeued);
-    if (failed) {
-        fprintf(f, "failures (first %d by job id; all in failures.csv):\n", S_ERRORS_SUMMARY);
-        int shown = 0;
-        for (uint64_t i = 0; i < r->njobs && shown < S_ERRORS_SUMMARY; i++) {
-            if ((r->status[i] & S_STATUS_MASK) != S_FAILED)
-                continue;
-            fprintf(f, "  job %llu: %s\n", (unsigned long long)i, r->errors[i] ? r->errors[i] : "");
-            shown++;
-        }
-    }
-    s_write_overfit(f, r, s->trial_set_size);
-    size_t limit = !top ? S_TOP_SUMMARY : top < S_TOP_SUMMARY_MAX ? top : S_TOP_SUMMARY_MAX;
-    fprintf(f, "\ntop %zu by %s:\n", limit, rank_by);
-    if (nranked == 0)
-        fprintf(f, "  (no successful runs)\n");
-    else
-        s_write_top_table(f, r, ranked, nranked, rank_metric, limit);
-    if (s->tail)
-        s->tail(f, s->tail_user);
-}
-
 /* Opens DIR/NAME for an atomic write (a large buffer: reports run to MBs). */
 static bt_err_t s_open(bt_fs_atomic_t *o, const char *dir, const char *name, char *path,
                        bt_errbuf_t *eb)
@@ -865,81 +660,171 @@ static bt_err_t s_open(bt_fs_atomic_t *o, const char *dir, const char *name, cha
     return e;
 }
 
-bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank_by,
-                         bool descending, size_t top, const bt_report_summary_t *summary,
-                         bt_errbuf_t *eb)
+/* rank_by's index, or S_NMETRICS with eb set. */
+static size_t s_metric_of(const char *rank_by, bt_errbuf_t *eb)
 {
-    size_t metric = S_NMETRICS;
     for (size_t m = 0; m < S_NMETRICS; m++)
         if (rank_by && strcmp(rank_by, s_metric_names[m]) == 0)
-            metric = m;
-    if (metric == S_NMETRICS) {
-        char names[1024];
-        size_t used = 0;
-        names[0] = '\0';
-        for (size_t m = 0; m < S_NMETRICS && used < sizeof names; m++) {
-            int w = snprintf(names + used, sizeof names - used, "%s%s", m ? ", " : "",
-                             s_metric_names[m]);
-            if (w > 0)
-                used += (size_t)w;
-        }
-        return bt_errf(eb, BT_ECONFIG, "rank_by: unknown metric '%s'; use one of: %s",
-                       rank_by ? rank_by : "", names);
+            return m;
+    char names[1024];
+    size_t used = 0;
+    names[0] = '\0';
+    for (size_t m = 0; m < S_NMETRICS && used < sizeof names; m++) {
+        int w = snprintf(names + used, sizeof names - used, "%s%s", m ? ", " : "",
+                         s_metric_names[m]);
+        if (w > 0)
+            used += (size_t)w;
+    }
+    bt_errf(eb, BT_ECONFIG, "rank_by: unknown metric '%s'; use one of: %s",
+            rank_by ? rank_by : "", names);
+    return S_NMETRICS;
+}
+
+/* Ranks the rankable rows into the cache (kept while the rows do not change). */
+static bt_err_t s_rank(const bt_report_t *r, size_t metric, bool descending, size_t top,
+                       bt_errbuf_t *eb)
+{
+    s_rank_t *k = r->rank; /* the cache is not part of the report's value */
+    if (k->valid && k->gen == r->gen && k->metric == metric && k->desc == descending) {
+        k->top = top;
+        return BT_OK;
     }
     size_t n = (size_t)r->njobs;
-    uint64_t *ids = malloc(n * sizeof *ids);
+    free(k->ids);
+    k->valid = false;
+    k->ids = malloc(n * sizeof *k->ids);
     uint64_t *tmp = malloc(n * sizeof *tmp);
-    if (!ids || !tmp) {
-        free(ids);
+    if (!k->ids || !tmp) {
+        free(k->ids);
+        k->ids = NULL;
         free(tmp);
         return bt_errf(eb, BT_ENOMEM, "out of memory ranking %zu rows", n);
     }
     size_t nok = 0;
     for (uint64_t i = 0; i < r->njobs; i++)
         if (s_rankable(r, i))
-            ids[nok++] = i;
+            k->ids[nok++] = i;
     s_rank_ctx_t c = {r, metric, descending};
-    s_sort(&c, ids, tmp, nok);
+    s_sort(&c, k->ids, tmp, nok);
+    free(tmp);
+    *k = (s_rank_t){true, r->gen, metric, descending, top, k->ids, nok};
+    return BT_OK;
+}
 
+/* Rows of ranking.csv. */
+static size_t s_rank_rows(const bt_report_t *r)
+{
+    const s_rank_t *k = r->rank;
+    return k->top && k->top < k->nok ? k->top : k->nok;
+}
+
+/* Header and rows [0, max_rows) of one table. */
+static void s_put_table(s_out_t *o, const bt_report_t *r, bt_report_table_t which,
+                        size_t max_rows)
+{
+    bool flag = which == BT_REPORT_RESULTS && r->min_trades > 0;
+    if (s_o_cells(o) && o->c->begin)
+        o->c->begin(o->c->user, bt_report_table_rows(r, which));
+    s_put_header(o, r, which == BT_REPORT_RANKING, flag);
+    if (which == BT_REPORT_RANKING) {
+        size_t lim = s_rank_rows(r);
+        for (size_t k = 0; k < lim && k < max_rows; k++)
+            s_put_row(o, r, r->rank->ids[k], k + 1, false);
+        return;
+    }
+    size_t done = 0;
+    for (uint64_t i = 0; i < r->njobs && done < max_rows; i++) {
+        if (which == BT_REPORT_FAILURES && (r->status[i] & S_STATUS_MASK) != S_FAILED)
+            continue;
+        s_put_row(o, r, i, 0, flag);
+        done++;
+    }
+}
+
+void bt_report_table_cells(const bt_report_t *r, bt_report_table_t which, size_t max_rows,
+                           const bt_report_cells_t *cells)
+{
+    s_out_t o = {NULL, cells, 0, 0};
+    s_put_table(&o, r, which, max_rows);
+}
+
+uint64_t bt_report_table_rows(const bt_report_t *r, bt_report_table_t which)
+{
+    if (which == BT_REPORT_RANKING)
+        return r->rank->valid ? s_rank_rows(r) : 0;
+    uint64_t failed = 0;
+    if (which == BT_REPORT_FAILURES)
+        bt_report_counts(r, NULL, &failed, NULL);
+    return which == BT_REPORT_FAILURES ? failed : r->njobs;
+}
+
+bt_err_t bt_report_table_csv(const bt_report_t *r, bt_report_table_t which, size_t max_rows,
+                             bt_csvw_t *w)
+{
+    s_out_t o = {w, NULL, 0, 0};
+    s_put_table(&o, r, which, max_rows);
+    return bt_csvw_error(w);
+}
+
+bt_err_t bt_report_write_tables(const bt_report_t *r, const char *dir, const char *rank_by,
+                                bool descending, size_t top, const bt_report_tee_t *tee,
+                                bt_errbuf_t *eb)
+{
+    size_t metric = s_metric_of(rank_by, eb);
+    if (metric == S_NMETRICS)
+        return BT_ECONFIG;
+    bt_err_t e = s_rank(r, metric, descending, top, eb);
+    static const char *const names[] = {"results.csv", "ranking.csv", "failures.csv"};
+    for (int t = 0; e == BT_OK && t < 3; t++) {
+        bt_fs_atomic_t o = {0};
+        char path[PATH_MAX];
+        e = s_open(&o, dir, names[t], path, eb);
+        if (e != BT_OK)
+            break;
+        bt_csvw_t w;
+        bt_csvw_init_file(&w, o.f);
+        const bt_report_cells_t *c = !tee                       ? NULL
+                                     : t == BT_REPORT_RESULTS ? tee->results
+                                     : t == BT_REPORT_RANKING ? tee->ranking
+                                                              : NULL;
+        s_out_t out = {&w, c, tee ? tee->max_rows : 0, 0};
+        s_put_table(&out, r, (bt_report_table_t)t, SIZE_MAX);
+        e = bt_fs_atomic_commit(&o, eb);
+        bt_fs_atomic_abort(&o);
+    }
+    return e;
+}
+
+bt_err_t bt_report_write_summary(const bt_report_t *r, const char *dir,
+                                 const bt_report_summary_t *summary, bt_errbuf_t *eb)
+{
+    const s_rank_t *k = r->rank;
+    if (!k->valid || k->gen != r->gen)
+        return bt_errf(eb, BT_EINVAL, "report: summary.txt before the tables were written");
     bt_fs_atomic_t o = {0};
     char path[PATH_MAX];
-    bt_err_t e = s_open(&o, dir, "results.csv", path, eb);
-    bt_csvw_t w;
+    bt_err_t e = s_open(&o, dir, "summary.txt", path, eb);
     if (e == BT_OK) {
-        bt_csvw_init_file(&w, o.f);
-        s_put_header(&w, r, false, r->min_trades > 0);
-        for (uint64_t i = 0; i < r->njobs; i++)
-            s_put_row(&w, r, i, 0, r->min_trades > 0);
-        e = bt_fs_atomic_commit(&o, eb);
-    }
-    if (e == BT_OK)
-        e = s_open(&o, dir, "ranking.csv", path, eb);
-    if (e == BT_OK) {
-        size_t lim = top && top < nok ? top : nok;
-        bt_csvw_init_file(&w, o.f);
-        s_put_header(&w, r, true, false);
-        for (size_t k = 0; k < lim; k++)
-            s_put_row(&w, r, ids[k], k + 1, false);
-        e = bt_fs_atomic_commit(&o, eb);
-    }
-    if (e == BT_OK) /* failed rows only, same columns; header alone when none failed */
-        e = s_open(&o, dir, "failures.csv", path, eb);
-    if (e == BT_OK) {
-        bt_csvw_init_file(&w, o.f);
-        s_put_header(&w, r, false, false);
-        for (uint64_t i = 0; i < r->njobs; i++)
-            if ((r->status[i] & S_STATUS_MASK) == S_FAILED)
-                s_put_row(&w, r, i, 0, false);
-        e = bt_fs_atomic_commit(&o, eb);
-    }
-    if (e == BT_OK && summary)
-        e = s_open(&o, dir, "summary.txt", path, eb);
-    if (e == BT_OK && summary) {
-        s_write_summary(o.f, r, summary, rank_by, descending, ids, nok, metric, top);
+        bt_report_put_summary(o.f, r, summary, s_metric_names[k->metric], k->desc, k->ids, k->nok,
+                        k->metric, k->top);
         e = bt_fs_atomic_commit(&o, eb);
     }
     bt_fs_atomic_abort(&o);
-    free(ids);
-    free(tmp);
     return e;
+}
+
+bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank_by,
+                         bool descending, size_t top, const bt_report_summary_t *summary,
+                         bt_errbuf_t *eb)
+{
+    bt_err_t e = bt_report_write_tables(r, dir, rank_by, descending, top, NULL, eb);
+    if (e == BT_OK && summary)
+        e = bt_report_write_summary(r, dir, summary, eb);
+    return e;
+}
+
+void bt_report_overfit_warm(const bt_report_t *r)
+{
+    bt_report_overfit_t o;
+    s_overfit_all(r, &o, NULL);
 }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bt_csvw.h"
 #include "bt_err.h"
 #include "bt_journal.h"
 #include "bt_overfit.h"
@@ -110,6 +111,57 @@ void bt_report_set_min_trades(bt_report_t *r, double min_trades);
 bt_err_t bt_report_write(const bt_report_t *r, const char *dir, const char *rank_by,
                          bool descending, size_t top, const bt_report_summary_t *summary,
                          bt_errbuf_t *eb);
+
+/* bt_report_write in two steps, so the end of a sweep can overlap them
+ * (docs/sweep.md "End of the sweep"): the three CSVs (ranking the rows), then
+ * summary.txt with the ranking of the last bt_report_write_tables
+ * (BT_EINVAL when none, or rows changed since). */
+typedef struct bt_report_cells bt_report_cells_t;
+/* Cells to get a copy of the first max_rows rows of results.csv and
+ * ranking.csv while they are written (either may be NULL). */
+typedef struct bt_report_tee {
+    const bt_report_cells_t *results;
+    const bt_report_cells_t *ranking;
+    size_t max_rows;
+} bt_report_tee_t;
+bt_err_t bt_report_write_tables(const bt_report_t *r, const char *dir, const char *rank_by,
+                                bool descending, size_t top, const bt_report_tee_t *tee,
+                                bt_errbuf_t *eb);
+bt_err_t bt_report_write_summary(const bt_report_t *r, const char *dir,
+                                 const bt_report_summary_t *summary, bt_errbuf_t *eb);
+
+/* The tables of bt_report_write_tables. */
+typedef enum { BT_REPORT_RESULTS, BT_REPORT_RANKING, BT_REPORT_FAILURES } bt_report_table_t;
+
+/* A table's cells for a writer other than the CSV one (report.html from
+ * memory): begin gets the table's row count first (may be NULL); num what
+ * the CSV prints as a number (job id, rank, swept value, metric, the ranked
+ * flag; nan/inf included) and, when not NULL, the CSV's text for it (finite
+ * values only: what bt_csvw_fmt_double gives); text what it prints as text
+ * ("" for an empty cell); end_row ends each row, the header included. */
+struct bt_report_cells {
+    void *user;
+    void (*begin)(void *user, uint64_t rows);
+    void (*num)(void *user, double v, const char *text);
+    void (*text)(void *user, const char *s);
+    void (*end_row)(void *user);
+};
+
+/* The header and the first max_rows rows of one table as the last
+ * bt_report_write_tables wrote it (the ranking is that call's), cell by cell
+ * to cells or as CSV text to w (the same bytes as the file). */
+void bt_report_table_cells(const bt_report_t *r, bt_report_table_t which, size_t max_rows,
+                           const bt_report_cells_t *cells);
+/* Rows of that table (the file's, without the header). */
+uint64_t bt_report_table_rows(const bt_report_t *r, bt_report_table_t which);
+bt_err_t bt_report_table_csv(const bt_report_t *r, bt_report_table_t which, size_t max_rows,
+                             bt_csvw_t *w);
+
+/* Computes the whole sweep's DSR and PBO into the report's cache, so later
+ * calls (summary.txt, bt_report_pbo_logits) find them done. Changes nothing
+ * else: may run on another thread while that one writes the tables (but not
+ * the summary or the logits, which read the cache). */
+void bt_report_overfit_warm(const bt_report_t *r);
 
 /* Deflated Sharpe ratio and PBO of one trial set (docs/overfitting.md). */
 typedef struct bt_report_overfit {

@@ -214,10 +214,12 @@ static void s_scale_run(const char *store, int ncomm, char *out, size_t outsz)
     struct stat st;
     double jb = stat(p, &st) == 0 ? (double)st.st_size : 0.0;
     uint64_t npts = 50ull * 200ull * (uint64_t)ncomm;
-    printf("  %llu points: %.1f s whole command, %.1f s sweep phase; coordinator peak RSS %.0f MB "
+    double phase = w ? strtod(w + 10, NULL) : 0.0;
+    printf("  %llu points: %.1f s whole command, %.1f s sweep phase, %.1f s after it (the end of "
+           "the sweep: statistics, report, report.html); coordinator peak RSS %.0f MB "
            "at the last result, %.0f MB largest process of the command; journal %.0f bytes per "
            "result\n",
-           (unsigned long long)npts, wall, w ? strtod(w + 10, NULL) : 0.0,
+           (unsigned long long)npts, wall, phase, wall - phase,
            m ? strtod(m + strlen("coordinator peak RSS"), NULL) : 0.0,
            (double)ru.ru_maxrss / 1024.0, jb / (double)npts);
     if (pbo)

@@ -155,3 +155,52 @@ Test(csvw, g15_equals_printf)
         s_g15_same(nextafter(p, INFINITY));
     }
 }
+
+/* bt_csvw_fmt_double must give the reference text byte for byte: printf's
+ * "%.15g" when strtod reads it back to the same double, else "%.17g" (glibc's
+ * printf and strtod are the independent reference; the fast path skips both). */
+static void s_double_same(double v)
+{
+    char a[64], b[64];
+    bt_csvw_fmt_double(v, a, sizeof a);
+    if (isnan(v))
+        snprintf(b, sizeof b, "nan");
+    else if (isinf(v))
+        snprintf(b, sizeof b, "%s", v > 0 ? "inf" : "-inf");
+    else if (snprintf(b, sizeof b, "%.15g", v), strtod(b, NULL) != v)
+        snprintf(b, sizeof b, "%.17g", v);
+    cr_assert_str_eq(a, b, "%.17g: fast \"%s\", reference \"%s\"", v, a, b);
+}
+
+Test(csvw, double_equals_printf_strtod)
+{
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        double v;
+        memcpy(&v, &x, sizeof v);
+        s_double_same(v);
+        s_double_same((double)(int64_t)(x >> 20) / 1000.0);    /* money-like: 15 digits do */
+        s_double_same((double)(x >> 11) * 0x1p-53);             /* metric-like: 17 digits */
+        s_double_same((double)(x >> 11) * 0x1p-53 * 3e5 - 1e5); /* equity-like, both signs */
+        s_double_same((double)(x >> 40) / 7.0);                 /* repeating fractions */
+    }
+    const double fixed[] = {0.0, -0.0, 1.0, -1.0, 0.1, 0.2, 0.3, 0.1 + 0.2, 1.0 / 3.0, 2.0 / 3.0,
+                            1e-4, 1e-5, 1e14, 1e15, 1e16, 1e17, 1e22, 1e23, 9007199254740993.0,
+                            999999999999999.0, 99999999999999999.0, 0.30324858681516387,
+                            142813.92596021853, 1e300, 1e-300, 5e-324, 1.7976931348623157e308,
+                            NAN, INFINITY, -INFINITY, 2.5e-7, 1234567.0, 4.35e-10, 8.5e-16};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        s_double_same(fixed[i]);
+        s_double_same(nextafter(fixed[i], INFINITY));
+        s_double_same(nextafter(fixed[i], -INFINITY));
+    }
+    for (int e = -30; e <= 30; e++) { /* powers of ten and the doubles next to them */
+        double p = pow(10.0, e);
+        s_double_same(p);
+        s_double_same(nextafter(p, 0));
+        s_double_same(nextafter(p, INFINITY));
+        s_double_same(p * 1.5);
+        s_double_same(p / 3.0);
+    }
+}

@@ -672,3 +672,102 @@ Test(report, rank_min_trades_excludes_and_flags)
     cr_assert(!bt_report_best(r, s_metric("sharpe"), true, &best, &v));
     bt_report_destroy(&r);
 }
+
+/* The cells handed to a tee and to bt_report_table_cells: rebuilt as CSV text
+ * (numbers by their CSV text, or formatted here when none is given), they must
+ * give the files' bytes; the summary needs the tables first. */
+typedef struct {
+    bt_buf_t buf;
+    size_t col;
+    uint64_t begun;
+} s_cells_t;
+
+static void s_c_begin(void *user, uint64_t rows)
+{
+    ((s_cells_t *)user)->begun = rows + 1;
+}
+
+static void s_c_num(void *user, double v, const char *text)
+{
+    s_cells_t *c = user;
+    char t[40];
+    if (c->col++)
+        bt_buf_append(&c->buf, ",", 1);
+    if (!text)
+        text = bt_csvw_fmt_double(v, t, sizeof t);
+    bt_buf_append(&c->buf, text, strlen(text));
+}
+
+static void s_c_text(void *user, const char *s)
+{
+    s_cells_t *c = user;
+    bt_csvw_t w = {.buf = &c->buf, .nfield = c->col++};
+    bt_csvw_str(&w, s);
+}
+
+static void s_c_end(void *user)
+{
+    s_cells_t *c = user;
+    bt_buf_append(&c->buf, "\n", 1);
+    c->col = 0;
+}
+
+Test(report, tables_from_memory_equal_the_files)
+{
+    bt_report_t *r = s_new_grid();
+    bt_journal_rec_t recs[16];
+    size_t n = s_results(recs, true);
+    for (size_t i = 0; i < n; i++)
+        bt_report_set_result(r, &recs[i]);
+    bt_report_set_min_trades(r, 0.5); /* a "ranked" column */
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    bt_report_summary_t sum = {.rank_by = "sharpe"};
+    cr_assert_eq(bt_report_write_summary(r, s_dirs[0], &sum, &eb), BT_EINVAL,
+                 "summary.txt needs the ranking of bt_report_write_tables");
+    s_cells_t tee[2];
+    bt_report_cells_t cells[2];
+    for (int k = 0; k < 2; k++) {
+        memset(&tee[k], 0, sizeof tee[k]);
+        bt_buf_init(&tee[k].buf, 1u << 20);
+        cells[k] = (bt_report_cells_t){&tee[k], s_c_begin, s_c_num, s_c_text, s_c_end};
+    }
+    bt_report_tee_t t = {&cells[0], &cells[1], 1000};
+    cr_assert_eq(bt_report_write_tables(r, s_dirs[0], "sharpe", true, 3, &t, &eb), BT_OK, "%s",
+                 eb.msg);
+    cr_assert_eq(bt_report_write_summary(r, s_dirs[0], &sum, &eb), BT_OK, "%s", eb.msg);
+    static const char *const files[] = {"results.csv", "ranking.csv"};
+    for (int k = 0; k < 2; k++) {
+        char *want = s_slurp(s_dirs[0], files[k]);
+        bt_buf_append(&tee[k].buf, "", 1);
+        cr_assert_str_eq(tee[k].buf.data, want, "%s teed", files[k]);
+        size_t lines = 0;
+        for (const char *p = want; *p; p++)
+            lines += *p == '\n';
+        cr_assert_eq(tee[k].begun, lines, "%s: row count", files[k]);
+        cr_assert_eq(bt_report_table_rows(r, (bt_report_table_t)k) + 1, lines);
+        /* the same cells again, without a CSV writer (numbers: no text) */
+        s_cells_t again = {0};
+        bt_buf_init(&again.buf, 1u << 20);
+        bt_report_cells_t c2 = {&again, NULL, s_c_num, s_c_text, s_c_end};
+        bt_report_table_cells(r, (bt_report_table_t)k, SIZE_MAX, &c2);
+        bt_buf_append(&again.buf, "", 1);
+        cr_assert_str_eq(again.buf.data, want, "%s from cells", files[k]);
+        /* and as CSV text, the first 2 rows */
+        bt_buf_t b;
+        bt_buf_init(&b, 1u << 20);
+        bt_csvw_t w;
+        bt_csvw_init_buf(&w, &b);
+        cr_assert_eq(bt_report_table_csv(r, (bt_report_table_t)k, 2, &w), BT_OK);
+        const char *cut = want;
+        for (int l = 0; l < 3; l++)
+            cut = strchr(cut, '\n') + 1;
+        cr_assert_eq(b.len, (size_t)(cut - want));
+        cr_assert_eq(memcmp(b.data, want, b.len), 0, "%s: first rows", files[k]);
+        bt_buf_fini(&b);
+        bt_buf_fini(&again.buf);
+        bt_buf_fini(&tee[k].buf);
+        free(want);
+    }
+    bt_report_destroy(&r);
+}
