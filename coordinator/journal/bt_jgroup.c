@@ -47,7 +47,7 @@
     (8 * 10 + 1 + 1 + 255 + 5 + 255 + 8 * (BT_JOURNAL_MAX_METRICS + 3) + 8 * BT_JOURNAL_MAX_BLK)
 #define S_A_MAX (8 * 10 + 1 + 1 + 255 + 5 + 255) /* one record's A bytes at most */
 #define S_HEAD3 19
-#define S_HEAD4 (S_HEAD3 + 1 + 8 + S_NROLE)
+#define S_HEAD4 (S_HEAD3 + 1 + 8 + 8 + S_NROLE)
 #define S_NSIDE 3
 #define S_PF_CAP 1e9 /* the metric code's profit-factor cap, frozen into the format */
 
@@ -70,8 +70,8 @@ enum {
 static const char *const s_role_names[S_NROLE] = {
     "final_equity", "total_return", "cagr",     "max_drawdown",  "calmar",     "trades",
     "win_rate",     "avg_win",      "avg_loss", "profit_factor", "expectancy", "exposure"};
-/* the predicted roles, in decoding order */
-static const int s_predicted[] = {R_TRET, R_CALMAR, R_WIN, R_PF, R_EXP, R_EXPO};
+/* the predicted roles, in decoding order (calmar needs cagr) */
+static const int s_predicted[] = {R_TRET, R_CAGR, R_CALMAR, R_WIN, R_PF, R_EXP, R_EXPO};
 #define S_NPRED (sizeof s_predicted / sizeof s_predicted[0])
 
 struct bt_jgroup {
@@ -86,6 +86,7 @@ struct bt_jgroup {
     size_t nmet, nblk64, sblk32;   /* the group's shape (0 = not set yet) */
     bool model;                    /* version 4: B rows use the model */
     double init;                   /* version 4: initial equity of total_return's prediction */
+    double years;                  /* version 4: years of cagr's prediction */
     uint64_t last;                 /* previous job id + 1 (job ids are delta coded) */
     bt_journal_rec_t rec;          /* a decoded record */
 };
@@ -167,21 +168,71 @@ static uint64_t s_count(double t)
     return t >= 0.0 && t <= 0x1p52 && t == nearbyint(t) ? (uint64_t)t : 0;
 }
 
-/* The predicted columns' values (s_predicted order) from the stored ones. */
-static void s_predict(const double *m, const uint8_t *role, const uint64_t *side, double init,
-                      uint64_t bars, double *pred)
+/* ln 2 in two parts, the first with trailing zero bits (fdlibm) */
+#define S_LN2_HI 6.93147180369123816490e-01
+#define S_LN2_LO 1.90821492927058770002e-10
+
+/* Natural logarithm of x > 0 (finite), from basic operations only. */
+static double s_log(double x)
 {
-    double fe = m[role[R_FINAL]], cagr = m[role[R_CAGR]], dd = m[role[R_MAXDD]];
-    double t = m[role[R_TRADES]], aw = m[role[R_AVGWIN]], al = m[role[R_AVGLOSS]];
+    int e;
+    double m = frexp(x, &e);
+    if (m < 0.70710678118654752440) {
+        m = s_mul(m, 2.0);
+        e--;
+    }
+    double f = m - 1.0, s = f / (2.0 + f), r = s_mul(s, s), sum = 0.0;
+    for (int k = 25; k >= 3; k -= 2) /* atanh series: 2 (s + s^3 / 3 + s^5 / 5 + ...) */
+        sum = s_mul(sum, r) + 1.0 / k;
+    double hf = s_mul(0.5, s_mul(f, f));
+    double lm = f - (hf - s_mul(s, hf + s_mul(s_mul(r, 2.0), sum)));
+    return s_mul(e, S_LN2_HI) + (lm + s_mul(e, S_LN2_LO));
+}
+
+/* e^t for |t| < 700, from basic operations only. */
+static double s_exp(double t)
+{
+    if (!(fabs(t) < 1000.0))
+        return t > 0.0 ? INFINITY : 0.0;
+    double n = nearbyint(t / S_LN2_HI);
+    double r = (t - s_mul(n, S_LN2_HI)) - s_mul(n, S_LN2_LO), p = 1.0;
+    for (int k = 22; k >= 1; k--) /* Taylor, |r| < 0.35 */
+        p = 1.0 + s_mul(p, r) / k;
+    return ldexp(p, (int)n);
+}
+
+/* The value of the predicted column of role from the stored ones and those
+ * before it in s_predicted. */
+static double s_predict(int role_i, const double *m, const uint8_t *role, const uint64_t *side,
+                        double init, double years, uint64_t bars)
+{
+    double fe = m[role[R_FINAL]], t = m[role[R_TRADES]];
     uint64_t nw = side[0], nl = s_count(t) - nw - bt_jle_unzig(side[1]);
-    double gp = nw ? s_mul(aw, (double)nw) : 0.0;
-    double gl = nl ? s_mul(-al, (double)nl) : 0.0;
-    pred[0] = init > 0.0 ? fe / init - 1.0 : 0.0;
-    pred[1] = dd > 0.0 ? cagr / dd : 0.0;
-    pred[2] = t > 0.0 ? (double)nw / t : 0.0;
-    pred[3] = gl > 0.0 ? (gp / gl > S_PF_CAP ? S_PF_CAP : gp / gl) : gp > 0.0 ? S_PF_CAP : 0.0;
-    pred[4] = t > 0.0 ? (gp - gl) / t : 0.0;
-    pred[5] = bars > 0 ? (double)side[2] / (double)bars : 0.0;
+    double gp = nw ? s_mul(m[role[R_AVGWIN]], (double)nw) : 0.0;
+    double gl = nl ? s_mul(-m[role[R_AVGLOSS]], (double)nl) : 0.0;
+    switch (role_i) {
+    case R_TRET:
+        return init > 0.0 ? fe / init - 1.0 : 0.0;
+    case R_CAGR: {
+        double x = fe / init;
+        if (!(years > 0.0 && init > 0.0))
+            return 0.0;
+        if (fe <= 0.0)
+            return -1.0;
+        return isfinite(x) && fabs(1.0 / years) < 1e3 ? s_exp(s_mul(1.0 / years, s_log(x))) - 1.0
+                                                       : 0.0;
+    }
+    case R_CALMAR:
+        return m[role[R_MAXDD]] > 0.0 ? m[role[R_CAGR]] / m[role[R_MAXDD]] : 0.0;
+    case R_WIN:
+        return t > 0.0 ? (double)nw / t : 0.0;
+    case R_PF:
+        return gl > 0.0 ? (gp / gl > S_PF_CAP ? S_PF_CAP : gp / gl) : gp > 0.0 ? S_PF_CAP : 0.0;
+    case R_EXP:
+        return t > 0.0 ? (gp - gl) / t : 0.0;
+    default: /* R_EXPO */
+        return bars > 0 ? (double)side[2] / (double)bars : 0.0;
+    }
 }
 
 /* A whole number near v (0 when v is not in range). */
@@ -197,8 +248,7 @@ static uint64_t s_resid(double v, double pred)
 }
 
 /* Side words of a row: wins, losses (the count that predicts best), exposed. */
-static void s_side(const double *m, const uint8_t *role, double init, uint64_t bars,
-                   uint64_t *side)
+static void s_side(const double *m, const uint8_t *role, uint64_t bars, uint64_t *side)
 {
     double t = m[role[R_TRADES]];
     uint64_t tn = s_count(t);
@@ -218,9 +268,8 @@ static void s_side(const double *m, const uint8_t *role, double init, uint64_t b
     uint64_t best = 0, best_cost = UINT64_MAX;
     for (uint64_t c = nl ? nl - 1 : 0; c <= nl + 1; c++) {
         side[1] = bt_jle_zig(tn - nw - c);
-        double pred[S_NPRED];
-        s_predict(m, role, side, init, bars, pred);
-        uint64_t cost = (s_resid(m[role[R_PF]], pred[3]) >> 1) + (s_resid(m[role[R_EXP]], pred[4]) >> 1);
+        uint64_t cost = (s_resid(m[role[R_PF]], s_predict(R_PF, m, role, side, 0, 0, bars)) >> 1) +
+                        (s_resid(m[role[R_EXP]], s_predict(R_EXP, m, role, side, 0, 0, bars)) >> 1);
         if (cost < best_cost) {
             best_cost = cost;
             best = c;
@@ -276,26 +325,66 @@ bool bt_jgroup_fits(const bt_jgroup_t *g, const bt_journal_rec_t *r)
            g->nrec < S_GROUP_MAX_RECS;
 }
 
-/* B row of r into p (version 4). */
-static void s_put_row4(bt_jgroup_t *g, const bt_journal_rec_t *r, uint8_t *p)
+/* Version 4's constants of a group: the initial equity (from the first row
+ * that gives it) and the years of the run (from the row whose growth says
+ * the most). B rows are raw: nmet metric words and the record's bars. */
+static void s_model_consts(bt_jgroup_t *g)
 {
-    uint64_t w[BT_JOURNAL_MAX_METRICS + S_NSIDE];
-    for (size_t k = 0; k < g->nmet; k++)
-        w[k] = bt_jle_bits(r->metrics[k]);
-    size_t nw = g->nmet;
-    if (g->model) {
-        uint64_t *side = &w[g->nmet];
-        s_side(r->metrics, g->role, g->init, r->bars, side);
-        double pred[S_NPRED];
-        s_predict(r->metrics, g->role, side, g->init, r->bars, pred);
-        for (size_t i = 0; i < S_NPRED; i++) {
-            uint8_t c = g->role[s_predicted[i]];
-            w[c] = s_resid(r->metrics[c], pred[i]);
+    size_t w = g->nmet + 1;
+    const uint8_t *b = (const uint8_t *)g->gb.data;
+    double m[BT_JOURNAL_MAX_METRICS];
+    g->init = g->years = 0.0;
+    double best = 0.0;
+    for (size_t r = 0; r < g->rows_b; r++) {
+        for (size_t k = 0; k < g->nmet; k++)
+            m[k] = bt_jle_double(bt_jle_get_u64(b + 8 * (r * w + k)));
+        double fe = m[g->role[R_FINAL]], cagr = m[g->role[R_CAGR]];
+        if (g->init == 0.0)
+            g->init = s_find_init(fe, m[g->role[R_TRET]]);
+        if (g->init > 0.0 && fe > 0.0 && isfinite(fe) && cagr > -1.0 && cagr != 0.0 &&
+            isfinite(cagr)) {
+            double lx = log(fe / g->init), y = lx / log1p(cagr);
+            if (fabs(lx) > best && y > 0.0 && isfinite(y)) {
+                best = fabs(lx);
+                g->years = y;
+            }
         }
-        nw += S_NSIDE;
     }
-    for (size_t k = 0; k < nw; k++)
-        bt_jle_put_u64(p + 8 * k, w[k]);
+}
+
+/* Version 4's B rows as stored (model applied), into g->gtmp. */
+static bt_err_t s_model_rows(bt_jgroup_t *g, bt_errbuf_t *eb)
+{
+    size_t win = g->nmet + 1, wout = g->nmet + (g->model ? S_NSIDE : 0);
+    bt_buf_reset(&g->gtmp);
+    if (bt_buf_reserve(&g->gtmp, g->rows_b * 8 * wout) != BT_OK)
+        return bt_errf(eb, BT_ENOMEM, "out of memory compressing journal records");
+    if (g->model)
+        s_model_consts(g);
+    const uint8_t *b = (const uint8_t *)g->gb.data;
+    uint8_t *o = (uint8_t *)g->gtmp.data;
+    for (size_t r = 0; r < g->rows_b; r++) {
+        double m[BT_JOURNAL_MAX_METRICS];
+        uint64_t w[BT_JOURNAL_MAX_METRICS + S_NSIDE];
+        for (size_t k = 0; k < g->nmet; k++) {
+            w[k] = bt_jle_get_u64(b + 8 * (r * win + k));
+            m[k] = bt_jle_double(w[k]);
+        }
+        if (g->model) {
+            uint64_t bars = bt_jle_get_u64(b + 8 * (r * win + g->nmet));
+            uint64_t *side = &w[g->nmet];
+            s_side(m, g->role, bars, side);
+            for (size_t i = 0; i < S_NPRED; i++) {
+                uint8_t c = g->role[s_predicted[i]];
+                w[c] = s_resid(m[c], s_predict(s_predicted[i], m, g->role, side, g->init,
+                                               g->years, bars));
+            }
+        }
+        for (size_t k = 0; k < wout; k++)
+            bt_jle_put_u64(o + 8 * (r * wout + k), w[k]);
+    }
+    g->gtmp.len = g->rows_b * 8 * wout;
+    return BT_OK;
 }
 
 bt_err_t bt_jgroup_add(bt_jgroup_t *g, const bt_journal_rec_t *r, bt_errbuf_t *eb)
@@ -334,14 +423,13 @@ bt_err_t bt_jgroup_add(bt_jgroup_t *g, const bt_journal_rec_t *r, bt_errbuf_t *e
                 for (int k = 0; k < S_NROLE; k++)
                     g->model = g->model && g->role[k] < nm;
             }
-            g->init = g->model ? s_find_init(r->metrics[g->role[R_FINAL]],
-                                             r->metrics[g->role[R_TRET]])
-                               : 0.0;
         }
         uint8_t *q = (uint8_t *)g->gb.data + g->gb.len;
-        if (g->type == BT_JGROUP_V4) {
-            s_put_row4(g, r, q);
-            g->gb.len += 8 * (nm + (g->model ? S_NSIDE : 0));
+        if (g->type == BT_JGROUP_V4) { /* raw: the model is applied at close */
+            for (size_t k = 0; k < nm; k++)
+                bt_jle_put_u64(q + 8 * k, bt_jle_bits(r->metrics[k]));
+            bt_jle_put_u64(q + 8 * nm, r->bars);
+            g->gb.len += 8 * (nm + 1);
         } else {
             for (size_t k = 0; k < nm; k++)
                 bt_jle_put_u64(q + 8 * k, bt_jle_bits(r->metrics[k]));
@@ -472,7 +560,7 @@ static void s_reset(bt_jgroup_t *g)
     g->nrec = g->rows_b = g->rows_c = g->rows_d = 0;
     g->nmet = g->nblk64 = g->sblk32 = 0;
     g->model = false;
-    g->init = 0.0;
+    g->init = g->years = 0.0;
     g->last = 0;
 }
 
@@ -484,7 +572,10 @@ bt_err_t bt_jgroup_close(bt_jgroup_t *g, bt_buf_t *out, bt_errbuf_t *eb)
     size_t rb = g->rows_b, rc = g->rows_c, rd = g->rows_d, sb = g->sblk32;
     size_t words_b = g->nmet + (g->model ? S_NSIDE : 0);
     bool shared = v4 && s_counts_shared((const uint8_t *)g->gd.data, rd, sb);
-    size_t raw = g->ga.len + g->gb.len + g->gc.len + g->gd.len - (shared ? 4 * sb * (rd - 1) : 0);
+    if (v4 && s_model_rows(g, eb) != BT_OK)
+        return eb->code;
+    size_t len_b = v4 ? g->gtmp.len : g->gb.len;
+    size_t raw = g->ga.len + len_b + g->gc.len + g->gd.len - (shared ? 4 * sb * (rd - 1) : 0);
     size_t head = v4 ? S_HEAD4 : S_HEAD3;
     uLongf zl = (uLongf)compressBound((uLong)raw);
     if (bt_buf_reserve(&g->graw, raw) != BT_OK || bt_buf_reserve(out, head + (size_t)zl) != BT_OK)
@@ -492,7 +583,7 @@ bt_err_t bt_jgroup_close(bt_jgroup_t *g, bt_buf_t *out, bt_errbuf_t *eb)
     uint8_t *o = (uint8_t *)g->graw.data;
     memcpy(o, g->ga.data, g->ga.len);
     o += g->ga.len;
-    o = s_plane((const uint8_t *)g->gb.data, rb, words_b, 8, v4, o);
+    o = s_plane((const uint8_t *)(v4 ? g->gtmp.data : g->gb.data), rb, words_b, 8, v4, o);
     o = s_plane((const uint8_t *)g->gc.data, rc, g->nblk64, 8, v4, o);
     uint8_t *d = (uint8_t *)g->gd.data;
     if (v4 && rd) {
@@ -518,7 +609,8 @@ bt_err_t bt_jgroup_close(bt_jgroup_t *g, bt_buf_t *out, bt_errbuf_t *eb)
     if (v4) {
         p[19] = (uint8_t)((g->model ? 1 : 0) | (shared ? 2 : 0));
         bt_jle_put_u64(p + 20, bt_jle_bits(g->init));
-        memcpy(p + 28, g->role, S_NROLE);
+        bt_jle_put_u64(p + 28, bt_jle_bits(g->years));
+        memcpy(p + 36, g->role, S_NROLE);
     }
     out->len += head + (size_t)zl;
     out->data[out->len] = '\0';
@@ -534,7 +626,7 @@ typedef struct {
     uint32_t nrec, raw, alen;
     size_t nmet, nb64, sb32, head;
     bool model, shared;
-    double init;
+    double init, years;
     uint8_t role[S_NROLE];
 } s_ghead_t;
 
@@ -553,14 +645,15 @@ static bool s_read_head(const uint8_t *pl, size_t n, s_ghead_t *h)
     h->nb64 = bt_jle_get_u16(pl + 15);
     h->sb32 = bt_jle_get_u16(pl + 17);
     h->model = h->shared = false;
-    h->init = 0.0;
+    h->init = h->years = 0.0;
     if (h->type == BT_JGROUP_V4) {
         if (pl[19] > 3)
             return false;
         h->model = pl[19] & 1;
         h->shared = pl[19] & 2;
         h->init = bt_jle_double(bt_jle_get_u64(pl + 20));
-        memcpy(h->role, pl + 28, S_NROLE);
+        h->years = bt_jle_double(bt_jle_get_u64(pl + 28));
+        memcpy(h->role, pl + 36, S_NROLE);
         for (int r = 0; r < S_NROLE && h->model; r++) { /* distinct columns of the metrics */
             if (h->role[r] >= h->nmet)
                 return false;
@@ -626,12 +719,12 @@ static void s_get_row_b(const s_ghead_t *h, const uint8_t *row, uint64_t bars,
     uint64_t side[S_NSIDE];
     for (size_t k = 0; k < S_NSIDE; k++)
         side[k] = bt_jle_get_u64(row + 8 * (h->nmet + k));
-    double pred[S_NPRED];
-    s_predict(rec->metrics, h->role, side, h->init, bars, pred);
-    for (size_t i = 0; i < S_NPRED; i++) {
+    for (size_t i = 0; i < S_NPRED; i++) { /* in order: calmar needs cagr */
         uint8_t c = h->role[s_predicted[i]];
         uint64_t z = bt_jle_bits(rec->metrics[c]);
-        rec->metrics[c] = bt_jle_double(bt_jle_bits(pred[i]) + bt_jle_unzig(z));
+        double pred = s_predict(s_predicted[i], rec->metrics, h->role, side, h->init, h->years,
+                                bars);
+        rec->metrics[c] = bt_jle_double(bt_jle_bits(pred) + bt_jle_unzig(z));
     }
 }
 
