@@ -65,13 +65,18 @@ enum {
     R_PF,
     R_EXP,
     R_EXPO,
+    R_SHARPE,
+    R_SKEW,
+    R_KURT,
+    R_PSR,
     S_NROLE
 };
 static const char *const s_role_names[S_NROLE] = {
     "final_equity", "total_return", "cagr",     "max_drawdown",  "calmar",     "trades",
-    "win_rate",     "avg_win",      "avg_loss", "profit_factor", "expectancy", "exposure"};
+    "win_rate",     "avg_win",      "avg_loss", "profit_factor", "expectancy", "exposure",
+    "sharpe",       "skewness",     "kurtosis", "psr"};
 /* the predicted roles, in decoding order (calmar needs cagr) */
-static const int s_predicted[] = {R_TRET, R_CAGR, R_CALMAR, R_WIN, R_PF, R_EXP, R_EXPO};
+static const int s_predicted[] = {R_TRET, R_CAGR, R_CALMAR, R_WIN, R_PF, R_EXP, R_EXPO, R_PSR};
 #define S_NPRED (sizeof s_predicted / sizeof s_predicted[0])
 
 struct bt_jgroup {
@@ -201,6 +206,32 @@ static double s_exp(double t)
     return ldexp(p, (int)n);
 }
 
+/* erfc(x) from basic operations and s_exp: a series below 2, a continued
+ * fraction above (good to a few ulps: a prediction need not be exact). */
+static double s_erfc(double x)
+{
+    if (!(x == x))
+        return x;
+    if (x < 0.0)
+        return 2.0 - s_erfc(-x);
+    if (x > 27.0)
+        return 0.0;
+    double e = s_exp(-s_mul(x, x)) * 0.56418958354775628695; /* e^-x^2 / sqrt(pi) */
+    if (x >= 2.0) { /* erfc = e / (x + (1/2) / (x + 1 / (x + (3/2) / (x + ...)))) */
+        double f = x;
+        for (int k = 120; k >= 1; k--)
+            f = x + (0.5 * k) / f;
+        return e / f;
+    }
+    /* erf = 2 e sum 2^n x^(2n+1) / (1 3 ... (2n+1)), all terms positive */
+    double term = x, sum = x, x2 = s_mul(2.0, s_mul(x, x));
+    for (int n = 1; n < 80; n++) {
+        term = s_mul(term, x2) / (2 * n + 1);
+        sum += term;
+    }
+    return 1.0 - s_mul(2.0, s_mul(e, sum));
+}
+
 /* The value of the predicted column of role from the stored ones and those
  * before it in s_predicted. */
 static double s_predict(int role_i, const double *m, const uint8_t *role, const uint64_t *side,
@@ -230,8 +261,19 @@ static double s_predict(int role_i, const double *m, const uint8_t *role, const 
         return gl > 0.0 ? (gp / gl > S_PF_CAP ? S_PF_CAP : gp / gl) : gp > 0.0 ? S_PF_CAP : 0.0;
     case R_EXP:
         return t > 0.0 ? (gp - gl) / t : 0.0;
-    default: /* R_EXPO */
+    case R_EXPO:
         return bars > 0 ? (double)side[2] / (double)bars : 0.0;
+    default: { /* R_PSR: the per-step Sharpe over n = bars returns (docs/metrics.md) */
+        double nn = (double)bars, ann = years > 0.0 ? sqrt((nn - 1.0) / years) : 0.0;
+        double sr = m[role[R_SHARPE]] / ann, sk = m[role[R_SKEW]], ku = m[role[R_KURT]];
+        if (!(nn >= 2.0) || !isfinite(sr))
+            return 0.5;
+        double var = 1.0 - s_mul(sk, sr) + s_mul(s_mul((ku - 1.0) / 4.0, sr), sr);
+        if (!(var > 1e-12))
+            var = 1e-12;
+        double z = s_mul(sr, sqrt(nn - 1.0)) / sqrt(var);
+        return s_mul(0.5, s_erfc(-z / 1.41421356237309504880));
+    }
     }
 }
 
