@@ -7,8 +7,10 @@
  * input, replays it and checks every record handed over (lengths within
  * their arrays, strings terminated, block statistics in range); replay must
  * succeed whatever the bytes (bad regions are skipped or cut), then a record
- * appended after it must come back from a second replay. Any violation
- * aborts.
+ * appended after it must come back from a second replay. The same bytes
+ * are also decoded as a group whose raw (inflated) bytes they are
+ * (s_walk_raw: the CRC and deflate no longer shield the decoder of the
+ * sections). Any violation aborts.
  *
  * Built with BT_FUZZ_REPLAY defined: a plain program replaying the files or
  * directories given (ctest: tests/fuzz/corpus/journal). ok-* files must give
@@ -24,6 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include "bt_jgroup.h"
 #include "bt_journal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -115,11 +120,36 @@ static long s_run(const uint8_t *data, size_t size, uint64_t *n)
     return skipped;
 }
 
+/* data as a group payload's header (19 bytes for type 2, else 52) and its
+ * raw bytes: deflated, the raw length set, and decoded. */
+static void s_walk_raw(const uint8_t *data, size_t size)
+{
+    static bt_jgroup_t *g;
+    size_t head = size && data[0] == BT_JGROUP_V3 ? 19 : 52;
+    if (size < head || size - head > 65536)
+        return;
+    if (!g)
+        g = bt_jgroup_new(BT_JGROUP_V4, NULL);
+    uLongf zl = compressBound((uLong)(size - head));
+    uint8_t *pl = malloc(head + zl);
+    if (!g || !pl || compress2(pl + head, &zl, data + head, (uLong)(size - head), 1) != Z_OK)
+        s_die("out of memory");
+    memcpy(pl, data, head);
+    uint32_t raw = (uint32_t)(size - head);
+    for (int i = 0; i < 4; i++)
+        pl[5 + i] = (uint8_t)(raw >> (8 * i));
+    uint64_t n = 0, before = s_seen;
+    if (bt_jgroup_walk(g, pl, head + zl, s_check, NULL, &n) && s_seen - before != n)
+        s_die("a group handed over another number of records than it holds");
+    free(pl);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     s_setup();
     uint64_t n;
     s_run(data, size, &n);
+    s_walk_raw(data, size);
     return 0;
 }
 
@@ -219,6 +249,22 @@ static int s_write_corpus(const char *dir)
         rc |= s_write(dir, groups[i].flipped, flip, n); /* some groups survive */
         free(flip);
         free(g);
+    }
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) { /* raw: s_walk_raw */
+        uint8_t *gr = s_records(groups[i].header, true, 3, groups[i].nmet, &n);
+        size_t head = gr[4] == BT_JGROUP_V3 ? 19 : 52; /* after the u32 length */
+        uint32_t raw = (uint32_t)gr[9] | (uint32_t)gr[10] << 8 | (uint32_t)gr[11] << 16;
+        uint32_t plen = (uint32_t)gr[0] | (uint32_t)gr[1] << 8 | (uint32_t)gr[2] << 16;
+        uint8_t *out = malloc(head + raw);
+        uLongf got = raw;
+        if (!out || uncompress(out + head, &got, gr + 4 + head, plen - head) != Z_OK)
+            s_die("cannot inflate a group");
+        memcpy(out, gr + 4, head);
+        char name[64];
+        snprintf(name, sizeof name, "raw-%s", groups[i].ok + 3);
+        rc |= s_write(dir, name, out, head + raw);
+        free(out);
+        free(gr);
     }
     uint8_t *g = s_records(S_HEADER, false, 5, 5, &n);
     rc |= s_write(dir, "ok-single", g, n);
