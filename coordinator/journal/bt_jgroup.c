@@ -802,6 +802,7 @@ bool bt_jgroup_walk(bt_jgroup_t *g, const uint8_t *pl, size_t n,
         return false;
     /* B, C, D back into rows (D always with its counts) */
     size_t nb = rb * wb, nc = rc * wc, nd = rd * 12 * h.sb32;
+    bt_buf_reset(&g->gtmp);
     if (bt_buf_reserve(&g->gtmp, nb + nc + nd) != BT_OK)
         return false;
     uint8_t *B = (uint8_t *)g->gtmp.data, *C = B + nb, *D = C + nc;
