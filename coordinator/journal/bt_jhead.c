@@ -10,6 +10,7 @@
 #define S_V1 "bt sweep journal 1\n"
 #define S_V2 "bt sweep journal 2\n"
 #define S_V3 "bt sweep journal 3\n" /* version 2's header; records in compressed groups */
+#define S_V4 "bt sweep journal 4\n" /* version 3 with version-4 groups (bt_jgroup.c) */
 #define S_METRICS "metrics "
 
 /* The columns of every version-1 journal (BT_METRICS when version 2 began);
@@ -79,7 +80,7 @@ bt_err_t bt_jhead_make(bt_jhead_t *h, const char *identity, bt_errbuf_t *eb)
     if (nm > BT_JOURNAL_MAX_METRICS)
         return bt_errf(eb, BT_ELIMIT, "%zu metrics, a journal holds at most %d", nm,
                        BT_JOURNAL_MAX_METRICS);
-    int w = snprintf(h->text, sizeof h->text, "%s%s%s", S_V3, identity, S_METRICS);
+    int w = snprintf(h->text, sizeof h->text, "%s%s%s", S_V4, identity, S_METRICS);
     size_t n = w > 0 ? (size_t)w : 0;
     for (size_t i = 0; i < nm && n < sizeof h->text; i++) {
         w = snprintf(h->text + n, sizeof h->text - n, "%s%s", i ? "," : "", bt_metrics_name(i));
@@ -91,7 +92,7 @@ bt_err_t bt_jhead_make(bt_jhead_t *h, const char *identity, bt_errbuf_t *eb)
                        BT_JOURNAL_MAX_HEADER);
     h->text[n] = '\n';
     h->text[n + 1] = '\0';
-    h->version = 3;
+    h->version = 4;
     h->ncols = nm;
     return BT_OK;
 }
@@ -202,15 +203,17 @@ bt_err_t bt_jhead_load(bt_jhead_t *h, const char *dir, const char *identity, bt_
             s_map_col(h, k, s_v1_cols[k], strlen(s_v1_cols[k]));
         return s_check_cols(h, dir, eb);
     }
-    unsigned version = strncmp(h->text, S_V3, strlen(S_V3)) == 0 ? 3 : 2;
+    unsigned version = strncmp(h->text, S_V4, strlen(S_V4)) == 0   ? 4
+                       : strncmp(h->text, S_V3, strlen(S_V3)) == 0 ? 3
+                                                                   : 2;
     if (version == 2 && strncmp(h->text, S_V2, strlen(S_V2)) != 0) {
         size_t n = strcspn(h->text, "\n");
         return bt_errf(eb, BT_EVERSION,
-                       "%s/%s starts with \"%.*s\", not a journal version this bt reads (1, 2 "
-                       "or 3): resume it with the bt version that wrote it, or start a new sweep",
+                       "%s/%s starts with \"%.*s\", not a journal version this bt reads (1, 2, "
+                       "3 or 4): resume it with the bt version that wrote it, or start a new sweep",
                        dir, BT_JOURNAL_FILE, (int)(n < 80 ? n : 80), h->text);
     }
-    const char *id = h->text + strlen(S_V2); /* S_V3 has the same length */
+    const char *id = h->text + strlen(S_V2); /* S_V3 and S_V4 have the same length */
     const char *cols = id;
     while (*cols && strncmp(cols, S_METRICS, strlen(S_METRICS)) != 0) {
         const char *nl = strchr(cols, '\n');

@@ -1,7 +1,8 @@
 /* bt_jhead — the text of a sweep journal's header and its metric columns.
  *
- * The header is "bt sweep journal 3" (version 2 with the records in
- * compressed groups, bt_journal_set_grouped), the sweep's identity lines (from
+ * The header is "bt sweep journal 4" (version 2 with the records in
+ * compressed groups, bt_journal_set_grouped; version 3 had an older group
+ * coding, bt_jgroup.c), the sweep's identity lines (from
  * bt_plan) and "metrics NAME,NAME,...": the journal's metric columns, by
  * name, in the order every record of that journal stores them. On --resume
  * the columns are mapped to this build's metrics by name, and records keep
@@ -22,7 +23,7 @@
 
 typedef struct bt_jhead {
     char text[BT_JOURNAL_MAX_HEADER + 1];      /* the header, as written or found */
-    unsigned version;                          /* 1, 2 or 3 (3: records in compressed groups) */
+    unsigned version;                          /* 1 to 4 (3, 4: records in compressed groups) */
     size_t ncols;                              /* the journal's metric columns */
     int metric_of_col[BT_JOURNAL_MAX_METRICS]; /* column -> BT_METRICS index, -1 if unknown here */
     int col_of_metric[BT_JOURNAL_MAX_METRICS]; /* BT_METRICS index -> column */

@@ -71,11 +71,13 @@ bt_err_t bt_journal_read_header(const char *dir, char *buf, size_t size, bt_errb
 bt_err_t bt_journal_replay(bt_journal_t *j, void (*fn)(void *user, const bt_journal_rec_t *r),
                            void *user, bt_errbuf_t *eb);
 
-/* New records go in compressed groups (journal version 3, docs/sweep.md
- * "Journal"): the records buffered between two syncs are one framed,
- * checksummed record of type 2 whose payload is their fields, column by
- * column and byte plane by byte plane, deflated. Off (the default): one
- * record each, the format of journal versions 1 and 2. Replay reads both. */
+/* New records go in compressed groups (journal versions 3 and 4,
+ * docs/sweep.md "Journal", bt_jgroup.h): the records buffered between two
+ * syncs are one framed, checksummed record whose payload is their fields,
+ * column by column and byte plane by byte plane, deflated; version 4 (any
+ * header but a version-3 one) stores the metrics that follow from others
+ * as the difference from their prediction. Off (the default): one record
+ * each, the format of journal versions 1 and 2. Replay reads all of them. */
 void bt_journal_set_grouped(bt_journal_t *j, bool on);
 
 /* Bytes in the file (header and records written so far, not the buffer). */

@@ -1,13 +1,16 @@
 /* Fuzz target for the journal's record reader (coordinator/journal/
- * bt_journal.c): single records (versions 1, 2) and compressed groups
- * (version 3) after a valid header.
+ * bt_journal.c, bt_jgroup.c): single records (versions 1, 2) and compressed
+ * groups (versions 3 and 4, the latter with and without its metric model)
+ * after a valid header.
  *
  * LLVMFuzzerTestOneInput writes a journal file whose records area is the
  * input, replays it and checks every record handed over (lengths within
  * their arrays, strings terminated, block statistics in range); replay must
  * succeed whatever the bytes (bad regions are skipped or cut), then a record
- * appended after it must come back from a second replay. Any violation
- * aborts.
+ * appended after it must come back from a second replay. The same bytes
+ * are also decoded as a group whose raw (inflated) bytes they are
+ * (s_walk_raw: the CRC and deflate no longer shield the decoder of the
+ * sections). Any violation aborts.
  *
  * Built with BT_FUZZ_REPLAY defined: a plain program replaying the files or
  * directories given (ctest: tests/fuzz/corpus/journal). ok-* files must give
@@ -23,11 +26,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include "bt_jgroup.h"
 #include "bt_journal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define S_HEADER "bt sweep journal fuzz\n"
+/* the metrics line names the columns version 4's model predicts from */
+#define S_METRICS                                                                                  \
+    "metrics final_equity,total_return,cagr,volatility,sharpe,sortino,max_drawdown,"              \
+    "max_drawdown_duration,calmar,trades,win_rate,avg_win,avg_loss,profit_factor,expectancy,"     \
+    "exposure,turnover,commission,rejected_orders,benchmark_return,skewness,kurtosis,psr\n"
+#define S_HEADER "bt sweep journal fuzz\n" S_METRICS
+#define S_HEADER_V3 "bt sweep journal 3\n" S_METRICS /* writes version-3 groups */
 
 static char s_dir[64];
 static uint64_t s_seen;
@@ -108,25 +120,53 @@ static long s_run(const uint8_t *data, size_t size, uint64_t *n)
     return skipped;
 }
 
+/* data as a group payload's header (19 bytes for type 2, else 52) and its
+ * raw bytes: deflated, the raw length set, and decoded. */
+static void s_walk_raw(const uint8_t *data, size_t size)
+{
+    static bt_jgroup_t *g;
+    size_t head = size && data[0] == BT_JGROUP_V3 ? 19 : 52;
+    if (size < head || size - head > 65536)
+        return;
+    if (!g)
+        g = bt_jgroup_new(BT_JGROUP_V4, NULL);
+    uLongf zl = compressBound((uLong)(size - head));
+    uint8_t *pl = malloc(head + zl);
+    if (!g || !pl || compress2(pl + head, &zl, data + head, (uLong)(size - head), 1) != Z_OK)
+        s_die("out of memory");
+    memcpy(pl, data, head);
+    uint32_t raw = (uint32_t)(size - head);
+    for (int i = 0; i < 4; i++)
+        pl[5 + i] = (uint8_t)(raw >> (8 * i));
+    uint64_t n = 0, before = s_seen;
+    if (bt_jgroup_walk(g, pl, head + zl, s_check, NULL, &n) && s_seen - before != n)
+        s_die("a group handed over another number of records than it holds");
+    free(pl);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     s_setup();
     uint64_t n;
     s_run(data, size, &n);
+    s_walk_raw(data, size);
     return 0;
 }
 
 #ifdef BT_FUZZ_REPLAY
-/* The records area of a journal written with these records (grouped or
- * not), into out (malloc'd). */
-static uint8_t *s_records(bool grouped, size_t nrec, size_t *len)
+/* The records area of a journal with header text written with these
+ * records (grouped or not; nmet metrics: 23 turn version 4's model on,
+ * their derived columns computed as the metric code does), into out
+ * (malloc'd). */
+static uint8_t *s_records(const char *header, bool grouped, size_t nrec, size_t nmet,
+                          size_t *len)
 {
     s_setup();
     char p[128];
     s_path(p, sizeof p);
     unlink(p);
     bt_errbuf_t eb;
-    bt_journal_t *j = bt_journal_open(s_dir, S_HEADER, false, &eb);
+    bt_journal_t *j = bt_journal_open(s_dir, header, false, &eb);
     if (!j)
         s_die(eb.msg);
     uint64_t head = bt_journal_file_bytes(j);
@@ -140,9 +180,15 @@ static uint8_t *s_records(bool grouped, size_t nrec, size_t *len)
         if (!r.ok)
             snprintf(r.error, sizeof r.error, "job %zu failed", k);
         snprintf(r.worker, sizeof r.worker, "w%zu", k % 2);
-        r.nmetrics = r.ok ? 5 : 0;
+        r.nmetrics = r.ok ? nmet : 0;
         for (size_t i = 0; i < r.nmetrics; i++)
             r.metrics[i] = (double)k / 7.0 + (double)i;
+        if (r.nmetrics >= 23) { /* final_equity, total_return, trades, win_rate as made */
+            r.metrics[0] = 100000.0 * (1.0 + (double)k / 7.0);
+            r.metrics[1] = r.metrics[0] / 100000.0 - 1.0;
+            r.metrics[9] = (double)(k % 9);
+            r.metrics[10] = k % 9 ? (double)(k % 4) / (double)(k % 9) : 0.0;
+        }
         r.nblk = r.ok ? 12 : 0;
         r.blk_f32 = k % 2;
         for (uint32_t b = 0; b < r.nblk; b++)
@@ -185,16 +231,42 @@ static int s_write_corpus(const char *dir)
         return -1;
     int rc = 0;
     size_t n;
-    uint8_t *g = s_records(true, 7, &n);
-    rc |= s_write(dir, "ok-groups", g, n);
-    rc |= s_write(dir, "bad-group-torn", g, n > 20 ? 20 : n / 2);
-    uint8_t *flip = malloc(n);
-    memcpy(flip, g, n);
-    flip[n / 2] ^= 0x40;
-    rc |= s_write(dir, "flipped-group", flip, n); /* some groups survive */
-    free(flip);
-    free(g);
-    g = s_records(false, 5, &n);
+    static const struct {
+        const char *header, *ok, *torn, *flipped;
+        size_t nmet;
+    } groups[] = {
+        {S_HEADER_V3, "ok-groups", "bad-group-torn", "flipped-group", 5},
+        {S_HEADER, "ok-groups4", "bad-group4-torn", "flipped-group4", 5},
+        {S_HEADER, "ok-groups4-model", "bad-group4-model-torn", "flipped-group4-model", 23},
+    };
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+        uint8_t *g = s_records(groups[i].header, true, 7, groups[i].nmet, &n);
+        rc |= s_write(dir, groups[i].ok, g, n);
+        rc |= s_write(dir, groups[i].torn, g, n > 20 ? 20 : n / 2);
+        uint8_t *flip = malloc(n);
+        memcpy(flip, g, n);
+        flip[n / 2] ^= 0x40;
+        rc |= s_write(dir, groups[i].flipped, flip, n); /* some groups survive */
+        free(flip);
+        free(g);
+    }
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) { /* raw: s_walk_raw */
+        uint8_t *gr = s_records(groups[i].header, true, 3, groups[i].nmet, &n);
+        size_t head = gr[4] == BT_JGROUP_V3 ? 19 : 52; /* after the u32 length */
+        uint32_t raw = (uint32_t)gr[9] | (uint32_t)gr[10] << 8 | (uint32_t)gr[11] << 16;
+        uint32_t plen = (uint32_t)gr[0] | (uint32_t)gr[1] << 8 | (uint32_t)gr[2] << 16;
+        uint8_t *out = malloc(head + raw);
+        uLongf got = raw;
+        if (!out || uncompress(out + head, &got, gr + 4 + head, plen - head) != Z_OK)
+            s_die("cannot inflate a group");
+        memcpy(out, gr + 4, head);
+        char name[64];
+        snprintf(name, sizeof name, "raw-%s", groups[i].ok + 3);
+        rc |= s_write(dir, name, out, head + raw);
+        free(out);
+        free(gr);
+    }
+    uint8_t *g = s_records(S_HEADER, false, 5, 5, &n);
     rc |= s_write(dir, "ok-single", g, n);
     rc |= s_write(dir, "bad-single-torn", g, 30);
     free(g);

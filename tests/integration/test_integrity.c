@@ -162,9 +162,9 @@ Test(integrity, second_coordinator_on_a_folder_is_refused)
 
 /* The jobs of the journal record that holds file offset at: 1 for a single
  * record (journal versions 1 and 2), the group's record count for a
- * compressed group (version 3: the results of one sync, at most 256). The
- * framing: u32 len | payload | u32 crc; a group's payload: u8 type 2 | u32
- * count | ... (coordinator/journal/bt_journal.c). */
+ * compressed group (versions 3 and 4: the results of one sync, at most 256).
+ * The framing: u32 len | payload | u32 crc; a group's payload: u8 type (2 or
+ * 3) | u32 count | ... (coordinator/journal/bt_jgroup.c). */
 static int s_jobs_of_record_at(const char *jpath, off_t first, off_t at)
 {
     int fd = open(jpath, O_RDONLY);
@@ -176,7 +176,7 @@ static int s_jobs_of_record_at(const char *jpath, off_t first, off_t at)
         off_t len = (off_t)(h[0] | h[1] << 8 | h[2] << 16 | (off_t)h[3] << 24);
         if (at < pos + 4 + len + 4) {
             close(fd);
-            return h[4] == 2 ? (int)(h[5] | h[6] << 8 | h[7] << 16 | h[8] << 24) : 1;
+            return h[4] == 2 || h[4] == 3 ? (int)(h[5] | h[6] << 8 | h[7] << 16 | h[8] << 24) : 1;
         }
         pos += 4 + len + 4;
     }
@@ -184,7 +184,7 @@ static int s_jobs_of_record_at(const char *jpath, off_t first, off_t at)
 
 /* Before: every record after the flipped bit was cut as "a torn tail". Now
  * only the damaged record's jobs run again: one job for a single record,
- * the jobs of one group (the results of one sync) in a version-3 journal. */
+ * the jobs of one group (the results of one sync) in a version-3 or 4 journal. */
 Test(integrity, flipped_bit_in_the_journal_reruns_one_job)
 {
     char out[320], jpath[400];

@@ -293,39 +293,56 @@ static void s_relabel_engine(const char *dir, const char *id_head)
     free(b);
 }
 
-/* A journal written by the session's base bt (journal version 2: one
- * record each, block statistics as doubles) resumes under this one and
- * stays version 2 (its new records single, not grouped): the same
- * results.csv, ranking.csv and PBO / deflated Sharpe lines as a straight
- * run of this bt (whose journal is version 3). BT_BASE2_BT names that bt
- * (default /work/base-s4/build/bt, a session-4-start build); skipped where it does not exist. */
-Test(sweep_resume, version_2_journal_from_the_base_bt_resumes)
+/* A journal written by an older bt (old_bt: journal version ver, "2" or
+ * "3") resumes under this one and keeps its version (version 2: its new
+ * records single, not grouped; version 3: in version-3 groups): the same
+ * results.csv, ranking.csv and PBO / deflated Sharpe lines as a straight run
+ * of this bt (whose journal is version 4). */
+static void s_older_journal_resumes(const char *old_bt, const char *ver)
 {
-    const char *old_bt = s_old_bt("BT_BASE2_BT", "/work/base-s4/build/bt");
-    char ref[320], out[320], log2[340];
-    s_old_partial(old_bt, "ref2", "v2", ref, out);
+    char ref[320], out[320], log2[340], rtag[16], tag[16], want[32];
+    snprintf(rtag, sizeof rtag, "ref%s", ver);
+    snprintf(tag, sizeof tag, "v%s", ver);
+    snprintf(want, sizeof want, "bt sweep journal %s\n", ver);
+    s_old_partial(old_bt, rtag, tag, ref, out);
     snprintf(log2, sizeof log2, "%s-resumed.log", out);
     char head[4096];
     bt_errbuf_t eb;
     cr_assert_eq(bt_journal_read_header(ref, head, sizeof head, &eb), BT_OK, "%s", eb.msg);
-    cr_assert(strncmp(head, "bt sweep journal 3\n", 19) == 0, "a new sweep's journal: %s", head);
+    cr_assert(strncmp(head, "bt sweep journal 4\n", 19) == 0, "a new sweep's journal: %s", head);
     cr_assert_eq(bt_journal_read_header(out, head, sizeof head, &eb), BT_OK, "%s", eb.msg);
-    cr_assert(strncmp(head, "bt sweep journal 2\n", 19) == 0, "not a version-2 journal: %s", head);
+    cr_assert(strncmp(head, want, 19) == 0, "not a version-%s journal: %s", ver, head);
     char now[4096];
     cr_assert_eq(bt_journal_read_header(ref, now, sizeof now, &eb), BT_OK, "%s", eb.msg);
     s_relabel_engine(out, now);
 
     char *resume[] = {f.bt, "sweep", f.cfg, "--resume", out, "--workers", "1", NULL};
     cr_assert_eq(bt_proc_run(resume, log2, 120000), 0, "see %s", log2);
-    s_same("ref2", "v2", "results.csv");
-    s_same("ref2", "v2", "ranking.csv");
+    s_same(rtag, tag, "results.csv");
+    s_same(rtag, tag, "ranking.csv");
     static const char *const lines[] = {"PBO ", "deflated Sharpe "};
     for (size_t i = 0; i < 2; i++) {
-        char *a = s_summary_line("ref2", lines[i]), *b = s_summary_line("v2", lines[i]);
+        char *a = s_summary_line(rtag, lines[i]), *b = s_summary_line(tag, lines[i]);
         cr_assert_str_eq(a, b);
         free(a);
         free(b);
     }
     cr_assert_eq(bt_journal_read_header(out, head, sizeof head, &eb), BT_OK);
-    cr_assert(strncmp(head, "bt sweep journal 2\n", 19) == 0, "the journal keeps its version");
+    cr_assert(strncmp(head, want, 19) == 0, "the journal keeps its version");
+}
+
+/* Version 2: one record each, block statistics as doubles. BT_BASE2_BT
+ * names that bt (default /work/base-s4/build/bt, the session-4 build);
+ * skipped where it does not exist. */
+Test(sweep_resume, version_2_journal_from_the_base_bt_resumes)
+{
+    s_older_journal_resumes(s_old_bt("BT_BASE2_BT", "/work/base-s4/build/bt"), "2");
+}
+
+/* Version 3: compressed groups of the older coding (payload type 2).
+ * BT_BASE3_BT names that bt (default /work/base-s5/build/bt, the session-5
+ * start build); skipped where it does not exist. */
+Test(sweep_resume, version_3_journal_from_the_base_bt_resumes)
+{
+    s_older_journal_resumes(s_old_bt("BT_BASE3_BT", "/work/base-s5/build/bt"), "3");
 }

@@ -460,23 +460,33 @@ Test(journal, header_names_this_builds_metric_columns)
     bt_jhead_t h;
     bt_errbuf_t eb;
     cr_assert_eq(bt_jhead_make(&h, ID, &eb), BT_OK, "%s", eb.msg);
-    /* version 3: version 2's header, records in compressed groups */
-    cr_assert(strncmp(h.text, "bt sweep journal 3\n" ID "metrics final_equity,total_return,",
+    /* version 4: version 2's header, records in compressed groups */
+    cr_assert(strncmp(h.text, "bt sweep journal 4\n" ID "metrics final_equity,total_return,",
                       19 + strlen(ID) + 34) == 0,
               "%s", h.text);
-    cr_assert_eq(h.version, 3);
+    cr_assert_eq(h.version, 4);
     cr_assert_eq(h.ncols, bt_metrics_count());
     s_journal_with(h.text);
     bt_jhead_t back;
     cr_assert_eq(bt_jhead_load(&back, s_dir, ID, &eb), BT_OK, "%s", eb.msg);
     cr_assert_str_eq(back.text, h.text);
-    cr_assert_eq(back.version, 3);
+    cr_assert_eq(back.version, 4);
     for (size_t i = 0; i < bt_metrics_count(); i++)
         cr_assert_eq(back.col_of_metric[i], (int)i);
     /* Another sweep's identity is refused, naming what the journal holds. */
     cr_assert_eq(bt_jhead_load(&back, s_dir, "config_sha256 XYZ\n", &eb), BT_ECONFIG);
     cr_assert(strstr(eb.msg, "different sweep") && strstr(eb.msg, "config_sha256 abc"), "%s",
               eb.msg);
+    /* a version-3 journal (the previous bt's) still loads, as version 3 */
+    s_teardown();
+    s_setup();
+    char v3[BT_JOURNAL_MAX_HEADER + 1];
+    memcpy(v3, h.text, sizeof v3);
+    v3[17] = '3';
+    s_journal_with(v3);
+    cr_assert_eq(bt_jhead_load(&back, s_dir, ID, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(back.version, 3);
+    cr_assert_eq(back.ncols, bt_metrics_count());
 }
 
 /* Columns in another order, with one this build does not know: mapped by
@@ -746,4 +756,164 @@ Test(journal, grouped_large_group)
     s_assert_same_blk(&seen.recs[0], &want);
     s_make_blk(&want, 63, false);
     s_assert_same_blk(&seen.recs[63], &want);
+}
+
+/* ---- version-4 groups: metrics predicted from the stored ones ---- */
+
+/* A record holding what bt_macc_finish makes of a random run k (an equity
+ * walk of 400 steps in and out of the market, trades, fills, 16 PBO blocks
+ * in the report's float form), in the columns of header h. Every 37th run
+ * has no trades; every 53rd a NaN where the model predicts (total_return),
+ * every 59th a calmar one ulp off the model's: they must come back as
+ * they are. */
+static void s_make_real(bt_journal_rec_t *r, const bt_jhead_t *h, uint64_t k)
+{
+    memset(r, 0, sizeof *r);
+    r->job_id = k;
+    r->attempt = 1;
+    r->ok = k % 41 != 40;
+    snprintf(r->worker, sizeof r->worker, "w%llu", (unsigned long long)(k % 2));
+    r->run_us = 50 + k % 7;
+    r->bars = 400;
+    if (!r->ok) {
+        snprintf(r->error, sizeof r->error, "job %llu failed", (unsigned long long)k);
+        return;
+    }
+    uint64_t x = 0x9E3779B97F4A7C15ull * (k + 1);
+    bt_macc_t a;
+    bt_macc_init(&a, 100000.0);
+    bt_macc_set_blocks(&a, 400, 16);
+    double eq = 100000.0;
+    bool in = false;
+    for (int i = 0; i < 400; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        double u = (double)(x >> 11) / 9007199254740992.0;
+        if (in)
+            eq *= 1.0 + (u - 0.49) * 0.04;
+        if (k % 37 != 0 && (x >> 7) % 13 == 0) { /* a fill, and a trade when leaving */
+            bt_macc_fill(&a, eq * 0.5, eq * 0.0005);
+            if (in)
+                bt_macc_trade(&a, (u - 0.45) * 3000.0);
+            in = !in;
+        }
+        bt_macc_step(&a, (int64_t)i * 86400000000000ll, eq, in);
+    }
+    bt_metrics_t m;
+    bt_macc_finish(&a, 0.0, 0.25, &m);
+    r->nmetrics = bt_jhead_to_cols(h, &m, r->metrics);
+    if (k % 53 == 5)
+        r->metrics[h->col_of_metric[bt_metrics_find("total_return")]] = NAN;
+    if (k % 59 == 7) {
+        double *c = &r->metrics[h->col_of_metric[bt_metrics_find("calmar")]];
+        *c = nextafter(*c, INFINITY);
+    }
+    r->nblk = 3 * bt_macc_blocks(&a, r->blk, BT_JOURNAL_MAX_BLK);
+    bt_report_blocks_f32(r);
+    if (k % 29 == 3 && r->nblk) /* a block count unlike the others' */
+        r->blk[0] += 1.0;
+}
+
+/* Writes n real records into a new journal with header text, syncing every
+ * 100; returns the file's bytes. */
+static uint64_t s_write_real(const char *text, const bt_jhead_t *h, size_t n)
+{
+    bt_errbuf_t eb;
+    bt_journal_t *j = bt_journal_open(s_dir, text, false, &eb);
+    cr_assert_not_null(j, "%s", eb.msg);
+    bt_journal_set_grouped(j, true);
+    bt_journal_rec_t r;
+    for (size_t k = 0; k < n; k++) {
+        s_make_real(&r, h, k);
+        cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK, "%s", eb.msg);
+        if (k % 100 == 99)
+            cr_assert_eq(bt_journal_sync(j, &eb), BT_OK, "%s", eb.msg);
+    }
+    cr_assert_eq(bt_journal_sync(j, &eb), BT_OK, "%s", eb.msg);
+    uint64_t bytes = bt_journal_file_bytes(j);
+    bt_journal_close(&j);
+    return bytes;
+}
+
+typedef struct {
+    const bt_jhead_t *h; /* the columns */
+    size_t n;            /* records seen */
+    size_t bad;          /* records not equal to the ones written */
+} s_real_t;
+
+static void s_check_real(void *user, const bt_journal_rec_t *r)
+{
+    s_real_t *u = user;
+    bt_journal_rec_t want;
+    s_make_real(&want, u->h, u->n++);
+    if (r->job_id != want.job_id || r->ok != want.ok || r->nmetrics != want.nmetrics ||
+        memcmp(r->metrics, want.metrics, want.nmetrics * sizeof(double)) != 0 ||
+        r->nblk != want.nblk || r->blk_f32 != want.blk_f32 ||
+        memcmp(r->blk, want.blk, want.nblk * sizeof(double)) != 0 ||
+        strcmp(r->error, want.error) != 0 || r->bars != want.bars)
+        u->bad++;
+}
+
+/* Real metrics come back bit-exact from version-4 groups, the ones the
+ * model predicts included (and those it misses: NaN, one ulp off), and the
+ * model pays: each metric it predicts exactly costs next to nothing instead
+ * of ~7 bytes of noisy mantissa, so with the 6 predicted columns the file
+ * is at least 20 bytes a record smaller than without them (a header with no
+ * metrics line: every metric stored as it is). */
+Test(journal, v4_groups_predict_metrics_bit_exact)
+{
+    bt_jhead_t h;
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_jhead_make(&h, ID, &eb), BT_OK, "%s", eb.msg);
+    const size_t n = 600;
+    uint64_t with = s_write_real(h.text, &h, n);
+    bt_journal_t *j = bt_journal_open(s_dir, h.text, true, &eb);
+    cr_assert_not_null(j, "%s", eb.msg);
+    s_real_t u = {.h = &h};
+    cr_assert_eq(bt_journal_replay(j, s_check_real, &u, &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(bt_journal_skipped_regions(j), 0);
+    bt_journal_close(&j);
+    cr_assert_eq(u.n, n);
+    cr_assert_eq(u.bad, 0, "%zu of %zu records differ", u.bad, n);
+
+    s_teardown();
+    s_setup();
+    uint64_t without = s_write_real("bt sweep journal 4\n" ID, &h, n);
+    cr_assert_lt(with + 20 * n, without, "%llu bytes with the model, %llu without",
+                 (unsigned long long)with, (unsigned long long)without);
+    j = bt_journal_open(s_dir, "bt sweep journal 4\n" ID, true, &eb);
+    cr_assert_not_null(j, "%s", eb.msg);
+    u.n = u.bad = 0;
+    cr_assert_eq(bt_journal_replay(j, s_check_real, &u, &eb), BT_OK, "%s", eb.msg);
+    bt_journal_close(&j);
+    cr_assert_eq(u.n, n);
+    cr_assert_eq(u.bad, 0);
+}
+
+/* A version-3 journal keeps writing version-3 groups (payload type 2), so
+ * the bt that wrote it can still read what this one appends. */
+Test(journal, v3_journal_keeps_v3_groups)
+{
+    bt_jhead_t h;
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_jhead_make(&h, ID, &eb), BT_OK, "%s", eb.msg);
+    char v3[BT_JOURNAL_MAX_HEADER + 1];
+    memcpy(v3, h.text, sizeof v3);
+    v3[17] = '3';
+    const size_t n = 150;
+    s_write_real(v3, &h, n);
+    FILE *f = fopen(s_path, "rb");
+    cr_assert_not_null(f);
+    unsigned char b[8192];
+    size_t got = fread(b, 1, sizeof b, f);
+    fclose(f);
+    size_t hl = b[8] | (size_t)b[9] << 8;
+    cr_assert_gt(got, 12 + hl + 4 + 5);
+    cr_assert_eq(b[12 + hl + 4 + 4], 2, "payload type %d", b[12 + hl + 4 + 4]);
+    bt_journal_t *j = bt_journal_open(s_dir, v3, true, &eb);
+    cr_assert_not_null(j, "%s", eb.msg);
+    s_real_t u = {.h = &h};
+    cr_assert_eq(bt_journal_replay(j, s_check_real, &u, &eb), BT_OK, "%s", eb.msg);
+    bt_journal_close(&j);
+    cr_assert_eq(u.n, n);
+    cr_assert_eq(u.bad, 0);
 }
