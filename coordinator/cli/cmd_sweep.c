@@ -57,7 +57,7 @@ static void s_usage(FILE *out)
             "  --no-fast          run every grid point as its own backtest (the per-point\n"
             "                     path) instead of the grid fast path; results are the same\n"
             "                     bits, for comparison and debugging. Local workers get\n"
-            "                     BT_FAST=0; start remote ones with BT_FAST=0 bt-worker ...\n"
+            "                     BT_FAST=0; start remote ones with bt-worker --no-fast ...\n"
             "                     (scripts/slurm-sweep and ssh-sweep do with --no-fast)\n"
             "  --log-level L      error, warn, info (default) or debug\n\n"
             "exit codes: 0 every job ok; 1 failed or interrupted (resume with --resume DIR);\n"
