@@ -41,10 +41,10 @@ const bt_ship_manifest_t *bt_ship_add_cut(bt_ship_t *self, const char *store,
     }
     bt_sha256_t h;
     bt_sha256_init(&h);
-    char line[96];
+    char line[192]; /* 15 + 65 + two int64 of up to 20 digits + 2: 96 was short */
     int w = snprintf(line, sizeof line, "bt_store_cut 1\n%.64s\n%" PRId64 " %" PRId64 "\n",
                      data_hash, start, end);
-    bt_sha256_update(&h, line, (size_t)w);
+    bt_sha256_update(&h, line, w > 0 && (size_t)w < sizeof line ? (size_t)w : 0);
     if (!symbols)
         bt_sha256_update(&h, "*\n", 2);
     for (size_t i = 0; i < n; i++) {
