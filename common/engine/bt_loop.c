@@ -185,8 +185,11 @@ void bt_loop_range(bt_book_t *bk, size_t i0, size_t i1)
     double *eq_out = bk->curve.eq, *cash_out = bk->curve.cash;
     uint8_t *ex_out = bk->curve.ex;
     bt_feed_cols_t x = bt_feed_begin_one(bk);
+    /* one book on one series (bt run): the bars a few lines ahead in six streams of a mapped
+     * store; sleeves (curves kept) run short blocks of in-memory bars as before */
+    bool ahead = eq_out == NULL;
     for (size_t i = i0; i < i1; i++) {
-        if ((i & 7) == 0 && i + S_AHEAD < i1) { /* the bars a few lines ahead: six streams */
+        if (ahead && (i & 7) == 0 && i + S_AHEAD < i1) {
             __builtin_prefetch(&x.t[i + S_AHEAD]);
             __builtin_prefetch(&x.o[i + S_AHEAD]);
             __builtin_prefetch(&x.h[i + S_AHEAD]);
