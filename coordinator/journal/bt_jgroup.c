@@ -39,7 +39,8 @@
 
 #include "bt_jle.h"
 
-#define S_ZLEVEL 6 /* level 1: ~2-4 bytes a result more, ~3 us a result less CPU */
+#define S_ZLEVEL 6  /* version 4; level 1: ~2-4 bytes a result more, ~3 us a result less CPU */
+#define S_ZLEVEL3 1 /* version 3, as its writer had it */
 #define S_GROUP_RAW_MAX (1u << 20)
 /* records per group: a damaged group's jobs all run again, so keep it small */
 #define S_GROUP_MAX_RECS 256
@@ -72,9 +73,10 @@ enum {
     S_NROLE
 };
 static const char *const s_role_names[S_NROLE] = {
-    "final_equity", "total_return", "cagr",     "max_drawdown",  "calmar",     "trades",
-    "win_rate",     "avg_win",      "avg_loss", "profit_factor", "expectancy", "exposure",
-    "sharpe",       "skewness",     "kurtosis", "psr"};
+    "final_equity", "total_return",  "cagr",       "max_drawdown",
+    "calmar",       "trades",        "win_rate",   "avg_win",
+    "avg_loss",     "profit_factor", "expectancy", "exposure",
+    "sharpe",       "skewness",      "kurtosis",   "psr"};
 /* the predicted roles, in decoding order (calmar needs cagr) */
 static const int s_predicted[] = {R_TRET, R_CAGR, R_CALMAR, R_WIN, R_PF, R_EXP, R_EXPO, R_PSR};
 #define S_NPRED (sizeof s_predicted / sizeof s_predicted[0])
@@ -251,7 +253,7 @@ static double s_predict(int role_i, const double *m, const uint8_t *role, const 
         if (fe <= 0.0)
             return -1.0;
         return isfinite(x) && fabs(1.0 / years) < 1e3 ? s_exp(s_mul(1.0 / years, s_log(x))) - 1.0
-                                                       : 0.0;
+                                                      : 0.0;
     }
     case R_CALMAR:
         return m[role[R_MAXDD]] > 0.0 ? m[role[R_CAGR]] / m[role[R_MAXDD]] : 0.0;
@@ -418,8 +420,8 @@ static bt_err_t s_model_rows(bt_jgroup_t *g, bt_errbuf_t *eb)
             s_side(m, g->role, bars, side);
             for (size_t i = 0; i < S_NPRED; i++) {
                 uint8_t c = g->role[s_predicted[i]];
-                w[c] = s_resid(m[c], s_predict(s_predicted[i], m, g->role, side, g->init,
-                                               g->years, bars));
+                w[c] = s_resid(
+                    m[c], s_predict(s_predicted[i], m, g->role, side, g->init, g->years, bars));
             }
         }
         for (size_t k = 0; k < wout; k++)
@@ -639,7 +641,8 @@ bt_err_t bt_jgroup_close(bt_jgroup_t *g, bt_buf_t *out, bt_errbuf_t *eb)
     }
     o = s_plane(d, rd, (shared ? 2 : 3) * sb, 4, v4, o);
     uint8_t *p = (uint8_t *)out->data + out->len;
-    if (compress2(p + head, &zl, (const Bytef *)g->graw.data, (uLong)raw, S_ZLEVEL) != Z_OK)
+    if (compress2(p + head, &zl, (const Bytef *)g->graw.data, (uLong)raw,
+                  v4 ? S_ZLEVEL : S_ZLEVEL3) != Z_OK)
         return bt_errf(eb, BT_EINTERNAL, "journal: deflate failed");
     p[0] = (uint8_t)g->type;
     bt_jle_put_u32(p + 1, (uint32_t)g->nrec);
@@ -764,15 +767,14 @@ static void s_get_row_b(const s_ghead_t *h, const uint8_t *row, uint64_t bars,
     for (size_t i = 0; i < S_NPRED; i++) { /* in order: calmar needs cagr */
         uint8_t c = h->role[s_predicted[i]];
         uint64_t z = bt_jle_bits(rec->metrics[c]);
-        double pred = s_predict(s_predicted[i], rec->metrics, h->role, side, h->init, h->years,
-                                bars);
+        double pred =
+            s_predict(s_predicted[i], rec->metrics, h->role, side, h->init, h->years, bars);
         rec->metrics[c] = bt_jle_double(bt_jle_bits(pred) + bt_jle_unzig(z));
     }
 }
 
 bool bt_jgroup_walk(bt_jgroup_t *g, const uint8_t *pl, size_t n,
-                    void (*fn)(void *user, const bt_journal_rec_t *r), void *user,
-                    uint64_t *count)
+                    void (*fn)(void *user, const bt_journal_rec_t *r), void *user, uint64_t *count)
 {
     s_ghead_t h;
     if (!s_read_head(pl, n, &h) || bt_buf_reserve(&g->graw, h.raw) != BT_OK)

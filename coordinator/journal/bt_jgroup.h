@@ -17,9 +17,9 @@
 #include "bt_err.h"
 #include "bt_journal.h"
 
-#define BT_JGROUP_V3 2 /* payload type of a version-3 group */
-#define BT_JGROUP_V4 3 /* payload type of a version-4 group */
-#define BT_JGROUP_HEAD_MIN 19 /* bytes before the zlib stream: version 3 (version 4: 40) */
+#define BT_JGROUP_V3 2        /* payload type of a version-3 group */
+#define BT_JGROUP_V4 3        /* payload type of a version-4 group */
+#define BT_JGROUP_HEAD_MIN 19 /* bytes before the zlib stream: version 3 (version 4: 52) */
 #define BT_JGROUP_RAW_MAX ((1u << 20) + 65536) /* cap on a group's bytes before deflate */
 /* cap on a group payload: header and deflate's worst case of the raw bytes */
 #define BT_JGROUP_PAYLOAD_MAX                                                                      \
@@ -52,7 +52,6 @@ bt_err_t bt_jgroup_close(bt_jgroup_t *g, bt_buf_t *out, bt_errbuf_t *eb);
  * well-formed group. When fn is set each record is handed over in order;
  * *count (may be NULL) gets the number of records. */
 bool bt_jgroup_walk(bt_jgroup_t *g, const uint8_t *pl, size_t n,
-                    void (*fn)(void *user, const bt_journal_rec_t *r), void *user,
-                    uint64_t *count);
+                    void (*fn)(void *user, const bt_journal_rec_t *r), void *user, uint64_t *count);
 
 #endif

@@ -48,10 +48,10 @@ struct bt_journal {
     uint64_t truncated;       /* bytes cut by replay */
     uint64_t skipped_regions; /* damaged regions skipped by replay (good records after them) */
     uint64_t skipped_bytes;   /* their bytes */
-    bool grouped;    /* append into groups */
-    int gtype;       /* their payload type: BT_JGROUP_V4, or _V3 for a version-3 journal */
-    bt_jgroup_t *jg; /* the pending group, and the decoder of groups */
-    char *header;    /* the header text (bt_jgroup finds its metric columns there) */
+    bool grouped;             /* append into groups */
+    int gtype;                /* their payload type: BT_JGROUP_V4, or _V3 for a version-3 journal */
+    bt_jgroup_t *jg;          /* the pending group, and the decoder of groups */
+    char *header;             /* the header text (bt_jgroup finds its metric columns there) */
 };
 
 /* ---- CRC-32C (Castagnoli), reflected, table-driven ---- */
@@ -576,7 +576,7 @@ bt_err_t bt_journal_replay(bt_journal_t *j, void (*fn)(void *user, const bt_jour
             avail < (size_t)len + 8 ||
             bt_jle_get_u32(win + pos + 4 + len) != s_crc32c(0, win + pos, 4 + (size_t)len) ||
             (group ? !bt_jgroup_walk(j->jg, win + pos + 4, len, NULL, NULL, &nrec)
-                                 : !s_decode(win + pos + 4, len, &rec))) {
+                   : !s_decode(win + pos + 4, len, &rec))) {
             /* Not a record here: resync by trying the next byte. A false match
              * needs a length in range, a matching CRC-32C and a valid payload. */
             if (!bad) {

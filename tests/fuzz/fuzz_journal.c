@@ -35,8 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* the metrics line names the columns version 4's model predicts from */
 #define S_METRICS                                                                                  \
-    "metrics final_equity,total_return,cagr,volatility,sharpe,sortino,max_drawdown,"              \
-    "max_drawdown_duration,calmar,trades,win_rate,avg_win,avg_loss,profit_factor,expectancy,"     \
+    "metrics final_equity,total_return,cagr,volatility,sharpe,sortino,max_drawdown,"               \
+    "max_drawdown_duration,calmar,trades,win_rate,avg_win,avg_loss,profit_factor,expectancy,"      \
     "exposure,turnover,commission,rejected_orders,benchmark_return,skewness,kurtosis,psr\n"
 #define S_HEADER "bt sweep journal fuzz\n" S_METRICS
 #define S_HEADER_V3 "bt sweep journal 3\n" S_METRICS /* writes version-3 groups */
@@ -158,8 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
  * records (grouped or not; nmet metrics: 23 turn version 4's model on,
  * their derived columns computed as the metric code does), into out
  * (malloc'd). */
-static uint8_t *s_records(const char *header, bool grouped, size_t nrec, size_t nmet,
-                          size_t *len)
+static uint8_t *s_records(const char *header, bool grouped, size_t nrec, size_t nmet, size_t *len)
 {
     s_setup();
     char p[128];
