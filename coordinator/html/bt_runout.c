@@ -227,7 +227,11 @@ bt_runout_t *bt_runout_new(const bt_runout_cfg_t *cfg, bt_recorder_t *rec, bt_er
         ok = o->slot[k].buf && o->slot[k].nch;
     }
     o->thin = ok ? bt_html_thin_new(cfg->expect) : NULL;
-    o->acc = o->thin ? bt_run_acc_new(cfg->series, cfg->nsym, cfg->ecfg, cfg->expect) : NULL;
+    /* Without run.h5 the statistics keep every return: their fallback would
+     * otherwise read equity.csv, whose 15 digits are not the run's bits. */
+    o->acc = o->thin ? bt_run_acc_new(cfg->series, cfg->nsym, cfg->ecfg,
+                                      cfg->h5 ? cfg->expect : SIZE_MAX)
+                     : NULL;
     if (!o->acc) {
         bt_errf(eb, BT_ENOMEM, "out of memory for the run's outputs");
         bt_runout_destroy(&o);
