@@ -164,6 +164,7 @@ void bt_paper_poll_redis(s_paper_t *P)
         P->xconn = bt_aredis_connects(P->ar);
         for (size_t s = 0; s < P->nsym; s++)
             bt_str_copy(P->xid[s], sizeof P->xid[s], "0");
+        P->idle = 0; /* an outage is not an idle feed (--idle-exit), as for REST */
     }
     const char *argv[4 + 2 * 64];
     char keys[64][128];

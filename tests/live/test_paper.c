@@ -208,7 +208,7 @@ Test(paper, redis_stream_replay_equals_backtest_through_redis_restart)
     char out[400];
     live_path(&L, "paper", out, sizeof out);
     char *argv[] = {LIVE_BT, "paper", s_cfg, "--out", out, "--source", "redis", "--redis", addr,
-                    "--poll-ms", "5", "--idle-exit", "400", "--name", "t1", "--stream-cap",
+                    "--poll-ms", "5", "--idle-exit", "1000", "--name", "t1", "--stream-cap",
                     "100", NULL};
     pid_t pid = bt_proc_spawn(argv, L.log);
     char status[400];
