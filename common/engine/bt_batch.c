@@ -328,8 +328,9 @@ static inline __attribute__((always_inline)) bool s_any(const s_vl *m)
 /* bt_macc_step_core for four lanes. The drawdown duration is branch-free;
  * a new deepest drawdown (rare) takes its division only when a lane has
  * one. The exposure count comes from s_lane_block. */
-static inline __attribute__((always_inline)) void s_vstep(s_quad_t *v, int64_t t, s_vd e)
+static inline __attribute__((always_inline)) void s_vstep(s_quad_t *v, int64_t t, const s_vd *ep)
 {
+    s_vd e = *ep; /* by pointer: a vector by value draws GCC's -Wpsabi note */
     s_vl nz = v->prev != 0.0;
     s_vd r = (s_vd)((s_vl)(e / v->prev - 1.0) & nz);
     s_vd r2 = r * r;
@@ -373,8 +374,8 @@ s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double (*restrict
         size_t j = i - e0;
         s_vd x0 = {E[0][j], E[1][j], E[2][j], E[3][j]};
         s_vd x1 = {E[4][j], E[5][j], E[6][j], E[7][j]};
-        s_vstep(&v0, t, x0);
-        s_vstep(&v1, t, x1);
+        s_vstep(&v0, t, &x0);
+        s_vstep(&v1, t, &x1);
     }
     g->q[0] = v0;
     g->q[1] = v1;
