@@ -180,11 +180,13 @@ Test(journal, append_after_resume_continues)
     s_assert_same(&seen.recs[4], &r);
 }
 
-/* Cutting the file at every byte offset inside the last record (as a kill in
- * the middle of write() can) must give the complete records only, cut the
- * tail, and let appending continue cleanly. */
-Test(journal, torn_tail_every_offset)
+/* Cuts the file at every byte offset inside the last record or group (as a
+ * kill in the middle of write() can): replay must give the complete records
+ * only, cut the tail, and let appending continue cleanly. grouped: records
+ * in compressed groups (the last sync's group holds one record). */
+static void s_torn_tail_every_offset(bool grouped)
 {
+    s_grouped = grouped;
     off_t before_last;
     off_t full = s_write_n(6, &before_last);
     cr_assert_gt(full, before_last);
@@ -205,6 +207,7 @@ Test(journal, torn_tail_every_offset)
         cr_assert_eq(bt_journal_replay(j, s_collect, &seen, &eb), BT_OK);
         cr_assert_eq(seen.n, 5, "cut at %ld", (long)cut);
         cr_assert_eq(bt_journal_truncated_bytes(j), (uint64_t)(cut - before_last));
+        bt_journal_set_grouped(j, grouped);
         bt_journal_rec_t r;
         s_make(&r, 40);
         cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
@@ -220,6 +223,11 @@ Test(journal, torn_tail_every_offset)
         }
     }
     free(orig);
+}
+
+Test(journal, torn_tail_every_offset)
+{
+    s_torn_tail_every_offset(false);
 }
 
 static void s_flip_byte(off_t at)
@@ -677,38 +685,7 @@ Test(journal, f32_blocks_in_a_single_record)
  * the earlier groups stay and appending continues. */
 Test(journal, grouped_torn_tail_every_offset)
 {
-    s_grouped = true;
-    off_t before_last;
-    off_t full = s_write_n(6, &before_last);
-    cr_assert_gt(full, before_last);
-    FILE *f = fopen(s_path, "rb");
-    cr_assert_not_null(f);
-    unsigned char *orig = malloc((size_t)full);
-    cr_assert_eq(fread(orig, 1, (size_t)full, f), (size_t)full);
-    fclose(f);
-    for (off_t cut = before_last; cut < full; cut++) {
-        f = fopen(s_path, "wb");
-        cr_assert_not_null(f);
-        cr_assert_eq(fwrite(orig, 1, (size_t)cut, f), (size_t)cut);
-        fclose(f);
-        bt_errbuf_t eb;
-        bt_journal_t *j = bt_journal_open(s_dir, HEADER, true, &eb);
-        cr_assert_not_null(j, "%s", eb.msg);
-        s_seen_t seen = {.n = 0};
-        cr_assert_eq(bt_journal_replay(j, s_collect, &seen, &eb), BT_OK);
-        cr_assert_eq(seen.n, 5, "cut at %ld", (long)cut);
-        cr_assert_eq(bt_journal_truncated_bytes(j), (uint64_t)(cut - before_last));
-        bt_journal_set_grouped(j, true);
-        bt_journal_rec_t r;
-        s_make(&r, 40);
-        cr_assert_eq(bt_journal_append(j, &r, &eb), BT_OK);
-        cr_assert_eq(bt_journal_sync(j, &eb), BT_OK);
-        bt_journal_close(&j);
-        s_replay(&seen, NULL);
-        cr_assert_eq(seen.n, 6, "cut at %ld", (long)cut);
-        s_assert_same(&seen.recs[5], &r);
-    }
-    free(orig);
+    s_torn_tail_every_offset(true);
 }
 
 /* A flipped bit inside a group loses that group only (its records run
