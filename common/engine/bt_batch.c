@@ -590,6 +590,14 @@ static void s_order(bt_batch_t *self, size_t nl)
     memcpy(self->lj, lj, nl * sizeof *lj);
 }
 
+/* A finished job's metrics and PBO block statistics from its accumulators. */
+static void s_job_finish(bt_batch_job_t *j, bt_macc_t *m)
+{
+    bt_macc_finish(m, j->spec.cfg->risk_free_rate, bt_engine_benchmark(&j->spec), &j->metrics);
+    if (j->spec.blocks_out)
+        bt_macc_blocks(m, j->spec.blocks_out, 3u * (size_t)j->spec.cfg->pbo_blocks);
+}
+
 /* Jobs [0, n) have one symbol each and share their series slice. The live
  * ones (set up without error), ordered by their columns (s_order), go
  * eight to a group; each group runs block by block: its lanes' decide,
@@ -676,10 +684,7 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
             j->rc = bt_errf(&j->eb, bk->err, "out of memory while recording the run");
         if (j->rc != BT_OK)
             continue;
-        bt_macc_finish(m, j->spec.cfg->risk_free_rate, bt_engine_benchmark(&j->spec),
-                       &j->metrics);
-        if (j->spec.blocks_out)
-            bt_macc_blocks(m, j->spec.blocks_out, 3u * (size_t)j->spec.cfg->pbo_blocks);
+        s_job_finish(j, m);
     }
 }
 
@@ -779,10 +784,7 @@ static void s_pass(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
         }
         if (j->rc != BT_OK)
             continue;
-        bt_macc_finish(m, j->spec.cfg->risk_free_rate, bt_engine_benchmark(&j->spec),
-                       &j->metrics);
-        if (j->spec.blocks_out)
-            bt_macc_blocks(m, j->spec.blocks_out, 3u * (size_t)j->spec.cfg->pbo_blocks);
+        s_job_finish(j, m);
     }
 }
 
