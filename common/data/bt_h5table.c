@@ -197,6 +197,7 @@ bt_err_t bt_h5table_append(bt_h5table_out_t *t, const int64_t *time, const doubl
     assert(t && t->f >= 0);
     if (len == 0)
         return BT_OK;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* per thread: appends come from bt run's writer thread */
     hsize_t n = t->nrows + len, d2[2] = {t->ncols, n};
     bool ok = H5Dset_extent(t->ax, &n) >= 0 &&
               s_put(t->ax, 1, 0, t->nrows, len, H5T_NATIVE_INT64, time);
@@ -231,6 +232,7 @@ bt_err_t bt_h5table_commit(bt_h5table_out_t **self_p, bt_errbuf_t *eb)
 {
     bt_h5table_out_t *t = *self_p;
     *self_p = NULL;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     bool ok = s_out_close(t);
     bt_err_t e = BT_OK;
     if (!ok || rename(t->tmp, t->path) != 0) {
@@ -246,6 +248,7 @@ void bt_h5table_abort(bt_h5table_out_t **self_p)
     if (!self_p || !*self_p)
         return;
     bt_h5table_out_t *t = *self_p;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     s_out_close(t);
     remove(t->tmp);
     free(t);

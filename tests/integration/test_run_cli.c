@@ -245,3 +245,35 @@ Test(run_cli, nul_byte_and_second_document_exit_2)
                           "params: {fast: 3}\n",
                           "", "c.yaml:3: a second YAML document");
 }
+
+/* A disk that fills in the middle of bt run's streamed outputs (a file size
+ * limit here: `ulimit -f`, SIGXFSZ ignored so writes fail with EFBIG): a
+ * clear error naming the file, exit 1, no temporary file left behind. Before:
+ * HDF5's own clean-up at exit crashed on the half-closed run.h5 (exit 139)
+ * after printing its error stack from the writer thread. */
+Test(run_cli, full_disk_mid_run_is_a_clear_error)
+{
+    int rc = s_sh("%s/bt data synth --out big.h5 --symbols 1 --bars 200000 --freq 1m --seed 3",
+                  BT_BIN_DIR);
+    cr_assert_eq(rc, 0, "bt data synth failed");
+    char path[400];
+    snprintf(path, sizeof path, "%s/c.yaml", s_dir);
+    FILE *c = fopen(path, "w");
+    cr_assert_not_null(c);
+    fprintf(c, "strategy: sma_cross\ndata: {store: %s/big.h5}\nparams: {fast: 10, slow: 30}\n",
+            s_dir);
+    fclose(c);
+    rc = s_sh("(ulimit -f 1024 && trap '' XFSZ && exec %s/bt run %s/c.yaml --out res --series h5)",
+              BT_BIN_DIR, s_dir);
+    char *err = s_slurp("err.txt");
+    cr_assert_eq(rc, 1, "exit %d, want 1:\n%s", rc, err);
+    cr_assert(strstr(err, "bt run: cannot write results: writing ") &&
+                  strstr(err, "(is the disk full?)"),
+              "%s", err);
+    cr_assert_null(strstr(err, "HDF5-DIAG"), "HDF5's error stack was printed:\n%s", err);
+    free(err);
+    rc = s_sh("ls res | grep -c tmp");
+    char *out = s_slurp("out.txt");
+    cr_assert_eq(rc, 1, "temporary files left in res: %s", out);
+    free(out);
+}
