@@ -94,6 +94,7 @@ bt_err_t bt_book_setup(bt_book_t *bk, const bt_run_spec_t *spec, size_t nsym, ui
     bk->err = BT_OK;
     bk->on_step = spec->on_step;
     bk->on_step_user = spec->on_step_user;
+    bk->on_step_fills = spec->on_step_fills;
     if (!spec->rec) {
         bk->rec = NULL;
     } else if (multi) {

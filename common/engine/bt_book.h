@@ -210,6 +210,7 @@ struct bt_book {
     bt_recorder_t *rec;    /* where orders/trades go (NULL = none) */
     bt_step_fn on_step;    /* per-step hook (tests) or NULL */
     void *on_step_user;
+    bool on_step_fills;    /* on_step only at steps with a fill */
     bt_macc_t macc;        /* metrics of this book (large: its block sums last) */
     bt_recorder_t local;   /* multi-sleeve: sleeve-local recorder */
 };

@@ -118,6 +118,8 @@ typedef struct bt_run_spec {
     bt_recorder_t *rec;            /* NULL unless the caller wants every order/trade/equity point */
     bt_step_fn on_step;            /* optional per-step hook (tests); NULL in normal runs */
     void *on_step_user;            /* passed to on_step */
+    bool on_step_fills;            /* on_step only at steps with a fill (positions change only
+                                    * there): bt run's position collector */
     double *blocks_out;            /* optional: 3 * cfg->pbo_blocks doubles, per block count, sum
                                     * and sum of squares of per-step returns (docs/overfitting.md) */
 } bt_run_spec_t;

@@ -29,33 +29,48 @@ void bt_sma_init(bt_sma_t *s, size_t n, double *buf)
     *s = (bt_sma_t){.buf = buf, .n = n};
 }
 
+/* One Neumaier step on locals: the compensation term picked without a branch (the two
+ * candidates are computed as the branchy form computes them, so the bits are the same). */
+static inline void s_neumaier_sel(double *sum, double *comp, double x)
+{
+    double s = *sum, t = s + x;
+    double a = (s - t) + x, b = (x - t) + s;
+    *comp += fabs(s) >= fabs(x) ? a : b;
+    *sum = t;
+}
+
 double bt_sma_update(bt_sma_t *s, double x)
 {
-    if (s->count >= s->n)
-        s_neumaier_add(&s->sum, &s->comp, -s->buf[s->pos]);
-    s->buf[s->pos] = x;
-    s_neumaier_add(&s->sum, &s->comp, x);
-    if (++s->pos == s->n)
-        s->pos = 0;
-    s->count++;
+    /* sum and comp stay in registers across both adds and are stored once: storing them as a
+     * pair and reloading one half on the next bar stalled the store forwarding */
+    double sum = s->sum, comp = s->comp;
+    size_t n = s->n, pos = s->pos;
+    if (s->count >= n)
+        s_neumaier_sel(&sum, &comp, -s->buf[pos]);
+    s->buf[pos] = x;
+    s_neumaier_sel(&sum, &comp, x);
+    s->pos = pos + 1 == n ? 0 : pos + 1;
+    uint64_t count = ++s->count;
     /* The compensated sum keeps the error at a few ulps; a full
      * recomputation from the window every 16 n updates (the buffer is full
      * by then) bounds it for good at an amortised 1/16 add per update. */
-    if (++s->since >= 16 * s->n) {
-        double sum = 0.0, comp = 0.0;
-        for (size_t i = 0; i < s->n; i++)
+    if (++s->since >= 16 * n) {
+        sum = 0.0, comp = 0.0;
+        for (size_t i = 0; i < n; i++)
             s_neumaier_add(&sum, &comp, s->buf[i]);
-        s->sum = sum;
-        s->comp = comp;
         s->since = 0;
     }
-    if (s->count >= s->n) {
+    s->sum = sum;
+    s->comp = comp;
+    double v;
+    if (count >= n) {
         s->ready = true;
-        s->value = (s->sum + s->comp) / (double)s->n;
+        v = (sum + comp) / (double)n;
     } else {
-        s->value = (s->sum + s->comp) / (double)s->count;
+        v = (sum + comp) / (double)count;
     }
-    return s->value;
+    s->value = v;
+    return v;
 }
 
 /* ---- EMA ---- */

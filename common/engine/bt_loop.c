@@ -10,7 +10,7 @@
 /* The step's equity record (single-book runs with a recorder). */
 static void s_record_equity(bt_book_t *bk, int64_t t, double eq)
 {
-    bt_equity_rec_t *x = bt_recorder_add_equity(bk->rec);
+    bt_equity_rec_t *x = bt_recorder_next_equity(bk->rec);
     if (!x) {
         bk->err = BT_ENOMEM;
         return;
@@ -74,7 +74,7 @@ static inline void s_step_b(bt_book_t *bk, int64_t t, double eq)
         bt_macc_step(&bk->macc, t, eq, bk->pf.nheld != 0);
     if (bk->rec_equity)
         s_record_equity(bk, t, eq);
-    if (bk->on_step) {
+    if (bk->on_step && (bk->exec.nfills || !bk->on_step_fills)) {
         bt_step_info_t info = {bk->book_index, f->step, t, bk->nsym, bk->sym0, bk->pf.pos,
                                f->close, bk->pf.cash, eq, bk->exec.fills, bk->exec.nfills};
         bk->on_step(bk->on_step_user, &info);

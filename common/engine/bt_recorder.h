@@ -98,6 +98,13 @@ bt_order_rec_t *bt_recorder_add_order(bt_recorder_t *rec);
 bt_trade_rec_t *bt_recorder_add_trade(bt_recorder_t *rec);
 /* One more equity record (not zeroed: the caller sets every field), or NULL. */
 bt_equity_rec_t *bt_recorder_add_equity(bt_recorder_t *rec);
+/* bt_recorder_add_equity inlined while the buffer has room (the engine's per-step call). */
+static inline bt_equity_rec_t *bt_recorder_next_equity(bt_recorder_t *rec)
+{
+    if (rec->nequity < rec->equity_cap)
+        return &rec->equity[rec->nequity++];
+    return bt_recorder_add_equity(rec);
+}
 /* Appends src's orders (nonzero ids shifted by id_off) and trades to dst. */
 bt_err_t bt_recorder_append(bt_recorder_t *dst, const bt_recorder_t *src, int64_t id_off);
 /* Copies a reason into a record's fixed buffer (cut at 63 bytes; NULL = ""). */

@@ -459,6 +459,7 @@ int bt_cmd_run(int argc, char **argv)
         .rec = &rec,
         .on_step = pos ? bt_run_pos_step : NULL,
         .on_step_user = pos,
+        .on_step_fills = true, /* bt_run_pos_step keeps only changes: they come with fills */
     };
     /* the per-bar outputs are made while the run goes, a chunk at a time */
     size_t expect = bt_engine_record_steps(&spec);
@@ -472,7 +473,7 @@ int bt_cmd_run(int argc, char **argv)
     bool want_h5 = strcmp(series, "h5") == 0 || strcmp(series, "both") == 0 ||
                    (strcmp(series, "auto") == 0 && big);
     bt_runout_cfg_t ocfg = {out,    ds->series, ds->nsym, ecfg,   want_h5 ? pos : NULL,
-                            expect, (size_t)chunk, want_csv, want_h5, true};
+                            expect, (size_t)chunk, want_csv, want_h5, true, true};
     ro = bt_runout_new(&ocfg, &rec, &eb);
     if (!ro) {
         fprintf(stderr, "bt run: %s\n", eb.msg);
