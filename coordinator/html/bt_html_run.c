@@ -126,6 +126,7 @@ bt_html_thin_t *bt_html_thin_new(size_t n)
         return NULL;
     t->expect = n;
     t->nb = n < S_DISPLAY_POINTS ? n : S_DISPLAY_POINTS;
+    t->bend = t->nb ? n / t->nb : 0;
     size_t k = t->nb ? t->nb : 1;
     t->bt = malloc(k * sizeof *t->bt);
     t->beq = malloc(k * sizeof *t->beq);
@@ -146,7 +147,7 @@ void bt_html_thin_destroy(bt_html_thin_t **self_p)
 }
 
 /* The point waiting for its successor ends a UTC day (s_daily draws day ends). */
-static void s_day_end(bt_html_thin_t *t)
+static void s_day_end(bt_html_thin_t *t, int64_t time, double equity)
 {
     if (t->nday == t->dcap) {
         size_t nc = t->dcap ? t->dcap * 2 : 1024;
@@ -161,12 +162,23 @@ static void s_day_end(bt_html_thin_t *t)
         t->deq = b;
         t->dcap = nc;
     }
-    t->dt[t->nday] = t->prev.time;
-    t->deq[t->nday++] = t->prev.equity;
+    t->dt[t->nday] = time;
+    t->deq[t->nday++] = equity;
+}
+
+/* fmax inlined: the larger, or x when y is NaN; of two zeros y, as x86-64's maxsd and glibc's
+ * fmax there (C leaves that case open). */
+static inline double s_fmax(double x, double y)
+{
+    return x > y || y != y ? x : y;
 }
 
 void bt_html_thin_add(bt_html_thin_t *t, const bt_equity_rec_t *eq, size_t n)
 {
+    if (n == 0)
+        return;
+    /* the point before eq[k]: t->prev for k = 0, else eq[k - 1] (not copied per point) */
+    const bt_equity_rec_t *prev = &t->prev;
     for (size_t k = 0; k < n; k++) {
         const bt_equity_rec_t *x = &eq[k];
         size_t i = t->n++;
@@ -179,27 +191,29 @@ void bt_html_thin_add(bt_html_thin_t *t, const bt_equity_rec_t *eq, size_t n)
         if (i >= t->expect) {
             t->bad = true;
         } else {
-            t->ddmax = fmax(t->ddmax, x->drawdown);
-            if (i + 1 == (t->b + 1) * t->expect / t->nb) {
+            t->ddmax = s_fmax(t->ddmax, x->drawdown);
+            if (i + 1 == t->bend) { /* (no division per point) */
                 t->bt[t->b] = x->time;
                 t->beq[t->b] = x->equity;
                 t->bdd[t->b++] = t->ddmax;
                 t->ddmax = 0;
+                t->bend = (t->b + 1) * t->expect / t->nb;
             }
         }
         /* the last point of each day: the next one is in a later day */
         if (i > 0 && x->time >= t->next_day)
-            s_day_end(t);
+            s_day_end(t, prev->time, prev->equity);
         if (i == 0 || x->time >= t->next_day)
             t->next_day = (s_day(x->time) + 1) * S_DAY_NS;
-        t->prev = *x;
+        prev = x;
     }
+    t->prev = eq[n - 1];
 }
 
 bool bt_html_thin_finish(bt_html_thin_t *t)
 {
     if (t->n && !t->done)
-        s_day_end(t);
+        s_day_end(t, t->prev.time, t->prev.equity);
     t->done = true;
     return !t->bad && t->n == t->expect;
 }

@@ -25,6 +25,7 @@ typedef struct bt_html_thin {
     int64_t t0, t1;            /* first and last time */
     double e0;                 /* first equity */
     size_t nb, b;              /* buckets, buckets done */
+    size_t bend;               /* points up to the open bucket's end: (b + 1) * expect / nb */
     int64_t *bt;               /* per bucket: its last point's time, equity, deepest drawdown */
     double *beq, *bdd;
     double ddmax;              /* deepest drawdown of the open bucket */

@@ -16,7 +16,7 @@
 #include "bt_time.h"
 
 #define S_NBUF 3 /* one filled by the engine, up to two waiting for or in the writer */
-#define S_WARM_MIN ((size_t)1 << 20) /* bars from which the warm thread pays for itself */
+#define S_WARM_CHUNKS 4 /* warm runs of more bars than that many chunks */
 #define S_HUGE ((size_t)2 << 20)
 
 typedef struct {
@@ -342,7 +342,7 @@ bt_runout_t *bt_runout_new(const bt_runout_cfg_t *cfg, bt_recorder_t *rec, bt_er
     for (size_t s = 0; s < cfg->nsym; s++)
         bars += cfg->series[s].n;
     atomic_init(&o->warm_stop, false);
-    if (cfg->warm && bars >= S_WARM_MIN)
+    if (cfg->warm && o->cfg.thread && bars / S_WARM_CHUNKS >= chunk)
         o->warming = pthread_create(&o->warm_th, NULL, s_warm, o) == 0;
     bt_recorder_stream_equity(rec, o->slot[0].buf, chunk, s_sink, o);
     return o;

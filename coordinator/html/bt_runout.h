@@ -30,7 +30,7 @@ typedef struct bt_runout_cfg {
     bool csv, h5;                 /* write equity.csv, run.h5 */
     bool thread;                  /* consume on a writer thread (else in the engine's calls) */
     bool warm;                    /* read the bars' pages ahead of the engine on a thread of
-                                   * their own (runs of 1 M bars or more) */
+                                   * their own (runs of more than 4 chunks of bars) */
 } bt_runout_cfg_t;
 
 #define BT_RUNOUT_CHUNK 65536

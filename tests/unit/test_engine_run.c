@@ -363,3 +363,83 @@ Test(engine_run, aligned_sleeves_sum_like_separate_runs)
         bt_recorder_fini(&one[s]);
     bt_engine_destroy(&eng);
 }
+
+/* spec.on_step_fills (bt run's position collector): the hook sees only steps with a fill, and
+ * those are all the steps where a position changed. Changes logged from a hook at every step and
+ * from one at fill steps only are the same list, on three sleeves with stops, targets, shorts
+ * and a close at the end. */
+#define CH_MAX 4096
+typedef struct {
+    uint32_t sym;
+    int64_t time;
+    double qty;
+} s_change_t;
+
+typedef struct {
+    size_t n, calls, nofill;
+    s_change_t ch[CH_MAX];
+    double last[3];
+} s_changes_t;
+
+static void s_change_hook(void *user, const bt_step_info_t *in)
+{
+    s_changes_t *c = user;
+#pragma omp critical(s_change_hook)
+    {
+        c->calls++;
+        c->nofill += in->nfills == 0;
+        for (size_t j = 0; j < in->nsym; j++) {
+            uint32_t s = in->sym0 + (uint32_t)j;
+            if (in->position[j] != c->last[s] && c->n < CH_MAX) {
+                c->ch[c->n++] = (s_change_t){s, in->time, in->position[j]};
+                c->last[s] = in->position[j];
+            }
+        }
+    }
+}
+
+/* By symbol, then time: sleeves on two threads log in any interleaving. */
+static int s_cmp_change(const void *a, const void *b)
+{
+    const s_change_t *x = a, *y = b;
+    if (x->sym != y->sym)
+        return x->sym < y->sym ? -1 : 1;
+    return (x->time > y->time) - (x->time < y->time);
+}
+
+Test(engine_run, on_step_fills_sees_every_position_change)
+{
+    s_rw(&g_rw[0], 11, RW_N, 0, 1);
+    s_rw(&g_rw[1], 12, RW_N - 50, 30, 1);
+    s_rw(&g_rw[2], 13, RW_N / 2, 0, 2);
+    bt_engine_cfg_t c = s_busy_cfg();
+    const bt_strategy_t *st = bt_strategy_find("sma_cross");
+    double params[3] = {5, 20, 1};
+    bt_series_t ser[3] = {g_rw[0].s, g_rw[1].s, g_rw[2].s};
+    static s_changes_t every, fills;
+    memset(&every, 0, sizeof every);
+    memset(&fills, 0, sizeof fills);
+    bt_engine_t *eng = bt_engine_new();
+    bt_errbuf_t eb;
+    bt_metrics_t m1, m2;
+    bt_run_spec_t spec = {.series = ser, .nsym = 3, .strategy = st, .params = params, .cfg = &c,
+                          .threads = 1, .on_step = s_change_hook, .on_step_user = &every};
+    cr_assert_eq(bt_engine_run(eng, &spec, &m1, &eb), BT_OK, "%s", eb.msg);
+    spec.on_step_user = &fills;
+    spec.on_step_fills = true;
+    spec.threads = 2;
+    cr_assert_eq(bt_engine_run(eng, &spec, &m2, &eb), BT_OK, "%s", eb.msg);
+    bt_engine_destroy(&eng);
+    cr_assert(memcmp(&m1, &m2, sizeof m1) == 0, "the hook's mode changed the metrics");
+    cr_assert(every.n > 10 && every.n < CH_MAX, "%zu changes", every.n);
+    cr_assert_gt(every.nofill, 0);             /* the plain hook sees quiet steps too */
+    cr_assert_eq(fills.nofill, 0);             /* this one only steps with a fill */
+    cr_assert_lt(fills.calls, every.calls / 2); /* most steps are quiet */
+    cr_assert_eq(fills.n, every.n);
+    qsort(every.ch, every.n, sizeof every.ch[0], s_cmp_change);
+    qsort(fills.ch, fills.n, sizeof fills.ch[0], s_cmp_change);
+    for (size_t i = 0; i < every.n; i++)
+        cr_assert(every.ch[i].sym == fills.ch[i].sym && every.ch[i].time == fills.ch[i].time &&
+                      every.ch[i].qty == fills.ch[i].qty,
+                  "change %zu differs", i);
+}
