@@ -7,6 +7,11 @@
 #include "bt_portfolio.h"
 #include "bt_risk.h"
 
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 /* The step's equity record (single-book runs with a recorder). */
 static void s_record_equity(bt_book_t *bk, int64_t t, double eq)
 {
@@ -15,11 +20,26 @@ static void s_record_equity(bt_book_t *bk, int64_t t, double eq)
         bk->err = BT_ENOMEM;
         return;
     }
+    double cash = bk->pf.cash, dd = bk->pf.peak > 0 ? 1.0 - eq / bk->pf.peak : 0.0;
+#if defined(__x86_64__)
+    if (bk->rec->sink) { /* streamed to another thread: past this core's caches */
+        bt_equity_rec_t r = {t, cash, eq - cash, eq, dd};
+        long long w[5];
+        memcpy(w, &r, sizeof w);
+        long long *d = (long long *)x;
+        _mm_stream_si64(d, w[0]);
+        _mm_stream_si64(d + 1, w[1]);
+        _mm_stream_si64(d + 2, w[2]);
+        _mm_stream_si64(d + 3, w[3]);
+        _mm_stream_si64(d + 4, w[4]);
+        return;
+    }
+#endif
     x->time = t;
-    x->cash = bk->pf.cash;
-    x->positions_value = eq - bk->pf.cash;
+    x->cash = cash;
+    x->positions_value = eq - cash;
     x->equity = eq;
-    x->drawdown = bk->pf.peak > 0 ? 1.0 - eq / bk->pf.peak : 0.0;
+    x->drawdown = dd;
 }
 
 /* First part of a step, up to the marked equity (returned); the feed has

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 void bt_recorder_init(bt_recorder_t *rec)
 {
@@ -103,6 +106,9 @@ bt_err_t bt_recorder_flush_equity(bt_recorder_t *rec)
     if (!rec->sink || !rec->equity)
         return rec->sink ? BT_ENOMEM : BT_OK;
     size_t n = rec->nequity;
+#if defined(__x86_64__)
+    _mm_sfence(); /* the engine's streaming stores reach memory before the sink hands them on */
+#endif
     rec->equity = rec->sink(rec->sink_user, rec->equity, n);
     rec->nequity = 0;
     rec->equity_passed += n;
