@@ -101,7 +101,9 @@ static void s_bench_rewind(s_bench_t *b)
         memcpy(b->at, b->at0, b->in->nsym * sizeof *b->at);
 }
 
-static double s_bench_at(s_bench_t *b, int64_t t)
+/* idx: the equity point's index. A symbol with a bar at every step has point idx's bar at
+ * at0 + idx: one look there instead of a search (a long run's days are far apart in memory). */
+static double s_bench_at(s_bench_t *b, int64_t t, size_t idx)
 {
     if (!b)
         return NAN;
@@ -111,7 +113,11 @@ static double s_bench_at(s_bench_t *b, int64_t t)
         const bt_series_t *se = &in->series[s];
         if (!se->n || !(b->c0[s] > 0))
             continue;
-        b->at[s] = s_asof(se, b->at[s], t);
+        size_t guess = b->at0[s] + idx;
+        if (guess >= b->at[s] && guess < se->n && se->time[guess] == t) /* times increase */
+            b->at[s] = guess;
+        else
+            b->at[s] = s_asof(se, b->at[s], t);
         sum += se->close[b->at[s]] / b->c0[s];
     }
     return b->used ? in->thin->e0 * sum / (double)b->used : NAN;
@@ -131,8 +137,9 @@ bt_html_thin_t *bt_html_thin_new(size_t n)
     t->bt = malloc(k * sizeof *t->bt);
     t->beq = malloc(k * sizeof *t->beq);
     t->bdd = malloc(k * sizeof *t->bdd);
+    t->bi = malloc(k * sizeof *t->bi);
     t->e0 = NAN;
-    if (!t->bt || !t->beq || !t->bdd)
+    if (!t->bt || !t->beq || !t->bdd || !t->bi)
         bt_html_thin_destroy(&t);
     return t;
 }
@@ -142,12 +149,13 @@ void bt_html_thin_destroy(bt_html_thin_t **self_p)
     if (!self_p || !*self_p)
         return;
     bt_html_thin_t *t = *self_p;
-    free(t->bt), free(t->beq), free(t->bdd), free(t->dt), free(t->deq), free(t);
+    free(t->bt), free(t->beq), free(t->bdd), free(t->bi), free(t->dt), free(t->deq), free(t->di);
+    free(t);
     *self_p = NULL;
 }
 
 /* The point waiting for its successor ends a UTC day (s_daily draws day ends). */
-static void s_day_end(bt_html_thin_t *t, int64_t time, double equity)
+static void s_day_end(bt_html_thin_t *t, int64_t time, double equity, size_t idx)
 {
     if (t->nday == t->dcap) {
         size_t nc = t->dcap ? t->dcap * 2 : 1024;
@@ -155,14 +163,18 @@ static void s_day_end(bt_html_thin_t *t, int64_t time, double equity)
         if (a)
             t->dt = a;
         double *b = a ? realloc(t->deq, nc * sizeof *b) : NULL;
-        if (!b) {
+        if (b)
+            t->deq = b;
+        size_t *c = b ? realloc(t->di, nc * sizeof *c) : NULL;
+        if (!c) {
             t->bad = true;
             return;
         }
-        t->deq = b;
+        t->di = c;
         t->dcap = nc;
     }
     t->dt[t->nday] = time;
+    t->di[t->nday] = idx;
     t->deq[t->nday++] = equity;
 }
 
@@ -194,6 +206,7 @@ void bt_html_thin_add(bt_html_thin_t *t, const bt_equity_rec_t *eq, size_t n)
             t->ddmax = s_fmax(t->ddmax, x->drawdown);
             if (i + 1 == t->bend) { /* (no division per point) */
                 t->bt[t->b] = x->time;
+                t->bi[t->b] = i;
                 t->beq[t->b] = x->equity;
                 t->bdd[t->b++] = t->ddmax;
                 t->ddmax = 0;
@@ -202,7 +215,7 @@ void bt_html_thin_add(bt_html_thin_t *t, const bt_equity_rec_t *eq, size_t n)
         }
         /* the last point of each day: the next one is in a later day */
         if (i > 0 && x->time >= t->next_day)
-            s_day_end(t, prev->time, prev->equity);
+            s_day_end(t, prev->time, prev->equity, i - 1);
         if (i == 0 || x->time >= t->next_day)
             t->next_day = (s_day(x->time) + 1) * S_DAY_NS;
         prev = x;
@@ -213,7 +226,7 @@ void bt_html_thin_add(bt_html_thin_t *t, const bt_equity_rec_t *eq, size_t n)
 bool bt_html_thin_finish(bt_html_thin_t *t)
 {
     if (t->n && !t->done)
-        s_day_end(t, t->prev.time, t->prev.equity);
+        s_day_end(t, t->prev.time, t->prev.equity, t->n - 1);
     t->done = true;
     return !t->bad && t->n == t->expect;
 }
@@ -240,7 +253,7 @@ static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
             else if (k == 2)
                 bt_json_num7(j, th->bdd[b]);
             else
-                bt_json_num7(j, s_bench_at(bench, th->bt[b]));
+                bt_json_num7(j, s_bench_at(bench, th->bt[b], th->bi[b]));
         }
         bt_json_raw(j, "]");
     }
@@ -271,7 +284,7 @@ static void s_daily(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
             else if (k == 1)
                 bt_json_num(j, th->deq[d]);
             else
-                bt_json_num(j, s_bench_at(bench, th->dt[d]));
+                bt_json_num(j, s_bench_at(bench, th->dt[d], th->di[d]));
         }
         bt_json_raw(j, "]");
     }

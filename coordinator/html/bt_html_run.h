@@ -28,10 +28,12 @@ typedef struct bt_html_thin {
     size_t bend;               /* points up to the open bucket's end: (b + 1) * expect / nb */
     int64_t *bt;               /* per bucket: its last point's time, equity, deepest drawdown */
     double *beq, *bdd;
+    size_t *bi;                /* per bucket: its last point's index (a hint for the benchmark) */
     double ddmax;              /* deepest drawdown of the open bucket */
     size_t nday, dcap;         /* day ends kept, room */
-    int64_t *dt;               /* per day end: time and equity */
+    int64_t *dt;               /* per day end: time, equity and point index */
     double *deq;
+    size_t *di;
     int64_t next_day;          /* first ns of the day after the last point's */
     bt_equity_rec_t prev;      /* the last point (a day end if the next one is in a later day) */
     bool bad, done;            /* out of memory or more points than expected; finished */
