@@ -357,10 +357,17 @@ struct bt_run_acc {
     size_t rcap;
     bool keep_all;   /* else only the tails below, sized for nhint points */
     size_t nhint;
-    double *lo;      /* max-heap: the klo smallest returns (x[k5], x[k5 + 1] are among them) */
-    size_t nlo, klo, lo_ties; /* held, room, returns left out equal to the heap's top */
-    double *hi;      /* min-heap: the khi largest returns (x[k95], x[k95 + 1]) */
+    /* The tails, each a buffer of 2 k candidates cut back to the k extreme ones (by selection)
+     * when full; past the first cut only returns beyond the cut's threshold come in. After
+     * s_tails_settle: the klo smallest returns in lo (x[k5], x[k5 + 1] among them), the khi
+     * largest in hi (x[k95], x[k95 + 1]), in no order. */
+    double *lo;      /* nlo held, klo kept */
+    size_t nlo, klo, lo_ties; /* lo_ties: returns left out equal to lo_thr */
+    double lo_thr;   /* the largest kept at the last cut */
+    double *hi;
     size_t nhi, khi;
+    double hi_thr;   /* the smallest kept at the last cut */
+    bool lo_cut, hi_cut; /* cut once: the thresholds hold */
     bool tails_bad;  /* a NaN, or more points than nhint: the tails need every return */
     bt_period_ret_t *month, *year;
     size_t nmonth, mcap, nyear, ycap;
@@ -420,63 +427,69 @@ static size_t s_rank(size_t n, double p)
     return n ? (size_t)floor((double)(n - 1) * p) : 0;
 }
 
-/* Heaps of doubles (no NaN): max-heap when max, else min-heap. */
-static bool s_before(double a, double b, bool max)
+/* Cuts lo back to its klo smallest (none NaN): the returns left out equal to the new largest kept
+ * are ties; earlier ties count on only if that largest is still the same value. */
+static void s_lo_cut(bt_run_acc_t *a)
 {
-    return max ? a > b : a < b;
+    size_t k = a->klo, n = a->nlo;
+    if (n <= k)
+        return;
+    s_select(a->lo, 0, n, k - 1); /* nothing greater before k - 1, nothing smaller after */
+    double thr = a->lo[k - 1];
+    size_t ties = 0;
+    for (size_t i = k; i < n; i++)
+        ties += a->lo[i] == thr;
+    a->lo_ties = a->lo_cut && thr == a->lo_thr ? a->lo_ties + ties : ties;
+    a->lo_thr = thr;
+    a->lo_cut = true;
+    a->nlo = k;
 }
 
-static void s_heap_up(double *h, size_t i, bool max)
+/* Cuts hi back to its khi largest, moved to the front. */
+static void s_hi_cut(bt_run_acc_t *a)
 {
-    double v = h[i];
-    while (i > 0 && s_before(v, h[(i - 1) / 2], max)) {
-        h[i] = h[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h[i] = v;
+    size_t k = a->khi, n = a->nhi;
+    if (n <= k)
+        return;
+    s_select(a->hi, 0, n, n - k);
+    memmove(a->hi, a->hi + (n - k), k * sizeof *a->hi);
+    a->hi_thr = s_min(a->hi, 0, k);
+    a->hi_cut = true;
+    a->nhi = k;
 }
 
-/* Replaces the top of h[0..n) with v and restores the order. */
-static void s_heap_top(double *h, size_t n, double v, bool max)
-{
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && s_before(h[c + 1], h[c], max))
-            c++;
-        if (!s_before(h[c], v, max))
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    h[i] = v;
-}
-
-/* Takes return x into the tails: the smallest and the largest ones an n-point run needs. */
+/* Takes return x into the tails: the smallest and the largest ones an n-point run needs. The
+ * same multisets and tie count as keeping them in heaps, without a heap's scattered sifting (most
+ * of the streamed statistics' time): candidates are appended and cut back by selection. */
 static void s_tail_add(bt_run_acc_t *a, double x)
 {
     if (isnan(x)) {
         a->tails_bad = true;
         return;
     }
-    if (a->nlo < a->klo) {
-        a->lo[a->nlo] = x;
-        s_heap_up(a->lo, a->nlo++, true);
-    } else if (a->klo && x < a->lo[0]) {
-        double top = a->lo[0];
-        s_heap_top(a->lo, a->nlo, x, true);
-        a->lo_ties = a->lo[0] == top ? a->lo_ties + 1 : 0; /* top went out */
-    } else if (a->klo && x == a->lo[0]) {
-        a->lo_ties++;
+    if (a->klo) {
+        if (!a->lo_cut || x < a->lo_thr) {
+            a->lo[a->nlo++] = x;
+            if (a->nlo == 2 * a->klo)
+                s_lo_cut(a);
+        } else if (x == a->lo_thr) {
+            a->lo_ties++;
+        }
     }
-    if (a->nhi < a->khi) {
-        a->hi[a->nhi] = x;
-        s_heap_up(a->hi, a->nhi++, false);
-    } else if (a->khi && x > a->hi[0]) {
-        s_heap_top(a->hi, a->nhi, x, false);
+    if (a->khi && (!a->hi_cut || x > a->hi_thr)) {
+        a->hi[a->nhi++] = x;
+        if (a->nhi == 2 * a->khi)
+            s_hi_cut(a);
     }
+}
+
+/* The tails as s_tails_kept reads them: each cut to its k. */
+static void s_tails_settle(bt_run_acc_t *a)
+{
+    if (a->klo)
+        s_lo_cut(a);
+    if (a->khi)
+        s_hi_cut(a);
 }
 
 bt_run_acc_t *bt_run_acc_new(const bt_series_t *series, size_t nsym, const bt_engine_cfg_t *cfg,
@@ -494,8 +507,8 @@ bt_run_acc_t *bt_run_acc_new(const bt_series_t *series, size_t nsym, const bt_en
     a->klo = a->keep_all ? 0 : nhint < s_rank(nhint, 0.05) + 2 ? nhint : s_rank(nhint, 0.05) + 2;
     a->khi = a->keep_all ? 0 : nhint - s_rank(nhint, 0.95);
     a->bs = calloc(nsym ? nsym : 1, sizeof *a->bs);
-    a->lo = s_big_doubles(a->klo ? a->klo : 1); /* huge pages for a long run's tails */
-    a->hi = s_big_doubles(a->khi ? a->khi : 1);
+    a->lo = s_big_doubles(a->klo ? 2 * a->klo : 1); /* huge pages for a long run's tails */
+    a->hi = s_big_doubles(a->khi ? 2 * a->khi : 1);
     if (!a->bs || !a->lo || !a->hi || (a->keep_all && !s_room(&a->r, &a->rcap, 1024))) {
         bt_run_acc_destroy(&a);
         return NULL;
@@ -777,7 +790,10 @@ static bool s_curve_finish(bt_run_stats_t *st, bt_run_acc_t *a)
         st->omega = fmin(a->up / a->down, BT_PROFIT_FACTOR_CAP);
     else if (a->up > 0)
         st->omega = BT_PROFIT_FACTOR_CAP;
-    return a->keep_all ? s_tails(st, a->r, n) : s_tails_kept(st, a, n);
+    if (a->keep_all)
+        return s_tails(st, a->r, n);
+    s_tails_settle(a);
+    return s_tails_kept(st, a, n);
 }
 
 bt_err_t bt_run_acc_finish(bt_run_acc_t *a, bt_run_stats_t *st, const bt_recorder_t *rec,

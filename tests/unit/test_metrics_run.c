@@ -294,6 +294,52 @@ Test(metrics_run, streamed_equals_whole)
     s_same_streamed(25013, 4, 0.0, 64, 25013);   /* never flat */
 }
 
+/* The streamed tails keep candidates and cut them back to the extreme 5 % by selection (the
+ * threshold moves at each cut; returns equal to it are counted as ties, which a lower threshold
+ * resets). Returns that drift down and repeat (a sawtooth of 13 values whose base falls every
+ * 3,000 steps, many exactly equal) move the lower threshold at almost every cut, and rises
+ * repeat at the top: the same bits as sorting every return, for several chunk sizes. */
+Test(metrics_run, streamed_tails_follow_a_moving_threshold)
+{
+    size_t n = 40000;
+    bt_recorder_t rec;
+    bt_recorder_init(&rec);
+    double e = 1000;
+    int64_t t0 = bt_days_from_civil(2020, 1, 1) * BT_NS_PER_DAY;
+    for (size_t i = 0; i < n; i++) {
+        double r = ((double)(i % 13) - 6.0) * 0.001 - (double)(i / 3000) * 0.0005;
+        if (i % 5 == 0)
+            r = 0.0; /* flat steps: ties at zero */
+        e *= 1.0 + r;
+        *bt_recorder_add_equity(&rec) =
+            (bt_equity_rec_t){t0 + (int64_t)i * BT_NS_PER_HOUR, 0, e, e, 0};
+    }
+    bt_engine_cfg_t c;
+    bt_engine_cfg_defaults(&c);
+    c.initial_cash = 1000;
+    bt_run_stats_t whole;
+    cr_assert_eq(bt_run_stats_compute(&whole, &rec, NULL, 0, &c), BT_OK);
+    static const size_t chunks[] = {1, 97, 4096, 40000};
+    for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+        bt_run_acc_t *a = bt_run_acc_new(NULL, 0, &c, n);
+        for (size_t i = 0; i < n; i += chunks[k])
+            bt_run_acc_add(a, rec.equity + i, n - i < chunks[k] ? n - i : chunks[k]);
+        bt_run_stats_t part;
+        cr_assert_eq(bt_run_acc_finish(a, &part, &rec, 0), BT_OK);
+        bt_run_acc_destroy(&a);
+        cr_assert(memcmp(&whole.var_95, &part.var_95, sizeof part.var_95) == 0 &&
+                      memcmp(&whole.cvar_95, &part.cvar_95, sizeof part.cvar_95) == 0 &&
+                      memcmp(&whole.tail_ratio, &part.tail_ratio, sizeof part.tail_ratio) == 0,
+                  "chunk %zu: var %.17g/%.17g cvar %.17g/%.17g tail %.17g/%.17g", chunks[k],
+                  whole.var_95, part.var_95, whole.cvar_95, part.cvar_95, whole.tail_ratio,
+                  part.tail_ratio);
+        bt_run_stats_fini(&part);
+    }
+    cr_assert_lt(whole.var_95, 0.0);
+    bt_run_stats_fini(&whole);
+    bt_recorder_fini(&rec);
+}
+
 Test(metrics_run, streamed_refuses_what_it_cannot_know)
 {
     bt_recorder_t rec;
