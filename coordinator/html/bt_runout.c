@@ -15,7 +15,9 @@
 #include "bt_fs.h"
 #include "bt_time.h"
 
-#define S_NBUF 3 /* one filled by the engine, up to two waiting for or in the writer */
+#define S_NBUF 4 /* one filled by the engine, the others waiting for or in the consumers */
+#define S_FILES 1 /* a worker's roles: equity.csv and run.h5 */
+#define S_STATS 2 /* the report's curve and the run statistics */
 #define S_WARM_CHUNKS 4 /* warm runs of more bars than that many chunks */
 #define S_HUGE ((size_t)2 << 20)
 
@@ -30,7 +32,8 @@ struct bt_runout {
     bt_recorder_t *rec;
     s_slot_t slot[S_NBUF];
     size_t nsym_pos;          /* symbols of cfg.pos (0: none) */
-    /* consumers (the writer thread's alone until it is joined) */
+    /* consumers: the files worker's and the stats worker's (one worker does both when a second
+     * thread cannot be had), alone until joined */
     bt_fs_atomic_t csv;
     bool csv_open;
     bt_csvw_t w;
@@ -42,18 +45,28 @@ struct bt_runout {
     /* the end, made by the writer once the last chunk is in (or inline) */
     bt_run_stats_t *st;       /* where the statistics go */
     bool ended;               /* curve and statistics done (the files may still be closing) */
+    bool files_done, stats_done; /* (under mu) the workers' ends: every chunk written; the
+                                  * curve and statistics made */
     bool thin_ok;             /* the curve had the count expected */
     bt_err_t st_err;          /* of bt_run_acc_finish */
     bt_err_t commit_err;      /* of putting equity.csv and run.h5 in place */
     bt_errbuf_t ceb;
     bool committed;
     bool abandon;             /* destroyed before the end: remove the files (under mu) */
-    /* hand-over: a queue of full slots and a stack of free ones */
+    /* hand-over: the full slots in order (each taken by every worker, freed by the last one) and
+     * a stack of free ones */
     bool threaded, stop;
-    pthread_t th;
+    int nwork;                /* worker threads, 1 or 2 */
+    struct s_worker {
+        bt_runout_t *o;
+        unsigned roles;       /* S_FILES | S_STATS */
+        size_t taken;         /* chunks consumed */
+        pthread_t th;
+    } work[2];
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    size_t q[S_NBUF], qhead, qn;
+    size_t pub[S_NBUF], npub; /* slot of chunk c at pub[c % S_NBUF]; chunks published */
+    int pending[S_NBUF];      /* per slot: workers yet to consume it */
     size_t freel[S_NBUF], nfree;
     /* the warm thread (bt_runout_cfg_t.warm) */
     bool warming;
@@ -116,10 +129,14 @@ static void *s_big_alloc(size_t n)
     return p;
 }
 
-/* Takes one chunk into every output, in order. */
-static void s_consume(bt_runout_t *o, const s_slot_t *sl)
+/* Takes one chunk into the outputs of roles, in order. */
+static void s_consume(bt_runout_t *o, const s_slot_t *sl, unsigned roles)
 {
-    if (o->err != BT_OK)
+    if (roles & S_STATS) {
+        bt_html_thin_add(o->thin, sl->buf, sl->n);
+        bt_run_acc_add(o->acc, sl->buf, sl->n);
+    }
+    if (!(roles & S_FILES) || o->err != BT_OK)
         return;
     const bt_equity_rec_t *eq = sl->buf;
     size_t n = sl->n;
@@ -142,18 +159,15 @@ static void s_consume(bt_runout_t *o, const s_slot_t *sl)
             return;
         }
     }
-    bt_html_thin_add(o->thin, eq, n);
-    bt_run_acc_add(o->acc, eq, n);
 }
 
 /* After the last chunk: the curve and the statistics (the engine is waiting for them), then
- * equity.csv and run.h5 closed and renamed into place (while the engine writes the rest). */
+ * equity.csv and run.h5 closed and renamed into place (while the engine writes the rest). Made
+ * even if a file failed (the files worker may still be writing): finish then reports the error. */
 static void s_end_stats(bt_runout_t *o)
 {
-    if (o->err == BT_OK) {
-        o->thin_ok = bt_html_thin_finish(o->thin);
-        o->st_err = bt_run_acc_finish(o->acc, o->st, o->rec, o->cfg.nsym);
-    }
+    o->thin_ok = bt_html_thin_finish(o->thin);
+    o->st_err = bt_run_acc_finish(o->acc, o->st, o->rec, o->cfg.nsym);
 }
 
 static void s_end_files(bt_runout_t *o, bool keep)
@@ -173,36 +187,42 @@ static void s_end_files(bt_runout_t *o, bool keep)
     o->committed = true;
 }
 
-static void *s_writer(void *arg)
+/* A worker thread: every chunk in order into its roles' outputs, then their ends. Two workers
+ * split the work over two cores: the files (HDF5 and the kernel's copy into the page cache) and
+ * the statistics. */
+static void *s_worker(void *arg)
 {
-    bt_runout_t *o = arg;
+    struct s_worker *w = arg;
+    bt_runout_t *o = w->o;
     pthread_mutex_lock(&o->mu);
     for (;;) {
-        while (o->qn == 0 && !o->stop)
+        while (w->taken == o->npub && !o->stop)
             pthread_cond_wait(&o->cv, &o->mu);
-        if (o->qn == 0)
+        if (w->taken == o->npub)
             break;
-        size_t k = o->q[o->qhead];
-        o->qhead = (o->qhead + 1) % S_NBUF;
-        o->qn--;
+        size_t k = o->pub[w->taken % S_NBUF];
         pthread_mutex_unlock(&o->mu);
-        s_consume(o, &o->slot[k]);
+        s_consume(o, &o->slot[k], w->roles);
         pthread_mutex_lock(&o->mu);
-        o->freel[o->nfree++] = k;
+        w->taken++;
+        if (--o->pending[k] == 0)
+            o->freel[o->nfree++] = k;
         pthread_cond_broadcast(&o->cv);
     }
-    pthread_mutex_unlock(&o->mu);
-    pthread_mutex_lock(&o->mu);
     bool keep = !o->abandon;
     pthread_mutex_unlock(&o->mu);
-    if (keep)
+    if (keep && (w->roles & S_STATS))
         s_end_stats(o);
     pthread_mutex_lock(&o->mu);
-    o->ended = true;
+    if (w->roles & S_STATS)
+        o->stats_done = true;
+    if (w->roles & S_FILES)
+        o->files_done = true;
     keep = !o->abandon;
     pthread_cond_broadcast(&o->cv);
     pthread_mutex_unlock(&o->mu);
-    s_end_files(o, keep);
+    if (w->roles & S_FILES)
+        s_end_files(o, keep);
     return NULL;
 }
 
@@ -220,12 +240,12 @@ static bt_equity_rec_t *s_sink(void *user, bt_equity_rec_t *full, size_t n)
     if (o->nsym_pos) /* the changes made so far: the writer reads no further */
         bt_run_pos_counts(o->cfg.pos, sl->nch);
     if (!o->threaded) {
-        s_consume(o, sl);
+        s_consume(o, sl, S_FILES | S_STATS);
         return full;
     }
     pthread_mutex_lock(&o->mu);
-    o->q[(o->qhead + o->qn) % S_NBUF] = k;
-    o->qn++;
+    o->pub[o->npub++ % S_NBUF] = k;
+    o->pending[k] = o->nwork;
     pthread_cond_broadcast(&o->cv);
     while (o->nfree == 0)
         pthread_cond_wait(&o->cv, &o->mu);
@@ -248,8 +268,9 @@ static void s_end(bt_runout_t *o)
     pthread_mutex_lock(&o->mu);
     o->stop = true;
     pthread_cond_broadcast(&o->cv);
-    while (!o->ended)
+    while (!o->stats_done || !o->files_done)
         pthread_cond_wait(&o->cv, &o->mu);
+    o->ended = true;
     pthread_mutex_unlock(&o->mu);
 }
 
@@ -262,7 +283,8 @@ static void s_stop(bt_runout_t *o, bool abandon)
         o->stop = true;
         pthread_cond_broadcast(&o->cv);
         pthread_mutex_unlock(&o->mu);
-        pthread_join(o->th, NULL);
+        for (int i = 0; i < o->nwork; i++)
+            pthread_join(o->work[i].th, NULL);
         pthread_cond_destroy(&o->cv);
         pthread_mutex_destroy(&o->mu);
         o->threaded = false;
@@ -331,7 +353,19 @@ bt_runout_t *bt_runout_new(const bt_runout_cfg_t *cfg, bt_recorder_t *rec, bt_er
         } else {
             for (size_t k = 1; k < S_NBUF; k++)
                 o->freel[o->nfree++] = k;
-            o->threaded = pthread_create(&o->th, NULL, s_writer, o) == 0;
+            /* roles settle under mu before a worker looks at them (no chunk before then) */
+            o->work[0] = (struct s_worker){o, S_FILES | S_STATS, 0, 0};
+            o->work[1] = (struct s_worker){o, S_STATS, 0, 0};
+            pthread_mutex_lock(&o->mu);
+            if (pthread_create(&o->work[0].th, NULL, s_worker, &o->work[0]) == 0) {
+                o->nwork = 1;
+                if (pthread_create(&o->work[1].th, NULL, s_worker, &o->work[1]) == 0) {
+                    o->nwork = 2;
+                    o->work[0].roles = S_FILES;
+                }
+            }
+            o->threaded = o->nwork > 0;
+            pthread_mutex_unlock(&o->mu);
             if (!o->threaded) { /* no thread: the same work inline */
                 pthread_cond_destroy(&o->cv);
                 pthread_mutex_destroy(&o->mu);
