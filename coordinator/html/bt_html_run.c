@@ -54,12 +54,16 @@ static size_t s_asof(const bt_series_t *s, size_t from, int64_t t)
 /* Equal-weight buy and hold of every symbol from the first equity point, scaled to the first
  * equity value. Evaluated only where the page shows it (bucket ends, day ends): s_bench_at for
  * increasing step indexes, s_bench_rewind before another pass. */
-typedef struct {
-    const bt_html_run_in_t *in;
+typedef struct bt_html_bench s_bench_t;
+
+struct bt_html_bench {
+    const bt_series_t *series;
+    size_t nsym;
+    double e0;        /* the first equity */
     size_t *at0, *at; /* per symbol: bar as of the first equity point, as of the last step asked */
     double *c0;       /* per symbol: close as of the first equity point */
     size_t used;      /* symbols with a positive first close */
-} s_bench_t;
+};
 
 static void s_bench_free(s_bench_t *b)
 {
@@ -68,37 +72,43 @@ static void s_bench_free(s_bench_t *b)
     free(b->at0), free(b->at), free(b->c0), free(b);
 }
 
-static s_bench_t *s_benchmark(const bt_html_run_in_t *in)
+/* The benchmark of a run on series whose first equity point is (t0, e0); NULL without bars. */
+static s_bench_t *s_bench_new(const bt_series_t *series, size_t nsym, int64_t t0, double e0)
 {
-    const bt_html_thin_t *th = in->thin;
-    if (!in->series || !in->nsym || !th->n)
+    if (!series || !nsym)
         return NULL;
     s_bench_t *b = calloc(1, sizeof *b);
     if (!b)
         return NULL;
-    b->in = in;
-    b->at0 = calloc(in->nsym, sizeof *b->at0);
-    b->at = calloc(in->nsym, sizeof *b->at);
-    b->c0 = calloc(in->nsym, sizeof *b->c0);
+    *b = (s_bench_t){series, nsym, e0, NULL, NULL, NULL, 0};
+    b->at0 = calloc(nsym, sizeof *b->at0);
+    b->at = calloc(nsym, sizeof *b->at);
+    b->c0 = calloc(nsym, sizeof *b->c0);
     if (!b->at0 || !b->at || !b->c0) {
         s_bench_free(b);
         return NULL;
     }
-    for (size_t s = 0; s < in->nsym; s++) {
-        const bt_series_t *se = &in->series[s];
+    for (size_t s = 0; s < nsym; s++) {
+        const bt_series_t *se = &series[s];
         if (!se->n)
             continue;
-        b->at0[s] = b->at[s] = s_asof(se, 0, th->t0);
+        b->at0[s] = b->at[s] = s_asof(se, 0, t0);
         b->c0[s] = se->close[b->at0[s]];
         b->used += b->c0[s] > 0;
     }
     return b;
 }
 
+static s_bench_t *s_benchmark(const bt_html_run_in_t *in)
+{
+    const bt_html_thin_t *th = in->thin;
+    return th->n ? s_bench_new(in->series, in->nsym, th->t0, th->e0) : NULL;
+}
+
 static void s_bench_rewind(s_bench_t *b)
 {
     if (b)
-        memcpy(b->at, b->at0, b->in->nsym * sizeof *b->at);
+        memcpy(b->at, b->at0, b->nsym * sizeof *b->at);
 }
 
 /* idx: the equity point's index. A symbol with a bar at every step has point idx's bar at
@@ -107,10 +117,9 @@ static double s_bench_at(s_bench_t *b, int64_t t, size_t idx)
 {
     if (!b)
         return NAN;
-    const bt_html_run_in_t *in = b->in;
     double sum = 0;
-    for (size_t s = 0; s < in->nsym; s++) {
-        const bt_series_t *se = &in->series[s];
+    for (size_t s = 0; s < b->nsym; s++) {
+        const bt_series_t *se = &b->series[s];
         if (!se->n || !(b->c0[s] > 0))
             continue;
         size_t guess = b->at0[s] + idx;
@@ -120,7 +129,7 @@ static double s_bench_at(s_bench_t *b, int64_t t, size_t idx)
             b->at[s] = s_asof(se, b->at[s], t);
         sum += se->close[b->at[s]] / b->c0[s];
     }
-    return b->used ? in->thin->e0 * sum / (double)b->used : NAN;
+    return b->used ? b->e0 * sum / (double)b->used : NAN;
 }
 
 /* ---- the curve as drawn, gathered as the points come ---- */
@@ -150,8 +159,21 @@ void bt_html_thin_destroy(bt_html_thin_t **self_p)
         return;
     bt_html_thin_t *t = *self_p;
     free(t->bt), free(t->beq), free(t->bdd), free(t->bi), free(t->dt), free(t->deq), free(t->di);
+    free(t->bbench), free(t->dbench);
+    s_bench_free(t->bench);
     free(t);
     *self_p = NULL;
+}
+
+void bt_html_thin_set_bars(bt_html_thin_t *t, const bt_series_t *series, size_t nsym)
+{
+    if (t->n || !series || !nsym)
+        return;
+    t->bbench = malloc((t->nb ? t->nb : 1) * sizeof *t->bbench);
+    if (t->bbench) {
+        t->bars = series;
+        t->nbars = nsym;
+    }
 }
 
 /* The point waiting for its successor ends a UTC day (s_daily draws day ends). */
@@ -166,13 +188,18 @@ static void s_day_end(bt_html_thin_t *t, int64_t time, double equity, size_t idx
         if (b)
             t->deq = b;
         size_t *c = b ? realloc(t->di, nc * sizeof *c) : NULL;
-        if (!c) {
+        if (c)
+            t->di = c;
+        double *d = c && t->bench ? realloc(t->dbench, nc * sizeof *d) : NULL;
+        if (!c || (t->bench && !d)) {
             t->bad = true;
             return;
         }
-        t->di = c;
+        t->dbench = t->bench ? d : NULL;
         t->dcap = nc;
     }
+    if (t->bench)
+        t->dbench[t->nday] = s_bench_at(t->bench, time, idx);
     t->dt[t->nday] = time;
     t->di[t->nday] = idx;
     t->deq[t->nday++] = equity;
@@ -197,6 +224,8 @@ void bt_html_thin_add(bt_html_thin_t *t, const bt_equity_rec_t *eq, size_t n)
         if (i == 0) {
             t->t0 = x->time;
             t->e0 = x->equity;
+            if (t->bars && !(t->bench = s_bench_new(t->bars, t->nbars, t->t0, t->e0)))
+                t->bars = NULL; /* out of memory: the page looks the bars up */
         }
         t->t1 = x->time;
         /* buckets of the expected count: each one's last point and deepest drawdown */
@@ -207,6 +236,8 @@ void bt_html_thin_add(bt_html_thin_t *t, const bt_equity_rec_t *eq, size_t n)
             if (i + 1 == t->bend) { /* (no division per point) */
                 t->bt[t->b] = x->time;
                 t->bi[t->b] = i;
+                if (t->bench)
+                    t->bbench[t->b] = s_bench_at(t->bench, x->time, i);
                 t->beq[t->b] = x->equity;
                 t->bdd[t->b++] = t->ddmax;
                 t->ddmax = 0;
@@ -231,6 +262,12 @@ bool bt_html_thin_finish(bt_html_thin_t *t)
     return !t->bad && t->n == t->expect;
 }
 
+/* The curve kept the benchmark of these bars at its points. */
+static bool s_kept(const bt_html_thin_t *th, const bt_html_run_in_t *in)
+{
+    return th->bench && th->bars == in->series && th->nbars == in->nsym;
+}
+
 /* The equity curve thinned to S_DISPLAY_POINTS buckets: each bucket's last
  * time, equity and benchmark, and its deepest drawdown (so no trough is lost). */
 static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
@@ -253,7 +290,8 @@ static void s_equity(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
             else if (k == 2)
                 bt_json_num7(j, th->bdd[b]);
             else
-                bt_json_num7(j, s_bench_at(bench, th->bt[b], th->bi[b]));
+                bt_json_num7(j, s_kept(th, in) ? th->bbench[b]
+                                                : s_bench_at(bench, th->bt[b], th->bi[b]));
         }
         bt_json_raw(j, "]");
     }
@@ -284,7 +322,8 @@ static void s_daily(bt_json_t *j, const bt_html_run_in_t *in, s_bench_t *bench)
             else if (k == 1)
                 bt_json_num(j, th->deq[d]);
             else
-                bt_json_num(j, s_bench_at(bench, th->dt[d], th->di[d]));
+                bt_json_num(j, s_kept(th, in) ? th->dbench[d]
+                                              : s_bench_at(bench, th->dt[d], th->di[d]));
         }
         bt_json_raw(j, "]");
     }

@@ -29,18 +29,26 @@ typedef struct bt_html_thin {
     int64_t *bt;               /* per bucket: its last point's time, equity, deepest drawdown */
     double *beq, *bdd;
     size_t *bi;                /* per bucket: its last point's index (a hint for the benchmark) */
+    double *bbench;            /* per bucket: the benchmark there (bars given), else NULL */
     double ddmax;              /* deepest drawdown of the open bucket */
     size_t nday, dcap;         /* day ends kept, room */
     int64_t *dt;               /* per day end: time, equity and point index */
     double *deq;
     size_t *di;
+    double *dbench;            /* per day end: the benchmark (bars given) */
     int64_t next_day;          /* first ns of the day after the last point's */
     bt_equity_rec_t prev;      /* the last point (a day end if the next one is in a later day) */
+    const bt_series_t *bars;   /* bt_html_thin_set_bars: the run's bars, nbars symbols */
+    size_t nbars;
+    struct bt_html_bench *bench; /* the benchmark, from the first point on (bars given) */
     bool bad, done;            /* out of memory or more points than expected; finished */
 } bt_html_thin_t;
 
 /* n: the number of points that will be added. NULL when out of memory. */
 bt_html_thin_t *bt_html_thin_new(size_t n);
+/* Before the first point: the run's bars, for the benchmark at each point kept, computed as the
+ * points come (report.html then looks up no bars of a long run; the same values). */
+void bt_html_thin_set_bars(bt_html_thin_t *t, const bt_series_t *series, size_t nsym);
 void bt_html_thin_destroy(bt_html_thin_t **self_p);
 void bt_html_thin_add(bt_html_thin_t *t, const bt_equity_rec_t *eq, size_t n);
 /* Ends the curve; false if the count was not the one expected or memory ran out (then build

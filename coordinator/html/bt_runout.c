@@ -317,6 +317,8 @@ bt_runout_t *bt_runout_new(const bt_runout_cfg_t *cfg, bt_recorder_t *rec, bt_er
         ok = o->slot[k].nch != NULL;
     }
     o->thin = ok ? bt_html_thin_new(cfg->expect) : NULL;
+    if (o->thin) /* the report's benchmark made here, with the points (the bars are hot) */
+        bt_html_thin_set_bars(o->thin, cfg->series, cfg->nsym);
     /* Without run.h5 the statistics keep every return: their fallback would
      * otherwise read equity.csv, whose 15 digits are not the run's bits. */
     o->acc = o->thin ? bt_run_acc_new(cfg->series, cfg->nsym, cfg->ecfg,
