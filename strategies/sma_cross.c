@@ -51,8 +51,7 @@ static void s_on_bar(void *state, bt_ctx_t *ctx)
     if (!bt_su_has_bar(ctx))
         return;
     double c = ctx->bar[0].close;
-    bt_sma_update(&st->fast, c);
-    bt_sma_update(&st->slow, c);
+    bt_sma_update2(&st->fast, &st->slow, c);
     if (!st->slow.ready || !st->fast.ready)
         return;
     bt_su_cross_step(ctx, &st->cross, st->fast.value - st->slow.value);

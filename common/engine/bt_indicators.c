@@ -39,7 +39,7 @@ static inline void s_neumaier_sel(double *sum, double *comp, double x)
     *sum = t;
 }
 
-double bt_sma_update(bt_sma_t *s, double x)
+static inline double s_sma_update(bt_sma_t *s, double x)
 {
     /* sum and comp stay in registers across both adds and are stored once: storing them as a
      * pair and reloading one half on the next bar stalled the store forwarding */
@@ -71,6 +71,17 @@ double bt_sma_update(bt_sma_t *s, double x)
     }
     s->value = v;
     return v;
+}
+
+double bt_sma_update(bt_sma_t *s, double x)
+{
+    return s_sma_update(s, x);
+}
+
+void bt_sma_update2(bt_sma_t *a, bt_sma_t *b, double x)
+{
+    s_sma_update(a, x); /* one call: the two chains overlap */
+    s_sma_update(b, x);
 }
 
 /* ---- EMA ---- */

@@ -68,6 +68,9 @@ typedef struct bt_sma {
 size_t bt_sma_size(size_t n);
 void bt_sma_init(bt_sma_t *s, size_t n, double *buf);
 double bt_sma_update(bt_sma_t *s, double x);
+/* bt_sma_update(a, x) then bt_sma_update(b, x) in one call (two averages of one input, e.g.
+ * sma_cross's; a and b distinct): the same bits. */
+void bt_sma_update2(bt_sma_t *a, bt_sma_t *b, double x);
 
 /* ---- Exponential moving average (no buffer) ---- */
 

@@ -228,6 +228,12 @@ void bt_html_thin_add(bt_html_thin_t *t, const bt_equity_rec_t *eq, size_t n)
                 t->bars = NULL; /* out of memory: the page looks the bars up */
         }
         t->t1 = x->time;
+        /* the last point of each day: the next one is in a later day (before this point's
+         * bucket: the benchmark is asked in time order) */
+        if (i > 0 && x->time >= t->next_day)
+            s_day_end(t, prev->time, prev->equity, i - 1);
+        if (i == 0 || x->time >= t->next_day)
+            t->next_day = (s_day(x->time) + 1) * S_DAY_NS;
         /* buckets of the expected count: each one's last point and deepest drawdown */
         if (i >= t->expect) {
             t->bad = true;
@@ -244,11 +250,6 @@ void bt_html_thin_add(bt_html_thin_t *t, const bt_equity_rec_t *eq, size_t n)
                 t->bend = (t->b + 1) * t->expect / t->nb;
             }
         }
-        /* the last point of each day: the next one is in a later day */
-        if (i > 0 && x->time >= t->next_day)
-            s_day_end(t, prev->time, prev->equity, i - 1);
-        if (i == 0 || x->time >= t->next_day)
-            t->next_day = (s_day(x->time) + 1) * S_DAY_NS;
         prev = x;
     }
     t->prev = eq[n - 1];

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bt_indicators.h"
 
@@ -41,6 +42,66 @@ Test(sma, hand_values)
     s_near(bt_sma_update(&s, 13), 12.0, "(11+12+13)/3");       /* 36/3 = 12 */
     s_near(bt_sma_update(&s, 15), 40.0 / 3.0, "(12+13+15)/3"); /* 40/3 = 13.333.. */
     s_near(bt_sma_update(&s, -4), 8.0, "(13+15-4)/3");         /* 24/3 = 8 */
+}
+
+/* The reference: the SMA as first written (Neumaier adds with a branch, recomputed every 16 n
+ * updates), kept here to check the branch-free update against, bit for bit. */
+typedef struct {
+    double buf[64], sum, comp;
+    size_t n, pos, since, count;
+} s_ref_sma_t;
+
+static void s_ref_add(double *sum, double *comp, double x)
+{
+    double t = *sum + x;
+    if (fabs(*sum) >= fabs(x))
+        *comp += (*sum - t) + x;
+    else
+        *comp += (x - t) + *sum;
+    *sum = t;
+}
+
+static double s_ref_update(s_ref_sma_t *s, double x)
+{
+    if (s->count >= s->n)
+        s_ref_add(&s->sum, &s->comp, -s->buf[s->pos]);
+    s->buf[s->pos] = x;
+    s_ref_add(&s->sum, &s->comp, x);
+    if (++s->pos == s->n)
+        s->pos = 0;
+    s->count++;
+    if (++s->since >= 16 * s->n) {
+        double sum = 0.0, comp = 0.0;
+        for (size_t i = 0; i < s->n; i++)
+            s_ref_add(&sum, &comp, s->buf[i]);
+        s->sum = sum, s->comp = comp, s->since = 0;
+    }
+    return (s->sum + s->comp) / (double)(s->count >= s->n ? s->n : s->count);
+}
+
+/* Inputs of both signs and of magnitudes 1e-3 to 1e6 (each branch of the compensation), over
+ * windows 1 to 64 and far past the recomputation; bt_sma_update2 on two windows against two
+ * single updates. */
+Test(sma, same_bits_as_the_branchy_update_and_in_pairs)
+{
+    static const size_t ns[] = {1, 2, 3, 10, 30, 64};
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        size_t n = ns[k], m = ns[(k + 1) % 6];
+        double b1[64], b2[64], b3[64];
+        bt_sma_t a, p, q;
+        bt_sma_init(&a, n, b1);
+        bt_sma_init(&p, n, b2);
+        bt_sma_init(&q, m, b3);
+        s_ref_sma_t r = {.n = n}, rq = {.n = m};
+        for (int i = 0; i < 5000; i++) {
+            double u = s_uniform(), x = (u - 0.4) * pow(10.0, -3.0 + 9.0 * s_uniform());
+            double v = bt_sma_update(&a, x), w = s_ref_update(&r, x), wq = s_ref_update(&rq, x);
+            bt_sma_update2(&p, &q, x);
+            cr_assert(memcmp(&v, &w, sizeof v) == 0, "n %zu step %d: %.17g vs %.17g", n, i, v, w);
+            cr_assert(memcmp(&p.value, &w, sizeof w) == 0 && memcmp(&q.value, &wq, sizeof wq) == 0,
+                      "pair n %zu/%zu step %d", n, m, i);
+        }
+    }
 }
 
 Test(sma, window_one_is_identity)
