@@ -42,6 +42,7 @@ struct bt_batch {
     uint32_t at4[S_W][S_BLOCK1];          /* one group's signal bars in a block, per lane */
     double tg4[S_W][S_BLOCK1];            /* and targets */
     double eqg[S_W][S_BLOCK1];            /* and equities (padding lanes: 1) */
+    uint8_t mvg[S_BLOCK1];                /* bars where some lane's equity may move */
     struct s_lane *ln;                    /* one-symbol passes: S_LANES1 lanes */
     size_t lj[S_LANES1];                  /* lane -> its job */
     s_key_t key[S_LANES1];                /* lanes in column order */
@@ -325,6 +326,14 @@ static inline __attribute__((always_inline)) bool s_any(const s_vl *m)
     return a[0] != 0;
 }
 
+/* All lanes of *m set. */
+static inline __attribute__((always_inline)) bool s_all(const s_vl *m)
+{
+    s_vl a = *m & S_SWAP2(*m);
+    a &= S_SWAP1(a);
+    return a[0] != 0;
+}
+
 /* bt_macc_step_core for four lanes. The drawdown duration is branch-free;
  * a new deepest drawdown (rare) takes its division only when a lane has
  * one. The exposure count comes from s_lane_block. */
@@ -360,18 +369,54 @@ static inline __attribute__((always_inline)) void s_vstep(s_quad_t *v, int64_t t
     v->prev = e;
 }
 
+/* s_vstep of four lanes whose equity is the previous step's (finite) and
+ * whose rf_step is 0. The return is then exactly +0 (e / prev = 1 and
+ * 1 - 1 = +0, or 0 by the prev == 0 rule), and adding +0 changes none of
+ * the power or downside sums (none can be -0: they start at +0, and a sum
+ * is -0 only from -0 + -0), nor ndown. The drawdown duration cannot move
+ * (it needs prev < peak <= e), the peak is already e where e >= peak (the
+ * previous step set it), and the drawdown test repeats the previous step's
+ * with the same e and peak (same max_dd). Left: the equity sum (the
+ * caller's) and the peak's time, which only the run's last step decides. */
+static inline __attribute__((always_inline)) void s_vflat(s_quad_t *v, int64_t t)
+{
+    s_vl ge = v->prev >= v->peak;
+    v->peak_time = (ge & t) | (~ge & v->peak_time);
+}
+
 /* Bars [a, b) of the eight lanes of a group: the metrics points of the
- * equities E[k][i - e0] (lane k, bar i) that s_lane_block wrote. The state
- * stays in registers. AVX2 / AVX-512 where the CPU has them (no FMA in
- * those targets either). */
+ * equities E[k][i - e0] (lane k, bar i) that s_lane_block wrote. A bar
+ * where no lane's equity moves (mv[i - e0] == 0: every lane flat, no
+ * event; the usual case between a long/flat strategy's trades) takes
+ * s_vflat when every lane's rf_step is 0. The state stays in registers.
+ * AVX2 / AVX-512 where the CPU has them (no FMA in those targets either). */
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static void
 s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double (*restrict E)[S_BLOCK1],
-         size_t e0, size_t a, size_t b)
+         const uint8_t *restrict mv, size_t e0, size_t a, size_t b)
 {
     s_quad_t v0 = g->q[0], v1 = g->q[1];
+    s_vl rz = (v0.rf == 0.0) & (v1.rf == 0.0);
+    bool flat_ok = s_all(&rz);
     for (size_t i = a; i < b; i++) {
         int64_t t = T[i];
         size_t j = i - e0;
+        if (flat_ok && !mv[j]) { /* a run of such bars: [i, k) */
+            size_t k = i + 1;
+            while (k < b && !mv[k - e0])
+                k++;
+            s_vd q0 = v0.eqsum, q1 = v1.eqsum; /* locals: the sums stay in registers */
+            const s_vd p0 = v0.prev, p1 = v1.prev;
+            for (size_t h = i; h < k; h++) {
+                q0 += p0;
+                q1 += p1;
+            }
+            v0.eqsum = q0;
+            v1.eqsum = q1;
+            s_vflat(&v0, T[k - 1]); /* the last step of the run sets the peak's time */
+            s_vflat(&v1, T[k - 1]);
+            i = k - 1;
+            continue;
+        }
         s_vd x0 = {E[0][j], E[1][j], E[2][j], E[3][j]};
         s_vd x1 = {E[4][j], E[5][j], E[6][j], E[7][j]};
         s_vstep(&v0, t, &x0);
@@ -448,11 +493,14 @@ static void s_lane_store(const s_grp_t *g, int k, bt_macc_t *m)
  * and each bar's equity into eq[i - i0] — bt_portfolio_mark's sum of the
  * book as the bar leaves it (cash, or cash + position x close), so quiet
  * stretches are a loop over the bars (AVX2 / AVX-512 where the CPU has
- * them; no FMA there either). Returns the bars with a position
- * (bt_macc_step_core's exposure count). */
+ * them; no FMA there either). Bars where the equity may differ from the
+ * previous bar's (a position, an event, a cash that is not finite) get
+ * mv[i - i0] = 1 (s_vquiet's s_vflat test). Returns the bars with a
+ * position (bt_macc_step_core's exposure count). */
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static int64_t
 s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
-                            const bt_feed_cols_t *x, size_t i0, size_t i1, double *eq)
+                            const bt_feed_cols_t *x, size_t i0, size_t i1, double *eq,
+                            uint8_t *mv)
 {
     bt_book_t *bk = l->bk;
     const double *C = x->c;
@@ -473,10 +521,13 @@ s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
                     v += pos * C[j];
                     eq[j - i0] = v;
                 }
+                memset(mv + (i - i0), 1, q1 - i);
                 nheld += (int64_t)(q1 - i);
             } else {
                 for (size_t j = i; j < q1; j++)
                     eq[j - i0] = cash;
+                if (!(cash - cash == 0.0)) /* inf or NaN: e / prev is not 1 */
+                    memset(mv + (i - i0), 1, q1 - i);
             }
             i = q1;
             continue;
@@ -493,6 +544,7 @@ s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
         if (held)
             v += pos * C[i];
         eq[i - i0] = v; /* = bk->pf.equity */
+        mv[i - i0] = 1;
         nheld += held;
         i++;
     }
@@ -515,9 +567,10 @@ static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
     for (size_t k = nl; k < S_W; k++) /* padding lanes: a flat account of 1 */
         for (size_t i = i0; i < i1; i++)
             self->eqg[k][i - i0] = 1.0;
+    memset(self->mvg, 0, i1 - i0);
     for (size_t k = 0; k < nl; k++) {
-        S_LN(g, exposed, k) +=
-            s_lane_block(&ln[k], self->at4[k], self->tg4[k], x, i0, i1, self->eqg[k]);
+        S_LN(g, exposed, k) += s_lane_block(&ln[k], self->at4[k], self->tg4[k], x, i0, i1,
+                                            self->eqg[k], self->mvg);
         if (ln[k].blk_end < blk)
             blk = ln[k].blk_end;
     }
@@ -531,11 +584,11 @@ static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
         if (bb < stop)
             stop = bb > i ? (size_t)bb : i;
         if (stop > i) {
-            s_vquiet(g, T, self->eqg, i0, i, stop);
+            s_vquiet(g, T, self->eqg, self->mvg, i0, i, stop);
             i = stop;
             continue;
         }
-        s_vquiet(g, T, self->eqg, i0, i, i + 1);
+        s_vquiet(g, T, self->eqg, self->mvg, i0, i, i + 1);
         if (i + 1 >= blk) { /* bt_macc_step's block closing, lane by lane */
             blk = UINT64_MAX;
             for (size_t k = 0; k < nl; k++) {

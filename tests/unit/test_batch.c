@@ -14,7 +14,8 @@
  *  - the one-symbol pass's vector groups (any lane count, same-bar events,
  *    flat -> long -> short, PBO blocks closing at different steps, equity
  *    exactly 0; groups of eight with a partial last one, lanes reordered by
- *    their columns) and the cross strategies' stretch skipping in decide.
+ *    their columns; long flat runs, which skip the return sums) and the
+ *    cross strategies' stretch skipping in decide.
  * The series is a seeded random walk (no files). */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -609,6 +610,53 @@ Test(batch, zero_equity_same_bits)
     }
     s_same_as_engine(&s, st, params, cfg, 8, m);
     cr_assert_eq(m[0].max_drawdown, 1.0, "equity reached 0 (max_drawdown %.17g)", m[0].max_drawdown);
+}
+
+/* Bars where no lane of a group has a position or an event take the flat
+ * metrics step (s_vflat): no return sums, but the equity sum (turnover)
+ * grows every bar and the peak's time moves. Here every lane is flat at
+ * its initial cash for 200 bars (a constant price: no cross), then buys in
+ * a dip (commission puts the equity just below the peak) and recovers in
+ * a rally of 2 a day: the drawdown duration counts from the last bar at
+ * the peak (a few days), not from bar 0 (over 200 days). Each lane gives
+ * the engine's bits (making the flat equity sum add 1e-7 more fails it). */
+Test(batch, flat_runs_same_bits)
+{
+    enum { N = 400 };
+    static int64_t t[N];
+    static double o[N], h[N], l[N], c[N], v[N];
+    for (size_t i = 0; i < N; i++) {
+        double p = 100.0;
+        if (i >= 200 && i < 205)
+            p = 100.0 - 2.0 * (double)(i - 199); /* 98 .. 90 */
+        else if (i >= 205)
+            p = 90.0 + 2.0 * (double)(i - 204); /* 92, 94, ... */
+        t[i] = (int64_t)(1262563200 + 86400 * (int64_t)i) * 1000000000;
+        o[i] = h[i] = l[i] = c[i] = p;
+        v[i] = 1e6;
+    }
+    bt_series_t s = {.n = N, .time = t, .open = o, .high = h, .low = l, .close = c, .volume = v};
+    snprintf(s.symbol, sizeof s.symbol, "FLAT");
+    const bt_strategy_t *st = bt_strategy_find("sma_cross");
+    static double params[16][BT_MAX_PARAMS];
+    static bt_engine_cfg_t cfg[16];
+    static bt_metrics_t m[16];
+    for (size_t k = 0; k < 16; k++) {
+        params[k][0] = 2 + (double)(k % 3);
+        params[k][1] = 6 + (double)(k / 3);
+        params[k][2] = 0;
+        bt_engine_cfg_defaults(&cfg[k]);
+        cfg[k].commission_rate = 0.001;
+        cfg[k].pbo_blocks = k % 2 ? 8 : 0;
+    }
+    s_same_as_engine(&s, st, params, cfg, 16, m);
+    for (size_t k = 0; k < 16; k++) {
+        cr_assert(m[k].trades == 0 && m[k].final_equity > 100000.0, "lane %zu bought and gained",
+                  k);
+        cr_assert(m[k].max_drawdown_duration > 0.0 && m[k].max_drawdown_duration < 30.0,
+                  "lane %zu: drawdown duration %.17g days counts from the last flat bar", k,
+                  m[k].max_drawdown_duration);
+    }
 }
 
 /* bt_su_cross_decide steps only the bars of a stretch of 8 that can act;
