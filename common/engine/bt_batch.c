@@ -10,6 +10,7 @@
 #include "bt_alloc.h"
 #include "bt_book.h"
 #include "bt_exec.h"
+#include "bt_fastev.h"
 #include "bt_feed.h"
 #include "bt_loop.h"
 #include "bt_portfolio.h"
@@ -43,6 +44,7 @@ struct bt_batch {
     double tg4[S_W][S_BLOCK1];            /* and targets */
     double eqg[S_W][S_BLOCK1];            /* and equities (padding lanes: 1) */
     uint8_t mvg[S_BLOCK1];                /* bars where some lane's equity may move */
+    bool fastev;                          /* one-symbol lanes may take bt_fastev_step */
     struct s_lane *ln;                    /* one-symbol passes: S_LANES1 lanes */
     size_t lj[S_LANES1];                  /* lane -> its job */
     s_key_t key[S_LANES1];                /* lanes in column order */
@@ -59,6 +61,7 @@ bt_batch_t *bt_batch_new(void)
     bt_batch_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
+    self->fastev = true;
     self->books = bt_aligned_alloc(S_BOOKS * sizeof *self->books); /* zeroed */
     self->grp = bt_aligned_alloc(S_LANES1 / S_W * S_GRP_BYTES);
     self->ln = calloc(S_LANES1, S_LANE_BYTES);
@@ -84,6 +87,11 @@ void bt_batch_destroy(bt_batch_t **self_p)
     free(self->ln);
     free(self);
     *self_p = NULL;
+}
+
+void bt_batch_set_fastev(bt_batch_t *self, bool on)
+{
+    self->fastev = on;
 }
 
 bool bt_batch_eligible(const bt_run_spec_t *spec)
@@ -435,6 +443,7 @@ typedef struct s_lane {
     unsigned char *st; /* decide's state */
     uint32_t nev;      /* signals in the block */
     bool held, nord;   /* the book's position open, an order open */
+    bool fev;          /* its events take bt_fastev_step (bt_fastev_ok) */
     uint64_t blk_end;  /* its macc's blk_end (steps that close the open PBO block) */
     const bt_fast_t *fast; /* the strategy's fast path, its parameters, its columns */
     const double *params;
@@ -533,7 +542,9 @@ s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
             continue;
         }
         bool sig = e < nev && at[e] == i;
-        int64_t t = s_event_core(bk, x, i, sig ? &tg[e] : NULL);
+        const double *tgi = sig ? &tg[e] : NULL;
+        int64_t t = l->fev && i != last ? bt_fastev_step(bk, x, i, tgi)
+                                        : s_event_core(bk, x, i, tgi);
         bt_feed_done_one(bk, t);
         e += sig;
         cash = bk->pf.cash;
@@ -685,6 +696,7 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
                             .cols = j->cols, .cash = bk->pf.cash, .pos = bk->pf.pos[0],
                             .held = bk->pf.nheld != 0, .nord = bk->exec.nord != 0,
                             .arena = bk->arena, .cfg = c,
+                            .fev = self->fastev && bt_fastev_ok(bk),
                             .arena_bytes = bk->arena_cap < 1024 ? bk->arena_cap : 1024};
         lj[nl++] = l;
     }
