@@ -447,6 +447,9 @@ Test(batch, eligibility)
     cr_assert_not(bt_batch_eligible(&sp), "a strategy that declares nothing runs as today");
 }
 
+/* bt_batch_set_fastev for s_same_as_engine's batch. */
+static bool g_fastev = true;
+
 /* Runs n one-symbol jobs of st over ser through bt_batch_run and through
  * bt_engine_run; metrics and PBO blocks must be the same bits. Returns the
  * engine's metrics in out (n entries). */
@@ -459,6 +462,7 @@ static void s_same_as_engine(const bt_series_t *ser, const bt_strategy_t *st, do
     bt_batch_t *b = bt_batch_new();
     bt_indcache_t *cache = bt_indcache_new((size_t)1 << 30);
     cr_assert(eng && b && cache);
+    bt_batch_set_fastev(b, g_fastev);
     static double blk_a[NMAX][3 * BT_MACC_MAX_BLOCKS], blk_b[NMAX][3 * BT_MACC_MAX_BLOCKS];
     static bt_batch_job_t jobs[NMAX];
     static const double *cols[NMAX * (BT_DECL_MAX + 1)];
@@ -657,6 +661,74 @@ Test(batch, flat_runs_same_bits)
                   "lane %zu: drawdown duration %.17g days counts from the last flat bar", k,
                   m[k].max_drawdown_duration);
     }
+}
+
+/* The inline event step (bt_fastev) against the engine's functions on
+ * lanes that trade on most bars: sma_cross 1/2 to 3/5 crosses every few
+ * bars (100 to 1,500 round trips over 6,000 bars), so an exit fill and a
+ * new entry signal often fall on one bar; a
+ * short signal (short = 1) on a long-only book means flat; sizing at 100 %
+ * of equity has buys refused for cash when the open gaps up; a position
+ * is open on the last bar (with and without close_at_end); commissions by
+ * rate, per share and with a minimum; fractional and whole shares. Run with
+ * the inline step and without, every lane gives bt_engine_run's bits. */
+Test(batch, fast_events_same_bits)
+{
+    s_series();
+    const bt_strategy_t *st = bt_strategy_find("sma_cross");
+    static double params[32][BT_MAX_PARAMS];
+    static bt_engine_cfg_t cfg[32];
+    static bt_metrics_t m[32];
+    enum { N = 24 };
+    for (size_t k = 0; k < N; k++) {
+        params[k][0] = 1 + (double)(k % 3);
+        params[k][1] = params[k][0] + 1 + (double)((k / 6) % 3);
+        params[k][2] = (double)(k % 4 == 3); /* a cross down targets -1 */
+        bt_engine_cfg_t *c = &cfg[k];
+        bt_engine_cfg_defaults(c);
+        c->commission_rate = 0.001;
+        c->slippage_bps = 2;
+        switch (k % 6) {
+        case 0:
+            break;
+        case 1:
+            c->size_value = 1.0; /* a gap up at the open: insufficient cash */
+            c->close_at_end = true;
+            break;
+        case 2:
+            c->fractional = true;
+            c->size_value = 0.5;
+            break;
+        case 3:
+            c->commission_per_share = 0.01;
+            c->commission_min = 2.0;
+            c->close_at_end = true;
+            break;
+        case 4:
+            c->slippage_bps = 0;
+            c->commission_rate = 0;
+            c->pbo_blocks = 0;
+            break;
+        case 5:
+            c->size_value = 1.0;
+            c->fractional = true;
+            c->start = g_t[1000];
+            break;
+        }
+    }
+    static bt_metrics_t on[32];
+    g_fastev = true;
+    s_same_as_engine(&g_s, st, params, cfg, N, on);
+    g_fastev = false;
+    s_same_as_engine(&g_s, st, params, cfg, N, m);
+    g_fastev = true;
+    double rej = 0.0;
+    for (size_t k = 0; k < N; k++) {
+        cr_assert(on[k].trades > 100, "lane %zu traded %g times", k, on[k].trades);
+        if (k % 6 == 1)
+            rej += on[k].rejected_orders;
+    }
+    cr_assert(rej > 0, "some buys were refused for cash");
 }
 
 /* bt_su_cross_decide steps only the bars of a stretch of 8 that can act;
