@@ -20,7 +20,7 @@
 #define S_LANES 32   /* grid points per pass */
 #define S_BLOCK 2048 /* bars per block: a lane's columns of a block stay in L1/L2 */
 #define S_W 8 /* lanes per vector group */
-#define S_GRP_BYTES (19 * 8 * S_W) /* sizeof (s_grp_t), checked below */
+#define S_GRP_BYTES (16 * 8 * S_W) /* sizeof (s_grp_t), checked below */
 /* One-symbol passes: up to S_LANES1 points run block by block together, so
  * a block of an indicator column that several points read (the grid's slow
  * SMA for every fast one) is read from cache, not memory, after the first. */
@@ -299,8 +299,6 @@ typedef int64_t s_vl __attribute__((vector_size(32)));
 #define S_V 4 /* lanes per vector */
 
 typedef struct s_quad {
-    s_vd cash, pos;           /* the account: cash and the position of symbol 0 */
-    s_vl held;                /* position open (bk->pf.nheld != 0) */
     s_vd prev, s1, s2, s3, s4; /* bt_macc_t's fields of the same names */
     s_vd down1, down2, rf, peak, max_dd, eqsum;
     s_vd om;                  /* 1 - max_dd, kept with it (the drawdown test's factor) */
@@ -402,36 +400,33 @@ __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static void
 s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double (*restrict E)[S_BLOCK1],
          const uint8_t *restrict mv, size_t e0, size_t a, size_t b)
 {
-    s_quad_t v0 = g->q[0], v1 = g->q[1];
-    s_vl rz = (v0.rf == 0.0) & (v1.rf == 0.0);
+    s_vl rz = (g->q[0].rf == 0.0) & (g->q[1].rf == 0.0);
     bool flat_ok = s_all(&rz);
-    for (size_t i = a; i < b; i++) {
-        int64_t t = T[i];
-        size_t j = i - e0;
-        if (flat_ok && !mv[j]) { /* a run of such bars: [i, k) */
-            size_t k = i + 1;
-            while (k < b && !mv[k - e0])
-                k++;
-            s_vd q0 = v0.eqsum, q1 = v1.eqsum; /* locals: the sums stay in registers */
-            const s_vd p0 = v0.prev, p1 = v1.prev;
-            for (size_t h = i; h < k; h++) {
-                q0 += p0;
-                q1 += p1;
+    /* one quad after the other: the two together need more registers than
+     * there are, and the spilled sums made a chain through memory */
+    for (int h = 0; h < S_W / S_V; h++) {
+        s_quad_t v = g->q[h];
+        const double(*restrict R)[S_BLOCK1] = E + h * S_V;
+        for (size_t i = a; i < b; i++) {
+            size_t j = i - e0;
+            if (flat_ok && !mv[j]) { /* a run of such bars: [i, k) */
+                size_t k = i + 1;
+                while (k < b && !mv[k - e0])
+                    k++;
+                s_vd q = v.eqsum; /* a local: the sum stays in a register */
+                const s_vd p = v.prev;
+                for (size_t u = i; u < k; u++)
+                    q += p;
+                v.eqsum = q;
+                s_vflat(&v, T[k - 1]); /* the last step of the run sets the peak's time */
+                i = k - 1;
+                continue;
             }
-            v0.eqsum = q0;
-            v1.eqsum = q1;
-            s_vflat(&v0, T[k - 1]); /* the last step of the run sets the peak's time */
-            s_vflat(&v1, T[k - 1]);
-            i = k - 1;
-            continue;
+            s_vd x = {R[0][j], R[1][j], R[2][j], R[3][j]};
+            s_vstep(&v, T[i], &x);
         }
-        s_vd x0 = {E[0][j], E[1][j], E[2][j], E[3][j]};
-        s_vd x1 = {E[4][j], E[5][j], E[6][j], E[7][j]};
-        s_vstep(&v0, t, &x0);
-        s_vstep(&v1, t, &x1);
+        g->q[h] = v;
     }
-    g->q[0] = v0;
-    g->q[1] = v1;
 }
 
 /* A lane of a one-symbol pass. */
@@ -458,9 +453,6 @@ _Static_assert(sizeof(s_lane_t) == S_LANE_BYTES, "S_LANE_BYTES");
 static void s_lane_load(s_grp_t *g, int k, const bt_book_t *bk)
 {
     const bt_macc_t *m = &bk->macc;
-    S_LN(g, cash, k) = bk->pf.cash;
-    S_LN(g, pos, k) = bk->pf.pos[0];
-    S_LN(g, held, k) = bk->pf.nheld != 0 ? -1 : 0;
     S_LN(g, prev, k) = m->prev;
     S_LN(g, s1, k) = m->s1;
     S_LN(g, s2, k) = m->s2;
@@ -708,7 +700,7 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
         s_grp_t *g = &self->grp[gi];
         memset(g, 0, sizeof *g);
         for (int k = 0; k < S_W; k++) { /* padding lanes: a flat account of 1 */
-            S_LN(g, cash, k) = S_LN(g, prev, k) = S_LN(g, peak, k) = S_LN(g, om, k) = 1.0;
+            S_LN(g, prev, k) = S_LN(g, peak, k) = S_LN(g, om, k) = 1.0;
             S_LN(g, peak_time, k) = nbars ? x.t[0] : 0; /* bt_macc_step_core's first step */
         }
         for (size_t k = 0; k < S_W && gi * S_W + k < nl; k++) {

@@ -118,7 +118,7 @@ static inline void bt_fastev_apply(bt_book_t *bk, double q, double price, double
 /* bt_exec_fill_phase for a book whose one open order is a signal market
  * order of symbol 0 decided at an earlier step; false (nothing done) when
  * the orders are anything else, for the caller to run the engine's. */
-static inline bool bt_fastev_fill_phase(bt_book_t *bk, double open)
+static inline __attribute__((always_inline)) bool bt_fastev_fill_phase(bt_book_t *bk, double open)
 {
     bt_exec_state_t *e = &bk->exec;
     bt_exec_order_t *o = &e->ord[0];
