@@ -400,33 +400,36 @@ __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static void
 s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double (*restrict E)[S_BLOCK1],
          const uint8_t *restrict mv, size_t e0, size_t a, size_t b)
 {
-    s_vl rz = (g->q[0].rf == 0.0) & (g->q[1].rf == 0.0);
+    s_quad_t v0 = g->q[0], v1 = g->q[1];
+    s_vl rz = (v0.rf == 0.0) & (v1.rf == 0.0);
     bool flat_ok = s_all(&rz);
-    /* one quad after the other: the two together need more registers than
-     * there are, and the spilled sums made a chain through memory */
-    for (int h = 0; h < S_W / S_V; h++) {
-        s_quad_t v = g->q[h];
-        const double(*restrict R)[S_BLOCK1] = E + h * S_V;
-        for (size_t i = a; i < b; i++) {
-            size_t j = i - e0;
-            if (flat_ok && !mv[j]) { /* a run of such bars: [i, k) */
-                size_t k = i + 1;
-                while (k < b && !mv[k - e0])
-                    k++;
-                s_vd q = v.eqsum; /* a local: the sum stays in a register */
-                const s_vd p = v.prev;
-                for (size_t u = i; u < k; u++)
-                    q += p;
-                v.eqsum = q;
-                s_vflat(&v, T[k - 1]); /* the last step of the run sets the peak's time */
-                i = k - 1;
-                continue;
+    for (size_t i = a; i < b; i++) {
+        int64_t t = T[i];
+        size_t j = i - e0;
+        if (flat_ok && !mv[j]) { /* a run of such bars: [i, k) */
+            size_t k = i + 1;
+            while (k < b && !mv[k - e0])
+                k++;
+            s_vd q0 = v0.eqsum, q1 = v1.eqsum; /* locals: the sums stay in registers */
+            const s_vd p0 = v0.prev, p1 = v1.prev;
+            for (size_t h = i; h < k; h++) {
+                q0 += p0;
+                q1 += p1;
             }
-            s_vd x = {R[0][j], R[1][j], R[2][j], R[3][j]};
-            s_vstep(&v, T[i], &x);
+            v0.eqsum = q0;
+            v1.eqsum = q1;
+            s_vflat(&v0, T[k - 1]); /* the last step of the run sets the peak's time */
+            s_vflat(&v1, T[k - 1]);
+            i = k - 1;
+            continue;
         }
-        g->q[h] = v;
+        s_vd x0 = {E[0][j], E[1][j], E[2][j], E[3][j]};
+        s_vd x1 = {E[4][j], E[5][j], E[6][j], E[7][j]};
+        s_vstep(&v0, t, &x0);
+        s_vstep(&v1, t, &x1);
     }
+    g->q[0] = v0;
+    g->q[1] = v1;
 }
 
 /* A lane of a one-symbol pass. */
