@@ -10,6 +10,7 @@
 #include "bt_alloc.h"
 #include "bt_book.h"
 #include "bt_exec.h"
+#include "bt_fastev.h"
 #include "bt_feed.h"
 #include "bt_loop.h"
 #include "bt_portfolio.h"
@@ -19,7 +20,7 @@
 #define S_LANES 32   /* grid points per pass */
 #define S_BLOCK 2048 /* bars per block: a lane's columns of a block stay in L1/L2 */
 #define S_W 8 /* lanes per vector group */
-#define S_GRP_BYTES (19 * 8 * S_W) /* sizeof (s_grp_t), checked below */
+#define S_GRP_BYTES (16 * 8 * S_W) /* sizeof (s_grp_t), checked below */
 /* One-symbol passes: up to S_LANES1 points run block by block together, so
  * a block of an indicator column that several points read (the grid's slow
  * SMA for every fast one) is read from cache, not memory, after the first. */
@@ -42,6 +43,8 @@ struct bt_batch {
     uint32_t at4[S_W][S_BLOCK1];          /* one group's signal bars in a block, per lane */
     double tg4[S_W][S_BLOCK1];            /* and targets */
     double eqg[S_W][S_BLOCK1];            /* and equities (padding lanes: 1) */
+    uint8_t mvg[S_BLOCK1];                /* bars where some lane's equity may move */
+    bool fastev;                          /* one-symbol lanes may take bt_fastev_step */
     struct s_lane *ln;                    /* one-symbol passes: S_LANES1 lanes */
     size_t lj[S_LANES1];                  /* lane -> its job */
     s_key_t key[S_LANES1];                /* lanes in column order */
@@ -58,6 +61,7 @@ bt_batch_t *bt_batch_new(void)
     bt_batch_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
+    self->fastev = true;
     self->books = bt_aligned_alloc(S_BOOKS * sizeof *self->books); /* zeroed */
     self->grp = bt_aligned_alloc(S_LANES1 / S_W * S_GRP_BYTES);
     self->ln = calloc(S_LANES1, S_LANE_BYTES);
@@ -83,6 +87,11 @@ void bt_batch_destroy(bt_batch_t **self_p)
     free(self->ln);
     free(self);
     *self_p = NULL;
+}
+
+void bt_batch_set_fastev(bt_batch_t *self, bool on)
+{
+    self->fastev = on;
 }
 
 bool bt_batch_eligible(const bt_run_spec_t *spec)
@@ -290,8 +299,6 @@ typedef int64_t s_vl __attribute__((vector_size(32)));
 #define S_V 4 /* lanes per vector */
 
 typedef struct s_quad {
-    s_vd cash, pos;           /* the account: cash and the position of symbol 0 */
-    s_vl held;                /* position open (bk->pf.nheld != 0) */
     s_vd prev, s1, s2, s3, s4; /* bt_macc_t's fields of the same names */
     s_vd down1, down2, rf, peak, max_dd, eqsum;
     s_vd om;                  /* 1 - max_dd, kept with it (the drawdown test's factor) */
@@ -322,6 +329,14 @@ static inline __attribute__((always_inline)) bool s_any(const s_vl *m)
 {
     s_vl a = *m | S_SWAP2(*m);
     a |= S_SWAP1(a);
+    return a[0] != 0;
+}
+
+/* All lanes of *m set. */
+static inline __attribute__((always_inline)) bool s_all(const s_vl *m)
+{
+    s_vl a = *m & S_SWAP2(*m);
+    a &= S_SWAP1(a);
     return a[0] != 0;
 }
 
@@ -360,18 +375,54 @@ static inline __attribute__((always_inline)) void s_vstep(s_quad_t *v, int64_t t
     v->prev = e;
 }
 
+/* s_vstep of four lanes whose equity is the previous step's (finite) and
+ * whose rf_step is 0. The return is then exactly +0 (e / prev = 1 and
+ * 1 - 1 = +0, or 0 by the prev == 0 rule), and adding +0 changes none of
+ * the power or downside sums (none can be -0: they start at +0, and a sum
+ * is -0 only from -0 + -0), nor ndown. The drawdown duration cannot move
+ * (it needs prev < peak <= e), the peak is already e where e >= peak (the
+ * previous step set it), and the drawdown test repeats the previous step's
+ * with the same e and peak (same max_dd). Left: the equity sum (the
+ * caller's) and the peak's time, which only the run's last step decides. */
+static inline __attribute__((always_inline)) void s_vflat(s_quad_t *v, int64_t t)
+{
+    s_vl ge = v->prev >= v->peak;
+    v->peak_time = (ge & t) | (~ge & v->peak_time);
+}
+
 /* Bars [a, b) of the eight lanes of a group: the metrics points of the
- * equities E[k][i - e0] (lane k, bar i) that s_lane_block wrote. The state
- * stays in registers. AVX2 / AVX-512 where the CPU has them (no FMA in
- * those targets either). */
+ * equities E[k][i - e0] (lane k, bar i) that s_lane_block wrote. A bar
+ * where no lane's equity moves (mv[i - e0] == 0: every lane flat, no
+ * event; the usual case between a long/flat strategy's trades) takes
+ * s_vflat when every lane's rf_step is 0. The state stays in registers.
+ * AVX2 / AVX-512 where the CPU has them (no FMA in those targets either). */
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static void
 s_vquiet(s_grp_t *restrict g, const int64_t *restrict T, const double (*restrict E)[S_BLOCK1],
-         size_t e0, size_t a, size_t b)
+         const uint8_t *restrict mv, size_t e0, size_t a, size_t b)
 {
     s_quad_t v0 = g->q[0], v1 = g->q[1];
+    s_vl rz = (v0.rf == 0.0) & (v1.rf == 0.0);
+    bool flat_ok = s_all(&rz);
     for (size_t i = a; i < b; i++) {
         int64_t t = T[i];
         size_t j = i - e0;
+        if (flat_ok && !mv[j]) { /* a run of such bars: [i, k) */
+            size_t k = i + 1;
+            while (k < b && !mv[k - e0])
+                k++;
+            s_vd q0 = v0.eqsum, q1 = v1.eqsum; /* locals: the sums stay in registers */
+            const s_vd p0 = v0.prev, p1 = v1.prev;
+            for (size_t h = i; h < k; h++) {
+                q0 += p0;
+                q1 += p1;
+            }
+            v0.eqsum = q0;
+            v1.eqsum = q1;
+            s_vflat(&v0, T[k - 1]); /* the last step of the run sets the peak's time */
+            s_vflat(&v1, T[k - 1]);
+            i = k - 1;
+            continue;
+        }
         s_vd x0 = {E[0][j], E[1][j], E[2][j], E[3][j]};
         s_vd x1 = {E[4][j], E[5][j], E[6][j], E[7][j]};
         s_vstep(&v0, t, &x0);
@@ -390,6 +441,7 @@ typedef struct s_lane {
     unsigned char *st; /* decide's state */
     uint32_t nev;      /* signals in the block */
     bool held, nord;   /* the book's position open, an order open */
+    bool fev;          /* its events take bt_fastev_step (bt_fastev_ok) */
     uint64_t blk_end;  /* its macc's blk_end (steps that close the open PBO block) */
     const bt_fast_t *fast; /* the strategy's fast path, its parameters, its columns */
     const double *params;
@@ -404,9 +456,6 @@ _Static_assert(sizeof(s_lane_t) == S_LANE_BYTES, "S_LANE_BYTES");
 static void s_lane_load(s_grp_t *g, int k, const bt_book_t *bk)
 {
     const bt_macc_t *m = &bk->macc;
-    S_LN(g, cash, k) = bk->pf.cash;
-    S_LN(g, pos, k) = bk->pf.pos[0];
-    S_LN(g, held, k) = bk->pf.nheld != 0 ? -1 : 0;
     S_LN(g, prev, k) = m->prev;
     S_LN(g, s1, k) = m->s1;
     S_LN(g, s2, k) = m->s2;
@@ -448,11 +497,14 @@ static void s_lane_store(const s_grp_t *g, int k, bt_macc_t *m)
  * and each bar's equity into eq[i - i0] — bt_portfolio_mark's sum of the
  * book as the bar leaves it (cash, or cash + position x close), so quiet
  * stretches are a loop over the bars (AVX2 / AVX-512 where the CPU has
- * them; no FMA there either). Returns the bars with a position
- * (bt_macc_step_core's exposure count). */
+ * them; no FMA there either). Bars where the equity may differ from the
+ * previous bar's (a position, an event, a cash that is not finite) get
+ * mv[i - i0] = 1 (s_vquiet's s_vflat test). Returns the bars with a
+ * position (bt_macc_step_core's exposure count). */
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static int64_t
 s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
-                            const bt_feed_cols_t *x, size_t i0, size_t i1, double *eq)
+                            const bt_feed_cols_t *x, size_t i0, size_t i1, double *eq,
+                            uint8_t *mv)
 {
     bt_book_t *bk = l->bk;
     const double *C = x->c;
@@ -473,16 +525,21 @@ s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
                     v += pos * C[j];
                     eq[j - i0] = v;
                 }
+                memset(mv + (i - i0), 1, q1 - i);
                 nheld += (int64_t)(q1 - i);
             } else {
                 for (size_t j = i; j < q1; j++)
                     eq[j - i0] = cash;
+                if (!(cash - cash == 0.0)) /* inf or NaN: e / prev is not 1 */
+                    memset(mv + (i - i0), 1, q1 - i);
             }
             i = q1;
             continue;
         }
         bool sig = e < nev && at[e] == i;
-        int64_t t = s_event_core(bk, x, i, sig ? &tg[e] : NULL);
+        const double *tgi = sig ? &tg[e] : NULL;
+        int64_t t = l->fev && i != last ? bt_fastev_step(bk, x, i, tgi)
+                                        : s_event_core(bk, x, i, tgi);
         bt_feed_done_one(bk, t);
         e += sig;
         cash = bk->pf.cash;
@@ -493,6 +550,7 @@ s_lane_block(s_lane_t *l, const uint32_t *at, const double *tg,
         if (held)
             v += pos * C[i];
         eq[i - i0] = v; /* = bk->pf.equity */
+        mv[i - i0] = 1;
         nheld += held;
         i++;
     }
@@ -515,9 +573,10 @@ static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
     for (size_t k = nl; k < S_W; k++) /* padding lanes: a flat account of 1 */
         for (size_t i = i0; i < i1; i++)
             self->eqg[k][i - i0] = 1.0;
+    memset(self->mvg, 0, i1 - i0);
     for (size_t k = 0; k < nl; k++) {
-        S_LN(g, exposed, k) +=
-            s_lane_block(&ln[k], self->at4[k], self->tg4[k], x, i0, i1, self->eqg[k]);
+        S_LN(g, exposed, k) += s_lane_block(&ln[k], self->at4[k], self->tg4[k], x, i0, i1,
+                                            self->eqg[k], self->mvg);
         if (ln[k].blk_end < blk)
             blk = ln[k].blk_end;
     }
@@ -531,11 +590,11 @@ static void s_group_block(bt_batch_t *self, s_grp_t *g, s_lane_t *ln, size_t nl,
         if (bb < stop)
             stop = bb > i ? (size_t)bb : i;
         if (stop > i) {
-            s_vquiet(g, T, self->eqg, i0, i, stop);
+            s_vquiet(g, T, self->eqg, self->mvg, i0, i, stop);
             i = stop;
             continue;
         }
-        s_vquiet(g, T, self->eqg, i0, i, i + 1);
+        s_vquiet(g, T, self->eqg, self->mvg, i0, i, i + 1);
         if (i + 1 >= blk) { /* bt_macc_step's block closing, lane by lane */
             blk = UINT64_MAX;
             for (size_t k = 0; k < nl; k++) {
@@ -632,6 +691,7 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
                             .cols = j->cols, .cash = bk->pf.cash, .pos = bk->pf.pos[0],
                             .held = bk->pf.nheld != 0, .nord = bk->exec.nord != 0,
                             .arena = bk->arena, .cfg = c,
+                            .fev = self->fastev && bt_fastev_ok(bk),
                             .arena_bytes = bk->arena_cap < 1024 ? bk->arena_cap : 1024};
         lj[nl++] = l;
     }
@@ -643,7 +703,7 @@ static void s_pass1(bt_batch_t *self, bt_batch_job_t *jobs, size_t n)
         s_grp_t *g = &self->grp[gi];
         memset(g, 0, sizeof *g);
         for (int k = 0; k < S_W; k++) { /* padding lanes: a flat account of 1 */
-            S_LN(g, cash, k) = S_LN(g, prev, k) = S_LN(g, peak, k) = S_LN(g, om, k) = 1.0;
+            S_LN(g, prev, k) = S_LN(g, peak, k) = S_LN(g, om, k) = 1.0;
             S_LN(g, peak_time, k) = nbars ? x.t[0] : 0; /* bt_macc_step_core's first step */
         }
         for (size_t k = 0; k < S_W && gi * S_W + k < nl; k++) {

@@ -48,6 +48,12 @@ typedef struct bt_batch bt_batch_t; /* scratch of one thread: lane books, event 
 bt_batch_t *bt_batch_new(void);
 void bt_batch_destroy(bt_batch_t **self_p);
 
+/* Whether one-symbol lanes whose settings allow it (bt_fastev_ok) run
+ * their event bars through bt_fastev_step (inline, the engine's
+ * arithmetic) or the engine's functions; on by default. Same results
+ * either way; off is for the tests and for debugging. */
+void bt_batch_set_fastev(bt_batch_t *self, bool on);
+
 /* True when spec can take the fast path (see above). */
 bool bt_batch_eligible(const bt_run_spec_t *spec);
 

@@ -115,7 +115,7 @@ bt_err_t bt_book_setup(bt_book_t *bk, const bt_run_spec_t *spec, size_t nsym, ui
         if (!bk->state)
             return bt_errf(eb, BT_ENOMEM, "out of memory for strategy state (%zu bytes)", ssz);
     } else {
-        memset(bk->state, 0, bk->state_cap);
+        memset(bk->state, 0, ssz); /* the bytes this run's strategy can see */
     }
     memset(&bk->ctx, 0, sizeof bk->ctx);
     bk->ctx.nsym = nsym;

@@ -88,7 +88,10 @@ typedef struct bt_book_dims {
 } bt_book_dims_t;
 
 /* Reset column: the byte every element is set to at run start, or KEEP for
- * arrays the run writes in full before reading (not worth a memset). */
+ * arrays whose elements are written before they are read: the curves (the
+ * run writes them in full) and the order slots (bt_exec_new writes a slot
+ * before nord counts it; 15 KB a book, which was most of a grid point's
+ * set-up). */
 #define BT_BOOK_KEEP (-1)
 
 /* X(component, field, element type, count (a bt_book_dims_t member), reset).
@@ -113,7 +116,7 @@ typedef struct bt_book_dims {
     X(risk, pend_sig, double, nsym, 0x00)      /* remaining qty of open signal orders */      \
     X(risk, pend_all, double, nsym, 0x00)      /* remaining qty of open user + signal orders */
 #define BT_EXEC_ARRAYS(X)                                                                        \
-    X(exec, ord, bt_exec_order_t, ocap, 0x00)  /* open orders, FIFO */                        \
+    X(exec, ord, bt_exec_order_t, ocap, BT_BOOK_KEEP) /* open orders, FIFO (first nord) */    \
     X(exec, fills, bt_step_fill_t, fcap, 0x00) /* fills of the current step (step hook) */    \
     X(exec, atr, double, nsym, 0x00)           /* ATR trails: Wilder ATR (sum of TR in seed) */ \
     X(exec, atr_n, size_t, nsym, 0x00)         /* ATR trails: bars consumed (next index) */    \

@@ -14,7 +14,8 @@
  *  - the one-symbol pass's vector groups (any lane count, same-bar events,
  *    flat -> long -> short, PBO blocks closing at different steps, equity
  *    exactly 0; groups of eight with a partial last one, lanes reordered by
- *    their columns) and the cross strategies' stretch skipping in decide.
+ *    their columns; long flat runs, which skip the return sums) and the
+ *    cross strategies' stretch skipping in decide.
  * The series is a seeded random walk (no files). */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -446,6 +447,9 @@ Test(batch, eligibility)
     cr_assert_not(bt_batch_eligible(&sp), "a strategy that declares nothing runs as today");
 }
 
+/* bt_batch_set_fastev for s_same_as_engine's batch. */
+static bool g_fastev = true;
+
 /* Runs n one-symbol jobs of st over ser through bt_batch_run and through
  * bt_engine_run; metrics and PBO blocks must be the same bits. Returns the
  * engine's metrics in out (n entries). */
@@ -458,6 +462,7 @@ static void s_same_as_engine(const bt_series_t *ser, const bt_strategy_t *st, do
     bt_batch_t *b = bt_batch_new();
     bt_indcache_t *cache = bt_indcache_new((size_t)1 << 30);
     cr_assert(eng && b && cache);
+    bt_batch_set_fastev(b, g_fastev);
     static double blk_a[NMAX][3 * BT_MACC_MAX_BLOCKS], blk_b[NMAX][3 * BT_MACC_MAX_BLOCKS];
     static bt_batch_job_t jobs[NMAX];
     static const double *cols[NMAX * (BT_DECL_MAX + 1)];
@@ -609,6 +614,121 @@ Test(batch, zero_equity_same_bits)
     }
     s_same_as_engine(&s, st, params, cfg, 8, m);
     cr_assert_eq(m[0].max_drawdown, 1.0, "equity reached 0 (max_drawdown %.17g)", m[0].max_drawdown);
+}
+
+/* Bars where no lane of a group has a position or an event take the flat
+ * metrics step (s_vflat): no return sums, but the equity sum (turnover)
+ * grows every bar and the peak's time moves. Here every lane is flat at
+ * its initial cash for 200 bars (a constant price: no cross), then buys in
+ * a dip (commission puts the equity just below the peak) and recovers in
+ * a rally of 2 a day: the drawdown duration counts from the last bar at
+ * the peak (a few days), not from bar 0 (over 200 days). Each lane gives
+ * the engine's bits (making the flat equity sum add 1e-7 more fails it). */
+Test(batch, flat_runs_same_bits)
+{
+    enum { N = 400 };
+    static int64_t t[N];
+    static double o[N], h[N], l[N], c[N], v[N];
+    for (size_t i = 0; i < N; i++) {
+        double p = 100.0;
+        if (i >= 200 && i < 205)
+            p = 100.0 - 2.0 * (double)(i - 199); /* 98 .. 90 */
+        else if (i >= 205)
+            p = 90.0 + 2.0 * (double)(i - 204); /* 92, 94, ... */
+        t[i] = (int64_t)(1262563200 + 86400 * (int64_t)i) * 1000000000;
+        o[i] = h[i] = l[i] = c[i] = p;
+        v[i] = 1e6;
+    }
+    bt_series_t s = {.n = N, .time = t, .open = o, .high = h, .low = l, .close = c, .volume = v};
+    snprintf(s.symbol, sizeof s.symbol, "FLAT");
+    const bt_strategy_t *st = bt_strategy_find("sma_cross");
+    static double params[16][BT_MAX_PARAMS];
+    static bt_engine_cfg_t cfg[16];
+    static bt_metrics_t m[16];
+    for (size_t k = 0; k < 16; k++) {
+        params[k][0] = 2 + (double)(k % 3);
+        params[k][1] = 6 + (double)(k / 3);
+        params[k][2] = 0;
+        bt_engine_cfg_defaults(&cfg[k]);
+        cfg[k].commission_rate = 0.001;
+        cfg[k].pbo_blocks = k % 2 ? 8 : 0;
+    }
+    s_same_as_engine(&s, st, params, cfg, 16, m);
+    for (size_t k = 0; k < 16; k++) {
+        cr_assert(m[k].trades == 0 && m[k].final_equity > 100000.0, "lane %zu bought and gained",
+                  k);
+        cr_assert(m[k].max_drawdown_duration > 0.0 && m[k].max_drawdown_duration < 30.0,
+                  "lane %zu: drawdown duration %.17g days counts from the last flat bar", k,
+                  m[k].max_drawdown_duration);
+    }
+}
+
+/* The inline event step (bt_fastev) against the engine's functions on
+ * lanes that trade on most bars: sma_cross 1/2 to 3/5 crosses every few
+ * bars (100 to 1,500 round trips over 6,000 bars), so an exit fill and a
+ * new entry signal often fall on one bar; a
+ * short signal (short = 1) on a long-only book means flat; sizing at 100 %
+ * of equity has buys refused for cash when the open gaps up; a position
+ * is open on the last bar (with and without close_at_end); commissions by
+ * rate, per share and with a minimum; fractional and whole shares. Run with
+ * the inline step and without, every lane gives bt_engine_run's bits. */
+Test(batch, fast_events_same_bits)
+{
+    s_series();
+    const bt_strategy_t *st = bt_strategy_find("sma_cross");
+    static double params[32][BT_MAX_PARAMS];
+    static bt_engine_cfg_t cfg[32];
+    static bt_metrics_t m[32];
+    enum { N = 24 };
+    for (size_t k = 0; k < N; k++) {
+        params[k][0] = 1 + (double)(k % 3);
+        params[k][1] = params[k][0] + 1 + (double)((k / 6) % 3);
+        params[k][2] = (double)(k % 4 == 3); /* a cross down targets -1 */
+        bt_engine_cfg_t *c = &cfg[k];
+        bt_engine_cfg_defaults(c);
+        c->commission_rate = 0.001;
+        c->slippage_bps = 2;
+        switch (k % 6) {
+        case 0:
+            break;
+        case 1:
+            c->size_value = 1.0; /* a gap up at the open: insufficient cash */
+            c->close_at_end = true;
+            break;
+        case 2:
+            c->fractional = true;
+            c->size_value = 0.5;
+            break;
+        case 3:
+            c->commission_per_share = 0.01;
+            c->commission_min = 2.0;
+            c->close_at_end = true;
+            break;
+        case 4:
+            c->slippage_bps = 0;
+            c->commission_rate = 0;
+            c->pbo_blocks = 0;
+            break;
+        case 5:
+            c->size_value = 1.0;
+            c->fractional = true;
+            c->start = g_t[1000];
+            break;
+        }
+    }
+    static bt_metrics_t on[32];
+    g_fastev = true;
+    s_same_as_engine(&g_s, st, params, cfg, N, on);
+    g_fastev = false;
+    s_same_as_engine(&g_s, st, params, cfg, N, m);
+    g_fastev = true;
+    double rej = 0.0;
+    for (size_t k = 0; k < N; k++) {
+        cr_assert(on[k].trades > 100, "lane %zu traded %g times", k, on[k].trades);
+        if (k % 6 == 1)
+            rej += on[k].rejected_orders;
+    }
+    cr_assert(rej > 0, "some buys were refused for cash");
 }
 
 /* bt_su_cross_decide steps only the bars of a stretch of 8 that can act;
