@@ -179,6 +179,12 @@ static bt_err_t s_commit(void *user, bt_errbuf_t *eb)
     return bt_journal_sync(d->journal, eb);
 }
 
+static bt_err_t s_flush(void *user, bt_errbuf_t *eb)
+{
+    s_run_t *d = user;
+    return bt_journal_flush(d->journal, eb);
+}
+
 static void s_tick(void *user)
 {
     s_run_t *d = user;
@@ -333,9 +339,11 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .insecure = a->insecure,
     };
     /* The files served first: "listening" then means a worker is answered at once. */
+    double t_ship = bt_monotonic_s();
     bt_ship_t *ship = s_ship_new(d->plan, a->out_dir, bt_config_library(cfg), eb);
     if (!ship)
         return eb->code;
+    bt_log(BT_LOG_DEBUG, "start: ship %.3f s", bt_monotonic_s() - t_ship);
     bt_server_t *srv = bt_server_new(&so, eb);
     if (!srv) {
         bt_ship_destroy(&ship);
@@ -371,9 +379,13 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .max_overrides = d->naxes + 1,
         .ship = ship,
     };
-    bt_server_hooks_t hooks = {d, s_job, s_result, s_commit, s_tick, s_progress};
+    bt_server_hooks_t hooks = {d, s_job, s_result, s_commit, s_tick, s_progress, s_flush};
+    double cpu_run = s_cpu_s();
     bt_err_t rc = bt_server_run(srv, &sw, d->sched, &hooks, eb);
     double t_run = bt_monotonic_s();
+    bt_log(BT_LOG_DEBUG, "sweep phase: coordinator CPU %.3f s before it, %.3f s in it (%.1f us a result)",
+           cpu_run, s_cpu_s() - cpu_run,
+           d->jobs_run ? (s_cpu_s() - cpu_run) * 1e6 / (double)d->jobs_run : 0.0);
     *st = *bt_server_stats(srv);
     bt_ship_destroy(&sw.ship);
     /* A finished sweep's workers were told BYE and leave by themselves: they
@@ -442,7 +454,9 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     }
     d.njobs = bt_plan_jobs(d.plan);
     d.naxes = bt_plan_naxes(d.plan);
+    double t_plan = bt_monotonic_s();
     exit_code = s_prepare(&d, &eb);
+    bt_log(BT_LOG_DEBUG, "start: plan %.3f s, prepare %.3f s", t_plan - t0, bt_monotonic_s() - t_plan);
     if (exit_code != 0) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
         goto out;
