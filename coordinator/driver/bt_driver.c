@@ -338,17 +338,9 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .keys_dir = a->keys_dir,
         .insecure = a->insecure,
     };
-    /* The files served first: "listening" then means a worker is answered at once. */
-    double t_ship = bt_monotonic_s();
-    bt_ship_t *ship = s_ship_new(d->plan, a->out_dir, bt_config_library(cfg), eb);
-    if (!ship)
-        return eb->code;
-    bt_log(BT_LOG_DEBUG, "start: ship %.3f s", bt_monotonic_s() - t_ship);
     bt_server_t *srv = bt_server_new(&so, eb);
-    if (!srv) {
-        bt_ship_destroy(&ship);
+    if (!srv)
         return eb->code;
-    }
     if (workers > 0) {
         bt_local_opts_t lo = {.worker_bin = worker_bin,
                               .endpoint = bt_server_endpoint(srv),
@@ -360,9 +352,20 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
                               .data_path = bt_plan_store(d->plan),
                               .lib_path = bt_config_library(cfg)};
         d->local = bt_local_start(&lo);
-    } else {
-        bt_log(BT_LOG_INFO, "waiting for workers: bt-worker --connect %s", bt_server_endpoint(srv));
     }
+    /* The files served after the local workers are started (they have --data
+     * and need none; their start-up, ~50 ms of dynamic linking, overlaps the
+     * hashing), before "waiting for workers": a remote worker is answered at once. */
+    double t_ship = bt_monotonic_s();
+    bt_ship_t *ship = s_ship_new(d->plan, a->out_dir, bt_config_library(cfg), eb);
+    if (!ship) {
+        bt_local_stop(&d->local);
+        bt_server_destroy(&srv);
+        return eb->code;
+    }
+    bt_log(BT_LOG_DEBUG, "start: ship %.3f s", bt_monotonic_s() - t_ship);
+    if (workers <= 0)
+        bt_log(BT_LOG_INFO, "waiting for workers: bt-worker --connect %s", bt_server_endpoint(srv));
     const char *mcols[BT_WIRE_MCOLS_MAX];
     for (size_t i = 0; i < bt_metrics_count() && i < BT_WIRE_MCOLS_MAX; i++)
         mcols[i] = bt_metrics_name(i);
@@ -440,6 +443,7 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     int exit_code = 1;
     bt_wfreport_t *wfr = NULL;
     bt_sweepend_pbo_t *pbo = NULL; /* the PBO's thread at the end */
+    bt_sweepend_top_t *topth = NULL; /* the top points' re-run at the end */
     bt_table_t toptab = {0};       /* ranking.csv's first rows, from memory */
     bt_sweepend_tee_t *tee = NULL; /* report.html's tables, made with the CSVs */
     d.plan = bt_plan_new(in.cfg, a->allow_huge, &eb);
@@ -514,19 +518,26 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     bt_errbuf_clear(&top_eb);
     bool full = rc == BT_OK && done && !a->trivial;
     tee = full ? bt_sweepend_tee_new(d.report) : NULL;
-    bt_err_t wr = bt_report_write_tables(d.report, a->out_dir, rank_name, d.rank_desc,
-                                         top > 0 ? (size_t)top : 0, bt_sweepend_tee(tee), &eb);
     uint64_t ok, failed, pending;
     bt_report_counts(d.report, &ok, &failed, &pending);
-    full = full && wr == BT_OK;
-    if (full && ok)
+    /* The ranking first: the top points re-run on a third thread while the
+     * tables are written (their set-up, loading the config and the data
+     * twice, is most of it). */
+    char rp[PATH_MAX];
+    snprintf(rp, sizeof rp, "%s/ranking.csv", a->out_dir);
+    size_t ntop = top > 0 ? (size_t)top : 0;
+    if (full && ok && bt_report_rank(d.report, rank_name, d.rank_desc, ntop, &top_eb) == BT_OK)
         top_err = bt_sweepend_top_table(d.report, 16, &toptab, &top_eb);
+    bool rerun = full && ok && !wfr && top_err == BT_OK;
+    topth = rerun ? bt_sweepend_top_start(a->out_dir, &toptab, rp) : NULL;
+    bt_err_t wr = bt_report_write_tables(d.report, a->out_dir, rank_name, d.rank_desc, ntop,
+                                         bt_sweepend_tee(tee), &eb);
+    full = full && wr == BT_OK;
     double t_rep = bt_monotonic_s();
-    if (full && ok && !wfr && top_err == BT_OK) {
-        char rp[PATH_MAX];
-        snprintf(rp, sizeof rp, "%s/ranking.csv", a->out_dir);
+    if (topth)
+        top_err = bt_sweepend_top_join(&topth, &top_eb);
+    else if (rerun)
         top_err = bt_sweepjob_top_equity_table(a->out_dir, &toptab, rp, &top_eb);
-    }
     double t_top = bt_monotonic_s();
     bt_sweepend_pbo_join(&pbo);
     if (wr == BT_OK)
@@ -597,6 +608,7 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
         exit_code = BT_DRIVER_EXIT_FAILED_JOBS;
     }
 out:
+    bt_sweepend_top_join(&topth, NULL);
     bt_local_stop(&d.local);
     bt_sweepend_pbo_join(&pbo);
     bt_table_fini(&toptab);
