@@ -184,3 +184,21 @@ void bt_local_stop(bt_local_t **l_p)
     free(l);
     *l_p = NULL;
 }
+
+void bt_local_kill(bt_local_t **l_p)
+{
+    if (!l_p || !*l_p)
+        return;
+    bt_local_t *l = *l_p;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->children[i].alive) {
+            kill(l->children[i].pid, SIGKILL);
+            int status;
+            while (waitpid(l->children[i].pid, &status, 0) < 0 && errno == EINTR) {
+            }
+            l->children[i].alive = false;
+        }
+    free(l->children);
+    free(l);
+    *l_p = NULL;
+}
