@@ -56,6 +56,16 @@ typedef struct {
     bool started;             /* thread exists */
 } s_exec_t;
 
+/* --data loaded on a thread at start-up, while the worker connects and
+ * waits for its SWEEP (HDF5 is not thread-safe: joined before any other
+ * HDF5 call, s_preload_join). */
+typedef struct {
+    pthread_t thread;
+    bt_dscache_t *cache;
+    const char *path;
+    bool started; /* thread exists, not joined yet */
+} s_preload_t;
+
 typedef struct {
     const bt_worker_opts_t *opts;
     char name[BT_WIRE_NAME_MAX + 1];  /* hostname:pid */
@@ -94,7 +104,37 @@ typedef struct {
     unsigned logged_kinds;            /* bit per bt_msg_type_t already logged as unexpected */
     bool logged_malformed;
     s_exec_t exec;                    /* batch executor thread */
+    s_preload_t preload;              /* --data, loading since start-up */
 } s_worker_t;
+
+static void *s_preload_main(void *arg)
+{
+    s_preload_t *p = arg;
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    /* A failure is said when a SWEEP needs the store (s_dataset loads again). */
+    if (bt_cache_check_regular(p->path, &eb) == BT_OK)
+        bt_dscache_get(p->cache, p->path, "", &eb);
+    return NULL;
+}
+
+static void s_preload_start(s_worker_t *w)
+{
+    s_preload_t *p = &w->preload;
+    if (!w->opts->data_path || w->opts->trivial || !w->cache)
+        return;
+    p->cache = w->cache;
+    p->path = w->opts->data_path;
+    p->started = pthread_create(&p->thread, NULL, s_preload_main, p) == 0;
+}
+
+static void s_preload_join(s_worker_t *w)
+{
+    if (w->preload.started) {
+        pthread_join(w->preload.thread, NULL);
+        w->preload.started = false;
+    }
+}
 
 /* Sends what w->buf holds (the encoding of w->out). */
 /* Drops the runner and the Python strategy instances its engines' state
@@ -234,6 +274,7 @@ static const bt_strategy_t *s_load_lib(const char *named, bt_errbuf_t *eb)
  * SWEEP is never opened. */
 static const bt_dataset_t *s_dataset(s_worker_t *w, const bt_msg_sweep_t *sw, bt_errbuf_t *eb)
 {
+    s_preload_join(w);
     const char *path = w->opts->data_path;
     const char *hash = sw->data_hash;
     if (!path) {
@@ -855,6 +896,7 @@ int bt_worker_run(const bt_worker_opts_t *opts)
     w.keys = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.keys);
     w.values = calloc((size_t)BT_WIRE_JOBS_MAX * S_MAX_OVERRIDES, sizeof *w.values);
     int rc = 1;
+    s_preload_start(&w);
     if (opts->keys_dir) { /* bad keys are the operator's to fix: say so at once */
         zsock_t *probe = zsock_new(ZMQ_DEALER);
         bt_errbuf_t keb;
@@ -881,6 +923,7 @@ int bt_worker_run(const bt_worker_opts_t *opts)
         _exit(rc);
     }
 out:
+    s_preload_join(&w);
     s_exec_stop(&w.exec);
     zframe_destroy(&w.in_frame);
     s_disconnect(&w);

@@ -1,3 +1,4 @@
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "bt_driver.h"
 
 #include <limits.h>
@@ -52,6 +53,8 @@ typedef struct {
     bt_sched_t *sched;
     bt_wftest_t *wf; /* walk-forward test chain, NULL for a plain sweep */
     bt_local_t *local;
+    bt_server_t *srv;            /* bound before the plan (s_start_early), or NULL */
+    char status_path[PATH_MAX];  /* its status.json (the server keeps the pointer) */
     bt_lock_t *lock;             /* the output folder's lock, held for the whole run */
     uint64_t replayed;           /* distinct finished jobs taken from the journal */
     uint64_t jobs_run, bars_run; /* results journaled this session */
@@ -179,6 +182,12 @@ static bt_err_t s_commit(void *user, bt_errbuf_t *eb)
     return bt_journal_sync(d->journal, eb);
 }
 
+static bt_err_t s_flush(void *user, bt_errbuf_t *eb)
+{
+    s_run_t *d = user;
+    return bt_journal_flush(d->journal, eb);
+}
+
 static void s_tick(void *user)
 {
     s_run_t *d = user;
@@ -299,14 +308,84 @@ static bt_ship_t *s_ship_new(const bt_plan_t *plan, const char *out_dir, const c
     return ship;
 }
 
+static void s_server_opts(s_run_t *d, bt_server_opts_t *so)
+{
+    const bt_driver_opts_t *a = d->in->o;
+    snprintf(d->status_path, sizeof d->status_path, "%s/%s", a->out_dir, BT_STATUS_FILE);
+    *so = (bt_server_opts_t){
+        .status_path = d->status_path,
+        .bind = a->bind,
+        .heartbeat_ms = (uint32_t)a->heartbeat_ms,
+        .lease_ms = (uint32_t)a->lease_ms,
+        .progress_tty = isatty(2) != 0,
+        .progress_every_ms = 5000,
+        .idle_timeout_ms = (int64_t)a->idle_timeout_s * 1000,
+        .job_timeout_ms = (int64_t)a->job_timeout_s * 1000,
+        .keys_dir = a->keys_dir,
+        .insecure = a->insecure,
+    };
+}
+
+static long s_local_count(const bt_driver_opts_t *a)
+{
+    return a->workers >= 0 ? a->workers : omp_get_num_procs();
+}
+
+static bt_local_t *s_local_start(s_run_t *d, const char *worker_bin, long workers,
+                                 const char *store)
+{
+    const bt_driver_opts_t *a = d->in->o;
+    bt_local_opts_t lo = {.worker_bin = worker_bin,
+                          .endpoint = bt_server_endpoint(d->srv),
+                          .count = (int)workers,
+                          .threads = (int)a->threads,
+                          .trivial = a->trivial,
+                          .keys_dir = a->keys_dir,
+                          .quiet = bt_log_threshold < BT_LOG_INFO,
+                          .data_path = store,
+                          .lib_path = bt_config_library(d->in->cfg)};
+    return bt_local_start(&lo);
+}
+
+/* With local workers on an OS-chosen port: bind and start them before the
+ * plan, so their start-up (~50 ms of dynamic linking, then loading --data)
+ * overlaps the plan's data hash and the journal's set-up. (A fixed --bind
+ * keeps the old order: the folder's lock is then checked before the bind.)
+ * Any failure here leaves it to s_serve, which says why. */
+static void s_start_early(s_run_t *d)
+{
+    const bt_driver_opts_t *a = d->in->o;
+    long workers = s_local_count(a);
+    char worker_bin[PATH_MAX], store[PATH_MAX];
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    if (a->bind || workers <= 0 || !realpath(bt_config_store(d->in->cfg), store) ||
+        bt_local_sibling_path("bt-worker", worker_bin, sizeof worker_bin, &eb) != BT_OK)
+        return;
+    bt_server_opts_t so;
+    s_server_opts(d, &so);
+    d->srv = bt_server_new(&so, &eb);
+    if (d->srv)
+        d->local = s_local_start(d, worker_bin, workers, store);
+}
+
+/* Local workers that never got a sweep (it stopped before serving): gone
+ * without a word, and the early socket closed. */
+static void s_drop_early(s_run_t *d)
+{
+    if (d->srv)
+        bt_local_kill(&d->local);
+    bt_server_destroy(&d->srv);
+}
+
 static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
 {
     const s_in_t *in = d->in;
     const bt_driver_opts_t *a = in->o;
     const bt_config_t *cfg = in->cfg;
     char worker_bin[PATH_MAX] = "";
-    long workers = a->workers >= 0 ? a->workers : omp_get_num_procs();
-    if (workers > 0 &&
+    long workers = s_local_count(a);
+    if (!d->srv && workers > 0 &&
         bt_local_sibling_path("bt-worker", worker_bin, sizeof worker_bin, eb) != BT_OK)
         return eb->code;
     size_t nwin = bt_plan_windows(d->plan);
@@ -318,43 +397,30 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         bt_log(BT_LOG_INFO, "sweep %s: %llu jobs over %zu axis/axes, strategy %s, data %s",
                in->config_path, (unsigned long long)d->njobs, d->naxes,
                bt_config_strategy(cfg)->name, bt_plan_store(d->plan));
-    char status_path[4096];
-    snprintf(status_path, sizeof status_path, "%s/%s", a->out_dir, BT_STATUS_FILE);
-    bt_server_opts_t so = {
-        .status_path = status_path,
-        .bind = a->bind,
-        .heartbeat_ms = (uint32_t)a->heartbeat_ms,
-        .lease_ms = (uint32_t)a->lease_ms,
-        .progress_tty = isatty(2) != 0,
-        .progress_every_ms = 5000,
-        .idle_timeout_ms = (int64_t)a->idle_timeout_s * 1000,
-        .job_timeout_ms = (int64_t)a->job_timeout_s * 1000,
-        .keys_dir = a->keys_dir,
-        .insecure = a->insecure,
-    };
-    /* The files served first: "listening" then means a worker is answered at once. */
+    if (!d->srv) {
+        bt_server_opts_t so;
+        s_server_opts(d, &so);
+        d->srv = bt_server_new(&so, eb);
+        if (!d->srv)
+            return eb->code;
+        if (workers > 0)
+            d->local = s_local_start(d, worker_bin, workers, bt_plan_store(d->plan));
+    }
+    bt_server_t *srv = d->srv;
+    d->srv = NULL; /* destroyed here */
+    /* The files served after the local workers are started (they have --data
+     * and need none; their start-up, ~50 ms of dynamic linking, overlaps the
+     * hashing), before "waiting for workers": a remote worker is answered at once. */
+    double t_ship = bt_monotonic_s();
     bt_ship_t *ship = s_ship_new(d->plan, a->out_dir, bt_config_library(cfg), eb);
-    if (!ship)
-        return eb->code;
-    bt_server_t *srv = bt_server_new(&so, eb);
-    if (!srv) {
-        bt_ship_destroy(&ship);
+    if (!ship) {
+        bt_local_stop(&d->local);
+        bt_server_destroy(&srv);
         return eb->code;
     }
-    if (workers > 0) {
-        bt_local_opts_t lo = {.worker_bin = worker_bin,
-                              .endpoint = bt_server_endpoint(srv),
-                              .count = (int)workers,
-                              .threads = (int)a->threads,
-                              .trivial = a->trivial,
-                              .keys_dir = a->keys_dir,
-                              .quiet = bt_log_threshold < BT_LOG_INFO,
-                              .data_path = bt_plan_store(d->plan),
-                              .lib_path = bt_config_library(cfg)};
-        d->local = bt_local_start(&lo);
-    } else {
+    bt_log(BT_LOG_DEBUG, "start: ship %.3f s", bt_monotonic_s() - t_ship);
+    if (workers <= 0)
         bt_log(BT_LOG_INFO, "waiting for workers: bt-worker --connect %s", bt_server_endpoint(srv));
-    }
     const char *mcols[BT_WIRE_MCOLS_MAX];
     for (size_t i = 0; i < bt_metrics_count() && i < BT_WIRE_MCOLS_MAX; i++)
         mcols[i] = bt_metrics_name(i);
@@ -371,9 +437,13 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .max_overrides = d->naxes + 1,
         .ship = ship,
     };
-    bt_server_hooks_t hooks = {d, s_job, s_result, s_commit, s_tick, s_progress};
+    bt_server_hooks_t hooks = {d, s_job, s_result, s_commit, s_tick, s_progress, s_flush};
+    double cpu_run = s_cpu_s();
     bt_err_t rc = bt_server_run(srv, &sw, d->sched, &hooks, eb);
     double t_run = bt_monotonic_s();
+    bt_log(BT_LOG_DEBUG, "sweep phase: coordinator CPU %.3f s before it, %.3f s in it (%.1f us a result)",
+           cpu_run, s_cpu_s() - cpu_run,
+           d->jobs_run ? (s_cpu_s() - cpu_run) * 1e6 / (double)d->jobs_run : 0.0);
     *st = *bt_server_stats(srv);
     bt_ship_destroy(&sw.ship);
     /* A finished sweep's workers were told BYE and leave by themselves: they
@@ -428,21 +498,27 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     int exit_code = 1;
     bt_wfreport_t *wfr = NULL;
     bt_sweepend_pbo_t *pbo = NULL; /* the PBO's thread at the end */
+    bt_sweepend_top_t *topth = NULL; /* the top points' re-run at the end */
     bt_table_t toptab = {0};       /* ranking.csv's first rows, from memory */
     bt_sweepend_tee_t *tee = NULL; /* report.html's tables, made with the CSVs */
+    s_start_early(&d);
     d.plan = bt_plan_new(in.cfg, a->allow_huge, &eb);
     if (!d.plan) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
+        s_drop_early(&d);
         return eb.code == BT_ENOMEM ? 1 : 2;
     }
     if (!a->keep_invalid && !a->trivial && bt_plan_check_points(d.plan, &eb) != BT_OK) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
+        s_drop_early(&d);
         bt_plan_destroy(&d.plan);
         return eb.code == BT_ENOMEM ? 1 : 2;
     }
     d.njobs = bt_plan_jobs(d.plan);
     d.naxes = bt_plan_naxes(d.plan);
+    double t_plan = bt_monotonic_s();
     exit_code = s_prepare(&d, &eb);
+    bt_log(BT_LOG_DEBUG, "start: plan %.3f s, prepare %.3f s", t_plan - t0, bt_monotonic_s() - t_plan);
     if (exit_code != 0) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
         goto out;
@@ -453,6 +529,7 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     bt_err_t rc = BT_OK;
     if (!bt_sched_finished(d.sched))
         rc = s_serve(&d, &st, &eb);
+    s_drop_early(&d); /* a finished sweep resumed: nothing was served */
     if (rc != BT_OK)
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
 
@@ -500,19 +577,26 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     bt_errbuf_clear(&top_eb);
     bool full = rc == BT_OK && done && !a->trivial;
     tee = full ? bt_sweepend_tee_new(d.report) : NULL;
-    bt_err_t wr = bt_report_write_tables(d.report, a->out_dir, rank_name, d.rank_desc,
-                                         top > 0 ? (size_t)top : 0, bt_sweepend_tee(tee), &eb);
     uint64_t ok, failed, pending;
     bt_report_counts(d.report, &ok, &failed, &pending);
-    full = full && wr == BT_OK;
-    if (full && ok)
+    /* The ranking first: the top points re-run on a third thread while the
+     * tables are written (their set-up, loading the config and the data
+     * twice, is most of it). */
+    char rp[PATH_MAX];
+    snprintf(rp, sizeof rp, "%s/ranking.csv", a->out_dir);
+    size_t ntop = top > 0 ? (size_t)top : 0;
+    if (full && ok && bt_report_rank(d.report, rank_name, d.rank_desc, ntop, &top_eb) == BT_OK)
         top_err = bt_sweepend_top_table(d.report, 16, &toptab, &top_eb);
+    bool rerun = full && ok && !wfr && top_err == BT_OK;
+    topth = rerun ? bt_sweepend_top_start(a->out_dir, &toptab, rp) : NULL;
+    bt_err_t wr = bt_report_write_tables(d.report, a->out_dir, rank_name, d.rank_desc, ntop,
+                                         bt_sweepend_tee(tee), &eb);
+    full = full && wr == BT_OK;
     double t_rep = bt_monotonic_s();
-    if (full && ok && !wfr && top_err == BT_OK) {
-        char rp[PATH_MAX];
-        snprintf(rp, sizeof rp, "%s/ranking.csv", a->out_dir);
+    if (topth)
+        top_err = bt_sweepend_top_join(&topth, &top_eb);
+    else if (rerun)
         top_err = bt_sweepjob_top_equity_table(a->out_dir, &toptab, rp, &top_eb);
-    }
     double t_top = bt_monotonic_s();
     bt_sweepend_pbo_join(&pbo);
     if (wr == BT_OK)
@@ -583,6 +667,8 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
         exit_code = BT_DRIVER_EXIT_FAILED_JOBS;
     }
 out:
+    s_drop_early(&d);
+    bt_sweepend_top_join(&topth, NULL);
     bt_local_stop(&d.local);
     bt_sweepend_pbo_join(&pbo);
     bt_table_fini(&toptab);

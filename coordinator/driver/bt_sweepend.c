@@ -8,6 +8,7 @@
 
 #include "bt_csvw.h"
 #include "bt_html_sweep.h"
+#include "bt_sweepjob.h"
 
 struct bt_sweepend_pbo {
     pthread_t th;
@@ -41,6 +42,50 @@ void bt_sweepend_pbo_join(bt_sweepend_pbo_t **self_p)
     pthread_join((*self_p)->th, NULL);
     free(*self_p);
     *self_p = NULL;
+}
+
+struct bt_sweepend_top {
+    pthread_t th;
+    const char *dir, *rp;
+    const bt_table_t *t;
+    bt_err_t rc;
+    bt_errbuf_t eb;
+};
+
+static void *s_top(void *arg)
+{
+    bt_sweepend_top_t *p = arg;
+    p->rc = bt_sweepjob_top_equity_table(p->dir, p->t, p->rp, &p->eb);
+    return NULL;
+}
+
+bt_sweepend_top_t *bt_sweepend_top_start(const char *dir, const bt_table_t *t,
+                                         const char *ranking_path)
+{
+    bt_sweepend_top_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    *p = (bt_sweepend_top_t){.dir = dir, .rp = ranking_path, .t = t};
+    bt_errbuf_clear(&p->eb);
+    if (pthread_create(&p->th, NULL, s_top, p) != 0) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+bt_err_t bt_sweepend_top_join(bt_sweepend_top_t **self_p, bt_errbuf_t *eb)
+{
+    if (!self_p || !*self_p)
+        return BT_OK;
+    bt_sweepend_top_t *p = *self_p;
+    pthread_join(p->th, NULL);
+    bt_err_t rc = p->rc;
+    if (rc != BT_OK && eb)
+        *eb = p->eb;
+    free(p);
+    *self_p = NULL;
+    return rc;
 }
 
 bt_err_t bt_sweepend_top_table(const bt_report_t *r, size_t max_rows, bt_table_t *t,

@@ -33,6 +33,16 @@ void bt_sweepend_pbo_join(bt_sweepend_pbo_t **self_p);
 bt_err_t bt_sweepend_top_table(const bt_report_t *r, size_t max_rows, bt_table_t *t,
                                bt_errbuf_t *eb);
 
+/* The top points' re-run for report.html (bt_sweepjob_top_equity_table(dir,
+ * t, ranking_path)) on a thread, while the CSVs are written: it alone uses
+ * HDF5 until join. t and the strings must live until join. NULL when no
+ * thread could be started (run it in place then). */
+typedef struct bt_sweepend_top bt_sweepend_top_t;
+bt_sweepend_top_t *bt_sweepend_top_start(const char *dir, const bt_table_t *t,
+                                         const char *ranking_path);
+/* Waits for it and returns its result (eb: its message); NULL gives BT_OK. */
+bt_err_t bt_sweepend_top_join(bt_sweepend_top_t **self_p, bt_errbuf_t *eb);
+
 /* report.html's results and ranking tables built while bt_report_write_tables
  * writes the CSVs (each number formatted once for both), and the PBO logits
  * from the report's cache. */

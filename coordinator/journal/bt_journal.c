@@ -455,6 +455,14 @@ bt_err_t bt_journal_append(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbuf
     return j->buf.len >= S_FLUSH_AT ? s_flush(j, eb) : BT_OK;
 }
 
+bt_err_t bt_journal_flush(bt_journal_t *j, bt_errbuf_t *eb)
+{
+    if (j->failed != BT_OK)
+        return bt_errf(eb, j->failed, "%s: an earlier write failed; the sweep must stop", j->path);
+    bt_err_t e = s_group_close(j, eb);
+    return e == BT_OK ? s_flush(j, eb) : e;
+}
+
 bt_err_t bt_journal_sync(bt_journal_t *j, bt_errbuf_t *eb)
 {
     if (j->failed != BT_OK)

@@ -87,6 +87,10 @@ uint64_t bt_journal_file_bytes(const bt_journal_t *j);
  * full buffer (1 MiB) is written out, still without fdatasync. */
 bt_err_t bt_journal_append(bt_journal_t *j, const bt_journal_rec_t *r, bt_errbuf_t *eb);
 
+/* Closes the pending group and writes every buffered record, without
+ * fdatasync: nothing may be acknowledged on this alone. */
+bt_err_t bt_journal_flush(bt_journal_t *j, bt_errbuf_t *eb);
+
 /* Writes all buffered records and fdatasync()s. On BT_OK every record appended
  * so far is durable and may be acknowledged. On error nothing may be acked. */
 bt_err_t bt_journal_sync(bt_journal_t *j, bt_errbuf_t *eb);

@@ -32,6 +32,8 @@ bt_local_t *bt_local_start(const bt_local_opts_t *opts);
 void bt_local_reap(bt_local_t *l);
 /* Stops and reaps every worker, frees, sets *l_p = NULL. Accepts NULL. */
 void bt_local_stop(bt_local_t **l_p);
+/* Workers that never had a sweep: SIGKILL (no "leaving" log), reaped. */
+void bt_local_kill(bt_local_t **l_p);
 
 /* Path of a program next to the running one (from /proc/self/exe). */
 bt_err_t bt_local_sibling_path(const char *prog, char *out, size_t cap, bt_errbuf_t *eb);

@@ -766,6 +766,13 @@ bt_err_t bt_report_table_csv(const bt_report_t *r, bt_report_table_t which, size
     return bt_csvw_error(w);
 }
 
+bt_err_t bt_report_rank(const bt_report_t *r, const char *rank_by, bool descending, size_t top,
+                        bt_errbuf_t *eb)
+{
+    size_t metric = s_metric_of(rank_by, eb);
+    return metric == S_NMETRICS ? BT_ECONFIG : s_rank(r, metric, descending, top, eb);
+}
+
 bt_err_t bt_report_write_tables(const bt_report_t *r, const char *dir, const char *rank_by,
                                 bool descending, size_t top, const bt_report_tee_t *tee,
                                 bt_errbuf_t *eb)

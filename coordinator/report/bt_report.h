@@ -127,6 +127,11 @@ typedef struct bt_report_tee {
 bt_err_t bt_report_write_tables(const bt_report_t *r, const char *dir, const char *rank_by,
                                 bool descending, size_t top, const bt_report_tee_t *tee,
                                 bt_errbuf_t *eb);
+/* Ranks the rows as bt_report_write_tables(r, .., rank_by, descending, top,
+ * ..) will (it then reuses the ranking), so ranking.csv's first rows can be
+ * read (bt_report_table_csv) before the files are written. */
+bt_err_t bt_report_rank(const bt_report_t *r, const char *rank_by, bool descending, size_t top,
+                        bt_errbuf_t *eb);
 bt_err_t bt_report_write_summary(const bt_report_t *r, const char *dir,
                                  const bt_report_summary_t *summary, bt_errbuf_t *eb);
 

@@ -19,6 +19,10 @@
 
 #define S_POLL_MS 50          /* loop tick when nothing arrives */
 #define S_BURST 4096          /* messages handled before a group commit */
+/* A result waits up to this long for its commit (fdatasync, then ACK); the
+ * turns between write their results out (the flush hook) without a sync. A
+ * worker does not wait for ACKs; an unsynced result only re-runs after a crash. */
+#define S_COMMIT_MS 100
 #define S_PIPELINE 2          /* batches kept in flight per worker */
 #define S_PEERS_MAX 65536     /* live peers at most */
 #define S_ACKS_MAX (1u << 20) /* results of one peer waiting for a commit */
@@ -81,6 +85,7 @@ struct bt_server {
     uint64_t *lease_ids;
     uint32_t *lease_attempts;
     bool dirty;              /* results handed over since the last commit */
+    int64_t dirty_since;     /* ms of the first of them */
     unsigned logged_unknown; /* kinds from unknown peers already logged */
     bool logged_unknown_malformed;
     int64_t t_start, last_hb, last_progress;
@@ -385,6 +390,8 @@ static void s_on_result(s_coord_t *c, s_peer_t *p, int64_t now)
             bt_log(BT_LOG_ERROR, "%s", eb.msg);
             return; /* not acked: the result was not kept */
         }
+        if (!c->dirty)
+            c->dirty_since = now;
         c->dirty = true;
         if (!ok)
             bt_log(BT_LOG_WARN, "job %llu failed after %u attempt(s): %s",
@@ -399,12 +406,13 @@ static void s_on_result(s_coord_t *c, s_peer_t *p, int64_t now)
     p->nacks++;
 }
 
-/* Receives and handles one message. */
-static void s_on_message(s_coord_t *c, int64_t now)
+/* Receives and handles one message; false when none was waiting (the
+ * router's receive timeout is 0: no ZMQ_EVENTS query per message). */
+static bool s_on_message(s_coord_t *c, int64_t now)
 {
     zmsg_t *msg = zmsg_recv(c->router);
     if (!msg)
-        return;
+        return false;
     zframe_t *id = zmsg_pop(msg);
     s_peer_t *p = id ? s_peer_find(c, id) : NULL;
     if (!id || zmsg_size(msg) != 1) {
@@ -481,6 +489,7 @@ static void s_on_message(s_coord_t *c, int64_t now)
 done:
     zframe_destroy(&id);
     zmsg_destroy(&msg);
+    return true;
 }
 
 /* Group commit: one journal sync for everything appended, then the ACKs. */
@@ -747,18 +756,25 @@ static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
         }
         if (s_idle_timeout(c, now))
             return s_commit(c, eb);
-        void *which = zpoller_wait(c->poller, S_POLL_MS);
+        int wait = S_POLL_MS;
+        if (c->dirty) {
+            int64_t left = c->dirty_since + S_COMMIT_MS - now;
+            wait = left <= 0 ? 0 : left < wait ? (int)left : wait;
+        }
+        void *which = zpoller_wait(c->poller, wait);
         if (c->netmon && which == bt_netmon_actor(c->netmon)) {
             bt_netmon_drain(c->netmon, c->opts.keys_dir);
         } else if (which) {
-            for (int i = 0; i < S_BURST; i++) {
-                s_on_message(c, bt_monotonic_ms());
-                if (!(zsock_events(c->router) & ZMQ_POLLIN))
+            for (int i = 0; i < S_BURST; i++)
+                if (!s_on_message(c, bt_monotonic_ms()))
                     break;
-            }
         }
         now = bt_monotonic_ms();
-        bt_err_t rc = s_commit(c, eb);
+        bt_err_t rc = BT_OK;
+        if (!c->dirty || !c->hooks->flush || now - c->dirty_since >= S_COMMIT_MS)
+            rc = s_commit(c, eb);
+        else
+            rc = c->hooks->flush(c->hooks->user, eb);
         if (rc != BT_OK)
             return rc;
         if (now - c->last_hb >= (int64_t)c->opts.heartbeat_ms) {
@@ -817,6 +833,7 @@ bt_server_t *bt_server_new(const bt_server_opts_t *opts, bt_errbuf_t *eb)
     zsock_set_rcvhwm(c->router, S_HWM);
     zsock_set_router_handover(c->router, 1); /* a rejoining worker takes over its identity */
     zsock_set_linger(c->router, 500);
+    zsock_set_rcvtimeo(c->router, 0); /* s_on_message: a receive never blocks */
     const char *bind = opts->bind ? opts->bind : "tcp://127.0.0.1:*";
     if (opts->keys_dir) {
         if (bt_curve_server_setup(c->router, opts->keys_dir, &c->auth, eb) != BT_OK) {

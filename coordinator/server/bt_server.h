@@ -60,13 +60,18 @@ typedef struct bt_server_hooks {
     /* A final outcome (bt_sched said NEW or FAILED) from worker `worker`.
      * An error means the result could not be kept: it is not acknowledged. */
     bt_err_t (*result)(void *user, const char *worker, const bt_msg_result_t *r, bt_errbuf_t *eb);
-    /* Called once per loop turn after results were handed over, before their
-     * ACKs go out: make them durable. An error ends the run. */
+    /* Called after results were handed over (at the end of a loop turn, at
+     * most S_COMMIT_MS after the first of them), before their ACKs go out:
+     * make them durable. An error ends the run. */
     bt_err_t (*commit)(void *user, bt_errbuf_t *eb);
     /* Every heartbeat interval (e.g. reap local workers). May be NULL. */
     void (*tick)(void *user);
     /* Extra text for the progress line (", best ..."). May be NULL. */
     void (*progress)(void *user, char *buf, size_t cap);
+    /* Called on loop turns whose results wait for a later commit (commits
+     * are at most every 100 ms): write them out, not yet durable. An error
+     * ends the run. May be NULL (then every turn commits). */
+    bt_err_t (*flush)(void *user, bt_errbuf_t *eb);
 } bt_server_hooks_t;
 
 typedef struct bt_server_stats {

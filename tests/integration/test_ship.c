@@ -94,6 +94,23 @@ Test(ship, data_flag_with_other_bars_names_both_hashes)
     cr_assert(sfx_log_has(&f, "w-wrong", "--data"), "the worker says what to do");
 }
 
+/* Session 6: a worker loads --data on a thread from its start-up; a store
+ * that is not there still lets it connect, and the SWEEP that needs it gets
+ * the error naming the path (exit 1), as before. */
+Test(ship, missing_data_flag_store_is_said_when_the_sweep_needs_it)
+{
+    char nope[340];
+    sfx_path(nope, sizeof nope, &f, "no-such-store.h5");
+    char ep[128];
+    sfx_start_coord(&f, "missing", "tcp://127.0.0.1:*", false, ep, sizeof ep);
+    char *extra[] = {"--data", nope};
+    pid_t w = s_worker(ep, "w-missing", extra, 2);
+    cr_assert_eq(bt_proc_wait(w, 60000), 1, "a worker without its store must exit 1");
+    cr_assert(sfx_log_has(&f, "w-missing", "welcomed"), "it connected first");
+    cr_assert(sfx_log_has(&f, "w-missing", "no-such-store.h5"), "the error names the path");
+    cr_assert(sfx_log_has(&f, "missing", "cannot run this sweep"), "and the coordinator says so");
+}
+
 Test(ship, fifo_store_is_refused_not_opened)
 {
     char fifo[340];

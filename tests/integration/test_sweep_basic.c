@@ -262,3 +262,27 @@ Test(sweep_basic, walk_forward_honours_rank_min_trades)
         }
     }
 }
+
+/* Session 6: local workers on an OS-chosen port are started before the plan
+ * (their start-up overlaps it). A sweep that then stops before serving
+ * (here: a folder that already holds a journal; a finished sweep resumed)
+ * kills them without a word: no worker log lines, no "leaving" on SIGTERM. */
+Test(sweep_basic, early_local_workers_of_a_stopped_sweep_leave_silently)
+{
+    cr_assert_eq(sfx_sweep_local(&f, "early", 1), 0);
+    char odir[320], log[400];
+    snprintf(odir, sizeof odir, "%s/early", f.dir);
+    snprintf(log, sizeof log, "%s/early-again.log", f.dir);
+    char *again[] = {f.bt, "sweep", f.cfg, "--out", odir, "--workers", "2", NULL};
+    cr_assert_eq(bt_proc_run(again, log, 60000), 2);
+    cr_assert(sfx_log_has(&f, "early-again", "--resume"));
+    cr_assert(sfx_log_has(&f, "early-again", "started 2 local worker(s)"), "before the plan");
+    cr_assert(!sfx_log_has(&f, "early-again", "leaving"));
+    cr_assert(!sfx_log_has(&f, "early-again", "local-0"));
+    snprintf(log, sizeof log, "%s/early-resume.log", f.dir);
+    char *resume[] = {f.bt, "sweep", f.cfg, "--resume", odir, "--workers", "2", NULL};
+    cr_assert_eq(bt_proc_run(resume, log, 60000), 0);
+    cr_assert(sfx_log_has(&f, "early-resume", "55 from the journal"));
+    cr_assert(!sfx_log_has(&f, "early-resume", "leaving"));
+    cr_assert(!sfx_log_has(&f, "early-resume", "local-0"));
+}

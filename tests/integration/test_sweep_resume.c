@@ -293,8 +293,8 @@ static void s_relabel_engine(const char *dir, const char *id_head)
     free(b);
 }
 
-/* A journal written by an older bt (old_bt: journal version ver, "2" or
- * "3") resumes under this one and keeps its version (version 2: its new
+/* A journal written by an older bt (old_bt: journal version ver, "2", "3"
+ * or "4") resumes under this one and keeps its version (version 2: its new
  * records single, not grouped; version 3: in version-3 groups): the same
  * results.csv, ranking.csv and PBO / deflated Sharpe lines as a straight run
  * of this bt (whose journal is version 4). */
@@ -345,4 +345,14 @@ Test(sweep_resume, version_2_journal_from_the_base_bt_resumes)
 Test(sweep_resume, version_3_journal_from_the_base_bt_resumes)
 {
     s_older_journal_resumes(s_old_bt("BT_BASE3_BT", "/work/base-s5/build/bt"), "3");
+}
+
+/* Version 4 written by the session-6 base build (its groups deflated at
+ * level 6 with a fresh deflate state each; this build writes level 1 with
+ * one state reset per group): it resumes exactly and stays version 4.
+ * BT_BASE4_BT names that bt (default /work/base/build/bt, main at ab4be45);
+ * skipped where it does not exist. */
+Test(sweep_resume, version_4_journal_from_the_base_bt_resumes)
+{
+    s_older_journal_resumes(s_old_bt("BT_BASE4_BT", "/work/base/build/bt"), "4");
 }

@@ -771,3 +771,37 @@ Test(report, tables_from_memory_equal_the_files)
     }
     bt_report_destroy(&r);
 }
+
+/* bt_report_rank (session 6: the end of a sweep reads the ranking's first
+ * rows before the files are written, for the top points' re-run): the rows
+ * it gives are ranking.csv's first rows as bt_report_write_tables then
+ * writes them, and an unknown rank_by is refused as there. */
+Test(report, rank_before_the_tables_gives_the_files_rows)
+{
+    bt_report_t *r = s_new_grid();
+    bt_journal_rec_t recs[16];
+    size_t n = s_results(recs, true);
+    for (size_t i = 0; i < n; i++)
+        bt_report_set_result(r, &recs[i]);
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    cr_assert_eq(bt_report_rank(r, "no_such_metric", true, 0, &eb), BT_ECONFIG);
+    cr_assert_eq(bt_report_rank(r, "sharpe", true, 3, &eb), BT_OK, "%s", eb.msg);
+    bt_buf_t b;
+    bt_buf_init(&b, 1u << 20);
+    bt_csvw_t w;
+    bt_csvw_init_buf(&w, &b);
+    cr_assert_eq(bt_report_table_csv(r, BT_REPORT_RANKING, SIZE_MAX, &w), BT_OK);
+    cr_assert_eq(bt_report_write_tables(r, s_dirs[0], "sharpe", true, 3, NULL, &eb), BT_OK, "%s",
+                 eb.msg);
+    char *want = s_slurp(s_dirs[0], "ranking.csv");
+    size_t lines = 0;
+    for (const char *p = want; *p; p++)
+        lines += *p == '\n';
+    cr_assert_eq(lines, 4u, "a header and top 3 rows");
+    bt_buf_append(&b, "", 1);
+    cr_assert_str_eq(b.data, want);
+    free(want);
+    bt_buf_fini(&b);
+    bt_report_destroy(&r);
+}
