@@ -28,6 +28,9 @@ typedef struct {
 struct bt_local {
     bt_local_opts_t opts; /* strings borrowed from the caller, but: */
     char lib[PATH_MAX];   /* opts.lib_path made absolute (workers' cwd may differ) */
+    /* Own copies of what a restart needs later: the caller may pass its
+     * stack buffers (the driver's early start does). */
+    char *bin, *endpoint, *data;
     s_child_t *children;
     size_t n;
     int respawns;
@@ -107,12 +110,31 @@ static pid_t s_spawn(const bt_local_t *l, int index)
     return pid;
 }
 
+static void s_free(bt_local_t *l)
+{
+    free(l->children);
+    free(l->bin);
+    free(l->endpoint);
+    free(l->data);
+    free(l);
+}
+
 bt_local_t *bt_local_start(const bt_local_opts_t *opts)
 {
     bt_local_t *l = calloc(1, sizeof *l);
     if (!l)
         return NULL;
     l->opts = *opts;
+    l->bin = strdup(opts->worker_bin);
+    l->endpoint = strdup(opts->endpoint ? opts->endpoint : "");
+    l->data = opts->data_path ? strdup(opts->data_path) : NULL;
+    if (!l->bin || !l->endpoint || (opts->data_path && !l->data)) {
+        s_free(l);
+        return NULL;
+    }
+    l->opts.worker_bin = l->bin;
+    l->opts.endpoint = l->endpoint;
+    l->opts.data_path = l->data;
     if (opts->lib_path) {
         if (realpath(opts->lib_path, l->lib))
             l->opts.lib_path = l->lib;
@@ -120,7 +142,7 @@ bt_local_t *bt_local_start(const bt_local_opts_t *opts)
     l->n = opts->count > 0 ? (size_t)opts->count : 0;
     l->children = calloc(l->n ? l->n : 1, sizeof *l->children);
     if (!l->children) {
-        free(l);
+        s_free(l);
         return NULL;
     }
     for (size_t i = 0; i < l->n; i++) {
@@ -186,8 +208,7 @@ void bt_local_stop(bt_local_t **l_p)
             nanosleep(&ts, NULL);
         }
     }
-    free(l->children);
-    free(l);
+    s_free(l);
     *l_p = NULL;
 }
 
@@ -204,7 +225,6 @@ void bt_local_kill(bt_local_t **l_p)
             }
             l->children[i].alive = false;
         }
-    free(l->children);
-    free(l);
+    s_free(l);
     *l_p = NULL;
 }

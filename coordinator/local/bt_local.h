@@ -26,7 +26,9 @@ typedef struct bt_local_opts {
 typedef struct bt_local bt_local_t;
 
 /* Starts the workers (a fork failure is logged; the others still start).
- * NULL only when out of memory. */
+ * Keeps its own copies of worker_bin, endpoint and data_path (a restart
+ * needs them after the caller's buffers are gone). NULL only when out of
+ * memory. */
 bt_local_t *bt_local_start(const bt_local_opts_t *opts);
 /* Reaps exited workers and restarts those that died unexpectedly (bounded). */
 void bt_local_reap(bt_local_t *l);
