@@ -96,6 +96,50 @@ static bt_err_t s_fsync_dir(const char *path, bt_errbuf_t *eb)
     return BT_OK;
 }
 
+/* Temp files being written, so a signal handler can remove them
+ * (bt_fs_tmp_remove_all). A slot is 0 free, 1 being filled, 2 live. */
+#define S_TMP_SLOTS 64
+static char s_tmp_path[S_TMP_SLOTS][PATH_MAX];
+static atomic_int s_tmp_state[S_TMP_SLOTS];
+
+void bt_fs_tmp_track(const char *path)
+{
+    if (strlen(path) >= PATH_MAX)
+        return;
+    for (int i = 0; i < S_TMP_SLOTS; i++) {
+        int free_slot = 0;
+        if (atomic_compare_exchange_strong(&s_tmp_state[i], &free_slot, 1)) {
+            memcpy(s_tmp_path[i], path, strlen(path) + 1);
+            atomic_store(&s_tmp_state[i], 2);
+            return;
+        }
+    }
+    /* More than 64 at once: that file is not removed on a signal. */
+}
+
+void bt_fs_tmp_untrack(const char *path)
+{
+    for (int i = 0; i < S_TMP_SLOTS; i++)
+        if (atomic_load(&s_tmp_state[i]) == 2 && strcmp(s_tmp_path[i], path) == 0) {
+            atomic_store(&s_tmp_state[i], 0);
+            return;
+        }
+}
+
+void bt_fs_tmp_remove_all(void)
+{
+    for (int i = 0; i < S_TMP_SLOTS; i++)
+        if (atomic_load(&s_tmp_state[i]) == 2)
+            unlink(s_tmp_path[i]);
+}
+
+/* The temp file is gone (renamed or removed): no longer tracked. */
+static void s_tmp_done(bt_fs_atomic_t *a)
+{
+    bt_fs_tmp_untrack(a->tmp);
+    a->tmp[0] = '\0';
+}
+
 bt_err_t bt_fs_atomic_open(bt_fs_atomic_t *a, const char *path, bt_errbuf_t *eb)
 {
     static atomic_uint counter; /* unique temp names for threads of one process */
@@ -132,6 +176,7 @@ bt_err_t bt_fs_atomic_open(bt_fs_atomic_t *a, const char *path, bt_errbuf_t *eb)
             return bt_errf(eb, BT_ENOMEM, "out of memory opening %s", path);
         }
         setvbuf(a->f, NULL, _IOFBF, 1 << 16);
+        bt_fs_tmp_track(a->tmp);
         return BT_OK;
     }
     a->tmp[0] = '\0';
@@ -155,17 +200,17 @@ bt_err_t bt_fs_atomic_commit(bt_fs_atomic_t *a, bt_errbuf_t *eb)
     a->f = NULL;
     if (bad) {
         unlink(a->tmp);
-        a->tmp[0] = '\0';
+        s_tmp_done(a);
         return bt_errf(eb, BT_EIO, "writing %s failed: %s (is the disk full?)", a->path,
                        strerror(err));
     }
     if (rename(a->tmp, a->path) != 0) {
         err = errno;
         unlink(a->tmp);
-        a->tmp[0] = '\0';
+        s_tmp_done(a);
         return bt_errf(eb, BT_EIO, "cannot replace %s: %s", a->path, strerror(err));
     }
-    a->tmp[0] = '\0';
+    s_tmp_done(a);
     return s_fsync_dir(a->path, eb);
 }
 
@@ -177,7 +222,7 @@ void bt_fs_atomic_abort(bt_fs_atomic_t *a)
     }
     if (a->tmp[0]) {
         unlink(a->tmp);
-        a->tmp[0] = '\0';
+        s_tmp_done(a);
     }
 }
 

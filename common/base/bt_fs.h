@@ -39,4 +39,12 @@ bt_err_t bt_fs_atomic_open(bt_fs_atomic_t *a, const char *path, bt_errbuf_t *eb)
 bt_err_t bt_fs_atomic_commit(bt_fs_atomic_t *a, bt_errbuf_t *eb);
 void bt_fs_atomic_abort(bt_fs_atomic_t *a);
 
+/* Temp files being written (the atomic writer's and bt_h5table's register
+ * themselves, at most 64 at once), so that a SIGINT/SIGTERM handler can
+ * remove them before the process ends: bt_fs_tmp_remove_all only calls
+ * unlink (async-signal-safe). */
+void bt_fs_tmp_track(const char *path);
+void bt_fs_tmp_untrack(const char *path);
+void bt_fs_tmp_remove_all(void);
+
 #endif

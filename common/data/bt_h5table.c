@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt_fs.h"
+
 #define S_NAME_MAX 256
 
 static bool s_attr_str(hid_t obj, const char *name, const char *val)
@@ -152,6 +154,7 @@ bt_h5table_out_t *bt_h5table_open(const char *path, const char *key, const char 
         free(t);
         return NULL;
     }
+    bt_fs_tmp_track(t->tmp);
     t->g = s_group(t->f, key, names, ncols);
     bool ok = t->g >= 0;
     if (ok)
@@ -239,6 +242,7 @@ bt_err_t bt_h5table_commit(bt_h5table_out_t **self_p, bt_errbuf_t *eb)
         remove(t->tmp);
         e = bt_errf(eb, BT_EIO, "writing %s failed (is the disk full?)", t->path);
     }
+    bt_fs_tmp_untrack(t->tmp);
     free(t);
     return e;
 }
@@ -251,6 +255,7 @@ void bt_h5table_abort(bt_h5table_out_t **self_p)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     s_out_close(t);
     remove(t->tmp);
+    bt_fs_tmp_untrack(t->tmp);
     free(t);
     *self_p = NULL;
 }

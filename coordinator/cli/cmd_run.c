@@ -1,6 +1,7 @@
 /* bt run — one backtest from a config: summary table on stdout, and
  * trades.csv, orders.csv, equity.csv, metrics.json, provenance.txt in DIR. */
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "bt_cmd.h"
 #include "bt_parse.h"
@@ -294,8 +296,27 @@ static void s_print_summary(const bt_config_t *cfg, const bt_dataset_t *ds, cons
         printf("%-*s  %16.6f\n", (int)w, bt_metrics_name(i), bt_metrics_get(m, i));
 }
 
+/* Ctrl-C or a SIGTERM mid-run: remove the temporary files being written
+ * (finished outputs stay; no half-written one was ever renamed into place)
+ * and exit 128 + the signal, as a shell would report it. */
+static void s_on_signal(int sig)
+{
+    bt_fs_tmp_remove_all();
+    static const char msg[] = "bt run: interrupted; temporary files removed, the output "
+                              "folder holds only the files finished before\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+    _exit(128 + sig);
+}
+
 int bt_cmd_run(int argc, char **argv)
 {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     const char *path = NULL, *out = "out/run", *from = NULL, *job_s = NULL, *series = "auto";
     const char *sets[BT_CONFIG_MAX_OVERRIDES];
     size_t nsets = 0;

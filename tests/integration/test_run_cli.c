@@ -277,3 +277,36 @@ Test(run_cli, full_disk_mid_run_is_a_clear_error)
     cr_assert_eq(rc, 1, "temporary files left in res: %s", out);
     free(out);
 }
+
+/* SIGTERM (or Ctrl-C) mid-run: exit 143, a line saying so, and no temporary
+ * file left in the output folder (before: run.h5.tmp and .equity.csv.*.tmp
+ * stayed). --chunk 1 makes the 300,000-bar run last long enough to be hit
+ * while its series files are being written. */
+Test(run_cli, sigterm_mid_run_leaves_no_temp_files)
+{
+    int rc = s_sh("%s/bt data synth --out sig.h5 --symbols 1 --bars 300000 --freq 1m --seed 3",
+                  BT_BIN_DIR);
+    cr_assert_eq(rc, 0, "bt data synth failed");
+    char path[400];
+    snprintf(path, sizeof path, "%s/s.yaml", s_dir);
+    FILE *c = fopen(path, "w");
+    cr_assert_not_null(c);
+    fprintf(c, "strategy: sma_cross\ndata: {store: %s/sig.h5}\nparams: {fast: 10, slow: 30}\n",
+            s_dir);
+    fclose(c);
+    rc = s_sh("(%s/bt run %s/s.yaml --out sig --series both --chunk 1 & p=$!; i=0; "
+              "while [ $i -lt 600 ] && ! ls sig 2>/dev/null | grep -q tmp; do "
+              "sleep 0.05; i=$((i+1)); done; "
+              "ls sig | grep -q tmp || { echo 'no temporary file seen: the run ended first' >&2; "
+              "wait $p; exit 3; }; kill -TERM $p; wait $p)",
+              BT_BIN_DIR, s_dir);
+    char *err = s_slurp("err.txt");
+    cr_assert_neq(rc, 3, "%s", err);
+    cr_assert_eq(rc, 128 + 15, "exit %d, want 143:\n%s", rc, err);
+    cr_assert(strstr(err, "bt run: interrupted; temporary files removed"), "%s", err);
+    free(err);
+    rc = s_sh("ls -a sig | grep -c tmp");
+    char *out = s_slurp("out.txt");
+    cr_assert_eq(rc, 1, "temporary files left in sig: %s", out);
+    free(out);
+}
