@@ -246,6 +246,22 @@ Test(run_cli, nul_byte_and_second_document_exit_2)
                           "", "c.yaml:3: a second YAML document");
 }
 
+/* A one-symbol store of `bars` one-minute bars, NAME.h5, and NAME.yaml running
+ * sma_cross on it, in the test folder. */
+static void s_big_config(const char *name, long bars)
+{
+    int rc = s_sh("%s/bt data synth --out %s.h5 --symbols 1 --bars %ld --freq 1m --seed 3",
+                  BT_BIN_DIR, name, bars);
+    cr_assert_eq(rc, 0, "bt data synth failed");
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s.yaml", s_dir, name);
+    FILE *c = fopen(path, "w");
+    cr_assert_not_null(c);
+    fprintf(c, "strategy: sma_cross\ndata: {store: %s/%s.h5}\nparams: {fast: 10, slow: 30}\n",
+            s_dir, name);
+    fclose(c);
+}
+
 /* A disk that fills in the middle of bt run's streamed outputs (a file size
  * limit here: `ulimit -f`, SIGXFSZ ignored so writes fail with EFBIG): a
  * clear error naming the file, exit 1, no temporary file left behind. Before:
@@ -253,18 +269,10 @@ Test(run_cli, nul_byte_and_second_document_exit_2)
  * after printing its error stack from the writer thread. */
 Test(run_cli, full_disk_mid_run_is_a_clear_error)
 {
-    int rc = s_sh("%s/bt data synth --out big.h5 --symbols 1 --bars 200000 --freq 1m --seed 3",
-                  BT_BIN_DIR);
-    cr_assert_eq(rc, 0, "bt data synth failed");
-    char path[400];
-    snprintf(path, sizeof path, "%s/c.yaml", s_dir);
-    FILE *c = fopen(path, "w");
-    cr_assert_not_null(c);
-    fprintf(c, "strategy: sma_cross\ndata: {store: %s/big.h5}\nparams: {fast: 10, slow: 30}\n",
-            s_dir);
-    fclose(c);
-    rc = s_sh("(ulimit -f 1024 && trap '' XFSZ && exec %s/bt run %s/c.yaml --out res --series h5)",
-              BT_BIN_DIR, s_dir);
+    s_big_config("big", 200000);
+    int rc = s_sh("(ulimit -f 1024 && trap '' XFSZ && exec %s/bt run %s/big.yaml --out res "
+                  "--series h5)",
+                  BT_BIN_DIR, s_dir);
     char *err = s_slurp("err.txt");
     cr_assert_eq(rc, 1, "exit %d, want 1:\n%s", rc, err);
     cr_assert(strstr(err, "bt run: cannot write results: writing ") &&
@@ -284,22 +292,14 @@ Test(run_cli, full_disk_mid_run_is_a_clear_error)
  * while its series files are being written. */
 Test(run_cli, sigterm_mid_run_leaves_no_temp_files)
 {
-    int rc = s_sh("%s/bt data synth --out sig.h5 --symbols 1 --bars 300000 --freq 1m --seed 3",
-                  BT_BIN_DIR);
-    cr_assert_eq(rc, 0, "bt data synth failed");
-    char path[400];
-    snprintf(path, sizeof path, "%s/s.yaml", s_dir);
-    FILE *c = fopen(path, "w");
-    cr_assert_not_null(c);
-    fprintf(c, "strategy: sma_cross\ndata: {store: %s/sig.h5}\nparams: {fast: 10, slow: 30}\n",
-            s_dir);
-    fclose(c);
-    rc = s_sh("(%s/bt run %s/s.yaml --out sig --series both --chunk 1 & p=$!; i=0; "
-              "while [ $i -lt 600 ] && ! ls sig 2>/dev/null | grep -q tmp; do "
-              "sleep 0.05; i=$((i+1)); done; "
-              "ls sig | grep -q tmp || { echo 'no temporary file seen: the run ended first' >&2; "
-              "wait $p; exit 3; }; kill -TERM $p; wait $p)",
-              BT_BIN_DIR, s_dir);
+    s_big_config("sig", 300000);
+    int rc = s_sh("(%s/bt run %s/sig.yaml --out sig --series both --chunk 1 & p=$!; i=0; "
+                  "while [ $i -lt 600 ] && ! ls sig 2>/dev/null | grep -q tmp; do "
+                  "sleep 0.05; i=$((i+1)); done; "
+                  "ls sig | grep -q tmp || "
+                  "{ echo 'no temporary file seen: the run ended first' >&2; "
+                  "wait $p; exit 3; }; kill -TERM $p; wait $p)",
+                  BT_BIN_DIR, s_dir);
     char *err = s_slurp("err.txt");
     cr_assert_neq(rc, 3, "%s", err);
     cr_assert_eq(rc, 128 + 15, "exit %d, want 143:\n%s", rc, err);
