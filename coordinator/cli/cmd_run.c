@@ -61,6 +61,8 @@ static void s_help(FILE *out)
             "                    else h5                                        [auto]\n"
             "  --chunk N         per-bar points written a chunk at a time (the outputs are\n"
             "                    the same for any N; for tests)                 [65536]\n"
+            "  --writers N       threads writing the per-bar outputs, 0..2 (the outputs are\n"
+            "                    the same for any N; for tests)                 [2]\n"
             "  --from-sweep DIR  run job N (--job N, its job_id in results.csv) of the sweep in\n"
             "                    DIR with its config as the sweep read it: the same metrics\n"
             "                    as its results.csv row, and every output above\n"
@@ -321,7 +323,7 @@ int bt_cmd_run(int argc, char **argv)
     const char *sets[BT_CONFIG_MAX_OVERRIDES];
     size_t nsets = 0;
     int threads = 0;
-    long chunk = 0;
+    long chunk = 0, writers = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -334,7 +336,7 @@ int bt_cmd_run(int argc, char **argv)
         } else if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 ||
                    strcmp(a, "--threads") == 0 || strcmp(a, "--from-sweep") == 0 ||
                    strcmp(a, "--job") == 0 || strcmp(a, "--series") == 0 ||
-                   strcmp(a, "--chunk") == 0) {
+                   strcmp(a, "--chunk") == 0 || strcmp(a, "--writers") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "bt run: %s needs a value; see 'bt run --help'\n", a);
                 return 2;
@@ -352,6 +354,11 @@ int bt_cmd_run(int argc, char **argv)
                     return 2;
                 }
                 series = v;
+            } else if (strcmp(a, "--writers") == 0) {
+                if (!bt_parse_long(v, 0, 2, &writers)) {
+                    fprintf(stderr, "bt run: --writers %s: expected 0, 1 or 2\n", v);
+                    return 2;
+                }
             } else if (strcmp(a, "--chunk") == 0) {
                 if (!bt_parse_long(v, 1, 1L << 24, &chunk)) {
                     fprintf(stderr, "bt run: --chunk %s: expected a whole number 1..16777216\n",
@@ -494,7 +501,7 @@ int bt_cmd_run(int argc, char **argv)
     bool want_h5 = strcmp(series, "h5") == 0 || strcmp(series, "both") == 0 ||
                    (strcmp(series, "auto") == 0 && big);
     bt_runout_cfg_t ocfg = {out,    ds->series, ds->nsym, ecfg,   want_h5 ? pos : NULL,
-                            expect, (size_t)chunk, want_csv, want_h5, true, true};
+                            expect, (size_t)chunk, want_csv, want_h5, (int)writers, true};
     ro = bt_runout_new(&ocfg, &rec, &eb);
     if (!ro) {
         fprintf(stderr, "bt run: %s\n", eb.msg);

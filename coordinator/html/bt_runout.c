@@ -349,7 +349,7 @@ bt_runout_t *bt_runout_new(const bt_runout_cfg_t *cfg, bt_recorder_t *rec, bt_er
         return NULL;
     }
     bt_errbuf_clear(&o->eb);
-    if (cfg->thread && pthread_mutex_init(&o->mu, NULL) == 0) {
+    if (cfg->writers > 0 && pthread_mutex_init(&o->mu, NULL) == 0) {
         if (pthread_cond_init(&o->cv, NULL) != 0) {
             pthread_mutex_destroy(&o->mu);
         } else {
@@ -361,7 +361,8 @@ bt_runout_t *bt_runout_new(const bt_runout_cfg_t *cfg, bt_recorder_t *rec, bt_er
             pthread_mutex_lock(&o->mu);
             if (pthread_create(&o->work[0].th, NULL, s_worker, &o->work[0]) == 0) {
                 o->nwork = 1;
-                if (pthread_create(&o->work[1].th, NULL, s_worker, &o->work[1]) == 0) {
+                if (cfg->writers > 1 &&
+                    pthread_create(&o->work[1].th, NULL, s_worker, &o->work[1]) == 0) {
                     o->nwork = 2;
                     o->work[0].roles = S_FILES;
                 }
@@ -378,7 +379,7 @@ bt_runout_t *bt_runout_new(const bt_runout_cfg_t *cfg, bt_recorder_t *rec, bt_er
     for (size_t s = 0; s < cfg->nsym; s++)
         bars += cfg->series[s].n;
     atomic_init(&o->warm_stop, false);
-    if (cfg->warm && o->cfg.thread && bars / S_WARM_CHUNKS >= chunk)
+    if (cfg->warm && o->cfg.writers > 0 && bars / S_WARM_CHUNKS >= chunk)
         o->warming = pthread_create(&o->warm_th, NULL, s_warm, o) == 0;
     bt_recorder_stream_equity(rec, o->slot[0].buf, chunk, s_sink, o);
     return o;

@@ -28,7 +28,9 @@ typedef struct bt_runout_cfg {
     size_t expect;                /* points the run records (bt_engine_record_steps) */
     size_t chunk;                 /* points a chunk; 0: BT_RUNOUT_CHUNK */
     bool csv, h5;                 /* write equity.csv, run.h5 */
-    bool thread;                  /* consume on a writer thread (else in the engine's calls) */
+    int writers;                  /* threads that consume the chunks: 2 (the files on one, the
+                                   * statistics and curve on the other), 1 (both on one) or 0
+                                   * (in the engine's calls); fewer when a thread cannot be had */
     bool warm;                    /* read the bars' pages ahead of the engine on a thread of
                                    * their own (runs of more than 4 chunks of bars) */
 } bt_runout_cfg_t;

@@ -144,7 +144,7 @@ class RunH5(TmpCase):
 
     def outputs(self, out):
         """Every file of a bt run folder: bytes, except run.h5 (its values and attributes, not
-        its chunking), the output folder and --chunk in the command line."""
+        its chunking), the output folder, --chunk and --writers in the command line."""
         got = {}
         for name in sorted(os.listdir(out)):
             path = os.path.join(out, name)
@@ -157,8 +157,8 @@ class RunH5(TmpCase):
                                   for k in g.keys()})
             else:
                 with open(path, "rb") as f:  # the command line is in provenance
-                    got[name] = re.sub(rb" --chunk \d+", b"", f.read().replace(out.encode(),
-                                                                              b"OUT"))
+                    got[name] = re.sub(rb" --(chunk|writers) \d+", b"",
+                                       f.read().replace(out.encode(), b"OUT"))
         return got
 
     def same_any_chunk(self, cmd, chunks):
@@ -177,6 +177,31 @@ class RunH5(TmpCase):
             for name in first:
                 self.assertEqual(got[name], first[name], f"--chunk {c}: {name}")
         return first
+
+    def test_any_writers_same_outputs(self):
+        """--writers 0 (the outputs made in the engine's calls), 1 (one thread for the files,
+        the statistics and the curve) and 2 (the files on one, the rest on another: the
+        default) give the same outputs, on 8 symbols with both series, in chunks of 7 points so
+        the threads hand over many chunks."""
+        p8 = os.path.join(self.tmp, "w.h5")
+        bt("data", "synth", "--out", p8, "--symbols", "8", "--bars", "1500", "--seed", "5")
+        src = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))), "configs")
+        first = None
+        for w in ["2", "1", "0"]:
+            out = os.path.join(self.tmp, f"writers_{w}")
+            shutil.rmtree(out, ignore_errors=True)
+            bt("run", os.path.join(src, "momentum_rotation.yaml"), "--set", f"data.store={p8}",
+               "--series", "both", "--chunk", "7", "--writers", w, "--out", out)
+            got = self.outputs(out)
+            self.assertIn("run.h5", got)
+            self.assertIn("equity.csv", got)
+            if first is None:
+                first = got
+                continue
+            self.assertEqual(sorted(got), sorted(first))
+            for name in first:
+                self.assertEqual(got[name], first[name], f"--writers {w}: {name}")
 
     def test_any_chunk_same_outputs(self):
         """The hand case (6 steps: 4 is no divisor), a portfolio on 8 symbols (one book) and one
