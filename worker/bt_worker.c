@@ -17,6 +17,7 @@
 #include "bt_fetch.h"
 #include "bt_log.h"
 #include "bt_metrics.h"
+#include "bt_sig.h"
 #include "bt_time.h"
 #include "bt_pystrat.h"
 #include "bt_registry.h"
@@ -873,12 +874,7 @@ int bt_worker_run(const bt_worker_opts_t *opts)
     bt_log_set_context(ctx);
 
     zsys_handler_set(NULL); /* our own handlers: stop cleanly, say BYE */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    bt_sig_on_stop(s_on_signal);
 
     bt_msg_init(&w.in);
     bt_msg_init(&w.out);

@@ -207,14 +207,7 @@ static void s_quiet_curve(const bt_book_t *bk, const bt_feed_cols_t *x, size_t i
 static int64_t s_event_core(bt_book_t *bk, const bt_feed_cols_t *x, size_t i,
                             const double *target)
 {
-    bt_feed_state_t *f = &bk->feed;
-    f->step = i; /* no warm-up, one series: step i is bar i */
-    f->prev_time[0] = i ? x->t[i - 1] : 0;
-    int64_t t = bt_feed_load_one(bk, x, i);
-    f->t = t;
-    bk->ctx.time = t;
-    bk->ctx.step = i;
-    bk->exec.nfills = 0;
+    int64_t t = bt_fastev_begin(bk, x, i);
     if (bk->exec.nord)
         bt_exec_fill_phase(bk);
     double eq = bt_portfolio_mark(bk);
@@ -227,7 +220,7 @@ static int64_t s_event_core(bt_book_t *bk, const bt_feed_cols_t *x, size_t i,
         if (target)
             bt_signal(&bk->ctx, 0, *target);
     }
-    if (f->last_step && bk->cfg->close_at_end)
+    if (bk->feed.last_step && bk->cfg->close_at_end)
         bt_exec_close_at_end(bk);
     if (bk->exec.nfill_total != nf)
         eq = bk->pf.equity = bt_portfolio_mark(bk);

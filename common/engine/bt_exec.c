@@ -430,13 +430,8 @@ bool bt_exec_fill(bt_book_t *bk, bt_exec_order_t *o, double px, double q)
     const bt_engine_cfg_t *c = bk->cfg;
     const bt_portfolio_state_t *pf = &bk->pf;
     uint32_t s = o->sym;
-    double slip = c->slippage_bps * 1e-4;
-    double price = q > 0 ? px * (1.0 + slip) : px * (1.0 - slip);
-    double aq = fabs(q);
-    double value = aq * price;
-    double comm = c->commission_rate * value + c->commission_per_share * aq;
-    if (!o->comm_min_done && comm < c->commission_min)
-        comm = c->commission_min;
+    double value, comm;
+    double price = bt_exec_fill_price(c, px, q, o->comm_min_done, &value, &comm);
     double p = pf->pos[s];
     if (q > 0 && p + q > 0 && !c->allow_margin && q * price + comm > pf->cash) {
         bt_exec_finish(bk, o, BT_OS_REJECTED, "insufficient cash");

@@ -67,18 +67,9 @@ static inline void bt_fastev_apply(bt_book_t *bk, double q, double price, double
     }
     pf->cash -= q * price + comm;
     bt_portfolio_trade_t *tr = &pf->trade[0];
-    if (p == 0.0) { /* s_trade_open */
+    if (p == 0.0) { /* s_trade_open without a recorder */
         pf->pos[0] = q;
-        tr->entry_time = bk->feed.t;
-        tr->entry_qty = q;
-        tr->entry_value = q * price;
-        tr->exit_qty = tr->exit_value = tr->realized = 0.0;
-        tr->commission = comm;
-        tr->rec = SIZE_MAX;
-        pf->avg[0] = price;
-        pf->hw[0] = price;
-        pf->open_step[0] = bk->feed.step;
-        pf->nheld++;
+        bt_portfolio_open(bk, 0, q, price, comm);
         return;
     }
     if ((p > 0) == (q > 0)) { /* adding */
@@ -98,16 +89,7 @@ static inline void bt_fastev_apply(bt_book_t *bk, double q, double price, double
     tr->commission += comm * frac;
     double np = p + q;
     if (bt_fastev_is_zero(np, p) || fabs(q) > fabs(p)) { /* closed (fabs(q) <= fabs(p) here) */
-        double pnl = tr->realized - tr->commission;
-        bt_macc_t *m = &bk->macc; /* bt_macc_trade */
-        m->ntrades++;
-        if (pnl > 0.0) {
-            m->nwins++;
-            m->gross_profit += pnl;
-        } else if (pnl < 0.0) {
-            m->nlosses++;
-            m->gross_loss -= pnl;
-        }
+        bt_macc_trade(&bk->macc, tr->realized - tr->commission);
         pf->pos[0] = 0.0;
         pf->nheld--;
     } else {
@@ -131,14 +113,8 @@ static inline __attribute__((always_inline)) bool bt_fastev_fill_phase(bt_book_t
     if (q < 0 && p + q < 0) /* s_try's long-only cut: the engine's */
         return false;
     const bt_engine_cfg_t *c = bk->cfg;
-    /* bt_exec_fill */
-    double slip = c->slippage_bps * 1e-4;
-    double price = q > 0 ? open * (1.0 + slip) : open * (1.0 - slip);
-    double aq = fabs(q);
-    double value = aq * price;
-    double comm = c->commission_rate * value + c->commission_per_share * aq;
-    if (!o->comm_min_done && comm < c->commission_min)
-        comm = c->commission_min;
+    double value, comm; /* bt_exec_fill */
+    double price = bt_exec_fill_price(c, open, q, o->comm_min_done, &value, &comm);
     if (q > 0 && p + q > 0 && q * price + comm > pf->cash) {
         bt_exec_finish(bk, o, BT_OS_REJECTED, "insufficient cash");
         e->nord = 0;
@@ -213,12 +189,12 @@ static inline void bt_fastev_signal(bt_book_t *bk, double target)
     r->pend_sig[0] += d;
 }
 
-/* Event bar i (not the last) of a book bt_fastev_ok accepts: s_event_core
- * of bt_batch.c. target: the strategy's signal at this bar, or NULL.
- * Returns the bar's time; bk->pf.equity is its equity. Inlined into the
- * caller (bt_batch's AVX2 / AVX-512 clones round with one instruction). */
-static inline __attribute__((always_inline)) int64_t
-bt_fastev_step(bt_book_t *bk, const bt_feed_cols_t *x, size_t i, const double *target)
+/* The start of event bar i of a one-series book with no warm-up (step i is
+ * bar i): the feed loads the bar, the context gets its time, no fills yet.
+ * Returns the bar's time. Shared with bt_batch's engine-function step. */
+static inline __attribute__((always_inline)) int64_t bt_fastev_begin(bt_book_t *bk,
+                                                                     const bt_feed_cols_t *x,
+                                                                     size_t i)
 {
     bt_feed_state_t *f = &bk->feed;
     f->step = i;
@@ -228,6 +204,17 @@ bt_fastev_step(bt_book_t *bk, const bt_feed_cols_t *x, size_t i, const double *t
     bk->ctx.time = t;
     bk->ctx.step = i;
     bk->exec.nfills = 0;
+    return t;
+}
+
+/* Event bar i (not the last) of a book bt_fastev_ok accepts: s_event_core
+ * of bt_batch.c. target: the strategy's signal at this bar, or NULL.
+ * Returns the bar's time; bk->pf.equity is its equity. Inlined into the
+ * caller (bt_batch's AVX2 / AVX-512 clones round with one instruction). */
+static inline __attribute__((always_inline)) int64_t
+bt_fastev_step(bt_book_t *bk, const bt_feed_cols_t *x, size_t i, const double *target)
+{
+    int64_t t = bt_fastev_begin(bk, x, i);
     if (bk->exec.nord && !bt_fastev_fill_phase(bk, x->o[i]))
         bt_exec_fill_phase(bk);
     double eq = bt_portfolio_mark(bk);

@@ -167,19 +167,6 @@ double bt_metrics_psr(double sr, double n, double skew, double kurt, double sr_s
     return 0.5 * erfc(-z / sqrt(2.0));
 }
 
-void bt_macc_trade(bt_macc_t *a, double pnl)
-{
-    assert(a);
-    a->ntrades++;
-    if (pnl > 0.0) {
-        a->nwins++;
-        a->gross_profit += pnl;
-    } else if (pnl < 0.0) {
-        a->nlosses++;
-        a->gross_loss -= pnl;
-    }
-}
-
 void bt_macc_fill(bt_macc_t *a, double traded_value, double commission)
 {
     assert(a);

@@ -125,8 +125,19 @@ typedef struct bt_macc {
 void bt_macc_init(bt_macc_t *a, double initial_equity);
 /* Optional: per-step risk-free rate, before the first step (see above). */
 void bt_macc_set_rf(bt_macc_t *a, double rf_step);
-/* One closed round trip with its pnl (after commission). */
-void bt_macc_trade(bt_macc_t *a, double pnl);
+/* One closed round trip with its pnl (after commission). Inline: the grid
+ * fast path's event step (bt_fastev) closes trades with it too. */
+static inline void bt_macc_trade(bt_macc_t *a, double pnl)
+{
+    a->ntrades++;
+    if (pnl > 0.0) {
+        a->nwins++;
+        a->gross_profit += pnl;
+    } else if (pnl < 0.0) {
+        a->nlosses++;
+        a->gross_loss -= pnl;
+    }
+}
 /* One fill: traded_value = |qty * price| (the sign is ignored). */
 void bt_macc_fill(bt_macc_t *a, double traded_value, double commission);
 /* One rejected order. */

@@ -4,18 +4,8 @@
 
 static void s_trade_open(bt_book_t *bk, uint32_t s, double q, double price, double comm)
 {
-    bt_portfolio_state_t *p = &bk->pf;
-    bt_portfolio_trade_t *tr = &p->trade[s];
-    tr->entry_time = bk->feed.t;
-    tr->entry_qty = q;
-    tr->entry_value = q * price;
-    tr->exit_qty = tr->exit_value = tr->realized = 0.0;
-    tr->commission = comm;
-    tr->rec = SIZE_MAX;
-    p->avg[s] = price;
-    p->hw[s] = price;
-    p->open_step[s] = bk->feed.step;
-    p->nheld++;
+    bt_portfolio_open(bk, s, q, price, comm);
+    bt_portfolio_trade_t *tr = &bk->pf.trade[s];
     if (bk->rec) {
         bt_trade_rec_t *x = bt_recorder_add_trade(bk->rec);
         if (!x) {

@@ -12,6 +12,27 @@
  * reversed; a closed one goes to the metrics). */
 void bt_portfolio_apply(bt_book_t *bk, uint32_t s, double q, double price, double comm);
 
+/* The account side of opening a round trip of q in symbol s (flat before;
+ * the caller sets the position): the trade's entry, average cost, high
+ * water and holding count. Shared by bt_portfolio_apply and the grid fast
+ * path's event step (bt_fastev), which records no trades. */
+static inline void bt_portfolio_open(bt_book_t *bk, uint32_t s, double q, double price,
+                                     double comm)
+{
+    bt_portfolio_state_t *p = &bk->pf;
+    bt_portfolio_trade_t *tr = &p->trade[s];
+    tr->entry_time = bk->feed.t;
+    tr->entry_qty = q;
+    tr->entry_value = q * price;
+    tr->exit_qty = tr->exit_value = tr->realized = 0.0;
+    tr->commission = comm;
+    tr->rec = SIZE_MAX;
+    p->avg[s] = price;
+    p->hw[s] = price;
+    p->open_step[s] = bk->feed.step;
+    p->nheld++;
+}
+
 /* Equity = cash + sum of position * last close (cash when flat). */
 static inline double bt_portfolio_mark(const bt_book_t *bk)
 {

@@ -1,7 +1,6 @@
 /* bt run — one backtest from a config: summary table on stdout, and
  * trades.csv, orders.csv, equity.csv, metrics.json, provenance.txt in DIR. */
 #include <errno.h>
-#include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -21,6 +20,7 @@
 #include "bt_grid.h"
 #include "bt_html_run.h"
 #include "bt_runout.h"
+#include "bt_sig.h"
 #include "bt_sweepjob.h"
 #include "bt_build.h"
 #include "bt_err.h"
@@ -313,12 +313,7 @@ static void s_on_signal(int sig)
 
 int bt_cmd_run(int argc, char **argv)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    bt_sig_on_stop(s_on_signal);
     const char *path = NULL, *out = "out/run", *from = NULL, *job_s = NULL, *series = "auto";
     const char *sets[BT_CONFIG_MAX_OVERRIDES];
     size_t nsets = 0;

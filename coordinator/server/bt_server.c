@@ -13,6 +13,7 @@
 #include "bt_netmon.h"
 #include "bt_log.h"
 #include "bt_ship.h"
+#include "bt_sig.h"
 #include "bt_status.h"
 #include "bt_time.h"
 #include "bt_wire.h"
@@ -899,12 +900,7 @@ bt_err_t bt_server_run(bt_server_t *c, const bt_server_sweep_t *sweep, bt_sched_
     c->sched = sched;
     c->hooks = hooks;
     s_signal = 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    bt_sig_on_stop(s_on_signal);
     size_t maxo = sweep->max_overrides ? sweep->max_overrides : 1;
     free(c->jobs);
     free(c->over);

@@ -161,22 +161,27 @@ class RunH5(TmpCase):
                                        f.read().replace(out.encode(), b"OUT"))
         return got
 
-    def same_any_chunk(self, cmd, chunks):
-        """bt run with each --chunk (points a chunk of the streamed per-bar outputs) gives the
-        same outputs as the default one."""
+    def same_any(self, cmd, flag, values):
+        """bt run with each value of flag (None: left out, the default) gives the same outputs
+        as the first value; returns those outputs."""
         first = None
-        for c in [None] + chunks:
-            out = os.path.join(self.tmp, f"chunk_{c}")
+        for v in values:
+            out = os.path.join(self.tmp, f"{flag.strip('-')}_{v}")
             shutil.rmtree(out, ignore_errors=True)
-            bt(*cmd, "--out", out, *(["--chunk", str(c)] if c else []))
+            bt(*cmd, "--out", out, *([flag, str(v)] if v is not None else []))
             got = self.outputs(out)
             if first is None:
                 first = got
                 continue
             self.assertEqual(sorted(got), sorted(first))
             for name in first:
-                self.assertEqual(got[name], first[name], f"--chunk {c}: {name}")
+                self.assertEqual(got[name], first[name], f"{flag} {v}: {name}")
         return first
+
+    def same_any_chunk(self, cmd, chunks):
+        """bt run with each --chunk (points a chunk of the streamed per-bar outputs) gives the
+        same outputs as the default one."""
+        return self.same_any(cmd, "--chunk", [None] + chunks)
 
     def test_any_writers_same_outputs(self):
         """--writers 0 (the outputs made in the engine's calls), 1 (one thread for the files,
@@ -187,21 +192,11 @@ class RunH5(TmpCase):
         bt("data", "synth", "--out", p8, "--symbols", "8", "--bars", "1500", "--seed", "5")
         src = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
             os.path.abspath(__file__)))), "configs")
-        first = None
-        for w in ["2", "1", "0"]:
-            out = os.path.join(self.tmp, f"writers_{w}")
-            shutil.rmtree(out, ignore_errors=True)
-            bt("run", os.path.join(src, "momentum_rotation.yaml"), "--set", f"data.store={p8}",
-               "--series", "both", "--chunk", "7", "--writers", w, "--out", out)
-            got = self.outputs(out)
-            self.assertIn("run.h5", got)
-            self.assertIn("equity.csv", got)
-            if first is None:
-                first = got
-                continue
-            self.assertEqual(sorted(got), sorted(first))
-            for name in first:
-                self.assertEqual(got[name], first[name], f"--writers {w}: {name}")
+        got = self.same_any(["run", os.path.join(src, "momentum_rotation.yaml"), "--set",
+                             f"data.store={p8}", "--series", "both", "--chunk", "7"],
+                            "--writers", [2, 1, 0])
+        self.assertIn("run.h5", got)
+        self.assertIn("equity.csv", got)
 
     def test_any_chunk_same_outputs(self):
         """The hand case (6 steps: 4 is no divisor), a portfolio on 8 symbols (one book) and one
