@@ -193,6 +193,7 @@ void bt_html_sweep_print_top_table(const bt_table_t *tp, const char *rank_by, si
             continue;
         cols[nc++] = (long)c;
     }
+    size_t nkeep = nc; /* rank, job_id and the axes: printed as written, never rounded */
     for (size_t k = 0; k < 5; k++) {
         long c = bt_table_col(&t, want[k]);
         bool dup = false;
@@ -213,8 +214,10 @@ void bt_html_sweep_print_top_table(const bt_table_t *tp, const char *rank_by, si
     for (size_t r = 0; r <= rows && r < 16; r++)
         for (size_t k = 0; k < nc; k++) {
             double v;
-            if (r && bt_table_num(&t, r, (size_t)cols[k], &v))
-                snprintf(cell[r][k], 32, "%.4g", v);
+            /* metrics to 4 figures; whole numbers (trades) in full */
+            if (r && k >= nkeep && bt_table_num(&t, r, (size_t)cols[k], &v))
+                snprintf(cell[r][k], 32,
+                         fabs(v) < 1e12 && v == (double)(long long)v ? "%.0f" : "%.4g", v);
             else
                 snprintf(cell[r][k], 32, "%s", bt_table_get(&t, r, (size_t)cols[k]));
             size_t l = strlen(cell[r][k]);
