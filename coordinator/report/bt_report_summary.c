@@ -1,9 +1,11 @@
 /* bt_report_summary — DIR/summary.txt of a sweep (docs/sweep.md "Report"),
  * from the report's rows. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt_csvw.h"
 #include "bt_report_impl.h"
 
 /* ---- summary.txt ---- */
@@ -77,12 +79,14 @@ static void s_write_top_table(FILE *f, const bt_report_t *r, const uint64_t *ids
                 const char *lab = s_label(r, a, v);
                 if (lab)
                     snprintf(cell[row][c++], 72, "%s", lab);
-                else
-                    snprintf(cell[row][c++], 72, "%.6g", v);
+                else /* as swept, all digits: the row must name its point exactly */
+                    bt_csvw_fmt_double(v, cell[row][c++], 72);
             }
             for (size_t k = 0; k < nm; k++) {
-                if (s_has_metric(r, id, mcols[k]))
-                    snprintf(cell[row][c++], 72, "%.6g", r->metrics[id * S_NMETRICS + mcols[k]]);
+                double v = r->metrics[id * S_NMETRICS + mcols[k]];
+                if (s_has_metric(r, id, mcols[k])) /* 6 figures; whole numbers (trades) in full */
+                    snprintf(cell[row][c++], 72,
+                             fabs(v) < 1e12 && v == (double)(long long)v ? "%.0f" : "%.6g", v);
                 else
                     snprintf(cell[row][c++], 72, "-");
             }

@@ -805,3 +805,41 @@ Test(report, rank_before_the_tables_gives_the_files_rows)
     bt_buf_fini(&b);
     bt_report_destroy(&r);
 }
+
+/* summary.txt's top table names each point exactly: swept values with all
+ * their digits (%.6g made 1234567 into 1.23457e+06 and 0.1234567891 into
+ * 0.123457), whole-number metrics (trades) in full, other metrics to 6
+ * figures. */
+Test(report, summary_rows_name_points_exactly)
+{
+    static const char *const axes[] = {"params.window"};
+    bt_report_t *r = bt_report_new(2, 1, axes);
+    cr_assert_not_null(r);
+    const double w[2] = {1234567.0, 0.1234567891};
+    for (uint64_t id = 0; id < 2; id++)
+        bt_report_set_point(r, id, &w[id]);
+    bt_journal_rec_t rec;
+    for (uint64_t id = 0; id < 2; id++) {
+        s_rec(&rec, id, 1, true, id ? 1.23456789 : 2.0);
+        rec.metrics[s_metric("trades")] = id ? 7654321.0 : 3.0;
+        bt_report_set_result(r, &rec);
+    }
+    s_write(r, s_dirs[0], "sharpe", true, 0);
+    char *sm = s_slurp(s_dirs[0], "summary.txt");
+    const char *tt = strstr(sm, "params.window");
+    cr_assert_not_null(tt, "%s", sm);
+    /* rank 2 is job 1: window 0.1234567891, sharpe 1.23456789 -> 1.23457, trades 7654321 */
+    const char *row = strstr(tt, "\n     2 ");
+    cr_assert_not_null(row, "%s", sm);
+    char line[512];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(row + 1, "\n"), row + 1);
+    cr_assert(strstr(line, " 0.1234567891 ") != NULL, "%s", line);
+    cr_assert(strstr(line, " 1.23457 ") != NULL, "%s", line);
+    cr_assert(strstr(line, " 7654321") != NULL, "%s", line);
+    row = strstr(tt, "\n     1 ");
+    cr_assert_not_null(row, "%s", sm);
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(row + 1, "\n"), row + 1);
+    cr_assert(strstr(line, " 1234567 ") != NULL, "%s", line);
+    free(sm);
+    bt_report_destroy(&r);
+}
