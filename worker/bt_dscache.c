@@ -98,8 +98,8 @@ const bt_dataset_t *bt_dscache_get(bt_dscache_t *self, const char *path, const c
     self->entries[slot].path = copy;
     self->entries[slot].ds = ds;
     self->entries[slot].used = ++self->tick;
-    bt_log(BT_LOG_INFO, "dataset cache: loaded %s (%zu symbols, hash %.12s)", path, ds->nsym,
-           ds->hash);
+    bt_log(BT_LOG_INFO, "dataset cache: loaded %s (%zu symbols, %zu hashed, hash %.12s)", path,
+           ds->nsym, ds->hashed, ds->hash);
     return ds;
 }
 

@@ -100,6 +100,13 @@ void bt_store_names_free(char **names, size_t n);
  * close, volume (each whole array, in that order). hex gets 64 digits + NUL. */
 void bt_store_content_hash(const bt_series_t *s, char hex[65]);
 
+/* BT_OK when symbol's time column is strictly increasing (read in chunks of
+ * 65,536 rows); BT_EDATA naming the first row that is not, BT_EFORMAT /
+ * BT_ENOTFOUND for a missing or unreadable column. What a load checks
+ * unless a stamp vouches for the file; a worker checks a fetched store so
+ * before stamping it (worker/bt_fetch.c). */
+bt_err_t bt_store_check_time(const char *path, const char *symbol, bt_errbuf_t *eb);
+
 /* Attributes of one stored symbol, as written (for `bt data info`). */
 typedef struct bt_store_attrs {
     bt_store_meta_t meta;     /* source, source_sha256, frequency */

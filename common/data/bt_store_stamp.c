@@ -51,7 +51,7 @@ static void s_path(const bt_stamp_t *self, char *out, size_t cap)
 /* The identity line: everything that changes when the file's bytes do. */
 static void s_ident(const struct stat *st, char *out, size_t cap)
 {
-    snprintf(out, cap, "bt-verified 1 %llu %lld %lld.%09ld %lld.%09ld\n",
+    snprintf(out, cap, "bt-verified 2 %llu %lld %lld.%09ld %lld.%09ld\n",
              (unsigned long long)st->st_ino, (long long)st->st_size,
              (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
              st->st_ctim.tv_nsec);

@@ -1,5 +1,7 @@
 /* bt_store_stamp — private to bt_store: remembers which symbols of a store
- * file had their bars hashed and found equal to their content_sha256, for
+ * file had their bars hashed and found equal to their content_sha256 and
+ * their time checked strictly increasing (version 2; version 1 stamps, which
+ * a worker wrote for fetched stores without the time check, are ignored), for
  * as long as the file is provably unchanged (same device, inode, size,
  * mtime and ctime; ctime cannot be set back by a user), so later loads of
  * an unchanged store skip the sha256 pass (docs/data.md, "Hashing").

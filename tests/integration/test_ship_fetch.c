@@ -1,6 +1,7 @@
 /* Data shipped by hash, with real processes (brief E, issue 9):
  * - a worker with an empty --cache and no --data fetches the store from the
  *   coordinator and the report equals a local run's;
+ * - the fetched store is stamped at receipt: its load hashes no bar again;
  * - a second sweep with the same cache fetches 0 bytes (the worker says so);
  * - a cached copy corrupted on disk is found (hashed on use) and fetched
  *   again, and the report is still the local one. */
@@ -47,6 +48,9 @@ Test(fetch, cold_warm_and_corrupted_cache)
     sfx_assert_same_report(&f, "local", "cold");
     cr_assert(sfx_log_has(&f, "w-cold", "fetching data"), "the cold worker fetched the store");
     cr_assert_not(sfx_log_has(&f, "w-cold", "0 byte(s) fetched in total"));
+    /* the fetched copy is the coordinator's, byte for byte: stamped at receipt
+     * (its time order checked there), so its load hashes no symbol */
+    cr_assert(sfx_log_has(&f, "w-cold", "symbols, 0 hashed"), "see w-cold.log");
 
     s_remote("warm", "w-warm", cache);
     sfx_assert_same_report(&f, "local", "warm");

@@ -40,14 +40,15 @@ static void s_teardown(void)
 
 TestSuite(stamp, .init = s_setup, .fini = s_teardown, .timeout = 60);
 
-/* n daily bars of sym from 2020-01-02 (day 0), close 100 + i. */
+/* n daily bars (minute bars past 10,000) of sym from 2020-01-02, close 100 + i. */
 static void s_write(const char *path, const char *sym, size_t n)
 {
     bt_bars_t *b = bt_bars_new(sym, 0);
     int64_t t0 = INT64_C(1577923200) * BT_NS_PER_SEC;
+    int64_t step = n > 10000 ? 60 * BT_NS_PER_SEC : BT_NS_PER_DAY; /* long ones: minutes */
     for (size_t i = 0; i < n; i++) {
         double c = 100.0 + (double)i;
-        bt_bars_push(b, t0 + (int64_t)i * BT_NS_PER_DAY, c, c + 1, c - 1, c, 1000, NAN);
+        bt_bars_push(b, t0 + (int64_t)i * step, c, c + 1, c - 1, c, 1000, NAN);
     }
     bt_series_t s = bt_bars_view(b);
     bt_store_meta_t m;
@@ -132,6 +133,133 @@ Test(stamp, unchanged_store_is_hashed_once_and_an_edit_is_still_caught)
     cr_assert_null(b, "an edit after the stamp must be caught");
     cr_assert_eq(eb.code, BT_EDATA);
     cr_assert(strstr(eb.msg, "content_sha256"), "%s", eb.msg);
+    bt_dataset_destroy(&a);
+}
+
+/* Sets time[row] of sym to time[row - 1] (a repeated bar time) and rewrites
+ * content_sha256 to the hash of the bars as they now are: a crafted store
+ * whose label matches its bars, so only the time check can catch it. */
+static void s_repeat_time(const char *sym, size_t row)
+{
+    char dset[64];
+    snprintf(dset, sizeof dset, "/%s/time", sym);
+    hid_t file = H5Fopen(s_path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert_geq(file, 0);
+    hid_t d = H5Dopen2(file, dset, H5P_DEFAULT);
+    hid_t fs = H5Dget_space(d);
+    hsize_t at = row - 1, one = 1;
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &one, NULL);
+    hid_t ms = H5Screate_simple(1, &one, NULL);
+    int64_t v = 0;
+    cr_assert_geq(H5Dread(d, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, &v), 0);
+    at = row;
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &one, NULL);
+    cr_assert_geq(H5Dwrite(d, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, &v), 0);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(d);
+    /* the hash of the bars as they are now: read them back without the checks */
+    const char *f[] = {"time", "open", "high", "low", "close", "volume"};
+    hsize_t n = 0;
+    void *col[6];
+    for (int i = 0; i < 6; i++) {
+        char p[64];
+        snprintf(p, sizeof p, "/%s/%s", sym, f[i]);
+        d = H5Dopen2(file, p, H5P_DEFAULT);
+        fs = H5Dget_space(d);
+        H5Sget_simple_extent_dims(fs, &n, NULL);
+        col[i] = malloc(n * 8);
+        cr_assert_geq(H5Dread(d, i ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
+                              H5P_DEFAULT, col[i]),
+                      0);
+        H5Sclose(fs);
+        H5Dclose(d);
+    }
+    bt_series_t s = {.n = n, .time = col[0], .open = col[1], .high = col[2], .low = col[3],
+                     .close = col[4], .volume = col[5]};
+    char hex[65];
+    bt_store_content_hash(&s, hex);
+    for (int i = 0; i < 6; i++)
+        free(col[i]);
+    hid_t g = H5Gopen2(file, sym, H5P_DEFAULT);
+    cr_assert_geq(H5Adelete(g, "content_sha256"), 0);
+    hid_t ty = H5Tcopy(H5T_C_S1);
+    H5Tset_size(ty, 64);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(g, "content_sha256", ty, sp, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert_geq(a, 0);
+    cr_assert_geq(H5Awrite(a, ty, hex), 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(ty);
+    H5Gclose(g);
+    H5Fclose(file);
+}
+
+/* A stamp vouches for the hash and the time order, so a load that trusts it
+ * skips both passes; a file without a (valid) stamp gets both, and a crafted
+ * store whose content_sha256 matches disordered bars is refused. */
+Test(stamp, time_order_is_checked_unless_a_stamp_vouches_for_it)
+{
+    const size_t n = 3 * 65536 + 10; /* bt_store_check_time reads 65,536 rows at a time */
+    s_write(s_path, "AAA", n);
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_store_check_time(s_path, "AAA", &eb), BT_OK, "%s", eb.msg);
+    cr_assert_eq(bt_store_check_time(s_path, "ZZZ", &eb), BT_EFORMAT);
+    s_wait_settled(s_path);
+    bt_dataset_t *a = bt_dataset_load(s_path, NULL, 0, &eb);
+    cr_assert_not_null(a, "%s", eb.msg);
+    cr_assert_eq(a->hashed, 1);
+    bt_dataset_destroy(&a);
+    /* a repeated time at a chunk's first row (65,536: compared with the
+     * previous chunk's last), then inside a chunk */
+    size_t rows[] = {65536, 2 * 65536 + 7};
+    for (size_t k = 0; k < 2; k++) {
+        cr_assert_eq(unlink(s_path), 0);
+        s_write(s_path, "AAA", n);
+        s_repeat_time("AAA", rows[k]);
+        char want[64];
+        snprintf(want, sizeof want, "not strictly increasing at row %zu", rows[k]);
+        cr_assert_eq(bt_store_check_time(s_path, "AAA", &eb), BT_EDATA);
+        cr_assert(strstr(eb.msg, want), "%s", eb.msg);
+        a = bt_dataset_load(s_path, NULL, 0, &eb);
+        cr_assert_null(a, "a crafted store with a matching content_sha256 must be refused");
+        cr_assert_eq(eb.code, BT_EDATA);
+        cr_assert(strstr(eb.msg, want), "%s", eb.msg);
+    }
+    /* a version-1 stamp (written before stamps vouched for the time order)
+     * for this very file and hash is ignored: the time is checked */
+    s_wait_settled(s_path);
+    struct stat st;
+    cr_assert_eq(stat(s_path, &st), 0);
+    bt_store_attrs_t at;
+    cr_assert_eq(bt_store_read_attrs(s_path, "AAA", &at, &eb), BT_OK, "%s", eb.msg);
+    char sp[256];
+    snprintf(sp, sizeof sp, "%s/verified", s_dir);
+    mkdir(sp, 0700);
+    snprintf(sp, sizeof sp, "%s/verified/%llx-%llx", s_dir, (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    FILE *f = fopen(sp, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "bt-verified 1 %llu %lld %lld.%09ld %lld.%09ld\nAAA %s\n",
+            (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+            st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
+            at.content_sha256);
+    fclose(f);
+    a = bt_dataset_load(s_path, NULL, 0, &eb);
+    cr_assert_null(a, "an old stamp must not vouch for the time order");
+    cr_assert(strstr(eb.msg, "not strictly increasing"), "%s", eb.msg);
+    /* the same line as version 2 is believed (what the stamp means now) */
+    f = fopen(sp, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "bt-verified 2 %llu %lld %lld.%09ld %lld.%09ld\nAAA %s\n",
+            (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+            st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
+            at.content_sha256);
+    fclose(f);
+    a = bt_dataset_load(s_path, NULL, 0, &eb);
+    cr_assert_not_null(a, "a version-2 stamp vouches: %s", eb.msg);
+    cr_assert_eq(a->hashed, 0);
     bt_dataset_destroy(&a);
 }
 
