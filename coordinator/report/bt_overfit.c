@@ -169,6 +169,7 @@ typedef struct {
     const double *count; /* S block sizes */
     size_t T;            /* trials */
     uint32_t S;          /* blocks */
+    bt_overfit_isa_t isa; /* code path of the passes */
 } s_cscv_t;
 
 typedef struct {                   /* a half-set of blocks */
@@ -371,25 +372,118 @@ __attribute__((target("avx2"))) static void s_rank_avx2(const s_cscv_t *c, const
     if (t < t1)
         s_rank_scalar(c, h, t, t1, v, less, eq);
 }
+__attribute__((target("avx512f,avx512dq"), always_inline)) static inline __m512d
+s_key8(const s_half_t *h, size_t t, __m512d *var, __mmask8 *flat, __mmask8 *ok)
+{
+    __m512d a = _mm512_setzero_pd(), q = _mm512_setzero_pd();
+    for (uint32_t i = 0; i < h->nb; i++) {
+        a = _mm512_add_pd(a, _mm512_loadu_pd(h->r1[i] + t));
+        q = _mm512_add_pd(q, _mm512_loadu_pd(h->r2[i] + t));
+    }
+    *flat = _mm512_cmp_pd_mask(q, _mm512_setzero_pd(), _CMP_EQ_OQ);
+    __m512d mean = _mm512_mul_pd(a, _mm512_set1_pd(h->inv_n));
+    __m512d d = _mm512_sub_pd(q, _mm512_mul_pd(a, mean));
+    *var = _mm512_mul_pd(d, _mm512_set1_pd(h->inv_n1));
+    *ok = _mm512_cmp_pd_mask(d, _mm512_mul_pd(_mm512_set1_pd(1e-6), q), _CMP_GT_OQ) &
+          _mm512_cmp_pd_mask(*var, _mm512_mul_pd(_mm512_set1_pd(4e-24), _mm512_mul_pd(mean, mean)),
+                             _CMP_GT_OQ);
+    return _mm512_mul_pd(mean, _mm512_abs_pd(mean));
+}
+
+__attribute__((target("avx512f,avx512dq"))) static void
+s_best_avx512(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv, size_t *bi)
+{
+    double thr = s_floor_key(*bv);
+    size_t t = t0;
+    for (; t + 8 <= t1; t += 8) {
+        __mmask8 flat, ok;
+        __m512d var, num = s_key8(h, t, &var, &flat, &ok);
+        __m512d lim = _mm512_mul_pd(_mm512_set1_pd(thr), var);
+        unsigned m = 0xffu & ~(unsigned)(ok & _mm512_cmp_pd_mask(num, lim, _CMP_LT_OQ));
+        if (!(*bv < 0.0))
+            m &= ~(unsigned)flat;
+        for (; m; m &= m - 1) {
+            int l = __builtin_ctz(m);
+            double sr = flat >> l & 1 ? 0.0 : s_exact(c, h, t + (size_t)l);
+            if (sr > *bv) {
+                *bv = sr;
+                *bi = t + (size_t)l;
+                thr = s_floor_key(sr);
+            }
+        }
+    }
+    if (t < t1)
+        s_best_scalar(c, h, t, t1, bv, bi);
+}
+
+__attribute__((target("avx512f,avx512dq"))) static void
+s_rank_avx512(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double v, size_t *less,
+              size_t *eq)
+{
+    double sv = v * fabs(v), band = S_TOL * fabs(sv);
+    const __m512d lo = _mm512_set1_pd(sv - band), hi = _mm512_set1_pd(sv + band);
+    size_t t = t0, lt = 0, nflat = 0;
+    for (; t + 8 <= t1; t += 8) {
+        __mmask8 flat, ok;
+        __m512d var, num = s_key8(h, t, &var, &flat, &ok);
+        __mmask8 below = ok & _mm512_cmp_pd_mask(num, _mm512_mul_pd(lo, var), _CMP_LT_OQ);
+        __mmask8 above = ok & _mm512_cmp_pd_mask(num, _mm512_mul_pd(hi, var), _CMP_GT_OQ);
+        lt += (size_t)__builtin_popcount(below);
+        nflat += (size_t)__builtin_popcount(flat);
+        /* in the band, or no key: the exact Sharpe */
+        for (unsigned m = 0xffu & ~(unsigned)(below | above | flat); m; m &= m - 1) {
+            double sr = s_exact(c, h, t + (size_t)__builtin_ctz(m));
+            lt += sr < v;
+            *eq += sr == v;
+        }
+    }
+    if (0.0 < v)
+        lt += nflat;
+    else if (0.0 == v)
+        *eq += nflat;
+    *less += lt;
+    if (t < t1)
+        s_rank_scalar(c, h, t, t1, v, less, eq);
+}
 #endif
 
-static int s_avx2(void)
+/* The path bt_overfit_pbo_force chose (AUTO: not yet resolved). */
+static bt_overfit_isa_t s_isa_forced = BT_OVERFIT_ISA_AUTO;
+
+static bt_overfit_isa_t s_isa_best(void)
 {
 #ifdef S_HAVE_AVX2
-    static int have = -1;
-    if (have < 0)
-        have = __builtin_cpu_supports("avx2") ? 1 : 0;
-    return have;
-#else
-    return 0;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
+        return BT_OVERFIT_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2"))
+        return BT_OVERFIT_ISA_AVX2;
 #endif
+    return BT_OVERFIT_ISA_SCALAR;
+}
+
+bt_overfit_isa_t bt_overfit_pbo_force(bt_overfit_isa_t isa)
+{
+    bt_overfit_isa_t best = s_isa_best();
+    s_isa_forced = isa == BT_OVERFIT_ISA_AUTO || isa > best ? best : isa;
+    return s_isa_forced;
+}
+
+static bt_overfit_isa_t s_isa(void)
+{
+    return s_isa_forced == BT_OVERFIT_ISA_AUTO ? bt_overfit_pbo_force(BT_OVERFIT_ISA_AUTO)
+                                               : s_isa_forced;
 }
 
 static void s_best(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv,
                    size_t *bi)
 {
 #ifdef S_HAVE_AVX2
-    if (s_avx2()) {
+    if (c->isa == BT_OVERFIT_ISA_AVX512) {
+        s_best_avx512(c, h, t0, t1, bv, bi);
+        return;
+    }
+    if (c->isa == BT_OVERFIT_ISA_AVX2) {
         s_best_avx2(c, h, t0, t1, bv, bi);
         return;
     }
@@ -401,7 +495,11 @@ static void s_rank(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, d
                    size_t *less, size_t *eq)
 {
 #ifdef S_HAVE_AVX2
-    if (s_avx2()) {
+    if (c->isa == BT_OVERFIT_ISA_AVX512) {
+        s_rank_avx512(c, h, t0, t1, v, less, eq);
+        return;
+    }
+    if (c->isa == BT_OVERFIT_ISA_AVX2) {
         s_rank_avx2(c, h, t0, t1, v, less, eq);
         return;
     }
@@ -596,7 +694,7 @@ bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t n
             s2[b * T + t] = q + a * m;
         }
     }
-    s_cscv_t c = {s1, s2, count, T, nblocks};
+    s_cscv_t c = {s1, s2, count, T, nblocks, s_isa()};
     long ntask = (long)((npairs + S_BATCH - 1) / S_BATCH);
     /* Task k writes only its own pairs' slots, so the result is the same at
      * any thread count (the end-of-sweep statistics use the cores the
