@@ -169,6 +169,8 @@ typedef struct {
     const double *count; /* S block sizes */
     size_t T;            /* trials */
     uint32_t S;          /* blocks */
+    const double *ub;    /* T: bound on any half-set's Sharpe, descending */
+    const size_t *id;    /* T: the trial's index in the caller's order */
     bt_overfit_isa_t isa; /* code path of the passes */
 } s_cscv_t;
 
@@ -245,24 +247,37 @@ static double s_floor_key(double sr)
     return sk - 4.0 * S_TOL * fabs(sk);
 }
 
-/* Pass 1 over trials [t0, t1): the first trial with the highest exact
- * Sharpe, *bv / *bi, updated in place. Only trials whose key is not surely
- * below the best so far get the exact Sharpe. */
-static void s_best_scalar(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv,
+/* Does Sharpe sr of trial (position) t beat the best so far, *bv of *bi?
+ * Higher, or equal and first in the caller's order. */
+static inline bool s_better(const s_cscv_t *c, double sr, size_t t, double bv, size_t bi)
+{
+    return sr > bv || (sr == bv && c->id[t] < c->id[bi]);
+}
+
+/* Pass 1 over trials [t0, t1): the best trial (highest exact Sharpe, ties:
+ * first in the caller's order), *bv / *bi, updated in place. Only trials
+ * whose key is not surely below the best so far get the exact Sharpe.
+ * Returns true when the bounds say no trial from t0 on can reach *bv (the
+ * half-set is done). */
+static bool s_best_scalar(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv,
                           size_t *bi)
 {
     double thr = s_floor_key(*bv);
     for (size_t t = t0; t < t1; t++) {
+        if (c->ub[t] < *bv)
+            return true;
         bool flat;
-        if (s_key(h, t, &flat) < thr || (flat && !(*bv < 0.0)))
+        double k = s_key(h, t, &flat);
+        if (flat ? *bv > 0.0 : k < thr)
             continue;
         double sr = flat ? 0.0 : s_exact(c, h, t);
-        if (sr > *bv) {
+        if (s_better(c, sr, t, *bv, *bi)) {
             *bv = sr;
             *bi = t;
             thr = s_floor_key(sr);
         }
     }
+    return false;
 }
 
 /* Pass 2 over trials [t0, t1): trials whose exact Sharpe is below v (*less)
@@ -313,32 +328,33 @@ s_key4(const s_half_t *h, size_t t, __m256d *var, int *flat)
     return _mm256_blendv_pd(_mm256_set1_pd(NAN), num, ok);
 }
 
-__attribute__((target("avx2"))) static void
+__attribute__((target("avx2"))) static bool
 s_best_avx2(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv, size_t *bi)
 {
     double thr = s_floor_key(*bv);
     size_t t = t0;
     for (; t + 4 <= t1; t += 4) {
+        if (c->ub[t] < *bv)
+            return true;
         int flat;
         __m256d var, num = s_key4(h, t, &var, &flat);
         /* lanes not surely below the best (NaN included); flat lanes (SR
          * exactly 0) only while the best is below 0 */
         __m256d lim = _mm256_mul_pd(_mm256_set1_pd(thr), var);
         int m = 15 & ~_mm256_movemask_pd(_mm256_cmp_pd(num, lim, _CMP_LT_OQ));
-        if (!(*bv < 0.0))
+        if (*bv > 0.0)
             m &= ~flat;
         for (; m; m &= m - 1) {
             int l = __builtin_ctz((unsigned)m);
             double sr = flat >> l & 1 ? 0.0 : s_exact(c, h, t + (size_t)l);
-            if (sr > *bv) {
+            if (s_better(c, sr, t + (size_t)l, *bv, *bi)) {
                 *bv = sr;
                 *bi = t + (size_t)l;
                 thr = s_floor_key(sr);
             }
         }
     }
-    if (t < t1)
-        s_best_scalar(c, h, t, t1, bv, bi);
+    return t < t1 && s_best_scalar(c, h, t, t1, bv, bi);
 }
 
 __attribute__((target("avx2"))) static void s_rank_avx2(const s_cscv_t *c, const s_half_t *h,
@@ -390,30 +406,31 @@ s_key8(const s_half_t *h, size_t t, __m512d *var, __mmask8 *flat, __mmask8 *ok)
     return _mm512_mul_pd(mean, _mm512_abs_pd(mean));
 }
 
-__attribute__((target("avx512f,avx512dq"))) static void
+__attribute__((target("avx512f,avx512dq"))) static bool
 s_best_avx512(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv, size_t *bi)
 {
     double thr = s_floor_key(*bv);
     size_t t = t0;
     for (; t + 8 <= t1; t += 8) {
+        if (c->ub[t] < *bv)
+            return true;
         __mmask8 flat, ok;
         __m512d var, num = s_key8(h, t, &var, &flat, &ok);
         __m512d lim = _mm512_mul_pd(_mm512_set1_pd(thr), var);
         unsigned m = 0xffu & ~(unsigned)(ok & _mm512_cmp_pd_mask(num, lim, _CMP_LT_OQ));
-        if (!(*bv < 0.0))
+        if (*bv > 0.0)
             m &= ~(unsigned)flat;
         for (; m; m &= m - 1) {
             int l = __builtin_ctz(m);
             double sr = flat >> l & 1 ? 0.0 : s_exact(c, h, t + (size_t)l);
-            if (sr > *bv) {
+            if (s_better(c, sr, t + (size_t)l, *bv, *bi)) {
                 *bv = sr;
                 *bi = t + (size_t)l;
                 thr = s_floor_key(sr);
             }
         }
     }
-    if (t < t1)
-        s_best_scalar(c, h, t, t1, bv, bi);
+    return t < t1 && s_best_scalar(c, h, t, t1, bv, bi);
 }
 
 __attribute__((target("avx512f,avx512dq"))) static void
@@ -475,20 +492,16 @@ static bt_overfit_isa_t s_isa(void)
                                                : s_isa_forced;
 }
 
-static void s_best(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv,
+static bool s_best(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv,
                    size_t *bi)
 {
 #ifdef S_HAVE_AVX2
-    if (c->isa == BT_OVERFIT_ISA_AVX512) {
-        s_best_avx512(c, h, t0, t1, bv, bi);
-        return;
-    }
-    if (c->isa == BT_OVERFIT_ISA_AVX2) {
-        s_best_avx2(c, h, t0, t1, bv, bi);
-        return;
-    }
+    if (c->isa == BT_OVERFIT_ISA_AVX512)
+        return s_best_avx512(c, h, t0, t1, bv, bi);
+    if (c->isa == BT_OVERFIT_ISA_AVX2)
+        return s_best_avx2(c, h, t0, t1, bv, bi);
 #endif
-    s_best_scalar(c, h, t0, t1, bv, bi);
+    return s_best_scalar(c, h, t0, t1, bv, bi);
 }
 
 static void s_rank(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double v,
@@ -507,6 +520,69 @@ static void s_rank(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, d
     s_rank_scalar(c, h, t0, t1, v, less, eq);
 }
 
+/* ---- bounds: which trials can matter ----
+ *
+ * For a trial with block sums a_b (sum r) and q_b (sum r^2), any half-set
+ * of S/2 blocks has sum r <= the S/2 largest a_b (Amax), sum r^2 >= the S/2
+ * smallest q_b (Qmin), and n_min <= n <= n_max (the S/2 smallest / largest
+ * block sizes). The exact Sharpe (bt_overfit_sharpe_sums, as computed in
+ * floating point) is 0 or mean / sd; mean / sd grows with sum r and falls
+ * with sum r^2, so it is at most
+ *   U = (A / n_min) sqrt((n_max - 1) / (Q - A^2 / n_min)),
+ * A = Amax + 1e-14 sum |a_b| (covers the rounding of the computed sums,
+ * under 16 ulp each), Q = Qmin (1 - 1e-14). Where
+ * Q - A^2 / n_min > 1e-6 Q, the computed variance's relative error is below
+ * 1e-9 (as in s_key), so U (1 + 1e-7) bounds the computed Sharpe; else, or
+ * on anything not finite, the bound is +inf (no bound). A <= 0: every
+ * half-set's computed sum is <= 0, so its Sharpe is <= 0. */
+typedef struct {
+    double ub; /* the trial's bound */
+    size_t id; /* the trial */
+} s_order_t;
+
+static void s_sort_desc(double *x, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++)
+        for (uint32_t j = i; j > 0 && x[j - 1] < x[j]; j--) {
+            double t = x[j];
+            x[j] = x[j - 1];
+            x[j - 1] = t;
+        }
+}
+
+static double s_bound(double *a, double *q, uint32_t S, double nmin, double nmax)
+{
+    double sabs = 0, amax = 0, qmin = 0;
+    for (uint32_t b = 0; b < S; b++)
+        sabs += fabs(a[b]);
+    s_sort_desc(a, S);
+    s_sort_desc(q, S);
+    for (uint32_t i = 0; i < S / 2; i++) {
+        amax += a[i];
+        qmin += q[S - 1 - i];
+    }
+    if (!isfinite(sabs) || !isfinite(amax) || !isfinite(qmin))
+        return INFINITY;
+    double A = amax + 1e-14 * sabs;
+    if (A <= 0.0)
+        return 0.0;
+    double Q = qmin * (1.0 - 1e-14);
+    double d = Q - A * A / nmin;
+    if (!(d > 1e-6 * Q))
+        return INFINITY;
+    double u = A / nmin * sqrt((nmax - 1.0) / d) * (1.0 + 1e-7);
+    return isfinite(u) ? u : INFINITY;
+}
+
+/* Descending bound; equal bounds in the caller's order. */
+static int s_cmp_order(const void *x, const void *y)
+{
+    const s_order_t *a = x, *b = y;
+    if (a->ub != b->ub)
+        return a->ub < b->ub ? 1 : -1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
 /* Evaluates the splits of pairs[0 .. np) (IS = m, then IS = ~m of each):
  * lambda and "IS-best loses OOS" into lam / loss at 2k and 2k + 1. Two
  * passes over the trials, tile by tile: the IS-best of every half-set, then
@@ -516,7 +592,8 @@ static void s_pairs(const s_cscv_t *c, const uint32_t *pairs, size_t np, uint32_
 {
     s_half_t hs[2 * S_BATCH];
     double bv[2 * S_BATCH], v[2 * S_BATCH];
-    size_t bi[2 * S_BATCH], less[2 * S_BATCH], eq[2 * S_BATCH];
+    size_t bi[2 * S_BATCH], less[2 * S_BATCH], eq[2 * S_BATCH], cut[2 * S_BATCH];
+    bool done[2 * S_BATCH];
     size_t nh = 2 * np, T = c->T;
     for (size_t k = 0; k < np; k++) {
         s_half_init(&hs[2 * k], c, pairs[k]);
@@ -526,21 +603,42 @@ static void s_pairs(const s_cscv_t *c, const uint32_t *pairs, size_t np, uint32_
         bv[x] = -DBL_MAX;
         bi[x] = 0;
         less[x] = eq[x] = 0;
+        done[x] = false;
     }
-    /* pass 1: each half-set's best trial (highest exact Sharpe, first) */
-    for (size_t t0 = 0; t0 < T; t0 += S_TILE) {
+    /* pass 1: each half-set's best trial (highest exact Sharpe, first), in
+     * the order of the trials' bounds, until the bound is below the best */
+    for (size_t t0 = 0, left = nh; t0 < T && left; t0 += S_TILE) {
         size_t t1 = t0 + S_TILE < T ? t0 + S_TILE : T;
         for (size_t x = 0; x < nh; x++)
-            s_best(c, &hs[x], t0, t1, &bv[x], &bi[x]);
+            if (!done[x] && s_best(c, &hs[x], t0, t1, &bv[x], &bi[x])) {
+                done[x] = true;
+                left--;
+            }
     }
-    /* the OOS half of half-set x is x ^ 1; v: the IS-best's OOS Sharpe */
+    /* the OOS half of half-set x is x ^ 1; v: the IS-best's OOS Sharpe.
+     * Trials from cut on have bounds below v: surely below it. */
     for (size_t x = 0; x < nh; x++)
         v[x ^ 1] = s_exact(c, &hs[x ^ 1], bi[x]);
+    size_t tmax = 0;
+    for (size_t x = 0; x < nh; x++) {
+        size_t lo = 0, hi = T; /* first position with ub < v */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (c->ub[mid] < v[x])
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        cut[x] = lo;
+        less[x] = T - lo;
+        tmax = lo > tmax ? lo : tmax;
+    }
     /* pass 2: in each OOS half-set, trials below / equal to v */
-    for (size_t t0 = 0; t0 < T; t0 += S_TILE) {
+    for (size_t t0 = 0; t0 < tmax; t0 += S_TILE) {
         size_t t1 = t0 + S_TILE < T ? t0 + S_TILE : T;
         for (size_t x = 0; x < nh; x++)
-            s_rank(c, &hs[x], t0, t1, v[x], &less[x], &eq[x]);
+            if (t0 < cut[x])
+                s_rank(c, &hs[x], t0, t1 < cut[x] ? t1 : cut[x], v[x], &less[x], &eq[x]);
     }
     for (size_t x = 0; x < nh; x++) {
         size_t o = x ^ 1; /* split with IS = x: OOS half o */
@@ -670,31 +768,63 @@ bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t n
     uint64_t nsplit = 2 * npairs;
     size_t T = ntrials, S = nblocks;
     uint32_t full = nblocks == 32 ? 0xffffffffu : (1u << nblocks) - 1u;
-    /* Per trial and block: sum r = n mean, sum r^2 = M2 + n mean^2, once
-     * (16 bytes per trial-block while PBO runs) instead of once per split. */
     double *s1 = malloc(T * S * sizeof *s1);
     double *s2 = malloc(T * S * sizeof *s2);
     double *lam = malloc(nsplit * sizeof *lam);
     uint8_t *lossk = malloc(nsplit);
     uint32_t *pairs = s_pick_pairs(nblocks, all, npairs, seed);
-    if (!s1 || !s2 || !lam || !lossk || !pairs) {
+    s_order_t *ord = malloc(T * sizeof *ord);
+    double *ub = malloc(T * sizeof *ub);
+    size_t *id = malloc(T * sizeof *id);
+    if (!s1 || !s2 || !lam || !lossk || !pairs || !ord || !ub || !id) {
         free(s1);
         free(s2);
         free(lam);
         free(lossk);
         free(pairs);
+        free(ord);
+        free(ub);
+        free(id);
         return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%zu trials)", ntrials);
+    }
+    /* Trials in descending order of their bound (s_bound), which pass 1
+     * visits first and stops by, and pass 2 uses to count the tail. */
+    double cnt[32], nmin = 0, nmax = 0;
+    memcpy(cnt, count, S * sizeof *cnt);
+    s_sort_desc(cnt, (uint32_t)S);
+    for (size_t i = 0; i < S / 2; i++) {
+        nmax += cnt[i];
+        nmin += cnt[S - 1 - i];
     }
     for (size_t t = 0; t < T; t++) {
         const float *st = stats + 2u * S * t;
+        double a1[32], a2[32];
+        for (size_t b = 0; b < S; b++) {
+            double n = count[b], m = st[2 * b], q = st[2 * b + 1];
+            a1[b] = n * m;
+            a2[b] = q + a1[b] * m;
+        }
+        ord[t].ub = s_bound(a1, a2, (uint32_t)S, nmin, nmax);
+        ord[t].id = t;
+    }
+    qsort(ord, T, sizeof *ord, s_cmp_order);
+    /* Per trial and block: sum r = n mean, sum r^2 = M2 + n mean^2, once
+     * (16 bytes per trial-block while PBO runs) instead of once per split;
+     * position p holds trial ord[p].id. */
+    for (size_t p = 0; p < T; p++) {
+        size_t t = ord[p].id;
+        const float *st = stats + 2u * S * t;
+        ub[p] = ord[p].ub;
+        id[p] = t;
         for (size_t b = 0; b < S; b++) {
             double n = count[b], m = st[2 * b], q = st[2 * b + 1];
             double a = n * m;
-            s1[b * T + t] = a;
-            s2[b * T + t] = q + a * m;
+            s1[b * T + p] = a;
+            s2[b * T + p] = q + a * m;
         }
     }
-    s_cscv_t c = {s1, s2, count, T, nblocks, s_isa()};
+    free(ord);
+    s_cscv_t c = {s1, s2, count, T, nblocks, ub, id, s_isa()};
     long ntask = (long)((npairs + S_BATCH - 1) / S_BATCH);
     /* Task k writes only its own pairs' slots, so the result is the same at
      * any thread count (the end-of-sweep statistics use the cores the
@@ -709,6 +839,8 @@ bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t n
     free(pairs);
     free(s1);
     free(s2);
+    free(ub);
+    free(id);
     uint64_t below = 0, loss = 0;
     for (uint64_t k = 0; k < nsplit; k++) {
         below += lam[k] <= 0.0;
