@@ -170,6 +170,9 @@ typedef struct {
     size_t T;            /* trials */
     uint32_t S;          /* blocks */
     const double *ub;    /* T: bound on any half-set's Sharpe, descending */
+    const double *all1;  /* T: sum of s1 over every block, ascending */
+    const double *all2;  /* T: the same of s2 */
+    const double *abs1;  /* T: sum of |s1| over every block */
     const size_t *id;    /* T: the trial's index in the caller's order */
     bt_overfit_isa_t isa; /* code path of the passes */
 } s_cscv_t;
@@ -182,6 +185,7 @@ typedef struct {                   /* a half-set of blocks */
     double inv_n;                  /* 1 / n */
     double inv_n1;                 /* 1 / (n - 1) */
     const double *r1[32], *r2[32]; /* rows of s1 and s2 of its blocks */
+    size_t off[32];                /* their offsets: blk[i] x T */
 } s_half_t;
 
 static void s_half_init(s_half_t *h, const s_cscv_t *c, uint32_t mask)
@@ -193,6 +197,7 @@ static void s_half_init(s_half_t *h, const s_cscv_t *c, uint32_t mask)
         if (mask >> b & 1u) {
             h->r1[h->nb] = c->s1 + (size_t)b * c->T;
             h->r2[h->nb] = c->s2 + (size_t)b * c->T;
+            h->off[h->nb] = (size_t)b * c->T;
             h->blk[h->nb++] = b;
             h->n += c->count[b];
         }
@@ -388,14 +393,11 @@ __attribute__((target("avx2"))) static void s_rank_avx2(const s_cscv_t *c, const
     if (t < t1)
         s_rank_scalar(c, h, t, t1, v, less, eq);
 }
+/* s_key for 8 trials from t, as s_key4; *ok: lanes with a key (where
+ * s_key is not NaN). s_key8_of: the same from the half-set's sums a, q. */
 __attribute__((target("avx512f,avx512dq"), always_inline)) static inline __m512d
-s_key8(const s_half_t *h, size_t t, __m512d *var, __mmask8 *flat, __mmask8 *ok)
+s_key8_of(const s_half_t *h, __m512d a, __m512d q, __m512d *var, __mmask8 *flat, __mmask8 *ok)
 {
-    __m512d a = _mm512_setzero_pd(), q = _mm512_setzero_pd();
-    for (uint32_t i = 0; i < h->nb; i++) {
-        a = _mm512_add_pd(a, _mm512_loadu_pd(h->r1[i] + t));
-        q = _mm512_add_pd(q, _mm512_loadu_pd(h->r2[i] + t));
-    }
     *flat = _mm512_cmp_pd_mask(q, _mm512_setzero_pd(), _CMP_EQ_OQ);
     __m512d mean = _mm512_mul_pd(a, _mm512_set1_pd(h->inv_n));
     __m512d d = _mm512_sub_pd(q, _mm512_mul_pd(a, mean));
@@ -406,8 +408,23 @@ s_key8(const s_half_t *h, size_t t, __m512d *var, __mmask8 *flat, __mmask8 *ok)
     return _mm512_mul_pd(mean, _mm512_abs_pd(mean));
 }
 
-__attribute__((target("avx512f,avx512dq"))) static bool
-s_best_avx512(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv, size_t *bi)
+/* The half-set's sums of 8 trials from t, in ascending block order; nb is
+ * h->nb, a constant where the caller is specialised (8 blocks: S = 16). */
+__attribute__((target("avx512f,avx512dq"), always_inline)) static inline void
+s_sums8(const s_cscv_t *c, const s_half_t *h, uint32_t nb, size_t t, __m512d *a, __m512d *q)
+{
+    const double *s1 = c->s1 + t, *s2 = c->s2 + t;
+    *a = _mm512_setzero_pd();
+    *q = _mm512_setzero_pd();
+    for (uint32_t i = 0; i < nb; i++) {
+        *a = _mm512_add_pd(*a, _mm512_loadu_pd(s1 + h->off[i]));
+        *q = _mm512_add_pd(*q, _mm512_loadu_pd(s2 + h->off[i]));
+    }
+}
+
+__attribute__((target("avx512f,avx512dq"), always_inline)) static inline bool
+s_best_avx512_nb(const s_cscv_t *c, const s_half_t *h, uint32_t nb, size_t t0, size_t t1,
+                 double *bv, size_t *bi)
 {
     double thr = s_floor_key(*bv);
     size_t t = t0;
@@ -415,7 +432,9 @@ s_best_avx512(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double
         if (c->ub[t] < *bv)
             return true;
         __mmask8 flat, ok;
-        __m512d var, num = s_key8(h, t, &var, &flat, &ok);
+        __m512d a, q, var;
+        s_sums8(c, h, nb, t, &a, &q);
+        __m512d num = s_key8_of(h, a, q, &var, &flat, &ok);
         __m512d lim = _mm512_mul_pd(_mm512_set1_pd(thr), var);
         unsigned m = 0xffu & ~(unsigned)(ok & _mm512_cmp_pd_mask(num, lim, _CMP_LT_OQ));
         if (*bv > 0.0)
@@ -433,34 +452,89 @@ s_best_avx512(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double
     return t < t1 && s_best_scalar(c, h, t, t1, bv, bi);
 }
 
-__attribute__((target("avx512f,avx512dq"))) static void
-s_rank_avx512(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double v, size_t *less,
-              size_t *eq)
+__attribute__((target("avx512f,avx512dq"))) static bool
+s_best_avx512(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double *bv, size_t *bi)
 {
-    double sv = v * fabs(v), band = S_TOL * fabs(sv);
+    if (h->nb == 8)
+        return s_best_avx512_nb(c, h, 8, t0, t1, bv, bi);
+    return s_best_avx512_nb(c, h, h->nb, t0, t1, bv, bi);
+}
+
+/* Pass 2 over [t0, t1) for both halves of a pair: h (its sums added up,
+ * as s_key8) and g, its complement, whose sums are the trial's totals less
+ * h's: a' = all1 - a, q' = all2 - q, 18 loads instead of 32 for the two.
+ * a' and q' differ from g's own sums (summed in block order, as the exact
+ * Sharpe does) by at most 33 ulp of abs1 and all2, so g's key is used only
+ * where |a'| > 1e-3 abs1 and q' - a' mean' > 1e-3 all2: there it is within
+ * about 1e-8 (relative) of s(SR) for g's exact SR, inside the S_TOL band;
+ * elsewhere (also for trials flat over g) g gets the exact Sharpe. v[0],
+ * less[0], eq[0]: h's; [1]: g's. */
+__attribute__((target("avx512f,avx512dq"), always_inline)) static inline void
+s_rank_pair_avx512_nb(const s_cscv_t *c, const s_half_t *h, const s_half_t *g, uint32_t nb,
+                      size_t t0, size_t t1, const double *v, size_t *less, size_t *eq)
+{
+    double sv = v[0] * fabs(v[0]), band = S_TOL * fabs(sv);
+    double sw = v[1] * fabs(v[1]), bandw = S_TOL * fabs(sw);
     const __m512d lo = _mm512_set1_pd(sv - band), hi = _mm512_set1_pd(sv + band);
-    size_t t = t0, lt = 0, nflat = 0;
+    const __m512d lo1 = _mm512_set1_pd(sw - bandw), hi1 = _mm512_set1_pd(sw + bandw);
+    const __m512d milli = _mm512_set1_pd(1e-3), tiny = _mm512_set1_pd(4e-24);
+    size_t t = t0, lt = 0, lt1 = 0, nflat = 0;
     for (; t + 8 <= t1; t += 8) {
         __mmask8 flat, ok;
-        __m512d var, num = s_key8(h, t, &var, &flat, &ok);
+        __m512d a, q, var;
+        s_sums8(c, h, nb, t, &a, &q);
+        __m512d num = s_key8_of(h, a, q, &var, &flat, &ok);
         __mmask8 below = ok & _mm512_cmp_pd_mask(num, _mm512_mul_pd(lo, var), _CMP_LT_OQ);
         __mmask8 above = ok & _mm512_cmp_pd_mask(num, _mm512_mul_pd(hi, var), _CMP_GT_OQ);
         lt += (size_t)__builtin_popcount(below);
         nflat += (size_t)__builtin_popcount(flat);
-        /* in the band, or no key: the exact Sharpe */
         for (unsigned m = 0xffu & ~(unsigned)(below | above | flat); m; m &= m - 1) {
             double sr = s_exact(c, h, t + (size_t)__builtin_ctz(m));
-            lt += sr < v;
-            *eq += sr == v;
+            lt += sr < v[0];
+            eq[0] += sr == v[0];
+        }
+        /* the complement, from the totals */
+        __m512d all2 = _mm512_loadu_pd(c->all2 + t);
+        __m512d a1 = _mm512_sub_pd(_mm512_loadu_pd(c->all1 + t), a);
+        __m512d q1 = _mm512_sub_pd(all2, q);
+        __m512d mean = _mm512_mul_pd(a1, _mm512_set1_pd(g->inv_n));
+        __m512d d = _mm512_sub_pd(q1, _mm512_mul_pd(a1, mean));
+        __m512d var1 = _mm512_mul_pd(d, _mm512_set1_pd(g->inv_n1));
+        __mmask8 ok1 =
+            _mm512_cmp_pd_mask(d, _mm512_mul_pd(milli, all2), _CMP_GT_OQ) &
+            _mm512_cmp_pd_mask(_mm512_abs_pd(a1),
+                               _mm512_mul_pd(milli, _mm512_loadu_pd(c->abs1 + t)), _CMP_GT_OQ) &
+            _mm512_cmp_pd_mask(var1, _mm512_mul_pd(tiny, _mm512_mul_pd(mean, mean)), _CMP_GT_OQ);
+        __m512d num1 = _mm512_mul_pd(mean, _mm512_abs_pd(mean));
+        __mmask8 below1 = ok1 & _mm512_cmp_pd_mask(num1, _mm512_mul_pd(lo1, var1), _CMP_LT_OQ);
+        __mmask8 above1 = ok1 & _mm512_cmp_pd_mask(num1, _mm512_mul_pd(hi1, var1), _CMP_GT_OQ);
+        lt1 += (size_t)__builtin_popcount(below1);
+        for (unsigned m = 0xffu & ~(unsigned)(below1 | above1); m; m &= m - 1) {
+            double sr = s_exact(c, g, t + (size_t)__builtin_ctz(m));
+            lt1 += sr < v[1];
+            eq[1] += sr == v[1];
         }
     }
-    if (0.0 < v)
+    if (0.0 < v[0])
         lt += nflat;
-    else if (0.0 == v)
-        *eq += nflat;
-    *less += lt;
-    if (t < t1)
-        s_rank_scalar(c, h, t, t1, v, less, eq);
+    else if (0.0 == v[0])
+        eq[0] += nflat;
+    less[0] += lt;
+    less[1] += lt1;
+    if (t < t1) {
+        s_rank_scalar(c, h, t, t1, v[0], &less[0], &eq[0]);
+        s_rank_scalar(c, g, t, t1, v[1], &less[1], &eq[1]);
+    }
+}
+
+__attribute__((target("avx512f,avx512dq"))) static void
+s_rank_pair_avx512(const s_cscv_t *c, const s_half_t *h, const s_half_t *g, size_t t0, size_t t1,
+                   const double *v, size_t *less, size_t *eq)
+{
+    if (h->nb == 8)
+        s_rank_pair_avx512_nb(c, h, g, 8, t0, t1, v, less, eq);
+    else
+        s_rank_pair_avx512_nb(c, h, g, h->nb, t0, t1, v, less, eq);
 }
 #endif
 
@@ -508,11 +582,7 @@ static void s_rank(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, d
                    size_t *less, size_t *eq)
 {
 #ifdef S_HAVE_AVX2
-    if (c->isa == BT_OVERFIT_ISA_AVX512) {
-        s_rank_avx512(c, h, t0, t1, v, less, eq);
-        return;
-    }
-    if (c->isa == BT_OVERFIT_ISA_AVX2) {
+    if (c->isa >= BT_OVERFIT_ISA_AVX2) { /* AVX-512 takes pairs: s_rank_pair_avx512 */
         s_rank_avx2(c, h, t0, t1, v, less, eq);
         return;
     }
@@ -634,6 +704,22 @@ static void s_pairs(const s_cscv_t *c, const uint32_t *pairs, size_t np, uint32_
         tmax = lo > tmax ? lo : tmax;
     }
     /* pass 2: in each OOS half-set, trials below / equal to v */
+#ifdef S_HAVE_AVX2
+    if (c->isa == BT_OVERFIT_ISA_AVX512) { /* both halves of a pair at once */
+        for (size_t x = 0; x < nh; x += 2) {
+            cut[x] = cut[x + 1] = cut[x] > cut[x + 1] ? cut[x] : cut[x + 1];
+            less[x] = less[x + 1] = T - cut[x];
+        }
+        for (size_t t0 = 0; t0 < tmax; t0 += S_TILE) {
+            size_t t1 = t0 + S_TILE < T ? t0 + S_TILE : T;
+            for (size_t x = 0; x < nh; x += 2)
+                if (t0 < cut[x])
+                    s_rank_pair_avx512(c, &hs[x], &hs[x + 1], t0, t1 < cut[x] ? t1 : cut[x],
+                                       &v[x], &less[x], &eq[x]);
+        }
+        tmax = 0;
+    }
+#endif
     for (size_t t0 = 0; t0 < tmax; t0 += S_TILE) {
         size_t t1 = t0 + S_TILE < T ? t0 + S_TILE : T;
         for (size_t x = 0; x < nh; x++)
@@ -776,7 +862,8 @@ bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t n
     s_order_t *ord = malloc(T * sizeof *ord);
     double *ub = malloc(T * sizeof *ub);
     size_t *id = malloc(T * sizeof *id);
-    if (!s1 || !s2 || !lam || !lossk || !pairs || !ord || !ub || !id) {
+    double *tot = malloc(3 * T * sizeof *tot); /* all1, all2, abs1 */
+    if (!s1 || !s2 || !lam || !lossk || !pairs || !ord || !ub || !id || !tot) {
         free(s1);
         free(s2);
         free(lam);
@@ -785,6 +872,7 @@ bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t n
         free(ord);
         free(ub);
         free(id);
+        free(tot);
         return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%zu trials)", ntrials);
     }
     /* Trials in descending order of their bound (s_bound), which pass 1
@@ -811,20 +899,33 @@ bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t n
     /* Per trial and block: sum r = n mean, sum r^2 = M2 + n mean^2, once
      * (16 bytes per trial-block while PBO runs) instead of once per split;
      * position p holds trial ord[p].id. */
-    for (size_t p = 0; p < T; p++) {
-        size_t t = ord[p].id;
-        const float *st = stats + 2u * S * t;
-        ub[p] = ord[p].ub;
-        id[p] = t;
-        for (size_t b = 0; b < S; b++) {
-            double n = count[b], m = st[2 * b], q = st[2 * b + 1];
-            double a = n * m;
-            s1[b * T + p] = a;
-            s2[b * T + p] = q + a * m;
+    for (size_t p0 = 0; p0 < T; p0 += 64) { /* 64 positions at a time: rows written in runs */
+        size_t np = T - p0 < 64 ? T - p0 : 64;
+        double x1[64] = {0}, x2[64] = {0}, xa[64] = {0};
+        for (size_t i = 0; i < np; i++) {
+            ub[p0 + i] = ord[p0 + i].ub;
+            id[p0 + i] = ord[p0 + i].id;
         }
+        for (size_t b = 0; b < S; b++) {
+            double n = count[b];
+            double *r1 = s1 + b * T + p0, *r2 = s2 + b * T + p0;
+            for (size_t i = 0; i < np; i++) {
+                const float *st = stats + 2u * (S * id[p0 + i] + b);
+                double m = st[0], q = st[1];
+                double a = n * m;
+                r1[i] = a;
+                r2[i] = q + a * m;
+                x1[i] += a;
+                x2[i] += r2[i];
+                xa[i] += fabs(a);
+            }
+        }
+        memcpy(tot + p0, x1, np * sizeof *x1);
+        memcpy(tot + T + p0, x2, np * sizeof *x2);
+        memcpy(tot + 2 * T + p0, xa, np * sizeof *xa);
     }
     free(ord);
-    s_cscv_t c = {s1, s2, count, T, nblocks, ub, id, s_isa()};
+    s_cscv_t c = {s1, s2, count, T, nblocks, ub, tot, tot + T, tot + 2 * T, id, s_isa()};
     long ntask = (long)((npairs + S_BATCH - 1) / S_BATCH);
     /* Task k writes only its own pairs' slots, so the result is the same at
      * any thread count (the end-of-sweep statistics use the cores the
@@ -841,6 +942,7 @@ bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t n
     free(s2);
     free(ub);
     free(id);
+    free(tot);
     uint64_t below = 0, loss = 0;
     for (uint64_t k = 0; k < nsplit; k++) {
         below += lam[k] <= 0.0;
