@@ -160,7 +160,7 @@ static int s_cmp_double(const void *a, const void *b)
  *   the decisions are those of the exact values, ties included. */
 
 #define S_TILE 512 /* trials per tile: 16 blocks x 2 x 512 x 8 B = 128 KB of sums */
-#define S_BATCH 16 /* complement pairs per task */
+#define S_BATCH 128 /* complement pairs per task: each tile read once for all of them */
 #define S_TOL 1e-7 /* relative band around a decision settled by exact Sharpes */
 
 typedef struct {
@@ -657,13 +657,24 @@ static int s_cmp_order(const void *x, const void *y)
  * lambda and "IS-best loses OOS" into lam / loss at 2k and 2k + 1. Two
  * passes over the trials, tile by tile: the IS-best of every half-set, then
  * each split's OOS rank of its IS-best. */
-static void s_pairs(const s_cscv_t *c, const uint32_t *pairs, size_t np, uint32_t full, double *lam,
-                    uint8_t *loss)
+typedef struct {                    /* a task's state (on the heap: ~250 KB) */
+    s_half_t hs[2 * S_BATCH];       /* its half-sets: pair k is 2k, 2k + 1 */
+    double bv[2 * S_BATCH];         /* best IS Sharpe so far */
+    double v[2 * S_BATCH];          /* the other half's IS-best's Sharpe here */
+    size_t bi[2 * S_BATCH];         /* position of the best */
+    size_t less[2 * S_BATCH];       /* trials below v */
+    size_t eq[2 * S_BATCH];         /* trials equal to v */
+    size_t cut[2 * S_BATCH];        /* trials from here on are surely below v */
+    bool done[2 * S_BATCH];         /* pass 1 finished */
+} s_work_t;
+
+static void s_pairs(const s_cscv_t *c, s_work_t *wk, const uint32_t *pairs, size_t np,
+                    uint32_t full, double *lam, uint8_t *loss)
 {
-    s_half_t hs[2 * S_BATCH];
-    double bv[2 * S_BATCH], v[2 * S_BATCH];
-    size_t bi[2 * S_BATCH], less[2 * S_BATCH], eq[2 * S_BATCH], cut[2 * S_BATCH];
-    bool done[2 * S_BATCH];
+    s_half_t *hs = wk->hs;
+    double *bv = wk->bv, *v = wk->v;
+    size_t *bi = wk->bi, *less = wk->less, *eq = wk->eq, *cut = wk->cut;
+    bool *done = wk->done;
     size_t nh = 2 * np, T = c->T;
     for (size_t k = 0; k < np; k++) {
         s_half_init(&hs[2 * k], c, pairs[k]);
@@ -926,17 +937,30 @@ bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t n
     }
     free(ord);
     s_cscv_t c = {s1, s2, count, T, nblocks, ub, tot, tot + T, tot + 2 * T, id, s_isa()};
+    s_work_t *work = malloc((size_t)omp_get_max_threads() * sizeof *work); /* one per thread */
+    if (!work) {
+        free(s1);
+        free(s2);
+        free(lam);
+        free(lossk);
+        free(pairs);
+        free(ub);
+        free(id);
+        free(tot);
+        return bt_errf(eb, BT_ENOMEM, "out of memory for PBO (%zu trials)", ntrials);
+    }
     long ntask = (long)((npairs + S_BATCH - 1) / S_BATCH);
     /* Task k writes only its own pairs' slots, so the result is the same at
      * any thread count (the end-of-sweep statistics use the cores the
      * finished workers left idle; docs/overfitting.md). */
-#pragma omp parallel for default(none) shared(ntask, npairs, pairs, lam, lossk, c, full)           \
+#pragma omp parallel for default(none) shared(ntask, npairs, pairs, lam, lossk, c, full, work)    \
     schedule(dynamic, 1)
     for (long k = 0; k < ntask; k++) {
         size_t p0 = (size_t)k * S_BATCH;
         size_t np = npairs - p0 < S_BATCH ? (size_t)(npairs - p0) : S_BATCH;
-        s_pairs(&c, pairs + p0, np, full, lam + 2 * p0, lossk + 2 * p0);
+        s_pairs(&c, &work[omp_get_thread_num()], pairs + p0, np, full, lam + 2 * p0, lossk + 2 * p0);
     }
+    free(work);
     free(pairs);
     free(s1);
     free(s2);
