@@ -157,7 +157,14 @@ static int s_cmp_double(const void *a, const void *b)
  *   except within a relative 1e-9 of each other (error bound in
  *   s_key); only trials whose key lies within S_TOL of the decision
  *   (the tile's best, or the IS-best's OOS value) get the exact Sharpe, so
- *   the decisions are those of the exact values, ties included. */
+ *   the decisions are those of the exact values, ties included;
+ * - trials are stored in descending order of a bound on any half-set's
+ *   Sharpe (s_bound): pass 1 stops where the bound falls below the best,
+ *   pass 2 counts the tail below v unread; ties go by the caller's index;
+ * - the AVX-512 pass 2 takes both halves of a pair, the second's sums as
+ *   the trial's totals less the first's (s_rank_pair_avx512).
+ * The scalar, AVX2 and AVX-512 paths give the same figures bit for bit
+ * (test_overfit pbo_code_paths_agree_bit_for_bit). */
 
 #define S_TILE 512 /* trials per tile: 16 blocks x 2 x 512 x 8 B = 128 KB of sums */
 #define S_BATCH 128 /* complement pairs per task: each tile read once for all of them */

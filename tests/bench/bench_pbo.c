@@ -34,8 +34,8 @@
 #include "bt_overfit.h"
 
 #ifdef BENCH_PBO_BASE
-bt_err_t base_pbo_logits(const float *stats, const double *count, size_t ntrials,
-                         uint32_t nblocks, bt_pbo_t *out, double **logits, bt_errbuf_t *eb);
+bt_err_t base_pbo_logits(const float *stats, const double *count, size_t ntrials, uint32_t nblocks,
+                         bt_pbo_t *out, double **logits, bt_errbuf_t *eb);
 #endif
 
 #define S_BLOCKS 16u
@@ -109,12 +109,12 @@ static float *s_trials(size_t T, double *count)
 
 typedef struct {
     const char *name;
-    int isa;     /* bt_overfit_pbo_force argument; -1: the base build */
+    int isa; /* bt_overfit_pbo_force argument; -1: the base build */
     double cpu[S_MAXRUNS], wall[S_MAXRUNS];
 } s_path_t;
 
-static int s_run(s_path_t *p, int r, const float *st, const double *count, size_t T,
-                 bt_pbo_t *out, double **lg)
+static int s_run(s_path_t *p, int r, const float *st, const double *count, size_t T, bt_pbo_t *out,
+                 double **lg)
 {
     bt_errbuf_t eb;
     double c0 = s_now(CLOCK_PROCESS_CPUTIME_ID), w0 = s_now(CLOCK_MONOTONIC);
@@ -150,10 +150,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--scalar")) {
             scalar = 1;
         } else {
-            fprintf(stderr,
-                    "usage: bench_pbo [--runs N] [--trials T,T,...] [--scalar]\n"
-                    "  e.g. bench_pbo --runs 5 --trials 7838,30688,200000\n"
-                    "  --scalar also times the scalar path (slow)\n");
+            fprintf(stderr, "usage: bench_pbo [--runs N] [--trials T,T,...] [--scalar]\n"
+                            "  e.g. bench_pbo --runs 5 --trials 7838,30688,200000\n"
+                            "  --scalar also times the scalar path (slow)\n");
             return 2;
         }
     }
@@ -197,8 +196,8 @@ int main(int argc, char **argv)
                 if (p.pbo != ref.pbo || p.median_logit != ref.median_logit ||
                     p.prob_oos_loss != ref.prob_oos_loss || p.splits != ref.splits ||
                     memcmp(lg, reflg, p.splits * sizeof *lg)) {
-                    fprintf(stderr, "bench_pbo: %zu trials: %s differs from %s\n", T,
-                            paths[k].name, paths[0].name);
+                    fprintf(stderr, "bench_pbo: %zu trials: %s differs from %s\n", T, paths[k].name,
+                            paths[0].name);
                     bad = 1;
                 }
                 free(lg);
