@@ -99,4 +99,19 @@ bt_err_t bt_overfit_pbo_sample(const float *stats, const double *count, size_t n
                                uint32_t nblocks, uint64_t nsplits, uint64_t seed, bt_pbo_t *out,
                                double **logits, bt_errbuf_t *eb);
 
+/* The code path of the PBO's passes (all give the same figures, bit for
+ * bit): chosen once from the CPU (AUTO), or forced by tests and
+ * benchmarks. */
+typedef enum bt_overfit_isa {
+    BT_OVERFIT_ISA_AUTO = 0, /* the best the CPU has */
+    BT_OVERFIT_ISA_SCALAR,   /* plain C */
+    BT_OVERFIT_ISA_AVX2,     /* 4 trials at a time */
+    BT_OVERFIT_ISA_AVX512    /* 8 trials at a time (AVX-512F/DQ) */
+} bt_overfit_isa_t;
+
+/* For tests and benchmarks only: the path later PBO calls take (not to be
+ * called while one runs). A path the CPU lacks falls back to the best one
+ * below it. Returns the path that will be used (never AUTO). */
+bt_overfit_isa_t bt_overfit_pbo_force(bt_overfit_isa_t isa);
+
 #endif

@@ -398,3 +398,160 @@ Test(overfit, pbo_logits_equal_the_reference_on_hard_cases)
     free(lg);
     free(st);
 }
+
+/* Trials built to hit every decision of the passes, ties above all: per
+ * group of 8, a strong trial (many are some split's IS-best), a copy of it
+ * with one block raised (a higher bound, so visited first, yet for the
+ * half-sets without that block an exact tie the lower index must win), a
+ * copy one float ulp away in block 0, an exact copy, a flat trial (all
+ * returns 0), a constant one (M2 = 0), a near-constant one (cancellation)
+ * and a noise trial; blocks of unequal sizes. */
+static float *s_tie_trials(size_t T, uint32_t S, uint64_t seed)
+{
+    float *st = malloc(T * 2 * S * sizeof *st);
+    cr_assert_not_null(st);
+    uint64_t x = seed;
+    for (size_t t = 0; t < T; t++) {
+        for (uint32_t b = 0; b < S; b++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            double u = (double)(x >> 11) / 9007199254740992.0;
+            float *e = &st[2 * (t * S + b)];
+            const float *p1 = t >= 1 ? &st[2 * ((t - 1) * S + b)] : e;
+            switch (t % 8) {
+            case 0: /* strong (per-step Sharpe up to about 0.05) */
+                e[0] = (float)((u - 0.4) * 0.001);
+                e[1] = (float)(0.003 + u * 0.002);
+                break;
+            case 1: /* the strong one with block (t / 8) % S raised */
+                e[0] = p1[0] + (b == (t / 8) % S ? 0.0005f : 0.0f);
+                e[1] = p1[1];
+                break;
+            case 2: /* one ulp from the strong one in block 0 */
+                e[0] = st[2 * ((t - 2) * S + b)];
+                e[1] = st[2 * ((t - 2) * S + b) + 1];
+                if (b == 0)
+                    e[0] = nextafterf(e[0], 1.0f);
+                break;
+            case 3: /* an exact copy of the strong one */
+                e[0] = st[2 * ((t - 3) * S + b)];
+                e[1] = st[2 * ((t - 3) * S + b) + 1];
+                break;
+            case 4: /* flat */
+                e[0] = e[1] = 0.0f;
+                break;
+            case 5: /* constant: Sharpe 0 by the 1e-12 rule */
+                e[0] = (float)(0.001 * (1 + t % 3));
+                e[1] = 0.0f;
+                break;
+            case 6: /* near-constant, losing (else a huge Sharpe wins every split) */
+                e[0] = (float)(-0.001 * (1 + t % 3));
+                e[1] = (float)(1e-14 * u);
+                break;
+            default: /* noise */
+                e[0] = (float)((u - 0.5) * 0.001);
+                e[1] = (float)(0.003 + u * 0.002);
+                break;
+            }
+        }
+    }
+    return st;
+}
+
+/* Noise trials with a common factor per block and neighbours alike, as a
+ * parameter grid's. */
+static float *s_noise_trials(size_t T, uint32_t S, uint64_t seed)
+{
+    float *st = malloc(T * 2 * S * sizeof *st);
+    cr_assert_not_null(st);
+    uint64_t x = seed;
+    double e[32] = {0};
+    for (size_t t = 0; t < T; t++)
+        for (uint32_t b = 0; b < S; b++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            double u = (double)(x >> 11) / 9007199254740992.0;
+            e[b] = 0.9 * e[b] + (u - 0.5);
+            st[2 * (t * S + b)] = (float)((e[b] + 0.3 * sin(b + 1.0)) * 0.001);
+            st[2 * (t * S + b) + 1] = (float)(0.01 * (1.0 + 0.2 * u));
+        }
+    return st;
+}
+
+/* Every code path (plain C, AVX2, AVX-512; bt_overfit_pbo_force) gives the
+ * same figures bit for bit: PBO, median logit, OOS-loss fraction and every
+ * logit; on tie-heavy trials also equal to the one-split-at-a-time
+ * reference. A path the CPU lacks is reported and falls back to one below. */
+Test(overfit, pbo_code_paths_agree_bit_for_bit)
+{
+    static const bt_overfit_isa_t isa[] = {BT_OVERFIT_ISA_SCALAR, BT_OVERFIT_ISA_AVX2,
+                                           BT_OVERFIT_ISA_AVX512};
+    static const char *name[] = {"?", "scalar", "AVX2", "AVX-512"};
+    struct {
+        size_t T;
+        uint32_t S;
+        uint64_t nsplits; /* 0: the default (all for these sizes) */
+        int ties;
+    } cases[] = {
+        {1203, 10, 0, 1}, /* 252 splits, with the reference */
+        {517, 12, 0, 1},  /* 924 splits, with the reference */
+        {2501, 8, 0, 0},  /* 70 splits */
+        {6000, 16, 400, 0},
+        {3001, 16, 400, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t T = cases[k].T;
+        uint32_t S = cases[k].S;
+        float *st = cases[k].ties ? s_tie_trials(T, S, 11 + k) : s_noise_trials(T, S, 11 + k);
+        double count[32];
+        for (uint32_t b = 0; b < S; b++)
+            count[b] = 30 + b % 3;
+        double *want = NULL;
+        bt_pbo_t ref = {0};
+        for (size_t i = 0; i < 3; i++) {
+            bt_overfit_isa_t got = bt_overfit_pbo_force(isa[i]);
+            if (got != isa[i])
+                cr_log_warn("this CPU lacks %s: tested as %s", name[isa[i]], name[got]);
+            bt_pbo_t p;
+            bt_errbuf_t eb;
+            double *lg = NULL;
+            bt_err_t rc = bt_overfit_pbo_sample(st, count, T, S, cases[k].nsplits, BT_PBO_SEED,
+                                                &p, &lg, &eb);
+            bt_overfit_pbo_force(BT_OVERFIT_ISA_AUTO);
+            cr_assert_eq(rc, BT_OK, "%s", eb.msg);
+            if (!want) {
+                ref = p;
+                want = lg;
+                if (cases[k].ties && cases[k].nsplits == 0) { /* the reference */
+                    cr_assert_eq(p.sampled, 0);
+                    double *r = malloc(p.splits * sizeof *r);
+                    cr_assert_not_null(r);
+                    size_t n = 0;
+                    for (uint32_t m = 0; m < (1u << S); m++)
+                        if ((uint32_t)__builtin_popcount(m) == S / 2)
+                            r[n++] = s_ref_lambda(st, count, T, S, m);
+                    cr_assert_eq(n, p.splits);
+                    qsort(r, n, sizeof *r, s_cmp_d);
+                    for (size_t j = 0; j < n; j++)
+                        cr_assert_eq(memcmp(&lg[j], &r[j], sizeof *r), 0,
+                                     "case %zu, %s: logit %zu %.17g, reference %.17g", k,
+                                     name[isa[i]], j, lg[j], r[j]);
+                    free(r);
+                }
+                continue;
+            }
+            cr_assert_eq(p.splits, ref.splits);
+            cr_assert_eq(memcmp(&p.pbo, &ref.pbo, sizeof p.pbo), 0, "case %zu, %s: PBO %.17g, %.17g",
+                         k, name[isa[i]], p.pbo, ref.pbo);
+            cr_assert_eq(memcmp(&p.median_logit, &ref.median_logit, sizeof p.median_logit), 0,
+                         "case %zu, %s: median logit", k, name[isa[i]]);
+            cr_assert_eq(p.prob_oos_loss, ref.prob_oos_loss, "case %zu, %s: OOS loss", k,
+                         name[isa[i]]);
+            for (size_t j = 0; j < p.splits; j++)
+                cr_assert_eq(memcmp(&lg[j], &want[j], sizeof *lg), 0,
+                             "case %zu, %s: logit %zu %.17g, scalar %.17g", k, name[isa[i]], j,
+                             lg[j], want[j]);
+            free(lg);
+        }
+        free(want);
+        free(st);
+    }
+}
