@@ -248,6 +248,9 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
         return 1;
     }
     bt_report_set_min_trades(d->report, bt_config_rank_min_trades(in->cfg));
+    /* the tables' numbers made as results arrive; without (no memory) at the end */
+    if (!a->trivial)
+        (void)bt_report_prerender(d->report);
     for (size_t ax = 0; ax < d->naxes; ax++) {
         if (!bt_plan_axis_is_symbols(d->plan, ax))
             continue;

@@ -85,8 +85,73 @@ void bt_report_destroy(bt_report_t **self_p)
     if (r->rank)
         free(r->rank->ids);
     free(r->rank);
+    if (r->txt) {
+        free(r->txt->buf);
+        free(r->txt->at);
+    }
+    free(r->txt);
     free(r);
     *self_p = NULL;
+}
+
+bt_err_t bt_report_prerender(bt_report_t *r)
+{
+    if (r->txt)
+        return BT_OK;
+    s_texts_t *t = calloc(1, sizeof *t);
+    uint32_t *at = t ? malloc((size_t)r->njobs * sizeof *at) : NULL;
+    if (!at) {
+        free(t);
+        return BT_ENOMEM;
+    }
+    for (uint64_t i = 0; i < r->njobs; i++)
+        at[i] = S_TEXTS_NONE;
+    t->at = at;
+    r->txt = t;
+    return BT_OK;
+}
+
+uint64_t bt_report_prerendered(const bt_report_t *r)
+{
+    uint64_t n = 0;
+    for (uint64_t i = 0; r->txt && i < r->njobs; i++)
+        n += r->txt->at[i] != S_TEXTS_NONE;
+    return n;
+}
+
+/* Row id's metric texts into r->txt (see s_texts_t); none when they do not fit. */
+static void s_prerender_row(bt_report_t *r, uint64_t id)
+{
+    s_texts_t *t = r->txt;
+    t->at[id] = S_TEXTS_NONE;
+    size_t nm = r->nmet[id], need = nm * 40; /* bt_csvw_fmt_double: < 40 bytes each */
+    if (t->len + need > t->cap) {
+        if (t->len + need > S_TEXTS_CAP)
+            return;
+        size_t cap = t->cap ? t->cap * 2 : (size_t)1 << 20;
+        while (cap < t->len + need)
+            cap *= 2;
+        cap = cap < S_TEXTS_CAP ? cap : S_TEXTS_CAP;
+        char *b = realloc(t->buf, cap);
+        if (!b)
+            return;
+        t->buf = b;
+        t->cap = cap;
+    }
+    size_t at = t->len;
+    const double *row = &r->metrics[id * S_NMETRICS];
+    for (size_t m = 0; m < nm; m++) {
+        char *p = t->buf + t->len;
+        bt_csvw_fmt_double(row[m], p, 40);
+        t->len += strlen(p) + 1;
+    }
+    t->at[id] = (uint32_t)at;
+}
+
+/* Row id's prerendered texts (nmet of them), or NULL. */
+static const char *s_texts_of(const bt_report_t *r, uint64_t id)
+{
+    return r->txt && r->txt->at[id] != S_TEXTS_NONE ? r->txt->buf + r->txt->at[id] : NULL;
 }
 
 bt_err_t bt_report_set_axis_labels(bt_report_t *r, size_t axis, size_t nlabels,
@@ -241,6 +306,10 @@ bool bt_report_set_result(bt_report_t *r, const bt_journal_rec_t *rec)
     r->attempt[id] = rec->attempt;
     r->gen++;
     r->status[id] = (uint8_t)((r->status[id] & S_HAS_POINT) | neu);
+    if (r->txt && neu == S_OK)
+        s_prerender_row(r, id);
+    else if (r->txt)
+        r->txt->at[id] = S_TEXTS_NONE;
     return true;
 }
 
@@ -423,6 +492,15 @@ static void s_o_double(const s_out_t *o, double v)
         o->c->num(o->c->user, v, isfinite(v) ? text : NULL);
 }
 
+/* s_o_double with v's text already made (bt_csvw_fmt_double's). */
+static void s_o_double_text(const s_out_t *o, double v, const char *text)
+{
+    if (o->w)
+        bt_csvw_num_text(o->w, text);
+    if (s_o_cells(o))
+        o->c->num(o->c->user, v, isfinite(v) ? text : NULL);
+}
+
 static void s_o_str(const s_out_t *o, const char *s)
 {
     if (o->w)
@@ -492,11 +570,16 @@ static void s_put_row(s_out_t *o, const bt_report_t *r, uint64_t id, uint64_t ra
             s_o_empty(o);
     }
     int st = r->status[id] & S_STATUS_MASK;
+    const char *tx = st == S_OK ? s_texts_of(r, id) : NULL;
     for (size_t m = 0; m < S_NMETRICS; m++) {
-        if (st == S_OK && m < r->nmet[id])
+        if (st == S_OK && m < r->nmet[id] && tx) {
+            s_o_double_text(o, r->metrics[id * S_NMETRICS + m], tx);
+            tx += strlen(tx) + 1;
+        } else if (st == S_OK && m < r->nmet[id]) {
             s_o_double(o, r->metrics[id * S_NMETRICS + m]);
-        else
+        } else {
             s_o_empty(o);
+        }
     }
     s_o_str(o, st == S_OK ? "ok" : (st == S_FAILED ? "failed" : "pending"));
     if (st == S_FAILED && r->errors[id])

@@ -53,7 +53,21 @@ struct bt_report {
     uint64_t gen;      /* bumped by every kept result: invalidates the overfit cache */
     struct s_ofcache *ofc; /* the whole sweep's DSR/PBO, computed once per gen */
     struct s_rank *rank;   /* the ranking bt_report_write_tables last wrote */
+    struct s_texts *txt;   /* metric texts made as results arrive (bt_report_prerender), or NULL */
 };
+
+/* The CSV text of each kept ok row's metrics, made when its result arrives
+ * (while the workers run, on a core that is mostly idle) so writing the
+ * tables at the end of the sweep copies text instead of formatting doubles:
+ * per row, nmet NUL-terminated texts of bt_csvw_fmt_double, back to back. */
+#define S_TEXTS_CAP ((size_t)64 << 20) /* bytes; rows past it are formatted at the end */
+#define S_TEXTS_NONE UINT32_MAX
+typedef struct s_texts {
+    char *buf;    /* the texts */
+    size_t len;   /* bytes used */
+    size_t cap;   /* bytes allocated (<= S_TEXTS_CAP) */
+    uint32_t *at; /* per job: offset of its texts in buf, or S_TEXTS_NONE */
+} s_texts_t;
 
 /* The ranking of the last bt_report_write_tables, for the summary and for
  * report.html's tables from memory. */

@@ -772,6 +772,62 @@ Test(report, tables_from_memory_equal_the_files)
     bt_report_destroy(&r);
 }
 
+/* Metric texts made as results arrive (bt_report_prerender, session 8)
+ * give the tables and their cells the same bytes as texts made at the end:
+ * results replaced by later arrivals, failed rows, NaN and infinities, the
+ * "ranked" column. */
+Test(report, prerendered_rows_give_the_same_bytes)
+{
+    bt_journal_rec_t recs[20];
+    size_t n = s_results(recs, true);
+    recs[0].metrics[2] = INFINITY;
+    recs[2].metrics[5] = -INFINITY;
+    recs[5].metrics[7] = NAN;
+    recs[6].metrics[1] = 1.0 / 3.0; /* 17 digits */
+    bt_report_t *r[2] = {s_new_grid(), s_new_grid()};
+    cr_assert_eq(bt_report_prerendered(r[0]), 0);
+    cr_assert_eq(bt_report_prerender(r[1]), BT_OK);
+    for (size_t i = 0; i < n; i++) {
+        bt_report_set_result(r[0], &recs[i]);
+        bt_report_set_result(r[1], &recs[n - 1 - i]); /* duplicates first: replaced later */
+    }
+    cr_assert_eq(bt_report_prerendered(r[0]), 0);
+    cr_assert_eq(bt_report_prerendered(r[1]), 10, "every ok row: 0..10 but the failed 3 (%llu)", (unsigned long long)bt_report_prerendered(r[1]));
+    s_cells_t tee[2][2];
+    bt_report_cells_t cells[2][2];
+    for (int k = 0; k < 2; k++) {
+        bt_report_set_min_trades(r[k], 0.5);
+        for (int t = 0; t < 2; t++) {
+            memset(&tee[k][t], 0, sizeof tee[k][t]);
+            bt_buf_init(&tee[k][t].buf, 1u << 20);
+            cells[k][t] = (bt_report_cells_t){&tee[k][t], s_c_begin, s_c_num, s_c_text, s_c_end};
+        }
+        bt_report_tee_t t = {&cells[k][0], &cells[k][1], 1000};
+        bt_errbuf_t eb;
+        cr_assert_eq(bt_report_write_tables(r[k], s_dirs[k], "sharpe", true, 0, &t, &eb), BT_OK,
+                     "%s", eb.msg);
+    }
+    static const char *const files[] = {"results.csv", "ranking.csv"};
+    for (int f = 0; f < 2; f++) {
+        char *x = s_slurp(s_dirs[0], files[f]);
+        char *y = s_slurp(s_dirs[1], files[f]);
+        cr_assert_str_eq(y, x, "%s differs with texts made as results arrived", files[f]);
+        cr_assert(strstr(x, ",inf,") && strstr(x, ",-inf,") && strstr(x, ",nan,") &&
+                      strstr(x, "0.33333333333333331"),
+                  "the special values are in the table");
+        bt_buf_append(&tee[0][f].buf, "", 1);
+        bt_buf_append(&tee[1][f].buf, "", 1);
+        cr_assert_str_eq(tee[1][f].buf.data, tee[0][f].buf.data, "%s cells differ", files[f]);
+        cr_assert_str_eq(tee[1][f].buf.data, x, "%s cells equal the file", files[f]);
+        free(x);
+        free(y);
+        bt_buf_fini(&tee[0][f].buf);
+        bt_buf_fini(&tee[1][f].buf);
+    }
+    bt_report_destroy(&r[0]);
+    bt_report_destroy(&r[1]);
+}
+
 /* bt_report_rank (session 6: the end of a sweep reads the ranking's first
  * rows before the files are written, for the top points' re-run): the rows
  * it gives are ranking.csv's first rows as bt_report_write_tables then
