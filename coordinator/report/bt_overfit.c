@@ -467,6 +467,88 @@ s_best_avx512(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double
     return s_best_avx512_nb(c, h, h->nb, t0, t1, bv, bi);
 }
 
+/* Pass 1 over [t0, t1) for both halves of a pair (session 8): h as
+ * s_best_avx512, g (h's complement) from the trial's totals less h's sums,
+ * 18 loads for the two instead of 32. g's key is trusted only where
+ * s_rank_pair_avx512's error bound holds (|a'| > 1e-3 abs1, q' - a' mean' >
+ * 1e-3 all2: within about 1e-8 of s(SR)), far inside s_floor_key's 4 S_TOL
+ * margin, so a lane it skips is surely below g's best; every other lane of
+ * g (flat ones included) gets the exact Sharpe. The best of each half is
+ * the one s_better picks whatever the order, so the result is that of the
+ * single passes. From the first 8 trials whose bound is below either best
+ * on, each half goes on alone (s_best_avx512_nb). Returns bit 0 when h is
+ * done, bit 1 when g is; bv, bi: h's at [0], g's at [1]. */
+__attribute__((target("avx512f,avx512dq"), always_inline)) static inline unsigned
+s_best_pair_avx512_nb(const s_cscv_t *c, const s_half_t *h, const s_half_t *g, uint32_t nb,
+                      size_t t0, size_t t1, double *bv, size_t *bi)
+{
+    double thr = s_floor_key(bv[0]), thr1 = s_floor_key(bv[1]);
+    const __m512d milli = _mm512_set1_pd(1e-3), tiny = _mm512_set1_pd(4e-24);
+    size_t t = t0;
+    for (; t + 8 <= t1; t += 8) {
+        if (c->ub[t] < bv[0] || c->ub[t] < bv[1])
+            break;
+        __mmask8 flat, ok;
+        __m512d a, q, var;
+        s_sums8(c, h, nb, t, &a, &q);
+        __m512d num = s_key8_of(h, a, q, &var, &flat, &ok);
+        __m512d lim = _mm512_mul_pd(_mm512_set1_pd(thr), var);
+        unsigned m = 0xffu & ~(unsigned)(ok & _mm512_cmp_pd_mask(num, lim, _CMP_LT_OQ));
+        if (bv[0] > 0.0)
+            m &= ~(unsigned)flat;
+        for (; m; m &= m - 1) {
+            int l = __builtin_ctz(m);
+            double sr = flat >> l & 1 ? 0.0 : s_exact(c, h, t + (size_t)l);
+            if (s_better(c, sr, t + (size_t)l, bv[0], bi[0])) {
+                bv[0] = sr;
+                bi[0] = t + (size_t)l;
+                thr = s_floor_key(sr);
+            }
+        }
+        __m512d all2 = _mm512_loadu_pd(c->all2 + t);
+        __m512d a1 = _mm512_sub_pd(_mm512_loadu_pd(c->all1 + t), a);
+        __m512d q1 = _mm512_sub_pd(all2, q);
+        __m512d mean = _mm512_mul_pd(a1, _mm512_set1_pd(g->inv_n));
+        __m512d d = _mm512_sub_pd(q1, _mm512_mul_pd(a1, mean));
+        __m512d var1 = _mm512_mul_pd(d, _mm512_set1_pd(g->inv_n1));
+        __mmask8 ok1 =
+            _mm512_cmp_pd_mask(d, _mm512_mul_pd(milli, all2), _CMP_GT_OQ) &
+            _mm512_cmp_pd_mask(_mm512_abs_pd(a1),
+                               _mm512_mul_pd(milli, _mm512_loadu_pd(c->abs1 + t)), _CMP_GT_OQ) &
+            _mm512_cmp_pd_mask(var1, _mm512_mul_pd(tiny, _mm512_mul_pd(mean, mean)), _CMP_GT_OQ);
+        __m512d num1 = _mm512_mul_pd(mean, _mm512_abs_pd(mean));
+        __m512d lim1 = _mm512_mul_pd(_mm512_set1_pd(thr1), var1);
+        unsigned m1 = 0xffu & ~(unsigned)(ok1 & _mm512_cmp_pd_mask(num1, lim1, _CMP_LT_OQ));
+        for (; m1; m1 &= m1 - 1) {
+            int l = __builtin_ctz(m1);
+            double sr = s_exact(c, g, t + (size_t)l);
+            if (s_better(c, sr, t + (size_t)l, bv[1], bi[1])) {
+                bv[1] = sr;
+                bi[1] = t + (size_t)l;
+                thr1 = s_floor_key(sr);
+            }
+        }
+    }
+    unsigned done = 0;
+    if (t < t1 && s_best_avx512_nb(c, h, nb, t, t1, &bv[0], &bi[0]))
+        done |= 1u;
+    if (t < t1 && s_best_avx512_nb(c, g, nb, t, t1, &bv[1], &bi[1]))
+        done |= 2u;
+    return done;
+}
+
+__attribute__((target("avx512f,avx512dq"))) static unsigned
+s_best_pair_avx512(const s_cscv_t *c, const s_half_t *h, const s_half_t *g, size_t t0, size_t t1,
+                   double *bv, size_t *bi)
+{
+    if (h->nb == 8 && g->nb == 8)
+        return s_best_pair_avx512_nb(c, h, g, 8, t0, t1, bv, bi);
+    if (h->nb == g->nb)
+        return s_best_pair_avx512_nb(c, h, g, h->nb, t0, t1, bv, bi);
+    unsigned done = s_best_avx512(c, h, t0, t1, &bv[0], &bi[0]) ? 1u : 0u;
+    return done | (s_best_avx512(c, g, t0, t1, &bv[1], &bi[1]) ? 2u : 0u);
+}
+
 /* Pass 2 over [t0, t1) for both halves of a pair: h (its sums added up,
  * as s_key8) and g, its complement, whose sums are the trial's totals less
  * h's: a' = all1 - a, q' = all2 - q, 18 loads instead of 32 for the two.
@@ -697,6 +779,25 @@ static void s_pairs(const s_cscv_t *c, s_work_t *wk, const uint32_t *pairs, size
      * the order of the trials' bounds, until the bound is below the best */
     for (size_t t0 = 0, left = nh; t0 < T && left; t0 += S_TILE) {
         size_t t1 = t0 + S_TILE < T ? t0 + S_TILE : T;
+#ifdef S_HAVE_AVX2
+        if (c->isa == BT_OVERFIT_ISA_AVX512) { /* both halves of a pair at once */
+            for (size_t x = 0; x < nh; x += 2) {
+                unsigned d = 0;
+                if (!done[x] && !done[x + 1])
+                    d = s_best_pair_avx512(c, &hs[x], &hs[x + 1], t0, t1, &bv[x], &bi[x]);
+                else if (!done[x] || !done[x + 1]) {
+                    size_t y = done[x] ? x + 1 : x;
+                    d = s_best(c, &hs[y], t0, t1, &bv[y], &bi[y]) ? 1u << (y - x) : 0u;
+                }
+                for (size_t k = 0; k < 2; k++)
+                    if (d >> k & 1u) {
+                        done[x + k] = true;
+                        left--;
+                    }
+            }
+            continue;
+        }
+#endif
         for (size_t x = 0; x < nh; x++)
             if (!done[x] && s_best(c, &hs[x], t0, t1, &bv[x], &bi[x])) {
                 done[x] = true;

@@ -6,7 +6,8 @@
  * block, a per-trial drift, and noise that is an AR(1) across neighbouring
  * trials (rho 0.95: neighbouring grid points trade alike), per-step
  * volatility 0.5-1.5 %. Default sets: 7,838 (issue 15's grid), 30,688 and
- * 200,000 trials. Reports the median over --runs of the CPU seconds (all
+ * 200,000 trials (--drift 0: no per-trial drift, noise only, as on a real
+ * grid). Reports the median over --runs of the CPU seconds (all
  * threads: CLOCK_PROCESS_CPUTIME_ID) and wall seconds of
  * bt_overfit_pbo_logits, per code path (bt_overfit_pbo_force), each run
  * alternating the paths, and checks every path's PBO and logits equal bit
@@ -62,6 +63,10 @@ static double s_median(double *v, int n)
 }
 
 static uint64_t s_rng = 0x243f6a8885a308d3ull;
+/* per-trial drift, in units of a trial's whole-sample standard error; 0
+ * (--drift 0): trials differ by noise only, as on a real grid of SMA
+ * crosses, where the bounds prune nothing and both passes read every trial */
+static double s_drift = 0.2;
 
 static double s_unif(void) /* (0, 1) */
 {
@@ -94,7 +99,7 @@ static float *s_trials(size_t T, double *count)
     for (size_t t = 0; t < T; t++) {
         double sig = 0.005 + 0.01 * s_unif();
         double beta = 0.6 * s_unif();
-        double drift = 0.2 * s_gauss() * sig / sqrt(16 * S_PER_BLOCK);
+        double drift = s_drift * s_gauss() * sig / sqrt(16 * S_PER_BLOCK);
         for (uint32_t b = 0; b < S_BLOCKS; b++) {
             e[b] = rho * e[b] + rs * s_gauss();
             double z = beta * factor[b] + sqrt(1 - beta * beta) * e[b];
@@ -147,10 +152,12 @@ int main(int argc, char **argv)
             runs = (int)strtol(argv[++i], NULL, 10);
         } else if (!strcmp(argv[i], "--trials") && i + 1 < argc) {
             list = argv[++i];
+        } else if (!strcmp(argv[i], "--drift") && i + 1 < argc) {
+            s_drift = strtod(argv[++i], NULL);
         } else if (!strcmp(argv[i], "--scalar")) {
             scalar = 1;
         } else {
-            fprintf(stderr, "usage: bench_pbo [--runs N] [--trials T,T,...] [--scalar]\n"
+            fprintf(stderr, "usage: bench_pbo [--runs N] [--trials T,T,...] [--drift X] [--scalar]\n"
                             "  e.g. bench_pbo --runs 5 --trials 7838,30688,200000\n"
                             "  --scalar also times the scalar path (slow)\n");
             return 2;
