@@ -78,6 +78,16 @@ double bt_sma_update(bt_sma_t *s, double x)
     return s_sma_update(s, x);
 }
 
+void bt_sma_array(const double *x, size_t n, size_t w, double *buf, double *out)
+{
+    bt_sma_t s; /* a local: its fields stay in registers */
+    bt_sma_init(&s, w, buf);
+    for (size_t t = 0; t < n; t++) {
+        double v = s_sma_update(&s, x[t]);
+        out[t] = s.ready ? v : NAN;
+    }
+}
+
 void bt_sma_update2(bt_sma_t *a, bt_sma_t *b, double x)
 {
     s_sma_update(a, x); /* one call: the two chains overlap */

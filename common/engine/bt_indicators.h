@@ -68,6 +68,10 @@ typedef struct bt_sma {
 size_t bt_sma_size(size_t n);
 void bt_sma_init(bt_sma_t *s, size_t n, double *buf);
 double bt_sma_update(bt_sma_t *s, double x);
+/* out[t] = the SMA of window w after x[0..t] (bt_sma_update's value, the same bits), NaN
+ * until w values are in: what the "sma" kind gives through bt_ind_array, without its
+ * per-bar calls (a grid's columns: bt_indcache). buf: w doubles of scratch. */
+void bt_sma_array(const double *x, size_t n, size_t w, double *buf, double *out);
 /* bt_sma_update(a, x) then bt_sma_update(b, x) in one call (two averages of one input, e.g.
  * sma_cross's; a and b distinct): the same bits. */
 void bt_sma_update2(bt_sma_t *a, bt_sma_t *b, double x);

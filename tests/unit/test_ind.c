@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "bt_ind.h"
+#include "bt_ind_kinds.h"
+#include "bt_indicators.h"
 
 static uint64_t s_rng = 0x243F6A8885A308D3u;
 static double s_uniform(void)
@@ -130,4 +132,36 @@ Test(ind, sma_hand_values_and_sources)
     bt_ind_source_t s;
     cr_assert(bt_ind_source_parse("typical", &s) && s == BT_SRC_TYPICAL);
     cr_assert_not(bt_ind_source_parse("vwap", &s));
+}
+
+/* bt_sma_array (the grid cache's SMA columns, session 8) gives the "sma"
+ * kind's array form bit for bit: NaN until ready, every compensated step,
+ * the full recomputation every 16 w updates (n > 16 w for the small
+ * windows), on prices that jump by orders of magnitude (cancellation). */
+Test(ind, sma_array_equals_the_kind)
+{
+    const size_t n = 3000;
+    bt_bar_t *b = s_bars(n);
+    for (size_t t = 500; t < 520; t++)
+        b[t].close *= 1e9; /* a spike the window must carry out exactly as the kind does */
+    double *x = malloc(n * sizeof *x), *want = malloc(n * sizeof *want);
+    double *got = malloc(n * sizeof *got), *ring = malloc(n * sizeof *ring);
+    for (size_t t = 0; t < n; t++)
+        x[t] = b[t].close;
+    const size_t windows[] = {1, 2, 3, 7, 16, 64, 187, 2999, 3000};
+    for (size_t k = 0; k < sizeof windows / sizeof *windows; k++) {
+        double p[BT_IND_MAX_PARAMS] = {(double)windows[k]};
+        bt_errbuf_t eb;
+        cr_assert_eq(bt_ind_array(&bt_ind_kind_sma, p, BT_SRC_CLOSE, b, NULL, n, want, &eb), BT_OK);
+        bt_sma_array(x, n, windows[k], ring, got);
+        for (size_t t = 0; t < n; t++)
+            cr_assert(memcmp(&got[t], &want[t], sizeof got[t]) == 0,
+                      "window %zu, bar %zu: %.17g, the kind gives %.17g", windows[k], t, got[t],
+                      want[t]);
+    }
+    free(x);
+    free(want);
+    free(got);
+    free(ring);
+    free(b);
 }
