@@ -106,6 +106,11 @@ bt_err_t bt_report_prerender(bt_report_t *r)
     }
     for (uint64_t i = 0; i < r->njobs; i++)
         at[i] = S_TEXTS_NONE;
+    /* room for every row at once (pages are touched only as rows arrive):
+     * no regrowth copying what is there */
+    size_t want = r->njobs < S_TEXTS_CAP / 512 ? (size_t)r->njobs * 512 : S_TEXTS_CAP;
+    t->buf = malloc(want);
+    t->cap = t->buf ? want : 0;
     t->at = at;
     r->txt = t;
     return BT_OK;
