@@ -429,6 +429,33 @@ s_sums8(const s_cscv_t *c, const s_half_t *h, uint32_t nb, size_t t, __m512d *a,
     }
 }
 
+/* Pass 1 on the 8 trials from t over half-set h: their sums into *a, *q
+ * (for the complement, s_best_pair_avx512_nb), and every lane not surely
+ * below the best so far (*bv of *bi, *thr its s_floor_key) by its exact
+ * Sharpe, the best updated in place. */
+__attribute__((target("avx512f,avx512dq"), always_inline)) static inline void
+s_best8(const s_cscv_t *c, const s_half_t *h, uint32_t nb, size_t t, double *thr, double *bv,
+        size_t *bi, __m512d *a, __m512d *q)
+{
+    __mmask8 flat, ok;
+    __m512d var;
+    s_sums8(c, h, nb, t, a, q);
+    __m512d num = s_key8_of(h, *a, *q, &var, &flat, &ok);
+    __m512d lim = _mm512_mul_pd(_mm512_set1_pd(*thr), var);
+    unsigned m = 0xffu & ~(unsigned)(ok & _mm512_cmp_pd_mask(num, lim, _CMP_LT_OQ));
+    if (*bv > 0.0)
+        m &= ~(unsigned)flat;
+    for (; m; m &= m - 1) {
+        int l = __builtin_ctz(m);
+        double sr = flat >> l & 1 ? 0.0 : s_exact(c, h, t + (size_t)l);
+        if (s_better(c, sr, t + (size_t)l, *bv, *bi)) {
+            *bv = sr;
+            *bi = t + (size_t)l;
+            *thr = s_floor_key(sr);
+        }
+    }
+}
+
 __attribute__((target("avx512f,avx512dq"), always_inline)) static inline bool
 s_best_avx512_nb(const s_cscv_t *c, const s_half_t *h, uint32_t nb, size_t t0, size_t t1,
                  double *bv, size_t *bi)
@@ -438,23 +465,8 @@ s_best_avx512_nb(const s_cscv_t *c, const s_half_t *h, uint32_t nb, size_t t0, s
     for (; t + 8 <= t1; t += 8) {
         if (c->ub[t] < *bv)
             return true;
-        __mmask8 flat, ok;
-        __m512d a, q, var;
-        s_sums8(c, h, nb, t, &a, &q);
-        __m512d num = s_key8_of(h, a, q, &var, &flat, &ok);
-        __m512d lim = _mm512_mul_pd(_mm512_set1_pd(thr), var);
-        unsigned m = 0xffu & ~(unsigned)(ok & _mm512_cmp_pd_mask(num, lim, _CMP_LT_OQ));
-        if (*bv > 0.0)
-            m &= ~(unsigned)flat;
-        for (; m; m &= m - 1) {
-            int l = __builtin_ctz(m);
-            double sr = flat >> l & 1 ? 0.0 : s_exact(c, h, t + (size_t)l);
-            if (s_better(c, sr, t + (size_t)l, *bv, *bi)) {
-                *bv = sr;
-                *bi = t + (size_t)l;
-                thr = s_floor_key(sr);
-            }
-        }
+        __m512d a, q;
+        s_best8(c, h, nb, t, &thr, bv, bi, &a, &q);
     }
     return t < t1 && s_best_scalar(c, h, t, t1, bv, bi);
 }
@@ -465,6 +477,30 @@ s_best_avx512(const s_cscv_t *c, const s_half_t *h, size_t t0, size_t t1, double
     if (h->nb == 8)
         return s_best_avx512_nb(c, h, 8, t0, t1, bv, bi);
     return s_best_avx512_nb(c, h, h->nb, t0, t1, bv, bi);
+}
+
+/* The key numerator of 8 trials from t over g, the complement of the half
+ * whose sums are a, q: from the trials' totals less those (a' = all1 - a,
+ * q' = all2 - q), as s_key8_of. *ok: lanes where that key is within about
+ * 1e-8 of s(SR) for g's exact SR (|a'| > 1e-3 abs1, q' - a' mean' > 1e-3
+ * all2; see s_rank_pair_avx512_nb); elsewhere only the exact Sharpe may
+ * decide. */
+__attribute__((target("avx512f,avx512dq"), always_inline)) static inline __m512d
+s_comp_key8(const s_cscv_t *c, const s_half_t *g, size_t t, __m512d a, __m512d q, __m512d *var,
+            __mmask8 *ok)
+{
+    const __m512d milli = _mm512_set1_pd(1e-3), tiny = _mm512_set1_pd(4e-24);
+    __m512d all2 = _mm512_loadu_pd(c->all2 + t);
+    __m512d a1 = _mm512_sub_pd(_mm512_loadu_pd(c->all1 + t), a);
+    __m512d q1 = _mm512_sub_pd(all2, q);
+    __m512d mean = _mm512_mul_pd(a1, _mm512_set1_pd(g->inv_n));
+    __m512d d = _mm512_sub_pd(q1, _mm512_mul_pd(a1, mean));
+    *var = _mm512_mul_pd(d, _mm512_set1_pd(g->inv_n1));
+    *ok = _mm512_cmp_pd_mask(d, _mm512_mul_pd(milli, all2), _CMP_GT_OQ) &
+          _mm512_cmp_pd_mask(_mm512_abs_pd(a1), _mm512_mul_pd(milli, _mm512_loadu_pd(c->abs1 + t)),
+                             _CMP_GT_OQ) &
+          _mm512_cmp_pd_mask(*var, _mm512_mul_pd(tiny, _mm512_mul_pd(mean, mean)), _CMP_GT_OQ);
+    return _mm512_mul_pd(mean, _mm512_abs_pd(mean));
 }
 
 /* Pass 1 over [t0, t1) for both halves of a pair (session 8): h as
@@ -483,40 +519,15 @@ s_best_pair_avx512_nb(const s_cscv_t *c, const s_half_t *h, const s_half_t *g, u
                       size_t t0, size_t t1, double *bv, size_t *bi)
 {
     double thr = s_floor_key(bv[0]), thr1 = s_floor_key(bv[1]);
-    const __m512d milli = _mm512_set1_pd(1e-3), tiny = _mm512_set1_pd(4e-24);
     size_t t = t0;
     for (; t + 8 <= t1; t += 8) {
         if (c->ub[t] < bv[0] || c->ub[t] < bv[1])
             break;
-        __mmask8 flat, ok;
-        __m512d a, q, var;
-        s_sums8(c, h, nb, t, &a, &q);
-        __m512d num = s_key8_of(h, a, q, &var, &flat, &ok);
-        __m512d lim = _mm512_mul_pd(_mm512_set1_pd(thr), var);
-        unsigned m = 0xffu & ~(unsigned)(ok & _mm512_cmp_pd_mask(num, lim, _CMP_LT_OQ));
-        if (bv[0] > 0.0)
-            m &= ~(unsigned)flat;
-        for (; m; m &= m - 1) {
-            int l = __builtin_ctz(m);
-            double sr = flat >> l & 1 ? 0.0 : s_exact(c, h, t + (size_t)l);
-            if (s_better(c, sr, t + (size_t)l, bv[0], bi[0])) {
-                bv[0] = sr;
-                bi[0] = t + (size_t)l;
-                thr = s_floor_key(sr);
-            }
-        }
-        __m512d all2 = _mm512_loadu_pd(c->all2 + t);
-        __m512d a1 = _mm512_sub_pd(_mm512_loadu_pd(c->all1 + t), a);
-        __m512d q1 = _mm512_sub_pd(all2, q);
-        __m512d mean = _mm512_mul_pd(a1, _mm512_set1_pd(g->inv_n));
-        __m512d d = _mm512_sub_pd(q1, _mm512_mul_pd(a1, mean));
-        __m512d var1 = _mm512_mul_pd(d, _mm512_set1_pd(g->inv_n1));
-        __mmask8 ok1 =
-            _mm512_cmp_pd_mask(d, _mm512_mul_pd(milli, all2), _CMP_GT_OQ) &
-            _mm512_cmp_pd_mask(_mm512_abs_pd(a1),
-                               _mm512_mul_pd(milli, _mm512_loadu_pd(c->abs1 + t)), _CMP_GT_OQ) &
-            _mm512_cmp_pd_mask(var1, _mm512_mul_pd(tiny, _mm512_mul_pd(mean, mean)), _CMP_GT_OQ);
-        __m512d num1 = _mm512_mul_pd(mean, _mm512_abs_pd(mean));
+        __m512d a, q;
+        s_best8(c, h, nb, t, &thr, &bv[0], &bi[0], &a, &q);
+        __m512d var1;
+        __mmask8 ok1;
+        __m512d num1 = s_comp_key8(c, g, t, a, q, &var1, &ok1);
         __m512d lim1 = _mm512_mul_pd(_mm512_set1_pd(thr1), var1);
         unsigned m1 = 0xffu & ~(unsigned)(ok1 & _mm512_cmp_pd_mask(num1, lim1, _CMP_LT_OQ));
         for (; m1; m1 &= m1 - 1) {
@@ -566,7 +577,6 @@ s_rank_pair_avx512_nb(const s_cscv_t *c, const s_half_t *h, const s_half_t *g, u
     double sw = v[1] * fabs(v[1]), bandw = S_TOL * fabs(sw);
     const __m512d lo = _mm512_set1_pd(sv - band), hi = _mm512_set1_pd(sv + band);
     const __m512d lo1 = _mm512_set1_pd(sw - bandw), hi1 = _mm512_set1_pd(sw + bandw);
-    const __m512d milli = _mm512_set1_pd(1e-3), tiny = _mm512_set1_pd(4e-24);
     size_t t = t0, lt = 0, lt1 = 0, nflat = 0;
     for (; t + 8 <= t1; t += 8) {
         __mmask8 flat, ok;
@@ -583,18 +593,9 @@ s_rank_pair_avx512_nb(const s_cscv_t *c, const s_half_t *h, const s_half_t *g, u
             eq[0] += sr == v[0];
         }
         /* the complement, from the totals */
-        __m512d all2 = _mm512_loadu_pd(c->all2 + t);
-        __m512d a1 = _mm512_sub_pd(_mm512_loadu_pd(c->all1 + t), a);
-        __m512d q1 = _mm512_sub_pd(all2, q);
-        __m512d mean = _mm512_mul_pd(a1, _mm512_set1_pd(g->inv_n));
-        __m512d d = _mm512_sub_pd(q1, _mm512_mul_pd(a1, mean));
-        __m512d var1 = _mm512_mul_pd(d, _mm512_set1_pd(g->inv_n1));
-        __mmask8 ok1 =
-            _mm512_cmp_pd_mask(d, _mm512_mul_pd(milli, all2), _CMP_GT_OQ) &
-            _mm512_cmp_pd_mask(_mm512_abs_pd(a1),
-                               _mm512_mul_pd(milli, _mm512_loadu_pd(c->abs1 + t)), _CMP_GT_OQ) &
-            _mm512_cmp_pd_mask(var1, _mm512_mul_pd(tiny, _mm512_mul_pd(mean, mean)), _CMP_GT_OQ);
-        __m512d num1 = _mm512_mul_pd(mean, _mm512_abs_pd(mean));
+        __m512d var1;
+        __mmask8 ok1;
+        __m512d num1 = s_comp_key8(c, g, t, a, q, &var1, &ok1);
         __mmask8 below1 = ok1 & _mm512_cmp_pd_mask(num1, _mm512_mul_pd(lo1, var1), _CMP_LT_OQ);
         __mmask8 above1 = ok1 & _mm512_cmp_pd_mask(num1, _mm512_mul_pd(hi1, var1), _CMP_GT_OQ);
         lt1 += (size_t)__builtin_popcount(below1);

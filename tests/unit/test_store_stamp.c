@@ -196,6 +196,19 @@ static void s_repeat_time(const char *sym, size_t row)
     H5Fclose(file);
 }
 
+/* Writes a stamp of the given version for the file st describes: sym verified
+ * with content hash hex (the format of bt_store_stamp.c). */
+static void s_stamp_file(const char *path, int version, const struct stat *st, const char *sym,
+                         const char *hex)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "bt-verified %d %llu %lld %lld.%09ld %lld.%09ld\n%s %s\n", version,
+            (unsigned long long)st->st_ino, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+            st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec, sym, hex);
+    fclose(f);
+}
+
 /* A stamp vouches for the hash and the time order, so a load that trusts it
  * skips both passes; a file without a (valid) stamp gets both, and a crafted
  * store whose content_sha256 matches disordered bars is refused. */
@@ -239,24 +252,12 @@ Test(stamp, time_order_is_checked_unless_a_stamp_vouches_for_it)
     mkdir(sp, 0700);
     snprintf(sp, sizeof sp, "%s/verified/%llx-%llx", s_dir, (unsigned long long)st.st_dev,
              (unsigned long long)st.st_ino);
-    FILE *f = fopen(sp, "w");
-    cr_assert_not_null(f);
-    fprintf(f, "bt-verified 1 %llu %lld %lld.%09ld %lld.%09ld\nAAA %s\n",
-            (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-            st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
-            at.content_sha256);
-    fclose(f);
+    s_stamp_file(sp, 1, &st, "AAA", at.content_sha256);
     a = bt_dataset_load(s_path, NULL, 0, &eb);
     cr_assert_null(a, "an old stamp must not vouch for the time order");
     cr_assert(strstr(eb.msg, "not strictly increasing"), "%s", eb.msg);
     /* the same line as version 2 is believed (what the stamp means now) */
-    f = fopen(sp, "w");
-    cr_assert_not_null(f);
-    fprintf(f, "bt-verified 2 %llu %lld %lld.%09ld %lld.%09ld\nAAA %s\n",
-            (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-            st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
-            at.content_sha256);
-    fclose(f);
+    s_stamp_file(sp, 2, &st, "AAA", at.content_sha256);
     a = bt_dataset_load(s_path, NULL, 0, &eb);
     cr_assert_not_null(a, "a version-2 stamp vouches: %s", eb.msg);
     cr_assert_eq(a->hashed, 0);
