@@ -25,6 +25,7 @@
 #include "bt_wire.h"
 
 #define S_BACKOFF_MIN_MS 100
+#define S_HELLO_WAIT_MS 2000 /* least wait for a WELCOME (s_hello_wait) */
 #define S_HELLO_HEARTBEAT_MS 1000 /* heartbeat interval until WELCOME says otherwise */
 #define S_INITIAL_CREDIT (2u * BT_WIRE_JOBS_MAX)
 #define S_MAX_OVERRIDES BT_WIRE_OVERRIDES_MAX
@@ -214,6 +215,19 @@ static void s_connect(s_worker_t *w, int64_t now)
     w->state = S_HELLO_SENT;
     w->hello_at = now;
     bt_log(BT_LOG_DEBUG, "HELLO sent to %s", w->opts->endpoint);
+}
+
+/* How long a HELLO waits for its WELCOME before the worker reconnects: the
+ * backoff, but at least S_HELLO_WAIT_MS (capped by --backoff-max-ms). A
+ * coordinator answers nothing while it plans the grid (about 0.2 s at
+ * 200,000 points); a worker that gave up after 100 ms reconnected, its
+ * second HELLO arrived right behind the first, was dropped as a flood, and
+ * the worker joined over a second late. */
+static int64_t s_hello_wait(const s_worker_t *w)
+{
+    int64_t floor = S_HELLO_WAIT_MS < w->opts->backoff_max_ms ? S_HELLO_WAIT_MS
+                                                              : w->opts->backoff_max_ms;
+    return w->backoff_ms > floor ? w->backoff_ms : floor;
 }
 
 static void s_retry_later(s_worker_t *w, int64_t now, const char *why)
@@ -814,7 +828,7 @@ static int s_loop(s_worker_t *w)
         if (!w->sock && now >= w->next_connect)
             s_connect(w, now);
         /* Timers. */
-        if (w->sock && w->state == S_HELLO_SENT && now - w->hello_at >= w->backoff_ms) {
+        if (w->sock && w->state == S_HELLO_SENT && now - w->hello_at >= s_hello_wait(w)) {
             s_retry_later(w, now, "no answer to HELLO");
             continue;
         }
