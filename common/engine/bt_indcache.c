@@ -187,15 +187,16 @@ const double *bt_indcache_get(bt_indcache_t *self, const bt_series_t *s, const b
         if (c->hash == h && c->close == s->close && c->n == s->n && c->kind == k &&
             memcmp(c->p, p, sizeof p) == 0 && c->source == d->source && c->out == d->out)
             return c->v;
-    /* an SMA of the close (a grid's usual column): its own loop, the same
+    /* an SMA or EMA of the close (a grid's usual columns): its own loop, the same
      * arithmetic as the kind's per-bar update, without the AoS bars or a
      * call per bar (4x less CPU; tests/unit/test_ind.c compares the bits) */
-    bool sma = k == &bt_ind_kind_sma && d->source == BT_SRC_CLOSE && d->out == 0;
-    const bt_bar_t *bars = sma ? NULL : s_bars(self, s);
+    bool close1 = d->source == BT_SRC_CLOSE && d->out == 0;
+    bool sma = k == &bt_ind_kind_sma && close1, ema = k == &bt_ind_kind_ema && close1;
+    const bt_bar_t *bars = sma || ema ? NULL : s_bars(self, s);
     double *ring = sma ? malloc((size_t)p[0] * sizeof *ring) : NULL;
     s_col_t *c = calloc(1, sizeof *c);
     double *all = s_take(self, (s->n ? s->n : 1) * k->nout * sizeof *all);
-    if ((sma ? !ring : !bars) || !c || !all) {
+    if ((sma ? !ring : !ema && !bars) || !c || !all) {
         free(c);
         free(ring);
         return bt_errf(eb, BT_ENOMEM, "out of memory for indicator %s over %zu bars", k->name,
@@ -205,6 +206,8 @@ const double *bt_indcache_get(bt_indcache_t *self, const bt_series_t *s, const b
     if (sma) {
         bt_sma_array(s->close, s->n, (size_t)p[0], ring, all);
         free(ring);
+    } else if (ema) {
+        bt_ema_array(s->close, s->n, (size_t)p[0], all);
     } else if (bt_ind_array(k, p, (bt_ind_source_t)d->source, bars, NULL, s->n, all, eb) !=
                BT_OK) {
         free(c); /* (the chunk's room stays taken until the cache is cleared) */

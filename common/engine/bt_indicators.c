@@ -102,7 +102,7 @@ void bt_ema_init(bt_ema_t *e, size_t n)
     *e = (bt_ema_t){.n = n, .alpha = 2.0 / ((double)n + 1.0)};
 }
 
-double bt_ema_update(bt_ema_t *e, double x)
+static inline double s_ema_update(bt_ema_t *e, double x)
 {
     e->count++;
     if (e->count < e->n) {
@@ -116,6 +116,21 @@ double bt_ema_update(bt_ema_t *e, double x)
         e->value += e->alpha * (x - e->value);
     }
     return e->value;
+}
+
+double bt_ema_update(bt_ema_t *e, double x)
+{
+    return s_ema_update(e, x);
+}
+
+void bt_ema_array(const double *x, size_t n, size_t w, double *out)
+{
+    bt_ema_t e; /* a local: its fields stay in registers */
+    bt_ema_init(&e, w);
+    for (size_t t = 0; t < n; t++) {
+        double v = s_ema_update(&e, x[t]);
+        out[t] = e.ready ? v : NAN;
+    }
 }
 
 /* ---- RSI ---- */

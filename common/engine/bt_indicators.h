@@ -89,6 +89,9 @@ typedef struct bt_ema {
 
 void bt_ema_init(bt_ema_t *e, size_t n);
 double bt_ema_update(bt_ema_t *e, double x);
+/* out[t] = the EMA of period w after x[0..t] (bt_ema_update's value, the same bits), NaN until
+ * w values are in: the "ema" kind's array form in one loop (bt_indcache). */
+void bt_ema_array(const double *x, size_t n, size_t w, double *out);
 
 /* ---- Wilder's RSI (no buffer) ---- */
 

@@ -134,11 +134,11 @@ Test(ind, sma_hand_values_and_sources)
     cr_assert_not(bt_ind_source_parse("vwap", &s));
 }
 
-/* bt_sma_array (the grid cache's SMA columns, session 8) gives the "sma"
- * kind's array form bit for bit: NaN until ready, every compensated step,
+/* bt_sma_array and bt_ema_array (the grid cache's SMA / EMA columns,
+ * session 8) give the "sma" / "ema" kinds' array forms bit for bit: NaN until ready, every compensated step,
  * the full recomputation every 16 w updates (n > 16 w for the small
  * windows), on prices that jump by orders of magnitude (cancellation). */
-Test(ind, sma_array_equals_the_kind)
+Test(ind, sma_and_ema_arrays_equal_the_kinds)
 {
     const size_t n = 3000;
     bt_bar_t *b = s_bars(n);
@@ -149,16 +149,22 @@ Test(ind, sma_array_equals_the_kind)
     for (size_t t = 0; t < n; t++)
         x[t] = b[t].close;
     const size_t windows[] = {1, 2, 3, 7, 16, 64, 187, 2999, 3000};
-    for (size_t k = 0; k < sizeof windows / sizeof *windows; k++) {
-        double p[BT_IND_MAX_PARAMS] = {(double)windows[k]};
-        bt_errbuf_t eb;
-        cr_assert_eq(bt_ind_array(&bt_ind_kind_sma, p, BT_SRC_CLOSE, b, NULL, n, want, &eb), BT_OK);
-        bt_sma_array(x, n, windows[k], ring, got);
-        for (size_t t = 0; t < n; t++)
-            cr_assert(memcmp(&got[t], &want[t], sizeof got[t]) == 0,
-                      "window %zu, bar %zu: %.17g, the kind gives %.17g", windows[k], t, got[t],
-                      want[t]);
-    }
+    for (int ema = 0; ema < 2; ema++)
+        for (size_t k = 0; k < sizeof windows / sizeof *windows; k++) {
+            double p[BT_IND_MAX_PARAMS] = {(double)windows[k]};
+            bt_errbuf_t eb;
+            cr_assert_eq(bt_ind_array(ema ? &bt_ind_kind_ema : &bt_ind_kind_sma, p, BT_SRC_CLOSE,
+                                      b, NULL, n, want, &eb),
+                         BT_OK);
+            if (ema)
+                bt_ema_array(x, n, windows[k], got);
+            else
+                bt_sma_array(x, n, windows[k], ring, got);
+            for (size_t t = 0; t < n; t++)
+                cr_assert(memcmp(&got[t], &want[t], sizeof got[t]) == 0,
+                          "%s window %zu, bar %zu: %.17g, the kind gives %.17g",
+                          ema ? "ema" : "sma", windows[k], t, got[t], want[t]);
+        }
     free(x);
     free(want);
     free(got);
