@@ -21,7 +21,9 @@
  * freed within that on_bar call. The trees are copied into the state block
  * (a flat node array), and every bar's prediction walks them there: no
  * XGBoost object outlives a call, so the strategy needs no end-of-run hook. */
+#include <dlfcn.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,43 @@
 #include "bt_indicators.h"
 #include "bt_strat_util.h"
 #include "bt_strategy.h"
+
+/* libxgboost is opened when this strategy is first set up, not linked: every
+ * bt and bt-worker start would otherwise map it and its dependencies (~7 ms
+ * of each process start, measured; most runs never train a tree). The
+ * prototypes come from the installed c_api.h, so a changed signature fails
+ * to compile. */
+#define S_XGB_FUNCS(X)                                                                            \
+    X(XGDMatrixCreateFromMat) X(XGDMatrixSetFloatInfo) X(XGDMatrixFree) X(XGBoosterCreate)         \
+    X(XGBoosterSetParam) X(XGBoosterUpdateOneIter) X(XGBoosterDumpModelEx) X(XGBoosterFree)
+static struct {
+#define S_XGB_PTR(f) __typeof__(f) *f;
+    S_XGB_FUNCS(S_XGB_PTR)
+#undef S_XGB_PTR
+} s_xgb;
+static pthread_once_t s_xgb_once = PTHREAD_ONCE_INIT;
+static char s_xgb_err[300]; /* "" once bound */
+
+static void s_xgb_bind(void)
+{
+    /* BT_XGBOOST_LIB: another build of the library (a path), else Debian's */
+    const char *env = getenv("BT_XGBOOST_LIB");
+    const char *names[] = {env && env[0] ? env : "libxgboost.so.0", "libxgboost.so"};
+    void *h = NULL;
+    for (size_t i = 0; !h && i < (env && env[0] ? 1u : 2u); i++)
+        h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(s_xgb_err, sizeof s_xgb_err, "%s", dlerror());
+        return;
+    }
+#define S_XGB_SYM(f)                                                                               \
+    if (!(*(void **)&s_xgb.f = dlsym(h, #f))) {                                                    \
+        snprintf(s_xgb_err, sizeof s_xgb_err, "libxgboost has no %s", #f);                         \
+        return;                                                                                    \
+    }
+    S_XGB_FUNCS(S_XGB_SYM)
+#undef S_XGB_SYM
+}
 
 enum {
     P_TRAIN,
@@ -165,6 +204,12 @@ static bt_err_t s_init(void *state, const double *p, size_t nsym, bt_errbuf_t *e
         return bt_errf(eb, BT_ESTRATEGY,
                        "ml_xgboost: exit_threshold (%g) must be at most threshold (%g)", p[P_EXIT],
                        p[P_THRESHOLD]);
+    pthread_once(&s_xgb_once, s_xgb_bind);
+    if (s_xgb_err[0])
+        return bt_errf(eb, BT_ESTRATEGY,
+                       "ml_xgboost: cannot load the XGBoost library (%s); install Debian's "
+                       "libxgboost0 (scripts/setup does)",
+                       s_xgb_err);
     s_layout(state, p);
     return BT_OK;
 }
@@ -232,9 +277,9 @@ static bool s_train(s_state_t *s)
     }
     DMatrixHandle dm = NULL;
     BoosterHandle bst = NULL;
-    bool ok = XGDMatrixCreateFromMat(s->x, s->train, NFEAT, NAN, &dm) == 0 &&
-              XGDMatrixSetFloatInfo(dm, "label", s->y, s->train) == 0 &&
-              XGBoosterCreate(&dm, 1, &bst) == 0;
+    bool ok = s_xgb.XGDMatrixCreateFromMat(s->x, s->train, NFEAT, NAN, &dm) == 0 &&
+              s_xgb.XGDMatrixSetFloatInfo(dm, "label", s->y, s->train) == 0 &&
+              s_xgb.XGBoosterCreate(&dm, 1, &bst) == 0;
     char v[64];
     struct {
         const char *k;
@@ -247,24 +292,24 @@ static bool s_train(s_state_t *s)
               {"nthread", 1, 1},
               {"base_score", 0.5, 0},
               {"verbosity", 0, 1}};
-    ok = ok && XGBoosterSetParam(bst, "objective", "binary:logistic") == 0 &&
-         XGBoosterSetParam(bst, "tree_method", "exact") == 0;
+    ok = ok && s_xgb.XGBoosterSetParam(bst, "objective", "binary:logistic") == 0 &&
+         s_xgb.XGBoosterSetParam(bst, "tree_method", "exact") == 0;
     for (size_t i = 0; ok && i < sizeof kv / sizeof *kv; i++) {
         snprintf(v, sizeof v, kv[i].is_int ? "%.0f" : "%.17g", kv[i].v);
-        ok = XGBoosterSetParam(bst, kv[i].k, v) == 0;
+        ok = s_xgb.XGBoosterSetParam(bst, kv[i].k, v) == 0;
     }
     for (size_t it = 0; ok && it < s->rounds; it++)
-        ok = XGBoosterUpdateOneIter(bst, (int)it, dm) == 0;
+        ok = s_xgb.XGBoosterUpdateOneIter(bst, (int)it, dm) == 0;
     bst_ulong n = 0;
     const char **dump = NULL;
-    ok = ok && XGBoosterDumpModelEx(bst, "", 0, "text", &n, &dump) == 0 && n <= s->rounds;
+    ok = ok && s_xgb.XGBoosterDumpModelEx(bst, "", 0, "text", &n, &dump) == 0 && n <= s->rounds;
     for (size_t t = 0; ok && t < n; t++)
         ok = s_parse_tree(dump[t], &s->nodes[t * s->per_tree], s->per_tree, t * s->per_tree);
     s->ntrees = ok ? (size_t)n : 0;
     if (bst)
-        XGBoosterFree(bst);
+        s_xgb.XGBoosterFree(bst);
     if (dm)
-        XGDMatrixFree(dm);
+        s_xgb.XGDMatrixFree(dm);
     return ok;
 }
 

@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bt_engine.h"
@@ -163,4 +164,25 @@ Test(ml_xgboost, exit_threshold_at_most_threshold)
     cr_assert_neq(bt_engine_run(eng, &spec, &m, &eb), BT_OK);
     cr_assert(strstr(eb.msg, "exit_threshold"), "%s", eb.msg);
     bt_engine_destroy(&eng);
+}
+
+/* The XGBoost library is opened when the strategy is set up (not linked):
+ * one that cannot be loaded is a clear error naming it, never a silently
+ * flat run. (Criterion runs each test in its own process, so the binding
+ * starts afresh here.) */
+Test(ml_xgboost, a_missing_library_is_a_clear_error)
+{
+    setenv("BT_XGBOOST_LIB", "/nonexistent/libxgboost.so.0", 1);
+    const bt_strategy_t *st = bt_strategy_find("ml_xgboost");
+    cr_assert_not_null(st);
+    double p[] = {100, 10, 1, 0.52, 0.48, 20, 3, 0.3, 0.8, 1, 1};
+    void *state = calloc(1, st->state_size(p, 1));
+    cr_assert_not_null(state);
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    cr_assert_eq(st->init(state, p, 1, &eb), BT_ESTRATEGY);
+    cr_assert(strstr(eb.msg, "cannot load the XGBoost library") &&
+                  strstr(eb.msg, "/nonexistent/libxgboost.so.0"),
+              "%s", eb.msg);
+    free(state);
 }
