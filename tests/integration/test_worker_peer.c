@@ -11,17 +11,26 @@
 #include "bt_proc.h"
 #include "bt_wire.h"
 
-Test(worker_peer, a_worker_at_the_endpoint_is_dropped_and_the_worker_reconnects, .timeout = 120)
+/* A ROUTER on a free loopback port standing where the coordinator would;
+ * ep (64 bytes) gets its endpoint, log (320) the worker's log path in a
+ * fresh folder named after tag. */
+static zsock_t *s_fake(const char *tag, char *ep, char *log)
 {
     char dir[256];
-    cr_assert(bt_proc_tmpdir(dir, sizeof dir, "worker-peer"));
+    cr_assert(bt_proc_tmpdir(dir, sizeof dir, tag));
     zsock_t *fake = zsock_new(ZMQ_ROUTER);
     cr_assert_not_null(fake);
     int port = zsock_bind(fake, "tcp://127.0.0.1:*");
     cr_assert(port > 0);
+    snprintf(ep, 64, "tcp://127.0.0.1:%d", port);
+    snprintf(log, 320, "%s/worker.log", dir);
+    return fake;
+}
+
+Test(worker_peer, a_worker_at_the_endpoint_is_dropped_and_the_worker_reconnects, .timeout = 120)
+{
     char ep[64], log[320];
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
-    snprintf(log, sizeof log, "%s/worker.log", dir);
+    zsock_t *fake = s_fake("worker-peer", ep, log);
     char *argv[] = {BT_BIN_DIR "/bt-worker", "--connect", ep, "--threads", "1", "--name", "w",
                     "--backoff-max-ms", "200", "--connect-timeout", "60", NULL};
     pid_t w = bt_proc_spawn(argv, log);
@@ -116,15 +125,8 @@ static void s_kill_all(void)
 
 Test(worker_peer, a_slow_coordinator_gets_time_to_answer_hello, .timeout = 120, .fini = s_kill_all)
 {
-    char dir[256];
-    cr_assert(bt_proc_tmpdir(dir, sizeof dir, "worker-slow"));
-    zsock_t *fake = zsock_new(ZMQ_ROUTER);
-    cr_assert_not_null(fake);
-    int port = zsock_bind(fake, "tcp://127.0.0.1:*");
-    cr_assert(port > 0);
     char ep[64], log[320];
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
-    snprintf(log, sizeof log, "%s/worker.log", dir);
+    zsock_t *fake = s_fake("worker-slow", ep, log);
     char *argv[] = {BT_BIN_DIR "/bt-worker", "--connect", ep, "--threads", "1", "--name",
                     "slow-hello", "--connect-timeout", "60", NULL};
     pid_t w = bt_proc_spawn(argv, log);

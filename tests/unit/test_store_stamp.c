@@ -78,14 +78,22 @@ static void s_wait_settled(const char *path)
     }
 }
 
+/* Dataset /sym/field of the test store opened read-write; *file gets the file. */
+static hid_t s_open_rw(const char *sym, const char *field, hid_t *file)
+{
+    char dset[64];
+    snprintf(dset, sizeof dset, "/%s/%s", sym, field);
+    *file = H5Fopen(s_path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert_geq(*file, 0);
+    hid_t d = H5Dopen2(*file, dset, H5P_DEFAULT);
+    cr_assert_geq(d, 0);
+    return d;
+}
+
 /* Multiplies close[3] of sym by 1.01 in place, attributes untouched. */
 static void s_edit(const char *sym)
 {
-    char dset[64];
-    snprintf(dset, sizeof dset, "/%s/close", sym);
-    hid_t file = H5Fopen(s_path, H5F_ACC_RDWR, H5P_DEFAULT);
-    cr_assert_geq(file, 0);
-    hid_t d = H5Dopen2(file, dset, H5P_DEFAULT);
+    hid_t file, d = s_open_rw(sym, "close", &file);
     hid_t fs = H5Dget_space(d);
     hsize_t at = 3, one = 1;
     H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &one, NULL);
@@ -141,11 +149,7 @@ Test(stamp, unchanged_store_is_hashed_once_and_an_edit_is_still_caught)
  * whose label matches its bars, so only the time check can catch it. */
 static void s_repeat_time(const char *sym, size_t row)
 {
-    char dset[64];
-    snprintf(dset, sizeof dset, "/%s/time", sym);
-    hid_t file = H5Fopen(s_path, H5F_ACC_RDWR, H5P_DEFAULT);
-    cr_assert_geq(file, 0);
-    hid_t d = H5Dopen2(file, dset, H5P_DEFAULT);
+    hid_t file, d = s_open_rw(sym, "time", &file);
     hid_t fs = H5Dget_space(d);
     hsize_t at = row - 1, one = 1;
     H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &one, NULL);
