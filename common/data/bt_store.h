@@ -101,8 +101,8 @@ void bt_store_names_free(char **names, size_t n);
 void bt_store_content_hash(const bt_series_t *s, char hex[65]);
 
 /* BT_OK when symbol's time column is strictly increasing (read in chunks of
- * 65,536 rows); BT_EDATA naming the first row that is not, BT_EFORMAT /
- * BT_ENOTFOUND for a missing or unreadable column. What a load checks
+ * 65,536 rows); BT_EDATA naming the first row that is not, BT_EFORMAT for a
+ * missing symbol or an unreadable column. What a load checks
  * unless a stamp vouches for the file; a worker checks a fetched store so
  * before stamping it (worker/bt_fetch.c). */
 bt_err_t bt_store_check_time(const char *path, const char *symbol, bt_errbuf_t *eb);
