@@ -250,7 +250,7 @@ static int s_prepare(s_run_t *d, bt_errbuf_t *eb)
     bt_report_set_min_trades(d->report, bt_config_rank_min_trades(in->cfg));
     /* the tables' numbers made as results arrive; without (no memory) at the end */
     if (!a->trivial)
-        (void)bt_report_prerender(d->report);
+        (void)bt_report_prerender(d->report, BT_REPORT_TEXTS_MAX);
     for (size_t ax = 0; ax < d->naxes; ax++) {
         if (!bt_plan_axis_is_symbols(d->plan, ax))
             continue;

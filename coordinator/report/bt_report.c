@@ -94,24 +94,25 @@ void bt_report_destroy(bt_report_t **self_p)
     *self_p = NULL;
 }
 
-bt_err_t bt_report_prerender(bt_report_t *r)
+bt_err_t bt_report_prerender(bt_report_t *r, size_t max_bytes)
 {
     if (r->txt)
         return BT_OK;
+    /* the most the rows can take: S_NMETRICS texts of < 40 bytes each */
+    size_t cap = max_bytes < BT_REPORT_TEXTS_MAX ? max_bytes : BT_REPORT_TEXTS_MAX;
+    if (r->njobs < cap / (S_NMETRICS * 40))
+        cap = (size_t)r->njobs * S_NMETRICS * 40;
     s_texts_t *t = calloc(1, sizeof *t);
     uint32_t *at = t ? malloc((size_t)r->njobs * sizeof *at) : NULL;
-    if (!at) {
+    char *buf = at ? malloc(cap ? cap : 1) : NULL;
+    if (!buf) {
+        free(at);
         free(t);
         return BT_ENOMEM;
     }
     for (uint64_t i = 0; i < r->njobs; i++)
         at[i] = S_TEXTS_NONE;
-    /* room for every row at once (pages are touched only as rows arrive):
-     * no regrowth copying what is there */
-    size_t want = r->njobs < S_TEXTS_CAP / 512 ? (size_t)r->njobs * 512 : S_TEXTS_CAP;
-    t->buf = malloc(want);
-    t->cap = t->buf ? want : 0;
-    t->at = at;
+    *t = (s_texts_t){.buf = buf, .cap = cap, .at = at};
     r->txt = t;
     return BT_OK;
 }
@@ -128,21 +129,10 @@ uint64_t bt_report_prerendered(const bt_report_t *r)
 static void s_prerender_row(bt_report_t *r, uint64_t id)
 {
     s_texts_t *t = r->txt;
+    size_t nm = r->nmet[id];
     t->at[id] = S_TEXTS_NONE;
-    size_t nm = r->nmet[id], need = nm * 40; /* bt_csvw_fmt_double: < 40 bytes each */
-    if (t->len + need > t->cap) {
-        if (t->len + need > S_TEXTS_CAP)
-            return;
-        size_t cap = t->cap ? t->cap * 2 : (size_t)1 << 20;
-        while (cap < t->len + need)
-            cap *= 2;
-        cap = cap < S_TEXTS_CAP ? cap : S_TEXTS_CAP;
-        char *b = realloc(t->buf, cap);
-        if (!b)
-            return;
-        t->buf = b;
-        t->cap = cap;
-    }
+    if (t->len + nm * 40 > t->cap) /* bt_csvw_fmt_double: < 40 bytes each */
+        return;
     size_t at = t->len;
     const double *row = &r->metrics[id * S_NMETRICS];
     for (size_t m = 0; m < nm; m++) {

@@ -107,11 +107,14 @@ void bt_report_counts(const bt_report_t *r, uint64_t *ok, uint64_t *failed, uint
  * table and bt_report_best; results.csv keeps them and gains a last column
  * "ranked" (1/0). 0 = off (the default: no column). */
 void bt_report_set_min_trades(bt_report_t *r, double min_trades);
-/* From now on, formats each kept ok result's metrics as it is set (up to 64
- * MB of text; later rows are formatted when written), so the tables at the
- * end of a sweep copy text: the same bytes, less work after the last result.
- * BT_ENOMEM (nothing changes) when the index cannot be allocated. */
-bt_err_t bt_report_prerender(bt_report_t *r);
+/* From now on, formats each kept ok result's metrics as it is set (up to
+ * max_bytes of text, at most BT_REPORT_TEXTS_MAX; rows past it are formatted
+ * when written), so the tables at the end of a sweep copy text: the same
+ * bytes, less work after the last result. The room is reserved at once and
+ * its pages touched only as rows arrive. BT_ENOMEM (nothing changes) when it
+ * cannot be allocated. */
+#define BT_REPORT_TEXTS_MAX ((size_t)64 << 20) /* what bt sweep uses: ~140,000 results */
+bt_err_t bt_report_prerender(bt_report_t *r, size_t max_bytes);
 /* Rows whose metric texts are made (0 without bt_report_prerender). */
 uint64_t bt_report_prerendered(const bt_report_t *r);
 

@@ -60,12 +60,11 @@ struct bt_report {
  * (while the workers run, on a core that is mostly idle) so writing the
  * tables at the end of the sweep copies text instead of formatting doubles:
  * per row, nmet NUL-terminated texts of bt_csvw_fmt_double, back to back. */
-#define S_TEXTS_CAP ((size_t)64 << 20) /* bytes; rows past it are formatted at the end */
 #define S_TEXTS_NONE UINT32_MAX
 typedef struct s_texts {
     char *buf;    /* the texts */
     size_t len;   /* bytes used */
-    size_t cap;   /* bytes allocated (<= S_TEXTS_CAP) */
+    size_t cap;   /* bytes reserved (<= BT_REPORT_TEXTS_MAX); rows past it: none */
     uint32_t *at; /* per job: offset of its texts in buf, or S_TEXTS_NONE */
 } s_texts_t;
 

@@ -772,10 +772,34 @@ Test(report, tables_from_memory_equal_the_files)
     bt_report_destroy(&r);
 }
 
+/* The tables of r written into dir: the two files and report.html's cells
+ * of each (cells[f]: text, caller frees). */
+static void s_tables_and_cells(bt_report_t *r, const char *dir, char *files[2], char *cells[2])
+{
+    s_cells_t tee[2];
+    bt_report_cells_t c[2];
+    for (int t = 0; t < 2; t++) {
+        memset(&tee[t], 0, sizeof tee[t]);
+        bt_buf_init(&tee[t].buf, 1u << 20);
+        c[t] = (bt_report_cells_t){&tee[t], s_c_begin, s_c_num, s_c_text, s_c_end};
+    }
+    bt_report_tee_t t = {&c[0], &c[1], 1000};
+    bt_errbuf_t eb;
+    cr_assert_eq(bt_report_write_tables(r, dir, "sharpe", true, 0, &t, &eb), BT_OK, "%s", eb.msg);
+    static const char *const names[] = {"results.csv", "ranking.csv"};
+    for (int f = 0; f < 2; f++) {
+        files[f] = s_slurp(dir, names[f]);
+        bt_buf_append(&tee[f].buf, "", 1);
+        cells[f] = strdup(tee[f].buf.data);
+        bt_buf_fini(&tee[f].buf);
+    }
+}
+
 /* Metric texts made as results arrive (bt_report_prerender, session 8)
  * give the tables and their cells the same bytes as texts made at the end:
  * results replaced by later arrivals, failed rows, NaN and infinities, the
- * "ranked" column. */
+ * "ranked" column; and with a cap too small for every row (the rows past it
+ * formatted at the end, mixed with the others). */
 Test(report, prerendered_rows_give_the_same_bytes)
 {
     bt_journal_rec_t recs[20];
@@ -784,48 +808,50 @@ Test(report, prerendered_rows_give_the_same_bytes)
     recs[2].metrics[5] = -INFINITY;
     recs[5].metrics[7] = NAN;
     recs[6].metrics[1] = 1.0 / 3.0; /* 17 digits */
-    bt_report_t *r[2] = {s_new_grid(), s_new_grid()};
-    cr_assert_eq(bt_report_prerendered(r[0]), 0);
-    cr_assert_eq(bt_report_prerender(r[1]), BT_OK);
-    for (size_t i = 0; i < n; i++) {
-        bt_report_set_result(r[0], &recs[i]);
-        bt_report_set_result(r[1], &recs[n - 1 - i]); /* duplicates first: replaced later */
-    }
-    cr_assert_eq(bt_report_prerendered(r[0]), 0);
-    cr_assert_eq(bt_report_prerendered(r[1]), 10, "every ok row: 0..10 but the failed 3 (%llu)", (unsigned long long)bt_report_prerendered(r[1]));
-    s_cells_t tee[2][2];
-    bt_report_cells_t cells[2][2];
-    for (int k = 0; k < 2; k++) {
-        bt_report_set_min_trades(r[k], 0.5);
-        for (int t = 0; t < 2; t++) {
-            memset(&tee[k][t], 0, sizeof tee[k][t]);
-            bt_buf_init(&tee[k][t].buf, 1u << 20);
-            cells[k][t] = (bt_report_cells_t){&tee[k][t], s_c_begin, s_c_num, s_c_text, s_c_end};
-        }
-        bt_report_tee_t t = {&cells[k][0], &cells[k][1], 1000};
-        bt_errbuf_t eb;
-        cr_assert_eq(bt_report_write_tables(r[k], s_dirs[k], "sharpe", true, 0, &t, &eb), BT_OK,
-                     "%s", eb.msg);
-    }
-    static const char *const files[] = {"results.csv", "ranking.csv"};
+    bt_report_t *plain = s_new_grid();
+    for (size_t i = 0; i < n; i++)
+        bt_report_set_result(plain, &recs[i]);
+    cr_assert_eq(bt_report_prerendered(plain), 0);
+    bt_report_set_min_trades(plain, 0.5);
+    char *want[2], *want_cells[2];
+    s_tables_and_cells(plain, s_dirs[0], want, want_cells);
     for (int f = 0; f < 2; f++) {
-        char *x = s_slurp(s_dirs[0], files[f]);
-        char *y = s_slurp(s_dirs[1], files[f]);
-        cr_assert_str_eq(y, x, "%s differs with texts made as results arrived", files[f]);
-        cr_assert(strstr(x, ",inf,") && strstr(x, ",-inf,") && strstr(x, ",nan,") &&
-                      strstr(x, "0.33333333333333331"),
+        cr_assert(strstr(want[f], ",inf,") && strstr(want[f], ",-inf,") &&
+                      strstr(want[f], ",nan,") && strstr(want[f], "0.33333333333333331"),
                   "the special values are in the table");
-        bt_buf_append(&tee[0][f].buf, "", 1);
-        bt_buf_append(&tee[1][f].buf, "", 1);
-        cr_assert_str_eq(tee[1][f].buf.data, tee[0][f].buf.data, "%s cells differ", files[f]);
-        cr_assert_str_eq(tee[1][f].buf.data, x, "%s cells equal the file", files[f]);
-        free(x);
-        free(y);
-        bt_buf_fini(&tee[0][f].buf);
-        bt_buf_fini(&tee[1][f].buf);
+        cr_assert_str_eq(want_cells[f], want[f], "cells equal the file");
     }
-    bt_report_destroy(&r[0]);
-    bt_report_destroy(&r[1]);
+    /* room for every row; room for one row's worst case (S_NM texts of 40
+     * bytes) and a little: the first rows (their texts are short) fit */
+    const size_t caps[] = {BT_REPORT_TEXTS_MAX, S_NM * 40 + 250};
+    for (size_t k = 0; k < 2; k++) {
+        bt_report_t *r = s_new_grid();
+        cr_assert_eq(bt_report_prerender(r, caps[k]), BT_OK);
+        for (size_t i = n; i-- > 0;) /* duplicates first: replaced later */
+            bt_report_set_result(r, &recs[i]);
+        uint64_t made = bt_report_prerendered(r);
+        if (k == 0)
+            cr_assert_eq(made, 10, "every ok row: 0..10 but the failed 3 (%llu)",
+                         (unsigned long long)made);
+        else
+            cr_assert(made >= 1 && made < 10, "some rows past the cap (%llu made)",
+                      (unsigned long long)made);
+        bt_report_set_min_trades(r, 0.5);
+        char *got[2], *got_cells[2];
+        s_tables_and_cells(r, s_dirs[1], got, got_cells);
+        for (int f = 0; f < 2; f++) {
+            cr_assert_str_eq(got[f], want[f], "cap %zu: table %d differs", caps[k], f);
+            cr_assert_str_eq(got_cells[f], want_cells[f], "cap %zu: cells %d differ", caps[k], f);
+            free(got[f]);
+            free(got_cells[f]);
+        }
+        bt_report_destroy(&r);
+    }
+    for (int f = 0; f < 2; f++) {
+        free(want[f]);
+        free(want_cells[f]);
+    }
+    bt_report_destroy(&plain);
 }
 
 /* bt_report_rank (session 6: the end of a sweep reads the ranking's first
