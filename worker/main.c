@@ -9,6 +9,7 @@
 #include "bt_cpus.h"
 #include "bt_parse.h"
 #include "bt_log.h"
+#include "bt_memtune.h"
 #include "bt_worker.h"
 
 static void s_usage(FILE *out)
@@ -91,6 +92,7 @@ static int s_parse_size(const char *opt, const char *s, uint64_t *out)
 
 int main(int argc, char **argv)
 {
+    bt_memtune_exec(argv); /* returns only when not wanted or it fails */
     bt_worker_opts_t o = {
         .endpoint = NULL,
         .threads = 0, /* from bt_cpus_allowed unless --threads */
@@ -188,5 +190,6 @@ int main(int argc, char **argv)
         o.threads = n;
         bt_log(BT_LOG_INFO, "%d thread(s), from %s", n, src);
     }
+    bt_log(BT_LOG_DEBUG, "malloc: %s", bt_memtune_describe());
     return bt_worker_run(&o);
 }

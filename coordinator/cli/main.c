@@ -5,6 +5,7 @@
 #include <hdf5.h>
 
 #include "bt_cmd.h"
+#include "bt_memtune.h"
 
 typedef struct {
     const char *group; /* "data" or NULL for a top-level command */
@@ -55,6 +56,8 @@ int main(int argc, char **argv)
      * HDF5 1.10's own clean-up at exit touches the half-closed file and
      * crashes, turning a clear error into a segfault. */
     H5dont_atexit();
+    if (argc >= 2 && strcmp(argv[1], "sweep") == 0)
+        bt_memtune_exec(argv); /* returns only when not wanted or it fails */
     if (argc < 2) {
         s_usage(stderr);
         return 2;

@@ -286,3 +286,41 @@ Test(sweep_basic, early_local_workers_of_a_stopped_sweep_leave_silently)
     cr_assert(!sfx_log_has(&f, "early-resume", "leaving"));
     cr_assert(!sfx_log_has(&f, "early-resume", "local-0"));
 }
+
+/* bt sweep runs itself again with its malloc settings (bt_memtune, docs/sweep.md
+ * "Memory") unless BT_MALLOC_TUNE=0 or GLIBC_TUNABLES already names
+ * glibc.malloc.hugetlb; a user's other tunables are kept after ours. The
+ * results do not depend on it (perturb=165 also fills freed memory with a
+ * pattern, so a read of freed memory would show). */
+Test(sweep_basic, malloc_settings_are_set_once_and_change_no_result)
+{
+    const char *cases[][4] = {
+        /* out, BT_MALLOC_TUNE, GLIBC_TUNABLES, expected "malloc: " text */
+        {"m-ours", NULL, NULL, "malloc: glibc.malloc.hugetlb=1:glibc.malloc.top_pad="},
+        {"m-off", "0", NULL, "malloc: glibc's defaults"},
+        {"m-user", NULL, "glibc.malloc.perturb=165",
+         "trim_threshold=268435456:glibc.malloc.perturb=165\n"},
+        {"m-theirs", NULL, "glibc.malloc.hugetlb=0", "malloc: glibc.malloc.hugetlb=0\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char odir[320], log[340];
+        sfx_path(odir, sizeof odir, &f, cases[i][0]);
+        snprintf(log, sizeof log, "%s.log", odir);
+        unsetenv("BT_MALLOC_TUNE");
+        unsetenv("GLIBC_TUNABLES");
+        if (cases[i][1])
+            setenv("BT_MALLOC_TUNE", cases[i][1], 1);
+        if (cases[i][2])
+            setenv("GLIBC_TUNABLES", cases[i][2], 1);
+        char *argv[] = {f.bt,      "sweep", f.cfg,         "--out", odir,
+                        "--workers", "2",   "--log-level", "debug", NULL};
+        int rc = bt_proc_run(argv, log, 120000);
+        unsetenv("BT_MALLOC_TUNE");
+        unsetenv("GLIBC_TUNABLES");
+        cr_assert_eq(rc, 0, "%s: bt sweep failed (see %s)", cases[i][0], log);
+        cr_assert(sfx_log_has(&f, cases[i][0], cases[i][3]), "%s: no '%s' in %s", cases[i][0],
+                  cases[i][3], log);
+        if (i > 0)
+            sfx_assert_same_report(&f, cases[0][0], cases[i][0]);
+    }
+}

@@ -5,6 +5,7 @@
 
 #include "bt_parse.h"
 #include "bt_err.h"
+#include "bt_memtune.h"
 #include "bt_time.h"
 
 Test(err, strerror_and_errf)
@@ -205,4 +206,26 @@ Test(parse, long_strict)
     cr_assert_not(bt_parse_long("99999999999999999999", 0, 100, &v));
     cr_assert_not(bt_parse_long(NULL, 0, 100, &v));
     cr_assert_eq(v, 7);
+}
+
+/* bt_memtune: our settings first, the user's after them (the later value of a
+ * tunable wins in glibc, so theirs do); a value that does not fit is refused. */
+Test(base, memtune_compose_keeps_the_users_tunables_last)
+{
+    char out[512];
+    cr_assert_eq(bt_memtune_compose(NULL, out, sizeof out), 0);
+    cr_assert_str_eq(out, BT_MEMTUNE_SETTINGS);
+    cr_assert_eq(bt_memtune_compose("", out, sizeof out), 0);
+    cr_assert_str_eq(out, BT_MEMTUNE_SETTINGS);
+    cr_assert_eq(bt_memtune_compose("glibc.malloc.perturb=7", out, sizeof out), 0);
+    cr_assert_str_eq(out, BT_MEMTUNE_SETTINGS ":glibc.malloc.perturb=7");
+    cr_assert_eq(bt_memtune_compose(NULL, out, sizeof BT_MEMTUNE_SETTINGS), 0);
+    cr_assert_eq(bt_memtune_compose(NULL, out, sizeof BT_MEMTUNE_SETTINGS - 1), -1);
+    cr_assert_eq(bt_memtune_compose("x=1", out, sizeof BT_MEMTUNE_SETTINGS + 3), -1);
+    setenv("GLIBC_TUNABLES", "glibc.malloc.perturb=7", 1);
+    cr_assert_str_eq(bt_memtune_describe(), "glibc's defaults");
+    cr_assert_eq(bt_memtune_compose(NULL, out, sizeof out), 0);
+    setenv("GLIBC_TUNABLES", out, 1);
+    cr_assert_str_eq(bt_memtune_describe(), BT_MEMTUNE_SETTINGS);
+    unsetenv("GLIBC_TUNABLES");
 }

@@ -1,0 +1,46 @@
+/* bt_memtune — see bt_memtune.h. */
+#include "bt_memtune.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int bt_memtune_compose(const char *cur, char *out, unsigned long cap)
+{
+    int n = cur && *cur ? snprintf(out, cap, "%s:%s", BT_MEMTUNE_SETTINGS, cur)
+                        : snprintf(out, cap, "%s", BT_MEMTUNE_SETTINGS);
+    return n < 0 || (unsigned long)n >= cap ? -1 : 0;
+}
+
+void bt_memtune_exec(char **argv)
+{
+    const char *want = getenv("BT_MALLOC_TUNE");
+    if (want && strcmp(want, "0") == 0)
+        return;
+    const char *cur = getenv("GLIBC_TUNABLES");
+    if (cur && strstr(cur, "glibc.malloc.hugetlb"))
+        return; /* the second run, or the user's own choice */
+    char *saved = cur ? strdup(cur) : NULL;
+    if (cur && !saved)
+        return;
+    char val[4096];
+    if (bt_memtune_compose(saved, val, sizeof val) != 0 ||
+        setenv("GLIBC_TUNABLES", val, 1) != 0) {
+        free(saved);
+        return;
+    }
+    execv("/proc/self/exe", argv);
+    /* No /proc, say: run as we are, with the user's environment back. */
+    if (saved)
+        setenv("GLIBC_TUNABLES", saved, 1);
+    else
+        unsetenv("GLIBC_TUNABLES");
+    free(saved);
+}
+
+const char *bt_memtune_describe(void)
+{
+    const char *cur = getenv("GLIBC_TUNABLES");
+    return cur && strstr(cur, "glibc.malloc.hugetlb") ? cur : "glibc's defaults";
+}

@@ -1,0 +1,37 @@
+/* bt_memtune — malloc settings for the long-lived sweep processes.
+ *
+ * The coordinator and the workers of a sweep touch tens to hundreds of MB
+ * of fresh heap. On virtual machines a first touch of a 4 KiB page can cost
+ * ~10 us (measured here: 0.35 GB/s), so glibc's defaults (small heap steps,
+ * freed memory handed back, 4 KiB pages) cost more than the work on a big
+ * grid. glibc reads these settings only from GLIBC_TUNABLES at start, so
+ * bt_memtune_exec sets them and runs the program again, once. docs/sweep.md
+ * "Memory". */
+#ifndef BT_MEMTUNE_H
+#define BT_MEMTUNE_H
+
+/* Our settings: heap on transparent huge pages (madvise), grown 64 MiB at a
+ * time, blocks up to 32 MiB from the heap, nothing trimmed below 256 MiB. */
+#define BT_MEMTUNE_SETTINGS                                                                \
+    "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864:"                                \
+    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
+
+/* Runs argv again (/proc/self/exe) with BT_MEMTUNE_SETTINGS before any
+ * GLIBC_TUNABLES the user set (theirs win), and returns only when that is
+ * not wanted or fails: BT_MALLOC_TUNE=0, a GLIBC_TUNABLES that already
+ * names glibc.malloc.hugetlb (this process is the second run, or the user
+ * chose), or an exec error (the program then runs with glibc's defaults).
+ * Children inherit the variable, so a coordinator's local workers start
+ * with it and do not run twice. Call first thing in main. */
+void bt_memtune_exec(char **argv);
+
+/* "glibc.malloc.hugetlb=1 ... (GLIBC_TUNABLES)" when this process runs with
+ * a GLIBC_TUNABLES that sets glibc.malloc.hugetlb, else "glibc's defaults":
+ * for the start of a debug log. */
+const char *bt_memtune_describe(void);
+
+/* The composed GLIBC_TUNABLES for a current value cur (NULL: unset) into
+ * out (cap bytes): 0, or -1 when it does not fit. For the tests. */
+int bt_memtune_compose(const char *cur, char *out, unsigned long cap);
+
+#endif
