@@ -30,7 +30,14 @@ void bt_memtune_exec(char **argv)
         free(saved);
         return;
     }
-    execv("/proc/self/exe", argv);
+    /* The program's own path, not /proc/self/exe: the process name (ps, top)
+     * comes from the file name exec'd. */
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        execv(self, argv);
+    }
     /* No /proc, say: run as we are, with the user's environment back. */
     if (saved)
         setenv("GLIBC_TUNABLES", saved, 1);

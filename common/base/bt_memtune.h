@@ -16,7 +16,7 @@
     "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864:"                                \
     "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
 
-/* Runs argv again (/proc/self/exe) with BT_MEMTUNE_SETTINGS before any
+/* Runs argv again (the file /proc/self/exe names) with BT_MEMTUNE_SETTINGS before any
  * GLIBC_TUNABLES the user set (theirs win), and returns only when that is
  * not wanted or fails: BT_MALLOC_TUNE=0, a GLIBC_TUNABLES that already
  * names glibc.malloc.hugetlb (this process is the second run, or the user
