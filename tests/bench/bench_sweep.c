@@ -299,6 +299,79 @@ static void s_scale(bool quick)
     free(tr.stats);
 }
 
+/* ---- 3. The grid fast path (docs/sweep.md "Grid fast path") on the grid of
+ * issue 15: sma_cross fast 2..101 x slow 10..208 step 2, fast < slow =
+ * 7,838 points on one symbol of 50,000 bars. Whole `bt sweep` command, 1 and
+ * 2 workers alternated in each of `rounds` rounds (the host's speed drifts:
+ * the ratio of the two medians is of the same minutes); the per-point path
+ * (BT_FAST=0) once for the ratio. */
+static int s_grid(bool quick, int rounds)
+{
+    char store1[512], cfg_g[512], log[512];
+    snprintf(store1, sizeof store1, "%s/one.h5", s_dir);
+    snprintf(cfg_g, sizeof cfg_g, "%s/grid.yaml", s_dir);
+    snprintf(log, sizeof log, "%s/synth1.log", s_dir);
+    char *synth1[] = {s_bt, "data", "synth", "--out", store1, "--symbols", "1", "--bars", "50000",
+                      "--freq", "1h", "--seed", "7", NULL};
+    if (bt_proc_run(synth1, log, 120000) != 0) {
+        fprintf(stderr, "bt data synth failed, see %s\n", log);
+        return 1;
+    }
+    int gf = quick ? 51 : 101;
+    FILE *g = fopen(cfg_g, "w");
+    if (!g) {
+        perror(cfg_g);
+        return 1;
+    }
+    fprintf(g,
+            "strategy: sma_cross\ndata:\n  store: %s\ncapital: 100000\n"
+            "execution:\n  commission_pct: 0.1\n  slippage_bps: 2\nrank_by: sharpe\n"
+            "sweep:\n  params.fast: {from: 2, to: %d, step: 1}\n"
+            "  params.slow: {from: 10, to: 208, step: 2}\n"
+            "  constraints: [\"params.fast < params.slow\"]\n",
+            store1, gf);
+    fclose(g);
+    uint64_t njg = 0;
+    for (int f = 2; f <= gf; f++)
+        for (int sl = 10; sl <= 208; sl += 2)
+            njg += f < sl;
+    double gbars = (double)njg * 50000.0;
+    double t1[16], t2[16], p1[16], p2[16];
+    if (rounds > 16)
+        rounds = 16;
+    for (int r = 0; r < rounds; r++) {
+        if ((t1[r] = s_sweep(cfg_g, "grid1", 1, false)) < 0)
+            return 1;
+        p1[r] = s_phase;
+        if ((t2[r] = s_sweep(cfg_g, "grid2", 2, false)) < 0)
+            return 1;
+        p2[r] = s_phase;
+    }
+    qsort(t1, (size_t)rounds, sizeof t1[0], s_cmp);
+    qsort(t2, (size_t)rounds, sizeof t2[0], s_cmp);
+    qsort(p1, (size_t)rounds, sizeof p1[0], s_cmp);
+    qsort(p2, (size_t)rounds, sizeof p2[0], s_cmp);
+    double g1 = t1[rounds / 2], g2 = t2[rounds / 2], gp1 = p1[rounds / 2], gp2 = p2[rounds / 2];
+    setenv("BT_FAST", "0", 1);
+    double gs = s_sweep(cfg_g, "grid-slow", 1, false);
+    unsetenv("BT_FAST");
+    if (gs < 0)
+        return 1;
+    printf("grid fast path: %llu points x 50000 bars (sma_cross, one symbol), medians of %d "
+           "alternated rounds\n",
+           (unsigned long long)njg, rounds);
+    printf("  1 worker : %.2f s = %.3g bar-events/s whole command (%.3g in the sweep phase); "
+           "runs %.2f..%.2f s\n",
+           g1, gbars / g1, gp1 > 0 ? gbars / gp1 : 0.0, t1[0], t1[rounds - 1]);
+    printf("  per-point path (BT_FAST=0), 1 worker, one run: %.2f s = %.3g bar-events/s; "
+           "fast path %.1fx\n",
+           gs, gbars / gs, gs / g1);
+    printf("  2 workers: %.2f s = %.3g bar-events/s; scaling 2/1 workers %.2fx whole command, "
+           "%.2fx sweep phase; runs %.2f..%.2f s\n",
+           g2, gbars / g2, g1 / g2, gp2 > 0 ? gp1 / gp2 : 0.0, t2[0], t2[rounds - 1]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
@@ -310,6 +383,12 @@ int main(int argc, char **argv)
     snprintf(s_bt, sizeof s_bt, "%s/../bt", dirname(self));
     if (!bt_proc_tmpdir(s_dir, sizeof s_dir, "bench-sweep"))
         return 1;
+    if (argc > 1 && strcmp(argv[argc - 1], "--grid") == 0) { /* part 3 alone, 5 rounds */
+        int rc = s_grid(quick, 5);
+        char rm0[400];
+        snprintf(rm0, sizeof rm0, "rm -rf '%s'", s_dir);
+        return system(rm0) == 0 ? rc : 1;
+    }
     if (argc > 1 && strcmp(argv[argc - 1], "--scale") == 0) { /* part 4 alone */
         s_scale(quick);
         char rm0[400];
@@ -385,57 +464,8 @@ int main(int argc, char **argv)
            "statistics and the report)\n",
            t1 / t2, p2 > 0 ? p1 / p2 : 0.0, p1, p2);
 
-    /* 3. The grid fast path (docs/sweep.md "Grid fast path") on the grid of
-     * issue 15: sma_cross fast 2..101 x slow 10..208 step 2, fast < slow =
-     * 7,838 points on one symbol of 50,000 bars. Whole `bt sweep` command;
-     * the per-point path (BT_FAST=0) once in the same run for the ratio. */
-    char store1[512], cfg_g[512];
-    snprintf(store1, sizeof store1, "%s/one.h5", s_dir);
-    snprintf(cfg_g, sizeof cfg_g, "%s/grid.yaml", s_dir);
-    char *synth1[] = {s_bt, "data", "synth", "--out", store1, "--symbols", "1", "--bars", "50000",
-                      "--freq", "1h", "--seed", "7", NULL};
-    if (bt_proc_run(synth1, log, 120000) != 0) {
-        fprintf(stderr, "bt data synth failed, see %s\n", log);
+    if (s_grid(quick, 3) != 0)
         return 1;
-    }
-    int gf = quick ? 51 : 101;
-    FILE *g = fopen(cfg_g, "w");
-    if (!g) {
-        perror(cfg_g);
-        return 1;
-    }
-    fprintf(g,
-            "strategy: sma_cross\ndata:\n  store: %s\ncapital: 100000\n"
-            "execution:\n  commission_pct: 0.1\n  slippage_bps: 2\nrank_by: sharpe\n"
-            "sweep:\n  params.fast: {from: 2, to: %d, step: 1}\n"
-            "  params.slow: {from: 10, to: 208, step: 2}\n"
-            "  constraints: [\"params.fast < params.slow\"]\n",
-            store1, gf);
-    fclose(g);
-    uint64_t njg = 0;
-    for (int f = 2; f <= gf; f++)
-        for (int sl = 10; sl <= 208; sl += 2)
-            njg += f < sl;
-    double gbars = (double)njg * 50000.0;
-    double g1 = s_median3(cfg_g, "grid1", 1, false);
-    double gp1 = s_median_phase;
-    double g2 = s_median3(cfg_g, "grid2", 2, false);
-    double gp2 = s_median_phase;
-    setenv("BT_FAST", "0", 1);
-    double gs = s_sweep(cfg_g, "grid-slow", 1, false);
-    unsetenv("BT_FAST");
-    if (gs < 0)
-        return 1;
-    printf("grid fast path: %llu points x 50000 bars (sma_cross, one symbol)\n",
-           (unsigned long long)njg);
-    printf("  1 worker : %.2f s = %.3g bar-events/s whole command (%.3g in the sweep phase)\n",
-           g1, gbars / g1, gp1 > 0 ? gbars / gp1 : 0.0);
-    printf("  per-point path (BT_FAST=0), 1 worker, one run: %.2f s = %.3g bar-events/s; "
-           "fast path %.1fx\n",
-           gs, gbars / gs, gs / g1);
-    printf("  2 workers: %.2f s = %.3g bar-events/s; scaling 2/1 workers %.2fx whole command, "
-           "%.2fx sweep phase\n",
-           g2, gbars / g2, g1 / g2, gp2 > 0 ? gp1 / gp2 : 0.0);
     s_scale(quick);
     char rm[400];
     snprintf(rm, sizeof rm, "rm -rf '%s'", s_dir);
