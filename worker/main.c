@@ -92,7 +92,6 @@ static int s_parse_size(const char *opt, const char *s, uint64_t *out)
 
 int main(int argc, char **argv)
 {
-    bt_memtune_exec(argv); /* returns only when not wanted or it fails */
     bt_worker_opts_t o = {
         .endpoint = NULL,
         .threads = 0, /* from bt_cpus_allowed unless --threads */
@@ -190,6 +189,7 @@ int main(int argc, char **argv)
         o.threads = n;
         bt_log(BT_LOG_INFO, "%d thread(s), from %s", n, src);
     }
+    bt_memtune_exec(argv); /* returns only when not wanted or it fails */
     bt_log(BT_LOG_DEBUG, "malloc: %s", bt_memtune_describe());
     return bt_worker_run(&o);
 }

@@ -1,6 +1,7 @@
 /* bt_memtune — see bt_memtune.h. */
 #include "bt_memtune.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +14,30 @@ int bt_memtune_compose(const char *cur, char *out, unsigned long cap)
     return n < 0 || (unsigned long)n >= cap ? -1 : 0;
 }
 
-void bt_memtune_exec(char **argv)
+/* Whether the settings are wanted and not there yet. */
+static bool s_wanted(void)
 {
     const char *want = getenv("BT_MALLOC_TUNE");
     if (want && strcmp(want, "0") == 0)
+        return false;
+    const char *cur = getenv("GLIBC_TUNABLES");
+    return !(cur && strstr(cur, "glibc.malloc.hugetlb")); /* a second run, or the user's choice */
+}
+
+void bt_memtune_for_children(void)
+{
+    if (!s_wanted())
+        return;
+    char val[4096];
+    if (bt_memtune_compose(getenv("GLIBC_TUNABLES"), val, sizeof val) == 0)
+        setenv("GLIBC_TUNABLES", val, 1);
+}
+
+void bt_memtune_exec(char **argv)
+{
+    if (!s_wanted())
         return;
     const char *cur = getenv("GLIBC_TUNABLES");
-    if (cur && strstr(cur, "glibc.malloc.hugetlb"))
-        return; /* the second run, or the user's own choice */
     char *saved = cur ? strdup(cur) : NULL;
     if (cur && !saved)
         return;

@@ -1,12 +1,12 @@
-/* bt_memtune — malloc settings for the long-lived sweep processes.
+/* bt_memtune — malloc settings for the sweep's workers.
  *
- * The coordinator and the workers of a sweep touch tens to hundreds of MB
- * of fresh heap. On virtual machines a first touch of a 4 KiB page can cost
- * ~10 us (measured here: 0.35 GB/s), so glibc's defaults (small heap steps,
- * freed memory handed back, 4 KiB pages) cost more than the work on a big
- * grid. glibc reads these settings only from GLIBC_TUNABLES at start, so
- * bt_memtune_exec sets them and runs the program again, once. docs/sweep.md
- * "Memory". */
+ * A worker fills tens to hundreds of MB of fresh heap batch after batch. On
+ * virtual machines a first touch of a 4 KiB page can cost ~10 us (measured
+ * here: 0.35 GB/s), so glibc's defaults (small heap steps, freed memory
+ * handed back, 4 KiB pages) cost a worker more than some of its work. glibc
+ * reads these settings only from GLIBC_TUNABLES at start: the coordinator
+ * puts them in its local workers' environment, and a worker started by hand
+ * runs itself again with them, once. docs/sweep.md "Memory". */
 #ifndef BT_MEMTUNE_H
 #define BT_MEMTUNE_H
 
@@ -16,13 +16,17 @@
     "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864:"                                \
     "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
 
+/* Puts BT_MEMTUNE_SETTINGS into this process's GLIBC_TUNABLES for the
+ * programs it starts (its own malloc keeps glibc's defaults), under the same
+ * conditions as bt_memtune_exec. */
+void bt_memtune_for_children(void);
+
 /* Runs argv again (the file /proc/self/exe names) with BT_MEMTUNE_SETTINGS before any
  * GLIBC_TUNABLES the user set (theirs win), and returns only when that is
  * not wanted or fails: BT_MALLOC_TUNE=0, a GLIBC_TUNABLES that already
  * names glibc.malloc.hugetlb (this process is the second run, or the user
  * chose), or an exec error (the program then runs with glibc's defaults).
- * Children inherit the variable, so a coordinator's local workers start
- * with it and do not run twice. Call first thing in main. */
+ * Call first thing in main. */
 void bt_memtune_exec(char **argv);
 
 /* "glibc.malloc.hugetlb=1 ... (GLIBC_TUNABLES)" when this process runs with

@@ -57,7 +57,7 @@ int main(int argc, char **argv)
      * crashes, turning a clear error into a segfault. */
     H5dont_atexit();
     if (argc >= 2 && strcmp(argv[1], "sweep") == 0)
-        bt_memtune_exec(argv); /* returns only when not wanted or it fails */
+        bt_memtune_for_children(); /* the local workers' malloc settings */
     if (argc < 2) {
         s_usage(stderr);
         return 2;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt_memtune.h"
 #include "sweep_fixture.h"
 
 static sfx_t f;
@@ -287,20 +288,20 @@ Test(sweep_basic, early_local_workers_of_a_stopped_sweep_leave_silently)
     cr_assert(!sfx_log_has(&f, "early-resume", "local-0"));
 }
 
-/* bt sweep runs itself again with its malloc settings (bt_memtune, docs/sweep.md
- * "Memory") unless BT_MALLOC_TUNE=0 or GLIBC_TUNABLES already names
- * glibc.malloc.hugetlb; a user's other tunables are kept after ours. The
- * results do not depend on it (perturb=165 also fills freed memory with a
- * pattern, so a read of freed memory would show). */
-Test(sweep_basic, malloc_settings_are_set_once_and_change_no_result)
+/* bt sweep gives its local workers our malloc settings (bt_memtune,
+ * docs/sweep.md "Memory") unless BT_MALLOC_TUNE=0 or GLIBC_TUNABLES already
+ * names glibc.malloc.hugetlb; a user's other tunables are kept after ours.
+ * The results do not depend on them (perturb=165 also fills freed memory
+ * with a pattern, so a read of freed memory would show). */
+Test(sweep_basic, malloc_settings_for_local_workers_change_no_result)
 {
     const char *cases[][4] = {
-        /* out, BT_MALLOC_TUNE, GLIBC_TUNABLES, expected "malloc: " text */
-        {"m-ours", NULL, NULL, "malloc: glibc.malloc.hugetlb=1:glibc.malloc.top_pad="},
-        {"m-off", "0", NULL, "malloc: glibc's defaults"},
+        /* out, BT_MALLOC_TUNE, GLIBC_TUNABLES, expected text */
+        {"m-ours", NULL, NULL, "workers' malloc: glibc.malloc.hugetlb=1:glibc.malloc.top_pad="},
+        {"m-off", "0", NULL, "workers' malloc: glibc's defaults"},
         {"m-user", NULL, "glibc.malloc.perturb=165",
          "trim_threshold=268435456:glibc.malloc.perturb=165\n"},
-        {"m-theirs", NULL, "glibc.malloc.hugetlb=0", "malloc: glibc.malloc.hugetlb=0\n"},
+        {"m-theirs", NULL, "glibc.malloc.hugetlb=0", "workers' malloc: glibc.malloc.hugetlb=0\n"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char odir[320], log[340];
@@ -322,5 +323,32 @@ Test(sweep_basic, malloc_settings_are_set_once_and_change_no_result)
                   cases[i][3], log);
         if (i > 0)
             sfx_assert_same_report(&f, cases[0][0], cases[i][0]);
+    }
+}
+
+/* A worker started by hand (ssh, Slurm) runs itself once more with the
+ * settings, and not with BT_MALLOC_TUNE=0. */
+Test(sweep_basic, a_worker_started_by_hand_sets_its_malloc_settings)
+{
+    for (int off = 0; off < 2; off++) {
+        char ep[256], name[16], log[340];
+        snprintf(name, sizeof name, "hand%d", off);
+        pid_t coord = sfx_start_coord(&f, name, "tcp://127.0.0.1:*", false, ep, sizeof ep);
+        snprintf(log, sizeof log, "%s/%s-w.log", f.dir, name);
+        unsetenv("GLIBC_TUNABLES");
+        if (off)
+            setenv("BT_MALLOC_TUNE", "0", 1);
+        char *argv[] = {f.worker,   "--connect", ep,        "--threads", "1",
+                        "--log-level", "debug",  "--idle-exit", "60",    NULL};
+        pid_t w = bt_proc_spawn(argv, log);
+        unsetenv("BT_MALLOC_TUNE");
+        cr_assert(w > 0);
+        cr_assert_eq(bt_proc_wait(coord, 60000), 0, "coordinator failed");
+        cr_assert_eq(bt_proc_wait(w, 30000), 0, "worker failed (see %s)", log);
+        char *text = bt_proc_slurp(log, NULL);
+        cr_assert(text);
+        const char *want = off ? "malloc: glibc's defaults" : "malloc: " BT_MEMTUNE_SETTINGS "\n";
+        cr_assert(strstr(text, want), "no '%s' in %s", want, log);
+        free(text);
     }
 }
