@@ -110,63 +110,106 @@ void bt_csvw_double(bt_csvw_t *w, double v)
     s_num(w, t, (int)strlen(t));
 }
 
-/* "%.Pg" (P = 15 or 17) without printf for the common case, byte for byte
- * the same text. The P significant digits are m = round(|v| 10^k), k = P - 1
- * - exponent, with 10^k exact in long double (|k| <= 27) and one rounding of
- * the product or quotient: a relative error <= 2^-64, so an absolute error <
- * 2^-14 on m < 10^15 and < 2^-7 on m < 10^17. When the fraction is within
- * 2^-12 (P = 15) or 2^-6 (P = 17) of a half the rounding could go either
- * way: printf decides (as it does for |k| > 27, subnormals,
- * nan, inf). *mant and *exp10 get m and the exponent (v = m 10^(exp10 - P +
- * 1), rounded). Returns the length, or 0 when the caller must use printf. */
-static int s_gp(double v, int P, char *out, uint64_t *mant, int *exp10)
+static const uint64_t s_ipow10[18] = {1ULL,
+                                      10ULL,
+                                      100ULL,
+                                      1000ULL,
+                                      10000ULL,
+                                      100000ULL,
+                                      1000000ULL,
+                                      10000000ULL,
+                                      100000000ULL,
+                                      1000000000ULL,
+                                      10000000000ULL,
+                                      100000000000ULL,
+                                      1000000000000ULL,
+                                      10000000000000ULL,
+                                      100000000000000ULL,
+                                      1000000000000000ULL,
+                                      10000000000000000ULL,
+                                      100000000000000000ULL};
+
+/* The P (15 or 17) significant digits of "%.Pg" without printf, for the
+ * common case. They are m = round(|v| 10^k), k = P - 1 - exponent, with 10^k
+ * exact in long double (|k| <= 27) and one rounding of the product or
+ * quotient: a relative error <= 2^-64, so an absolute error < 2^-14 on m <
+ * 10^15 and < 2^-7 on m < 10^17. When the fraction is within 2^-12 (P = 15)
+ * or 2^-6 (P = 17) of a half the rounding could go either way: printf
+ * decides (as it does for |k| > 27, subnormals, nan, inf). *mant and *exp10
+ * get m and the exponent (|v| = m 10^(exp10 - P + 1), rounded). Returns
+ * false when the caller must use printf. */
+static bool s_digits(double v, int P, uint64_t *mant, int *exp10)
 {
 #if LDBL_MANT_DIG >= 64
     if (!isfinite(v))
-        return 0;
-    char *p = out;
-    if (signbit(v))
-        *p++ = '-';
+        return false;
     long double a = fabsl((long double)v);
     if (a == 0) {
-        *p++ = '0';
         *mant = 0;
         *exp10 = 0;
-        return (int)(p - out);
+        return true;
     }
     if (a < 1e-300L)
-        return 0;
+        return false;
     static const long double pow10[28] = {
         1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
         1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
         1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
-    int e = (int)floor(log10((double)a));
-    if (e < 1 - P || e > 26)
-        return 0; /* 10^(P - 1 - e) or 10^(e + 1) not exact in long double */
-    /* the estimate can be one off near powers of ten: compare exactly (a is a
-     * double, so a 10^n is never within 2^-64 of 1 unless it is 1) */
-    if (e >= 0 ? a < pow10[e] : a * pow10[-e] < 1.0L)
-        e--;
-    else if (e + 1 >= 0 ? a >= pow10[e + 1] : a * pow10[-(e + 1)] >= 1.0L)
+    /* floor(log10 |v|) is floor(n log10 2) or one more, n the binary exponent
+     * of the normal double v ((n 78913) >> 18 is floor(n log10 2) for |n| <
+     * 1650); the exact compare below settles it */
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    int n2 = (int)((bits >> 52) & 0x7ff) - 1023;
+    int e = (n2 * 78913) >> 18;
+    if (e < 1 - P - 1 || e > 26)
+        return false; /* 10^(P - 1 - e) or 10^(e + 1) not exact in long double */
+    if (e + 1 >= 0 ? a >= pow10[e + 1] : a * pow10[-(e + 1)] >= 1.0L)
         e++;
     int k = P - 1 - e;
     if (k > 27 || k < -27)
-        return 0;
+        return false;
     long double x = k >= 0 ? a * pow10[k] : a / pow10[-k];
-    uint64_t t = (uint64_t)x; /* x < 2^57: exact integer part */
-    long double f = x - (long double)t;
-    if (fabsl(f - 0.5L) < (P <= 15 ? 0x1p-12L : 0x1p-6L))
-        return 0;
-    uint64_t mi = t + (f > 0.5L);
-    if (mi >= (uint64_t)pow10[P]) { /* 9.99...95 rounds up to the next power of ten */
-        mi = (uint64_t)pow10[P - 1];
+    /* The nearest integer r (x < 2^57: exact) and d = x - r in [-1/2, 1/2]:
+     * the fraction is within the margin of a half exactly when |d| is, and
+     * away from a half, rounding x is r. llrintl rounds in the current mode
+     * (to nearest) without the x87 control-word switch that a cast (which
+     * truncates) costs: that switch was a quarter of the formatting time. */
+    long long r = llrintl(x);
+    long double d = x - (long double)r;
+    if (fabsl(fabsl(d) - 0.5L) < (P <= 15 ? 0x1p-12L : 0x1p-6L))
+        return false;
+    uint64_t mi = (uint64_t)r;
+    if (mi >= s_ipow10[P]) { /* 9.99...95 rounds up to the next power of ten */
+        mi = s_ipow10[P - 1];
         e++;
     }
     *mant = mi;
     *exp10 = e;
+    return true;
+#else
+    (void)v;
+    (void)P;
+    (void)mant;
+    (void)exp10;
+    return false;
+#endif
+}
+
+/* "%.Pg" of the number with sign neg, digits m (P of them) and exponent e
+ * (s_digits), into out. Returns the length. */
+static int s_emit(bool neg, uint64_t m, int e, int P, char *out)
+{
+    char *p = out;
+    if (neg)
+        *p++ = '-';
+    if (m == 0) {
+        *p++ = '0';
+        return (int)(p - out);
+    }
     char dig[20];
-    for (int i = P - 1; i >= 0; i--, mi /= 10)
-        dig[i] = (char)('0' + mi % 10);
+    for (int i = P - 1; i >= 0; i--, m /= 10)
+        dig[i] = (char)('0' + m % 10);
     int nd = P;
     while (nd > 1 && dig[nd - 1] == '0')
         nd--; /* %g drops trailing zeros */
@@ -203,25 +246,22 @@ static int s_gp(double v, int P, char *out, uint64_t *mant, int *exp10)
         *p++ = (char)('0' + ae % 10);
     }
     return (int)(p - out);
-#else
-    (void)v;
-    (void)P;
-    (void)out;
-    (void)mant;
-    (void)exp10;
-    return 0;
-#endif
+}
+
+/* "%.Pg" into out (40 bytes) with printf where s_digits cannot decide. */
+static int s_gp(double v, int P, char *out)
+{
+    uint64_t m;
+    int e;
+    int n = s_digits(v, P, &m, &e) ? s_emit(signbit(v) != 0, m, e, P, out)
+                                   : snprintf(out, 40, P <= 15 ? "%.15g" : "%.17g", v);
+    out[n] = '\0';
+    return n;
 }
 
 int bt_csvw_fmt_g15(double v, char *buf)
 {
-    uint64_t m;
-    int e;
-    int n = s_gp(v, 15, buf, &m, &e);
-    if (n == 0)
-        n = snprintf(buf, 40, "%.15g", v);
-    buf[n] = '\0';
-    return n;
+    return s_gp(v, 15, buf);
 }
 
 /* Whether m 10^q (m < 10^15, so exact in a double) reads back (strtod) to v.
@@ -240,6 +280,23 @@ static int s_reads_back(uint64_t m, int q, double v)
     return fabs(r) == fabs(v);
 }
 
+/* The 15 digits from the 17 (one scaling instead of two). With m17 =
+ * round(x 100) and m17 mod 100 != 50, round(x) is round(m17 / 100): x 100
+ * lies within 1/2 of m17, so on the same side of the half as m17 mod 100.
+ * A remainder of exactly 50 may give the wrong neighbour, but then x is
+ * within 0.005 of a half, neither neighbour is within 0.49 10^-14 (relative)
+ * of v, far more than a double's half ulp, so neither reads back and the
+ * caller writes the 17 digits: the text is right either way. */
+static void s_15_of_17(uint64_t m17, int e17, uint64_t *m15, int *e15)
+{
+    *m15 = m17 / 100 + (m17 % 100 > 50);
+    *e15 = e17;
+    if (*m15 == s_ipow10[15]) { /* 9.99..95 at 15 digits: the next power of ten */
+        *m15 = s_ipow10[14];
+        *e15 = e17 + 1;
+    }
+}
+
 const char *bt_csvw_fmt_double(double v, char *buf, size_t size)
 {
     if (isnan(v)) {
@@ -256,9 +313,24 @@ const char *bt_csvw_fmt_double(double v, char *buf, size_t size)
             snprintf(buf, size, "%.17g", v);
         return buf;
     }
-    uint64_t m = 0;
-    int e = 0;
-    int n = s_gp(v, 15, buf, &m, &e);
+    bool neg = signbit(v) != 0;
+    uint64_t m17 = 0, m = 0;
+    int e17 = 0, e = 0;
+    if (s_digits(v, 17, &m17, &e17)) {
+        s_15_of_17(m17, e17, &m, &e);
+        int back = s_reads_back(m, e - 14, v);
+        if (back < 0) { /* strtod decides */
+            buf[s_emit(neg, m, e, 15, buf)] = '\0';
+            if (strtod(buf, NULL) == v)
+                return buf;
+        } else if (back) {
+            buf[s_emit(neg, m, e, 15, buf)] = '\0';
+            return buf;
+        }
+        buf[s_emit(neg, m17, e17, 17, buf)] = '\0';
+        return buf;
+    }
+    int n = s_digits(v, 15, &m, &e) ? s_emit(neg, m, e, 15, buf) : 0;
     int back = n ? s_reads_back(m, e - 14, v) : -1;
     if (n == 0)
         n = snprintf(buf, size, "%.15g", v);
@@ -267,10 +339,7 @@ const char *bt_csvw_fmt_double(double v, char *buf, size_t size)
         back = strtod(buf, NULL) == v;
     if (back)
         return buf;
-    n = s_gp(v, 17, buf, &m, &e);
-    if (n == 0)
-        n = snprintf(buf, size, "%.17g", v);
-    buf[n] = '\0';
+    s_gp(v, 17, buf);
     return buf;
 }
 

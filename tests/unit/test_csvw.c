@@ -203,4 +203,21 @@ Test(csvw, double_equals_printf_strtod)
         s_double_same(p * 1.5);
         s_double_same(p / 3.0);
     }
+    /* Halves at the 16th digit (17 digits ending in 50: the 15 cannot come
+     * from the 17), 15 nines then 5 (the 15 digits round up to the next
+     * power of ten), and their neighbours, over many exponents. */
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double q = (double)(100000000000000ull + x % 900000000000000ull);
+        int e = (int)(x >> 50) % 40 - 20;
+        double half = (q + 0.5) * pow(10.0, e - 14);
+        double nines = 9.999999999999995 * pow(10.0, e);
+        const double vs[] = {half, nines};
+        for (int k = 0; k < 2; k++) {
+            s_double_same(vs[k]);
+            s_double_same(nextafter(vs[k], INFINITY));
+            s_double_same(nextafter(vs[k], -INFINITY));
+            s_double_same(-vs[k]);
+        }
+    }
 }
