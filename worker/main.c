@@ -49,7 +49,10 @@ static void s_usage(FILE *out)
             "  --insecure          load a strategy library the coordinator ships even though\n"
             "                      the coordinator is not authenticated (trusted networks)\n"
             "  --no-fast           run every grid point as its own backtest (the per-point\n"
-            "                      path; same results; BT_FAST=0 does the same)\n\n"
+            "                      path; same results; BT_FAST=0 does the same)\n"
+            "\nenvironment: the worker runs itself once more with glibc malloc settings\n"
+            "in GLIBC_TUNABLES (huge pages, a heap kept across batches); BT_MALLOC_TUNE=0\n"
+            "keeps glibc's defaults (e.g. under valgrind, which would not follow the exec)\n\n"
             "example:\n"
             "  bt-worker --connect tcp://10.0.0.5:5555 --threads 2\n");
 }
