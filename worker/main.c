@@ -181,6 +181,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "\nbt-worker: --connect ENDPOINT is required\n");
         return 2;
     }
+    /* options checked, nothing logged yet: run again with the malloc settings */
+    bt_memtune_exec(argv); /* returns only when not wanted or it fails */
     if (o.threads < 1) {
         int n = 1;
         const char *src = NULL;
@@ -192,7 +194,6 @@ int main(int argc, char **argv)
         o.threads = n;
         bt_log(BT_LOG_INFO, "%d thread(s), from %s", n, src);
     }
-    bt_memtune_exec(argv); /* returns only when not wanted or it fails */
     bt_log(BT_LOG_DEBUG, "malloc: %s", bt_memtune_describe());
     return bt_worker_run(&o);
 }

@@ -327,7 +327,7 @@ Test(sweep_basic, malloc_settings_for_local_workers_change_no_result)
 }
 
 /* A worker started by hand (ssh, Slurm) runs itself once more with the
- * settings, and not with BT_MALLOC_TUNE=0. */
+ * settings, and not with BT_MALLOC_TUNE=0; only the second run logs. */
 Test(sweep_basic, a_worker_started_by_hand_sets_its_malloc_settings)
 {
     for (int off = 0; off < 2; off++) {
@@ -338,8 +338,8 @@ Test(sweep_basic, a_worker_started_by_hand_sets_its_malloc_settings)
         unsetenv("GLIBC_TUNABLES");
         if (off)
             setenv("BT_MALLOC_TUNE", "0", 1);
-        char *argv[] = {f.worker,   "--connect", ep,        "--threads", "1",
-                        "--log-level", "debug",  "--idle-exit", "60",    NULL};
+        char *argv[] = {f.worker,      "--connect", ep,  "--log-level",
+                        "debug",       "--idle-exit", "60", NULL};
         pid_t w = bt_proc_spawn(argv, log);
         unsetenv("BT_MALLOC_TUNE");
         cr_assert(w > 0);
@@ -349,6 +349,9 @@ Test(sweep_basic, a_worker_started_by_hand_sets_its_malloc_settings)
         cr_assert(text);
         const char *want = off ? "malloc: glibc's defaults" : "malloc: " BT_MEMTUNE_SETTINGS "\n";
         cr_assert(strstr(text, want), "no '%s' in %s", want, log);
+        /* the second run logs, the first does not: the threads line once */
+        const char *t1 = strstr(text, " thread(s), from ");
+        cr_assert(t1 && !strstr(t1 + 1, " thread(s), from "), "threads line not once in %s", log);
         free(text);
     }
 }
