@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-int bt_memtune_compose(const char *cur, char *out, unsigned long cap)
+int bt_memtune_compose(const char *cur, char *out, size_t cap)
 {
     int n = cur && *cur ? snprintf(out, cap, "%s:%s", BT_MEMTUNE_SETTINGS, cur)
                         : snprintf(out, cap, "%s", BT_MEMTUNE_SETTINGS);
-    return n < 0 || (unsigned long)n >= cap ? -1 : 0;
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
 /* Whether the settings are wanted and not there yet. */
@@ -42,8 +42,7 @@ void bt_memtune_exec(char **argv)
     if (cur && !saved)
         return;
     char val[4096];
-    if (bt_memtune_compose(saved, val, sizeof val) != 0 ||
-        setenv("GLIBC_TUNABLES", val, 1) != 0) {
+    if (bt_memtune_compose(saved, val, sizeof val) != 0 || setenv("GLIBC_TUNABLES", val, 1) != 0) {
         free(saved);
         return;
     }

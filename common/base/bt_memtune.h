@@ -10,10 +10,12 @@
 #ifndef BT_MEMTUNE_H
 #define BT_MEMTUNE_H
 
+#include <stddef.h>
+
 /* Our settings: heap on transparent huge pages (madvise), grown 64 MiB at a
  * time, blocks up to 32 MiB from the heap, nothing trimmed below 256 MiB. */
-#define BT_MEMTUNE_SETTINGS                                                                \
-    "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864:"                                \
+#define BT_MEMTUNE_SETTINGS                                                                        \
+    "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864:"                                        \
     "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
 
 /* Puts BT_MEMTUNE_SETTINGS into this process's GLIBC_TUNABLES for the
@@ -21,12 +23,13 @@
  * conditions as bt_memtune_exec. */
 void bt_memtune_for_children(void);
 
-/* Runs argv again (the file /proc/self/exe names) with BT_MEMTUNE_SETTINGS before any
- * GLIBC_TUNABLES the user set (theirs win), and returns only when that is
- * not wanted or fails: BT_MALLOC_TUNE=0, a GLIBC_TUNABLES that already
- * names glibc.malloc.hugetlb (this process is the second run, or the user
- * chose), or an exec error (the program then runs with glibc's defaults).
- * Call first thing in main. */
+/* Runs argv again (the file /proc/self/exe names) with BT_MEMTUNE_SETTINGS
+ * before any GLIBC_TUNABLES the user set (theirs win), and returns only when
+ * that is not wanted or fails: BT_MALLOC_TUNE=0, a GLIBC_TUNABLES that
+ * already names glibc.malloc.hugetlb (this process is the second run, or the
+ * user chose), or an exec error (the program then runs with glibc's
+ * defaults). Call it before the program logs or starts anything: the
+ * process is replaced. */
 void bt_memtune_exec(char **argv);
 
 /* "glibc.malloc.hugetlb=1 ... (GLIBC_TUNABLES)" when this process runs with
@@ -36,6 +39,6 @@ const char *bt_memtune_describe(void);
 
 /* The composed GLIBC_TUNABLES for a current value cur (NULL: unset) into
  * out (cap bytes): 0, or -1 when it does not fit. For the tests. */
-int bt_memtune_compose(const char *cur, char *out, unsigned long cap);
+int bt_memtune_compose(const char *cur, char *out, size_t cap);
 
 #endif

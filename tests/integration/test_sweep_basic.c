@@ -313,8 +313,8 @@ Test(sweep_basic, malloc_settings_for_local_workers_change_no_result)
             setenv("BT_MALLOC_TUNE", cases[i][1], 1);
         if (cases[i][2])
             setenv("GLIBC_TUNABLES", cases[i][2], 1);
-        char *argv[] = {f.bt,      "sweep", f.cfg,         "--out", odir,
-                        "--workers", "2",   "--log-level", "debug", NULL};
+        char *argv[] = {f.bt,        "sweep", f.cfg,         "--out", odir,
+                        "--workers", "2",     "--log-level", "debug", NULL};
         int rc = bt_proc_run(argv, log, 120000);
         unsetenv("BT_MALLOC_TUNE");
         unsetenv("GLIBC_TUNABLES");
@@ -338,8 +338,8 @@ Test(sweep_basic, a_worker_started_by_hand_sets_its_malloc_settings)
         unsetenv("GLIBC_TUNABLES");
         if (off)
             setenv("BT_MALLOC_TUNE", "0", 1);
-        char *argv[] = {f.worker,      "--connect", ep,  "--log-level",
-                        "debug",       "--idle-exit", "60", NULL};
+        char *argv[] = {f.worker, "--connect",   ep,   "--log-level",
+                        "debug",  "--idle-exit", "60", NULL};
         pid_t w = bt_proc_spawn(argv, log);
         unsetenv("BT_MALLOC_TUNE");
         cr_assert(w > 0);
