@@ -457,8 +457,13 @@ static void *s_exec_main(void *arg)
         if (x->state == S_EXEC_QUIT)
             break;
         pthread_mutex_unlock(&x->mu);
+        double t0 = bt_monotonic_s();
         if (x->runner)
             bt_runner_run(x->runner, x->jobs, x->n);
+        /* the batches' sizes and times: how the scheduler's sizing plays out */
+        if (x->n)
+            bt_log(BT_LOG_DEBUG, "batch of %zu job(s) from job %llu: %.1f ms", (size_t)x->n,
+                   (unsigned long long)x->jobs[0].id, (bt_monotonic_s() - t0) * 1e3);
         if (x->delay_ms > 0) {
             int64_t ms = x->delay_ms * (int64_t)x->n;
             struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
