@@ -174,7 +174,9 @@ static bool s_digits(double v, int P, uint64_t *mant, int *exp10)
      * the fraction is within the margin of a half exactly when |d| is, and
      * away from a half, rounding x is r. llrintl rounds in the current mode
      * (to nearest) without the x87 control-word switch that a cast (which
-     * truncates) costs: that switch was a quarter of the formatting time. */
+     * truncates) costs: that switch was a quarter of the formatting time.
+     * Like the read-back test below (and printf, strtod), this assumes the
+     * default rounding mode; nothing in bt changes it. */
     long long r = llrintl(x);
     long double d = x - (long double)r;
     if (fabsl(fabsl(d) - 0.5L) < (P <= 15 ? 0x1p-12L : 0x1p-6L))
