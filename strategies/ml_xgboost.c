@@ -56,15 +56,18 @@ static void s_xgb_bind(void)
     const char *env = getenv("BT_XGBOOST_LIB");
     const char *names[] = {env && env[0] ? env : "libxgboost.so.0", "libxgboost.so"};
     void *h = NULL;
-    for (size_t i = 0; !h && i < (env && env[0] ? 1u : 2u); i++)
+    size_t i = 0;
+    for (; !h && i < (env && env[0] ? 1u : 2u); i++)
         h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         snprintf(s_xgb_err, sizeof s_xgb_err, "%s", dlerror());
         return;
     }
+    const char *name = names[i - 1];
 #define S_XGB_SYM(f)                                                                               \
     if (!(*(void **)&s_xgb.f = dlsym(h, #f))) {                                                    \
-        snprintf(s_xgb_err, sizeof s_xgb_err, "libxgboost has no %s", #f);                         \
+        snprintf(s_xgb_err, sizeof s_xgb_err, "%s has no %s", name, #f);                           \
+        dlclose(h);                                                                                \
         return;                                                                                    \
     }
     S_XGB_FUNCS(S_XGB_SYM)

@@ -462,7 +462,7 @@ static void *s_exec_main(void *arg)
             bt_runner_run(x->runner, x->jobs, x->n);
         /* the batches' sizes and times: how the scheduler's sizing plays out */
         if (x->n)
-            bt_log(BT_LOG_DEBUG, "batch of %zu job(s) from job %llu: %.1f ms", (size_t)x->n,
+            bt_log(BT_LOG_DEBUG, "batch of %zu job(s) from job %llu: %.1f ms", x->n,
                    (unsigned long long)x->jobs[0].id, (bt_monotonic_s() - t0) * 1e3);
         if (x->delay_ms > 0) {
             int64_t ms = x->delay_ms * (int64_t)x->n;

@@ -14,14 +14,18 @@ int bt_memtune_compose(const char *cur, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
+/* Whether GLIBC_TUNABLES already chooses glibc.malloc.hugetlb (ours or the user's). */
+static bool s_chosen(void)
+{
+    const char *cur = getenv("GLIBC_TUNABLES");
+    return cur && strstr(cur, "glibc.malloc.hugetlb");
+}
+
 /* Whether the settings are wanted and not there yet. */
 static bool s_wanted(void)
 {
     const char *want = getenv("BT_MALLOC_TUNE");
-    if (want && strcmp(want, "0") == 0)
-        return false;
-    const char *cur = getenv("GLIBC_TUNABLES");
-    return !(cur && strstr(cur, "glibc.malloc.hugetlb")); /* a second run, or the user's choice */
+    return !(want && strcmp(want, "0") == 0) && !s_chosen();
 }
 
 void bt_memtune_for_children(void)
@@ -64,6 +68,5 @@ void bt_memtune_exec(char **argv)
 
 const char *bt_memtune_describe(void)
 {
-    const char *cur = getenv("GLIBC_TUNABLES");
-    return cur && strstr(cur, "glibc.malloc.hugetlb") ? cur : "glibc's defaults";
+    return s_chosen() ? getenv("GLIBC_TUNABLES") : "glibc's defaults";
 }

@@ -327,21 +327,30 @@ Test(sweep_basic, malloc_settings_for_local_workers_change_no_result)
 }
 
 /* A worker started by hand (ssh, Slurm) runs itself once more with the
- * settings, and not with BT_MALLOC_TUNE=0; only the second run logs. */
+ * settings; not with BT_MALLOC_TUNE=0, nor when the user's GLIBC_TUNABLES
+ * leaves no room for ours (it runs as it is, their value untouched); only
+ * the run that goes on logs. */
 Test(sweep_basic, a_worker_started_by_hand_sets_its_malloc_settings)
 {
-    for (int off = 0; off < 2; off++) {
+    char big[4200] = ""; /* a valid GLIBC_TUNABLES too long to add ours to */
+    while (strlen(big) + 24 < sizeof big - 100)
+        strcat(big, "glibc.malloc.perturb=0:");
+    strcat(big, "glibc.malloc.perturb=0");
+    for (int off = 0; off < 3; off++) {
         char ep[256], name[16], log[340];
         snprintf(name, sizeof name, "hand%d", off);
         pid_t coord = sfx_start_coord(&f, name, "tcp://127.0.0.1:*", false, ep, sizeof ep);
         snprintf(log, sizeof log, "%s/%s-w.log", f.dir, name);
         unsetenv("GLIBC_TUNABLES");
-        if (off)
+        if (off == 1)
             setenv("BT_MALLOC_TUNE", "0", 1);
+        if (off == 2)
+            setenv("GLIBC_TUNABLES", big, 1);
         char *argv[] = {f.worker, "--connect",   ep,   "--log-level",
                         "debug",  "--idle-exit", "60", NULL};
         pid_t w = bt_proc_spawn(argv, log);
         unsetenv("BT_MALLOC_TUNE");
+        unsetenv("GLIBC_TUNABLES");
         cr_assert(w > 0);
         cr_assert_eq(bt_proc_wait(coord, 60000), 0, "coordinator failed");
         cr_assert_eq(bt_proc_wait(w, 30000), 0, "worker failed (see %s)", log);

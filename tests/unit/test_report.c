@@ -712,6 +712,17 @@ static void s_c_end(void *user)
     c->col = 0;
 }
 
+/* A tee of results.csv and ranking.csv into tee[0] and tee[1] (through c). */
+static bt_report_tee_t s_tee(s_cells_t tee[2], bt_report_cells_t c[2])
+{
+    for (int k = 0; k < 2; k++) {
+        memset(&tee[k], 0, sizeof tee[k]);
+        bt_buf_init(&tee[k].buf, 1u << 20);
+        c[k] = (bt_report_cells_t){&tee[k], s_c_begin, s_c_num, s_c_text, s_c_end};
+    }
+    return (bt_report_tee_t){&c[0], &c[1], 1000};
+}
+
 Test(report, tables_from_memory_equal_the_files)
 {
     bt_report_t *r = s_new_grid();
@@ -727,12 +738,7 @@ Test(report, tables_from_memory_equal_the_files)
                  "summary.txt needs the ranking of bt_report_write_tables");
     s_cells_t tee[2];
     bt_report_cells_t cells[2];
-    for (int k = 0; k < 2; k++) {
-        memset(&tee[k], 0, sizeof tee[k]);
-        bt_buf_init(&tee[k].buf, 1u << 20);
-        cells[k] = (bt_report_cells_t){&tee[k], s_c_begin, s_c_num, s_c_text, s_c_end};
-    }
-    bt_report_tee_t t = {&cells[0], &cells[1], 1000};
+    bt_report_tee_t t = s_tee(tee, cells);
     cr_assert_eq(bt_report_write_tables(r, s_dirs[0], "sharpe", true, 3, &t, &eb), BT_OK, "%s",
                  eb.msg);
     cr_assert_eq(bt_report_write_summary(r, s_dirs[0], &sum, &eb), BT_OK, "%s", eb.msg);
@@ -778,12 +784,7 @@ static void s_tables_and_cells(bt_report_t *r, const char *dir, char *files[2], 
 {
     s_cells_t tee[2];
     bt_report_cells_t c[2];
-    for (int t = 0; t < 2; t++) {
-        memset(&tee[t], 0, sizeof tee[t]);
-        bt_buf_init(&tee[t].buf, 1u << 20);
-        c[t] = (bt_report_cells_t){&tee[t], s_c_begin, s_c_num, s_c_text, s_c_end};
-    }
-    bt_report_tee_t t = {&c[0], &c[1], 1000};
+    bt_report_tee_t t = s_tee(tee, c);
     bt_errbuf_t eb;
     cr_assert_eq(bt_report_write_tables(r, dir, "sharpe", true, 0, &t, &eb), BT_OK, "%s", eb.msg);
     static const char *const names[] = {"results.csv", "ranking.csv"};

@@ -170,9 +170,9 @@ Test(ml_xgboost, exit_threshold_at_most_threshold)
  * one that cannot be loaded is a clear error naming it, never a silently
  * flat run. (Criterion runs each test in its own process, so the binding
  * starts afresh here.) */
-Test(ml_xgboost, a_missing_library_is_a_clear_error)
+static void s_init_fails_with(const char *lib, const char *want)
 {
-    setenv("BT_XGBOOST_LIB", "/nonexistent/libxgboost.so.0", 1);
+    setenv("BT_XGBOOST_LIB", lib, 1);
     const bt_strategy_t *st = bt_strategy_find("ml_xgboost");
     cr_assert_not_null(st);
     double p[] = {100, 10, 1, 0.52, 0.48, 20, 3, 0.3, 0.8, 1, 1};
@@ -181,8 +181,19 @@ Test(ml_xgboost, a_missing_library_is_a_clear_error)
     bt_errbuf_t eb;
     bt_errbuf_clear(&eb);
     cr_assert_eq(st->init(state, p, 1, &eb), BT_ESTRATEGY);
-    cr_assert(strstr(eb.msg, "cannot load the XGBoost library") &&
-                  strstr(eb.msg, "/nonexistent/libxgboost.so.0"),
-              "%s", eb.msg);
+    cr_assert(strstr(eb.msg, "cannot load the XGBoost library") && strstr(eb.msg, want), "%s",
+              eb.msg);
     free(state);
+}
+
+Test(ml_xgboost, a_missing_library_is_a_clear_error)
+{
+    s_init_fails_with("/nonexistent/libxgboost.so.0", "/nonexistent/libxgboost.so.0");
+}
+
+/* A library that loads but is not XGBoost (libm here) names the first
+ * function it lacks. */
+Test(ml_xgboost, a_library_without_the_c_api_is_a_clear_error)
+{
+    s_init_fails_with("libm.so.6", "libm.so.6 has no XGDMatrixCreateFromMat");
 }
