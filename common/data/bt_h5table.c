@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bt_fs.h"
+#include "bt_runz.h"
 
 #define S_NAME_MAX 256
 
@@ -71,6 +72,10 @@ struct bt_h5table_out {
     hid_t f, g, ax, v;  /* file, group, axis1, block0_values (-1 when no columns) */
     size_t ncols;
     uint64_t nrows;     /* rows written */
+    size_t chunk;       /* rows a chunk */
+    bool z;             /* chunks deflated (HDF5's deflate filter, written by bt_runz) */
+    unsigned char *zbuf; /* a chunk's stream (bt_runz_bound of a chunk) */
+    unsigned char *pad;  /* a last, partial chunk filled up to a whole one */
 };
 
 /* The group with the attributes pandas.io.pytables reads for a "frame" (FrameFixed) and the
@@ -95,10 +100,10 @@ static hid_t s_group(hid_t f, const char *key, const char *const *names, size_t 
     return g;
 }
 
-/* A chunked dataset of rank 1 (rows) or 2 (ncols x rows) with no rows yet, growable in rows.
- * No chunk cache: whole chunks go straight to the file. */
+/* A chunked dataset of rank 1 (rows) or 2 (ncols x rows) with no rows yet, growable in rows,
+ * deflated when z. No chunk cache: whole chunks go straight to the file. */
 static hid_t s_growable(hid_t g, const char *name, hid_t type, int rank, size_t ncols,
-                        size_t chunk)
+                        size_t chunk, bool z)
 {
     hsize_t dims[2] = {ncols, 0}, maxd[2] = {ncols, H5S_UNLIMITED}, ch[2] = {1, chunk};
     if (rank == 1) {
@@ -111,7 +116,7 @@ static hid_t s_growable(hid_t g, const char *name, hid_t type, int rank, size_t 
     hid_t d = -1;
     if (sp >= 0 && dcpl >= 0 && dapl >= 0 && H5Pset_chunk(dcpl, rank, ch) >= 0 &&
         H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0 &&
-        H5Pset_chunk_cache(dapl, 0, 0, 1.0) >= 0)
+        H5Pset_chunk_cache(dapl, 0, 0, 1.0) >= 0 && (!z || H5Pset_deflate(dcpl, 1) >= 0))
         d = H5Dcreate2(g, name, type, sp, H5P_DEFAULT, dcpl, dapl);
     if (dapl >= 0)
         H5Pclose(dapl);
@@ -147,10 +152,26 @@ bt_h5table_out_t *bt_h5table_open(const char *path, const char *key, const char 
     }
     if (chunk_rows == 0)
         chunk_rows = 1;
+    t->chunk = chunk_rows;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    /* deflate where this HDF5 has it (Debian's does); the chunks come from bt_runz */
+    t->z = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
+    if (t->z) {
+        t->zbuf = malloc(bt_runz_bound(chunk_rows * 8));
+        t->pad = calloc(chunk_rows, 8);
+        if (!t->zbuf || !t->pad) {
+            free(t->zbuf);
+            free(t->pad);
+            free(t);
+            bt_errf(eb, BT_ENOMEM, "out of memory writing %s", path);
+            return NULL;
+        }
+    }
     t->f = H5Fcreate(t->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (t->f < 0) {
         bt_errf(eb, BT_EIO, "cannot create %s (is the folder writable?)", t->tmp);
+        free(t->zbuf);
+        free(t->pad);
         free(t);
         return NULL;
     }
@@ -158,12 +179,12 @@ bt_h5table_out_t *bt_h5table_open(const char *path, const char *key, const char 
     t->g = s_group(t->f, key, names, ncols);
     bool ok = t->g >= 0;
     if (ok)
-        t->ax = s_growable(t->g, "axis1", H5T_STD_I64LE, 1, 0, chunk_rows);
+        t->ax = s_growable(t->g, "axis1", H5T_STD_I64LE, 1, 0, chunk_rows, t->z);
     ok = ok && t->ax >= 0 && s_attr_str(t->ax, "kind", "datetime64") &&
          s_attr_str(t->ax, "index_class", "datetime") && s_attr_str(t->ax, "tz", "UTC") &&
          s_attr_str(t->ax, "units", "ns since 1970-01-01 UTC");
     if (ok && ncols) {
-        t->v = s_growable(t->g, "block0_values", H5T_IEEE_F64LE, 2, ncols, chunk_rows);
+        t->v = s_growable(t->g, "block0_values", H5T_IEEE_F64LE, 2, ncols, chunk_rows, t->z);
         ok = t->v >= 0;
     }
     if (!ok) {
@@ -194,6 +215,41 @@ static bool s_put(hid_t d, int rank, size_t c, uint64_t r0, size_t len, hid_t ty
     return ok;
 }
 
+/* Writes rows [r0, r0 + len) of buf (len <= a chunk, r0 on a chunk's start) as the chunk at r0
+ * of row c (rank 2) or of a rank-1 d, deflated by bt_runz; a last, partial chunk is filled up
+ * with zeros. A chunk that would not shrink is stored as it is, its filter skipped (mask 1). */
+static bool s_put_chunk(bt_h5table_out_t *t, hid_t d, int rank, size_t c, uint64_t r0,
+                        size_t len, const void *buf)
+{
+    size_t bytes = t->chunk * 8;
+    if (len < t->chunk) {
+        memcpy(t->pad, buf, len * 8);
+        memset(t->pad + len * 8, 0, bytes - len * 8);
+        buf = t->pad;
+    }
+    size_t zlen = bt_runz_encode(buf, bytes, t->zbuf);
+    hsize_t off[2] = {c, r0};
+    if (rank == 1)
+        off[0] = r0;
+    if (zlen < bytes)
+        return H5Dwrite_chunk(d, H5P_DEFAULT, 0, off, zlen, t->zbuf) >= 0;
+    return H5Dwrite_chunk(d, H5P_DEFAULT, 1, off, bytes, buf) >= 0;
+}
+
+/* Rows [r0, r0 + len) of one column: whole chunks straight to the file when r0 starts one, else
+ * through HDF5 (which reads, merges and deflates the chunk itself). */
+static bool s_put_rows(bt_h5table_out_t *t, hid_t d, int rank, size_t c, uint64_t r0, size_t len,
+                       hid_t type, const void *buf)
+{
+    if (!t->z || r0 % t->chunk != 0)
+        return s_put(d, rank, c, r0, len, type, buf);
+    bool ok = true;
+    for (size_t i = 0; ok && i < len; i += t->chunk)
+        ok = s_put_chunk(t, d, rank, c, r0 + i, len - i < t->chunk ? len - i : t->chunk,
+                         (const unsigned char *)buf + i * 8);
+    return ok;
+}
+
 bt_err_t bt_h5table_append(bt_h5table_out_t *t, const int64_t *time, const double *const *cols,
                            size_t len, bt_errbuf_t *eb)
 {
@@ -203,11 +259,11 @@ bt_err_t bt_h5table_append(bt_h5table_out_t *t, const int64_t *time, const doubl
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* per thread: appends come from bt run's writer thread */
     hsize_t n = t->nrows + len, d2[2] = {t->ncols, n};
     bool ok = H5Dset_extent(t->ax, &n) >= 0 &&
-              s_put(t->ax, 1, 0, t->nrows, len, H5T_NATIVE_INT64, time);
+              s_put_rows(t, t->ax, 1, 0, t->nrows, len, H5T_NATIVE_INT64, time);
     if (ok && t->ncols) {
         ok = H5Dset_extent(t->v, d2) >= 0;
         for (size_t c = 0; ok && c < t->ncols; c++)
-            ok = s_put(t->v, 2, c, t->nrows, len, H5T_NATIVE_DOUBLE, cols[c]);
+            ok = s_put_rows(t, t->v, 2, c, t->nrows, len, H5T_NATIVE_DOUBLE, cols[c]);
     }
     if (!ok)
         return bt_errf(eb, BT_EIO, "writing %s failed (is the disk full?)", t->path);
@@ -243,6 +299,8 @@ bt_err_t bt_h5table_commit(bt_h5table_out_t **self_p, bt_errbuf_t *eb)
         e = bt_errf(eb, BT_EIO, "writing %s failed (is the disk full?)", t->path);
     }
     bt_fs_tmp_untrack(t->tmp);
+    free(t->zbuf);
+    free(t->pad);
     free(t);
     return e;
 }
@@ -256,6 +314,8 @@ void bt_h5table_abort(bt_h5table_out_t **self_p)
     s_out_close(t);
     remove(t->tmp);
     bt_fs_tmp_untrack(t->tmp);
+    free(t->zbuf);
+    free(t->pad);
     free(t);
     *self_p = NULL;
 }
