@@ -6,6 +6,8 @@
 include(GNUInstallDirs)
 install(TARGETS bt bt-worker RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS backtester LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# the embedded Python (strategies/bt_pystrat.c finds it from bin/ through BT_PYMOD_INSTALLED)
+install(TARGETS bt_python LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/backtester)
 install(FILES
   ${CMAKE_SOURCE_DIR}/common/engine/bt_strategy.h
   ${CMAKE_SOURCE_DIR}/common/engine/bt_ind.h

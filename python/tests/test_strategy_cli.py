@@ -95,5 +95,69 @@ class StrategyCli(TmpCase):
         self.assertIn("OK: identical results", out)
 
 
+CROSS_PY = """
+from backtester import Strategy
+class Cross(Strategy):
+    \"\"\"close above its mean: long\"\"\"
+    params = {"n": (10, 2, 100, "window")}
+    def init(self):
+        self.m = self.indicator("sma", self.p.n)
+    def on_bar(self, ctx):
+        if ctx.has_bar and self.m.ready:
+            ctx.signal(1.0 if ctx.close > self.m.value else 0.0)
+"""
+
+
+class PythonModule(TmpCase):
+    """The embedded Python is bt_python.so, opened only for a Python strategy (bt_pymod.h)."""
+
+    def _config(self):
+        store = os.path.join(self.tmp, "d.h5")
+        bt("data", "synth", "--out", store, "--symbols", "1", "--bars", "500", "--seed", "4")
+        write(os.path.join(self.tmp, "cross.py"), CROSS_PY)
+        return write(os.path.join(self.tmp, "c.yaml"),
+                     f"strategy: Cross\nstrategy_python: cross.py\n"
+                     f"data: {{store: {store}, symbols: all}}\n")
+
+    def test_programs_do_not_link_libpython(self):
+        for prog in ("bt", "bt-worker"):
+            out = subprocess.run(["ldd", os.path.join(BIN, prog)], check=True,
+                                 capture_output=True, text=True).stdout
+            self.assertNotIn("libpython", out, prog)
+        out = subprocess.run(["ldd", os.path.join(BIN, "bt_python.so")], check=True,
+                             capture_output=True, text=True).stdout
+        self.assertIn("libpython", out)
+
+    def test_without_the_module_a_python_strategy_is_a_clear_error(self):
+        cfg = self._config()
+        alone = os.path.join(self.tmp, "alone")
+        os.makedirs(alone)
+        shutil.copy(os.path.join(BIN, "bt"), alone)
+        r = subprocess.run([os.path.join(alone, "bt"), "run", cfg, "--out",
+                            os.path.join(self.tmp, "o")], cwd=self.tmp, capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("Python strategies need bt_python.so", r.stderr)
+        self.assertIn(os.path.join(alone, "bt_python.so"), r.stderr)
+        # with the module beside it, the same bt runs the strategy
+        shutil.copy(os.path.join(BIN, "bt_python.so"), alone)
+        r = subprocess.run([os.path.join(alone, "bt"), "run", cfg, "--out",
+                            os.path.join(self.tmp, "o")], cwd=self.tmp, capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("sharpe", r.stdout)
+
+    def test_an_installed_bt_finds_the_module(self):
+        prefix = os.path.join(self.tmp, "prefix")
+        subprocess.run(["cmake", "--install", BIN, "--prefix", prefix], check=True,
+                       capture_output=True)
+        cfg = self._config()
+        r = subprocess.run([os.path.join(prefix, "bin", "bt"), "run", cfg, "--out",
+                            os.path.join(self.tmp, "o")], cwd=self.tmp, capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("sharpe", r.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,4 +1,5 @@
-/* bt_pystrat — Python strategies on the C engine (see bt_pystrat.h).
+/* bt_pymod — Python strategies on the C engine (see bt_pystrat.h), the part
+ * in bt_python.so (bt_pymod.h).
  *
  * Python objects: the built-in module `backtester` (only inside the
  * embedded interpreter) with the base class Strategy, Indicator (a bt_ind_t
@@ -6,8 +7,9 @@
  * call) and Fill. One record per loaded class holds the compiled file; one
  * instance record per initialised state block holds that job's module,
  * object and indicators. */
-#include "bt_pystrat.h"
+#include "bt_pymod.h"
 #include "bt_pyobj.h"
+#include "bt_pystrat.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -59,7 +61,7 @@ static _Atomic double s_limit_s =
     30.0; /* below the coordinator's automatic job timeout (>= 60 s) */
 static _Thread_local s_call_t *s_my_call;
 
-void bt_pystrat_set_call_limit(double seconds)
+static void s_set_call_limit(double seconds)
 {
     atomic_store(&s_limit_s, seconds > 0 ? seconds : 0.0);
 }
@@ -277,7 +279,7 @@ static bool s_live_add(bt_pyinst_t *inst)
     return true;
 }
 
-void bt_pystrat_release_all(void)
+static void s_release_all(void)
 {
     if (!Py_IsInitialized())
         return;
@@ -710,7 +712,7 @@ static PyObject *s_compile(const char *path, bt_errbuf_t *eb)
     return code;
 }
 
-const bt_strategy_t *bt_pystrat_load(const char *path, const char *cls, bt_errbuf_t *eb)
+static const bt_strategy_t *s_load(const char *path, const char *cls, bt_errbuf_t *eb)
 {
     if (!path || !*path || !cls || !*cls) {
         bt_errf(eb, BT_EINVAL, "a python strategy needs a file and a class name");
@@ -780,20 +782,6 @@ out:
     return res;
 }
 
-const bt_strategy_t *bt_pystrat_load_spec(const char *spec, bt_errbuf_t *eb)
-{
-    size_t pl = strlen(BT_PYSTRAT_PREFIX);
-    const char *c = spec && strncmp(spec, BT_PYSTRAT_PREFIX, pl) == 0 ? spec + pl : NULL;
-    const char *colon = c ? strchr(c, ':') : NULL;
-    if (!colon || colon == c || colon[1] == '\0' || colon - c > 255) {
-        bt_errf(eb, BT_EINVAL, "'%s' is not python:CLASS:PATH", spec ? spec : "");
-        return NULL;
-    }
-    char cls[256];
-    snprintf(cls, sizeof cls, "%.*s", (int)(colon - c), c);
-    return bt_pystrat_load(colon + 1, cls, eb);
-}
-
 static s_py_t *s_find(const bt_strategy_t *s)
 {
     for (size_t i = 0; s && i < s_npy; i++)
@@ -802,7 +790,7 @@ static s_py_t *s_find(const bt_strategy_t *s)
     return NULL;
 }
 
-bool bt_pystrat_is(const bt_strategy_t *s)
+static bool s_is(const bt_strategy_t *s)
 {
     pthread_mutex_lock(&s_mu);
     bool r = s_find(s) != NULL;
@@ -810,7 +798,7 @@ bool bt_pystrat_is(const bt_strategy_t *s)
     return r;
 }
 
-bt_err_t bt_pystrat_take_error(const bt_strategy_t *s, bt_errbuf_t *eb)
+static bt_err_t s_take_error(const bt_strategy_t *s, bt_errbuf_t *eb)
 {
     pthread_mutex_lock(&s_mu);
     s_py_t *py = s_find(s);
@@ -825,4 +813,11 @@ bt_err_t bt_pystrat_take_error(const bt_strategy_t *s, bt_errbuf_t *eb)
     }
     pthread_mutex_unlock(&py->mu);
     return rc;
+}
+
+const bt_pymod_api_t *bt_pymod_api(void)
+{
+    static const bt_pymod_api_t api = {BT_PYMOD_ABI, s_load,           s_is,
+                                       s_take_error, s_set_call_limit, s_release_all};
+    return &api;
 }
