@@ -81,10 +81,13 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
-    char store[128], cfg[128], out[128], nbars[32];
+    /* each bt writes over its own previous output (as a user re-running a config does): one
+     * folder for both would make each run free the other build's files */
+    char store[128], cfg[128], out[128], bout[128], nbars[32];
     snprintf(store, sizeof store, "%s/bars.h5", dir);
     snprintf(cfg, sizeof cfg, "%s/run.yaml", dir);
     snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(bout, sizeof bout, "%s/out_base", dir);
     snprintf(nbars, sizeof nbars, "%ld", bars);
     double w = 0, c = 0;
     char *synth[] = {bt,  "data", "synth", "--out", store, "--symbols", "1", "--bars", nbars,
@@ -103,7 +106,7 @@ int main(int argc, char **argv)
     double *bw = calloc((size_t)reps, sizeof *bw), *bc = calloc((size_t)reps, sizeof *bc);
     int ok = tw && tc && bw && bc;
     char *mine[] = {bt, "run", cfg, "--out", out, "--series", "h5", NULL};
-    char *theirs[] = {(char *)base, "run", cfg, "--out", out, "--series", "h5", NULL};
+    char *theirs[] = {(char *)base, "run", cfg, "--out", bout, "--series", "h5", NULL};
     for (int r = 0; ok && r < reps; r++) {
         ok = s_run(mine, &tw[r], &tc[r]);
         if (ok && base)
