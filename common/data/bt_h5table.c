@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <hdf5.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,29 +350,62 @@ static bool s_read_names(hid_t g, const char *dname, char (*names)[S_NAME_MAX], 
     return ok;
 }
 
-bt_err_t bt_h5table_read(const char *path, const char *key, const char *const *names,
-                         size_t ncols, size_t max_rows, int64_t **time, double **cols, size_t *n,
-                         bt_errbuf_t *eb)
+struct bt_h5table_in {
+    hid_t f, g, ax, v, vs; /* file, group, axis1, block0_values and its space (-1: none) */
+    size_t ncols;
+    size_t *col;           /* per asked column: its row in block0_values, SIZE_MAX if absent */
+    uint64_t nrows;
+};
+
+void bt_h5table_in_close(bt_h5table_in_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bt_h5table_in_t *t = *self_p;
+    if (t->vs >= 0)
+        H5Sclose(t->vs);
+    if (t->v >= 0)
+        H5Dclose(t->v);
+    if (t->ax >= 0)
+        H5Dclose(t->ax);
+    if (t->g >= 0)
+        H5Gclose(t->g);
+    if (t->f >= 0)
+        H5Fclose(t->f);
+    free(t->col);
+    free(t);
+    *self_p = NULL;
+}
+
+bt_h5table_in_t *bt_h5table_in_open(const char *path, const char *key, const char *const *names,
+                                    size_t ncols, size_t max_rows, size_t *nrows,
+                                    bt_errbuf_t *eb)
 {
     enum { S_MAX_COLS = 4096 };
-    *time = NULL;
-    *cols = NULL;
-    *n = 0;
+    *nrows = 0;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        return bt_errf(eb, BT_EIO, "cannot open %s as HDF5", path);
-    hid_t g = H5Gopen2(f, key, H5P_DEFAULT);
-    bt_err_t e = g >= 0 ? BT_OK : bt_errf(eb, BT_EFORMAT, "%s: no group /%s", path, key);
-    char(*have)[S_NAME_MAX] = e == BT_OK ? malloc(S_MAX_COLS * sizeof *have) : NULL;
-    size_t nhave = 0;
-    if (e == BT_OK && !have)
-        e = bt_errf(eb, BT_ENOMEM, "out of memory reading %s", path);
-    hid_t d = -1, fs = -1, v = -1, vs = -1;
+    bt_h5table_in_t *t = calloc(1, sizeof *t);
+    char(*have)[S_NAME_MAX] = malloc(S_MAX_COLS * sizeof *have);
+    if (!t || !have || !(t->col = malloc((ncols ? ncols : 1) * sizeof *t->col))) {
+        free(have);
+        if (t)
+            free(t->col);
+        free(t);
+        bt_errf(eb, BT_ENOMEM, "out of memory reading %s", path);
+        return NULL;
+    }
+    t->f = t->g = t->ax = t->v = t->vs = -1;
+    t->ncols = ncols;
+    bt_err_t e = BT_OK;
+    if ((t->f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+        e = bt_errf(eb, BT_EIO, "cannot open %s as HDF5", path);
+    else if ((t->g = H5Gopen2(t->f, key, H5P_DEFAULT)) < 0)
+        e = bt_errf(eb, BT_EFORMAT, "%s: no group /%s", path, key);
     hsize_t rows = 0, vdim[2] = {0, 0};
+    size_t nhave = 0;
     if (e == BT_OK) {
-        d = H5Dopen2(g, "axis1", H5P_DEFAULT);
-        fs = d >= 0 ? H5Dget_space(d) : -1;
+        t->ax = H5Dopen2(t->g, "axis1", H5P_DEFAULT);
+        hid_t fs = t->ax >= 0 ? H5Dget_space(t->ax) : -1;
         if (fs < 0 || H5Sget_simple_extent_ndims(fs) != 1 ||
             H5Sget_simple_extent_dims(fs, &rows, NULL) != 1)
             e = bt_errf(eb, BT_EFORMAT, "%s: /%s/axis1 (the time index) is missing or not 1-D",
@@ -379,61 +413,98 @@ bt_err_t bt_h5table_read(const char *path, const char *key, const char *const *n
         else if (rows > max_rows)
             e = bt_errf(eb, BT_ELIMIT, "%s: /%s has %llu rows, more than the cap %zu", path, key,
                         (unsigned long long)rows, max_rows);
+        if (fs >= 0)
+            H5Sclose(fs);
     }
-    if (e == BT_OK && !s_read_names(g, "block0_items", have, S_MAX_COLS, &nhave))
+    if (e == BT_OK && !s_read_names(t->g, "block0_items", have, S_MAX_COLS, &nhave))
         e = bt_errf(eb, BT_EFORMAT, "%s: /%s/block0_items is missing or not a list of names",
                     path, key);
     if (e == BT_OK) {
-        v = H5Dopen2(g, "block0_values", H5P_DEFAULT);
-        vs = v >= 0 ? H5Dget_space(v) : -1;
-        if (vs < 0 || H5Sget_simple_extent_ndims(vs) != 2 ||
-            H5Sget_simple_extent_dims(vs, vdim, NULL) != 2 || vdim[0] != nhave ||
+        t->v = H5Dopen2(t->g, "block0_values", H5P_DEFAULT);
+        t->vs = t->v >= 0 ? H5Dget_space(t->v) : -1;
+        if (t->vs < 0 || H5Sget_simple_extent_ndims(t->vs) != 2 ||
+            H5Sget_simple_extent_dims(t->vs, vdim, NULL) != 2 || vdim[0] != nhave ||
             vdim[1] != rows)
             e = bt_errf(eb, BT_EFORMAT, "%s: /%s/block0_values is not %zu columns x %llu rows",
                         path, key, nhave, (unsigned long long)rows);
     }
-    if (e == BT_OK) {
-        size_t nr = (size_t)rows;
-        *time = malloc((nr ? nr : 1) * sizeof **time);
-        *cols = calloc((nr ? nr : 1) * (ncols ? ncols : 1), sizeof **cols);
-        if (!*time || !*cols)
-            e = bt_errf(eb, BT_ENOMEM, "out of memory reading %s", path);
-        if (e == BT_OK && nr && H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, *time) < 0)
-            e = bt_errf(eb, BT_EIO, "%s: cannot read /%s/axis1", path, key);
-        for (size_t c = 0; e == BT_OK && nr && c < ncols; c++) {
-            size_t k = 0;
-            while (k < nhave && strcmp(have[k], names[c]) != 0)
-                k++;
-            if (k == nhave)
-                continue;
-            hsize_t start[2] = {k, 0}, count[2] = {1, nr}, mdim = nr;
-            hid_t ms = H5Screate_simple(1, &mdim, NULL);
-            if (ms < 0 || H5Sselect_hyperslab(vs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-                H5Dread(v, H5T_NATIVE_DOUBLE, ms, vs, H5P_DEFAULT, *cols + c * nr) < 0)
-                e = bt_errf(eb, BT_EIO, "%s: cannot read column %s of /%s", path, names[c], key);
-            if (ms >= 0)
-                H5Sclose(ms);
-        }
-        if (e == BT_OK)
-            *n = nr;
+    for (size_t c = 0; e == BT_OK && c < ncols; c++) {
+        size_t k = 0;
+        while (k < nhave && strcmp(have[k], names[c]) != 0)
+            k++;
+        t->col[c] = k < nhave ? k : SIZE_MAX;
     }
-    if (vs >= 0)
-        H5Sclose(vs);
-    if (v >= 0)
-        H5Dclose(v);
+    free(have);
+    if (e != BT_OK) {
+        bt_h5table_in_close(&t);
+        return NULL;
+    }
+    t->nrows = rows;
+    *nrows = (size_t)rows;
+    return t;
+}
+
+bt_err_t bt_h5table_in_read(bt_h5table_in_t *t, size_t r0, size_t len, int64_t *time,
+                            double *const *cols, bt_errbuf_t *eb)
+{
+    assert(r0 <= t->nrows && len <= t->nrows - r0);
+    if (len == 0)
+        return BT_OK;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hsize_t mdim = len, start1 = r0, count1 = len;
+    hid_t ms = H5Screate_simple(1, &mdim, NULL), fs = H5Dget_space(t->ax);
+    bool ok = ms >= 0 && fs >= 0 &&
+              H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start1, NULL, &count1, NULL) >= 0 &&
+              H5Dread(t->ax, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, time) >= 0;
+    const char *what = "the time index";
+    for (size_t c = 0; ok && c < t->ncols; c++) {
+        if (t->col[c] == SIZE_MAX) { /* not in the file: 0 */
+            memset(cols[c], 0, len * sizeof *cols[c]);
+            continue;
+        }
+        hsize_t start[2] = {t->col[c], r0}, count[2] = {1, len};
+        ok = H5Sselect_hyperslab(t->vs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+             H5Dread(t->v, H5T_NATIVE_DOUBLE, ms, t->vs, H5P_DEFAULT, cols[c]) >= 0;
+        what = "a column";
+    }
     if (fs >= 0)
         H5Sclose(fs);
-    if (d >= 0)
-        H5Dclose(d);
-    free(have);
-    if (g >= 0)
-        H5Gclose(g);
-    H5Fclose(f);
+    if (ms >= 0)
+        H5Sclose(ms);
+    return ok ? BT_OK
+              : bt_errf(eb, BT_EIO, "cannot read %s of rows %zu..%zu (is the file damaged?)", what,
+                        r0, r0 + len);
+}
+
+bt_err_t bt_h5table_read(const char *path, const char *key, const char *const *names,
+                         size_t ncols, size_t max_rows, int64_t **time, double **cols, size_t *n,
+                         bt_errbuf_t *eb)
+{
+    *time = NULL;
+    *cols = NULL;
+    *n = 0;
+    size_t nr = 0;
+    bt_h5table_in_t *t = bt_h5table_in_open(path, key, names, ncols, max_rows, &nr, eb);
+    if (!t)
+        return eb ? eb->code : BT_EIO;
+    double **cp = malloc((ncols ? ncols : 1) * sizeof *cp);
+    *time = malloc((nr ? nr : 1) * sizeof **time);
+    *cols = malloc((nr ? nr : 1) * (ncols ? ncols : 1) * sizeof **cols);
+    bt_err_t e = cp && *time && *cols ? BT_OK
+                                      : bt_errf(eb, BT_ENOMEM, "out of memory reading %s", path);
+    for (size_t c = 0; e == BT_OK && c < ncols; c++)
+        cp[c] = *cols + c * nr;
+    if (e == BT_OK)
+        e = bt_h5table_in_read(t, 0, nr, *time, cp, eb);
+    free(cp);
+    bt_h5table_in_close(&t);
     if (e != BT_OK) {
         free(*time);
         free(*cols);
         *time = NULL;
         *cols = NULL;
+        return e;
     }
-    return e;
+    *n = nr;
+    return BT_OK;
 }

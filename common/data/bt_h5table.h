@@ -39,4 +39,16 @@ bt_err_t bt_h5table_read(const char *path, const char *key, const char *const *n
                          size_t ncols, size_t max_rows, int64_t **time, double **cols, size_t *n,
                          bt_errbuf_t *eb);
 
+/* The same group read a block of rows at a time (a large table without holding it whole):
+ * open gives the row count (refusing more than max_rows, BT_EFORMAT for another shape); read
+ * fills time[len] and cols[c][len] with rows [r0, r0 + len) (a column missing from the file
+ * reads as 0). bt_h5table_read is open, one read of every row, close. */
+typedef struct bt_h5table_in bt_h5table_in_t;
+bt_h5table_in_t *bt_h5table_in_open(const char *path, const char *key, const char *const *names,
+                                    size_t ncols, size_t max_rows, size_t *nrows,
+                                    bt_errbuf_t *eb);
+bt_err_t bt_h5table_in_read(bt_h5table_in_t *t, size_t r0, size_t len, int64_t *time,
+                            double *const *cols, bt_errbuf_t *eb);
+void bt_h5table_in_close(bt_h5table_in_t **self_p);
+
 #endif

@@ -110,6 +110,32 @@ Test(h5table, appends_of_any_shape_read_back_bit_for_bit)
     H5Pclose(dcpl);
     H5Dclose(d);
     H5Fclose(f);
+
+    /* a block at a time (bt report's way): blocks of 37 rows, across chunk edges, and a column
+     * the file lacks reads as 0 */
+    const char *some[3] = {"odd", "absent", "steps"};
+    size_t nr = 0;
+    bt_h5table_in_t *in = bt_h5table_in_open(path, "equity", some, 3, S_ROWS, &nr, &eb);
+    cr_assert_not_null(in, "%s", eb.msg);
+    cr_assert_eq(nr, S_ROWS);
+    for (size_t r0 = 0; r0 < S_ROWS; r0 += 37) {
+        size_t len = S_ROWS - r0 < 37 ? S_ROWS - r0 : 37;
+        int64_t tb[37];
+        double b0[37], b1[37], b2[37];
+        double *const bc[3] = {b0, b1, b2};
+        cr_assert_eq(bt_h5table_in_read(in, r0, len, tb, bc, &eb), BT_OK, "%s", eb.msg);
+        cr_assert_eq(memcmp(tb, time + r0, len * sizeof *tb), 0);
+        cr_assert_eq(memcmp(b0, col[2] + r0, len * sizeof *b0), 0, "rows from %zu", r0);
+        cr_assert_eq(memcmp(b2, col[0] + r0, len * sizeof *b2), 0, "rows from %zu", r0);
+        for (size_t i = 0; i < len; i++)
+            cr_assert_eq(b1[i], 0.0);
+    }
+    bt_h5table_in_close(&in);
+    cr_assert_null(in);
+    cr_assert_null(bt_h5table_in_open(path, "nope", some, 3, S_ROWS, &nr, &eb));
+    cr_assert_eq(eb.code, BT_EFORMAT);
+    cr_assert_null(bt_h5table_in_open(path, "equity", some, 3, S_ROWS - 1, &nr, &eb));
+    cr_assert_eq(eb.code, BT_ELIMIT);
     free(all);
     free(bt);
     free(bv);
