@@ -28,15 +28,6 @@ static bool s_wanted(void)
     return !(want && strcmp(want, "0") == 0) && !s_chosen();
 }
 
-void bt_memtune_for_children(void)
-{
-    if (!s_wanted())
-        return;
-    char val[4096];
-    if (bt_memtune_compose(getenv("GLIBC_TUNABLES"), val, sizeof val) == 0)
-        setenv("GLIBC_TUNABLES", val, 1);
-}
-
 void bt_memtune_exec(char **argv)
 {
     if (!s_wanted())

@@ -1,12 +1,13 @@
-/* bt_memtune — malloc settings for the sweep's workers.
+/* bt_memtune — malloc settings for the sweep's coordinator and workers.
  *
- * A worker fills tens to hundreds of MB of fresh heap batch after batch. On
- * virtual machines a first touch of a 4 KiB page can cost ~10 us (measured
- * here: 0.35 GB/s), so glibc's defaults (small heap steps, freed memory
- * handed back, 4 KiB pages) cost a worker more than some of its work. glibc
- * reads these settings only from GLIBC_TUNABLES at start: the coordinator
- * puts them in its local workers' environment, and a worker started by hand
- * runs itself again with them, once. docs/sweep.md "Memory". */
+ * A worker fills tens to hundreds of MB of fresh heap batch after batch, the
+ * coordinator its tables and buffers result after result. On virtual
+ * machines a first touch of a 4 KiB page can cost ~10 us (measured here:
+ * 0.35 GB/s), so glibc's defaults (small heap steps, freed memory handed
+ * back, 4 KiB pages) cost more than some of the work. glibc reads these
+ * settings only from GLIBC_TUNABLES at start: bt sweep and bt-worker run
+ * themselves again with them, once; local workers inherit them.
+ * docs/sweep.md "Memory". */
 #ifndef BT_MEMTUNE_H
 #define BT_MEMTUNE_H
 
@@ -17,11 +18,6 @@
 #define BT_MEMTUNE_SETTINGS                                                                        \
     "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864:"                                        \
     "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
-
-/* Puts BT_MEMTUNE_SETTINGS into this process's GLIBC_TUNABLES for the
- * programs it starts (its own malloc keeps glibc's defaults), under the same
- * conditions as bt_memtune_exec. */
-void bt_memtune_for_children(void);
 
 /* Runs argv again (the file /proc/self/exe names) with BT_MEMTUNE_SETTINGS
  * before any GLIBC_TUNABLES the user set (theirs win), and returns only when

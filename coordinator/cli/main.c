@@ -56,8 +56,10 @@ int main(int argc, char **argv)
      * HDF5 1.10's own clean-up at exit touches the half-closed file and
      * crashes, turning a clear error into a segfault. */
     H5dont_atexit();
+    /* bt sweep runs itself again with the malloc settings, before it prints or starts
+     * anything; its local workers inherit them (docs/sweep.md "Memory") */
     if (argc >= 2 && strcmp(argv[1], "sweep") == 0)
-        bt_memtune_for_children(); /* the local workers' malloc settings */
+        bt_memtune_exec(argv); /* returns only when not wanted or it fails */
     if (argc < 2) {
         s_usage(stderr);
         return 2;

@@ -522,7 +522,7 @@ int bt_driver_run(const char *config_path, const bt_config_t *cfg, const char *y
     d.naxes = bt_plan_naxes(d.plan);
     double t_plan = bt_monotonic_s();
     exit_code = s_prepare(&d, &eb);
-    bt_log(BT_LOG_DEBUG, "start: plan %.3f s, prepare %.3f s; local workers' malloc: %s",
+    bt_log(BT_LOG_DEBUG, "start: plan %.3f s, prepare %.3f s; malloc (this and local workers): %s",
            t_plan - t0, bt_monotonic_s() - t_plan, bt_memtune_describe());
     if (exit_code != 0) {
         fprintf(stderr, "bt sweep: %s\n", eb.msg);
