@@ -119,6 +119,11 @@ class PythonModule(TmpCase):
                      f"strategy: Cross\nstrategy_python: cross.py\n"
                      f"data: {{store: {store}, symbols: all}}\n")
 
+    def _run(self, prog, cfg):
+        """prog run cfg (from the temp folder): the completed process."""
+        return subprocess.run([prog, "run", cfg, "--out", os.path.join(self.tmp, "o")],
+                              cwd=self.tmp, capture_output=True, text=True, timeout=120)
+
     def test_programs_do_not_link_libpython(self):
         for prog in ("bt", "bt-worker"):
             out = subprocess.run(["ldd", os.path.join(BIN, prog)], check=True,
@@ -133,17 +138,13 @@ class PythonModule(TmpCase):
         alone = os.path.join(self.tmp, "alone")
         os.makedirs(alone)
         shutil.copy(os.path.join(BIN, "bt"), alone)
-        r = subprocess.run([os.path.join(alone, "bt"), "run", cfg, "--out",
-                            os.path.join(self.tmp, "o")], cwd=self.tmp, capture_output=True,
-                           text=True, timeout=120)
+        r = self._run(os.path.join(alone, "bt"), cfg)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("Python strategies need bt_python.so", r.stderr)
         self.assertIn(os.path.join(alone, "bt_python.so"), r.stderr)
         # with the module beside it, the same bt runs the strategy
         shutil.copy(os.path.join(BIN, "bt_python.so"), alone)
-        r = subprocess.run([os.path.join(alone, "bt"), "run", cfg, "--out",
-                            os.path.join(self.tmp, "o")], cwd=self.tmp, capture_output=True,
-                           text=True, timeout=120)
+        r = self._run(os.path.join(alone, "bt"), cfg)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("sharpe", r.stdout)
 
@@ -152,9 +153,7 @@ class PythonModule(TmpCase):
         subprocess.run(["cmake", "--install", BIN, "--prefix", prefix], check=True,
                        capture_output=True)
         cfg = self._config()
-        r = subprocess.run([os.path.join(prefix, "bin", "bt"), "run", cfg, "--out",
-                            os.path.join(self.tmp, "o")], cwd=self.tmp, capture_output=True,
-                           text=True, timeout=120)
+        r = self._run(os.path.join(prefix, "bin", "bt"), cfg)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("sharpe", r.stdout)
 
