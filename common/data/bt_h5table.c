@@ -155,8 +155,12 @@ bt_h5table_out_t *bt_h5table_open(const char *path, const char *key, const char 
         chunk_rows = 1;
     t->chunk = chunk_rows;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    /* deflate where this HDF5 has it (Debian's does); the chunks come from bt_runz */
-    t->z = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
+    /* deflate where this HDF5 has it (Debian's does); the chunks come from bt_runz, whose bytes
+     * go to the file as they are: only where the program's numbers are the file's
+     * (little-endian) ones */
+    t->z = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 &&
+           H5Tequal(H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE) > 0 &&
+           H5Tequal(H5T_NATIVE_INT64, H5T_STD_I64LE) > 0;
     if (t->z) {
         t->zbuf = malloc(bt_runz_bound(chunk_rows * 8));
         t->pad = calloc(chunk_rows, 8);
