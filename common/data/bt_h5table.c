@@ -355,6 +355,7 @@ static bool s_read_names(hid_t g, const char *dname, char (*names)[S_NAME_MAX], 
 }
 
 struct bt_h5table_in {
+    char path[4096];       /* for messages */
     hid_t f, g, ax, v, vs; /* file, group, axis1, block0_values and its space (-1: none) */
     size_t ncols;
     size_t *col;           /* per asked column: its row in block0_values, SIZE_MAX if absent */
@@ -400,6 +401,7 @@ bt_h5table_in_t *bt_h5table_in_open(const char *path, const char *key, const cha
     }
     t->f = t->g = t->ax = t->v = t->vs = -1;
     t->ncols = ncols;
+    snprintf(t->path, sizeof t->path, "%s", path);
     bt_err_t e = BT_OK;
     if ((t->f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
         e = bt_errf(eb, BT_EIO, "cannot open %s as HDF5", path);
@@ -476,8 +478,8 @@ bt_err_t bt_h5table_in_read(bt_h5table_in_t *t, size_t r0, size_t len, int64_t *
     if (ms >= 0)
         H5Sclose(ms);
     return ok ? BT_OK
-              : bt_errf(eb, BT_EIO, "cannot read %s of rows %zu..%zu (is the file damaged?)", what,
-                        r0, r0 + len);
+              : bt_errf(eb, BT_EIO, "%s: cannot read %s of rows %zu..%zu (is the file damaged?)",
+                        t->path, what, r0, r0 + len);
 }
 
 bt_err_t bt_h5table_read(const char *path, const char *key, const char *const *names,

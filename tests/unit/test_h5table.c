@@ -136,6 +136,32 @@ Test(h5table, appends_of_any_shape_read_back_bit_for_bit)
     cr_assert_eq(eb.code, BT_EFORMAT);
     cr_assert_null(bt_h5table_in_open(path, "equity", some, 3, S_ROWS - 1, &nr, &eb));
     cr_assert_eq(eb.code, BT_ELIMIT);
+
+    /* a damaged deflated chunk (the repeating column's first) is an error naming the file and
+     * the rows, never wrong numbers */
+    hsize_t zoff[2] = {0, 0}, zsize = 0;
+    haddr_t zaddr = 0;
+    unsigned zmask = 9;
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    d = H5Dopen2(f, "/equity/block0_values", H5P_DEFAULT);
+    cr_assert(H5Dget_chunk_info_by_coord(d, zoff, &zmask, &zaddr, &zsize) >= 0);
+    cr_assert_eq(zmask, 0, "the chunk is deflated");
+    H5Dclose(d);
+    H5Fclose(f);
+    FILE *fp = fopen(path, "r+b");
+    cr_assert_not_null(fp);
+    unsigned char junk[6] = {0xde, 0xad, 0xbe, 0xef, 0x01, 0x02};
+    cr_assert_eq(fseek(fp, (long)(zaddr + zsize / 2), SEEK_SET), 0);
+    cr_assert_eq(fwrite(junk, 1, sizeof junk, fp), sizeof junk);
+    fclose(fp);
+    in = bt_h5table_in_open(path, "equity", some, 3, S_ROWS, &nr, &eb);
+    cr_assert_not_null(in, "%s", eb.msg);
+    int64_t tb[S_CHUNK];
+    double b0[S_CHUNK], b1[S_CHUNK], b2[S_CHUNK];
+    double *const bc[3] = {b0, b1, b2};
+    cr_assert_eq(bt_h5table_in_read(in, 0, S_CHUNK, tb, bc, &eb), BT_EIO);
+    cr_assert(strstr(eb.msg, path) && strstr(eb.msg, "rows 0..100"), "%s", eb.msg);
+    bt_h5table_in_close(&in);
     free(all);
     free(bt);
     free(bv);
