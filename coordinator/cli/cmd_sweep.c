@@ -9,6 +9,7 @@
 #include "bt_config.h"
 #include "bt_driver.h"
 #include "bt_fs.h"
+#include "bt_pystrat.h"
 #include "bt_registry.h"
 #include "bt_sweep_args.h"
 
@@ -26,17 +27,21 @@ static void s_usage(FILE *out)
             "                [--no-fast]\n"
             "                [--log-level LEVEL]\n\n"
             "Runs every point of the config's sweep: grid as one backtest job, on local\n"
-            "bt-worker processes (one per core by default) and/or remote ones, and writes\n"
-            "DIR/results.csv, ranking.csv, failures.csv and summary.txt. Results are journaled\n"
-            "in DIR as they arrive; an interrupted sweep continues with --resume DIR.\n\n"
+            "bt-worker processes (by default one with a thread per core) and/or remote ones,\n"
+            "and writes DIR/results.csv, ranking.csv, failures.csv and summary.txt. Results\n"
+            "are journaled in DIR as they arrive; an interrupted sweep continues with\n"
+            "--resume DIR.\n\n"
             "options:\n"
             "  --set key=value    override a config key (repeatable), value as in YAML, as in\n"
             "                     'bt run'; every worker applies the same overrides, and they\n"
             "                     are part of the config hash (a --resume must repeat them)\n"
             "  --out DIR          output folder (default out/sweep); must not hold a journal\n"
             "  --resume DIR       continue the sweep journaled in DIR (same config and data)\n"
-            "  --workers N        local workers to start (default: one per core; 0 = none)\n"
-            "  --threads N        threads per local worker (default 1)\n"
+            "  --workers N        local workers to start (0 = none; default: one worker with\n"
+            "                     a thread per core, or a worker per core for a Python\n"
+            "                     strategy, which runs on one thread a worker)\n"
+            "  --threads N        threads per local worker (default 1 with --workers; alone:\n"
+            "                     as many workers of N threads as fill the cores)\n"
             "  --bind EP          endpoint for workers (default tcp://127.0.0.1:*, a free port)\n"
             "  --keys DIR         CurveZMQ: encrypt, admit only the worker keys in DIR/allow\n"
             "                     (DIR/coordinator.key + .key_secret; see 'bt keygen --help');\n"
@@ -117,6 +122,8 @@ int bt_cmd_sweep(int argc, char **argv)
         free(yaml);
         return 1;
     }
+    a.run.threads_given = (a.given & BT_SWEEP_GIVEN_THREADS) != 0;
+    a.run.single_thread = bt_pystrat_is(bt_config_strategy(cfg));
     bool interrupted = false;
     int rc = bt_driver_run(a.config_path, cfg, yaml, yaml_len, &a.run, &interrupted);
     if (interrupted) {

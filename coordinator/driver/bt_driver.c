@@ -330,19 +330,41 @@ static void s_server_opts(s_run_t *d, bt_server_opts_t *so)
     };
 }
 
+/* The local workers and the threads of each: as given. By default one worker with a thread
+ * per core: one dataset and one indicator-column cache for all of them, which ran as fast as or
+ * faster than a worker per core on every grid measured (docs/sweep.md "Local workers"); but a
+ * worker per core for a strategy that runs on one thread a worker (Python), and with --threads N
+ * alone as many N-thread workers as fill the cores. */
+static long s_local_layout(const bt_driver_opts_t *a, long *threads)
+{
+    long cores = omp_get_num_procs();
+    *threads = a->threads;
+    if (a->workers >= 0)
+        return a->workers;
+    if (a->single_thread)
+        return cores;
+    if (a->threads_given)
+        return cores / a->threads > 1 ? cores / a->threads : 1;
+    *threads = cores > 1 ? cores : 1;
+    return 1;
+}
+
 static long s_local_count(const bt_driver_opts_t *a)
 {
-    return a->workers >= 0 ? a->workers : omp_get_num_procs();
+    long threads = 1;
+    return s_local_layout(a, &threads);
 }
 
 static bt_local_t *s_local_start(s_run_t *d, const char *worker_bin, long workers,
                                  const char *store)
 {
     const bt_driver_opts_t *a = d->in->o;
+    long threads = 1;
+    s_local_layout(a, &threads);
     bt_local_opts_t lo = {.worker_bin = worker_bin,
                           .endpoint = bt_server_endpoint(d->srv),
                           .count = (int)workers,
-                          .threads = (int)a->threads,
+                          .threads = (int)threads,
                           .trivial = a->trivial,
                           .keys_dir = a->keys_dir,
                           .quiet = bt_log_threshold < BT_LOG_INFO,

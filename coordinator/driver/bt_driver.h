@@ -22,8 +22,10 @@ typedef struct bt_driver_opts {
     const char *out_dir; /* output folder */
     bool resume;         /* continue the sweep journaled in out_dir */
     const char *bind;    /* NULL: tcp://127.0.0.1:* */
-    long workers;        /* local workers; -1: one per core */
+    long workers;        /* local workers; -1: the default layout (s_local_layout) */
     long threads;        /* threads per local worker */
+    bool threads_given;  /* --threads was given (else the default layout chooses) */
+    bool single_thread;  /* the strategy runs on one thread a worker (Python) */
     long lease_ms;
     long heartbeat_ms;
     long max_attempts;

@@ -51,8 +51,9 @@ def sweep(config: Config, out: Optional[str] = None, workers: Optional[int] = No
           wait: bool = True) -> Union[SweepResult, RunningSweep]:
     """Runs a sweep (bt sweep) and returns its SweepResult.
 
-    ``workers``: local bt-worker processes (default one per core; 0 = remote workers only),
-    ``threads`` per local worker. For a cluster: ``bind`` is where remote workers connect
+    ``workers``: local bt-worker processes (default: bt sweep's, one worker with a thread per
+    core, or a worker per core for a Python strategy; 0 = remote workers only), ``threads``
+    per local worker. For a cluster: ``bind`` is where remote workers connect
     (``"tcp://*:5555"``; ``"tcp://127.0.0.1:*"`` lets the OS pick the port), ``keys`` a
     CurveZMQ keys folder (docs/cluster.md), ``insecure=True`` allows a network bind without
     keys. ``resume=True`` continues the sweep journaled in ``out``. Any other bt sweep

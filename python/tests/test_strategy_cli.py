@@ -148,6 +148,18 @@ class PythonModule(TmpCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("sharpe", r.stdout)
 
+    def test_a_python_sweep_runs_a_worker_per_core(self):
+        """One interpreter a worker, on one thread: the default layout is a worker per core
+        (a C strategy gets one worker with a thread per core)."""
+        cfg = self._config()
+        write(cfg, open(cfg).read() + "sweep:\n  params.n: [5, 10, 20]\n")
+        r = subprocess.run([os.path.join(BIN, "bt"), "sweep", cfg, "--out",
+                            os.path.join(self.tmp, "s")], cwd=self.tmp, capture_output=True,
+                           text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        cores = len(os.sched_getaffinity(0))
+        self.assertIn(f"started {cores} local worker(s) (1 thread(s) each)", r.stderr)
+
     def test_an_installed_bt_finds_the_module(self):
         prefix = os.path.join(self.tmp, "prefix")
         subprocess.run(["cmake", "--install", BIN, "--prefix", prefix], check=True,

@@ -1,9 +1,12 @@
 /* bt sweep end to end on one machine: local workers spawned by the
  * coordinator, identical reports whatever their number, usage errors,
  * resume of a finished sweep, remote-style workers joining a bound coordinator. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bt_memtune.h"
 #include "sweep_fixture.h"
@@ -286,6 +289,33 @@ Test(sweep_basic, early_local_workers_of_a_stopped_sweep_leave_silently)
     cr_assert(sfx_log_has(&f, "early-resume", "55 from the journal"));
     cr_assert(!sfx_log_has(&f, "early-resume", "leaving"));
     cr_assert(!sfx_log_has(&f, "early-resume", "local-0"));
+}
+
+/* Without --workers a C strategy's sweep runs one local worker with a thread per core
+ * (bt_driver.c s_local_layout; one dataset and one column cache), --threads N alone as many
+ * N-thread workers as fill the cores; the results are those of any other layout. */
+Test(sweep_basic, default_layout_is_one_worker_with_a_thread_per_core)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t cs;
+    if (sched_getaffinity(0, sizeof cs, &cs) == 0)
+        cores = CPU_COUNT(&cs); /* what omp_get_num_procs counts */
+    cr_assert_eq(sfx_sweep_local(&f, "lay-ref", 2), 0);
+    const char *extra[][2] = {{NULL, NULL}, {"--threads", "1"}};
+    const char *name[] = {"lay-default", "lay-threads1"};
+    char want[2][96];
+    snprintf(want[0], sizeof want[0], "started 1 local worker(s) (%ld thread(s) each)", cores);
+    snprintf(want[1], sizeof want[1], "started %ld local worker(s) (1 thread(s) each)", cores);
+    for (int i = 0; i < 2; i++) {
+        char odir[320], log[340];
+        sfx_path(odir, sizeof odir, &f, name[i]);
+        snprintf(log, sizeof log, "%s.log", odir);
+        char *argv[] = {f.bt, "sweep", f.cfg, "--out", odir, (char *)extra[i][0],
+                        (char *)extra[i][1], NULL};
+        cr_assert_eq(bt_proc_run(argv, log, 120000), 0, "%s failed (see %s)", name[i], log);
+        cr_assert(sfx_log_has(&f, name[i], want[i]), "no '%s' in %s", want[i], log);
+        sfx_assert_same_report(&f, "lay-ref", name[i]);
+    }
 }
 
 /* bt sweep runs itself again with our malloc settings (bt_memtune,
