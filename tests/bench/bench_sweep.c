@@ -53,16 +53,19 @@ static const char *s_keys; /* --keys DIR for the sweeps (NULL: plain TCP) */
 static double s_phase; /* last sweep's "wall time" from summary.txt: start to last result */
 static double s_rss;   /* last sweep's coordinator peak RSS (MB) from summary.txt */
 
+static int s_threads = 1; /* threads per local worker in s_sweep */
+
 /* Runs one sweep; returns wall seconds (< 0 on failure). */
 static double s_sweep(const char *cfg, const char *tag, int workers, bool trivial)
 {
-    char out[512], log[512], nw[16];
+    char out[512], log[512], nw[16], nt[16];
     snprintf(out, sizeof out, "%s/%s", s_dir, tag);
     snprintf(log, sizeof log, "%s/%s.log", s_dir, tag);
     snprintf(nw, sizeof nw, "%d", workers);
-    char *argv[14] = {s_bt, "sweep", (char *)cfg, "--out", out, "--workers", nw, "--log-level",
-                      "warn"};
-    int k = 9;
+    snprintf(nt, sizeof nt, "%d", s_threads);
+    char *argv[16] = {s_bt,        "sweep", (char *)cfg, "--out", out, "--workers", nw,
+                      "--threads", nt,      "--log-level", "warn"};
+    int k = 11;
     if (s_keys) {
         argv[k++] = "--keys";
         argv[k++] = (char *)s_keys;
@@ -336,7 +339,9 @@ static int s_grid(bool quick, int rounds)
         for (int sl = 10; sl <= 208; sl += 2)
             njg += f < sl;
     double gbars = (double)njg * 50000.0;
-    double t1[16], t2[16], p1[16], p2[16];
+    /* and one worker of 2 threads: bt sweep's default layout on 2 cores (docs/sweep.md
+     * "Local workers") */
+    double t1[16], t2[16], p1[16], p2[16], tt[16];
     if (rounds > 16)
         rounds = 16;
     for (int r = 0; r < rounds; r++) {
@@ -346,12 +351,19 @@ static int s_grid(bool quick, int rounds)
         if ((t2[r] = s_sweep(cfg_g, "grid2", 2, false)) < 0)
             return 1;
         p2[r] = s_phase;
+        s_threads = 2;
+        tt[r] = s_sweep(cfg_g, "grid1x2", 1, false);
+        s_threads = 1;
+        if (tt[r] < 0)
+            return 1;
     }
     qsort(t1, (size_t)rounds, sizeof t1[0], s_cmp);
     qsort(t2, (size_t)rounds, sizeof t2[0], s_cmp);
     qsort(p1, (size_t)rounds, sizeof p1[0], s_cmp);
     qsort(p2, (size_t)rounds, sizeof p2[0], s_cmp);
+    qsort(tt, (size_t)rounds, sizeof tt[0], s_cmp);
     double g1 = t1[rounds / 2], g2 = t2[rounds / 2], gp1 = p1[rounds / 2], gp2 = p2[rounds / 2];
+    double gt = tt[rounds / 2];
     setenv("BT_FAST", "0", 1);
     double gs = s_sweep(cfg_g, "grid-slow", 1, false);
     unsetenv("BT_FAST");
@@ -369,6 +381,9 @@ static int s_grid(bool quick, int rounds)
     printf("  2 workers: %.2f s = %.3g bar-events/s; scaling 2/1 workers %.2fx whole command, "
            "%.2fx sweep phase; runs %.2f..%.2f s\n",
            g2, gbars / g2, g1 / g2, gp2 > 0 ? gp1 / gp2 : 0.0, t2[0], t2[rounds - 1]);
+    printf("  1 worker x 2 threads (the default layout): %.2f s = %.3g bar-events/s; %.2fx one "
+           "thread, whole command; runs %.2f..%.2f s\n",
+           gt, gbars / gt, g1 / gt, tt[0], tt[rounds - 1]);
     return 0;
 }
 
