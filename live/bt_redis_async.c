@@ -89,8 +89,8 @@ static void s_on_connect(const redisAsyncContext *ac, int status)
     if (status != REDIS_OK) {
         bt_log(BT_LOG_WARN, "Redis at %s: cannot connect (%s); retrying in %.1f s", r->addr,
                ac->errstr, (double)r->backoff_ms / 1000.0);
-        r->ac = NULL; /* hiredis frees it */
-        r->fd = -1;
+        r->ac = NULL; /* hiredis frees it, and its clean-up (s_cleanup, after this callback)
+                       * ends the socket's poller: r->fd must still name it */
         s_schedule(r);
         return;
     }
