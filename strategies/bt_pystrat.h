@@ -16,7 +16,13 @@
  * init fails the job at once; in on_bar/on_fill it stops the strategy's
  * calls for the rest of the run and bt_pystrat_take_error reports it with
  * the traceback. Callers run Python strategies single-threaded
- * (bt_pystrat_is), which keeps results identical at any thread count. */
+ * (bt_pystrat_is), which keeps results identical at any thread count.
+ *
+ * The interpreter and everything that touches it live in bt_python.so
+ * (strategies/python, bt_pymod.h), opened on the first load: a process that
+ * never loads a Python strategy never maps libpython. The module is looked
+ * for next to the program, then in the installed library folder
+ * (LIBDIR/backtester); without it a load fails with a message naming both. */
 #ifndef BT_PYSTRAT_H
 #define BT_PYSTRAT_H
 

@@ -75,11 +75,14 @@ static void s_tables(void)
     }
 }
 
-/* A match of len bytes (3..258) at distance 8: distance code 5 (7-8) with extra bit 1. */
+/* Distance 8: code 5 (distances 7-8; 00101 bit-reversed is 10100) and its extra bit 1. */
+#define S_DIST8 (0x14u | 1u << 5)
+
+/* A match of len bytes (3..258) at distance 8. */
 static inline void s_match8(s_bits_t *w, unsigned len)
 {
     s_put(w, s_len_code[len], s_len_bits[len]);
-    s_put(w, s_rev(5, 5) | 1u << 5, 6);
+    s_put(w, S_DIST8, 6);
 }
 
 /* len bytes (a multiple of 8, >= 8) that repeat the 8 before them. */

@@ -142,6 +142,12 @@ class PythonModule(TmpCase):
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("Python strategies need bt_python.so", r.stderr)
         self.assertIn(os.path.join(alone, "bt_python.so"), r.stderr)
+        # a library of that name that is not this build's module: refused, not called
+        shutil.copy(os.path.join(BIN, "strategies", "my_strategy.so"),
+                    os.path.join(alone, "bt_python.so"))
+        r = self._run(os.path.join(alone, "bt"), cfg)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("is not this build's Python module (no bt_pymod_api)", r.stderr)
         # with the module beside it, the same bt runs the strategy
         shutil.copy(os.path.join(BIN, "bt_python.so"), alone)
         r = self._run(os.path.join(alone, "bt"), cfg)
