@@ -14,7 +14,7 @@
 #include "bt_log.h"
 
 #define S_CACHE_BYTES ((size_t)512 << 20) /* declared indicator columns kept per sweep */
-#define S_FAST_CHUNK 32                    /* grid points per fast-path work item, at least */
+#define S_FAST_CHUNK 8 /* fast-path work items are whole groups of bt_batch's vector lanes */
 #define S_FAST_CHUNK_MAX 512               /* and at most (bt_batch's one-symbol pass) */
 #include "bt_pystrat.h"
 
@@ -401,6 +401,9 @@ static void s_run_fast(bt_runner_t *self, bt_runner_job_t *jobs, const s_prep_t 
     const double **cols = self->fcols;
     size_t *idx = self->fidx;
     size_t m = 0;
+    /* the batch's new columns are computed together below, on every thread */
+    bt_indcache_defer(self->cache, true);
+    size_t ncol0 = bt_indcache_computed(self->cache);
     for (size_t i = 0; per && gj && ec && cols && idx && i < n; i++) {
         const s_prep_t *p = &prep[i];
         if (!ready[i] || p->test)
@@ -427,11 +430,25 @@ static void s_run_fast(bt_runner_t *self, bt_runner_job_t *jobs, const s_prep_t 
         gj[m].cols = &cols[m * per];
         idx[m++] = i;
     }
+    bt_indcache_defer(self->cache, false);
+    uint64_t tf = s_now_us();
+    bt_indcache_fill(self->cache, self->threads); /* (also columns of jobs set aside above) */
+    tf = s_now_us() - tf;
+    if (m == 0)
+        return;
     bt_batch_t **grids = self->grids;
-    /* Large work items let bt_batch run many points block by block (their
-     * shared columns stay in cache); at least two per thread for balance. */
-    size_t chunk = m / (2 * (size_t)self->threads);
-    chunk = chunk < S_FAST_CHUNK ? S_FAST_CHUNK : chunk > S_FAST_CHUNK_MAX ? S_FAST_CHUNK_MAX : chunk;
+    /* Large work items let bt_batch run many points block by block: lanes
+     * that share a column read its block from cache, so a job costs less
+     * the more lanes a pass has (issue 15's grid at 200,000 bars: ~600 us
+     * a job at 50 lanes, ~360 at 180). So one item per thread, as few as
+     * the pass size allows, of equal size (a small batch, while the
+     * coordinator's batches grow, still runs on every thread). */
+    size_t nitems = (m + S_FAST_CHUNK_MAX - 1) / S_FAST_CHUNK_MAX;
+    if (nitems < (size_t)self->threads)
+        nitems = (size_t)self->threads;
+    size_t chunk = (m + nitems - 1) / (nitems ? nitems : 1);
+    chunk = (chunk + S_FAST_CHUNK - 1) / S_FAST_CHUNK * S_FAST_CHUNK; /* whole lane groups */
+    chunk = chunk > S_FAST_CHUNK_MAX ? S_FAST_CHUNK_MAX : chunk;
     long nchunks = (long)((m + chunk - 1) / chunk);
     uint64_t t0 = s_now_us();
 #pragma omp parallel for default(none) shared(grids, gj, m, nchunks, chunk) \
@@ -441,7 +458,13 @@ static void s_run_fast(bt_runner_t *self, bt_runner_job_t *jobs, const s_prep_t 
         size_t b = a + chunk < m ? a + chunk : m;
         bt_batch_run(grids[omp_get_thread_num()], &gj[a], b - a);
     }
-    uint64_t us = m ? (s_now_us() - t0) / m : 0; /* a lane has no wall time of its own */
+    uint64_t trun = s_now_us() - t0;
+    uint64_t us = m ? trun / m : 0; /* a lane has no wall time of its own */
+    bt_log(BT_LOG_DEBUG,
+           "fast path batch: %zu job(s) in %ld item(s) of <= %zu; %zu new column(s) in %.1f ms, "
+           "run %.1f ms",
+           m, nchunks, chunk, bt_indcache_computed(self->cache) - ncol0, (double)tf / 1e3,
+           (double)trun / 1e3);
     for (size_t k = 0; k < m; k++) {
         size_t i = idx[k];
         bt_runner_job_t *job = &jobs[i];

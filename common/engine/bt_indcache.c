@@ -6,6 +6,7 @@
 #define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
 #include "bt_indcache.h"
 
+#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,9 @@ typedef struct s_col {
     double p[BT_IND_MAX_PARAMS]; /* full parameters (defaults filled) */
     uint32_t source, out;
     double *v;                 /* n values (in a chunk) */
+    /* deferred (bt_indcache_defer): filled by bt_indcache_fill */
+    struct s_col *pend_next;   /* pending list */
+    double *ring;              /* SMA's window buffer until then */
 } s_col_t;
 
 struct bt_indcache {
@@ -50,6 +54,9 @@ struct bt_indcache {
     size_t tl_len[S_TL_MAX];
     size_t tl_n;               /* (0: none) */
     bool tl_same;              /* ... and its answer */
+    bool defer;                /* SMA / EMA columns of the close wait for bt_indcache_fill */
+    s_col_t *pend;             /* those columns, newest first */
+    size_t npend;
 };
 
 bt_indcache_t *bt_indcache_new(size_t max_bytes)
@@ -62,6 +69,10 @@ bt_indcache_t *bt_indcache_new(size_t max_bytes)
 
 static void s_clear(bt_indcache_t *self)
 {
+    for (s_col_t *c = self->pend; c; c = c->pend_next)
+        free(c->ring);
+    self->pend = NULL;
+    self->npend = 0;
     for (size_t b = 0; b < S_NBUCKETS; b++) {
         s_col_t *c = self->bucket[b];
         while (c) {
@@ -203,7 +214,12 @@ const double *bt_indcache_get(bt_indcache_t *self, const bt_series_t *s, const b
                        s->n),
                NULL;
     }
-    if (sma) {
+    if ((sma || ema) && self->defer) { /* computed by bt_indcache_fill */
+        c->ring = ring;
+        c->pend_next = self->pend;
+        self->pend = c;
+        self->npend++;
+    } else if (sma) {
         bt_sma_array(s->close, s->n, (size_t)p[0], ring, all);
         free(ring);
     } else if (ema) {
@@ -228,6 +244,50 @@ const double *bt_indcache_get(bt_indcache_t *self, const bt_series_t *s, const b
     self->bytes += s->n * k->nout * sizeof *all;
     self->computed++;
     return c->v;
+}
+
+void bt_indcache_defer(bt_indcache_t *self, bool on)
+{
+    self->defer = on;
+}
+
+/* One deferred column: the same loop bt_indcache_get runs at once. */
+static void s_fill_one(s_col_t *c)
+{
+    if (c->ring) {
+        bt_sma_array(c->close, c->n, (size_t)c->p[0], c->ring, c->v);
+        free(c->ring);
+        c->ring = NULL;
+    } else {
+        bt_ema_array(c->close, c->n, (size_t)c->p[0], c->v);
+    }
+}
+
+void bt_indcache_fill(bt_indcache_t *self, int threads)
+{
+    size_t n = self->npend;
+    if (n == 0)
+        return;
+    s_col_t *stack[256], **v = n <= 256 ? stack : malloc(n * sizeof *v);
+    if (!v) { /* no room for the list: one after the other */
+        for (s_col_t *c = self->pend; c; c = c->pend_next)
+            s_fill_one(c);
+    } else {
+        size_t k = 0;
+        for (s_col_t *c = self->pend; c; c = c->pend_next)
+            v[k++] = c;
+        long nl = (long)n;
+        /* each column is a series-long dependency chain: one thread each;
+         * the first touch of its memory goes with it */
+#pragma omp parallel for default(none) shared(v, nl) num_threads(threads > 0 ? threads : 1) \
+    schedule(dynamic, 1) if (threads > 1 && nl > 1)
+        for (long i = 0; i < nl; i++)
+            s_fill_one(v[i]);
+        if (v != stack)
+            free(v);
+    }
+    self->pend = NULL;
+    self->npend = 0;
 }
 
 bool bt_indcache_same_timeline(bt_indcache_t *self, const bt_series_t *s, size_t n)

@@ -8,7 +8,8 @@
  * the same series. A worker keeps one cache per sweep: the columns are
  * computed once per symbol and worker, not once per grid point.
  *
- * Not thread-safe: fill it before a parallel region, read it inside. */
+ * Not thread-safe (bt_indcache_fill runs its own threads): fill it before a
+ * parallel region, read it inside. */
 #ifndef BT_INDCACHE_H
 #define BT_INDCACHE_H
 
@@ -31,6 +32,16 @@ void bt_indcache_destroy(bt_indcache_t **self_p);
  * The column stays valid until bt_indcache_trim or destroy. */
 const double *bt_indcache_get(bt_indcache_t *self, const bt_series_t *s, const bt_decl_t *d,
                               bt_errbuf_t *eb);
+
+/* Deferred columns (the grid fast path's batch set-up): while on, an SMA or
+ * EMA of the close that bt_indcache_get has to compute is only given its
+ * memory, and its values come with the next bt_indcache_fill — every
+ * pending column at once, on up to `threads` threads (a series-long loop
+ * each, so columns are the unit of parallel work). A pointer handed out
+ * while deferring must not be read before that fill. Other kinds are
+ * computed at once as before. Off by default. */
+void bt_indcache_defer(bt_indcache_t *self, bool on);
+void bt_indcache_fill(bt_indcache_t *self, int threads);
 
 /* Drops every column when the cache holds more than max_bytes (call only
  * when no column handed out is still in use). */

@@ -75,6 +75,9 @@ static pid_t s_spawn(const bt_local_t *l, int index)
     if (l->opts.quiet) {
         argv[k++] = "--log-level";
         argv[k++] = "warn";
+    } else if (bt_log_threshold >= BT_LOG_DEBUG) { /* a debug sweep's timeline shows the workers' */
+        argv[k++] = "--log-level";
+        argv[k++] = "debug";
     }
     if (l->opts.trivial)
         argv[k++] = "--trivial";

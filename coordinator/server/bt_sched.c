@@ -192,7 +192,11 @@ static void s_sample(s_worker_t *w)
     if (w->win_busy < S_WINDOW_MS || w->win_done == 0)
         return;
     double sample = (double)w->win_done / (double)w->win_busy;
-    w->rate = w->rate > 0.0 ? 0.5 * w->rate + 0.5 * sample : sample;
+    /* Up at once, down by halves: a worker's first samples come from small
+     * batches, which cost more per job (set-up, the grid fast path's lanes)
+     * and so under-state its rate; averaging them in kept its batches small
+     * (and slow) for a second or more. A slowing worker still steps down. */
+    w->rate = w->rate > 0.0 && sample < w->rate ? 0.5 * w->rate + 0.5 * sample : sample;
     w->win_busy = 0;
     w->win_done = 0;
 }
@@ -331,7 +335,7 @@ size_t bt_sched_batch_size(const bt_sched_t *s, uint32_t worker)
         active += !s->workers[i].lost;
     uint64_t queued = s->njobs - s->c.ok - s->c.failed - s->c.leased - s->c.held;
     double share = ceil((double)queued / (2.0 * (active ? active : 1)));
-    if (b > share)
+    if (active > 1 && b > share) /* (a lone worker has no one to share with) */
         b = share;
     if (b < 1.0)
         b = 1.0;

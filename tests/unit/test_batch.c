@@ -332,6 +332,55 @@ Test(batch, columns_do_not_look_ahead)
     bt_indcache_destroy(&cache);
 }
 
+/* Deferred columns (the worker's batch set-up): an SMA or EMA asked for
+ * while deferring gets its memory at once and its values from
+ * bt_indcache_fill on two threads, the same bits as a column computed at
+ * once in another cache; asking again before the fill hands out the same
+ * pointer; other kinds are computed at once; a trim drops what is pending. */
+Test(batch, deferred_columns_are_the_same_bits)
+{
+    s_series();
+    bt_indcache_t *now = bt_indcache_new((size_t)1 << 30);
+    bt_indcache_t *later = bt_indcache_new((size_t)1 << 30);
+    bt_decl_t d[40];
+    size_t nd = 0;
+    for (int w = 1; w <= 37; w += 3)
+        d[nd++] = (bt_decl_t){.kind = "sma", .p = {w}, .np = 1};
+    for (int w = 2; w <= 40; w += 5)
+        d[nd++] = (bt_decl_t){.kind = "ema", .p = {w}, .np = 1};
+    d[nd++] = (bt_decl_t){.kind = "rsi", .p = {14}, .np = 1};
+    const double *v[40];
+    bt_errbuf_t eb;
+    bt_errbuf_clear(&eb);
+    bt_indcache_defer(later, true);
+    for (size_t j = 0; j < nd; j++) {
+        v[j] = bt_indcache_get(later, &g_s, &d[j], &eb);
+        cr_assert(v[j], "%s", eb.msg);
+        cr_assert(bt_indcache_get(later, &g_s, &d[j], &eb) == v[j], "one column per key");
+    }
+    /* the RSI (not an SMA or EMA of the close) is there already */
+    const double *rsi = bt_indcache_get(now, &g_s, &d[nd - 1], &eb);
+    cr_assert(memcmp(v[nd - 1], rsi, NB * sizeof *rsi) == 0);
+    bt_indcache_defer(later, false);
+    bt_indcache_fill(later, 2);
+    for (size_t j = 0; j < nd; j++) {
+        const double *ref = bt_indcache_get(now, &g_s, &d[j], &eb);
+        cr_assert(ref && ref != v[j]);
+        cr_assert(memcmp(v[j], ref, NB * sizeof *ref) == 0, "%s(%g) differs", d[j].kind,
+                  d[j].p[0]);
+    }
+    cr_assert_eq(bt_indcache_computed(later), nd);
+    /* pending columns dropped by a trim (max_bytes 0) are freed, not filled */
+    bt_indcache_t *small = bt_indcache_new(0);
+    bt_indcache_defer(small, true);
+    cr_assert(bt_indcache_get(small, &g_s, &d[0], &eb));
+    bt_indcache_trim(small);
+    bt_indcache_fill(small, 2); /* nothing left to fill */
+    bt_indcache_destroy(&small);
+    bt_indcache_destroy(&later);
+    bt_indcache_destroy(&now);
+}
+
 /* Runs decide over bars [0, n) in blocks of blk; events into at/tg. */
 static size_t s_decide_all(const bt_strategy_t *st, const double *p, const double *const *v,
                            size_t n, size_t blk, uint32_t *at, double *tg)

@@ -252,6 +252,27 @@ Test(sched, batch_grows_for_fast_and_stays_small_for_slow)
     bt_sched_destroy(&s);
 }
 
+/* The rate goes up at once: a worker whose first batches ran at 1 ms a job
+ * (batches of 150) and which then runs 10 jobs a ms has batches of 1,500
+ * from its first whole fast window on. By hand: the first two fast batches
+ * (150 jobs, 15 ms each) and the 20 ms left of the last slow window make
+ * one 50 ms window of 300 + ~20 jobs (~6.4 a ms: batch ~960; here 1,122);
+ * the next batch (> 50 ms) is a window of 10 a ms: 1,500. Averaging with
+ * 1/2 on each sample instead stands at (1 + 7.5) / 2 -> 636, then 1,068
+ * after that batch (measured with the old rule), below 1,400. */
+Test(sched, rate_rises_at_once)
+{
+    bt_sched_t *s = bt_sched_new(10000000, 3, 1000000);
+    uint32_t w = bt_sched_worker_add(s, 0);
+    int64_t t = s_drive(s, w, 12, 0, 1, 0, MAXB);
+    size_t b = bt_sched_batch_size(s, w);
+    cr_assert(b >= 140 && b <= 160, "slow batch %zu", b);
+    s_drive(s, w, 4, 10, 0, t, MAXB);
+    b = bt_sched_batch_size(s, w);
+    cr_assert(b >= 1400 && b <= 1600, "batch %zu after four fast batches", b);
+    bt_sched_destroy(&s);
+}
+
 Test(sched, batch_shrinks_when_worker_slows_and_is_bounded)
 {
     bt_sched_t *s = bt_sched_new(10000000, 3, 1000000);
@@ -365,7 +386,10 @@ Test(sched, batch_guided_near_the_end)
     cr_assert_eq(bt_sched_batch_size(s, a), 3); /* ceil(10 / 4) */
     cr_assert_eq(bt_sched_batch_size(s, b), 1); /* b never ran: slow start (1 + done) */
     bt_sched_worker_lost(s, b);
-    cr_assert_eq(bt_sched_batch_size(s, a), 5); /* one worker left: ceil(10 / 2) */
+    /* one worker left: no one to share the tail with, so the rate alone
+     * (150; a lease then takes the 10 still queued) */
+    cr_assert_eq(bt_sched_batch_size(s, a), 150);
+    cr_assert_eq(bt_sched_lease(s, a, 1000, t, s_ids, s_att), 10);
     bt_sched_destroy(&s);
 }
 
