@@ -1,6 +1,6 @@
 /* bench_sweep — throughput of `bt sweep` through one coordinator (not a test;
  * run by scripts/bench, or directly: build/bench/bench_sweep [--quick]
- * [--scale]; --scale runs part 4 alone).
+ * [--grid | --scale]).
  *
  * 1. Dispatch: trivial jobs (bt-worker --trivial answers without running a
  *    backtest) on a large grid: jobs/s through the coordinator, including
@@ -9,8 +9,10 @@
  *    2520 daily bars): backtests/s and bar-events/s with 1 and 2 local
  *    workers, and the 2/1 ratio.
  * 3. The grid fast path on the grid of issue 15 (7,838 sma_cross points on
- *    one symbol of 50,000 bars): bar-events/s with 1 and 2 workers, and the
- *    per-point path (BT_FAST=0, one run) for the ratio.
+ *    one symbol of 50,000 bars): bar-events/s with 1 and 2 workers and one
+ *    worker of 2 threads, and the per-point path (BT_FAST=0, one run) for
+ *    the ratio; then the same points on 200,000 bars (a few seconds) for
+ *    the 2-core scaling. --grid runs part 3 alone.
  * 4. Scale: 100,000 and 1,000,000 points on a tiny dataset (memory per
  *    result, journal bytes per result, the PBO's cost and stability).
  * Each figure is the median of 3 runs (4: one run). Targets: >= 20,000 jobs/s dispatch,
@@ -304,17 +306,20 @@ static void s_scale(bool quick)
 
 /* ---- 3. The grid fast path (docs/sweep.md "Grid fast path") on the grid of
  * issue 15: sma_cross fast 2..101 x slow 10..208 step 2, fast < slow =
- * 7,838 points on one symbol of 50,000 bars. Whole `bt sweep` command, 1 and
+ * 7,838 points on one symbol of 50,000 bars (~1 s), then of 200,000 bars
+ * (~3.5 s with one worker: issue 15's "grid that lasts a few seconds" for
+ * the scaling; no per-point run there). Whole `bt sweep` command, 1 and
  * 2 workers alternated in each of `rounds` rounds (the host's speed drifts:
  * the ratio of the two medians is of the same minutes); the per-point path
  * (BT_FAST=0) once for the ratio. */
-static int s_grid(bool quick, int rounds)
+static int s_grid(bool quick, int rounds, long nbars, bool slow_path)
 {
-    char store1[512], cfg_g[512], log[512];
-    snprintf(store1, sizeof store1, "%s/one.h5", s_dir);
-    snprintf(cfg_g, sizeof cfg_g, "%s/grid.yaml", s_dir);
+    char store1[512], cfg_g[512], log[512], nb[32];
+    snprintf(store1, sizeof store1, "%s/one%ld.h5", s_dir, nbars);
+    snprintf(cfg_g, sizeof cfg_g, "%s/grid%ld.yaml", s_dir, nbars);
     snprintf(log, sizeof log, "%s/synth1.log", s_dir);
-    char *synth1[] = {s_bt, "data", "synth", "--out", store1, "--symbols", "1", "--bars", "50000",
+    snprintf(nb, sizeof nb, "%ld", nbars);
+    char *synth1[] = {s_bt, "data", "synth", "--out", store1, "--symbols", "1", "--bars", nb,
                       "--freq", "1h", "--seed", "7", NULL};
     if (bt_proc_run(synth1, log, 120000) != 0) {
         fprintf(stderr, "bt data synth failed, see %s\n", log);
@@ -338,7 +343,7 @@ static int s_grid(bool quick, int rounds)
     for (int f = 2; f <= gf; f++)
         for (int sl = 10; sl <= 208; sl += 2)
             njg += f < sl;
-    double gbars = (double)njg * 50000.0;
+    double gbars = (double)njg * (double)nbars;
     /* and one worker of 2 threads: bt sweep's default layout on 2 cores (docs/sweep.md
      * "Local workers") */
     double t1[16], t2[16], p1[16], p2[16], tt[16];
@@ -364,20 +369,24 @@ static int s_grid(bool quick, int rounds)
     qsort(tt, (size_t)rounds, sizeof tt[0], s_cmp);
     double g1 = t1[rounds / 2], g2 = t2[rounds / 2], gp1 = p1[rounds / 2], gp2 = p2[rounds / 2];
     double gt = tt[rounds / 2];
-    setenv("BT_FAST", "0", 1);
-    double gs = s_sweep(cfg_g, "grid-slow", 1, false);
-    unsetenv("BT_FAST");
-    if (gs < 0)
-        return 1;
-    printf("grid fast path: %llu points x 50000 bars (sma_cross, one symbol), medians of %d "
+    double gs = 0;
+    if (slow_path) {
+        setenv("BT_FAST", "0", 1);
+        gs = s_sweep(cfg_g, "grid-slow", 1, false);
+        unsetenv("BT_FAST");
+        if (gs < 0)
+            return 1;
+    }
+    printf("grid fast path: %llu points x %ld bars (sma_cross, one symbol), medians of %d "
            "alternated rounds\n",
-           (unsigned long long)njg, rounds);
+           (unsigned long long)njg, nbars, rounds);
     printf("  1 worker : %.2f s = %.3g bar-events/s whole command (%.3g in the sweep phase); "
            "runs %.2f..%.2f s\n",
            g1, gbars / g1, gp1 > 0 ? gbars / gp1 : 0.0, t1[0], t1[rounds - 1]);
-    printf("  per-point path (BT_FAST=0), 1 worker, one run: %.2f s = %.3g bar-events/s; "
-           "fast path %.1fx\n",
-           gs, gbars / gs, gs / g1);
+    if (slow_path)
+        printf("  per-point path (BT_FAST=0), 1 worker, one run: %.2f s = %.3g bar-events/s; "
+               "fast path %.1fx\n",
+               gs, gbars / gs, gs / g1);
     printf("  2 workers: %.2f s = %.3g bar-events/s; scaling 2/1 workers %.2fx whole command, "
            "%.2fx sweep phase; runs %.2f..%.2f s\n",
            g2, gbars / g2, g1 / g2, gp2 > 0 ? gp1 / gp2 : 0.0, t2[0], t2[rounds - 1]);
@@ -399,7 +408,9 @@ int main(int argc, char **argv)
     if (!bt_proc_tmpdir(s_dir, sizeof s_dir, "bench-sweep"))
         return 1;
     if (argc > 1 && strcmp(argv[argc - 1], "--grid") == 0) { /* part 3 alone, 5 rounds */
-        int rc = s_grid(quick, 5);
+        int rc = s_grid(quick, 5, 50000, true);
+        if (rc == 0)
+            rc = s_grid(quick, 5, quick ? 100000 : 200000, false);
         char rm0[400];
         snprintf(rm0, sizeof rm0, "rm -rf '%s'", s_dir);
         return system(rm0) == 0 ? rc : 1;
@@ -479,7 +490,7 @@ int main(int argc, char **argv)
            "statistics and the report)\n",
            t1 / t2, p2 > 0 ? p1 / p2 : 0.0, p1, p2);
 
-    if (s_grid(quick, 3) != 0)
+    if (s_grid(quick, 3, 50000, true) != 0 || s_grid(quick, 3, quick ? 100000 : 200000, false) != 0)
         return 1;
     s_scale(quick);
     char rm[400];
