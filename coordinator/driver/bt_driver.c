@@ -144,6 +144,7 @@ static bt_err_t s_result(void *user, const char *worker, const bt_msg_result_t *
                            (unsigned long long)r->job_id, (unsigned long long)d->njobs);
         return bt_wftest_result(d->wf, r, eb);
     }
+    bt_local_progress(d->local); /* (a final outcome: no crash loop at start) */
     bool ok = r->status == BT_JOB_OK;
     bt_journal_rec_t rec;
     rec.job_id = r->job_id;
@@ -193,6 +194,18 @@ static void s_tick(void *user)
 {
     s_run_t *d = user;
     bt_local_reap(d->local);
+}
+
+static size_t s_dead(void *user, char (*name)[64], char (*how)[64], size_t max)
+{
+    s_run_t *d = user;
+    bt_local_death_t got[8];
+    size_t n = bt_local_take_deaths(d->local, got, max < 8 ? max : 8);
+    for (size_t k = 0; k < n; k++) {
+        snprintf(name[k], 64, "%s", got[k].name);
+        snprintf(how[k], 64, "%s", got[k].how);
+    }
+    return n;
 }
 
 static void s_progress(void *user, char *buf, size_t cap)
@@ -463,7 +476,14 @@ static bt_err_t s_serve(s_run_t *d, bt_server_stats_t *st, bt_errbuf_t *eb)
         .max_overrides = d->naxes + 1,
         .ship = ship,
     };
-    bt_server_hooks_t hooks = {d, s_job, s_result, s_commit, s_tick, s_progress, s_flush};
+    bt_server_hooks_t hooks = {.user = d,
+                               .job = s_job,
+                               .result = s_result,
+                               .commit = s_commit,
+                               .tick = s_tick,
+                               .dead = s_dead,
+                               .progress = s_progress,
+                               .flush = s_flush};
     double cpu_run = s_cpu_s();
     bt_err_t rc = bt_server_run(srv, &sw, d->sched, &hooks, eb);
     double t_run = bt_monotonic_s();

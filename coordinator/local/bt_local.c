@@ -19,10 +19,12 @@
 #include "bt_time.h"
 
 #define S_MAX_RESPAWN_FACTOR 2 /* restarts allowed per worker */
+#define S_DEATHS 16             /* deaths kept until bt_local_take_deaths */
 
 typedef struct {
     pid_t pid;
     bool alive;
+    bool down; /* died, and the restart budget was spent */
 } s_child_t;
 
 struct bt_local {
@@ -34,6 +36,8 @@ struct bt_local {
     s_child_t *children;
     size_t n;
     int respawns;
+    bt_local_death_t deaths[S_DEATHS]; /* found by reap, not yet taken */
+    size_t ndeaths;
 };
 
 bt_err_t bt_local_sibling_path(const char *prog, char *out, size_t cap, bt_errbuf_t *eb)
@@ -159,6 +163,21 @@ bt_local_t *bt_local_start(const bt_local_opts_t *opts)
     return l;
 }
 
+/* Starts worker i again if the budget allows (else it stays down). */
+static void s_respawn(bt_local_t *l, size_t i)
+{
+    s_child_t *ch = &l->children[i];
+    ch->down = true;
+    if (l->respawns >= S_MAX_RESPAWN_FACTOR * (int)l->n)
+        return;
+    l->respawns++;
+    ch->pid = s_spawn(l, (int)i);
+    ch->alive = ch->pid > 0;
+    ch->down = !ch->alive;
+    if (ch->alive)
+        bt_log(BT_LOG_INFO, "restarted local worker %d (pid %ld)", (int)i, (long)ch->pid);
+}
+
 void bt_local_reap(bt_local_t *l)
 {
     for (size_t i = 0; l && i < l->n; i++) {
@@ -172,14 +191,38 @@ void bt_local_reap(bt_local_t *l)
         bt_log(BT_LOG_WARN, "local worker %d (pid %ld) %s %d", (int)i, (long)ch->pid,
                WIFSIGNALED(status) ? "killed by signal" : "exited with code",
                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-        if (l->respawns < S_MAX_RESPAWN_FACTOR * (int)l->n) {
-            l->respawns++;
-            ch->pid = s_spawn(l, (int)i);
-            ch->alive = ch->pid > 0;
-            if (ch->alive)
-                bt_log(BT_LOG_INFO, "restarted local worker %d (pid %ld)", (int)i, (long)ch->pid);
+        if (l->ndeaths == S_DEATHS) { /* (nobody took them: keep the newest) */
+            memmove(l->deaths, l->deaths + 1, (S_DEATHS - 1) * sizeof *l->deaths);
+            l->ndeaths--;
         }
+        bt_local_death_t *d = &l->deaths[l->ndeaths++];
+        snprintf(d->name, sizeof d->name, "local-%d", (int)i); /* as s_spawn names it */
+        snprintf(d->how, sizeof d->how, "%s %d",
+                 WIFSIGNALED(status) ? "killed by signal" : "exited with code",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        s_respawn(l, i);
     }
+}
+
+void bt_local_progress(bt_local_t *l)
+{
+    if (!l || l->respawns == 0)
+        return;
+    l->respawns = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->children[i].down)
+            s_respawn(l, i);
+}
+
+size_t bt_local_take_deaths(bt_local_t *l, bt_local_death_t *out, size_t max)
+{
+    if (!l)
+        return 0;
+    size_t n = l->ndeaths < max ? l->ndeaths : max;
+    memcpy(out, l->deaths, n * sizeof *out);
+    memmove(l->deaths, l->deaths + n, (l->ndeaths - n) * sizeof *l->deaths);
+    l->ndeaths -= n;
+    return n;
 }
 
 void bt_local_stop(bt_local_t **l_p)

@@ -1,6 +1,7 @@
 /* bt_local — the local bt-worker children of `bt sweep`: started next to
  * `bt` with PR_SET_PDEATHSIG (they die with the coordinator), restarted when
- * one dies unexpectedly (at most twice per worker), stopped at the end
+ * one dies unexpectedly (at most twice per worker between two jobs
+ * finished: bt_local_progress), stopped at the end
  * (SIGTERM, then SIGKILL after 3 s). Knows processes only: no socket, no
  * sweep state. */
 #ifndef BT_LOCAL_H
@@ -32,6 +33,21 @@ typedef struct bt_local bt_local_t;
 bt_local_t *bt_local_start(const bt_local_opts_t *opts);
 /* Reaps exited workers and restarts those that died unexpectedly (bounded). */
 void bt_local_reap(bt_local_t *l);
+/* The sweep moved on (a job finished, ok or failed for good): the
+ * restart budget starts over, and a worker left down when it ran out is
+ * started again. Workers that die before any job ends (a bad install, a
+ * crash at start) still stop after the budget; a job that crashes its
+ * worker on each attempt is failed by the scheduler after its attempts. */
+void bt_local_progress(bt_local_t *l);
+/* A worker reap found dead (a signal, or a non-zero exit): its name as it
+ * announced itself ("local-N") and how it died. */
+typedef struct bt_local_death {
+    char name[32];
+    char how[48]; /* "killed by signal 11", "exited with code 3" */
+} bt_local_death_t;
+/* The deaths found since the last call, oldest first (at most max; up to
+ * 16 are kept between calls, the oldest dropped beyond that). */
+size_t bt_local_take_deaths(bt_local_t *l, bt_local_death_t *out, size_t max);
 /* Stops and reaps every worker, frees, sets *l_p = NULL. Accepts NULL. */
 void bt_local_stop(bt_local_t **l_p);
 /* Workers that never had a sweep: SIGKILL (no "leaving" log), reaped. */

@@ -19,10 +19,15 @@
 
 enum { S_QUEUED = 0, S_LEASED, S_DONE, S_FAILED, S_HELD };
 
+/* A job that was in a batch whose worker was lost: it goes out alone from
+ * then on, so a job that crashes its worker is found without the jobs
+ * batched with it paying for it. */
+#define S_SUSPECT 1u
+
 typedef struct {
     uint8_t state;    /* S_QUEUED .. S_HELD */
     uint8_t fails;    /* failed or lost attempts so far */
-    uint16_t pad;     /* unused */
+    uint16_t flags;   /* S_SUSPECT */
     uint32_t attempt; /* attempt number of the latest lease (0 = never leased) */
     uint32_t owner;   /* worker given attempt `attempt` (kept after the lease ends) */
     uint32_t prev;    /* worker given attempt `attempt - 1` (S_NO_OWNER: none) */
@@ -40,6 +45,7 @@ typedef struct {
     uint64_t done;       /* jobs this worker completed (owner at the time) */
     uint64_t first;      /* results from it that were NEW or FAILED */
     bool lost;           /* reported lost and not heard from since */
+    bool suspect;        /* holds a suspect job (alone): no other lease until it is settled */
     bool released;       /* bt_sched_worker_release: gone for good, slot reusable */
     uint32_t refs;       /* jobs naming it as owner or prev (a late result may come) */
     int64_t progress_at; /* last result from it, or when it got work while idle */
@@ -150,14 +156,19 @@ static void s_unlease(bt_sched_t *s, uint64_t id)
 /* Requeues every lease of worker w, in lease order; returns how many. A lost
  * lease counts as a failed attempt: a job that kills or hangs its workers
  * ends FAILED after max_attempts instead of going round for ever. */
+/* A lost lease of one job counts as an attempt of it; a lost batch of
+ * several counts for none of them (which one crashed or hung the worker is
+ * not known) but makes them all suspects, leased alone from then on (so
+ * each job is lost uncounted at most once). */
 static size_t s_requeue_worker(bt_sched_t *s, s_worker_t *w)
 {
     size_t n = w->n;
     for (size_t i = 0; i < n; i++) {
         uint64_t id = w->leases[i];
         s_job_t *j = &s->jobs[id];
-        if (j->fails < UINT8_MAX)
+        if ((n == 1 || (j->flags & S_SUSPECT)) && j->fails < UINT8_MAX)
             j->fails++;
+        j->flags |= S_SUSPECT;
         if (j->fails >= s->max_attempts) {
             j->state = S_FAILED;
             s->c.failed++;
@@ -365,6 +376,10 @@ size_t bt_sched_lease(bt_sched_t *s, uint32_t worker, size_t max, int64_t now_ms
     assert(worker < s->nworkers);
     s_worker_t *w = &s->workers[worker];
     s_touch(w, now_ms);
+    if (w->n == 0)
+        w->suspect = false;
+    if (w->suspect) /* its suspect must end alone: a crash then names it */
+        return 0;
     size_t want = bt_sched_batch_size(s, worker);
     if (want > max)
         want = max;
@@ -375,6 +390,11 @@ size_t bt_sched_lease(bt_sched_t *s, uint32_t worker, size_t max, int64_t now_ms
     size_t n = 0;
     while (n < want) {
         uint64_t id;
+        if (s->fcount > 0) { /* a suspect goes alone, to a worker holding nothing */
+            const s_job_t *h = &s->jobs[s->fifo[s->fhead]];
+            if (h->state == S_QUEUED && (h->flags & S_SUSPECT) && (n > 0 || w->n > 0))
+                break;
+        }
         if (!s_fifo_pop(s, &id)) {
             while (s->next_fresh < s->njobs && s->jobs[s->next_fresh].state != S_QUEUED)
                 s->next_fresh++;
@@ -397,6 +417,10 @@ size_t bt_sched_lease(bt_sched_t *s, uint32_t worker, size_t max, int64_t now_ms
         ids[n] = id;
         attempts[n] = j->attempt;
         n++;
+        if (j->flags & S_SUSPECT) {
+            w->suspect = true;
+            break;
+        }
     }
     s->c.leased += n;
     return n;

@@ -10,7 +10,11 @@
  * worker counts as "heard"); bt_sched_expire() requeues the leases of workers
  * silent for lease_ms. A job whose attempt fails inside a worker, or whose
  * lease is lost (silent or lost worker), is requeued until that happened
- * max_attempts times, then it is FAILED.
+ * max_attempts times, then it is FAILED. A lost lease counts only for a job
+ * that was the worker's only one; the jobs of a lost batch of several are
+ * suspects instead: each goes out alone, to a worker holding nothing, which
+ * gets nothing more until it is settled (so a job that crashes workers is
+ * found without failing the jobs batched with it).
  *
  * Only the worker holding the current attempt of a job, or the previous
  * holder answering its expired lease late, can settle it; any other result

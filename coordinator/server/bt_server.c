@@ -265,7 +265,8 @@ static void s_settle_lost(s_coord_t *c, const char *worker, const char *why)
         r->attempt = bt_sched_job_attempt(c->sched, id);
         r->status = BT_JOB_FAILED;
         snprintf(r->error, sizeof r->error,
-                 "lost %u time(s), last on worker %s (%s): the job may crash or hang workers",
+                 "lost on attempt %u (worker %s: %s), the last it may take: the job may crash or "
+                 "hang workers",
                  r->attempt, worker, why);
         bt_errbuf_t eb;
         bt_errbuf_clear(&eb);
@@ -612,6 +613,27 @@ static void s_heartbeats(s_coord_t *c, int64_t now)
         bt_log(BT_LOG_INFO, "%zu expired lease(s) requeued", requeued);
 }
 
+/* Workers whose process died (hooks->dead): their leases go back now. A
+ * name matches the oldest peer of that name (a restarted worker joins under
+ * the same name, after its predecessor). */
+static void s_dead(s_coord_t *c)
+{
+    char name[8][64], how[8][64];
+    size_t n = c->hooks->dead(c->hooks->user, name, how, 8);
+    for (size_t k = 0; k < n; k++) {
+        name[k][63] = how[k][63] = '\0';
+        for (size_t i = 0; i < c->npeers; i++) {
+            s_peer_t *p = &c->peers[i];
+            if (strcmp(p->name, name[k]) != 0)
+                continue;
+            char why[96];
+            snprintf(why, sizeof why, "died (%.63s)", how[k]);
+            s_worker_gone(c, p, why);
+            break;
+        }
+    }
+}
+
 static void s_progress(s_coord_t *c, int64_t now, bool final)
 {
     bool tty = c->opts.progress_tty;
@@ -783,6 +805,8 @@ static bt_err_t s_loop(s_coord_t *c, bt_errbuf_t *eb)
             s_heartbeats(c, now);
             if (c->hooks->tick)
                 c->hooks->tick(c->hooks->user);
+            if (c->hooks->dead)
+                s_dead(c);
         }
         s_dispatch(c, now);
         s_progress(c, now, false);

@@ -66,6 +66,11 @@ typedef struct bt_server_hooks {
     bt_err_t (*commit)(void *user, bt_errbuf_t *eb);
     /* Every heartbeat interval (e.g. reap local workers). May be NULL. */
     void (*tick)(void *user);
+    /* After each tick: the names of workers whose process is known to have
+     * died (local workers the tick reaped), with how, at most max; their
+     * leases are lost at once (an attempt each, as for a silent worker)
+     * instead of after lease_ms. May be NULL. */
+    size_t (*dead)(void *user, char (*name)[64], char (*how)[64], size_t max);
     /* Extra text for the progress line (", best ..."). May be NULL. */
     void (*progress)(void *user, char *buf, size_t cap);
     /* Called on loop turns whose results wait for a later commit (commits

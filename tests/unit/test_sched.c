@@ -548,3 +548,58 @@ Test(sched, a_slot_named_by_a_job_is_not_reused)
                  "attempt 1 was a's, not the newcomer's");
     bt_sched_destroy(&s);
 }
+
+/* A lost batch of several jobs counts an attempt for none of them; each
+ * becomes a suspect, leased alone to a worker holding nothing else, and
+ * that worker gets nothing more until it is settled. A suspect lost alone
+ * counts: after 3 (max_attempts) it is FAILED; the others of its first
+ * batch finish. */
+Test(sched, lost_batch_jobs_become_suspects_run_alone)
+{
+    bt_sched_t *s = bt_sched_new(1000, 3, 100000);
+    uint32_t a = bt_sched_worker_add(s, 0);
+    uint32_t b = bt_sched_worker_add(s, 0);
+    int64_t t = s_drive(s, a, 8, 0, 1, 0, 20); /* some done, batches of credit 20 */
+    size_t n = bt_sched_lease(s, a, 5, t, s_ids, s_att);
+    cr_assert_eq(n, 5);
+    uint64_t batch0 = s_ids[0];
+    cr_assert_eq(bt_sched_worker_lost(s, a), 5);
+    uint64_t id;
+    cr_assert_not(bt_sched_take_lost_failed(s, &id), "a lost batch fails nobody");
+    /* b: one suspect at a time, nothing more while it holds it */
+    cr_assert_eq(bt_sched_lease(s, b, 100, t, s_ids, s_att), 1);
+    uint64_t first = s_ids[0];
+    cr_assert_eq(first, batch0);
+    cr_assert_eq(bt_sched_lease(s, b, 100, t, s_ids, s_att), 0, "holds a suspect");
+    /* b crashes on it (alone: counted). Then a fresh worker per lease: each
+     * lease is one suspect (FIFO order); `first` crashes its worker each
+     * time, the other four finish; `first` is FAILED at its third lone loss. */
+    cr_assert_eq(bt_sched_worker_lost(s, b), 1);
+    cr_assert_not(bt_sched_take_lost_failed(s, &id));
+    int lone_losses = 1, finished = 0;
+    uint32_t c = b;
+    while (!bt_sched_take_lost_failed(s, &id)) {
+        c = bt_sched_worker_add(s, t);
+        cr_assert_eq(bt_sched_lease(s, c, 100, t, s_ids, s_att), 1, "suspects go alone");
+        if (s_ids[0] == first) {
+            cr_assert_eq(bt_sched_worker_lost(s, c), 1);
+            lone_losses++;
+        } else {
+            cr_assert_eq(bt_sched_complete(s, c, s_ids[0], s_att[0], true, ++t), BT_SCHED_NEW);
+            finished++;
+        }
+        cr_assert_leq(lone_losses + finished, 20, "no end");
+    }
+    cr_assert_eq(id, first);
+    cr_assert_eq(lone_losses, 3);
+    cr_assert_eq(finished, 4, "the four batched with it finish");
+    /* then fresh jobs, no longer one lease at a time: a new worker (slow
+     * start: 1 job) may hold a second lease beside the first */
+    c = bt_sched_worker_add(s, t);
+    cr_assert_eq(bt_sched_lease(s, c, 100, t, s_ids, s_att), 1);
+    cr_assert_geq(bt_sched_lease(s, c, 100, t, s_ids, s_att), 1);
+    bt_sched_counts_t k;
+    bt_sched_counts(s, &k);
+    cr_assert_eq(k.failed, 1);
+    bt_sched_destroy(&s);
+}
