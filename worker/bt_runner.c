@@ -441,11 +441,12 @@ static void s_run_fast(bt_runner_t *self, bt_runner_job_t *jobs, const s_prep_t 
      * that share a column read its block from cache, so a job costs less
      * the more lanes a pass has (issue 15's grid at 200,000 bars: ~600 us
      * a job at 50 lanes, ~360 at 180). So one item per thread, as few as
-     * the pass size allows, of equal size (a small batch, while the
-     * coordinator's batches grow, still runs on every thread). */
+     * the pass size allows, of equal size, a multiple of the threads (a
+     * small batch, while the coordinator's batches grow, still runs on
+     * every thread). */
+    size_t th = (size_t)(self->threads > 0 ? self->threads : 1);
     size_t nitems = (m + S_FAST_CHUNK_MAX - 1) / S_FAST_CHUNK_MAX;
-    if (nitems < (size_t)self->threads)
-        nitems = (size_t)self->threads;
+    nitems = (nitems + th - 1) / th * th; /* every thread the same share */
     size_t chunk = (m + nitems - 1) / (nitems ? nitems : 1);
     chunk = (chunk + S_FAST_CHUNK - 1) / S_FAST_CHUNK * S_FAST_CHUNK; /* whole lane groups */
     chunk = chunk > S_FAST_CHUNK_MAX ? S_FAST_CHUNK_MAX : chunk;

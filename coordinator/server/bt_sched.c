@@ -154,12 +154,12 @@ static void s_unlease(bt_sched_t *s, uint64_t id)
 }
 
 /* Requeues every lease of worker w, in lease order; returns how many. A lost
- * lease counts as a failed attempt: a job that kills or hangs its workers
- * ends FAILED after max_attempts instead of going round for ever. */
-/* A lost lease of one job counts as an attempt of it; a lost batch of
- * several counts for none of them (which one crashed or hung the worker is
- * not known) but makes them all suspects, leased alone from then on (so
- * each job is lost uncounted at most once). */
+ * lease of a job that was alone (or a suspect) counts as a failed attempt:
+ * a job that kills or hangs its workers ends FAILED after max_attempts
+ * instead of going round for ever. A lost batch of several counts for none
+ * of them (which one crashed or hung the worker is not known) but makes
+ * them all suspects, leased alone from then on (so each job is lost
+ * uncounted at most once). */
 static size_t s_requeue_worker(bt_sched_t *s, s_worker_t *w)
 {
     size_t n = w->n;
