@@ -267,7 +267,7 @@ void bt_indcache_fill(bt_indcache_t *self, int threads)
     size_t n = self->npend;
     if (n == 0)
         return;
-    s_col_t *stack[256], **v = n <= 256 ? stack : malloc(n * sizeof *v);
+    s_col_t **v = malloc(n * sizeof *v);
     if (!v) { /* no room for the list: one after the other */
         for (s_col_t *c = self->pend; c; c = c->pend_next)
             s_fill_one(c);
@@ -282,8 +282,7 @@ void bt_indcache_fill(bt_indcache_t *self, int threads)
     schedule(dynamic, 1) if (threads > 1 && nl > 1)
         for (long i = 0; i < nl; i++)
             s_fill_one(v[i]);
-        if (v != stack)
-            free(v);
+        free(v);
     }
     self->pend = NULL;
     self->npend = 0;

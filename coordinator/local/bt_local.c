@@ -19,12 +19,13 @@
 #include "bt_time.h"
 
 #define S_MAX_RESPAWN_FACTOR 2 /* restarts allowed per worker */
-#define S_DEATHS 16             /* deaths kept until bt_local_take_deaths */
 
 typedef struct {
     pid_t pid;
     bool alive;
     bool down; /* died, and the restart budget was spent */
+    bool died; /* died since the last bt_local_take_deaths (how says how) */
+    char how[48];
 } s_child_t;
 
 struct bt_local {
@@ -36,8 +37,6 @@ struct bt_local {
     s_child_t *children;
     size_t n;
     int respawns;
-    bt_local_death_t deaths[S_DEATHS]; /* found by reap, not yet taken */
-    size_t ndeaths;
 };
 
 bt_err_t bt_local_sibling_path(const char *prog, char *out, size_t cap, bt_errbuf_t *eb)
@@ -191,13 +190,8 @@ void bt_local_reap(bt_local_t *l)
         bt_log(BT_LOG_WARN, "local worker %d (pid %ld) %s %d", (int)i, (long)ch->pid,
                WIFSIGNALED(status) ? "killed by signal" : "exited with code",
                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-        if (l->ndeaths == S_DEATHS) { /* (nobody took them: keep the newest) */
-            memmove(l->deaths, l->deaths + 1, (S_DEATHS - 1) * sizeof *l->deaths);
-            l->ndeaths--;
-        }
-        bt_local_death_t *d = &l->deaths[l->ndeaths++];
-        snprintf(d->name, sizeof d->name, "local-%d", (int)i); /* as s_spawn names it */
-        snprintf(d->how, sizeof d->how, "%s %d",
+        ch->died = true; /* (one a worker between two takes: the newest) */
+        snprintf(ch->how, sizeof ch->how, "%s %d",
                  WIFSIGNALED(status) ? "killed by signal" : "exited with code",
                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         s_respawn(l, i);
@@ -218,10 +212,16 @@ size_t bt_local_take_deaths(bt_local_t *l, bt_local_death_t *out, size_t max)
 {
     if (!l)
         return 0;
-    size_t n = l->ndeaths < max ? l->ndeaths : max;
-    memcpy(out, l->deaths, n * sizeof *out);
-    memmove(l->deaths, l->deaths + n, (l->ndeaths - n) * sizeof *l->deaths);
-    l->ndeaths -= n;
+    size_t n = 0;
+    for (size_t i = 0; i < l->n && n < max; i++) {
+        s_child_t *ch = &l->children[i];
+        if (!ch->died)
+            continue;
+        ch->died = false;
+        snprintf(out[n].name, sizeof out[n].name, "local-%d", (int)i); /* as s_spawn names it */
+        snprintf(out[n].how, sizeof out[n].how, "%s", ch->how);
+        n++;
+    }
     return n;
 }
 

@@ -45,8 +45,9 @@ typedef struct bt_local_death {
     char name[32];
     char how[48]; /* "killed by signal 11", "exited with code 3" */
 } bt_local_death_t;
-/* The deaths found since the last call, oldest first (at most max; up to
- * 16 are kept between calls, the oldest dropped beyond that). */
+/* The workers found dead since the last call (at most max; call again for
+ * the rest), each once, by worker index; a worker that died twice between
+ * two calls is reported once, with how it died last. */
 size_t bt_local_take_deaths(bt_local_t *l, bt_local_death_t *out, size_t max);
 /* Stops and reaps every worker, frees, sets *l_p = NULL. Accepts NULL. */
 void bt_local_stop(bt_local_t **l_p);

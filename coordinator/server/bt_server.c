@@ -614,24 +614,28 @@ static void s_heartbeats(s_coord_t *c, int64_t now)
 }
 
 /* Workers whose process died (hooks->dead): their leases go back now. A
- * name matches the oldest peer of that name (a restarted worker joins under
- * the same name, after its predecessor). */
+ * name matches one peer (the hook runs right after the reap that restarts
+ * a dead worker, so its successor, of the same name, has not joined yet). */
 static void s_dead(s_coord_t *c)
 {
     char name[8][64], how[8][64];
-    size_t n = c->hooks->dead(c->hooks->user, name, how, 8);
-    for (size_t k = 0; k < n; k++) {
-        name[k][63] = how[k][63] = '\0';
-        for (size_t i = 0; i < c->npeers; i++) {
-            s_peer_t *p = &c->peers[i];
-            if (strcmp(p->name, name[k]) != 0)
-                continue;
-            char why[96];
-            snprintf(why, sizeof why, "died (%.63s)", how[k]);
-            s_worker_gone(c, p, why);
-            break;
+    size_t n;
+    do {
+        n = c->hooks->dead(c->hooks->user, name, how, 8);
+        n = n < 8 ? n : 8;
+        for (size_t k = 0; k < n; k++) {
+            name[k][63] = how[k][63] = '\0';
+            for (size_t i = 0; i < c->npeers; i++) {
+                s_peer_t *p = &c->peers[i];
+                if (strcmp(p->name, name[k]) != 0)
+                    continue;
+                char why[96];
+                snprintf(why, sizeof why, "died (%.63s)", how[k]);
+                s_worker_gone(c, p, why);
+                break;
+            }
         }
-    }
+    } while (n == 8);
 }
 
 static void s_progress(s_coord_t *c, int64_t now, bool final)

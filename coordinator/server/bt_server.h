@@ -66,10 +66,10 @@ typedef struct bt_server_hooks {
     bt_err_t (*commit)(void *user, bt_errbuf_t *eb);
     /* Every heartbeat interval (e.g. reap local workers). May be NULL. */
     void (*tick)(void *user);
-    /* After each tick: the names of workers whose process is known to have
-     * died (local workers the tick reaped), with how, at most max; their
-     * leases are lost at once (an attempt each, as for a silent worker)
-     * instead of after lease_ms. May be NULL. */
+    /* After each tick, until it returns fewer than max: the names of workers
+     * whose process is known to have died (local workers the tick reaped),
+     * with how; their leases are lost at once (bt_sched_worker_lost, as for
+     * a silent worker) instead of after lease_ms. May be NULL. */
     size_t (*dead)(void *user, char (*name)[64], char (*how)[64], size_t max);
     /* Extra text for the progress line (", best ..."). May be NULL. */
     void (*progress)(void *user, char *buf, size_t cap);
