@@ -31,6 +31,7 @@ bt_err_t bt_fs_write_atomic(const char *path, const void *data, size_t len, bt_e
  * failed open, so it can sit on every cleanup path. */
 typedef struct bt_fs_atomic {
     FILE *f;             /* the open temp file; NULL once committed or aborted */
+    char *buf;           /* f's buffer (glibc sizes its own by the block size: 4 KiB) */
     char tmp[PATH_MAX];  /* DIR/.NAME.PID.N.tmp */
     char path[PATH_MAX]; /* the final path */
 } bt_fs_atomic_t;

@@ -41,7 +41,8 @@ static haddr_t s_run_start(hid_t ds, hid_t dcpl, size_t n)
 }
 
 bool bt_store_map_field(hid_t grp, const char *name, int fd, size_t n, bool is_time,
-                        const void **data, void **map, size_t *len)
+                        bool populate, const void **data, void **map, size_t *len,
+                        int64_t *off)
 {
     if (n == 0 || fd < 0)
         return false;
@@ -61,7 +62,7 @@ bool bt_store_map_field(hid_t grp, const char *name, int fd, size_t n, bool is_t
     size_t page = (size_t)sysconf(_SC_PAGESIZE), lead = 0;
     if (ok) {
         lead = (size_t)(a % page);
-        p = mmap(NULL, lead + n * 8, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
+        p = mmap(NULL, lead + n * 8, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd,
                  (off_t)(a - lead));
         ok = p != MAP_FAILED;
     }
@@ -85,6 +86,7 @@ bool bt_store_map_field(hid_t grp, const char *name, int fd, size_t n, bool is_t
         *data = p + lead;
         *map = p;
         *len = lead + n * 8;
+        *off = (int64_t)(a - lead);
     }
     if (dcpl >= 0)
         H5Pclose(dcpl);

@@ -9,13 +9,16 @@
 #include <hdf5.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Maps dataset grp/name (n values; int64 time if is_time, else float64) of
- * the file open on fd. On success *data points at value 0 (8-byte aligned)
- * and *map, *len name the mapping for munmap; false when the field cannot be
- * mapped (the caller reads it instead). */
+ * the file open on fd, its page table entries made at once if populate. On
+ * success *data points at value 0 (8-byte aligned) and *map, *len name the
+ * mapping for munmap, *off the file offset where it starts; false when the
+ * field cannot be mapped (the caller reads it instead). */
 bool bt_store_map_field(hid_t grp, const char *name, int fd, size_t n, bool is_time,
-                        const void **data, void **map, size_t *len);
+                        bool populate, const void **data, void **map, size_t *len,
+                        int64_t *off);
 
 /* A shared lock on the store file held while fields stay mapped: a writer
  * (bt data import, which rewrites the file in place and may reuse freed

@@ -487,7 +487,9 @@ bt_err_t bt_engine_run(bt_engine_t *eng, const bt_run_spec_t *spec, bt_metrics_t
                               : bt_feed_union_steps(s_get_book_ser, bk, spec->nsym, eng->tl_cur, from);
         bt_macc_set_blocks(&bk->macc, nsteps, (uint32_t)spec->cfg->pbo_blocks);
     }
-    if (spec->nsym == 1)
+    if (spec->nsym == 1 && spec->read_window)
+        bt_loop_single_window(bk);
+    else if (spec->nsym == 1)
         bt_loop_single(bk);
     else
         bt_loop_merged(bk);

@@ -122,6 +122,9 @@ typedef struct bt_run_spec {
                                     * there): bt run's position collector */
     double *blocks_out;            /* optional: 3 * cfg->pbo_blocks doubles, per block count, sum
                                     * and sum of squares of per-step returns (docs/overfitting.md) */
+    bool read_window;              /* one symbol: its bars read from the store file a window at a
+                                    * time (bt_loop_single_window), not through the mapping: bt
+                                    * run's one pass; same results */
 } bt_run_spec_t;
 
 typedef struct bt_engine bt_engine_t; /* reusable scratch; one per thread that runs backtests */

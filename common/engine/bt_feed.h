@@ -73,21 +73,30 @@ static inline bt_feed_cols_t bt_feed_begin_one(bt_book_t *bk)
     return (bt_feed_cols_t){sr->time, sr->open, sr->high, sr->low, sr->close, sr->volume, sr->n};
 }
 
-/* Loads bar i of symbol 0 as the current step; returns its time. */
-static inline int64_t bt_feed_load_one(bt_book_t *bk, const bt_feed_cols_t *x, size_t i)
+/* Loads bar i of symbol 0, found at row j of x's columns (j = i unless x holds a window of
+ * the series starting at bar i - j; x->n is the series' length), as the current step; returns
+ * its time. */
+static inline int64_t bt_feed_load_one_at(bt_book_t *bk, const bt_feed_cols_t *x, size_t j,
+                                          size_t i)
 {
     bt_feed_state_t *f = &bk->feed;
     bt_bar_t *b = &f->bar[0];
-    b->time = x->t[i];
-    b->open = x->o[i];
-    b->high = x->h[i];
-    b->low = x->l[i];
-    b->close = x->c[i];
-    b->volume = x->v[i];
-    f->close[0] = x->c[i];
+    b->time = x->t[j];
+    b->open = x->o[j];
+    b->high = x->h[j];
+    b->low = x->l[j];
+    b->close = x->c[j];
+    b->volume = x->v[j];
+    f->close[0] = x->c[j];
     f->idx[0] = i;
     f->last_step = i + 1 == x->n;
-    return x->t[i];
+    return x->t[j];
+}
+
+/* Loads bar i of symbol 0 as the current step; returns its time. */
+static inline int64_t bt_feed_load_one(bt_book_t *bk, const bt_feed_cols_t *x, size_t i)
+{
+    return bt_feed_load_one_at(bk, x, i, i);
 }
 
 /* After the step at t of a one-series book. */

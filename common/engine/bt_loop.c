@@ -4,10 +4,14 @@
 
 #include "bt_exec.h"
 #include "bt_feed.h"
+#include "bt_filemap.h"
 #include "bt_portfolio.h"
 #include "bt_risk.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -237,6 +241,65 @@ void bt_loop_end(bt_book_t *bk)
 void bt_loop_single(bt_book_t *bk)
 {
     bt_loop_range(bk, 0, bk->feed.ser[0].n);
+    bt_loop_end(bk);
+}
+
+#define S_WIN 8192 /* bars a read window holds: six columns of 64 KiB, in L2 */
+
+/* Reads len bytes at off of fd into dst; false on an error or a short file. */
+static bool s_pread_all(int fd, void *dst, size_t len, int64_t off)
+{
+    char *p = dst;
+    while (len > 0) {
+        ssize_t r = pread(fd, p, len, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        p += r, len -= (size_t)r, off += r;
+    }
+    return true;
+}
+
+void bt_loop_single_window(bt_book_t *bk)
+{
+    const bt_series_t *sr = &bk->feed.ser[0];
+    size_t n = sr->n;
+    const char *col[6] = {(const char *)sr->time, (const char *)sr->open,
+                          (const char *)sr->high, (const char *)sr->low,
+                          (const char *)sr->close, (const char *)sr->volume};
+    int fd[6];
+    int64_t off[6];
+    bool file = n > S_WIN;
+    for (int k = 0; k < 6 && file; k++)
+        file = bt_filemap_find(col[k], n * 8, &fd[k], &off[k]);
+    char *buf = file ? aligned_alloc(64, 6 * S_WIN * 8) : NULL;
+    if (!buf) {
+        bt_loop_single(bk);
+        return;
+    }
+    bt_feed_cols_t x = bt_feed_begin_one(bk);
+    for (size_t w0 = 0; w0 < n; w0 += S_WIN) {
+        size_t m = n - w0 < S_WIN ? n - w0 : S_WIN;
+        const char *at[6];
+        for (int k = 0; k < 6; k++) {
+            char *dst = buf + (size_t)k * S_WIN * 8;
+            at[k] = s_pread_all(fd[k], dst, m * 8, off[k] + (int64_t)(w0 * 8)) ? dst
+                                                                              : col[k] + w0 * 8;
+        }
+        x.t = (const int64_t *)(const void *)at[0];
+        x.o = (const double *)(const void *)at[1];
+        x.h = (const double *)(const void *)at[2];
+        x.l = (const double *)(const void *)at[3];
+        x.c = (const double *)(const void *)at[4];
+        x.v = (const double *)(const void *)at[5];
+        for (size_t j = 0; j < m; j++) {
+            int64_t t = bt_feed_load_one_at(bk, &x, j, w0 + j);
+            s_step(bk, t);
+            bt_feed_done_one(bk, t);
+        }
+    }
+    free(buf);
     bt_loop_end(bk);
 }
 

@@ -22,6 +22,12 @@ void bt_loop_range(bt_book_t *bk, size_t i0, size_t i1);
 void bt_loop_end(bt_book_t *bk);
 /* A one-series book over its whole series, then its end. */
 void bt_loop_single(bt_book_t *bk);
+/* The same steps, the bars read from the store file a window at a time
+ * (bt_filemap) instead of through its mapping: for one pass over a long
+ * series (bt run), whose mapped pages would each cost a first touch. The
+ * same bytes, so the same results; bt_loop_single when the series is not a
+ * registered mapping, and the mapping for a window the file cannot give. */
+void bt_loop_single_window(bt_book_t *bk);
 /* A book over several series merged by time, then its end. */
 void bt_loop_merged(bt_book_t *bk);
 /* risk.scope: account — the sleeves of a's books in lockstep on one

@@ -18,6 +18,7 @@
 #define S_NBUF 4 /* one filled by the engine, the others waiting for or in the consumers */
 #define S_FILES 1 /* a worker's roles: equity.csv and run.h5 */
 #define S_STATS 2 /* the report's curve and the run statistics */
+#define S_PIECE 2048 /* points the statistics take at a time: 80 KiB */
 #define S_WARM_CHUNKS 4 /* warm runs of more bars than that many chunks */
 #define S_HUGE ((size_t)2 << 20)
 
@@ -95,12 +96,14 @@ static void *s_warm(void *arg)
     }
     double acc = 0.0;
     /* bar i of every symbol before bar i + step of any: the engine walks them together */
+    bool tc = o->cfg.warm_tc;
     for (size_t i = 0; i < longest && !atomic_load_explicit(&o->warm_stop, memory_order_relaxed);
          i += step)
         for (size_t s = 0; s < nsym; s++)
             if (i < v[s].n)
-                acc += (double)v[s].time[i] + v[s].open[i] + v[s].high[i] + v[s].low[i] +
-                       v[s].close[i] + v[s].volume[i];
+                acc += tc ? (double)v[s].time[i] + v[s].close[i]
+                          : (double)v[s].time[i] + v[s].open[i] + v[s].high[i] + v[s].low[i] +
+                                v[s].close[i] + v[s].volume[i];
     o->warm_sink = acc;
     free(v);
     return NULL;
@@ -132,10 +135,13 @@ static void *s_big_alloc(size_t n)
 /* Takes one chunk into the outputs of roles, in order. */
 static void s_consume(bt_runout_t *o, const s_slot_t *sl, unsigned roles)
 {
-    if (roles & S_STATS) {
-        bt_html_thin_add(o->thin, sl->buf, sl->n);
-        bt_run_acc_add(o->acc, sl->buf, sl->n);
-    }
+    if (roles & S_STATS) /* both in turn over pieces that stay in cache (the chunk came
+                          * past it: the engine's streaming stores) */
+        for (size_t a = 0; a < sl->n; a += S_PIECE) {
+            size_t m = sl->n - a < S_PIECE ? sl->n - a : S_PIECE;
+            bt_html_thin_add(o->thin, sl->buf + a, m);
+            bt_run_acc_add(o->acc, sl->buf + a, m);
+        }
     if (!(roles & S_FILES) || o->err != BT_OK)
         return;
     const bt_equity_rec_t *eq = sl->buf;

@@ -33,6 +33,9 @@ typedef struct bt_runout_cfg {
                                    * (in the engine's calls); fewer when a thread cannot be had */
     bool warm;                    /* read the bars' pages ahead of the engine on a thread of
                                    * their own (runs of more than 4 chunks of bars) */
+    bool warm_tc;                 /* only the time and close pages, what the statistics and the
+                                   * report read: the engine reads its bars from the file
+                                   * (bt_run_spec_t.read_window) */
 } bt_runout_cfg_t;
 
 #define BT_RUNOUT_CHUNK 65536
