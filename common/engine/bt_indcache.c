@@ -262,28 +262,93 @@ static void s_fill_one(s_col_t *c)
     }
 }
 
+/* A unit of the fill: one column, or 4 SMAs / 4 or 8 EMAs of one series computed together
+ * (bt_sma_array4, bt_ema_array8: the same bits, 2-4x less time a column). */
+typedef struct {
+    s_col_t *c[8];
+    int k;
+} s_unit_t;
+
+static void s_fill_unit(const s_unit_t *u)
+{
+    if (u->k == 1) {
+        s_fill_one(u->c[0]);
+        return;
+    }
+    size_t w[8];
+    double *out[8];
+    for (int j = 0; j < u->k; j++) {
+        w[j] = (size_t)u->c[j]->p[0];
+        out[j] = u->c[j]->v;
+    }
+    const s_col_t *c0 = u->c[0];
+    if (c0->ring)
+        bt_sma_array4(c0->close, c0->n, w, out);
+    else if (u->k == 8)
+        bt_ema_array8(c0->close, c0->n, w, out);
+    else
+        bt_ema_array4(c0->close, c0->n, w, out);
+    for (int j = 0; j < u->k; j++) {
+        free(u->c[j]->ring);
+        u->c[j]->ring = NULL;
+    }
+}
+
+/* Pending columns in the order the units take them: by kind (SMA first), series, window. */
+static int s_pend_cmp(const void *pa, const void *pb)
+{
+    const s_col_t *a = *(const s_col_t *const *)pa, *b = *(const s_col_t *const *)pb;
+    if ((a->ring != NULL) != (b->ring != NULL))
+        return a->ring ? -1 : 1;
+    if (a->close != b->close)
+        return (uintptr_t)a->close < (uintptr_t)b->close ? -1 : 1;
+    if (a->n != b->n)
+        return a->n < b->n ? -1 : 1;
+    return a->p[0] < b->p[0] ? -1 : a->p[0] > b->p[0];
+}
+
+static bool s_same_group(const s_col_t *a, const s_col_t *b)
+{
+    return (a->ring != NULL) == (b->ring != NULL) && a->close == b->close && a->n == b->n;
+}
+
 void bt_indcache_fill(bt_indcache_t *self, int threads)
 {
     size_t n = self->npend;
     if (n == 0)
         return;
     s_col_t **v = malloc(n * sizeof *v);
-    if (!v) { /* no room for the list: one after the other */
+    s_unit_t *u = malloc(n * sizeof *u);
+    if (!v || !u) { /* no room for the lists: one after the other */
         for (s_col_t *c = self->pend; c; c = c->pend_next)
             s_fill_one(c);
     } else {
         size_t k = 0;
         for (s_col_t *c = self->pend; c; c = c->pend_next)
             v[k++] = c;
-        long nl = (long)n;
-        /* each column is a series-long dependency chain: one thread each;
-         * the first touch of its memory goes with it */
-#pragma omp parallel for default(none) shared(v, nl) num_threads(threads > 0 ? threads : 1) \
+        qsort(v, n, sizeof *v, s_pend_cmp);
+        size_t nu = 0;
+        for (size_t i = 0; i < n;) {
+            size_t run = 1; /* columns from i on that can go together */
+            while (i + run < n && run < 8 && s_same_group(v[i], v[i + run]))
+                run++;
+            int take = v[i]->ring ? (run >= 4 ? 4 : 1) : (run >= 8 ? 8 : run >= 4 ? 4 : 1);
+            u[nu].k = take;
+            for (int j = 0; j < take; j++)
+                u[nu].c[j] = v[i + (size_t)j];
+            nu++;
+            i += (size_t)take;
+        }
+        long nl = (long)nu;
+        /* each unit is a series-long loop: one thread each; the first touch of its columns'
+         * memory goes with it */
+#pragma omp parallel for default(none) shared(u, nl) num_threads(threads > 0 ? threads : 1) \
     schedule(dynamic, 1) if (threads > 1 && nl > 1)
         for (long i = 0; i < nl; i++)
-            s_fill_one(v[i]);
-        free(v);
+            s_fill_unit(&u[i]);
     }
+    free(v);
+    free(u);
     self->pend = NULL;
     self->npend = 0;
 }

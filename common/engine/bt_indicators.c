@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdint.h>
 
 /* Neumaier's improved Kahan summation: adds x to (*sum, *comp). The true sum
  * is *sum + *comp. */
@@ -131,6 +132,184 @@ void bt_ema_array(const double *x, size_t n, size_t w, double *out)
         double v = s_ema_update(&e, x[t]);
         out[t] = e.ready ? v : NAN;
     }
+}
+
+/* ---- Four SMA or EMA columns of one input at once (a grid's columns) ----
+ *
+ * The same operations per window as bt_sma_update / bt_ema_update, so the same bits, with four
+ * windows side by side in vector registers: one window's update is a chain of dependent adds
+ * (~4.5 ns a bar here), four chains run in the time of one. The SMA's ring is not needed: the
+ * value leaving the window at update t is x[t - w], and the ring's slot i holds the latest
+ * x[j] with j = i (mod w), which the periodic re-sum reads in slot order. The first max(w)
+ * bars (warm-up, different per window) run one window at a time. */
+
+typedef double s_v4d __attribute__((vector_size(32)));
+typedef int64_t s_v4l __attribute__((vector_size(32)));
+
+/* s_neumaier_sel on four lanes (vectors by pointer: inlined into the target clones below) */
+static inline __attribute__((always_inline)) void s_vneumaier(s_v4d *sum, s_v4d *comp,
+                                                              const s_v4d *xp)
+{
+    const s_v4l absm = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+    s_v4d s = *sum, x = *xp, t = s + x;
+    s_v4d a = (s - t) + x, b = (x - t) + s;
+    s_v4l ge = (s_v4d)((s_v4l)s & absm) >= (s_v4d)((s_v4l)x & absm);
+    *comp += (s_v4d)((ge & (s_v4l)a) | (~ge & (s_v4l)b));
+    *sum = t;
+}
+
+typedef struct {
+    size_t w;
+    uint64_t count, since;
+    double sum, comp;
+} s_sma_lane_t;
+
+/* The full recomputation after update t: the ring's slots 0..w-1 in order, slot i holding
+ * x[t - back] (back = (t - i) mod w). */
+static void s_sma_resum(const double *x, size_t t, size_t w, double *sum, double *comp)
+{
+    double s = 0.0, c = 0.0;
+    size_t p = t % w; /* the slot update t wrote */
+    for (size_t i = 0; i < w; i++)
+        s_neumaier_add(&s, &c, x[t - (i <= p ? p - i : p + w - i)]);
+    *sum = s;
+    *comp = c;
+}
+
+/* s_sma_update's update t of one lane, without the ring. */
+static inline double s_sma_lane_step(s_sma_lane_t *L, const double *x, size_t t)
+{
+    double sum = L->sum, comp = L->comp;
+    size_t w = L->w;
+    if (L->count >= w)
+        s_neumaier_sel(&sum, &comp, -x[t - w]);
+    s_neumaier_sel(&sum, &comp, x[t]);
+    uint64_t count = ++L->count;
+    if (++L->since >= 16 * w) {
+        s_sma_resum(x, t, w, &sum, &comp);
+        L->since = 0;
+    }
+    L->sum = sum;
+    L->comp = comp;
+    return count >= w ? (sum + comp) / (double)w : (sum + comp) / (double)count;
+}
+
+/* The lanes' columns over x[0..n): the warm-up one lane at a time, then nv vectors of four
+ * lanes side by side. (One vector: the step is bound by its loads, stores and adds, not by
+ * the chain; two were slower here.) */
+static inline __attribute__((always_inline)) void
+s_sma_lanes(const double *x, size_t n, const size_t *w, double *const *out, int nv)
+{
+    s_sma_lane_t L[8];
+    int nl = 4 * nv;
+    size_t wmax = 0;
+    for (int k = 0; k < nl; k++) {
+        assert(w[k] >= 1);
+        L[k] = (s_sma_lane_t){w[k], 0, 0, 0.0, 0.0};
+        wmax = w[k] > wmax ? w[k] : wmax;
+    }
+    size_t head = wmax < n ? wmax : n;
+    for (int k = 0; k < nl; k++)
+        for (size_t t = 0; t < head; t++) {
+            double v = s_sma_lane_step(&L[k], x, t);
+            out[k][t] = t + 1 >= w[k] ? v : NAN;
+        }
+    /* every lane full from here: subtract, add, divide by w */
+    s_v4d sum[2], comp[2], wd[2];
+    s_v4l since[2], lim[2];
+    const s_v4l one = {1, 1, 1, 1};
+    for (int v = 0; v < nv; v++)
+        for (int j = 0; j < 4; j++) {
+            const s_sma_lane_t *l = &L[4 * v + j];
+            sum[v][j] = l->sum;
+            comp[v][j] = l->comp;
+            wd[v][j] = (double)l->w;
+            since[v][j] = (int64_t)l->since;
+            lim[v][j] = (int64_t)(16 * l->w);
+        }
+    for (size_t t = head; t < n; t++) {
+        double xt = x[t];
+        s_v4d in_v = {xt, xt, xt, xt};
+        for (int v = 0; v < nv; v++) {
+            const size_t *wv = w + 4 * v;
+            s_v4d out_v = {-x[t - wv[0]], -x[t - wv[1]], -x[t - wv[2]], -x[t - wv[3]]};
+            s_vneumaier(&sum[v], &comp[v], &out_v);
+            s_vneumaier(&sum[v], &comp[v], &in_v);
+            since[v] += one;
+            s_v4l due = since[v] >= lim[v];
+            if (due[0] | due[1] | due[2] | due[3]) /* every 16 w updates of a lane */
+                for (int j = 0; j < 4; j++)
+                    if (due[j]) {
+                        double s1, c1;
+                        s_sma_resum(x, t, wv[j], &s1, &c1);
+                        sum[v][j] = s1;
+                        comp[v][j] = c1;
+                        since[v][j] = 0;
+                    }
+            s_v4d val = (sum[v] + comp[v]) / wd[v];
+            double *const *o = out + 4 * v;
+            o[0][t] = val[0];
+            o[1][t] = val[1];
+            o[2][t] = val[2];
+            o[3][t] = val[3];
+        }
+    }
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void
+bt_sma_array4(const double *x, size_t n, const size_t w[4], double *const out[4])
+{
+    s_sma_lanes(x, n, w, out, 1);
+}
+
+static inline __attribute__((always_inline)) void
+s_ema_lanes(const double *x, size_t n, const size_t *w, double *const *out, int nv)
+{
+    bt_ema_t e[8];
+    int nl = 4 * nv;
+    size_t wmax = 0;
+    for (int k = 0; k < nl; k++) {
+        bt_ema_init(&e[k], w[k]);
+        wmax = w[k] > wmax ? w[k] : wmax;
+    }
+    size_t head = wmax < n ? wmax : n;
+    for (int k = 0; k < nl; k++)
+        for (size_t t = 0; t < head; t++) {
+            double v = s_ema_update(&e[k], x[t]);
+            out[k][t] = e[k].ready ? v : NAN;
+        }
+    /* every lane past its seed: value += alpha * (x - value) */
+    s_v4d val[2], alpha[2];
+    for (int v = 0; v < nv; v++)
+        for (int j = 0; j < 4; j++) {
+            val[v][j] = e[4 * v + j].value;
+            alpha[v][j] = e[4 * v + j].alpha;
+        }
+    /* (eight lanes: two chains of dependent sub, mul, add in flight, 1.8x four's speed) */
+    for (size_t t = head; t < n; t++) {
+        double xt = x[t];
+        s_v4d in_v = {xt, xt, xt, xt};
+        for (int v = 0; v < nv; v++) {
+            val[v] += alpha[v] * (in_v - val[v]);
+            double *const *o = out + 4 * v;
+            o[0][t] = val[v][0];
+            o[1][t] = val[v][1];
+            o[2][t] = val[v][2];
+            o[3][t] = val[v][3];
+        }
+    }
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void
+bt_ema_array4(const double *x, size_t n, const size_t w[4], double *const out[4])
+{
+    s_ema_lanes(x, n, w, out, 1);
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void
+bt_ema_array8(const double *x, size_t n, const size_t w[8], double *const out[8])
+{
+    s_ema_lanes(x, n, w, out, 2);
 }
 
 /* ---- RSI ---- */

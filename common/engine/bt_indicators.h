@@ -93,6 +93,13 @@ double bt_ema_update(bt_ema_t *e, double x);
  * w values are in: the "ema" kind's array form in one loop (bt_indcache). */
 void bt_ema_array(const double *x, size_t n, size_t w, double *out);
 
+/* bt_sma_array / bt_ema_array of four (eight) windows w[k] (each >= 1, any order, repeats
+ * allowed) over the same input: out[k] gets window w[k]'s column, the same bits, 2-4x faster
+ * a column (the update chains run side by side in vector registers). No scratch. */
+void bt_sma_array4(const double *x, size_t n, const size_t w[4], double *const out[4]);
+void bt_ema_array4(const double *x, size_t n, const size_t w[4], double *const out[4]);
+void bt_ema_array8(const double *x, size_t n, const size_t w[8], double *const out[8]);
+
 /* ---- Wilder's RSI (no buffer) ---- */
 
 typedef struct bt_rsi {

@@ -171,3 +171,64 @@ Test(ind, sma_and_ema_arrays_equal_the_kinds)
     free(ring);
     free(b);
 }
+
+/* bt_sma_array4, bt_ema_array4 and bt_ema_array8 (the cache's columns four or eight at a time,
+ * session 12) give bt_sma_array / bt_ema_array bit for bit, which the test above ties to the
+ * kinds: windows mixed in size (warm-ups of different lengths run one lane at a time first),
+ * repeated, longer than the series (all NaN), window 1, each lane's full recomputation at its
+ * own 16 w; through the same price spike and a stretch of wildly mixed magnitudes. */
+Test(ind, sma_and_ema_columns_together_equal_one_at_a_time)
+{
+    const size_t n = 3000;
+    bt_bar_t *b = s_bars(n);
+    for (size_t t = 500; t < 520; t++)
+        b[t].close *= 1e9;
+    double *x = malloc(n * sizeof *x), *want = malloc(n * sizeof *want);
+    double *ring = malloc(4000 * sizeof *ring), *got[8];
+    for (int k = 0; k < 8; k++)
+        got[k] = malloc(n * sizeof *got[k]);
+    for (size_t t = 0; t < n; t++)
+        x[t] = b[t].close;
+    /* and a stretch of magnitudes from 1e-6 to 1e6 with both signs, where the order of a sum
+     * shows in its last bits (a re-sum in another order than the ring's gives other bits) */
+    uint64_t r = 12345;
+    for (size_t t = 1000; t < 2500; t++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        double mag = pow(10.0, (double)(r >> 40) / (double)(1u << 24) * 12.0 - 6.0);
+        x[t] = (r >> 20) & 1 ? mag : -mag;
+    }
+    const size_t sets[][8] = {{1, 2, 3, 7, 16, 64, 187, 2999},
+                              {10, 30, 10, 30, 3000, 3500, 5, 6},
+                              {200, 2, 150, 3, 100, 4, 50, 9},
+                              {17, 17, 17, 17, 1, 1, 1, 1}};
+    for (size_t si = 0; si < sizeof sets / sizeof *sets; si++)
+        for (int kind = 0; kind < 3; kind++) { /* sma x4 (both halves), ema x4, ema x8 */
+            int lanes = kind == 2 ? 8 : 4;
+            for (int half = 0; half < (lanes == 4 ? 2 : 1); half++) {
+                const size_t *w = &sets[si][4 * half];
+                if (kind == 0)
+                    bt_sma_array4(x, n, w, got);
+                else if (kind == 1)
+                    bt_ema_array4(x, n, w, got);
+                else
+                    bt_ema_array8(x, n, w, got);
+                for (int k = 0; k < lanes; k++) {
+                    if (kind == 0)
+                        bt_sma_array(x, n, w[k], ring, want);
+                    else
+                        bt_ema_array(x, n, w[k], want);
+                    for (size_t t = 0; t < n; t++)
+                        cr_assert(memcmp(&got[k][t], &want[t], sizeof want[t]) == 0,
+                                  "%s x%d window %zu (lane %d), bar %zu: %.17g, one at a time "
+                                  "%.17g",
+                                  kind ? "ema" : "sma", lanes, w[k], k, t, got[k][t], want[t]);
+                }
+            }
+        }
+    for (int k = 0; k < 8; k++)
+        free(got[k]);
+    free(x);
+    free(want);
+    free(ring);
+    free(b);
+}
