@@ -270,7 +270,7 @@ void bt_loop_single_window(bt_book_t *bk)
                           (const char *)sr->close, (const char *)sr->volume};
     int fd[6];
     int64_t off[6];
-    bool file = n > S_WIN;
+    bool file = n > S_WIN && !bk->curve.eq; /* (a sleeve's curves: bt_loop_range writes them) */
     for (int k = 0; k < 6 && file; k++)
         file = bt_filemap_find(col[k], n * 8, &fd[k], &off[k]);
     char *buf = file ? aligned_alloc(64, 6 * S_WIN * 8) : NULL;
