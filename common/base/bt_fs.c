@@ -140,6 +140,22 @@ static void s_tmp_done(bt_fs_atomic_t *a)
     a->tmp[0] = '\0';
 }
 
+bool bt_fs_pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t r = pread(fd, p, len, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        p += r;
+        len -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return true;
+}
+
 #define S_WBUF ((size_t)1 << 16) /* bytes an atomic file's stream buffers */
 
 bt_err_t bt_fs_atomic_open(bt_fs_atomic_t *a, const char *path, bt_errbuf_t *eb)

@@ -3,7 +3,9 @@
 #define BT_FS_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "bt_err.h"
@@ -11,6 +13,10 @@
 /* Reads a whole file into a NUL-terminated buffer (caller frees). A file
  * larger than cap bytes is refused (BT_ELIMIT) before it is all read. */
 char *bt_fs_read_file(const char *path, size_t cap, size_t *len, bt_errbuf_t *eb);
+
+/* Reads exactly len bytes at offset off of fd into buf (pread may return less; EINTR is
+ * retried); false on an error or when the file ends first. */
+bool bt_fs_pread_all(int fd, void *buf, size_t len, uint64_t off);
 
 /* mkdir -p: creates dir and its missing parents; fails (naming the part)
  * if one cannot be made or dir exists but is not a folder. */

@@ -194,6 +194,17 @@ static inline double s_sma_lane_step(s_sma_lane_t *L, const double *x, size_t t)
     return count >= w ? (sum + comp) / (double)w : (sum + comp) / (double)count;
 }
 
+/* The bars before every lane of w[0..nl) is past its warm-up: the largest window, at most n. */
+static size_t s_head(const size_t *w, int nl, size_t n)
+{
+    size_t wmax = 0;
+    for (int k = 0; k < nl; k++) {
+        assert(w[k] >= 1);
+        wmax = w[k] > wmax ? w[k] : wmax;
+    }
+    return wmax < n ? wmax : n;
+}
+
 /* The lanes' columns over x[0..n): the warm-up one lane at a time, then nv vectors of four
  * lanes side by side. (One vector: the step is bound by its loads, stores and adds, not by
  * the chain; two were slower here.) */
@@ -202,13 +213,9 @@ s_sma_lanes(const double *x, size_t n, const size_t *w, double *const *out, int 
 {
     s_sma_lane_t L[8];
     int nl = 4 * nv;
-    size_t wmax = 0;
-    for (int k = 0; k < nl; k++) {
-        assert(w[k] >= 1);
+    for (int k = 0; k < nl; k++)
         L[k] = (s_sma_lane_t){w[k], 0, 0, 0.0, 0.0};
-        wmax = w[k] > wmax ? w[k] : wmax;
-    }
-    size_t head = wmax < n ? wmax : n;
+    size_t head = s_head(w, nl, n);
     for (int k = 0; k < nl; k++)
         for (size_t t = 0; t < head; t++) {
             double v = s_sma_lane_step(&L[k], x, t);
@@ -267,12 +274,9 @@ s_ema_lanes(const double *x, size_t n, const size_t *w, double *const *out, int 
 {
     bt_ema_t e[8];
     int nl = 4 * nv;
-    size_t wmax = 0;
-    for (int k = 0; k < nl; k++) {
+    for (int k = 0; k < nl; k++)
         bt_ema_init(&e[k], w[k]);
-        wmax = w[k] > wmax ? w[k] : wmax;
-    }
-    size_t head = wmax < n ? wmax : n;
+    size_t head = s_head(w, nl, n);
     for (int k = 0; k < nl; k++)
         for (size_t t = 0; t < head; t++) {
             double v = s_ema_update(&e[k], x[t]);

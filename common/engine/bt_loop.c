@@ -5,13 +5,12 @@
 #include "bt_exec.h"
 #include "bt_feed.h"
 #include "bt_filemap.h"
+#include "bt_fs.h"
 #include "bt_portfolio.h"
 #include "bt_risk.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -246,21 +245,6 @@ void bt_loop_single(bt_book_t *bk)
 
 #define S_WIN 8192 /* bars a read window holds: six columns of 64 KiB, in L2 */
 
-/* Reads len bytes at off of fd into dst; false on an error or a short file. */
-static bool s_pread_all(int fd, void *dst, size_t len, int64_t off)
-{
-    char *p = dst;
-    while (len > 0) {
-        ssize_t r = pread(fd, p, len, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        p += r, len -= (size_t)r, off += r;
-    }
-    return true;
-}
-
 void bt_loop_single_window(bt_book_t *bk)
 {
     const bt_series_t *sr = &bk->feed.ser[0];
@@ -284,7 +268,7 @@ void bt_loop_single_window(bt_book_t *bk)
         const char *at[6];
         for (int k = 0; k < 6; k++) {
             char *dst = buf + (size_t)k * S_WIN * 8;
-            at[k] = s_pread_all(fd[k], dst, m * 8, off[k] + (int64_t)(w0 * 8)) ? dst
+            at[k] = bt_fs_pread_all(fd[k], dst, m * 8, (uint64_t)off[k] + w0 * 8) ? dst
                                                                               : col[k] + w0 * 8;
         }
         x.t = (const int64_t *)(const void *)at[0];

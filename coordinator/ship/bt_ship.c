@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bt_fs.h"
 #include "bt_log.h"
 #include "bt_sha256.h"
 #include "bt_store_stamp.h"
@@ -71,23 +72,6 @@ void bt_ship_destroy(bt_ship_t **self_p)
     *self_p = NULL;
 }
 
-/* Reads exactly len bytes at off (pread may return less). */
-static bool s_pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-    char *p = buf;
-    while (len > 0) {
-        ssize_t r = pread(fd, p, len, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        p += r;
-        len -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return true;
-}
-
 static unsigned s_nibble(char c)
 {
     return c >= 'a' ? (unsigned)(c - 'a' + 10) : (unsigned)(c - '0');
@@ -145,7 +129,7 @@ const bt_ship_manifest_t *bt_ship_add(bt_ship_t *self, bt_ship_kind_t kind, cons
     for (uint32_t i = 0; !stamped && i < nchunks; i++) {
         uint64_t off = (uint64_t)i * BT_SHIP_CHUNK;
         size_t len = size - off < BT_SHIP_CHUNK ? (size_t)(size - off) : BT_SHIP_CHUNK;
-        if (!s_pread_all(fd, buf, len, off)) {
+        if (!bt_fs_pread_all(fd, buf, len, off)) {
             bt_errf(eb, BT_EIO, "cannot read %s at byte %llu (did it shrink?)", path,
                     (unsigned long long)off);
             free(hashes);
@@ -224,7 +208,7 @@ bt_err_t bt_ship_read(bt_ship_t *self, const char *sha, uint64_t offset, uint32_
     bt_err_t e = s_locate(self, sha, offset, len, &f, &n, eb);
     if (e != BT_OK)
         return e;
-    if (!s_pread_all(f->fd, buf, n, offset))
+    if (!bt_fs_pread_all(f->fd, buf, n, offset))
         return bt_errf(eb, BT_EIO, "cannot read served file %.12s at %llu", sha,
                        (unsigned long long)offset);
     self->served += n;
@@ -321,7 +305,7 @@ bt_err_t bt_ship_answer_frame(bt_ship_t *self, const bt_msg_t *in, bt_ship_frame
     if (!slot)
         return bt_errf(eb, BT_ENOMEM, "out of memory for a chunk");
     memcpy(slot->data, self->head.data, self->head.len);
-    if (!s_pread_all(f->fd, slot->data + self->head.len, n, q->offset)) {
+    if (!bt_fs_pread_all(f->fd, slot->data + self->head.len, n, q->offset)) {
         s_slot_release(slot->data, slot);
         return bt_errf(eb, BT_EIO, "cannot read served file %.12s at %llu", q->sha256,
                        (unsigned long long)q->offset);

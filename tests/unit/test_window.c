@@ -107,17 +107,24 @@ static bt_engine_cfg_t s_cfg(void)
     return c;
 }
 
-Test(window, same_results_as_the_mapping)
+/* One synthetic symbol of n one-minute bars in the store at s_path (uncompressed: mapped). */
+static void s_store(size_t n, uint64_t seed)
 {
-    /* 50,001 one-minute bars: six windows of 8,192 bars and a partial seventh */
     bt_synth_opts_t so;
     bt_synth_opts_defaults(&so);
     so.nsym = 1;
-    so.nbars = 50001;
+    so.nbars = n;
     so.freq = "1m";
-    so.seed = 11;
+    so.seed = seed;
     bt_errbuf_t eb;
     cr_assert_eq(bt_synth_write(s_path, &so, false, false, &eb), BT_OK, "%s", eb.msg);
+}
+
+Test(window, same_results_as_the_mapping)
+{
+    /* 50,001 one-minute bars: six windows of 8,192 bars and a partial seventh */
+    s_store(50001, 11);
+    bt_errbuf_t eb;
     bt_dataset_t *ds = bt_dataset_load_mapped(s_path, NULL, 0, &eb);
     cr_assert_not_null(ds, "%s", eb.msg);
     const bt_series_t *s = &ds->series[0];
@@ -144,14 +151,8 @@ Test(window, same_results_as_the_mapping)
 Test(window, the_mapping_serves_when_the_file_cannot)
 {
     /* bars in memory, "mapped" from a pipe: every pread fails, each window falls back */
-    bt_synth_opts_t so;
-    bt_synth_opts_defaults(&so);
-    so.nsym = 1;
-    so.nbars = 20000;
-    so.freq = "1m";
-    so.seed = 5;
+    s_store(20000, 5);
     bt_errbuf_t eb;
-    cr_assert_eq(bt_synth_write(s_path, &so, false, false, &eb), BT_OK, "%s", eb.msg);
     bt_dataset_t *ds = bt_dataset_load(s_path, NULL, 0, &eb); /* a copy: nothing registered */
     cr_assert_not_null(ds, "%s", eb.msg);
     bt_series_t s = ds->series[0];
