@@ -12,7 +12,8 @@
  *    one symbol of 50,000 bars): bar-events/s with 1 and 2 workers and one
  *    worker of 2 threads, and the per-point path (BT_FAST=0, one run) for
  *    the ratio; then the same points on 200,000 bars (a few seconds) for
- *    the 2-core scaling. --grid runs part 3 alone.
+ *    the 2-core scaling, and those bars again under a grid with costs as
+ *    axes (9,216 points on 20 columns). --grid runs part 3 alone.
  * 4. Scale: 100,000 and 1,000,000 points on a tiny dataset (memory per
  *    result, journal bytes per result, the PBO's cost and stability).
  * Each figure is the median of 3 runs (4: one run). Targets: >= 20,000 jobs/s dispatch,
@@ -312,16 +313,20 @@ static void s_scale(bool quick)
  * 2 workers alternated in each of `rounds` rounds (the host's speed drifts:
  * the ratio of the two medians is of the same minutes); the per-point path
  * (BT_FAST=0) once for the ratio. */
-static int s_grid(bool quick, int rounds, long nbars, bool slow_path)
+/* Part 3: issue 15's grid (costs false) or the same strategy with costs as axes (costs true:
+ * fast 5..60 step 5 x slow 70..210 step 20 x short 0/1 x 6 commissions x 8 slippages = 9,216
+ * points on 20 columns, where each column serves ~460 points instead of ~51; docs/sweep.md
+ * "Two workers on two cores (session 12)") over nbars hourly bars. */
+static int s_grid(bool quick, int rounds, long nbars, bool slow_path, bool costs)
 {
     char store1[512], cfg_g[512], log[512], nb[32];
     snprintf(store1, sizeof store1, "%s/one%ld.h5", s_dir, nbars);
-    snprintf(cfg_g, sizeof cfg_g, "%s/grid%ld.yaml", s_dir, nbars);
+    snprintf(cfg_g, sizeof cfg_g, "%s/grid%ld%s.yaml", s_dir, nbars, costs ? "c" : "");
     snprintf(log, sizeof log, "%s/synth1.log", s_dir);
     snprintf(nb, sizeof nb, "%ld", nbars);
     char *synth1[] = {s_bt, "data", "synth", "--out", store1, "--symbols", "1", "--bars", nb,
                       "--freq", "1h", "--seed", "7", NULL};
-    if (bt_proc_run(synth1, log, 120000) != 0) {
+    if (access(store1, F_OK) != 0 && bt_proc_run(synth1, log, 120000) != 0) { /* (made once) */
         fprintf(stderr, "bt data synth failed, see %s\n", log);
         return 1;
     }
@@ -333,16 +338,25 @@ static int s_grid(bool quick, int rounds, long nbars, bool slow_path)
     }
     fprintf(g,
             "strategy: sma_cross\ndata:\n  store: %s\ncapital: 100000\n"
-            "execution:\n  commission_pct: 0.1\n  slippage_bps: 2\nrank_by: sharpe\n"
-            "sweep:\n  params.fast: {from: 2, to: %d, step: 1}\n"
-            "  params.slow: {from: 10, to: 208, step: 2}\n"
-            "  constraints: [\"params.fast < params.slow\"]\n",
-            store1, gf);
+            "execution:\n  commission_pct: 0.1\n  slippage_bps: 2\nrank_by: sharpe\n",
+            store1);
+    if (costs)
+        fprintf(g, "sweep:\n  params.fast: {from: 5, to: 60, step: 5}\n"
+                   "  params.slow: {from: 70, to: 210, step: 20}\n  params.short: [0, 1]\n"
+                   "  execution.commission_pct: [0.02, 0.05, 0.1, 0.15, 0.2, 0.3]\n"
+                   "  execution.slippage_bps: [0, 1, 2, 3, 5, 10, 20, 50]\n");
+    else
+        fprintf(g, "sweep:\n  params.fast: {from: 2, to: %d, step: 1}\n"
+                   "  params.slow: {from: 10, to: 208, step: 2}\n"
+                   "  constraints: [\"params.fast < params.slow\"]\n",
+                gf);
     fclose(g);
     uint64_t njg = 0;
-    for (int f = 2; f <= gf; f++)
+    for (int f = 2; !costs && f <= gf; f++)
         for (int sl = 10; sl <= 208; sl += 2)
             njg += f < sl;
+    if (costs)
+        njg = 12 * 8 * 2 * 6 * 8;
     double gbars = (double)njg * (double)nbars;
     /* and one worker of 2 threads: bt sweep's default layout on 2 cores (docs/sweep.md
      * "Local workers") */
@@ -377,9 +391,9 @@ static int s_grid(bool quick, int rounds, long nbars, bool slow_path)
         if (gs < 0)
             return 1;
     }
-    printf("grid fast path: %llu points x %ld bars (sma_cross, one symbol), medians of %d "
+    printf("grid fast path: %llu points x %ld bars (sma_cross, one symbol%s), medians of %d "
            "alternated rounds\n",
-           (unsigned long long)njg, nbars, rounds);
+           (unsigned long long)njg, nbars, costs ? ", costs as axes" : "", rounds);
     printf("  1 worker : %.2f s = %.3g bar-events/s whole command (%.3g in the sweep phase); "
            "runs %.2f..%.2f s\n",
            g1, gbars / g1, gp1 > 0 ? gbars / gp1 : 0.0, t1[0], t1[rounds - 1]);
@@ -408,9 +422,11 @@ int main(int argc, char **argv)
     if (!bt_proc_tmpdir(s_dir, sizeof s_dir, "bench-sweep"))
         return 1;
     if (argc > 1 && strcmp(argv[argc - 1], "--grid") == 0) { /* part 3 alone, 5 rounds */
-        int rc = s_grid(quick, 5, 50000, true);
+        int rc = s_grid(quick, 5, 50000, true, false);
         if (rc == 0)
-            rc = s_grid(quick, 5, quick ? 100000 : 200000, false);
+            rc = s_grid(quick, 5, quick ? 100000 : 200000, false, false);
+        if (rc == 0)
+            rc = s_grid(quick, 5, quick ? 100000 : 200000, false, true);
         char rm0[400];
         snprintf(rm0, sizeof rm0, "rm -rf '%s'", s_dir);
         return system(rm0) == 0 ? rc : 1;
@@ -490,7 +506,9 @@ int main(int argc, char **argv)
            "statistics and the report)\n",
            t1 / t2, p2 > 0 ? p1 / p2 : 0.0, p1, p2);
 
-    if (s_grid(quick, 3, 50000, true) != 0 || s_grid(quick, 3, quick ? 100000 : 200000, false) != 0)
+    if (s_grid(quick, 3, 50000, true, false) != 0 ||
+        s_grid(quick, 3, quick ? 100000 : 200000, false, false) != 0 ||
+        s_grid(quick, 3, quick ? 100000 : 200000, false, true) != 0)
         return 1;
     s_scale(quick);
     char rm[400];
