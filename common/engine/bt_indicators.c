@@ -205,68 +205,53 @@ static size_t s_head(const size_t *w, int nl, size_t n)
     return wmax < n ? wmax : n;
 }
 
-/* The lanes' columns over x[0..n): the warm-up one lane at a time, then nv vectors of four
- * lanes side by side. (One vector: the step is bound by its loads, stores and adds, not by
- * the chain; two were slower here.) */
-static inline __attribute__((always_inline)) void
-s_sma_lanes(const double *x, size_t n, const size_t *w, double *const *out, int nv)
+/* The warm-up one lane at a time, then the four lanes side by side in one vector. (Two
+ * vectors of four were slower: the step is bound by its loads, stores and adds, not by the
+ * chain.) */
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void
+bt_sma_array4(const double *x, size_t n, const size_t w[4], double *const out[4])
 {
-    s_sma_lane_t L[8];
-    int nl = 4 * nv;
-    for (int k = 0; k < nl; k++)
+    s_sma_lane_t L[4];
+    for (int k = 0; k < 4; k++)
         L[k] = (s_sma_lane_t){w[k], 0, 0, 0.0, 0.0};
-    size_t head = s_head(w, nl, n);
-    for (int k = 0; k < nl; k++)
+    size_t head = s_head(w, 4, n);
+    for (int k = 0; k < 4; k++)
         for (size_t t = 0; t < head; t++) {
             double v = s_sma_lane_step(&L[k], x, t);
             out[k][t] = t + 1 >= w[k] ? v : NAN;
         }
     /* every lane full from here: subtract, add, divide by w */
-    s_v4d sum[2], comp[2], wd[2];
-    s_v4l since[2], lim[2];
+    s_v4d sum = {L[0].sum, L[1].sum, L[2].sum, L[3].sum};
+    s_v4d comp = {L[0].comp, L[1].comp, L[2].comp, L[3].comp};
+    const s_v4d wd = {(double)w[0], (double)w[1], (double)w[2], (double)w[3]};
+    s_v4l since = {(int64_t)L[0].since, (int64_t)L[1].since, (int64_t)L[2].since,
+                   (int64_t)L[3].since};
+    const s_v4l lim = {(int64_t)(16 * w[0]), (int64_t)(16 * w[1]), (int64_t)(16 * w[2]),
+                       (int64_t)(16 * w[3])};
     const s_v4l one = {1, 1, 1, 1};
-    for (int v = 0; v < nv; v++)
-        for (int j = 0; j < 4; j++) {
-            const s_sma_lane_t *l = &L[4 * v + j];
-            sum[v][j] = l->sum;
-            comp[v][j] = l->comp;
-            wd[v][j] = (double)l->w;
-            since[v][j] = (int64_t)l->since;
-            lim[v][j] = (int64_t)(16 * l->w);
-        }
     for (size_t t = head; t < n; t++) {
         double xt = x[t];
         s_v4d in_v = {xt, xt, xt, xt};
-        for (int v = 0; v < nv; v++) {
-            const size_t *wv = w + 4 * v;
-            s_v4d out_v = {-x[t - wv[0]], -x[t - wv[1]], -x[t - wv[2]], -x[t - wv[3]]};
-            s_vneumaier(&sum[v], &comp[v], &out_v);
-            s_vneumaier(&sum[v], &comp[v], &in_v);
-            since[v] += one;
-            s_v4l due = since[v] >= lim[v];
-            if (due[0] | due[1] | due[2] | due[3]) /* every 16 w updates of a lane */
-                for (int j = 0; j < 4; j++)
-                    if (due[j]) {
-                        double s1, c1;
-                        s_sma_resum(x, t, wv[j], &s1, &c1);
-                        sum[v][j] = s1;
-                        comp[v][j] = c1;
-                        since[v][j] = 0;
-                    }
-            s_v4d val = (sum[v] + comp[v]) / wd[v];
-            double *const *o = out + 4 * v;
-            o[0][t] = val[0];
-            o[1][t] = val[1];
-            o[2][t] = val[2];
-            o[3][t] = val[3];
-        }
+        s_v4d out_v = {-x[t - w[0]], -x[t - w[1]], -x[t - w[2]], -x[t - w[3]]};
+        s_vneumaier(&sum, &comp, &out_v);
+        s_vneumaier(&sum, &comp, &in_v);
+        since += one;
+        s_v4l due = since >= lim;
+        if (due[0] | due[1] | due[2] | due[3]) /* every 16 w updates of a lane */
+            for (int j = 0; j < 4; j++)
+                if (due[j]) {
+                    double s1, c1;
+                    s_sma_resum(x, t, w[j], &s1, &c1);
+                    sum[j] = s1;
+                    comp[j] = c1;
+                    since[j] = 0;
+                }
+        s_v4d val = (sum + comp) / wd;
+        out[0][t] = val[0];
+        out[1][t] = val[1];
+        out[2][t] = val[2];
+        out[3][t] = val[3];
     }
-}
-
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void
-bt_sma_array4(const double *x, size_t n, const size_t w[4], double *const out[4])
-{
-    s_sma_lanes(x, n, w, out, 1);
 }
 
 static inline __attribute__((always_inline)) void

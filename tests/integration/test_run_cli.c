@@ -286,6 +286,25 @@ Test(run_cli, full_disk_mid_run_is_a_clear_error)
     free(out);
 }
 
+/* trades.csv and orders.csv are written on a thread of their own while the main thread makes
+ * the other outputs: an error there (here trades.csv cannot replace the folder of that name)
+ * is the run's error, exit 1, with the file named, and no temporary file is left. */
+Test(run_cli, trades_csv_that_cannot_be_written_is_a_clear_error)
+{
+    s_big_config("tr", 20000);
+    int rc = s_sh("mkdir -p tres/trades.csv/x && %s/bt run %s/tr.yaml --out tres", BT_BIN_DIR,
+                  s_dir);
+    char *err = s_slurp("err.txt");
+    cr_assert_eq(rc, 1, "exit %d, want 1:\n%s", rc, err);
+    cr_assert(strstr(err, "bt run: cannot write results: ") && strstr(err, "trades.csv"), "%s",
+              err);
+    free(err);
+    rc = s_sh("ls -a tres | grep -c tmp");
+    char *out = s_slurp("out.txt");
+    cr_assert_eq(rc, 1, "temporary files left in tres: %s", out);
+    free(out);
+}
+
 /* SIGTERM (or Ctrl-C) mid-run: exit 143, a line saying so, and no temporary
  * file left in the output folder (before: run.h5.tmp and .equity.csv.*.tmp
  * stayed). --chunk 1 makes the 300,000-bar run last long enough to be hit
