@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench_util.h"
@@ -24,11 +23,6 @@
 
 #define S_ROUNDS 5
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 typedef enum { K_ALU, K_SUM, K_FRESH } s_kind_t;
 
@@ -73,9 +67,9 @@ static double s_fresh(size_t bytes)
 }
 
 /* One copy of the work in a child process (two workers are two processes): its array made
- * first, then it waits for the parent's go (the end of `go`), runs, and writes its seconds
- * (negative: failed) to `out`. */
-static void s_child(const s_job_t *j, int go, int out)
+ * first, then it says so on `ready` and waits for the parent's go (the end of `go`), runs,
+ * and writes its seconds (negative: failed) to `out`. */
+static void s_child(const s_job_t *j, int ready, int go, int out)
 {
     double *a = NULL;
     if (j->kind == K_SUM) {
@@ -83,7 +77,9 @@ static void s_child(const s_job_t *j, int go, int out)
         for (size_t e = 0; a && e < j->bytes / sizeof(double); e++)
             a[e] = (double)(e & 1023);
     }
-    char c;
+    char c = 1;
+    if (write(ready, &c, 1) != 1)
+        _exit(1);
     while (read(go, &c, 1) > 0) {
     }
     double t0 = bt_monotonic_s(), sink = 0;
@@ -102,24 +98,46 @@ static void s_child(const s_job_t *j, int go, int out)
 /* Seconds per copy with nc copies (1 or 2) at once: the slower one's; negative: failed. */
 static double s_round(const s_job_t *j, int nc)
 {
-    int go[2], out[2];
-    if (pipe(go) != 0 || pipe(out) != 0)
+    int ready[2], go[2], out[2];
+    if (pipe(ready) != 0)
         return -1;
-    pid_t pid[2];
+    if (pipe(go) != 0) {
+        close(ready[0]);
+        close(ready[1]);
+        return -1;
+    }
+    if (pipe(out) != 0) {
+        close(ready[0]);
+        close(ready[1]);
+        close(go[0]);
+        close(go[1]);
+        return -1;
+    }
+    pid_t pid[2] = {-1, -1};
+    int started = 0; /* children forked (a failed fork fails the round, after the others) */
     for (int k = 0; k < nc; k++) {
         pid[k] = fork();
+        if (pid[k] < 0)
+            break;
+        started++;
         if (pid[k] == 0) {
+            close(ready[0]);
             close(go[1]);
             close(out[0]);
-            s_child(j, go[0], out[1]);
+            s_child(j, ready[1], go[0], out[1]);
         }
     }
+    close(ready[1]);
     close(go[0]);
     close(out[1]);
-    sleep_ms(200); /* both have made their arrays */
-    close(go[1]);  /* go */
-    double worst = 0;
-    for (int k = 0; k < nc; k++) {
+    char c;
+    int up = 0; /* every copy has made its memory (or died: EOF) before the go */
+    while (up < started && read(ready[0], &c, 1) == 1)
+        up++;
+    close(ready[0]);
+    close(go[1]); /* go */
+    double worst = up == nc ? 0 : -1;
+    for (int k = 0; k < started; k++) {
         double secs = -1;
         if (read(out[0], &secs, sizeof secs) != (ssize_t)sizeof secs || secs < 0)
             worst = -1;
@@ -144,9 +162,9 @@ int main(int argc, char **argv)
         int reps;
     } k[] = {
         {"integer chain (core only)", K_ALU, 0, 0},
-        {"sum over 512 KiB (private cache)", K_SUM, 512u << 10, 6000},
-        {"sum over 16 MiB (shared cache)", K_SUM, 16u << 20, 160},
-        {"sum over 256 MiB (memory)", K_SUM, 256u << 20, 8},
+        {"sum over 512 KiB (private cache)", K_SUM, 512u << 10, 24000},
+        {"sum over 16 MiB (shared cache)", K_SUM, 16u << 20, 640},
+        {"sum over 256 MiB (memory)", K_SUM, 256u << 20, 32},
         {"first touch of 256 MiB fresh memory", K_FRESH, 256u << 20, 0},
     };
     printf("bench_cores: the same work alone on one core and on two cores at once; medians of %d "
